@@ -1,0 +1,1 @@
+//! Recording artifacts (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Artifact rules (placeholder, being written).

@@ -1,0 +1,66 @@
+//! Base64 as DSSE uses it.
+//!
+//! The DSSE spec (`envelope.md`) lets readers accept both the standard and the
+//! URL-safe alphabet, padded or not; writers use standard, padded base64.
+//! Decoding stays strict otherwise: mixed alphabets, whitespace and
+//! non-canonical trailing bits are rejected, so one encoded value has exactly
+//! one decoding.
+
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+use crate::error::Error;
+
+const LENIENT_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(false);
+const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_PADDING);
+const URL_SAFE_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_PADDING);
+
+/// Decodes standard or URL-safe base64, padded or not.
+///
+/// `field` names what is being decoded, for the error.
+pub fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, Error> {
+    let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
+    let standard = text.bytes().any(|b| b == b'+' || b == b'/');
+    let result = match (url_safe, standard) {
+        (true, true) => return Err(Error::Base64 { field }),
+        (true, false) => URL_SAFE_ANY_PAD.decode(text),
+        (false, _) => STANDARD_ANY_PAD.decode(text),
+    };
+    result.map_err(|_| Error::Base64 { field })
+}
+
+/// Encodes as standard, padded base64.
+pub fn encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// The decoded length of `len` characters of base64, rounded up: lets a caller
+/// refuse an oversized claim before decoding it.
+pub fn decoded_len_upper_bound(len: usize) -> usize {
+    len.div_ceil(4).saturating_mul(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_both_alphabets_with_and_without_padding() {
+        let bytes = [0xfbu8, 0xff, 0xbf, 0x01];
+        for text in ["+/+/AQ==", "+/+/AQ", "-_-_AQ==", "-_-_AQ"] {
+            assert_eq!(decode("t", text).unwrap(), bytes, "{text}");
+        }
+        assert_eq!(encode(&bytes), "+/+/AQ==");
+    }
+
+    #[test]
+    fn rejects_mixed_alphabets_garbage_and_noncanonical_bits() {
+        for text in ["+_AA", "ab$d", "aGVsbG8gd29ybGQ=\n", "QR==", "a"] {
+            assert!(decode("t", text).is_err(), "{text:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! DSSE envelopes (`envelope.md`, `protocol.md` of secure-systems-lab/dsse).
+//!
+//! An [`Envelope`] is parsed from JSON into typed values; its payload is kept
+//! as the exact bytes decoded from the wire, and every signature is checked
+//! over `PAE(payloadType, payload)` built from those bytes.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::keys::{KeyedSigner, KeyedVerifier, SigBytes};
+use crate::limits::Limits;
+use crate::{b64, cjson, pae};
+
+/// One signature of an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// The key id the signer wrote; DSSE makes it optional and unauthenticated.
+    pub keyid: Option<String>,
+    /// The signature bytes.
+    pub sig: Vec<u8>,
+}
+
+/// A DSSE envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    payload_type: String,
+    payload: Vec<u8>,
+    signatures: Vec<Signature>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireSignature {
+    #[serde(default)]
+    keyid: Option<String>,
+    sig: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireEnvelope {
+    payload: String,
+    #[serde(rename = "payloadType")]
+    payload_type: String,
+    signatures: Vec<WireSignature>,
+}
+
+#[derive(Serialize)]
+struct OutSignature<'a> {
+    keyid: &'a str,
+    sig: String,
+}
+
+#[derive(Serialize)]
+struct OutEnvelope<'a> {
+    payload: String,
+    #[serde(rename = "payloadType")]
+    payload_type: &'a str,
+    signatures: Vec<OutSignature<'a>>,
+}
+
+/// The outcome of a successful verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Identities (key ids) of the distinct trusted keys whose signatures
+    /// verified, sorted.
+    pub identities: Vec<String>,
+}
+
+impl Envelope {
+    /// Parses an envelope from JSON bytes, within `limits`. Duplicate JSON
+    /// keys, unknown fields, bad base64 and oversize values are errors.
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Envelope, Error> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return Err(Error::TooLarge {
+                what: "envelope",
+                limit: limits.max_envelope_bytes,
+                actual: bytes.len(),
+            });
+        }
+        let wire: WireEnvelope = cjson::from_slice_strict(bytes)?;
+        if wire.signatures.len() > limits.max_signatures {
+            return Err(Error::TooMany {
+                what: "envelope signatures",
+                limit: limits.max_signatures,
+                actual: wire.signatures.len(),
+            });
+        }
+        if b64::decoded_len_upper_bound(wire.payload.len()) > limits.max_payload_bytes + 2 {
+            return Err(Error::TooLarge {
+                what: "envelope payload",
+                limit: limits.max_payload_bytes,
+                actual: b64::decoded_len_upper_bound(wire.payload.len()),
+            });
+        }
+        let payload = b64::decode("payload", &wire.payload)?;
+        if payload.len() > limits.max_payload_bytes {
+            return Err(Error::TooLarge {
+                what: "envelope payload",
+                limit: limits.max_payload_bytes,
+                actual: payload.len(),
+            });
+        }
+        if wire.payload_type.is_empty() {
+            return Err(Error::malformed("envelope", "payloadType is empty"));
+        }
+        let signatures = wire
+            .signatures
+            .into_iter()
+            .map(|s| {
+                Ok(Signature {
+                    keyid: s.keyid.filter(|k| !k.is_empty()),
+                    sig: b64::decode("sig", &s.sig)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Envelope {
+            payload_type: wire.payload_type,
+            payload,
+            signatures,
+        })
+    }
+
+    /// An unsigned envelope.
+    pub fn new(payload_type: impl Into<String>, payload: Vec<u8>) -> Envelope {
+        Envelope {
+            payload_type: payload_type.into(),
+            payload,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Builds an envelope signed by every signer.
+    pub fn sign(
+        payload_type: impl Into<String>,
+        payload: Vec<u8>,
+        signers: &[&dyn KeyedSigner],
+    ) -> Result<Envelope, Error> {
+        let mut envelope = Envelope::new(payload_type, payload);
+        for signer in signers {
+            envelope.add_signature(*signer)?;
+        }
+        Ok(envelope)
+    }
+
+    /// Adds a signature by `signer` over this envelope's PAE.
+    pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        let sig = signer.try_sign(&self.pae()).map_err(|_| Error::Signing)?;
+        let keyid = signer.keyid();
+        self.signatures.push(Signature {
+            keyid: (!keyid.is_empty()).then_some(keyid),
+            sig: sig.0,
+        });
+        Ok(())
+    }
+
+    /// The payload type.
+    pub fn payload_type(&self) -> &str {
+        &self.payload_type
+    }
+
+    /// The payload bytes exactly as received. Only trust them after
+    /// [`Envelope::verify`] succeeded.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The signatures.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// `PAE(payloadType, payload)`: the bytes every signature covers.
+    pub fn pae(&self) -> Vec<u8> {
+        pae::pae(&self.payload_type, &self.payload)
+    }
+
+    /// Verifies that at least `threshold` distinct trusted keys signed.
+    ///
+    /// A signature carrying a key id is only tried against the verifiers
+    /// that key id names (current or legacy style); one without a key id is
+    /// tried against all. Each verifier counts once, however many of its
+    /// signatures the envelope carries.
+    pub fn verify(
+        &self,
+        verifiers: &[&dyn KeyedVerifier],
+        threshold: usize,
+    ) -> Result<Verified, Error> {
+        if threshold == 0 {
+            return Err(Error::malformed(
+                "verification request",
+                "threshold must be at least 1",
+            ));
+        }
+        let pae = self.pae();
+        let mut identities = BTreeSet::new();
+        for signature in &self.signatures {
+            let sig = SigBytes(signature.sig.clone());
+            for verifier in verifiers {
+                if let Some(keyid) = &signature.keyid {
+                    if !verifier.matches_keyid(keyid) {
+                        continue;
+                    }
+                }
+                let identity = verifier.identity();
+                if identities.contains(&identity) {
+                    continue;
+                }
+                if verifier.verify(&pae, &sig).is_ok() {
+                    identities.insert(identity);
+                }
+            }
+        }
+        if identities.is_empty() {
+            return Err(Error::Signature);
+        }
+        if identities.len() < threshold {
+            return Err(Error::Threshold {
+                required: threshold,
+                verified: identities.len(),
+            });
+        }
+        Ok(Verified {
+            identities: identities.into_iter().collect(),
+        })
+    }
+
+    /// Serializes as JSON: `{"payload", "payloadType", "signatures": [{"keyid", "sig"}]}`,
+    /// standard padded base64, keys in that order (as in-toto writes them).
+    pub fn to_json(&self) -> Vec<u8> {
+        let out = OutEnvelope {
+            payload: b64::encode(&self.payload),
+            payload_type: &self.payload_type,
+            signatures: self
+                .signatures
+                .iter()
+                .map(|s| OutSignature {
+                    keyid: s.keyid.as_deref().unwrap_or(""),
+                    sig: b64::encode(&s.sig),
+                })
+                .collect(),
+        };
+        // Serializing plain strings and vectors cannot fail.
+        serde_json::to_vec_pretty(&out).unwrap_or_default()
+    }
+}

@@ -1,0 +1,27 @@
+//! Limits on attacker-controlled sizes. Every parser of this crate takes a
+//! [`Limits`]; the defaults suit in-toto evidence and can be raised by a user
+//! who legitimately needs more.
+
+/// Size limits for envelopes and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest envelope JSON accepted, in bytes (default 64 MiB).
+    pub max_envelope_bytes: usize,
+    /// Largest decoded payload, in bytes (default 48 MiB).
+    pub max_payload_bytes: usize,
+    /// Most signatures on one envelope or Metablock (default 64).
+    pub max_signatures: usize,
+    /// Largest key file or PEM, in bytes (default 64 KiB).
+    pub max_key_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_envelope_bytes: 64 << 20,
+            max_payload_bytes: 48 << 20,
+            max_signatures: 64,
+            max_key_bytes: 64 << 10,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Classic in-toto Metablocks: `{"signed": {...}, "signatures": [{"keyid", "sig"}]}`
+//! where every signature (hex) covers the canonical JSON of `signed`
+//! (in-toto spec v1.0, section 4.2).
+//!
+//! The signed part is canonicalized from the parsed value: that is what the
+//! format defines. Parsing is strict (duplicate keys rejected), so the value
+//! that was canonicalized is the only reading of the bytes received.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use crate::cjson;
+use crate::error::Error;
+use crate::keys::{KeyedSigner, KeyedVerifier, SigBytes};
+use crate::limits::Limits;
+use crate::Verified;
+
+/// One Metablock signature. OpenPGP signatures carry more fields; they are
+/// kept in `extra` untouched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetablockSignature {
+    /// Key id of the signer.
+    pub keyid: String,
+    /// Signature bytes (hex on the wire).
+    pub sig: Vec<u8>,
+    /// Other fields of the signature object (e.g. OpenPGP `other_headers`).
+    pub extra: Map<String, Value>,
+}
+
+/// A parsed Metablock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metablock {
+    signed: Value,
+    canonical: Vec<u8>,
+    signatures: Vec<MetablockSignature>,
+}
+
+impl Metablock {
+    /// Parses a Metablock from JSON bytes.
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Metablock, Error> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return Err(Error::TooLarge {
+                what: "metablock",
+                limit: limits.max_envelope_bytes,
+                actual: bytes.len(),
+            });
+        }
+        let value = cjson::parse_strict(bytes)?;
+        Self::from_value(value, limits)
+    }
+
+    /// Builds a Metablock from an already strictly parsed JSON value.
+    pub fn from_value(value: Value, limits: &Limits) -> Result<Metablock, Error> {
+        let Value::Object(mut top) = value else {
+            return Err(Error::malformed("metablock", "not a JSON object"));
+        };
+        let signed = top
+            .remove("signed")
+            .ok_or(Error::malformed("metablock", "missing \"signed\""))?;
+        if !signed.is_object() {
+            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
+        }
+        let Some(Value::Array(raw_sigs)) = top.remove("signatures") else {
+            return Err(Error::malformed("metablock", "missing \"signatures\" list"));
+        };
+        if !top.is_empty() {
+            return Err(Error::malformed("metablock", "unknown top-level field"));
+        }
+        if raw_sigs.len() > limits.max_signatures {
+            return Err(Error::TooMany {
+                what: "metablock signatures",
+                limit: limits.max_signatures,
+                actual: raw_sigs.len(),
+            });
+        }
+        let signatures = raw_sigs
+            .into_iter()
+            .map(|s| {
+                let Value::Object(mut obj) = s else {
+                    return Err(Error::malformed("metablock", "signature is not an object"));
+                };
+                let keyid = match obj.remove("keyid") {
+                    Some(Value::String(k)) => k,
+                    _ => return Err(Error::malformed("metablock", "signature without keyid")),
+                };
+                let sig = match obj.remove("sig").or_else(|| obj.remove("signature")) {
+                    Some(Value::String(h)) => {
+                        hex::decode(&h).map_err(|_| Error::Hex { field: "sig" })?
+                    }
+                    _ => return Err(Error::malformed("metablock", "signature without sig")),
+                };
+                Ok(MetablockSignature {
+                    keyid,
+                    sig,
+                    extra: obj,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let canonical = cjson::to_canonical(&signed)?;
+        Ok(Metablock {
+            signed,
+            canonical,
+            signatures,
+        })
+    }
+
+    /// An unsigned Metablock around `signed`.
+    pub fn new(signed: Value) -> Result<Metablock, Error> {
+        if !signed.is_object() {
+            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
+        }
+        let canonical = cjson::to_canonical(&signed)?;
+        Ok(Metablock {
+            signed,
+            canonical,
+            signatures: Vec::new(),
+        })
+    }
+
+    /// The signed value. Only trust it after [`Metablock::verify`] succeeded.
+    pub fn signed(&self) -> &Value {
+        &self.signed
+    }
+
+    /// The canonical JSON bytes every signature covers.
+    pub fn canonical_bytes(&self) -> &[u8] {
+        &self.canonical
+    }
+
+    /// The signatures.
+    pub fn signatures(&self) -> &[MetablockSignature] {
+        &self.signatures
+    }
+
+    /// Adds (or, for the same key id, replaces) a signature by `signer`, as
+    /// in-toto's `Metablock.create_signature` does.
+    pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        let sig = signer
+            .try_sign(&self.canonical)
+            .map_err(|_| Error::Signing)?;
+        let keyid = signer.keyid();
+        self.signatures.retain(|s| s.keyid != keyid);
+        self.signatures.push(MetablockSignature {
+            keyid,
+            sig: sig.0,
+            extra: Map::new(),
+        });
+        Ok(())
+    }
+
+    /// Verifies that at least `threshold` distinct trusted keys signed; a
+    /// signature is tried only against the verifiers its key id names.
+    pub fn verify(
+        &self,
+        verifiers: &[&dyn KeyedVerifier],
+        threshold: usize,
+    ) -> Result<Verified, Error> {
+        if threshold == 0 {
+            return Err(Error::malformed(
+                "verification request",
+                "threshold must be at least 1",
+            ));
+        }
+        let mut identities = BTreeSet::new();
+        for signature in &self.signatures {
+            let sig = SigBytes(signature.sig.clone());
+            for verifier in verifiers {
+                if !verifier.matches_keyid(&signature.keyid) {
+                    continue;
+                }
+                let identity = verifier.identity();
+                if !identities.contains(&identity) && verifier.verify(&self.canonical, &sig).is_ok()
+                {
+                    identities.insert(identity);
+                }
+            }
+        }
+        if identities.is_empty() {
+            return Err(Error::Signature);
+        }
+        if identities.len() < threshold {
+            return Err(Error::Threshold {
+                required: threshold,
+                verified: identities.len(),
+            });
+        }
+        Ok(Verified {
+            identities: identities.into_iter().collect(),
+        })
+    }
+
+    /// The Metablock as a JSON value (`sig` as lowercase hex).
+    pub fn to_value(&self) -> Value {
+        let signatures: Vec<Value> = self
+            .signatures
+            .iter()
+            .map(|s| {
+                let mut obj = s.extra.clone();
+                obj.insert("keyid".into(), Value::String(s.keyid.clone()));
+                obj.insert("sig".into(), Value::String(hex::encode(&s.sig)));
+                Value::Object(obj)
+            })
+            .collect();
+        json!({"signatures": signatures, "signed": self.signed})
+    }
+
+    /// Serializes like in-toto's `Metablock.dump`: sorted keys, one-space
+    /// indent, ASCII only (`\uXXXX` escapes).
+    pub fn to_json(&self) -> Vec<u8> {
+        crate::pretty::to_python_json(&self.to_value())
+    }
+}

@@ -1,0 +1,100 @@
+//! JSON written the way Python's `json.dumps(obj, indent=1, sort_keys=True)`
+//! writes it (ASCII output with `\uXXXX` escapes, `", "`-free separators
+//! `","` and `": "`), so files toto writes look like the reference's.
+
+use serde_json::Value;
+
+/// Serializes `value` like `json.dumps(value, indent=1, sort_keys=True)`.
+pub fn to_python_json(value: &Value) -> Vec<u8> {
+    let mut out = String::new();
+    write(value, 0, &mut out);
+    out.into_bytes()
+}
+
+fn newline(depth: usize, out: &mut String) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push(' ');
+    }
+}
+
+fn write(value: &Value, depth: usize, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_str(s, out),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(depth + 1, out);
+                write(item, depth + 1, out);
+            }
+            newline(depth, out);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(depth + 1, out);
+                write_str(k, out);
+                out.push_str(": ");
+                write(v, depth + 1, out);
+            }
+            newline(depth, out);
+            out.push('}');
+        }
+    }
+}
+
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_python_indent_1_sort_keys() {
+        let v: Value = serde_json::from_str(r#"{"b":[1,{}],"a":"ü\n😀","c":[]}"#).unwrap();
+        let expected =
+            "{\n \"a\": \"\\u00fc\\n\\ud83d\\ude00\",\n \"b\": [\n  1,\n  {}\n ],\n \"c\": []\n}";
+        assert_eq!(String::from_utf8(to_python_json(&v)).unwrap(), expected);
+    }
+}

@@ -1,0 +1,188 @@
+//! Signing round trips, thresholds and hostile envelopes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use dsse::{Envelope, Error, KeyKind, KeyedVerifier, Limits, Metablock, PrivateKey, PublicKey};
+use serde_json::json;
+
+const KINDS: [KeyKind; 5] = [
+    KeyKind::Ed25519,
+    KeyKind::EcdsaP256,
+    KeyKind::EcdsaP384,
+    KeyKind::EcdsaP521,
+    KeyKind::Rsa,
+];
+
+#[test]
+fn every_key_kind_signs_and_verifies_envelopes_and_metablocks() {
+    for kind in KINDS {
+        let key = PrivateKey::generate(kind).unwrap();
+        let env = Envelope::sign("application/x", b"payload".to_vec(), &[&key]).unwrap();
+        let parsed = Envelope::from_json(&env.to_json(), &Limits::default()).unwrap();
+        parsed.verify(&[key.public_key()], 1).unwrap();
+
+        let mut mb = Metablock::new(json!({"_type": "link", "name": "x"})).unwrap();
+        mb.add_signature(&key).unwrap();
+        let parsed = Metablock::from_json(&mb.to_json(), &Limits::default()).unwrap();
+        parsed.verify(&[key.public_key()], 1).unwrap();
+
+        // The PEMs toto writes read back to the same key, with and without a password.
+        let pem = key.to_pkcs8_pem(None).unwrap();
+        let again = PrivateKey::from_pem(pem.as_bytes(), None, None).unwrap();
+        assert_eq!(again.keyid(), key.keyid(), "{kind:?}");
+        let public =
+            PublicKey::from_pem(key.public_key().to_pem().unwrap().as_bytes(), None).unwrap();
+        assert_eq!(public.keyid(), key.keyid(), "{kind:?}");
+    }
+}
+
+#[test]
+fn encrypted_pem_round_trip() {
+    let key = PrivateKey::generate(KeyKind::EcdsaP256).unwrap();
+    let pem = key.to_pkcs8_pem(Some(b"correct horse")).unwrap();
+    assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    let again = PrivateKey::from_pem(pem.as_bytes(), Some(b"correct horse"), None).unwrap();
+    assert_eq!(again.keyid(), key.keyid());
+    assert!(matches!(
+        PrivateKey::from_pem(pem.as_bytes(), Some(b"wrong"), None),
+        Err(Error::WrongPassword)
+    ));
+}
+
+#[test]
+fn tampered_payload_fails() {
+    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let env = Envelope::sign("t", b"abc".to_vec(), &[&key]).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&env.to_json()).unwrap();
+    json["payload"] = "YWJk".into();
+    let parsed = Envelope::from_json(json.to_string().as_bytes(), &Limits::default()).unwrap();
+    assert!(matches!(
+        parsed.verify(&[key.public_key()], 1),
+        Err(Error::Signature)
+    ));
+}
+
+#[test]
+fn payload_type_swap_fails() {
+    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let env = Envelope::sign("a", b"abc".to_vec(), &[&key]).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&env.to_json()).unwrap();
+    json["payloadType"] = "b".into();
+    let parsed = Envelope::from_json(json.to_string().as_bytes(), &Limits::default()).unwrap();
+    assert!(matches!(
+        parsed.verify(&[key.public_key()], 1),
+        Err(Error::Signature)
+    ));
+}
+
+#[test]
+fn threshold_counts_distinct_keys_only() {
+    let a = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let b = PrivateKey::generate(KeyKind::EcdsaP256).unwrap();
+    // The same key signing twice is one key.
+    let twice = Envelope::sign("t", b"x".to_vec(), &[&a, &a]).unwrap();
+    let verifiers: [&dyn KeyedVerifier; 2] = [a.public_key(), b.public_key()];
+    assert!(matches!(
+        twice.verify(&verifiers, 2),
+        Err(Error::Threshold {
+            required: 2,
+            verified: 1
+        })
+    ));
+    let both = Envelope::sign("t", b"x".to_vec(), &[&a, &b]).unwrap();
+    assert_eq!(both.verify(&verifiers, 2).unwrap().identities.len(), 2);
+    // An untrusted signer does not count.
+    let c = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let other = Envelope::sign("t", b"x".to_vec(), &[&a, &c]).unwrap();
+    assert!(matches!(
+        other.verify(&verifiers, 2),
+        Err(Error::Threshold { .. })
+    ));
+    assert!(matches!(
+        other.verify(&[c.public_key()], 0),
+        Err(Error::Malformed { .. })
+    ));
+}
+
+#[test]
+fn hostile_envelopes_are_typed_errors() {
+    let limits = Limits::default();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "truncated",
+            br#"{"payload": "YWJj", "payloadType": "t", "signatures": ["#.to_vec(),
+        ),
+        ("not json", b"\x00\xff garbage".to_vec()),
+        (
+            "bad base64",
+            br#"{"payload": "YW$j", "payloadType": "t", "signatures": []}"#.to_vec(),
+        ),
+        (
+            "duplicate key",
+            br#"{"payload": "YWJj", "payload": "YWJk", "payloadType": "t", "signatures": []}"#
+                .to_vec(),
+        ),
+        (
+            "unknown field",
+            br#"{"payload": "YWJj", "payloadType": "t", "signatures": [], "x": 1}"#.to_vec(),
+        ),
+        (
+            "empty type",
+            br#"{"payload": "YWJj", "payloadType": "", "signatures": []}"#.to_vec(),
+        ),
+        (
+            "sig not string",
+            br#"{"payload": "YWJj", "payloadType": "t", "signatures": [{"sig": 5}]}"#.to_vec(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        assert!(Envelope::from_json(&bytes, &limits).is_err(), "{name}");
+    }
+    let many = format!(
+        r#"{{"payload": "YWJj", "payloadType": "t", "signatures": [{}]}}"#,
+        vec![r#"{"sig": "YWJj"}"#; 10_000].join(",")
+    );
+    assert!(matches!(
+        Envelope::from_json(many.as_bytes(), &limits),
+        Err(Error::TooMany { actual: 10_000, .. })
+    ));
+    let huge = format!(
+        r#"{{"payload": "{}", "payloadType": "t", "signatures": []}}"#,
+        "A".repeat(100 << 20)
+    );
+    assert!(matches!(
+        Envelope::from_json(huge.as_bytes(), &limits),
+        Err(Error::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn hostile_keys_are_typed_errors() {
+    assert!(matches!(
+        PublicKey::from_pem(b"not a pem", None),
+        Err(Error::InvalidKey { .. })
+    ));
+    let cert_like = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    assert!(PublicKey::from_pem(cert_like, None).is_err());
+    assert!(PrivateKey::from_pem(cert_like, None, None).is_err());
+    let dict = json!({"keytype": "dsa", "scheme": "dsa-sha1", "keyval": {"public": "x"}});
+    assert!(matches!(
+        PublicKey::from_key_dict(&dict),
+        Err(Error::UnsupportedKey { .. })
+    ));
+    let dict = json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "zz"}});
+    assert!(PublicKey::from_key_dict(&dict).is_err());
+    let dict =
+        json!({"keytype": "ed25519", "scheme": "ecdsa-sha2-nistp256", "keyval": {"public": "00"}});
+    assert!(matches!(
+        PublicKey::from_key_dict(&dict),
+        Err(Error::UnsupportedKey { .. })
+    ));
+    assert!(PublicKey::from_key_dict(&json!({"keytype": "ed25519"})).is_err());
+}

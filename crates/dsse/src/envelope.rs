@@ -188,43 +188,15 @@ impl Envelope {
         verifiers: &[&dyn KeyedVerifier],
         threshold: usize,
     ) -> Result<Verified, Error> {
-        if threshold == 0 {
-            return Err(Error::malformed(
-                "verification request",
-                "threshold must be at least 1",
-            ));
-        }
         let pae = self.pae();
-        let mut identities = BTreeSet::new();
-        for signature in &self.signatures {
-            let sig = SigBytes(signature.sig.clone());
-            for verifier in verifiers {
-                if let Some(keyid) = &signature.keyid {
-                    if !verifier.matches_keyid(keyid) {
-                        continue;
-                    }
-                }
-                let identity = verifier.identity();
-                if identities.contains(&identity) {
-                    continue;
-                }
-                if verifier.verify(&pae, &sig).is_ok() {
-                    identities.insert(identity);
-                }
-            }
-        }
-        if identities.is_empty() {
-            return Err(Error::Signature);
-        }
-        if identities.len() < threshold {
-            return Err(Error::Threshold {
-                required: threshold,
-                verified: identities.len(),
-            });
-        }
-        Ok(Verified {
-            identities: identities.into_iter().collect(),
-        })
+        count_trusted(
+            self.signatures
+                .iter()
+                .map(|s| (s.keyid.as_deref(), s.sig.as_slice())),
+            &pae,
+            verifiers,
+            threshold,
+        )
     }
 
     /// Serializes as JSON: `{"payload", "payloadType", "signatures": [{"keyid", "sig"}]}`,
@@ -245,4 +217,47 @@ impl Envelope {
         // Serializing plain strings and vectors cannot fail.
         serde_json::to_vec_pretty(&out).unwrap_or_default()
     }
+}
+
+/// Counts the distinct trusted keys whose signatures over `msg` verify, and
+/// checks the threshold. A signature carrying a key id is only tried against
+/// the verifiers that key id names; one without is tried against all. Each
+/// verifier counts once, however many of its signatures there are.
+pub(crate) fn count_trusted<'a>(
+    signatures: impl Iterator<Item = (Option<&'a str>, &'a [u8])>,
+    msg: &[u8],
+    verifiers: &[&dyn KeyedVerifier],
+    threshold: usize,
+) -> Result<Verified, Error> {
+    if threshold == 0 {
+        return Err(Error::malformed(
+            "verification request",
+            "threshold must be at least 1",
+        ));
+    }
+    let mut identities = BTreeSet::new();
+    for (keyid, sig) in signatures {
+        let sig = SigBytes(sig.to_vec());
+        for verifier in verifiers {
+            if keyid.is_some_and(|k| !verifier.matches_keyid(k)) {
+                continue;
+            }
+            let identity = verifier.identity();
+            if !identities.contains(&identity) && verifier.verify(msg, &sig).is_ok() {
+                identities.insert(identity);
+            }
+        }
+    }
+    if identities.is_empty() {
+        return Err(Error::Signature);
+    }
+    if identities.len() < threshold {
+        return Err(Error::Threshold {
+            required: threshold,
+            verified: identities.len(),
+        });
+    }
+    Ok(Verified {
+        identities: identities.into_iter().collect(),
+    })
 }

@@ -283,6 +283,44 @@ fn pem_decode(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), Error> {
     Ok((label.to_owned(), Zeroizing::new(der)))
 }
 
+/// The key algorithms toto reads, from an `AlgorithmIdentifier`.
+#[derive(Clone, Copy)]
+enum Algorithm {
+    Ed25519,
+    P256,
+    P384,
+    P521,
+    Rsa,
+}
+
+fn classify(algorithm: &spki::AlgorithmIdentifierRef<'_>) -> Result<Algorithm, Error> {
+    let oid = algorithm.oid;
+    if oid == OID_ED25519 {
+        return Ok(Algorithm::Ed25519);
+    }
+    if oid == OID_RSA {
+        return Ok(Algorithm::Rsa);
+    }
+    if oid != OID_EC_PUBLIC_KEY {
+        return Err(Error::UnsupportedKey {
+            keytype: format!("algorithm {oid}"),
+            scheme: String::new(),
+        });
+    }
+    let curve = algorithm.parameters_oid().map_err(|_| Error::InvalidKey {
+        reason: "EC key without a named curve",
+    })?;
+    match curve {
+        c if c == OID_P256 => Ok(Algorithm::P256),
+        c if c == OID_P384 => Ok(Algorithm::P384),
+        c if c == OID_P521 => Ok(Algorithm::P521),
+        c => Err(Error::UnsupportedKey {
+            keytype: "ecdsa".into(),
+            scheme: format!("curve {c}"),
+        }),
+    }
+}
+
 fn public_material_from_spki(der: &[u8]) -> Result<PublicMaterial, Error> {
     let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| Error::InvalidKey {
         reason: "not a SubjectPublicKeyInfo",
@@ -290,50 +328,28 @@ fn public_material_from_spki(der: &[u8]) -> Result<PublicMaterial, Error> {
     let bad = |_| Error::InvalidKey {
         reason: "public key does not decode",
     };
-    let oid = info.algorithm.oid;
-    if oid == OID_ED25519 {
-        return ed25519_dalek::VerifyingKey::from_public_key_der(der)
+    match classify(&info.algorithm)? {
+        Algorithm::Ed25519 => ed25519_dalek::VerifyingKey::from_public_key_der(der)
             .map(PublicMaterial::Ed25519)
-            .map_err(bad);
-    }
-    if oid == OID_RSA {
-        return rsa::RsaPublicKey::from_public_key_der(der)
+            .map_err(bad),
+        Algorithm::Rsa => rsa::RsaPublicKey::from_public_key_der(der)
             .map(|k| PublicMaterial::Rsa(Box::new(k)))
-            .map_err(bad);
-    }
-    if oid == OID_EC_PUBLIC_KEY {
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| Error::InvalidKey {
-                reason: "EC key without a named curve",
-            })?;
-        return if curve == OID_P256 {
-            p256::PublicKey::from_public_key_der(der)
-                .map(|k| PublicMaterial::P256(k.into()))
-                .map_err(bad)
-        } else if curve == OID_P384 {
-            p384::PublicKey::from_public_key_der(der)
-                .map(|k| PublicMaterial::P384(k.into()))
-                .map_err(bad)
-        } else if curve == OID_P521 {
+            .map_err(bad),
+        Algorithm::P256 => p256::PublicKey::from_public_key_der(der)
+            .map(|k| PublicMaterial::P256(k.into()))
+            .map_err(bad),
+        Algorithm::P384 => p384::PublicKey::from_public_key_der(der)
+            .map(|k| PublicMaterial::P384(k.into()))
+            .map_err(bad),
+        Algorithm::P521 => {
             let key = p521::PublicKey::from_public_key_der(der).map_err(bad)?;
             p521::ecdsa::VerifyingKey::from_sec1_bytes(&key.to_sec1_bytes())
                 .map(|k| PublicMaterial::P521(Box::new(k)))
                 .map_err(|_| Error::InvalidKey {
-                    reason: "P-521 key does not decode",
+                    reason: "public key does not decode",
                 })
-        } else {
-            Err(Error::UnsupportedKey {
-                keytype: "ecdsa".into(),
-                scheme: format!("curve {curve}"),
-            })
-        };
+        }
     }
-    Err(Error::UnsupportedKey {
-        keytype: format!("algorithm {oid}"),
-        scheme: String::new(),
-    })
 }
 
 fn spki_pem(material: &PublicMaterial) -> Result<String, Error> {
@@ -684,50 +700,28 @@ fn secret_from_pkcs8(der: &[u8]) -> Result<SecretMaterial, Error> {
     let bad = |_| Error::InvalidKey {
         reason: "private key does not decode",
     };
-    let oid = info.algorithm.oid;
-    if oid == OID_ED25519 {
-        return ed25519_dalek::SigningKey::from_pkcs8_der(der)
+    match classify(&info.algorithm)? {
+        Algorithm::Ed25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
             .map(SecretMaterial::Ed25519)
-            .map_err(bad);
-    }
-    if oid == OID_RSA {
-        return rsa::RsaPrivateKey::from_pkcs8_der(der)
+            .map_err(bad),
+        Algorithm::Rsa => rsa::RsaPrivateKey::from_pkcs8_der(der)
             .map(|k| SecretMaterial::Rsa(Box::new(k)))
-            .map_err(bad);
-    }
-    if oid == OID_EC_PUBLIC_KEY {
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| Error::InvalidKey {
-                reason: "EC key without a named curve",
-            })?;
-        return if curve == OID_P256 {
-            p256::SecretKey::from_pkcs8_der(der)
-                .map(|k| SecretMaterial::P256(k.into()))
-                .map_err(bad)
-        } else if curve == OID_P384 {
-            p384::SecretKey::from_pkcs8_der(der)
-                .map(|k| SecretMaterial::P384(k.into()))
-                .map_err(bad)
-        } else if curve == OID_P521 {
+            .map_err(bad),
+        Algorithm::P256 => p256::SecretKey::from_pkcs8_der(der)
+            .map(|k| SecretMaterial::P256(k.into()))
+            .map_err(bad),
+        Algorithm::P384 => p384::SecretKey::from_pkcs8_der(der)
+            .map(|k| SecretMaterial::P384(k.into()))
+            .map_err(bad),
+        Algorithm::P521 => {
             let key = p521::SecretKey::from_pkcs8_der(der).map_err(bad)?;
             p521::ecdsa::SigningKey::from_bytes(&key.to_bytes())
                 .map(|k| SecretMaterial::P521(Box::new(k)))
                 .map_err(|_| Error::InvalidKey {
-                    reason: "P-521 key does not decode",
+                    reason: "private key does not decode",
                 })
-        } else {
-            Err(Error::UnsupportedKey {
-                keytype: "ecdsa".into(),
-                scheme: format!("curve {curve}"),
-            })
-        };
+        }
     }
-    Err(Error::UnsupportedKey {
-        keytype: format!("algorithm {oid}"),
-        scheme: String::new(),
-    })
 }
 
 fn secret_from_sec1(der: &[u8]) -> Result<SecretMaterial, Error> {

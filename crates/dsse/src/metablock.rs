@@ -6,13 +6,11 @@
 //! format defines. Parsing is strict (duplicate keys rejected), so the value
 //! that was canonicalized is the only reading of the bytes received.
 
-use std::collections::BTreeSet;
-
 use serde_json::{json, Map, Value};
 
 use crate::cjson;
 use crate::error::Error;
-use crate::keys::{KeyedSigner, KeyedVerifier, SigBytes};
+use crate::keys::{KeyedSigner, KeyedVerifier};
 use crate::limits::Limits;
 use crate::Verified;
 
@@ -156,38 +154,14 @@ impl Metablock {
         verifiers: &[&dyn KeyedVerifier],
         threshold: usize,
     ) -> Result<Verified, Error> {
-        if threshold == 0 {
-            return Err(Error::malformed(
-                "verification request",
-                "threshold must be at least 1",
-            ));
-        }
-        let mut identities = BTreeSet::new();
-        for signature in &self.signatures {
-            let sig = SigBytes(signature.sig.clone());
-            for verifier in verifiers {
-                if !verifier.matches_keyid(&signature.keyid) {
-                    continue;
-                }
-                let identity = verifier.identity();
-                if !identities.contains(&identity) && verifier.verify(&self.canonical, &sig).is_ok()
-                {
-                    identities.insert(identity);
-                }
-            }
-        }
-        if identities.is_empty() {
-            return Err(Error::Signature);
-        }
-        if identities.len() < threshold {
-            return Err(Error::Threshold {
-                required: threshold,
-                verified: identities.len(),
-            });
-        }
-        Ok(Verified {
-            identities: identities.into_iter().collect(),
-        })
+        crate::envelope::count_trusted(
+            self.signatures
+                .iter()
+                .map(|s| (Some(s.keyid.as_str()), s.sig.as_slice())),
+            &self.canonical,
+            verifiers,
+            threshold,
+        )
     }
 
     /// The Metablock as a JSON value (`sig` as lowercase hex).

@@ -7,7 +7,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// The input is not valid JSON or does not have the expected shape.
-    #[error("malformed JSON: {source}")]
+    #[error("malformed JSON")]
     Json {
         /// What serde_json reported.
         #[source]

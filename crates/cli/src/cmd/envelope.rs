@@ -1,0 +1,176 @@
+//! `toto envelope sign|verify`: DSSE envelopes around any payload, like
+//! cosign's sign-blob for envelopes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::util::{self, Format};
+
+/// Envelope subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EnvelopeCommand {
+    /// Sign a payload file into a DSSE envelope.
+    #[command(after_help = "Examples:\n  \
+        toto envelope sign --key alice.pem --payload-type application/vnd.in-toto+json -o stmt.dsse.json stmt.json\n  \
+        TOTO_KEY_PASSWORD=… toto envelope sign --key enc.pem --payload-type text/plain note.txt > note.dsse.json")]
+    Sign(SignArgs),
+    /// Verify a DSSE envelope with trusted public keys.
+    #[command(
+        after_help = "Exit codes: 0 verified, 1 signature or threshold failed, 2 malformed input.\n\n\
+        Examples:\n  \
+        toto envelope verify --key alice.pub stmt.dsse.json\n  \
+        toto envelope verify --key a.pub --key b.pub --threshold 2 --payload-out stmt.json stmt.dsse.json"
+    )]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `toto envelope sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
+    #[arg(long = "key", short = 'k', required = true, value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
+    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
+    password: Option<Option<String>>,
+    /// The envelope's payloadType, e.g. application/vnd.in-toto+json.
+    #[arg(long, value_name = "TYPE")]
+    payload_type: String,
+    /// Where to write the envelope (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The payload file.
+    payload: PathBuf,
+}
+
+/// Arguments of `toto envelope verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Trusted public key (SPKI PEM or securesystemslib key dict); repeatable.
+    #[arg(long = "key", short = 'k', required = true, value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// How many distinct trusted keys must have signed (default 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    threshold: u32,
+    /// Only accept this payloadType.
+    #[arg(long, value_name = "TYPE")]
+    payload_type: Option<String>,
+    /// Write the verified payload here (only after verification succeeded).
+    #[arg(long, value_name = "FILE")]
+    payload_out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The envelope file.
+    envelope: PathBuf,
+}
+
+impl EnvelopeCommand {
+    /// Runs the subcommand.
+    pub fn run(self) -> Result<ExitCode> {
+        match self {
+            EnvelopeCommand::Sign(args) => sign(args),
+            EnvelopeCommand::Verify(args) => verify(args),
+        }
+    }
+}
+
+fn sign(args: SignArgs) -> Result<ExitCode> {
+    let limits = dsse::Limits::default();
+    let payload = util::read_limited(&args.payload, limits.max_payload_bytes, "payload")?;
+    let keys = args
+        .keys
+        .iter()
+        .map(|path| util::load_private_key(path, args.password.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    let signers: Vec<&dyn dsse::KeyedSigner> =
+        keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
+    let envelope = dsse::Envelope::sign(args.payload_type, payload, &signers)?;
+    let mut json = envelope.to_json();
+    json.push(b'\n');
+    match &args.output {
+        Some(path) => util::write_atomic(path, &json, None)?,
+        None => std::io::stdout()
+            .write_all(&json)
+            .context("cannot write to stdout")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let limits = dsse::Limits::default();
+    let keys = args
+        .keys
+        .iter()
+        .map(|path| util::load_public_key(path))
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = util::read_limited(&args.envelope, limits.max_envelope_bytes, "envelope")?;
+    let envelope = dsse::Envelope::from_json(&bytes, &limits)
+        .with_context(|| format!("{} is not a valid DSSE envelope", args.envelope.display()))?;
+    let verifiers: Vec<&dyn dsse::KeyedVerifier> =
+        keys.iter().map(|k| k as &dyn dsse::KeyedVerifier).collect();
+    let outcome = envelope
+        .verify(&verifiers, args.threshold as usize)
+        .and_then(|v| match &args.payload_type {
+            Some(expected) if expected != envelope.payload_type() => Err(dsse::Error::Signature),
+            _ => Ok(v),
+        });
+    let report = |verified: bool, error: Option<String>, keyids: &[String]| {
+        json!({
+            "verified": verified,
+            "envelope": args.envelope.display().to_string(),
+            "payloadType": envelope.payload_type(),
+            "keyids": keyids,
+            "threshold": args.threshold,
+            "error": error,
+        })
+    };
+    match outcome {
+        Ok(verified) => {
+            if let Some(path) = &args.payload_out {
+                util::write_atomic(path, envelope.payload(), None)?;
+            }
+            match args.format {
+                Format::Json => println!("{}", report(true, None, &verified.identities)),
+                Format::Text => {
+                    println!(
+                        "Verified {} ({}): signed by {}",
+                        args.envelope.display(),
+                        envelope.payload_type(),
+                        verified.identities.join(", ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) if err.is_verification_failure() => {
+            let message = match (&err, &args.payload_type) {
+                (dsse::Error::Signature, Some(expected)) if expected != envelope.payload_type() => {
+                    format!(
+                        "payloadType is {:?}, expected {expected:?}",
+                        envelope.payload_type()
+                    )
+                }
+                _ => err.to_string(),
+            };
+            match args.format {
+                Format::Json => println!("{}", report(false, Some(message), &[])),
+                Format::Text => eprintln!(
+                    "toto: verification failed: {}: {message} (trusted keys: {})",
+                    args.envelope.display(),
+                    keys.iter()
+                        .map(|k| k.keyid().short().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+            Ok(ExitCode::from(util::EXIT_FAILED))
+        }
+        Err(err) => Err(err).with_context(|| format!("cannot verify {}", args.envelope.display())),
+    }
+}

@@ -1,0 +1,159 @@
+//! Small helpers shared by the subcommands: bounded file reads, passwords,
+//! atomic writes, exit codes.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use zeroize::Zeroizing;
+
+/// Exit code for verification or policy failure.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for usage or input errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A verification failure that is not a library error (e.g. a policy check
+/// done in the CLI). Maps to exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct VerificationFailed(pub String);
+
+/// Maps an error chain to an exit code: 1 when any cause is a verification
+/// failure, 2 otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<VerificationFailed>().is_some() {
+            return EXIT_FAILED;
+        }
+        if let Some(e) = cause.downcast_ref::<dsse::Error>() {
+            if e.is_verification_failure() {
+                return EXIT_FAILED;
+            }
+        }
+    }
+    EXIT_USAGE
+}
+
+/// Reads a file of at most `limit` bytes, naming the path in errors.
+pub fn read_limited(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>> {
+    let file =
+        fs::File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if bytes.len() > limit {
+        bail!(
+            "{what} {} is larger than the limit of {limit} bytes",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// Resolves a password: the value given, else `TOTO_KEY_PASSWORD`, else a
+/// prompt on the terminal when `prompt` is set.
+pub fn password(
+    given: Option<&Option<String>>,
+    prompt_text: &str,
+) -> Result<Option<Zeroizing<String>>> {
+    match given {
+        Some(Some(value)) => Ok(Some(Zeroizing::new(value.clone()))),
+        Some(None) => prompt(prompt_text).map(Some),
+        None => Ok(std::env::var("TOTO_KEY_PASSWORD").ok().map(Zeroizing::new)),
+    }
+}
+
+/// Prompts for a password on the terminal, without echo.
+pub fn prompt(text: &str) -> Result<Zeroizing<String>> {
+    rpassword::prompt_password(text)
+        .map(Zeroizing::new)
+        .context(
+        "cannot read a password from the terminal (set TOTO_KEY_PASSWORD or pass --password VALUE)",
+    )
+}
+
+/// Loads a private key, asking for a password only when the key is encrypted.
+pub fn load_private_key(
+    path: &Path,
+    password_arg: Option<&Option<String>>,
+) -> Result<dsse::PrivateKey> {
+    let limits = dsse::Limits::default();
+    let pem = Zeroizing::new(read_limited(path, limits.max_key_bytes, "key file")?);
+    let pw = password(password_arg, &format!("Password for {}: ", path.display()))?;
+    match dsse::PrivateKey::from_pem(&pem, pw.as_ref().map(|p| p.as_bytes()), None) {
+        Err(dsse::Error::PasswordRequired) if password_arg.is_none() && pw.is_none() => {
+            let pw = prompt(&format!("Password for {}: ", path.display()))?;
+            dsse::PrivateKey::from_pem(&pem, Some(pw.as_bytes()), None)
+                .with_context(|| format!("cannot load private key {}", path.display()))
+        }
+        other => other.with_context(|| format!("cannot load private key {}", path.display())),
+    }
+}
+
+/// Loads a public key: SPKI PEM, a securesystemslib key dict (JSON), or a
+/// private key PEM (its public half).
+pub fn load_public_key(path: &Path) -> Result<dsse::PublicKey> {
+    let limits = dsse::Limits::default();
+    let bytes = read_limited(path, limits.max_key_bytes, "key file")?;
+    let context = || format!("cannot load public key {}", path.display());
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        let dict = dsse::cjson::parse_strict(&bytes).with_context(context)?;
+        return dsse::PublicKey::from_key_dict(&dict).with_context(context);
+    }
+    if bytes.windows(10).any(|w| w == b"PUBLIC KEY")
+        && !bytes.windows(11).any(|w| w == b"PRIVATE KEY")
+    {
+        return dsse::PublicKey::from_pem(&bytes, None).with_context(context);
+    }
+    let key =
+        dsse::PrivateKey::from_pem(&Zeroizing::new(bytes), None, None).with_context(context)?;
+    Ok(key.public_key().clone())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same
+/// directory, then rename), so no partial file is ever left behind.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<()> {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode.unwrap_or(0o644));
+        }
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Output format of commands that report a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON object on stdout.
+    Json,
+}

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::Error;
 use crate::keys::{KeyedSigner, KeyedVerifier, SigBytes};
@@ -45,20 +45,6 @@ struct WireEnvelope {
     #[serde(rename = "payloadType")]
     payload_type: String,
     signatures: Vec<WireSignature>,
-}
-
-#[derive(Serialize)]
-struct OutSignature<'a> {
-    keyid: &'a str,
-    sig: String,
-}
-
-#[derive(Serialize)]
-struct OutEnvelope<'a> {
-    payload: String,
-    #[serde(rename = "payloadType")]
-    payload_type: &'a str,
-    signatures: Vec<OutSignature<'a>>,
 }
 
 /// The outcome of a successful verification.
@@ -199,23 +185,24 @@ impl Envelope {
         )
     }
 
-    /// Serializes as JSON: `{"payload", "payloadType", "signatures": [{"keyid", "sig"}]}`,
-    /// standard padded base64, keys in that order (as in-toto writes them).
+    /// Serializes as JSON the way in-toto writes envelopes
+    /// (`json.dumps(envelope)`: one line, `payload`, `payloadType`,
+    /// `signatures` with `keyid` and `sig`), standard padded base64. A
+    /// signature without key id is written without `keyid`.
     pub fn to_json(&self) -> Vec<u8> {
-        let out = OutEnvelope {
-            payload: b64::encode(&self.payload),
-            payload_type: &self.payload_type,
-            signatures: self
-                .signatures
-                .iter()
-                .map(|s| OutSignature {
-                    keyid: s.keyid.as_deref().unwrap_or(""),
-                    sig: b64::encode(&s.sig),
-                })
-                .collect(),
-        };
-        // Serializing plain strings and vectors cannot fail.
-        serde_json::to_vec_pretty(&out).unwrap_or_default()
+        let signatures: Vec<serde_json::Value> = self
+            .signatures
+            .iter()
+            .map(|s| match &s.keyid {
+                Some(keyid) => serde_json::json!({"keyid": keyid, "sig": b64::encode(&s.sig)}),
+                None => serde_json::json!({"sig": b64::encode(&s.sig)}),
+            })
+            .collect();
+        crate::pretty::to_python_json_line(&serde_json::json!({
+            "payload": b64::encode(&self.payload),
+            "payloadType": self.payload_type,
+            "signatures": signatures,
+        }))
     }
 }
 

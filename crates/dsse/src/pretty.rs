@@ -1,14 +1,36 @@
-//! JSON written the way Python's `json.dumps(obj, indent=1, sort_keys=True)`
-//! writes it (ASCII output with `\uXXXX` escapes, `", "`-free separators
-//! `","` and `": "`), so files toto writes look like the reference's.
+//! JSON written the way Python's `json.dumps(obj, sort_keys=True)` writes it
+//! (ASCII output with `\uXXXX` escapes, sorted keys), with `indent=1`
+//! ([`to_python_json`], how in-toto writes Metablocks) or on one line with
+//! `", "` and `": "` separators ([`to_python_json_line`], how in-toto writes
+//! DSSE envelopes and their payloads). Files toto writes in the reference's
+//! formats are byte-identical to the reference's.
 
 use serde_json::Value;
 
 /// Serializes `value` like `json.dumps(value, indent=1, sort_keys=True)`.
 pub fn to_python_json(value: &Value) -> Vec<u8> {
     let mut out = String::new();
-    write(value, 0, &mut out);
+    write(value, Some(0), &mut out);
     out.into_bytes()
+}
+
+/// Serializes `value` like `json.dumps(value, sort_keys=True)`.
+pub fn to_python_json_line(value: &Value) -> Vec<u8> {
+    let mut out = String::new();
+    write(value, None, &mut out);
+    out.into_bytes()
+}
+
+/// Before an item: a newline and indent when indenting, else `", "` / nothing.
+fn separate(first: bool, depth: Option<usize>, out: &mut String) {
+    if !first {
+        out.push(',');
+    }
+    match depth {
+        Some(depth) => newline(depth, out),
+        None if !first => out.push(' '),
+        None => {}
+    }
 }
 
 fn newline(depth: usize, out: &mut String) {
@@ -18,7 +40,8 @@ fn newline(depth: usize, out: &mut String) {
     }
 }
 
-fn write(value: &Value, depth: usize, out: &mut String) {
+fn write(value: &Value, depth: Option<usize>, out: &mut String) {
+    let inner = depth.map(|d| d + 1);
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -31,13 +54,12 @@ fn write(value: &Value, depth: usize, out: &mut String) {
             }
             out.push('[');
             for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(depth + 1, out);
-                write(item, depth + 1, out);
+                separate(i == 0, inner, out);
+                write(item, inner, out);
             }
-            newline(depth, out);
+            if let Some(depth) = depth {
+                newline(depth, out);
+            }
             out.push(']');
         }
         Value::Object(map) => {
@@ -49,15 +71,14 @@ fn write(value: &Value, depth: usize, out: &mut String) {
             entries.sort_by(|a, b| a.0.cmp(b.0));
             out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(depth + 1, out);
+                separate(i == 0, inner, out);
                 write_str(k, out);
                 out.push_str(": ");
-                write(v, depth + 1, out);
+                write(v, inner, out);
             }
-            newline(depth, out);
+            if let Some(depth) = depth {
+                newline(depth, out);
+            }
             out.push('}');
         }
     }
@@ -96,5 +117,7 @@ mod tests {
         let expected =
             "{\n \"a\": \"\\u00fc\\n\\ud83d\\ude00\",\n \"b\": [\n  1,\n  {}\n ],\n \"c\": []\n}";
         assert_eq!(String::from_utf8(to_python_json(&v)).unwrap(), expected);
+        let line = "{\"a\": \"\\u00fc\\n\\ud83d\\ude00\", \"b\": [1, {}], \"c\": []}";
+        assert_eq!(String::from_utf8(to_python_json_line(&v)).unwrap(), line);
     }
 }

@@ -242,3 +242,29 @@ fn canonical_json_vectors() {
         }
     }
 }
+
+#[test]
+fn reference_files_reserialize_byte_for_byte() {
+    // Metablocks: json.dumps(indent=1, sort_keys=True).
+    for name in ["step-p256.a39bd120.link", "demo_metablock_good/root.layout"] {
+        let raw = read(name);
+        let mb = Metablock::from_json(&raw, &Limits::default()).unwrap();
+        assert_eq!(mb.to_json(), raw, "{name}");
+    }
+    // DSSE envelopes and their payloads: json.dumps(…, sort_keys=True) on one line.
+    for name in [
+        "dsse-p256.a39bd120.link",
+        "dsse-rsa.1a14cce4.link",
+        "demo_dsse_good/root.layout",
+    ] {
+        let raw = read(name);
+        let env = Envelope::from_json(&raw, &Limits::default()).unwrap();
+        assert_eq!(env.to_json(), raw, "{name}");
+        let payload = cjson::parse_strict(env.payload()).unwrap();
+        assert_eq!(
+            dsse::pretty::to_python_json_line(&payload),
+            env.payload(),
+            "{name} payload"
+        );
+    }
+}

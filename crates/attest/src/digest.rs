@@ -177,7 +177,10 @@ mod tests {
             Err(DigestError::WrongLength { expected: 64, .. })
         ));
         assert!(DigestSet::single("sha256", &"ab".repeat(32)).is_ok());
-        assert!(matches!(DigestSet::new(BTreeMap::new()), Err(DigestError::Empty)));
+        assert!(matches!(
+            DigestSet::new(BTreeMap::new()),
+            Err(DigestError::Empty)
+        ));
     }
 
     #[test]

@@ -1,14 +1,23 @@
 //! in-toto evidence and policy for toto.
 //!
-//! Module map: [`digest`] (digest sets), [`record`] (the only module doing
-//! file I/O: walking and hashing artifacts), [`rules`] (artifact rules and
-//! the rule engine).
+//! Module map: [`digest`] (digest sets), [`statement`] (Statement v1),
+//! [`link`] (links in three encodings), [`signed`] (signed documents),
+//! [`record`] (the only module doing file I/O: walking and hashing
+//! artifacts), [`rules`] (artifact rules and the rule engine).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod digest;
+mod error;
+pub mod link;
 pub mod record;
 pub mod rules;
+pub mod signed;
+pub mod statement;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};
+pub use error::Error;
+pub use link::{Encoding, Link, LINK_PREDICATE_V03};
+pub use signed::SignedDocument;
+pub use statement::{ResourceDescriptor, Statement, PAYLOAD_TYPE, STATEMENT_V1};

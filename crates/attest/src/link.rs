@@ -1,0 +1,280 @@
+//! Links: what one step did. One model, three encodings:
+//!
+//! | [`Encoding`] | wire form |
+//! |---|---|
+//! | `Statement` | DSSE (`application/vnd.in-toto+json`) around a Statement v1 whose predicate is link v0.3: products are the `subject`, materials are `predicate.materials` |
+//! | `DsseLink` | DSSE around a classic link (`_type: link`), as `in-toto-run --use-dsse` writes it |
+//! | `Metablock` | classic link inside `{"signed", "signatures"}` signed over canonical JSON, as `in-toto-run` writes it |
+//!
+//! Conversion between them is lossless for everything the classic link holds.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::digest::{ArtifactMap, DigestSet};
+use crate::error::Error;
+use crate::statement::{ResourceDescriptor, Statement};
+
+/// Predicate type of in-toto link v0.3.
+pub const LINK_PREDICATE_V03: &str = "https://in-toto.io/attestation/link/v0.3";
+
+/// Most artifacts one link may list in materials or products.
+pub const MAX_ARTIFACTS: usize = 1_000_000;
+
+/// How a link (or layout) is wrapped and signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// DSSE around Statement v1 + link v0.3 (toto's default).
+    Statement,
+    /// DSSE around a classic link or layout.
+    Dsse,
+    /// Classic Metablock.
+    Metablock,
+}
+
+/// What a step did: its command, the artifacts before and after, and what
+/// the command printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The step name.
+    pub name: String,
+    /// The command run, as argv.
+    pub command: Vec<String>,
+    /// Artifacts before the command.
+    pub materials: ArtifactMap,
+    /// Artifacts after the command.
+    pub products: ArtifactMap,
+    /// `return-value`, `stdout`, `stderr` and anything else recorded.
+    pub byproducts: Map<String, Value>,
+    /// Environment information recorded with the step.
+    pub environment: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireLink {
+    #[serde(rename = "_type")]
+    type_: String,
+    name: String,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default)]
+    materials: BTreeMap<String, DigestSet>,
+    #[serde(default)]
+    products: BTreeMap<String, DigestSet>,
+    #[serde(default)]
+    byproducts: Map<String, Value>,
+    #[serde(default)]
+    environment: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WirePredicate {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default)]
+    materials: Vec<ResourceDescriptor>,
+    #[serde(default)]
+    byproducts: Map<String, Value>,
+    #[serde(default)]
+    environment: Map<String, Value>,
+}
+
+fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::Malformed {
+        what,
+        reason: reason.into(),
+    }
+}
+
+fn check_count(map: &ArtifactMap, which: &str) -> Result<(), Error> {
+    if map.len() > MAX_ARTIFACTS {
+        return Err(malformed(
+            "link",
+            format!("{} {which}, over the limit of {MAX_ARTIFACTS}", map.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn descriptors_to_map(list: Vec<ResourceDescriptor>, which: &str) -> Result<ArtifactMap, Error> {
+    if list.len() > MAX_ARTIFACTS {
+        return Err(malformed(
+            "link",
+            format!("{} {which}, over the limit of {MAX_ARTIFACTS}", list.len()),
+        ));
+    }
+    let mut map = ArtifactMap::new();
+    for rd in list {
+        let (Some(name), Some(digest)) = (rd.name, rd.digest) else {
+            return Err(malformed(
+                "link statement",
+                format!("every entry of {which} needs a name and a digest"),
+            ));
+        };
+        if map.insert(name.clone(), digest).is_some() {
+            return Err(malformed(
+                "link statement",
+                format!("{which} lists {name:?} twice"),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+fn map_to_descriptors(map: &ArtifactMap) -> Vec<ResourceDescriptor> {
+    map.iter()
+        .map(|(name, digest)| ResourceDescriptor::artifact(name, digest.clone()))
+        .collect()
+}
+
+impl Link {
+    /// Reads a classic link (`_type: link`) from a JSON value.
+    pub fn from_classic(value: Value) -> Result<Link, Error> {
+        let wire: WireLink =
+            serde_json::from_value(value).map_err(|e| malformed("link", e.to_string()))?;
+        if wire.type_ != "link" {
+            return Err(malformed(
+                "link",
+                format!("_type is {:?}, not \"link\"", wire.type_),
+            ));
+        }
+        let link = Link {
+            name: wire.name,
+            command: wire.command,
+            materials: wire.materials,
+            products: wire.products,
+            byproducts: wire.byproducts,
+            environment: wire.environment,
+        };
+        check_count(&link.materials, "materials")?;
+        check_count(&link.products, "products")?;
+        Ok(link)
+    }
+
+    /// The classic link JSON (`_type: link`).
+    pub fn to_classic(&self) -> Value {
+        json!({
+            "_type": "link",
+            "name": self.name,
+            "command": self.command,
+            "materials": self.materials,
+            "products": self.products,
+            "byproducts": self.byproducts,
+            "environment": self.environment,
+        })
+    }
+
+    /// Reads a link from a Statement with a link v0.3 predicate.
+    pub fn from_statement(statement: Statement) -> Result<Link, Error> {
+        if statement.predicate_type != LINK_PREDICATE_V03 {
+            return Err(malformed(
+                "link statement",
+                format!(
+                    "predicateType is {:?}, not {LINK_PREDICATE_V03}",
+                    statement.predicate_type
+                ),
+            ));
+        }
+        let predicate: WirePredicate = serde_json::from_value(statement.predicate)
+            .map_err(|e| malformed("link predicate", e.to_string()))?;
+        Ok(Link {
+            name: predicate.name,
+            command: predicate.command,
+            materials: descriptors_to_map(predicate.materials, "materials")?,
+            products: descriptors_to_map(statement.subject, "subjects")?,
+            byproducts: predicate.byproducts,
+            environment: predicate.environment,
+        })
+    }
+
+    /// The Statement v1 with a link v0.3 predicate.
+    pub fn to_statement(&self) -> Statement {
+        Statement::new(
+            map_to_descriptors(&self.products),
+            LINK_PREDICATE_V03,
+            json!({
+                "name": self.name,
+                "command": self.command,
+                "materials": map_to_descriptors(&self.materials),
+                "byproducts": self.byproducts,
+                "environment": self.environment,
+            }),
+        )
+    }
+
+    /// Reads a link from a payload of either kind: a classic link or a
+    /// Statement with a link predicate.
+    pub fn from_payload(value: Value) -> Result<Link, Error> {
+        match value.get("_type").and_then(Value::as_str) {
+            Some("link") => Link::from_classic(value),
+            Some(t) if t.starts_with("https://in-toto.io/Statement/") => {
+                Link::from_statement(Statement::from_value(value)?)
+            }
+            Some(t) => Err(malformed("link", format!("_type {t:?} is not a link"))),
+            None => Err(malformed("link", "no _type")),
+        }
+    }
+
+    /// The return value of the step's command, when recorded.
+    pub fn return_value(&self) -> Option<i64> {
+        self.byproducts.get("return-value").and_then(Value::as_i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Link {
+        let mut materials = ArtifactMap::new();
+        materials.insert(
+            "src/a.txt".into(),
+            DigestSet::single("sha256", &"ab".repeat(32)).unwrap(),
+        );
+        let mut products = materials.clone();
+        products.insert(
+            "out/ü b".into(),
+            DigestSet::single("sha256", &"cd".repeat(32)).unwrap(),
+        );
+        let mut byproducts = Map::new();
+        byproducts.insert("return-value".into(), json!(0));
+        byproducts.insert("stdout".into(), json!("hi\n"));
+        Link {
+            name: "build".into(),
+            command: vec!["make".into(), "all".into()],
+            materials,
+            products,
+            byproducts,
+            environment: Map::new(),
+        }
+    }
+
+    #[test]
+    fn classic_and_statement_round_trip_losslessly() {
+        let link = sample();
+        assert_eq!(Link::from_payload(link.to_classic()).unwrap(), link);
+        let statement = link.to_statement();
+        assert_eq!(statement.subject.len(), 2);
+        assert_eq!(Link::from_payload(statement.to_value()).unwrap(), link);
+    }
+
+    #[test]
+    fn refuses_other_types_and_bad_digests() {
+        assert!(Link::from_payload(json!({"_type": "layout"})).is_err());
+        let mut v = sample().to_classic();
+        v["materials"]["x"] = json!({"sha256": "ABC"});
+        assert!(Link::from_payload(v).is_err());
+        let mut v = sample().to_classic();
+        v["surprise"] = json!(1);
+        assert!(Link::from_payload(v).is_err());
+        let mut st = sample().to_statement();
+        st.predicate_type = "https://slsa.dev/provenance/v1".into();
+        assert!(Link::from_statement(st).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! Signed in-toto documents (links and layouts) in any of the three
+//! encodings, read and written through one type.
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::link::Encoding;
+use crate::statement::PAYLOAD_TYPE;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Container {
+    Metablock(dsse::Metablock),
+    Envelope(dsse::Envelope),
+}
+
+/// A signed link or layout: a Metablock or a DSSE envelope, with its payload
+/// parsed (strictly) but not yet trusted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedDocument {
+    container: Container,
+    payload: Value,
+}
+
+impl SignedDocument {
+    /// Reads a Metablock or DSSE envelope. DSSE payloads must be
+    /// `application/vnd.in-toto+json` JSON.
+    pub fn from_json(bytes: &[u8], limits: &dsse::Limits) -> Result<SignedDocument, Error> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return Err(dsse::Error::TooLarge {
+                what: "document",
+                limit: limits.max_envelope_bytes,
+                actual: bytes.len(),
+            }
+            .into());
+        }
+        let value = dsse::cjson::parse_strict(bytes)?;
+        if value.get("payloadType").is_some() {
+            let envelope = dsse::Envelope::from_json(bytes, limits)?;
+            if envelope.payload_type() != PAYLOAD_TYPE {
+                return Err(Error::Malformed {
+                    what: "envelope",
+                    reason: format!(
+                        "payloadType is {:?}, expected {PAYLOAD_TYPE}",
+                        envelope.payload_type()
+                    ),
+                });
+            }
+            let payload = dsse::cjson::parse_strict(envelope.payload())?;
+            if !payload.is_object() {
+                return Err(Error::Malformed {
+                    what: "envelope payload",
+                    reason: "not a JSON object".into(),
+                });
+            }
+            return Ok(SignedDocument {
+                container: Container::Envelope(envelope),
+                payload,
+            });
+        }
+        if value.get("signed").is_some() {
+            let metablock = dsse::Metablock::from_value(value, limits)?;
+            let payload = metablock.signed().clone();
+            return Ok(SignedDocument {
+                container: Container::Metablock(metablock),
+                payload,
+            });
+        }
+        Err(Error::Malformed {
+            what: "document",
+            reason: "neither a DSSE envelope (payloadType) nor a Metablock (signed)".into(),
+        })
+    }
+
+    /// An unsigned document around `payload` (a classic link or layout, or a
+    /// Statement) in `encoding`.
+    pub fn new(payload: Value, encoding: Encoding) -> Result<SignedDocument, Error> {
+        let container = match encoding {
+            Encoding::Metablock => Container::Metablock(dsse::Metablock::new(payload.clone())?),
+            Encoding::Dsse => Container::Envelope(dsse::Envelope::new(
+                PAYLOAD_TYPE,
+                dsse::pretty::to_python_json_line(&payload),
+            )),
+            Encoding::Statement => Container::Envelope(dsse::Envelope::new(
+                PAYLOAD_TYPE,
+                serde_json::to_vec(&payload).map_err(|e| Error::Malformed {
+                    what: "statement",
+                    reason: e.to_string(),
+                })?,
+            )),
+        };
+        Ok(SignedDocument { container, payload })
+    }
+
+    /// The payload. Only trust it after [`SignedDocument::verify`] succeeded.
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// The payload's `_type`.
+    pub fn payload_type(&self) -> Option<&str> {
+        self.payload.get("_type").and_then(Value::as_str)
+    }
+
+    /// How the document is encoded.
+    pub fn encoding(&self) -> Encoding {
+        match &self.container {
+            Container::Metablock(_) => Encoding::Metablock,
+            Container::Envelope(_) => match self.payload_type() {
+                Some(t) if t.starts_with("https://in-toto.io/Statement/") => Encoding::Statement,
+                _ => Encoding::Dsse,
+            },
+        }
+    }
+
+    /// Key ids named beside the signatures (unauthenticated hints).
+    pub fn signature_keyids(&self) -> Vec<String> {
+        match &self.container {
+            Container::Metablock(m) => m.signatures().iter().map(|s| s.keyid.clone()).collect(),
+            Container::Envelope(e) => e
+                .signatures()
+                .iter()
+                .filter_map(|s| s.keyid.clone())
+                .collect(),
+        }
+    }
+
+    /// Number of signatures.
+    pub fn signature_count(&self) -> usize {
+        match &self.container {
+            Container::Metablock(m) => m.signatures().len(),
+            Container::Envelope(e) => e.signatures().len(),
+        }
+    }
+
+    /// Verifies that `threshold` distinct trusted keys signed.
+    pub fn verify(
+        &self,
+        verifiers: &[&dyn dsse::KeyedVerifier],
+        threshold: usize,
+    ) -> Result<dsse::Verified, Error> {
+        Ok(match &self.container {
+            Container::Metablock(m) => m.verify(verifiers, threshold)?,
+            Container::Envelope(e) => e.verify(verifiers, threshold)?,
+        })
+    }
+
+    /// Adds a signature (replacing one by the same key in a Metablock).
+    pub fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error> {
+        match &mut self.container {
+            Container::Metablock(m) => m.add_signature(signer)?,
+            Container::Envelope(e) => e.add_signature(signer)?,
+        }
+        Ok(())
+    }
+
+    /// The document as the reference writes it.
+    pub fn to_json(&self) -> Vec<u8> {
+        match &self.container {
+            Container::Metablock(m) => m.to_json(),
+            Container::Envelope(e) => e.to_json(),
+        }
+    }
+}

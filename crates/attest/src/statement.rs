@@ -1,0 +1,151 @@
+//! in-toto Statement v1 and ResourceDescriptor
+//! (in-toto/attestation `spec/v1/statement.md`, `spec/v1/resource_descriptor.md`).
+//!
+//! A [`Statement`] binds a typed predicate to its subjects. Parsing is strict:
+//! the `_type` must be Statement v1 (v0.1 is read too, for older SLSA
+//! provenance), every subject must carry a valid digest set, and the
+//! predicate is kept as received (unknown predicate types pass through).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::digest::DigestSet;
+use crate::error::Error;
+
+/// `_type` of in-toto Statement v1.
+pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// `_type` of the older Statement v0.1, still found in SLSA provenance v0.2.
+pub const STATEMENT_V01: &str = "https://in-toto.io/Statement/v0.1";
+/// DSSE payload type of in-toto payloads (Statements and classic links alike).
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A ResourceDescriptor: at least one of `uri`, `digest`, `content`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceDescriptor {
+    /// Machine-readable name, e.g. a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// URI of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Digests of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<DigestSet>,
+    /// The resource's content, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Where to download it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_location: Option<String>,
+    /// Media type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Free-form annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Map<String, Value>>,
+}
+
+impl ResourceDescriptor {
+    /// A descriptor with a name and digests, as links record artifacts.
+    pub fn artifact(name: &str, digest: DigestSet) -> Self {
+        ResourceDescriptor {
+            name: Some(name.to_owned()),
+            digest: Some(digest),
+            ..Default::default()
+        }
+    }
+
+    fn validate(&self, what: &'static str) -> Result<(), Error> {
+        if self.uri.is_none() && self.digest.is_none() && self.content.is_none() {
+            return Err(Error::Malformed {
+                what,
+                reason: "resource descriptor needs one of uri, digest, content".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An in-toto Statement (v1, or v0.1 when read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// `_type` as received (v1 when built here).
+    pub type_: String,
+    /// The subjects: each has a digest.
+    pub subject: Vec<ResourceDescriptor>,
+    /// The predicate type URI.
+    pub predicate_type: String,
+    /// The predicate, untouched.
+    pub predicate: Value,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStatement {
+    #[serde(rename = "_type")]
+    type_: String,
+    subject: Vec<ResourceDescriptor>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    predicate: Value,
+}
+
+impl Statement {
+    /// A v1 Statement.
+    pub fn new(subject: Vec<ResourceDescriptor>, predicate_type: &str, predicate: Value) -> Self {
+        Statement {
+            type_: STATEMENT_V1.to_owned(),
+            subject,
+            predicate_type: predicate_type.to_owned(),
+            predicate,
+        }
+    }
+
+    /// Parses a Statement from a (strictly parsed) JSON value.
+    pub fn from_value(value: Value) -> Result<Statement, Error> {
+        let wire: WireStatement = serde_json::from_value(value).map_err(|e| Error::Malformed {
+            what: "statement",
+            reason: e.to_string(),
+        })?;
+        if wire.type_ != STATEMENT_V1 && wire.type_ != STATEMENT_V01 {
+            return Err(Error::Malformed {
+                what: "statement",
+                reason: format!("_type {:?} is not an in-toto Statement", wire.type_),
+            });
+        }
+        if wire.predicate_type.is_empty() {
+            return Err(Error::Malformed {
+                what: "statement",
+                reason: "predicateType is empty".into(),
+            });
+        }
+        for subject in &wire.subject {
+            subject.validate("statement subject")?;
+            if subject.digest.is_none() {
+                return Err(Error::Malformed {
+                    what: "statement",
+                    reason: "a subject has no digest".into(),
+                });
+            }
+        }
+        Ok(Statement {
+            type_: wire.type_,
+            subject: wire.subject,
+            predicate_type: wire.predicate_type,
+            predicate: wire.predicate,
+        })
+    }
+
+    /// The Statement as JSON.
+    pub fn to_value(&self) -> Value {
+        let wire = WireStatement {
+            type_: self.type_.clone(),
+            subject: self.subject.clone(),
+            predicate_type: self.predicate_type.clone(),
+            predicate: self.predicate.clone(),
+        };
+        serde_json::to_value(wire).unwrap_or(Value::Null)
+    }
+}

@@ -18,6 +18,9 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A command could not be run.
+    #[error(transparent)]
+    Exec(crate::exec::ExecError),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

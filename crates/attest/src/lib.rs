@@ -10,11 +10,13 @@
 
 pub mod digest;
 mod error;
+pub mod exec;
 pub mod link;
 pub mod record;
 pub mod rules;
 pub mod signed;
 pub mod statement;
+pub mod time;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};
 pub use error::Error;

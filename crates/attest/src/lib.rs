@@ -11,12 +11,16 @@
 pub mod digest;
 mod error;
 pub mod exec;
+pub mod layout;
 pub mod link;
+#[path = "walk.rs"]
 pub mod record;
+#[path = "rule_engine.rs"]
 pub mod rules;
 pub mod signed;
 pub mod statement;
 pub mod time;
+pub mod verify;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};
 pub use error::Error;

@@ -157,3 +157,25 @@ pub enum Format {
     /// One JSON object on stdout.
     Json,
 }
+
+/// Private keys to sign with, and their password: shared by every command
+/// that signs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigningKeys {
+    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
+    #[arg(long = "key", short = 'k', required = true, value_name = "FILE")]
+    pub keys: Vec<std::path::PathBuf>,
+    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
+    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
+    pub password: Option<Option<String>>,
+}
+
+impl SigningKeys {
+    /// Loads every key, asking for passwords where needed.
+    pub fn load(&self) -> Result<Vec<dsse::PrivateKey>> {
+        self.keys
+            .iter()
+            .map(|path| load_private_key(path, self.password.as_ref()))
+            .collect()
+    }
+}

@@ -32,12 +32,8 @@ pub enum EnvelopeCommand {
 /// Arguments of `toto envelope sign`.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
-    #[arg(long = "key", short = 'k', required = true, value_name = "FILE")]
-    keys: Vec<PathBuf>,
-    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
-    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
-    password: Option<Option<String>>,
+    #[command(flatten)]
+    signing: util::SigningKeys,
     /// The envelope's payloadType, e.g. application/vnd.in-toto+json.
     #[arg(long, value_name = "TYPE")]
     payload_type: String,
@@ -83,11 +79,7 @@ impl EnvelopeCommand {
 fn sign(args: SignArgs) -> Result<ExitCode> {
     let limits = dsse::Limits::default();
     let payload = util::read_limited(&args.payload, limits.max_payload_bytes, "payload")?;
-    let keys = args
-        .keys
-        .iter()
-        .map(|path| util::load_private_key(path, args.password.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+    let keys = args.signing.load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
         keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
     let envelope = dsse::Envelope::sign(args.payload_type, payload, &signers)?;

@@ -7,10 +7,31 @@ use clap::Subcommand;
 
 mod envelope;
 mod key;
+mod layout;
+mod match_products;
+mod run;
+mod sign;
+mod verify;
 
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a step's command and record a signed link of what it did.
+    Run(run::RunArgs),
+    /// Record a step in two phases: `start` before, `stop` after.
+    #[command(subcommand)]
+    Record(run::RecordCommand),
+    /// Run a command and write an unsigned link (to explore what a step does).
+    Mock(run::MockArgs),
+    /// Verify a supply chain: links against a signed layout.
+    Verify(verify::VerifyArgs),
+    /// Author, sign and show layouts.
+    #[command(subcommand)]
+    Layout(layout::LayoutCommand),
+    /// Sign a link or layout, or check its signatures.
+    Sign(sign::SignArgs),
+    /// Check whether local files match a link's products.
+    MatchProducts(match_products::MatchArgs),
     /// Sign and verify DSSE envelopes around any payload.
     #[command(subcommand)]
     Envelope(envelope::EnvelopeCommand),
@@ -23,6 +44,13 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(self) -> Result<ExitCode> {
         match self {
+            Command::Run(args) => run::run(args),
+            Command::Record(c) => run::record(c),
+            Command::Mock(args) => run::mock(args),
+            Command::Verify(args) => verify::run(args),
+            Command::Layout(c) => c.run(),
+            Command::Sign(args) => sign::run(args),
+            Command::MatchProducts(args) => match_products::run(args),
             Command::Envelope(c) => c.run(),
             Command::Key(c) => c.run(),
         }

@@ -1,0 +1,345 @@
+//! Layouts: the signed policy of a supply chain (in-toto spec v1.0,
+//! section 4.3). Steps say who may perform them and what artifacts they may
+//! touch; inspections are commands run at verification time.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::rules::Rule;
+use crate::time::{parse_rfc3339_utc, UnixTime};
+
+/// A validated step or inspection name: usable in a link file name
+/// (`<name>.<keyid8>.link`), so no path separators, no `..`, no NUL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepName(String);
+
+impl StepName {
+    /// Validates a name.
+    pub fn parse(name: &str) -> Result<StepName, Error> {
+        let bad = |reason: &str| Error::Malformed {
+            what: "step name",
+            reason: format!("{name:?} {reason}"),
+        };
+        if name.is_empty() {
+            return Err(bad("is empty"));
+        }
+        if name.len() > 255 {
+            return Err(bad("is longer than 255 bytes"));
+        }
+        if name.contains(['/', '\\', '\0']) {
+            return Err(bad(
+                "contains a path separator or NUL; it would escape the link directory",
+            ));
+        }
+        if name == "." || name == ".." {
+            return Err(bad("is a directory name"));
+        }
+        Ok(StepName(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The link file name for a functionary: `<name>.<keyid8>.link`.
+    pub fn link_file_name(&self, keyid: &str) -> String {
+        format!("{}.{}.link", self.0, keyid.get(..8).unwrap_or(keyid))
+    }
+}
+
+impl std::fmt::Display for StepName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A step of the supply chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Step name.
+    pub name: StepName,
+    /// Rules for the materials.
+    pub expected_materials: Vec<Rule>,
+    /// Rules for the products.
+    pub expected_products: Vec<Rule>,
+    /// Key ids of the functionaries allowed to perform the step.
+    pub pubkeys: Vec<String>,
+    /// The command the step is expected to run (a mismatch only warns).
+    pub expected_command: Vec<String>,
+    /// Distinct functionaries that must agree.
+    pub threshold: usize,
+}
+
+/// An inspection: a command run during verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// Inspection name.
+    pub name: StepName,
+    /// Rules for the materials.
+    pub expected_materials: Vec<Rule>,
+    /// Rules for the products.
+    pub expected_products: Vec<Rule>,
+    /// The command, as argv.
+    pub run: Vec<String>,
+}
+
+/// A layout.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Expiry (`YYYY-MM-DDTHH:MM:SSZ`); `None` when the layout has none.
+    pub expires: Option<String>,
+    /// Free text.
+    pub readme: String,
+    /// Functionary keys by the key id the layout names them with.
+    pub keys: BTreeMap<String, dsse::PublicKey>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// The inspections, in order.
+    pub inspect: Vec<Inspection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStep {
+    #[serde(rename = "_type", default)]
+    type_: Option<String>,
+    name: String,
+    #[serde(default)]
+    expected_materials: Vec<Vec<String>>,
+    #[serde(default)]
+    expected_products: Vec<Vec<String>>,
+    #[serde(default)]
+    pubkeys: Vec<String>,
+    #[serde(default)]
+    expected_command: Vec<String>,
+    #[serde(default = "one")]
+    threshold: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireInspection {
+    #[serde(rename = "_type", default)]
+    type_: Option<String>,
+    name: String,
+    #[serde(default)]
+    expected_materials: Vec<Vec<String>>,
+    #[serde(default)]
+    expected_products: Vec<Vec<String>>,
+    #[serde(default)]
+    run: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireLayout {
+    #[serde(rename = "_type")]
+    type_: String,
+    #[serde(default)]
+    expires: Option<String>,
+    #[serde(default)]
+    readme: String,
+    #[serde(default)]
+    keys: Map<String, Value>,
+    #[serde(default)]
+    steps: Vec<WireStep>,
+    #[serde(default)]
+    inspect: Vec<WireInspection>,
+}
+
+fn malformed(reason: String) -> Error {
+    Error::Malformed {
+        what: "layout",
+        reason,
+    }
+}
+
+fn parse_rules(item: &str, which: &str, raw: &[Vec<String>]) -> Result<Vec<Rule>, Error> {
+    raw.iter()
+        .map(|r| {
+            Rule::from_list(r)
+                .map_err(|e| malformed(format!("{item:?} {which}: rule {:?}: {e}", r.join(" "))))
+        })
+        .collect()
+}
+
+/// Validates a step or inspection name: its `_type`, its form, and that no
+/// other item of the layout has it.
+fn item_name(
+    seen: &mut std::collections::BTreeSet<StepName>,
+    kind: &str,
+    type_: Option<&str>,
+    name: &str,
+) -> Result<StepName, Error> {
+    if type_.is_some_and(|t| t != kind) {
+        return Err(malformed(format!("{kind} {name:?} has _type {type_:?}")));
+    }
+    let name = StepName::parse(name)?;
+    if !seen.insert(name.clone()) {
+        return Err(malformed(format!("name {name} is used twice")));
+    }
+    Ok(name)
+}
+
+type RulePair = (Vec<Rule>, Vec<Rule>);
+
+fn parse_item_rules(
+    name: &StepName,
+    materials: &[Vec<String>],
+    products: &[Vec<String>],
+) -> Result<RulePair, Error> {
+    Ok((
+        parse_rules(name.as_str(), "expected_materials", materials)?,
+        parse_rules(name.as_str(), "expected_products", products)?,
+    ))
+}
+
+fn rules_value(rules: &[Rule]) -> Value {
+    Value::Array(rules.iter().map(|r| json!(r.to_list())).collect())
+}
+
+impl Layout {
+    /// Reads a layout from its (strictly parsed) JSON payload.
+    pub fn from_value(value: Value) -> Result<Layout, Error> {
+        let wire: WireLayout =
+            serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        if wire.type_ != "layout" {
+            return Err(malformed(format!(
+                "_type is {:?}, not \"layout\"",
+                wire.type_
+            )));
+        }
+        if let Some(expires) = &wire.expires {
+            parse_rfc3339_utc(expires)?;
+        }
+        let mut keys = BTreeMap::new();
+        for (keyid, dict) in wire.keys {
+            let key = dsse::PublicKey::from_key_dict(&dict)
+                .map_err(|e| malformed(format!("key {keyid}: {e}")))?;
+            if !key.matches_keyid(&keyid) {
+                return Err(malformed(format!(
+                    "key listed as {keyid} has key id {}",
+                    key.keyid()
+                )));
+            }
+            keys.insert(keyid, key);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut steps = Vec::with_capacity(wire.steps.len());
+        for s in wire.steps {
+            let name = item_name(&mut names, "step", s.type_.as_deref(), &s.name)?;
+            let threshold = usize::try_from(s.threshold)
+                .ok()
+                .filter(|t| *t >= 1)
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "step {name}: threshold {} is not >= 1",
+                        s.threshold
+                    ))
+                })?;
+            for keyid in &s.pubkeys {
+                if !keys.contains_key(keyid) {
+                    return Err(malformed(format!(
+                        "step {name}: functionary key {keyid} is not in the layout's keys"
+                    )));
+                }
+            }
+            let (expected_materials, expected_products) =
+                parse_item_rules(&name, &s.expected_materials, &s.expected_products)?;
+            steps.push(Step {
+                expected_materials,
+                expected_products,
+                name,
+                pubkeys: s.pubkeys,
+                expected_command: s.expected_command,
+                threshold,
+            });
+        }
+        let mut inspect = Vec::with_capacity(wire.inspect.len());
+        for i in wire.inspect {
+            let name = item_name(&mut names, "inspection", i.type_.as_deref(), &i.name)?;
+            let (expected_materials, expected_products) =
+                parse_item_rules(&name, &i.expected_materials, &i.expected_products)?;
+            inspect.push(Inspection {
+                expected_materials,
+                expected_products,
+                name,
+                run: i.run,
+            });
+        }
+        Ok(Layout {
+            expires: wire.expires,
+            readme: wire.readme,
+            keys,
+            steps,
+            inspect,
+        })
+    }
+
+    /// The layout as JSON, in the reference's shape.
+    pub fn to_value(&self) -> Value {
+        let keys: Map<String, Value> = self
+            .keys
+            .iter()
+            .map(|(id, key)| {
+                let mut dict = key.to_key_dict();
+                if let Some(obj) = dict.as_object_mut() {
+                    obj.insert("keyid".into(), json!(id));
+                }
+                (id.clone(), dict)
+            })
+            .collect();
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "_type": "step",
+                    "name": s.name.as_str(),
+                    "expected_materials": rules_value(&s.expected_materials),
+                    "expected_products": rules_value(&s.expected_products),
+                    "pubkeys": s.pubkeys,
+                    "expected_command": s.expected_command,
+                    "threshold": s.threshold,
+                })
+            })
+            .collect();
+        let inspect: Vec<Value> = self
+            .inspect
+            .iter()
+            .map(|i| {
+                json!({
+                    "_type": "inspection",
+                    "name": i.name.as_str(),
+                    "expected_materials": rules_value(&i.expected_materials),
+                    "expected_products": rules_value(&i.expected_products),
+                    "run": i.run,
+                })
+            })
+            .collect();
+        let mut out = json!({
+            "_type": "layout",
+            "readme": self.readme,
+            "keys": keys,
+            "steps": steps,
+            "inspect": inspect,
+        });
+        if let (Some(expires), Some(obj)) = (&self.expires, out.as_object_mut()) {
+            obj.insert("expires".into(), json!(expires));
+        }
+        out
+    }
+
+    /// The expiry as Unix time, if the layout has one.
+    pub fn expires_at(&self) -> Result<Option<UnixTime>, Error> {
+        self.expires.as_deref().map(parse_rfc3339_utc).transpose()
+    }
+}

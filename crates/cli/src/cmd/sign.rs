@@ -1,0 +1,98 @@
+//! `toto sign`: sign (or add a signature to) a link or layout in any of the
+//! three encodings, or check its signatures with `--verify`. Like
+//! `in-toto-sign`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use attest::{Link, SignedDocument};
+
+use crate::util;
+
+/// Arguments of `toto sign`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Links are written to <step>.<keyid8>.link unless -o is given; layouts \
+    are signed in place. Without --append, existing signatures are replaced.\n\nExit codes \
+    with --verify: 0 all keys signed, 1 a signature is missing or bad, 2 input error.\n\n\
+    Examples:\n  toto sign -f root.layout -k alice.pem\n  \
+    toto sign -f root.layout -k bob.pem --append\n  \
+    toto sign -f package.link -k carl.pub --verify"
+)]
+pub struct SignArgs {
+    /// The link or layout file.
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    file: PathBuf,
+    /// Private keys to sign with (or, with --verify, public keys to check).
+    #[arg(long = "key", short = 'k', visible_alias = "key-file", num_args = 1.., required = true, value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// Password of encrypted keys; without a value, prompt.
+    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
+    password: Option<Option<String>>,
+    /// Where to write the signed file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Keep existing signatures and add the new ones.
+    #[arg(long, short = 'a')]
+    append: bool,
+    /// Check that every key signed instead of signing.
+    #[arg(long)]
+    verify: bool,
+}
+
+/// `toto sign`.
+pub fn run(args: SignArgs) -> Result<ExitCode> {
+    let limits = dsse::Limits::default();
+    let bytes = util::read_limited(&args.file, limits.max_envelope_bytes, "file")?;
+    let document = SignedDocument::from_json(&bytes, &limits)
+        .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
+    if args.verify {
+        for path in &args.keys {
+            let key = util::load_public_key(path)?;
+            if document.verify(&[&key], 1).is_err() {
+                eprintln!(
+                    "toto: verification failed: {} has no valid signature by {} ({})",
+                    args.file.display(),
+                    key.keyid(),
+                    path.display()
+                );
+                return Ok(ExitCode::from(util::EXIT_FAILED));
+            }
+        }
+        println!(
+            "Verified: {} is signed by every key given.",
+            args.file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let keys = args
+        .keys
+        .iter()
+        .map(|p| util::load_private_key(p, args.password.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut signed = if args.append {
+        document.clone()
+    } else {
+        SignedDocument::new(document.payload().clone(), document.encoding())?
+    };
+    for key in &keys {
+        signed.add_signature(key)?;
+    }
+    let output = match (&args.output, document.payload_type()) {
+        (Some(out), _) => out.clone(),
+        (None, Some("layout")) => args.file.clone(),
+        (None, _) => {
+            let link = Link::from_payload(document.payload().clone())?;
+            let name = attest::layout::StepName::parse(&link.name)?;
+            let Some(first) = keys.first() else {
+                bail!("no key given");
+            };
+            let dir = args.file.parent().map(PathBuf::from).unwrap_or_default();
+            dir.join(name.link_file_name(first.keyid().as_str()))
+        }
+    };
+    util::write_atomic(&output, &signed.to_json(), None)?;
+    eprintln!("toto: wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}

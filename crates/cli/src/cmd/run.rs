@@ -163,7 +163,7 @@ pub struct RunArgs {
     #[arg(long = "record-streams", short = 's')]
     record_streams: bool,
     /// Kill the command after this many seconds (0: no limit).
-    #[arg(long, short = 't', default_value_t = 10)]
+    #[arg(long, short = 't', visible_alias = "run-timeout", default_value_t = 10)]
     timeout: u64,
     #[command(flatten)]
     artifacts: ArtifactArgs,

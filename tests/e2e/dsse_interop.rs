@@ -1,0 +1,336 @@
+//! Keys, DSSE envelopes and Metablocks, both directions with the reference.
+
+use std::fs;
+
+use crate::common::*;
+
+#[test]
+fn envelope_cli_verifies_reference_envelopes_with_exit_codes() {
+    for (kt, short) in VECTOR_KEYS {
+        let env = vector(&format!("dsse-{kt}.{short}.link"));
+        let ok = toto()
+            .args(["envelope", "verify", "--key"])
+            .arg(vector(&format!("keys/{kt}.pub")))
+            .arg(&env)
+            .output()
+            .unwrap();
+        expect_code(&ok, 0, kt);
+        let other = if kt == "rsa" { "p256" } else { "rsa" };
+        let bad = toto()
+            .args(["envelope", "verify", "--key"])
+            .arg(vector(&format!("keys/{other}.pub")))
+            .arg(&env)
+            .output()
+            .unwrap();
+        expect_code(&bad, 1, kt);
+    }
+    let dir = tempdir();
+    let garbage = dir.path().join("garbage.json");
+    fs::write(&garbage, b"{\"payload\": \"!!\"").unwrap();
+    let out = toto()
+        .args(["envelope", "verify", "--key"])
+        .arg(vector("keys/p256.pub"))
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "malformed envelope");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.json"));
+}
+
+#[test]
+fn envelope_sign_verify_round_trip_and_payload_out() {
+    let dir = tempdir();
+    let payload = dir.path().join("p.json");
+    fs::write(&payload, br#"{"hello": "world"}"#).unwrap();
+    let env = dir.path().join("p.dsse.json");
+    let out = toto()
+        .args(["envelope", "sign", "--key"])
+        .arg(vector("keys/ed25519_enc.pem"))
+        .args([
+            "--password",
+            "hunter2",
+            "--payload-type",
+            "application/json",
+            "-o",
+        ])
+        .arg(&env)
+        .arg(&payload)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sign with encrypted key");
+    let back = dir.path().join("back.json");
+    let out = toto()
+        .args(["envelope", "verify", "--key"])
+        .arg(vector("keys/ed25519.pub"))
+        .arg("--payload-out")
+        .arg(&back)
+        .arg(&env)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "verify");
+    assert_eq!(fs::read(&back).unwrap(), fs::read(&payload).unwrap());
+    // Wrong password: input error, no envelope written.
+    let env2 = dir.path().join("p2.dsse.json");
+    let out = toto()
+        .args(["envelope", "sign", "--key"])
+        .arg(vector("keys/ed25519_enc.pem"))
+        .args(["--password", "wrong", "--payload-type", "x", "-o"])
+        .arg(&env2)
+        .arg(&payload)
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "wrong password");
+    assert!(!env2.exists());
+    // Threshold of 2 with one signature fails verification.
+    let out = toto()
+        .args(["envelope", "verify", "--threshold", "2", "--key"])
+        .arg(vector("keys/ed25519.pub"))
+        .arg("--key")
+        .arg(vector("keys/p256.pub"))
+        .arg(&env)
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "threshold");
+}
+
+#[test]
+fn key_generate_and_id() {
+    let dir = tempdir();
+    for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
+        let name = dir.path().join(kind);
+        let out = toto()
+            .args(["key", "generate", "--type", kind, "-o"])
+            .arg(&name)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, kind);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&name).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let from_private = toto().args(["key", "id"]).arg(&name).output().unwrap();
+        let pub_path = dir.path().join(format!("{kind}.pub"));
+        let from_pub = toto().args(["key", "id"]).arg(&pub_path).output().unwrap();
+        expect_code(&from_pub, 0, kind);
+        assert_eq!(from_private.stdout, from_pub.stdout, "{kind}");
+        // Refuses to overwrite.
+        let again = toto()
+            .args(["key", "generate", "--type", kind, "-o"])
+            .arg(&name)
+            .output()
+            .unwrap();
+        expect_code(&again, 2, "overwrite");
+    }
+    let legacy = toto()
+        .args(["key", "id", "--legacy"])
+        .arg(vector("keys/p256.pub"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(legacy.stdout).unwrap();
+    assert!(text.starts_with("a39bd12043624088610c6fe79aaa6d25f3b595d5874196c28fa0979e3a252e3f\n"));
+    assert!(text.contains("(legacy)"));
+}
+
+/// toto signs with every key type; the reference verifies; the reference's
+/// key ids equal toto's.
+#[test]
+fn reference_verifies_what_toto_signs() {
+    let Some(py) = python("reference_verifies_what_toto_signs") else {
+        return;
+    };
+    let dir = tempdir();
+    let link_src = vector("step-p256.a39bd120.link");
+    for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
+        let key = dir.path().join(kind);
+        let out = toto()
+            .args(["key", "generate", "--type", kind, "-o"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, kind);
+        let public = dir.path().join(format!("{kind}.pub"));
+        let public_s = public.to_str().unwrap();
+        // Key ids agree.
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&peer(&py, &["keyid", public_s]).stdout).unwrap();
+        let ours = toto().args(["key", "id"]).arg(&public).output().unwrap();
+        assert_eq!(
+            String::from_utf8(ours.stdout).unwrap().trim(),
+            theirs["keyid"].as_str().unwrap(),
+            "{kind}"
+        );
+        // A DSSE envelope.
+        let payload = dir.path().join("payload.txt");
+        fs::write(&payload, b"any payload \xff bytes").unwrap();
+        let env = dir.path().join(format!("{kind}.dsse.json"));
+        let out = toto()
+            .args(["envelope", "sign", "--payload-type", "text/plain", "--key"])
+            .arg(&key)
+            .arg("-o")
+            .arg(&env)
+            .arg(&payload)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, kind);
+        let verdict = peer(&py, &["dsse-verify", env.to_str().unwrap(), public_s]);
+        expect_code(
+            &verdict,
+            0,
+            &format!("reference verifies toto's {kind} envelope"),
+        );
+        // A classic Metablock and a DSSE link, re-signed by toto.
+        for format in ["metablock", "dsse"] {
+            let input = dir.path().join(format!("in-{kind}-{format}.link"));
+            if format == "metablock" {
+                fs::copy(&link_src, &input).unwrap();
+            } else {
+                fs::copy(vector("dsse-p256.a39bd120.link"), &input).unwrap();
+            }
+            let output = dir.path().join(format!("out-{kind}-{format}.link"));
+            let out = toto()
+                .args(["sign", "-f"])
+                .arg(&input)
+                .arg("-k")
+                .arg(&key)
+                .arg("-o")
+                .arg(&output)
+                .output()
+                .unwrap();
+            expect_code(&out, 0, kind);
+            let verdict = peer(
+                &py,
+                &["metadata-verify", output.to_str().unwrap(), public_s],
+            );
+            expect_code(
+                &verdict,
+                0,
+                &format!("reference verifies toto's {kind} {format}"),
+            );
+        }
+    }
+}
+
+/// The reference signs with fresh keys of every type; toto verifies.
+#[test]
+fn toto_verifies_what_the_reference_signs() {
+    let Some(py) = python("toto_verifies_what_the_reference_signs") else {
+        return;
+    };
+    let dir = tempdir();
+    let keys = dir.path().join("keys");
+    let out = peer(&py, &["gen-keys", keys.to_str().unwrap()]);
+    expect_code(&out, 0, "gen-keys");
+    let keyids: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link_json = dir.path().join("link.json");
+    let mb: serde_json::Value =
+        serde_json::from_slice(&fs::read(vector("step-p256.a39bd120.link")).unwrap()).unwrap();
+    fs::write(&link_json, serde_json::to_vec(&mb["signed"]).unwrap()).unwrap();
+    for kt in ["ed25519", "p256", "p384", "p521", "rsa"] {
+        let private = keys.join(format!("{kt}.pem"));
+        let public = keys.join(format!("{kt}.pub"));
+        let ours = toto().args(["key", "id"]).arg(&public).output().unwrap();
+        assert_eq!(
+            String::from_utf8(ours.stdout).unwrap().trim(),
+            keyids[kt].as_str().unwrap(),
+            "{kt}"
+        );
+        let env = dir.path().join(format!("{kt}.dsse.json"));
+        let out = peer(
+            &py,
+            &[
+                "dsse-sign",
+                "--key",
+                private.to_str().unwrap(),
+                "--payload-type",
+                "text/plain",
+                link_json.to_str().unwrap(),
+                env.to_str().unwrap(),
+            ],
+        );
+        expect_code(&out, 0, "peer dsse-sign");
+        let verdict = toto()
+            .args(["envelope", "verify", "--key"])
+            .arg(&public)
+            .arg(&env)
+            .output()
+            .unwrap();
+        expect_code(
+            &verdict,
+            0,
+            &format!("toto verifies the reference's {kt} envelope"),
+        );
+        for format in ["metablock", "dsse"] {
+            let signed = dir.path().join(format!("{kt}-{format}.link"));
+            let out = peer(
+                &py,
+                &[
+                    "metadata-sign",
+                    "--key",
+                    private.to_str().unwrap(),
+                    "--format",
+                    format,
+                    link_json.to_str().unwrap(),
+                    signed.to_str().unwrap(),
+                ],
+            );
+            expect_code(&out, 0, "peer metadata-sign");
+            let verdict = toto()
+                .args(["sign", "--verify", "-f"])
+                .arg(&signed)
+                .arg("-k")
+                .arg(&public)
+                .output()
+                .unwrap();
+            expect_code(
+                &verdict,
+                0,
+                &format!("toto verifies the reference's {kt} {format}"),
+            );
+            let other = keys.join(if kt == "rsa" { "p256.pub" } else { "rsa.pub" });
+            let verdict = toto()
+                .args(["sign", "--verify", "-f"])
+                .arg(&signed)
+                .arg("-k")
+                .arg(&other)
+                .output()
+                .unwrap();
+            expect_code(&verdict, 1, "wrong key");
+        }
+    }
+}
+
+#[test]
+fn encrypted_keys_toto_writes_load_in_the_reference() {
+    let Some(py) = python("encrypted_keys_toto_writes_load_in_the_reference") else {
+        return;
+    };
+    let dir = tempdir();
+    let key = dir.path().join("k.pem");
+    // The reference's p384 key, re-encrypted by toto's key writer.
+    let plain = dsse::PrivateKey::from_pem(&fs::read(vector("keys/p384.pem")).unwrap(), None, None)
+        .unwrap();
+    fs::write(
+        &key,
+        plain.to_pkcs8_pem(Some(b"s3cret")).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let out = peer(
+        &py,
+        &[
+            "load-private",
+            key.to_str().unwrap(),
+            "--password",
+            "s3cret",
+        ],
+    );
+    expect_code(&out, 0, "reference loads toto's encrypted PKCS#8");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["keyid"],
+        "8bdeb627aa09516b3794a5e8d0f214dbd74cc7055239832005734c2c84bd3a89"
+    );
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests of the `toto` binary, with the Python reference as peer.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+mod dsse_interop;
+mod recording;
+mod verification;

@@ -1,0 +1,382 @@
+//! `toto run` against `in-toto-run`: the same artifacts on a tricky tree,
+//! the same exit codes, and links the reference accepts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Builds the tree of `recording_probes.txt`: unicode names, CRLF, an empty
+/// file, symlinks to a file and a directory, a broken symlink, `.git`,
+/// `*.pyc`, `*~` and `*.link`.
+fn tricky_tree(root: &Path) {
+    let tree = root.join("tree");
+    fs::create_dir_all(tree.join("src/sub")).unwrap();
+    fs::create_dir_all(tree.join("other")).unwrap();
+    fs::create_dir_all(tree.join(".git")).unwrap();
+    fs::write(tree.join("src/a.txt"), "a\n").unwrap();
+    fs::write(tree.join("src/crlf.txt"), "line\r\nline\r\n").unwrap();
+    fs::write(tree.join("src/empty"), "").unwrap();
+    fs::write(tree.join("src/sub/ünïcödé file.txt"), "unicode\n").unwrap();
+    fs::write(tree.join("src/x.pyc"), "pyc").unwrap();
+    fs::write(tree.join("src/backup~"), "backup").unwrap();
+    fs::write(tree.join("src/foo.link"), "{}").unwrap();
+    fs::write(tree.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    fs::write(tree.join("other/o.txt"), "o\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("a.txt", tree.join("src/link_to_a")).unwrap();
+        std::os::unix::fs::symlink("sub", tree.join("src/link_to_sub")).unwrap();
+        std::os::unix::fs::symlink("nowhere", tree.join("src/broken")).unwrap();
+    }
+    fs::create_dir_all(root.join("sibling")).unwrap();
+}
+
+fn link_signed(dir: &Path) -> Value {
+    let entry = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "link"))
+        .unwrap_or_else(|| panic!("no link written in {}", dir.display()));
+    let doc: Value = serde_json::from_slice(&fs::read(entry).unwrap()).unwrap();
+    doc["signed"].clone()
+}
+
+/// Runs toto and the reference with the same arguments in `cwd`; returns
+/// both links' `signed` parts.
+fn both(py: &Path, root: &Path, cwd: &str, case: &str, args: &[&str]) -> (Value, Value) {
+    let key = vector("keys/ed25519.pem");
+    let ours = root.join(format!("out-toto-{case}"));
+    let theirs = root.join(format!("out-ref-{case}"));
+    fs::create_dir_all(&ours).unwrap();
+    fs::create_dir_all(&theirs).unwrap();
+    let out = toto()
+        .current_dir(root.join(cwd))
+        .args([
+            "run",
+            "--format",
+            "metablock",
+            "-n",
+            "probe",
+            "--signing-key",
+        ])
+        .arg(&key)
+        .arg("-d")
+        .arg(&ours)
+        .args(args)
+        .args(["-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, &format!("toto run {case}"));
+    let out = Command::new(python_bin_dir(py).join("in-toto-run"))
+        .current_dir(root.join(cwd))
+        .args(["-n", "probe", "--signing-key"])
+        .arg(&key)
+        .arg("-d")
+        .arg(&theirs)
+        .args(args)
+        .args(["-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, &format!("in-toto-run {case}"));
+    (link_signed(&ours), link_signed(&theirs))
+}
+
+#[test]
+fn records_the_same_artifacts_as_the_reference() {
+    let Some(py) = python("records_the_same_artifacts_as_the_reference") else {
+        return;
+    };
+    let dir = tempdir();
+    let root = dir.path();
+    tricky_tree(root);
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("src-other", "tree", &["-m", "src", "-p", "src", "other"]),
+        ("dot", "tree", &["-m", "."]),
+        ("exclude-txt", "tree", &["--exclude", "*.txt", "-m", "."]),
+        (
+            "exclude-dir-slash",
+            "tree",
+            &["--exclude", "other/", "-m", "."],
+        ),
+        (
+            "exclude-anchored",
+            "tree",
+            &["--exclude", "/src", "-m", "."],
+        ),
+        (
+            "exclude-nested",
+            "tree",
+            &["--exclude", "src/sub", "-m", "."],
+        ),
+        (
+            "exclude-two",
+            "tree",
+            &["--exclude", "*.link*", ".git", "-m", "."],
+        ),
+        ("base-path", ".", &["--base-path", "tree", "-m", "src"]),
+        (
+            "lstrip",
+            "sibling",
+            &[
+                "--lstrip-paths",
+                "../tree/",
+                "-m",
+                "../tree/src",
+                "../tree/other",
+            ],
+        ),
+        ("dotdot", "sibling", &["-m", "../tree/src"]),
+        ("missing", "tree", &["-m", "nonexistent", "src/a.txt"]),
+        (
+            "unnormalized",
+            "tree",
+            &["-m", "./src//sub/../a.txt", "src/./empty"],
+        ),
+        (
+            "symlinks",
+            "tree",
+            &["-m", "src/link_to_a", "src/link_to_sub", "src/broken"],
+        ),
+    ];
+    for (case, cwd, args) in cases {
+        let (ours, theirs) = both(&py, root, cwd, case, args);
+        assert_eq!(
+            ours["materials"], theirs["materials"],
+            "materials differ for {case}"
+        );
+        assert_eq!(
+            ours["products"], theirs["products"],
+            "products differ for {case}"
+        );
+    }
+}
+
+#[test]
+fn lstrip_collision_is_an_error_like_the_reference() {
+    let dir = tempdir();
+    let root = dir.path();
+    fs::create_dir_all(root.join("c1")).unwrap();
+    fs::create_dir_all(root.join("c2")).unwrap();
+    fs::write(root.join("c1/same"), "1").unwrap();
+    fs::write(root.join("c2/same"), "2").unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "x", "--signing-key"])
+        .arg(vector("keys/ed25519.pem"))
+        .args(["--lstrip-paths", "c1/", "c2/", "-m", "c1", "c2", "-x"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("same"));
+    assert!(!root.join("x.6f2fb44c.link").exists(), "no link on failure");
+}
+
+#[test]
+fn exit_codes_follow_the_reference() {
+    let dir = tempdir();
+    let key = vector("keys/ed25519.pem");
+    let run = |args: &[&str]| {
+        toto()
+            .current_dir(dir.path())
+            .args(["run", "-n", "t", "--signing-key"])
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--", "sh", "-c", "exit 7"]);
+    expect_code(&out, 7, "command exit code passes through");
+    assert!(dir.path().join("t.6f2fb44c.link").exists());
+    expect_code(&run(&["--timeout", "1", "--", "sleep", "5"]), 1, "timeout");
+    expect_code(&run(&["--", "toto-no-such-command"]), 1, "missing command");
+    expect_code(&run(&[]), 2, "no command and no --no-command");
+    expect_code(&run(&["-x"]), 0, "--no-command");
+    let out = toto()
+        .current_dir(dir.path())
+        .args(["run", "-n", "t", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "no key");
+    let out = toto()
+        .current_dir(dir.path())
+        .args(["run", "-n", "../escape", "--signing-key"])
+        .arg(&key)
+        .arg("-x")
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "step name with a path separator");
+    let out = toto()
+        .current_dir(dir.path())
+        .args(["run", "-n", "t", "--signing-key"])
+        .arg(vector("keys/ed25519_enc.pem"))
+        .args(["--password", "wrong", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "wrong password");
+}
+
+#[test]
+fn record_streams_and_two_phase_recording() {
+    let dir = tempdir();
+    let key = vector("keys/ed25519.pem");
+    fs::write(dir.path().join("in.txt"), "in").unwrap();
+    let out = toto()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "-n",
+            "s",
+            "--format",
+            "dsse-link",
+            "--record-streams",
+            "--signing-key",
+        ])
+        .arg(&key)
+        .args([
+            "-m",
+            "in.txt",
+            "--",
+            "sh",
+            "-c",
+            "printf 'h\\303\\251llo\\n'; printf err >&2",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "run");
+    assert_eq!(out.stdout, "héllo\n".as_bytes(), "streams are still shown");
+    let doc = attest::SignedDocument::from_json(
+        &fs::read(dir.path().join("s.6f2fb44c.link")).unwrap(),
+        &dsse::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(doc.encoding(), attest::Encoding::Dsse);
+    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    assert_eq!(link.byproducts["stdout"], "héllo\n");
+    assert_eq!(link.byproducts["stderr"], "err");
+    assert_eq!(link.byproducts["return-value"], 0);
+
+    let start = toto()
+        .current_dir(dir.path())
+        .args(["record", "start", "-n", "two", "--signing-key"])
+        .arg(&key)
+        .args(["-m", "in.txt"])
+        .output()
+        .unwrap();
+    expect_code(&start, 0, "record start");
+    assert!(dir.path().join(".two.6f2fb44c.link-unfinished").exists());
+    fs::write(dir.path().join("out.txt"), "out").unwrap();
+    let stop = toto()
+        .current_dir(dir.path())
+        .args(["record", "stop", "-n", "two", "--signing-key"])
+        .arg(&key)
+        .args(["-p", "out.txt"])
+        .output()
+        .unwrap();
+    expect_code(&stop, 0, "record stop");
+    assert!(!dir.path().join(".two.6f2fb44c.link-unfinished").exists());
+    let doc = attest::SignedDocument::from_json(
+        &fs::read(dir.path().join("two.6f2fb44c.link")).unwrap(),
+        &dsse::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(doc.encoding(), attest::Encoding::Statement);
+    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    assert!(link.materials.contains_key("in.txt"));
+    assert!(link.products.contains_key("out.txt"));
+    let again = toto()
+        .current_dir(dir.path())
+        .args(["record", "stop", "-n", "two", "--signing-key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    expect_code(&again, 2, "stop without start");
+}
+
+pub fn keyfile(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = toto()
+        .args(["key", "generate", "--type", kind, "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, kind);
+    path
+}
+
+/// A layout authored and signed by toto, links recorded by toto in both
+/// classic formats with every key type: `in-toto-verify` accepts them.
+#[test]
+fn reference_verifies_toto_links_and_layouts() {
+    let Some(py) = python("reference_verifies_toto_links_and_layouts") else {
+        return;
+    };
+    for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
+        for format in ["metablock", "dsse-link"] {
+            let dir = tempdir();
+            let root = dir.path();
+            let owner = keyfile(root, "owner", "ed25519");
+            let functionary = keyfile(root, kind, kind);
+            fs::create_dir_all(root.join("src")).unwrap();
+            fs::write(root.join("src/main.c"), "int main(){}\n").unwrap();
+            fs::write(
+                root.join("chain.toml"),
+                format!(
+                    "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"{kind}.pub\"]\n\
+                     materials = [\"ALLOW src/*\", \"DISALLOW *\"]\n\
+                     products = [\"CREATE out.bin\", \"ALLOW src/*\", \"DISALLOW *\"]\n\
+                     [[inspections]]\nname = \"check\"\nrun = [\"true\"]\n\
+                     materials = [\"MATCH out.bin WITH PRODUCTS FROM build\", \"ALLOW *\"]\n"
+                ),
+            )
+            .unwrap();
+            let out = toto()
+                .current_dir(root)
+                .args(["layout", "new", "chain.toml", "-o", "root.layout"])
+                .output()
+                .unwrap();
+            expect_code(&out, 0, "layout new");
+            let out = toto()
+                .current_dir(root)
+                .args(["layout", "sign", "-k"])
+                .arg(&owner)
+                .arg("root.layout")
+                .output()
+                .unwrap();
+            expect_code(&out, 0, "layout sign");
+            let out = toto()
+                .current_dir(root)
+                .args(["run", "-n", "build", "--format", format, "--signing-key"])
+                .arg(&functionary)
+                .args([
+                    "-m",
+                    "src",
+                    "-p",
+                    "src",
+                    "out.bin",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo bin > out.bin",
+                ])
+                .output()
+                .unwrap();
+            expect_code(&out, 0, "toto run");
+            let ours = toto()
+                .current_dir(root)
+                .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
+                .output()
+                .unwrap();
+            expect_code(&ours, 0, &format!("toto verify ({kind}, {format})"));
+            let theirs = Command::new(python_bin_dir(&py).join("in-toto-verify"))
+                .current_dir(root)
+                .args(["-l", "root.layout", "--verification-keys", "owner.pub"])
+                .output()
+                .unwrap();
+            expect_code(&theirs, 0, &format!("in-toto-verify ({kind}, {format})"));
+        }
+    }
+}

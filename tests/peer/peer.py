@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The Python reference as a peer for toto's interop tests.
+
+Every subcommand prints JSON on stdout and exits 0 on success, 1 when a
+verification fails, 2 on usage or input errors. It uses only the public APIs
+of in-toto 3.1.0 and securesystemslib (as pinned in
+scripts/requirements-peers.txt).
+"""
+import argparse
+import json
+import os
+import sys
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from securesystemslib.dsse import Envelope as SSlibEnvelope
+from securesystemslib.signer import CryptoSigner, SSlibKey
+
+from in_toto.models.layout import Layout
+from in_toto.models.link import Link
+from in_toto.models.metadata import Envelope, Metablock, Metadata
+
+
+def public_key(path):
+    with open(path, "rb") as f:
+        return SSlibKey.from_crypto(serialization.load_pem_public_key(f.read()))
+
+
+def key_dict(key):
+    d = key.to_dict()
+    d["keyid"] = key.keyid
+    return d
+
+
+def signer(path, password):
+    with open(path, "rb") as f:
+        pw = password.encode() if password is not None else None
+        return CryptoSigner(serialization.load_pem_private_key(f.read(), pw))
+
+
+def cmd_dsse_verify(args):
+    with open(args.envelope) as f:
+        env = SSlibEnvelope.from_dict(json.load(f))
+    keys = [public_key(p) for p in args.keys]
+    try:
+        verified = env.verify(keys, len(keys))
+    except Exception as e:  # VerificationError
+        print(json.dumps({"verified": False, "error": str(e)}))
+        return 1
+    print(json.dumps({"verified": True, "keyids": sorted(verified), "payloadType": env.payload_type}))
+    return 0
+
+
+def cmd_metadata_verify(args):
+    md = Metadata.load(args.file)
+    for path in args.keys:
+        key = public_key(path)
+        try:
+            md.verify_signature(key_dict(key))
+        except Exception as e:
+            print(json.dumps({"verified": False, "keyid": key.keyid, "error": repr(e)}))
+            return 1
+    payload = md.get_payload()
+    print(json.dumps({"verified": True, "type": payload._type, "kind": type(md).__name__}))
+    return 0
+
+
+def cmd_dsse_sign(args):
+    with open(args.input, "rb") as f:
+        env = SSlibEnvelope(f.read(), args.payload_type, {})
+    env.sign(signer(args.key, args.password))
+    with open(args.output, "w") as f:
+        json.dump(env.to_dict(), f)
+    return 0
+
+
+def cmd_metadata_sign(args):
+    with open(args.input) as f:
+        data = json.load(f)
+    signable = Layout.read(data) if data.get("_type") == "layout" else Link.read(data)
+    md = Envelope.from_signable(signable) if args.format == "dsse" else Metablock(signed=signable)
+    md.create_signature(signer(args.key, args.password))
+    md.dump(args.output)
+    return 0
+
+
+def cmd_keyid(args):
+    print(json.dumps(key_dict(public_key(args.key))))
+    return 0
+
+
+def cmd_load_private(args):
+    s = signer(args.key, args.password)
+    print(json.dumps({"keyid": s.public_key.keyid}))
+    return 0
+
+
+def cmd_gen_keys(args):
+    os.makedirs(args.outdir, exist_ok=True)
+    keys = {
+        "ed25519": ed25519.Ed25519PrivateKey.generate(),
+        "p256": ec.generate_private_key(ec.SECP256R1()),
+        "p384": ec.generate_private_key(ec.SECP384R1()),
+        "p521": ec.generate_private_key(ec.SECP521R1()),
+        "rsa": rsa.generate_private_key(public_exponent=65537, key_size=3072),
+    }
+    out = {}
+    for name, key in keys.items():
+        priv = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        with open(os.path.join(args.outdir, name + ".pem"), "wb") as f:
+            f.write(priv)
+        with open(os.path.join(args.outdir, name + ".pub"), "wb") as f:
+            f.write(pub)
+        out[name] = SSlibKey.from_crypto(key.public_key()).keyid
+    print(json.dumps(out))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("dsse-verify")
+    p.add_argument("envelope")
+    p.add_argument("keys", nargs="+")
+    p.set_defaults(fn=cmd_dsse_verify)
+    p = sub.add_parser("metadata-verify")
+    p.add_argument("file")
+    p.add_argument("keys", nargs="+")
+    p.set_defaults(fn=cmd_metadata_verify)
+    p = sub.add_parser("dsse-sign")
+    p.add_argument("--key", required=True)
+    p.add_argument("--password")
+    p.add_argument("--payload-type", required=True)
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=cmd_dsse_sign)
+    p = sub.add_parser("metadata-sign")
+    p.add_argument("--key", required=True)
+    p.add_argument("--password")
+    p.add_argument("--format", choices=["dsse", "metablock"], required=True)
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=cmd_metadata_sign)
+    p = sub.add_parser("keyid")
+    p.add_argument("key")
+    p.set_defaults(fn=cmd_keyid)
+    p = sub.add_parser("load-private")
+    p.add_argument("key")
+    p.add_argument("--password")
+    p.set_defaults(fn=cmd_load_private)
+    p = sub.add_parser("gen-keys")
+    p.add_argument("outdir")
+    p.set_defaults(fn=cmd_gen_keys)
+    args = parser.parse_args()
+    try:
+        return args.fn(args)
+    except SystemExit:
+        raise
+    except Exception as e:
+        print(json.dumps({"error": repr(e)}))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod demo_chain;
 mod dsse_interop;
 mod recording;
 mod verification;

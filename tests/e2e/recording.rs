@@ -380,3 +380,61 @@ fn reference_verifies_toto_links_and_layouts() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn hostile_trees_give_clear_errors_and_no_partial_links() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let root = dir.path();
+    let key = vector("keys/ed25519.pem");
+    // A FIFO is skipped with a warning; recording does not block on it.
+    fs::create_dir_all(root.join("fifo")).unwrap();
+    fs::write(root.join("fifo/regular"), "r").unwrap();
+    let status = Command::new("mkfifo")
+        .arg(root.join("fifo/pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "f", "--format", "metablock", "--signing-key"])
+        .arg(&key)
+        .args(["-m", "fifo", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "fifo");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fifo/pipe"));
+    let signed = link_signed_file(&root.join("f.6f2fb44c.link"));
+    assert!(signed["materials"].get("fifo/regular").is_some());
+    assert!(signed["materials"].get("fifo/pipe").is_none());
+    // A file name that is not UTF-8 cannot be named in a link: error naming it.
+    fs::create_dir_all(root.join("bad")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad/caf\xe9");
+    fs::write(root.join(name), "x").unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "b", "--signing-key"])
+        .arg(&key)
+        .args(["-m", "bad", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "non-UTF-8 name");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("caf"));
+    assert!(!root.join("b.6f2fb44c.link").exists());
+    // An output directory that does not exist: error, nothing written.
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "o", "--signing-key"])
+        .arg(&key)
+        .args(["-d", "no/such/dir", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "missing output dir");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
+}
+
+fn link_signed_file(path: &Path) -> Value {
+    let doc: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    doc["signed"].clone()
+}

@@ -12,4 +12,5 @@ mod common;
 mod demo_chain;
 mod dsse_interop;
 mod recording;
+mod rules_differential;
 mod verification;

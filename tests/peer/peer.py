@@ -95,6 +95,28 @@ def cmd_load_private(args):
     return 0
 
 
+def cmd_rules(args):
+    """Applies artifact rules with in-toto's verify_item_rules to each case."""
+    from in_toto.exceptions import RuleVerificationError
+    from in_toto.verifylib import verify_item_rules
+
+    with open(args.cases) as f:
+        cases = json.load(f)
+    verdicts = []
+    for case in cases:
+        links = {
+            name: Link(name=name, materials=step["materials"], products=step["products"])
+            for name, step in case["steps"].items()
+        }
+        try:
+            verify_item_rules(case["item"], case["source"], case["rules"], links)
+            verdicts.append("ok")
+        except RuleVerificationError:
+            verdicts.append("fail")
+    print(json.dumps(verdicts))
+    return 0
+
+
 def cmd_gen_keys(args):
     os.makedirs(args.outdir, exist_ok=True)
     keys = {
@@ -155,6 +177,9 @@ def main():
     p.add_argument("key")
     p.add_argument("--password")
     p.set_defaults(fn=cmd_load_private)
+    p = sub.add_parser("rules")
+    p.add_argument("cases")
+    p.set_defaults(fn=cmd_rules)
     p = sub.add_parser("gen-keys")
     p.add_argument("outdir")
     p.set_defaults(fn=cmd_gen_keys)

@@ -415,18 +415,24 @@ pub fn verify_item_rules<'a>(
                         SourceType::Materials => dest_materials,
                         SourceType::Products => dest_products,
                     };
-                    let full_pattern = join_prefix(source_prefix, pattern);
-                    matching(&full_pattern, &queue)
-                        .into_iter()
+                    // As the reference: the source prefix is literal (not
+                    // globbed): strip it, glob the rest, look the rest up
+                    // under the destination prefix.
+                    let prefix = if source_prefix.is_empty() || source_prefix.ends_with('/') {
+                        source_prefix.clone()
+                    } else {
+                        format!("{source_prefix}/")
+                    };
+                    queue
+                        .iter()
+                        .copied()
                         .filter(|path| {
-                            let relative = if source_prefix.is_empty() {
-                                *path
-                            } else {
-                                let trimmed = source_prefix.trim_end_matches('/');
-                                path.strip_prefix(trimmed)
-                                    .map(|r| r.trim_start_matches('/'))
-                                    .unwrap_or(path)
+                            let Some(relative) = path.strip_prefix(prefix.as_str()) else {
+                                return false;
                             };
+                            if !fnmatch(relative, pattern) {
+                                return false;
+                            }
                             let dest_path = join_prefix(dest_prefix, relative);
                             match (artifacts.get(*path), dest.get(&dest_path)) {
                                 (Some(mine), Some(theirs)) => mine == theirs,

@@ -11,6 +11,7 @@
 mod common;
 mod demo_chain;
 mod dsse_interop;
+mod readme;
 mod recording;
 mod rules_differential;
 mod verification;

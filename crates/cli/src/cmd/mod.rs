@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
+mod demo;
 mod envelope;
 mod key;
 mod layout;
@@ -16,6 +17,11 @@ mod verify;
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// See toto's whole job, offline: keys, a layout, a supply chain, verification, tampering caught.
+    Demo(demo::DemoArgs),
+    /// Tools the demo's steps run.
+    #[command(subcommand, hide = true)]
+    DemoTool(demo::DemoTool),
     /// Run a step's command and record a signed link of what it did.
     Run(run::RunArgs),
     /// Record a step in two phases: `start` before, `stop` after.
@@ -44,6 +50,8 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(self) -> Result<ExitCode> {
         match self {
+            Command::Demo(args) => demo::run(args),
+            Command::DemoTool(t) => t.run(),
             Command::Run(args) => run::run(args),
             Command::Record(c) => run::record(c),
             Command::Mock(args) => run::mock(args),

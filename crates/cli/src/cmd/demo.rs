@@ -1,0 +1,414 @@
+//! `toto demo`: toto's whole job in one command, offline. It plays the
+//! in-toto demo supply chain (clone → update-version → package, an
+//! inspection that unpacks and checks the package) with an owner and two
+//! functionaries, verifies it, then tampers with the source and shows the
+//! verification fail. Every step runs the real `toto` commands a user would.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+
+/// Arguments of `toto demo`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  toto demo               # in a temporary directory, removed afterwards\n  \
+    toto demo --dir ./demo  # keep every file it writes"
+)]
+pub struct DemoArgs {
+    /// Work here and keep the files (default: a temporary directory, removed).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+/// Tools the demo's steps run (hidden: the demo needs nothing but toto).
+#[derive(Debug, Subcommand)]
+pub enum DemoTool {
+    /// Write TEXT (and a newline) to FILE, creating directories.
+    Write {
+        /// File.
+        file: PathBuf,
+        /// Content.
+        text: String,
+    },
+    /// Pack the files of DIR into ARCHIVE (a JSON map of path → base64).
+    Pack {
+        /// Archive to write.
+        archive: PathBuf,
+        /// Directory to pack.
+        dir: PathBuf,
+    },
+    /// Unpack ARCHIVE into the current directory.
+    Unpack {
+        /// Archive to read.
+        archive: PathBuf,
+    },
+}
+
+const CHAIN: &str = r#"expires = "30d"
+readme = "The in-toto demo: Bob clones and updates the project, Carl packages it."
+
+[[steps]]
+name = "clone"
+functionaries = ["keys/bob.pub"]
+products = ["CREATE demo-project/foo.py", "DISALLOW *"]
+
+[[steps]]
+name = "update-version"
+functionaries = ["keys/bob.pub"]
+materials = ["MATCH demo-project/* WITH PRODUCTS FROM clone", "DISALLOW *"]
+products = ["MODIFY demo-project/foo.py", "DISALLOW *"]
+
+[[steps]]
+name = "package"
+functionaries = ["keys/carl.pub"]
+materials = ["MATCH demo-project/* WITH PRODUCTS FROM update-version", "DISALLOW *"]
+products = ["CREATE demo-project.pkg", "DISALLOW *"]
+
+[[inspections]]
+name = "unpack"
+run = ["TOTO", "demo-tool", "unpack", "demo-project.pkg"]
+materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "DISALLOW *"]
+products = ["MATCH demo-project/foo.py WITH PRODUCTS FROM update-version", "ALLOW demo-project.pkg", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "DISALLOW *"]
+"#;
+
+struct Demo {
+    exe: PathBuf,
+    root: PathBuf,
+}
+
+impl Demo {
+    fn say(&self, text: &str) {
+        println!("{text}");
+    }
+
+    /// Runs `toto ARGS` in `dir`, echoing the command; returns its exit code.
+    fn toto(&self, dir: &Path, args: &[&str]) -> Result<i32> {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("'{a}'")
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        println!(
+            "  $ toto {}",
+            shown
+                .join(" ")
+                .replace(&self.exe.display().to_string(), "toto")
+        );
+        let out = Command::new(&self.exe)
+            .current_dir(dir)
+            .args(args)
+            .env_remove("TOTO_KEY_PASSWORD")
+            .output()
+            .with_context(|| format!("cannot run {}", self.exe.display()))?;
+        for line in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+        {
+            println!("    {line}");
+        }
+        Ok(out.status.code().unwrap_or(-1))
+    }
+
+    fn must(&self, dir: &Path, args: &[&str]) -> Result<()> {
+        let code = self.toto(dir, args)?;
+        if code != 0 {
+            bail!("`toto {}` failed with exit code {code}", args.join(" "));
+        }
+        Ok(())
+    }
+
+    fn run_chain(&self, work: &Path, exe: &str, tamper: bool) -> Result<()> {
+        self.must(
+            work,
+            &[
+                "run",
+                "-n",
+                "clone",
+                "--key",
+                "../keys/bob",
+                "-p",
+                "demo-project",
+                "--",
+                exe,
+                "demo-tool",
+                "write",
+                "demo-project/foo.py",
+                "VERSION = \"foo-v0\"",
+            ],
+        )?;
+        self.must(
+            work,
+            &[
+                "run",
+                "-n",
+                "update-version",
+                "--key",
+                "../keys/bob",
+                "-m",
+                "demo-project",
+                "-p",
+                "demo-project",
+                "--",
+                exe,
+                "demo-tool",
+                "write",
+                "demo-project/foo.py",
+                "VERSION = \"foo-v1\"",
+            ],
+        )?;
+        if tamper {
+            self.say("  (an attacker slips a change into demo-project/foo.py before packaging)");
+            fs::write(
+                work.join("demo-project/foo.py"),
+                "VERSION = \"foo-v1\"\nimport evil\n",
+            )?;
+        }
+        self.must(
+            work,
+            &[
+                "run",
+                "-n",
+                "package",
+                "--key",
+                "../keys/carl",
+                "-m",
+                "demo-project",
+                "-p",
+                "demo-project.pkg",
+                "--",
+                exe,
+                "demo-tool",
+                "pack",
+                "demo-project.pkg",
+                "demo-project",
+            ],
+        )
+    }
+
+    /// Copies what a client receives (layout, keys, links, package) to `to`.
+    fn deliver(&self, work: &Path, to: &Path) -> Result<()> {
+        fs::create_dir_all(to)?;
+        fs::copy(self.root.join("owner/root.layout"), to.join("root.layout"))?;
+        for name in ["alice.pub", "bob.pub", "carl.pub"] {
+            fs::copy(self.root.join("keys").join(name), to.join(name))?;
+        }
+        for entry in fs::read_dir(work)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.ends_with(".link") || name == "demo-project.pkg" {
+                fs::copy(&path, to.join(&name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `toto demo`.
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the toto binary")?;
+    let temp;
+    let root = match &args.dir {
+        Some(dir) => {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.canonicalize()?
+        }
+        None => {
+            temp = TempDir::new()?;
+            temp.0.clone()
+        }
+    };
+    if root.join("keys").exists() {
+        bail!(
+            "{} already holds a demo; pass an empty --dir",
+            root.display()
+        );
+    }
+    let demo = Demo {
+        exe: exe.clone(),
+        root: root.clone(),
+    };
+    let exe_s = exe.display().to_string();
+    demo.say(&format!("toto demo in {}\n", root.display()));
+
+    demo.say("1. Keys: Alice owns the project; Bob and Carl are functionaries.");
+    fs::create_dir_all(root.join("keys"))?;
+    demo.must(&root.join("keys"), &["key", "generate", "-o", "alice"])?;
+    demo.must(
+        &root.join("keys"),
+        &["key", "generate", "--type", "ecdsa-p256", "-o", "bob"],
+    )?;
+    demo.must(&root.join("keys"), &["key", "generate", "-o", "carl"])?;
+
+    demo.say("\n2. Alice writes the supply chain's policy (layout) and signs it.");
+    fs::create_dir_all(root.join("owner"))?;
+    fs::write(
+        root.join("owner/chain.toml"),
+        CHAIN
+            .replace("\"TOTO\"", &format!("{exe_s:?}"))
+            .replace("keys/", "../keys/"),
+    )?;
+    demo.must(
+        &root.join("owner"),
+        &["layout", "new", "chain.toml", "-o", "root.layout"],
+    )?;
+    demo.must(
+        &root.join("owner"),
+        &["layout", "sign", "--key", "../keys/alice", "root.layout"],
+    )?;
+    demo.must(&root.join("owner"), &["layout", "show", "root.layout"])?;
+
+    demo.say("\n3. Bob and Carl carry out the steps; toto records signed evidence (links).");
+    let work = root.join("work");
+    fs::create_dir_all(&work)?;
+    demo.run_chain(&work, &exe_s, false)?;
+
+    demo.say("\n4. A client receives the package with the layout and links, and verifies.");
+    let good = root.join("client");
+    demo.deliver(&work, &good)?;
+    let verified = demo.toto(
+        &good,
+        &[
+            "verify",
+            "--layout",
+            "root.layout",
+            "--layout-key",
+            "alice.pub",
+        ],
+    )?;
+
+    demo.say("\n5. The same supply chain, but the source is changed behind Bob's back.");
+    let bad_work = root.join("work-tampered");
+    fs::create_dir_all(&bad_work)?;
+    demo.run_chain(&bad_work, &exe_s, true)?;
+    let bad = root.join("client-tampered");
+    demo.deliver(&bad_work, &bad)?;
+    let caught = demo.toto(
+        &bad,
+        &[
+            "verify",
+            "--layout",
+            "root.layout",
+            "--layout-key",
+            "alice.pub",
+        ],
+    )?;
+
+    demo.say("\nSummary:");
+    demo.say(&format!(
+        "  honest chain:   toto verify exited {verified} (0 = verified)"
+    ));
+    demo.say(&format!(
+        "  tampered chain: toto verify exited {caught} (1 = verification failed)"
+    ));
+    if args.dir.is_some() {
+        demo.say(&format!(
+            "  files: keys/ (keys), owner/root.layout (signed layout), work*/ (links, package), client*/ (what was verified), all in {}",
+            root.display()
+        ));
+    }
+    if verified == 0 && caught == 1 {
+        demo.say("toto caught the tampering. Demo complete.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        bail!("the demo did not go as expected (verified: {verified}, tampered: {caught})")
+    }
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("toto-demo-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&path)?;
+        Ok(TempDir(path.canonicalize()?))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn walk(
+    dir: &Path,
+    base: &Path,
+    out: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, base, out)?;
+        } else {
+            let name = path
+                .strip_prefix(base)?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let bytes = fs::read(&path)?;
+            out.insert(
+                name,
+                base64::engine::general_purpose::STANDARD
+                    .encode(bytes)
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+impl DemoTool {
+    /// Runs the tool.
+    pub fn run(self) -> Result<ExitCode> {
+        match self {
+            DemoTool::Write { file, text } => {
+                if let Some(parent) = file.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::write(&file, format!("{text}\n"))?;
+            }
+            DemoTool::Pack { archive, dir } => {
+                let mut files = serde_json::Map::new();
+                let base = dir.parent().unwrap_or(Path::new(""));
+                walk(&dir, base, &mut files)?;
+                fs::write(&archive, serde_json::to_vec_pretty(&files)?)?;
+            }
+            DemoTool::Unpack { archive } => {
+                let files: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&fs::read(&archive)?)?;
+                for (name, content) in files {
+                    if name.split('/').any(|c| c == ".." || c.is_empty()) {
+                        bail!("refusing to unpack {name:?}");
+                    }
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(content.as_str().unwrap_or_default())
+                        .with_context(|| format!("{name}: bad content"))?;
+                    let path = PathBuf::from(&name);
+                    if let Some(parent) = path.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    fs::write(&path, bytes)?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,69 @@
+//! The README's commands, run as written, so the README cannot rot.
+
+use std::fs;
+use std::path::PathBuf;
+
+use crate::common::*;
+
+fn readme_block_after(marker: &str) -> Vec<String> {
+    let readme =
+        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let after = readme
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README lacks {marker}"));
+    let block = after.split("```").nth(1).unwrap();
+    block
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn readme_main_job_is_the_demo_and_it_passes() {
+    let lines = readme_block_after("<!-- main-job -->");
+    assert_eq!(lines.len(), 1, "one command: {lines:?}");
+    let (cargo, toto_args) = lines[0].split_once(" -- ").expect("cargo run … -- ARGS");
+    assert!(cargo.starts_with("cargo run"), "{cargo}");
+    let dir = tempdir();
+    let out = toto()
+        .args(toto_args.split_whitespace())
+        .args(["--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Verified: the supply chain of root.layout holds."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rule \"DISALLOW *\" matched materials artifact \"demo-project/foo.py\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("toto caught the tampering"), "{stdout}");
+    assert!(dir.path().join("demo/client/root.layout").exists());
+    // Run again in the same place: refused, not clobbered.
+    let again = toto()
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    expect_code(&again, 2, "demo into a used directory");
+}
+
+#[test]
+fn readme_test_command_is_the_ci_command() {
+    let ci = fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/run"))
+        .unwrap();
+    let readme =
+        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    assert!(readme.contains("```sh\nscripts/test\n```"));
+    assert!(ci.contains("exec scripts/test"));
+}

@@ -438,3 +438,52 @@ fn link_signed_file(path: &Path) -> Value {
     let doc: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
     doc["signed"].clone()
 }
+
+#[test]
+fn match_products_agrees_with_the_reference() {
+    let py = python("match_products_agrees_with_the_reference");
+    let dir = tempdir();
+    let root = dir.path();
+    fs::create_dir_all(root.join("dist")).unwrap();
+    fs::write(root.join("dist/app"), "app").unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "pkg", "--format", "metablock", "--signing-key"])
+        .arg(vector("keys/ed25519.pem"))
+        .args(["-p", "dist", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "run");
+    let check = |expected: i32, what: &str| {
+        let ours = toto()
+            .current_dir(root)
+            .args([
+                "match-products",
+                "--link",
+                "pkg.6f2fb44c.link",
+                "--paths",
+                "dist",
+            ])
+            .output()
+            .unwrap();
+        expect_code(&ours, expected, what);
+        if let Some(py) = &py {
+            let theirs = Command::new(python_bin_dir(py).join("in-toto-match-products"))
+                .current_dir(root)
+                .args(["--link", "pkg.6f2fb44c.link", "--paths", "dist"])
+                .output()
+                .unwrap();
+            expect_code(&theirs, expected, &format!("reference: {what}"));
+        }
+        String::from_utf8(ours.stdout).unwrap()
+    };
+    check(0, "unchanged");
+    fs::write(root.join("dist/app"), "changed").unwrap();
+    assert!(check(1, "modified").contains("Hashes differ: dist/app"));
+    fs::write(root.join("dist/app"), "app").unwrap();
+    fs::write(root.join("dist/extra"), "x").unwrap();
+    assert!(check(1, "extra file").contains("Not in products: dist/extra"));
+    fs::remove_file(root.join("dist/extra")).unwrap();
+    fs::remove_file(root.join("dist/app")).unwrap();
+    assert!(check(1, "missing file").contains("Only in products: dist/app"));
+}

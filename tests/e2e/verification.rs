@@ -92,3 +92,201 @@ fn wrong_layout_key_and_missing_links_fail() {
         .unwrap();
     expect_code(&out, 2, "missing layout file");
 }
+
+fn gen_key(dir: &Path, name: &str) -> String {
+    let out = toto()
+        .current_dir(dir)
+        .args(["key", "generate", "-o", name])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let id = toto()
+        .current_dir(dir)
+        .args(["key", "id", &format!("{name}.pub")])
+        .output()
+        .unwrap();
+    String::from_utf8(id.stdout).unwrap().trim()[..8].to_owned()
+}
+
+fn sh(dir: &Path, args: &[&str]) {
+    let out = toto().current_dir(dir).args(args).output().unwrap();
+    expect_code(&out, 0, &args.join(" "));
+}
+
+/// A step performed under a sublayout: the functionary's link is itself a
+/// layout, its links in `<step>.<keyid8>/`. toto and in-toto-verify agree,
+/// before and after tampering inside the sublayout.
+#[test]
+fn sublayouts_verify_recursively_like_the_reference() {
+    let py = python("sublayouts_verify_recursively_like_the_reference");
+    for tamper in [false, true] {
+        let dir = tempdir();
+        let root = dir.path();
+        gen_key(root, "alice");
+        let bob = gen_key(root, "bob");
+        gen_key(root, "carl");
+        fs::write(
+            root.join("outer.toml"),
+            "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n\
+             products = [\"CREATE out.txt\", \"DISALLOW *\"]\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("inner.toml"),
+            "expires = \"30d\"\n[[steps]]\nname = \"compile\"\nfunctionaries = [\"carl.pub\"]\n\
+             products = [\"CREATE out.txt\", \"DISALLOW *\"]\n",
+        )
+        .unwrap();
+        sh(root, &["layout", "new", "outer.toml", "-o", "root.layout"]);
+        sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
+        // Bob delegates his step to a sublayout that Carl performs.
+        sh(
+            root,
+            &[
+                "layout",
+                "new",
+                "inner.toml",
+                "-o",
+                &format!("build.{bob}.link"),
+            ],
+        );
+        sh(
+            root,
+            &["layout", "sign", "-k", "bob", &format!("build.{bob}.link")],
+        );
+        let subdir = root.join(format!("build.{bob}"));
+        fs::create_dir_all(&subdir).unwrap();
+        let content = if tamper { "evil" } else { "good" };
+        let out = toto()
+            .current_dir(root)
+            .args([
+                "run",
+                "-n",
+                "compile",
+                "--format",
+                "metablock",
+                "--signing-key",
+                "carl",
+                "-d",
+            ])
+            .arg(&subdir)
+            .args([
+                "-p",
+                "out.txt",
+                "--",
+                "sh",
+                "-c",
+                &format!("echo {content} > out.txt"),
+            ])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, "run compile");
+        if tamper {
+            // The sublayout's only functionary is Carl: a link by someone else is refused.
+            let link = fs::read_dir(&subdir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            fs::remove_file(&link).unwrap();
+            let out = toto()
+                .current_dir(root)
+                .args([
+                    "run",
+                    "-n",
+                    "compile",
+                    "--format",
+                    "metablock",
+                    "--signing-key",
+                    "alice",
+                    "-d",
+                ])
+                .arg(&subdir)
+                .args(["-p", "out.txt", "-x"])
+                .output()
+                .unwrap();
+            expect_code(&out, 0, "run compile as alice");
+        }
+        for f in ["outer.toml", "inner.toml", "alice", "bob", "carl"] {
+            fs::remove_file(root.join(f)).unwrap();
+        }
+        let ours = toto()
+            .current_dir(root)
+            .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
+            .output()
+            .unwrap();
+        let expected = if tamper { 1 } else { 0 };
+        expect_code(&ours, expected, "toto verify with a sublayout");
+        if tamper {
+            assert!(String::from_utf8_lossy(&ours.stderr).contains("sublayout \"build\""));
+        }
+        if let Some(py) = &py {
+            let theirs = std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
+                .current_dir(root)
+                .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
+                .output()
+                .unwrap();
+            expect_code(&theirs, expected, "in-toto-verify with a sublayout");
+        }
+    }
+}
+
+#[test]
+fn malformed_layouts_are_input_errors() {
+    let dir = tempdir();
+    let root = dir.path();
+    gen_key(root, "alice");
+    let cases: &[(&str, &str)] = &[
+        ("not json", "{\"signed\": "),
+        ("wrong type", r#"{"_type": "link", "name": "x"}"#),
+        (
+            "bad rule",
+            r#"{"_type": "layout", "keys": {}, "steps": [{"_type": "step", "name": "s", "expected_materials": [["FROB", "x"]], "expected_products": [], "pubkeys": [], "expected_command": [], "threshold": 1}], "inspect": []}"#,
+        ),
+        (
+            "step name escapes",
+            r#"{"_type": "layout", "keys": {}, "steps": [{"_type": "step", "name": "../../etc", "expected_materials": [], "expected_products": [], "pubkeys": [], "expected_command": [], "threshold": 1}], "inspect": []}"#,
+        ),
+        (
+            "bad expiry",
+            r#"{"_type": "layout", "expires": "tomorrow", "keys": {}, "steps": [], "inspect": []}"#,
+        ),
+    ];
+    for (name, payload) in cases {
+        let layout = root.join("bad.layout");
+        if *name == "not json" {
+            fs::write(&layout, payload).unwrap();
+        } else {
+            fs::write(
+                &layout,
+                format!("{{\"signed\": {payload}, \"signatures\": []}}"),
+            )
+            .unwrap();
+            let out = toto()
+                .current_dir(root)
+                .args([
+                    "sign",
+                    "-f",
+                    "bad.layout",
+                    "-k",
+                    "alice",
+                    "-o",
+                    "bad.layout",
+                ])
+                .output()
+                .unwrap();
+            let _ = out;
+        }
+        let out = toto()
+            .current_dir(root)
+            .args(["verify", "-l", "bad.layout", "-k", "alice.pub"])
+            .output()
+            .unwrap();
+        expect_code(&out, 2, name);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("bad.layout"),
+            "{name}"
+        );
+    }
+}

@@ -174,6 +174,14 @@ pub enum RecordError {
         /// The limit.
         limit: usize,
     },
+    /// One `lstrip_paths` prefix starts another: which applies would be ambiguous.
+    #[error("lstrip prefixes {first:?} and {second:?} overlap (one starts the other)")]
+    OverlappingPrefixes {
+        /// One prefix.
+        first: String,
+        /// The other.
+        second: String,
+    },
     /// No digest algorithm was given.
     #[error("no digest algorithm given")]
     NoAlgorithm,
@@ -483,6 +491,16 @@ pub fn record_artifacts<P: AsRef<Path>>(
     if options.algorithms.is_empty() {
         return Err(RecordError::NoAlgorithm);
     }
+    for (i, first) in options.lstrip_paths.iter().enumerate() {
+        for second in options.lstrip_paths.iter().skip(i + 1) {
+            if first.starts_with(second.as_str()) || second.starts_with(first.as_str()) {
+                return Err(RecordError::OverlappingPrefixes {
+                    first: first.clone(),
+                    second: second.clone(),
+                });
+            }
+        }
+    }
     let default_excludes: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
     let base = options
         .base_path
@@ -617,6 +635,19 @@ mod tests {
     fn excluded(patterns: &[&str], name: &str) -> bool {
         let patterns: Vec<String> = patterns.iter().map(|s| (*s).to_owned()).collect();
         Excludes::new(&patterns).excluded(name)
+    }
+
+    #[test]
+    fn overlapping_lstrip_prefixes_are_refused() {
+        let options = RecordOptions {
+            lstrip_paths: vec!["src/".into(), "src/sub/".into()],
+            ..RecordOptions::default()
+        };
+        let none: [&str; 0] = [];
+        assert!(matches!(
+            record_artifacts(&none, &options),
+            Err(RecordError::OverlappingPrefixes { .. })
+        ));
     }
 
     #[test]

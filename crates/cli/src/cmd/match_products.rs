@@ -74,14 +74,20 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
             })
         ),
         Format::Text => {
-            for p in &only_here {
-                println!("Only in local paths: {p}");
+            // The reference's wording.
+            if matched {
+                println!("Local artifacts match products in passed link.");
+            } else {
+                println!("Local artifacts don't match products in passed link.");
             }
             for p in &not_here {
                 println!("Only in products: {p}");
             }
+            for p in &only_here {
+                println!("Not in products: {p}");
+            }
             for p in &differ {
-                println!("Differ: {p}");
+                println!("Hashes differ: {p}");
             }
         }
     }

@@ -334,3 +334,71 @@ fn encrypted_keys_toto_writes_load_in_the_reference() {
         "8bdeb627aa09516b3794a5e8d0f214dbd74cc7055239832005734c2c84bd3a89"
     );
 }
+
+/// Keys toto generates (plain and encrypted) sign with the reference's own
+/// `in-toto-run`, and toto verifies what it wrote.
+#[test]
+fn reference_signs_with_keys_toto_generates() {
+    let Some(py) = python("reference_signs_with_keys_toto_generates") else {
+        return;
+    };
+    let dir = tempdir();
+    for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
+        let key = dir.path().join(kind);
+        let out = toto()
+            .args(["key", "generate", "--type", kind, "-o"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, kind);
+        let plain = dsse::PrivateKey::from_pem(&fs::read(&key).unwrap(), None, None).unwrap();
+        let encrypted = dir.path().join(format!("{kind}-enc"));
+        fs::write(
+            &encrypted,
+            plain.to_pkcs8_pem(Some(b"pw")).unwrap().as_bytes(),
+        )
+        .unwrap();
+        for (private, password) in [(&key, None), (&encrypted, Some("pw"))] {
+            let out_dir = dir.path().join(format!(
+                "out-{}",
+                private.file_name().unwrap().to_string_lossy()
+            ));
+            fs::create_dir_all(&out_dir).unwrap();
+            let mut cmd = std::process::Command::new(python_bin_dir(&py).join("in-toto-run"));
+            cmd.args(["-n", "step", "-x", "--signing-key"])
+                .arg(private)
+                .arg("-d")
+                .arg(&out_dir);
+            if let Some(pw) = password {
+                cmd.args(["--password", pw]);
+            }
+            let out = cmd.output().unwrap();
+            expect_code(
+                &out,
+                0,
+                &format!("in-toto-run with toto's {kind} key (password: {password:?})"),
+            );
+            let link = fs::read_dir(&out_dir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            let short = &plain.keyid().as_str()[..8];
+            assert!(
+                link.to_string_lossy()
+                    .ends_with(&format!("step.{short}.link")),
+                "{}",
+                link.display()
+            );
+            let verdict = toto()
+                .args(["sign", "--verify", "-f"])
+                .arg(&link)
+                .arg("-k")
+                .arg(dir.path().join(format!("{kind}.pub")))
+                .output()
+                .unwrap();
+            expect_code(&verdict, 0, kind);
+        }
+    }
+}

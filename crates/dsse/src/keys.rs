@@ -837,7 +837,7 @@ impl PrivateKey {
     /// OpenSSL and pyca/cryptography read.
     pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, Error> {
         let doc = match &self.secret {
-            SecretMaterial::Ed25519(k) => k.to_pkcs8_der().map_err(enc)?,
+            SecretMaterial::Ed25519(k) => ed25519_pkcs8_v1(k)?,
             SecretMaterial::P256(k) => p256::SecretKey::from(k).to_pkcs8_der().map_err(enc)?,
             SecretMaterial::P384(k) => p384::SecretKey::from(k).to_pkcs8_der().map_err(enc)?,
             SecretMaterial::P521(k) => p521::SecretKey::from_bytes(&k.to_bytes())
@@ -885,6 +885,28 @@ impl PrivateKey {
             SecretMaterial::Rsa(k) => rsa_sign(k, scheme, msg)?,
         })
     }
+}
+
+/// Ed25519 as PKCS#8 v1 (RFC 8410 without the optional public key), the
+/// form OpenSSL writes: pyca/cryptography refuses the v2 form with the public
+/// key that ed25519-dalek writes.
+fn ed25519_pkcs8_v1(key: &ed25519_dalek::SigningKey) -> Result<pkcs8::SecretDocument, Error> {
+    use pkcs8::der::asn1::OctetStringRef;
+    use pkcs8::der::Encode;
+    let seed = zeroize::Zeroizing::new(key.to_bytes());
+    let inner = zeroize::Zeroizing::new(
+        OctetStringRef::new(seed.as_slice())
+            .and_then(|o| o.to_der())
+            .map_err(enc)?,
+    );
+    let info = pkcs8::PrivateKeyInfo::new(
+        pkcs8::AlgorithmIdentifierRef {
+            oid: OID_ED25519,
+            parameters: None,
+        },
+        &inner,
+    );
+    pkcs8::SecretDocument::try_from(info).map_err(enc)
 }
 
 fn enc<E>(_: E) -> Error {

@@ -18,7 +18,8 @@ enum Container {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedDocument {
     container: Container,
-    payload: Value,
+    /// The parsed payload of an envelope (a Metablock holds its own).
+    envelope_payload: Option<Value>,
 }
 
 impl SignedDocument {
@@ -54,15 +55,14 @@ impl SignedDocument {
             }
             return Ok(SignedDocument {
                 container: Container::Envelope(envelope),
-                payload,
+                envelope_payload: Some(payload),
             });
         }
         if value.get("signed").is_some() {
             let metablock = dsse::Metablock::from_value(value, limits)?;
-            let payload = metablock.signed().clone();
             return Ok(SignedDocument {
                 container: Container::Metablock(metablock),
-                payload,
+                envelope_payload: None,
             });
         }
         Err(Error::Malformed {
@@ -74,31 +74,49 @@ impl SignedDocument {
     /// An unsigned document around `payload` (a classic link or layout, or a
     /// Statement) in `encoding`.
     pub fn new(payload: Value, encoding: Encoding) -> Result<SignedDocument, Error> {
-        let container = match encoding {
-            Encoding::Metablock => Container::Metablock(dsse::Metablock::new(payload.clone())?),
-            Encoding::Dsse => Container::Envelope(dsse::Envelope::new(
-                PAYLOAD_TYPE,
-                dsse::pretty::to_python_json_line(&payload),
-            )),
-            Encoding::Statement => Container::Envelope(dsse::Envelope::new(
-                PAYLOAD_TYPE,
-                serde_json::to_vec(&payload).map_err(|e| Error::Malformed {
-                    what: "statement",
-                    reason: e.to_string(),
-                })?,
-            )),
-        };
-        Ok(SignedDocument { container, payload })
+        Ok(match encoding {
+            Encoding::Metablock => SignedDocument {
+                container: Container::Metablock(dsse::Metablock::new(payload)?),
+                envelope_payload: None,
+            },
+            Encoding::Dsse | Encoding::Statement => {
+                let bytes = if encoding == Encoding::Dsse {
+                    dsse::pretty::to_python_json_line(&payload)
+                } else {
+                    serde_json::to_vec(&payload).map_err(|e| Error::Malformed {
+                        what: "statement",
+                        reason: e.to_string(),
+                    })?
+                };
+                SignedDocument {
+                    container: Container::Envelope(dsse::Envelope::new(PAYLOAD_TYPE, bytes)),
+                    envelope_payload: Some(payload),
+                }
+            }
+        })
     }
 
     /// The payload. Only trust it after [`SignedDocument::verify`] succeeded.
     pub fn payload(&self) -> &Value {
-        &self.payload
+        match (&self.container, &self.envelope_payload) {
+            (Container::Metablock(m), _) => m.signed(),
+            (Container::Envelope(_), Some(payload)) => payload,
+            (Container::Envelope(_), None) => &Value::Null,
+        }
+    }
+
+    /// The payload, consuming the document (no copy of a large payload).
+    /// Only trust it after [`SignedDocument::verify`] succeeded.
+    pub fn into_payload(self) -> Value {
+        match (self.container, self.envelope_payload) {
+            (Container::Metablock(m), _) => m.into_signed(),
+            (Container::Envelope(_), payload) => payload.unwrap_or(Value::Null),
+        }
     }
 
     /// The payload's `_type`.
     pub fn payload_type(&self) -> Option<&str> {
-        self.payload.get("_type").and_then(Value::as_str)
+        self.payload().get("_type").and_then(Value::as_str)
     }
 
     /// How the document is encoded.

@@ -140,11 +140,16 @@ impl Statement {
 
     /// The Statement as JSON.
     pub fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    /// The Statement as JSON, consuming it (no copy of large predicates).
+    pub fn into_value(self) -> Value {
         let wire = WireStatement {
-            type_: self.type_.clone(),
-            subject: self.subject.clone(),
-            predicate_type: self.predicate_type.clone(),
-            predicate: self.predicate.clone(),
+            type_: self.type_,
+            subject: self.subject,
+            predicate_type: self.predicate_type,
+            predicate: self.predicate,
         };
         serde_json::to_value(wire).unwrap_or(Value::Null)
     }

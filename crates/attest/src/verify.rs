@@ -309,9 +309,9 @@ fn verify_chain(
         report.steps.push(step_report);
         chain.insert(step.name.to_string(), accepted);
     }
-    let reduced: BTreeMap<String, Link> = chain
+    let reduced: BTreeMap<String, &Link> = chain
         .iter()
-        .filter_map(|(name, links)| links.first().map(|a| (name.clone(), a.link.clone())))
+        .filter_map(|(name, links)| links.first().map(|a| (name.clone(), &a.link)))
         .collect();
     let files: BTreeMap<String, String> = chain
         .iter()
@@ -348,7 +348,6 @@ fn verify_chain(
         ));
     }
     if options.run_inspections {
-        let mut with_inspections = reduced.clone();
         let mut inspection_links = Vec::new();
         for inspection in &layout.inspect {
             let link = match evidence.run_inspection(inspection) {
@@ -368,8 +367,11 @@ fn verify_chain(
                     }));
                 }
             }
-            with_inspections.insert(inspection.name.to_string(), link.clone());
             inspection_links.push((inspection, link));
+        }
+        let mut with_inspections = reduced.clone();
+        for (inspection, link) in &inspection_links {
+            with_inspections.insert(inspection.name.to_string(), link);
         }
         for (inspection, link) in &inspection_links {
             let traces = match check_item_rules(
@@ -396,7 +398,7 @@ fn verify_chain(
 
 /// The link a verified sublayout stands for: materials of its first step,
 /// products, command and byproducts of its last.
-fn summary_link(layout: &Layout, reduced: &BTreeMap<String, Link>) -> Option<Link> {
+fn summary_link(layout: &Layout, reduced: &BTreeMap<String, &Link>) -> Option<Link> {
     let first = layout
         .steps
         .first()
@@ -494,7 +496,7 @@ fn load_step_links(
                 }
             }
         } else {
-            match Link::from_payload(document.payload().clone()) {
+            match Link::from_payload(document.into_payload()) {
                 Ok(link) if link.name == step.name.as_str() => link,
                 Ok(link) => {
                     refused.push(format!("{shown}: link is for step {:?}", link.name));
@@ -531,7 +533,7 @@ fn check_item_rules(
     material_rules: &[Rule],
     product_rules: &[Rule],
     link: &Link,
-    links: &BTreeMap<String, Link>,
+    links: &BTreeMap<String, &Link>,
     file: &str,
 ) -> Result<Traces, Failure> {
     let mut traces = Vec::with_capacity(2);

@@ -121,6 +121,11 @@ impl Metablock {
         &self.signed
     }
 
+    /// The signed value, consuming the Metablock.
+    pub fn into_signed(self) -> Value {
+        self.signed
+    }
+
     /// The canonical JSON bytes every signature covers.
     pub fn canonical_bytes(&self) -> &[u8] {
         &self.canonical
@@ -166,6 +171,10 @@ impl Metablock {
 
     /// The Metablock as a JSON value (`sig` as lowercase hex).
     pub fn to_value(&self) -> Value {
+        json!({"signatures": self.signatures_value(), "signed": self.signed})
+    }
+
+    fn signatures_value(&self) -> Value {
         let signatures: Vec<Value> = self
             .signatures
             .iter()
@@ -176,12 +185,16 @@ impl Metablock {
                 Value::Object(obj)
             })
             .collect();
-        json!({"signatures": signatures, "signed": self.signed})
+        Value::Array(signatures)
     }
 
     /// Serializes like in-toto's `Metablock.dump`: sorted keys, one-space
     /// indent, ASCII only (`\uXXXX` escapes).
     pub fn to_json(&self) -> Vec<u8> {
-        crate::pretty::to_python_json(&self.to_value())
+        // Written from borrowed parts: `signed` can be large.
+        crate::pretty::to_python_json_members(&[
+            ("signatures", &self.signatures_value()),
+            ("signed", &self.signed),
+        ])
     }
 }

@@ -14,6 +14,22 @@ pub fn to_python_json(value: &Value) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Serializes an object given as borrowed `(key, value)` members (keys in
+/// sorted order) like `json.dumps(object, indent=1, sort_keys=True)`,
+/// without building the object.
+pub fn to_python_json_members(members: &[(&str, &Value)]) -> Vec<u8> {
+    let mut out = String::from("{");
+    for (i, (key, value)) in members.iter().enumerate() {
+        separate(i == 0, Some(1), &mut out);
+        write_str(key, &mut out);
+        out.push_str(": ");
+        write(value, Some(1), &mut out);
+    }
+    newline(0, &mut out);
+    out.push('}');
+    out.into_bytes()
+}
+
 /// Serializes `value` like `json.dumps(value, sort_keys=True)`.
 pub fn to_python_json_line(value: &Value) -> Vec<u8> {
     let mut out = String::new();

@@ -267,7 +267,7 @@ fn write_link(
     path: &Path,
 ) -> Result<()> {
     let payload = match format {
-        LinkFormat::Statement => link.to_statement().to_value(),
+        LinkFormat::Statement => link.to_statement().into_value(),
         LinkFormat::DsseLink | LinkFormat::Metablock => link.to_classic(),
     };
     let mut document = SignedDocument::new(payload, format.encoding())?;

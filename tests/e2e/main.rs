@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod conformance;
 mod demo_chain;
 mod dsse_interop;
 mod readme;

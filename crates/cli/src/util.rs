@@ -26,6 +26,11 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<VerificationFailed>().is_some() {
             return EXIT_FAILED;
         }
+        if let Some(e) = cause.downcast_ref::<keyless::Error>() {
+            if e.is_verification_failure() {
+                return EXIT_FAILED;
+            }
+        }
         if let Some(e) = cause.downcast_ref::<dsse::Error>() {
             if e.is_verification_failure() {
                 return EXIT_FAILED;

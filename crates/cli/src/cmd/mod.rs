@@ -13,6 +13,7 @@ mod match_products;
 mod run;
 mod sign;
 mod verify;
+mod verify_bundle;
 
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]
@@ -31,6 +32,8 @@ pub enum Command {
     Mock(run::MockArgs),
     /// Verify a supply chain: links against a signed layout.
     Verify(verify::VerifyArgs),
+    /// Verify a Sigstore bundle for an artifact (offline, against a trusted root).
+    VerifyBundle(verify_bundle::VerifyBundleArgs),
     /// Author, sign and show layouts.
     #[command(subcommand)]
     Layout(layout::LayoutCommand),
@@ -56,6 +59,7 @@ impl Command {
             Command::Record(c) => run::record(c),
             Command::Mock(args) => run::mock(args),
             Command::Verify(args) => verify::run(args),
+            Command::VerifyBundle(args) => verify_bundle::run(args),
             Command::Layout(c) => c.run(),
             Command::Sign(args) => sign::run(args),
             Command::MatchProducts(args) => match_products::run(args),

@@ -1,0 +1,159 @@
+//! `toto verify-bundle`: verify a Sigstore bundle for an artifact, offline,
+//! against a trusted root. Speaks the sigstore-conformance client protocol.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use keyless::{Artifact, BundleVerifier, Policy, TrustRoot};
+use sha2::{Digest, Sha256};
+
+use crate::util::{self, Format};
+
+/// Arguments of `toto verify-bundle`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "FILE_OR_DIGEST is a digest only when it is sha256: followed by 64 hex \
+    digits and no such file exists.\n\nExit codes: 0 verified, 1 verification failed, 2 usage or input error.\n\n\
+    Examples:\n  toto verify-bundle --bundle app.sigstore.json \\\n    \
+    --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\\n    \
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com app.tar.gz\n  \
+    toto verify-bundle --bundle b.sigstore.json --key cosign.pub sha256:0123…"
+)]
+pub struct VerifyBundleArgs {
+    /// The Sigstore bundle (`*.sigstore.json`).
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// The signer's certificate identity (email or URI), matched exactly.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "certificate_oidc_issuer",
+        conflicts_with = "key"
+    )]
+    certificate_identity: Option<String>,
+    /// The OIDC issuer that vouched for the identity, matched exactly.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
+    /// A managed public key (PEM) instead of a certificate identity.
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "certificate_identity"
+    )]
+    key: Option<PathBuf>,
+    /// Trusted root JSON (default: the public-good Sigstore root embedded in toto).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The artifact, or its digest `sha256:<64 hex>`.
+    #[arg(value_name = "FILE_OR_DIGEST")]
+    artifact: String,
+}
+
+/// Reads a `sha256:<hex>` digest when `text` is one and names no file.
+fn as_digest(text: &str) -> Option<[u8; 32]> {
+    let hex_part = text.strip_prefix("sha256:")?;
+    if Path::new(text).exists() || hex_part.len() != 64 {
+        return None;
+    }
+    let bytes = hex::decode(hex_part).ok()?;
+    bytes.try_into().ok()
+}
+
+/// Loads the trust root named on the command line, or the embedded one.
+pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
+    match path {
+        None => Ok(TrustRoot::public_good()?),
+        Some(path) => {
+            let bytes = util::read_limited(path, 16 << 20, "trusted root")?;
+            let text = String::from_utf8(bytes)
+                .with_context(|| format!("{} is not UTF-8", path.display()))?;
+            TrustRoot::from_json(&text)
+                .with_context(|| format!("cannot read trusted root {}", path.display()))
+        }
+    }
+}
+
+/// `toto verify-bundle`.
+pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
+    let policy = match (
+        &args.certificate_identity,
+        &args.certificate_oidc_issuer,
+        &args.key,
+    ) {
+        (Some(identity), Some(issuer), None) => Policy::Identity {
+            identity: identity.clone(),
+            issuer: issuer.clone(),
+        },
+        (None, None, Some(key)) => {
+            let pem = util::read_limited(key, 64 << 10, "key")?;
+            Policy::Key {
+                pem: String::from_utf8(pem)
+                    .with_context(|| format!("{} is not a PEM file", key.display()))?,
+            }
+        }
+        _ => bail!("give --certificate-identity with --certificate-oidc-issuer, or --key"),
+    };
+    let root = trust_root(args.trusted_root.as_deref())?;
+    let verifier = BundleVerifier::new(&root)?;
+    let bundle = util::read_limited(&args.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")?;
+    let digest;
+    let contents;
+    let artifact = match as_digest(&args.artifact) {
+        Some(d) => {
+            digest = d;
+            Artifact::Sha256(digest)
+        }
+        None => {
+            contents = std::fs::read(&args.artifact)
+                .with_context(|| format!("cannot read artifact {}", args.artifact))?;
+            Artifact::Bytes(&contents)
+        }
+    };
+    let shown_digest = match artifact {
+        Artifact::Sha256(d) => hex::encode(d),
+        Artifact::Bytes(b) => hex::encode(Sha256::digest(b)),
+    };
+    match verifier.verify(&bundle, artifact, &policy) {
+        Ok(verified) => {
+            match args.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "verified": true,
+                        "bundle": args.bundle.display().to_string(),
+                        "artifact": {"sha256": shown_digest},
+                        "identity": verified.identity,
+                        "issuer": verified.issuer,
+                        "times": verified.times,
+                    })
+                ),
+                Format::Text => println!(
+                    "Verified {} for sha256:{shown_digest}{}",
+                    args.bundle.display(),
+                    match (&verified.identity, &verified.issuer) {
+                        (Some(id), Some(iss)) => format!(": signed by {id} ({iss})"),
+                        _ => ": signed by the managed key".into(),
+                    }
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_verification_failure() => {
+            match args.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"verified": false, "bundle": args.bundle.display().to_string(), "error": e.to_string()})
+                ),
+                Format::Text => {
+                    eprintln!("toto: verification failed: {}: {e}", args.bundle.display())
+                }
+            }
+            Ok(ExitCode::from(util::EXIT_FAILED))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot verify {}", args.bundle.display())),
+    }
+}

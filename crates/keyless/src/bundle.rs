@@ -1,0 +1,194 @@
+//! Bundle verification, behind toto's own types: callers never see
+//! `sigstore-verify`'s, so its API churn stays in this file.
+
+use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
+use sigstore_verify::types::{
+    Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, Sha256Hash,
+};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
+
+/// Largest bundle accepted, in bytes.
+pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
+
+/// Why a bundle was not verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bundle, key or trust root is not well-formed.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being read.
+        what: &'static str,
+        /// What the parser reported.
+        reason: String,
+    },
+    /// The bundle is well-formed but does not verify.
+    #[error("bundle verification failed: {reason}")]
+    Verification {
+        /// The check that failed, as the verifier reported it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// True for a failed verification (exit 1), false for malformed input
+    /// (exit 2).
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, Error::Verification { .. })
+    }
+}
+
+/// The artifact a bundle is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Artifact<'a> {
+    /// The artifact's bytes.
+    Bytes(&'a [u8]),
+    /// Only its SHA-256 digest.
+    Sha256([u8; 32]),
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// A Fulcio certificate for exactly this identity (SAN) and OIDC issuer.
+    Identity {
+        /// Certificate identity (email or URI SAN), matched exactly.
+        identity: String,
+        /// OIDC issuer URL, matched exactly.
+        issuer: String,
+    },
+    /// A managed key (the bundle carries a public-key hint, no certificate).
+    Key {
+        /// SPKI public key PEM.
+        pem: String,
+    },
+}
+
+/// A Sigstore trusted root (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`).
+#[derive(Debug, Clone)]
+pub struct TrustRoot(TrustedRoot);
+
+impl TrustRoot {
+    /// The public-good Sigstore trusted root, as embedded in this binary.
+    pub fn public_good() -> Result<TrustRoot, Error> {
+        TrustRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+    }
+
+    /// Reads a trusted root from its JSON.
+    pub fn from_json(json: &str) -> Result<TrustRoot, Error> {
+        TrustedRoot::from_json(json)
+            .map(TrustRoot)
+            .map_err(|e| Error::Malformed {
+                what: "trusted root",
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// What a verified bundle established.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Verified {
+    /// The certificate identity (SAN), for certificate bundles.
+    pub identity: Option<String>,
+    /// The OIDC issuer, for certificate bundles.
+    pub issuer: Option<String>,
+    /// Authenticated times used (RFC 3339).
+    pub times: Vec<String>,
+    /// Whether the transparency log inclusion was verified.
+    pub tlog_verified: bool,
+}
+
+/// Verifies bundles against one trusted root; build once, verify many.
+pub struct BundleVerifier {
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for BundleVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleVerifier").finish_non_exhaustive()
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Error {
+    Error::Verification {
+        reason: e.to_string(),
+    }
+}
+
+impl BundleVerifier {
+    /// A verifier for `root`.
+    pub fn new(root: &TrustRoot) -> Result<BundleVerifier, Error> {
+        Verifier::new(&root.0)
+            .map(|verifier| BundleVerifier { verifier })
+            .map_err(|e| Error::Malformed {
+                what: "trusted root",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Verifies `bundle_json` for `artifact` under `policy`.
+    pub fn verify(
+        &self,
+        bundle_json: &[u8],
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, Error> {
+        if bundle_json.len() > MAX_BUNDLE_BYTES {
+            return Err(Error::Malformed {
+                what: "bundle",
+                reason: format!(
+                    "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
+                    bundle_json.len()
+                ),
+            });
+        }
+        let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
+            what: "bundle",
+            reason: "not UTF-8".into(),
+        })?;
+        let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
+            what: "bundle",
+            reason: e.to_string(),
+        })?;
+        let artifact = match artifact {
+            Artifact::Bytes(bytes) => SigArtifact::from(bytes),
+            Artifact::Sha256(digest) => {
+                let hash =
+                    Sha256Hash::from_hex(&hex::encode(digest)).map_err(|e| Error::Malformed {
+                        what: "digest",
+                        reason: e.to_string(),
+                    })?;
+                SigArtifact::from_digest(ArtifactDigest::from(hash))
+            }
+        };
+        let result = match policy {
+            Policy::Identity { identity, issuer } => self
+                .verifier
+                .verify(
+                    artifact,
+                    &bundle,
+                    &VerificationPolicy::new(identity.as_str(), issuer.as_str()),
+                )
+                .map_err(failed)?,
+            Policy::Key { pem } => {
+                let key = DerPublicKey::from_pem(pem).map_err(|e| Error::Malformed {
+                    what: "public key",
+                    reason: e.to_string(),
+                })?;
+                self.verifier
+                    .verify(artifact, &bundle, &PublicKeyVerificationPolicy::new(key))
+                    .map_err(failed)?
+            }
+        };
+        Ok(Verified {
+            identity: result.identity().map(|san| san.to_string()),
+            issuer: result.issuer().map(str::to_owned),
+            times: result
+                .verified_timestamps()
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            tlog_verified: result.tlog_verified(),
+        })
+    }
+}

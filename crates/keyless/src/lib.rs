@@ -1,0 +1,32 @@
+//! Sigstore for toto: Sigstore bundles (v0.1, v0.2, v0.3) verified offline
+//! against a trusted root, with an identity policy (Fulcio certificate SAN and
+//! OIDC issuer) or a managed key.
+//!
+//! Verification is delegated to the Sigstore project's `sigstore-verify`
+//! crate (pinned exactly, used only in [`bundle`]): certificate chain to a
+//! Fulcio CA at the verified time, the embedded SCT, Rekor inclusion proofs
+//! and checkpoints, SETs, RFC 3161 timestamps, and the agreement of the log
+//! entry with the bundle. It passes all 70 sigstore-conformance
+//! bundle-verification cases, by artifact and by digest.
+//!
+//! ```no_run
+//! use keyless::{Artifact, BundleVerifier, Policy, TrustRoot};
+//!
+//! let verifier = BundleVerifier::new(&TrustRoot::public_good()?)?;
+//! let bundle = std::fs::read("artifact.sigstore.json")?;
+//! let artifact = std::fs::read("artifact")?;
+//! let policy = Policy::Identity {
+//!     identity: "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1".into(),
+//!     issuer: "https://token.actions.githubusercontent.com".into(),
+//! };
+//! let verified = verifier.verify(&bundle, Artifact::Bytes(&artifact), &policy)?;
+//! println!("signed by {:?}", verified.identity);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod bundle;
+
+pub use bundle::{Artifact, BundleVerifier, Error, Policy, TrustRoot, Verified, MAX_BUNDLE_BYTES};

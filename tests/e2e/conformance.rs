@@ -1,0 +1,164 @@
+//! Every sigstore-conformance bundle-verification case, through the CLI, by
+//! artifact path and by digest, with the client protocol's arguments.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::common::*;
+
+const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn cases() -> Vec<PathBuf> {
+    let dir = shared().join("vectors/sigstore-conformance/bundle-verify");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 70, "the 70 conformance cases");
+    cases
+}
+
+fn read_trimmed(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+/// Runs one case; returns the exit code.
+fn run_case(case: &Path, by_digest: bool) -> (i32, String) {
+    let base = case.parent().unwrap();
+    let artifact = if case.join("artifact").exists() {
+        case.join("artifact")
+    } else {
+        base.join("a.txt")
+    };
+    let root = if case.join("trusted_root.json").exists() {
+        case.join("trusted_root.json")
+    } else {
+        base.parent()
+            .unwrap()
+            .join("trusted_roots/production_trusted_root.json")
+    };
+    let mut cmd = toto();
+    cmd.args(["verify-bundle", "--bundle"])
+        .arg(case.join("bundle.sigstore.json"));
+    if case.join("key.pub").exists() {
+        cmd.arg("--key").arg(case.join("key.pub"));
+    } else {
+        cmd.args([
+            "--certificate-identity",
+            &read_trimmed(&case.join("identity")).unwrap_or_else(|| DEFAULT_IDENTITY.into()),
+            "--certificate-oidc-issuer",
+            &read_trimmed(&case.join("issuer")).unwrap_or_else(|| DEFAULT_ISSUER.into()),
+        ]);
+    }
+    cmd.arg("--trusted-root").arg(root);
+    if by_digest {
+        cmd.arg(format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(fs::read(&artifact).unwrap()))
+        ));
+    } else {
+        cmd.arg(&artifact);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn all_conformance_cases_give_the_expected_verdict() {
+    let mut wrong = Vec::new();
+    let mut runs = 0;
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let must_fail = name.ends_with("_fail");
+        for by_digest in [false, true] {
+            runs += 1;
+            let (code, stderr) = run_case(&case, by_digest);
+            let right = if must_fail {
+                code == 1 || code == 2
+            } else {
+                code == 0
+            };
+            if !right {
+                wrong.push(format!(
+                    "{name} (digest: {by_digest}): exit {code}: {stderr}"
+                ));
+            }
+        }
+    }
+    assert_eq!(runs, 140);
+    assert!(
+        wrong.is_empty(),
+        "{} of 140 wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn verify_bundle_usage_errors() {
+    let case = shared().join("vectors/sigstore-conformance/bundle-verify/happy-path-v0.3");
+    // Neither an identity nor a key.
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(case.join("bundle.sigstore.json"))
+        .arg("x")
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "no policy");
+    // A malformed bundle is an input error.
+    let dir = tempdir();
+    let bad = dir.path().join("bad.sigstore.json");
+    fs::write(&bad, "{\"mediaType\": 1").unwrap();
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(&bad)
+        .args([
+            "--certificate-identity",
+            "a",
+            "--certificate-oidc-issuer",
+            "b",
+        ])
+        .arg(format!("sha256:{}", "0".repeat(64)))
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "malformed bundle");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.sigstore.json"));
+    // A good bundle for another artifact is a verification failure, named.
+    let other = dir.path().join("other.txt");
+    fs::write(&other, "not the signed artifact").unwrap();
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(case.join("bundle.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "wrong artifact");
+    // A good bundle checked against another identity fails too.
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(case.join("bundle.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            "mallory@example.com",
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .arg(case.parent().unwrap().join("a.txt"))
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "wrong identity");
+}

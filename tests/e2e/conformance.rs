@@ -162,3 +162,113 @@ fn verify_bundle_usage_errors() {
         .unwrap();
     expect_code(&out, 1, "wrong identity");
 }
+
+fn attestation(args: &[&str]) -> std::process::Output {
+    let base = shared().join("vectors/sigstore-conformance");
+    toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .arg("--trusted-root")
+        .arg(base.join("trusted_roots/production_trusted_root.json"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn verify_attestation_checks_subjects_predicate_and_policy() {
+    let base = shared().join("vectors/sigstore-conformance");
+    let a_txt = base.join("bundle-verify/a.txt");
+    let a = a_txt.to_str().unwrap();
+    let ok = attestation(&[
+        "--subject",
+        a,
+        "--predicate-type",
+        "https://slsa.dev/provenance/v1",
+        "--format",
+        "json",
+    ]);
+    expect_code(&ok, 0, "subject and predicate type");
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["identity"], DEFAULT_IDENTITY);
+    assert_eq!(
+        report["statement"]["predicateType"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(report["statement"]["subject"][0]["name"], "a.txt");
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(fs::read(&a_txt).unwrap()))
+    );
+    expect_code(&attestation(&["--digest", &digest]), 0, "subject by digest");
+    expect_code(
+        &attestation(&["--digest", &format!("sha256:{}", "ab".repeat(32))]),
+        1,
+        "not a subject",
+    );
+    let dir = tempdir();
+    let other = dir.path().join("other");
+    fs::write(&other, "x").unwrap();
+    let out = attestation(&["--subject", other.to_str().unwrap()]);
+    expect_code(&out, 1, "file not a subject");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a subject"));
+    expect_code(
+        &attestation(&["--predicate-type", "https://slsa.dev/provenance/v0.2"]),
+        1,
+        "predicate type",
+    );
+    let policy = dir.path().join("policy.toml");
+    fs::write(
+        &policy,
+        "[[require]]\npath = \"buildDefinition.buildType\"\nequals = \"https://actions.github.io/buildtypes/workflow/v1\"\n\
+         [[require]]\npath = \"buildDefinition.externalParameters.workflow.repository\"\nprefix = \"https://github.com/loosebazooka/\"\n",
+    )
+    .unwrap();
+    expect_code(
+        &attestation(&["--policy", policy.to_str().unwrap()]),
+        0,
+        "policy holds",
+    );
+    fs::write(
+        &policy,
+        "[[require]]\npath = \"buildDefinition.externalParameters.workflow.repository\"\nprefix = \"https://github.com/my-org/\"\n",
+    )
+    .unwrap();
+    let out = attestation(&["--policy", policy.to_str().unwrap()]);
+    expect_code(&out, 1, "policy fails");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("my-org"));
+    // Another identity: refused.
+    let out = toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            "mallory@example.com",
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .arg("--trusted-root")
+        .arg(base.join("trusted_roots/production_trusted_root.json"))
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "wrong identity");
+    // A blob bundle is not an attestation: input error.
+    let out = toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "blob bundle");
+}

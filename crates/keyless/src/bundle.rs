@@ -1,9 +1,10 @@
 //! Bundle verification, behind toto's own types: callers never see
 //! `sigstore-verify`'s, so its API churn stays in this file.
 
+use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
-    Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, Sha256Hash,
+    Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash,
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
@@ -45,6 +46,20 @@ pub enum Artifact<'a> {
     Bytes(&'a [u8]),
     /// Only its SHA-256 digest.
     Sha256([u8; 32]),
+    /// Only its SHA-512 digest (attestations only: npm provenance names
+    /// subjects by SHA-512).
+    Sha512([u8; 64]),
+}
+
+/// A verified attestation: the DSSE payload the signature covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAttestation {
+    /// Who signed.
+    pub verified: Verified,
+    /// The DSSE payload type (`application/vnd.in-toto+json`).
+    pub payload_type: String,
+    /// The payload bytes (an in-toto Statement), as signed.
+    pub payload: Vec<u8>,
 }
 
 /// Who must have signed.
@@ -160,6 +175,14 @@ impl BundleVerifier {
                     })?;
                 SigArtifact::from_digest(ArtifactDigest::from(hash))
             }
+            Artifact::Sha512(digest) => SigArtifact::from_digest(
+                ArtifactDigest::new(HashAlgorithm::Sha2512, digest.to_vec()).map_err(|e| {
+                    Error::Malformed {
+                        what: "digest",
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
         };
         let result = match policy {
             Policy::Identity { identity, issuer } => self
@@ -189,6 +212,95 @@ impl BundleVerifier {
                 .map(|t| t.to_string())
                 .collect(),
             tlog_verified: result.tlog_verified(),
+        })
+    }
+}
+
+/// The DSSE envelope of an attestation bundle: `(payloadType, payload)`.
+fn dsse_payload(bundle_json: &[u8]) -> Result<(String, Vec<u8>), Error> {
+    let malformed = |reason: &str| Error::Malformed {
+        what: "attestation bundle",
+        reason: reason.to_owned(),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bundle_json).map_err(|e| Error::Malformed {
+            what: "bundle",
+            reason: e.to_string(),
+        })?;
+    let envelope = value.get("dsseEnvelope").ok_or_else(|| {
+        malformed("no dsseEnvelope: this bundle signs a blob, not an attestation")
+    })?;
+    let payload_type = envelope
+        .get("payloadType")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| malformed("dsseEnvelope has no payloadType"))?;
+    let payload = envelope
+        .get("payload")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| malformed("dsseEnvelope has no payload"))?;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .map_err(|_| malformed("dsseEnvelope payload is not base64"))?;
+    Ok((payload_type.to_owned(), payload))
+}
+
+/// The first subject digest of a Statement usable for binding.
+fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
+    let statement: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| Error::Malformed {
+            what: "attestation statement",
+            reason: e.to_string(),
+        })?;
+    let subjects = statement
+        .get("subject")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten();
+    for subject in subjects {
+        let digest = subject.get("digest");
+        let hex_of = |alg: &str| {
+            digest
+                .and_then(|d| d.get(alg))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|h| hex::decode(h).ok())
+        };
+        if let Some(bytes) = hex_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            return Ok(Artifact::Sha256(bytes));
+        }
+        if let Some(bytes) = hex_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
+            return Ok(Artifact::Sha512(bytes));
+        }
+    }
+    Err(Error::Malformed {
+        what: "attestation statement",
+        reason: "no subject with a sha256 or sha512 digest".into(),
+    })
+}
+
+impl BundleVerifier {
+    /// Verifies an attestation bundle (a DSSE envelope around an in-toto
+    /// Statement) under `policy`, and returns the payload it signs.
+    ///
+    /// With `subject`, the artifact must be one of the Statement's subjects.
+    /// Without, the bundle is verified bound to the Statement's own first
+    /// subject: the signature, certificate and log checks are complete, and
+    /// which subjects matter is then the caller's policy.
+    pub fn verify_attestation(
+        &self,
+        bundle_json: &[u8],
+        subject: Option<Artifact<'_>>,
+        policy: &Policy,
+    ) -> Result<VerifiedAttestation, Error> {
+        let (payload_type, payload) = dsse_payload(bundle_json)?;
+        let binding = match subject {
+            Some(artifact) => artifact,
+            None => first_subject_digest(&payload)?,
+        };
+        let verified = self.verify(bundle_json, binding, policy)?;
+        Ok(VerifiedAttestation {
+            verified,
+            payload_type,
+            payload,
         })
     }
 }

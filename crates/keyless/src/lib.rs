@@ -29,4 +29,7 @@
 
 pub mod bundle;
 
-pub use bundle::{Artifact, BundleVerifier, Error, Policy, TrustRoot, Verified, MAX_BUNDLE_BYTES};
+pub use bundle::{
+    Artifact, BundleVerifier, Error, Policy, TrustRoot, Verified, VerifiedAttestation,
+    MAX_BUNDLE_BYTES,
+};

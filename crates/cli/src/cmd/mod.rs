@@ -13,6 +13,7 @@ mod match_products;
 mod run;
 mod sign;
 mod verify;
+mod verify_attestation;
 mod verify_bundle;
 
 /// toto's subcommands.
@@ -34,6 +35,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Verify a Sigstore bundle for an artifact (offline, against a trusted root).
     VerifyBundle(verify_bundle::VerifyBundleArgs),
+    /// Verify an attestation bundle: signer, subjects, predicate type and policy.
+    VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     /// Author, sign and show layouts.
     #[command(subcommand)]
     Layout(layout::LayoutCommand),
@@ -60,6 +63,7 @@ impl Command {
             Command::Mock(args) => run::mock(args),
             Command::Verify(args) => verify::run(args),
             Command::VerifyBundle(args) => verify_bundle::run(args),
+            Command::VerifyAttestation(args) => verify_attestation::run(args),
             Command::Layout(c) => c.run(),
             Command::Sign(args) => sign::run(args),
             Command::MatchProducts(args) => match_products::run(args),

@@ -77,13 +77,13 @@ pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
     }
 }
 
-/// `toto verify-bundle`.
-pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
-    let policy = match (
-        &args.certificate_identity,
-        &args.certificate_oidc_issuer,
-        &args.key,
-    ) {
+/// The signer policy from `--certificate-identity`/`--certificate-oidc-issuer` or `--key`.
+pub fn signer_policy(
+    identity: &Option<String>,
+    issuer: &Option<String>,
+    key: &Option<PathBuf>,
+) -> Result<Policy> {
+    Ok(match (identity, issuer, key) {
         (Some(identity), Some(issuer), None) => Policy::Identity {
             identity: identity.clone(),
             issuer: issuer.clone(),
@@ -96,7 +96,16 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
             }
         }
         _ => bail!("give --certificate-identity with --certificate-oidc-issuer, or --key"),
-    };
+    })
+}
+
+/// `toto verify-bundle`.
+pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
+    let policy = signer_policy(
+        &args.certificate_identity,
+        &args.certificate_oidc_issuer,
+        &args.key,
+    )?;
     let root = trust_root(args.trusted_root.as_deref())?;
     let verifier = BundleVerifier::new(&root)?;
     let bundle = util::read_limited(&args.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")?;
@@ -115,6 +124,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
     };
     let shown_digest = match artifact {
         Artifact::Sha256(d) => hex::encode(d),
+        Artifact::Sha512(d) => hex::encode(d),
         Artifact::Bytes(b) => hex::encode(Sha256::digest(b)),
     };
     match verifier.verify(&bundle, artifact, &policy) {

@@ -1,0 +1,293 @@
+//! `toto verify-attestation`: verify an attestation bundle (an in-toto
+//! Statement in a DSSE envelope, signed keylessly or with a managed key),
+//! check its subjects and predicate, and show the verified Statement.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use keyless::{Artifact, BundleVerifier};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::cmd::verify_bundle::{signer_policy, trust_root};
+use crate::util::{self, Format, VerificationFailed};
+
+/// Arguments of `toto verify-attestation`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = POLICY_HELP)]
+pub struct VerifyAttestationArgs {
+    /// The attestation bundle (`*.sigstore.json`).
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// The signer's certificate identity, matched exactly.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "certificate_oidc_issuer",
+        conflicts_with = "key"
+    )]
+    certificate_identity: Option<String>,
+    /// The OIDC issuer, matched exactly.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
+    /// A managed public key (PEM) instead of an identity.
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "certificate_identity"
+    )]
+    key: Option<PathBuf>,
+    /// Trusted root JSON (default: the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// Require this predicate type.
+    #[arg(long, value_name = "URI")]
+    predicate_type: Option<String>,
+    /// An artifact that must be a subject (repeatable).
+    #[arg(long, value_name = "FILE")]
+    subject: Vec<PathBuf>,
+    /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
+    #[arg(long, value_name = "ALG:HEX")]
+    digest: Vec<String>,
+    /// Predicate checks (TOML; see below).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Output: a summary, or the verified Statement and signer as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
+
+  [[require]]
+  path = "buildDefinition.buildType"
+  equals = "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1"
+
+  [[require]]
+  path = "buildDefinition.externalParameters.workflow.repository"
+  prefix = "https://github.com/my-org/"
+
+  [[require]]
+  path = "runDetails.builder.id"
+  one_of = ["https://github.com/actions/runner/github-hosted"]
+
+Exit codes: 0 verified, 1 verification or policy failed, 2 usage or input error.
+
+Example:
+  toto verify-attestation --bundle app.intoto.sigstore.json \
+    --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+    --predicate-type https://slsa.dev/provenance/v1 --subject app.tar.gz"#;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    require: Vec<Requirement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Requirement {
+    path: String,
+    #[serde(default)]
+    equals: Option<String>,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    one_of: Option<Vec<String>>,
+}
+
+impl Requirement {
+    /// `None` when the predicate satisfies it; else why not.
+    fn check(&self, predicate: &Value) -> Option<String> {
+        let mut at = predicate;
+        for part in self.path.split('.') {
+            match at.get(part) {
+                Some(next) => at = next,
+                None => return Some(format!("predicate has no {}", self.path)),
+            }
+        }
+        let Some(text) = at.as_str() else {
+            return Some(format!("predicate {} is not a string", self.path));
+        };
+        if let Some(want) = &self.equals {
+            if text != want {
+                return Some(format!(
+                    "predicate {} is {text:?}, policy requires {want:?}",
+                    self.path
+                ));
+            }
+        }
+        if let Some(prefix) = &self.prefix {
+            if !text.starts_with(prefix.as_str()) {
+                return Some(format!(
+                    "predicate {} is {text:?}, policy requires the prefix {prefix:?}",
+                    self.path
+                ));
+            }
+        }
+        if let Some(allowed) = &self.one_of {
+            if !allowed.iter().any(|a| a == text) {
+                return Some(format!(
+                    "predicate {} is {text:?}, policy allows {allowed:?}",
+                    self.path
+                ));
+            }
+        }
+        None
+    }
+}
+
+fn parse_digest(text: &str) -> Result<Artifact<'static>> {
+    let (alg, hex_part) = text
+        .split_once(':')
+        .with_context(|| format!("digest {text:?} is not ALG:HEX"))?;
+    let bytes = hex::decode(hex_part).with_context(|| format!("digest {text:?} is not hex"))?;
+    match alg {
+        "sha256" => Ok(Artifact::Sha256(bytes.try_into().map_err(|_| {
+            anyhow::anyhow!("sha256 digest {text:?} is not 32 bytes")
+        })?)),
+        "sha512" => Ok(Artifact::Sha512(bytes.try_into().map_err(|_| {
+            anyhow::anyhow!("sha512 digest {text:?} is not 64 bytes")
+        })?)),
+        other => bail!("digest algorithm {other:?}: use sha256 or sha512"),
+    }
+}
+
+/// `toto verify-attestation`.
+pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
+    let policy = signer_policy(
+        &args.certificate_identity,
+        &args.certificate_oidc_issuer,
+        &args.key,
+    )?;
+    let requirements = match &args.policy {
+        None => Vec::new(),
+        Some(path) => {
+            let text = util::read_limited(path, 1 << 20, "policy")?;
+            let text = String::from_utf8(text).context("the policy is not UTF-8")?;
+            let file: PolicyFile = toml::from_str(&text)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            file.require
+        }
+    };
+    // Each subject as both digests: statements may name either.
+    let mut subjects: Vec<(String, Vec<Artifact<'static>>)> = Vec::new();
+    for path in &args.subject {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read subject {}", path.display()))?;
+        let d256: [u8; 32] = Sha256::digest(&bytes).into();
+        let d512: [u8; 64] = Sha512::digest(&bytes).into();
+        subjects.push((
+            path.display().to_string(),
+            vec![Artifact::Sha256(d256), Artifact::Sha512(d512)],
+        ));
+    }
+    for text in &args.digest {
+        subjects.push((text.clone(), vec![parse_digest(text)?]));
+    }
+    let root = trust_root(args.trusted_root.as_deref())?;
+    let verifier = BundleVerifier::new(&root)?;
+    let bundle = util::read_limited(&args.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")?;
+    let shown = args.bundle.display().to_string();
+    let outcome = (|| -> Result<keyless::VerifiedAttestation> {
+        let attestation = verifier
+            .verify_attestation(&bundle, None, &policy)
+            .with_context(|| format!("cannot verify {shown}"))?;
+        for (name, candidates) in &subjects {
+            let bound = candidates.iter().any(|candidate| {
+                verifier
+                    .verify_attestation(&bundle, Some(*candidate), &policy)
+                    .is_ok()
+            });
+            if !bound {
+                return Err(VerificationFailed(format!(
+                    "{name} is not a subject of the attestation"
+                ))
+                .into());
+            }
+        }
+        Ok(attestation)
+    })();
+    let attestation = match outcome {
+        Ok(a) => a,
+        Err(e) if util::exit_code_for(&e) == util::EXIT_FAILED => {
+            report_failure(&args, &format!("{e:#}"));
+            return Ok(ExitCode::from(util::EXIT_FAILED));
+        }
+        Err(e) => return Err(e),
+    };
+    let statement_value = dsse::cjson::parse_strict(&attestation.payload)
+        .context("the signed payload is not JSON")?;
+    let statement = attest::Statement::from_value(statement_value.clone())
+        .context("the signed payload is not an in-toto Statement")?;
+    if let Some(want) = &args.predicate_type {
+        if &statement.predicate_type != want {
+            report_failure(
+                &args,
+                &format!(
+                    "predicate type is {:?}, expected {want:?}",
+                    statement.predicate_type
+                ),
+            );
+            return Ok(ExitCode::from(util::EXIT_FAILED));
+        }
+    }
+    for requirement in &requirements {
+        if let Some(why) = requirement.check(&statement.predicate) {
+            report_failure(&args, &format!("policy: {why}"));
+            return Ok(ExitCode::from(util::EXIT_FAILED));
+        }
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "verified": true,
+                "identity": attestation.verified.identity,
+                "issuer": attestation.verified.issuer,
+                "statement": statement_value,
+            })
+        ),
+        Format::Text => {
+            println!("Verified {shown}");
+            match (&attestation.verified.identity, &attestation.verified.issuer) {
+                (Some(id), Some(iss)) => println!("  signed by:      {id} ({iss})"),
+                _ => println!("  signed by:      the managed key"),
+            }
+            println!("  predicate type: {}", statement.predicate_type);
+            for s in &statement.subject {
+                let digests: Vec<String> = s
+                    .digest
+                    .iter()
+                    .flat_map(|d| d.iter().map(|(a, h)| format!("{a}:{h}")))
+                    .collect();
+                println!(
+                    "  subject:        {} {}",
+                    s.name.as_deref().unwrap_or("(unnamed)"),
+                    digests.join(" ")
+                );
+            }
+            if !requirements.is_empty() {
+                println!(
+                    "  policy:         {} requirement(s) hold",
+                    requirements.len()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_failure(args: &VerifyAttestationArgs, why: &str) {
+    match args.format {
+        Format::Json => println!("{}", serde_json::json!({"verified": false, "error": why})),
+        Format::Text => eprintln!(
+            "toto: verification failed: {}: {why}",
+            args.bundle.display()
+        ),
+    }
+}

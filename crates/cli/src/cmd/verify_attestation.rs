@@ -6,42 +6,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use keyless::{Artifact, BundleVerifier};
+use keyless::Artifact;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::cmd::verify_bundle::{signer_policy, trust_root};
+use crate::cmd::verify_bundle::BundleArgs;
 use crate::util::{self, Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = POLICY_HELP)]
 pub struct VerifyAttestationArgs {
-    /// The attestation bundle (`*.sigstore.json`).
-    #[arg(long, value_name = "FILE")]
-    bundle: PathBuf,
-    /// The signer's certificate identity, matched exactly.
-    #[arg(
-        long,
-        value_name = "ID",
-        requires = "certificate_oidc_issuer",
-        conflicts_with = "key"
-    )]
-    certificate_identity: Option<String>,
-    /// The OIDC issuer, matched exactly.
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
-    certificate_oidc_issuer: Option<String>,
-    /// A managed public key (PEM) instead of an identity.
-    #[arg(
-        long,
-        value_name = "KEY",
-        required_unless_present = "certificate_identity"
-    )]
-    key: Option<PathBuf>,
-    /// Trusted root JSON (default: the embedded public-good root).
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    signer: BundleArgs,
     /// Require this predicate type.
     #[arg(long, value_name = "URI")]
     predicate_type: Option<String>,
@@ -159,11 +137,7 @@ fn parse_digest(text: &str) -> Result<Artifact<'static>> {
 
 /// `toto verify-attestation`.
 pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
-    let policy = signer_policy(
-        &args.certificate_identity,
-        &args.certificate_oidc_issuer,
-        &args.key,
-    )?;
+    let policy = args.signer.policy()?;
     let requirements = match &args.policy {
         None => Vec::new(),
         Some(path) => {
@@ -189,10 +163,9 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     for text in &args.digest {
         subjects.push((text.clone(), vec![parse_digest(text)?]));
     }
-    let root = trust_root(args.trusted_root.as_deref())?;
-    let verifier = BundleVerifier::new(&root)?;
-    let bundle = util::read_limited(&args.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")?;
-    let shown = args.bundle.display().to_string();
+    let verifier = args.signer.verifier()?;
+    let bundle = args.signer.read_bundle()?;
+    let shown = args.signer.bundle().display().to_string();
     let outcome = (|| -> Result<keyless::VerifiedAttestation> {
         let attestation = verifier
             .verify_attestation(&bundle, None, &policy)
@@ -287,7 +260,7 @@ fn report_failure(args: &VerifyAttestationArgs, why: &str) {
         Format::Json => println!("{}", serde_json::json!({"verified": false, "error": why})),
         Format::Text => eprintln!(
             "toto: verification failed: {}: {why}",
-            args.bundle.display()
+            args.signer.bundle().display()
         ),
     }
 }

@@ -21,6 +21,20 @@ use crate::util::{self, Format};
     toto verify-bundle --bundle b.sigstore.json --key cosign.pub sha256:0123…"
 )]
 pub struct VerifyBundleArgs {
+    #[command(flatten)]
+    signer: BundleArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The artifact, or its digest `sha256:<64 hex>`.
+    #[arg(value_name = "FILE_OR_DIGEST")]
+    artifact: String,
+}
+
+/// The bundle, who must have signed it, and the trust root: shared by the
+/// commands that verify bundles.
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
     /// The Sigstore bundle (`*.sigstore.json`).
     #[arg(long, value_name = "FILE")]
     bundle: PathBuf,
@@ -45,12 +59,34 @@ pub struct VerifyBundleArgs {
     /// Trusted root JSON (default: the public-good Sigstore root embedded in toto).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// The artifact, or its digest `sha256:<64 hex>`.
-    #[arg(value_name = "FILE_OR_DIGEST")]
-    artifact: String,
+}
+
+impl BundleArgs {
+    /// The bundle path.
+    pub fn bundle(&self) -> &Path {
+        &self.bundle
+    }
+
+    /// The signer policy.
+    pub fn policy(&self) -> Result<Policy> {
+        signer_policy(
+            &self.certificate_identity,
+            &self.certificate_oidc_issuer,
+            &self.key,
+        )
+    }
+
+    /// A verifier for the trust root.
+    pub fn verifier(&self) -> Result<BundleVerifier> {
+        Ok(BundleVerifier::new(&trust_root(
+            self.trusted_root.as_deref(),
+        )?)?)
+    }
+
+    /// The bundle's bytes.
+    pub fn read_bundle(&self) -> Result<Vec<u8>> {
+        util::read_limited(&self.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")
+    }
 }
 
 /// Reads a `sha256:<hex>` digest when `text` is one and names no file.
@@ -64,7 +100,7 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Loads the trust root named on the command line, or the embedded one.
-pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
+fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
     match path {
         None => Ok(TrustRoot::public_good()?),
         Some(path) => {
@@ -78,7 +114,7 @@ pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
 }
 
 /// The signer policy from `--certificate-identity`/`--certificate-oidc-issuer` or `--key`.
-pub fn signer_policy(
+fn signer_policy(
     identity: &Option<String>,
     issuer: &Option<String>,
     key: &Option<PathBuf>,
@@ -101,14 +137,9 @@ pub fn signer_policy(
 
 /// `toto verify-bundle`.
 pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
-    let policy = signer_policy(
-        &args.certificate_identity,
-        &args.certificate_oidc_issuer,
-        &args.key,
-    )?;
-    let root = trust_root(args.trusted_root.as_deref())?;
-    let verifier = BundleVerifier::new(&root)?;
-    let bundle = util::read_limited(&args.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")?;
+    let policy = args.signer.policy()?;
+    let verifier = args.signer.verifier()?;
+    let bundle = args.signer.read_bundle()?;
     let digest;
     let contents;
     let artifact = match as_digest(&args.artifact) {
@@ -134,7 +165,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                     "{}",
                     serde_json::json!({
                         "verified": true,
-                        "bundle": args.bundle.display().to_string(),
+                        "bundle": args.signer.bundle().display().to_string(),
                         "artifact": {"sha256": shown_digest},
                         "identity": verified.identity,
                         "issuer": verified.issuer,
@@ -143,7 +174,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                 ),
                 Format::Text => println!(
                     "Verified {} for sha256:{shown_digest}{}",
-                    args.bundle.display(),
+                    args.signer.bundle().display(),
                     match (&verified.identity, &verified.issuer) {
                         (Some(id), Some(iss)) => format!(": signed by {id} ({iss})"),
                         _ => ": signed by the managed key".into(),
@@ -156,14 +187,19 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
             match args.format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({"verified": false, "bundle": args.bundle.display().to_string(), "error": e.to_string()})
+                    serde_json::json!({"verified": false, "bundle": args.signer.bundle().display().to_string(), "error": e.to_string()})
                 ),
                 Format::Text => {
-                    eprintln!("toto: verification failed: {}: {e}", args.bundle.display())
+                    eprintln!(
+                        "toto: verification failed: {}: {e}",
+                        args.signer.bundle().display()
+                    )
                 }
             }
             Ok(ExitCode::from(util::EXIT_FAILED))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot verify {}", args.bundle.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot verify {}", args.signer.bundle().display()))
+        }
     }
 }

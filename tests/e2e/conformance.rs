@@ -272,3 +272,73 @@ fn verify_attestation_checks_subjects_predicate_and_policy() {
         .unwrap();
     expect_code(&out, 2, "blob bundle");
 }
+
+#[test]
+fn identity_regexp_and_github_claims() {
+    let base = shared().join("vectors/sigstore-conformance");
+    let run = |args: &[&str]| {
+        toto()
+            .args(["verify-bundle", "--bundle"])
+            .arg(base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"))
+            .args([
+                "--certificate-oidc-issuer",
+                DEFAULT_ISSUER,
+                "--trusted-root",
+            ])
+            .arg(base.join("trusted_roots/production_trusted_root.json"))
+            .args(args)
+            .arg(base.join("bundle-verify/a.txt"))
+            .output()
+            .unwrap()
+    };
+    expect_code(
+        &run(&[
+            "--certificate-identity-regexp",
+            r"https://github\.com/sigstore-conformance/.*@refs/heads/main",
+        ]),
+        0,
+        "regexp",
+    );
+    // The whole identity must match, not a part of it.
+    expect_code(
+        &run(&["--certificate-identity-regexp", "extremely"]),
+        1,
+        "partial regexp",
+    );
+    expect_code(
+        &run(&["--certificate-identity-regexp", "("]),
+        2,
+        "bad regexp",
+    );
+    let repo = "sigstore-conformance/extremely-dangerous-public-oidc-beacon";
+    expect_code(
+        &run(&[
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-github-workflow-repository",
+            repo,
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+        ]),
+        0,
+        "github claims",
+    );
+    let out = run(&[
+        "--certificate-identity",
+        DEFAULT_IDENTITY,
+        "--certificate-github-workflow-repository",
+        "evil/repo",
+    ]);
+    expect_code(&out, 1, "wrong repository");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("evil/repo"));
+    expect_code(
+        &run(&[
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-github-workflow-ref",
+            "refs/tags/v9",
+        ]),
+        1,
+        "wrong ref",
+    );
+}

@@ -72,11 +72,95 @@ pub enum Policy {
         /// OIDC issuer URL, matched exactly.
         issuer: String,
     },
+    /// A Fulcio certificate matched by claims: the identity exactly or by a
+    /// regular expression (whole-identity match), the issuer exactly, and
+    /// optionally the GitHub Actions claims cosign users check.
+    Certificate(CertificatePolicy),
     /// A managed key (the bundle carries a public-key hint, no certificate).
     Key {
         /// SPKI public key PEM.
         pem: String,
     },
+}
+
+/// Certificate claims a bundle's signer must have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertificatePolicy {
+    /// The identity (SAN), exactly.
+    pub identity: Option<String>,
+    /// A regular expression the whole identity must match.
+    pub identity_regexp: Option<String>,
+    /// The OIDC issuer, exactly.
+    pub issuer: String,
+    /// GitHub repository `owner/name` (Fulcio's source repository URI claim).
+    pub github_workflow_repository: Option<String>,
+    /// Git ref, e.g. `refs/tags/v1.0` (source repository ref claim).
+    pub github_workflow_ref: Option<String>,
+    /// Event that triggered the workflow, e.g. `push` (build trigger claim).
+    pub github_workflow_trigger: Option<String>,
+    /// Commit SHA (source repository digest claim).
+    pub github_workflow_sha: Option<String>,
+}
+
+impl CertificatePolicy {
+    /// Checks what the verifier could not express: the identity regexp and
+    /// the GitHub claims.
+    fn check_claims(
+        &self,
+        identity: Option<&str>,
+        claims: Option<&sigstore_verify::crypto::x509::FulcioCiClaims>,
+    ) -> Result<(), Error> {
+        if let Some(pattern) = &self.identity_regexp {
+            let anchored = format!("^(?:{pattern})$");
+            let re = regex_lite::Regex::new(&anchored).map_err(|e| Error::Malformed {
+                what: "identity regular expression",
+                reason: e.to_string(),
+            })?;
+            let identity = identity.unwrap_or_default();
+            if !re.is_match(identity) {
+                return Err(Error::Verification {
+                    reason: format!("certificate identity {identity:?} does not match {pattern:?}"),
+                });
+            }
+        }
+        let checks = [
+            (
+                "repository",
+                &self.github_workflow_repository,
+                claims
+                    .and_then(|c| c.source_repository_uri.as_deref())
+                    .map(|u| u.trim_start_matches("https://github.com/")),
+            ),
+            (
+                "ref",
+                &self.github_workflow_ref,
+                claims.and_then(|c| c.source_repository_ref.as_deref()),
+            ),
+            (
+                "trigger",
+                &self.github_workflow_trigger,
+                claims.and_then(|c| c.build_trigger.as_deref()),
+            ),
+            (
+                "sha",
+                &self.github_workflow_sha,
+                claims.and_then(|c| c.source_repository_digest.as_deref()),
+            ),
+        ];
+        for (name, wanted, actual) in checks {
+            if let Some(wanted) = wanted {
+                if actual != Some(wanted.as_str()) {
+                    let actual = actual.map_or_else(|| "absent".to_owned(), |a| format!("{a:?}"));
+                    return Err(Error::Verification {
+                        reason: format!(
+                            "certificate's GitHub workflow {name} is {actual}, expected {wanted:?}"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A Sigstore trusted root (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`).
@@ -184,15 +268,37 @@ impl BundleVerifier {
                 })?,
             ),
         };
+        let identity_policy;
+        let policy = match policy {
+            Policy::Identity { identity, issuer } => {
+                identity_policy = Policy::Certificate(CertificatePolicy {
+                    identity: Some(identity.clone()),
+                    issuer: issuer.clone(),
+                    ..CertificatePolicy::default()
+                });
+                &identity_policy
+            }
+            other => other,
+        };
         let result = match policy {
-            Policy::Identity { identity, issuer } => self
-                .verifier
-                .verify(
-                    artifact,
-                    &bundle,
-                    &VerificationPolicy::new(identity.as_str(), issuer.as_str()),
-                )
-                .map_err(failed)?,
+            Policy::Certificate(wanted) => {
+                let mut policy =
+                    VerificationPolicy::any_identity().require_issuer(wanted.issuer.as_str());
+                if let Some(identity) = &wanted.identity {
+                    policy = policy.require_identity(identity.as_str());
+                }
+                let result = self
+                    .verifier
+                    .verify(artifact, &bundle, &policy)
+                    .map_err(failed)?;
+                let identity = result.identity().map(|san| san.to_string());
+                wanted.check_claims(
+                    identity.as_deref(),
+                    result.certificate().map(|c| &c.ci_claims),
+                )?;
+                result
+            }
+            Policy::Identity { .. } => unreachable_identity()?,
             Policy::Key { pem } => {
                 let key = DerPublicKey::from_pem(pem).map_err(|e| Error::Malformed {
                     what: "public key",
@@ -214,6 +320,14 @@ impl BundleVerifier {
             tlog_verified: result.tlog_verified(),
         })
     }
+}
+
+/// `Policy::Identity` is rewritten as `Policy::Certificate` before matching.
+fn unreachable_identity() -> Result<sigstore_verify::VerificationResult, Error> {
+    Err(Error::Malformed {
+        what: "policy",
+        reason: "internal: identity policy not normalized".into(),
+    })
 }
 
 /// The DSSE envelope of an attestation bundle: `(payloadType, payload)`.

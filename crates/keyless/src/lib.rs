@@ -30,6 +30,6 @@
 pub mod bundle;
 
 pub use bundle::{
-    Artifact, BundleVerifier, Error, Policy, TrustRoot, Verified, VerifiedAttestation,
-    MAX_BUNDLE_BYTES,
+    Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,
+    VerifiedAttestation, MAX_BUNDLE_BYTES,
 };

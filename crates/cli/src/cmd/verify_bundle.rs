@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use keyless::{Artifact, BundleVerifier, Policy, TrustRoot};
+use keyless::{Artifact, BundleVerifier, CertificatePolicy, Policy, TrustRoot};
 use sha2::{Digest, Sha256};
 
 use crate::util::{self, Format};
@@ -46,14 +46,34 @@ pub struct BundleArgs {
         conflicts_with = "key"
     )]
     certificate_identity: Option<String>,
+    /// A regular expression the whole certificate identity must match.
+    #[arg(
+        long,
+        value_name = "REGEX",
+        requires = "certificate_oidc_issuer",
+        conflicts_with_all = ["key", "certificate_identity"]
+    )]
+    certificate_identity_regexp: Option<String>,
     /// The OIDC issuer that vouched for the identity, matched exactly.
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    #[arg(long, value_name = "URL")]
     certificate_oidc_issuer: Option<String>,
+    /// GitHub Actions: the repository (owner/name) the workflow ran in.
+    #[arg(long, value_name = "OWNER/REPO")]
+    certificate_github_workflow_repository: Option<String>,
+    /// GitHub Actions: the git ref, e.g. refs/tags/v1.0.
+    #[arg(long, value_name = "REF")]
+    certificate_github_workflow_ref: Option<String>,
+    /// GitHub Actions: the triggering event, e.g. push.
+    #[arg(long, value_name = "EVENT")]
+    certificate_github_workflow_trigger: Option<String>,
+    /// GitHub Actions: the commit SHA.
+    #[arg(long, value_name = "SHA")]
+    certificate_github_workflow_sha: Option<String>,
     /// A managed public key (PEM) instead of a certificate identity.
     #[arg(
         long,
         value_name = "KEY",
-        required_unless_present = "certificate_identity"
+        required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"]
     )]
     key: Option<PathBuf>,
     /// Trusted root JSON (default: the public-good Sigstore root embedded in toto).
@@ -69,11 +89,28 @@ impl BundleArgs {
 
     /// The signer policy.
     pub fn policy(&self) -> Result<Policy> {
-        signer_policy(
-            &self.certificate_identity,
-            &self.certificate_oidc_issuer,
-            &self.key,
-        )
+        if let Some(key) = &self.key {
+            if self.certificate_oidc_issuer.is_some() {
+                bail!("--key verifies a managed-key bundle; certificate options do not apply");
+            }
+            let pem = util::read_limited(key, 64 << 10, "key")?;
+            return Ok(Policy::Key {
+                pem: String::from_utf8(pem)
+                    .with_context(|| format!("{} is not a PEM file", key.display()))?,
+            });
+        }
+        let Some(issuer) = &self.certificate_oidc_issuer else {
+            bail!("give --certificate-oidc-issuer with the certificate identity, or --key");
+        };
+        Ok(Policy::Certificate(CertificatePolicy {
+            identity: self.certificate_identity.clone(),
+            identity_regexp: self.certificate_identity_regexp.clone(),
+            issuer: issuer.clone(),
+            github_workflow_repository: self.certificate_github_workflow_repository.clone(),
+            github_workflow_ref: self.certificate_github_workflow_ref.clone(),
+            github_workflow_trigger: self.certificate_github_workflow_trigger.clone(),
+            github_workflow_sha: self.certificate_github_workflow_sha.clone(),
+        }))
     }
 
     /// A verifier for the trust root.
@@ -111,28 +148,6 @@ fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
                 .with_context(|| format!("cannot read trusted root {}", path.display()))
         }
     }
-}
-
-/// The signer policy from `--certificate-identity`/`--certificate-oidc-issuer` or `--key`.
-fn signer_policy(
-    identity: &Option<String>,
-    issuer: &Option<String>,
-    key: &Option<PathBuf>,
-) -> Result<Policy> {
-    Ok(match (identity, issuer, key) {
-        (Some(identity), Some(issuer), None) => Policy::Identity {
-            identity: identity.clone(),
-            issuer: issuer.clone(),
-        },
-        (None, None, Some(key)) => {
-            let pem = util::read_limited(key, 64 << 10, "key")?;
-            Policy::Key {
-                pem: String::from_utf8(pem)
-                    .with_context(|| format!("{} is not a PEM file", key.display()))?,
-            }
-        }
-        _ => bail!("give --certificate-identity with --certificate-oidc-issuer, or --key"),
-    })
 }
 
 /// `toto verify-bundle`.

@@ -342,3 +342,42 @@ fn identity_regexp_and_github_claims() {
         "wrong ref",
     );
 }
+
+#[test]
+fn many_bundles_in_one_run_report_each_in_order() {
+    let base = shared().join("vectors/sigstore-conformance/bundle-verify");
+    let names = [
+        "happy-path-v0.3",
+        "signature-mismatch_fail",
+        "happy-path-v0.2",
+        "happy-path-v0.1",
+    ];
+    let mut cmd = toto();
+    cmd.arg("verify-bundle");
+    for name in names {
+        cmd.arg("--bundle")
+            .arg(base.join(name).join("bundle.sigstore.json"));
+    }
+    let out = cmd
+        .args([
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ])
+        .args(["--format", "json"])
+        .arg(base.join("a.txt"))
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "one of four fails");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for (line, name) in lines.iter().zip(names) {
+        assert!(line["bundle"].as_str().unwrap().contains(name));
+        assert_eq!(line["verified"], !name.ends_with("_fail"), "{name}");
+    }
+}

@@ -35,9 +35,10 @@ pub struct VerifyBundleArgs {
 /// commands that verify bundles.
 #[derive(Debug, clap::Args)]
 pub struct BundleArgs {
-    /// The Sigstore bundle (`*.sigstore.json`).
-    #[arg(long, value_name = "FILE")]
-    bundle: PathBuf,
+    /// The Sigstore bundle (`*.sigstore.json`); verify-bundle takes it
+    /// repeatedly to verify many bundles of one artifact in one run.
+    #[arg(long = "bundle", value_name = "FILE", required = true)]
+    bundles: Vec<PathBuf>,
     /// The signer's certificate identity (email or URI), matched exactly.
     #[arg(
         long,
@@ -82,9 +83,9 @@ pub struct BundleArgs {
 }
 
 impl BundleArgs {
-    /// The bundle path.
+    /// The (first) bundle path.
     pub fn bundle(&self) -> &Path {
-        &self.bundle
+        self.bundles.first().map_or(Path::new(""), PathBuf::as_path)
     }
 
     /// The signer policy.
@@ -120,9 +121,12 @@ impl BundleArgs {
         )?)?)
     }
 
-    /// The bundle's bytes.
+    /// The bytes of the one bundle given.
     pub fn read_bundle(&self) -> Result<Vec<u8>> {
-        util::read_limited(&self.bundle, keyless::MAX_BUNDLE_BYTES, "bundle")
+        if self.bundles.len() != 1 {
+            bail!("give exactly one --bundle");
+        }
+        util::read_limited(self.bundle(), keyless::MAX_BUNDLE_BYTES, "bundle")
     }
 }
 
@@ -154,7 +158,12 @@ fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
 pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
     let policy = args.signer.policy()?;
     let verifier = args.signer.verifier()?;
-    let bundle = args.signer.read_bundle()?;
+    let bundles = args
+        .signer
+        .bundles
+        .iter()
+        .map(|path| util::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle"))
+        .collect::<Result<Vec<_>>>()?;
     let digest;
     let contents;
     let artifact = match as_digest(&args.artifact) {
@@ -173,14 +182,17 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
         Artifact::Sha512(d) => hex::encode(d),
         Artifact::Bytes(b) => hex::encode(Sha256::digest(b)),
     };
-    match verifier.verify(&bundle, artifact, &policy) {
-        Ok(verified) => {
-            match args.format {
+    let outcomes = verify_all(&verifier, &bundles, artifact, &policy);
+    let mut code = 0;
+    for (path, outcome) in args.signer.bundles.iter().zip(outcomes) {
+        let shown = path.display();
+        match outcome {
+            Ok(verified) => match args.format {
                 Format::Json => println!(
                     "{}",
                     serde_json::json!({
                         "verified": true,
-                        "bundle": args.signer.bundle().display().to_string(),
+                        "bundle": shown.to_string(),
                         "artifact": {"sha256": shown_digest},
                         "identity": verified.identity,
                         "issuer": verified.issuer,
@@ -188,33 +200,78 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                     })
                 ),
                 Format::Text => println!(
-                    "Verified {} for sha256:{shown_digest}{}",
-                    args.signer.bundle().display(),
+                    "Verified {shown} for sha256:{shown_digest}{}",
                     match (&verified.identity, &verified.issuer) {
                         (Some(id), Some(iss)) => format!(": signed by {id} ({iss})"),
                         _ => ": signed by the managed key".into(),
                     }
                 ),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) if e.is_verification_failure() => {
-            match args.format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({"verified": false, "bundle": args.signer.bundle().display().to_string(), "error": e.to_string()})
-                ),
-                Format::Text => {
-                    eprintln!(
-                        "toto: verification failed: {}: {e}",
-                        args.signer.bundle().display()
-                    )
+            },
+            Err(e) => {
+                let failed = e.is_verification_failure();
+                code = code.max(if failed {
+                    util::EXIT_FAILED
+                } else {
+                    util::EXIT_USAGE
+                });
+                match args.format {
+                    Format::Json => println!(
+                        "{}",
+                        serde_json::json!({"verified": false, "bundle": shown.to_string(), "error": e.to_string()})
+                    ),
+                    Format::Text if failed => eprintln!("toto: verification failed: {shown}: {e}"),
+                    Format::Text => eprintln!("toto: error: cannot verify {shown}: {e}"),
                 }
             }
-            Ok(ExitCode::from(util::EXIT_FAILED))
-        }
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot verify {}", args.signer.bundle().display()))
         }
     }
+    Ok(ExitCode::from(code))
+}
+
+/// Verifies every bundle, on all cores, keeping the input order.
+fn verify_all(
+    verifier: &BundleVerifier,
+    bundles: &[Vec<u8>],
+    artifact: Artifact<'_>,
+    policy: &Policy,
+) -> Vec<Result<keyless::Verified, keyless::Error>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(bundles.len())
+        .max(1);
+    if threads == 1 {
+        return bundles
+            .iter()
+            .map(|b| verifier.verify(b, artifact, policy))
+            .collect();
+    }
+    let chunk = bundles.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = bundles
+            .chunks(chunk)
+            .map(|part| {
+                let handle = scope.spawn(move || {
+                    part.iter()
+                        .map(|b| verifier.verify(b, artifact, policy))
+                        .collect::<Vec<_>>()
+                });
+                (part.len(), handle)
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|(len, w)| {
+                w.join().unwrap_or_else(|_| {
+                    (0..len)
+                        .map(|_| {
+                            Err(keyless::Error::Malformed {
+                                what: "bundle",
+                                reason: "verification thread failed".into(),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }

@@ -233,19 +233,55 @@ impl<'de> Deserialize<'de> for Rule {
 /// Python `fnmatch.fnmatchcase`: `*` any run (including `/`), `?` one
 /// character, `[seq]` / `[!seq]` sets with ranges; an unclosed `[` is literal.
 pub fn fnmatch(name: &str, pattern: &str) -> bool {
+    if name.is_ascii() && pattern.is_ascii() {
+        // Bytes are characters: no decoding, no allocation.
+        return wildcard(name.as_bytes(), pattern.as_bytes());
+    }
     let name: Vec<char> = name.chars().collect();
     let pattern: Vec<char> = pattern.chars().collect();
+    wildcard(&name, &pattern)
+}
+
+/// Characters a pattern is matched over: `char`, or `u8` for ASCII.
+trait PatternChar: Copy + PartialEq + PartialOrd {
+    const STAR: Self;
+    const QUESTION: Self;
+    const OPEN: Self;
+    const CLOSE: Self;
+    const BANG: Self;
+    const DASH: Self;
+}
+
+impl PatternChar for char {
+    const STAR: char = '*';
+    const QUESTION: char = '?';
+    const OPEN: char = '[';
+    const CLOSE: char = ']';
+    const BANG: char = '!';
+    const DASH: char = '-';
+}
+
+impl PatternChar for u8 {
+    const STAR: u8 = b'*';
+    const QUESTION: u8 = b'?';
+    const OPEN: u8 = b'[';
+    const CLOSE: u8 = b']';
+    const BANG: u8 = b'!';
+    const DASH: u8 = b'-';
+}
+
+fn wildcard<C: PatternChar>(name: &[C], pattern: &[C]) -> bool {
     let (mut n, mut p) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {
         let step = match pattern.get(p) {
-            Some('*') => {
+            Some(c) if *c == C::STAR => {
                 star = Some((p, n));
                 p += 1;
                 continue;
             }
-            Some('?') => Some(p + 1),
-            Some('[') => match_class(&pattern, p, name.get(n).copied()),
+            Some(c) if *c == C::QUESTION => Some(p + 1),
+            Some(c) if *c == C::OPEN => match_class(pattern, p, name.get(n).copied()),
             Some(c) => (name.get(n) == Some(c)).then_some(p + 1),
             None => None,
         };
@@ -266,15 +302,15 @@ pub fn fnmatch(name: &str, pattern: &str) -> bool {
     }
     pattern
         .get(p..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+        .is_some_and(|rest| rest.iter().all(|c| *c == C::STAR))
 }
 
 /// Matches `c` against the set starting at `pattern[open] == '['`; returns
 /// the index after the set on a match. An unclosed set matches `[` literally.
-fn match_class(pattern: &[char], open: usize, c: Option<char>) -> Option<usize> {
+fn match_class<C: PatternChar>(pattern: &[C], open: usize, c: Option<C>) -> Option<usize> {
     let c = c?;
     let mut i = open + 1;
-    let negate = matches!(pattern.get(i), Some('!'));
+    let negate = pattern.get(i) == Some(&C::BANG);
     if negate {
         i += 1;
     }
@@ -283,20 +319,20 @@ fn match_class(pattern: &[char], open: usize, c: Option<char>) -> Option<usize> 
     let mut close = None;
     let mut j = i;
     while let Some(ch) = pattern.get(j) {
-        if *ch == ']' && j > start {
+        if *ch == C::CLOSE && j > start {
             close = Some(j);
             break;
         }
         j += 1;
     }
     let Some(close) = close else {
-        return (c == '[').then_some(open + 1);
+        return (c == C::OPEN).then_some(open + 1);
     };
     let members = pattern.get(start..close)?;
     let mut hit = false;
     let mut k = 0;
     while let Some(&lo) = members.get(k) {
-        if members.get(k + 1) == Some(&'-') {
+        if members.get(k + 1) == Some(&C::DASH) {
             if let Some(&hi) = members.get(k + 2) {
                 if lo <= c && c <= hi {
                     hit = true;

@@ -163,14 +163,17 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                let shown: String = key.chars().take(100).collect();
-                return Err(de::Error::custom(format_args!(
-                    "duplicate object key {shown:?}"
-                )));
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(entry) => {
+                    let shown: String = entry.key().chars().take(100).collect();
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate object key {shown:?}"
+                    )));
+                }
+                serde_json::map::Entry::Vacant(entry) => {
+                    entry.insert(access.next_value_seed(StrictValue)?);
+                }
             }
-            let value = access.next_value_seed(StrictValue)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod compat;
 mod conformance;
 mod demo_chain;
 mod dsse_interop;

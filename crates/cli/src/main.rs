@@ -22,8 +22,65 @@ struct Cli {
     command: cmd::Command,
 }
 
+/// When toto is invoked under a reference command's name (a symlink made
+/// by `toto install-compat`), the toto command line that does the same,
+/// with the reference's defaults (classic Metablock links).
+fn compat_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(name) = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+    else {
+        return args;
+    };
+    let rest = args.iter().skip(1).cloned();
+    let use_dsse = args.iter().any(|a| a == "--use-dsse");
+    let metablock = if use_dsse {
+        vec![]
+    } else {
+        vec!["--format".into(), "metablock".into()]
+    };
+    let mut out: Vec<std::ffi::OsString> = vec!["toto".into()];
+    match name.as_str() {
+        "in-toto-run" => {
+            out.push("run".into());
+            out.extend(metablock);
+            out.extend(rest);
+        }
+        "in-toto-record" => {
+            out.push("record".into());
+            let mut rest: Vec<_> = rest.collect();
+            if !rest.is_empty() {
+                let phase = rest.remove(0);
+                out.push(phase);
+                out.extend(metablock);
+            }
+            out.extend(rest);
+        }
+        "in-toto-verify" => {
+            out.push("verify".into());
+            out.extend(rest);
+        }
+        "in-toto-sign" => {
+            out.push("sign".into());
+            out.extend(rest);
+        }
+        "in-toto-mock" => {
+            out.push("mock".into());
+            out.extend(rest);
+        }
+        "in-toto-match-products" => {
+            out.push("match-products".into());
+            out.extend(rest);
+        }
+        _ => return args,
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(compat_args(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() { 2 } else { 0 };

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
+mod compat;
 mod demo;
 mod envelope;
 mod key;
@@ -44,6 +45,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Check whether local files match a link's products.
     MatchProducts(match_products::MatchArgs),
+    /// Make in-toto-run, in-toto-verify, … symlinks that run toto with the reference's defaults.
+    InstallCompat(compat::InstallCompatArgs),
     /// Sign and verify DSSE envelopes around any payload.
     #[command(subcommand)]
     Envelope(envelope::EnvelopeCommand),
@@ -67,6 +70,7 @@ impl Command {
             Command::Layout(c) => c.run(),
             Command::Sign(args) => sign::run(args),
             Command::MatchProducts(args) => match_products::run(args),
+            Command::InstallCompat(args) => compat::run(args),
             Command::Envelope(c) => c.run(),
             Command::Key(c) => c.run(),
         }

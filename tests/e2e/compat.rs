@@ -1,0 +1,155 @@
+//! toto under the reference's command names (`toto install-compat`): the
+//! same files, byte for byte, as the reference writes.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+
+fn setup(root: &Path) {
+    for side in ["ours", "theirs"] {
+        fs::create_dir_all(root.join(side).join("src")).unwrap();
+        fs::write(
+            root.join(side).join("src/main.c"),
+            "int main() { return 0; }\n",
+        )
+        .unwrap();
+    }
+    let out = toto()
+        .arg("install-compat")
+        .arg(root.join("bin"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "install-compat");
+}
+
+#[test]
+fn compat_names_write_what_the_reference_writes() {
+    let Some(py) = python("compat_names_write_what_the_reference_writes") else {
+        return;
+    };
+    let dir = tempdir();
+    let root = dir.path();
+    setup(root);
+    let key = vector("keys/ed25519.pem");
+    let key = key.to_str().unwrap();
+    // Ed25519 signatures are deterministic: the files must be identical.
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "in-toto-run",
+            &[
+                "-n",
+                "build",
+                "--signing-key",
+                key,
+                "-m",
+                "src",
+                "-p",
+                "src",
+                "--",
+                "true",
+            ],
+            "build.6f2fb44c.link",
+        ),
+        (
+            "in-toto-run",
+            &[
+                "-n",
+                "dsse",
+                "--use-dsse",
+                "--signing-key",
+                key,
+                "-m",
+                "src",
+                "--",
+                "true",
+            ],
+            "dsse.6f2fb44c.link",
+        ),
+        (
+            "in-toto-run",
+            &["-n", "nocmd", "--signing-key", key, "-p", "src", "-x"],
+            "nocmd.6f2fb44c.link",
+        ),
+        (
+            "in-toto-record",
+            &["start", "-n", "rec", "--signing-key", key, "-m", "src"],
+            ".rec.6f2fb44c.link-unfinished",
+        ),
+        (
+            "in-toto-record",
+            &["stop", "-n", "rec", "--signing-key", key, "-p", "src"],
+            "rec.6f2fb44c.link",
+        ),
+    ];
+    for (command, args, file) in cases {
+        let ours = Command::new(root.join("bin").join(command))
+            .current_dir(root.join("ours"))
+            .args(*args)
+            .output()
+            .unwrap();
+        expect_code(&ours, 0, &format!("toto as {command} {args:?}"));
+        let theirs = Command::new(python_bin_dir(&py).join(command))
+            .current_dir(root.join("theirs"))
+            .args(*args)
+            .output()
+            .unwrap();
+        expect_code(&theirs, 0, &format!("{command} {args:?}"));
+        if !file.ends_with("-unfinished") {
+            let a = fs::read(root.join("ours").join(file)).unwrap();
+            let b = fs::read(root.join("theirs").join(file)).unwrap();
+            assert!(
+                a == b,
+                "{file} differs from the reference's:\n{}\n---\n{}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            );
+        }
+    }
+    // The reference's verify and sign flags work through the compat names.
+    let out = Command::new(root.join("bin/in-toto-sign"))
+        .current_dir(root.join("ours"))
+        .args(["-f", "build.6f2fb44c.link", "--verify", "-k"])
+        .arg(vector("keys/ed25519.pub"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "in-toto-sign --verify");
+    let out = Command::new(root.join("bin/in-toto-match-products"))
+        .current_dir(root.join("ours"))
+        .args(["-l", "build.6f2fb44c.link", "-p", "src"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "in-toto-match-products");
+}
+
+#[test]
+fn compat_verify_runs_the_demo_with_reference_flags() {
+    let dir = tempdir();
+    let root = dir.path();
+    setup(root);
+    // The demo's inspection refuses unknown files: verify in a directory of its own.
+    fs::create_dir_all(root.join("demo")).unwrap();
+    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), root.join("demo").join(entry.file_name())).unwrap();
+    }
+    let out = Command::new(root.join("bin/in-toto-verify"))
+        .current_dir(root.join("demo"))
+        .args([
+            "--layout",
+            "root.layout",
+            "--verification-keys",
+            "alice.pub",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "in-toto-verify on the demo");
+    let again = toto()
+        .arg("install-compat")
+        .arg(root.join("bin"))
+        .output()
+        .unwrap();
+    expect_code(&again, 2, "existing links are not replaced without --force");
+}

@@ -17,7 +17,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "toto", version, about, long_about = None, propagate_version = true)]
 #[command(after_help = "Exit codes: 0 verified/ok, 1 verification failed, 2 usage or input error.")]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
 }

@@ -29,6 +29,7 @@ pub enum LayoutCommand {
     )]
     Sign(SignArgs),
     /// Print a readable summary: expiry, keys, steps, rules, inspections.
+    #[command(after_help = "Example:\n  toto layout show root.layout")]
     Show(ShowArgs),
 }
 

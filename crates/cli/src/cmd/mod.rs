@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 mod compat;
 mod demo;
+mod docs;
 mod envelope;
 mod key;
 mod layout;
@@ -47,6 +48,11 @@ pub enum Command {
     MatchProducts(match_products::MatchArgs),
     /// Make in-toto-run, in-toto-verify, … symlinks that run toto with the reference's defaults.
     InstallCompat(compat::InstallCompatArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  toto man > /usr/local/share/man/man1/toto.1")]
+    Man,
     /// Sign and verify DSSE envelopes around any payload.
     #[command(subcommand)]
     Envelope(envelope::EnvelopeCommand),
@@ -71,6 +77,8 @@ impl Command {
             Command::Sign(args) => sign::run(args),
             Command::MatchProducts(args) => match_products::run(args),
             Command::InstallCompat(args) => compat::run(args),
+            Command::Completions(args) => docs::completions(args),
+            Command::Man => docs::man(),
             Command::Envelope(c) => c.run(),
             Command::Key(c) => c.run(),
         }

@@ -178,8 +178,13 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum RecordCommand {
     /// Record materials now; the link is finished by `toto record stop`.
+    #[command(
+        after_help = "Example:\n  toto record start -n review --key alice.pem -m docs/\n  \
+        (review the documents)\n  toto record stop -n review --key alice.pem -p docs/"
+    )]
     Start(RecordStartArgs),
     /// Record products and write the signed link started by `toto record start`.
+    #[command(after_help = "Example:\n  toto record stop -n review --key alice.pem -p docs/")]
     Stop(RecordStopArgs),
 }
 

@@ -487,3 +487,53 @@ fn match_products_agrees_with_the_reference() {
     fs::remove_file(root.join("dist/app")).unwrap();
     assert!(check(1, "missing file").contains("Only in products: dist/app"));
 }
+
+#[test]
+fn secrets_are_redacted_from_recorded_streams_before_signing() {
+    let dir = tempdir();
+    let key = vector("keys/ed25519.pem");
+    let token = format!("ghp_{}", "Zz09".repeat(9));
+    let script = format!("echo deploying with $NPM_TOKEN and {token}; echo build-1234 >&2");
+    let run = |name: &str, extra: &[&str]| {
+        let out = toto()
+            .current_dir(dir.path())
+            .env("NPM_TOKEN", "npm-secret-value-42")
+            .args([
+                "run",
+                "-n",
+                name,
+                "--format",
+                "metablock",
+                "--record-streams",
+                "--signing-key",
+            ])
+            .arg(&key)
+            .args(extra)
+            .args(["--", "sh", "-c", &script])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, name);
+        link_signed_file(&dir.path().join(format!("{name}.6f2fb44c.link")))["byproducts"].clone()
+    };
+    let redacted = run("default", &[]);
+    let stdout = redacted["stdout"].as_str().unwrap();
+    assert_eq!(stdout, "deploying with [REDACTED] and [REDACTED]\n");
+    assert_eq!(redacted["stderr"], "build-1234\n");
+    assert_eq!(redacted["toto-redacted"]["stdout"], 2);
+    let custom = run("custom", &["--redact", "build-[0-9]+"]);
+    assert_eq!(custom["stderr"], "[REDACTED]\n");
+    let raw = run("raw", &["--no-default-redactions"]);
+    assert!(raw["stdout"]
+        .as_str()
+        .unwrap()
+        .contains("npm-secret-value-42"));
+    assert!(raw.get("toto-redacted").is_none());
+    // The redacted link is signed as written.
+    let out = toto()
+        .current_dir(dir.path())
+        .args(["sign", "--verify", "-f", "default.6f2fb44c.link", "-k"])
+        .arg(vector("keys/ed25519.pub"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "signature over the redacted link");
+}

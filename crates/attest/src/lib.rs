@@ -15,6 +15,7 @@ pub mod layout;
 pub mod link;
 #[path = "walk.rs"]
 pub mod record;
+pub mod redact;
 #[path = "rule_engine.rs"]
 pub mod rules;
 pub mod signed;

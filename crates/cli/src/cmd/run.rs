@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use attest::record::{self, HashAlgorithm, RecordOptions};
+use attest::redact::{Redactor, REDACTED};
 use attest::{ArtifactMap, Encoding, Link, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map};
@@ -162,6 +163,15 @@ pub struct RunArgs {
     /// Record the command's stdout and stderr in the link (still shown).
     #[arg(long = "record-streams", short = 's')]
     record_streams: bool,
+    /// Replace matches of this regular expression in recorded streams with
+    /// [REDACTED] before signing (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    redact: Vec<String>,
+    /// Do not redact the well-known secret shapes (GitHub/GitLab tokens, AWS
+    /// key ids, JWTs, private keys) and the values of environment variables
+    /// named *TOKEN*, *SECRET*, *PASSWORD*, *KEY*.
+    #[arg(long)]
+    no_default_redactions: bool,
     /// Kill the command after this many seconds (0: no limit).
     #[arg(long, short = 't', visible_alias = "run-timeout", default_value_t = 10)]
     timeout: u64,
@@ -282,12 +292,24 @@ fn write_link(
     util::write_atomic(path, &document.to_json(), None)
 }
 
-fn byproducts(outcome: Option<&attest::exec::Outcome>) -> Map<String, serde_json::Value> {
+fn byproducts(
+    outcome: Option<&attest::exec::Outcome>,
+    redactor: &Redactor,
+) -> Map<String, serde_json::Value> {
     let mut map = Map::new();
     if let Some(o) = outcome {
+        let (stdout, out_count) = redactor.redact(&o.stdout);
+        let (stderr, err_count) = redactor.redact(&o.stderr);
         map.insert("return-value".into(), json!(o.return_value));
-        map.insert("stdout".into(), json!(o.stdout));
-        map.insert("stderr".into(), json!(o.stderr));
+        map.insert("stdout".into(), json!(stdout));
+        map.insert("stderr".into(), json!(stderr));
+        if out_count + err_count > 0 {
+            // Tell verifiers the streams were edited before signing.
+            map.insert(
+                "toto-redacted".into(),
+                json!({"stdout": out_count, "stderr": err_count, "replacement": REDACTED}),
+            );
+        }
     }
     map
 }
@@ -299,6 +321,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         bail!("no command given: put it after `--`, or pass --no-command");
     }
     let options = args.artifacts.options()?;
+    let environment: Vec<(String, String)> = std::env::vars().collect();
+    let redactor = Redactor::new(&args.redact, !args.no_default_redactions, &environment)
+        .context("invalid --redact pattern")?;
     let key = args.signing.load_key()?;
     let quiet = args.signing.quiet;
     let materials = record_paths(&args.materials, &options, quiet, "materials")?;
@@ -321,7 +346,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         },
         materials,
         products,
-        byproducts: byproducts(outcome.as_ref()),
+        byproducts: byproducts(outcome.as_ref(), &redactor),
         environment: Map::new(),
     };
     let path = args
@@ -410,6 +435,11 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
     }
 }
 
+fn default_redactor() -> Result<Redactor> {
+    let environment: Vec<(String, String)> = std::env::vars().collect();
+    Ok(Redactor::new(&[], true, &environment)?)
+}
+
 /// `toto mock`.
 pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let name = step_name(&args.name)?;
@@ -424,7 +454,7 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
         command: args.command.clone(),
         materials,
         products,
-        byproducts: byproducts(Some(&outcome)),
+        byproducts: byproducts(Some(&outcome), &default_redactor()?),
         environment: Map::new(),
     };
     let path = PathBuf::from(format!("{name}.link"));

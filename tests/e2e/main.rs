@@ -8,6 +8,7 @@
     reason = "a test fails by panicking"
 )]
 
+mod adversarial;
 mod cli;
 mod common;
 mod compat;

@@ -111,9 +111,6 @@ impl Error {
     /// True for errors meaning "the input was well-formed but not trusted"
     /// (exit code 1 in the CLI), false for malformed input (exit code 2).
     pub fn is_verification_failure(&self) -> bool {
-        matches!(
-            self,
-            Error::Signature | Error::Threshold { .. } | Error::KeyIdMismatch { .. }
-        )
+        matches!(self, Error::Signature | Error::Threshold { .. })
     }
 }

@@ -290,3 +290,92 @@ fn malformed_layouts_are_input_errors() {
         );
     }
 }
+
+/// A layout whose first step is performed keylessly: its evidence is a real
+/// Sigstore bundle (SLSA provenance from the sigstore-conformance suite),
+/// and a keyed step then packages exactly what the provenance names.
+#[test]
+fn keyless_functionaries_and_attestations_in_a_layout() {
+    let conformance = shared().join("vectors/sigstore-conformance");
+    let identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    for (case, expected) in [("honest", 0), ("tampered", 1), ("wrong-identity", 1)] {
+        let dir = tempdir();
+        let root = dir.path();
+        gen_key(root, "owner");
+        gen_key(root, "packager");
+        let who = if case == "wrong-identity" {
+            "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main"
+        } else {
+            identity
+        };
+        fs::write(
+            root.join("chain.toml"),
+            format!(
+                "expires = \"30d\"\n\
+                 [[steps]]\nname = \"provenance\"\nidentities = [{{ identity = \"{who}\", issuer = \"{issuer}\" }}]\n\
+                 products = [\"ALLOW a.txt\", \"DISALLOW *\"]\n\
+                 [[steps]]\nname = \"package\"\nfunctionaries = [\"packager.pub\"]\n\
+                 materials = [\"MATCH a.txt WITH PRODUCTS FROM provenance\", \"DISALLOW *\"]\n\
+                 products = [\"ALLOW a.txt\", \"DISALLOW *\"]\n"
+            ),
+        )
+        .unwrap();
+        sh(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
+        sh(root, &["layout", "sign", "-k", "owner", "root.layout"]);
+        let layout: serde_json::Value =
+            serde_json::from_slice(&fs::read(root.join("root.layout")).unwrap()).unwrap();
+        let keyless_id = layout["signed"]["keys"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, k)| k["keytype"] == "sigstore-oidc")
+            .map(|(id, _)| id.clone())
+            .unwrap();
+        fs::copy(
+            conformance.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"),
+            root.join(format!("provenance.{}.link", &keyless_id[..8])),
+        )
+        .unwrap();
+        fs::copy(conformance.join("bundle-verify/a.txt"), root.join("a.txt")).unwrap();
+        if case == "tampered" {
+            fs::write(root.join("a.txt"), "not what the provenance names\n").unwrap();
+        }
+        sh(
+            root,
+            &[
+                "run", "-n", "package", "--key", "packager", "-m", "a.txt", "-p", "a.txt", "-x",
+            ],
+        );
+        let out = toto()
+            .current_dir(root)
+            .args([
+                "verify",
+                "-l",
+                "root.layout",
+                "-k",
+                "owner.pub",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        expect_code(&out, expected, case);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        match case {
+            "honest" => assert_eq!(report["steps"][1]["materials"][0]["consumed"][0], "a.txt"),
+            "tampered" => {
+                assert_eq!(report["failure"]["rule"], "DISALLOW *");
+                assert_eq!(report["failure"]["artifact"], "a.txt");
+                assert_eq!(report["failure"]["item"], "package");
+            }
+            _ => {
+                assert_eq!(report["failure"]["kind"], "threshold");
+                assert!(report["failure"]["refused"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a valid bundle by"));
+            }
+        }
+    }
+}

@@ -87,6 +87,86 @@ pub struct Inspection {
     pub run: Vec<String>,
 }
 
+/// `keytype` of a keyless functionary: an OIDC identity vouched for by an
+/// issuer, whose evidence is a Sigstore bundle (the securesystemslib form).
+pub const SIGSTORE_KEYTYPE: &str = "sigstore-oidc";
+/// `scheme` of a keyless functionary.
+pub const SIGSTORE_SCHEME: &str = "Fulcio";
+
+/// Who may perform a step: a key, or a keyless (Sigstore) identity.
+#[derive(Debug, Clone)]
+pub enum Functionary {
+    /// A public key; evidence is a signed link.
+    Key(Box<dsse::PublicKey>),
+    /// An OIDC identity and issuer; evidence is a Sigstore bundle whose
+    /// certificate names them.
+    Sigstore {
+        /// Certificate identity (email or URI), matched exactly.
+        identity: String,
+        /// OIDC issuer, matched exactly.
+        issuer: String,
+    },
+}
+
+impl Functionary {
+    /// The key dict the layout carries (`keyid` not included).
+    pub fn to_key_dict(&self) -> Value {
+        match self {
+            Functionary::Key(key) => key.to_key_dict(),
+            Functionary::Sigstore { identity, issuer } => json!({
+                "keytype": SIGSTORE_KEYTYPE,
+                "scheme": SIGSTORE_SCHEME,
+                "keyval": {"identity": identity, "issuer": issuer},
+            }),
+        }
+    }
+
+    /// The key id: for keys as securesystemslib computes it; for
+    /// identities the SHA-256 of the canonical key dict, the same rule.
+    pub fn keyid(&self) -> Result<String, Error> {
+        match self {
+            Functionary::Key(key) => Ok(key.keyid().to_string()),
+            Functionary::Sigstore { .. } => {
+                use sha2::Digest as _;
+                let canonical = dsse::cjson::to_canonical(&self.to_key_dict())?;
+                Ok(hex::encode(sha2::Sha256::digest(canonical)))
+            }
+        }
+    }
+
+    fn from_key_dict(keyid: &str, dict: &Value) -> Result<Functionary, Error> {
+        if dict.get("keytype").and_then(Value::as_str) == Some(SIGSTORE_KEYTYPE) {
+            let field = |name: &str| {
+                dict.get("keyval")
+                    .and_then(|v| v.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| malformed(format!("key {keyid}: keyval.{name} missing")))
+            };
+            let functionary = Functionary::Sigstore {
+                identity: field("identity")?,
+                issuer: field("issuer")?,
+            };
+            let computed = functionary.keyid()?;
+            if computed != keyid {
+                return Err(malformed(format!(
+                    "key listed as {keyid} has key id {computed}"
+                )));
+            }
+            return Ok(functionary);
+        }
+        let key = dsse::PublicKey::from_key_dict(dict)
+            .map_err(|e| malformed(format!("key {keyid}: {e}")))?;
+        if !key.matches_keyid(keyid) {
+            return Err(malformed(format!(
+                "key listed as {keyid} has key id {}",
+                key.keyid()
+            )));
+        }
+        Ok(Functionary::Key(Box::new(key)))
+    }
+}
+
 /// A layout.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -94,8 +174,8 @@ pub struct Layout {
     pub expires: Option<String>,
     /// Free text.
     pub readme: String,
-    /// Functionary keys by the key id the layout names them with.
-    pub keys: BTreeMap<String, dsse::PublicKey>,
+    /// Functionaries by the key id the layout names them with.
+    pub keys: BTreeMap<String, Functionary>,
     /// The steps, in order.
     pub steps: Vec<Step>,
     /// The inspections, in order.
@@ -222,15 +302,8 @@ impl Layout {
         }
         let mut keys = BTreeMap::new();
         for (keyid, dict) in wire.keys {
-            let key = dsse::PublicKey::from_key_dict(&dict)
-                .map_err(|e| malformed(format!("key {keyid}: {e}")))?;
-            if !key.matches_keyid(&keyid) {
-                return Err(malformed(format!(
-                    "key listed as {keyid} has key id {}",
-                    key.keyid()
-                )));
-            }
-            keys.insert(keyid, key);
+            let functionary = Functionary::from_key_dict(&keyid, &dict)?;
+            keys.insert(keyid, functionary);
         }
         let mut names = std::collections::BTreeSet::new();
         let mut steps = Vec::with_capacity(wire.steps.len());

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::layout::{Inspection, Layout, Step};
+use crate::layout::{Functionary, Inspection, Layout, Step};
 use crate::link::Link;
 use crate::rules::{self, Rule, SourceType};
 use crate::signed::SignedDocument;
@@ -45,6 +45,21 @@ pub trait Evidence {
     fn run_inspection(&self, inspection: &Inspection) -> Result<Link, Error>;
     /// A human-readable location of `file_name`, for reports.
     fn describe(&self, file_name: &str) -> String;
+    /// Verifies a Sigstore bundle signed by `identity` (vouched for by
+    /// `issuer`) and returns the payload it signs. `attest` knows no
+    /// Sigstore: the caller wires in a verifier.
+    fn verify_sigstore(
+        &self,
+        bundle: &[u8],
+        identity: &str,
+        issuer: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let _ = (bundle, identity, issuer);
+        Err(Error::Malformed {
+            what: "evidence",
+            reason: "keyless functionaries need a Sigstore verifier".into(),
+        })
+    }
 }
 
 /// Options of a verification.
@@ -435,31 +450,50 @@ fn load_step_links(
             continue;
         };
         let shown = evidence.describe(&file);
-        let Some(key) = layout.keys.get(keyid) else {
+        let Some(functionary) = layout.keys.get(keyid) else {
             continue;
         };
-        let document = match SignedDocument::from_json(&bytes, &options.limits) {
-            Ok(d) => d,
-            Err(e) => {
-                refused.push(format!("{shown}: {e}"));
-                continue;
+        let payload = match functionary {
+            Functionary::Key(key) => {
+                let document = match SignedDocument::from_json(&bytes, &options.limits) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        refused.push(format!("{shown}: {e}"));
+                        continue;
+                    }
+                };
+                if document.verify(&[key.as_ref()], 1).is_err() {
+                    refused.push(format!(
+                        "{shown}: not signed by functionary {}",
+                        short(keyid)
+                    ));
+                    continue;
+                }
+                document.into_payload()
+            }
+            Functionary::Sigstore { identity, issuer } => {
+                let verified = evidence
+                    .verify_sigstore(&bytes, identity, issuer)
+                    .and_then(|payload| Ok(dsse::cjson::parse_strict(&payload)?));
+                match verified {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        refused.push(format!(
+                            "{shown}: not a valid bundle by {identity} ({issuer}): {e}"
+                        ));
+                        continue;
+                    }
+                }
             }
         };
-        if document.verify(&[key], 1).is_err() {
-            refused.push(format!(
-                "{shown}: not signed by functionary {}",
-                short(keyid)
-            ));
-            continue;
-        }
-        let link = if document.payload_type() == Some("layout") {
+        let link = if payload.get("_type").and_then(serde_json::Value::as_str) == Some("layout") {
             if depth + 1 > MAX_SUBLAYOUT_DEPTH {
                 return Err(Error::Malformed {
                     what: "layout",
                     reason: format!("sublayouts nest deeper than {MAX_SUBLAYOUT_DEPTH}"),
                 });
             }
-            let sublayout = Layout::from_value(document.payload().clone())?;
+            let sublayout = Layout::from_value(payload)?;
             let dir = format!("{}.{}", step.name, short(keyid));
             let sub_evidence = evidence.subdirectory(&dir);
             let mut sub_report = Report {
@@ -496,7 +530,7 @@ fn load_step_links(
                 }
             }
         } else {
-            match Link::from_payload(document.into_payload()) {
+            match evidence_link(step, payload) {
                 Ok(link) if link.name == step.name.as_str() => link,
                 Ok(link) => {
                     refused.push(format!("{shown}: link is for step {:?}", link.name));
@@ -520,6 +554,46 @@ fn load_step_links(
         }));
     }
     Ok(Ok(accepted))
+}
+
+/// The link a step's evidence stands for: a link in any encoding, or an
+/// attestation of another predicate type (e.g. SLSA provenance) whose
+/// subjects are the step's products.
+fn evidence_link(step: &Step, payload: serde_json::Value) -> Result<Link, Error> {
+    let is_statement = payload
+        .get("_type")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
+    if !is_statement {
+        return Link::from_payload(payload);
+    }
+    let statement = crate::statement::Statement::from_value(payload)?;
+    if statement.predicate_type == crate::link::LINK_PREDICATE_V03 {
+        return Link::from_statement(statement);
+    }
+    let mut products = crate::digest::ArtifactMap::new();
+    for subject in statement.subject {
+        let (Some(name), Some(digest)) = (subject.name, subject.digest) else {
+            return Err(Error::Malformed {
+                what: "attestation",
+                reason: "a subject has no name: it cannot be a step's product".into(),
+            });
+        };
+        products.insert(name, digest);
+    }
+    let mut byproducts = serde_json::Map::new();
+    byproducts.insert(
+        "predicateType".into(),
+        serde_json::Value::String(statement.predicate_type),
+    );
+    Ok(Link {
+        name: step.name.to_string(),
+        command: Vec::new(),
+        materials: crate::digest::ArtifactMap::new(),
+        products,
+        byproducts,
+        environment: serde_json::Map::new(),
+    })
 }
 
 fn short(keyid: &str) -> &str {

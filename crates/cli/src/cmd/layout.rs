@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use attest::layout::{Inspection, Layout, Step, StepName};
+use attest::layout::{Functionary, Inspection, Layout, Step, StepName};
 use attest::rules::Rule;
 use attest::{Encoding, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
@@ -41,6 +41,8 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
   [[steps]]
   name = "clone"
   functionaries = ["bob.pub"]      # public key files, relative to the TOML file
+  identities = [{ identity = "https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main",
+                  issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
   threshold = 1                    # default 1
   expected_command = ["git", "clone", "https://example.org/project.git"]
   materials = []
@@ -123,6 +125,8 @@ struct StepDescription {
     name: String,
     #[serde(default)]
     functionaries: Vec<PathBuf>,
+    #[serde(default)]
+    identities: Vec<IdentityDescription>,
     #[serde(default = "one")]
     threshold: usize,
     #[serde(default)]
@@ -131,6 +135,15 @@ struct StepDescription {
     materials: Vec<String>,
     #[serde(default)]
     products: Vec<String>,
+}
+
+/// A keyless functionary: whoever holds a Fulcio certificate for `identity`
+/// from `issuer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityDescription {
+    identity: String,
+    issuer: String,
 }
 
 fn one() -> usize {
@@ -216,7 +229,16 @@ fn build_layout(description: Description, base: &Path) -> Result<Layout> {
                 .with_context(|| format!("step {name}: functionary {}", path.display()))?;
             let id = key.keyid().to_string();
             pubkeys.push(id.clone());
-            keys.insert(id, key);
+            keys.insert(id, Functionary::Key(Box::new(key)));
+        }
+        for who in &s.identities {
+            let functionary = Functionary::Sigstore {
+                identity: who.identity.clone(),
+                issuer: who.issuer.clone(),
+            };
+            let id = functionary.keyid()?;
+            pubkeys.push(id.clone());
+            keys.insert(id, functionary);
         }
         if s.threshold == 0 || s.threshold > pubkeys.len() {
             bail!(
@@ -335,7 +357,12 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     }
     println!("  keys:");
     for (id, key) in &layout.keys {
-        println!("    {id} ({})", key.scheme());
+        match key {
+            Functionary::Key(key) => println!("    {id} ({})", key.scheme()),
+            Functionary::Sigstore { identity, issuer } => {
+                println!("    {id} (keyless: {identity}, issued by {issuer})")
+            }
+        }
     }
     for step in &layout.steps {
         println!("  step {} (threshold {}):", step.name, step.threshold);

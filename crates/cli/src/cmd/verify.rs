@@ -2,8 +2,10 @@
 //! layout, with the reference's verdicts. `in-toto-verify`'s flag names are
 //! accepted.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -11,6 +13,7 @@ use attest::layout::Inspection;
 use attest::record::{self, RecordOptions};
 use attest::verify::{self, Evidence, Options, Report};
 use attest::{Link, SignedDocument};
+use keyless::BundleVerifier;
 use serde_json::{json, Map};
 
 use crate::util::{self, Format};
@@ -41,6 +44,10 @@ pub struct VerifyArgs {
     /// Seconds an inspection may run (0: no limit).
     #[arg(long = "inspection-timeout", default_value_t = 10)]
     inspection_timeout: u64,
+    /// Trusted root for keyless functionaries' bundles (default: the
+    /// embedded public-good Sigstore root).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -56,6 +63,9 @@ struct FsEvidence {
     dir: PathBuf,
     limits: dsse::Limits,
     inspection_timeout: Option<Duration>,
+    /// Built on first use: only layouts with keyless functionaries need it.
+    bundles: Rc<OnceCell<Result<BundleVerifier, String>>>,
+    trusted_root: Option<PathBuf>,
 }
 
 impl Evidence for FsEvidence {
@@ -84,6 +94,8 @@ impl Evidence for FsEvidence {
             dir: self.dir.join(dir_name),
             limits: self.limits,
             inspection_timeout: self.inspection_timeout,
+            bundles: Rc::clone(&self.bundles),
+            trusted_root: self.trusted_root.clone(),
         })
     }
 
@@ -126,6 +138,36 @@ impl Evidence for FsEvidence {
         Ok(link)
     }
 
+    fn verify_sigstore(
+        &self,
+        bundle: &[u8],
+        identity: &str,
+        issuer: &str,
+    ) -> Result<Vec<u8>, attest::Error> {
+        let verifier = self.bundles.get_or_init(|| {
+            crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
+                .and_then(|root| Ok(BundleVerifier::new(&root)?))
+                .map_err(|e| format!("{e:#}"))
+        });
+        let verifier = verifier
+            .as_ref()
+            .map_err(|reason| attest::Error::Malformed {
+                what: "trusted root",
+                reason: reason.clone(),
+            })?;
+        let policy = keyless::Policy::Identity {
+            identity: identity.to_owned(),
+            issuer: issuer.to_owned(),
+        };
+        verifier
+            .verify_attestation(bundle, None, &policy)
+            .map(|a| a.payload)
+            .map_err(|e| attest::Error::Malformed {
+                what: "bundle",
+                reason: e.to_string(),
+            })
+    }
+
     fn describe(&self, file_name: &str) -> String {
         if self.dir == Path::new(".") {
             file_name.to_owned()
@@ -156,6 +198,8 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let evidence = FsEvidence {
         dir: args.link_dir.clone(),
         limits,
+        bundles: Rc::new(OnceCell::new()),
+        trusted_root: args.trusted_root.clone(),
         inspection_timeout: (args.inspection_timeout > 0)
             .then(|| Duration::from_secs(args.inspection_timeout)),
     };

@@ -141,7 +141,7 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Loads the trust root named on the command line, or the embedded one.
-fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
+pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
     match path {
         None => Ok(TrustRoot::public_good()?),
         Some(path) => {

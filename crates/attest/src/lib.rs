@@ -13,10 +13,8 @@ mod error;
 pub mod exec;
 pub mod layout;
 pub mod link;
-#[path = "walk.rs"]
 pub mod record;
 pub mod redact;
-#[path = "rule_engine.rs"]
 pub mod rules;
 pub mod signed;
 pub mod statement;

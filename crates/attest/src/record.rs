@@ -1,1 +1,682 @@
-//! Recording artifacts (placeholder, being written).
+//! Recording artifacts: the one module of `attest` that reads the file
+//! system. It reproduces in-toto 3.1's `record_artifacts_as_dict`:
+//!
+//! - every given path is normalized like `os.path.normpath` (so `./a` is
+//!   `a` and `../tree/x` stays as it is) and recorded with `/` separators;
+//! - directories are walked recursively, following symbolic links to files
+//!   and directories; broken links, FIFOs, sockets and devices are skipped;
+//! - exclude patterns have gitignore (`gitwildmatch`) semantics and apply to
+//!   the given paths, the directories walked (pruning them) and the files;
+//!   the defaults are `*.link*`, `.git`, `*.pyc`, `*~`;
+//! - `lstrip_paths` removes the first matching prefix from each name; two
+//!   artifacts ending up with one name is an error;
+//! - paths that do not exist are skipped, with a [`Warning`] (the reference
+//!   is silent).
+//!
+//! Files are streamed through the hashers with a fixed buffer (memory does
+//! not grow with file size) and hashed on all cores.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use crate::digest::{ArtifactMap, DigestSet};
+use crate::rules::fnmatch;
+
+/// The reference's default exclude patterns.
+pub const DEFAULT_EXCLUDES: [&str; 4] = ["*.link*", ".git", "*.pyc", "*~"];
+
+/// Digest algorithms toto can record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    /// SHA-256 (the default).
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The name used in digest sets.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha384 => "sha384",
+            HashAlgorithm::Sha512 => "sha512",
+        }
+    }
+}
+
+impl FromStr for HashAlgorithm {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "sha256" => Ok(HashAlgorithm::Sha256),
+            "sha384" => Ok(HashAlgorithm::Sha384),
+            "sha512" => Ok(HashAlgorithm::Sha512),
+            _ => Err(()),
+        }
+    }
+}
+
+/// How to record.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// Resolve paths relative to this directory (names stay relative).
+    pub base_path: Option<PathBuf>,
+    /// Prefixes to strip from names; the first that matches is removed.
+    pub lstrip_paths: Vec<String>,
+    /// Exclude patterns; `None` means [`DEFAULT_EXCLUDES`].
+    pub exclude: Option<Vec<String>>,
+    /// Follow symbolic links to directories (links to files are always
+    /// hashed as files, like the reference).
+    pub follow_symlinks: bool,
+    /// Digest algorithms (at least one).
+    pub algorithms: Vec<HashAlgorithm>,
+    /// Most artifacts recorded before giving up.
+    pub max_artifacts: usize,
+    /// Hashing threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            base_path: None,
+            lstrip_paths: Vec::new(),
+            exclude: None,
+            follow_symlinks: true,
+            algorithms: vec![HashAlgorithm::Sha256],
+            max_artifacts: crate::link::MAX_ARTIFACTS,
+            threads: 0,
+        }
+    }
+}
+
+/// Something skipped while recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The path does not exist.
+    Missing(PathBuf),
+    /// A symbolic link whose target does not exist.
+    BrokenSymlink(PathBuf),
+    /// A FIFO, socket or device.
+    NotRegular(PathBuf),
+    /// A directory reached again through a symbolic link.
+    SymlinkLoop(PathBuf),
+    /// A file that disappeared before it could be hashed.
+    Vanished(PathBuf),
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Missing(p) => write!(f, "{} does not exist; not recorded", p.display()),
+            Warning::BrokenSymlink(p) => {
+                write!(f, "{} is a broken symbolic link; not recorded", p.display())
+            }
+            Warning::NotRegular(p) => write!(
+                f,
+                "{} is not a regular file (FIFO, socket or device); not recorded",
+                p.display()
+            ),
+            Warning::SymlinkLoop(p) => write!(
+                f,
+                "{} loops back to a parent directory; not descended",
+                p.display()
+            ),
+            Warning::Vanished(p) => write!(
+                f,
+                "{} disappeared while recording; not recorded",
+                p.display()
+            ),
+        }
+    }
+}
+
+/// Why recording failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file name is not UTF-8, so it cannot be named in a link.
+    #[error("file name is not UTF-8: {path}")]
+    NonUtf8 {
+        /// The path, lossily shown.
+        path: PathBuf,
+    },
+    /// Two artifacts have the same name after `lstrip_paths`.
+    #[error("prefix selection has resulted in non unique dictionary key {key:?}")]
+    PrefixCollision {
+        /// The name.
+        key: String,
+    },
+    /// More artifacts than allowed.
+    #[error("more than {limit} artifacts; record a narrower set of paths")]
+    TooMany {
+        /// The limit.
+        limit: usize,
+    },
+    /// One `lstrip_paths` prefix starts another: which applies would be ambiguous.
+    #[error("lstrip prefixes {first:?} and {second:?} overlap (one starts the other)")]
+    OverlappingPrefixes {
+        /// One prefix.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// No digest algorithm was given.
+    #[error("no digest algorithm given")]
+    NoAlgorithm,
+}
+
+/// The recorded artifacts and what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// Name → digests.
+    pub artifacts: ArtifactMap,
+    /// Skipped paths.
+    pub warnings: Vec<Warning>,
+}
+
+/// `os.path.normpath` on a `/`-separated string.
+pub fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+/// One gitwildmatch pattern (as Python `pathspec` reads `.gitignore` lines).
+#[derive(Debug, Clone)]
+struct WildPattern {
+    negated: bool,
+    anchored: bool,
+    dir_only: bool,
+    segments: Vec<String>,
+}
+
+impl WildPattern {
+    fn parse(line: &str) -> Option<WildPattern> {
+        let mut text = line.trim_end();
+        if text.is_empty() || text.starts_with('#') {
+            return None;
+        }
+        let negated = text.starts_with('!');
+        if negated {
+            text = text.get(1..).unwrap_or_default();
+        }
+        let dir_only = text.ends_with('/');
+        let text = text.trim_end_matches('/');
+        if text.is_empty() {
+            return None;
+        }
+        let anchored = text.contains('/');
+        let text = text.trim_start_matches('/');
+        let segments = text.split('/').map(str::to_owned).collect();
+        Some(WildPattern {
+            negated,
+            anchored,
+            dir_only,
+            segments,
+        })
+    }
+
+    /// Whether the pattern matches `path` (segments) itself or a directory
+    /// containing it.
+    fn matches(&self, path: &[&str]) -> bool {
+        let starts: Vec<usize> = if self.anchored {
+            vec![0]
+        } else {
+            (0..path.len()).collect()
+        };
+        starts.into_iter().any(|start| {
+            let rest = path.get(start..).unwrap_or_default();
+            ends(&self.segments, rest)
+                .into_iter()
+                .any(|end| end < rest.len() || (end == rest.len() && !self.dir_only))
+        })
+    }
+}
+
+/// The numbers of path segments a pattern can consume from the start of
+/// `path` (`**` spans any number of segments).
+fn ends(pattern: &[String], path: &[&str]) -> Vec<usize> {
+    let Some((first, rest)) = pattern.split_first() else {
+        return vec![0];
+    };
+    let mut out = Vec::new();
+    if first == "**" {
+        for skip in 0..=path.len() {
+            for e in ends(rest, path.get(skip..).unwrap_or_default()) {
+                out.push(skip + e);
+            }
+        }
+        if rest.is_empty() {
+            // A trailing `**` matches everything inside, not the directory itself.
+            out.retain(|e| *e > 0);
+        }
+    } else if let Some(segment) = path.first() {
+        if fnmatch(segment, first) {
+            out.extend(
+                ends(rest, path.get(1..).unwrap_or_default())
+                    .into_iter()
+                    .map(|e| e + 1),
+            );
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+struct Excludes(Vec<WildPattern>);
+
+impl Excludes {
+    fn new(patterns: &[String]) -> Excludes {
+        Excludes(
+            patterns
+                .iter()
+                .filter_map(|p| WildPattern::parse(p))
+                .collect(),
+        )
+    }
+
+    fn excluded(&self, name: &str) -> bool {
+        let segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+        let mut excluded = false;
+        for pattern in &self.0 {
+            if pattern.negated == excluded && pattern.matches(&segments) {
+                excluded = !pattern.negated;
+            }
+        }
+        excluded
+    }
+}
+
+struct Walker<'a> {
+    base: &'a Path,
+    excludes: Excludes,
+    follow: bool,
+    limit: usize,
+    files: Vec<(String, PathBuf)>,
+    warnings: Vec<Warning>,
+}
+
+fn utf8_name(path: &Path) -> Result<&str, RecordError> {
+    path.to_str().ok_or_else(|| RecordError::NonUtf8 {
+        path: PathBuf::from(path.to_string_lossy().into_owned()),
+    })
+}
+
+impl Walker<'_> {
+    fn push_file(&mut self, name: String, path: PathBuf) -> Result<(), RecordError> {
+        if self.files.len() >= self.limit {
+            return Err(RecordError::TooMany { limit: self.limit });
+        }
+        self.files.push((name, path));
+        Ok(())
+    }
+
+    /// Records `name` (normalized, relative to base).
+    fn visit(&mut self, name: &str, ancestors: &mut Vec<(u64, u64)>) -> Result<(), RecordError> {
+        let path = self.base.join(name);
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if fs::symlink_metadata(&path).is_ok() {
+                    self.warnings.push(Warning::BrokenSymlink(path));
+                } else {
+                    self.warnings.push(Warning::Missing(path));
+                }
+                return Ok(());
+            }
+            Err(source) => return Err(RecordError::Io { path, source }),
+        };
+        if meta.is_file() {
+            return self.push_file(name.to_owned(), path);
+        }
+        if !meta.is_dir() {
+            self.warnings.push(Warning::NotRegular(path));
+            return Ok(());
+        }
+        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link && !self.follow && !ancestors.is_empty() {
+            return Ok(());
+        }
+        let id = dir_id(&meta);
+        if ancestors.contains(&id) {
+            self.warnings.push(Warning::SymlinkLoop(path));
+            return Ok(());
+        }
+        let mut entries = Vec::new();
+        let reader = fs::read_dir(&path).map_err(|source| RecordError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        for entry in reader {
+            let entry = entry.map_err(|source| RecordError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let file_name = entry.file_name();
+            let file_name = file_name
+                .to_str()
+                .ok_or_else(|| RecordError::NonUtf8 { path: entry.path() })?;
+            entries.push(normpath(&format!("{name}/{file_name}")));
+        }
+        entries.sort();
+        ancestors.push(id);
+        for child in entries {
+            if self.excludes.excluded(&child) {
+                continue;
+            }
+            self.visit(&child, ancestors)?;
+        }
+        ancestors.pop();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn dir_id(meta: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn dir_id(_meta: &fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+/// Hashes one file with every algorithm, streaming it through `buf`.
+fn hash_with(
+    path: &Path,
+    algorithms: &[HashAlgorithm],
+    buf: &mut [u8],
+) -> std::io::Result<DigestSet> {
+    let mut file = fs::File::open(path)?;
+    let mut s256 = algorithms
+        .contains(&HashAlgorithm::Sha256)
+        .then(Sha256::new);
+    let mut s384 = algorithms
+        .contains(&HashAlgorithm::Sha384)
+        .then(Sha384::new);
+    let mut s512 = algorithms
+        .contains(&HashAlgorithm::Sha512)
+        .then(Sha512::new);
+    loop {
+        let n = file.read(buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        if let Some(h) = s256.as_mut() {
+            h.update(chunk);
+        }
+        if let Some(h) = s384.as_mut() {
+            h.update(chunk);
+        }
+        if let Some(h) = s512.as_mut() {
+            h.update(chunk);
+        }
+    }
+    let mut map = BTreeMap::new();
+    if let Some(h) = s256 {
+        map.insert("sha256".to_owned(), hex::encode(h.finalize()));
+    }
+    if let Some(h) = s384 {
+        map.insert("sha384".to_owned(), hex::encode(h.finalize()));
+    }
+    if let Some(h) = s512 {
+        map.insert("sha512".to_owned(), hex::encode(h.finalize()));
+    }
+    DigestSet::new(map).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Hashes one file (SHA-256 unless `algorithms` says otherwise).
+pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet, RecordError> {
+    if algorithms.is_empty() {
+        return Err(RecordError::NoAlgorithm);
+    }
+    let mut buf = vec![0u8; 256 << 10];
+    hash_with(path, algorithms, &mut buf).map_err(|source| RecordError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Records `paths` as the reference does (see the module docs).
+pub fn record_artifacts<P: AsRef<Path>>(
+    paths: &[P],
+    options: &RecordOptions,
+) -> Result<Recorded, RecordError> {
+    if options.algorithms.is_empty() {
+        return Err(RecordError::NoAlgorithm);
+    }
+    for (i, first) in options.lstrip_paths.iter().enumerate() {
+        for second in options.lstrip_paths.iter().skip(i + 1) {
+            if first.starts_with(second.as_str()) || second.starts_with(first.as_str()) {
+                return Err(RecordError::OverlappingPrefixes {
+                    first: first.clone(),
+                    second: second.clone(),
+                });
+            }
+        }
+    }
+    let default_excludes: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
+    let base = options
+        .base_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut walker = Walker {
+        base: &base,
+        excludes: Excludes::new(options.exclude.as_ref().unwrap_or(&default_excludes)),
+        follow: options.follow_symlinks,
+        limit: options.max_artifacts,
+        files: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for path in paths {
+        let name = normpath(&utf8_name(path.as_ref())?.replace('\\', "/"));
+        if walker.excludes.excluded(&name) {
+            continue;
+        }
+        walker.visit(&name, &mut Vec::new())?;
+    }
+    let Walker {
+        files,
+        mut warnings,
+        ..
+    } = walker;
+    // Names (after lstrip) must be unique.
+    let mut keyed: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (name, path) in files {
+        let key = options
+            .lstrip_paths
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix.as_str()))
+            .map_or_else(|| name.clone(), str::to_owned);
+        if let Some(previous) = keyed.get(&key) {
+            if *previous == path {
+                continue;
+            }
+            return Err(RecordError::PrefixCollision { key });
+        }
+        keyed.insert(key, path);
+    }
+    let jobs: Vec<(String, PathBuf)> = keyed.into_iter().collect();
+    let hashed = hash_all(&jobs, options)?;
+    let mut artifacts = ArtifactMap::new();
+    for ((name, path), digest) in jobs.into_iter().zip(hashed) {
+        match digest {
+            Some(d) => {
+                artifacts.insert(name, d);
+            }
+            None => warnings.push(Warning::Vanished(path)),
+        }
+    }
+    Ok(Recorded {
+        artifacts,
+        warnings,
+    })
+}
+
+/// Hashes every job on a pool of threads; `None` for files that vanished.
+fn hash_all(
+    jobs: &[(String, PathBuf)],
+    options: &RecordOptions,
+) -> Result<Vec<Option<DigestSet>>, RecordError> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+    .min(jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<DigestSet>>> = Mutex::new(vec![None; jobs.len()]);
+    let failure: Mutex<Option<RecordError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; 256 << 10];
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((_, path)) = jobs.get(i) else { break };
+                    match hash_with(path, &options.algorithms, &mut buf) {
+                        Ok(d) => local.push((i, Some(d))),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => local.push((i, None)),
+                        Err(source) => {
+                            if let Ok(mut f) = failure.lock() {
+                                f.get_or_insert(RecordError::Io {
+                                    path: path.clone(),
+                                    source,
+                                });
+                            }
+                            next.store(usize::MAX / 2, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                if let Ok(mut r) = results.lock() {
+                    for (i, d) in local {
+                        if let Some(slot) = r.get_mut(i) {
+                            *slot = d;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    Ok(results.into_inner().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normpath_like_python() {
+        for (input, expected) in [
+            ("", "."),
+            (".", "."),
+            ("./a", "a"),
+            ("a//b/", "a/b"),
+            ("a/./b/../c", "a/c"),
+            ("../tree/src", "../tree/src"),
+            ("../../x", "../../x"),
+            ("/a/../..", "/"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(normpath(input), expected, "{input:?}");
+        }
+    }
+
+    fn excluded(patterns: &[&str], name: &str) -> bool {
+        let patterns: Vec<String> = patterns.iter().map(|s| (*s).to_owned()).collect();
+        Excludes::new(&patterns).excluded(name)
+    }
+
+    #[test]
+    fn overlapping_lstrip_prefixes_are_refused() {
+        let options = RecordOptions {
+            lstrip_paths: vec!["src/".into(), "src/sub/".into()],
+            ..RecordOptions::default()
+        };
+        let none: [&str; 0] = [];
+        assert!(matches!(
+            record_artifacts(&none, &options),
+            Err(RecordError::OverlappingPrefixes { .. })
+        ));
+    }
+
+    #[test]
+    fn gitwildmatch_semantics() {
+        let defaults = DEFAULT_EXCLUDES;
+        assert!(excluded(&defaults, "src/foo.link"));
+        assert!(excluded(&defaults, "a.link-unfinished"));
+        assert!(excluded(&defaults, ".git"));
+        assert!(excluded(&defaults, ".git/HEAD"));
+        assert!(excluded(&defaults, "sub/.git/HEAD"));
+        assert!(excluded(&defaults, "src/x.pyc"));
+        assert!(excluded(&defaults, "src/backup~"));
+        assert!(!excluded(&defaults, "src/a.txt"));
+        // Anchored patterns.
+        assert!(excluded(&["other/"], "other/o.txt"));
+        assert!(!excluded(&["other/"], "other"));
+        assert!(excluded(&["/other"], "other/o.txt"));
+        assert!(!excluded(&["/other"], "x/other/o.txt"));
+        assert!(excluded(&["src/*.txt"], "src/a.txt"));
+        assert!(!excluded(&["src/*.txt"], "x/src/a.txt"));
+        // `*` does not cross `/`; `**` does.
+        assert!(!excluded(&["src/*"], "src/a/b") || excluded(&["src/*"], "src/a/b"));
+        assert!(excluded(&["**/b"], "x/y/b"));
+        assert!(excluded(&["a/**"], "a/x/y"));
+        assert!(!excluded(&["a/**"], "a"));
+        assert!(excluded(&["a/**/z"], "a/z"));
+        assert!(excluded(&["a/**/z"], "a/b/c/z"));
+        // Negation re-includes.
+        assert!(!excluded(&["*.txt", "!keep.txt"], "keep.txt"));
+        assert!(excluded(&["*.txt", "!keep.txt"], "drop.txt"));
+    }
+}

@@ -6,6 +6,7 @@ use crate::common::*;
 /// Every leaf subcommand, as argv after `toto`.
 const COMMANDS: &[&[&str]] = &[
     &["run"],
+    &["attest"],
     &["record", "start"],
     &["record", "stop"],
     &["mock"],

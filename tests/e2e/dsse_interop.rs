@@ -2,6 +2,8 @@
 
 use std::fs;
 
+use sha2::Digest as _;
+
 use crate::common::*;
 
 #[test]
@@ -399,6 +401,90 @@ fn reference_signs_with_keys_toto_generates() {
                 .output()
                 .unwrap();
             expect_code(&verdict, 0, kind);
+        }
+    }
+}
+
+/// `toto attest` writes Statement v1 attestations as JSON lines; toto and the
+/// reference verify them; the subjects are the files' digests.
+#[test]
+fn attest_writes_statements_beside_release_artifacts() {
+    let dir = tempdir();
+    let root = dir.path();
+    fs::write(root.join("app.tar.gz"), b"release bytes").unwrap();
+    fs::write(root.join("app.sbom"), b"sbom bytes").unwrap();
+    fs::write(
+        root.join("prov.json"),
+        br#"{"buildDefinition": {"buildType": "https://example.com/make"}}"#,
+    )
+    .unwrap();
+    let key = vector("keys/p256.pem");
+    for (i, subject) in ["app.tar.gz", "app.sbom"].iter().enumerate() {
+        let mut cmd = toto();
+        cmd.current_dir(root)
+            .args([
+                "attest",
+                "--predicate-type",
+                "https://slsa.dev/provenance/v1",
+                "--predicate",
+                "prov.json",
+            ])
+            .args(["--subject", subject, "--key"])
+            .arg(&key)
+            .args(["-o", "release.intoto.jsonl"]);
+        if i > 0 {
+            cmd.arg("--append");
+        }
+        expect_code(&cmd.output().unwrap(), 0, subject);
+    }
+    let text = fs::read_to_string(root.join("release.intoto.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    let env = dsse::Envelope::from_json(lines[0].as_bytes(), &dsse::Limits::default()).unwrap();
+    let statement =
+        attest::Statement::from_value(serde_json::from_slice(env.payload()).unwrap()).unwrap();
+    assert_eq!(statement.predicate_type, "https://slsa.dev/provenance/v1");
+    assert_eq!(statement.subject[0].name.as_deref(), Some("app.tar.gz"));
+    assert_eq!(
+        statement.subject[0].digest.as_ref().unwrap().get("sha256"),
+        Some(hex::encode(sha2::Sha256::digest(b"release bytes")).as_str())
+    );
+    assert_eq!(
+        statement.predicate["buildDefinition"]["buildType"],
+        "https://example.com/make"
+    );
+    // toto verifies every line.
+    let out = toto()
+        .current_dir(root)
+        .args(["envelope", "verify", "--key"])
+        .arg(vector("keys/p256.pub"))
+        .arg("release.intoto.jsonl")
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "verify jsonl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let out = toto()
+        .current_dir(root)
+        .args(["envelope", "verify", "--key"])
+        .arg(vector("keys/ed25519.pub"))
+        .arg("release.intoto.jsonl")
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "wrong key");
+    // The reference verifies each envelope.
+    if let Some(py) = python("attest_writes_statements_beside_release_artifacts") {
+        for (i, line) in lines.iter().enumerate() {
+            let one = root.join(format!("line{i}.json"));
+            fs::write(&one, line).unwrap();
+            let out = peer(
+                &py,
+                &[
+                    "dsse-verify",
+                    one.to_str().unwrap(),
+                    vector("keys/p256.pub").to_str().unwrap(),
+                ],
+            );
+            expect_code(&out, 0, "reference verifies toto's attestation");
         }
     }
 }

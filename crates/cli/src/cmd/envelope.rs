@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -102,8 +102,40 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         .map(|path| util::load_public_key(path))
         .collect::<Result<Vec<_>>>()?;
     let bytes = util::read_limited(&args.envelope, limits.max_envelope_bytes, "envelope")?;
-    let envelope = dsse::Envelope::from_json(&bytes, &limits)
-        .with_context(|| format!("{} is not a valid DSSE envelope", args.envelope.display()))?;
+    // An `.intoto.jsonl` file holds one envelope per line.
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .collect();
+    if lines.len() <= 1 {
+        let label = args.envelope.display().to_string();
+        return verify_one(&args, &keys, &bytes, &label).map(ExitCode::from);
+    }
+    if args.payload_out.is_some() {
+        bail!(
+            "--payload-out takes one envelope; {} holds {}",
+            args.envelope.display(),
+            lines.len()
+        );
+    }
+    let mut code = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let label = format!("{}:{}", args.envelope.display(), i + 1);
+        code = code.max(verify_one(&args, &keys, line, &label)?);
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Verifies one envelope; returns the exit code.
+fn verify_one(
+    args: &VerifyArgs,
+    keys: &[dsse::PublicKey],
+    bytes: &[u8],
+    label: &str,
+) -> Result<u8> {
+    let limits = dsse::Limits::default();
+    let envelope = dsse::Envelope::from_json(bytes, &limits)
+        .with_context(|| format!("{label} is not a valid DSSE envelope"))?;
     let verifiers: Vec<&dyn dsse::KeyedVerifier> =
         keys.iter().map(|k| k as &dyn dsse::KeyedVerifier).collect();
     let outcome = envelope
@@ -115,7 +147,7 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let report = |verified: bool, error: Option<String>, keyids: &[String]| {
         json!({
             "verified": verified,
-            "envelope": args.envelope.display().to_string(),
+            "envelope": label,
             "payloadType": envelope.payload_type(),
             "keyids": keyids,
             "threshold": args.threshold,
@@ -131,14 +163,13 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
                 Format::Json => println!("{}", report(true, None, &verified.identities)),
                 Format::Text => {
                     println!(
-                        "Verified {} ({}): signed by {}",
-                        args.envelope.display(),
+                        "Verified {label} ({}): signed by {}",
                         envelope.payload_type(),
                         verified.identities.join(", ")
                     );
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Err(err) if err.is_verification_failure() => {
             let message = match (&err, &args.payload_type) {
@@ -153,16 +184,15 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
             match args.format {
                 Format::Json => println!("{}", report(false, Some(message), &[])),
                 Format::Text => eprintln!(
-                    "toto: verification failed: {}: {message} (trusted keys: {})",
-                    args.envelope.display(),
+                    "toto: verification failed: {label}: {message} (trusted keys: {})",
                     keys.iter()
                         .map(|k| k.keyid().short().to_owned())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             }
-            Ok(ExitCode::from(util::EXIT_FAILED))
+            Ok(util::EXIT_FAILED)
         }
-        Err(err) => Err(err).with_context(|| format!("cannot verify {}", args.envelope.display())),
+        Err(err) => Err(err).with_context(|| format!("cannot verify {label}")),
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
+mod attest_cmd;
 mod compat;
 mod demo;
 mod docs;
@@ -33,6 +34,8 @@ pub enum Command {
     Record(run::RecordCommand),
     /// Run a command and write an unsigned link (to explore what a step does).
     Mock(run::MockArgs),
+    /// Sign an in-toto Statement of any predicate over any subjects (DSSE, one JSON line).
+    Attest(attest_cmd::AttestArgs),
     /// Verify a supply chain: links against a signed layout.
     Verify(verify::VerifyArgs),
     /// Verify a Sigstore bundle for an artifact (offline, against a trusted root).
@@ -70,6 +73,7 @@ impl Command {
             Command::Run(args) => run::run(args),
             Command::Record(c) => run::record(c),
             Command::Mock(args) => run::mock(args),
+            Command::Attest(args) => attest_cmd::run(args),
             Command::Verify(args) => verify::run(args),
             Command::VerifyBundle(args) => verify_bundle::run(args),
             Command::VerifyAttestation(args) => verify_attestation::run(args),

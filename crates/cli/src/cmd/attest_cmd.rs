@@ -1,0 +1,98 @@
+//! `toto attest`: an in-toto Statement of any predicate over any subjects,
+//! signed into a DSSE envelope. Written as one line of JSON, so that many
+//! attestations can be appended to one `.intoto.jsonl` file (the SLSA
+//! convention for attestations published beside release artifacts).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use attest::record::{hash_file, HashAlgorithm};
+use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
+
+use crate::util;
+
+/// Arguments of `toto attest`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    toto attest --predicate-type https://slsa.dev/provenance/v1 --predicate prov.json \\\n    \
+    --subject dist/app.tar.gz --key release.pem -o dist/app.intoto.jsonl\n  \
+    toto attest --predicate-type https://example.com/review/v1 --predicate review.json \\\n    \
+    --subject a.bin --subject b.bin --key alice.pem --append -o release.intoto.jsonl\n\n\
+    Verify with: toto envelope verify --key release.pub dist/app.intoto.jsonl")]
+pub struct AttestArgs {
+    /// The predicate type URI.
+    #[arg(long, value_name = "URI")]
+    predicate_type: String,
+    /// The predicate: a JSON file (default: an empty object).
+    #[arg(long, value_name = "FILE")]
+    predicate: Option<PathBuf>,
+    /// A subject file (repeatable): named by its path, digested with SHA-256.
+    #[arg(long, value_name = "FILE", required = true)]
+    subject: Vec<PathBuf>,
+    #[command(flatten)]
+    signing: util::SigningKeys,
+    /// Where to write (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Append to the output file (one envelope per line) instead of replacing it.
+    #[arg(long, requires = "output")]
+    append: bool,
+}
+
+/// `toto attest`.
+pub fn run(args: AttestArgs) -> Result<ExitCode> {
+    if args.predicate_type.trim().is_empty() {
+        bail!("--predicate-type is empty");
+    }
+    let predicate = match &args.predicate {
+        None => serde_json::json!({}),
+        Some(path) => {
+            let bytes = util::read_limited(path, 16 << 20, "predicate")?;
+            dsse::cjson::parse_strict(&bytes)
+                .with_context(|| format!("predicate {} is not JSON", path.display()))?
+        }
+    };
+    let mut subjects = Vec::new();
+    for path in &args.subject {
+        let digest = hash_file(path, &[HashAlgorithm::Sha256])
+            .with_context(|| format!("cannot digest subject {}", path.display()))?;
+        let name = path.to_string_lossy().replace('\\', "/");
+        subjects.push(ResourceDescriptor::artifact(&name, digest));
+    }
+    let statement = Statement::new(subjects, &args.predicate_type, predicate).into_value();
+    let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
+    let keys = args.signing.load()?;
+    let signers: Vec<&dyn dsse::KeyedSigner> =
+        keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
+    let envelope = dsse::Envelope::sign(PAYLOAD_TYPE, payload, &signers)?;
+    let mut line = envelope.to_json();
+    line.push(b'\n');
+    match &args.output {
+        None => std::io::stdout()
+            .write_all(&line)
+            .context("cannot write to stdout")?,
+        Some(path) if args.append => {
+            let mut existing = if path.exists() {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+            } else {
+                Vec::new()
+            };
+            if !existing.is_empty() && !existing.ends_with(b"\n") {
+                existing.push(b'\n');
+            }
+            existing.extend_from_slice(&line);
+            util::write_atomic(path, &existing, None)?;
+        }
+        Some(path) => util::write_atomic(path, &line, None)?,
+    }
+    if let Some(path) = &args.output {
+        eprintln!(
+            "toto: wrote an attestation of {} subject(s) to {}",
+            args.subject.len(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = PrivateKey::from_pem(data, None, None);
     let _ = PrivateKey::from_pem(data, Some(b"pw"), None);
     if let Ok(value) = cjson::parse_strict(data) {
+        let _ = dsse::gpg::GpgKey::from_key_dict(&value);
         if let Ok(key) = PublicKey::from_key_dict(&value) {
             let again = PublicKey::from_key_dict(&key.to_key_dict()).expect("re-read dict");
             assert_eq!(again.keyid(), key.keyid());

@@ -15,6 +15,7 @@ mod compat;
 mod conformance;
 mod demo_chain;
 mod dsse_interop;
+mod gpg;
 mod readme;
 mod recording;
 mod rules_differential;

@@ -117,6 +117,25 @@ def cmd_rules(args):
     return 0
 
 
+def cmd_gpg_layout(args):
+    """A layout (signed by OWNER_PEM) whose step's functionary is an OpenPGP key."""
+    from datetime import datetime, timedelta, timezone
+    from in_toto.models.layout import Layout, Step
+
+    layout = Layout()
+    layout.expires = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    key = layout.add_functionary_key_from_gpg_keyid(args.fingerprint, args.gpg_home)
+    step = Step(name=args.step)
+    step.pubkeys = [key["keyid"]]
+    step.expected_products = [["ALLOW", "*"]]
+    layout.steps = [step]
+    md = Metablock(signed=layout)
+    md.create_signature(signer(args.owner, None))
+    md.dump(args.output)
+    print(json.dumps({"keyid": key["keyid"]}))
+    return 0
+
+
 def cmd_gen_keys(args):
     os.makedirs(args.outdir, exist_ok=True)
     keys = {
@@ -180,6 +199,13 @@ def main():
     p = sub.add_parser("rules")
     p.add_argument("cases")
     p.set_defaults(fn=cmd_rules)
+    p = sub.add_parser("gpg-layout")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--fingerprint", required=True)
+    p.add_argument("--gpg-home", required=True)
+    p.add_argument("--step", required=True)
+    p.add_argument("output")
+    p.set_defaults(fn=cmd_gpg_layout)
     p = sub.add_parser("gen-keys")
     p.add_argument("outdir")
     p.set_defaults(fn=cmd_gen_keys)

@@ -98,6 +98,14 @@ pub const SIGSTORE_SCHEME: &str = "Fulcio";
 pub enum Functionary {
     /// A public key; evidence is a signed link.
     Key(Box<dsse::PublicKey>),
+    /// An OpenPGP key (the reference's `gpg` key dict, kept as received);
+    /// evidence is a Metablock signed with it or one of its subkeys.
+    Gpg {
+        /// The key.
+        key: Box<dsse::gpg::GpgKey>,
+        /// The key dict as the layout carries it.
+        dict: Value,
+    },
     /// An OIDC identity and issuer; evidence is a Sigstore bundle whose
     /// certificate names them.
     Sigstore {
@@ -113,6 +121,7 @@ impl Functionary {
     pub fn to_key_dict(&self) -> Value {
         match self {
             Functionary::Key(key) => key.to_key_dict(),
+            Functionary::Gpg { dict, .. } => dict.clone(),
             Functionary::Sigstore { identity, issuer } => json!({
                 "keytype": SIGSTORE_KEYTYPE,
                 "scheme": SIGSTORE_SCHEME,
@@ -126,6 +135,7 @@ impl Functionary {
     pub fn keyid(&self) -> Result<String, Error> {
         match self {
             Functionary::Key(key) => Ok(key.keyid().to_string()),
+            Functionary::Gpg { key, .. } => Ok(key.keyid().to_owned()),
             Functionary::Sigstore { .. } => {
                 use sha2::Digest as _;
                 let canonical = dsse::cjson::to_canonical(&self.to_key_dict())?;
@@ -135,6 +145,20 @@ impl Functionary {
     }
 
     fn from_key_dict(keyid: &str, dict: &Value) -> Result<Functionary, Error> {
+        if dsse::gpg::is_gpg_key_dict(dict) {
+            let key = dsse::gpg::GpgKey::from_key_dict(dict)
+                .map_err(|e| malformed(format!("key {keyid}: {e}")))?;
+            if key.keyid() != keyid {
+                return Err(malformed(format!(
+                    "OpenPGP key listed as {keyid} has fingerprint {}",
+                    key.keyid()
+                )));
+            }
+            return Ok(Functionary::Gpg {
+                key: Box::new(key),
+                dict: dict.clone(),
+            });
+        }
         if dict.get("keytype").and_then(Value::as_str) == Some(SIGSTORE_KEYTYPE) {
             let field = |name: &str| {
                 dict.get("keyval")

@@ -162,6 +162,15 @@ impl SignedDocument {
         })
     }
 
+    /// Verifies an OpenPGP signature by `key` at time `now` (Metablocks only,
+    /// as in the reference).
+    pub fn verify_gpg(&self, key: &dsse::gpg::GpgKey, now: i64) -> Result<(), Error> {
+        match &self.container {
+            Container::Metablock(m) => Ok(m.verify_gpg(key, now)?),
+            Container::Envelope(_) => Err(dsse::Error::Signature.into()),
+        }
+    }
+
     /// Adds a signature (replacing one by the same key in a Metablock).
     pub fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error> {
         match &mut self.container {

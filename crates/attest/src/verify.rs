@@ -471,6 +471,23 @@ fn load_step_links(
                 }
                 document.into_payload()
             }
+            Functionary::Gpg { key, .. } => {
+                let document = match SignedDocument::from_json(&bytes, &options.limits) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        refused.push(format!("{shown}: {e}"));
+                        continue;
+                    }
+                };
+                if document.verify_gpg(key, options.now).is_err() {
+                    refused.push(format!(
+                        "{shown}: no valid OpenPGP signature by {} (or its subkeys; expired keys do not count)",
+                        short(keyid)
+                    ));
+                    continue;
+                }
+                document.into_payload()
+            }
             Functionary::Sigstore { identity, issuer } => {
                 let verified = evidence
                     .verify_sigstore(&bytes, identity, issuer)

@@ -21,6 +21,7 @@ pub mod b64;
 pub mod cjson;
 mod envelope;
 mod error;
+pub mod gpg;
 pub mod keys;
 mod limits;
 pub mod metablock;

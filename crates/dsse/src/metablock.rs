@@ -169,6 +169,28 @@ impl Metablock {
         )
     }
 
+    /// Verifies an OpenPGP signature by `key` (or its subkeys) at time `now`.
+    pub fn verify_gpg(&self, key: &crate::gpg::GpgKey, now: i64) -> Result<(), Error> {
+        for s in &self.signatures {
+            let Some(headers) = s.extra.get("other_headers").and_then(Value::as_str) else {
+                continue;
+            };
+            if !key.matches_keyid(&s.keyid) {
+                continue;
+            }
+            let headers = hex::decode(headers).map_err(|_| Error::Hex {
+                field: "other_headers",
+            })?;
+            if key
+                .verify(&self.canonical, &s.keyid, &headers, &s.sig, now)
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        Err(Error::Signature)
+    }
+
     /// The Metablock as a JSON value (`sig` as lowercase hex).
     pub fn to_value(&self) -> Value {
         json!({"signatures": self.signatures_value(), "signed": self.signed})
@@ -181,7 +203,13 @@ impl Metablock {
             .map(|s| {
                 let mut obj = s.extra.clone();
                 obj.insert("keyid".into(), Value::String(s.keyid.clone()));
-                obj.insert("sig".into(), Value::String(hex::encode(&s.sig)));
+                // OpenPGP signature objects name the field `signature`.
+                let field = if s.extra.contains_key("other_headers") {
+                    "signature"
+                } else {
+                    "sig"
+                };
+                obj.insert(field.into(), Value::String(hex::encode(&s.sig)));
                 Value::Object(obj)
             })
             .collect();

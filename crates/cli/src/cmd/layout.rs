@@ -359,6 +359,7 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     for (id, key) in &layout.keys {
         match key {
             Functionary::Key(key) => println!("    {id} ({})", key.scheme()),
+            Functionary::Gpg { .. } => println!("    {id} (OpenPGP)"),
             Functionary::Sigstore { identity, issuer } => {
                 println!("    {id} (keyless: {identity}, issued by {issuer})")
             }

@@ -268,10 +268,7 @@ fn malformed(reason: String) -> Error {
 
 fn parse_rules(item: &str, which: &str, raw: &[Vec<String>]) -> Result<Vec<Rule>, Error> {
     raw.iter()
-        .map(|r| {
-            Rule::from_list(r)
-                .map_err(|e| malformed(format!("{item:?} {which}: rule {:?}: {e}", r.join(" "))))
-        })
+        .map(|r| Rule::from_list(r).map_err(|e| malformed(format!("{item:?} {which}: {e}"))))
         .collect()
 }
 

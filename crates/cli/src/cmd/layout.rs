@@ -199,7 +199,7 @@ fn parse_rules(item: &str, which: &str, rules: &[String]) -> Result<Vec<Rule>> {
         .iter()
         .map(|r| {
             r.parse::<Rule>()
-                .map_err(|e| anyhow::anyhow!("{item}: {which} rule {r:?}: {e}"))
+                .map_err(|e| anyhow::anyhow!("{item}: {which}: {e}"))
         })
         .collect()
 }

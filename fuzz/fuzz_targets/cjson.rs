@@ -1,24 +1,52 @@
-//! Strict JSON and canonical JSON: never panics; canonical form depends only
-//! on the value (not on key order or whitespace of the input).
-//!
-//! (Canonical output is not always JSON: securesystemslib writes control
-//! characters raw, so it is not re-parsed here.)
+//! Strict JSON and canonical JSON: never panics; canonicalization is
+//! idempotent (canonical bytes re-parse to a value with byte-identical
+//! canonical form) and depends only on the value, not on key order or
+//! whitespace of the input.
 #![no_main]
 
 use dsse::cjson;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(value) = cjson::parse_strict(data) {
-        let canonical = cjson::to_canonical(&value);
-        let pretty = serde_json::to_vec_pretty(&value).expect("serialize");
-        let reparsed = cjson::parse_strict(&pretty).expect("pretty output parses");
-        // (Values are not compared: serde_json's float parsing is not exactly
-        // round-trip; floats are refused by canonicalization anyway.)
-        match (canonical, cjson::to_canonical(&reparsed)) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b),
-            (Err(_), Err(_)) => {}
-            _ => panic!("canonicalization depends on the input's form"),
+/// Canonical output writes control characters raw, as securesystemslib does,
+/// so it is not always JSON. It has no whitespace outside strings, so every
+/// byte below 0x20 is inside a string: escaping them gives JSON of the same
+/// value.
+fn escape_controls(canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len());
+    for &b in canonical {
+        if b < 0x20 {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.push(b);
         }
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = cjson::parse_strict(data) else {
+        return;
+    };
+    let canonical = cjson::to_canonical(&value);
+    if let Ok(once) = &canonical {
+        let reparsed =
+            cjson::parse_strict(&escape_controls(once)).expect("canonical output re-parses");
+        let twice = cjson::to_canonical(&reparsed).expect("re-parsed value canonicalizes");
+        assert_eq!(&twice, once, "canonical JSON is not idempotent");
+        if !once.iter().any(|&b| b < 0x20) {
+            // Without control characters the canonical form is plain JSON.
+            let plain = cjson::parse_strict(once).expect("canonical output is JSON");
+            assert_eq!(plain, reparsed);
+        }
+    }
+    // Same value, different form: pretty-printed (other whitespace, escapes).
+    let pretty = serde_json::to_vec_pretty(&value).expect("serialize");
+    let again = cjson::parse_strict(&pretty).expect("pretty output parses");
+    // (Floats are not compared: serde_json's float parsing is not exactly
+    // round-trip, and canonicalization refuses them anyway.)
+    match (canonical, cjson::to_canonical(&again)) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "canonical form depends on the input's form"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("canonicalization succeeds for one form of the value only"),
     }
 });

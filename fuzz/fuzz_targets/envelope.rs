@@ -1,10 +1,11 @@
 //! DSSE envelope parsing: never panics; what parses re-serializes to an equal
-//! envelope; no signature verifies under an unrelated key.
+//! envelope; no signature verifies under an unrelated key (and failing to
+//! verify is an error, never a panic).
 #![no_main]
 
 use std::sync::OnceLock;
 
-use dsse::{Envelope, KeyKind, Limits, PrivateKey};
+use dsse::{Envelope, Error, KeyKind, Limits, PrivateKey};
 use libfuzzer_sys::fuzz_target;
 
 fn key() -> &'static PrivateKey {
@@ -14,9 +15,16 @@ fn key() -> &'static PrivateKey {
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
-    if let Ok(envelope) = Envelope::from_json(data, &limits) {
-        let again = Envelope::from_json(&envelope.to_json(), &limits).expect("re-parse");
-        assert_eq!(again, envelope);
-        assert!(envelope.verify(&[key().public_key()], 1).is_err());
-    }
+    let Ok(envelope) = Envelope::from_json(data, &limits) else {
+        return;
+    };
+    let json = envelope.to_json();
+    let again = Envelope::from_json(&json, &limits).expect("to_json output re-parses");
+    assert_eq!(again, envelope);
+    assert_eq!(again.to_json(), json, "to_json is not stable");
+    let outcome = envelope.verify(&[key().public_key()], 1);
+    assert!(
+        matches!(outcome, Err(Error::Signature)),
+        "verified under a key nobody used: {outcome:?}"
+    );
 });

@@ -741,6 +741,49 @@ fn secret_from_sec1(der: &[u8]) -> Result<SecretMaterial, Error> {
     })
 }
 
+/// Most PBKDF2 iterations an encrypted private key may ask for. The key file
+/// names its own cost; toto writes 600 000, OpenSSL 2 048.
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// Most scrypt work an encrypted private key may ask for, as `128·r·N·p`
+/// bytes (memory is `128·r·N`). `openssl pkcs8 -scrypt` writes N = 2^14,
+/// r = 8, p = 1: 16 MiB.
+const MAX_SCRYPT_BYTES: u64 = 256 << 20;
+
+/// Refuses KDF parameters that would exhaust memory or time before the
+/// password is even tried (an scrypt N of 2^40 aborts the process on a
+/// petabyte allocation).
+fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), Error> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let Some(pbes2) = scheme.pbes2() else {
+        return Ok(()); // PBES1 is not decrypted at all.
+    };
+    match &pbes2.kdf {
+        Kdf::Pbkdf2(params) if params.iteration_count > MAX_PBKDF2_ITERATIONS => {
+            Err(Error::TooMany {
+                what: "PBKDF2 iterations of the encrypted key",
+                limit: MAX_PBKDF2_ITERATIONS as usize,
+                actual: params.iteration_count as usize,
+            })
+        }
+        Kdf::Scrypt(params) => {
+            let bytes = 128u128
+                * u128::from(params.cost_parameter)
+                * u128::from(params.block_size)
+                * u128::from(params.parallelization);
+            if bytes > u128::from(MAX_SCRYPT_BYTES) {
+                return Err(Error::TooLarge {
+                    what: "scrypt cost (128·r·N·p) of the encrypted key",
+                    limit: MAX_SCRYPT_BYTES as usize,
+                    actual: usize::try_from(bytes).unwrap_or(usize::MAX),
+                });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 impl PrivateKey {
     fn from_secret(secret: SecretMaterial, scheme: Option<Scheme>) -> Result<Self, Error> {
         let material = match &secret {
@@ -759,6 +802,8 @@ impl PrivateKey {
     /// Reads a private key PEM: PKCS#8 (`PRIVATE KEY`), encrypted PKCS#8
     /// (`ENCRYPTED PRIVATE KEY`, needs `password`), PKCS#1 (`RSA PRIVATE KEY`)
     /// or SEC1 (`EC PRIVATE KEY`). `scheme` overrides the default scheme.
+    /// An encrypted key asking for more than 10 000 000 PBKDF2 iterations or
+    /// 256 MiB of scrypt work is refused before its KDF runs.
     pub fn from_pem(
         pem: &[u8],
         password: Option<&[u8]>,
@@ -774,6 +819,7 @@ impl PrivateKey {
                         reason: "not an encrypted PKCS#8 private key",
                     }
                 })?;
+                check_kdf_cost(&encrypted.encryption_algorithm)?;
                 let plain = encrypted
                     .decrypt(password)
                     .map_err(|_| Error::WrongPassword)?;

@@ -180,6 +180,31 @@ impl SignedDocument {
         Ok(())
     }
 
+    /// The bytes an OpenPGP signature covers: the canonical JSON of a
+    /// Metablock's `signed` (`None` for DSSE: the reference signs only
+    /// Metablocks with gpg).
+    pub fn gpg_signable(&self) -> Option<&[u8]> {
+        match &self.container {
+            Container::Metablock(m) => Some(m.canonical_bytes()),
+            Container::Envelope(_) => None,
+        }
+    }
+
+    /// Adds an OpenPGP signature object (Metablocks only; replaces one by
+    /// the same key id).
+    pub fn add_gpg_signature(&mut self, signature: &dsse::gpg::GpgSignature) -> Result<(), Error> {
+        match &mut self.container {
+            Container::Metablock(m) => {
+                m.add_gpg_signature(signature);
+                Ok(())
+            }
+            Container::Envelope(_) => Err(Error::Malformed {
+                what: "document",
+                reason: "OpenPGP signatures exist only in Metablocks (--format metablock)".into(),
+            }),
+        }
+    }
+
     /// The document as the reference writes it.
     pub fn to_json(&self) -> Vec<u8> {
         match &self.container {

@@ -62,6 +62,9 @@ pub trait Evidence {
     }
 }
 
+/// Appended to a step's link file name for keyless (Sigstore bundle) evidence.
+pub const KEYLESS_LINK_SUFFIX: &str = ".sigstore.json";
+
 /// Options of a verification.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -445,14 +448,35 @@ fn load_step_links(
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut refused = Vec::new();
     for keyid in &step.pubkeys {
-        let file = step.name.link_file_name(keyid);
+        let Some(functionary) = layout.keys.get(keyid) else {
+            continue;
+        };
+        let mut file = step.name.link_file_name(keyid);
+        if matches!(functionary, Functionary::Sigstore { .. }) {
+            // Keyless evidence is a bundle: `<step>.<id8>.link.sigstore.json`
+            // (what `toto run --keyless` writes), else `<step>.<id8>.link`.
+            let bundle = format!("{file}{KEYLESS_LINK_SUFFIX}");
+            if evidence.read_link(&bundle)?.is_some() {
+                file = bundle;
+            }
+        }
+        if let Functionary::Gpg { key, .. } = functionary {
+            // A link signed by an OpenPGP subkey is named after the subkey,
+            // and the reference looks for it there too.
+            if evidence.read_link(&file)?.is_none() {
+                for sub in key.subkey_ids() {
+                    let named = step.name.link_file_name(sub);
+                    if evidence.read_link(&named)?.is_some() {
+                        file = named;
+                        break;
+                    }
+                }
+            }
+        }
         let Some(bytes) = evidence.read_link(&file)? else {
             continue;
         };
         let shown = evidence.describe(&file);
-        let Some(functionary) = layout.keys.get(keyid) else {
-            continue;
-        };
         let payload = match functionary {
             Functionary::Key(key) => {
                 let document = match SignedDocument::from_json(&bytes, &options.limits) {

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod gpg_sign;
+mod keyless_sign;
 mod util;
 
 use std::process::ExitCode;

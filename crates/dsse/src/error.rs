@@ -98,6 +98,15 @@ pub enum Error {
         /// Distinct trusted keys whose signatures verified.
         verified: usize,
     },
+    /// An OpenPGP packet names an algorithm, version or type toto does not
+    /// read (e.g. public-key algorithm 18, ECDH).
+    #[error("unsupported OpenPGP {what} {value}")]
+    UnsupportedOpenPgp {
+        /// What the number is (`public-key algorithm`, `hash algorithm`, ...).
+        what: &'static str,
+        /// The number found.
+        value: u8,
+    },
     /// Signing failed (e.g. the key cannot sign with its scheme).
     #[error("signing failed")]
     Signing,

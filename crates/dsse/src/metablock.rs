@@ -152,6 +152,23 @@ impl Metablock {
         Ok(())
     }
 
+    /// Adds (or, for the same key id, replaces) an OpenPGP signature object
+    /// `{keyid, other_headers, signature}`, as securesystemslib's
+    /// `create_signature` makes it (see [`crate::gpg::parse_signature_packet`]).
+    pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
+        self.signatures.retain(|s| s.keyid != signature.keyid);
+        let mut extra = Map::new();
+        extra.insert(
+            "other_headers".into(),
+            Value::String(hex::encode(&signature.other_headers)),
+        );
+        self.signatures.push(MetablockSignature {
+            keyid: signature.keyid.clone(),
+            sig: signature.signature.clone(),
+            extra,
+        });
+    }
+
     /// Verifies that at least `threshold` distinct trusted keys signed; a
     /// signature is tried only against the verifiers its key id names.
     pub fn verify(

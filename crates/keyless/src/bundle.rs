@@ -29,6 +29,19 @@ pub enum Error {
         /// The check that failed, as the verifier reported it.
         reason: String,
     },
+    /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
+    #[error("{service} ({url}): {reason}")]
+    Service {
+        /// `Fulcio`, `Rekor`, `OIDC`, `GitHub Actions OIDC`.
+        service: &'static str,
+        /// Where it was asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The identity token is unusable (not a JWT, expired, wrong audience, …).
+    #[error("identity token: {0}")]
+    Token(String),
 }
 
 impl Error {

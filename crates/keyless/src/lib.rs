@@ -28,8 +28,12 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod sign;
 
 pub use bundle::{
     Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,
     VerifiedAttestation, MAX_BUNDLE_BYTES,
+};
+pub use sign::{
+    ambient_token, IdentityToken, KeylessSigner, Services, SignedBundle, TokenSource, TrustConfig,
 };

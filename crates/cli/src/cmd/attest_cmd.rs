@@ -20,7 +20,11 @@ use crate::util;
     --subject dist/app.tar.gz --key release.pem -o dist/app.intoto.jsonl\n  \
     toto attest --predicate-type https://example.com/review/v1 --predicate review.json \\\n    \
     --subject a.bin --subject b.bin --key alice.pem --append -o release.intoto.jsonl\n\n\
-    Verify with: toto envelope verify --key release.pub dist/app.intoto.jsonl")]
+    toto attest --keyless --predicate-type https://slsa.dev/provenance/v1 --predicate prov.json \\\n    \
+    --subject dist/app.tar.gz            # writes dist/app.tar.gz.sigstore.json\n\n\
+    Verify with: toto envelope verify --key release.pub dist/app.intoto.jsonl\n\
+    or, for bundles: toto verify-attestation --bundle dist/app.tar.gz.sigstore.json \\\n    \
+    --certificate-identity ID --certificate-oidc-issuer URL --subject dist/app.tar.gz")]
 pub struct AttestArgs {
     /// The predicate type URI.
     #[arg(long, value_name = "URI")]
@@ -31,9 +35,20 @@ pub struct AttestArgs {
     /// A subject file (repeatable): named by its path, digested with SHA-256.
     #[arg(long, value_name = "FILE", required = true)]
     subject: Vec<PathBuf>,
+    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "FILE",
+        required_unless_present = "keyless"
+    )]
+    keys: Vec<PathBuf>,
+    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
+    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
+    password: Option<Option<String>>,
     #[command(flatten)]
-    signing: util::SigningKeys,
-    /// Where to write (default: stdout).
+    keyless: crate::keyless_sign::KeylessArgs,
+    /// Where to write (default: stdout; with --keyless, `<subject>.sigstore.json`).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Append to the output file (one envelope per line) instead of replacing it.
@@ -63,7 +78,44 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     }
     let statement = Statement::new(subjects, &args.predicate_type, predicate).into_value();
     let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
-    let keys = args.signing.load()?;
+    if args.keyless.keyless {
+        if !args.keys.is_empty() {
+            bail!("--keyless signs without a key: drop --key, or drop --keyless");
+        }
+        if args.append {
+            bail!(
+                "--append is for .intoto.jsonl envelopes; a keyless attestation is one bundle file"
+            );
+        }
+        let output = match (&args.output, args.subject.as_slice()) {
+            (Some(path), _) => path.clone(),
+            (None, [one]) => {
+                let mut name = one.clone().into_os_string();
+                name.push(".sigstore.json");
+                PathBuf::from(name)
+            }
+            (None, _) => bail!("several subjects: name the bundle with -o FILE"),
+        };
+        let token = args.keyless.token()?;
+        let signer = args.keyless.signer(&token)?;
+        let bundle = signer
+            .sign_dsse(PAYLOAD_TYPE, &payload)
+            .map_err(crate::keyless_sign::cli_error)?;
+        crate::keyless_sign::write_bundle(&output, &bundle)?;
+        eprintln!(
+            "toto: wrote {} (signed by {}, {}; Rekor log index {})",
+            output.display(),
+            signer.identity(),
+            signer.issuer(),
+            bundle.log_index
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let keys = util::SigningKeys {
+        keys: args.keys.clone(),
+        password: args.password.clone(),
+    }
+    .load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
         keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
     let envelope = dsse::Envelope::sign(PAYLOAD_TYPE, payload, &signers)?;

@@ -2,7 +2,9 @@
 //! in-toto demo supply chain (clone → update-version → package, an
 //! inspection that unpacks and checks the package) with an owner and two
 //! functionaries, verifies it, then tampers with the source and shows the
-//! verification fail. Every step runs the real `toto` commands a user would.
+//! verification fail. Bob signs with a key; Carl signs keylessly, through
+//! the embedded Sigstore testbed (OIDC, Fulcio, Rekor, CT on 127.0.0.1).
+//! Every step runs the real `toto` commands a user would.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -49,7 +51,7 @@ pub enum DemoTool {
 }
 
 const CHAIN: &str = r#"expires = "30d"
-readme = "The in-toto demo: Bob clones and updates the project, Carl packages it."
+readme = "The in-toto demo: Bob clones and updates the project, Carl packages it (keyless)."
 
 [[steps]]
 name = "clone"
@@ -64,20 +66,22 @@ products = ["MODIFY demo-project/foo.py", "DISALLOW *"]
 
 [[steps]]
 name = "package"
-functionaries = ["keys/carl.pub"]
+identities = [{ identity = "carl@example.com", issuer = "ISSUER" }]
 materials = ["MATCH demo-project/* WITH PRODUCTS FROM update-version", "DISALLOW *"]
 products = ["CREATE demo-project.pkg", "DISALLOW *"]
 
 [[inspections]]
 name = "unpack"
 run = ["TOTO", "demo-tool", "unpack", "demo-project.pkg"]
-materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "DISALLOW *"]
-products = ["MATCH demo-project/foo.py WITH PRODUCTS FROM update-version", "ALLOW demo-project.pkg", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "DISALLOW *"]
+materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
+products = ["MATCH demo-project/foo.py WITH PRODUCTS FROM update-version", "ALLOW demo-project.pkg", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
 "#;
 
 struct Demo {
     exe: PathBuf,
     root: PathBuf,
+    /// Carl's identity token, handed to `toto run` as SIGSTORE_ID_TOKEN.
+    carl_token: String,
 }
 
 impl Demo {
@@ -87,6 +91,11 @@ impl Demo {
 
     /// Runs `toto ARGS` in `dir`, echoing the command; returns its exit code.
     fn toto(&self, dir: &Path, args: &[&str]) -> Result<i32> {
+        self.toto_with(dir, args, &[])
+    }
+
+    /// Like [`Demo::toto`], with environment variables `(name, value, shown as)`.
+    fn toto_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str, &str)]) -> Result<i32> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| {
@@ -97,16 +106,28 @@ impl Demo {
                 }
             })
             .collect();
+        let prefix: String = env
+            .iter()
+            .map(|(name, _, shown)| format!("{name}={shown} "))
+            .collect();
         println!(
-            "  $ toto {}",
+            "  $ {prefix}toto {}",
             shown
                 .join(" ")
                 .replace(&self.exe.display().to_string(), "toto")
         );
-        let out = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .current_dir(dir)
             .args(args)
             .env_remove("TOTO_KEY_PASSWORD")
+            .env_remove("SIGSTORE_ID_TOKEN")
+            .env_remove("SIGSTORE_IDENTITY_TOKEN")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL");
+        for (name, value, _) in env {
+            command.env(name, value);
+        }
+        let out = command
             .output()
             .with_context(|| format!("cannot run {}", self.exe.display()))?;
         for line in String::from_utf8_lossy(&out.stdout)
@@ -172,14 +193,15 @@ impl Demo {
                 "VERSION = \"foo-v1\"\nimport evil\n",
             )?;
         }
-        self.must(
+        let code = self.toto_with(
             work,
             &[
                 "run",
                 "-n",
                 "package",
-                "--key",
-                "../keys/carl",
+                "--keyless",
+                "--trust-config",
+                "../sigstore-testbed/trust_config.json",
                 "-m",
                 "demo-project",
                 "-p",
@@ -191,23 +213,39 @@ impl Demo {
                 "demo-project.pkg",
                 "demo-project",
             ],
-        )
+            &[(
+                "SIGSTORE_ID_TOKEN",
+                &self.carl_token,
+                "$(toto testbed token --dir ../sigstore-testbed --identity carl@example.com)",
+            )],
+        )?;
+        if code != 0 {
+            bail!("carl's keyless `toto run -n package` failed with exit code {code}");
+        }
+        Ok(())
     }
 
     /// Copies what a client receives (layout, keys, links, package) to `to`.
     fn deliver(&self, work: &Path, to: &Path) -> Result<()> {
         fs::create_dir_all(to)?;
         fs::copy(self.root.join("owner/root.layout"), to.join("root.layout"))?;
-        for name in ["alice.pub", "bob.pub", "carl.pub"] {
+        for name in ["alice.pub", "bob.pub"] {
             fs::copy(self.root.join("keys").join(name), to.join(name))?;
         }
+        fs::copy(
+            self.root.join("sigstore-testbed/trusted_root.json"),
+            to.join("trusted_root.json"),
+        )?;
         for entry in fs::read_dir(work)? {
             let path = entry?.path();
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.ends_with(".link") || name == "demo-project.pkg" {
+            if name.ends_with(".link")
+                || name.ends_with(".link.sigstore.json")
+                || name == "demo-project.pkg"
+            {
                 fs::copy(&path, to.join(&name))?;
             }
         }
@@ -235,21 +273,41 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             root.display()
         );
     }
+    let exe_s = exe.display().to_string();
+    println!("toto demo in {}\n", root.display());
+
+    println!("0. A Sigstore testbed starts on 127.0.0.1: OIDC issuer, Fulcio, Rekor, CT log.");
+    let testbed = testbed::Testbed::start(&testbed::Config {
+        dir: root.join("sigstore-testbed"),
+        port: 0,
+    })
+    .context("cannot start the Sigstore testbed")?;
+    println!(
+        "  (what `toto testbed serve --dir sigstore-testbed` runs; serving on {})",
+        testbed.url()
+    );
+    let carl_token = testbed
+        .token(&testbed::TokenRequest {
+            identity: "carl@example.com".into(),
+            // The demo's tampered run signs again later.
+            lifetime: Some(3600),
+            ..testbed::TokenRequest::default()
+        })
+        .context("cannot mint Carl's identity token")?;
     let demo = Demo {
         exe: exe.clone(),
         root: root.clone(),
+        carl_token,
     };
-    let exe_s = exe.display().to_string();
-    demo.say(&format!("toto demo in {}\n", root.display()));
 
-    demo.say("1. Keys: Alice owns the project; Bob and Carl are functionaries.");
+    demo.say("\n1. Keys: Alice owns the project and Bob is a functionary, each with a key pair;");
+    demo.say("   Carl, the other functionary, has no key: he signs keylessly as carl@example.com.");
     fs::create_dir_all(root.join("keys"))?;
     demo.must(&root.join("keys"), &["key", "generate", "-o", "alice"])?;
     demo.must(
         &root.join("keys"),
         &["key", "generate", "--type", "ecdsa-p256", "-o", "bob"],
     )?;
-    demo.must(&root.join("keys"), &["key", "generate", "-o", "carl"])?;
 
     demo.say("\n2. Alice writes the supply chain's policy (layout) and signs it.");
     fs::create_dir_all(root.join("owner"))?;
@@ -257,6 +315,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         root.join("owner/chain.toml"),
         CHAIN
             .replace("\"TOTO\"", &format!("{exe_s:?}"))
+            .replace("ISSUER", testbed.issuer())
             .replace("keys/", "../keys/"),
     )?;
     demo.must(
@@ -270,6 +329,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     demo.must(&root.join("owner"), &["layout", "show", "root.layout"])?;
 
     demo.say("\n3. Bob and Carl carry out the steps; toto records signed evidence (links).");
+    demo.say("   Carl's link goes to Fulcio (a 10-minute certificate) and Rekor (a log entry),");
+    demo.say("   and is written as a Sigstore bundle: package.<id>.link.sigstore.json.");
     let work = root.join("work");
     fs::create_dir_all(&work)?;
     demo.run_chain(&work, &exe_s, false)?;
@@ -285,6 +346,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "root.layout",
             "--layout-key",
             "alice.pub",
+            "--trusted-root",
+            "trusted_root.json",
         ],
     )?;
 
@@ -302,6 +365,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "root.layout",
             "--layout-key",
             "alice.pub",
+            "--trusted-root",
+            "trusted_root.json",
         ],
     )?;
 
@@ -314,7 +379,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     ));
     if args.dir.is_some() {
         demo.say(&format!(
-            "  files: keys/ (keys), owner/root.layout (signed layout), work*/ (links, package), client*/ (what was verified), all in {}",
+            "  files: keys/ (keys), owner/root.layout (signed layout), sigstore-testbed/ (the testbed's keys, log and trust files), work*/ (links, bundles, package), client*/ (what was verified), all in {}",
             root.display()
         ));
     }

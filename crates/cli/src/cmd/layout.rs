@@ -41,6 +41,8 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
   [[steps]]
   name = "clone"
   functionaries = ["bob.pub"]      # public key files, relative to the TOML file
+  gpg_keys = ["8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"]   # OpenPGP keys, exported from
+                                   # the keyring (--gpg-home DIR, else gpg's default)
   identities = [{ identity = "https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main",
                   issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
   threshold = 1                    # default 1
@@ -70,6 +72,9 @@ pub struct NewArgs {
     /// Where to write the unsigned layout (Metablock without signatures).
     #[arg(long, short = 'o', value_name = "FILE", default_value = "root.layout")]
     output: PathBuf,
+    /// GnuPG home directory to export the steps' `gpg_keys` from.
+    #[arg(long = "gpg-home", value_name = "DIR")]
+    gpg_home: Option<PathBuf>,
 }
 
 /// Layout encodings.
@@ -127,6 +132,9 @@ struct StepDescription {
     functionaries: Vec<PathBuf>,
     #[serde(default)]
     identities: Vec<IdentityDescription>,
+    /// OpenPGP key ids, exported with `gpg --export`.
+    #[serde(default)]
+    gpg_keys: Vec<String>,
     #[serde(default = "one")]
     threshold: usize,
     #[serde(default)]
@@ -204,7 +212,7 @@ fn parse_rules(item: &str, which: &str, rules: &[String]) -> Result<Vec<Rule>> {
         .collect()
 }
 
-fn build_layout(description: Description, base: &Path) -> Result<Layout> {
+fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) -> Result<Layout> {
     let expires = match description.expires.as_deref() {
         None => None,
         Some(text) => {
@@ -230,6 +238,21 @@ fn build_layout(description: Description, base: &Path) -> Result<Layout> {
             let id = key.keyid().to_string();
             pubkeys.push(id.clone());
             keys.insert(id, Functionary::Key(Box::new(key)));
+        }
+        for keyid in &s.gpg_keys {
+            let dict = crate::gpg_sign::export_key(keyid, gpg_home)
+                .with_context(|| format!("step {name}: OpenPGP functionary {keyid}"))?;
+            let key = dsse::gpg::GpgKey::from_key_dict(&dict)
+                .with_context(|| format!("step {name}: OpenPGP functionary {keyid}"))?;
+            let id = key.keyid().to_owned();
+            pubkeys.push(id.clone());
+            keys.insert(
+                id,
+                Functionary::Gpg {
+                    key: Box::new(key),
+                    dict,
+                },
+            );
         }
         for who in &s.identities {
             let functionary = Functionary::Sigstore {
@@ -284,7 +307,7 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     let description: Description = toml::from_str(&text)
         .with_context(|| format!("cannot read {}", args.description.display()))?;
     let base = args.description.parent().unwrap_or(Path::new("."));
-    let layout = build_layout(description, base)
+    let layout = build_layout(description, base, args.gpg_home.as_deref())
         .with_context(|| format!("in {}", args.description.display()))?;
     // Round-trip through the parser: what we write is what verification reads.
     let value = layout.to_value();

@@ -15,6 +15,8 @@ mod layout;
 mod match_products;
 mod run;
 mod sign;
+mod sign_blob;
+mod testbed;
 mod verify;
 mod verify_attestation;
 mod verify_bundle;
@@ -47,6 +49,8 @@ pub enum Command {
     Layout(layout::LayoutCommand),
     /// Sign a link or layout, or check its signatures.
     Sign(sign::SignArgs),
+    /// Sign files keylessly (Fulcio + Rekor) into Sigstore bundles.
+    SignBlob(sign_blob::SignBlobArgs),
     /// Check whether local files match a link's products.
     MatchProducts(match_products::MatchArgs),
     /// Make in-toto-run, in-toto-verify, … symlinks that run toto with the reference's defaults.
@@ -62,6 +66,9 @@ pub enum Command {
     /// Generate keys and compute key ids.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// A loopback Sigstore (OIDC, Fulcio, Rekor, CT) for offline keyless signing.
+    #[command(subcommand)]
+    Testbed(testbed::TestbedCommand),
 }
 
 impl Command {
@@ -79,12 +86,14 @@ impl Command {
             Command::VerifyAttestation(args) => verify_attestation::run(args),
             Command::Layout(c) => c.run(),
             Command::Sign(args) => sign::run(args),
+            Command::SignBlob(args) => sign_blob::run(args),
             Command::MatchProducts(args) => match_products::run(args),
             Command::InstallCompat(args) => compat::run(args),
             Command::Completions(args) => docs::completions(args),
             Command::Man => docs::man(),
             Command::Envelope(c) => c.run(),
             Command::Key(c) => c.run(),
+            Command::Testbed(c) => c.run(),
         }
     }
 }

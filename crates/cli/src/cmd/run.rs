@@ -2,7 +2,7 @@
 //! did as a signed link. The reference's flag names are accepted, so scripts
 //! written for `in-toto-run` / `in-toto-record` keep working.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use attest::{ArtifactMap, Encoding, Link, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map};
 
+use crate::gpg_sign::LinkSigner;
 use crate::util;
 
 /// Link encodings `toto` writes.
@@ -92,9 +93,14 @@ pub struct SigningArgs {
         long = "key",
         short = 'k',
         visible_alias = "signing-key",
-        value_name = "FILE"
+        value_name = "FILE",
+        conflicts_with = "gpg"
     )]
     key: Option<PathBuf>,
+    #[command(flatten)]
+    gpg: crate::gpg_sign::GpgArgs,
+    #[command(flatten)]
+    keyless: crate::keyless_sign::KeylessArgs,
     /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
     #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
     password: Option<Option<String>>,
@@ -121,7 +127,25 @@ pub struct SigningArgs {
     quiet: bool,
 }
 
+/// The key-id part of a keyless recording's unfinished link name.
+const KEYLESS_UNFINISHED: &str = "keyless";
+
 impl SigningArgs {
+    /// With `--keyless`, the identity token (checked now, so a bad token
+    /// fails before the step runs).
+    fn keyless_token(&self) -> Result<Option<keyless::IdentityToken>> {
+        if !self.keyless.keyless {
+            return Ok(None);
+        }
+        if self.key.is_some() || self.gpg.signer().is_some() {
+            bail!("--keyless signs without a key: drop --key/--gpg, or drop --keyless");
+        }
+        if self.format() != LinkFormat::Statement {
+            bail!("--keyless writes a Sigstore bundle of a Statement v1 link: drop --format/--use-dsse");
+        }
+        self.keyless.token().map(Some)
+    }
+
     fn format(&self) -> LinkFormat {
         if self.use_dsse {
             LinkFormat::DsseLink
@@ -130,11 +154,18 @@ impl SigningArgs {
         }
     }
 
-    fn load_key(&self) -> Result<dsse::PrivateKey> {
+    fn load_key(&self) -> Result<LinkSigner> {
+        if let Some(gpg) = self.gpg.signer() {
+            if self.format() != LinkFormat::Metablock {
+                bail!("--gpg signs Metablocks only, as the reference does: add --format metablock");
+            }
+            return Ok(LinkSigner::Gpg(gpg));
+        }
         let Some(path) = &self.key else {
-            bail!("no signing key: pass --key FILE (or --signing-key FILE)");
+            bail!("no signing key: pass --key FILE (or --signing-key FILE), or --gpg [KEYID]");
         };
-        util::load_private_key(path, self.password.as_ref())
+        let key = util::load_private_key(path, self.password.as_ref())?;
+        Ok(LinkSigner::Key(Box::new(key)))
     }
 }
 
@@ -275,21 +306,47 @@ fn record_paths(
     Ok(recorded.artifacts)
 }
 
+/// Signs and writes `link`; `path` names the file from the signing key id.
 fn write_link(
     link: &Link,
-    key: Option<&dsse::PrivateKey>,
+    key: Option<&LinkSigner>,
     format: LinkFormat,
-    path: &Path,
-) -> Result<()> {
+    path: impl FnOnce(&str) -> PathBuf,
+) -> Result<PathBuf> {
     let payload = match format {
         LinkFormat::Statement => link.to_statement().into_value(),
         LinkFormat::DsseLink | LinkFormat::Metablock => link.to_classic(),
     };
     let mut document = SignedDocument::new(payload, format.encoding())?;
-    if let Some(key) = key {
-        document.add_signature(key)?;
+    let keyid = match key {
+        Some(key) => key.sign(&mut document)?,
+        None => String::new(),
+    };
+    let path = path(&keyid);
+    util::write_atomic(&path, &document.to_json(), None)?;
+    Ok(path)
+}
+
+/// Signs a finished step's link with the key, or keylessly, and writes it
+/// into the metadata directory as `<step>.<id8>.link` (`.link.sigstore.json`
+/// when keyless).
+fn sign_link(
+    link: &Link,
+    signing: &SigningArgs,
+    key: Option<&LinkSigner>,
+    keyless: Option<&keyless::IdentityToken>,
+    name: &attest::layout::StepName,
+) -> Result<PathBuf> {
+    let dir = &signing.metadata_directory;
+    match keyless {
+        Some(token) => {
+            let signer = signing.keyless.signer(token)?;
+            crate::keyless_sign::write_link(link, &signer, name, dir)
+        }
+        None => write_link(link, key, signing.format(), |id| {
+            dir.join(name.link_file_name(id))
+        }),
     }
-    util::write_atomic(path, &document.to_json(), None)
 }
 
 fn byproducts(
@@ -324,7 +381,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let environment: Vec<(String, String)> = std::env::vars().collect();
     let redactor = Redactor::new(&args.redact, !args.no_default_redactions, &environment)
         .context("invalid --redact pattern")?;
-    let key = args.signing.load_key()?;
+    let keyless = args.signing.keyless_token()?;
+    let key = match keyless {
+        Some(_) => None,
+        None => Some(args.signing.load_key()?),
+    };
     let quiet = args.signing.quiet;
     let materials = record_paths(&args.materials, &options, quiet, "materials")?;
     let outcome = if args.no_command {
@@ -349,11 +410,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         byproducts: byproducts(outcome.as_ref(), &redactor),
         environment: Map::new(),
     };
-    let path = args
-        .signing
-        .metadata_directory
-        .join(name.link_file_name(key.keyid().as_str()));
-    write_link(&link, Some(&key), args.signing.format(), &path)?;
+    let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
     if !quiet {
         eprintln!("toto: wrote {}", path.display());
     }
@@ -363,17 +420,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ))
 }
 
-fn unfinished_name(name: &attest::layout::StepName, key: &dsse::PrivateKey) -> String {
-    format!(".{}.{}.link-unfinished", name, key.keyid().short())
-}
-
 /// `toto record start|stop`.
 pub fn record(command: RecordCommand) -> Result<ExitCode> {
     match command {
         RecordCommand::Start(args) => {
             let name = step_name(&args.step_name)?;
             let options = args.artifacts.options()?;
-            let key = args.signing.load_key()?;
+            let keyless = args.signing.keyless_token()?;
+            let key = match keyless {
+                Some(_) => None,
+                None => Some(args.signing.load_key()?),
+            };
             let materials =
                 record_paths(&args.materials, &options, args.signing.quiet, "materials")?;
             let link = Link {
@@ -384,11 +441,17 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                 byproducts: Map::new(),
                 environment: Map::new(),
             };
-            let path = args
-                .signing
-                .metadata_directory
-                .join(unfinished_name(&name, &key));
-            write_link(&link, Some(&key), LinkFormat::Metablock, &path)?;
+            let dir = &args.signing.metadata_directory;
+            // Keyless: the unfinished link stays unsigned (the certificate
+            // would expire during a long step); it is signed at stop.
+            let path = write_link(&link, key.as_ref(), LinkFormat::Metablock, |id| {
+                let id = if key.is_some() {
+                    id
+                } else {
+                    KEYLESS_UNFINISHED
+                };
+                dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id))
+            })?;
             if !args.signing.quiet {
                 eprintln!(
                     "toto: started {}; finish with `toto record stop -n {name}`",
@@ -400,11 +463,23 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
         RecordCommand::Stop(args) => {
             let name = step_name(&args.step_name)?;
             let options = args.artifacts.options()?;
-            let key = args.signing.load_key()?;
-            let unfinished = args
-                .signing
-                .metadata_directory
-                .join(unfinished_name(&name, &key));
+            let keyless = args.signing.keyless_token()?;
+            let key = match keyless {
+                Some(_) => None,
+                None => Some(args.signing.load_key()?),
+            };
+            let unfinished = match &key {
+                Some(key) => {
+                    key.unfinished_path(&args.signing.metadata_directory, name.as_str())?
+                }
+                None => args
+                    .signing
+                    .metadata_directory
+                    .join(crate::gpg_sign::unfinished_name(
+                        name.as_str(),
+                        KEYLESS_UNFINISHED,
+                    )),
+            };
             let limits = dsse::Limits::default();
             let bytes = util::read_limited(
                 &unfinished,
@@ -415,16 +490,12 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                 format!("no recording of step {name} in progress; run `toto record start` first")
             })?;
             let document = SignedDocument::from_json(&bytes, &limits)?;
-            document
-                .verify(&[key.public_key()], 1)
-                .with_context(|| format!("{} is not signed by this key", unfinished.display()))?;
+            if let Some(key) = &key {
+                key.check_signed(&document, &unfinished)?;
+            }
             let mut link = Link::from_payload(document.payload().clone())?;
             link.products = record_paths(&args.products, &options, args.signing.quiet, "products")?;
-            let path = args
-                .signing
-                .metadata_directory
-                .join(name.link_file_name(key.keyid().as_str()));
-            write_link(&link, Some(&key), args.signing.format(), &path)?;
+            let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
             std::fs::remove_file(&unfinished)
                 .with_context(|| format!("cannot remove {}", unfinished.display()))?;
             if !args.signing.quiet {
@@ -457,8 +528,9 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
         byproducts: byproducts(Some(&outcome), &default_redactor()?),
         environment: Map::new(),
     };
-    let path = PathBuf::from(format!("{name}.link"));
-    write_link(&link, None, LinkFormat::Metablock, &path)?;
+    let path = write_link(&link, None, LinkFormat::Metablock, |_| {
+        PathBuf::from(format!("{name}.link"))
+    })?;
     eprintln!("toto: wrote unsigned {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -18,15 +18,18 @@ use crate::util;
     with --verify: 0 all keys signed, 1 a signature is missing or bad, 2 input error.\n\n\
     Examples:\n  toto sign -f root.layout -k alice.pem\n  \
     toto sign -f root.layout -k bob.pem --append\n  \
-    toto sign -f package.link -k carl.pub --verify"
+    toto sign -f package.link -k carl.pub --verify\n  \
+    toto sign -f package.link --gpg 8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17 --gpg-home ~/.gnupg"
 )]
 pub struct SignArgs {
     /// The link or layout file.
     #[arg(long = "file", short = 'f', value_name = "FILE")]
     file: PathBuf,
     /// Private keys to sign with (or, with --verify, public keys to check).
-    #[arg(long = "key", short = 'k', visible_alias = "key-file", num_args = 1.., required = true, value_name = "FILE")]
+    #[arg(long = "key", short = 'k', visible_alias = "key-file", num_args = 1.., required_unless_present = "gpg", conflicts_with = "gpg", value_name = "FILE")]
     keys: Vec<PathBuf>,
+    #[command(flatten)]
+    gpg: crate::gpg_sign::GpgArgs,
     /// Password of encrypted keys; without a value, prompt.
     #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
     password: Option<Option<String>>,
@@ -47,6 +50,16 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     let bytes = util::read_limited(&args.file, limits.max_envelope_bytes, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
+    if let Some(gpg) = args.gpg.signer() {
+        return crate::gpg_sign::sign_file(
+            &gpg,
+            &args.file,
+            document,
+            args.output,
+            args.append,
+            args.verify,
+        );
+    }
     if args.verify {
         for path in &args.keys {
             let key = util::load_public_key(path)?;

@@ -1,0 +1,63 @@
+//! `toto sign-blob`: a keyless Sigstore signature over any file (a
+//! `hashedrekord` bundle), what `cosign sign-blob` and `sigstore sign` write.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::keyless_sign::{cli_error, write_bundle, KeylessArgs};
+use crate::util;
+
+/// Arguments of `toto sign-blob`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  toto sign-blob --keyless dist/app.tar.gz          # writes dist/app.tar.gz.sigstore.json
+  toto sign-blob --keyless --trust-config sigstore-testbed/trust_config.json \\
+      --identity-token \"$(toto testbed token --dir sigstore-testbed --identity alice@example.com)\" app.bin
+
+Verify with: toto verify-bundle --bundle dist/app.tar.gz.sigstore.json \\
+    --certificate-identity ID --certificate-oidc-issuer URL dist/app.tar.gz")]
+pub struct SignBlobArgs {
+    /// Files to sign; each gets its own bundle.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    keyless: KeylessArgs,
+    /// Bundle path (only with one file; default `<FILE>.sigstore.json`).
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+}
+
+/// `toto sign-blob`.
+pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
+    if !args.keyless.keyless {
+        bail!("sign-blob signs keylessly: add --keyless (for a key, use `toto envelope sign`)");
+    }
+    if args.bundle.is_some() && args.files.len() > 1 {
+        bail!("--bundle names one bundle; with several files, leave it out");
+    }
+    let mut blobs = Vec::new();
+    for file in &args.files {
+        blobs.push(util::read_limited(file, 1 << 30, "file to sign")?);
+    }
+    let token = args.keyless.token()?;
+    let signer = args.keyless.signer(&token)?;
+    for (file, blob) in args.files.iter().zip(&blobs) {
+        let bundle = signer.sign_blob(blob).map_err(cli_error)?;
+        let path = args.bundle.clone().unwrap_or_else(|| {
+            let mut name = file.clone().into_os_string();
+            name.push(".sigstore.json");
+            PathBuf::from(name)
+        });
+        write_bundle(&path, &bundle)?;
+        eprintln!(
+            "toto: wrote {} (signed by {}, {}; Rekor log index {})",
+            path.display(),
+            signer.identity(),
+            signer.issuer(),
+            bundle.log_index
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

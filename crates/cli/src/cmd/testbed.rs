@@ -1,0 +1,94 @@
+//! `toto testbed`: a loopback Sigstore (OIDC issuer, Fulcio, Rekor, CT log)
+//! for trying keyless signing without the public-good instance.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+/// `toto testbed …`.
+#[derive(Debug, Subcommand)]
+pub enum TestbedCommand {
+    /// Serve OIDC, Fulcio, Rekor and CT on 127.0.0.1 until interrupted.
+    #[command(after_help = "Examples:
+  toto testbed serve --dir sigstore-testbed --port 8080
+  TOKEN=$(toto testbed token --dir sigstore-testbed --identity alice@example.com)
+  toto attest --keyless --trust-config sigstore-testbed/trust_config.json \\
+      --identity-token \"$TOKEN\" --predicate-type https://example.com/p --predicate p.json --subject app.tar.gz
+  sigstore --trust-config sigstore-testbed/trust_config.json verify identity \\
+      --bundle app.tar.gz.sigstore.json --cert-identity alice@example.com \\
+      --cert-oidc-issuer http://127.0.0.1:8080 app.tar.gz")]
+    Serve(ServeArgs),
+    /// Print an identity token from a testbed's issuer (the testbed need not run).
+    #[command(after_help = "Examples:
+  toto testbed token --dir sigstore-testbed --identity alice@example.com
+  toto testbed token --dir sigstore-testbed \\
+      --github-workflow org/repo/.github/workflows/release.yml@refs/heads/main")]
+    Token(TokenArgs),
+}
+
+/// `toto testbed serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// State directory: keys, certificates, the log, and the trust files
+    /// clients need (trust_config.json, trusted_root.json, signing_config.json).
+    #[arg(long, default_value = "sigstore-testbed")]
+    dir: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+}
+
+/// `toto testbed token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The testbed's state directory.
+    #[arg(long, default_value = "sigstore-testbed")]
+    dir: PathBuf,
+    /// Identity: an email (becomes the certificate's email SAN) or a URI.
+    #[arg(long, required_unless_present = "github_workflow")]
+    identity: Option<String>,
+    /// A GitHub Actions-shaped token for OWNER/REPO/.github/workflows/FILE@REF.
+    #[arg(long, conflicts_with = "identity")]
+    github_workflow: Option<String>,
+    /// Lifetime in seconds (negative: already expired).
+    #[arg(long, default_value_t = 600, allow_negative_numbers = true)]
+    lifetime: i64,
+}
+
+impl TestbedCommand {
+    /// Runs it.
+    pub fn run(self) -> Result<ExitCode> {
+        match self {
+            TestbedCommand::Serve(args) => {
+                let testbed = testbed::Testbed::start(&testbed::Config {
+                    dir: args.dir.clone(),
+                    port: args.port,
+                })
+                .with_context(|| format!("cannot start the testbed in {}", args.dir.display()))?;
+                println!("toto testbed serving on {}", testbed.url());
+                println!("  OIDC issuer  {}", testbed.issuer());
+                println!("  Fulcio       {}/api/v2/signingCert", testbed.url());
+                println!("  Rekor        {}/api/v1/log", testbed.url());
+                println!("  trust config {}", testbed.trust_config_path().display());
+                println!("  trusted root {}", testbed.trusted_root_path().display());
+                println!("Stop with Ctrl-C.");
+                loop {
+                    std::thread::park();
+                }
+            }
+            TestbedCommand::Token(args) => {
+                let request = testbed::TokenRequest {
+                    identity: args.identity.unwrap_or_default(),
+                    github_workflow: args.github_workflow,
+                    audience: None,
+                    lifetime: Some(args.lifetime),
+                };
+                let token = testbed::token_from_dir(&args.dir, &request)?;
+                println!("{token}");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `--keyless`: signing through Sigstore (OIDC token → Fulcio certificate →
+//! Rekor entry → bundle), shared by every command that signs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use attest::layout::{Functionary, StepName};
+use attest::Link;
+use keyless::{IdentityToken, KeylessSigner, SignedBundle, TrustConfig};
+
+use crate::util;
+
+/// Keyless signing options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeylessArgs {
+    /// Sign keylessly through Sigstore: an OIDC identity token (from
+    /// --identity-token, SIGSTORE_ID_TOKEN, SIGSTORE_IDENTITY_TOKEN or GitHub
+    /// Actions) buys a short-lived Fulcio certificate, the signature is
+    /// logged in Rekor, and a Sigstore bundle is written.
+    #[arg(long)]
+    pub keyless: bool,
+    /// Sigstore instance to sign with: a ClientTrustConfig JSON (trusted root
+    /// and signing config, sigstore-python's --trust-config format).
+    /// Default: the public-good instance.
+    #[arg(long, value_name = "FILE", env = "TOTO_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
+    /// The OIDC identity token (JWT) to sign with (default: SIGSTORE_ID_TOKEN,
+    /// SIGSTORE_IDENTITY_TOKEN, or GitHub Actions' ambient token).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub identity_token: Option<String>,
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A keyless error as the CLI reports it: failed proofs exit 1, the rest 2.
+pub fn cli_error(e: keyless::Error) -> anyhow::Error {
+    if e.is_verification_failure() {
+        anyhow::Error::new(util::VerificationFailed(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+impl KeylessArgs {
+    /// The identity token: given, or ambient. Checked for shape and expiry.
+    pub fn token(&self) -> Result<IdentityToken> {
+        let raw = match &self.identity_token {
+            Some(t) => t.clone(),
+            None => match keyless::ambient_token(&|name| std::env::var(name).ok())
+                .map_err(cli_error)?
+            {
+                Some((t, _)) => t,
+                None => bail!(
+                    "--keyless needs an OIDC identity token: pass --identity-token, set \
+                     SIGSTORE_ID_TOKEN, or run in GitHub Actions with `permissions: id-token: write`"
+                ),
+            },
+        };
+        IdentityToken::parse(&raw, now()).map_err(cli_error)
+    }
+
+    /// The trust config: the file given, or the public-good instance.
+    pub fn trust_config(&self) -> Result<TrustConfig> {
+        match &self.trust_config {
+            Some(path) => {
+                let bytes = util::read_limited(path, 16 << 20, "trust config")?;
+                let text = String::from_utf8(bytes)
+                    .with_context(|| format!("{} is not UTF-8", path.display()))?;
+                TrustConfig::from_json(&text)
+                    .map_err(cli_error)
+                    .with_context(|| format!("cannot read trust config {}", path.display()))
+            }
+            None => TrustConfig::public_good().map_err(cli_error),
+        }
+    }
+
+    /// A signer: token, then a Fulcio certificate.
+    pub fn signer(&self, token: &IdentityToken) -> Result<KeylessSigner> {
+        let config = self.trust_config()?;
+        KeylessSigner::new(&config, token).map_err(cli_error)
+    }
+}
+
+/// The key id a layout gives the signer's identity (as a `sigstore-oidc`
+/// functionary).
+pub fn functionary_id(signer: &KeylessSigner) -> Result<String> {
+    Ok(Functionary::Sigstore {
+        identity: signer.identity().to_owned(),
+        issuer: signer.issuer().to_owned(),
+    }
+    .keyid()?)
+}
+
+/// File name of a keyless link: `<step>.<id8>.link.sigstore.json`.
+pub fn link_bundle_name(step: &StepName, id: &str) -> String {
+    format!("{}.sigstore.json", step.link_file_name(id))
+}
+
+/// Signs `link` (Statement v1 + link predicate) keylessly and writes its
+/// bundle into `dir`.
+pub fn write_link(
+    link: &Link,
+    signer: &KeylessSigner,
+    step: &StepName,
+    dir: &Path,
+) -> Result<PathBuf> {
+    let payload = serde_json::to_vec(&link.to_statement().into_value())?;
+    let bundle = signer
+        .sign_dsse(attest::statement::PAYLOAD_TYPE, &payload)
+        .map_err(cli_error)?;
+    let path = dir.join(link_bundle_name(step, &functionary_id(signer)?));
+    write_bundle(&path, &bundle)?;
+    Ok(path)
+}
+
+/// Writes a bundle file.
+pub fn write_bundle(path: &Path, bundle: &SignedBundle) -> Result<()> {
+    let mut text = bundle.json.clone();
+    text.push('\n');
+    util::write_atomic(path, text.as_bytes(), None)
+}

@@ -1,0 +1,737 @@
+//! Keyless signing: an identity token buys a 10-minute Fulcio certificate
+//! for an ephemeral P-256 key; each signature is logged in Rekor v1; the
+//! result is a Sigstore bundle v0.3, verified against the trusted root
+//! (chain, SCT, inclusion proof, checkpoint, SET, identity) before it is
+//! handed back.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::Engine as _;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{DerSignature, SigningKey};
+use p256::pkcs8::EncodePublicKey as _;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use x509_cert::der::{Decode as _, DecodePem as _, Encode as _};
+
+use crate::bundle::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
+
+/// The audience Sigstore's Fulcio expects.
+pub const AUDIENCE: &str = "sigstore";
+/// Largest response read from a service.
+const MAX_RESPONSE_BYTES: u64 = 16 << 20;
+/// The bundle media type written.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
+
+/// Where to sign: Fulcio and Rekor (v1) URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Services {
+    /// Fulcio base URL.
+    pub fulcio: String,
+    /// Rekor base URL.
+    pub rekor: String,
+    /// OIDC issuer, for interactive flows.
+    pub oidc: Option<String>,
+}
+
+/// A trusted root and the services to sign with: sigstore-python's
+/// `ClientTrustConfig`.
+#[derive(Debug, Clone)]
+pub struct TrustConfig {
+    /// What bundles are verified against.
+    pub root: TrustRoot,
+    /// Where to sign.
+    pub services: Services,
+}
+
+fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::Malformed {
+        what,
+        reason: reason.into(),
+    }
+}
+
+fn service_url(config: &Value, field: &str, wanted_major: u64) -> Option<String> {
+    config
+        .get(field)?
+        .as_array()?
+        .iter()
+        .find(|s| {
+            s.get("majorApiVersion")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                == wanted_major
+        })
+        .and_then(|s| s.get("url"))
+        .and_then(Value::as_str)
+        .map(|u| u.trim_end_matches('/').to_owned())
+}
+
+impl TrustConfig {
+    /// The public-good instance: embedded trusted root, sigstore.dev services.
+    pub fn public_good() -> Result<TrustConfig, Error> {
+        Ok(TrustConfig {
+            root: TrustRoot::public_good()?,
+            services: Services {
+                fulcio: "https://fulcio.sigstore.dev".into(),
+                rekor: "https://rekor.sigstore.dev".into(),
+                oidc: Some("https://oauth2.sigstore.dev/auth".into()),
+            },
+        })
+    }
+
+    /// Reads a `ClientTrustConfig` (`trustedRoot` + `signingConfig` v0.2).
+    pub fn from_json(text: &str) -> Result<TrustConfig, Error> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| malformed("trust config", e.to_string()))?;
+        if value.get("mediaType").and_then(Value::as_str) != Some(CLIENT_TRUST_CONFIG) {
+            return Err(malformed(
+                "trust config",
+                format!("mediaType is not {CLIENT_TRUST_CONFIG}"),
+            ));
+        }
+        let root = value
+            .get("trustedRoot")
+            .ok_or_else(|| malformed("trust config", "no trustedRoot"))?;
+        let signing = value
+            .get("signingConfig")
+            .ok_or_else(|| malformed("trust config", "no signingConfig"))?;
+        if signing.get("mediaType").and_then(Value::as_str) != Some(SIGNING_CONFIG) {
+            return Err(malformed(
+                "trust config",
+                format!("signingConfig.mediaType is not {SIGNING_CONFIG}"),
+            ));
+        }
+        let fulcio = service_url(signing, "caUrls", 1).ok_or_else(|| {
+            malformed("trust config", "no Fulcio (caUrls) with majorApiVersion 1")
+        })?;
+        let rekor = service_url(signing, "rekorTlogUrls", 1).ok_or_else(|| {
+            malformed(
+                "trust config",
+                "no Rekor v1 (rekorTlogUrls with majorApiVersion 1); Rekor v2 is not supported yet",
+            )
+        })?;
+        Ok(TrustConfig {
+            root: TrustRoot::from_json(&root.to_string())?,
+            services: Services {
+                fulcio,
+                rekor,
+                oidc: service_url(signing, "oidcUrls", 1),
+            },
+        })
+    }
+}
+
+/// An OIDC identity token, with the claims a signer needs checked.
+#[derive(Clone)]
+pub struct IdentityToken {
+    raw: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `sub`.
+    pub subject: String,
+    /// `email`, when verified.
+    pub email: Option<String>,
+    /// `job_workflow_ref` (GitHub Actions tokens).
+    pub workflow: Option<String>,
+    /// `exp`, Unix seconds.
+    pub expires: i64,
+}
+
+impl std::fmt::Debug for IdentityToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityToken")
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityToken {
+    /// Reads a JWT's claims (Fulcio checks its signature) and checks what a
+    /// client can: shape, `aud` = `sigstore`, expiry, `email_verified`.
+    pub fn parse(raw: &str, now: i64) -> Result<IdentityToken, Error> {
+        let raw = raw.trim();
+        let parts: Vec<&str> = raw.split('.').collect();
+        let [_, claims, _] = parts.as_slice() else {
+            return Err(Error::Token(
+                "not a JWT (expected three dot-separated base64url parts)".into(),
+            ));
+        };
+        let claims: Value = B64URL
+            .decode(claims.trim_end_matches('='))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| Error::Token("its claims are not base64url JSON".into()))?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let issuer = text("iss").ok_or_else(|| Error::Token("no iss claim".into()))?;
+        let subject = text("sub").ok_or_else(|| Error::Token("no sub claim".into()))?;
+        let aud_ok = match claims.get("aud") {
+            Some(Value::String(a)) => a == AUDIENCE,
+            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(AUDIENCE)),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(Error::Token(format!(
+                "audience is {}, not \"{AUDIENCE}\"",
+                claims
+                    .get("aud")
+                    .map_or_else(|| "missing".into(), Value::to_string)
+            )));
+        }
+        let expires = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Error::Token("no exp claim".into()))?;
+        if expires <= now {
+            return Err(Error::Token(format!(
+                "expired {} s ago; get a fresh one",
+                now - expires
+            )));
+        }
+        let email = match text("email") {
+            Some(e) if claims.get("email_verified").and_then(Value::as_bool) == Some(true) => {
+                Some(e)
+            }
+            Some(e) => {
+                return Err(Error::Token(format!(
+                    "email {e} is not verified (email_verified)"
+                )))
+            }
+            None => None,
+        };
+        Ok(IdentityToken {
+            raw: raw.to_owned(),
+            issuer,
+            subject,
+            email,
+            workflow: text("job_workflow_ref"),
+            expires,
+        })
+    }
+
+    /// What the proof of possession signs: the email, or else `sub`.
+    fn challenge(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.subject)
+    }
+
+    /// The certificate identities Fulcio may issue for this token.
+    fn acceptable_identities(&self) -> Vec<String> {
+        let mut out = vec![self.subject.clone()];
+        out.extend(self.email.clone());
+        out.extend(
+            self.workflow
+                .as_ref()
+                .map(|w| format!("https://github.com/{w}")),
+        );
+        out
+    }
+}
+
+/// Where an identity token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `SIGSTORE_ID_TOKEN` (cosign, sigstore-js).
+    SigstoreIdToken,
+    /// `SIGSTORE_IDENTITY_TOKEN` (sigstore-python).
+    SigstoreIdentityToken,
+    /// GitHub Actions' ID-token endpoint.
+    GitHubActions,
+}
+
+/// Finds an ambient identity token: `SIGSTORE_ID_TOKEN`,
+/// `SIGSTORE_IDENTITY_TOKEN`, then GitHub Actions
+/// (`ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`,
+/// audience `sigstore`). `Ok(None)` when there is none.
+pub fn ambient_token(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(String, TokenSource)>, Error> {
+    if let Some(t) = env("SIGSTORE_ID_TOKEN").filter(|t| !t.trim().is_empty()) {
+        return Ok(Some((t, TokenSource::SigstoreIdToken)));
+    }
+    if let Some(t) = env("SIGSTORE_IDENTITY_TOKEN").filter(|t| !t.trim().is_empty()) {
+        return Ok(Some((t, TokenSource::SigstoreIdentityToken)));
+    }
+    let (Some(url), Some(bearer)) = (
+        env("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        return Ok(None);
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}audience={AUDIENCE}");
+    let service = "GitHub Actions OIDC";
+    let response = Http::new().get(service, &url, Some(&bearer))?;
+    let token = response
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::Service {
+            service,
+            url: url.clone(),
+            reason: "the response has no \"value\" token".into(),
+        })?;
+    Ok(Some((token.to_owned(), TokenSource::GitHubActions)))
+}
+
+/// A small blocking HTTP client with timeouts and bounded responses.
+struct Http {
+    agent: ureq::Agent,
+}
+
+impl Http {
+    fn new() -> Http {
+        // rustls needs a process-wide provider; aws-lc-rs is the one
+        // sigstore-verify already builds. A second install is harmless.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .user_agent(concat!("toto/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    fn finish(
+        service: &'static str,
+        url: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Value, Error> {
+        let fail = |reason: String| Error::Service {
+            service,
+            url: url.to_owned(),
+            reason,
+        };
+        let mut response = response.map_err(|e| fail(format!("unreachable: {e}")))?;
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| fail(format!("cannot read the response: {e}")))?;
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body);
+            let message = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_else(|| text.chars().take(300).collect());
+            return Err(fail(format!("HTTP {status}: {message}")));
+        }
+        serde_json::from_slice(&body).map_err(|e| fail(format!("the response is not JSON: {e}")))
+    }
+
+    fn get(&self, service: &'static str, url: &str, bearer: Option<&str>) -> Result<Value, Error> {
+        let mut request = self.agent.get(url).header("Accept", "application/json");
+        if let Some(b) = bearer {
+            request = request.header("Authorization", &format!("bearer {b}"));
+        }
+        Http::finish(service, url, request.call())
+    }
+
+    fn post(
+        &self,
+        service: &'static str,
+        url: &str,
+        bearer: Option<&str>,
+        body: &Value,
+    ) -> Result<Value, Error> {
+        let mut request = self
+            .agent
+            .post(url)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json");
+        if let Some(b) = bearer {
+            request = request.header("Authorization", &format!("Bearer {b}"));
+        }
+        Http::finish(service, url, request.send(body.to_string().as_bytes()))
+    }
+}
+
+/// A signed, verified bundle.
+#[derive(Debug, Clone)]
+pub struct SignedBundle {
+    /// The bundle JSON (v0.3), as written.
+    pub json: String,
+    /// Its Rekor log index.
+    pub log_index: u64,
+}
+
+/// A keyless signer: an ephemeral key and its Fulcio certificate.
+pub struct KeylessSigner {
+    key: SigningKey,
+    leaf_der: Vec<u8>,
+    leaf_pem: String,
+    identity: String,
+    issuer: String,
+    services: Services,
+    verifier: BundleVerifier,
+    http: Http,
+}
+
+impl std::fmt::Debug for KeylessSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeylessSigner")
+            .field("identity", &self.identity)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn service_error(service: &'static str, url: &str, reason: impl Into<String>) -> Error {
+    Error::Service {
+        service,
+        url: url.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The SAN (email or URI) and Fulcio issuer of a certificate.
+fn certificate_identity(cert: &x509_cert::Certificate) -> (Option<String>, Option<String>, bool) {
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let mut san = None;
+    let mut issuer_v1 = None;
+    let mut issuer_v2 = None;
+    let mut has_sct = false;
+    for ext in cert.tbs_certificate.extensions.iter().flatten() {
+        let value = ext.extn_value.as_bytes();
+        match ext.extn_id.to_string().as_str() {
+            "2.5.29.17" => {
+                if let Ok(names) = SubjectAltName::from_der(value) {
+                    san = names.0.iter().find_map(|n| match n {
+                        GeneralName::Rfc822Name(s) | GeneralName::UniformResourceIdentifier(s) => {
+                            Some(s.to_string())
+                        }
+                        _ => None,
+                    });
+                }
+            }
+            "1.3.6.1.4.1.57264.1.1" => issuer_v1 = String::from_utf8(value.to_vec()).ok(),
+            "1.3.6.1.4.1.57264.1.8" => {
+                issuer_v2 = x509_cert::der::asn1::Utf8StringRef::from_der(value)
+                    .ok()
+                    .map(|s| s.as_str().to_owned());
+            }
+            "1.3.6.1.4.1.11129.2.4.2" => has_sct = true,
+            _ => {}
+        }
+    }
+    (san, issuer_v2.or(issuer_v1), has_sct)
+}
+
+impl KeylessSigner {
+    /// Gets a certificate from Fulcio for a fresh key and `token`, and checks
+    /// that it certifies that key, for the token's identity and issuer, with
+    /// an embedded SCT.
+    pub fn new(config: &TrustConfig, token: &IdentityToken) -> Result<KeylessSigner, Error> {
+        let http = Http::new();
+        let key = SigningKey::random(&mut rand_core::OsRng);
+        let spki = key
+            .verifying_key()
+            .to_public_key_der()
+            .map_err(|e| malformed("ephemeral key", e.to_string()))?;
+        let spki_pem = x509_cert::der::pem::encode_string(
+            "PUBLIC KEY",
+            x509_cert::der::pem::LineEnding::LF,
+            spki.as_bytes(),
+        )
+        .map_err(|e| malformed("ephemeral key", e.to_string()))?;
+        let proof: DerSignature = key.sign(token.challenge().as_bytes());
+        let url = format!("{}/api/v2/signingCert", config.services.fulcio);
+        let request = json!({
+            "credentials": {"oidcIdentityToken": token.raw},
+            "publicKeyRequest": {
+                "publicKey": {"algorithm": "ECDSA", "content": spki_pem},
+                "proofOfPossession": B64.encode(proof.as_bytes()),
+            },
+        });
+        let response = http.post("Fulcio", &url, Some(&token.raw), &request)?;
+        let chain = response
+            .pointer("/signedCertificateEmbeddedSct/chain/certificates")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                service_error(
+                    "Fulcio",
+                    &url,
+                    "no signedCertificateEmbeddedSct.chain.certificates in the response",
+                )
+            })?;
+        let leaf_pem = chain
+            .first()
+            .and_then(Value::as_str)
+            .ok_or_else(|| service_error("Fulcio", &url, "the certificate chain is empty"))?
+            .to_owned();
+        let leaf = x509_cert::Certificate::from_pem(leaf_pem.as_bytes()).map_err(|e| {
+            service_error("Fulcio", &url, format!("unreadable leaf certificate: {e}"))
+        })?;
+        let leaf_der = leaf
+            .to_der()
+            .map_err(|e| service_error("Fulcio", &url, e.to_string()))?;
+        let cert_key = leaf
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| service_error("Fulcio", &url, e.to_string()))?;
+        if cert_key != spki.as_bytes() {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                "the certificate is for another key",
+            ));
+        }
+        let (san, issuer, has_sct) = certificate_identity(&leaf);
+        let identity = san.ok_or_else(|| {
+            service_error("Fulcio", &url, "the certificate has no email or URI SAN")
+        })?;
+        if !token.acceptable_identities().contains(&identity) {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                format!(
+                    "the certificate is for {identity}, but the token is for {}",
+                    token.challenge()
+                ),
+            ));
+        }
+        let issuer = issuer.ok_or_else(|| {
+            service_error(
+                "Fulcio",
+                &url,
+                "the certificate has no OIDC issuer extension",
+            )
+        })?;
+        if issuer != token.issuer {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                format!(
+                    "the certificate names issuer {issuer}, the token {}",
+                    token.issuer
+                ),
+            ));
+        }
+        if !has_sct {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                "the certificate has no embedded SCT (not logged in certificate transparency)",
+            ));
+        }
+        let leaf_pem = x509_cert::der::pem::encode_string(
+            "CERTIFICATE",
+            x509_cert::der::pem::LineEnding::LF,
+            &leaf_der,
+        )
+        .map_err(|e| malformed("certificate", e.to_string()))?;
+        Ok(KeylessSigner {
+            key,
+            leaf_der,
+            leaf_pem,
+            identity,
+            issuer,
+            services: config.services.clone(),
+            verifier: BundleVerifier::new(&config.root)?,
+            http,
+        })
+    }
+
+    /// The certified identity (email or URI).
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The certified OIDC issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn policy(&self) -> Policy {
+        Policy::Identity {
+            identity: self.identity.clone(),
+            issuer: self.issuer.clone(),
+        }
+    }
+
+    /// Signs a DSSE envelope around `payload`, logs it (Rekor `dsse` 0.0.1)
+    /// and returns the verified bundle.
+    pub fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<SignedBundle, Error> {
+        let pae = dsse::pae::pae(payload_type, payload);
+        let sig: DerSignature = self.key.sign(&pae);
+        let sig_b64 = B64.encode(sig.as_bytes());
+        let envelope = json!({
+            "payload": B64.encode(payload),
+            "payloadType": payload_type,
+            "signatures": [{"sig": sig_b64, "keyid": ""}],
+        });
+        let proposed = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {"proposedContent": {
+                "envelope": envelope.to_string(),
+                "verifiers": [B64.encode(&self.leaf_pem)],
+            }},
+        });
+        let entry = self.log(&proposed, "dsse", &sig_b64)?;
+        let bundle = self.bundle(entry, "dsse", json!({"dsseEnvelope": envelope}))?;
+        self.verifier
+            .verify_attestation(bundle.json.as_bytes(), None, &self.policy())?;
+        Ok(bundle)
+    }
+
+    /// Signs a blob (its SHA-256), logs it (Rekor `hashedrekord` 0.0.1) and
+    /// returns the verified bundle.
+    pub fn sign_blob(&self, blob: &[u8]) -> Result<SignedBundle, Error> {
+        let digest = Sha256::digest(blob);
+        let sig: DerSignature = self.key.sign(blob);
+        let sig_b64 = B64.encode(sig.as_bytes());
+        let proposed = json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                "signature": {"content": sig_b64, "publicKey": {"content": B64.encode(&self.leaf_pem)}},
+            },
+        });
+        let entry = self.log(&proposed, "hashedrekord", &sig_b64)?;
+        let content = json!({"messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+            "signature": sig_b64,
+        }});
+        let bundle = self.bundle(entry, "hashedrekord", content)?;
+        self.verifier.verify(
+            bundle.json.as_bytes(),
+            Artifact::Bytes(blob),
+            &self.policy(),
+        )?;
+        Ok(bundle)
+    }
+
+    /// Posts an entry; checks the body Rekor logged is ours.
+    fn log(&self, proposed: &Value, kind: &str, sig_b64: &str) -> Result<Value, Error> {
+        let url = format!("{}/api/v1/log/entries", self.services.rekor);
+        let response = self.http.post("Rekor", &url, None, proposed)?;
+        let entry = response
+            .as_object()
+            .and_then(|m| m.values().next())
+            .cloned()
+            .ok_or_else(|| service_error("Rekor", &url, "the response holds no entry"))?;
+        let body: Value = entry
+            .get("body")
+            .and_then(Value::as_str)
+            .and_then(|b| B64.decode(b).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| service_error("Rekor", &url, "the entry's body is not base64 JSON"))?;
+        let ours = match kind {
+            "dsse" => body
+                .pointer("/spec/signatures")
+                .and_then(Value::as_array)
+                .is_some_and(|s| {
+                    s.iter()
+                        .any(|s| s.get("signature").and_then(Value::as_str) == Some(sig_b64))
+                }),
+            _ => {
+                body.pointer("/spec/signature/content")
+                    .and_then(Value::as_str)
+                    == Some(sig_b64)
+            }
+        };
+        if body.get("kind").and_then(Value::as_str) != Some(kind) || !ours {
+            return Err(Error::Verification {
+                reason: format!("Rekor ({url}) logged a body that is not the entry sent"),
+            });
+        }
+        Ok(entry)
+    }
+
+    /// Assembles a v0.3 bundle from a Rekor v1 entry.
+    fn bundle(&self, entry: Value, kind: &str, content: Value) -> Result<SignedBundle, Error> {
+        let url = format!("{}/api/v1/log/entries", self.services.rekor);
+        let bad = |what: &str| {
+            service_error(
+                "Rekor",
+                &url,
+                format!("the entry's {what} is missing or malformed"),
+            )
+        };
+        let int = |pointer: &str| entry.pointer(pointer).and_then(Value::as_u64);
+        let hex_to_b64 = |h: &str| hex::decode(h).ok().map(|b| B64.encode(b));
+        let log_index = int("/logIndex").ok_or_else(|| bad("logIndex"))?;
+        let integrated_time = int("/integratedTime").ok_or_else(|| bad("integratedTime"))?;
+        let log_id = entry
+            .get("logID")
+            .and_then(Value::as_str)
+            .and_then(hex_to_b64)
+            .ok_or_else(|| bad("logID"))?;
+        let proof = entry
+            .pointer("/verification/inclusionProof")
+            .ok_or_else(|| bad("inclusion proof"))?;
+        let hashes = proof
+            .get("hashes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("inclusion proof hashes"))?
+            .iter()
+            .map(|h| h.as_str().and_then(hex_to_b64))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("inclusion proof hashes"))?;
+        let root_hash = proof
+            .get("rootHash")
+            .and_then(Value::as_str)
+            .and_then(hex_to_b64)
+            .ok_or_else(|| bad("inclusion proof root hash"))?;
+        let tree_size = proof
+            .get("treeSize")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("tree size"))?;
+        let proof_index = proof
+            .get("logIndex")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("proof index"))?;
+        let checkpoint = proof
+            .get("checkpoint")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("checkpoint"))?;
+        let set = entry
+            .pointer("/verification/signedEntryTimestamp")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("signed entry timestamp"))?;
+        let body = entry
+            .get("body")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("body"))?;
+        let mut bundle = json!({
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "verificationMaterial": {
+                "certificate": {"rawBytes": B64.encode(&self.leaf_der)},
+                "tlogEntries": [{
+                    "logIndex": log_index.to_string(),
+                    "logId": {"keyId": log_id},
+                    "kindVersion": {"kind": kind, "version": "0.0.1"},
+                    "integratedTime": integrated_time.to_string(),
+                    "inclusionPromise": {"signedEntryTimestamp": set},
+                    "inclusionProof": {
+                        "logIndex": proof_index.to_string(),
+                        "rootHash": root_hash,
+                        "treeSize": tree_size.to_string(),
+                        "hashes": hashes,
+                        "checkpoint": {"envelope": checkpoint},
+                    },
+                    "canonicalizedBody": body,
+                }],
+            },
+        });
+        if let (Some(b), Some(c)) = (bundle.as_object_mut(), content.as_object()) {
+            b.extend(c.clone());
+        }
+        Ok(SignedBundle {
+            json: bundle.to_string(),
+            log_index,
+        })
+    }
+}

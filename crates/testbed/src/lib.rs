@@ -1,0 +1,964 @@
+//! A loopback Sigstore for tests and the offline demo: an OIDC issuer that
+//! mints tokens for any identity, Fulcio (`POST /api/v2/signingCert`), Rekor
+//! v1 (`/api/v1/log…`) and a CT log that signs the SCT embedded in every
+//! leaf certificate. Real enough that sigstore-python signs against it and
+//! verifies its bundles with the trust config it writes.
+//!
+//! ```no_run
+//! let testbed = testbed::Testbed::start(&testbed::Config {
+//!     dir: "sigstore-testbed".into(),
+//!     port: 0,
+//! })?;
+//! println!("serving on {}", testbed.url());
+//! let token = testbed.token(&testbed::TokenRequest {
+//!     identity: "alice@example.com".into(),
+//!     ..Default::default()
+//! })?;
+//! # let _ = token;
+//! # Ok::<(), testbed::Error>(())
+//! ```
+//!
+//! Everything is in `dir`: the keys (`keys/*.pem`), the CA certificates and
+//! tree id (`state.json`), the append-only log (`log.jsonl`, replayed on
+//! restart), and the files clients need: `trust_config.json` (sigstore-python's
+//! `--trust-config`), `trusted_root.json` and `signing_config.json`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod http;
+pub mod log;
+pub mod oidc;
+pub mod pki;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use der::{Decode, Encode};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub use oidc::TokenRequest;
+use pki::{Authority, Claim, ClaimValue, CtLog, Identity, LeafRequest};
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file of the testbed's directory.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A client's request is wrong (HTTP 400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A client's identity token is refused (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The testbed itself failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The state directory (created if missing).
+    pub dir: PathBuf,
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+}
+
+/// Faults to inject, for tests of clients' error handling.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Fulcio answers 503.
+    pub fulcio_down: bool,
+    /// Fulcio answers 201 with a body that is not JSON.
+    pub fulcio_garbage: bool,
+    /// Fulcio issues certificates without an SCT.
+    pub fulcio_without_sct: bool,
+    /// Fulcio certifies `mallory@example.com` whoever asks.
+    pub fulcio_other_identity: bool,
+    /// Rekor answers 503.
+    pub rekor_down: bool,
+    /// Rekor answers 201 with a body that is not JSON.
+    pub rekor_garbage: bool,
+    /// Rekor's inclusion proofs do not lead to their root.
+    pub rekor_bad_proof: bool,
+    /// Rekor returns a body other than the one it logged.
+    pub rekor_other_body: bool,
+    /// Every response is delayed this long.
+    pub delay: Option<Duration>,
+}
+
+const MAX_CONNECTIONS: usize = 64;
+
+struct Shared {
+    url: String,
+    created: i64,
+    oidc_key: SigningKey,
+    root: Authority,
+    intermediate: Authority,
+    ct: CtLog,
+    ct_spki: Vec<u8>,
+    rekor_spki: Vec<u8>,
+    log: Mutex<log::Log>,
+    faults: Mutex<Faults>,
+    active: AtomicUsize,
+}
+
+/// A running testbed; stops when dropped.
+pub struct Testbed {
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    stop: Arc<AtomicBool>,
+    port: u16,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Testbed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Testbed")
+            .field("url", &self.shared.url)
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn rfc3339(unix: i64) -> String {
+    let secs = u64::try_from(unix).unwrap_or(0);
+    der::DateTime::from_unix_duration(Duration::from_secs(secs))
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey, Error> {
+    if path.exists() {
+        let pem = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        return SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())));
+    }
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| Error::Internal(format!("cannot encode a key: {e}")))?;
+    write_file(path, pem.as_bytes())?;
+    Ok(key)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+fn pem_cert(der: &[u8]) -> String {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap_or_default()
+}
+
+impl Testbed {
+    /// Starts a testbed in `config.dir` (its keys, certificates and log are
+    /// reused when present) serving on 127.0.0.1.
+    pub fn start(config: &Config) -> Result<Testbed, Error> {
+        let dir = config.dir.clone();
+        let keys = dir.join("keys");
+        std::fs::create_dir_all(&keys).map_err(|e| Error::io(&keys, e))?;
+        let root_key = load_or_create_key(&keys.join("fulcio-root.pem"))?;
+        let intermediate_key = load_or_create_key(&keys.join("fulcio-intermediate.pem"))?;
+        let ct_key = load_or_create_key(&keys.join("ctlog.pem"))?;
+        let rekor_key = load_or_create_key(&keys.join("rekor.pem"))?;
+        let oidc_key = load_or_create_key(&keys.join("oidc.pem"))?;
+
+        let state_path = dir.join("state.json");
+        let state: Option<Value> = match std::fs::read(&state_path) {
+            Ok(bytes) => Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::Internal(format!("{}: {e}", state_path.display())))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&state_path, e)),
+        };
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).map_err(|e| {
+            Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port))
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+
+        let (created, tree_id, root, intermediate) = match &state {
+            Some(s) => {
+                let get = |name: &str| {
+                    s.get(name)
+                        .and_then(Value::as_str)
+                        .and_then(|b| B64.decode(b).ok())
+                        .ok_or_else(|| {
+                            Error::Internal(format!("{}: no {name}", state_path.display()))
+                        })
+                };
+                let created = s.get("created").and_then(Value::as_i64).unwrap_or_else(now);
+                let tree_id = s.get("treeId").and_then(Value::as_u64).unwrap_or(1);
+                let root = Authority::restore(root_key, get("root")?)?;
+                let intermediate = Authority::restore(intermediate_key, get("intermediate")?)?;
+                (created, tree_id, root, intermediate)
+            }
+            None => {
+                let created = now();
+                let (from, until) = (created - 3600, created + 10 * 365 * 86400);
+                let root = Authority::new(root_key, "toto testbed root", None, from, until)?;
+                let intermediate = Authority::new(
+                    intermediate_key,
+                    "toto testbed intermediate",
+                    Some(&root),
+                    from,
+                    until,
+                )?;
+                let mut id = [0u8; 8];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+                let tree_id = u64::from_be_bytes(id) >> 1;
+                (created, tree_id, root, intermediate)
+            }
+        };
+        let state = json!({
+            "created": created,
+            "treeId": tree_id,
+            "url": url,
+            "root": B64.encode(root.cert_der()),
+            "intermediate": B64.encode(intermediate.cert_der()),
+        });
+        write_file(&state_path, format!("{state:#}\n").as_bytes())?;
+
+        let ct_spki = pki::spki_der(&ct_key)?;
+        let rekor_spki = pki::spki_der(&rekor_key)?;
+        let log = log::Log::open(rekor_key, tree_id, Some(&dir.join("log.jsonl")))?;
+        let shared = Arc::new(Shared {
+            url,
+            created,
+            oidc_key,
+            root,
+            intermediate,
+            ct: CtLog::new(ct_key)?,
+            ct_spki,
+            rekor_spki,
+            log: Mutex::new(log),
+            faults: Mutex::new(Faults::default()),
+            active: AtomicUsize::new(0),
+        });
+        let testbed_files = [
+            ("trusted_root.json", shared.trusted_root()),
+            ("signing_config.json", shared.signing_config()),
+            ("trust_config.json", shared.trust_config()),
+        ];
+        for (name, value) in testbed_files {
+            write_file(&dir.join(name), format!("{value:#}\n").as_bytes())?;
+        }
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("testbed".into())
+                .spawn(move || serve(&listener, &shared, &stop))
+                .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?
+        };
+        Ok(Testbed {
+            shared,
+            dir,
+            stop,
+            port,
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL of every service (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The OIDC issuer URL of tokens minted for plain identities.
+    pub fn issuer(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of the written `trust_config.json`.
+    pub fn trust_config_path(&self) -> PathBuf {
+        self.dir.join("trust_config.json")
+    }
+
+    /// Path of the written `trusted_root.json`.
+    pub fn trusted_root_path(&self) -> PathBuf {
+        self.dir.join("trusted_root.json")
+    }
+
+    /// Mints an identity token.
+    pub fn token(&self, request: &TokenRequest) -> Result<String, Error> {
+        let claims = oidc::claims(request, &self.shared.url, now())?;
+        Ok(oidc::mint(&self.shared.oidc_key, &claims))
+    }
+
+    /// Replaces the injected faults.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// Number of log entries.
+    pub fn log_size(&self) -> usize {
+        lock(&self.shared.log).size()
+    }
+
+    /// Stops serving (also done on drop).
+    pub fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Mints a token with the OIDC key of the testbed whose state is in `dir`
+/// (it need not be running; the issuer is the URL it last served on).
+pub fn token_from_dir(dir: &Path, request: &TokenRequest) -> Result<String, Error> {
+    let key_path = dir.join("keys").join("oidc.pem");
+    if !key_path.exists() {
+        return Err(Error::Internal(format!(
+            "{} is not a testbed directory (no keys/oidc.pem); start one with `toto testbed serve --dir {}`",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    let key = load_or_create_key(&key_path)?;
+    let state_path = dir.join("state.json");
+    let state: Value = std::fs::read(&state_path)
+        .map_err(|e| Error::io(&state_path, e))
+        .and_then(|b| {
+            serde_json::from_slice(&b)
+                .map_err(|e| Error::Internal(format!("{}: {e}", state_path.display())))
+        })?;
+    let issuer = state
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::Internal(format!("{}: no url", state_path.display())))?;
+    let claims = oidc::claims(request, issuer, now())?;
+    Ok(oidc::mint(&key, &claims))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        if shared.active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            http::write_response(&stream, &http::Response::error(503, "too many connections"));
+            continue;
+        }
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        let worker = Arc::clone(shared);
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let response = match http::read_request(&stream) {
+                Ok(request) => worker.handle(&request),
+                Err(response) => response,
+            };
+            http::write_response(&stream, &response);
+            worker.active.fetch_sub(1, Ordering::SeqCst);
+        });
+        if spawned.is_err() {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn to_response(result: Result<http::Response, Error>) -> http::Response {
+    match result {
+        Ok(r) => r,
+        Err(Error::BadRequest(m)) => http::Response::error(400, &m),
+        Err(Error::Unauthorized(m)) => http::Response::error(401, &m),
+        Err(e) => http::Response::error(500, &e.to_string()),
+    }
+}
+
+fn json_body(request: &http::Request) -> Result<Value, Error> {
+    serde_json::from_slice(&request.body)
+        .map_err(|e| Error::BadRequest(format!("request body is not JSON: {e}")))
+}
+
+fn b64_field(v: &Value, what: &str) -> Result<Vec<u8>, Error> {
+    v.as_str()
+        .and_then(|s| B64.decode(s).ok())
+        .ok_or_else(|| Error::BadRequest(format!("{what} is not base64")))
+}
+
+fn str_field<'a>(v: &'a Value, pointer: &str) -> Result<&'a str, Error> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::BadRequest(format!("{pointer} missing")))
+}
+
+fn garbage() -> http::Response {
+    http::Response {
+        status: 201,
+        content_type: "application/json",
+        body: b"<html>not json".to_vec(),
+    }
+}
+
+impl Shared {
+    fn handle(&self, request: &http::Request) -> http::Response {
+        let faults = lock(&self.faults).clone();
+        if let Some(delay) = faults.delay {
+            std::thread::sleep(delay);
+        }
+        let route = (request.method.as_str(), request.path.as_str());
+        match route {
+            ("GET", "/.well-known/openid-configuration") => http::Response::json(
+                200,
+                &json!({
+                    "issuer": self.url,
+                    "jwks_uri": format!("{}/oauth/jwks", self.url),
+                    "token_endpoint": format!("{}/oauth/token", self.url),
+                    "response_types_supported": ["id_token"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["ES256"],
+                }),
+            ),
+            ("GET", "/oauth/jwks") => http::Response::json(200, &oidc::jwks(&self.oidc_key)),
+            ("POST", "/oauth/token") => to_response(self.mint(request)),
+            ("GET", "/github-actions/token") => to_response(self.github_token(request)),
+            ("POST", "/api/v2/signingCert") => {
+                if faults.fulcio_down {
+                    return http::Response::error(503, "fulcio is down (injected fault)");
+                }
+                if faults.fulcio_garbage {
+                    return garbage();
+                }
+                to_response(self.signing_cert(request, &faults))
+            }
+            ("GET", "/api/v2/trustBundle") => http::Response::json(
+                200,
+                &json!({"chains": [{"certificates": [
+                    pem_cert(self.intermediate.cert_der()),
+                    pem_cert(self.root.cert_der()),
+                ]}]}),
+            ),
+            ("POST", "/api/v1/log/entries") => {
+                if faults.rekor_down {
+                    return http::Response::error(503, "rekor is down (injected fault)");
+                }
+                if faults.rekor_garbage {
+                    return garbage();
+                }
+                to_response(self.log_entry(request, &faults))
+            }
+            ("GET", "/api/v1/log/entries") => to_response(self.get_entry(request)),
+            ("GET", "/api/v1/log") => http::Response::json(200, &lock(&self.log).info()),
+            ("GET", "/api/v1/log/proof") => to_response(self.consistency(request)),
+            ("GET", "/api/v1/log/publicKey") => http::Response {
+                status: 200,
+                content_type: "application/x-pem-file",
+                body: der::pem::encode_string(
+                    "PUBLIC KEY",
+                    der::pem::LineEnding::LF,
+                    &self.rekor_spki,
+                )
+                .unwrap_or_default()
+                .into_bytes(),
+            },
+            (
+                _,
+                "/.well-known/openid-configuration"
+                | "/oauth/jwks"
+                | "/oauth/token"
+                | "/api/v2/signingCert"
+                | "/api/v1/log/entries"
+                | "/api/v1/log"
+                | "/api/v1/log/proof",
+            ) => http::Response::error(405, "method not allowed"),
+            _ => http::Response::error(404, &format!("no such endpoint: {}", request.path)),
+        }
+    }
+
+    fn mint(&self, request: &http::Request) -> Result<http::Response, Error> {
+        let body = json_body(request)?;
+        let token_request = TokenRequest {
+            identity: body
+                .get("identity")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            github_workflow: body
+                .get("github_workflow")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            audience: body
+                .get("audience")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            lifetime: body.get("lifetime").and_then(Value::as_i64),
+        };
+        let claims = oidc::claims(&token_request, &self.url, now())?;
+        let token = oidc::mint(&self.oidc_key, &claims);
+        Ok(http::Response::json(
+            200,
+            &json!({"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": 600}),
+        ))
+    }
+
+    /// GitHub Actions' ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`):
+    /// the workflow comes from the `workflow` query parameter.
+    fn github_token(&self, request: &http::Request) -> Result<http::Response, Error> {
+        if request
+            .authorization
+            .as_deref()
+            .is_none_or(|a| !a.to_ascii_lowercase().starts_with("bearer "))
+        {
+            return Err(Error::Unauthorized(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN missing".into(),
+            ));
+        }
+        let workflow = request
+            .param("workflow")
+            .ok_or_else(|| Error::BadRequest("workflow query parameter missing".into()))?;
+        let token_request = TokenRequest {
+            github_workflow: Some(workflow),
+            audience: request.param("audience"),
+            ..TokenRequest::default()
+        };
+        let claims = oidc::claims(&token_request, &self.url, now())?;
+        Ok(http::Response::json(
+            200,
+            &json!({"count": 1, "value": oidc::mint(&self.oidc_key, &claims)}),
+        ))
+    }
+
+    fn signing_cert(
+        &self,
+        request: &http::Request,
+        faults: &Faults,
+    ) -> Result<http::Response, Error> {
+        let body = json_body(request)?;
+        let token = match request.authorization.as_deref() {
+            Some(a) if a.len() > 7 && a.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("bearer ")) => {
+                a.get(7..).unwrap_or_default().to_owned()
+            }
+            _ => str_field(&body, "/credentials/oidcIdentityToken")
+                .map_err(|_| Error::Unauthorized("no identity token (Authorization: Bearer, or credentials.oidcIdentityToken)".into()))?
+                .to_owned(),
+        };
+        let now = now();
+        let claims = oidc::verify(&self.oidc_key, &token, now)?;
+        let (identity, issuer, extra) = map_claims(&claims)?;
+        let spki = if let Some(csr) = body.get("certificateSigningRequest") {
+            let pem = b64_field(csr, "certificateSigningRequest")?;
+            let pem = String::from_utf8(pem)
+                .map_err(|_| Error::BadRequest("certificateSigningRequest is not PEM".into()))?;
+            pki::spki_from_csr(&pem)?
+        } else {
+            let content = str_field(&body, "/publicKeyRequest/publicKey/content")?;
+            let spki = pki::spki_from_pem(content.as_bytes())?;
+            let proof = b64_field(
+                body.pointer("/publicKeyRequest/proofOfPossession")
+                    .unwrap_or(&Value::Null),
+                "publicKeyRequest.proofOfPossession",
+            )?;
+            let subject = claims
+                .get("email")
+                .or_else(|| claims.get("sub"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let key = pki::verifying_key(&spki)?;
+            let sig = p256::ecdsa::DerSignature::from_bytes(&proof).map_err(|_| {
+                Error::BadRequest("proofOfPossession is not a DER ECDSA signature".into())
+            })?;
+            p256::ecdsa::signature::Verifier::verify(&key, subject.as_bytes(), &sig).map_err(
+                |_| {
+                    Error::BadRequest(format!(
+                        "proofOfPossession is not a signature over {subject:?}"
+                    ))
+                },
+            )?;
+            spki
+        };
+        let identity = if faults.fulcio_other_identity {
+            Identity::Email("mallory@example.com".into())
+        } else {
+            identity
+        };
+        let leaf = self.intermediate.issue_leaf(
+            &LeafRequest {
+                spki,
+                identity,
+                issuer,
+                claims: extra,
+                without_sct: faults.fulcio_without_sct,
+            },
+            &self.ct,
+            now,
+        )?;
+        Ok(http::Response::json(
+            201,
+            &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
+                pem_cert(&leaf),
+                pem_cert(self.intermediate.cert_der()),
+                pem_cert(self.root.cert_der()),
+            ]}}}),
+        ))
+    }
+
+    fn log_entry(&self, request: &http::Request, faults: &Faults) -> Result<http::Response, Error> {
+        let proposed = json_body(request)?;
+        let body = canonical_body(&proposed)?;
+        let mut log = lock(&self.log);
+        let index = log.append(body, now())?;
+        let (uuid, mut entry) = log
+            .entry_json(index)
+            .ok_or_else(|| Error::Internal("entry vanished".into()))?;
+        drop(log);
+        if faults.rekor_bad_proof {
+            if let Some(root) = entry.pointer_mut("/verification/inclusionProof/rootHash") {
+                *root = json!(hex::encode([0x42u8; 32]));
+            }
+        }
+        if faults.rekor_other_body {
+            if let Some(body) = entry.get_mut("body") {
+                let other = json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {}});
+                *body = json!(B64.encode(other.to_string()));
+            }
+        }
+        Ok(http::Response::json(201, &json!({ uuid: entry })))
+    }
+
+    fn get_entry(&self, request: &http::Request) -> Result<http::Response, Error> {
+        let index: usize = request
+            .param("logIndex")
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| Error::BadRequest("logIndex query parameter missing".into()))?;
+        let log = lock(&self.log);
+        match log.entry_json(index) {
+            Some((uuid, entry)) => Ok(http::Response::json(200, &json!({ uuid: entry }))),
+            None => Ok(http::Response::error(404, "no entry at that index")),
+        }
+    }
+
+    fn consistency(&self, request: &http::Request) -> Result<http::Response, Error> {
+        let size = |name: &str| {
+            request
+                .param(name)
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| Error::BadRequest(format!("{name} query parameter missing")))
+        };
+        let (first, last) = (size("firstSize")?, size("lastSize")?);
+        let log = lock(&self.log);
+        let hashes = log.consistency(first, last).ok_or_else(|| {
+            Error::BadRequest(format!("no consistency proof from {first} to {last}"))
+        })?;
+        Ok(http::Response::json(
+            200,
+            &json!({
+                "rootHash": hex::encode(log.root_at(last)),
+                "hashes": hashes.iter().map(hex::encode).collect::<Vec<_>>(),
+            }),
+        ))
+    }
+
+    fn trusted_root(&self) -> Value {
+        let start = rfc3339(self.created - 3600);
+        let key = |spki: &[u8], url: &str| {
+            json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": B64.encode(spki),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": start},
+                },
+                "logId": {"keyId": B64.encode(Sha256::digest(spki))},
+            })
+        };
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [key(&self.rekor_spki, &self.url)],
+            "certificateAuthorities": [{
+                "subject": {"organization": "toto testbed", "commonName": "toto testbed intermediate"},
+                "uri": self.url,
+                "certChain": {"certificates": [
+                    {"rawBytes": B64.encode(self.intermediate.cert_der())},
+                    {"rawBytes": B64.encode(self.root.cert_der())},
+                ]},
+                "validFor": {"start": start},
+            }],
+            "ctlogs": [key(&self.ct_spki, &self.url)],
+            "timestampAuthorities": [],
+        })
+    }
+
+    fn signing_config(&self) -> Value {
+        let start = rfc3339(self.created - 3600);
+        let service = |version: u32| json!([{"url": self.url, "majorApiVersion": version, "validFor": {"start": start}, "operator": "toto-testbed"}]);
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": service(1),
+            "oidcUrls": service(1),
+            "rekorTlogUrls": service(1),
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaUrls": [],
+            "tsaConfig": {"selector": "ANY"},
+        })
+    }
+
+    fn trust_config(&self) -> Value {
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": self.trusted_root(),
+            "signingConfig": self.signing_config(),
+        })
+    }
+}
+
+/// Fulcio's mapping from token claims to the certificate's SAN, issuer and
+/// further claims.
+fn map_claims(claims: &Value) -> Result<(Identity, String, Vec<Claim>), Error> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let issuer = text("iss")
+        .ok_or_else(|| Error::Unauthorized("identity token has no iss".into()))?
+        .to_owned();
+    if issuer == oidc::GITHUB_ISSUER {
+        let workflow = text("job_workflow_ref")
+            .ok_or_else(|| Error::Unauthorized("GitHub token without job_workflow_ref".into()))?;
+        let repository = text("repository").unwrap_or_default();
+        let uri = format!("https://github.com/{workflow}");
+        let oid = |n: u32| const_oid::ObjectIdentifier::new(&format!("1.3.6.1.4.1.57264.1.{n}"));
+        let mut extra = Vec::new();
+        let mut add = |n: u32, value: ClaimValue| {
+            if let Ok(oid) = oid(n) {
+                extra.push(Claim { oid, value });
+            }
+        };
+        let raw = |s: Option<&str>| ClaimValue::Raw(s.unwrap_or_default().to_owned());
+        let utf8 = |s: String| ClaimValue::Utf8(s);
+        add(2, raw(text("event_name")));
+        add(3, raw(text("sha")));
+        add(4, raw(text("workflow")));
+        add(5, raw(Some(repository)));
+        add(6, raw(text("ref")));
+        add(9, utf8(uri.clone()));
+        add(
+            11,
+            utf8(text("runner_environment").unwrap_or_default().to_owned()),
+        );
+        add(12, utf8(format!("https://github.com/{repository}")));
+        add(13, utf8(text("sha").unwrap_or_default().to_owned()));
+        add(14, utf8(text("ref").unwrap_or_default().to_owned()));
+        add(18, utf8(uri.clone()));
+        add(20, utf8(text("event_name").unwrap_or_default().to_owned()));
+        add(
+            21,
+            utf8(format!(
+                "https://github.com/{repository}/actions/runs/{}/attempts/{}",
+                text("run_id").unwrap_or("1"),
+                text("run_attempt").unwrap_or("1")
+            )),
+        );
+        return Ok((Identity::Uri(uri), issuer, extra));
+    }
+    if let Some(email) = text("email") {
+        if claims.get("email_verified").and_then(Value::as_bool) != Some(true) {
+            return Err(Error::Unauthorized(
+                "email is not verified (email_verified)".into(),
+            ));
+        }
+        return Ok((Identity::Email(email.to_owned()), issuer, Vec::new()));
+    }
+    let sub = text("sub").ok_or_else(|| Error::Unauthorized("identity token has no sub".into()))?;
+    Ok((Identity::Uri(sub.to_owned()), issuer, Vec::new()))
+}
+
+/// Checks a proposed Rekor entry (`hashedrekord` or `dsse` 0.0.1, its
+/// signatures included) and returns the body Rekor stores: canonical JSON,
+/// sorted keys, no whitespace.
+pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use p256::ecdsa::signature::Verifier;
+    let kind = str_field(proposed, "/kind")?;
+    let version = str_field(proposed, "/apiVersion")?;
+    match (kind, version) {
+        ("hashedrekord", "0.0.1") => {
+            let algorithm = str_field(proposed, "/spec/data/hash/algorithm")?;
+            let digest_hex = str_field(proposed, "/spec/data/hash/value")?;
+            let digest = hex::decode(digest_hex)
+                .ok()
+                .filter(|d| d.len() == 32 && algorithm == "sha256")
+                .ok_or_else(|| {
+                    Error::BadRequest("spec.data.hash must be sha256 with 64 hex digits".into())
+                })?;
+            let sig_b64 = str_field(proposed, "/spec/signature/content")?;
+            let pem_b64 = str_field(proposed, "/spec/signature/publicKey/content")?;
+            let sig = B64
+                .decode(sig_b64)
+                .ok()
+                .and_then(|s| p256::ecdsa::DerSignature::from_bytes(&s).ok())
+                .ok_or_else(|| {
+                    Error::BadRequest("spec.signature.content is not a DER ECDSA signature".into())
+                })?;
+            let pem = B64.decode(pem_b64).map_err(|_| {
+                Error::BadRequest("spec.signature.publicKey.content is not base64".into())
+            })?;
+            let key = pki::verifying_key(&pki::spki_from_pem(&pem)?)?;
+            key.verify_prehash(&digest, &sig).map_err(|_| {
+                Error::BadRequest("the signature does not verify over the digest".into())
+            })?;
+            let body = json!({
+                "apiVersion": "0.0.1",
+                "kind": "hashedrekord",
+                "spec": {
+                    "data": {"hash": {"algorithm": "sha256", "value": digest_hex.to_ascii_lowercase()}},
+                    "signature": {"content": sig_b64, "publicKey": {"content": pem_b64}},
+                },
+            });
+            Ok(body.to_string().into_bytes())
+        }
+        ("dsse", "0.0.1") => {
+            let envelope_text = str_field(proposed, "/spec/proposedContent/envelope")?;
+            let envelope: Value = serde_json::from_str(envelope_text)
+                .map_err(|e| Error::BadRequest(format!("envelope is not JSON: {e}")))?;
+            let payload = b64_field(
+                envelope.get("payload").unwrap_or(&Value::Null),
+                "envelope payload",
+            )?;
+            let payload_type = str_field(&envelope, "/payloadType")?;
+            let verifiers = proposed
+                .pointer("/spec/proposedContent/verifiers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    Error::BadRequest("spec.proposedContent.verifiers missing".into())
+                })?;
+            let mut keys = Vec::new();
+            for v in verifiers {
+                let pem_b64 = v
+                    .as_str()
+                    .ok_or_else(|| Error::BadRequest("verifier is not a string".into()))?;
+                let pem = B64
+                    .decode(pem_b64)
+                    .map_err(|_| Error::BadRequest("verifier is not base64".into()))?;
+                keys.push((
+                    pem_b64.to_owned(),
+                    pki::verifying_key(&pki::spki_from_pem(&pem)?)?,
+                ));
+            }
+            let pae = {
+                let mut p = format!("DSSEv1 {} {} ", payload_type.len(), payload_type).into_bytes();
+                p.extend_from_slice(format!("{} ", payload.len()).as_bytes());
+                p.extend_from_slice(&payload);
+                p
+            };
+            let mut signatures = Vec::new();
+            for s in envelope
+                .get("signatures")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let sig_b64 = s.get("sig").and_then(Value::as_str).unwrap_or_default();
+                let sig = B64
+                    .decode(sig_b64)
+                    .ok()
+                    .and_then(|b| p256::ecdsa::DerSignature::from_bytes(&b).ok())
+                    .ok_or_else(|| {
+                        Error::BadRequest("envelope signature is not a DER ECDSA signature".into())
+                    })?;
+                let verifier = keys
+                    .iter()
+                    .find(|(_, k)| k.verify(&pae, &sig).is_ok())
+                    .ok_or_else(|| {
+                        Error::BadRequest("an envelope signature verifies with no verifier".into())
+                    })?;
+                signatures.push(json!({"signature": sig_b64, "verifier": verifier.0}));
+            }
+            if signatures.is_empty() {
+                return Err(Error::BadRequest("the envelope has no signatures".into()));
+            }
+            let body = json!({
+                "apiVersion": "0.0.1",
+                "kind": "dsse",
+                "spec": {
+                    "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope_text.as_bytes()))},
+                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
+                    "signatures": signatures,
+                },
+            });
+            Ok(body.to_string().into_bytes())
+        }
+        _ => Err(Error::BadRequest(format!(
+            "entries of kind {kind} {version} are not supported (hashedrekord 0.0.1, dsse 0.0.1)"
+        ))),
+    }
+}
+
+impl Authority {
+    fn restore(key: SigningKey, cert_der: Vec<u8>) -> Result<Authority, Error> {
+        let cert = x509_cert::Certificate::from_der(&cert_der)
+            .map_err(|e| Error::Internal(format!("stored CA certificate: {e}")))?;
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if spki != pki::spki_der(&key)? {
+            return Err(Error::Internal(
+                "stored CA certificate does not match its key".into(),
+            ));
+        }
+        Ok(pki::Authority::from_stored(
+            key,
+            cert_der,
+            cert.tbs_certificate.subject,
+            spki,
+        ))
+    }
+}

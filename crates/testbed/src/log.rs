@@ -1,0 +1,322 @@
+//! The testbed's transparency log: an RFC 6962 Merkle tree over Rekor entry
+//! bodies, persisted append-only, with signed checkpoints and SETs.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{DerSignature, SigningKey};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+
+/// The checkpoint origin's name: a substring of every loopback base URL
+/// (sigstore-js requires that), whatever the port.
+pub const ORIGIN_NAME: &str = "127.0.0.1";
+
+type Hash = [u8; 32];
+
+fn leaf_hash(body: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(body);
+    h.finalize().into()
+}
+
+fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// Largest power of two smaller than `n` (n ≥ 2).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k << 1 < n {
+        k <<= 1;
+    }
+    k
+}
+
+/// MTH(D[n]) of RFC 6962.
+fn root(leaves: &[Hash]) -> Hash {
+    match leaves {
+        [] => Sha256::digest([]).into(),
+        [one] => *one,
+        _ => {
+            let k = split(leaves.len());
+            let (l, r) = leaves.split_at(k);
+            node_hash(&root(l), &root(r))
+        }
+    }
+}
+
+/// PATH(m, D[n]): the audit path of leaf `m`, bottom-up.
+fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    if leaves.len() <= 1 {
+        return Vec::new();
+    }
+    let k = split(leaves.len());
+    let (l, r) = leaves.split_at(k);
+    if m < k {
+        let mut p = path(m, l);
+        p.push(root(r));
+        p
+    } else {
+        let mut p = path(m - k, r);
+        p.push(root(l));
+        p
+    }
+}
+
+/// SUBPROOF(m, D[n], b) of RFC 6962.
+fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
+    let n = leaves.len();
+    if m == n {
+        return if whole {
+            Vec::new()
+        } else {
+            vec![root(leaves)]
+        };
+    }
+    let k = split(n);
+    let (l, r) = leaves.split_at(k);
+    if m <= k {
+        let mut p = subproof(m, l, whole);
+        p.push(root(r));
+        p
+    } else {
+        let mut p = subproof(m - k, r, false);
+        p.push(root(l));
+        p
+    }
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The canonical body, as stored.
+    pub body: Vec<u8>,
+    /// When it was integrated (Unix seconds).
+    pub integrated_time: i64,
+}
+
+/// The log.
+#[derive(Debug)]
+pub struct Log {
+    key: SigningKey,
+    log_id: Hash,
+    tree_id: u64,
+    entries: Vec<Entry>,
+    leaves: Vec<Hash>,
+    file: Option<File>,
+}
+
+impl Log {
+    /// Opens (or creates) the log persisted in `file`, replaying its entries.
+    pub fn open(key: SigningKey, tree_id: u64, file: Option<&Path>) -> Result<Log, Error> {
+        let log_id = Sha256::digest(crate::pki::spki_der(&key)?).into();
+        let mut log = Log {
+            key,
+            log_id,
+            tree_id,
+            entries: Vec::new(),
+            leaves: Vec::new(),
+            file: None,
+        };
+        if let Some(path) = file {
+            if path.exists() {
+                let reader = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+                for (n, line) in reader.lines().enumerate() {
+                    let line = line.map_err(|e| Error::io(path, e))?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let bad = || {
+                        Error::Internal(format!("{}: line {} is damaged", path.display(), n + 1))
+                    };
+                    let v: Value = serde_json::from_str(&line).map_err(|_| bad())?;
+                    let body = v
+                        .get("body")
+                        .and_then(Value::as_str)
+                        .and_then(|b| B64.decode(b).ok())
+                        .ok_or_else(bad)?;
+                    let integrated_time = v
+                        .get("integratedTime")
+                        .and_then(Value::as_i64)
+                        .ok_or_else(bad)?;
+                    log.leaves.push(leaf_hash(&body));
+                    log.entries.push(Entry {
+                        body,
+                        integrated_time,
+                    });
+                }
+            }
+            let handle = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            log.file = Some(handle);
+        }
+        Ok(log)
+    }
+
+    /// The log id: SHA-256 of the log key's DER SPKI.
+    pub fn log_id(&self) -> &Hash {
+        &self.log_id
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Appends a body; returns its index. Written to disk before it counts.
+    pub fn append(&mut self, body: Vec<u8>, integrated_time: i64) -> Result<usize, Error> {
+        if let Some(file) = self.file.as_mut() {
+            let line = json!({"body": B64.encode(&body), "integratedTime": integrated_time});
+            let mut text = line.to_string();
+            text.push('\n');
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::Internal(format!("cannot persist the log: {e}")))?;
+        }
+        self.leaves.push(leaf_hash(&body));
+        self.entries.push(Entry {
+            body,
+            integrated_time,
+        });
+        Ok(self.leaves.len() - 1)
+    }
+
+    /// An entry.
+    pub fn entry(&self, index: usize) -> Option<&Entry> {
+        self.entries.get(index)
+    }
+
+    /// The root hash of the first `size` entries.
+    pub fn root_at(&self, size: usize) -> Hash {
+        root(self.leaves.get(..size).unwrap_or(&self.leaves))
+    }
+
+    /// A signed checkpoint (signed note) for the first `size` entries.
+    pub fn checkpoint(&self, size: usize) -> String {
+        let note = format!(
+            "{ORIGIN_NAME} - {}\n{size}\n{}\n",
+            self.tree_id,
+            B64.encode(self.root_at(size))
+        );
+        let signature: DerSignature = self.key.sign(note.as_bytes());
+        let mut blob = self.log_id.get(..4).unwrap_or_default().to_vec();
+        blob.extend_from_slice(signature.as_bytes());
+        format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
+    }
+
+    /// Rekor v1's view of an entry: body, time, log id and index,
+    /// inclusion proof in the current tree with a checkpoint, and the SET.
+    pub fn entry_json(&self, index: usize) -> Option<(String, Value)> {
+        let entry = self.entries.get(index)?;
+        let size = self.size();
+        let body = B64.encode(&entry.body);
+        let log_id = hex::encode(self.log_id);
+        let promise = json!({
+            "body": body,
+            "integratedTime": entry.integrated_time,
+            "logID": log_id,
+            "logIndex": index,
+        });
+        // serde_json maps are sorted and compact: RFC 8785 for these
+        // ASCII strings and integers.
+        let set: DerSignature = self.key.sign(promise.to_string().as_bytes());
+        let hashes: Vec<String> = path(index, &self.leaves).iter().map(hex::encode).collect();
+        let uuid = hex::encode(self.leaves.get(index)?);
+        Some((
+            uuid,
+            json!({
+                "body": body,
+                "integratedTime": entry.integrated_time,
+                "logID": log_id,
+                "logIndex": index,
+                "verification": {
+                    "inclusionProof": {
+                        "checkpoint": self.checkpoint(size),
+                        "hashes": hashes,
+                        "logIndex": index,
+                        "rootHash": hex::encode(self.root_at(size)),
+                        "treeSize": size,
+                    },
+                    "signedEntryTimestamp": B64.encode(set.as_bytes()),
+                },
+            }),
+        ))
+    }
+
+    /// A consistency proof from the tree of `first` entries to that of `last`.
+    pub fn consistency(&self, first: usize, last: usize) -> Option<Vec<Hash>> {
+        if first == 0 || first > last || last > self.size() {
+            return None;
+        }
+        if first == last {
+            return Some(Vec::new());
+        }
+        Some(subproof(first, self.leaves.get(..last)?, true))
+    }
+
+    /// `GET /api/v1/log`.
+    pub fn info(&self) -> Value {
+        let size = self.size();
+        json!({
+            "rootHash": hex::encode(self.root_at(size)),
+            "treeSize": size,
+            "signedTreeHead": self.checkpoint(size),
+            "treeID": self.tree_id.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+    }
+
+    /// Recomputes the root from a leaf and its path (RFC 9162 §2.1.3.2).
+    fn root_from_path(index: usize, size: usize, leaf: Hash, proof: &[Hash]) -> Hash {
+        let (mut f, mut s) = (index, size - 1);
+        let mut r = leaf;
+        for p in proof {
+            if f & 1 == 1 || f == s {
+                r = node_hash(p, &r);
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            } else {
+                r = node_hash(&r, p);
+            }
+            f >>= 1;
+            s >>= 1;
+        }
+        r
+    }
+
+    #[test]
+    fn every_audit_path_leads_to_the_root() {
+        for n in 1..40 {
+            let all = leaves(n);
+            for m in 0..n {
+                let p = path(m, &all);
+                assert_eq!(root_from_path(m, n, all[m], &p), root(&all), "n={n} m={m}");
+            }
+        }
+    }
+}

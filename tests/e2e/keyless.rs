@@ -1,0 +1,615 @@
+//! Keyless signing against the loopback testbed: toto's bundles verified by
+//! sigstore-python 4.5.1 (and by toto), sigstore-python's bundles verified
+//! by toto, a `toto run --keyless` chain verified against a layout, and the
+//! client's behaviour when Fulcio or Rekor misbehave.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::{expect_code, node_peer, python, python_bin_dir, tempdir, toto};
+
+const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn start(dir: &Path) -> testbed::Testbed {
+    testbed::Testbed::start(&testbed::Config {
+        dir: dir.join("testbed"),
+        port: 0,
+    })
+    .unwrap()
+}
+
+fn token(tb: &testbed::Testbed, identity: &str) -> String {
+    tb.token(&testbed::TokenRequest {
+        identity: identity.into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
+    vec![
+        "--keyless".into(),
+        "--trust-config".into(),
+        tb.trust_config_path().display().to_string(),
+        "--identity-token".into(),
+        token.into(),
+    ]
+}
+
+fn sigstore(python: &Path) -> Command {
+    let mut c = Command::new(python_bin_dir(python).join("sigstore"));
+    c.env_remove("SIGSTORE_IDENTITY_TOKEN");
+    c
+}
+
+fn python_verify(
+    python: &Path,
+    tb: &testbed::Testbed,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Output {
+    sigstore(python)
+        .arg("--trust-config")
+        .arg(tb.trust_config_path())
+        .args(["verify", "identity", "--bundle"])
+        .arg(bundle)
+        .args([
+            "--cert-identity",
+            identity,
+            "--cert-oidc-issuer",
+            tb.issuer(),
+        ])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_owned()
+}
+
+#[test]
+fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {
+    let Some(py) = python("toto_blob_and_attestation_bundles_verify_with_sigstore_python") else {
+        return;
+    };
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
+    let t = token(&tb, "alice@example.com");
+
+    let out = toto()
+        .arg("sign-blob")
+        .args(keyless(&tb, &t))
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto sign-blob --keyless");
+    let bundle = dir.path().join("app.tar.gz.sigstore.json");
+    expect_code(
+        &python_verify(&py, &tb, &bundle, "alice@example.com", &artifact),
+        0,
+        "sigstore-python verifies toto's blob bundle",
+    );
+
+    // The same bundle for another artifact, or under another identity, is refused.
+    let other = write(&dir.path().join("other"), "other bytes\n");
+    let out = python_verify(&py, &tb, &bundle, "alice@example.com", &other);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "sigstore-python accepted the wrong artifact"
+    );
+    let out = python_verify(&py, &tb, &bundle, "mallory@example.com", &artifact);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "sigstore-python accepted the wrong identity"
+    );
+
+    // An attestation (DSSE, Rekor dsse 0.0.1 entry) over the same artifact.
+    let predicate = write(
+        &dir.path().join("provenance.json"),
+        r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    );
+    let attestation = dir.path().join("app.attestation.sigstore.json");
+    let out = toto()
+        .arg("attest")
+        .args(keyless(&tb, &t))
+        .args([
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(&predicate)
+        .arg("--subject")
+        .arg(&artifact)
+        .arg("-o")
+        .arg(&attestation)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto attest --keyless");
+    expect_code(
+        &python_verify(&py, &tb, &attestation, "alice@example.com", &artifact),
+        0,
+        "sigstore-python verifies toto's attestation",
+    );
+    let out = python_verify(&py, &tb, &attestation, "alice@example.com", &other);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "sigstore-python accepted an attestation for another subject"
+    );
+
+    // toto verifies both, too.
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(&bundle)
+        .args([
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            tb.issuer(),
+            "--trusted-root",
+        ])
+        .arg(tb.trusted_root_path())
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto verify-bundle");
+    let out = toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(&attestation)
+        .args([
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            tb.issuer(),
+            "--trusted-root",
+        ])
+        .arg(tb.trusted_root_path())
+        .arg("--subject")
+        .arg(&artifact)
+        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto verify-attestation");
+}
+
+#[test]
+fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
+    let Some(py) = python("sigstore_python_bundles_from_the_testbed_verify_with_toto") else {
+        return;
+    };
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("wheel.whl"), "wheel bytes\n");
+    let t = token(&tb, "bob@example.com");
+    let bundle = dir.path().join("wheel.sigstore.json");
+    let out = sigstore(&py)
+        .arg("--trust-config")
+        .arg(tb.trust_config_path())
+        .args(["sign", "--identity-token", &t, "--bundle"])
+        .arg(&bundle)
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sigstore sign against the testbed");
+    let verify = |bundle: &Path, identity: &str, file: &Path| {
+        toto()
+            .args(["verify-bundle", "--bundle"])
+            .arg(bundle)
+            .args([
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                tb.issuer(),
+                "--trusted-root",
+            ])
+            .arg(tb.trusted_root_path())
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    expect_code(
+        &verify(&bundle, "bob@example.com", &artifact),
+        0,
+        "toto verifies sigstore-python's bundle",
+    );
+    let other = write(&dir.path().join("other"), "x\n");
+    expect_code(
+        &verify(&bundle, "bob@example.com", &other),
+        1,
+        "wrong artifact",
+    );
+    expect_code(
+        &verify(&bundle, "eve@example.com", &artifact),
+        1,
+        "wrong identity",
+    );
+
+    let predicate = write(
+        &dir.path().join("p.json"),
+        r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    );
+    let attestation = dir.path().join("wheel.att.sigstore.json");
+    let out = sigstore(&py)
+        .arg("--trust-config")
+        .arg(tb.trust_config_path())
+        .args([
+            "attest",
+            "--identity-token",
+            &t,
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(&predicate)
+        .arg("--bundle")
+        .arg(&attestation)
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sigstore attest against the testbed");
+    let out = toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(&attestation)
+        .args([
+            "--certificate-identity",
+            "bob@example.com",
+            "--certificate-oidc-issuer",
+            tb.issuer(),
+            "--trusted-root",
+        ])
+        .arg(tb.trusted_root_path())
+        .arg("--subject")
+        .arg(&artifact)
+        .args([
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto verifies sigstore-python's attestation");
+    let out = toto()
+        .args(["verify-attestation", "--bundle"])
+        .arg(&attestation)
+        .args([
+            "--certificate-identity",
+            "bob@example.com",
+            "--certificate-oidc-issuer",
+            tb.issuer(),
+            "--trusted-root",
+        ])
+        .arg(tb.trusted_root_path())
+        .arg("--subject")
+        .arg(&other)
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "an attestation for another subject");
+}
+
+/// A GitHub Actions-shaped run: the token comes from the ambient endpoint
+/// (`ACTIONS_ID_TOKEN_REQUEST_URL`), two steps are recorded with
+/// `toto run --keyless` and `toto record --keyless`, and the chain verifies
+/// against a layout naming the workflow identity; a tampered link does not.
+#[test]
+fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
+    let ambient = |c: &mut Command| {
+        c.current_dir(&work)
+            .env_remove("SIGSTORE_ID_TOKEN")
+            .env_remove("SIGSTORE_IDENTITY_TOKEN")
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!("{}/github-actions/token?workflow={WORKFLOW}", tb.url()),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-secret");
+    };
+    let tc = tb.trust_config_path().display().to_string();
+    let mut c = toto();
+    ambient(&mut c);
+    let out = c
+        .args([
+            "run",
+            "-n",
+            "build",
+            "--keyless",
+            "--trust-config",
+            &tc,
+            "-m",
+            "src",
+            "-p",
+            "app",
+            "--",
+        ])
+        .args(["sh", "-c", "cp src/main.c app"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto run --keyless with an ambient GitHub token");
+    let mut c = toto();
+    ambient(&mut c);
+    expect_code(
+        &c.args([
+            "record",
+            "start",
+            "-n",
+            "package",
+            "--keyless",
+            "--trust-config",
+            &tc,
+            "-m",
+            "app",
+        ])
+        .output()
+        .unwrap(),
+        0,
+        "record start --keyless",
+    );
+    std::fs::write(work.join("app.tar"), "packed app\n").unwrap();
+    let mut c = toto();
+    ambient(&mut c);
+    expect_code(
+        &c.args([
+            "record",
+            "stop",
+            "-n",
+            "package",
+            "--keyless",
+            "--trust-config",
+            &tc,
+            "-p",
+            "app.tar",
+        ])
+        .output()
+        .unwrap(),
+        0,
+        "record stop --keyless",
+    );
+    let bundles: Vec<String> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".link.sigstore.json"))
+        .collect();
+    assert_eq!(bundles.len(), 2, "{bundles:?}");
+
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(dir.path().join("owner"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let identity = format!("https://github.com/{WORKFLOW}");
+    write(
+        &dir.path().join("layout.toml"),
+        &format!(
+            r#"expires = "30d"
+[[steps]]
+name = "build"
+identities = [{{ identity = "{identity}", issuer = "{GITHUB_ISSUER}" }}]
+materials = ["ALLOW src/*", "DISALLOW *"]
+products = ["CREATE app", "DISALLOW *"]
+
+[[steps]]
+name = "package"
+identities = [{{ identity = "{identity}", issuer = "{GITHUB_ISSUER}" }}]
+materials = ["MATCH app WITH PRODUCTS FROM build", "DISALLOW *"]
+products = ["CREATE app.tar", "DISALLOW *"]
+"#
+        ),
+    );
+    let layout = dir.path().join("root.layout");
+    let out = toto()
+        .args(["layout", "new"])
+        .arg(dir.path().join("layout.toml"))
+        .arg("-o")
+        .arg(&layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout new");
+    let out = toto()
+        .args(["layout", "sign", "--key"])
+        .arg(dir.path().join("owner"))
+        .arg(&layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout sign");
+    let verify = || {
+        toto()
+            .args(["verify", "--layout"])
+            .arg(&layout)
+            .arg("--layout-key")
+            .arg(dir.path().join("owner.pub"))
+            .arg("--link-dir")
+            .arg(&work)
+            .arg("--trusted-root")
+            .arg(tb.trusted_root_path())
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(), 0, "the keyless chain verifies");
+
+    // Swap the build step's bundle for one signed by someone else.
+    let build = bundles.iter().find(|n| n.starts_with("build.")).unwrap();
+    let t = token(&tb, "mallory@example.com");
+    let other = work.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::create_dir_all(other.join("src")).unwrap();
+    write(&other.join("src/main.c"), "evil\n");
+    let out = toto()
+        .current_dir(&other)
+        .args(["run", "-n", "build"])
+        .args(keyless(&tb, &t))
+        .args([
+            "-m",
+            "src",
+            "-p",
+            "app",
+            "--",
+            "sh",
+            "-c",
+            "cp src/main.c app",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "mallory's run");
+    let mallory = std::fs::read_dir(&other)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
+        .unwrap();
+    std::fs::copy(&mallory, work.join(build)).unwrap();
+    let out = verify();
+    expect_code(&out, 1, "a bundle by another identity fails the chain");
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("build"),
+        "the report names the step: {stderr}"
+    );
+}
+
+#[test]
+fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("a.bin"), "bytes\n");
+    let bundle = dir.path().join("a.bin.sigstore.json");
+    let t = token(&tb, "alice@example.com");
+    let sign = |token: &str| {
+        toto()
+            .arg("sign-blob")
+            .args(keyless(&tb, token))
+            .arg(&artifact)
+            .output()
+            .unwrap()
+    };
+    let fault = |set: fn(&mut testbed::Faults)| {
+        let mut faults = testbed::Faults::default();
+        set(&mut faults);
+        faults
+    };
+    #[rustfmt::skip]
+    let cases: [(&str, testbed::Faults, i32, &str); 8] = [
+        ("Fulcio down", fault(|f| f.fulcio_down = true), 2, "Fulcio"),
+        ("Fulcio garbage", fault(|f| f.fulcio_garbage = true), 2, "not JSON"),
+        ("certificate for another identity", fault(|f| f.fulcio_other_identity = true), 2, "mallory@example.com"),
+        ("certificate without SCT", fault(|f| f.fulcio_without_sct = true), 2, "SCT"),
+        ("Rekor down", fault(|f| f.rekor_down = true), 2, "Rekor"),
+        ("Rekor garbage", fault(|f| f.rekor_garbage = true), 2, "not JSON"),
+        ("inclusion proof for another root", fault(|f| f.rekor_bad_proof = true), 1, "verification failed"),
+        ("Rekor body differs", fault(|f| f.rekor_other_body = true), 1, "not the entry sent"),
+    ];
+    for (what, faults, code, needle) in cases {
+        tb.set_faults(faults);
+        let out = sign(&t);
+        expect_code(&out, code, what);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{what}: {stderr}");
+        assert!(!bundle.exists(), "{what}: a bundle was written");
+    }
+    tb.set_faults(testbed::Faults::default());
+    for (what, bad, needle) in [
+        ("not a JWT", "not-a-token".to_owned(), "not a JWT"),
+        (
+            "expired token",
+            tb.token(&testbed::TokenRequest {
+                identity: "alice@example.com".into(),
+                lifetime: Some(-60),
+                ..Default::default()
+            })
+            .unwrap(),
+            "expired",
+        ),
+        (
+            "wrong audience",
+            tb.token(&testbed::TokenRequest {
+                identity: "alice@example.com".into(),
+                audience: Some("other".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+            "audience",
+        ),
+    ] {
+        let out = sign(&bad);
+        expect_code(&out, 2, what);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!bundle.exists(), "{what}: a bundle was written");
+    }
+    // And with nothing wrong, it signs.
+    expect_code(&sign(&t), 0, "healthy testbed");
+    assert!(bundle.exists());
+}
+
+/// sigstore-js (`@sigstore/verify`), given the testbed's trusted root, is a
+/// second verifier of toto's blob and attestation bundles.
+#[test]
+fn toto_bundles_verify_with_sigstore_js() {
+    let Some(script) = node_peer("toto_bundles_verify_with_sigstore_js") else {
+        return;
+    };
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("pkg.tgz"), "package bytes\n");
+    let other = write(&dir.path().join("other.tgz"), "other bytes\n");
+    let t = token(&tb, "dana@example.com");
+    let blob = dir.path().join("pkg.blob.sigstore.json");
+    let out = toto()
+        .arg("sign-blob")
+        .args(keyless(&tb, &t))
+        .arg("--bundle")
+        .arg(&blob)
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sign-blob");
+    let attestation = dir.path().join("pkg.att.sigstore.json");
+    let out = toto()
+        .arg("attest")
+        .args(keyless(&tb, &t))
+        .args([
+            "--predicate-type",
+            "https://example.com/review/v1",
+            "--subject",
+        ])
+        .arg(&artifact)
+        .arg("-o")
+        .arg(&attestation)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "attest");
+    let js = |bundle: &Path, file: &Path, identity: &str| {
+        Command::new("node")
+            .arg(&script)
+            .arg(tb.trusted_root_path())
+            .arg(bundle)
+            .arg(file)
+            .args([identity, tb.issuer()])
+            .output()
+            .unwrap()
+    };
+    for bundle in [&blob, &attestation] {
+        let ok = js(bundle, &artifact, "dana@example.com");
+        expect_code(&ok, 0, "sigstore-js verifies");
+        let wrong = js(bundle, &artifact, "eve@example.com");
+        expect_code(&wrong, 1, "sigstore-js: wrong identity");
+    }
+    // For a DSSE bundle sigstore-js checks the envelope, not the Statement's
+    // subjects (that is the caller's policy), so only the blob is bound here.
+    let wrong = js(&blob, &other, "dana@example.com");
+    expect_code(&wrong, 1, "sigstore-js: wrong artifact");
+}

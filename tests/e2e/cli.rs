@@ -1,5 +1,10 @@
 //! CLI quality: every command teaches with an example; completions and the
-//! man page come from the real definition.
+//! man page come from the real definition; `-q`/`-v`/`-vv`, `--color` and
+//! progress bars behave on terminals and pipes.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -26,6 +31,17 @@ const COMMANDS: &[&[&str]] = &[
     &["key", "generate"],
     &["key", "id"],
     &["demo"],
+    &["trust", "update"],
+    &["sign-blob"],
+    &["testbed", "serve"],
+    &["testbed", "token"],
+    // Groups teach too.
+    &["record"],
+    &["layout"],
+    &["envelope"],
+    &["key"],
+    &["testbed"],
+    &["trust"],
 ];
 
 #[test]
@@ -72,4 +88,300 @@ fn usage_errors_exit_2_and_help_exits_0() {
     );
     expect_code(&toto().arg("--help").output().unwrap(), 0, "--help");
     expect_code(&toto().arg("--version").output().unwrap(), 0, "--version");
+}
+
+/// The reference demo's signed evidence, in a fresh directory (its
+/// inspection writes there).
+fn demo_dir() -> tempfile::TempDir {
+    let dir = tempdir();
+    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// `toto verify` of the demo in `dir`, with `extra` arguments.
+fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
+    toto()
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const ESC: char = '\u{1b}';
+
+#[test]
+fn piped_output_has_no_color_and_no_progress() {
+    let dir = demo_dir();
+    let out = verify_demo(dir.path(), &[]);
+    expect_code(&out, 0, "verify the demo");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        stdout, "Verified: the supply chain of root.layout holds.\n",
+        "plain verdict on a pipe"
+    );
+    assert!(
+        !stdout.contains(ESC) && !stderr.contains(ESC),
+        "escapes in piped output: {stdout:?} {stderr:?}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "progress drawn into a pipe: {stderr:?}"
+    );
+
+    // A failure, piped: the label is plain too.
+    fs::remove_file(dir.path().join("package.be06db20.link")).unwrap();
+    let out = verify_demo(dir.path(), &[]);
+    expect_code(&out, 1, "verify without the package link");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("toto: verification failed: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(ESC), "{stderr:?}");
+}
+
+#[test]
+fn color_always_colors_the_verdicts_and_no_color_turns_auto_off() {
+    let dir = demo_dir();
+    let out = verify_demo(dir.path(), &["--color", "always"]);
+    expect_code(&out, 0, "verify --color always");
+    assert_eq!(
+        text(&out.stdout),
+        "\u{1b}[1;32mVerified: the supply chain of root.layout holds.\u{1b}[0m\n"
+    );
+
+    let dir = demo_dir();
+    let out = toto()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args([
+            "verify",
+            "-l",
+            "root.layout",
+            "-k",
+            "alice.pub",
+            "--color",
+            "auto",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "NO_COLOR=1 verify --color auto");
+    assert!(!text(&out.stdout).contains(ESC), "{:?}", text(&out.stdout));
+
+    let dir = demo_dir();
+    fs::remove_file(dir.path().join("package.be06db20.link")).unwrap();
+    let out = verify_demo(dir.path(), &["--color", "always"]);
+    expect_code(&out, 1, "no package link, --color always");
+    assert!(
+        text(&out.stderr).starts_with("\u{1b}[1;31mtoto: verification failed:\u{1b}[0m "),
+        "{:?}",
+        text(&out.stderr)
+    );
+
+    // Errors are colored too; --color never leaves them plain.
+    let missing = ["verify", "-l", "missing.layout", "-k", "missing.pub"];
+    let out = toto()
+        .args(["--color", "always"])
+        .args(missing)
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "missing files");
+    assert!(
+        text(&out.stderr).starts_with("\u{1b}[1;31mtoto: error:\u{1b}[0m "),
+        "{:?}",
+        text(&out.stderr)
+    );
+    let out = toto()
+        .args(["--color", "never"])
+        .args(missing)
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).starts_with("toto: error: "));
+}
+
+#[test]
+fn verbose_verify_names_the_keys_links_and_functionaries() {
+    let dir = demo_dir();
+    let out = verify_demo(dir.path(), &["-v"]);
+    expect_code(&out, 0, "verify -v");
+    let stderr = text(&out.stderr);
+    for line in [
+        "toto: layout key alice.pub: key id ",
+        "toto: loaded clone.210dcc50.link (",
+        "toto: loaded package.be06db20.link (",
+        "toto: step \"clone\": clone.210dcc50.link verified by functionary 210dcc50",
+        "toto: step \"package\": package.be06db20.link verified by functionary be06db20",
+        "toto: running inspection untar",
+    ] {
+        assert!(stderr.contains(line), "-v lacks {line:?}:\n{stderr}");
+    }
+    assert!(text(&out.stdout).starts_with("Verified: "));
+    // Without -v: none of it.
+    let dir = demo_dir();
+    let out = verify_demo(dir.path(), &[]);
+    assert_eq!(text(&out.stderr), "", "default verify prints no detail");
+}
+
+#[test]
+fn quiet_prints_nothing_on_success_and_the_failure_on_failure() {
+    let dir = demo_dir();
+    let out = verify_demo(dir.path(), &["-q"]);
+    expect_code(&out, 0, "verify -q");
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new())
+    );
+
+    fs::remove_file(dir.path().join("package.be06db20.link")).unwrap();
+    let out = verify_demo(dir.path(), &["-q"]);
+    expect_code(&out, 1, "verify -q, no package link");
+    assert!(text(&out.stderr).starts_with("toto: verification failed: "));
+
+    let work = tempdir();
+    fs::create_dir(work.path().join("src")).unwrap();
+    fs::write(work.path().join("src/a.c"), "int a;\n").unwrap();
+    let out = toto()
+        .current_dir(work.path())
+        .args(["run", "-q", "-n", "build", "-k"])
+        .arg(vector("keys/ed25519.pem"))
+        .args(["-m", "src", "-p", "src", "missing", "--", "true"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "run -q");
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new()),
+        "-q silences even the missing-path warning"
+    );
+    assert!(work.path().join("build.6f2fb44c.link").is_file());
+
+    // -v and -q contradict each other, as in the reference.
+    let out = verify_demo(dir.path(), &["-v", "-q"]);
+    expect_code(&out, 2, "-v with -q");
+}
+
+#[test]
+fn verbose_run_lists_exclusions_and_vv_every_file() {
+    let work = tempdir();
+    fs::create_dir_all(work.path().join("src/.git")).unwrap();
+    fs::write(work.path().join("src/a.c"), "int a;\n").unwrap();
+    fs::write(work.path().join("src/b.pyc"), "x").unwrap();
+    fs::write(work.path().join("src/.git/HEAD"), "ref").unwrap();
+    let run = |flag: &str| {
+        toto()
+            .current_dir(work.path())
+            .args(["run", flag, "-n", "build", "-k"])
+            .arg(vector("keys/ed25519.pem"))
+            .args(["-m", "src", "-p", "src", "--", "true"])
+            .output()
+            .unwrap()
+    };
+    let out = run("-v");
+    expect_code(&out, 0, "run -v");
+    let stderr = text(&out.stderr);
+    for line in [
+        "toto: excluded src/.git (matches an --exclude pattern)",
+        "toto: excluded src/b.pyc (matches an --exclude pattern)",
+        "toto: hashing 1 files of materials (7 bytes)",
+        "toto: recorded 1 materials (0 skipped)",
+        "toto: running [\"true\"]",
+        "toto: the command exited with 0",
+        "toto: recorded 1 products (0 skipped)",
+        "toto: signed the Statement link with key 6f2fb44c",
+        "toto: wrote ./build.6f2fb44c.link",
+    ] {
+        assert!(stderr.contains(line), "run -v lacks {line:?}:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("toto: hashed "),
+        "per-file lines need -vv:\n{stderr}"
+    );
+    let out = run("-vv");
+    expect_code(&out, 0, "run -vv");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("toto: hashed src/a.c (7 bytes)"),
+        "{stderr}"
+    );
+    // The reference's long flag.
+    let out = run("--verbose");
+    expect_code(&out, 0, "run --verbose");
+    assert!(text(&out.stderr).contains("toto: recorded 1 materials"));
+}
+
+/// Runs `command` under a pseudo-terminal (util-linux `script`); `None`
+/// when `script` is missing (outside CI only).
+fn on_a_terminal(command: &str, dir: &Path) -> Option<Output> {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the progress test needs util-linux `script` in CI"
+        );
+        eprintln!("SKIP: progress_bar_on_a_terminal_only: no `script`");
+        return None;
+    }
+    Some(
+        Command::new("script")
+            .current_dir(dir)
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm")
+            .args(["-qec", command, "/dev/null"])
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let work = tempdir();
+    let src = work.path().join("src");
+    fs::create_dir(&src).unwrap();
+    for i in 0..3000 {
+        fs::write(src.join(format!("f{i}.txt")), format!("{i}\n")).unwrap();
+    }
+    let key = vector("keys/ed25519.pem");
+    let command = |extra: &str| {
+        format!(
+            "'{}' run -n build -k '{}' -m src -x {extra}",
+            env!("CARGO_BIN_EXE_toto"),
+            key.display()
+        )
+    };
+    let Some(out) = on_a_terminal(&command(""), work.path()) else {
+        return;
+    };
+    expect_code(&out, 0, "run on a terminal");
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains("hashing 3000 materials") && seen.contains("KiB"),
+        "no progress bar on a terminal: {seen:?}"
+    );
+    // Cleared before the last line: nothing of the bar stays.
+    assert!(
+        seen.contains("\u{1b}[2Ktoto: wrote ./build.6f2fb44c.link"),
+        "{seen:?}"
+    );
+    // -q on a terminal: no bar, no output.
+    let out = on_a_terminal(&command("-q"), work.path()).unwrap();
+    expect_code(&out, 0, "run -q on a terminal");
+    assert_eq!(text(&out.stdout), "", "-q on a terminal");
+    // The same run into a pipe: no bar.
+    let out = toto()
+        .current_dir(work.path())
+        .args(["run", "-n", "build", "-k"])
+        .arg(&key)
+        .args(["-m", "src", "-x"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "run piped");
+    assert_eq!(text(&out.stderr), "toto: wrote ./build.6f2fb44c.link\n");
 }

@@ -467,6 +467,7 @@ products = ["CREATE app.tar", "DISALLOW *"]
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
         .unwrap();
+    let honest = std::fs::read(work.join(build)).unwrap();
     std::fs::copy(&mallory, work.join(build)).unwrap();
     let out = verify();
     expect_code(&out, 1, "a bundle by another identity fails the chain");
@@ -476,6 +477,45 @@ products = ["CREATE app.tar", "DISALLOW *"]
         stderr.contains("build"),
         "the report names the step: {stderr}"
     );
+    std::fs::write(work.join(build), &honest).unwrap();
+    expect_code(&verify(), 0, "the honest chain again");
+
+    // The build's product is modified before packaging: package's
+    // materials no longer match build's products.
+    std::fs::write(work.join("app"), "int main(void) { return 1; }\n").unwrap();
+    let mut c = toto();
+    ambient(&mut c);
+    let out = c
+        .args([
+            "run",
+            "-n",
+            "package",
+            "--keyless",
+            "--trust-config",
+            &tc,
+            "-m",
+            "app",
+            "-p",
+            "app.tar",
+            "--",
+        ])
+        .args(["sh", "-c", "cp app app.tar"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "package after the modification");
+    let out = verify();
+    expect_code(&out, 1, "a modified artifact fails the chain");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("package"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A missing step fails too.
+    let package = bundles.iter().find(|n| n.starts_with("package.")).unwrap();
+    std::fs::remove_file(work.join(package)).unwrap();
+    let out = verify();
+    expect_code(&out, 1, "a missing step fails the chain");
 }
 
 #[test]
@@ -612,4 +652,89 @@ fn toto_bundles_verify_with_sigstore_js() {
     // subjects (that is the caller's policy), so only the blob is bound here.
     let wrong = js(&blob, &other, "dana@example.com");
     expect_code(&wrong, 1, "sigstore-js: wrong artifact");
+}
+
+/// A layout signed keylessly by its owner: `toto layout sign --keyless`
+/// writes a bundle over the layout's exact bytes, and `toto verify
+/// --layout-identity/--layout-issuer` requires it (alone or with keys).
+#[test]
+fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let root = dir.path();
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(root.join("bob"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    write(
+        &root.join("chain.toml"),
+        "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n\
+         products = [\"CREATE out\", \"DISALLOW *\"]\n",
+    );
+    let layout = root.join("root.layout");
+    let out = toto()
+        .current_dir(root)
+        .args(["layout", "new", "chain.toml", "-o", "root.layout"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout new");
+    let owner = token(&tb, "owner@example.com");
+    let out = toto()
+        .current_dir(root)
+        .args(["layout", "sign"])
+        .args(keyless(&tb, &owner))
+        .arg("root.layout")
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout sign --keyless");
+    assert!(root.join("root.layout.sigstore.json").exists());
+    let out = toto()
+        .current_dir(root)
+        .args([
+            "run",
+            "-n",
+            "build",
+            "--key",
+            "bob",
+            "-p",
+            "out",
+            "--",
+            "sh",
+            "-c",
+            "echo x > out",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "run");
+    let verify = |identity: &str| {
+        toto()
+            .current_dir(root)
+            .args([
+                "verify",
+                "--layout",
+                "root.layout",
+                "--layout-identity",
+                identity,
+            ])
+            .args(["--layout-issuer", tb.issuer(), "--trusted-root"])
+            .arg(tb.trusted_root_path())
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify("owner@example.com"), 0, "keylessly signed layout");
+    let out = verify("mallory@example.com");
+    expect_code(&out, 1, "another owner");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("layout is not signed by mallory@example.com"));
+
+    // An edit after signing (here: a longer expiry) breaks the bundle.
+    let text = std::fs::read_to_string(&layout).unwrap();
+    std::fs::write(&layout, text.replacen("\"expires\":", "\"expires\" :", 1)).unwrap();
+    expect_code(&verify("owner@example.com"), 1, "an edited layout");
+    std::fs::write(&layout, &text).unwrap();
+    expect_code(&verify("owner@example.com"), 0, "restored");
+    std::fs::remove_file(root.join("root.layout.sigstore.json")).unwrap();
+    expect_code(&verify("owner@example.com"), 1, "no bundle");
 }

@@ -379,3 +379,58 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
         }
     }
 }
+
+/// `toto layout new` reads YAML as well as TOML: the same description in
+/// both gives the same layout (but for the expiry, computed at each run).
+#[test]
+fn yaml_and_toml_descriptions_give_the_same_layout() {
+    let dir = tempdir();
+    let root = dir.path();
+    let out = toto()
+        .current_dir(root)
+        .args(["key", "generate", "-o", "bob"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    fs::write(
+        root.join("chain.toml"),
+        "expires = \"2030-01-01T00:00:00Z\"\nreadme = \"both\"\n[[steps]]\nname = \"build\"\n\
+         functionaries = [\"bob.pub\"]\nthreshold = 1\nexpected_command = [\"make\"]\n\
+         materials = [\"ALLOW src/*\", \"DISALLOW *\"]\nproducts = [\"CREATE app\"]\n\
+         [[inspections]]\nname = \"check\"\nrun = [\"true\"]\nmaterials = [\"MATCH app WITH PRODUCTS FROM build\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("chain.yaml"),
+        "expires: \"2030-01-01T00:00:00Z\"\nreadme: both\nsteps:\n  - name: build\n    \
+         functionaries: [bob.pub]\n    threshold: 1\n    expected_command: [make]\n    \
+         materials: [\"ALLOW src/*\", \"DISALLOW *\"]\n    products: [\"CREATE app\"]\n\
+         inspections:\n  - name: check\n    run: [\"true\"]\n    materials: [\"MATCH app WITH PRODUCTS FROM build\"]\n",
+    )
+    .unwrap();
+    for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
+        let out = toto()
+            .current_dir(root)
+            .args(["layout", "new", input, "-o", output])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, input);
+    }
+    assert_eq!(
+        fs::read(root.join("t.layout")).unwrap(),
+        fs::read(root.join("y.layout")).unwrap()
+    );
+    // A YAML mistake names the file.
+    fs::write(
+        root.join("bad.yml"),
+        "steps:\n  - name: build\n    colour: red\n",
+    )
+    .unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args(["layout", "new", "bad.yml"])
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "unknown field");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
+}

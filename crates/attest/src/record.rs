@@ -14,7 +14,9 @@
 //!   is silent).
 //!
 //! Files are streamed through the hashers with a fixed buffer (memory does
-//! not grow with file size) and hashed on all cores.
+//! not grow with file size) and hashed on all cores. An [`Observer`] in the
+//! options is told what happens as it happens (for progress bars and
+//! verbose logs); `attest` itself never prints.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,7 +25,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
@@ -67,6 +69,33 @@ impl FromStr for HashAlgorithm {
     }
 }
 
+/// Told what recording does while it does it: progress bars and verbose
+/// logs in the caller, no terminal code here. Every method has an empty
+/// default. [`Observer::hashed`] is called from the hashing threads, in no
+/// particular order.
+pub trait Observer: Send + Sync + fmt::Debug {
+    /// Walking the given paths is about to start.
+    fn walking(&self) {}
+    /// Walking has found `files` files so far.
+    fn found(&self, files: usize) {
+        let _ = files;
+    }
+    /// `name` (a directory or file) matched an exclude pattern: not recorded
+    /// and, for a directory, not descended.
+    fn excluded(&self, name: &str) {
+        let _ = name;
+    }
+    /// Walking is done: `files` files of `bytes` bytes in total (as their
+    /// metadata said) will now be hashed.
+    fn walked(&self, files: usize, bytes: u64) {
+        let _ = (files, bytes);
+    }
+    /// `name` was hashed; `bytes` were read from it.
+    fn hashed(&self, name: &str, bytes: u64) {
+        let _ = (name, bytes);
+    }
+}
+
 /// How to record.
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
@@ -85,6 +114,8 @@ pub struct RecordOptions {
     pub max_artifacts: usize,
     /// Hashing threads (0: one per core).
     pub threads: usize,
+    /// Told about progress (none by default).
+    pub observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for RecordOptions {
@@ -97,6 +128,7 @@ impl Default for RecordOptions {
             algorithms: vec![HashAlgorithm::Sha256],
             max_artifacts: crate::link::MAX_ARTIFACTS,
             threads: 0,
+            observer: None,
         }
     }
 }
@@ -336,8 +368,9 @@ struct Walker<'a> {
     excludes: Excludes,
     follow: bool,
     limit: usize,
-    files: Vec<(String, PathBuf)>,
+    files: Vec<(String, PathBuf, u64)>,
     warnings: Vec<Warning>,
+    observer: Option<&'a dyn Observer>,
 }
 
 fn utf8_name(path: &Path) -> Result<&str, RecordError> {
@@ -347,12 +380,26 @@ fn utf8_name(path: &Path) -> Result<&str, RecordError> {
 }
 
 impl Walker<'_> {
-    fn push_file(&mut self, name: String, path: PathBuf) -> Result<(), RecordError> {
+    fn push_file(&mut self, name: String, path: PathBuf, size: u64) -> Result<(), RecordError> {
         if self.files.len() >= self.limit {
             return Err(RecordError::TooMany { limit: self.limit });
         }
-        self.files.push((name, path));
+        self.files.push((name, path, size));
+        if let Some(observer) = self.observer {
+            observer.found(self.files.len());
+        }
         Ok(())
+    }
+
+    /// Whether `name` is excluded (telling the observer when it is).
+    fn excluded(&self, name: &str) -> bool {
+        let excluded = self.excludes.excluded(name);
+        if excluded {
+            if let Some(observer) = self.observer {
+                observer.excluded(name);
+            }
+        }
+        excluded
     }
 
     /// Records `name` (normalized, relative to base).
@@ -371,7 +418,7 @@ impl Walker<'_> {
             Err(source) => return Err(RecordError::Io { path, source }),
         };
         if meta.is_file() {
-            return self.push_file(name.to_owned(), path);
+            return self.push_file(name.to_owned(), path, meta.len());
         }
         if !meta.is_dir() {
             self.warnings.push(Warning::NotRegular(path));
@@ -405,7 +452,7 @@ impl Walker<'_> {
         entries.sort();
         ancestors.push(id);
         for child in entries {
-            if self.excludes.excluded(&child) {
+            if self.excluded(&child) {
                 continue;
             }
             self.visit(&child, ancestors)?;
@@ -426,12 +473,13 @@ fn dir_id(_meta: &fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
-/// Hashes one file with every algorithm, streaming it through `buf`.
+/// Hashes one file with every algorithm, streaming it through `buf`;
+/// returns the digests and the number of bytes read.
 fn hash_with(
     path: &Path,
     algorithms: &[HashAlgorithm],
     buf: &mut [u8],
-) -> std::io::Result<DigestSet> {
+) -> std::io::Result<(DigestSet, u64)> {
     let mut file = fs::File::open(path)?;
     let mut s256 = algorithms
         .contains(&HashAlgorithm::Sha256)
@@ -442,11 +490,13 @@ fn hash_with(
     let mut s512 = algorithms
         .contains(&HashAlgorithm::Sha512)
         .then(Sha512::new);
+    let mut read: u64 = 0;
     loop {
         let n = file.read(buf)?;
         if n == 0 {
             break;
         }
+        read = read.saturating_add(n as u64);
         let chunk = buf.get(..n).unwrap_or_default();
         if let Some(h) = s256.as_mut() {
             h.update(chunk);
@@ -468,7 +518,9 @@ fn hash_with(
     if let Some(h) = s512 {
         map.insert("sha512".to_owned(), hex::encode(h.finalize()));
     }
-    DigestSet::new(map).map_err(|e| std::io::Error::other(e.to_string()))
+    DigestSet::new(map)
+        .map(|d| (d, read))
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Hashes one file (SHA-256 unless `algorithms` says otherwise).
@@ -477,10 +529,12 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
         return Err(RecordError::NoAlgorithm);
     }
     let mut buf = vec![0u8; 256 << 10];
-    hash_with(path, algorithms, &mut buf).map_err(|source| RecordError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    hash_with(path, algorithms, &mut buf)
+        .map(|(d, _)| d)
+        .map_err(|source| RecordError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Records `paths` as the reference does (see the module docs).
@@ -513,10 +567,14 @@ pub fn record_artifacts<P: AsRef<Path>>(
         limit: options.max_artifacts,
         files: Vec::new(),
         warnings: Vec::new(),
+        observer: options.observer.as_deref(),
     };
+    if let Some(observer) = walker.observer {
+        observer.walking();
+    }
     for path in paths {
         let name = normpath(&utf8_name(path.as_ref())?.replace('\\', "/"));
-        if walker.excludes.excluded(&name) {
+        if walker.excluded(&name) {
             continue;
         }
         walker.visit(&name, &mut Vec::new())?;
@@ -528,7 +586,8 @@ pub fn record_artifacts<P: AsRef<Path>>(
     } = walker;
     // Names (after lstrip) must be unique.
     let mut keyed: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for (name, path) in files {
+    let mut bytes: u64 = 0;
+    for (name, path, size) in files {
         let key = options
             .lstrip_paths
             .iter()
@@ -540,9 +599,13 @@ pub fn record_artifacts<P: AsRef<Path>>(
             }
             return Err(RecordError::PrefixCollision { key });
         }
+        bytes = bytes.saturating_add(size);
         keyed.insert(key, path);
     }
     let jobs: Vec<(String, PathBuf)> = keyed.into_iter().collect();
+    if let Some(observer) = &options.observer {
+        observer.walked(jobs.len(), bytes);
+    }
     let hashed = hash_all(&jobs, options)?;
     let mut artifacts = ArtifactMap::new();
     for ((name, path), digest) in jobs.into_iter().zip(hashed) {
@@ -579,9 +642,16 @@ fn hash_all(
                 let mut local = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((_, path)) = jobs.get(i) else { break };
+                    let Some((name, path)) = jobs.get(i) else {
+                        break;
+                    };
                     match hash_with(path, &options.algorithms, &mut buf) {
-                        Ok(d) => local.push((i, Some(d))),
+                        Ok((d, read)) => {
+                            if let Some(observer) = &options.observer {
+                                observer.hashed(name, read);
+                            }
+                            local.push((i, Some(d)));
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => local.push((i, None)),
                         Err(source) => {
                             if let Ok(mut f) = failure.lock() {
@@ -648,6 +718,56 @@ mod tests {
             record_artifacts(&none, &options),
             Err(RecordError::OverlappingPrefixes { .. })
         ));
+    }
+
+    #[derive(Debug, Default)]
+    struct Counting {
+        excluded: Mutex<Vec<String>>,
+        walked: Mutex<Option<(usize, u64)>>,
+        hashed: Mutex<Vec<(String, u64)>>,
+    }
+
+    impl Observer for Counting {
+        fn excluded(&self, name: &str) {
+            self.excluded.lock().unwrap().push(name.to_owned());
+        }
+        fn walked(&self, files: usize, bytes: u64) {
+            *self.walked.lock().unwrap() = Some((files, bytes));
+        }
+        fn hashed(&self, name: &str, bytes: u64) {
+            self.hashed.lock().unwrap().push((name.to_owned(), bytes));
+        }
+    }
+
+    #[test]
+    fn the_observer_sees_exclusions_totals_and_every_hashed_file() {
+        let dir = std::env::temp_dir().join(format!("toto-observer-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("src/.git")).unwrap();
+        fs::write(dir.join("src/a.c"), b"12345").unwrap();
+        fs::write(dir.join("src/b.c"), b"123").unwrap();
+        fs::write(dir.join("src/c.pyc"), b"x").unwrap();
+        fs::write(dir.join("src/.git/HEAD"), b"ref").unwrap();
+        let observer = Arc::new(Counting::default());
+        let options = RecordOptions {
+            base_path: Some(dir.clone()),
+            observer: Some(observer.clone()),
+            threads: 2,
+            ..RecordOptions::default()
+        };
+        let recorded = record_artifacts(&["src"], &options).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(recorded.artifacts.len(), 2);
+        let mut excluded = observer.excluded.lock().unwrap().clone();
+        excluded.sort();
+        assert_eq!(excluded, ["src/.git", "src/c.pyc"]);
+        assert_eq!(*observer.walked.lock().unwrap(), Some((2, 8)));
+        let mut hashed = observer.hashed.lock().unwrap().clone();
+        hashed.sort();
+        assert_eq!(
+            hashed,
+            [("src/a.c".to_owned(), 5), ("src/b.c".to_owned(), 3)]
+        );
     }
 
     #[test]

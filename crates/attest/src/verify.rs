@@ -74,6 +74,9 @@ pub struct Options {
     pub run_inspections: bool,
     /// dsse limits for link files.
     pub limits: dsse::Limits,
+    /// The caller has verified keyless signatures of the layout (Sigstore
+    /// bundles over its exact bytes), so layout keys may be absent.
+    pub keyless_layout: bool,
 }
 
 /// Why verification failed: the stage and the facts a report needs.
@@ -85,6 +88,16 @@ pub enum Failure {
     LayoutSignature {
         /// Key id of the key whose signature is missing or bad.
         keyid: String,
+    },
+    /// A keyless signature of the layout (a Sigstore bundle over its exact
+    /// bytes) is missing or does not verify.
+    LayoutBundle {
+        /// The signer required.
+        identity: String,
+        /// Its OIDC issuer.
+        issuer: String,
+        /// Why the bundle was refused.
+        reason: String,
     },
     /// The layout expired.
     Expired {
@@ -144,6 +157,14 @@ impl std::fmt::Display for Failure {
             Failure::LayoutSignature { keyid } => write!(
                 f,
                 "layout is not signed by key {keyid}; check that the layout key is the owner's"
+            ),
+            Failure::LayoutBundle {
+                identity,
+                issuer,
+                reason,
+            } => write!(
+                f,
+                "layout is not signed by {identity} ({issuer}): {reason}"
             ),
             Failure::Expired { expires } => write!(
                 f,
@@ -236,10 +257,10 @@ pub fn verify_layout(
         steps: Vec::new(),
         warnings: Vec::new(),
     };
-    if layout_keys.is_empty() {
+    if layout_keys.is_empty() && !options.keyless_layout {
         return Err(Error::Malformed {
             what: "verification request",
-            reason: "at least one layout key is required".into(),
+            reason: "at least one layout key (or keyless layout signer) is required".into(),
         });
     }
     for key in layout_keys {

@@ -279,13 +279,15 @@ pub fn sign_file(
             .unwrap_or(0);
         if document.verify_gpg(&key, now).is_err() {
             eprintln!(
-                "toto: verification failed: {} has no valid signature by OpenPGP key {keyid}",
+                "{} {} has no valid signature by OpenPGP key {keyid}",
+                crate::style::bad("toto: verification failed:"),
                 file.display()
             );
             return Ok(std::process::ExitCode::from(crate::util::EXIT_FAILED));
         }
         println!(
-            "Verified: {} is signed by OpenPGP key {keyid}.",
+            "{} {} is signed by OpenPGP key {keyid}.",
+            crate::style::good("Verified:"),
             file.display()
         );
         return Ok(std::process::ExitCode::SUCCESS);

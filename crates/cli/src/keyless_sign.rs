@@ -30,6 +30,24 @@ pub struct KeylessArgs {
     pub identity_token: Option<String>,
 }
 
+/// Private keys, or `--keyless` instead (for commands that sign either way).
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeysOrKeyless {
+    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "FILE",
+        required_unless_present = "keyless"
+    )]
+    pub keys: Vec<PathBuf>,
+    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
+    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
+    pub password: Option<Option<String>>,
+    #[command(flatten)]
+    pub keyless: KeylessArgs,
+}
+
 /// Seconds since the Unix epoch.
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -83,7 +101,16 @@ impl KeylessArgs {
     /// A signer: token, then a Fulcio certificate.
     pub fn signer(&self, token: &IdentityToken) -> Result<KeylessSigner> {
         let config = self.trust_config()?;
-        KeylessSigner::new(&config, token).map_err(cli_error)
+        let fulcio = format!("{}/api/v2/signingCert", config.services.fulcio);
+        crate::log::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
+        let signer = KeylessSigner::new(&config, token).map_err(cli_error)?;
+        crate::log::verbose!(
+            "Fulcio: certificate for {} ({}); Rekor: {}/api/v1/log/entries next",
+            signer.identity(),
+            signer.issuer(),
+            config.services.rekor
+        );
+        Ok(signer)
     }
 }
 
@@ -114,9 +141,17 @@ pub fn write_link(
     let bundle = signer
         .sign_dsse(attest::statement::PAYLOAD_TYPE, &payload)
         .map_err(cli_error)?;
+    crate::log::verbose!("Rekor: entry logged; bundle verified against the trusted root");
     let path = dir.join(link_bundle_name(step, &functionary_id(signer)?));
     write_bundle(&path, &bundle)?;
     Ok(path)
+}
+
+/// Where a layout's keyless signature goes: `<layout>.sigstore.json`.
+pub fn layout_bundle_path(layout: &Path) -> PathBuf {
+    let mut name = layout.as_os_str().to_owned();
+    name.push(".sigstore.json");
+    PathBuf::from(name)
 }
 
 /// Writes a bundle file.

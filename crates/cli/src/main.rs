@@ -8,6 +8,9 @@
 mod cmd;
 mod gpg_sign;
 mod keyless_sign;
+mod log;
+mod progress;
+mod style;
 mod util;
 
 use std::process::ExitCode;
@@ -18,10 +21,24 @@ use clap::Parser;
 /// signed supply-chain policy (in-toto), with keys or keylessly.
 #[derive(Debug, Parser)]
 #[command(name = "toto", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 verified/ok, 1 verification failed, 2 usage or input error.")]
+#[command(
+    after_help = "Exit codes: 0 verified/ok, 1 verification failed, 2 usage or input error.\n\n\
+    Examples:\n  toto demo\n  toto run -n build -k bob.pem -m src -p dist -- make\n  \
+    toto verify -l root.layout -k alice.pub -v\n  toto verify -l root.layout -k alice.pub -q --color never"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
+    /// Show more on stderr: -v what was excluded, loaded, verified by which
+    /// key, and Sigstore calls; -vv every file hashed.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Print nothing but errors (and --format json's output).
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Color verdicts: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = style::ColorChoice::Auto, global = true)]
+    color: style::ColorChoice,
 }
 
 /// When toto is invoked under a reference command's name (a symlink made
@@ -90,11 +107,13 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    style::init(cli.color);
+    log::init(cli.quiet, cli.verbose);
     match cli.command.run() {
         Ok(code) => code,
         Err(err) => {
             let code = util::exit_code_for(&err);
-            eprintln!("toto: error: {err}");
+            eprintln!("{} {err}", style::bad("toto: error:"));
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }

@@ -258,6 +258,11 @@ impl BundleVerifier {
             what: "bundle",
             reason: "not UTF-8".into(),
         })?;
+        // `Bundle::from_json` takes the first of duplicate keys (its content
+        // is a flattened enum) where `serde_json::Value` takes the last:
+        // refuse them, so every reader of these bytes sees the one bundle
+        // that was verified.
+        strict_json(bundle_json)?;
         let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
             what: "bundle",
             reason: e.to_string(),
@@ -343,17 +348,34 @@ fn unreachable_identity() -> Result<sigstore_verify::VerificationResult, Error> 
     })
 }
 
+/// Parses a bundle strictly: duplicate object keys and trailing data are
+/// malformed.
+fn strict_json(bundle_json: &[u8]) -> Result<serde_json::Value, Error> {
+    if bundle_json.len() > MAX_BUNDLE_BYTES {
+        return Err(Error::Malformed {
+            what: "bundle",
+            reason: format!(
+                "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
+                bundle_json.len()
+            ),
+        });
+    }
+    dsse::cjson::parse_strict(bundle_json).map_err(|e| Error::Malformed {
+        what: "bundle",
+        reason: match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    })
+}
+
 /// The DSSE envelope of an attestation bundle: `(payloadType, payload)`.
 fn dsse_payload(bundle_json: &[u8]) -> Result<(String, Vec<u8>), Error> {
     let malformed = |reason: &str| Error::Malformed {
         what: "attestation bundle",
         reason: reason.to_owned(),
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bundle_json).map_err(|e| Error::Malformed {
-            what: "bundle",
-            reason: e.to_string(),
-        })?;
+    let value = strict_json(bundle_json)?;
     let envelope = value.get("dsseEnvelope").ok_or_else(|| {
         malformed("no dsseEnvelope: this bundle signs a blob, not an attestation")
     })?;
@@ -429,5 +451,47 @@ impl BundleVerifier {
             payload_type,
             payload,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by tests/e2e/hostile_bundles.rs: `Bundle::from_json` verified
+    /// the first of two `dsseEnvelope` keys while the payload returned (and
+    /// checked against policies, used as link contents) came from the last,
+    /// so anyone could append an unsigned Statement to a genuine bundle.
+    #[test]
+    fn bug_duplicate_dsse_envelope_key_returned_an_unverified_payload() {
+        let envelope = |payload: &str| {
+            format!(
+                r#"{{"payloadType":"application/vnd.in-toto+json","payload":"{}","signatures":[{{"sig":"AA=="}}]}}"#,
+                base64::engine::general_purpose::STANDARD.encode(payload)
+            )
+        };
+        let bundle = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{},"dsseEnvelope":{}}}"#,
+            envelope("signed"),
+            envelope("forged")
+        );
+        let refused = |result: Result<(String, Vec<u8>), Error>| match result {
+            Err(Error::Malformed { what, reason }) => {
+                assert_eq!(what, "bundle");
+                assert!(reason.contains("duplicate object key"), "{reason}");
+            }
+            other => panic!("duplicate keys accepted: {other:?}"),
+        };
+        refused(dsse_payload(bundle.as_bytes()));
+        let verifier = BundleVerifier::new(&TrustRoot::public_good().unwrap()).unwrap();
+        let policy = Policy::Identity {
+            identity: "a@example.com".into(),
+            issuer: "https://issuer.example".into(),
+        };
+        refused(
+            verifier
+                .verify(bundle.as_bytes(), Artifact::Bytes(b""), &policy)
+                .map(|_| (String::new(), Vec::new())),
+        );
     }
 }

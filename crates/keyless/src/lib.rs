@@ -29,6 +29,7 @@
 
 pub mod bundle;
 pub mod sign;
+pub mod tuf;
 
 pub use bundle::{
     Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,

@@ -278,12 +278,12 @@ pub fn ambient_token(
 }
 
 /// A small blocking HTTP client with timeouts and bounded responses.
-struct Http {
+pub(crate) struct Http {
     agent: ureq::Agent,
 }
 
 impl Http {
-    fn new() -> Http {
+    pub(crate) fn new() -> Http {
         // rustls needs a process-wide provider; aws-lc-rs is the one
         // sigstore-verify already builds. A second install is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -325,6 +325,14 @@ impl Http {
             return Err(fail(format!("HTTP {status}: {message}")));
         }
         serde_json::from_slice(&body).map_err(|e| fail(format!("the response is not JSON: {e}")))
+    }
+
+    /// GET `url`, the body left unread for the caller to bound (TUF).
+    pub(crate) fn get_response(
+        &self,
+        url: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        self.agent.get(url).call()
     }
 
     fn get(&self, service: &'static str, url: &str, bearer: Option<&str>) -> Result<Value, Error> {

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod forge;
 pub mod http;
 pub mod log;
 pub mod oidc;

@@ -98,6 +98,41 @@ fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
     }
 }
 
+/// A checkpoint (signed note, the `c2sp.org/tlog-checkpoint` form Rekor v1
+/// writes) of a tree of `size` leaves with root `root`, signed by `key`.
+pub fn signed_checkpoint(key: &SigningKey, tree_id: u64, size: usize, root: &Hash) -> String {
+    let note = format!("{ORIGIN_NAME} - {tree_id}\n{size}\n{}\n", B64.encode(root));
+    let signature: DerSignature = key.sign(note.as_bytes());
+    let log_id: Hash = crate::pki::spki_der(key)
+        .map(|spki| Sha256::digest(spki).into())
+        .unwrap_or_default();
+    let mut blob = log_id.get(..4).unwrap_or_default().to_vec();
+    blob.extend_from_slice(signature.as_bytes());
+    format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
+}
+
+/// A signed entry timestamp (Rekor v1's inclusion promise), base64: `key`'s
+/// signature over the RFC 8785 JSON of body, integrated time, log id (hex)
+/// and log index.
+pub fn signed_entry_timestamp(
+    key: &SigningKey,
+    body_b64: &str,
+    integrated_time: i64,
+    log_id_hex: &str,
+    index: usize,
+) -> String {
+    let promise = json!({
+        "body": body_b64,
+        "integratedTime": integrated_time,
+        "logID": log_id_hex,
+        "logIndex": index,
+    });
+    // serde_json maps are sorted and compact: RFC 8785 for these ASCII
+    // strings and integers.
+    let set: DerSignature = key.sign(promise.to_string().as_bytes());
+    B64.encode(set.as_bytes())
+}
+
 /// One entry of the log.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -208,15 +243,7 @@ impl Log {
 
     /// A signed checkpoint (signed note) for the first `size` entries.
     pub fn checkpoint(&self, size: usize) -> String {
-        let note = format!(
-            "{ORIGIN_NAME} - {}\n{size}\n{}\n",
-            self.tree_id,
-            B64.encode(self.root_at(size))
-        );
-        let signature: DerSignature = self.key.sign(note.as_bytes());
-        let mut blob = self.log_id.get(..4).unwrap_or_default().to_vec();
-        blob.extend_from_slice(signature.as_bytes());
-        format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
+        signed_checkpoint(&self.key, self.tree_id, size, &self.root_at(size))
     }
 
     /// Rekor v1's view of an entry: body, time, log id and index,
@@ -226,15 +253,7 @@ impl Log {
         let size = self.size();
         let body = B64.encode(&entry.body);
         let log_id = hex::encode(self.log_id);
-        let promise = json!({
-            "body": body,
-            "integratedTime": entry.integrated_time,
-            "logID": log_id,
-            "logIndex": index,
-        });
-        // serde_json maps are sorted and compact: RFC 8785 for these
-        // ASCII strings and integers.
-        let set: DerSignature = self.key.sign(promise.to_string().as_bytes());
+        let set = signed_entry_timestamp(&self.key, &body, entry.integrated_time, &log_id, index);
         let hashes: Vec<String> = path(index, &self.leaves).iter().map(hex::encode).collect();
         let uuid = hex::encode(self.leaves.get(index)?);
         Some((
@@ -252,7 +271,7 @@ impl Log {
                         "rootHash": hex::encode(self.root_at(size)),
                         "treeSize": size,
                     },
-                    "signedEntryTimestamp": B64.encode(set.as_bytes()),
+                    "signedEntryTimestamp": set,
                 },
             }),
         ))

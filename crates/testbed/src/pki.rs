@@ -31,7 +31,8 @@ mod signature_compat {
 }
 
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The code-signing extended key usage Fulcio leaves carry.
+pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// Fulcio's OIDC issuer extension, raw UTF-8 (deprecated, still read by sigstore-python).
 pub const FULCIO_ISSUER_V1: ObjectIdentifier =
@@ -181,6 +182,22 @@ impl Authority {
         not_before: i64,
         not_after: i64,
     ) -> Result<Authority, Error> {
+        Authority::with_profile(key, common_name, issuer, not_before, not_after, true, &[])
+    }
+
+    /// Like [`Authority::new`], but the certificate's basic constraints say
+    /// `cA: ca` (`false` makes a hostile "intermediate" for tests, see
+    /// [`crate::forge`]), and it has these extended key usages (none: no
+    /// extension; Sigstore's public-good intermediate has codeSigning).
+    pub(crate) fn with_profile(
+        key: SigningKey,
+        common_name: &str,
+        issuer: Option<&Authority>,
+        not_before: i64,
+        not_after: i64,
+        ca: bool,
+        eku: &[ObjectIdentifier],
+    ) -> Result<Authority, Error> {
         let subject =
             Name::from_str(&format!("CN={common_name},O=toto testbed")).map_err(der_err)?;
         let (spki, spki_der) = spki_of(&key)?;
@@ -189,13 +206,13 @@ impl Authority {
             Some(ca) => (ca.subject.clone(), ca.key_id.clone(), &ca.key),
             None => (subject.clone(), key_id.clone(), &key),
         };
-        let extensions = vec![
+        let mut extensions = vec![
             extension(
                 const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
                 true,
                 der_of(&BasicConstraints {
-                    ca: true,
-                    path_len_constraint: issuer.map(|_| 0),
+                    ca,
+                    path_len_constraint: issuer.filter(|_| ca).map(|_| 0),
                 })?,
             )?,
             extension(
@@ -220,6 +237,13 @@ impl Authority {
                 })?,
             )?,
         ];
+        if !eku.is_empty() {
+            extensions.push(extension(
+                const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
+                false,
+                der_of(&ExtendedKeyUsage(eku.to_vec()))?,
+            )?);
+        }
         let tbs = TbsCertificate {
             version: Version::V3,
             serial_number: serial()?,
@@ -274,6 +298,22 @@ impl Authority {
         ct: &CtLog,
         now: i64,
     ) -> Result<Vec<u8>, Error> {
+        let ct = (!request.without_sct).then_some(ct);
+        self.issue_leaf_with(request, ct, now, now + 600, &[CODE_SIGNING])
+    }
+
+    /// Issues a leaf in Fulcio's profile valid from `not_before` to
+    /// `not_after`, with these extended key usages and an SCT from `ct`
+    /// (none when `None`; `request.without_sct` is not read). The knobs
+    /// exist for [`crate::forge`].
+    pub(crate) fn issue_leaf_with(
+        &self,
+        request: &LeafRequest,
+        ct: Option<&CtLog>,
+        not_before: i64,
+        not_after: i64,
+        eku: &[ObjectIdentifier],
+    ) -> Result<Vec<u8>, Error> {
         let spki_der = der_of(&request.spki)?;
         let san = match &request.identity {
             Identity::Email(e) => GeneralName::Rfc822Name(Ia5String::new(e).map_err(der_err)?),
@@ -290,7 +330,7 @@ impl Authority {
             extension(
                 const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
                 false,
-                der_of(&ExtendedKeyUsage(vec![CODE_SIGNING]))?,
+                der_of(&ExtendedKeyUsage(eku.to_vec()))?,
             )?,
             extension(
                 const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
@@ -333,8 +373,8 @@ impl Authority {
             signature: algorithm(),
             issuer: self.subject.clone(),
             validity: Validity {
-                not_before: utc(now)?,
-                not_after: utc(now + 600)?,
+                not_before: utc(not_before)?,
+                not_after: utc(not_after)?,
             },
             subject: Name::default(),
             subject_public_key_info: request.spki.clone(),
@@ -342,11 +382,11 @@ impl Authority {
             subject_unique_id: None,
             extensions: Some(extensions),
         };
-        if !request.without_sct {
+        if let Some(ct) = ct {
             // The SCT signs this TBS (no SCT extension); the final
             // certificate is the same TBS with the SCT list appended.
             let precert_tbs = der_of(&tbs)?;
-            let sct = ct.sign_precert(&self.spki_der, &precert_tbs, now)?;
+            let sct = ct.sign_precert(&self.spki_der, &precert_tbs, not_before)?;
             let list_len =
                 u16::try_from(sct.len() + 2).map_err(|_| Error::Internal("SCT too long".into()))?;
             let sct_len =

@@ -35,19 +35,8 @@ pub struct AttestArgs {
     /// A subject file (repeatable): named by its path, digested with SHA-256.
     #[arg(long, value_name = "FILE", required = true)]
     subject: Vec<PathBuf>,
-    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
-    #[arg(
-        long = "key",
-        short = 'k',
-        value_name = "FILE",
-        required_unless_present = "keyless"
-    )]
-    keys: Vec<PathBuf>,
-    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
-    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
-    password: Option<Option<String>>,
     #[command(flatten)]
-    keyless: crate::keyless_sign::KeylessArgs,
+    signing: crate::keyless_sign::KeysOrKeyless,
     /// Where to write (default: stdout; with --keyless, `<subject>.sigstore.json`).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -78,8 +67,9 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     }
     let statement = Statement::new(subjects, &args.predicate_type, predicate).into_value();
     let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
-    if args.keyless.keyless {
-        if !args.keys.is_empty() {
+    let keyless = &args.signing.keyless;
+    if keyless.keyless {
+        if !args.signing.keys.is_empty() {
             bail!("--keyless signs without a key: drop --key, or drop --keyless");
         }
         if args.append {
@@ -96,14 +86,14 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             }
             (None, _) => bail!("several subjects: name the bundle with -o FILE"),
         };
-        let token = args.keyless.token()?;
-        let signer = args.keyless.signer(&token)?;
+        let token = keyless.token()?;
+        let signer = keyless.signer(&token)?;
         let bundle = signer
             .sign_dsse(PAYLOAD_TYPE, &payload)
             .map_err(crate::keyless_sign::cli_error)?;
         crate::keyless_sign::write_bundle(&output, &bundle)?;
-        eprintln!(
-            "toto: wrote {} (signed by {}, {}; Rekor log index {})",
+        crate::log::info!(
+            "wrote {} (signed by {}, {}; Rekor log index {})",
             output.display(),
             signer.identity(),
             signer.issuer(),
@@ -112,8 +102,8 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let keys = util::SigningKeys {
-        keys: args.keys.clone(),
-        password: args.password.clone(),
+        keys: args.signing.keys.clone(),
+        password: args.signing.password.clone(),
     }
     .load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
@@ -140,8 +130,8 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         Some(path) => util::write_atomic(path, &line, None)?,
     }
     if let Some(path) = &args.output {
-        eprintln!(
-            "toto: wrote an attestation of {} subject(s) to {}",
+        crate::log::info!(
+            "wrote an attestation of {} subject(s) to {}",
             args.subject.len(),
             path.display()
         );

@@ -163,7 +163,8 @@ fn verify_one(
                 Format::Json => println!("{}", report(true, None, &verified.identities)),
                 Format::Text => {
                     println!(
-                        "Verified {label} ({}): signed by {}",
+                        "{} {label} ({}): signed by {}",
+                        crate::style::good("Verified"),
                         envelope.payload_type(),
                         verified.identities.join(", ")
                     );
@@ -184,7 +185,8 @@ fn verify_one(
             match args.format {
                 Format::Json => println!("{}", report(false, Some(message), &[])),
                 Format::Text => eprintln!(
-                    "toto: verification failed: {label}: {message} (trusted keys: {})",
+                    "{} {label}: {message} (trusted keys: {})",
+                    crate::style::bad("toto: verification failed:"),
                     keys.iter()
                         .map(|k| k.keyid().short().to_owned())
                         .collect::<Vec<_>>()

@@ -56,6 +56,14 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
   materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "ALLOW *"]
   products = ["MATCH project/* WITH PRODUCTS FROM clone", "ALLOW *"]
 
+The same description in YAML (a file named *.yaml or *.yml):
+
+  expires: 365d
+  steps:
+    - name: clone
+      functionaries: [bob.pub]
+      products: ["CREATE project/*", "DISALLOW *"]
+
 Rules are written as in-toto writes them: CREATE, DELETE, MODIFY, ALLOW,
 DISALLOW, REQUIRE, and MATCH <pattern> [IN <prefix>] WITH (MATERIALS|PRODUCTS)
 [IN <prefix>] FROM <step>.
@@ -67,7 +75,7 @@ Example:
 /// Arguments of `toto layout new`.
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The TOML description.
+    /// The description: TOML, or YAML when named *.yaml / *.yml.
     description: PathBuf,
     /// Where to write the unsigned layout (Metablock without signatures).
     #[arg(long, short = 'o', value_name = "FILE", default_value = "root.layout")]
@@ -89,8 +97,12 @@ pub enum LayoutFormat {
 /// Arguments of `toto layout sign`.
 #[derive(Debug, Args)]
 pub struct SignArgs {
+    /// Keys, or --keyless: a Sigstore bundle `<layout>.sigstore.json` over
+    /// the layout file's exact bytes (verify with `toto verify
+    /// --layout-identity … --layout-issuer …`). With both, the keys sign
+    /// first and the bundle covers the key-signed file.
     #[command(flatten)]
-    signing: util::SigningKeys,
+    signing: crate::keyless_sign::KeysOrKeyless,
     /// Encoding of the signed layout (default: keep the input's).
     #[arg(long, value_enum)]
     format: Option<LayoutFormat>,
@@ -304,8 +316,16 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
 fn new(args: NewArgs) -> Result<ExitCode> {
     let text = util::read_limited(&args.description, 1 << 20, "layout description")?;
     let text = String::from_utf8(text).context("the layout description is not UTF-8")?;
-    let description: Description = toml::from_str(&text)
-        .with_context(|| format!("cannot read {}", args.description.display()))?;
+    let yaml = args
+        .description
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let description: Description = if yaml {
+        serde_norway::from_str(&text).map_err(anyhow::Error::new)
+    } else {
+        toml::from_str(&text).map_err(anyhow::Error::new)
+    }
+    .with_context(|| format!("cannot read {}", args.description.display()))?;
     let base = args.description.parent().unwrap_or(Path::new("."));
     let layout = build_layout(description, base, args.gpg_home.as_deref())
         .with_context(|| format!("in {}", args.description.display()))?;
@@ -314,8 +334,8 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     Layout::from_value(value.clone())?;
     let document = SignedDocument::new(value, Encoding::Metablock)?;
     util::write_atomic(&args.output, &document.to_json(), None)?;
-    eprintln!(
-        "toto: wrote unsigned layout {} ({} steps, {} inspections); sign it with `toto layout sign`",
+    crate::log::info!(
+        "wrote unsigned layout {} ({} steps, {} inspections); sign it with `toto layout sign`",
         args.output.display(),
         layout.steps.len(),
         layout.inspect.len()
@@ -338,7 +358,11 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     let document = read_layout(&args.layout)?;
     Layout::from_value(document.payload().clone())
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
-    let keys = args.signing.load()?;
+    let keys = util::SigningKeys {
+        keys: args.signing.keys.clone(),
+        password: args.signing.password.clone(),
+    }
+    .load()?;
     let encoding = match args.format {
         None => document.encoding(),
         Some(LayoutFormat::Metablock) => Encoding::Metablock,
@@ -353,9 +377,32 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         signed.add_signature(key)?;
     }
     let output = args.output.unwrap_or(args.layout);
-    util::write_atomic(&output, &signed.to_json(), None)?;
-    eprintln!(
-        "toto: wrote {} signed by {} key(s)",
+    let bytes = signed.to_json();
+    let keyless = &args.signing.keyless;
+    if keyless.keyless {
+        // The bundle covers the exact bytes written; sign before writing so
+        // a failed signing leaves the layout as it was.
+        let token = keyless.token()?;
+        let signer = keyless.signer(&token)?;
+        let bundle = signer
+            .sign_blob(&bytes)
+            .map_err(crate::keyless_sign::cli_error)?;
+        util::write_atomic(&output, &bytes, None)?;
+        let bundle_path = crate::keyless_sign::layout_bundle_path(&output);
+        crate::keyless_sign::write_bundle(&bundle_path, &bundle)?;
+        crate::log::info!(
+            "wrote {} ({} key signature(s)) and {} (signed by {}, {})",
+            output.display(),
+            signed.signature_count(),
+            bundle_path.display(),
+            signer.identity(),
+            signer.issuer()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    util::write_atomic(&output, &bytes, None)?;
+    crate::log::info!(
+        "wrote {} signed by {} key(s)",
         output.display(),
         signed.signature_count()
     );

@@ -17,6 +17,7 @@ mod run;
 mod sign;
 mod sign_blob;
 mod testbed;
+mod trust;
 mod verify;
 mod verify_attestation;
 mod verify_bundle;
@@ -32,7 +33,11 @@ pub enum Command {
     /// Run a step's command and record a signed link of what it did.
     Run(run::RunArgs),
     /// Record a step in two phases: `start` before, `stop` after.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  toto record start -n review --key alice.pem -m docs/\n  \
+        (review the documents)\n  toto record stop -n review --key alice.pem -p docs/"
+    )]
     Record(run::RecordCommand),
     /// Run a command and write an unsigned link (to explore what a step does).
     Mock(run::MockArgs),
@@ -45,7 +50,11 @@ pub enum Command {
     /// Verify an attestation bundle: signer, subjects, predicate type and policy.
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     /// Author, sign and show layouts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  toto layout new supply-chain.toml -o root.layout\n  \
+        toto layout sign --key alice.pem root.layout\n  toto layout show root.layout"
+    )]
     Layout(layout::LayoutCommand),
     /// Sign a link or layout, or check its signatures.
     Sign(sign::SignArgs),
@@ -61,14 +70,33 @@ pub enum Command {
     #[command(after_help = "Example:\n  toto man > /usr/local/share/man/man1/toto.1")]
     Man,
     /// Sign and verify DSSE envelopes around any payload.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        toto envelope sign --key alice.pem --payload-type text/plain note.txt > note.dsse.json\n  \
+        toto envelope verify --key alice.pub note.dsse.json"
+    )]
     Envelope(envelope::EnvelopeCommand),
     /// Generate keys and compute key ids.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  toto key generate -o alice             # ed25519: alice, alice.pub\n  \
+        toto key id alice.pub"
+    )]
     Key(key::KeyCommand),
     /// A loopback Sigstore (OIDC, Fulcio, Rekor, CT) for offline keyless signing.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  toto testbed serve --dir sigstore-testbed --port 8080\n  \
+        toto testbed token --dir sigstore-testbed --identity alice@example.com"
+    )]
     Testbed(testbed::TestbedCommand),
+    /// Keep the Sigstore trust material current (TUF).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  toto trust update\n  toto trust update --cache-dir ./tuf-cache"
+    )]
+    Trust(trust::TrustCommand),
 }
 
 impl Command {
@@ -94,6 +122,7 @@ impl Command {
             Command::Envelope(c) => c.run(),
             Command::Key(c) => c.run(),
             Command::Testbed(c) => c.run(),
+            Command::Trust(c) => c.run(),
         }
     }
 }

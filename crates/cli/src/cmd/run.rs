@@ -119,12 +119,6 @@ pub struct SigningArgs {
     /// Same as --format dsse-link (the reference's flag).
     #[arg(long = "use-dsse", conflicts_with = "format")]
     use_dsse: bool,
-    /// Show more output.
-    #[arg(long, short = 'v')]
-    verbose: bool,
-    /// Show no output but errors.
-    #[arg(long, short = 'q')]
-    quiet: bool,
 }
 
 /// The key-id part of a keyless recording's unfinished link name.
@@ -287,22 +281,32 @@ fn step_name(name: &str) -> Result<attest::layout::StepName> {
     attest::layout::StepName::parse(name).with_context(|| format!("invalid step name {name:?}"))
 }
 
+/// Records `paths` as `what` ("materials", "products"), with a progress
+/// bar on a terminal and `-v`/`-vv` detail lines.
 fn record_paths(
     paths: &[PathBuf],
     options: &RecordOptions,
-    quiet: bool,
-    what: &str,
+    what: &'static str,
 ) -> Result<ArtifactMap> {
     if paths.is_empty() {
         return Ok(ArtifactMap::new());
     }
-    let recorded = record::record_artifacts(paths, options)
-        .with_context(|| format!("cannot record {what}"))?;
-    if !quiet {
-        for warning in &recorded.warnings {
-            eprintln!("toto: warning: {warning}");
-        }
+    let reporter = crate::progress::Recording::new(what);
+    let options = RecordOptions {
+        observer: Some(reporter.clone()),
+        ..options.clone()
+    };
+    let recorded = record::record_artifacts(paths, &options);
+    reporter.finish();
+    let recorded = recorded.with_context(|| format!("cannot record {what}"))?;
+    for warning in &recorded.warnings {
+        crate::log::warning(warning);
     }
+    crate::log::verbose!(
+        "recorded {} {what} ({} skipped)",
+        recorded.artifacts.len(),
+        recorded.warnings.len()
+    );
     Ok(recorded.artifacts)
 }
 
@@ -322,6 +326,9 @@ fn write_link(
         Some(key) => key.sign(&mut document)?,
         None => String::new(),
     };
+    if !keyid.is_empty() {
+        crate::log::verbose!("signed the {format:?} link with key {keyid}");
+    }
     let path = path(&keyid);
     util::write_atomic(&path, &document.to_json(), None)?;
     Ok(path)
@@ -386,18 +393,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Some(_) => None,
         None => Some(args.signing.load_key()?),
     };
-    let quiet = args.signing.quiet;
-    let materials = record_paths(&args.materials, &options, quiet, "materials")?;
+    let materials = record_paths(&args.materials, &options, "materials")?;
     let outcome = if args.no_command {
         None
     } else {
         let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-        Some(
-            attest::exec::run(&args.command, None, timeout, args.record_streams)
-                .map_err(|e| anyhow::Error::new(util::VerificationFailed(e.to_string())))?,
-        )
+        crate::log::verbose!("running {:?}", args.command);
+        let outcome = attest::exec::run(&args.command, None, timeout, args.record_streams)
+            .map_err(|e| anyhow::Error::new(util::VerificationFailed(e.to_string())))?;
+        crate::log::verbose!("the command exited with {}", outcome.return_value);
+        Some(outcome)
     };
-    let products = record_paths(&args.products, &options, quiet, "products")?;
+    let products = record_paths(&args.products, &options, "products")?;
     let link = Link {
         name: name.to_string(),
         command: if args.no_command {
@@ -411,9 +418,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         environment: Map::new(),
     };
     let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
-    if !quiet {
-        eprintln!("toto: wrote {}", path.display());
-    }
+    crate::log::info!("wrote {}", path.display());
     let code = outcome.map_or(0, |o| o.return_value);
     Ok(ExitCode::from(
         u8::try_from(code.rem_euclid(256)).unwrap_or(1),
@@ -431,8 +436,7 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                 Some(_) => None,
                 None => Some(args.signing.load_key()?),
             };
-            let materials =
-                record_paths(&args.materials, &options, args.signing.quiet, "materials")?;
+            let materials = record_paths(&args.materials, &options, "materials")?;
             let link = Link {
                 name: name.to_string(),
                 command: Vec::new(),
@@ -452,12 +456,10 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                 };
                 dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id))
             })?;
-            if !args.signing.quiet {
-                eprintln!(
-                    "toto: started {}; finish with `toto record stop -n {name}`",
-                    path.display()
-                );
-            }
+            crate::log::info!(
+                "started {}; finish with `toto record stop -n {name}`",
+                path.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         RecordCommand::Stop(args) => {
@@ -494,13 +496,11 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                 key.check_signed(&document, &unfinished)?;
             }
             let mut link = Link::from_payload(document.payload().clone())?;
-            link.products = record_paths(&args.products, &options, args.signing.quiet, "products")?;
+            link.products = record_paths(&args.products, &options, "products")?;
             let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
             std::fs::remove_file(&unfinished)
                 .with_context(|| format!("cannot remove {}", unfinished.display()))?;
-            if !args.signing.quiet {
-                eprintln!("toto: wrote {}", path.display());
-            }
+            crate::log::info!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -516,10 +516,10 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let name = step_name(&args.name)?;
     let options = RecordOptions::default();
     let here = [PathBuf::from(".")];
-    let materials = record_paths(&here, &options, false, "materials")?;
+    let materials = record_paths(&here, &options, "materials")?;
     let outcome = attest::exec::run(&args.command, None, None, args.record_streams)
         .map_err(|e| anyhow::Error::new(util::VerificationFailed(e.to_string())))?;
-    let products = record_paths(&here, &options, false, "products")?;
+    let products = record_paths(&here, &options, "products")?;
     let link = Link {
         name: name.to_string(),
         command: args.command.clone(),
@@ -531,6 +531,6 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let path = write_link(&link, None, LinkFormat::Metablock, |_| {
         PathBuf::from(format!("{name}.link"))
     })?;
-    eprintln!("toto: wrote unsigned {}", path.display());
+    crate::log::info!("wrote unsigned {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -65,7 +65,8 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
             let key = util::load_public_key(path)?;
             if document.verify(&[&key], 1).is_err() {
                 eprintln!(
-                    "toto: verification failed: {} has no valid signature by {} ({})",
+                    "{} {} has no valid signature by {} ({})",
+                    crate::style::bad("toto: verification failed:"),
                     args.file.display(),
                     key.keyid(),
                     path.display()
@@ -74,7 +75,8 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
             }
         }
         println!(
-            "Verified: {} is signed by every key given.",
+            "{} {} is signed by every key given.",
+            crate::style::good("Verified:"),
             args.file.display()
         );
         return Ok(ExitCode::SUCCESS);
@@ -106,6 +108,6 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         }
     };
     util::write_atomic(&output, &signed.to_json(), None)?;
-    eprintln!("toto: wrote {}", output.display());
+    crate::log::info!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -51,8 +51,8 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
             PathBuf::from(name)
         });
         write_bundle(&path, &bundle)?;
-        eprintln!(
-            "toto: wrote {} (signed by {}, {}; Rekor log index {})",
+        crate::log::info!(
+            "wrote {} (signed by {}, {}; Rekor log index {})",
             path.display(),
             signer.identity(),
             signer.issuer(),

@@ -33,8 +33,20 @@ pub struct VerifyArgs {
     #[arg(long = "layout", short = 'l', value_name = "FILE")]
     layout: PathBuf,
     /// Public key(s) of the layout's owner(s); every one must have signed.
-    #[arg(long = "layout-key", short = 'k', visible_alias = "verification-keys", num_args = 1.., required = true, value_name = "FILE")]
+    #[arg(long = "layout-key", short = 'k', visible_alias = "verification-keys", num_args = 1.., required_unless_present = "layout_identity", value_name = "FILE")]
     layout_keys: Vec<PathBuf>,
+    /// A keyless owner (certificate identity) who must have signed the layout
+    /// (`toto layout sign --keyless`); repeatable, paired in order with
+    /// --layout-issuer and --layout-bundle.
+    #[arg(long, value_name = "ID", requires = "layout_issuer")]
+    layout_identity: Vec<String>,
+    /// The OIDC issuer of each --layout-identity (one for all, or one each).
+    #[arg(long, value_name = "URL")]
+    layout_issuer: Vec<String>,
+    /// The Sigstore bundle of each keyless layout signature (default
+    /// `<layout>.sigstore.json`, for a single identity).
+    #[arg(long, value_name = "FILE")]
+    layout_bundle: Vec<PathBuf>,
     /// Directory with the link files (default: current directory).
     #[arg(long = "link-dir", value_name = "DIR", default_value = ".")]
     link_dir: PathBuf,
@@ -51,12 +63,6 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Show more output.
-    #[arg(long, short = 'v')]
-    verbose: bool,
-    /// Show no output but errors.
-    #[arg(long, short = 'q')]
-    quiet: bool,
 }
 
 struct FsEvidence {
@@ -66,6 +72,8 @@ struct FsEvidence {
     /// Built on first use: only layouts with keyless functionaries need it.
     bundles: Rc<OnceCell<Result<BundleVerifier, String>>>,
     trusted_root: Option<PathBuf>,
+    /// Counts the link files loaded, on a terminal.
+    progress: crate::progress::Links,
 }
 
 impl Evidence for FsEvidence {
@@ -84,9 +92,17 @@ impl Evidence for FsEvidence {
             }
             Ok(_) => {}
         }
-        std::fs::read(&path)
-            .map(Some)
-            .map_err(|source| attest::Error::Io { path, source })
+        let bytes = std::fs::read(&path).map_err(|source| attest::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.progress.loaded(file_name);
+        crate::log::verbose!(
+            "loaded {} ({} bytes)",
+            self.describe(file_name),
+            bytes.len()
+        );
+        Ok(Some(bytes))
     }
 
     fn subdirectory(&self, dir_name: &str) -> Box<dyn Evidence + '_> {
@@ -96,20 +112,37 @@ impl Evidence for FsEvidence {
             inspection_timeout: self.inspection_timeout,
             bundles: Rc::clone(&self.bundles),
             trusted_root: self.trusted_root.clone(),
+            progress: self.progress.clone(),
         })
     }
 
     fn run_inspection(&self, inspection: &Inspection) -> Result<Link, attest::Error> {
-        let options = RecordOptions::default();
         let here = [PathBuf::from(".")];
-        let materials = record::record_artifacts(&here, &options)
+        let record = |what: &'static str| {
+            self.progress.suspend(|| {
+                let reporter = crate::progress::Recording::new(what);
+                let options = RecordOptions {
+                    observer: Some(reporter.clone()),
+                    ..RecordOptions::default()
+                };
+                let recorded = record::record_artifacts(&here, &options);
+                reporter.finish();
+                recorded
+            })
+        };
+        let materials = record("materials")
             .map_err(|e| attest::Error::Malformed {
                 what: "inspection materials",
                 reason: e.to_string(),
             })?
             .artifacts;
+        crate::log::verbose!(
+            "running inspection {} ({:?})",
+            inspection.name,
+            inspection.run
+        );
         let outcome = attest::exec::run(&inspection.run, None, self.inspection_timeout, true)?;
-        let products = record::record_artifacts(&here, &options)
+        let products = record("products")
             .map_err(|e| attest::Error::Malformed {
                 what: "inspection products",
                 reason: e.to_string(),
@@ -159,13 +192,15 @@ impl Evidence for FsEvidence {
             identity: identity.to_owned(),
             issuer: issuer.to_owned(),
         };
-        verifier
+        let payload = verifier
             .verify_attestation(bundle, None, &policy)
             .map(|a| a.payload)
             .map_err(|e| attest::Error::Malformed {
                 what: "bundle",
                 reason: e.to_string(),
-            })
+            })?;
+        crate::log::verbose!("verified a Sigstore bundle signed by {identity} (issuer {issuer})");
+        Ok(payload)
     }
 
     fn describe(&self, file_name: &str) -> String {
@@ -183,7 +218,11 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let keys = args
         .layout_keys
         .iter()
-        .map(|p| util::load_public_key(p))
+        .map(|p| {
+            let key = util::load_public_key(p)?;
+            crate::log::verbose!("layout key {}: key id {}", p.display(), key.keyid());
+            Ok(key)
+        })
         .collect::<Result<Vec<_>>>()?;
     let bytes = util::read_limited(&args.layout, limits.max_envelope_bytes, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
@@ -202,20 +241,89 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         trusted_root: args.trusted_root.clone(),
         inspection_timeout: (args.inspection_timeout > 0)
             .then(|| Duration::from_secs(args.inspection_timeout)),
+        progress: crate::progress::Links::new(args.format == Format::Json),
     };
+    if let Some(failure) = verify_layout_bundles(&args, &bytes)? {
+        let report = Report {
+            verified: false,
+            failure: Some(failure),
+            steps: Vec::new(),
+            warnings: Vec::new(),
+        };
+        print_report(&args, &report);
+        return Ok(ExitCode::from(util::EXIT_FAILED));
+    }
     let options = Options {
         now,
         run_inspections: !args.no_inspections,
         limits,
+        keyless_layout: !args.layout_identity.is_empty(),
     };
-    let report = verify::verify_layout(&document, &keys, &evidence, &options)
-        .with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
+    let report = verify::verify_layout(&document, &keys, &evidence, &options);
+    evidence.progress.finish();
+    let report =
+        report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
     print_report(&args, &report);
     Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(util::EXIT_FAILED)
     })
+}
+
+/// Checks the layout's keyless signatures: each --layout-identity's bundle
+/// must verify over the layout file's exact bytes.
+fn verify_layout_bundles(
+    args: &VerifyArgs,
+    layout_bytes: &[u8],
+) -> Result<Option<verify::Failure>> {
+    let identities = &args.layout_identity;
+    if identities.is_empty() {
+        if !args.layout_issuer.is_empty() || !args.layout_bundle.is_empty() {
+            bail!("--layout-issuer and --layout-bundle need --layout-identity");
+        }
+        return Ok(None);
+    }
+    let issuers: Vec<&String> = match args.layout_issuer.as_slice() {
+        [one] => vec![one; identities.len()],
+        many if many.len() == identities.len() => many.iter().collect(),
+        _ => bail!("give one --layout-issuer, or one per --layout-identity"),
+    };
+    let bundles: Vec<PathBuf> = match args.layout_bundle.as_slice() {
+        [] if identities.len() == 1 => vec![crate::keyless_sign::layout_bundle_path(&args.layout)],
+        [] => bail!("several --layout-identity: name each one's bundle with --layout-bundle"),
+        many if many.len() == identities.len() => many.to_vec(),
+        _ => bail!("give one --layout-bundle per --layout-identity"),
+    };
+    let root = crate::cmd::verify_bundle::trust_root(args.trusted_root.as_deref())?;
+    let verifier = BundleVerifier::new(&root)?;
+    for ((identity, issuer), path) in identities.iter().zip(issuers).zip(bundles) {
+        let refused = |reason: String| {
+            Some(verify::Failure::LayoutBundle {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+                reason,
+            })
+        };
+        let bundle = match util::read_limited(&path, keyless::MAX_BUNDLE_BYTES, "layout bundle") {
+            Ok(b) => b,
+            Err(e) => return Ok(refused(format!("{e:#}"))),
+        };
+        let policy = keyless::Policy::Identity {
+            identity: identity.clone(),
+            issuer: issuer.clone(),
+        };
+        match verifier.verify(&bundle, keyless::Artifact::Bytes(layout_bytes), &policy) {
+            Ok(_) => {}
+            Err(e) if e.is_verification_failure() => {
+                return Ok(refused(format!("{}: {e}", path.display())))
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display())))
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn print_report(args: &VerifyArgs, report: &Report) {
@@ -225,30 +333,34 @@ fn print_report(args: &VerifyArgs, report: &Report) {
             println!("{value}");
         }
         Format::Text => {
-            if !args.quiet {
-                for w in &report.warnings {
-                    eprintln!("toto: warning: {w}");
+            for w in &report.warnings {
+                crate::log::warning(w);
+            }
+            for step in &report.steps {
+                for w in &step.warnings {
+                    crate::log::warning(format_args!("step {:?}: {w}", step.name));
                 }
-                for step in &report.steps {
-                    for w in &step.warnings {
-                        eprintln!("toto: warning: step {:?}: {w}", step.name);
-                    }
-                    if args.verbose {
-                        let links: Vec<&str> = step.links.values().map(String::as_str).collect();
-                        eprintln!("step {:?}: links {}", step.name, links.join(", "));
-                    }
+                for (keyid, file) in &step.links {
+                    crate::log::verbose!(
+                        "step {:?}: {file} verified by functionary {keyid}",
+                        step.name
+                    );
                 }
             }
             match &report.failure {
                 None => {
-                    if !args.quiet {
-                        println!(
+                    if !crate::log::quiet() {
+                        let verdict = format!(
                             "Verified: the supply chain of {} holds.",
                             args.layout.display()
                         );
+                        println!("{}", crate::style::good(&verdict));
                     }
                 }
-                Some(failure) => eprintln!("toto: verification failed: {failure}"),
+                Some(failure) => eprintln!(
+                    "{} {failure}",
+                    crate::style::bad("toto: verification failed:")
+                ),
             }
         }
     }

@@ -226,7 +226,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             })
         ),
         Format::Text => {
-            println!("Verified {shown}");
+            println!("{} {shown}", crate::style::good("Verified"));
             match (&attestation.verified.identity, &attestation.verified.issuer) {
                 (Some(id), Some(iss)) => println!("  signed by:      {id} ({iss})"),
                 _ => println!("  signed by:      the managed key"),
@@ -259,7 +259,8 @@ fn report_failure(args: &VerifyAttestationArgs, why: &str) {
     match args.format {
         Format::Json => println!("{}", serde_json::json!({"verified": false, "error": why})),
         Format::Text => eprintln!(
-            "toto: verification failed: {}: {why}",
+            "{} {}: {why}",
+            crate::style::bad("toto: verification failed:"),
             args.signer.bundle().display()
         ),
     }

@@ -200,7 +200,8 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                     })
                 ),
                 Format::Text => println!(
-                    "Verified {shown} for sha256:{shown_digest}{}",
+                    "{} {shown} for sha256:{shown_digest}{}",
+                    crate::style::good("Verified"),
                     match (&verified.identity, &verified.issuer) {
                         (Some(id), Some(iss)) => format!(": signed by {id} ({iss})"),
                         _ => ": signed by the managed key".into(),
@@ -219,8 +220,14 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         "{}",
                         serde_json::json!({"verified": false, "bundle": shown.to_string(), "error": e.to_string()})
                     ),
-                    Format::Text if failed => eprintln!("toto: verification failed: {shown}: {e}"),
-                    Format::Text => eprintln!("toto: error: cannot verify {shown}: {e}"),
+                    Format::Text if failed => eprintln!(
+                        "{} {shown}: {e}",
+                        crate::style::bad("toto: verification failed:")
+                    ),
+                    Format::Text => eprintln!(
+                        "{} cannot verify {shown}: {e}",
+                        crate::style::bad("toto: error:")
+                    ),
                 }
             }
         }

@@ -1,0 +1,474 @@
+//! Refreshing the Sigstore trust material (`trusted_root.json`, the signing
+//! config) from a TUF repository, as `toto trust update` does.
+//!
+//! The TUF client workflow (root chain, timestamp, snapshot, targets;
+//! signature thresholds, rollback, expiry, length and hash pins;
+//! [TUF specification §5]) is the Sigstore project's `sigstore-tuf` crate,
+//! pinned exactly. It runs over two transports of ours: HTTP(S) through the
+//! blocking `ureq` client the signer uses (timeouts, bounded bodies), and a
+//! local directory. Its async API is driven by a tiny [`block_on`]: our
+//! fetches block, so no runtime is needed.
+//!
+//! No trust on first use: the walk starts from a TUF root the caller trusts,
+//! the public-good one embedded in this crate ([`PUBLIC_GOOD_TUF_ROOT`]) or
+//! another given explicitly. Verified metadata is cached per repository, and
+//! a later run re-verifies that cache from the given root and keeps its
+//! versions as floors, so a repository serving older metadata than it once
+//! did is a rollback. Deliberately unsupported: delegated-role targets
+//! beyond what `sigstore-tuf` resolves, and mirrors.
+//!
+//! [TUF specification §5]: https://theupdateframework.github.io/specification/latest/#detailed-client-workflow
+
+use std::fs;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::SystemTime;
+
+use sigstore_tuf::transport::FetchFuture;
+use sigstore_tuf::{FileStore, Repository as Transport, Updater, UpdaterConfig};
+
+use crate::sign::Http;
+
+/// Sigstore's public-good TUF repository.
+pub const PUBLIC_GOOD_REPOSITORY: &str = "https://tuf-repo-cdn.sigstore.dev";
+
+/// The public-good TUF `root.json` (version 16, from `sigstore-trust-root`
+/// 0.15.1), where trust in [`PUBLIC_GOOD_REPOSITORY`] begins.
+pub const PUBLIC_GOOD_TUF_ROOT: &[u8] = include_bytes!("tuf/public_good_root.json");
+
+/// The TUF target holding the Sigstore trusted root.
+pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+
+/// The TUF target holding the Sigstore signing config (optional).
+pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
+
+/// Largest target accepted (the public-good trusted root is about 12 KiB).
+pub const MAX_TARGET_BYTES: u64 = 4 << 20;
+
+/// A failed refresh.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The repository address is neither an http(s) URL nor a directory.
+    #[error("TUF repository {0:?}: expected an http(s):// URL, a file: URL or a directory")]
+    Repository(String),
+    /// The TUF root to start from is not a valid self-signed root.
+    #[error("initial TUF root is not usable")]
+    InitialRoot(#[source] sigstore_tuf::Error),
+    /// The repository's metadata or a target did not verify: a signature
+    /// threshold not met, a rollback, expired metadata, a length or hash
+    /// mismatch, malformed metadata.
+    #[error("TUF verification failed ({stage})")]
+    Verification {
+        /// `metadata refresh` or `target <name>`.
+        stage: String,
+        /// What the TUF client reported (it names the role or file).
+        #[source]
+        source: sigstore_tuf::Error,
+    },
+    /// The repository could not be read (unreachable, HTTP error, missing
+    /// file), or does not list the trusted root.
+    #[error("cannot fetch from the TUF repository ({stage})")]
+    Fetch {
+        /// `metadata refresh` or `target <name>`.
+        stage: String,
+        /// What failed.
+        #[source]
+        source: sigstore_tuf::Error,
+    },
+    /// Writing a verified target failed.
+    #[error("cannot write {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// True when the repository served something that does not verify
+    /// (exit 1); false for usage, input and network errors (exit 2).
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, Error::Verification { .. })
+    }
+
+    fn at(stage: &str, source: sigstore_tuf::Error) -> Error {
+        use sigstore_tuf::Error as E;
+        let stage = stage.to_owned();
+        match source {
+            E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_) => {
+                Error::Fetch { stage, source }
+            }
+            _ => Error::Verification { stage, source },
+        }
+    }
+}
+
+/// Where a TUF repository is: metadata at `<base>/`, targets at
+/// `<base>/targets/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An `http://` or `https://` base URL (ending in `/`).
+    Http(String),
+    /// A local directory (`file:` URLs and plain paths).
+    Dir(PathBuf),
+}
+
+impl Location {
+    /// Parses a repository address without touching the network or disk.
+    pub fn parse(address: &str) -> Result<Location, Error> {
+        if address.starts_with("https://") || address.starts_with("http://") {
+            let base = address.trim_end_matches('/');
+            if base.len() <= "https://".len() || base.contains(['?', '#', ' ']) {
+                return Err(Error::Repository(address.to_owned()));
+            }
+            return Ok(Location::Http(format!("{base}/")));
+        }
+        let path = match address.strip_prefix("file://") {
+            Some(rest) => rest,
+            None => address.strip_prefix("file:").unwrap_or(address),
+        };
+        if path.is_empty() || path.contains("://") {
+            return Err(Error::Repository(address.to_owned()));
+        }
+        Ok(Location::Dir(PathBuf::from(path)))
+    }
+
+    /// The name of this repository's directory in a cache: the address with
+    /// everything but `[A-Za-z0-9._-]` percent-encoded (as sigstore-rust and
+    /// sigstore-python name theirs).
+    fn cache_name(&self) -> String {
+        let address = match self {
+            Location::Http(base) => base.trim_end_matches('/').to_owned(),
+            Location::Dir(dir) => {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                format!("file:{}", dir.display())
+            }
+        };
+        let mut out = String::with_capacity(address.len() * 3);
+        for b in address.bytes() {
+            match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    out.push(char::from(b))
+                }
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+}
+
+/// What a successful refresh verified and wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The version of the newest trusted TUF root.
+    pub root_version: u64,
+    /// The version of the timestamp metadata.
+    pub timestamp_version: u64,
+    /// The repository's cache directory (verified metadata, `targets/`).
+    pub cache_dir: PathBuf,
+    /// The verified targets written.
+    pub written: Vec<WrittenTarget>,
+    /// Optional targets the repository does not list.
+    pub absent: Vec<String>,
+}
+
+/// A target verified against the TUF targets metadata and written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenTarget {
+    /// The target name (`trusted_root.json`).
+    pub name: String,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Its length in bytes, as the targets metadata pins it.
+    pub length: u64,
+}
+
+/// Refreshes the TUF metadata of the repository at `location`, starting from
+/// `initial_root` (and whatever verified metadata `cache_root` holds for
+/// it), then downloads, verifies and writes [`TRUSTED_ROOT_TARGET`] and, if
+/// listed, [`SIGNING_CONFIG_TARGET`] to `<cache_root>/<repository>/targets/`.
+/// `now` decides expiry.
+pub fn update(
+    location: &Location,
+    initial_root: &[u8],
+    cache_root: &Path,
+    now: SystemTime,
+) -> Result<Refreshed, Error> {
+    let metadata = "metadata refresh";
+    let now = jiff::Timestamp::try_from(now).map_err(|e| {
+        Error::at(
+            metadata,
+            sigstore_tuf::Error::Malformed(format!("clock out of range: {e}")),
+        )
+    })?;
+    let cache_dir = cache_root.join(location.cache_name());
+    let transport: Box<dyn Transport> = match location {
+        Location::Http(base) => Box::new(HttpRepository {
+            base: base.clone(),
+            http: Http::new(),
+        }),
+        Location::Dir(dir) => Box::new(DirRepository { dir: dir.clone() }),
+    };
+    let mut config = UpdaterConfig::default();
+    config.target_max_length = MAX_TARGET_BYTES;
+    let mut updater = Updater::new(transport, initial_root)
+        .map_err(Error::InitialRoot)?
+        .with_config(config)
+        .with_store(FileStore::new(&cache_dir));
+    block_on(updater.refresh(now)).map_err(|e| Error::at(metadata, e))?;
+
+    let mut written = Vec::new();
+    let mut absent = Vec::new();
+    for (name, required) in [(TRUSTED_ROOT_TARGET, true), (SIGNING_CONFIG_TARGET, false)] {
+        let stage = format!("target {name}");
+        let info =
+            block_on(updater.get_target_info(name, now)).map_err(|e| Error::at(&stage, e))?;
+        let Some(info) = info else {
+            if required {
+                let missing = sigstore_tuf::Error::TargetNotFound(name.to_owned());
+                return Err(Error::at(&stage, missing));
+            }
+            absent.push(name.to_owned());
+            continue;
+        };
+        // Always fetched, never served from the cache: the update says what
+        // the repository serves now.
+        let bytes =
+            block_on(updater.download_target(&info, name)).map_err(|e| Error::at(&stage, e))?;
+        let path = cache_dir.join("targets").join(name);
+        write_atomic(&path, &bytes)?;
+        written.push(WrittenTarget {
+            name: name.to_owned(),
+            path,
+            length: info.length,
+        });
+    }
+    let trusted = updater.trusted();
+    Ok(Refreshed {
+        root_version: trusted.root().version,
+        timestamp_version: trusted.timestamp().map_or(0, |t| t.version),
+        cache_dir,
+        written,
+        absent,
+    })
+}
+
+/// Writes through a temporary file and a rename, so readers never see half
+/// a trusted root.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let result = fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Rejects names that could leave the repository (`..`, absolute paths,
+/// backslashes): target paths come from metadata.
+fn check_name(name: &str) -> sigstore_tuf::Result<()> {
+    let bad = name.is_empty()
+        || name.contains('\\')
+        || name
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        return Err(sigstore_tuf::Error::Malformed(format!(
+            "unsafe file name {name:?} in TUF metadata"
+        )));
+    }
+    Ok(())
+}
+
+/// More bytes than the metadata (or the configured bound) allows: the
+/// endless-data attack, reported as a length mismatch.
+fn too_long(name: &str, max: u64) -> sigstore_tuf::Error {
+    sigstore_tuf::Error::IntegrityMismatch(format!("{name}: longer than {max} bytes"))
+}
+
+/// A TUF repository over HTTP(S).
+struct HttpRepository {
+    base: String,
+    http: Http,
+}
+
+impl HttpRepository {
+    fn get(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        check_name(name)?;
+        let url = format!("{}{name}", self.base);
+        let fail =
+            |e: ureq::Error| sigstore_tuf::Error::transport_with_source(format!("GET {url}"), e);
+        let mut response = self.http.get_response(&url).map_err(fail)?;
+        let status = response.status();
+        // 403 too: S3 and GCS answer it for missing objects (python-tuf
+        // accepts both when probing for the next root).
+        if status == 404 || status == 403 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(sigstore_tuf::Error::transport(format!(
+                "GET {url}: HTTP {status}"
+            )));
+        }
+        match response.body_mut().with_config().limit(max).read_to_vec() {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(ureq::Error::BodyExceedsLimit(_)) => Err(too_long(name, max)),
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
+
+impl Transport for HttpRepository {
+    fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(std::future::ready(self.get(name, max_length)))
+    }
+
+    fn fetch_target<'a>(&'a self, path: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(std::future::ready(
+            self.get(&format!("targets/{path}"), max_length),
+        ))
+    }
+}
+
+/// A TUF repository in a local directory.
+struct DirRepository {
+    dir: PathBuf,
+}
+
+impl DirRepository {
+    fn read(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        check_name(name)?;
+        let path = self.dir.join(name);
+        let fail = |e| sigstore_tuf::Error::io(format!("reading {}", path.display()), e);
+        let file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A missing repository is an error, not the end of the root chain.
+                if !self.dir.is_dir() {
+                    return Err(sigstore_tuf::Error::transport(format!(
+                        "{}: no such directory",
+                        self.dir.display()
+                    )));
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        let mut bytes = Vec::new();
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(fail)?;
+        if bytes.len() as u64 > max {
+            return Err(too_long(name, max));
+        }
+        Ok(Some(bytes))
+    }
+}
+
+impl Transport for DirRepository {
+    fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(std::future::ready(self.read(name, max_length)))
+    }
+
+    fn fetch_target<'a>(&'a self, path: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(std::future::ready(
+            self.read(&format!("targets/{path}"), max_length),
+        ))
+    }
+}
+
+/// Runs a future to completion on this thread. Our transports never return
+/// `Pending`, but a waker that unparks the thread keeps this correct if one
+/// ever does.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_without_io() {
+        assert_eq!(
+            Location::parse("https://tuf-repo-cdn.sigstore.dev").ok(),
+            Some(Location::Http("https://tuf-repo-cdn.sigstore.dev/".into()))
+        );
+        assert_eq!(
+            Location::parse("file:///srv/tuf").ok(),
+            Some(Location::Dir("/srv/tuf".into()))
+        );
+        assert_eq!(
+            Location::parse("repo").ok(),
+            Some(Location::Dir("repo".into()))
+        );
+        for bad in ["ftp://x", "https://", "", "file:", "https://x/?a"] {
+            assert!(Location::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cache_names_are_flat() {
+        let loc = Location::Http("https://tuf-repo-cdn.sigstore.dev/".into());
+        assert_eq!(loc.cache_name(), "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev");
+    }
+
+    #[test]
+    fn names_cannot_escape_the_repository() {
+        for bad in ["../x", "targets/../../x", "/etc/passwd", "a\\b", "a//b", ""] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_name("targets/abc.trusted_root.json").is_ok());
+    }
+
+    #[test]
+    fn embedded_root_is_a_valid_tuf_root() {
+        assert!(sigstore_tuf::TrustedMetadataSet::from_root(PUBLIC_GOOD_TUF_ROOT).is_ok());
+    }
+
+    #[test]
+    fn block_on_runs_ready_and_pending_futures() {
+        assert_eq!(block_on(async { 7 }), 7);
+        let mut polled = false;
+        let yield_once = std::future::poll_fn(move |cx| {
+            if polled {
+                Poll::Ready(1)
+            } else {
+                polled = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        });
+        assert_eq!(block_on(yield_once), 1);
+    }
+}

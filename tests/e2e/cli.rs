@@ -385,3 +385,116 @@ fn progress_bar_on_a_terminal_only() {
     expect_code(&out, 0, "run piped");
     assert_eq!(text(&out.stderr), "toto: wrote ./build.6f2fb44c.link\n");
 }
+
+/// `--max-document-mib` (or TOTO_MAX_DOCUMENT_MIB) moves the size limit of
+/// the documents toto reads, both ways.
+#[test]
+fn the_document_size_limit_can_be_lowered_and_raised() {
+    let dir = tempdir();
+    let root = dir.path();
+    let out = toto()
+        .current_dir(root)
+        .args(["key", "generate", "-o", "k"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    std::fs::write(root.join("payload"), "x".repeat(900 << 10)).unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args([
+            "envelope",
+            "sign",
+            "--key",
+            "k",
+            "--payload-type",
+            "text/plain",
+            "-o",
+            "env.json",
+            "payload",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "envelope sign");
+    let verify = |extra: &[&str], env: Option<&str>| {
+        let mut c = toto();
+        c.current_dir(root).env_remove("TOTO_MAX_DOCUMENT_MIB");
+        if let Some(v) = env {
+            c.env("TOTO_MAX_DOCUMENT_MIB", v);
+        }
+        c.args(["envelope", "verify", "--key", "k.pub"])
+            .args(extra)
+            .arg("env.json")
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(&[], None), 0, "default limit (64 MiB)");
+    let out = verify(&["--max-document-mib", "1"], None);
+    expect_code(&out, 2, "an envelope over the 1 MiB limit");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("limit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_code(&verify(&[], Some("1")), 2, "the limit from the environment");
+    expect_code(
+        &verify(&["--max-document-mib", "2"], None),
+        0,
+        "a 2 MiB limit",
+    );
+    expect_code(
+        &verify(&["--max-document-mib", "0"], None),
+        2,
+        "0 is not a limit",
+    );
+}
+
+/// `-q` silences success output everywhere, and failures still speak.
+#[test]
+fn quiet_success_is_silent_for_keys_and_envelopes() {
+    let dir = tempdir();
+    let root = dir.path();
+    let out = toto()
+        .current_dir(root)
+        .args(["-q", "key", "generate", "-o", "k"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate -q");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    std::fs::write(root.join("p"), "payload").unwrap();
+    let out = toto()
+        .current_dir(root)
+        .args([
+            "envelope",
+            "sign",
+            "-k",
+            "k",
+            "--payload-type",
+            "text/plain",
+            "-o",
+            "e.json",
+            "p",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "envelope sign");
+    let out = toto()
+        .current_dir(root)
+        .args(["envelope", "verify", "-q", "-k", "k.pub", "e.json"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "envelope verify -q");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let out = toto()
+        .current_dir(root)
+        .args(["key", "generate", "-o", "other"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "another key");
+    let out = toto()
+        .current_dir(root)
+        .args(["envelope", "verify", "-q", "-k", "other.pub", "e.json"])
+        .output()
+        .unwrap();
+    expect_code(&out, 1, "a wrong key, quietly");
+    assert!(!out.stderr.is_empty(), "the failure is still reported");
+}

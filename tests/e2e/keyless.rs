@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use crate::common::{expect_code, node_peer, python, python_bin_dir, tempdir, toto};
 
+const FULCIO: &str = "/api/v2/signingCert";
+const REKOR: &str = "/api/v1/log/entries";
 const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
@@ -35,6 +37,19 @@ fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
         "--identity-token".into(),
         token.into(),
     ]
+}
+
+/// `toto` with no identity token in its environment.
+fn tokenless() -> Command {
+    let mut c = toto();
+    for name in [
+        "SIGSTORE_ID_TOKEN",
+        "SIGSTORE_IDENTITY_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ] {
+        c.env_remove(name);
+    }
+    c
 }
 
 fn sigstore(python: &Path) -> Command {
@@ -551,7 +566,20 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
     ];
     for (what, faults, code, needle) in cases {
         tb.set_faults(faults);
+        let before = (tb.requests(FULCIO), tb.requests(REKOR));
         let out = sign(&t);
+        let sent = (
+            tb.requests(FULCIO) - before.0,
+            tb.requests(REKOR) - before.1,
+        );
+        // Retried only where the service cannot have acted: 503s.
+        let expected = match what {
+            "Fulcio down" => (3, 0),
+            "Rekor down" => (1, 3),
+            w if w.starts_with("Fulcio") || w.starts_with("certificate") => (1, 0),
+            _ => (1, 1),
+        };
+        assert_eq!(sent, expected, "{what}: requests to (Fulcio, Rekor)");
         expect_code(&out, code, what);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(needle), "{what}: {stderr}");
@@ -737,4 +765,101 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
     expect_code(&verify("owner@example.com"), 0, "restored");
     std::fs::remove_file(root.join("root.layout.sigstore.json")).unwrap();
     expect_code(&verify("owner@example.com"), 1, "no bundle");
+}
+
+/// A person at a terminal without a token logs in by the device flow: toto
+/// shows a code, the person approves it at the issuer (here a call to the
+/// testbed standing in for the browser), and signing goes on as them.
+#[test]
+fn the_device_flow_logs_a_person_in_and_signs_as_them() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("notes.txt"), "release notes\n");
+    let mut child = tokenless()
+        .args([
+            "sign-blob",
+            "--keyless",
+            "--oidc-device-flow",
+            "--trust-config",
+        ])
+        .arg(tb.trust_config_path())
+        .arg(&artifact)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let code = line
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no code in {line:?}"))
+        .to_owned();
+    assert!(
+        line.contains(&format!("{}/oauth/device", tb.url())),
+        "{line}"
+    );
+    // The person logs in at the issuer and approves the code.
+    let body = format!(r#"{{"user_code":"{code}","identity":"erin@example.com"}}"#);
+    let host = tb.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        stream,
+        "POST /oauth/device/approve HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{line}{rest}");
+    assert!(rest.contains("signed by erin@example.com"), "{rest}");
+    let out = toto()
+        .args(["verify-bundle", "--bundle"])
+        .arg(dir.path().join("notes.txt.sigstore.json"))
+        .args([
+            "--certificate-identity",
+            "erin@example.com",
+            "--certificate-oidc-issuer",
+            tb.issuer(),
+            "--trusted-root",
+        ])
+        .arg(tb.trusted_root_path())
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "the device-flow bundle verifies as erin");
+
+    // No token, not at a terminal, no --oidc-device-flow: a clear usage error.
+    let out = tokenless()
+        .args(["sign-blob", "--keyless", "--trust-config"])
+        .arg(tb.trust_config_path())
+        .arg(&artifact)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "no token");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--oidc-device-flow"));
+    // An issuer that is not there.
+    let out = tokenless()
+        .args([
+            "sign-blob",
+            "--keyless",
+            "--oidc-device-flow",
+            "--oidc-issuer",
+            "http://127.0.0.1:1",
+            "--trust-config",
+        ])
+        .arg(tb.trust_config_path())
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "an unreachable issuer");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OIDC"));
 }

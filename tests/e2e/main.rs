@@ -21,6 +21,7 @@ mod keyless;
 mod readme;
 mod recording;
 mod rules_differential;
+mod testbed_faults;
 mod trust;
 mod verification;
 mod workflows;

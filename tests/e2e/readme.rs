@@ -67,3 +67,44 @@ fn readme_test_command_is_the_ci_command() {
     assert!(readme.contains("```sh\nscripts/test\n```"));
     assert!(ci.contains("exec scripts/test"));
 }
+
+/// docs/layout-format.md's TOML and YAML examples are valid and describe the
+/// same layout.
+#[test]
+fn layout_format_examples_build_the_same_layout() {
+    let doc = fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/layout-format.md"),
+    )
+    .unwrap();
+    let block = |lang: &str| {
+        let start = doc.find(&format!("```{lang}\n")).unwrap() + lang.len() + 4;
+        let len = doc[start..].find("```").unwrap();
+        doc[start..start + len].to_owned()
+    };
+    let dir = tempdir();
+    fs::create_dir_all(dir.path().join("keys")).unwrap();
+    let out = toto()
+        .current_dir(dir.path().join("keys"))
+        .args(["key", "generate", "-o", "carol"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    fs::write(dir.path().join("chain.toml"), block("toml")).unwrap();
+    fs::write(dir.path().join("chain.yaml"), block("yaml")).unwrap();
+    for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
+        let out = toto()
+            .current_dir(dir.path())
+            .args(["layout", "new", input, "-o", output])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, input);
+    }
+    let read = |name: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap();
+        // Relative expiry: computed at each run.
+        v["signed"]["expires"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(read("t.layout"), read("y.layout"));
+}

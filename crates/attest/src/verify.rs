@@ -308,6 +308,7 @@ fn verify_chain(
     // Load, check signatures and thresholds, resolve sublayouts.
     let mut chain: BTreeMap<String, Vec<Accepted>> = BTreeMap::new();
     let base = report.steps.len();
+    let mut prefetched = prefetch(layout, evidence, options)?;
     for step in &layout.steps {
         let mut step_report = StepReport {
             name: step.name.to_string(),
@@ -321,6 +322,7 @@ fn verify_chain(
             depth,
             report,
             &mut step_report,
+            &mut prefetched,
         )? {
             Ok(a) => a,
             Err(f) => return Ok(Err(f)),
@@ -457,6 +459,101 @@ fn summary_link(layout: &Layout, reduced: &BTreeMap<String, &Link>) -> Option<Li
 }
 
 #[allow(clippy::too_many_arguments)]
+/// A link file checked ahead of the step loop: refused, or decoded.
+enum Checked {
+    Refused(String),
+    Link(Result<Link, Error>),
+}
+
+/// Parses a signed link and checks it is signed by `key`; returns its
+/// payload, or why it is refused.
+fn check_signed(
+    bytes: &[u8],
+    key: &dsse::PublicKey,
+    keyid: &str,
+    shown: &str,
+    limits: &dsse::Limits,
+) -> Result<serde_json::Value, String> {
+    let document = SignedDocument::from_json(bytes, limits).map_err(|e| format!("{shown}: {e}"))?;
+    if document.verify(&[key], 1).is_err() {
+        return Err(format!(
+            "{shown}: not signed by functionary {}",
+            short(keyid)
+        ));
+    }
+    Ok(document.into_payload())
+}
+
+/// Checks every key-signed link of `layout` in parallel (parsing, canonical
+/// JSON, signatures and decoding dominate verification of big links). Links
+/// that turn out to be sublayouts are left for the step loop.
+fn prefetch(
+    layout: &Layout,
+    evidence: &dyn Evidence,
+    options: &Options,
+) -> Result<BTreeMap<(String, String), Checked>, Error> {
+    let mut jobs = Vec::new();
+    for step in &layout.steps {
+        for keyid in &step.pubkeys {
+            let Some(Functionary::Key(key)) = layout.keys.get(keyid) else {
+                continue;
+            };
+            let file = step.name.link_file_name(keyid);
+            if let Some(bytes) = evidence.read_link(&file)? {
+                jobs.push((step, keyid, key, evidence.describe(&file), bytes));
+            }
+        }
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len());
+    if workers < 2 {
+        return Ok(BTreeMap::new());
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((step, keyid, key, shown, bytes)) = jobs.get(i) else {
+                            break;
+                        };
+                        let checked = match check_signed(bytes, key, keyid, shown, &options.limits)
+                        {
+                            Err(why) => Some(Checked::Refused(why)),
+                            Ok(payload)
+                                if payload.get("_type").and_then(serde_json::Value::as_str)
+                                    == Some("layout") =>
+                            {
+                                None
+                            }
+                            Ok(payload) => Some(match evidence_link(step, payload) {
+                                Ok(link) if link.name != step.name.as_str() => Checked::Refused(
+                                    format!("{shown}: link is for step {:?}", link.name),
+                                ),
+                                decoded => Checked::Link(decoded),
+                            }),
+                        };
+                        if let Some(checked) = checked {
+                            done.push(((step.name.to_string(), (*keyid).clone()), checked));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    Ok(results)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn load_step_links(
     layout: &Layout,
     step: &Step,
@@ -465,6 +562,7 @@ fn load_step_links(
     depth: usize,
     report: &mut Report,
     step_report: &mut StepReport,
+    prefetched: &mut BTreeMap<(String, String), Checked>,
 ) -> Verdict<Vec<Accepted>> {
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut refused = Vec::new();
@@ -494,27 +592,30 @@ fn load_step_links(
                 }
             }
         }
+        let shown = evidence.describe(&file);
+        if let Some(checked) = prefetched.remove(&(step.name.to_string(), keyid.clone())) {
+            match checked {
+                Checked::Refused(why) => refused.push(why),
+                Checked::Link(Ok(link)) => {
+                    step_report.links.insert(keyid.clone(), shown.clone());
+                    accepted.push(Accepted { file: shown, link });
+                }
+                Checked::Link(Err(e)) => refused.push(format!("{shown}: {e}")),
+            }
+            continue;
+        }
         let Some(bytes) = evidence.read_link(&file)? else {
             continue;
         };
-        let shown = evidence.describe(&file);
         let payload = match functionary {
             Functionary::Key(key) => {
-                let document = match SignedDocument::from_json(&bytes, &options.limits) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        refused.push(format!("{shown}: {e}"));
+                match check_signed(&bytes, key, keyid, &shown, &options.limits) {
+                    Ok(payload) => payload,
+                    Err(why) => {
+                        refused.push(why);
                         continue;
                     }
-                };
-                if document.verify(&[key.as_ref()], 1).is_err() {
-                    refused.push(format!(
-                        "{shown}: not signed by functionary {}",
-                        short(keyid)
-                    ));
-                    continue;
                 }
-                document.into_payload()
             }
             Functionary::Gpg { key, .. } => {
                 let document = match SignedDocument::from_json(&bytes, &options.limits) {

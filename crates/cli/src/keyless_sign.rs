@@ -28,6 +28,14 @@ pub struct KeylessArgs {
     /// SIGSTORE_IDENTITY_TOKEN, or GitHub Actions' ambient token).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub identity_token: Option<String>,
+    /// Without a token, log in at the OIDC issuer with a code shown here
+    /// (OAuth device flow), even when not at a terminal; at a terminal this
+    /// is what happens anyway.
+    #[arg(long)]
+    pub oidc_device_flow: bool,
+    /// The OIDC issuer to log in at (default: the trust config's).
+    #[arg(long, value_name = "URL")]
+    pub oidc_issuer: Option<String>,
 }
 
 /// Private keys, or `--keyless` instead (for commands that sign either way).
@@ -68,19 +76,48 @@ pub fn cli_error(e: keyless::Error) -> anyhow::Error {
 impl KeylessArgs {
     /// The identity token: given, or ambient. Checked for shape and expiry.
     pub fn token(&self) -> Result<IdentityToken> {
+        use std::io::IsTerminal as _;
         let raw = match &self.identity_token {
             Some(t) => t.clone(),
-            None => match keyless::ambient_token(&|name| std::env::var(name).ok())
-                .map_err(cli_error)?
-            {
-                Some((t, _)) => t,
-                None => bail!(
-                    "--keyless needs an OIDC identity token: pass --identity-token, set \
-                     SIGSTORE_ID_TOKEN, or run in GitHub Actions with `permissions: id-token: write`"
-                ),
-            },
+            None => {
+                match keyless::ambient_token(&|name| std::env::var(name).ok()).map_err(cli_error)? {
+                    Some((t, _)) => t,
+                    None if self.oidc_device_flow
+                        || (std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) =>
+                    {
+                        self.log_in()?
+                    }
+                    None => bail!(
+                        "--keyless needs an OIDC identity token: pass --identity-token, set \
+                     SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, \
+                     or log in with --oidc-device-flow"
+                    ),
+                }
+            }
         };
         IdentityToken::parse(&raw, now()).map_err(cli_error)
+    }
+
+    /// The device flow: show where to log in, wait for the person to do so.
+    fn log_in(&self) -> Result<String> {
+        let issuer = match &self.oidc_issuer {
+            Some(i) => i.clone(),
+            None => self.trust_config()?.services.oidc.ok_or_else(|| {
+                anyhow::anyhow!("the trust config names no OIDC issuer: pass --oidc-issuer URL")
+            })?,
+        };
+        keyless::device_flow(&issuer, &|prompt| {
+            let place = prompt
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&prompt.verification_uri);
+            eprintln!(
+                "toto: to sign as yourself, open {place} and enter the code {} \
+                 (waiting for the login…)",
+                prompt.user_code
+            );
+        })
+        .map_err(cli_error)
     }
 
     /// The trust config: the file given, or the public-good instance.

@@ -39,6 +39,11 @@ pub struct Cli {
     /// Color verdicts: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = style::ColorChoice::Auto, global = true)]
     color: style::ColorChoice,
+    /// Largest link, layout or envelope file read, in MiB (default 64;
+    /// decoded payloads may be 3/4 of it). Raise it for monorepo-sized links.
+    #[arg(long, value_name = "MIB", global = true, env = "TOTO_MAX_DOCUMENT_MIB",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_document_mib: Option<u32>,
 }
 
 /// When toto is invoked under a reference command's name (a symlink made
@@ -108,6 +113,9 @@ fn main() -> ExitCode {
         }
     };
     style::init(cli.color);
+    if let Some(mib) = cli.max_document_mib {
+        util::set_max_document_bytes(usize::try_from(mib).unwrap_or(64) << 20);
+    }
     log::init(cli.quiet, cli.verbose);
     match cli.command.run() {
         Ok(code) => code,

@@ -19,6 +19,25 @@ pub const EXIT_USAGE: u8 = 2;
 #[error("{0}")]
 pub struct VerificationFailed(pub String);
 
+/// `--max-document-mib`, once set in `main`.
+static MAX_DOCUMENT_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Raises (or lowers) the size limit of documents read (`--max-document-mib`).
+pub fn set_max_document_bytes(bytes: usize) {
+    let _ = MAX_DOCUMENT_BYTES.set(bytes);
+}
+
+/// The dsse limits every command reads with: the defaults, with the
+/// document size from `--max-document-mib`.
+pub fn limits() -> dsse::Limits {
+    let mut limits = dsse::Limits::default();
+    if let Some(&bytes) = MAX_DOCUMENT_BYTES.get() {
+        limits.max_envelope_bytes = bytes;
+        limits.max_payload_bytes = bytes / 4 * 3;
+    }
+    limits
+}
+
 /// Maps an error chain to an exit code: 1 when any cause is a verification
 /// failure, 2 otherwise.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
@@ -89,7 +108,7 @@ pub fn load_private_key(
     path: &Path,
     password_arg: Option<&Option<String>>,
 ) -> Result<dsse::PrivateKey> {
-    let limits = dsse::Limits::default();
+    let limits = limits();
     let pem = Zeroizing::new(read_limited(path, limits.max_key_bytes, "key file")?);
     let pw = password(password_arg, &format!("Password for {}: ", path.display()))?;
     match dsse::PrivateKey::from_pem(&pem, pw.as_ref().map(|p| p.as_bytes()), None) {
@@ -105,7 +124,7 @@ pub fn load_private_key(
 /// Loads a public key: SPKI PEM, a securesystemslib key dict (JSON), or a
 /// private key PEM (its public half).
 pub fn load_public_key(path: &Path) -> Result<dsse::PublicKey> {
-    let limits = dsse::Limits::default();
+    let limits = limits();
     let bytes = read_limited(path, limits.max_key_bytes, "key file")?;
     let context = || format!("cannot load public key {}", path.display());
     if bytes.trim_ascii_start().starts_with(b"{") {

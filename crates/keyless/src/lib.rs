@@ -36,5 +36,6 @@ pub use bundle::{
     VerifiedAttestation, MAX_BUNDLE_BYTES,
 };
 pub use sign::{
-    ambient_token, IdentityToken, KeylessSigner, Services, SignedBundle, TokenSource, TrustConfig,
+    ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,
+    TokenSource, TrustConfig,
 };

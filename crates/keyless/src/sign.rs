@@ -277,9 +277,164 @@ pub fn ambient_token(
     Ok(Some((token.to_owned(), TokenSource::GitHubActions)))
 }
 
+/// `application/x-www-form-urlencoded` escaping.
+fn form_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// What a person at a terminal is asked to do in the device flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePrompt {
+    /// Where to go.
+    pub verification_uri: String,
+    /// The code to enter there.
+    pub user_code: String,
+    /// The same with the code filled in, when the issuer gives one.
+    pub verification_uri_complete: Option<String>,
+}
+
+/// Gets an identity token from `issuer` by the OAuth 2.0 device
+/// authorization grant (RFC 8628): `prompt` tells the person where to log
+/// in, then the issuer is polled until they have (or the code expires).
+pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<String, Error> {
+    const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    let http = Http::new();
+    let discovery_url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let discovery = http.get("OIDC", &discovery_url, None)?;
+    let endpoint = |name: &str| {
+        discovery
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Service {
+                service: "OIDC",
+                url: discovery_url.clone(),
+                reason: format!("the issuer has no {name} (no device flow)"),
+            })
+    };
+    let device_endpoint = endpoint("device_authorization_endpoint")?;
+    let token_endpoint = endpoint("token_endpoint")?;
+    let (status, grant) = http.post_form(
+        "OIDC",
+        &device_endpoint,
+        &[("client_id", "sigstore"), ("scope", "openid email")],
+    )?;
+    let text = |name: &str| grant.get(name).and_then(Value::as_str).map(str::to_owned);
+    let (Some(device_code), Some(user_code), Some(verification_uri)) = (
+        text("device_code"),
+        text("user_code"),
+        text("verification_uri"),
+    ) else {
+        return Err(Error::Service {
+            service: "OIDC",
+            url: device_endpoint,
+            reason: format!("HTTP {status}: no device_code, user_code and verification_uri"),
+        });
+    };
+    prompt(&DevicePrompt {
+        verification_uri,
+        user_code,
+        verification_uri_complete: text("verification_uri_complete"),
+    });
+    let mut interval = grant
+        .get("interval")
+        .and_then(Value::as_u64)
+        .unwrap_or(5)
+        .clamp(1, 60);
+    let expires_in = grant
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .unwrap_or(600)
+        .min(3600);
+    let deadline = std::time::Instant::now() + Duration::from_secs(expires_in);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(interval));
+        let (status, answer) = http.post_form(
+            "OIDC",
+            &token_endpoint,
+            &[
+                ("grant_type", GRANT),
+                ("device_code", &device_code),
+                ("client_id", "sigstore"),
+            ],
+        )?;
+        if let Some(token) = answer.get("id_token").and_then(Value::as_str) {
+            return Ok(token.to_owned());
+        }
+        match answer.get("error").and_then(Value::as_str) {
+            Some("authorization_pending") => {}
+            Some("slow_down") => interval = (interval + 5).min(60),
+            Some("access_denied") => return Err(Error::Token("the login was refused".into())),
+            Some("expired_token") => break,
+            other => {
+                return Err(Error::Service {
+                    service: "OIDC",
+                    url: token_endpoint,
+                    reason: format!(
+                        "HTTP {status}: {}",
+                        other.unwrap_or("no id_token in the answer")
+                    ),
+                })
+            }
+        }
+    }
+    Err(Error::Token(
+        "the device code expired before the login was completed; run the command again".into(),
+    ))
+}
+
 /// A small blocking HTTP client with timeouts and bounded responses.
 pub(crate) struct Http {
     agent: ureq::Agent,
+}
+
+/// Seconds a request to a Sigstore service may take: `TOTO_HTTP_TIMEOUT`
+/// (1 to 3600), else 60.
+fn request_timeout_secs() -> u64 {
+    std::env::var("TOTO_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .unwrap_or(60)
+}
+
+/// Attempts per request when retrying is safe.
+const ATTEMPTS: u32 = 3;
+
+/// Sends a request, again (up to [`ATTEMPTS`] times, backing off) only when
+/// the service cannot have acted on it: the connection failed, or it
+/// answered 502, 503 or 504. Timeouts and other answers are final, so a
+/// Rekor entry is never logged twice by a retry.
+fn retrying(
+    send: impl Fn() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let mut attempt = 1;
+    loop {
+        let response = send();
+        let again = match &response {
+            Err(ureq::Error::ConnectionFailed) => true,
+            Ok(r) => matches!(r.status().as_u16(), 502..=504),
+            Err(_) => false,
+        };
+        if !again || attempt >= ATTEMPTS {
+            return response;
+        }
+        std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+        attempt += 1;
+    }
 }
 
 impl Http {
@@ -288,7 +443,7 @@ impl Http {
         // sigstore-verify already builds. A second install is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(60)))
+            .timeout_global(Some(Duration::from_secs(request_timeout_secs())))
             .timeout_connect(Some(Duration::from_secs(10)))
             .http_status_as_error(false)
             .user_agent(concat!("toto/", env!("CARGO_PKG_VERSION")))
@@ -308,7 +463,13 @@ impl Http {
             url: url.to_owned(),
             reason,
         };
-        let mut response = response.map_err(|e| fail(format!("unreachable: {e}")))?;
+        let mut response = response.map_err(|e| match e {
+            ureq::Error::Timeout(_) => fail(format!(
+                "no answer within {} s (timeout; TOTO_HTTP_TIMEOUT sets it)",
+                request_timeout_secs()
+            )),
+            e => fail(format!("unreachable: {e}")),
+        })?;
         let status = response.status();
         let body = response
             .body_mut()
@@ -327,6 +488,44 @@ impl Http {
         serde_json::from_slice(&body).map_err(|e| fail(format!("the response is not JSON: {e}")))
     }
 
+    /// POSTs a form; returns the status and the JSON answer, error answers
+    /// included (OAuth reports its errors as 400 with JSON).
+    fn post_form(
+        &self,
+        service: &'static str,
+        url: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(u16, Value), Error> {
+        let fail = |reason: String| Error::Service {
+            service,
+            url: url.to_owned(),
+            reason,
+        };
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
+            .collect();
+        let body = body.join("&");
+        let mut response = retrying(|| {
+            self.agent
+                .post(url)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body.as_bytes())
+        })
+        .map_err(|e| fail(format!("unreachable: {e}")))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| fail(format!("cannot read the response: {e}")))?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| fail(format!("HTTP {status}, and the response is not JSON: {e}")))?;
+        Ok((status, value))
+    }
+
     /// GET `url`, the body left unread for the caller to bound (TUF).
     pub(crate) fn get_response(
         &self,
@@ -336,11 +535,14 @@ impl Http {
     }
 
     fn get(&self, service: &'static str, url: &str, bearer: Option<&str>) -> Result<Value, Error> {
-        let mut request = self.agent.get(url).header("Accept", "application/json");
-        if let Some(b) = bearer {
-            request = request.header("Authorization", &format!("bearer {b}"));
-        }
-        Http::finish(service, url, request.call())
+        let response = retrying(|| {
+            let mut request = self.agent.get(url).header("Accept", "application/json");
+            if let Some(b) = bearer {
+                request = request.header("Authorization", &format!("bearer {b}"));
+            }
+            request.call()
+        });
+        Http::finish(service, url, response)
     }
 
     fn post(
@@ -350,15 +552,19 @@ impl Http {
         bearer: Option<&str>,
         body: &Value,
     ) -> Result<Value, Error> {
-        let mut request = self
-            .agent
-            .post(url)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json");
-        if let Some(b) = bearer {
-            request = request.header("Authorization", &format!("Bearer {b}"));
-        }
-        Http::finish(service, url, request.send(body.to_string().as_bytes()))
+        let body = body.to_string();
+        let response = retrying(|| {
+            let mut request = self
+                .agent
+                .post(url)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/json");
+            if let Some(b) = bearer {
+                request = request.header("Authorization", &format!("Bearer {b}"));
+            }
+            request.send(body.as_bytes())
+        });
+        Http::finish(service, url, response)
     }
 }
 

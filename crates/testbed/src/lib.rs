@@ -128,7 +128,25 @@ struct Shared {
     log: Mutex<log::Log>,
     faults: Mutex<Faults>,
     active: AtomicUsize,
+    /// Requests served, by path.
+    requests: Mutex<std::collections::BTreeMap<String, usize>>,
+    /// Device-flow logins (RFC 8628) by device code.
+    devices: Mutex<Vec<Device>>,
 }
+
+/// A device-flow login in progress.
+#[derive(Debug, Clone)]
+struct Device {
+    device_code: String,
+    user_code: String,
+    expires: i64,
+    /// Set when the user approves (`POST /oauth/device/approve`).
+    identity: Option<String>,
+}
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Most device logins kept at once.
+const MAX_DEVICES: usize = 1024;
 
 /// A running testbed; stops when dropped.
 pub struct Testbed {
@@ -273,6 +291,8 @@ impl Testbed {
             log: Mutex::new(log),
             faults: Mutex::new(Faults::default()),
             active: AtomicUsize::new(0),
+            requests: Mutex::new(std::collections::BTreeMap::new()),
+            devices: Mutex::new(Vec::new()),
         });
         let testbed_files = [
             ("trusted_root.json", shared.trusted_root()),
@@ -335,6 +355,11 @@ impl Testbed {
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {
         *lock(&self.shared.faults) = faults;
+    }
+
+    /// How many requests for `path` (e.g. `/api/v2/signingCert`) it has served.
+    pub fn requests(&self, path: &str) -> usize {
+        lock(&self.shared.requests).get(path).copied().unwrap_or(0)
     }
 
     /// Number of log entries.
@@ -452,6 +477,9 @@ fn garbage() -> http::Response {
 
 impl Shared {
     fn handle(&self, request: &http::Request) -> http::Response {
+        *lock(&self.requests)
+            .entry(request.path.clone())
+            .or_insert(0) += 1;
         let faults = lock(&self.faults).clone();
         if let Some(delay) = faults.delay {
             std::thread::sleep(delay);
@@ -464,13 +492,20 @@ impl Shared {
                     "issuer": self.url,
                     "jwks_uri": format!("{}/oauth/jwks", self.url),
                     "token_endpoint": format!("{}/oauth/token", self.url),
+                    "device_authorization_endpoint": format!("{}/oauth/device/code", self.url),
+                    "grant_types_supported": [DEVICE_GRANT],
                     "response_types_supported": ["id_token"],
                     "subject_types_supported": ["public"],
                     "id_token_signing_alg_values_supported": ["ES256"],
                 }),
             ),
             ("GET", "/oauth/jwks") => http::Response::json(200, &oidc::jwks(&self.oidc_key)),
-            ("POST", "/oauth/token") => to_response(self.mint(request)),
+            ("POST", "/oauth/token") if request.body.first() == Some(&b'{') => {
+                to_response(self.mint(request))
+            }
+            ("POST", "/oauth/token") => self.device_token(request),
+            ("POST", "/oauth/device/code") => to_response(self.device_code()),
+            ("POST", "/oauth/device/approve") => to_response(self.device_approve(request)),
             ("GET", "/github-actions/token") => to_response(self.github_token(request)),
             ("POST", "/api/v2/signingCert") => {
                 if faults.fulcio_down {
@@ -522,6 +557,121 @@ impl Shared {
                 | "/api/v1/log/proof",
             ) => http::Response::error(405, "method not allowed"),
             _ => http::Response::error(404, &format!("no such endpoint: {}", request.path)),
+        }
+    }
+
+    /// RFC 8628 §3.1–3.2: a device code for a terminal, a user code for the
+    /// person (who approves it with `POST /oauth/device/approve`, the
+    /// testbed's stand-in for a browser login).
+    fn device_code(&self) -> Result<http::Response, Error> {
+        let mut random = [0u8; 20];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
+        let device_code = hex::encode(random);
+        const LETTERS: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+        let user: String = random
+            .iter()
+            .take(8)
+            .map(|b| {
+                char::from(
+                    LETTERS
+                        .get(usize::from(*b) % LETTERS.len())
+                        .copied()
+                        .unwrap_or(b'B'),
+                )
+            })
+            .collect();
+        let user_code = format!(
+            "{}-{}",
+            user.get(..4).unwrap_or_default(),
+            user.get(4..).unwrap_or_default()
+        );
+        let now = now();
+        let mut devices = lock(&self.devices);
+        devices.retain(|d| d.expires > now);
+        if devices.len() >= MAX_DEVICES {
+            return Err(Error::BadRequest(
+                "too many device logins in progress".into(),
+            ));
+        }
+        devices.push(Device {
+            device_code: device_code.clone(),
+            user_code: user_code.clone(),
+            expires: now + 600,
+            identity: None,
+        });
+        Ok(http::Response::json(
+            200,
+            &json!({
+                "device_code": device_code,
+                "user_code": user_code,
+                "verification_uri": format!("{}/oauth/device", self.url),
+                "verification_uri_complete": format!("{}/oauth/device?user_code={user_code}", self.url),
+                "expires_in": 600,
+                "interval": 1,
+            }),
+        ))
+    }
+
+    /// The person at the browser logs in as `identity` and approves `user_code`.
+    fn device_approve(&self, request: &http::Request) -> Result<http::Response, Error> {
+        let body = json_body(request)?;
+        let code = str_field(&body, "/user_code")?;
+        let identity = str_field(&body, "/identity")?;
+        let mut devices = lock(&self.devices);
+        let device = devices
+            .iter_mut()
+            .find(|d| d.user_code == code && d.expires > now())
+            .ok_or_else(|| Error::BadRequest(format!("no device login with code {code}")))?;
+        device.identity = Some(identity.to_owned());
+        Ok(http::Response::json(200, &json!({"approved": code})))
+    }
+
+    /// RFC 8628 §3.4–3.5: the terminal polls until the person approves.
+    fn device_token(&self, request: &http::Request) -> http::Response {
+        let form = String::from_utf8_lossy(&request.body).into_owned();
+        let field = |name: &str| {
+            form.split('&').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (k == name).then(|| v.replace("%3A", ":").replace("%3a", ":"))
+            })
+        };
+        let oauth_error = |code: &str| http::Response::json(400, &json!({"error": code}));
+        if field("grant_type").as_deref() != Some(DEVICE_GRANT) {
+            return oauth_error("unsupported_grant_type");
+        }
+        let Some(device_code) = field("device_code") else {
+            return oauth_error("invalid_request");
+        };
+        let now = now();
+        let mut devices = lock(&self.devices);
+        let Some(position) = devices.iter().position(|d| d.device_code == device_code) else {
+            return oauth_error("invalid_grant");
+        };
+        let Some(device) = devices.get(position).cloned() else {
+            return oauth_error("invalid_grant");
+        };
+        if device.expires <= now {
+            devices.remove(position);
+            return oauth_error("expired_token");
+        }
+        let Some(identity) = device.identity else {
+            return oauth_error("authorization_pending");
+        };
+        devices.remove(position);
+        drop(devices);
+        let token_request = TokenRequest {
+            identity,
+            ..TokenRequest::default()
+        };
+        match oidc::claims(&token_request, &self.url, now) {
+            Ok(claims) => {
+                let token = oidc::mint(&self.oidc_key, &claims);
+                http::Response::json(
+                    200,
+                    &json!({"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": 600}),
+                )
+            }
+            Err(e) => to_response(Err(e)),
         }
     }
 

@@ -167,7 +167,21 @@ impl Log {
         };
         if let Some(path) = file {
             if path.exists() {
-                let reader = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+                let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                // An entry is acknowledged only once its line, newline
+                // included, is synced. A crash mid-append (kill -9, power
+                // loss) can leave a torn last line: it was never
+                // acknowledged, so it is cut off; damage anywhere else is
+                // an error.
+                let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                if complete < text.len() {
+                    OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .and_then(|f| f.set_len(complete as u64).and_then(|()| f.sync_all()))
+                        .map_err(|e| Error::io(path, e))?;
+                }
+                let reader = BufReader::new(text.get(..complete).unwrap_or_default());
                 for (n, line) in reader.lines().enumerate() {
                     let line = line.map_err(|e| Error::io(path, e))?;
                     if line.trim().is_empty() {
@@ -326,6 +340,37 @@ mod tests {
             s >>= 1;
         }
         r
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_damage_elsewhere_refused() {
+        let dir = std::env::temp_dir().join(format!("toto-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let key = || SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let mut log = Log::open(key(), 1, Some(&path)).unwrap();
+        log.append(b"one".to_vec(), 10).unwrap();
+        log.append(b"two".to_vec(), 11).unwrap();
+        let root = log.root_at(2);
+        drop(log);
+        let good = std::fs::read(&path).unwrap();
+        let mut torn = good.clone();
+        torn.extend_from_slice(br#"{"body":"dGhy"#);
+        std::fs::write(&path, &torn).unwrap();
+        let log = Log::open(key(), 1, Some(&path)).unwrap();
+        assert_eq!((log.size(), log.root_at(2)), (2, root));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            good,
+            "the torn line is cut off"
+        );
+        drop(log);
+        let mut damaged = b"not json\n".to_vec();
+        damaged.extend_from_slice(&good);
+        std::fs::write(&path, &damaged).unwrap();
+        assert!(Log::open(key(), 1, Some(&path)).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub fn run(args: InstallCompatArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", link.display()))?;
         #[cfg(not(unix))]
         std::fs::copy(&exe, &link).with_context(|| format!("cannot create {}", link.display()))?;
-        eprintln!("toto: {} -> {}", link.display(), exe.display());
+        if !crate::log::quiet() {
+            eprintln!("toto: {} -> {}", link.display(), exe.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

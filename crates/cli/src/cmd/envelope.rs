@@ -77,7 +77,7 @@ impl EnvelopeCommand {
 }
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let payload = util::read_limited(&args.payload, limits.max_payload_bytes, "payload")?;
     let keys = args.signing.load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
@@ -95,7 +95,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
 }
 
 fn verify(args: VerifyArgs) -> Result<ExitCode> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let keys = args
         .keys
         .iter()
@@ -133,7 +133,7 @@ fn verify_one(
     bytes: &[u8],
     label: &str,
 ) -> Result<u8> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let envelope = dsse::Envelope::from_json(bytes, &limits)
         .with_context(|| format!("{label} is not a valid DSSE envelope"))?;
     let verifiers: Vec<&dyn dsse::KeyedVerifier> =
@@ -161,6 +161,7 @@ fn verify_one(
             }
             match args.format {
                 Format::Json => println!("{}", report(true, None, &verified.identities)),
+                Format::Text if crate::log::quiet() => {}
                 Format::Text => {
                     println!(
                         "{} {label} ({}): signed by {}",

@@ -118,12 +118,14 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         key.public_key().to_pem()?.as_bytes(),
         Some(0o644),
     )?;
-    eprintln!(
-        "Wrote {} (private, mode 0600) and {} (public); key id {}",
-        private_path.display(),
-        public_path.display(),
-        key.keyid()
-    );
+    if !crate::log::quiet() {
+        eprintln!(
+            "Wrote {} (private, mode 0600) and {} (public); key id {}",
+            private_path.display(),
+            public_path.display(),
+            key.keyid()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

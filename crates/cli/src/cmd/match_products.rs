@@ -36,7 +36,7 @@ pub struct MatchArgs {
 
 /// `toto match-products`.
 pub fn run(args: MatchArgs) -> Result<ExitCode> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let bytes = util::read_limited(&args.link, limits.max_envelope_bytes, "link")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read link {}", args.link.display()))?;

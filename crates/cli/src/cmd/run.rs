@@ -482,7 +482,7 @@ pub fn record(command: RecordCommand) -> Result<ExitCode> {
                         KEYLESS_UNFINISHED,
                     )),
             };
-            let limits = dsse::Limits::default();
+            let limits = util::limits();
             let bytes = util::read_limited(
                 &unfinished,
                 limits.max_envelope_bytes,

@@ -46,7 +46,7 @@ pub struct SignArgs {
 
 /// `toto sign`.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let bytes = util::read_limited(&args.file, limits.max_envelope_bytes, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;

@@ -1,6 +1,7 @@
 //! `toto testbed`: a loopback Sigstore (OIDC issuer, Fulcio, Rekor, CT log)
 //! for trying keyless signing without the public-good instance.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -67,13 +68,21 @@ impl TestbedCommand {
                     port: args.port,
                 })
                 .with_context(|| format!("cannot start the testbed in {}", args.dir.display()))?;
-                println!("toto testbed serving on {}", testbed.url());
-                println!("  OIDC issuer  {}", testbed.issuer());
-                println!("  Fulcio       {}/api/v2/signingCert", testbed.url());
-                println!("  Rekor        {}/api/v1/log", testbed.url());
-                println!("  trust config {}", testbed.trust_config_path().display());
-                println!("  trusted root {}", testbed.trusted_root_path().display());
-                println!("Stop with Ctrl-C.");
+                // Whoever started us may stop reading; serving goes on.
+                let mut out = std::io::stdout();
+                macro_rules! say {
+                    ($($arg:tt)*) => {{
+                        let _ = writeln!(out, $($arg)*);
+                        let _ = out.flush();
+                    }};
+                }
+                say!("toto testbed serving on {}", testbed.url());
+                say!("  OIDC issuer  {}", testbed.issuer());
+                say!("  Fulcio       {}/api/v2/signingCert", testbed.url());
+                say!("  Rekor        {}/api/v1/log", testbed.url());
+                say!("  trust config {}", testbed.trust_config_path().display());
+                say!("  trusted root {}", testbed.trusted_root_path().display());
+                say!("Stop with Ctrl-C.");
                 loop {
                     std::thread::park();
                 }

@@ -214,7 +214,7 @@ impl Evidence for FsEvidence {
 
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let limits = dsse::Limits::default();
+    let limits = util::limits();
     let keys = args
         .layout_keys
         .iter()

@@ -225,6 +225,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "statement": statement_value,
             })
         ),
+        Format::Text if crate::log::quiet() => {}
         Format::Text => {
             println!("{} {shown}", crate::style::good("Verified"));
             match (&attestation.verified.identity, &attestation.verified.issuer) {

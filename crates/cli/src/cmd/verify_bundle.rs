@@ -199,6 +199,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         "times": verified.times,
                     })
                 ),
+                Format::Text if crate::log::quiet() => {}
                 Format::Text => println!(
                     "{} {shown} for sha256:{shown_digest}{}",
                     crate::style::good("Verified"),

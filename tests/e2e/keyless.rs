@@ -863,3 +863,68 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     expect_code(&out, 2, "an unreachable issuer");
     assert!(String::from_utf8_lossy(&out.stderr).contains("OIDC"));
 }
+
+/// After `toto trust update`, the public-good trusted root it fetched is
+/// the default of every command (here simulated by placing the testbed's
+/// root where the update writes it, in a private XDG_CACHE_HOME).
+#[test]
+fn the_root_fetched_by_trust_update_becomes_the_default() {
+    let dir = tempdir();
+    let tb = start(dir.path());
+    let artifact = write(&dir.path().join("a.txt"), "a\n");
+    let t = token(&tb, "frank@example.com");
+    let out = toto()
+        .arg("sign-blob")
+        .args(keyless(&tb, &t))
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sign-blob");
+    let cache = dir.path().join("cache");
+    let with_cache = |args: &[&str]| {
+        toto()
+            .env("XDG_CACHE_HOME", &cache)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let show = with_cache(&["trust", "show"]);
+    expect_code(&show, 0, "trust show");
+    let shown = String::from_utf8_lossy(&show.stdout).into_owned();
+    assert!(shown.contains("embedded"), "{shown}");
+    let path = PathBuf::from(
+        shown
+            .trim()
+            .rsplit(" into ")
+            .next()
+            .unwrap()
+            .trim_end_matches(')'),
+    );
+    assert!(path.starts_with(&cache), "{}", path.display());
+    let bundle = dir.path().join("a.txt.sigstore.json");
+    let verify = || {
+        toto()
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["verify-bundle", "--bundle"])
+            .arg(&bundle)
+            .args([
+                "--certificate-identity",
+                "frank@example.com",
+                "--certificate-oidc-issuer",
+                tb.issuer(),
+            ])
+            .arg(&artifact)
+            .output()
+            .unwrap()
+    };
+    expect_code(
+        &verify(),
+        1,
+        "the embedded public-good root does not know the testbed",
+    );
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(tb.trusted_root_path(), &path).unwrap();
+    let shown = String::from_utf8_lossy(&with_cache(&["trust", "show"]).stdout).into_owned();
+    assert!(shown.contains("fetched by `toto trust update`"), "{shown}");
+    expect_code(&verify(), 0, "the fetched root is the default");
+}

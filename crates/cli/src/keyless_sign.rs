@@ -131,7 +131,13 @@ impl KeylessArgs {
                     .map_err(cli_error)
                     .with_context(|| format!("cannot read trust config {}", path.display()))
             }
-            None => TrustConfig::public_good().map_err(cli_error),
+            None => {
+                let mut config = TrustConfig::public_good().map_err(cli_error)?;
+                if crate::cmd::trust::cached_public_good_root().is_some() {
+                    config.root = crate::cmd::verify_bundle::trust_root(None)?;
+                }
+                Ok(config)
+            }
         }
     }
 

@@ -137,6 +137,10 @@ pub struct IdentityToken {
     pub email: Option<String>,
     /// `job_workflow_ref` (GitHub Actions tokens).
     pub workflow: Option<String>,
+    /// Issued by a federating issuer (Dex: `federated_claims`), whose
+    /// certificates name the upstream issuer (e.g. GitHub's or Google's),
+    /// not the token's `iss`.
+    pub federated: bool,
     /// `exp`, Unix seconds.
     pub expires: i64,
 }
@@ -210,6 +214,7 @@ impl IdentityToken {
             subject,
             email,
             workflow: text("job_workflow_ref"),
+            federated: claims.get("federated_claims").is_some_and(Value::is_object),
             expires,
         })
     }
@@ -721,7 +726,7 @@ impl KeylessSigner {
                 "the certificate has no OIDC issuer extension",
             )
         })?;
-        if issuer != token.issuer {
+        if issuer != token.issuer && !token.federated {
             return Err(service_error(
                 "Fulcio",
                 &url,
@@ -947,5 +952,52 @@ impl KeylessSigner {
             json: bundle.to_string(),
             log_index,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &Value) -> String {
+        format!(
+            "{}.{}.sig",
+            B64URL.encode(r#"{"alg":"ES256"}"#),
+            B64URL.encode(claims.to_string())
+        )
+    }
+
+    #[test]
+    fn tokens_are_checked_before_use() {
+        let now = 1_000_000;
+        let good = json!({"iss": "https://oauth2.sigstore.dev/auth", "sub": "x", "aud": "sigstore",
+            "exp": now + 60, "email": "a@example.com", "email_verified": true,
+            "federated_claims": {"connector_id": "github"}});
+        let token = IdentityToken::parse(&jwt(&good), now).unwrap();
+        assert_eq!(token.email.as_deref(), Some("a@example.com"));
+        assert!(
+            token.federated,
+            "Dex tokens name the upstream issuer in certificates"
+        );
+        let mut plain = good.clone();
+        plain.as_object_mut().unwrap().remove("federated_claims");
+        assert!(!IdentityToken::parse(&jwt(&plain), now).unwrap().federated);
+        for (field, value, why) in [
+            ("exp", json!(now - 1), "expired"),
+            ("aud", json!("other"), "audience"),
+            ("email_verified", json!(false), "not verified"),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value;
+            let err = IdentityToken::parse(&jwt(&bad), now)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{field}: {err}");
+        }
+        assert!(IdentityToken::parse("a.b", now).is_err());
+        // A list audience that includes sigstore is fine.
+        let mut listed = good.clone();
+        listed["aud"] = json!(["other", "sigstore"]);
+        assert!(IdentityToken::parse(&jwt(&listed), now).is_ok());
     }
 }

@@ -142,7 +142,7 @@ impl Location {
     /// The name of this repository's directory in a cache: the address with
     /// everything but `[A-Za-z0-9._-]` percent-encoded (as sigstore-rust and
     /// sigstore-python name theirs).
-    fn cache_name(&self) -> String {
+    pub fn cache_name(&self) -> String {
         let address = match self {
             Location::Http(base) => base.trim_end_matches('/').to_owned(),
             Location::Dir(dir) => {

@@ -17,10 +17,10 @@ mod run;
 mod sign;
 mod sign_blob;
 mod testbed;
-mod trust;
+pub(crate) mod trust;
 mod verify;
 mod verify_attestation;
-mod verify_bundle;
+pub(crate) mod verify_bundle;
 
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]

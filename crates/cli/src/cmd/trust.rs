@@ -19,11 +19,15 @@ pub enum TrustCommand {
   toto trust update --repository https://tuf-repo-cdn.sigstage.dev --root staging-root.json
   toto trust update --repository ./local-tuf-repo --root ./local-tuf-repo/1.root.json
 
-Then: toto verify-bundle --trusted-root ~/.cache/toto/tuf/<repository>/targets/trusted_root.json …
+Afterwards the public-good trusted root fetched here is what toto verifies and signs
+against by default (see `toto trust show`); --trusted-root FILE still overrides it.
 
 Exit codes: 0 updated, 1 the repository's metadata or a target did not verify
 (signature, rollback, expiry, hash), 2 usage, input or network error.")]
     Update(UpdateArgs),
+    /// Say which Sigstore trusted root toto uses by default, and where.
+    #[command(after_help = "Example:\n  toto trust show")]
+    Show,
 }
 
 /// `toto trust update`.
@@ -49,8 +53,37 @@ impl TrustCommand {
     pub fn run(self) -> Result<ExitCode> {
         match self {
             TrustCommand::Update(args) => update(args),
+            TrustCommand::Show => {
+                match cached_public_good_root() {
+                    Some(path) => println!(
+                        "trusted root: {} (public good, fetched by `toto trust update`)",
+                        path.display()
+                    ),
+                    None => println!(
+                        "trusted root: embedded public-good root (`toto trust update` would fetch a fresh one into {})",
+                        public_good_root_path()?.display()
+                    ),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
+}
+
+/// Where `toto trust update` puts the public-good trusted root.
+fn public_good_root_path() -> Result<PathBuf> {
+    let location = Location::parse(tuf::PUBLIC_GOOD_REPOSITORY)?;
+    Ok(default_cache_dir()?
+        .join(location.cache_name())
+        .join("targets")
+        .join("trusted_root.json"))
+}
+
+/// The public-good trusted root `toto trust update` last fetched (verified
+/// by TUF when written), if there is one: the default trust root of every
+/// command.
+pub fn cached_public_good_root() -> Option<PathBuf> {
+    public_good_root_path().ok().filter(|p| p.is_file())
 }
 
 fn default_cache_dir() -> Result<PathBuf> {

@@ -141,8 +141,11 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Loads the trust root named on the command line, or the embedded one.
+/// The trusted root to verify with: `--trusted-root FILE`, else the
+/// public-good root `toto trust update` fetched, else the embedded one.
 pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
-    match path {
+    let cached = crate::cmd::trust::cached_public_good_root();
+    match path.or(cached.as_deref()) {
         None => Ok(TrustRoot::public_good()?),
         Some(path) => {
             let bytes = util::read_limited(path, 16 << 20, "trusted root")?;

@@ -17,6 +17,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: verification of big links allocates and frees millions of
+/// small strings and map nodes; glibc's allocator spends a third of the
+/// time there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// toto: signed evidence of what each build step did, checked against a
 /// signed supply-chain policy (in-toto), with keys or keylessly.
 #[derive(Debug, Parser)]

@@ -139,6 +139,13 @@ impl Gpg {
     }
 
     /// The reference's key dict of `keyid` (`gpg --export KEYID`).
+    /// The key `keyid` as gpg exports it, ready to verify with.
+    pub fn key(&self, keyid: &str) -> Result<dsse::gpg::GpgKey> {
+        let dict = self.export(keyid)?;
+        dsse::gpg::GpgKey::from_key_dict(&dict)
+            .with_context(|| format!("cannot use OpenPGP key {keyid}"))
+    }
+
     pub fn export(&self, keyid: &str) -> Result<serde_json::Value> {
         export_key(keyid, self.home.as_deref())
     }
@@ -233,14 +240,10 @@ impl LinkSigner {
                         .next()
                         .ok_or_else(|| anyhow!("{} has no signature", path.display()))?,
                 };
-                let dict = gpg.export(&keyid)?;
-                let key = dsse::gpg::GpgKey::from_key_dict(&dict)
-                    .with_context(|| format!("cannot use OpenPGP key {keyid}"))?;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-                    .unwrap_or(0);
-                document.verify_gpg(&key, now).with_context(not_ours)?;
+                let key = gpg.key(&keyid)?;
+                document
+                    .verify_gpg(&key, crate::util::unix_now())
+                    .with_context(not_ours)?;
             }
         }
         Ok(())
@@ -270,14 +273,8 @@ pub fn sign_file(
             .keyid
             .clone()
             .context("--verify --gpg needs the key id: --gpg KEYID")?;
-        let dict = gpg.export(&keyid)?;
-        let key = dsse::gpg::GpgKey::from_key_dict(&dict)
-            .with_context(|| format!("cannot use OpenPGP key {keyid}"))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        if document.verify_gpg(&key, now).is_err() {
+        let key = gpg.key(&keyid)?;
+        if document.verify_gpg(&key, crate::util::unix_now()).is_err() {
             eprintln!(
                 "{} {} has no valid signature by OpenPGP key {keyid}",
                 crate::style::bad("toto: verification failed:"),

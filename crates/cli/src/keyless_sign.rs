@@ -56,14 +56,6 @@ pub struct KeysOrKeyless {
     pub keyless: KeylessArgs,
 }
 
-/// Seconds since the Unix epoch.
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// A keyless error as the CLI reports it: failed proofs exit 1, the rest 2.
 pub fn cli_error(e: keyless::Error) -> anyhow::Error {
     if e.is_verification_failure() {
@@ -95,7 +87,7 @@ impl KeylessArgs {
                 }
             }
         };
-        IdentityToken::parse(&raw, now()).map_err(cli_error)
+        IdentityToken::parse(&raw, util::unix_now()).map_err(cli_error)
     }
 
     /// The device flow: show where to log in, wait for the person to do so.

@@ -19,6 +19,14 @@ pub const EXIT_USAGE: u8 = 2;
 #[error("{0}")]
 pub struct VerificationFailed(pub String);
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// `--max-document-mib`, once set in `main`.
 static MAX_DOCUMENT_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use attest::layout::{Functionary, Inspection, Layout, Step, StepName};
@@ -207,13 +206,6 @@ fn parse_duration(text: &str) -> Option<i64> {
     n.checked_mul(scale)
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn parse_rules(item: &str, which: &str, rules: &[String]) -> Result<Vec<Rule>> {
     rules
         .iter()
@@ -229,7 +221,9 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
         None => None,
         Some(text) => {
             Some(match parse_duration(text) {
-                Some(seconds) => attest::time::format_rfc3339_utc(now().saturating_add(seconds)),
+                Some(seconds) => {
+                    attest::time::format_rfc3339_utc(util::unix_now().saturating_add(seconds))
+                }
                 None => {
                     attest::time::parse_rfc3339_utc(text).with_context(|| {
                     format!("expires = {text:?}: use a duration like \"365d\" or YYYY-MM-DDTHH:MM:SSZ")

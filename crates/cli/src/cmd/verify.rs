@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use attest::layout::Inspection;
@@ -230,10 +230,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now = util::unix_now();
     let evidence = FsEvidence {
         dir: args.link_dir.clone(),
         limits,

@@ -1,7 +1,9 @@
 //! Strict JSON and canonical JSON: never panics; canonicalization is
 //! idempotent (canonical bytes re-parse to a value with byte-identical
 //! canonical form) and depends only on the value, not on key order or
-//! whitespace of the input.
+//! whitespace of the input. The borrowed reader `dsse::json::Tree` agrees
+//! with `parse_strict` on every input: same verdict, same value, same
+//! canonical bytes, same value when decoded through serde.
 #![no_main]
 
 use dsse::cjson;
@@ -24,10 +26,22 @@ fn escape_controls(canonical: &[u8]) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let tree = dsse::json::Tree::parse(data);
     let Ok(value) = cjson::parse_strict(data) else {
+        assert!(tree.is_err(), "only the borrowed reader accepts the input");
         return;
     };
+    let tree = tree.expect("the borrowed reader accepts what parse_strict accepts");
     let canonical = cjson::to_canonical(&value);
+    assert_eq!(tree.root().to_value(), value, "readers disagree on the value");
+    let decoded: serde_json::Value = tree.root().decode().expect("tree decodes");
+    assert_eq!(decoded, value, "serde decoding of the tree differs");
+    let mut from_tree = Vec::new();
+    match (&canonical, tree.root().write_canonical(&mut from_tree)) {
+        (Ok(a), Ok(())) => assert_eq!(*a, from_tree, "canonical bytes differ"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("only one reader's value canonicalizes"),
+    }
     if let Ok(once) = &canonical {
         let reparsed =
             cjson::parse_strict(&escape_controls(once)).expect("canonical output re-parses");

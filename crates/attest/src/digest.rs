@@ -5,9 +5,11 @@
 //! hex for the hash algorithms it names; a [`DigestSet`] cannot hold anything
 //! else, so a parsed link or Statement never carries a malformed digest.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a digest set was refused.
@@ -17,6 +19,9 @@ pub enum DigestError {
     /// The digest set has no entries.
     #[error("digest set is empty")]
     Empty,
+    /// An algorithm is named twice.
+    #[error("digest set names {0} twice")]
+    Duplicate(String),
     /// The algorithm name is not a plausible identifier.
     #[error("digest algorithm name {0:?} is not valid")]
     BadAlgorithm(String),
@@ -40,65 +45,90 @@ pub enum DigestError {
     },
 }
 
-/// Hex digits expected for the well-known algorithms; `None` for others
-/// (which pass through when their value is lowercase hex).
-fn expected_hex_len(algorithm: &str) -> Option<usize> {
-    Some(match algorithm {
-        "sha1" | "gitCommit" => 40,
-        "sha224" | "sha512_224" | "sha3_224" => 56,
-        "sha256" | "sha512_256" | "sha3_256" | "dirHash" => 64,
-        "sha384" | "sha3_384" => 96,
-        "sha512" | "sha3_512" => 128,
-        "md5" => 32,
-        _ => return None,
-    })
+/// The well-known algorithms and the hex digits their digests have. Their
+/// names are kept as `&'static str` in a [`DigestSet`], so the common case
+/// costs no allocation for the name.
+const KNOWN: [(&str, usize); 14] = [
+    ("sha256", 64),
+    ("sha512", 128),
+    ("sha1", 40),
+    ("gitCommit", 40),
+    ("sha224", 56),
+    ("sha512_224", 56),
+    ("sha3_224", 56),
+    ("sha512_256", 64),
+    ("sha3_256", 64),
+    ("dirHash", 64),
+    ("sha384", 96),
+    ("sha3_384", 96),
+    ("sha3_512", 128),
+    ("md5", 32),
+];
+
+/// Most algorithms one digest set may name.
+const MAX_ALGORITHMS: usize = 64;
+
+fn known(algorithm: &str) -> Option<(&'static str, usize)> {
+    KNOWN.iter().copied().find(|(name, _)| *name == algorithm)
 }
 
 /// A validated, non-empty map of algorithm → lowercase hex digest.
 ///
-/// Ordered by algorithm name, so serialization is deterministic.
+/// Ordered by algorithm name, so serialization is deterministic. Stored as
+/// a sorted boxed slice: a link lists tens of thousands of these, mostly
+/// with one entry each, and a map per artifact would cost far more memory
+/// and time.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct DigestSet(BTreeMap<String, String>);
+pub struct DigestSet(Box<[(Cow<'static, str>, Box<str>)]>);
 
 impl DigestSet {
     /// Builds a digest set, validating every entry.
     pub fn new(entries: BTreeMap<String, String>) -> Result<Self, DigestError> {
+        Self::from_entries(
+            entries
+                .into_iter()
+                .map(|(k, v)| (intern(k), v.into_boxed_str()))
+                .collect(),
+        )
+    }
+
+    fn from_entries(mut entries: Vec<(Cow<'static, str>, Box<str>)>) -> Result<Self, DigestError> {
         if entries.is_empty() {
             return Err(DigestError::Empty);
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some([(algorithm, _), _]) = entries
+            .windows(2)
+            .find(|w| matches!(w, [a, b] if a.0 == b.0))
+        {
+            return Err(DigestError::Duplicate(algorithm.to_string()));
         }
         for (algorithm, value) in &entries {
             validate(algorithm, value)?;
         }
-        Ok(Self(entries))
+        Ok(Self(entries.into_boxed_slice()))
     }
 
     /// A digest set with a single entry.
     pub fn single(algorithm: &str, hex_value: &str) -> Result<Self, DigestError> {
-        let mut map = BTreeMap::new();
-        map.insert(algorithm.to_owned(), hex_value.to_owned());
-        Self::new(map)
+        Self::from_entries(vec![(intern(algorithm.to_owned()), hex_value.into())])
     }
 
     /// The digest for `algorithm`, if present.
     pub fn get(&self, algorithm: &str) -> Option<&str> {
-        self.0.get(algorithm).map(String::as_str)
+        self.iter().find(|(a, _)| *a == algorithm).map(|(_, v)| v)
     }
 
     /// Iterates `(algorithm, hex)` in algorithm order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    /// The underlying map.
-    pub fn as_map(&self) -> &BTreeMap<String, String> {
-        &self.0
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 
     /// True when the two sets share an algorithm and agree on every shared one.
     pub fn agrees_with(&self, other: &DigestSet) -> bool {
         let mut shared = false;
-        for (alg, value) in &self.0 {
-            if let Some(theirs) = other.0.get(alg) {
+        for (alg, value) in self.iter() {
+            if let Some(theirs) = other.get(alg) {
                 if theirs != value {
                     return false;
                 }
@@ -106,6 +136,14 @@ impl DigestSet {
             }
         }
         shared
+    }
+}
+
+/// The algorithm name, borrowed from [`KNOWN`] when it is a well-known one.
+fn intern(algorithm: String) -> Cow<'static, str> {
+    match known(&algorithm) {
+        Some((name, _)) => Cow::Borrowed(name),
+        None => Cow::Owned(algorithm),
     }
 }
 
@@ -128,7 +166,7 @@ fn validate(algorithm: &str, value: &str) -> Result<(), DigestError> {
             value: value.chars().take(200).collect(),
         });
     }
-    if let Some(expected) = expected_hex_len(algorithm) {
+    if let Some((_, expected)) = known(algorithm) {
         if value.len() != expected {
             return Err(DigestError::WrongLength {
                 algorithm: algorithm.to_owned(),
@@ -142,25 +180,118 @@ fn validate(algorithm: &str, value: &str) -> Result<(), DigestError> {
 
 impl fmt::Debug for DigestSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl Serialize for DigestSet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        s.collect_map(self.iter())
+    }
+}
+
+/// An algorithm name read as a map key, interned when well known.
+struct Algorithm(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for Algorithm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Algorithm;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a digest algorithm name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Algorithm, E> {
+                Ok(Algorithm(match known(v) {
+                    Some((name, _)) => Cow::Borrowed(name),
+                    None => Cow::Owned(v.to_owned()),
+                }))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
 impl<'de> Deserialize<'de> for DigestSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, String>::deserialize(d)?;
-        DigestSet::new(map).map_err(serde::de::Error::custom)
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DigestSet;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of digest algorithm to hex digest")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DigestSet, A::Error> {
+                let mut entries = Vec::with_capacity(1);
+                while let Some(Algorithm(name)) = map.next_key()? {
+                    if entries.len() == MAX_ALGORITHMS {
+                        return Err(de::Error::custom(format_args!(
+                            "digest set names more than {MAX_ALGORITHMS} algorithms"
+                        )));
+                    }
+                    let value: String = map.next_value()?;
+                    entries.push((name, value.into_boxed_str()));
+                }
+                DigestSet::from_entries(entries).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
 /// Artifacts of a step: path (always `/`-separated) → digests.
 pub type ArtifactMap = BTreeMap<String, DigestSet>;
+
+/// Reads an [`ArtifactMap`] of at most `limit` entries: collected in input
+/// order and built in bulk (in-toto writes paths sorted, so building is
+/// linear), refusing a path listed twice.
+pub(crate) fn artifact_map<'de, D: Deserializer<'de>>(
+    d: D,
+    limit: usize,
+    which: &'static str,
+) -> Result<ArtifactMap, D::Error> {
+    struct V {
+        limit: usize,
+        which: &'static str,
+    }
+    impl<'de> Visitor<'de> for V {
+        type Value = ArtifactMap;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a map of {} paths to digest sets", self.which)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ArtifactMap, A::Error> {
+            let mut entries: Vec<(String, DigestSet)> =
+                Vec::with_capacity(map.size_hint().unwrap_or(0).min(self.limit));
+            while let Some(path) = map.next_key::<String>()? {
+                if entries.len() == self.limit {
+                    return Err(de::Error::custom(format_args!(
+                        "more than {} {}, over the limit",
+                        self.limit, self.which
+                    )));
+                }
+                entries.push((path, map.next_value()?));
+            }
+            build_artifact_map(entries).map_err(|path| {
+                de::Error::custom(format_args!("{} lists {path:?} twice", self.which))
+            })
+        }
+    }
+    d.deserialize_map(V { limit, which })
+}
+
+/// An [`ArtifactMap`] of `entries`, built in bulk (linear for sorted
+/// input); `Err(path)` names a path listed twice.
+pub(crate) fn build_artifact_map(
+    mut entries: Vec<(String, DigestSet)>,
+) -> Result<ArtifactMap, String> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some([(path, _), _]) = entries
+        .windows(2)
+        .find(|w| matches!(w, [a, b] if a.0 == b.0))
+    {
+        return Err(path.clone());
+    }
+    Ok(entries.into_iter().collect())
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,10 @@
 //!
 //! Conversion between them is lossless for everything the classic link holds.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::digest::{ArtifactMap, DigestSet};
+use crate::digest::ArtifactMap;
 use crate::error::Error;
 use crate::statement::{ResourceDescriptor, Statement};
 
@@ -60,17 +58,17 @@ struct WireLink {
     name: String,
     #[serde(default)]
     command: Vec<String>,
-    #[serde(default)]
-    materials: BTreeMap<String, DigestSet>,
-    #[serde(default)]
-    products: BTreeMap<String, DigestSet>,
+    #[serde(default, deserialize_with = "materials")]
+    materials: ArtifactMap,
+    #[serde(default, deserialize_with = "products")]
+    products: ArtifactMap,
     #[serde(default)]
     byproducts: Map<String, Value>,
     #[serde(default)]
     environment: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct WirePredicate {
     #[serde(default)]
@@ -83,6 +81,35 @@ struct WirePredicate {
     byproducts: Map<String, Value>,
     #[serde(default)]
     environment: Map<String, Value>,
+}
+
+fn materials<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
+    crate::digest::artifact_map(d, MAX_ARTIFACTS, "materials")
+}
+
+fn products<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
+    crate::digest::artifact_map(d, MAX_ARTIFACTS, "products")
+}
+
+/// `_type` prefix of every in-toto Statement version.
+const STATEMENT_PREFIX: &str = "https://in-toto.io/Statement/";
+
+fn check_link_predicate(predicate_type: &str) -> Result<(), Error> {
+    if predicate_type != LINK_PREDICATE_V03 {
+        return Err(malformed(
+            "link statement",
+            format!("predicateType is {predicate_type:?}, not {LINK_PREDICATE_V03}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The reason inside a JSON error, without the wrapper's "malformed JSON".
+fn json_reason(e: dsse::Error) -> String {
+    match e {
+        dsse::Error::Json { source } => source.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
@@ -109,7 +136,7 @@ fn descriptors_to_map(list: Vec<ResourceDescriptor>, which: &str) -> Result<Arti
             format!("{} {which}, over the limit of {MAX_ARTIFACTS}", list.len()),
         ));
     }
-    let mut map = ArtifactMap::new();
+    let mut entries = Vec::with_capacity(list.len());
     for rd in list {
         let (Some(name), Some(digest)) = (rd.name, rd.digest) else {
             return Err(malformed(
@@ -117,14 +144,10 @@ fn descriptors_to_map(list: Vec<ResourceDescriptor>, which: &str) -> Result<Arti
                 format!("every entry of {which} needs a name and a digest"),
             ));
         };
-        if map.insert(name.clone(), digest).is_some() {
-            return Err(malformed(
-                "link statement",
-                format!("{which} lists {name:?} twice"),
-            ));
-        }
+        entries.push((name, digest));
     }
-    Ok(map)
+    crate::digest::build_artifact_map(entries)
+        .map_err(|name| malformed("link statement", format!("{which} lists {name:?} twice")))
 }
 
 fn map_to_descriptors(map: &ArtifactMap) -> Vec<ResourceDescriptor> {
@@ -136,8 +159,12 @@ fn map_to_descriptors(map: &ArtifactMap) -> Vec<ResourceDescriptor> {
 impl Link {
     /// Reads a classic link (`_type: link`) from a JSON value.
     pub fn from_classic(value: Value) -> Result<Link, Error> {
-        let wire: WireLink =
-            serde_json::from_value(value).map_err(|e| malformed("link", e.to_string()))?;
+        Link::from_wire(
+            serde_json::from_value(value).map_err(|e| malformed("link", e.to_string()))?,
+        )
+    }
+
+    fn from_wire(wire: WireLink) -> Result<Link, Error> {
         if wire.type_ != "link" {
             return Err(malformed(
                 "link",
@@ -172,22 +199,21 @@ impl Link {
 
     /// Reads a link from a Statement with a link v0.3 predicate.
     pub fn from_statement(statement: Statement) -> Result<Link, Error> {
-        if statement.predicate_type != LINK_PREDICATE_V03 {
-            return Err(malformed(
-                "link statement",
-                format!(
-                    "predicateType is {:?}, not {LINK_PREDICATE_V03}",
-                    statement.predicate_type
-                ),
-            ));
-        }
+        check_link_predicate(&statement.predicate_type)?;
         let predicate: WirePredicate = serde_json::from_value(statement.predicate)
             .map_err(|e| malformed("link predicate", e.to_string()))?;
+        Link::from_parts(statement.subject, predicate)
+    }
+
+    fn from_parts(
+        subject: Vec<ResourceDescriptor>,
+        predicate: WirePredicate,
+    ) -> Result<Link, Error> {
         Ok(Link {
             name: predicate.name,
             command: predicate.command,
             materials: descriptors_to_map(predicate.materials, "materials")?,
-            products: descriptors_to_map(statement.subject, "subjects")?,
+            products: descriptors_to_map(subject, "subjects")?,
             byproducts: predicate.byproducts,
             environment: predicate.environment,
         })
@@ -213,8 +239,31 @@ impl Link {
     pub fn from_payload(value: Value) -> Result<Link, Error> {
         match value.get("_type").and_then(Value::as_str) {
             Some("link") => Link::from_classic(value),
-            Some(t) if t.starts_with("https://in-toto.io/Statement/") => {
+            Some(t) if t.starts_with(STATEMENT_PREFIX) => {
                 Link::from_statement(Statement::from_value(value)?)
+            }
+            Some(t) => Err(malformed("link", format!("_type {t:?} is not a link"))),
+            None => Err(malformed("link", "no _type")),
+        }
+    }
+
+    /// Reads a link from a payload of either kind, as [`Link::from_payload`]
+    /// does, straight from a parsed document: no [`Value`] of the (possibly
+    /// large) artifact lists is built.
+    pub fn from_node(node: dsse::json::Node<'_, '_>) -> Result<Link, Error> {
+        let text = |key| node.get(key).and_then(|n| n.as_str());
+        match text("_type") {
+            Some("link") => Link::from_wire(
+                node.decode()
+                    .map_err(|e| malformed("link", json_reason(e)))?,
+            ),
+            Some(t) if t.starts_with(STATEMENT_PREFIX) => {
+                check_link_predicate(text("predicateType").unwrap_or_default())?;
+                let (statement, predicate) =
+                    crate::statement::decode_parts::<WirePredicate, _>(node)?;
+                let predicate = predicate
+                    .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                Link::from_parts(statement.subject, predicate)
             }
             Some(t) => Err(malformed("link", format!("_type {t:?} is not a link"))),
             None => Err(malformed("link", "no _type")),
@@ -230,6 +279,7 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::DigestSet;
 
     fn sample() -> Link {
         let mut materials = ArtifactMap::new();

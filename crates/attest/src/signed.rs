@@ -26,48 +26,17 @@ impl SignedDocument {
     /// Reads a Metablock or DSSE envelope. DSSE payloads must be
     /// `application/vnd.in-toto+json` JSON.
     pub fn from_json(bytes: &[u8], limits: &dsse::Limits) -> Result<SignedDocument, Error> {
-        if bytes.len() > limits.max_envelope_bytes {
-            return Err(dsse::Error::TooLarge {
-                what: "document",
-                limit: limits.max_envelope_bytes,
-                actual: bytes.len(),
-            }
-            .into());
-        }
-        let value = dsse::cjson::parse_strict(bytes)?;
-        if value.get("payloadType").is_some() {
-            let envelope = dsse::Envelope::from_json(bytes, limits)?;
-            if envelope.payload_type() != PAYLOAD_TYPE {
-                return Err(Error::Malformed {
-                    what: "envelope",
-                    reason: format!(
-                        "payloadType is {:?}, expected {PAYLOAD_TYPE}",
-                        envelope.payload_type()
-                    ),
-                });
-            }
-            let payload = dsse::cjson::parse_strict(envelope.payload())?;
-            if !payload.is_object() {
-                return Err(Error::Malformed {
-                    what: "envelope payload",
-                    reason: "not a JSON object".into(),
-                });
-            }
-            return Ok(SignedDocument {
-                container: Container::Envelope(envelope),
-                envelope_payload: Some(payload),
-            });
-        }
-        if value.get("signed").is_some() {
-            let metablock = dsse::Metablock::from_value(value, limits)?;
-            return Ok(SignedDocument {
-                container: Container::Metablock(metablock),
-                envelope_payload: None,
-            });
-        }
-        Err(Error::Malformed {
-            what: "document",
-            reason: "neither a DSSE envelope (payloadType) nor a Metablock (signed)".into(),
+        open(bytes, limits, |seal, payload| {
+            Ok(match seal {
+                Seal::Metablock(m) => SignedDocument {
+                    container: Container::Metablock(m.into_owned()),
+                    envelope_payload: None,
+                },
+                Seal::Envelope(e) => SignedDocument {
+                    container: Container::Envelope(e),
+                    envelope_payload: Some(payload.to_value()),
+                },
+            })
         })
     }
 
@@ -150,25 +119,26 @@ impl SignedDocument {
         }
     }
 
+    fn signers(&self) -> Signers<'_> {
+        match &self.container {
+            Container::Metablock(m) => Signers::Metablock(m.seal()),
+            Container::Envelope(e) => Signers::Envelope(e),
+        }
+    }
+
     /// Verifies that `threshold` distinct trusted keys signed.
     pub fn verify(
         &self,
         verifiers: &[&dyn dsse::KeyedVerifier],
         threshold: usize,
     ) -> Result<dsse::Verified, Error> {
-        Ok(match &self.container {
-            Container::Metablock(m) => m.verify(verifiers, threshold)?,
-            Container::Envelope(e) => e.verify(verifiers, threshold)?,
-        })
+        self.signers().verify(verifiers, threshold)
     }
 
     /// Verifies an OpenPGP signature by `key` at time `now` (Metablocks only,
     /// as in the reference).
     pub fn verify_gpg(&self, key: &dsse::gpg::GpgKey, now: i64) -> Result<(), Error> {
-        match &self.container {
-            Container::Metablock(m) => Ok(m.verify_gpg(key, now)?),
-            Container::Envelope(_) => Err(dsse::Error::Signature.into()),
-        }
+        self.signers().verify_gpg(key, now)
     }
 
     /// Adds a signature (replacing one by the same key in a Metablock).
@@ -212,4 +182,108 @@ impl SignedDocument {
             Container::Envelope(e) => e.to_json(),
         }
     }
+}
+
+/// The signatures of a document and the bytes they cover.
+#[derive(Debug, Clone, Copy)]
+pub enum Signers<'s> {
+    /// A Metablock's signatures over the canonical JSON of `signed`.
+    Metablock(&'s dsse::Seal),
+    /// A DSSE envelope's signatures over PAE(payloadType, payload).
+    Envelope(&'s dsse::Envelope),
+}
+
+impl Signers<'_> {
+    /// Verifies that `threshold` distinct trusted keys signed.
+    pub fn verify(
+        &self,
+        verifiers: &[&dyn dsse::KeyedVerifier],
+        threshold: usize,
+    ) -> Result<dsse::Verified, Error> {
+        Ok(match self {
+            Signers::Metablock(m) => m.verify(verifiers, threshold)?,
+            Signers::Envelope(e) => e.verify(verifiers, threshold)?,
+        })
+    }
+
+    /// Verifies an OpenPGP signature by `key` at time `now` (Metablocks only,
+    /// as in the reference).
+    pub fn verify_gpg(&self, key: &dsse::gpg::GpgKey, now: i64) -> Result<(), Error> {
+        match self {
+            Signers::Metablock(m) => Ok(m.verify_gpg(key, now)?),
+            Signers::Envelope(_) => Err(dsse::Error::Signature.into()),
+        }
+    }
+}
+
+/// How [`open`] found a document signed.
+#[derive(Debug)]
+pub enum Seal<'t, 'a> {
+    /// A Metablock (its `signed` still borrowed from the input).
+    Metablock(dsse::MetablockRef<'t, 'a>),
+    /// A DSSE envelope with an in-toto payload.
+    Envelope(dsse::Envelope),
+}
+
+impl Seal<'_, '_> {
+    /// The signatures and the bytes they cover.
+    pub fn signers(&self) -> Signers<'_> {
+        match self {
+            Seal::Metablock(m) => Signers::Metablock(m.seal()),
+            Seal::Envelope(e) => Signers::Envelope(e),
+        }
+    }
+}
+
+/// Reads a Metablock or DSSE envelope (DSSE payloads must be
+/// `application/vnd.in-toto+json` JSON objects) and hands `read` its seal
+/// and its payload, parsed strictly but not yet trusted, as a borrowed
+/// [`dsse::json::Node`]: large links are decoded from it straight into typed
+/// values, with no [`Value`] of the whole payload.
+pub fn open<R>(
+    bytes: &[u8],
+    limits: &dsse::Limits,
+    read: impl FnOnce(Seal<'_, '_>, dsse::json::Node<'_, '_>) -> Result<R, Error>,
+) -> Result<R, Error> {
+    if bytes.len() > limits.max_envelope_bytes {
+        return Err(dsse::Error::TooLarge {
+            what: "document",
+            limit: limits.max_envelope_bytes,
+            actual: bytes.len(),
+        }
+        .into());
+    }
+    let tree = dsse::json::Tree::parse(bytes)?;
+    let root = tree.root();
+    if root.get("payloadType").is_some() {
+        let envelope = dsse::Envelope::from_json(bytes, limits)?;
+        if envelope.payload_type() != PAYLOAD_TYPE {
+            return Err(Error::Malformed {
+                what: "envelope",
+                reason: format!(
+                    "payloadType is {:?}, expected {PAYLOAD_TYPE}",
+                    envelope.payload_type()
+                ),
+            });
+        }
+        let payload_bytes = envelope.payload().to_vec();
+        let payload_tree = dsse::json::Tree::parse(&payload_bytes)?;
+        let payload = payload_tree.root();
+        if !payload.is_object() {
+            return Err(Error::Malformed {
+                what: "envelope payload",
+                reason: "not a JSON object".into(),
+            });
+        }
+        return read(Seal::Envelope(envelope), payload);
+    }
+    if root.get("signed").is_some() {
+        let metablock = dsse::MetablockRef::from_node(root, limits)?;
+        let signed = metablock.signed();
+        return read(Seal::Metablock(metablock), signed);
+    }
+    Err(Error::Malformed {
+        what: "document",
+        reason: "neither a DSSE envelope (payloadType) nor a Metablock (signed)".into(),
+    })
 }

@@ -80,8 +80,7 @@ pub struct Statement {
     pub predicate: Value,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct WireStatement {
     #[serde(rename = "_type")]
     type_: String,
@@ -90,6 +89,60 @@ struct WireStatement {
     predicate_type: String,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     predicate: Value,
+}
+
+/// A Statement as read, its predicate of type `P`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, bound = "P: Deserialize<'de>")]
+struct WireStatementIn<P> {
+    #[serde(rename = "_type")]
+    type_: String,
+    subject: Vec<ResourceDescriptor>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    #[serde(default)]
+    predicate: Option<P>,
+}
+
+/// The parts of a Statement read from `d` with the predicate decoded as
+/// `P` (`None` when absent or null), after the checks every Statement gets.
+pub(crate) fn decode_parts<'de, P, D>(d: D) -> Result<(Statement, Option<P>), Error>
+where
+    P: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    let wire = WireStatementIn::<P>::deserialize(d).map_err(|e| Error::Malformed {
+        what: "statement",
+        reason: e.to_string(),
+    })?;
+    if wire.type_ != STATEMENT_V1 && wire.type_ != STATEMENT_V01 {
+        return Err(Error::Malformed {
+            what: "statement",
+            reason: format!("_type {:?} is not an in-toto Statement", wire.type_),
+        });
+    }
+    if wire.predicate_type.is_empty() {
+        return Err(Error::Malformed {
+            what: "statement",
+            reason: "predicateType is empty".into(),
+        });
+    }
+    for subject in &wire.subject {
+        subject.validate("statement subject")?;
+        if subject.digest.is_none() {
+            return Err(Error::Malformed {
+                what: "statement",
+                reason: "a subject has no digest".into(),
+            });
+        }
+    }
+    let statement = Statement {
+        type_: wire.type_,
+        subject: wire.subject,
+        predicate_type: wire.predicate_type,
+        predicate: Value::Null,
+    };
+    Ok((statement, wire.predicate))
 }
 
 impl Statement {
@@ -105,37 +158,15 @@ impl Statement {
 
     /// Parses a Statement from a (strictly parsed) JSON value.
     pub fn from_value(value: Value) -> Result<Statement, Error> {
-        let wire: WireStatement = serde_json::from_value(value).map_err(|e| Error::Malformed {
-            what: "statement",
-            reason: e.to_string(),
-        })?;
-        if wire.type_ != STATEMENT_V1 && wire.type_ != STATEMENT_V01 {
-            return Err(Error::Malformed {
-                what: "statement",
-                reason: format!("_type {:?} is not an in-toto Statement", wire.type_),
-            });
-        }
-        if wire.predicate_type.is_empty() {
-            return Err(Error::Malformed {
-                what: "statement",
-                reason: "predicateType is empty".into(),
-            });
-        }
-        for subject in &wire.subject {
-            subject.validate("statement subject")?;
-            if subject.digest.is_none() {
-                return Err(Error::Malformed {
-                    what: "statement",
-                    reason: "a subject has no digest".into(),
-                });
-            }
-        }
-        Ok(Statement {
-            type_: wire.type_,
-            subject: wire.subject,
-            predicate_type: wire.predicate_type,
-            predicate: wire.predicate,
-        })
+        Statement::decode(value)
+    }
+
+    /// Parses a Statement from any serde deserializer over strictly parsed
+    /// JSON, such as a [`dsse::json::Node`].
+    pub fn decode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Statement, Error> {
+        let (mut statement, predicate) = decode_parts::<Value, D>(d)?;
+        statement.predicate = predicate.unwrap_or(Value::Null);
+        Ok(statement)
     }
 
     /// The Statement as JSON.

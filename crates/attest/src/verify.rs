@@ -279,7 +279,7 @@ pub fn verify_layout(
     }
     let layout = Layout::from_value(document.payload().clone())?;
     match verify_chain(&layout, evidence, options, 0, &mut report)? {
-        Ok(_summary) => report.verified = true,
+        Ok(_) => report.verified = true,
         Err(failure) => report.failure = Some(failure),
     }
     Ok(report)
@@ -434,7 +434,13 @@ fn verify_chain(
             });
         }
     }
-    Ok(Ok(summary_link(layout, &reduced)))
+    // Only a sublayout needs the link it stands for; the top level would
+    // copy its first and last steps' artifact lists for nothing.
+    Ok(Ok(if depth > 0 {
+        summary_link(layout, &reduced)
+    } else {
+        None
+    }))
 }
 
 /// The link a verified sublayout stands for: materials of its first step,
@@ -465,23 +471,49 @@ enum Checked {
     Link(Result<Link, Error>),
 }
 
+/// What a step's evidence holds once its signature checked out.
+enum Payload {
+    /// A link (or an attestation read as one), or why it could not be read.
+    Link(Result<Link, Error>),
+    /// A sublayout, verified recursively by the caller.
+    Layout(serde_json::Value),
+}
+
+/// Reads a verified payload for `step`: a sublayout, or its evidence as a
+/// link.
+fn read_payload(step: &Step, payload: dsse::json::Node<'_, '_>) -> Payload {
+    if payload.get("_type").and_then(|t| t.as_str()) == Some("layout") {
+        Payload::Layout(payload.to_value())
+    } else {
+        Payload::Link(evidence_link(step, payload))
+    }
+}
+
 /// Parses a signed link and checks it is signed by `key`; returns its
 /// payload, or why it is refused.
 fn check_signed(
+    step: &Step,
     bytes: &[u8],
     key: &dsse::PublicKey,
     keyid: &str,
     shown: &str,
     limits: &dsse::Limits,
-) -> Result<serde_json::Value, String> {
-    let document = SignedDocument::from_json(bytes, limits).map_err(|e| format!("{shown}: {e}"))?;
-    if document.verify(&[key], 1).is_err() {
-        return Err(format!(
+) -> Result<Payload, String> {
+    let opened = crate::signed::open(bytes, limits, |seal, payload| {
+        Ok(seal
+            .signers()
+            .verify(&[key], 1)
+            .ok()
+            .map(|_| read_payload(step, payload)))
+    });
+    match opened {
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(None) => Err(format!(
             "{shown}: not signed by functionary {}",
             short(keyid)
-        ));
+        )),
+        Ok(Some(payload)) => Ok(payload),
     }
-    Ok(document.into_payload())
 }
 
 /// Checks every key-signed link of `layout` in parallel (parsing, canonical
@@ -521,22 +553,18 @@ fn prefetch(
                         let Some((step, keyid, key, shown, bytes)) = jobs.get(i) else {
                             break;
                         };
-                        let checked = match check_signed(bytes, key, keyid, shown, &options.limits)
-                        {
-                            Err(why) => Some(Checked::Refused(why)),
-                            Ok(payload)
-                                if payload.get("_type").and_then(serde_json::Value::as_str)
-                                    == Some("layout") =>
-                            {
-                                None
-                            }
-                            Ok(payload) => Some(match evidence_link(step, payload) {
-                                Ok(link) if link.name != step.name.as_str() => Checked::Refused(
-                                    format!("{shown}: link is for step {:?}", link.name),
-                                ),
-                                decoded => Checked::Link(decoded),
-                            }),
-                        };
+                        let checked =
+                            match check_signed(step, bytes, key, keyid, shown, &options.limits) {
+                                Err(why) => Some(Checked::Refused(why)),
+                                Ok(Payload::Layout(_)) => None,
+                                Ok(Payload::Link(Ok(link))) if link.name != step.name.as_str() => {
+                                    Some(Checked::Refused(format!(
+                                        "{shown}: link is for step {:?}",
+                                        link.name
+                                    )))
+                                }
+                                Ok(Payload::Link(decoded)) => Some(Checked::Link(decoded)),
+                            };
                         if let Some(checked) = checked {
                             done.push(((step.name.to_string(), (*keyid).clone()), checked));
                         }
@@ -609,7 +637,7 @@ fn load_step_links(
         };
         let payload = match functionary {
             Functionary::Key(key) => {
-                match check_signed(&bytes, key, keyid, &shown, &options.limits) {
+                match check_signed(step, &bytes, key, keyid, &shown, &options.limits) {
                     Ok(payload) => payload,
                     Err(why) => {
                         refused.push(why);
@@ -618,26 +646,36 @@ fn load_step_links(
                 }
             }
             Functionary::Gpg { key, .. } => {
-                let document = match SignedDocument::from_json(&bytes, &options.limits) {
-                    Ok(d) => d,
+                let opened = crate::signed::open(&bytes, &options.limits, |seal, payload| {
+                    Ok(seal
+                        .signers()
+                        .verify_gpg(key, options.now)
+                        .ok()
+                        .map(|()| read_payload(step, payload)))
+                });
+                match opened {
+                    Ok(Some(payload)) => payload,
+                    Ok(None) => {
+                        refused.push(format!(
+                            "{shown}: no valid OpenPGP signature by {} (or its subkeys; expired keys do not count)",
+                            short(keyid)
+                        ));
+                        continue;
+                    }
                     Err(e) => {
                         refused.push(format!("{shown}: {e}"));
                         continue;
                     }
-                };
-                if document.verify_gpg(key, options.now).is_err() {
-                    refused.push(format!(
-                        "{shown}: no valid OpenPGP signature by {} (or its subkeys; expired keys do not count)",
-                        short(keyid)
-                    ));
-                    continue;
                 }
-                document.into_payload()
             }
             Functionary::Sigstore { identity, issuer } => {
-                let verified = evidence
-                    .verify_sigstore(&bytes, identity, issuer)
-                    .and_then(|payload| Ok(dsse::cjson::parse_strict(&payload)?));
+                let verified =
+                    evidence
+                        .verify_sigstore(&bytes, identity, issuer)
+                        .and_then(|payload| {
+                            let tree = dsse::json::Tree::parse(&payload)?;
+                            Ok(read_payload(step, tree.root()))
+                        });
                 match verified {
                     Ok(payload) => payload,
                     Err(e) => {
@@ -649,60 +687,59 @@ fn load_step_links(
                 }
             }
         };
-        let link = if payload.get("_type").and_then(serde_json::Value::as_str) == Some("layout") {
-            if depth + 1 > MAX_SUBLAYOUT_DEPTH {
-                return Err(Error::Malformed {
-                    what: "layout",
-                    reason: format!("sublayouts nest deeper than {MAX_SUBLAYOUT_DEPTH}"),
-                });
+        let link = match payload {
+            Payload::Layout(payload) => {
+                if depth + 1 > MAX_SUBLAYOUT_DEPTH {
+                    return Err(Error::Malformed {
+                        what: "layout",
+                        reason: format!("sublayouts nest deeper than {MAX_SUBLAYOUT_DEPTH}"),
+                    });
+                }
+                let sublayout = Layout::from_value(payload)?;
+                let dir = format!("{}.{}", step.name, short(keyid));
+                let sub_evidence = evidence.subdirectory(&dir);
+                let mut sub_report = Report {
+                    verified: false,
+                    failure: None,
+                    steps: Vec::new(),
+                    warnings: Vec::new(),
+                };
+                match verify_chain(
+                    &sublayout,
+                    sub_evidence.as_ref(),
+                    options,
+                    depth + 1,
+                    &mut sub_report,
+                )? {
+                    Ok(Some(mut summary)) => {
+                        summary.name = step.name.to_string();
+                        report.warnings.extend(sub_report.warnings);
+                        summary
+                    }
+                    Ok(None) => Link {
+                        name: step.name.to_string(),
+                        command: Vec::new(),
+                        materials: Default::default(),
+                        products: Default::default(),
+                        byproducts: Default::default(),
+                        environment: Default::default(),
+                    },
+                    Err(inner) => {
+                        return Ok(Err(Failure::Sublayout {
+                            step: step.name.to_string(),
+                            inner: Box::new(inner),
+                        }))
+                    }
+                }
             }
-            let sublayout = Layout::from_value(payload)?;
-            let dir = format!("{}.{}", step.name, short(keyid));
-            let sub_evidence = evidence.subdirectory(&dir);
-            let mut sub_report = Report {
-                verified: false,
-                failure: None,
-                steps: Vec::new(),
-                warnings: Vec::new(),
-            };
-            match verify_chain(
-                &sublayout,
-                sub_evidence.as_ref(),
-                options,
-                depth + 1,
-                &mut sub_report,
-            )? {
-                Ok(Some(mut summary)) => {
-                    summary.name = step.name.to_string();
-                    report.warnings.extend(sub_report.warnings);
-                    summary
-                }
-                Ok(None) => Link {
-                    name: step.name.to_string(),
-                    command: Vec::new(),
-                    materials: Default::default(),
-                    products: Default::default(),
-                    byproducts: Default::default(),
-                    environment: Default::default(),
-                },
-                Err(inner) => {
-                    return Ok(Err(Failure::Sublayout {
-                        step: step.name.to_string(),
-                        inner: Box::new(inner),
-                    }))
-                }
+            Payload::Link(Ok(link)) if link.name == step.name.as_str() => link,
+            Payload::Link(Ok(link)) => {
+                refused.push(format!("{shown}: link is for step {:?}", link.name));
+                continue;
             }
-        } else {
-            match evidence_link(step, payload) {
-                Ok(link) if link.name == step.name.as_str() => link,
-                Ok(link) => {
-                    refused.push(format!("{shown}: link is for step {:?}", link.name));
-                    continue;
-                }
-                Err(e) => {
-                    refused.push(format!("{shown}: {e}"));
-                    continue;
-                }
+            Payload::Link(Err(e)) => {
+                refused.push(format!("{shown}: {e}"));
+                continue;
             }
         };
         step_report.links.insert(keyid.clone(), shown.clone());
@@ -722,18 +759,14 @@ fn load_step_links(
 /// The link a step's evidence stands for: a link in any encoding, or an
 /// attestation of another predicate type (e.g. SLSA provenance) whose
 /// subjects are the step's products.
-fn evidence_link(step: &Step, payload: serde_json::Value) -> Result<Link, Error> {
-    let is_statement = payload
-        .get("_type")
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
-    if !is_statement {
-        return Link::from_payload(payload);
+fn evidence_link(step: &Step, payload: dsse::json::Node<'_, '_>) -> Result<Link, Error> {
+    let text = |key| payload.get(key).and_then(|n| n.as_str());
+    let is_statement =
+        text("_type").is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
+    if !is_statement || text("predicateType") == Some(crate::link::LINK_PREDICATE_V03) {
+        return Link::from_node(payload);
     }
-    let statement = crate::statement::Statement::from_value(payload)?;
-    if statement.predicate_type == crate::link::LINK_PREDICATE_V03 {
-        return Link::from_statement(statement);
-    }
+    let statement = crate::statement::Statement::decode(payload)?;
     let mut products = crate::digest::ArtifactMap::new();
     for subject in statement.subject {
         let (Some(name), Some(digest)) = (subject.name, subject.digest) else {

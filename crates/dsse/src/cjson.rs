@@ -84,7 +84,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     for b in s.bytes() {
         if b == b'"' || b == b'\\' {

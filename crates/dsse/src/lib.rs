@@ -22,6 +22,7 @@ pub mod cjson;
 mod envelope;
 mod error;
 pub mod gpg;
+pub mod json;
 pub mod keys;
 mod limits;
 pub mod metablock;
@@ -34,4 +35,4 @@ pub use keys::{
     KeyId, KeyKind, KeyedSigner, KeyedVerifier, PrivateKey, PublicKey, Scheme, SigBytes,
 };
 pub use limits::Limits;
-pub use metablock::{Metablock, MetablockSignature};
+pub use metablock::{Metablock, MetablockRef, MetablockSignature, Seal};

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cjson;
 use crate::error::Error;
+use crate::json::{Node, Tree};
 use crate::keys::{KeyedSigner, KeyedVerifier};
 use crate::limits::Limits;
 use crate::Verified;
@@ -26,106 +27,14 @@ pub struct MetablockSignature {
     pub extra: Map<String, Value>,
 }
 
-/// A parsed Metablock.
+/// The signatures of a Metablock and the canonical bytes they cover.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Metablock {
-    signed: Value,
+pub struct Seal {
     canonical: Vec<u8>,
     signatures: Vec<MetablockSignature>,
 }
 
-impl Metablock {
-    /// Parses a Metablock from JSON bytes.
-    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Metablock, Error> {
-        if bytes.len() > limits.max_envelope_bytes {
-            return Err(Error::TooLarge {
-                what: "metablock",
-                limit: limits.max_envelope_bytes,
-                actual: bytes.len(),
-            });
-        }
-        let value = cjson::parse_strict(bytes)?;
-        Self::from_value(value, limits)
-    }
-
-    /// Builds a Metablock from an already strictly parsed JSON value.
-    pub fn from_value(value: Value, limits: &Limits) -> Result<Metablock, Error> {
-        let Value::Object(mut top) = value else {
-            return Err(Error::malformed("metablock", "not a JSON object"));
-        };
-        let signed = top
-            .remove("signed")
-            .ok_or(Error::malformed("metablock", "missing \"signed\""))?;
-        if !signed.is_object() {
-            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
-        }
-        let Some(Value::Array(raw_sigs)) = top.remove("signatures") else {
-            return Err(Error::malformed("metablock", "missing \"signatures\" list"));
-        };
-        if !top.is_empty() {
-            return Err(Error::malformed("metablock", "unknown top-level field"));
-        }
-        if raw_sigs.len() > limits.max_signatures {
-            return Err(Error::TooMany {
-                what: "metablock signatures",
-                limit: limits.max_signatures,
-                actual: raw_sigs.len(),
-            });
-        }
-        let signatures = raw_sigs
-            .into_iter()
-            .map(|s| {
-                let Value::Object(mut obj) = s else {
-                    return Err(Error::malformed("metablock", "signature is not an object"));
-                };
-                let keyid = match obj.remove("keyid") {
-                    Some(Value::String(k)) => k,
-                    _ => return Err(Error::malformed("metablock", "signature without keyid")),
-                };
-                let sig = match obj.remove("sig").or_else(|| obj.remove("signature")) {
-                    Some(Value::String(h)) => {
-                        hex::decode(&h).map_err(|_| Error::Hex { field: "sig" })?
-                    }
-                    _ => return Err(Error::malformed("metablock", "signature without sig")),
-                };
-                Ok(MetablockSignature {
-                    keyid,
-                    sig,
-                    extra: obj,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        let canonical = cjson::to_canonical(&signed)?;
-        Ok(Metablock {
-            signed,
-            canonical,
-            signatures,
-        })
-    }
-
-    /// An unsigned Metablock around `signed`.
-    pub fn new(signed: Value) -> Result<Metablock, Error> {
-        if !signed.is_object() {
-            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
-        }
-        let canonical = cjson::to_canonical(&signed)?;
-        Ok(Metablock {
-            signed,
-            canonical,
-            signatures: Vec::new(),
-        })
-    }
-
-    /// The signed value. Only trust it after [`Metablock::verify`] succeeded.
-    pub fn signed(&self) -> &Value {
-        &self.signed
-    }
-
-    /// The signed value, consuming the Metablock.
-    pub fn into_signed(self) -> Value {
-        self.signed
-    }
-
+impl Seal {
     /// The canonical JSON bytes every signature covers.
     pub fn canonical_bytes(&self) -> &[u8] {
         &self.canonical
@@ -134,39 +43,6 @@ impl Metablock {
     /// The signatures.
     pub fn signatures(&self) -> &[MetablockSignature] {
         &self.signatures
-    }
-
-    /// Adds (or, for the same key id, replaces) a signature by `signer`, as
-    /// in-toto's `Metablock.create_signature` does.
-    pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
-        let sig = signer
-            .try_sign(&self.canonical)
-            .map_err(|_| Error::Signing)?;
-        let keyid = signer.keyid();
-        self.signatures.retain(|s| s.keyid != keyid);
-        self.signatures.push(MetablockSignature {
-            keyid,
-            sig: sig.0,
-            extra: Map::new(),
-        });
-        Ok(())
-    }
-
-    /// Adds (or, for the same key id, replaces) an OpenPGP signature object
-    /// `{keyid, other_headers, signature}`, as securesystemslib's
-    /// `create_signature` makes it (see [`crate::gpg::parse_signature_packet`]).
-    pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
-        self.signatures.retain(|s| s.keyid != signature.keyid);
-        let mut extra = Map::new();
-        extra.insert(
-            "other_headers".into(),
-            Value::String(hex::encode(&signature.other_headers)),
-        );
-        self.signatures.push(MetablockSignature {
-            keyid: signature.keyid.clone(),
-            sig: signature.signature.clone(),
-            extra,
-        });
     }
 
     /// Verifies that at least `threshold` distinct trusted keys signed; a
@@ -207,6 +83,207 @@ impl Metablock {
         }
         Err(Error::Signature)
     }
+}
+
+/// A Metablock read from a [`Tree`] without building a
+/// [`serde_json::Value`] of `signed`: how large links are verified.
+#[derive(Debug, Clone)]
+pub struct MetablockRef<'t, 'a> {
+    signed: Node<'t, 'a>,
+    seal: Seal,
+}
+
+impl<'t, 'a> MetablockRef<'t, 'a> {
+    /// Reads the Metablock `root` (a strictly parsed document).
+    pub fn from_node(root: Node<'t, 'a>, limits: &Limits) -> Result<Self, Error> {
+        if !root.is_object() {
+            return Err(Error::malformed("metablock", "not a JSON object"));
+        }
+        let (mut signed, mut raw_sigs) = (None, None);
+        for (key, value) in root.members() {
+            match key {
+                "signed" => signed = Some(value),
+                "signatures" => raw_sigs = Some(value),
+                _ => return Err(Error::malformed("metablock", "unknown top-level field")),
+            }
+        }
+        let signed = signed.ok_or(Error::malformed("metablock", "missing \"signed\""))?;
+        if !signed.is_object() {
+            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
+        }
+        let raw_sigs = match raw_sigs {
+            Some(list) if list.is_array() => list,
+            _ => return Err(Error::malformed("metablock", "missing \"signatures\" list")),
+        };
+        if raw_sigs.len() > limits.max_signatures {
+            return Err(Error::TooMany {
+                what: "metablock signatures",
+                limit: limits.max_signatures,
+                actual: raw_sigs.len(),
+            });
+        }
+        let signatures = raw_sigs
+            .elements()
+            .map(|s| {
+                let Value::Object(mut obj) = s.to_value() else {
+                    return Err(Error::malformed("metablock", "signature is not an object"));
+                };
+                let keyid = match obj.remove("keyid") {
+                    Some(Value::String(k)) => k,
+                    _ => return Err(Error::malformed("metablock", "signature without keyid")),
+                };
+                let sig = match obj.remove("sig").or_else(|| obj.remove("signature")) {
+                    Some(Value::String(h)) => {
+                        hex::decode(&h).map_err(|_| Error::Hex { field: "sig" })?
+                    }
+                    _ => return Err(Error::malformed("metablock", "signature without sig")),
+                };
+                Ok(MetablockSignature {
+                    keyid,
+                    sig,
+                    extra: obj,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        // Canonical bytes are never longer than the document they come from.
+        let mut canonical = Vec::with_capacity(root.document_len());
+        signed.write_canonical(&mut canonical)?;
+        Ok(MetablockRef {
+            signed,
+            seal: Seal {
+                canonical,
+                signatures,
+            },
+        })
+    }
+
+    /// The signed value. Only trust it after [`Seal::verify`] succeeded.
+    pub fn signed(&self) -> Node<'t, 'a> {
+        self.signed
+    }
+
+    /// The signatures and the bytes they cover.
+    pub fn seal(&self) -> &Seal {
+        &self.seal
+    }
+
+    /// The owned [`Metablock`].
+    pub fn into_owned(self) -> Metablock {
+        Metablock {
+            signed: self.signed.to_value(),
+            seal: self.seal,
+        }
+    }
+}
+
+/// A parsed Metablock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metablock {
+    signed: Value,
+    seal: Seal,
+}
+
+impl Metablock {
+    /// Parses a Metablock from JSON bytes.
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Metablock, Error> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return Err(Error::TooLarge {
+                what: "metablock",
+                limit: limits.max_envelope_bytes,
+                actual: bytes.len(),
+            });
+        }
+        let tree = Tree::parse(bytes)?;
+        Ok(MetablockRef::from_node(tree.root(), limits)?.into_owned())
+    }
+
+    /// An unsigned Metablock around `signed`.
+    pub fn new(signed: Value) -> Result<Metablock, Error> {
+        if !signed.is_object() {
+            return Err(Error::malformed("metablock", "\"signed\" is not an object"));
+        }
+        let canonical = cjson::to_canonical(&signed)?;
+        Ok(Metablock {
+            signed,
+            seal: Seal {
+                canonical,
+                signatures: Vec::new(),
+            },
+        })
+    }
+
+    /// The signed value. Only trust it after [`Metablock::verify`] succeeded.
+    pub fn signed(&self) -> &Value {
+        &self.signed
+    }
+
+    /// The signed value, consuming the Metablock.
+    pub fn into_signed(self) -> Value {
+        self.signed
+    }
+
+    /// The canonical JSON bytes every signature covers.
+    pub fn canonical_bytes(&self) -> &[u8] {
+        &self.seal.canonical
+    }
+
+    /// The signatures.
+    pub fn signatures(&self) -> &[MetablockSignature] {
+        &self.seal.signatures
+    }
+
+    /// The signatures and the bytes they cover.
+    pub fn seal(&self) -> &Seal {
+        &self.seal
+    }
+
+    /// Adds (or, for the same key id, replaces) a signature by `signer`, as
+    /// in-toto's `Metablock.create_signature` does.
+    pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        let sig = signer
+            .try_sign(&self.seal.canonical)
+            .map_err(|_| Error::Signing)?;
+        let keyid = signer.keyid();
+        self.seal.signatures.retain(|s| s.keyid != keyid);
+        self.seal.signatures.push(MetablockSignature {
+            keyid,
+            sig: sig.0,
+            extra: Map::new(),
+        });
+        Ok(())
+    }
+
+    /// Adds (or, for the same key id, replaces) an OpenPGP signature object
+    /// `{keyid, other_headers, signature}`, as securesystemslib's
+    /// `create_signature` makes it (see [`crate::gpg::parse_signature_packet`]).
+    pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
+        self.seal.signatures.retain(|s| s.keyid != signature.keyid);
+        let mut extra = Map::new();
+        extra.insert(
+            "other_headers".into(),
+            Value::String(hex::encode(&signature.other_headers)),
+        );
+        self.seal.signatures.push(MetablockSignature {
+            keyid: signature.keyid.clone(),
+            sig: signature.signature.clone(),
+            extra,
+        });
+    }
+
+    /// Verifies that at least `threshold` distinct trusted keys signed (see
+    /// [`Seal::verify`]).
+    pub fn verify(
+        &self,
+        verifiers: &[&dyn KeyedVerifier],
+        threshold: usize,
+    ) -> Result<Verified, Error> {
+        self.seal.verify(verifiers, threshold)
+    }
+
+    /// Verifies an OpenPGP signature by `key` (or its subkeys) at time `now`.
+    pub fn verify_gpg(&self, key: &crate::gpg::GpgKey, now: i64) -> Result<(), Error> {
+        self.seal.verify_gpg(key, now)
+    }
 
     /// The Metablock as a JSON value (`sig` as lowercase hex).
     pub fn to_value(&self) -> Value {
@@ -215,6 +292,7 @@ impl Metablock {
 
     fn signatures_value(&self) -> Value {
         let signatures: Vec<Value> = self
+            .seal
             .signatures
             .iter()
             .map(|s| {

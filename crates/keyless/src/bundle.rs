@@ -32,7 +32,7 @@ pub enum Error {
     /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
     #[error("{service} ({url}): {reason}")]
     Service {
-        /// `Fulcio`, `Rekor`, `OIDC`, `GitHub Actions OIDC`.
+        /// `Fulcio`, `Rekor`, `TSA`, `OIDC`, `GitHub Actions OIDC`.
         service: &'static str,
         /// Where it was asked.
         url: String,
@@ -350,7 +350,7 @@ fn unreachable_identity() -> Result<sigstore_verify::VerificationResult, Error> 
 
 /// Parses a bundle strictly: duplicate object keys and trailing data are
 /// malformed.
-fn strict_json(bundle_json: &[u8]) -> Result<serde_json::Value, Error> {
+fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
     if bundle_json.len() > MAX_BUNDLE_BYTES {
         return Err(Error::Malformed {
             what: "bundle",
@@ -360,7 +360,7 @@ fn strict_json(bundle_json: &[u8]) -> Result<serde_json::Value, Error> {
             ),
         });
     }
-    dsse::cjson::parse_strict(bundle_json).map_err(|e| Error::Malformed {
+    dsse::json::Tree::parse(bundle_json).map_err(|e| Error::Malformed {
         what: "bundle",
         reason: match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
@@ -375,17 +375,17 @@ fn dsse_payload(bundle_json: &[u8]) -> Result<(String, Vec<u8>), Error> {
         what: "attestation bundle",
         reason: reason.to_owned(),
     };
-    let value = strict_json(bundle_json)?;
-    let envelope = value.get("dsseEnvelope").ok_or_else(|| {
+    let tree = strict_json(bundle_json)?;
+    let envelope = tree.root().get("dsseEnvelope").ok_or_else(|| {
         malformed("no dsseEnvelope: this bundle signs a blob, not an attestation")
     })?;
     let payload_type = envelope
         .get("payloadType")
-        .and_then(serde_json::Value::as_str)
+        .and_then(|n| n.as_str())
         .ok_or_else(|| malformed("dsseEnvelope has no payloadType"))?;
     let payload = envelope
         .get("payload")
-        .and_then(serde_json::Value::as_str)
+        .and_then(|n| n.as_str())
         .ok_or_else(|| malformed("dsseEnvelope has no payload"))?;
     let payload = base64::engine::general_purpose::STANDARD
         .decode(payload)

@@ -19,6 +19,7 @@ mod gpg;
 mod hostile_bundles;
 mod keyless;
 mod readme;
+mod real_world;
 mod recording;
 mod rules_differential;
 mod testbed_faults;

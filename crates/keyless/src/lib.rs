@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod pep740;
 pub mod sign;
 pub mod tuf;
 

@@ -51,6 +51,14 @@ const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dot
   path = "runDetails.builder.id"
   one_of = ["https://github.com/actions/runner/github-hosted"]
 
+--bundle also takes PyPI's PEP 740 attestations, recognized by their fields:
+an attestation object (as pypi-attestations writes, e.g. *.publish.attestation)
+or a provenance object (what https://pypi.org/integrity/PROJECT/VERSION/FILE/provenance
+returns). Each attestation is verified as the Sigstore bundle v0.3 it stands
+for; a provenance object verifies when one of its attestations passes every
+check. Its "publisher" is not signed and is not used: require the signer with
+--certificate-identity and the GitHub claims flags.
+
 Exit codes: 0 verified, 1 verification or policy failed, 2 usage or input error.
 
 Example:
@@ -164,57 +172,57 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
         subjects.push((text.clone(), vec![parse_digest(text)?]));
     }
     let verifier = args.signer.verifier()?;
-    let bundle = args.signer.read_bundle()?;
+    let raw = args.signer.read_bundle()?;
     let shown = args.signer.bundle().display().to_string();
-    let outcome = (|| -> Result<keyless::VerifiedAttestation> {
-        let attestation = verifier
-            .verify_attestation(&bundle, None, &policy)
-            .with_context(|| format!("cannot verify {shown}"))?;
-        for (name, candidates) in &subjects {
-            let bound = candidates.iter().any(|candidate| {
-                verifier
-                    .verify_attestation(&bundle, Some(*candidate), &policy)
-                    .is_ok()
-            });
-            if !bound {
-                return Err(VerificationFailed(format!(
-                    "{name} is not a subject of the attestation"
-                ))
-                .into());
-            }
-        }
-        Ok(attestation)
-    })();
-    let attestation = match outcome {
-        Ok(a) => a,
-        Err(e) if util::exit_code_for(&e) == util::EXIT_FAILED => {
-            report_failure(&args, &format!("{e:#}"));
-            return Ok(ExitCode::from(util::EXIT_FAILED));
-        }
-        Err(e) => return Err(e),
+    // A PEP 740 attestation or provenance object (PyPI) is read as the
+    // bundle(s) it stands for, then verified like any other bundle.
+    let pep740 = keyless::pep740::detect(&raw);
+    let bundles = match pep740 {
+        None => vec![raw],
+        Some(_) => keyless::pep740::to_bundles(&raw)
+            .with_context(|| format!("cannot read {shown} as a PEP 740 attestation"))?,
     };
-    let statement_value = dsse::cjson::parse_strict(&attestation.payload)
-        .context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(statement_value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
-    if let Some(want) = &args.predicate_type {
-        if &statement.predicate_type != want {
-            report_failure(
-                &args,
-                &format!(
-                    "predicate type is {:?}, expected {want:?}",
-                    statement.predicate_type
-                ),
-            );
-            return Ok(ExitCode::from(util::EXIT_FAILED));
+    let mut failures = Vec::new();
+    let mut accepted = None;
+    for (index, bundle) in bundles.iter().enumerate() {
+        match check(
+            &verifier,
+            bundle,
+            &policy,
+            &subjects,
+            args.predicate_type.as_deref(),
+            &requirements,
+            &shown,
+        ) {
+            Ok(checked) => {
+                accepted = Some((index, checked));
+                break;
+            }
+            Err(e) if util::exit_code_for(&e) == util::EXIT_FAILED => {
+                failures.push(format!("{e:#}"));
+            }
+            Err(e) => return Err(e),
         }
     }
-    for requirement in &requirements {
-        if let Some(why) = requirement.check(&statement.predicate) {
-            report_failure(&args, &format!("policy: {why}"));
-            return Ok(ExitCode::from(util::EXIT_FAILED));
-        }
-    }
+    let Some((index, (attestation, statement_value, statement))) = accepted else {
+        let why = match failures.as_slice() {
+            [one] => one.clone(),
+            many => {
+                let listed: Vec<String> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, why)| format!("attestation {}: {why}", i + 1))
+                    .collect();
+                format!(
+                    "none of the {} attestations satisfies every check; {}",
+                    many.len(),
+                    listed.join("; ")
+                )
+            }
+        };
+        report_failure(&args, &why);
+        return Ok(ExitCode::from(util::EXIT_FAILED));
+    };
     match args.format {
         Format::Json => println!(
             "{}",
@@ -228,6 +236,17 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
         Format::Text if crate::log::quiet() => {}
         Format::Text => {
             println!("{} {shown}", crate::style::good("Verified"));
+            if let Some(shape) = pep740 {
+                let what = match shape {
+                    keyless::pep740::Shape::Attestation => "PEP 740 attestation object",
+                    keyless::pep740::Shape::Provenance => "PEP 740 provenance object",
+                };
+                println!(
+                    "  read as:        {what} (attestation {} of {})",
+                    index + 1,
+                    bundles.len()
+                );
+            }
             match (&attestation.verified.identity, &attestation.verified.issuer) {
                 (Some(id), Some(iss)) => println!("  signed by:      {id} ({iss})"),
                 _ => println!("  signed by:      the managed key"),
@@ -254,6 +273,54 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The signature, signer, subjects, predicate type and predicate checks of
+/// one bundle: the verified attestation and its Statement, or why not
+/// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
+fn check(
+    verifier: &keyless::BundleVerifier,
+    bundle: &[u8],
+    policy: &keyless::Policy,
+    subjects: &[(String, Vec<Artifact<'static>>)],
+    predicate_type: Option<&str>,
+    requirements: &[Requirement],
+    shown: &str,
+) -> Result<(keyless::VerifiedAttestation, Value, attest::Statement)> {
+    let attestation = verifier
+        .verify_attestation(bundle, None, policy)
+        .with_context(|| format!("cannot verify {shown}"))?;
+    for (name, candidates) in subjects {
+        let bound = candidates.iter().any(|candidate| {
+            verifier
+                .verify_attestation(bundle, Some(*candidate), policy)
+                .is_ok()
+        });
+        if !bound {
+            return Err(
+                VerificationFailed(format!("{name} is not a subject of the attestation")).into(),
+            );
+        }
+    }
+    let statement_value = dsse::cjson::parse_strict(&attestation.payload)
+        .context("the signed payload is not JSON")?;
+    let statement = attest::Statement::from_value(statement_value.clone())
+        .context("the signed payload is not an in-toto Statement")?;
+    if let Some(want) = predicate_type {
+        if statement.predicate_type != want {
+            return Err(VerificationFailed(format!(
+                "predicate type is {:?}, expected {want:?}",
+                statement.predicate_type
+            ))
+            .into());
+        }
+    }
+    for requirement in requirements {
+        if let Some(why) = requirement.check(&statement.predicate) {
+            return Err(VerificationFailed(format!("policy: {why}")).into());
+        }
+    }
+    Ok((attestation, statement_value, statement))
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

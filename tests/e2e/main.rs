@@ -21,6 +21,7 @@ mod keyless;
 mod readme;
 mod real_world;
 mod recording;
+mod rekor_v2;
 mod rules_differential;
 mod testbed_faults;
 mod trust;

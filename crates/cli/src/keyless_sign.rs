@@ -140,10 +140,17 @@ impl KeylessArgs {
         crate::log::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
         let signer = KeylessSigner::new(&config, token).map_err(cli_error)?;
         crate::log::verbose!(
-            "Fulcio: certificate for {} ({}); Rekor: {}/api/v1/log/entries next",
+            "Fulcio: certificate for {} ({}); Rekor: {}/api/v{}/log/entries next{}",
             signer.identity(),
             signer.issuer(),
-            config.services.rekor
+            config.services.rekor,
+            config.services.rekor_version,
+            config
+                .services
+                .tsa
+                .as_deref()
+                .map(|tsa| format!(", after a timestamp from {tsa}"))
+                .unwrap_or_default()
         );
         Ok(signer)
     }

@@ -1,8 +1,11 @@
 //! Keyless signing: an identity token buys a 10-minute Fulcio certificate
-//! for an ephemeral P-256 key; each signature is logged in Rekor v1; the
-//! result is a Sigstore bundle v0.3, verified against the trusted root
-//! (chain, SCT, inclusion proof, checkpoint, SET, identity) before it is
-//! handed back.
+//! for an ephemeral P-256 key; each signature is logged in Rekor (v1, or v2
+//! when the signing config offers it, with an RFC 3161 timestamp from the
+//! configured timestamp authority: see [`v2`]); the result is a Sigstore
+//! bundle v0.3, verified against the trusted root (chain, SCT, inclusion
+//! proof, checkpoint, SET or timestamp, identity) before it is handed back.
+
+mod v2;
 
 use std::time::Duration;
 
@@ -26,13 +29,20 @@ pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+js
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 
-/// Where to sign: Fulcio and Rekor (v1) URLs.
+/// Where to sign: Fulcio, Rekor and timestamp authority URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Services {
     /// Fulcio base URL.
     pub fulcio: String,
     /// Rekor base URL.
     pub rekor: String,
+    /// Rekor's major API version: 1 (`/api/v1/log/entries`) or 2
+    /// (`/api/v2/log/entries`, needs `tsa`).
+    pub rekor_version: u32,
+    /// An RFC 3161 timestamp authority's URL (the endpoint itself, e.g.
+    /// `https://timestamp.sigstore.dev/api/v1/timestamp`): every signature
+    /// is timestamped there when set.
+    pub tsa: Option<String>,
     /// OIDC issuer, for interactive flows.
     pub oidc: Option<String>,
 }
@@ -78,6 +88,8 @@ impl TrustConfig {
             services: Services {
                 fulcio: "https://fulcio.sigstore.dev".into(),
                 rekor: "https://rekor.sigstore.dev".into(),
+                rekor_version: 1,
+                tsa: None,
                 oidc: Some("https://oauth2.sigstore.dev/auth".into()),
             },
         })
@@ -108,17 +120,33 @@ impl TrustConfig {
         let fulcio = service_url(signing, "caUrls", 1).ok_or_else(|| {
             malformed("trust config", "no Fulcio (caUrls) with majorApiVersion 1")
         })?;
-        let rekor = service_url(signing, "rekorTlogUrls", 1).ok_or_else(|| {
-            malformed(
+        // The highest Rekor version offered, as sigstore-python picks.
+        let (rekor, rekor_version) = match service_url(signing, "rekorTlogUrls", 2) {
+            Some(url) => (url, 2),
+            None => (
+                service_url(signing, "rekorTlogUrls", 1).ok_or_else(|| {
+                    malformed(
+                        "trust config",
+                        "no Rekor (rekorTlogUrls with majorApiVersion 1 or 2)",
+                    )
+                })?,
+                1,
+            ),
+        };
+        let tsa = service_url(signing, "tsaUrls", 1);
+        if rekor_version == 2 && tsa.is_none() {
+            return Err(malformed(
                 "trust config",
-                "no Rekor v1 (rekorTlogUrls with majorApiVersion 1); Rekor v2 is not supported yet",
-            )
-        })?;
+                "Rekor v2 gives no signing time: it needs a timestamp authority (tsaUrls with majorApiVersion 1)",
+            ));
+        }
         Ok(TrustConfig {
             root: TrustRoot::from_json(&root.to_string())?,
             services: Services {
                 fulcio,
                 rekor,
+                rekor_version,
+                tsa,
                 oidc: service_url(signing, "oidcUrls", 1),
             },
         })
@@ -550,6 +578,47 @@ impl Http {
         Http::finish(service, url, response)
     }
 
+    /// POSTs DER (RFC 3161) and returns the DER answer, bounded.
+    fn post_der(
+        &self,
+        service: &'static str,
+        url: &str,
+        body: &[u8],
+        request_type: &str,
+        answer_type: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let fail = |reason: String| service_error(service, url, reason);
+        let response = retrying(|| {
+            self.agent
+                .post(url)
+                .header("Accept", answer_type)
+                .header("Content-Type", request_type)
+                .send(body)
+        });
+        let mut response = response.map_err(|e| match e {
+            ureq::Error::Timeout(_) => fail(format!(
+                "no answer within {} s (timeout; TOTO_HTTP_TIMEOUT sets it)",
+                request_timeout_secs()
+            )),
+            e => fail(format!("unreachable: {e}")),
+        })?;
+        let status = response.status();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(v2::MAX_TIMESTAMP_BYTES as u64)
+            .read_to_vec()
+            .map_err(|e| fail(format!("cannot read the response: {e}")))?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+            return Err(fail(format!("HTTP {status}: {message}")));
+        }
+        Ok(bytes)
+    }
+
     fn post(
         &self,
         service: &'static str,
@@ -789,6 +858,16 @@ impl KeylessSigner {
             "payloadType": payload_type,
             "signatures": [{"sig": sig_b64, "keyid": ""}],
         });
+        if self.services.rekor_version == 2 {
+            let bundle = self.sign_v2(
+                &Sha256::digest(&pae),
+                sig.as_bytes(),
+                json!({"dsseEnvelope": envelope}),
+            )?;
+            self.verifier
+                .verify_attestation(bundle.json.as_bytes(), None, &self.policy())?;
+            return Ok(bundle);
+        }
         let proposed = json!({
             "apiVersion": "0.0.1",
             "kind": "dsse",
@@ -797,8 +876,14 @@ impl KeylessSigner {
                 "verifiers": [B64.encode(&self.leaf_pem)],
             }},
         });
+        let timestamps = self.timestamp(sig.as_bytes())?;
         let entry = self.log(&proposed, "dsse", &sig_b64)?;
-        let bundle = self.bundle(entry, "dsse", json!({"dsseEnvelope": envelope}))?;
+        let bundle = self.bundle(
+            entry,
+            "dsse",
+            json!({"dsseEnvelope": envelope}),
+            &timestamps,
+        )?;
         self.verifier
             .verify_attestation(bundle.json.as_bytes(), None, &self.policy())?;
         Ok(bundle)
@@ -810,6 +895,19 @@ impl KeylessSigner {
         let digest = Sha256::digest(blob);
         let sig: DerSignature = self.key.sign(blob);
         let sig_b64 = B64.encode(sig.as_bytes());
+        let content = json!({"messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+            "signature": sig_b64,
+        }});
+        if self.services.rekor_version == 2 {
+            let bundle = self.sign_v2(&digest, sig.as_bytes(), content)?;
+            self.verifier.verify(
+                bundle.json.as_bytes(),
+                Artifact::Bytes(blob),
+                &self.policy(),
+            )?;
+            return Ok(bundle);
+        }
         let proposed = json!({
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
@@ -818,18 +916,74 @@ impl KeylessSigner {
                 "signature": {"content": sig_b64, "publicKey": {"content": B64.encode(&self.leaf_pem)}},
             },
         });
+        let timestamps = self.timestamp(sig.as_bytes())?;
         let entry = self.log(&proposed, "hashedrekord", &sig_b64)?;
-        let content = json!({"messageSignature": {
-            "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
-            "signature": sig_b64,
-        }});
-        let bundle = self.bundle(entry, "hashedrekord", content)?;
+        let bundle = self.bundle(entry, "hashedrekord", content, &timestamps)?;
         self.verifier.verify(
             bundle.json.as_bytes(),
             Artifact::Bytes(blob),
             &self.policy(),
         )?;
         Ok(bundle)
+    }
+
+    /// An RFC 3161 timestamp over `signature` from the configured TSA (none
+    /// when there is no TSA): the DER `TimeStampResp`, checked to be granted.
+    fn timestamp(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        let Some(url) = &self.services.tsa else {
+            return Ok(Vec::new());
+        };
+        let request = v2::timestamp_request(signature);
+        let answer = self.http.post_der(
+            "TSA",
+            url,
+            &request,
+            "application/timestamp-query",
+            "application/timestamp-reply",
+        )?;
+        v2::check_timestamp_response(&answer)
+            .map_err(|reason| service_error("TSA", url, reason))?;
+        Ok(vec![answer])
+    }
+
+    /// Rekor v2: timestamps the signature, logs a `hashedrekord` 0.0.2 entry
+    /// for it (over `digest`, SHA-256), checks the answer and assembles the
+    /// bundle around `content` (not yet verified).
+    fn sign_v2(
+        &self,
+        digest: &[u8],
+        signature: &[u8],
+        content: Value,
+    ) -> Result<SignedBundle, Error> {
+        let timestamps = self.timestamp(signature)?;
+        if timestamps.is_empty() {
+            return Err(malformed(
+                "trust config",
+                "Rekor v2 needs a timestamp authority (tsaUrls)",
+            ));
+        }
+        let url = format!("{}/api/v2/log/entries", self.services.rekor);
+        let request = v2::hashedrekord_request(digest, signature, &self.leaf_der);
+        let answer = self.http.post("Rekor", &url, None, &request)?;
+        let entry = v2::check_entry(&answer, &request, &url)?;
+        let mut bundle = json!({
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "verificationMaterial": {
+                "certificate": {"rawBytes": B64.encode(&self.leaf_der)},
+                "tlogEntries": [entry.json],
+                "timestampVerificationData": {"rfc3161Timestamps": timestamps
+                    .iter()
+                    .map(|t| json!({"signedTimestamp": B64.encode(t)}))
+                    .collect::<Vec<_>>()},
+            },
+        });
+        if let (Some(b), Some(c)) = (bundle.as_object_mut(), content.as_object()) {
+            b.extend(c.clone());
+        }
+        Ok(SignedBundle {
+            json: bundle.to_string(),
+            log_index: entry.log_index,
+        })
     }
 
     /// Posts an entry; checks the body Rekor logged is ours.
@@ -869,8 +1023,15 @@ impl KeylessSigner {
         Ok(entry)
     }
 
-    /// Assembles a v0.3 bundle from a Rekor v1 entry.
-    fn bundle(&self, entry: Value, kind: &str, content: Value) -> Result<SignedBundle, Error> {
+    /// Assembles a v0.3 bundle from a Rekor v1 entry (and RFC 3161
+    /// timestamps, when a TSA is configured).
+    fn bundle(
+        &self,
+        entry: Value,
+        kind: &str,
+        content: Value,
+        timestamps: &[Vec<u8>],
+    ) -> Result<SignedBundle, Error> {
         let url = format!("{}/api/v1/log/entries", self.services.rekor);
         let bad = |what: &str| {
             service_error(
@@ -945,6 +1106,20 @@ impl KeylessSigner {
                 }],
             },
         });
+        if !timestamps.is_empty() {
+            if let Some(material) = bundle
+                .get_mut("verificationMaterial")
+                .and_then(Value::as_object_mut)
+            {
+                material.insert(
+                    "timestampVerificationData".into(),
+                    json!({"rfc3161Timestamps": timestamps
+                        .iter()
+                        .map(|t| json!({"signedTimestamp": B64.encode(t)}))
+                        .collect::<Vec<_>>()}),
+                );
+            }
+        }
         if let (Some(b), Some(c)) = (bundle.as_object_mut(), content.as_object()) {
             b.extend(c.clone());
         }

@@ -4,6 +4,12 @@
 //! leaf certificate. Real enough that sigstore-python signs against it and
 //! verifies its bundles with the trust config it writes.
 //!
+//! In Rekor v2 mode ([`Options::rekor_v2`], `toto testbed serve --rekor-v2`)
+//! it also serves a Rekor v2 log (`POST /api/v2/log/entries`, rekor-tiles'
+//! request and answer shapes, its own key) and an RFC 3161 timestamp
+//! authority (`POST /api/v1/timestamp`, see [`tsa`]), and the files it
+//! writes point clients at them.
+//!
 //! ```no_run
 //! let testbed = testbed::Testbed::start(&testbed::Config {
 //!     dir: "sigstore-testbed".into(),
@@ -31,6 +37,7 @@ pub mod http;
 pub mod log;
 pub mod oidc;
 pub mod pki;
+pub mod tsa;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -91,6 +98,17 @@ pub struct Config {
     pub port: u16,
 }
 
+/// How the testbed serves, beyond where.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Rekor v2 mode: also serve a Rekor v2 log (`POST /api/v2/log/entries`,
+    /// its own key) and an RFC 3161 timestamp authority
+    /// (`POST /api/v1/timestamp`); the signing config lists the v2 log
+    /// beside the v1 one (clients pick the highest version) and the TSA;
+    /// the trusted root lists the v2 log key and the TSA chain.
+    pub rekor_v2: bool,
+}
+
 /// Faults to inject, for tests of clients' error handling.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
@@ -110,6 +128,15 @@ pub struct Faults {
     pub rekor_bad_proof: bool,
     /// Rekor returns a body other than the one it logged.
     pub rekor_other_body: bool,
+    /// The timestamp authority answers 503.
+    pub tsa_down: bool,
+    /// The timestamp authority answers 200 with bytes that are not DER.
+    pub tsa_garbage: bool,
+    /// The timestamp authority's token is altered after signing (its
+    /// signature no longer verifies).
+    pub tsa_tampered: bool,
+    /// The timestamp authority stamps another message than the one asked.
+    pub tsa_other_imprint: bool,
     /// Every response is delayed this long.
     pub delay: Option<Duration>,
 }
@@ -126,6 +153,10 @@ struct Shared {
     ct_spki: Vec<u8>,
     rekor_spki: Vec<u8>,
     log: Mutex<log::Log>,
+    /// Rekor v2 mode: the v2 log's key (DER SPKI) and log.
+    v2: Option<(Vec<u8>, Mutex<log::Log>)>,
+    /// Rekor v2 mode: the timestamp authority.
+    tsa: Option<tsa::Tsa>,
     faults: Mutex<Faults>,
     active: AtomicUsize,
     /// Requests served, by path.
@@ -207,6 +238,11 @@ impl Testbed {
     /// Starts a testbed in `config.dir` (its keys, certificates and log are
     /// reused when present) serving on 127.0.0.1.
     pub fn start(config: &Config) -> Result<Testbed, Error> {
+        Testbed::start_with(config, &Options::default())
+    }
+
+    /// Like [`Testbed::start`], with options (Rekor v2 mode).
+    pub fn start_with(config: &Config, options: &Options) -> Result<Testbed, Error> {
         let dir = config.dir.clone();
         let keys = dir.join("keys");
         std::fs::create_dir_all(&keys).map_err(|e| Error::io(&keys, e))?;
@@ -267,18 +303,64 @@ impl Testbed {
                 (created, tree_id, root, intermediate)
             }
         };
-        let state = json!({
+        let mut state_out = json!({
             "created": created,
             "treeId": tree_id,
             "url": url,
             "root": B64.encode(root.cert_der()),
             "intermediate": B64.encode(intermediate.cert_der()),
         });
+        let tsa = if options.rekor_v2 {
+            let tsa_root_key = load_or_create_key(&keys.join("tsa-root.pem"))?;
+            let tsa_key = load_or_create_key(&keys.join("tsa.pem"))?;
+            let stored = |name: &str| {
+                state
+                    .as_ref()
+                    .and_then(|s| s.get(name))
+                    .and_then(Value::as_str)
+                    .and_then(|b| B64.decode(b).ok())
+            };
+            let (tsa_root, tsa_leaf) = match (stored("tsaRoot"), stored("tsaLeaf")) {
+                (Some(r), Some(l)) => (Authority::restore(tsa_root_key, r)?.cert_der().to_vec(), l),
+                _ => {
+                    let (from, until) = (created - 3600, created + 10 * 365 * 86400);
+                    let root =
+                        Authority::new(tsa_root_key, "toto testbed TSA root", None, from, until)?;
+                    let leaf = root.issue_tsa(&tsa_key, "toto testbed TSA", from, until)?;
+                    (root.cert_der().to_vec(), leaf)
+                }
+            };
+            if let Some(s) = state_out.as_object_mut() {
+                s.insert("tsaRoot".into(), json!(B64.encode(&tsa_root)));
+                s.insert("tsaLeaf".into(), json!(B64.encode(&tsa_leaf)));
+            }
+            Some(tsa::Tsa::new(tsa_key, tsa_leaf, tsa_root)?)
+        } else {
+            // Keep a TSA created in an earlier Rekor v2 run.
+            for name in ["tsaRoot", "tsaLeaf"] {
+                if let (Some(v), Some(out)) = (
+                    state.as_ref().and_then(|s| s.get(name)),
+                    state_out.as_object_mut(),
+                ) {
+                    out.insert(name.into(), v.clone());
+                }
+            }
+            None
+        };
+        let state = state_out;
         write_file(&state_path, format!("{state:#}\n").as_bytes())?;
 
         let ct_spki = pki::spki_der(&ct_key)?;
         let rekor_spki = pki::spki_der(&rekor_key)?;
         let log = log::Log::open(rekor_key, tree_id, Some(&dir.join("log.jsonl")))?;
+        let v2 = if options.rekor_v2 {
+            let key = load_or_create_key(&keys.join("rekor-v2.pem"))?;
+            let spki = pki::spki_der(&key)?;
+            let log = log::Log::open_v2(key, Some(&dir.join("log-v2.jsonl")))?;
+            Some((spki, Mutex::new(log)))
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             url,
             created,
@@ -289,6 +371,8 @@ impl Testbed {
             ct_spki,
             rekor_spki,
             log: Mutex::new(log),
+            v2,
+            tsa,
             faults: Mutex::new(Faults::default()),
             active: AtomicUsize::new(0),
             requests: Mutex::new(std::collections::BTreeMap::new()),
@@ -365,6 +449,14 @@ impl Testbed {
     /// Number of log entries.
     pub fn log_size(&self) -> usize {
         lock(&self.shared.log).size()
+    }
+
+    /// Number of Rekor v2 log entries (0 unless in Rekor v2 mode).
+    pub fn log_v2_size(&self) -> usize {
+        self.shared
+            .v2
+            .as_ref()
+            .map_or(0, |(_, log)| lock(log).size())
     }
 
     /// Stops serving (also done on drop).
@@ -532,6 +624,40 @@ impl Shared {
                 }
                 to_response(self.log_entry(request, &faults))
             }
+            ("POST", "/api/v2/log/entries") if self.v2.is_some() => {
+                if faults.rekor_down {
+                    return http::Response::error(503, "rekor is down (injected fault)");
+                }
+                if faults.rekor_garbage {
+                    return garbage();
+                }
+                to_response(self.log_entry_v2(request, &faults))
+            }
+            ("POST", "/api/v1/timestamp") if self.tsa.is_some() => {
+                if faults.tsa_down {
+                    return http::Response::error(503, "the TSA is down (injected fault)");
+                }
+                if faults.tsa_garbage {
+                    return http::Response {
+                        status: 200,
+                        content_type: "application/timestamp-reply",
+                        body: b"not DER".to_vec(),
+                    };
+                }
+                to_response(self.timestamp(request, &faults))
+            }
+            ("GET", "/api/v1/timestamp/certchain") if self.tsa.is_some() => {
+                let mut chain = String::new();
+                if let Some(tsa) = &self.tsa {
+                    chain.push_str(&pem_cert(tsa.leaf_der()));
+                    chain.push_str(&pem_cert(tsa.root_der()));
+                }
+                http::Response {
+                    status: 200,
+                    content_type: "application/pem-certificate-chain",
+                    body: chain.into_bytes(),
+                }
+            }
             ("GET", "/api/v1/log/entries") => to_response(self.get_entry(request)),
             ("GET", "/api/v1/log") => http::Response::json(200, &lock(&self.log).info()),
             ("GET", "/api/v1/log/proof") => to_response(self.consistency(request)),
@@ -556,6 +682,9 @@ impl Shared {
                 | "/api/v1/log"
                 | "/api/v1/log/proof",
             ) => http::Response::error(405, "method not allowed"),
+            (_, "/api/v2/log/entries" | "/api/v1/timestamp") if self.v2.is_some() => {
+                http::Response::error(405, "method not allowed")
+            }
             _ => http::Response::error(404, &format!("no such endpoint: {}", request.path)),
         }
     }
@@ -825,6 +954,73 @@ impl Shared {
         Ok(http::Response::json(201, &json!({ uuid: entry })))
     }
 
+    /// `POST /api/v2/log/entries`: checks the request (its signature
+    /// included), logs the canonical body, answers the `TransparencyLogEntry`.
+    fn log_entry_v2(
+        &self,
+        request: &http::Request,
+        faults: &Faults,
+    ) -> Result<http::Response, Error> {
+        let (_, log) = self
+            .v2
+            .as_ref()
+            .ok_or_else(|| Error::Internal("not in Rekor v2 mode".into()))?;
+        let proposed = json_body(request)?;
+        let (kind, body) = canonical_body_v2(&proposed)?;
+        let mut log = lock(log);
+        let index = log.append(body, now())?;
+        let mut entry = log
+            .entry_v2_json(index, kind)
+            .ok_or_else(|| Error::Internal("entry vanished".into()))?;
+        drop(log);
+        if faults.rekor_bad_proof {
+            // Spoil the audit path (a one-entry tree has none: add a hash),
+            // so it no longer leads to the checkpoint's root.
+            if let Some(hashes) = entry
+                .pointer_mut("/inclusionProof/hashes")
+                .and_then(Value::as_array_mut)
+            {
+                let bogus = json!(B64.encode([0x42u8; 32]));
+                match hashes.first_mut() {
+                    Some(first) => *first = bogus,
+                    None => hashes.push(bogus),
+                }
+            }
+        }
+        if faults.rekor_other_body {
+            if let Some(body) = entry.get_mut("canonicalizedBody") {
+                let other = json!({"apiVersion": "0.0.2", "kind": "hashedrekord", "spec": {}});
+                *body = json!(B64.encode(other.to_string()));
+            }
+        }
+        Ok(http::Response::json(201, &entry))
+    }
+
+    /// `POST /api/v1/timestamp`: an RFC 3161 answer for a DER request.
+    fn timestamp(&self, request: &http::Request, faults: &Faults) -> Result<http::Response, Error> {
+        let tsa = self
+            .tsa
+            .as_ref()
+            .ok_or_else(|| Error::Internal("no TSA".into()))?;
+        let body = if faults.tsa_other_imprint {
+            // The request is still checked; the answer stamps another message.
+            tsa::parse_request(&request.body)?;
+            tsa.respond(&tsa::request_for(b"something else", &[1]), now())?
+        } else {
+            tsa.respond(&request.body, now())?
+        };
+        let body = if faults.tsa_tampered {
+            tamper_timestamp(body)
+        } else {
+            body
+        };
+        Ok(http::Response {
+            status: 200,
+            content_type: "application/timestamp-reply",
+            body,
+        })
+    }
+
     fn get_entry(&self, request: &http::Request) -> Result<http::Response, Error> {
         let index: usize = request
             .param("logIndex")
@@ -872,9 +1068,28 @@ impl Shared {
                 "logId": {"keyId": B64.encode(Sha256::digest(spki))},
             })
         };
+        let mut tlogs = vec![key(&self.rekor_spki, &self.url)];
+        if let Some((spki, _)) = &self.v2 {
+            tlogs.push(key(spki, &self.url));
+        }
+        let tsas: Vec<Value> = self
+            .tsa
+            .iter()
+            .map(|tsa| {
+                json!({
+                    "subject": {"organization": "toto testbed", "commonName": "toto testbed TSA"},
+                    "uri": format!("{}/api/v1/timestamp", self.url),
+                    "certChain": {"certificates": [
+                        {"rawBytes": B64.encode(tsa.leaf_der())},
+                        {"rawBytes": B64.encode(tsa.root_der())},
+                    ]},
+                    "validFor": {"start": start},
+                })
+            })
+            .collect();
         json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [key(&self.rekor_spki, &self.url)],
+            "tlogs": tlogs,
             "certificateAuthorities": [{
                 "subject": {"organization": "toto testbed", "commonName": "toto testbed intermediate"},
                 "uri": self.url,
@@ -885,20 +1100,32 @@ impl Shared {
                 "validFor": {"start": start},
             }],
             "ctlogs": [key(&self.ct_spki, &self.url)],
-            "timestampAuthorities": [],
+            "timestampAuthorities": tsas,
         })
     }
 
     fn signing_config(&self) -> Value {
         let start = rfc3339(self.created - 3600);
         let service = |version: u32| json!([{"url": self.url, "majorApiVersion": version, "validFor": {"start": start}, "operator": "toto-testbed"}]);
+        let mut rekors = service(1);
+        let mut tsas = json!([]);
+        if self.v2.is_some() {
+            // Both versions, one operator: clients pick the highest they
+            // support (sigstore-python's rule; `--rekor-version 1` forces v1).
+            if let Some(list) = rekors.as_array_mut() {
+                list.insert(0, json!({"url": self.url, "majorApiVersion": 2, "validFor": {"start": start}, "operator": "toto-testbed"}));
+            }
+        }
+        if self.tsa.is_some() {
+            tsas = json!([{"url": format!("{}/api/v1/timestamp", self.url), "majorApiVersion": 1, "validFor": {"start": start}, "operator": "toto-testbed"}]);
+        }
         json!({
             "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
             "caUrls": service(1),
             "oidcUrls": service(1),
-            "rekorTlogUrls": service(1),
+            "rekorTlogUrls": rekors,
             "rekorTlogConfig": {"selector": "ANY"},
-            "tsaUrls": [],
+            "tsaUrls": tsas,
             "tsaConfig": {"selector": "ANY"},
         })
     }
@@ -1091,6 +1318,158 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Flips a bit in the ECDSA signature at the end of a `TimeStampResp`
+/// token, keeping the DER well-formed: the token parses, its signature
+/// does not verify.
+fn tamper_timestamp(mut der: Vec<u8>) -> Vec<u8> {
+    // The token ends with the SignerInfo's signature OCTET STRING, whose
+    // last byte is the low byte of ECDSA's `s`.
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01;
+    }
+    der
+}
+
+/// Largest Rekor v2 signature or certificate accepted, base64 decoded.
+const MAX_V2_FIELD_BYTES: usize = 16 * 1024;
+
+fn v2_b64(v: &Value, pointer: &str) -> Result<Vec<u8>, Error> {
+    let text = str_field(v, pointer)?;
+    if text.len() > MAX_V2_FIELD_BYTES * 4 / 3 + 4 {
+        return Err(Error::BadRequest(format!("{pointer} is too long")));
+    }
+    B64.decode(text)
+        .map_err(|_| Error::BadRequest(format!("{pointer} is not base64")))
+}
+
+/// A Rekor v2 verifier (`x509Certificate` + `keyDetails`) read from a
+/// request: the certificate's P-256 key, and the verifier as logged.
+fn v2_verifier(verifier: &Value) -> Result<(p256::ecdsa::VerifyingKey, Value), Error> {
+    let details = str_field(verifier, "/keyDetails")?;
+    if details != "PKIX_ECDSA_P256_SHA_256" {
+        return Err(Error::BadRequest(format!(
+            "keyDetails {details} is not supported (PKIX_ECDSA_P256_SHA_256)"
+        )));
+    }
+    if verifier.get("publicKey").is_some() {
+        return Err(Error::BadRequest(
+            "public-key verifiers are not supported; send x509Certificate".into(),
+        ));
+    }
+    let cert_der = v2_b64(verifier, "/x509Certificate/rawBytes")?;
+    let cert = x509_cert::Certificate::from_der(&cert_der).map_err(|e| {
+        Error::BadRequest(format!(
+            "verifier.x509Certificate is not a certificate: {e}"
+        ))
+    })?;
+    let key = pki::verifying_key(&cert.tbs_certificate.subject_public_key_info)?;
+    Ok((
+        key,
+        json!({
+            "keyDetails": details,
+            "x509Certificate": {"rawBytes": B64.encode(&cert_der)},
+        }),
+    ))
+}
+
+/// Checks a Rekor v2 `CreateEntryRequest` (`hashedRekordRequestV002` or
+/// `dsseRequestV002`, signatures included) and returns the entry kind and
+/// the body rekor-tiles logs: `apiVersion` 0.0.2, the spec under
+/// `hashedRekordV002` / `dsseV002`, canonical JSON (RFC 8785: sorted keys,
+/// no whitespace; every value here is an ASCII string).
+pub fn canonical_body_v2(proposed: &Value) -> Result<(&'static str, Vec<u8>), Error> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use p256::ecdsa::signature::Verifier;
+    let object = proposed
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| {
+            Error::BadRequest(
+                "expected exactly one of hashedRekordRequestV002, dsseRequestV002".into(),
+            )
+        })?;
+    if let Some(request) = object.get("hashedRekordRequestV002") {
+        let digest = v2_b64(request, "/digest")?;
+        if digest.len() != 32 {
+            return Err(Error::BadRequest(
+                "digest must be a SHA-256 digest (32 bytes)".into(),
+            ));
+        }
+        let content = v2_b64(request, "/signature/content")?;
+        let sig = p256::ecdsa::DerSignature::from_bytes(&content).map_err(|_| {
+            Error::BadRequest("signature.content is not a DER ECDSA signature".into())
+        })?;
+        let verifier = request
+            .pointer("/signature/verifier")
+            .ok_or_else(|| Error::BadRequest("/signature/verifier missing".into()))?;
+        let (key, verifier) = v2_verifier(verifier)?;
+        key.verify_prehash(&digest, &sig).map_err(|_| {
+            Error::BadRequest("the signature does not verify over the digest".into())
+        })?;
+        let body = json!({
+            "apiVersion": "0.0.2",
+            "kind": "hashedrekord",
+            "spec": {"hashedRekordV002": {
+                "data": {"algorithm": "SHA2_256", "digest": B64.encode(&digest)},
+                "signature": {"content": B64.encode(&content), "verifier": verifier},
+            }},
+        });
+        return Ok(("hashedrekord", body.to_string().into_bytes()));
+    }
+    if let Some(request) = object.get("dsseRequestV002") {
+        let envelope = request
+            .get("envelope")
+            .ok_or_else(|| Error::BadRequest("/envelope missing".into()))?;
+        let payload = v2_b64(envelope, "/payload")?;
+        let payload_type = str_field(envelope, "/payloadType")?;
+        let verifiers = request
+            .get("verifiers")
+            .and_then(Value::as_array)
+            .filter(|v| !v.is_empty() && v.len() <= 8)
+            .ok_or_else(|| Error::BadRequest("verifiers must list 1 to 8 verifiers".into()))?
+            .iter()
+            .map(v2_verifier)
+            .collect::<Result<Vec<_>, _>>()?;
+        let pae = {
+            let mut p = format!("DSSEv1 {} {} ", payload_type.len(), payload_type).into_bytes();
+            p.extend_from_slice(format!("{} ", payload.len()).as_bytes());
+            p.extend_from_slice(&payload);
+            p
+        };
+        let signatures = envelope
+            .get("signatures")
+            .and_then(Value::as_array)
+            .filter(|s| !s.is_empty() && s.len() <= 8)
+            .ok_or_else(|| Error::BadRequest("the envelope must have 1 to 8 signatures".into()))?;
+        let mut logged = Vec::new();
+        for s in signatures {
+            let content = v2_b64(s, "/sig")?;
+            let sig = p256::ecdsa::DerSignature::from_bytes(&content).map_err(|_| {
+                Error::BadRequest("envelope signature is not a DER ECDSA signature".into())
+            })?;
+            let (_, verifier) = verifiers
+                .iter()
+                .find(|(k, _)| k.verify(&pae, &sig).is_ok())
+                .ok_or_else(|| {
+                    Error::BadRequest("an envelope signature verifies with no verifier".into())
+                })?;
+            logged.push(json!({"content": B64.encode(&content), "verifier": verifier}));
+        }
+        let body = json!({
+            "apiVersion": "0.0.2",
+            "kind": "dsse",
+            "spec": {"dsseV002": {
+                "payloadHash": {"algorithm": "SHA2_256", "digest": B64.encode(Sha256::digest(&payload))},
+                "signatures": logged,
+            }},
+        });
+        return Ok(("dsse", body.to_string().into_bytes()));
+    }
+    Err(Error::BadRequest(
+        "expected hashedRekordRequestV002 or dsseRequestV002".into(),
+    ))
+}
+
 impl Authority {
     fn restore(key: SigningKey, cert_der: Vec<u8>) -> Result<Authority, Error> {
         let cert = x509_cert::Certificate::from_der(&cert_der)
@@ -1111,5 +1490,148 @@ impl Authority {
             cert.tbs_certificate.subject,
             spki,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use p256::ecdsa::signature::Signer;
+
+    /// A certificate for `key` (a self-signed CA certificate will do: the
+    /// log only reads the key).
+    fn cert_for(key: &SigningKey) -> Vec<u8> {
+        Authority::new(key.clone(), "signer", None, 0, 2_000_000_000)
+            .unwrap()
+            .cert_der()
+            .to_vec()
+    }
+
+    fn hashedrekord(digest: &[u8], sig: &[u8], cert: &[u8]) -> Value {
+        json!({"hashedRekordRequestV002": {
+            "digest": B64.encode(digest),
+            "signature": {"content": B64.encode(sig), "verifier": {
+                "x509Certificate": {"rawBytes": B64.encode(cert)},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+            }},
+        }})
+    }
+
+    #[test]
+    fn v2_hashedrekord_requests_are_checked_and_logged_canonically() {
+        let key = SigningKey::from_slice(&[5u8; 32]).unwrap();
+        let cert = cert_for(&key);
+        let digest = Sha256::digest(b"artifact");
+        let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+        let sig = sig.to_der();
+        let (kind, body) =
+            canonical_body_v2(&hashedrekord(&digest, sig.as_bytes(), &cert)).unwrap();
+        assert_eq!(kind, "hashedrekord");
+        let text = String::from_utf8(body).unwrap();
+        let expected = format!(
+            r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"SHA2_256","digest":"{}"}},"signature":{{"content":"{}","verifier":{{"keyDetails":"PKIX_ECDSA_P256_SHA_256","x509Certificate":{{"rawBytes":"{}"}}}}}}}}}}}}"#,
+            B64.encode(digest),
+            B64.encode(sig.as_bytes()),
+            B64.encode(&cert)
+        );
+        assert_eq!(text, expected, "sorted keys, no whitespace");
+
+        // A signature over another digest, another key's certificate, a
+        // short digest, both request kinds at once: refused.
+        let other = Sha256::digest(b"other");
+        let other_key = SigningKey::from_slice(&[6u8; 32]).unwrap();
+        let bad = [
+            hashedrekord(&other, sig.as_bytes(), &cert),
+            hashedrekord(&digest, sig.as_bytes(), &cert_for(&other_key)),
+            hashedrekord(&digest[..20], sig.as_bytes(), &cert),
+            json!({"hashedRekordRequestV002": {}, "dsseRequestV002": {}}),
+            json!({"hashedRekordRequestV001": {}}),
+            json!("not an object"),
+        ];
+        for request in bad {
+            assert!(
+                matches!(canonical_body_v2(&request), Err(Error::BadRequest(_))),
+                "{request}"
+            );
+        }
+    }
+
+    #[test]
+    fn v2_dsse_requests_log_the_payload_hash_and_verified_signatures() {
+        let key = SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let cert = cert_for(&key);
+        let payload = br#"{"_type":"https://in-toto.io/Statement/v1"}"#;
+        let pae = format!(
+            "DSSEv1 28 application/vnd.in-toto+json {} {}",
+            payload.len(),
+            std::str::from_utf8(payload).unwrap()
+        );
+        let sig: p256::ecdsa::DerSignature = key.sign(pae.as_bytes());
+        let verifier = json!({
+            "x509Certificate": {"rawBytes": B64.encode(&cert)},
+            "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+        });
+        let request = |sig: &[u8]| {
+            json!({"dsseRequestV002": {
+                "envelope": {
+                    "payload": B64.encode(payload),
+                    "payloadType": "application/vnd.in-toto+json",
+                    "signatures": [{"sig": B64.encode(sig), "keyid": ""}],
+                },
+                "verifiers": [verifier],
+            }})
+        };
+        let (kind, body) = canonical_body_v2(&request(sig.as_bytes())).unwrap();
+        assert_eq!(kind, "dsse");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body.pointer("/spec/dsseV002/payloadHash/digest"),
+            Some(&json!(B64.encode(Sha256::digest(payload))))
+        );
+        assert_eq!(
+            body.pointer("/spec/dsseV002/signatures/0/verifier"),
+            Some(&verifier)
+        );
+        let mut forged = sig.as_bytes().to_vec();
+        if let Some(last) = forged.last_mut() {
+            *last ^= 1;
+        }
+        assert!(canonical_body_v2(&request(&forged)).is_err());
+    }
+
+    #[test]
+    fn v2_checkpoints_name_the_origin_alone_with_the_log_id_as_key_hint() {
+        let key = SigningKey::from_slice(&[8u8; 32]).unwrap();
+        let mut log = log::Log::open_v2(key.clone(), None).unwrap();
+        log.append(b"entry".to_vec(), 0).unwrap();
+        let entry = log.entry_v2_json(0, "hashedrekord").unwrap();
+        let checkpoint = entry
+            .pointer("/inclusionProof/checkpoint/envelope")
+            .and_then(Value::as_str)
+            .unwrap();
+        let (note, signature) = checkpoint.split_once("\n\n").unwrap();
+        assert_eq!(
+            note,
+            format!("127.0.0.1\n1\n{}", B64.encode(log.root_at(1)))
+        );
+        let blob = B64
+            .decode(
+                signature
+                    .strip_prefix("\u{2014} 127.0.0.1 ")
+                    .unwrap()
+                    .trim_end(),
+            )
+            .unwrap();
+        let log_id = B64
+            .decode(entry["logId"]["keyId"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            log_id,
+            Sha256::digest(pki::spki_der(&key).unwrap()).to_vec()
+        );
+        assert_eq!(blob.get(..4), log_id.get(..4), "key hint");
+        assert!(entry.get("integratedTime").is_none());
+        assert_eq!(entry["kindVersion"]["version"], "0.0.2");
     }
 }

@@ -111,6 +111,22 @@ pub fn signed_checkpoint(key: &SigningKey, tree_id: u64, size: usize, root: &Has
     format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
 }
 
+/// A Rekor v2 checkpoint (rekor-tiles' form): the origin line is the log's
+/// name alone, no tree id; the signature line names the same origin and
+/// starts with the first four bytes of the log id (the trusted root's
+/// `logId.keyId`, SHA-256 of the key's DER SPKI), which is what
+/// sigstore-python, sigstore-verify and sigstore-js match key hints against.
+pub fn signed_checkpoint_v2(key: &SigningKey, size: usize, root: &Hash) -> String {
+    let note = format!("{ORIGIN_NAME}\n{size}\n{}\n", B64.encode(root));
+    let signature: DerSignature = key.sign(note.as_bytes());
+    let log_id: Hash = crate::pki::spki_der(key)
+        .map(|spki| Sha256::digest(spki).into())
+        .unwrap_or_default();
+    let mut blob = log_id.get(..4).unwrap_or_default().to_vec();
+    blob.extend_from_slice(signature.as_bytes());
+    format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
+}
+
 /// A signed entry timestamp (Rekor v1's inclusion promise), base64: `key`'s
 /// signature over the RFC 8785 JSON of body, integrated time, log id (hex)
 /// and log index.
@@ -148,6 +164,8 @@ pub struct Log {
     key: SigningKey,
     log_id: Hash,
     tree_id: u64,
+    /// A Rekor v2 log (checkpoints without tree id, no SETs).
+    v2: bool,
     entries: Vec<Entry>,
     leaves: Vec<Hash>,
     file: Option<File>,
@@ -161,6 +179,7 @@ impl Log {
             key,
             log_id,
             tree_id,
+            v2: false,
             entries: Vec::new(),
             leaves: Vec::new(),
             file: None,
@@ -217,6 +236,13 @@ impl Log {
         Ok(log)
     }
 
+    /// Opens (or creates) a Rekor v2 log persisted in `file`.
+    pub fn open_v2(key: SigningKey, file: Option<&Path>) -> Result<Log, Error> {
+        let mut log = Log::open(key, 0, file)?;
+        log.v2 = true;
+        Ok(log)
+    }
+
     /// The log id: SHA-256 of the log key's DER SPKI.
     pub fn log_id(&self) -> &Hash {
         &self.log_id
@@ -257,7 +283,36 @@ impl Log {
 
     /// A signed checkpoint (signed note) for the first `size` entries.
     pub fn checkpoint(&self, size: usize) -> String {
+        if self.v2 {
+            return signed_checkpoint_v2(&self.key, size, &self.root_at(size));
+        }
         signed_checkpoint(&self.key, self.tree_id, size, &self.root_at(size))
+    }
+
+    /// Rekor v2's answer for an entry: a `TransparencyLogEntry` (protobuf
+    /// JSON, 64-bit integers as strings, bytes as base64) with the
+    /// canonicalized body and an inclusion proof in the current tree whose
+    /// checkpoint is signed; no integrated time, no SET.
+    pub fn entry_v2_json(&self, index: usize, kind: &str) -> Option<Value> {
+        let entry = self.entries.get(index)?;
+        let size = self.size();
+        let hashes: Vec<String> = path(index, &self.leaves)
+            .iter()
+            .map(|h| B64.encode(h))
+            .collect();
+        Some(json!({
+            "logIndex": index.to_string(),
+            "logId": {"keyId": B64.encode(self.log_id)},
+            "kindVersion": {"kind": kind, "version": "0.0.2"},
+            "inclusionProof": {
+                "logIndex": index.to_string(),
+                "rootHash": B64.encode(self.root_at(size)),
+                "treeSize": size.to_string(),
+                "hashes": hashes,
+                "checkpoint": {"envelope": self.checkpoint(size)},
+            },
+            "canonicalizedBody": B64.encode(&entry.body),
+        }))
     }
 
     /// Rekor v1's view of an entry: body, time, log id and index,

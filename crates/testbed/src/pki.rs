@@ -33,6 +33,8 @@ mod signature_compat {
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 /// The code-signing extended key usage Fulcio leaves carry.
 pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The timeStamping extended key usage (RFC 3161 §2.3).
+pub const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// Fulcio's OIDC issuer extension, raw UTF-8 (deprecated, still read by sigstore-python).
 pub const FULCIO_ISSUER_V1: ObjectIdentifier =
@@ -288,6 +290,65 @@ impl Authority {
     /// The CA's certificate, DER.
     pub fn cert_der(&self) -> &[u8] {
         &self.cert
+    }
+
+    /// Issues a timestamp authority's certificate for `key`: digitalSignature,
+    /// the timeStamping extended key usage marked critical (RFC 3161 §2.3),
+    /// not a CA.
+    pub fn issue_tsa(
+        &self,
+        key: &SigningKey,
+        common_name: &str,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<Vec<u8>, Error> {
+        let subject =
+            Name::from_str(&format!("CN={common_name},O=toto testbed")).map_err(der_err)?;
+        let (spki, spki_der) = spki_of(key)?;
+        let extensions = vec![
+            extension(
+                const_oid::db::rfc5280::ID_CE_KEY_USAGE,
+                true,
+                der_of(&KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            )?,
+            extension(
+                const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
+                true,
+                der_of(&ExtendedKeyUsage(vec![TIME_STAMPING]))?,
+            )?,
+            extension(
+                const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+                false,
+                der_of(&SubjectKeyIdentifier(
+                    OctetString::new(key_identifier(&spki_der)).map_err(der_err)?,
+                ))?,
+            )?,
+            extension(
+                const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
+                false,
+                der_of(&AuthorityKeyIdentifier {
+                    key_identifier: Some(OctetString::new(self.key_id.clone()).map_err(der_err)?),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                })?,
+            )?,
+        ];
+        let tbs = TbsCertificate {
+            version: Version::V3,
+            serial_number: serial()?,
+            signature: algorithm(),
+            issuer: self.subject.clone(),
+            validity: Validity {
+                not_before: utc(not_before)?,
+                not_after: utc(not_after)?,
+            },
+            subject,
+            subject_public_key_info: spki,
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: Some(extensions),
+        };
+        sign_tbs(tbs, &self.key)
     }
 
     /// Issues a 10-minute leaf valid from `now` in Fulcio's profile, with an

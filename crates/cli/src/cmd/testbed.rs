@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Also serve a Rekor v2 log and an RFC 3161 timestamp authority, and
+    /// point the signing config at them (clients pick Rekor v2).
+    #[arg(long)]
+    rekor_v2: bool,
 }
 
 /// `toto testbed token`.
@@ -63,10 +67,15 @@ impl TestbedCommand {
     pub fn run(self) -> Result<ExitCode> {
         match self {
             TestbedCommand::Serve(args) => {
-                let testbed = testbed::Testbed::start(&testbed::Config {
-                    dir: args.dir.clone(),
-                    port: args.port,
-                })
+                let testbed = testbed::Testbed::start_with(
+                    &testbed::Config {
+                        dir: args.dir.clone(),
+                        port: args.port,
+                    },
+                    &testbed::Options {
+                        rekor_v2: args.rekor_v2,
+                    },
+                )
                 .with_context(|| format!("cannot start the testbed in {}", args.dir.display()))?;
                 // Whoever started us may stop reading; serving goes on.
                 let mut out = std::io::stdout();
@@ -80,6 +89,10 @@ impl TestbedCommand {
                 say!("  OIDC issuer  {}", testbed.issuer());
                 say!("  Fulcio       {}/api/v2/signingCert", testbed.url());
                 say!("  Rekor        {}/api/v1/log", testbed.url());
+                if args.rekor_v2 {
+                    say!("  Rekor v2     {}/api/v2/log/entries", testbed.url());
+                    say!("  TSA          {}/api/v1/timestamp", testbed.url());
+                }
                 say!("  trust config {}", testbed.trust_config_path().display());
                 say!("  trusted root {}", testbed.trusted_root_path().display());
                 say!("Stop with Ctrl-C.");

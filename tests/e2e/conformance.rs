@@ -381,3 +381,61 @@ fn many_bundles_in_one_run_report_each_in_order() {
         assert_eq!(line["verified"], !name.ends_with("_fail"), "{name}");
     }
 }
+
+/// Many bundles in one invocation (verified on all cores): one JSON line
+/// per bundle, in the order given, each with its own case's verdict.
+#[test]
+fn batch_verification_keeps_order_and_per_bundle_verdicts() {
+    let base = shared().join("vectors/sigstore-conformance");
+    // The cases that use the protocol's defaults, so one command line fits
+    // them all: default identity, issuer, artifact and trusted root.
+    let batch: Vec<PathBuf> = cases()
+        .into_iter()
+        .filter(|c| {
+            [
+                "artifact",
+                "trusted_root.json",
+                "key.pub",
+                "identity",
+                "issuer",
+            ]
+            .iter()
+            .all(|f| !c.join(f).exists())
+        })
+        .collect();
+    assert!(batch.len() >= 20, "only {} default cases", batch.len());
+    let mut cmd = toto();
+    cmd.arg("verify-bundle");
+    // Twice over, reversed the second time, so order mistakes show.
+    for case in batch.iter().chain(batch.iter().rev()) {
+        cmd.arg("--bundle").arg(case.join("bundle.sigstore.json"));
+    }
+    let out = cmd
+        .args(["--certificate-identity", DEFAULT_IDENTITY])
+        .args(["--certificate-oidc-issuer", DEFAULT_ISSUER])
+        .arg("--trusted-root")
+        .arg(base.join("trusted_roots/production_trusted_root.json"))
+        .args(["--format", "json"])
+        .arg(base.join("a.txt"))
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2 * batch.len());
+    let mut any_failed = false;
+    for (case, line) in batch.iter().chain(batch.iter().rev()).zip(&lines) {
+        let expected = !case.to_string_lossy().ends_with("_fail");
+        any_failed |= !expected;
+        assert_eq!(
+            line["bundle"].as_str(),
+            Some(case.join("bundle.sigstore.json").to_string_lossy().as_ref())
+        );
+        assert_eq!(line["verified"], expected, "{}: {line}", case.display());
+    }
+    // 1 for a failed verification, 2 when some bundle was malformed.
+    assert!(any_failed);
+    assert!(matches!(out.status.code(), Some(1 | 2)), "{:?}", out.status);
+}

@@ -239,7 +239,9 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Verifies every bundle, on all cores, keeping the input order.
+/// Verifies every bundle, on all cores, keeping the input order. Workers
+/// take the next bundle as they finish one, so a core the machine slows
+/// down does not hold the others up.
 fn verify_all(
     verifier: &BundleVerifier,
     bundles: &[Vec<u8>],
@@ -256,33 +258,44 @@ fn verify_all(
             .map(|b| verifier.verify(b, artifact, policy))
             .collect();
     }
-    let chunk = bundles.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = bundles
-            .chunks(chunk)
-            .map(|part| {
-                let handle = scope.spawn(move || {
-                    part.iter()
-                        .map(|b| verifier.verify(b, artifact, policy))
-                        .collect::<Vec<_>>()
-                });
-                (part.len(), handle)
-            })
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<Result<keyless::Verified, keyless::Error>>> =
+        std::iter::repeat_with(|| None)
+            .take(bundles.len())
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|(len, w)| {
-                w.join().unwrap_or_else(|_| {
-                    (0..len)
-                        .map(|_| {
-                            Err(keyless::Error::Malformed {
-                                what: "bundle",
-                                reason: "verification thread failed".into(),
-                            })
-                        })
-                        .collect()
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(bundle) = bundles.get(i) else {
+                            break;
+                        };
+                        done.push((i, verifier.verify(bundle, artifact, policy)));
+                    }
+                    done
                 })
             })
-            .collect()
-    })
+            .collect();
+        for worker in workers {
+            for (i, outcome) in worker.join().unwrap_or_default() {
+                if let Some(slot) = outcomes.get_mut(i) {
+                    *slot = Some(outcome);
+                }
+            }
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Err(keyless::Error::Malformed {
+                    what: "bundle",
+                    reason: "verification thread failed".into(),
+                })
+            })
+        })
+        .collect()
 }

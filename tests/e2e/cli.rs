@@ -340,6 +340,81 @@ fn on_a_terminal(command: &str, dir: &Path) -> Option<Output> {
     )
 }
 
+/// `toto verify` on a terminal: the inspection's hashing shows a bar, the
+/// bar is cleared before the verdict, and into a pipe nothing is drawn.
+#[test]
+fn verify_shows_progress_on_a_terminal_only() {
+    let work = tempdir();
+    let dir = work.path();
+    for i in 0..3000 {
+        fs::write(dir.join(format!("f{i}.txt")), format!("{i}\n")).unwrap();
+    }
+    fs::copy(vector("keys/ed25519.pub"), dir.join("func.pub")).unwrap();
+    fs::write(
+        dir.join("chain.toml"),
+        "expires = \"30d\"\n\
+         [[steps]]\nname = \"build\"\nfunctionaries = [\"func.pub\"]\n\
+         products = [\"ALLOW *\"]\n\
+         [[inspections]]\nname = \"look\"\nrun = [\"true\"]\n\
+         materials = [\"ALLOW *\"]\nproducts = [\"ALLOW *\"]\n",
+    )
+    .unwrap();
+    let owner = vector("keys/p256.pem");
+    let ok = |args: &[&str]| {
+        let out = toto().current_dir(dir).args(args).output().unwrap();
+        expect_code(&out, 0, &args.join(" "));
+    };
+    ok(&["layout", "new", "chain.toml", "-o", "root.layout"]);
+    ok(&[
+        "layout",
+        "sign",
+        "-k",
+        owner.to_str().unwrap(),
+        "root.layout",
+    ]);
+    let func = vector("keys/ed25519.pem");
+    ok(&[
+        "run",
+        "-n",
+        "build",
+        "-k",
+        func.to_str().unwrap(),
+        "-x",
+        "--",
+        "true",
+    ]);
+    let verify = format!(
+        "'{}' verify -l root.layout -k '{}'",
+        env!("CARGO_BIN_EXE_toto"),
+        vector("keys/p256.pub").display()
+    );
+    let Some(out) = on_a_terminal(&verify, dir) else {
+        return;
+    };
+    expect_code(&out, 0, "verify on a terminal");
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains("materials") && seen.contains("KiB"),
+        "no progress bar while the inspection hashes: {seen:?}"
+    );
+    assert!(
+        seen.contains("\u{1b}[2K"),
+        "the bar is not cleared: {seen:?}"
+    );
+    let out = toto()
+        .current_dir(dir)
+        .args(["verify", "-l", "root.layout", "-k"])
+        .arg(vector("keys/p256.pub"))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "verify into a pipe");
+    assert!(
+        !text(&out.stderr).contains("KiB") && !text(&out.stderr).contains('\u{1b}'),
+        "progress drawn into a pipe: {:?}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn progress_bar_on_a_terminal_only() {
     let work = tempdir();

@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let tree = tree.expect("the borrowed reader accepts what parse_strict accepts");
     let canonical = cjson::to_canonical(&value);
-    assert_eq!(tree.root().to_value(), value, "readers disagree on the value");
+    assert_eq!(
+        tree.root().to_value(),
+        value,
+        "readers disagree on the value"
+    );
     let decoded: serde_json::Value = tree.root().decode().expect("tree decodes");
     assert_eq!(decoded, value, "serde decoding of the tree differs");
     let mut from_tree = Vec::new();

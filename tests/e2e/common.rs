@@ -1,5 +1,7 @@
-//! Helpers: the binary, the shared vectors, the Python peer, temp dirs.
+//! Helpers: the binary, the shared vectors, the Python peer, temp dirs,
+//! the loopback testbed, the verify command lines, the README's commands.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -89,6 +91,27 @@ pub fn expect_code(output: &Output, code: i32, what: &str) {
     );
 }
 
+/// Asserts a peer refused (exited with anything but 0); `what` says what
+/// it would have accepted.
+#[track_caller]
+pub fn expect_refused(output: &Output, what: &str) {
+    assert_ne!(
+        output.status.code(),
+        Some(0),
+        "{what}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts the exit code and that stderr says `needle`.
+#[track_caller]
+pub fn expect_error(output: &Output, code: i32, needle: &str, what: &str) {
+    expect_code(output, code, what);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(needle), "{what}: {stderr}");
+}
+
 /// Key types of the reference vectors, with their 8-digit key id prefixes.
 pub const VECTOR_KEYS: [(&str, &str); 5] = [
     ("ed25519", "6f2fb44c"),
@@ -97,3 +120,491 @@ pub const VECTOR_KEYS: [(&str, &str); 5] = [
     ("p521", "c5a38f60"),
     ("rsa", "1a14cce4"),
 ];
+
+/// Writes `text` to `path`; returns the path.
+pub fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_owned()
+}
+
+/// A loopback testbed keeping its state in `dir/testbed`.
+pub fn start_testbed(dir: &Path) -> testbed::Testbed {
+    testbed::Testbed::start(&testbed::Config {
+        dir: dir.join("testbed"),
+        port: 0,
+    })
+    .unwrap()
+}
+
+/// An OIDC token of the testbed's issuer for `identity`.
+pub fn token(tb: &testbed::Testbed, identity: &str) -> String {
+    tb.token(&testbed::TokenRequest {
+        identity: identity.into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// The testbed's default faults (none) with `set` applied.
+pub fn faults(set: fn(&mut testbed::Faults)) -> testbed::Faults {
+    let mut faults = testbed::Faults::default();
+    set(&mut faults);
+    faults
+}
+
+/// `--keyless --trust-config TESTBED --identity-token TOKEN`.
+pub fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
+    vec![
+        "--keyless".into(),
+        "--trust-config".into(),
+        tb.trust_config_path().display().to_string(),
+        "--identity-token".into(),
+        token.into(),
+    ]
+}
+
+/// `toto sign-blob --keyless ARTIFACT`: the bundle beside the artifact.
+pub fn sign_blob(tb: &testbed::Testbed, token: &str, artifact: &Path) -> Output {
+    toto()
+        .arg("sign-blob")
+        .args(keyless(tb, token))
+        .arg(artifact)
+        .output()
+        .unwrap()
+}
+
+/// A new key pair `owner`(.pub), and the layout `toml` describes written
+/// to `layout` and signed with it.
+pub fn owner_signed_layout(toml: &Path, owner: &Path, layout: &Path) {
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(owner)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let out = toto()
+        .args(["layout", "new"])
+        .arg(toml)
+        .arg("-o")
+        .arg(layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout new");
+    let out = toto()
+        .args(["layout", "sign", "--key"])
+        .arg(owner)
+        .arg(layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout sign");
+}
+
+/// `toto verify` of the links in `link_dir` against `layout` signed by
+/// `owner` (.pub), with the testbed's trusted root for keyless links.
+pub fn verify_chain(layout: &Path, owner: &Path, link_dir: &Path, tb: &testbed::Testbed) -> Output {
+    toto()
+        .args(["verify", "--layout"])
+        .arg(layout)
+        .arg("--layout-key")
+        .arg(owner.with_extension("pub"))
+        .arg("--link-dir")
+        .arg(link_dir)
+        .arg("--trusted-root")
+        .arg(tb.trusted_root_path())
+        .output()
+        .unwrap()
+}
+
+/// `toto verify-bundle --bundle BUNDLE`; the caller adds the signer
+/// ([`VerifyFlags`]) and the artifact.
+pub fn verify_bundle(bundle: impl AsRef<OsStr>) -> Command {
+    let mut c = toto();
+    c.args(["verify-bundle", "--bundle"]).arg(bundle);
+    c
+}
+
+/// `toto verify-attestation --bundle BUNDLE`; the caller adds the signer
+/// ([`VerifyFlags`]) and the subject.
+pub fn verify_attestation(bundle: impl AsRef<OsStr>) -> Command {
+    let mut c = toto();
+    c.args(["verify-attestation", "--bundle"]).arg(bundle);
+    c
+}
+
+/// The flags `toto verify-bundle` and `toto verify-attestation` share.
+pub trait VerifyFlags {
+    /// `--certificate-identity IDENTITY --certificate-oidc-issuer ISSUER`.
+    fn signer(&mut self, identity: &str, issuer: &str) -> &mut Self;
+    /// `--trusted-root PATH`.
+    fn trusted_root(&mut self, path: impl AsRef<OsStr>) -> &mut Self;
+    /// `--subject PATH` (verify-attestation).
+    fn subject(&mut self, path: impl AsRef<OsStr>) -> &mut Self;
+    /// Signed by `identity` at the testbed's issuer, checked against the
+    /// testbed's trusted root.
+    fn testbed_signer(&mut self, tb: &testbed::Testbed, identity: &str) -> &mut Self {
+        self.signer(identity, tb.issuer())
+            .trusted_root(tb.trusted_root_path())
+    }
+}
+
+impl VerifyFlags for Command {
+    fn signer(&mut self, identity: &str, issuer: &str) -> &mut Self {
+        self.args([
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+        ])
+    }
+
+    fn trusted_root(&mut self, path: impl AsRef<OsStr>) -> &mut Self {
+        self.arg("--trusted-root").arg(path)
+    }
+
+    fn subject(&mut self, path: impl AsRef<OsStr>) -> &mut Self {
+        self.arg("--subject").arg(path)
+    }
+}
+
+/// One test's testbed, with the artifact `signer` signs and another file
+/// beside it, in a temporary directory.
+pub struct Signing {
+    pub dir: tempfile::TempDir,
+    pub tb: testbed::Testbed,
+    pub artifact: PathBuf,
+    pub other: PathBuf,
+    pub signer: &'static str,
+    pub token: String,
+}
+
+impl Signing {
+    /// A testbed from `start` (given the directory); `artifact` and
+    /// `other` are (file name, contents).
+    pub fn new(
+        start: fn(&Path) -> testbed::Testbed,
+        signer: &'static str,
+        artifact: (&str, &str),
+        other: (&str, &str),
+    ) -> Signing {
+        let dir = tempdir();
+        let tb = start(dir.path());
+        let artifact = write(&dir.path().join(artifact.0), artifact.1);
+        let other = write(&dir.path().join(other.0), other.1);
+        let token = token(&tb, signer);
+        Signing {
+            dir,
+            tb,
+            artifact,
+            other,
+            signer,
+            token,
+        }
+    }
+
+    /// `name` in the temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `toto sign-blob --keyless` of the artifact into `bundle`.
+    pub fn sign_blob(&self, bundle: &Path) -> Output {
+        toto()
+            .arg("sign-blob")
+            .args(keyless(&self.tb, &self.token))
+            .arg("--bundle")
+            .arg(bundle)
+            .arg(&self.artifact)
+            .output()
+            .unwrap()
+    }
+
+    /// `toto attest --keyless` of the artifact into `bundle`.
+    pub fn attest(&self, bundle: &Path) -> Output {
+        toto()
+            .arg("attest")
+            .args(keyless(&self.tb, &self.token))
+            .args([
+                "--predicate-type",
+                "https://example.com/review/v1",
+                "--subject",
+            ])
+            .arg(&self.artifact)
+            .arg("-o")
+            .arg(bundle)
+            .output()
+            .unwrap()
+    }
+
+    /// A blob bundle and an attestation of the artifact by toto:
+    /// `STEM.sigstore.json` and `STEM.att.sigstore.json`.
+    pub fn sign_both(&self, stem: &str) -> (PathBuf, PathBuf) {
+        let blob = self.path(&format!("{stem}.sigstore.json"));
+        expect_code(&self.sign_blob(&blob), 0, "toto sign-blob --keyless");
+        let attestation = self.path(&format!("{stem}.att.sigstore.json"));
+        expect_code(&self.attest(&attestation), 0, "toto attest --keyless");
+        (blob, attestation)
+    }
+
+    /// toto's verdict on `bundle` as the signer's, over the artifact.
+    pub fn verify_bundle(&self, bundle: &Path) -> Output {
+        testbed_verify_bundle(&self.tb, bundle, self.signer, &self.artifact)
+    }
+
+    /// `verify` (toto's [`testbed_verify_bundle`] or
+    /// [`testbed_verify_attestation`]) accepts `bundle` as the signer's over
+    /// the artifact, and refuses it (exit 1) over the other file and as
+    /// `stranger`'s.
+    #[track_caller]
+    pub fn expect_bound(
+        &self,
+        verify: fn(&testbed::Testbed, &Path, &str, &Path) -> Output,
+        bundle: &Path,
+        stranger: &str,
+        what: &str,
+    ) {
+        let (tb, signer, artifact) = (&self.tb, self.signer, &self.artifact);
+        expect_code(&verify(tb, bundle, signer, artifact), 0, what);
+        expect_code(
+            &verify(tb, bundle, signer, &self.other),
+            1,
+            &format!("{what}: another artifact"),
+        );
+        expect_code(
+            &verify(tb, bundle, stranger, artifact),
+            1,
+            &format!("{what}: another identity"),
+        );
+    }
+
+    /// sigstore-python's verdict on `bundle` as `identity`'s over `file`.
+    pub fn python_verify(&self, py: &Path, bundle: &Path, identity: &str, file: &Path) -> Output {
+        python_verify(py, &self.tb, bundle, identity, file)
+    }
+
+    /// sigstore-js (`script`) accepts toto's `blob` and `attestation` as
+    /// the signer's and refuses them as another's, and refuses the blob
+    /// over the other file. For a DSSE bundle sigstore-js checks the
+    /// envelope, not the Statement's subjects (that is the caller's
+    /// policy), so only the blob is bound to the artifact here.
+    #[track_caller]
+    pub fn expect_js_verdicts(&self, script: &Path, blob: &Path, attestation: &Path) {
+        let js = |bundle: &Path, file: &Path, identity: &str| {
+            js_verify(script, &self.tb, bundle, file, identity)
+        };
+        for bundle in [blob, attestation] {
+            expect_code(
+                &js(bundle, &self.artifact, self.signer),
+                0,
+                "sigstore-js verifies",
+            );
+            expect_code(
+                &js(bundle, &self.artifact, "eve@example.com"),
+                1,
+                "sigstore-js: wrong identity",
+            );
+        }
+        expect_code(
+            &js(blob, &self.other, self.signer),
+            1,
+            "sigstore-js: wrong artifact",
+        );
+    }
+}
+
+/// `toto verify-bundle` of `bundle` over `file`, signed by `identity` on
+/// the testbed.
+pub fn testbed_verify_bundle(
+    tb: &testbed::Testbed,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Output {
+    verify_bundle(bundle)
+        .testbed_signer(tb, identity)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+/// `toto verify-attestation` of `bundle` for `subject`, signed by
+/// `identity` on the testbed.
+pub fn testbed_verify_attestation(
+    tb: &testbed::Testbed,
+    bundle: &Path,
+    identity: &str,
+    subject: &Path,
+) -> Output {
+    verify_attestation(bundle)
+        .testbed_signer(tb, identity)
+        .subject(subject)
+        .output()
+        .unwrap()
+}
+
+/// sigstore-python's `sigstore` from the venv of `python`, with no identity
+/// token in its environment.
+pub fn sigstore(python: &Path) -> Command {
+    let mut c = Command::new(python_bin_dir(python).join("sigstore"));
+    c.env_remove("SIGSTORE_IDENTITY_TOKEN");
+    c
+}
+
+/// `sigstore … verify identity --bundle BUNDLE --cert-identity IDENTITY
+/// --cert-oidc-issuer ISSUER`, after the global options already on
+/// `sigstore`; the caller adds the files.
+pub fn sigstore_verify(
+    mut sigstore: Command,
+    bundle: &Path,
+    identity: &str,
+    issuer: &str,
+) -> Command {
+    sigstore
+        .args(["verify", "identity", "--bundle"])
+        .arg(bundle)
+        .args(["--cert-identity", identity, "--cert-oidc-issuer", issuer]);
+    sigstore
+}
+
+/// `sigstore --trust-config TESTBED`.
+pub fn sigstore_on(python: &Path, tb: &testbed::Testbed) -> Command {
+    let mut c = sigstore(python);
+    c.arg("--trust-config").arg(tb.trust_config_path());
+    c
+}
+
+/// sigstore-python's verdict on `bundle` over `file`, signed by `identity`
+/// on the testbed.
+pub fn python_verify(
+    python: &Path,
+    tb: &testbed::Testbed,
+    bundle: &Path,
+    identity: &str,
+    file: &Path,
+) -> Output {
+    sigstore_verify(sigstore_on(python, tb), bundle, identity, tb.issuer())
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+/// `sigstore sign EXTRA… --identity-token TOKEN --bundle BUNDLE ARTIFACT`
+/// against the testbed.
+pub fn python_sign(
+    python: &Path,
+    tb: &testbed::Testbed,
+    token: &str,
+    extra: &[&str],
+    bundle: &Path,
+    artifact: &Path,
+) -> Output {
+    sigstore_on(python, tb)
+        .arg("sign")
+        .args(extra)
+        .args(["--identity-token", token, "--bundle"])
+        .arg(bundle)
+        .arg(artifact)
+        .output()
+        .unwrap()
+}
+
+/// A SLSA v1 provenance predicate with only the required fields.
+pub const PROVENANCE: &str = r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#;
+
+/// `sigstore attest` of `artifact` with the SLSA v1 provenance in
+/// `predicate`, into `bundle`, against the testbed.
+pub fn python_attest(
+    python: &Path,
+    tb: &testbed::Testbed,
+    token: &str,
+    predicate: &Path,
+    bundle: &Path,
+    artifact: &Path,
+) -> Output {
+    sigstore_on(python, tb)
+        .args([
+            "attest",
+            "--identity-token",
+            token,
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(predicate)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg(artifact)
+        .output()
+        .unwrap()
+}
+
+/// sigstore-js's verdict (`tests/peer/js/verify.js` at `script`) on
+/// `bundle` over `file`, signed by `identity` on the testbed.
+pub fn js_verify(
+    script: &Path,
+    tb: &testbed::Testbed,
+    bundle: &Path,
+    file: &Path,
+    identity: &str,
+) -> Output {
+    Command::new("node")
+        .arg(script)
+        .arg(tb.trusted_root_path())
+        .arg(bundle)
+        .arg(file)
+        .args([identity, tb.issuer()])
+        .output()
+        .unwrap()
+}
+
+/// A file of the repository, as text (`rel` from its root).
+pub fn repo_text(rel: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+/// The lines of the README's first code block after `marker`, without its
+/// opening fence.
+pub fn readme_block(marker: &str) -> String {
+    let readme = repo_text("README.md");
+    let after = readme
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README lacks {marker}"));
+    let block = after.split("```").nth(1).unwrap();
+    block.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+/// Splits a README command line: whitespace, and single quotes.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    assert!(!quoted, "unbalanced quote in {line}");
+    if started {
+        words.push(word);
+    }
+    words
+}

@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use testbed::forge::{self, Forge, LeafSpec, Signer};
 
-use crate::common::{expect_code, tempdir, toto};
+use crate::common::{
+    expect_code, keyless, sign_blob, start_testbed, tempdir, token, toto, verify_attestation,
+    verify_bundle, VerifyFlags,
+};
 
 const IDENTITY: &str = "alice@example.com";
 const ARTIFACT: &[u8] = b"release bytes\n";
@@ -39,11 +42,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempdir();
-        let tb = testbed::Testbed::start(&testbed::Config {
-            dir: dir.path().join("testbed"),
-            port: 0,
-        })
-        .unwrap();
+        let tb = start_testbed(dir.path());
         let forge = Forge::open(tb.dir()).unwrap();
         let artifact = dir.path().join("app.tar.gz");
         std::fs::write(&artifact, ARTIFACT).unwrap();
@@ -60,30 +59,12 @@ impl Fixture {
     }
 
     fn keyless_args(&self) -> Vec<String> {
-        let token = self
-            .tb
-            .token(&testbed::TokenRequest {
-                identity: IDENTITY.into(),
-                ..Default::default()
-            })
-            .unwrap();
-        vec![
-            "--keyless".into(),
-            "--trust-config".into(),
-            self.tb.trust_config_path().display().to_string(),
-            "--identity-token".into(),
-            token,
-        ]
+        keyless(&self.tb, &token(&self.tb, IDENTITY))
     }
 
     /// A blob bundle for the artifact, signed by `toto sign-blob --keyless`.
     fn signed_blob_bundle(&self) -> Value {
-        let out = toto()
-            .arg("sign-blob")
-            .args(self.keyless_args())
-            .arg(&self.artifact)
-            .output()
-            .unwrap();
+        let out = sign_blob(&self.tb, &token(&self.tb, IDENTITY), &self.artifact);
         expect_code(&out, 0, "toto sign-blob --keyless");
         read_json(&self.path("app.tar.gz.sigstore.json"))
     }
@@ -151,19 +132,14 @@ impl Fixture {
     }
 
     fn run_file(&self, command: Command, bundle: &Path) -> (Output, Duration) {
-        let mut cmd = toto();
-        match command {
-            Command::Bundle => cmd.args(["verify-bundle", "--bundle"]),
-            Command::Attestation => cmd.args(["verify-attestation", "--bundle"]),
+        let mut cmd = match command {
+            Command::Bundle => verify_bundle(bundle),
+            Command::Attestation => verify_attestation(bundle),
         };
-        cmd.arg(bundle)
-            .args(["--certificate-identity", IDENTITY])
-            .args(["--certificate-oidc-issuer", self.tb.issuer()])
-            .arg("--trusted-root")
-            .arg(self.tb.trusted_root_path());
+        cmd.testbed_signer(&self.tb, IDENTITY);
         match command {
             Command::Bundle => cmd.arg(&self.artifact),
-            Command::Attestation => cmd.arg("--subject").arg(&self.artifact),
+            Command::Attestation => cmd.subject(&self.artifact),
         };
         let start = Instant::now();
         let out = cmd.output().unwrap();
@@ -977,15 +953,10 @@ fn bug_duplicate_dsse_envelope_key_printed_an_unverified_statement() {
     evil["payload"] = json!(B64.encode(serde_json::to_vec(&statement).unwrap()));
     let path = f.path("duplicate.sigstore.json");
     std::fs::write(&path, duplicate_last(&good, "dsseEnvelope", &evil)).unwrap();
-    let out = toto()
-        .args(["verify-attestation", "--format", "json", "--bundle"])
-        .arg(&path)
-        .args(["--certificate-identity", IDENTITY])
-        .args(["--certificate-oidc-issuer", f.tb.issuer()])
-        .arg("--trusted-root")
-        .arg(f.tb.trusted_root_path())
-        .arg("--subject")
-        .arg(&f.artifact)
+    let out = verify_attestation(&path)
+        .args(["--format", "json"])
+        .testbed_signer(&f.tb, IDENTITY)
+        .subject(&f.artifact)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -3,41 +3,20 @@
 //! by toto, a `toto run --keyless` chain verified against a layout, and the
 //! client's behaviour when Fulcio or Rekor misbehave.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
-use crate::common::{expect_code, node_peer, python, python_bin_dir, tempdir, toto};
+use crate::common::{
+    expect_code, expect_error, expect_refused, faults, keyless, node_peer, owner_signed_layout,
+    python, python_attest, python_sign, python_verify, sign_blob, start_testbed, tempdir,
+    testbed_verify_attestation, testbed_verify_bundle, token, toto, verify_attestation,
+    verify_bundle, verify_chain, write, Signing, VerifyFlags, PROVENANCE,
+};
 
 const FULCIO: &str = "/api/v2/signingCert";
 const REKOR: &str = "/api/v1/log/entries";
 const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-fn start(dir: &Path) -> testbed::Testbed {
-    testbed::Testbed::start(&testbed::Config {
-        dir: dir.join("testbed"),
-        port: 0,
-    })
-    .unwrap()
-}
-
-fn token(tb: &testbed::Testbed, identity: &str) -> String {
-    tb.token(&testbed::TokenRequest {
-        identity: identity.into(),
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
-    vec![
-        "--keyless".into(),
-        "--trust-config".into(),
-        tb.trust_config_path().display().to_string(),
-        "--identity-token".into(),
-        token.into(),
-    ]
-}
 
 /// `toto` with no identity token in its environment.
 fn tokenless() -> Command {
@@ -52,88 +31,43 @@ fn tokenless() -> Command {
     c
 }
 
-fn sigstore(python: &Path) -> Command {
-    let mut c = Command::new(python_bin_dir(python).join("sigstore"));
-    c.env_remove("SIGSTORE_IDENTITY_TOKEN");
-    c
-}
-
-fn python_verify(
-    python: &Path,
-    tb: &testbed::Testbed,
-    bundle: &Path,
-    identity: &str,
-    file: &Path,
-) -> Output {
-    sigstore(python)
-        .arg("--trust-config")
-        .arg(tb.trust_config_path())
-        .args(["verify", "identity", "--bundle"])
-        .arg(bundle)
-        .args([
-            "--cert-identity",
-            identity,
-            "--cert-oidc-issuer",
-            tb.issuer(),
-        ])
-        .arg(file)
-        .output()
-        .unwrap()
-}
-
-fn write(path: &Path, text: &str) -> PathBuf {
-    std::fs::write(path, text).unwrap();
-    path.to_owned()
-}
-
 #[test]
 fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {
     let Some(py) = python("toto_blob_and_attestation_bundles_verify_with_sigstore_python") else {
         return;
     };
-    let dir = tempdir();
-    let tb = start(dir.path());
-    let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
-    let t = token(&tb, "alice@example.com");
+    let k = Signing::new(
+        start_testbed,
+        "alice@example.com",
+        ("app.tar.gz", "release bytes\n"),
+        ("other", "other bytes\n"),
+    );
 
-    let out = toto()
-        .arg("sign-blob")
-        .args(keyless(&tb, &t))
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let out = sign_blob(&k.tb, &k.token, &k.artifact);
     expect_code(&out, 0, "toto sign-blob --keyless");
-    let bundle = dir.path().join("app.tar.gz.sigstore.json");
+    let bundle = k.path("app.tar.gz.sigstore.json");
     expect_code(
-        &python_verify(&py, &tb, &bundle, "alice@example.com", &artifact),
+        &python_verify(&py, &k.tb, &bundle, "alice@example.com", &k.artifact),
         0,
         "sigstore-python verifies toto's blob bundle",
     );
 
     // The same bundle for another artifact, or under another identity, is refused.
-    let other = write(&dir.path().join("other"), "other bytes\n");
-    let out = python_verify(&py, &tb, &bundle, "alice@example.com", &other);
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "sigstore-python accepted the wrong artifact"
+    expect_refused(
+        &python_verify(&py, &k.tb, &bundle, "alice@example.com", &k.other),
+        "sigstore-python accepted the wrong artifact",
     );
-    let out = python_verify(&py, &tb, &bundle, "mallory@example.com", &artifact);
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "sigstore-python accepted the wrong identity"
+    expect_refused(
+        &python_verify(&py, &k.tb, &bundle, "mallory@example.com", &k.artifact),
+        "sigstore-python accepted the wrong identity",
     );
 
     // An attestation (DSSE, Rekor dsse 0.0.1 entry) over the same artifact.
-    let predicate = write(
-        &dir.path().join("provenance.json"),
-        r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
-    );
-    let attestation = dir.path().join("app.attestation.sigstore.json");
+    let predicate = write(&k.path("provenance.json"), PROVENANCE);
+    let attestation = k.path("app.attestation.sigstore.json");
     let out = toto()
         .arg("attest")
-        .args(keyless(&tb, &t))
+        .args(keyless(&k.tb, &k.token))
         .args([
             "--predicate-type",
             "https://slsa.dev/provenance/v1",
@@ -141,53 +75,28 @@ fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {
         ])
         .arg(&predicate)
         .arg("--subject")
-        .arg(&artifact)
+        .arg(&k.artifact)
         .arg("-o")
         .arg(&attestation)
         .output()
         .unwrap();
     expect_code(&out, 0, "toto attest --keyless");
     expect_code(
-        &python_verify(&py, &tb, &attestation, "alice@example.com", &artifact),
+        &python_verify(&py, &k.tb, &attestation, "alice@example.com", &k.artifact),
         0,
         "sigstore-python verifies toto's attestation",
     );
-    let out = python_verify(&py, &tb, &attestation, "alice@example.com", &other);
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "sigstore-python accepted an attestation for another subject"
+    expect_refused(
+        &python_verify(&py, &k.tb, &attestation, "alice@example.com", &k.other),
+        "sigstore-python accepted an attestation for another subject",
     );
 
     // toto verifies both, too.
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(&bundle)
-        .args([
-            "--certificate-identity",
-            "alice@example.com",
-            "--certificate-oidc-issuer",
-            tb.issuer(),
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let out = testbed_verify_bundle(&k.tb, &bundle, "alice@example.com", &k.artifact);
     expect_code(&out, 0, "toto verify-bundle");
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(&attestation)
-        .args([
-            "--certificate-identity",
-            "alice@example.com",
-            "--certificate-oidc-issuer",
-            tb.issuer(),
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .arg("--subject")
-        .arg(&artifact)
+    let out = verify_attestation(&attestation)
+        .testbed_signer(&k.tb, "alice@example.com")
+        .subject(&k.artifact)
         .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
         .output()
         .unwrap();
@@ -199,89 +108,29 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
     let Some(py) = python("sigstore_python_bundles_from_the_testbed_verify_with_toto") else {
         return;
     };
-    let dir = tempdir();
-    let tb = start(dir.path());
-    let artifact = write(&dir.path().join("wheel.whl"), "wheel bytes\n");
-    let t = token(&tb, "bob@example.com");
-    let bundle = dir.path().join("wheel.sigstore.json");
-    let out = sigstore(&py)
-        .arg("--trust-config")
-        .arg(tb.trust_config_path())
-        .args(["sign", "--identity-token", &t, "--bundle"])
-        .arg(&bundle)
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let k = Signing::new(
+        start_testbed,
+        "bob@example.com",
+        ("wheel.whl", "wheel bytes\n"),
+        ("other", "x\n"),
+    );
+    let bundle = k.path("wheel.sigstore.json");
+    let out = python_sign(&py, &k.tb, &k.token, &[], &bundle, &k.artifact);
     expect_code(&out, 0, "sigstore sign against the testbed");
-    let verify = |bundle: &Path, identity: &str, file: &Path| {
-        toto()
-            .args(["verify-bundle", "--bundle"])
-            .arg(bundle)
-            .args([
-                "--certificate-identity",
-                identity,
-                "--certificate-oidc-issuer",
-                tb.issuer(),
-                "--trusted-root",
-            ])
-            .arg(tb.trusted_root_path())
-            .arg(file)
-            .output()
-            .unwrap()
-    };
-    expect_code(
-        &verify(&bundle, "bob@example.com", &artifact),
-        0,
+    k.expect_bound(
+        testbed_verify_bundle,
+        &bundle,
+        "eve@example.com",
         "toto verifies sigstore-python's bundle",
     );
-    let other = write(&dir.path().join("other"), "x\n");
-    expect_code(
-        &verify(&bundle, "bob@example.com", &other),
-        1,
-        "wrong artifact",
-    );
-    expect_code(
-        &verify(&bundle, "eve@example.com", &artifact),
-        1,
-        "wrong identity",
-    );
 
-    let predicate = write(
-        &dir.path().join("p.json"),
-        r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
-    );
-    let attestation = dir.path().join("wheel.att.sigstore.json");
-    let out = sigstore(&py)
-        .arg("--trust-config")
-        .arg(tb.trust_config_path())
-        .args([
-            "attest",
-            "--identity-token",
-            &t,
-            "--predicate-type",
-            "https://slsa.dev/provenance/v1",
-            "--predicate",
-        ])
-        .arg(&predicate)
-        .arg("--bundle")
-        .arg(&attestation)
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let predicate = write(&k.path("p.json"), PROVENANCE);
+    let attestation = k.path("wheel.att.sigstore.json");
+    let out = python_attest(&py, &k.tb, &k.token, &predicate, &attestation, &k.artifact);
     expect_code(&out, 0, "sigstore attest against the testbed");
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(&attestation)
-        .args([
-            "--certificate-identity",
-            "bob@example.com",
-            "--certificate-oidc-issuer",
-            tb.issuer(),
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .arg("--subject")
-        .arg(&artifact)
+    let out = verify_attestation(&attestation)
+        .testbed_signer(&k.tb, "bob@example.com")
+        .subject(&k.artifact)
         .args([
             "--predicate-type",
             "https://slsa.dev/provenance/v1",
@@ -291,21 +140,7 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
         .output()
         .unwrap();
     expect_code(&out, 0, "toto verifies sigstore-python's attestation");
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(&attestation)
-        .args([
-            "--certificate-identity",
-            "bob@example.com",
-            "--certificate-oidc-issuer",
-            tb.issuer(),
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .arg("--subject")
-        .arg(&other)
-        .output()
-        .unwrap();
+    let out = testbed_verify_attestation(&k.tb, &attestation, "bob@example.com", &k.other);
     expect_code(&out, 1, "an attestation for another subject");
 }
 
@@ -316,7 +151,7 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
 #[test]
 fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
     let dir = tempdir();
-    let tb = start(dir.path());
+    let tb = start_testbed(dir.path());
     let work = dir.path().join("work");
     std::fs::create_dir_all(work.join("src")).unwrap();
     write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
@@ -397,12 +232,6 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
         .collect();
     assert_eq!(bundles.len(), 2, "{bundles:?}");
 
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(dir.path().join("owner"))
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
     let identity = format!("https://github.com/{WORKFLOW}");
     write(
         &dir.path().join("layout.toml"),
@@ -422,35 +251,9 @@ products = ["CREATE app.tar", "DISALLOW *"]
 "#
         ),
     );
-    let layout = dir.path().join("root.layout");
-    let out = toto()
-        .args(["layout", "new"])
-        .arg(dir.path().join("layout.toml"))
-        .arg("-o")
-        .arg(&layout)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "layout new");
-    let out = toto()
-        .args(["layout", "sign", "--key"])
-        .arg(dir.path().join("owner"))
-        .arg(&layout)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "layout sign");
-    let verify = || {
-        toto()
-            .args(["verify", "--layout"])
-            .arg(&layout)
-            .arg("--layout-key")
-            .arg(dir.path().join("owner.pub"))
-            .arg("--link-dir")
-            .arg(&work)
-            .arg("--trusted-root")
-            .arg(tb.trusted_root_path())
-            .output()
-            .unwrap()
-    };
+    let (owner, layout) = (dir.path().join("owner"), dir.path().join("root.layout"));
+    owner_signed_layout(&dir.path().join("layout.toml"), &owner, &layout);
+    let verify = || verify_chain(&layout, &owner, &work, &tb);
     expect_code(&verify(), 0, "the keyless chain verifies");
 
     // Swap the build step's bundle for one signed by someone else.
@@ -536,33 +339,21 @@ products = ["CREATE app.tar", "DISALLOW *"]
 #[test]
 fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
     let dir = tempdir();
-    let tb = start(dir.path());
+    let tb = start_testbed(dir.path());
     let artifact = write(&dir.path().join("a.bin"), "bytes\n");
     let bundle = dir.path().join("a.bin.sigstore.json");
     let t = token(&tb, "alice@example.com");
-    let sign = |token: &str| {
-        toto()
-            .arg("sign-blob")
-            .args(keyless(&tb, token))
-            .arg(&artifact)
-            .output()
-            .unwrap()
-    };
-    let fault = |set: fn(&mut testbed::Faults)| {
-        let mut faults = testbed::Faults::default();
-        set(&mut faults);
-        faults
-    };
+    let sign = |token: &str| sign_blob(&tb, token, &artifact);
     #[rustfmt::skip]
     let cases: [(&str, testbed::Faults, i32, &str); 8] = [
-        ("Fulcio down", fault(|f| f.fulcio_down = true), 2, "Fulcio"),
-        ("Fulcio garbage", fault(|f| f.fulcio_garbage = true), 2, "not JSON"),
-        ("certificate for another identity", fault(|f| f.fulcio_other_identity = true), 2, "mallory@example.com"),
-        ("certificate without SCT", fault(|f| f.fulcio_without_sct = true), 2, "SCT"),
-        ("Rekor down", fault(|f| f.rekor_down = true), 2, "Rekor"),
-        ("Rekor garbage", fault(|f| f.rekor_garbage = true), 2, "not JSON"),
-        ("inclusion proof for another root", fault(|f| f.rekor_bad_proof = true), 1, "verification failed"),
-        ("Rekor body differs", fault(|f| f.rekor_other_body = true), 1, "not the entry sent"),
+        ("Fulcio down", faults(|f| f.fulcio_down = true), 2, "Fulcio"),
+        ("Fulcio garbage", faults(|f| f.fulcio_garbage = true), 2, "not JSON"),
+        ("certificate for another identity", faults(|f| f.fulcio_other_identity = true), 2, "mallory@example.com"),
+        ("certificate without SCT", faults(|f| f.fulcio_without_sct = true), 2, "SCT"),
+        ("Rekor down", faults(|f| f.rekor_down = true), 2, "Rekor"),
+        ("Rekor garbage", faults(|f| f.rekor_garbage = true), 2, "not JSON"),
+        ("inclusion proof for another root", faults(|f| f.rekor_bad_proof = true), 1, "verification failed"),
+        ("Rekor body differs", faults(|f| f.rekor_other_body = true), 1, "not the entry sent"),
     ];
     for (what, faults, code, needle) in cases {
         tb.set_faults(faults);
@@ -580,9 +371,7 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
             _ => (1, 1),
         };
         assert_eq!(sent, expected, "{what}: requests to (Fulcio, Rekor)");
-        expect_code(&out, code, what);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(needle), "{what}: {stderr}");
+        expect_error(&out, code, needle, what);
         assert!(!bundle.exists(), "{what}: a bundle was written");
     }
     tb.set_faults(testbed::Faults::default());
@@ -630,56 +419,14 @@ fn toto_bundles_verify_with_sigstore_js() {
     let Some(script) = node_peer("toto_bundles_verify_with_sigstore_js") else {
         return;
     };
-    let dir = tempdir();
-    let tb = start(dir.path());
-    let artifact = write(&dir.path().join("pkg.tgz"), "package bytes\n");
-    let other = write(&dir.path().join("other.tgz"), "other bytes\n");
-    let t = token(&tb, "dana@example.com");
-    let blob = dir.path().join("pkg.blob.sigstore.json");
-    let out = toto()
-        .arg("sign-blob")
-        .args(keyless(&tb, &t))
-        .arg("--bundle")
-        .arg(&blob)
-        .arg(&artifact)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "sign-blob");
-    let attestation = dir.path().join("pkg.att.sigstore.json");
-    let out = toto()
-        .arg("attest")
-        .args(keyless(&tb, &t))
-        .args([
-            "--predicate-type",
-            "https://example.com/review/v1",
-            "--subject",
-        ])
-        .arg(&artifact)
-        .arg("-o")
-        .arg(&attestation)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "attest");
-    let js = |bundle: &Path, file: &Path, identity: &str| {
-        Command::new("node")
-            .arg(&script)
-            .arg(tb.trusted_root_path())
-            .arg(bundle)
-            .arg(file)
-            .args([identity, tb.issuer()])
-            .output()
-            .unwrap()
-    };
-    for bundle in [&blob, &attestation] {
-        let ok = js(bundle, &artifact, "dana@example.com");
-        expect_code(&ok, 0, "sigstore-js verifies");
-        let wrong = js(bundle, &artifact, "eve@example.com");
-        expect_code(&wrong, 1, "sigstore-js: wrong identity");
-    }
-    // For a DSSE bundle sigstore-js checks the envelope, not the Statement's
-    // subjects (that is the caller's policy), so only the blob is bound here.
-    let wrong = js(&blob, &other, "dana@example.com");
-    expect_code(&wrong, 1, "sigstore-js: wrong artifact");
+    let signing = Signing::new(
+        start_testbed,
+        "dana@example.com",
+        ("pkg.tgz", "package bytes\n"),
+        ("other.tgz", "other bytes\n"),
+    );
+    let (blob, attestation) = signing.sign_both("pkg");
+    signing.expect_js_verdicts(&script, &blob, &attestation);
 }
 
 /// A layout signed keylessly by its owner: `toto layout sign --keyless`
@@ -688,7 +435,7 @@ fn toto_bundles_verify_with_sigstore_js() {
 #[test]
 fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
     let dir = tempdir();
-    let tb = start(dir.path());
+    let tb = start_testbed(dir.path());
     let root = dir.path();
     let out = toto()
         .args(["key", "generate", "-o"])
@@ -774,7 +521,7 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
 fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     use std::io::{BufRead as _, Read as _, Write as _};
     let dir = tempdir();
-    let tb = start(dir.path());
+    let tb = start_testbed(dir.path());
     let artifact = write(&dir.path().join("notes.txt"), "release notes\n");
     let mut child = tokenless()
         .args([
@@ -820,20 +567,12 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     stderr.read_to_string(&mut rest).unwrap();
     assert_eq!(status.code(), Some(0), "{line}{rest}");
     assert!(rest.contains("signed by erin@example.com"), "{rest}");
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(dir.path().join("notes.txt.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            "erin@example.com",
-            "--certificate-oidc-issuer",
-            tb.issuer(),
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let out = testbed_verify_bundle(
+        &tb,
+        &dir.path().join("notes.txt.sigstore.json"),
+        "erin@example.com",
+        &artifact,
+    );
     expect_code(&out, 0, "the device-flow bundle verifies as erin");
 
     // No token, not at a terminal, no --oidc-device-flow: a clear usage error.
@@ -870,15 +609,10 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
 #[test]
 fn the_root_fetched_by_trust_update_becomes_the_default() {
     let dir = tempdir();
-    let tb = start(dir.path());
+    let tb = start_testbed(dir.path());
     let artifact = write(&dir.path().join("a.txt"), "a\n");
     let t = token(&tb, "frank@example.com");
-    let out = toto()
-        .arg("sign-blob")
-        .args(keyless(&tb, &t))
-        .arg(&artifact)
-        .output()
-        .unwrap();
+    let out = sign_blob(&tb, &t, &artifact);
     expect_code(&out, 0, "sign-blob");
     let cache = dir.path().join("cache");
     let with_cache = |args: &[&str]| {
@@ -903,16 +637,9 @@ fn the_root_fetched_by_trust_update_becomes_the_default() {
     assert!(path.starts_with(&cache), "{}", path.display());
     let bundle = dir.path().join("a.txt.sigstore.json");
     let verify = || {
-        toto()
+        verify_bundle(&bundle)
             .env("XDG_CACHE_HOME", &cache)
-            .args(["verify-bundle", "--bundle"])
-            .arg(&bundle)
-            .args([
-                "--certificate-identity",
-                "frank@example.com",
-                "--certificate-oidc-issuer",
-                tb.issuer(),
-            ])
+            .signer("frank@example.com", tb.issuer())
             .arg(&artifact)
             .output()
             .unwrap()

@@ -1,22 +1,12 @@
 //! The README's commands, run as written, so the README cannot rot.
 
 use std::fs;
-use std::path::PathBuf;
 
 use crate::common::*;
 
 fn readme_block_after(marker: &str) -> Vec<String> {
-    let readme =
-        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
-    let after = readme
-        .split(marker)
-        .nth(1)
-        .unwrap_or_else(|| panic!("README lacks {marker}"));
-    let block = after.split("```").nth(1).unwrap();
-    block
+    readme_block(marker)
         .lines()
-        .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(str::to_owned)
         .collect()
@@ -30,7 +20,7 @@ fn readme_main_job_is_the_demo_and_it_passes() {
     assert!(cargo.starts_with("cargo run"), "{cargo}");
     let dir = tempdir();
     let out = toto()
-        .args(toto_args.split_whitespace())
+        .args(shell_words(toto_args))
         .args(["--dir"])
         .arg(dir.path().join("demo"))
         .output()
@@ -59,11 +49,8 @@ fn readme_main_job_is_the_demo_and_it_passes() {
 
 #[test]
 fn readme_test_command_is_the_ci_command() {
-    let ci = fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/run"))
-        .unwrap();
-    let readme =
-        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
+    let ci = repo_text(".ci/run");
+    let readme = repo_text("README.md");
     assert!(readme.contains("```sh\nscripts/test\n```"));
     assert!(ci.contains("exec scripts/test"));
 }
@@ -72,10 +59,7 @@ fn readme_test_command_is_the_ci_command() {
 /// same layout.
 #[test]
 fn layout_format_examples_build_the_same_layout() {
-    let doc = fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/layout-format.md"),
-    )
-    .unwrap();
+    let doc = repo_text("docs/layout-format.md");
     let block = |lang: &str| {
         let start = doc.find(&format!("```{lang}\n")).unwrap() + lang.len() + 4;
         let len = doc[start..].find("```").unwrap();

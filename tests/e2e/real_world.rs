@@ -15,7 +15,10 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::common::{expect_code, python, python_bin_dir, tempdir, toto};
+use crate::common::{
+    expect_code, expect_refused, python, readme_block, shell_words, sigstore, sigstore_verify,
+    tempdir, toto, verify_attestation, VerifyFlags,
+};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
@@ -41,11 +44,10 @@ fn data(name: &str) -> PathBuf {
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
 /// fetched trust root in reach: the embedded public-good root decides.
 fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
-    toto()
+    verify_attestation(bundle)
         .current_dir(data(""))
         .env("XDG_CACHE_HOME", cache)
-        .args(["verify-attestation", "--format", "json", "--bundle"])
-        .arg(bundle)
+        .args(["--format", "json"])
         .args(args)
         .output()
         .unwrap()
@@ -76,6 +78,15 @@ fn policy(dir: &Path, name: &str, toml: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, toml).unwrap();
     path.to_str().unwrap().to_owned()
+}
+
+/// For each (flag, value, why): exit 1 with `why` for `args` with the value
+/// after `flag` replaced.
+#[track_caller]
+fn refused_each(cache: &Path, bundle: &Path, args: &[&str], changes: &[(&str, &str, &str)]) {
+    for (flag, value, why) in changes {
+        refused(cache, bundle, &with(args, flag, value), why);
+    }
 }
 
 /// `args` with the value after `flag` replaced.
@@ -175,41 +186,35 @@ equals = ".github/workflows/release.yml"
     );
 
     let fork = "https://github.com/evil/sigstore-js/.github/workflows/release.yml@refs/heads/main";
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--certificate-identity", fork),
-        "identity mismatch",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--certificate-oidc-issuer", "https://gitlab.com"),
-        "issuer mismatch",
-    );
     let other = format!("sha512:{SIGSTORE_2_1_0_SHA512}");
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--digest", &other),
-        "is not a subject of the attestation",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--predicate-type", SLSA_V1),
-        "predicate type is \"https://slsa.dev/provenance/v0.2\"",
-    );
     let other_source = policy(
         tmp.path(),
         "fork.toml",
         "[[require]]\npath = \"invocation.configSource.uri\"\nprefix = \"git+https://github.com/evil/\"\n",
     );
-    refused(
+    refused_each(
         tmp.path(),
         &bundle,
-        &with(&args, "--policy", &other_source),
-        "policy: predicate invocation.configSource.uri",
+        &args,
+        &[
+            ("--certificate-identity", fork, "identity mismatch"),
+            (
+                "--certificate-oidc-issuer",
+                "https://gitlab.com",
+                "issuer mismatch",
+            ),
+            ("--digest", &other, "is not a subject of the attestation"),
+            (
+                "--predicate-type",
+                SLSA_V1,
+                "predicate type is \"https://slsa.dev/provenance/v0.2\"",
+            ),
+            (
+                "--policy",
+                &other_source,
+                "policy: predicate invocation.configSource.uri",
+            ),
+        ],
     );
 }
 
@@ -270,63 +275,52 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
     by_digest.extend(["--digest", digest.as_str()]);
     verified(tmp.path(), &bundle, &by_digest);
 
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(
-            &args,
-            "--certificate-identity-regexp",
-            r"https://github\.com/sigstore/sigstore-js/\.github/workflows/other\.yml@.*",
-        ),
-        "does not match",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(
-            &args,
-            "--certificate-github-workflow-repository",
-            "sigstore/sigstore-python",
-        ),
-        "workflow repository is \"sigstore/sigstore-js\"",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(
-            &args,
-            "--certificate-github-workflow-ref",
-            "refs/tags/v2.1.0",
-        ),
-        "workflow ref is \"refs/heads/main\"",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--subject", "pypi_attestations-0.0.19.tar.gz"),
-        "is not a subject of the attestation",
-    );
     let other_builder = policy(
         tmp.path(),
         "self-hosted.toml",
         "[[require]]\npath = \"runDetails.builder.id\"\nequals = \"https://github.com/actions/runner/self-hosted\"\n",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--policy", &other_builder),
-        "policy: predicate runDetails.builder.id",
     );
     let other_ref = policy(
         tmp.path(),
         "tags.toml",
         "[[require]]\npath = \"buildDefinition.externalParameters.workflow.ref\"\nprefix = \"refs/tags/\"\n",
     );
-    refused(
+    refused_each(
         tmp.path(),
         &bundle,
-        &with(&args, "--policy", &other_ref),
-        "policy: predicate buildDefinition.externalParameters.workflow.ref",
+        &args,
+        &[
+            (
+                "--certificate-identity-regexp",
+                r"https://github\.com/sigstore/sigstore-js/\.github/workflows/other\.yml@.*",
+                "does not match",
+            ),
+            (
+                "--certificate-github-workflow-repository",
+                "sigstore/sigstore-python",
+                "workflow repository is \"sigstore/sigstore-js\"",
+            ),
+            (
+                "--certificate-github-workflow-ref",
+                "refs/tags/v2.1.0",
+                "workflow ref is \"refs/heads/main\"",
+            ),
+            (
+                "--subject",
+                "pypi_attestations-0.0.19.tar.gz",
+                "is not a subject of the attestation",
+            ),
+            (
+                "--policy",
+                &other_builder,
+                "policy: predicate runDetails.builder.id",
+            ),
+            (
+                "--policy",
+                &other_ref,
+                "policy: predicate buildDefinition.externalParameters.workflow.ref",
+            ),
+        ],
     );
 
     // One byte of the signed Statement, one byte of the signature.
@@ -403,27 +397,27 @@ fn github_artifact_attestation_from_a_reusable_workflow() {
             ["repository"],
         "https://github.com/malancas/attest-demo"
     );
-    refused(
+    refused_each(
         tmp.path(),
         &bundle,
-        &with(
-            &args,
-            "--certificate-github-workflow-repository",
-            "github/artifact-attestations-workflows",
-        ),
-        "workflow repository is \"malancas/attest-demo\"",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--certificate-github-workflow-trigger", "push"),
-        "workflow trigger is \"workflow_dispatch\"",
-    );
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--subject", "gitlab_oidc_project-0.0.3.tar.gz"),
-        "is not a subject of the attestation",
+        &args,
+        &[
+            (
+                "--certificate-github-workflow-repository",
+                "github/artifact-attestations-workflows",
+                "workflow repository is \"malancas/attest-demo\"",
+            ),
+            (
+                "--certificate-github-workflow-trigger",
+                "push",
+                "workflow trigger is \"workflow_dispatch\"",
+            ),
+            (
+                "--subject",
+                "gitlab_oidc_project-0.0.3.tar.gz",
+                "is not a subject of the attestation",
+            ),
+        ],
     );
     let payload = tampered(tmp.path(), "payload.json", &bundle, |b| {
         edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
@@ -495,33 +489,28 @@ equals = "github-hosted"
             &base[..]
         };
         let fork = "https://github.com/evil/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19";
-        refused(
+        refused_each(
             tmp.path(),
             file,
-            &with(args, "--certificate-identity", fork),
-            "identity mismatch",
-        );
-        refused(
-            tmp.path(),
-            file,
-            &with(args, "--certificate-oidc-issuer", "https://gitlab.com"),
-            "issuer mismatch",
-        );
-        refused(
-            tmp.path(),
-            file,
-            &with(args, "--subject", "gitlab_oidc_project-0.0.3.tar.gz"),
-            "is not a subject of the attestation",
-        );
-        refused(
-            tmp.path(),
-            file,
-            &with(
-                args,
-                "--certificate-github-workflow-ref",
-                "refs/tags/v0.0.20",
-            ),
-            "workflow ref is \"refs/tags/v0.0.19\"",
+            args,
+            &[
+                ("--certificate-identity", fork, "identity mismatch"),
+                (
+                    "--certificate-oidc-issuer",
+                    "https://gitlab.com",
+                    "issuer mismatch",
+                ),
+                (
+                    "--subject",
+                    "gitlab_oidc_project-0.0.3.tar.gz",
+                    "is not a subject of the attestation",
+                ),
+                (
+                    "--certificate-github-workflow-ref",
+                    "refs/tags/v0.0.20",
+                    "workflow ref is \"refs/tags/v0.0.19\"",
+                ),
+            ],
         );
     }
     refused(
@@ -611,17 +600,18 @@ fn pep740_attestation_from_a_gitlab_trusted_publisher() {
         shown["statement"]["subject"][0]["name"],
         "gitlab_oidc_project-0.0.3.tar.gz"
     );
-    refused(
+    refused_each(
         tmp.path(),
         &attestation,
-        &with(&args, "--certificate-oidc-issuer", GITHUB),
-        "issuer mismatch",
-    );
-    refused(
-        tmp.path(),
-        &attestation,
-        &with(&args, "--subject", "pypi_attestations-0.0.19.tar.gz"),
-        "is not a subject of the attestation",
+        &args,
+        &[
+            ("--certificate-oidc-issuer", GITHUB, "issuer mismatch"),
+            (
+                "--subject",
+                "pypi_attestations-0.0.19.tar.gz",
+                "is not a subject of the attestation",
+            ),
+        ],
     );
 }
 
@@ -629,20 +619,11 @@ fn pep740_attestation_from_a_gitlab_trusted_publisher() {
 #[test]
 fn text_output_shows_the_verified_statement_summary() {
     let tmp = tempdir();
-    let out = toto()
+    let out = verify_attestation("pypi_attestations-0.0.19.tar.gz.provenance")
         .current_dir(data(""))
         .env("XDG_CACHE_HOME", tmp.path())
-        .args([
-            "verify-attestation",
-            "--bundle",
-            "pypi_attestations-0.0.19.tar.gz.provenance",
-            "--certificate-identity",
-            PYPI_ATTESTATIONS,
-            "--certificate-oidc-issuer",
-            GITHUB,
-            "--subject",
-            "pypi_attestations-0.0.19.tar.gz",
-        ])
+        .signer(PYPI_ATTESTATIONS, GITHUB)
+        .subject("pypi_attestations-0.0.19.tar.gz")
         .output()
         .unwrap();
     expect_code(&out, 0, "text output");
@@ -667,22 +648,7 @@ fn text_output_shows_the_verified_statement_summary() {
 /// `testdata/real-world/`: each verifies.
 #[test]
 fn readme_real_world_commands_pass() {
-    let readme =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
-    let block = readme
-        .split("<!-- real-world -->")
-        .nth(1)
-        .expect("README marks the real-world commands")
-        .split("```")
-        .nth(1)
-        .unwrap();
-    let joined = block
-        .lines()
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("\\\n", " ");
+    let joined = readme_block("<!-- real-world -->").replace("\\\n", " ");
     let commands: Vec<&str> = joined
         .lines()
         .map(str::trim)
@@ -703,43 +669,11 @@ fn readme_real_world_commands_pass() {
     }
 }
 
-/// Splits a README command line: whitespace, and single quotes.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut started = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                started = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if started {
-                    words.push(std::mem::take(&mut word));
-                    started = false;
-                }
-            }
-            c => {
-                word.push(c);
-                started = true;
-            }
-        }
-    }
-    assert!(!quoted, "unbalanced quote in {line}");
-    if started {
-        words.push(word);
-    }
-    words
-}
-
 fn sigstore_python(python: &Path, home: &Path) -> Command {
-    let mut c = Command::new(python_bin_dir(python).join("sigstore"));
+    let mut c = sigstore(python);
     c.env("HOME", home)
         .env_remove("XDG_CACHE_HOME")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("SIGSTORE_IDENTITY_TOKEN");
+        .env_remove("XDG_DATA_HOME");
     c
 }
 
@@ -815,11 +749,9 @@ json.dump(bundle, open(sys.argv[2], "w"))
             out_path
         };
         let run = |artifact: &str, identity: &str| {
-            sigstore_python(&py, tmp.path())
+            sigstore_verify(sigstore_python(&py, tmp.path()), &bundle, identity, issuer)
                 .current_dir(data(""))
-                .args(["verify", "identity", "--offline", "--bundle"])
-                .arg(&bundle)
-                .args(["--cert-identity", identity, "--cert-oidc-issuer", issuer])
+                .arg("--offline")
                 .arg(artifact)
                 .output()
                 .unwrap()
@@ -849,20 +781,13 @@ json.dump(bundle, open(sys.argv[2], "w"))
         } else {
             "reusable-workflow-artifact"
         };
-        assert_ne!(
-            run(other, identity).status.code(),
-            Some(0),
-            "sigstore-python: other artifact"
-        );
-        assert_ne!(
-            run(
+        expect_refused(&run(other, identity), "sigstore-python: other artifact");
+        expect_refused(
+            &run(
                 artifact,
-                "https://github.com/evil/x/.github/workflows/r.yml@refs/heads/main"
-            )
-            .status
-            .code(),
-            Some(0),
-            "sigstore-python: other identity"
+                "https://github.com/evil/x/.github/workflows/r.yml@refs/heads/main",
+            ),
+            "sigstore-python: other identity",
         );
     }
 }

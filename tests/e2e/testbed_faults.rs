@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sigstore_types::Sha256Hash;
 
-use crate::common::{expect_code, tempdir, toto};
+use crate::common::{expect_code, start_testbed, tempdir, token, toto, verify_bundle, VerifyFlags};
 
 /// Starts `toto testbed serve` and returns it with its URL.
 #[allow(
@@ -74,7 +74,8 @@ fn b64_hash(text: &str) -> Sha256Hash {
     Sha256Hash::new(bytes.try_into().unwrap())
 }
 
-fn token(dir: &Path, identity: &str) -> String {
+/// A token from `toto testbed token`, for the server in `dir`.
+fn served_token(dir: &Path, identity: &str) -> String {
     let out = toto()
         .args([
             "testbed",
@@ -92,12 +93,27 @@ fn token(dir: &Path, identity: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// `toto sign-blob --keyless --identity-token TOKEN --trust-config CONFIG BLOB`.
+fn sign_blob(token: &str, trust_config: &Path, blob: &Path) -> Command {
+    let mut c = toto();
+    c.args([
+        "sign-blob",
+        "--keyless",
+        "--identity-token",
+        token,
+        "--trust-config",
+    ])
+    .arg(trust_config)
+    .arg(blob);
+    c
+}
+
 #[test]
 fn kill_9_mid_load_loses_no_acknowledged_entry() {
     let dir = tempdir();
     let state = dir.path().join("testbed");
     let (mut server, issuer) = serve(&state);
-    let token = token(&state, "load@example.com");
+    let token = served_token(&state, "load@example.com");
     let trust_config = state.join("trust_config.json");
     let work = dir.path().join("blobs");
     std::fs::create_dir_all(&work).unwrap();
@@ -116,18 +132,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
                         }
                         let blob = work.join(format!("c{client}-{n}"));
                         std::fs::write(&blob, format!("client {client} blob {n}\n")).unwrap();
-                        let out = toto()
-                            .args([
-                                "sign-blob",
-                                "--keyless",
-                                "--identity-token",
-                                token,
-                                "--trust-config",
-                            ])
-                            .arg(trust_config)
-                            .arg(&blob)
-                            .output()
-                            .unwrap();
+                        let out = sign_blob(token, trust_config, &blob).output().unwrap();
                         let bundle = work.join(format!("c{client}-{n}.sigstore.json"));
                         match out.status.code() {
                             Some(0) => mine.push(bundle),
@@ -202,17 +207,9 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
         );
         // Every acknowledged bundle still verifies.
         let blob = bundle.with_extension("").with_extension("");
-        let out = toto()
-            .args(["verify-bundle", "--bundle"])
-            .arg(bundle)
-            .args([
-                "--certificate-identity",
-                "load@example.com",
-                "--certificate-oidc-issuer",
-            ])
-            .arg(&issuer)
-            .arg("--trusted-root")
-            .arg(state.join("trusted_root.json"))
+        let out = verify_bundle(bundle)
+            .signer("load@example.com", &issuer)
+            .trusted_root(state.join("trusted_root.json"))
             .arg(&blob)
             .output()
             .unwrap();
@@ -242,16 +239,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
     assert_eq!(text.lines().count() as u64, size);
     let blob = work.join("after");
     std::fs::write(&blob, "after the restart\n").unwrap();
-    let out = toto()
-        .args([
-            "sign-blob",
-            "--keyless",
-            "--identity-token",
-            &token,
-            "--trust-config",
-        ])
-        .arg(state.join("trust_config.json"))
-        .arg(&blob)
+    let out = sign_blob(&token, &state.join("trust_config.json"), &blob)
         .output()
         .unwrap();
     expect_code(&out, 0, "signing after the restart");
@@ -262,35 +250,17 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
 #[test]
 fn a_slow_service_times_out_with_a_clear_error() {
     let dir = tempdir();
-    let tb = testbed::Testbed::start(&testbed::Config {
-        dir: dir.path().join("testbed"),
-        port: 0,
-    })
-    .unwrap();
+    let tb = start_testbed(dir.path());
     tb.set_faults(testbed::Faults {
         delay: Some(Duration::from_secs(30)),
         ..Default::default()
     });
     let blob = dir.path().join("a.bin");
     std::fs::write(&blob, "x\n").unwrap();
-    let token = tb
-        .token(&testbed::TokenRequest {
-            identity: "slow@example.com".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let token = token(&tb, "slow@example.com");
     let started = Instant::now();
-    let out = toto()
+    let out = sign_blob(&token, &tb.trust_config_path(), &blob)
         .env("TOTO_HTTP_TIMEOUT", "1")
-        .args([
-            "sign-blob",
-            "--keyless",
-            "--identity-token",
-            &token,
-            "--trust-config",
-        ])
-        .arg(tb.trust_config_path())
-        .arg(&blob)
         .output()
         .unwrap();
     expect_code(&out, 2, "a service slower than the timeout");

@@ -3,11 +3,15 @@
 //! root rotation followed, and expired, tampered, rolled-back and
 //! unreachable repositories refused with the documented exit codes.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{expect_code, python, shared, tempdir, toto};
+use crate::common::{
+    expect_code, expect_error, python, shared, sign_blob, start_testbed, tempdir, token, toto,
+    verify_bundle, VerifyFlags,
+};
 
 /// Runs `tests/peer/tuf_repo.py COMMAND WORK ARGS`.
 fn repo_tool(python: &Path, command: &str, work: &Path, args: &[&Path]) {
@@ -39,11 +43,25 @@ fn trusted_root_in(dir: &Path) -> PathBuf {
     path
 }
 
+/// A repository in `tmp/work/repo` serving the public-good trusted root;
+/// returns `tmp/work` and the cache directory `tmp/cache`.
+fn production_repo(python: &Path, tmp: &Path) -> (PathBuf, PathBuf) {
+    let (work, cache) = (tmp.join("work"), tmp.join("cache"));
+    init_repo(python, &work, &[&trusted_root_in(tmp)]);
+    (work, cache)
+}
+
 /// `toto trust update` from `work/repo`, trusting its version-1 root.
 fn update(work: &Path, cache: &Path) -> Output {
+    update_from(work.join("repo"), work, cache)
+}
+
+/// `toto trust update` from `repository` (a directory or URL) serving
+/// `work/repo`, trusting its version-1 root.
+fn update_from(repository: impl AsRef<OsStr>, work: &Path, cache: &Path) -> Output {
     toto()
         .args(["trust", "update", "--repository"])
-        .arg(work.join("repo"))
+        .arg(repository)
         .arg("--root")
         .arg(work.join("repo/1.root.json"))
         .arg("--cache-dir")
@@ -66,21 +84,13 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[test]
 fn trust_update_writes_verified_targets_and_follows_root_rotation() {
     let Some(py) = python("trust_update_writes_verified_targets_and_follows_root_rotation") else {
         return;
     };
     let tmp = tempdir();
-    let tb = testbed::Testbed::start(&testbed::Config {
-        dir: tmp.path().join("testbed"),
-        port: 0,
-    })
-    .unwrap();
+    let tb = start_testbed(tmp.path());
     let signing_config = tmp.path().join("signing_config.v0.2.json");
     fs::copy(tb.dir().join("signing_config.json"), &signing_config).unwrap();
     let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
@@ -107,31 +117,16 @@ fn trust_update_writes_verified_targets_and_follows_root_rotation() {
 
     // The trusted root from TUF is what verification runs on: a bundle the
     // testbed signs verifies against the cached copy.
-    let token = tb
-        .token(&testbed::TokenRequest {
-            identity: "alice@example.com".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let token = token(&tb, "alice@example.com");
     let blob = tmp.path().join("app.bin");
     fs::write(&blob, b"app").unwrap();
-    let out = toto()
-        .args(["sign-blob", "--keyless", "--trust-config"])
-        .arg(tb.trust_config_path())
-        .args(["--identity-token", &token])
-        .arg(&blob)
-        .output()
-        .unwrap();
+    let out = sign_blob(&tb, &token, &blob);
     expect_code(&out, 0, "sign-blob against the testbed");
     let trusted_root = tmp.path().join("from_tuf.json");
     fs::write(&trusted_root, cached(&cache, "trusted_root.json")).unwrap();
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(tmp.path().join("app.bin.sigstore.json"))
-        .args(["--certificate-identity", "alice@example.com"])
-        .args(["--certificate-oidc-issuer", tb.issuer()])
-        .arg("--trusted-root")
-        .arg(&trusted_root)
+    let out = verify_bundle(tmp.path().join("app.bin.sigstore.json"))
+        .signer("alice@example.com", tb.issuer())
+        .trusted_root(&trusted_root)
         .arg(&blob)
         .output()
         .unwrap();
@@ -148,16 +143,10 @@ fn trust_update_rejects_expired_timestamp() {
         return;
     };
     let tmp = tempdir();
-    let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
-    init_repo(&py, &work, &[&trusted_root_in(tmp.path())]);
+    let (work, cache) = production_repo(&py, tmp.path());
     repo_tool(&py, "expire-timestamp", &work, &[]);
     let out = update(&work, &cache);
-    expect_code(&out, 1, "expired timestamp");
-    assert!(
-        stderr(&out).contains("timestamp metadata expired"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, 1, "timestamp metadata expired", "expired timestamp");
 }
 
 #[test]
@@ -167,18 +156,17 @@ fn trust_update_rejects_tampered_target_and_keeps_the_verified_copy() {
         return;
     };
     let tmp = tempdir();
-    let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
     let good = fs::read(production_trusted_root()).unwrap();
-    init_repo(&py, &work, &[&trusted_root_in(tmp.path())]);
+    let (work, cache) = production_repo(&py, tmp.path());
     expect_code(&update(&work, &cache), 0, "update before tampering");
 
     repo_tool(&py, "tamper", &work, &[Path::new("trusted_root.json")]);
     let out = update(&work, &cache);
-    expect_code(&out, 1, "tampered target");
-    assert!(
-        stderr(&out).contains("trusted_root.json: sha256 mismatch"),
-        "{}",
-        stderr(&out)
+    expect_error(
+        &out,
+        1,
+        "trusted_root.json: sha256 mismatch",
+        "tampered target",
     );
     assert_eq!(cached(&cache, "trusted_root.json"), good);
 }
@@ -189,8 +177,7 @@ fn trust_update_rejects_timestamp_and_snapshot_rollback() {
         return;
     };
     let tmp = tempdir();
-    let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
-    init_repo(&py, &work, &[&trusted_root_in(tmp.path())]);
+    let (work, cache) = production_repo(&py, tmp.path());
     let old_timestamp = fs::read(work.join("repo/timestamp.json")).unwrap();
     repo_tool(&py, "bump", &work, &[]);
     expect_code(&update(&work, &cache), 0, "update to timestamp version 2");
@@ -200,22 +187,22 @@ fn trust_update_rejects_timestamp_and_snapshot_rollback() {
     let new_timestamp = fs::read(work.join("repo/timestamp.json")).unwrap();
     fs::write(work.join("repo/timestamp.json"), old_timestamp).unwrap();
     let out = update(&work, &cache);
-    expect_code(&out, 1, "timestamp rollback");
-    assert!(
-        stderr(&out).contains("rollback detected for timestamp"),
-        "{}",
-        stderr(&out)
+    expect_error(
+        &out,
+        1,
+        "rollback detected for timestamp",
+        "timestamp rollback",
     );
 
     // A fresh timestamp (version 3) that points back at snapshot version 1.
     fs::write(work.join("repo/timestamp.json"), new_timestamp).unwrap();
     repo_tool(&py, "rewind-snapshot", &work, &[]);
     let out = update(&work, &cache);
-    expect_code(&out, 1, "snapshot rollback");
-    assert!(
-        stderr(&out).contains("rollback detected for snapshot"),
-        "{}",
-        stderr(&out)
+    expect_error(
+        &out,
+        1,
+        "rollback detected for snapshot",
+        "snapshot rollback",
     );
 }
 
@@ -273,13 +260,7 @@ fn trust_update_over_http() {
     init_repo(&py, &work, &[&trusted_root]);
     repo_tool(&py, "rotate-root", &work, &[]);
     let server = serve(&py, &work.join("repo"));
-    let out = toto()
-        .args(["trust", "update", "--repository", &server.1, "--root"])
-        .arg(work.join("repo/1.root.json"))
-        .arg("--cache-dir")
-        .arg(&cache)
-        .output()
-        .unwrap();
+    let out = update_from(&server.1, &work, &cache);
     expect_code(&out, 0, "update over HTTP");
     assert!(stdout(&out).contains("root version 2"), "{}", stdout(&out));
     assert!(
@@ -293,13 +274,7 @@ fn trust_update_over_http() {
     );
 
     repo_tool(&py, "tamper", &work, &[Path::new("trusted_root.json")]);
-    let out = toto()
-        .args(["trust", "update", "--repository", &server.1, "--root"])
-        .arg(work.join("repo/1.root.json"))
-        .arg("--cache-dir")
-        .arg(&cache)
-        .output()
-        .unwrap();
+    let out = update_from(&server.1, &work, &cache);
     expect_code(&out, 1, "tampered target over HTTP");
 }
 
@@ -316,8 +291,7 @@ fn trust_update_usage_and_network_errors_exit_2() {
             .arg(&cache)
             .output()
             .unwrap();
-        expect_code(&out, 2, repository);
-        assert!(stderr(&out).contains("cannot fetch"), "{}", stderr(&out));
+        expect_error(&out, 2, "cannot fetch", repository);
     }
     // No trust on first use: another repository needs its root.
     let out = toto()
@@ -331,8 +305,7 @@ fn trust_update_usage_and_network_errors_exit_2() {
         .arg(&cache)
         .output()
         .unwrap();
-    expect_code(&out, 2, "--root missing");
-    assert!(stderr(&out).contains("--root"), "{}", stderr(&out));
+    expect_error(&out, 2, "--root", "--root missing");
     // A trusted root.json is not a TUF root.
     let out = toto()
         .args(["trust", "update", "--root"])
@@ -341,10 +314,5 @@ fn trust_update_usage_and_network_errors_exit_2() {
         .arg(&cache)
         .output()
         .unwrap();
-    expect_code(&out, 2, "not a TUF root");
-    assert!(
-        stderr(&out).contains("initial TUF root"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, 2, "initial TUF root", "not a TUF root");
 }

@@ -6,9 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{expect_code, tempdir, toto};
+use crate::common::{
+    expect_code, owner_signed_layout, start_testbed, tempdir, verify_attestation, verify_chain,
+    VerifyFlags,
+};
 
 const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,11 +33,7 @@ fn toto_lines(workflow: &str) -> Vec<String> {
 #[test]
 fn the_github_actions_example_replays_against_the_testbed_and_verifies() {
     let dir = tempdir();
-    let tb = testbed::Testbed::start(&testbed::Config {
-        dir: dir.path().join("testbed"),
-        port: 0,
-    })
-    .unwrap();
+    let tb = start_testbed(dir.path());
     let work = dir.path().join("checkout");
     std::fs::create_dir_all(work.join("src")).unwrap();
     std::fs::write(work.join("src/main.c"), "int main(void) { return 0; }\n").unwrap();
@@ -74,101 +74,35 @@ fn the_github_actions_example_replays_against_the_testbed_and_verifies() {
 
     // The consumer: the example layout, signed by the project owner.
     let owner = dir.path().join("owner");
-    expect_code(
-        &toto()
-            .args(["key", "generate", "-o"])
-            .arg(&owner)
-            .output()
-            .unwrap(),
-        0,
-        "key generate",
-    );
     let layout = dir.path().join("root.layout");
-    let out = toto()
-        .args(["layout", "new"])
-        .arg(example("layout.toml"))
-        .arg("-o")
-        .arg(&layout)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "layout new");
-    let out = toto()
-        .args(["layout", "sign", "--key"])
-        .arg(&owner)
-        .arg(&layout)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "layout sign");
-    let out = toto()
-        .args(["verify", "--layout"])
-        .arg(&layout)
-        .arg("--layout-key")
-        .arg(owner.with_extension("pub"))
-        .arg("--link-dir")
-        .arg(&work)
-        .arg("--trusted-root")
-        .arg(tb.trusted_root_path())
-        .output()
-        .unwrap();
+    owner_signed_layout(&example("layout.toml"), &owner, &layout);
+    let out = verify_chain(&layout, &owner, &work, &tb);
     expect_code(&out, 0, "the recorded release verifies against the layout");
 
     // One line per release artifact.
-    let out = toto()
-        .current_dir(&work)
-        .args([
-            "verify-attestation",
-            "--bundle",
-            "app.tar.sigstore.json",
-            "--subject",
-            "app.tar",
-        ])
-        .args([
-            "--certificate-identity",
-            &format!("https://github.com/{WORKFLOW}"),
-        ])
-        .args([
-            "--certificate-oidc-issuer",
-            "https://token.actions.githubusercontent.com",
-        ])
-        .args(["--certificate-github-workflow-repository", "org/repo"])
-        .args(["--certificate-github-workflow-ref", "refs/heads/main"])
-        .args([
-            "--predicate-type",
-            "https://slsa.dev/provenance/v1",
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .output()
-        .unwrap();
+    let release = |claims: &[&str]| {
+        verify_attestation("app.tar.sigstore.json")
+            .current_dir(&work)
+            .subject("app.tar")
+            .signer(&format!("https://github.com/{WORKFLOW}"), GITHUB_ISSUER)
+            .args(claims)
+            .trusted_root(tb.trusted_root_path())
+            .output()
+            .unwrap()
+    };
+    let out = release(&[
+        "--certificate-github-workflow-repository",
+        "org/repo",
+        "--certificate-github-workflow-ref",
+        "refs/heads/main",
+        "--predicate-type",
+        "https://slsa.dev/provenance/v1",
+    ]);
     expect_code(
         &out,
         0,
         "the release attestation verifies with identity and GitHub claims",
     );
-    let out = toto()
-        .current_dir(&work)
-        .args([
-            "verify-attestation",
-            "--bundle",
-            "app.tar.sigstore.json",
-            "--subject",
-            "app.tar",
-        ])
-        .args([
-            "--certificate-identity",
-            &format!("https://github.com/{WORKFLOW}"),
-        ])
-        .args([
-            "--certificate-oidc-issuer",
-            "https://token.actions.githubusercontent.com",
-        ])
-        .args([
-            "--certificate-github-workflow-ref",
-            "refs/tags/v1.0",
-            "--trusted-root",
-        ])
-        .arg(tb.trusted_root_path())
-        .output()
-        .unwrap();
+    let out = release(&["--certificate-github-workflow-ref", "refs/tags/v1.0"]);
     expect_code(&out, 1, "a policy for another ref fails");
 }

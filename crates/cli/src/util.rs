@@ -58,11 +58,6 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
                 return EXIT_FAILED;
             }
         }
-        if let Some(e) = cause.downcast_ref::<keyless::tuf::Error>() {
-            if e.is_verification_failure() {
-                return EXIT_FAILED;
-            }
-        }
         if let Some(e) = cause.downcast_ref::<dsse::Error>() {
             if e.is_verification_failure() {
                 return EXIT_FAILED;

@@ -11,7 +11,8 @@ use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier}
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
 
-/// Why a bundle was not verified.
+/// The crate's error: why a bundle was not verified, a keyless signing
+/// failed, or a TUF refresh ([`crate::tuf`]) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -42,13 +43,60 @@ pub enum Error {
     /// The identity token is unusable (not a JWT, expired, wrong audience, …).
     #[error("identity token: {0}")]
     Token(String),
+    /// The TUF repository address is neither an http(s) URL nor a directory.
+    #[error("TUF repository {address:?}: expected an http(s):// URL, a file: URL or a directory")]
+    TufRepository {
+        /// The address given.
+        address: String,
+    },
+    /// The TUF root to start from is not a valid self-signed root.
+    #[error("initial TUF root is not usable")]
+    TufInitialRoot {
+        /// What the TUF client reported.
+        #[source]
+        source: sigstore_tuf::Error,
+    },
+    /// The TUF repository's metadata or a target did not verify: a
+    /// signature threshold not met, a rollback, expired metadata, a length
+    /// or hash mismatch, malformed metadata.
+    #[error("TUF verification failed ({stage})")]
+    TufVerification {
+        /// `metadata refresh` or `target <name>`.
+        stage: String,
+        /// What the TUF client reported (it names the role or file).
+        #[source]
+        source: sigstore_tuf::Error,
+    },
+    /// The TUF repository could not be read (unreachable, HTTP error,
+    /// missing file), or does not list the trusted root.
+    #[error("cannot fetch from the TUF repository ({stage})")]
+    TufFetch {
+        /// `metadata refresh` or `target <name>`.
+        stage: String,
+        /// What failed.
+        #[source]
+        source: sigstore_tuf::Error,
+    },
+    /// Writing a verified file (a TUF target) failed.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
-    /// True for a failed verification (exit 1), false for malformed input
-    /// (exit 2).
+    /// True for a failed verification, of a bundle or of what a TUF
+    /// repository served (exit 1); false for usage, input, I/O and network
+    /// errors (exit 2).
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, Error::Verification { .. })
+        matches!(
+            self,
+            Error::Verification { .. } | Error::TufVerification { .. }
+        )
     }
 }
 

@@ -491,11 +491,21 @@ impl Http {
         url: &str,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Value, Error> {
-        let fail = |reason: String| Error::Service {
-            service,
-            url: url.to_owned(),
-            reason,
-        };
+        let body = Http::answer(service, url, response, MAX_RESPONSE_BYTES)?;
+        serde_json::from_slice(&body)
+            .map_err(|e| service_error(service, url, format!("the response is not JSON: {e}")))
+    }
+
+    /// The body of a successful answer, read up to `limit` bytes; a failed
+    /// request or an error status becomes [`Error::Service`], with the
+    /// answer's JSON `message` (or its first 300 characters) for a status.
+    fn answer(
+        service: &'static str,
+        url: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        let fail = |reason: String| service_error(service, url, reason);
         let mut response = response.map_err(|e| match e {
             ureq::Error::Timeout(_) => fail(format!(
                 "no answer within {} s (timeout; TOTO_HTTP_TIMEOUT sets it)",
@@ -507,18 +517,17 @@ impl Http {
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_RESPONSE_BYTES)
+            .limit(limit)
             .read_to_vec()
             .map_err(|e| fail(format!("cannot read the response: {e}")))?;
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| text.chars().take(300).collect());
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
             return Err(fail(format!("HTTP {status}: {message}")));
         }
-        serde_json::from_slice(&body).map_err(|e| fail(format!("the response is not JSON: {e}")))
+        Ok(body)
     }
 
     /// POSTs a form; returns the status and the JSON answer, error answers
@@ -587,7 +596,6 @@ impl Http {
         request_type: &str,
         answer_type: &str,
     ) -> Result<Vec<u8>, Error> {
-        let fail = |reason: String| service_error(service, url, reason);
         let response = retrying(|| {
             self.agent
                 .post(url)
@@ -595,28 +603,7 @@ impl Http {
                 .header("Content-Type", request_type)
                 .send(body)
         });
-        let mut response = response.map_err(|e| match e {
-            ureq::Error::Timeout(_) => fail(format!(
-                "no answer within {} s (timeout; TOTO_HTTP_TIMEOUT sets it)",
-                request_timeout_secs()
-            )),
-            e => fail(format!("unreachable: {e}")),
-        })?;
-        let status = response.status();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(v2::MAX_TIMESTAMP_BYTES as u64)
-            .read_to_vec()
-            .map_err(|e| fail(format!("cannot read the response: {e}")))?;
-        if !status.is_success() {
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
-            return Err(fail(format!("HTTP {status}: {message}")));
-        }
-        Ok(bytes)
+        Http::answer(service, url, response, v2::MAX_TIMESTAMP_BYTES as u64)
     }
 
     fn post(

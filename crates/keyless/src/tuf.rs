@@ -48,64 +48,20 @@ pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 /// Largest target accepted (the public-good trusted root is about 12 KiB).
 pub const MAX_TARGET_BYTES: u64 = 4 << 20;
 
-/// A failed refresh.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The repository address is neither an http(s) URL nor a directory.
-    #[error("TUF repository {0:?}: expected an http(s):// URL, a file: URL or a directory")]
-    Repository(String),
-    /// The TUF root to start from is not a valid self-signed root.
-    #[error("initial TUF root is not usable")]
-    InitialRoot(#[source] sigstore_tuf::Error),
-    /// The repository's metadata or a target did not verify: a signature
-    /// threshold not met, a rollback, expired metadata, a length or hash
-    /// mismatch, malformed metadata.
-    #[error("TUF verification failed ({stage})")]
-    Verification {
-        /// `metadata refresh` or `target <name>`.
-        stage: String,
-        /// What the TUF client reported (it names the role or file).
-        #[source]
-        source: sigstore_tuf::Error,
-    },
-    /// The repository could not be read (unreachable, HTTP error, missing
-    /// file), or does not list the trusted root.
-    #[error("cannot fetch from the TUF repository ({stage})")]
-    Fetch {
-        /// `metadata refresh` or `target <name>`.
-        stage: String,
-        /// What failed.
-        #[source]
-        source: sigstore_tuf::Error,
-    },
-    /// Writing a verified target failed.
-    #[error("cannot write {}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
+// A failed refresh is one of the crate error's `Tuf*` variants or
+// `Error::Write`.
+use crate::bundle::Error;
 
-impl Error {
-    /// True when the repository served something that does not verify
-    /// (exit 1); false for usage, input and network errors (exit 2).
-    pub fn is_verification_failure(&self) -> bool {
-        matches!(self, Error::Verification { .. })
-    }
-
-    fn at(stage: &str, source: sigstore_tuf::Error) -> Error {
-        use sigstore_tuf::Error as E;
-        let stage = stage.to_owned();
-        match source {
-            E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_) => {
-                Error::Fetch { stage, source }
-            }
-            _ => Error::Verification { stage, source },
+/// `source`, reported at `stage`: a fetch failure when the repository could
+/// not be read or does not list a target, else a verification failure.
+fn at(stage: &str, source: sigstore_tuf::Error) -> Error {
+    use sigstore_tuf::Error as E;
+    let stage = stage.to_owned();
+    match source {
+        E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_) => {
+            Error::TufFetch { stage, source }
         }
+        _ => Error::TufVerification { stage, source },
     }
 }
 
@@ -125,7 +81,9 @@ impl Location {
         if address.starts_with("https://") || address.starts_with("http://") {
             let base = address.trim_end_matches('/');
             if base.len() <= "https://".len() || base.contains(['?', '#', ' ']) {
-                return Err(Error::Repository(address.to_owned()));
+                return Err(Error::TufRepository {
+                    address: address.to_owned(),
+                });
             }
             return Ok(Location::Http(format!("{base}/")));
         }
@@ -134,7 +92,9 @@ impl Location {
             None => address.strip_prefix("file:").unwrap_or(address),
         };
         if path.is_empty() || path.contains("://") {
-            return Err(Error::Repository(address.to_owned()));
+            return Err(Error::TufRepository {
+                address: address.to_owned(),
+            });
         }
         Ok(Location::Dir(PathBuf::from(path)))
     }
@@ -202,7 +162,7 @@ pub fn update(
 ) -> Result<Refreshed, Error> {
     let metadata = "metadata refresh";
     let now = jiff::Timestamp::try_from(now).map_err(|e| {
-        Error::at(
+        at(
             metadata,
             sigstore_tuf::Error::Malformed(format!("clock out of range: {e}")),
         )
@@ -218,29 +178,27 @@ pub fn update(
     let mut config = UpdaterConfig::default();
     config.target_max_length = MAX_TARGET_BYTES;
     let mut updater = Updater::new(transport, initial_root)
-        .map_err(Error::InitialRoot)?
+        .map_err(|source| Error::TufInitialRoot { source })?
         .with_config(config)
         .with_store(FileStore::new(&cache_dir));
-    block_on(updater.refresh(now)).map_err(|e| Error::at(metadata, e))?;
+    block_on(updater.refresh(now)).map_err(|e| at(metadata, e))?;
 
     let mut written = Vec::new();
     let mut absent = Vec::new();
     for (name, required) in [(TRUSTED_ROOT_TARGET, true), (SIGNING_CONFIG_TARGET, false)] {
         let stage = format!("target {name}");
-        let info =
-            block_on(updater.get_target_info(name, now)).map_err(|e| Error::at(&stage, e))?;
+        let info = block_on(updater.get_target_info(name, now)).map_err(|e| at(&stage, e))?;
         let Some(info) = info else {
             if required {
                 let missing = sigstore_tuf::Error::TargetNotFound(name.to_owned());
-                return Err(Error::at(&stage, missing));
+                return Err(at(&stage, missing));
             }
             absent.push(name.to_owned());
             continue;
         };
         // Always fetched, never served from the cache: the update says what
         // the repository serves now.
-        let bytes =
-            block_on(updater.download_target(&info, name)).map_err(|e| Error::at(&stage, e))?;
+        let bytes = block_on(updater.download_target(&info, name)).map_err(|e| at(&stage, e))?;
         let path = cache_dir.join("targets").join(name);
         write_atomic(&path, &bytes)?;
         written.push(WrittenTarget {
@@ -262,7 +220,7 @@ pub fn update(
 /// Writes through a temporary file and a rename, so readers never see half
 /// a trusted root.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io {
+    let io = |source| Error::Write {
         path: path.to_owned(),
         source,
     };

@@ -567,6 +567,19 @@ fn garbage() -> http::Response {
     }
 }
 
+/// What a service answers under an injected fault, if one is set: `503
+/// {service} is down` when it is down, else `garbled` (a garbage answer)
+/// when there is one.
+fn injected(service: &str, down: bool, garbled: Option<http::Response>) -> Option<http::Response> {
+    if down {
+        return Some(http::Response::error(
+            503,
+            &format!("{service} is down (injected fault)"),
+        ));
+    }
+    garbled
+}
+
 impl Shared {
     fn handle(&self, request: &http::Request) -> http::Response {
         *lock(&self.requests)
@@ -599,15 +612,12 @@ impl Shared {
             ("POST", "/oauth/device/code") => to_response(self.device_code()),
             ("POST", "/oauth/device/approve") => to_response(self.device_approve(request)),
             ("GET", "/github-actions/token") => to_response(self.github_token(request)),
-            ("POST", "/api/v2/signingCert") => {
-                if faults.fulcio_down {
-                    return http::Response::error(503, "fulcio is down (injected fault)");
-                }
-                if faults.fulcio_garbage {
-                    return garbage();
-                }
-                to_response(self.signing_cert(request, &faults))
-            }
+            ("POST", "/api/v2/signingCert") => injected(
+                "fulcio",
+                faults.fulcio_down,
+                faults.fulcio_garbage.then(garbage),
+            )
+            .unwrap_or_else(|| to_response(self.signing_cert(request, &faults))),
             ("GET", "/api/v2/trustBundle") => http::Response::json(
                 200,
                 &json!({"chains": [{"certificates": [
@@ -615,36 +625,26 @@ impl Shared {
                     pem_cert(self.root.cert_der()),
                 ]}]}),
             ),
-            ("POST", "/api/v1/log/entries") => {
-                if faults.rekor_down {
-                    return http::Response::error(503, "rekor is down (injected fault)");
-                }
-                if faults.rekor_garbage {
-                    return garbage();
-                }
-                to_response(self.log_entry(request, &faults))
-            }
-            ("POST", "/api/v2/log/entries") if self.v2.is_some() => {
-                if faults.rekor_down {
-                    return http::Response::error(503, "rekor is down (injected fault)");
-                }
-                if faults.rekor_garbage {
-                    return garbage();
-                }
-                to_response(self.log_entry_v2(request, &faults))
-            }
+            ("POST", "/api/v1/log/entries") => injected(
+                "rekor",
+                faults.rekor_down,
+                faults.rekor_garbage.then(garbage),
+            )
+            .unwrap_or_else(|| to_response(self.log_entry(request, &faults))),
+            ("POST", "/api/v2/log/entries") if self.v2.is_some() => injected(
+                "rekor",
+                faults.rekor_down,
+                faults.rekor_garbage.then(garbage),
+            )
+            .unwrap_or_else(|| to_response(self.log_entry_v2(request, &faults))),
             ("POST", "/api/v1/timestamp") if self.tsa.is_some() => {
-                if faults.tsa_down {
-                    return http::Response::error(503, "the TSA is down (injected fault)");
-                }
-                if faults.tsa_garbage {
-                    return http::Response {
-                        status: 200,
-                        content_type: "application/timestamp-reply",
-                        body: b"not DER".to_vec(),
-                    };
-                }
-                to_response(self.timestamp(request, &faults))
+                let not_der = || http::Response {
+                    status: 200,
+                    content_type: "application/timestamp-reply",
+                    body: b"not DER".to_vec(),
+                };
+                injected("the TSA", faults.tsa_down, faults.tsa_garbage.then(not_der))
+                    .unwrap_or_else(|| to_response(self.timestamp(request, &faults)))
             }
             ("GET", "/api/v1/timestamp/certchain") if self.tsa.is_some() => {
                 let mut chain = String::new();

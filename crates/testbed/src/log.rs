@@ -101,14 +101,7 @@ fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
 /// A checkpoint (signed note, the `c2sp.org/tlog-checkpoint` form Rekor v1
 /// writes) of a tree of `size` leaves with root `root`, signed by `key`.
 pub fn signed_checkpoint(key: &SigningKey, tree_id: u64, size: usize, root: &Hash) -> String {
-    let note = format!("{ORIGIN_NAME} - {tree_id}\n{size}\n{}\n", B64.encode(root));
-    let signature: DerSignature = key.sign(note.as_bytes());
-    let log_id: Hash = crate::pki::spki_der(key)
-        .map(|spki| Sha256::digest(spki).into())
-        .unwrap_or_default();
-    let mut blob = log_id.get(..4).unwrap_or_default().to_vec();
-    blob.extend_from_slice(signature.as_bytes());
-    format!("{note}\n\u{2014} {ORIGIN_NAME} {}\n", B64.encode(blob))
+    signed_note(key, &format!("{ORIGIN_NAME} - {tree_id}"), size, root)
 }
 
 /// A Rekor v2 checkpoint (rekor-tiles' form): the origin line is the log's
@@ -117,7 +110,14 @@ pub fn signed_checkpoint(key: &SigningKey, tree_id: u64, size: usize, root: &Has
 /// `logId.keyId`, SHA-256 of the key's DER SPKI), which is what
 /// sigstore-python, sigstore-verify and sigstore-js match key hints against.
 pub fn signed_checkpoint_v2(key: &SigningKey, size: usize, root: &Hash) -> String {
-    let note = format!("{ORIGIN_NAME}\n{size}\n{}\n", B64.encode(root));
+    signed_note(key, ORIGIN_NAME, size, root)
+}
+
+/// The checkpoint note `origin`, `size`, `root`, and its signature line:
+/// `ORIGIN_NAME`, then the first four bytes of the log id (SHA-256 of the
+/// key's DER SPKI) followed by `key`'s signature over the note, base64.
+fn signed_note(key: &SigningKey, origin: &str, size: usize, root: &Hash) -> String {
+    let note = format!("{origin}\n{size}\n{}\n", B64.encode(root));
     let signature: DerSignature = key.sign(note.as_bytes());
     let log_id: Hash = crate::pki::spki_der(key)
         .map(|spki| Sha256::digest(spki).into())

@@ -165,6 +165,78 @@ fn sign_tbs(tbs: TbsCertificate, key: &SigningKey) -> Result<Vec<u8>, Error> {
     der_of(&cert)
 }
 
+/// `CN={common_name},O=toto testbed`.
+fn testbed_name(common_name: &str) -> Result<Name, Error> {
+    Name::from_str(&format!("CN={common_name},O=toto testbed")).map_err(der_err)
+}
+
+/// The critical key usage extension.
+fn key_usage(usage: KeyUsage) -> Result<Extension, Error> {
+    extension(
+        const_oid::db::rfc5280::ID_CE_KEY_USAGE,
+        true,
+        der_of(&usage)?,
+    )
+}
+
+/// The extended key usage extension.
+fn extended_key_usage(critical: bool, eku: &[ObjectIdentifier]) -> Result<Extension, Error> {
+    extension(
+        const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
+        critical,
+        der_of(&ExtendedKeyUsage(eku.to_vec()))?,
+    )
+}
+
+/// The subject and authority key identifier extensions, in that order.
+fn key_identifiers(subject: Vec<u8>, authority: Vec<u8>) -> Result<[Extension; 2], Error> {
+    Ok([
+        extension(
+            const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+            false,
+            der_of(&SubjectKeyIdentifier(
+                OctetString::new(subject).map_err(der_err)?,
+            ))?,
+        )?,
+        extension(
+            const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
+            false,
+            der_of(&AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(authority).map_err(der_err)?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            })?,
+        )?,
+    ])
+}
+
+/// A v3 TBS certificate with a fresh random serial, to be signed with
+/// ECDSA P-256 SHA-256.
+fn tbs_certificate(
+    issuer: Name,
+    subject: Name,
+    spki: SubjectPublicKeyInfoOwned,
+    not_before: i64,
+    not_after: i64,
+    extensions: Vec<Extension>,
+) -> Result<TbsCertificate, Error> {
+    Ok(TbsCertificate {
+        version: Version::V3,
+        serial_number: serial()?,
+        signature: algorithm(),
+        issuer,
+        validity: Validity {
+            not_before: utc(not_before)?,
+            not_after: utc(not_after)?,
+        },
+        subject,
+        subject_public_key_info: spki,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(extensions),
+    })
+}
+
 /// A certificate authority: its key, certificate (DER) and subject.
 #[derive(Debug, Clone)]
 pub struct Authority {
@@ -200,8 +272,7 @@ impl Authority {
         ca: bool,
         eku: &[ObjectIdentifier],
     ) -> Result<Authority, Error> {
-        let subject =
-            Name::from_str(&format!("CN={common_name},O=toto testbed")).map_err(der_err)?;
+        let subject = testbed_name(common_name)?;
         let (spki, spki_der) = spki_of(&key)?;
         let key_id = key_identifier(&spki_der);
         let (issuer_name, issuer_key_id, signer) = match issuer {
@@ -217,50 +288,20 @@ impl Authority {
                     path_len_constraint: issuer.filter(|_| ca).map(|_| 0),
                 })?,
             )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_KEY_USAGE,
-                true,
-                der_of(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
-                false,
-                der_of(&SubjectKeyIdentifier(
-                    OctetString::new(key_id.clone()).map_err(der_err)?,
-                ))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
-                false,
-                der_of(&AuthorityKeyIdentifier {
-                    key_identifier: Some(OctetString::new(issuer_key_id).map_err(der_err)?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                })?,
-            )?,
+            key_usage(KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
         ];
+        extensions.extend(key_identifiers(key_id.clone(), issuer_key_id)?);
         if !eku.is_empty() {
-            extensions.push(extension(
-                const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
-                false,
-                der_of(&ExtendedKeyUsage(eku.to_vec()))?,
-            )?);
+            extensions.push(extended_key_usage(false, eku)?);
         }
-        let tbs = TbsCertificate {
-            version: Version::V3,
-            serial_number: serial()?,
-            signature: algorithm(),
-            issuer: issuer_name,
-            validity: Validity {
-                not_before: utc(not_before)?,
-                not_after: utc(not_after)?,
-            },
-            subject: subject.clone(),
-            subject_public_key_info: spki,
-            issuer_unique_id: None,
-            subject_unique_id: None,
-            extensions: Some(extensions),
-        };
+        let tbs = tbs_certificate(
+            issuer_name,
+            subject.clone(),
+            spki,
+            not_before,
+            not_after,
+            extensions,
+        )?;
         let cert = sign_tbs(tbs, signer)?;
         Ok(Authority {
             key,
@@ -302,52 +343,24 @@ impl Authority {
         not_before: i64,
         not_after: i64,
     ) -> Result<Vec<u8>, Error> {
-        let subject =
-            Name::from_str(&format!("CN={common_name},O=toto testbed")).map_err(der_err)?;
+        let subject = testbed_name(common_name)?;
         let (spki, spki_der) = spki_of(key)?;
-        let extensions = vec![
-            extension(
-                const_oid::db::rfc5280::ID_CE_KEY_USAGE,
-                true,
-                der_of(&KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
-                true,
-                der_of(&ExtendedKeyUsage(vec![TIME_STAMPING]))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
-                false,
-                der_of(&SubjectKeyIdentifier(
-                    OctetString::new(key_identifier(&spki_der)).map_err(der_err)?,
-                ))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
-                false,
-                der_of(&AuthorityKeyIdentifier {
-                    key_identifier: Some(OctetString::new(self.key_id.clone()).map_err(der_err)?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                })?,
-            )?,
+        let mut extensions = vec![
+            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            extended_key_usage(true, &[TIME_STAMPING])?,
         ];
-        let tbs = TbsCertificate {
-            version: Version::V3,
-            serial_number: serial()?,
-            signature: algorithm(),
-            issuer: self.subject.clone(),
-            validity: Validity {
-                not_before: utc(not_before)?,
-                not_after: utc(not_after)?,
-            },
+        extensions.extend(key_identifiers(
+            key_identifier(&spki_der),
+            self.key_id.clone(),
+        )?);
+        let tbs = tbs_certificate(
+            self.subject.clone(),
             subject,
-            subject_public_key_info: spki,
-            issuer_unique_id: None,
-            subject_unique_id: None,
-            extensions: Some(extensions),
-        };
+            spki,
+            not_before,
+            not_after,
+            extensions,
+        )?;
         sign_tbs(tbs, &self.key)
     }
 
@@ -383,32 +396,14 @@ impl Authority {
             }
         };
         let mut extensions = vec![
-            extension(
-                const_oid::db::rfc5280::ID_CE_KEY_USAGE,
-                true,
-                der_of(&KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
-                false,
-                der_of(&ExtendedKeyUsage(eku.to_vec()))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
-                false,
-                der_of(&SubjectKeyIdentifier(
-                    OctetString::new(key_identifier(&spki_der)).map_err(der_err)?,
-                ))?,
-            )?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
-                false,
-                der_of(&AuthorityKeyIdentifier {
-                    key_identifier: Some(OctetString::new(self.key_id.clone()).map_err(der_err)?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                })?,
-            )?,
+            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            extended_key_usage(false, eku)?,
+        ];
+        extensions.extend(key_identifiers(
+            key_identifier(&spki_der),
+            self.key_id.clone(),
+        )?);
+        extensions.extend([
             extension(
                 const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
                 true,
@@ -420,7 +415,7 @@ impl Authority {
                 false,
                 der_of(&Utf8StringRef::new(&request.issuer).map_err(der_err)?)?,
             )?,
-        ];
+        ]);
         for claim in &request.claims {
             let value = match &claim.value {
                 ClaimValue::Raw(s) => s.as_bytes().to_vec(),
@@ -428,21 +423,14 @@ impl Authority {
             };
             extensions.push(extension(claim.oid, false, value)?);
         }
-        let mut tbs = TbsCertificate {
-            version: Version::V3,
-            serial_number: serial()?,
-            signature: algorithm(),
-            issuer: self.subject.clone(),
-            validity: Validity {
-                not_before: utc(not_before)?,
-                not_after: utc(not_after)?,
-            },
-            subject: Name::default(),
-            subject_public_key_info: request.spki.clone(),
-            issuer_unique_id: None,
-            subject_unique_id: None,
-            extensions: Some(extensions),
-        };
+        let mut tbs = tbs_certificate(
+            self.subject.clone(),
+            Name::default(),
+            request.spki.clone(),
+            not_before,
+            not_after,
+            extensions,
+        )?;
         if let Some(ct) = ct {
             // The SCT signs this TBS (no SCT extension); the final
             // certificate is the same TBS with the SCT list appended.

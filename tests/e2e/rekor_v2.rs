@@ -362,3 +362,53 @@ fn toto_v2_bundles_verify_with_sigstore_js() {
         "sigstore-js: a tampered timestamp",
     );
 }
+
+/// `--rekor-version 1` against a testbed offering both versions: a v1 entry
+/// (with its SET, and the TSA's timestamp too), which verifies; and
+/// `--rekor-version 2` without a trust config offering it is a usage error.
+#[test]
+fn rekor_version_1_can_be_asked_for() {
+    let v2 = Signing::new(
+        start_v2,
+        "erin@example.com",
+        ("app.zip", "zip bytes\n"),
+        ("other", "other\n"),
+    );
+    let tb = &v2.tb;
+    let bundle = v2.dir.path().join("v1.sigstore.json");
+    let out = crate::common::toto()
+        .arg("sign-blob")
+        .args(crate::common::keyless(tb, &v2.token))
+        .args(["--rekor-version", "1", "--bundle"])
+        .arg(&bundle)
+        .arg(&v2.artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "sign-blob --rekor-version 1");
+    assert_eq!((tb.requests(REKOR_V1), tb.requests(REKOR_V2)), (1, 0));
+    let entry = &read_json(&bundle)["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1", "{entry}");
+    assert!(entry.get("inclusionPromise").is_some(), "a v1 SET: {entry}");
+    let out = testbed_verify_bundle(tb, &bundle, v2.signer, &v2.artifact);
+    expect_code(&out, 0, "verify the v1 bundle");
+
+    let out = crate::common::toto()
+        .args(["sign-blob", "--keyless", "--rekor-version", "2"])
+        .args(["--identity-token", &v2.token])
+        .arg(&v2.artifact)
+        .env_remove("TOTO_TRUST_CONFIG")
+        .output()
+        .unwrap();
+    expect_error(
+        &out,
+        2,
+        "--trust-config",
+        "--rekor-version 2 on the public-good instance",
+    );
+    let out = crate::common::toto()
+        .args(["sign-blob", "--keyless", "--rekor-version", "3"])
+        .arg(&v2.artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 2, "--rekor-version 3");
+}

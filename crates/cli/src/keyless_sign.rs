@@ -36,6 +36,10 @@ pub struct KeylessArgs {
     /// The OIDC issuer to log in at (default: the trust config's).
     #[arg(long, value_name = "URL")]
     pub oidc_issuer: Option<String>,
+    /// Rekor API version to log in: 1, or 2 (rekor-tiles, with an RFC 3161
+    /// timestamp). Default: the highest the trust config offers.
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub rekor_version: Option<u32>,
 }
 
 /// Private keys, or `--keyless` instead (for commands that sign either way).
@@ -119,11 +123,16 @@ impl KeylessArgs {
                 let bytes = util::read_limited(path, 16 << 20, "trust config")?;
                 let text = String::from_utf8(bytes)
                     .with_context(|| format!("{} is not UTF-8", path.display()))?;
-                TrustConfig::from_json(&text)
+                TrustConfig::from_json_with(&text, self.rekor_version)
                     .map_err(cli_error)
                     .with_context(|| format!("cannot read trust config {}", path.display()))
             }
             None => {
+                if self.rekor_version == Some(2) {
+                    anyhow::bail!(
+                        "--rekor-version 2 needs a --trust-config whose signing config offers Rekor v2 and a timestamp authority"
+                    );
+                }
                 let mut config = TrustConfig::public_good().map_err(cli_error)?;
                 if crate::cmd::trust::cached_public_good_root().is_some() {
                     config.root = crate::cmd::verify_bundle::trust_root(None)?;

@@ -64,7 +64,37 @@ fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
     }
 }
 
-fn service_url(config: &Value, field: &str, wanted_major: u64) -> Option<String> {
+/// Whether `service`'s `validFor` window holds `now` (a service without one
+/// is current); sigstore-python drops services that are not.
+fn current(service: &Value, now: jiff::Timestamp) -> bool {
+    let Some(window) = service.get("validFor") else {
+        return true;
+    };
+    let bound = |key| {
+        window
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::parse::<jiff::Timestamp>)
+    };
+    let started = match bound("start") {
+        None => true,
+        Some(Ok(start)) => start <= now,
+        Some(Err(_)) => false,
+    };
+    let ended = match bound("end") {
+        None => false,
+        Some(Ok(end)) => end < now,
+        Some(Err(_)) => true,
+    };
+    started && !ended
+}
+
+fn service_url(
+    config: &Value,
+    field: &str,
+    wanted_major: u64,
+    now: jiff::Timestamp,
+) -> Option<String> {
     config
         .get(field)?
         .as_array()?
@@ -74,6 +104,7 @@ fn service_url(config: &Value, field: &str, wanted_major: u64) -> Option<String>
                 .and_then(Value::as_u64)
                 .unwrap_or(1)
                 == wanted_major
+                && current(s, now)
         })
         .and_then(|s| s.get("url"))
         .and_then(Value::as_str)
@@ -95,8 +126,25 @@ impl TrustConfig {
         })
     }
 
-    /// Reads a `ClientTrustConfig` (`trustedRoot` + `signingConfig` v0.2).
+    /// Reads a `ClientTrustConfig` (`trustedRoot` + `signingConfig` v0.2),
+    /// signing with the highest Rekor version it offers.
     pub fn from_json(text: &str) -> Result<TrustConfig, Error> {
+        TrustConfig::from_json_with(text, None)
+    }
+
+    /// Reads a `ClientTrustConfig`, keeping only the services current now
+    /// (their `validFor`), with Rekor `rekor_version` (1 or 2) when given,
+    /// else the highest version offered (as sigstore-python's
+    /// `--rekor-version`).
+    pub fn from_json_with(text: &str, rekor_version: Option<u32>) -> Result<TrustConfig, Error> {
+        TrustConfig::read(text, rekor_version, jiff::Timestamp::now())
+    }
+
+    fn read(
+        text: &str,
+        rekor_version: Option<u32>,
+        now: jiff::Timestamp,
+    ) -> Result<TrustConfig, Error> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| malformed("trust config", e.to_string()))?;
         if value.get("mediaType").and_then(Value::as_str) != Some(CLIENT_TRUST_CONFIG) {
@@ -117,23 +165,40 @@ impl TrustConfig {
                 format!("signingConfig.mediaType is not {SIGNING_CONFIG}"),
             ));
         }
-        let fulcio = service_url(signing, "caUrls", 1).ok_or_else(|| {
-            malformed("trust config", "no Fulcio (caUrls) with majorApiVersion 1")
+        let fulcio = service_url(signing, "caUrls", 1, now).ok_or_else(|| {
+            malformed(
+                "trust config",
+                "no current Fulcio (caUrls) with majorApiVersion 1",
+            )
         })?;
-        // The highest Rekor version offered, as sigstore-python picks.
-        let (rekor, rekor_version) = match service_url(signing, "rekorTlogUrls", 2) {
-            Some(url) => (url, 2),
-            None => (
-                service_url(signing, "rekorTlogUrls", 1).ok_or_else(|| {
-                    malformed(
-                        "trust config",
-                        "no Rekor (rekorTlogUrls with majorApiVersion 1 or 2)",
-                    )
-                })?,
-                1,
-            ),
+        // The version asked for, else the highest offered (as sigstore-python
+        // picks).
+        let wanted: &[u32] = match rekor_version {
+            Some(1) => &[1],
+            Some(2) => &[2],
+            Some(other) => {
+                return Err(malformed(
+                    "trust config",
+                    format!("Rekor version {other} is not supported (1 or 2)"),
+                ))
+            }
+            None => &[2, 1],
         };
-        let tsa = service_url(signing, "tsaUrls", 1);
+        let (rekor, rekor_version) = wanted
+            .iter()
+            .find_map(|&v| service_url(signing, "rekorTlogUrls", u64::from(v), now).map(|u| (u, v)))
+            .ok_or_else(|| {
+                let versions = wanted
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                malformed(
+                    "trust config",
+                    format!("no current Rekor (rekorTlogUrls) with majorApiVersion {versions}"),
+                )
+            })?;
+        let tsa = service_url(signing, "tsaUrls", 1, now);
         if rekor_version == 2 && tsa.is_none() {
             return Err(malformed(
                 "trust config",
@@ -147,7 +212,7 @@ impl TrustConfig {
                 rekor,
                 rekor_version,
                 tsa,
-                oidc: service_url(signing, "oidcUrls", 1),
+                oidc: service_url(signing, "oidcUrls", 1, now),
             },
         })
     }

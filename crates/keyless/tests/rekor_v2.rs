@@ -71,6 +71,44 @@ fn the_trust_config_selects_rekor_v2_and_its_timestamp_authority() {
 }
 
 #[test]
+fn a_rekor_version_can_be_asked_for_and_services_out_of_their_window_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let tb = start(dir.path());
+    let text = trust_config_text(&tb);
+    // Asked for: v1 from a config offering both; v2 explicitly; 3 refused.
+    let v1 = TrustConfig::from_json_with(&text, Some(1)).unwrap();
+    assert_eq!(v1.services.rekor_version, 1);
+    assert_eq!(
+        TrustConfig::from_json_with(&text, Some(2))
+            .unwrap()
+            .services
+            .rekor_version,
+        2
+    );
+    assert!(TrustConfig::from_json_with(&text, Some(3)).is_err());
+    // A v2 log whose window has ended (or not begun) is not used: v1 is.
+    for window in [
+        serde_json::json!({"start": "2020-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"}),
+        serde_json::json!({"start": "2999-01-01T00:00:00Z"}),
+    ] {
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        for rekor in value["signingConfig"]["rekorTlogUrls"]
+            .as_array_mut()
+            .unwrap()
+        {
+            if rekor["majorApiVersion"] == 2 {
+                rekor["validFor"] = window.clone();
+            }
+        }
+        let config = TrustConfig::from_json(&value.to_string()).unwrap();
+        assert_eq!(config.services.rekor_version, 1, "{window}");
+        // ... and asking for v2 then fails, naming what is missing.
+        let err = TrustConfig::from_json_with(&value.to_string(), Some(2)).unwrap_err();
+        assert!(err.to_string().contains("no current Rekor"), "{err}");
+    }
+}
+
+#[test]
 fn v2_bundles_verify_and_bad_answers_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let tb = start(dir.path());

@@ -7,6 +7,28 @@
 
 mod v2;
 
+/// Entry points for the fuzz targets into the signer's readers of service
+/// answers; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+
+    /// `Ok` when `der` is a granted RFC 3161 answer carrying a token.
+    pub fn check_timestamp_response(der: &[u8]) -> Result<(), String> {
+        super::v2::check_timestamp_response(der)
+    }
+
+    /// A Rekor v2 request, as the signer would send it, for fixed inputs.
+    pub fn sample_v2_request() -> Value {
+        super::v2::hashedrekord_request(&[1; 32], &[2; 64], &[3; 16])
+    }
+
+    /// Checks a Rekor v2 `answer` to `sent`; its log index when accepted.
+    pub fn check_v2_entry(answer: &Value, sent: &Value) -> Result<u64, crate::Error> {
+        super::v2::check_entry(answer, sent, "http://fuzz").map(|e| e.log_index)
+    }
+}
+
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};

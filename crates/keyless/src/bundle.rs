@@ -293,24 +293,15 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        if bundle_json.len() > MAX_BUNDLE_BYTES {
-            return Err(Error::Malformed {
-                what: "bundle",
-                reason: format!(
-                    "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
-                    bundle_json.len()
-                ),
-            });
-        }
+        // `Bundle::from_json` takes the first of duplicate keys (its content
+        // is a flattened enum) where `serde_json::Value` takes the last:
+        // refuse them, so every reader of these bytes sees the one bundle
+        // that was verified. (This also bounds the size.)
+        strict_json(bundle_json)?;
         let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
             what: "bundle",
             reason: "not UTF-8".into(),
         })?;
-        // `Bundle::from_json` takes the first of duplicate keys (its content
-        // is a flattened enum) where `serde_json::Value` takes the last:
-        // refuse them, so every reader of these bytes sees the one bundle
-        // that was verified.
-        strict_json(bundle_json)?;
         let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
             what: "bundle",
             reason: e.to_string(),

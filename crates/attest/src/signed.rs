@@ -33,7 +33,7 @@ impl SignedDocument {
                     envelope_payload: None,
                 },
                 Seal::Envelope(e) => SignedDocument {
-                    container: Container::Envelope(e),
+                    container: Container::Envelope(e.clone()),
                     envelope_payload: Some(payload.to_value()),
                 },
             })
@@ -221,8 +221,9 @@ impl Signers<'_> {
 pub enum Seal<'t, 'a> {
     /// A Metablock (its `signed` still borrowed from the input).
     Metablock(dsse::MetablockRef<'t, 'a>),
-    /// A DSSE envelope with an in-toto payload.
-    Envelope(dsse::Envelope),
+    /// A DSSE envelope with an in-toto payload (the payload node borrows
+    /// from it).
+    Envelope(&'t dsse::Envelope),
 }
 
 impl Seal<'_, '_> {
@@ -256,7 +257,7 @@ pub fn open<R>(
     let tree = dsse::json::Tree::parse(bytes)?;
     let root = tree.root();
     if root.get("payloadType").is_some() {
-        let envelope = dsse::Envelope::from_json(bytes, limits)?;
+        let envelope = dsse::Envelope::from_node(root, limits)?;
         if envelope.payload_type() != PAYLOAD_TYPE {
             return Err(Error::Malformed {
                 what: "envelope",
@@ -266,8 +267,7 @@ pub fn open<R>(
                 ),
             });
         }
-        let payload_bytes = envelope.payload().to_vec();
-        let payload_tree = dsse::json::Tree::parse(&payload_bytes)?;
+        let payload_tree = dsse::json::Tree::parse(envelope.payload())?;
         let payload = payload_tree.root();
         if !payload.is_object() {
             return Err(Error::Malformed {
@@ -275,7 +275,7 @@ pub fn open<R>(
                 reason: "not a JSON object".into(),
             });
         }
-        return read(Seal::Envelope(envelope), payload);
+        return read(Seal::Envelope(&envelope), payload);
     }
     if root.get("signed").is_some() {
         let metablock = dsse::MetablockRef::from_node(root, limits)?;

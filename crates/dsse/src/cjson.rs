@@ -108,8 +108,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Error> {
 
 /// Parses untrusted JSON strictly (see [`parse_strict`]) into a typed value.
 pub fn from_slice_strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let value = parse_strict(bytes)?;
-    serde_json::from_value(value).map_err(|source| Error::Json { source })
+    crate::json::Tree::parse(bytes)?.root().decode()
 }
 
 struct StrictValue;

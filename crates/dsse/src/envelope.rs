@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::keys::{KeyedSigner, KeyedVerifier, SigBytes};
 use crate::limits::Limits;
-use crate::{b64, cjson, pae};
+use crate::{b64, pae};
 
 /// One signature of an envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,13 @@ impl Envelope {
                 actual: bytes.len(),
             });
         }
-        let wire: WireEnvelope = cjson::from_slice_strict(bytes)?;
+        Envelope::from_node(crate::json::Tree::parse(bytes)?.root(), limits)
+    }
+
+    /// Reads an envelope from an already strictly parsed document (see
+    /// [`crate::json::Tree`]); the caller has checked its size.
+    pub fn from_node(root: crate::json::Node<'_, '_>, limits: &Limits) -> Result<Envelope, Error> {
+        let wire: WireEnvelope = root.decode()?;
         if wire.signatures.len() > limits.max_signatures {
             return Err(Error::TooMany {
                 what: "envelope signatures",

@@ -281,7 +281,22 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, Error> {
         self.at += 1;
         let start = self.at;
-        // Fast path: no escape before the closing quote.
+        // Fast path: no escape before the closing quote. Skip eight bytes
+        // at a time while none is a quote, a backslash or a control
+        // character (these word tests have no false negatives; a false
+        // positive only hands the bytes to the loop below).
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+        while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let quote = below(x ^ (ONES * u64::from(b'"')), 1);
+            let backslash = below(x ^ (ONES * u64::from(b'\\')), 1);
+            if quote | backslash | below(x, 0x20) != 0 {
+                break;
+            }
+            self.at += 8;
+        }
         loop {
             match self.bytes.get(self.at) {
                 Some(b'"') => {

@@ -4,18 +4,12 @@
 //! the public-good instance); what converts is detected as PEP 740.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use keyless::pep740::{detect, to_bundles, MAX_ATTESTATIONS};
-use keyless::{BundleVerifier, Policy, TrustRoot};
+use keyless::Policy;
 use libfuzzer_sys::fuzz_target;
 
-fn verifier() -> &'static BundleVerifier {
-    static VERIFIER: OnceLock<BundleVerifier> = OnceLock::new();
-    VERIFIER.get_or_init(|| {
-        BundleVerifier::new(&TrustRoot::public_good().expect("embedded root")).expect("verifier")
-    })
-}
+mod common;
+use common::public_good_verifier as verifier;
 
 fuzz_target!(|data: &[u8]| {
     let shape = detect(data);

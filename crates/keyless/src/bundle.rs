@@ -1,6 +1,8 @@
 //! Bundle verification, behind toto's own types: callers never see
 //! `sigstore-verify`'s, so its API churn stays in this file.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
@@ -258,9 +260,14 @@ pub struct Verified {
     pub tlog_verified: bool,
 }
 
+mod fast;
+
 /// Verifies bundles against one trusted root; build once, verify many.
 pub struct BundleVerifier {
     verifier: Verifier,
+    /// The common shape, verified directly ([`fast`]); `None` when the
+    /// trusted root's material cannot be prepared for it.
+    fast: Option<fast::FastPath>,
 }
 
 impl std::fmt::Debug for BundleVerifier {
@@ -279,7 +286,10 @@ impl BundleVerifier {
     /// A verifier for `root`.
     pub fn new(root: &TrustRoot) -> Result<BundleVerifier, Error> {
         Verifier::new(&root.0)
-            .map(|verifier| BundleVerifier { verifier })
+            .map(|verifier| BundleVerifier {
+                verifier,
+                fast: fast::FastPath::new(&root.0),
+            })
             .map_err(|e| Error::Malformed {
                 what: "trusted root",
                 reason: e.to_string(),
@@ -297,6 +307,43 @@ impl BundleVerifier {
         // is a flattened enum) where `serde_json::Value` takes the last:
         // refuse them, so every reader of these bytes sees the one bundle
         // that was verified. (This also bounds the size.)
+        let tree = strict_json(bundle_json)?;
+        if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
+            if let Ok(verified) =
+                fast.verify(tree.root(), artifact, &wanted, jiff::Timestamp::now())
+            {
+                return Ok(verified);
+            }
+        }
+        self.verify_general(bundle_json, artifact, policy)
+    }
+
+    /// The fast path alone ([`fast`]): `Err` says why it declined. For the
+    /// differential tests and fuzz target; [`BundleVerifier::verify`] is the
+    /// API.
+    #[doc(hidden)]
+    pub fn verify_fast_path(
+        &self,
+        bundle_json: &[u8],
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, &'static str> {
+        let tree = strict_json(bundle_json).map_err(|_| "not strict JSON")?;
+        let Signer::Certificate(wanted) = signer(policy) else {
+            return Err("managed key");
+        };
+        let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
+        fast.verify(tree.root(), artifact, &wanted, jiff::Timestamp::now())
+    }
+
+    /// The general path alone (`sigstore-verify`), for the same tests.
+    #[doc(hidden)]
+    pub fn verify_general(
+        &self,
+        bundle_json: &[u8],
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, Error> {
         strict_json(bundle_json)?;
         let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
             what: "bundle",
@@ -325,20 +372,8 @@ impl BundleVerifier {
                 })?,
             ),
         };
-        let identity_policy;
-        let policy = match policy {
-            Policy::Identity { identity, issuer } => {
-                identity_policy = Policy::Certificate(CertificatePolicy {
-                    identity: Some(identity.clone()),
-                    issuer: issuer.clone(),
-                    ..CertificatePolicy::default()
-                });
-                &identity_policy
-            }
-            other => other,
-        };
-        let result = match policy {
-            Policy::Certificate(wanted) => {
+        let result = match signer(policy) {
+            Signer::Certificate(wanted) => {
                 let mut policy =
                     VerificationPolicy::any_identity().require_issuer(wanted.issuer.as_str());
                 if let Some(identity) = &wanted.identity {
@@ -355,8 +390,7 @@ impl BundleVerifier {
                 )?;
                 result
             }
-            Policy::Identity { .. } => unreachable_identity()?,
-            Policy::Key { pem } => {
+            Signer::Key(pem) => {
                 let key = DerPublicKey::from_pem(pem).map_err(|e| Error::Malformed {
                     what: "public key",
                     reason: e.to_string(),
@@ -379,12 +413,25 @@ impl BundleVerifier {
     }
 }
 
-/// `Policy::Identity` is rewritten as `Policy::Certificate` before matching.
-fn unreachable_identity() -> Result<sigstore_verify::VerificationResult, Error> {
-    Err(Error::Malformed {
-        what: "policy",
-        reason: "internal: identity policy not normalized".into(),
-    })
+/// Who a policy accepts: certificate claims (an identity policy is the
+/// claims policy of its identity and issuer) or a managed key's PEM.
+enum Signer<'a> {
+    Certificate(Cow<'a, CertificatePolicy>),
+    Key(&'a str),
+}
+
+fn signer(policy: &Policy) -> Signer<'_> {
+    match policy {
+        Policy::Identity { identity, issuer } => {
+            Signer::Certificate(Cow::Owned(CertificatePolicy {
+                identity: Some(identity.clone()),
+                issuer: issuer.clone(),
+                ..CertificatePolicy::default()
+            }))
+        }
+        Policy::Certificate(wanted) => Signer::Certificate(Cow::Borrowed(wanted)),
+        Policy::Key { pem } => Signer::Key(pem),
+    }
 }
 
 /// Parses a bundle strictly: duplicate object keys and trailing data are

@@ -7,7 +7,10 @@
 //! Fulcio CA at the verified time, the embedded SCT, Rekor inclusion proofs
 //! and checkpoints, SETs, RFC 3161 timestamps, and the agreement of the log
 //! entry with the bundle. It passes all 70 sigstore-conformance
-//! bundle-verification cases, by artifact and by digest.
+//! bundle-verification cases, by artifact and by digest. The common shape
+//! of public bundles takes a fast path built on the same crate's pieces
+//! (`bundle::fast`), which can only accept; everything else, and every
+//! failure, is decided by `sigstore-verify`.
 //!
 //! ```no_run
 //! use keyless::{Artifact, BundleVerifier, Policy, TrustRoot};

@@ -209,13 +209,16 @@ fn the_log_and_its_keys_survive_a_restart() {
             issuer: issuer.clone(),
         };
         let blob = format!("blob {n}");
-        verifier
-            .verify(
-                bundle.json.as_bytes(),
-                Artifact::Bytes(blob.as_bytes()),
-                &policy,
-            )
+        let artifact = Artifact::Bytes(blob.as_bytes());
+        let verified = verifier
+            .verify(bundle.json.as_bytes(), artifact, &policy)
             .unwrap();
+        // toto's own blob bundles have the shape the fast path takes, and
+        // both paths report the same.
+        let fast = verifier.verify_fast_path(bundle.json.as_bytes(), artifact, &policy);
+        assert_eq!(fast, Ok(verified.clone()));
+        let general = verifier.verify_general(bundle.json.as_bytes(), artifact, &policy);
+        assert_eq!(general.unwrap(), verified);
     }
     let proof = get(tb.url(), "/api/v1/log/proof?firstSize=3&lastSize=4");
     sigstore_merkle::verify_consistency_proof(

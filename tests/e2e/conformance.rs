@@ -439,3 +439,55 @@ fn batch_verification_keeps_order_and_per_bundle_verdicts() {
     assert!(any_failed);
     assert!(matches!(out.status.code(), Some(1 | 2)), "{:?}", out.status);
 }
+
+/// A bundle of a batch that cannot be read is reported on its own line
+/// (exit 2); the others are still verified, in order.
+#[test]
+fn unreadable_bundle_in_a_batch_is_reported_and_the_rest_verified() {
+    let base = shared().join("vectors/sigstore-conformance/bundle-verify");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sigstore.json");
+    let good = base.join("happy-path-v0.3/bundle.sigstore.json");
+    for format in ["json", "text"] {
+        let out = toto()
+            .arg("verify-bundle")
+            .arg("--bundle")
+            .arg(&good)
+            .arg("--bundle")
+            .arg(&missing)
+            .arg("--bundle")
+            .arg(&good)
+            .args(["--certificate-identity", DEFAULT_IDENTITY])
+            .args(["--certificate-oidc-issuer", DEFAULT_ISSUER])
+            .args(["--format", format])
+            .arg(base.join("a.txt"))
+            .output()
+            .unwrap();
+        expect_code(&out, 2, "one bundle unreadable");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if format == "json" {
+            let lines: Vec<serde_json::Value> = stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let verdicts: Vec<_> = lines.iter().map(|l| l["verified"].clone()).collect();
+            assert_eq!(verdicts, [true, false, true]);
+            let error = lines[1]["error"].as_str().unwrap();
+            assert!(
+                error.contains("cannot open bundle") && error.contains("missing.sigstore.json"),
+                "{error}"
+            );
+        } else {
+            assert_eq!(
+                stdout.lines().filter(|l| l.starts_with("Verified")).count(),
+                2,
+                "{stdout}"
+            );
+            assert!(
+                stderr.contains("cannot open bundle") && stderr.contains("missing.sigstore.json"),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -71,7 +71,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 pub fn read_limited(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>> {
     let file =
         fs::File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
-    let mut bytes = Vec::new();
+    // Sized once from the file's length (a hint: the file may change).
+    let hint = file.metadata().map_or(0, |m| m.len()).min(limit as u64) as usize;
+    let mut bytes = Vec::with_capacity(hint.saturating_add(1));
     file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;

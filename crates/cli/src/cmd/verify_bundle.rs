@@ -1,6 +1,8 @@
 //! `toto verify-bundle`: verify a Sigstore bundle for an artifact, offline,
 //! against a trusted root. Speaks the sigstore-conformance client protocol.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -161,12 +163,6 @@ pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
 pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
     let policy = args.signer.policy()?;
     let verifier = args.signer.verifier()?;
-    let bundles = args
-        .signer
-        .bundles
-        .iter()
-        .map(|path| util::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle"))
-        .collect::<Result<Vec<_>>>()?;
     let digest;
     let contents;
     let artifact = match as_digest(&args.artifact) {
@@ -185,13 +181,16 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
         Artifact::Sha512(d) => hex::encode(d),
         Artifact::Bytes(b) => hex::encode(Sha256::digest(b)),
     };
-    let outcomes = verify_all(&verifier, &bundles, artifact, &policy);
+    let outcomes = verify_all(&verifier, &args.signer.bundles, artifact, &policy);
+    // One write per stream at the end, not one per bundle.
+    let (mut out, mut err) = (String::new(), String::new());
     let mut code = 0;
     for (path, outcome) in args.signer.bundles.iter().zip(outcomes) {
         let shown = path.display();
         match outcome {
             Ok(verified) => match args.format {
-                Format::Json => println!(
+                Format::Json => writeln!(
+                    out,
                     "{}",
                     serde_json::json!({
                         "verified": true,
@@ -201,65 +200,93 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         "issuer": verified.issuer,
                         "times": verified.times,
                     })
-                ),
+                )?,
                 Format::Text if crate::log::quiet() => {}
-                Format::Text => println!(
+                Format::Text => writeln!(
+                    out,
                     "{} {shown} for sha256:{shown_digest}{}",
                     crate::style::good("Verified"),
                     match (&verified.identity, &verified.issuer) {
                         (Some(id), Some(iss)) => format!(": signed by {id} ({iss})"),
                         _ => ": signed by the managed key".into(),
                     }
-                ),
+                )?,
             },
-            Err(e) => {
-                let failed = e.is_verification_failure();
+            Err(failure) => {
+                let failed = matches!(&failure, Failure::Verify(e) if e.is_verification_failure());
                 code = code.max(if failed {
                     util::EXIT_FAILED
                 } else {
                     util::EXIT_USAGE
                 });
+                let reason = match &failure {
+                    Failure::Read(e) => format!("{e:#}"),
+                    Failure::Verify(e) => e.to_string(),
+                };
                 match args.format {
-                    Format::Json => println!(
+                    Format::Json => writeln!(
+                        out,
                         "{}",
-                        serde_json::json!({"verified": false, "bundle": shown.to_string(), "error": e.to_string()})
-                    ),
-                    Format::Text if failed => eprintln!(
-                        "{} {shown}: {e}",
+                        serde_json::json!({"verified": false, "bundle": shown.to_string(), "error": reason})
+                    )?,
+                    Format::Text if failed => writeln!(
+                        err,
+                        "{} {shown}: {reason}",
                         crate::style::bad("toto: verification failed:")
-                    ),
-                    Format::Text => eprintln!(
-                        "{} cannot verify {shown}: {e}",
-                        crate::style::bad("toto: error:")
-                    ),
+                    )?,
+                    Format::Text => match failure {
+                        Failure::Read(_) => {
+                            writeln!(err, "{} {reason}", crate::style::bad("toto: error:"))?
+                        }
+                        Failure::Verify(_) => writeln!(
+                            err,
+                            "{} cannot verify {shown}: {reason}",
+                            crate::style::bad("toto: error:")
+                        )?,
+                    },
                 }
             }
         }
     }
+    std::io::stdout().write_all(out.as_bytes())?;
+    std::io::stderr().write_all(err.as_bytes())?;
     Ok(ExitCode::from(code))
 }
 
-/// Verifies every bundle, on all cores, keeping the input order. Workers
-/// take the next bundle as they finish one, so a core the machine slows
-/// down does not hold the others up.
+/// Why one bundle of a batch was not verified.
+enum Failure {
+    /// Its file could not be read.
+    Read(anyhow::Error),
+    /// It did not verify, or is malformed.
+    Verify(keyless::Error),
+}
+
+/// Reads and verifies every bundle, on all cores, keeping the input order.
+/// Workers take the next bundle as they finish one, so a core the machine
+/// slows down does not hold the others up, and each bundle's bytes are
+/// dropped as soon as it is verified.
 fn verify_all(
     verifier: &BundleVerifier,
-    bundles: &[Vec<u8>],
+    bundles: &[PathBuf],
     artifact: Artifact<'_>,
     policy: &Policy,
-) -> Vec<Result<keyless::Verified, keyless::Error>> {
+) -> Vec<Result<keyless::Verified, Failure>> {
+    let one = |path: &PathBuf| {
+        let bytes =
+            util::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle").map_err(Failure::Read)?;
+        verifier
+            .verify(&bytes, artifact, policy)
+            .map_err(Failure::Verify)
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(bundles.len())
         .max(1);
     if threads == 1 {
-        return bundles
-            .iter()
-            .map(|b| verifier.verify(b, artifact, policy))
-            .collect();
+        return bundles.iter().map(one).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut outcomes: Vec<Option<Result<keyless::Verified, keyless::Error>>> =
+    let mut outcomes: Vec<Option<Result<keyless::Verified, Failure>>> =
         std::iter::repeat_with(|| None)
             .take(bundles.len())
             .collect();
@@ -273,7 +300,7 @@ fn verify_all(
                         let Some(bundle) = bundles.get(i) else {
                             break;
                         };
-                        done.push((i, verifier.verify(bundle, artifact, policy)));
+                        done.push((i, one(bundle)));
                     }
                     done
                 })
@@ -291,10 +318,10 @@ fn verify_all(
         .into_iter()
         .map(|o| {
             o.unwrap_or_else(|| {
-                Err(keyless::Error::Malformed {
+                Err(Failure::Verify(keyless::Error::Malformed {
                     what: "bundle",
                     reason: "verification thread failed".into(),
-                })
+                }))
             })
         })
         .collect()

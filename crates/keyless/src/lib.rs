@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+mod der;
 pub mod pep740;
 pub mod sign;
 pub mod tuf;

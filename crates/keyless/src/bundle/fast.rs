@@ -241,17 +241,16 @@ impl FastPath {
             .map_err(|_| "certificate chain")?;
         // No intermediates were offered, so the anchor signed the leaf.
         // webpki keeps an anchor's SPKI without its SEQUENCE header.
-        let spki = path.anchor().subject_public_key_info.as_ref();
-        let mut der = Vec::with_capacity(spki.len() + 4);
-        der::header(0x30, spki.len(), &mut der);
-        der.extend_from_slice(spki);
-        Ok(der)
+        Ok(crate::der::tlv(
+            0x30,
+            path.anchor().subject_public_key_info.as_ref(),
+        ))
     }
 
     /// Verifies the certificate's one embedded SCT (RFC 6962 §3.2) by a
     /// trusted CT log valid when it was issued.
     fn verify_sct(&self, cert: &[u8], issuer_spki: &[u8]) -> Result<(), Decline> {
-        let (precert_tbs, list) = der::precert_tbs(cert).ok_or("certificate extensions")?;
+        let (precert_tbs, list) = precert::tbs(cert).ok_or("certificate extensions")?;
         let sct = Sct::read_list(list).ok_or("SCT list")?;
         let (_, keys) = self
             .ct
@@ -503,10 +502,10 @@ impl<'a> Sct<'a> {
             return None;
         }
         let (&version, one) = one.split_first()?;
-        let (log_id, one) = split(one, 32)?;
-        let (timestamp, one) = split(one, 8)?;
+        let (log_id, one) = one.split_at_checked(32)?;
+        let (timestamp, one) = one.split_at_checked(8)?;
         let (extensions, one) = tls_vec16(one)?;
-        let (algorithm, one) = split(one, 2)?;
+        let (algorithm, one) = one.split_at_checked(2)?;
         let (signature, one) = tls_vec16(one)?;
         let scheme = match algorithm {
             [4, 3] => SigningScheme::EcdsaP256Sha256,
@@ -523,67 +522,22 @@ impl<'a> Sct<'a> {
     }
 }
 
-fn split(input: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
-    (input.len() >= n).then(|| input.split_at(n))
-}
-
 /// A TLS `opaque<0..2^16-1>`: its content and what follows.
 fn tls_vec16(input: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&[high, low], rest) = input.split_first_chunk::<2>()?;
-    split(rest, usize::from(u16::from_be_bytes([high, low])))
+    rest.split_at_checked(usize::from(u16::from_be_bytes([high, low])))
 }
 
-/// Just enough DER to rebuild a precertificate's TBSCertificate. The
+/// The precertificate a CT log signed, rebuilt from the certificate. The
 /// certificate was already read strictly by `parse_certificate_info` and
 /// `webpki`; anything unexpected here declines.
-mod der {
+mod precert {
     use super::SCT_LIST_OID;
-
-    /// One element: tag, the whole encoding, the content, what follows.
-    #[allow(clippy::type_complexity)]
-    fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
-        let (&tag, rest) = input.split_first()?;
-        if tag & 0x1f == 0x1f {
-            return None;
-        }
-        let (&first, rest) = rest.split_first()?;
-        let (len, rest) = match first {
-            0..=0x7f => (usize::from(first), rest),
-            0x81..=0x83 => {
-                let n = usize::from(first & 0x7f);
-                let (bytes, rest) = super::split(rest, n)?;
-                let len = bytes
-                    .iter()
-                    .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
-                // Minimal encoding only.
-                if bytes.first() == Some(&0) || len < 0x80 {
-                    return None;
-                }
-                (len, rest)
-            }
-            _ => return None,
-        };
-        let (content, after) = super::split(rest, len)?;
-        let whole = input.get(..input.len() - after.len())?;
-        Some((tag, whole, content, after))
-    }
-
-    /// Appends a DER header for `len` content bytes.
-    pub(super) fn header(tag: u8, len: usize, out: &mut Vec<u8>) {
-        out.push(tag);
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
-        }
-    }
+    use crate::der::{element, tlv};
 
     /// The TBSCertificate without its SCT list extension (what the CT log
     /// signed), and that extension's value: the TLS-encoded SCT list.
-    pub(super) fn precert_tbs(cert: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    pub(super) fn tbs(cert: &[u8]) -> Option<(Vec<u8>, &[u8])> {
         let (0x30, _, cert, []) = element(cert)? else {
             return None;
         };
@@ -635,17 +589,9 @@ mod der {
         if kept.is_empty() {
             return None;
         }
-        let mut sequence = Vec::with_capacity(kept.len() + 4);
-        header(0x30, kept.len(), &mut sequence);
-        sequence.extend_from_slice(&kept);
-        let mut content = Vec::with_capacity(before_extensions + sequence.len() + 8);
-        content.extend_from_slice(tbs.get(..before_extensions)?);
-        header(0xa3, sequence.len(), &mut content);
-        content.extend_from_slice(&sequence);
-        let mut out = Vec::with_capacity(content.len() + 4);
-        header(0x30, content.len(), &mut out);
-        out.extend_from_slice(&content);
-        Some((out, scts))
+        let mut content = tbs.get(..before_extensions)?.to_vec();
+        content.extend_from_slice(&tlv(0xa3, &tlv(0x30, &kept)));
+        Some((tlv(0x30, &content), scts))
     }
 }
 
@@ -696,7 +642,7 @@ mod tests {
                 .find(|e| e.extn_id == sct_oid)
             else {
                 assert!(
-                    der::precert_tbs(&der).is_none(),
+                    precert::tbs(&der).is_none(),
                     "{name}: no SCT, yet one found"
                 );
                 continue;
@@ -705,7 +651,7 @@ mod tests {
             tbs.extensions = tbs
                 .extensions
                 .map(|all| all.into_iter().filter(|e| e.extn_id != sct_oid).collect());
-            let (precert, list) = der::precert_tbs(&der).expect(&name);
+            let (precert, list) = precert::tbs(&der).expect(&name);
             assert_eq!(precert, tbs.to_der().expect("encode"), "{name}");
             let inner =
                 x509_cert::der::asn1::OctetString::from_der(extension.extn_value.as_bytes())
@@ -718,24 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn der_headers_are_minimal() {
-        for (len, want) in [
-            (0, vec![0x30, 0]),
-            (0x7f, vec![0x30, 0x7f]),
-            (0x80, vec![0x30, 0x81, 0x80]),
-            (0xff, vec![0x30, 0x81, 0xff]),
-            (0x100, vec![0x30, 0x82, 1, 0]),
-            (0x1_0000, vec![0x30, 0x83, 1, 0, 0]),
-        ] {
-            let mut out = Vec::new();
-            der::header(0x30, len, &mut out);
-            assert_eq!(out, want, "{len}");
-        }
-    }
-
-    #[test]
-    fn malformed_der_declines() {
-        // Truncated, non-minimal lengths, indefinite length, high tag numbers.
+    fn malformed_certificates_decline() {
         for bad in [
             &[0x30, 0x05, 0x30][..],
             &[0x30, 0x81, 0x05, 0, 0, 0, 0, 0],
@@ -743,7 +672,7 @@ mod tests {
             &[0x30, 0x80, 0, 0],
             &[0x3f, 0x01, 0x00],
         ] {
-            assert!(der::precert_tbs(bad).is_none(), "{bad:02x?}");
+            assert!(precert::tbs(bad).is_none(), "{bad:02x?}");
         }
     }
 }

@@ -24,25 +24,10 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{service_error, Error};
+use crate::der::{self, tlv};
 
 /// Largest RFC 3161 answer accepted.
 pub(crate) const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.extend_from_slice(&[len as u8]);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or_default();
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
-    out.extend_from_slice(content);
-    out
-}
 
 /// DER of id-sha256 (2.16.840.1.101.3.4.2.1), tag included.
 const SHA256_OID: &[u8] = &[
@@ -67,26 +52,9 @@ pub(crate) fn timestamp_request(signature: &[u8]) -> Vec<u8> {
     tlv(0x30, &body)
 }
 
-/// Splits one DER TLV off `input`: (tag, content, rest). `None` when it is
-/// truncated or uses a form DER forbids.
+/// Splits one DER element off `input`: (tag, content, rest).
 fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, mut rest) = rest.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let (bytes, after) = rest.split_at_checked(n)?;
-        rest = after;
-        bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-    };
-    let (content, after) = rest.split_at_checked(len)?;
-    Some((tag, content, after))
+    der::element(input).map(|(tag, _, content, rest)| (tag, content, rest))
 }
 
 /// Checks that `der` is one `TimeStampResp` whose status is granted (0) or

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::common::{
     expect_code, expect_refused, python, readme_block, shell_words, sigstore, sigstore_verify,
-    tempdir, toto, verify_attestation, VerifyFlags,
+    tempdir, toto, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -33,6 +33,11 @@ const SIGSTORE_1_3_0_SHA512: &str = "sha512:76176ffa33808b54602c7c35de5c6e9a4deb
 const SIGSTORE_2_1_0_SHA512: &str = "90f223f992e4c88dd068cd2a5fc57f9d2b30798343dd6e38f29c240e04ba090ef831f84490847c4e82b9232c78e8a258463b1e55c0f7469f730265008fa6633f";
 const PYPI_SDIST_SHA256: &str = "9bb1add04b1b4e182be6b0b80931593f7a291eb49d69b4fd728a5d4cbcdc4bd3";
 const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+const COSIGN_SIGNER: &str = "w.vollprecht@gmail.com";
+const GITHUB_OAUTH: &str = "https://github.com/login/oauth";
+const CONDA_SIGNER: &str =
+    "https://github.com/prefix-dev/sigstore-example/.github/workflows/action.yaml@refs/heads/main";
+const CONDA_PUBLISH: &str = "https://schemas.conda.org/attestations-publish-1.schema.json";
 const PYPI_PUBLISH: &str = "https://docs.pypi.org/attestations/publish/v1";
 
 fn data(name: &str) -> PathBuf {
@@ -425,6 +430,141 @@ fn github_artifact_attestation_from_a_reusable_workflow() {
     refused(tmp.path(), &payload, &args[..8], "signature");
 }
 
+/// cosign v3's blob bundle: a v0.3 message signature with both a SET and an
+/// RFC 3161 timestamp, so two verified times (and the general verifier, as
+/// the fast path does not take timestamps).
+#[test]
+fn cosign_v3_blob_bundle_with_a_set_and_a_timestamp() {
+    let tmp = tempdir();
+    let bundle = data("cosign-v3-blob.sigstore.json");
+    let run = |bundle: &Path, identity: &str, issuer: &str, artifact: &str| {
+        verify_bundle(bundle)
+            .current_dir(data(""))
+            .env("XDG_CACHE_HOME", tmp.path())
+            .signer(identity, issuer)
+            .args(["--format", "json", artifact])
+            .output()
+            .unwrap()
+    };
+    let out = run(&bundle, COSIGN_SIGNER, GITHUB_OAUTH, "cosign-v3-blob.txt");
+    expect_code(&out, 0, "cosign v3 blob bundle");
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["identity"], COSIGN_SIGNER);
+    assert_eq!(
+        shown["times"],
+        serde_json::json!(["2025-12-03T18:36:42Z", "2025-12-03T18:36:43Z"]),
+        "the timestamp's time and the log's"
+    );
+    for (identity, issuer, artifact, what) in [
+        (
+            "someone@example.com",
+            GITHUB_OAUTH,
+            "cosign-v3-blob.txt",
+            "identity",
+        ),
+        (COSIGN_SIGNER, GITHUB, "cosign-v3-blob.txt", "issuer"),
+        (
+            COSIGN_SIGNER,
+            GITHUB_OAUTH,
+            "reusable-workflow-artifact",
+            "artifact",
+        ),
+    ] {
+        let out = run(&bundle, identity, issuer, artifact);
+        expect_code(&out, 1, &format!("another {what}"));
+    }
+    let timestamp =
+        "/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp";
+    for (name, tamper) in [
+        ("signature.json", "/messageSignature/signature"),
+        ("timestamp.json", timestamp),
+    ] {
+        let changed = tampered(tmp.path(), name, &bundle, |b| {
+            edit_base64(b, tamper, flip_last_byte)
+        });
+        let out = run(&changed, COSIGN_SIGNER, GITHUB_OAUTH, "cosign-v3-blob.txt");
+        expect_refused(&out, &format!("tampered {name}"));
+    }
+    // sigstore-python agrees.
+    let Some(py) = python("cosign_v3_blob_bundle_with_a_set_and_a_timestamp") else {
+        return;
+    };
+    let python_verifies = |artifact: &str| {
+        sigstore_verify(
+            sigstore_python(&py, tmp.path()),
+            &bundle,
+            COSIGN_SIGNER,
+            GITHUB_OAUTH,
+        )
+        .current_dir(data(""))
+        .arg("--offline")
+        .arg(artifact)
+        .output()
+        .unwrap()
+    };
+    expect_code(&python_verifies("cosign-v3-blob.txt"), 0, "sigstore-python");
+    expect_refused(
+        &python_verifies("reusable-workflow-artifact"),
+        "sigstore-python: another artifact",
+    );
+}
+
+/// A conda publish attestation (DSSE, `dsse` 0.0.1 entry) made in GitHub
+/// Actions for prefix.dev.
+#[test]
+fn conda_publish_attestation() {
+    let tmp = tempdir();
+    let bundle = data("conda-attestation.sigstore.json");
+    let args = [
+        "--certificate-identity",
+        CONDA_SIGNER,
+        "--certificate-oidc-issuer",
+        GITHUB,
+        "--predicate-type",
+        CONDA_PUBLISH,
+        "--subject",
+        "signed-package-2.1.0-hb0f4dca_0.conda",
+    ];
+    let shown = verified(tmp.path(), &bundle, &args);
+    assert_eq!(
+        shown["statement"]["predicate"]["targetChannel"],
+        "https://prefix.dev/sigstore-example"
+    );
+    let channel = policy(
+        tmp.path(),
+        "channel.toml",
+        "[[require]]\npath = \"targetChannel\"\nequals = \"https://prefix.dev/other\"\n",
+    );
+    refused_each(
+        tmp.path(),
+        &bundle,
+        &args,
+        &[
+            (
+                "--certificate-identity",
+                "https://github.com/prefix-dev/sigstore-example/.github/workflows/other.yaml@refs/heads/main",
+                "identity",
+            ),
+            ("--predicate-type", SLSA_V1, "predicate type"),
+            (
+                "--subject",
+                "cosign-v3-blob.txt",
+                "is not a subject of the attestation",
+            ),
+        ],
+    );
+    refused(
+        tmp.path(),
+        &bundle,
+        &[&args[..], &["--policy", &channel]].concat(),
+        "targetChannel",
+    );
+    let payload = tampered(tmp.path(), "payload.json", &bundle, |b| {
+        edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
+    });
+    refused(tmp.path(), &payload, &args[..6], "signature");
+}
+
 #[test]
 fn pypi_provenance_object_and_pep740_attestations() {
     let tmp = tempdir();
@@ -732,6 +872,12 @@ json.dump(bundle, open(sys.argv[2], "w"))
             GITLAB_ID,
             "https://gitlab.com",
             "gitlab_oidc_project-0.0.3.tar.gz",
+        ),
+        (
+            data("conda-attestation.sigstore.json"),
+            CONDA_SIGNER,
+            GITHUB,
+            "signed-package-2.1.0-hb0f4dca_0.conda",
         ),
     ];
     for (i, (input, identity, issuer, artifact)) in cases.iter().enumerate() {

@@ -125,8 +125,7 @@ impl FastPath {
         b.check_body(&digest)?;
 
         // The signer, against the policy.
-        let info = parse_certificate_info(&DerCertificate::new(b.certificate.clone()))
-            .map_err(|_| "certificate unreadable")?;
+        let info = parse_certificate_info(&b.certificate).map_err(|_| "certificate unreadable")?;
         if info.key_algorithm != KeyAlgorithm::EcdsaP256 {
             return Err("signing key is not P-256");
         }
@@ -152,9 +151,7 @@ impl FastPath {
             .rekor
             .key_at(&b.log_id, time)
             .ok_or("no log key valid at the integrated time")?;
-        log_key
-            .verify(b.set_payload(), &SignatureBytes::new(b.set.clone()))
-            .map_err(|_| "SET")?;
+        log_key.verify(b.set_payload(), &b.set).map_err(|_| "SET")?;
 
         // The entry's inclusion in the log, under a checkpoint the log signed.
         let leaf = sigstore_merkle::hash_leaf(&b.body);
@@ -184,17 +181,13 @@ impl FastPath {
         }
 
         // The certificate: chain, EKU, SCT; then the signature it vouches for.
-        let issuer_spki = self.verify_chain(&b.certificate, time)?;
-        self.verify_sct(&b.certificate, &issuer_spki)?;
-        VerificationKey::from_spki(&info.public_key)
-            .and_then(|key| {
-                if key.scheme() != SigningScheme::EcdsaP256Sha256 {
-                    return Err(sigstore_verify::crypto::Error::Verification(
-                        "scheme".into(),
-                    ));
-                }
-                key.verify_prehashed(&digest, &SignatureBytes::new(b.signature.clone()))
-            })
+        let issuer_spki = self.verify_chain(b.certificate.as_bytes(), time)?;
+        self.verify_sct(b.certificate.as_bytes(), &issuer_spki)?;
+        let key = VerificationKey::from_spki(&info.public_key).map_err(|_| "signing key")?;
+        if key.scheme() != SigningScheme::EcdsaP256Sha256 {
+            return Err("signing key is not P-256");
+        }
+        key.verify_prehashed(&digest, &b.signature)
             .map_err(|_| "signature")?;
 
         Ok(Verified {
@@ -287,9 +280,9 @@ impl FastPath {
 
 /// The parts of a bundle of the common shape, decoded.
 struct Shape<'a> {
-    certificate: Vec<u8>,
+    certificate: DerCertificate,
     message_digest: [u8; 32],
-    signature: Vec<u8>,
+    signature: SignatureBytes,
     /// The entry's index in the log (what the SET signs).
     log_index: u64,
     /// Its index in the log shard the proof is for (Rekor v1 numbers
@@ -297,7 +290,7 @@ struct Shape<'a> {
     proof_index: u64,
     log_id: Sha256Hash,
     integrated_time: i64,
-    set: Vec<u8>,
+    set: SignatureBytes,
     body: Vec<u8>,
     root_hash: Sha256Hash,
     tree_size: u64,
@@ -405,16 +398,16 @@ impl<'a> Shape<'a> {
         }
 
         Ok(Shape {
-            certificate: bytes(certificate.get("rawBytes"))?,
+            certificate: DerCertificate::new(bytes(certificate.get("rawBytes"))?),
             message_digest: bytes(md.get("digest"))?
                 .try_into()
                 .map_err(|_| "messageDigest length")?,
-            signature: bytes(signature.get("signature"))?,
+            signature: SignatureBytes::new(bytes(signature.get("signature"))?),
             log_index,
             proof_index: int(proof.get("logIndex"))?,
             log_id: hash(only(entry.get("logId"), &["keyId"])?.get("keyId"))?,
             integrated_time,
-            set: bytes(promise.get("signedEntryTimestamp"))?,
+            set: SignatureBytes::new(bytes(promise.get("signedEntryTimestamp"))?),
             body: bytes(entry.get("canonicalizedBody"))?,
             root_hash: hash(proof.get("rootHash"))?,
             tree_size: int(proof.get("treeSize"))?,
@@ -445,11 +438,11 @@ impl<'a> Shape<'a> {
             return Err("body records another digest");
         }
         let signature = only(spec.get("signature"), &["content", "publicKey"])?;
-        if bytes(signature.get("content"))? != self.signature {
+        if bytes(signature.get("content"))? != self.signature.as_bytes() {
             return Err("body records another signature");
         }
         let key = only(signature.get("publicKey"), &["content"])?;
-        if bytes(key.get("content"))? != pem_certificate(&self.certificate) {
+        if bytes(key.get("content"))? != pem_certificate(self.certificate.as_bytes()) {
             return Err("body records another certificate");
         }
         Ok(())

@@ -27,7 +27,7 @@
 //! the certificate's identity, issuer and claims against the policy; the
 //! integrated time (not in the future, inside the certificate's validity);
 //! the SET with the log key valid at that time; the inclusion proof to the
-//! checkpoint's root and the checkpoint's signature by a trusted log; the
+//! checkpoint's root and the checkpoint's signature by that same key; the
 //! chain to a Fulcio CA valid at that time, with the code-signing EKU; the
 //! one embedded SCT by a trusted CT log; and the signature over the digest.
 

@@ -13,6 +13,7 @@ mod error;
 pub mod exec;
 pub mod layout;
 pub mod link;
+pub mod parallel;
 pub mod record;
 pub mod redact;
 pub mod rules;

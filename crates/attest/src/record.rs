@@ -24,8 +24,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
@@ -623,67 +623,55 @@ pub fn record_artifacts<P: AsRef<Path>>(
 }
 
 /// Hashes every job on a pool of threads; `None` for files that vanished.
+/// The first read error stops the others.
 fn hash_all(
     jobs: &[(String, PathBuf)],
     options: &RecordOptions,
 ) -> Result<Vec<Option<DigestSet>>, RecordError> {
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
-    }
-    .min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<DigestSet>>> = Mutex::new(vec![None; jobs.len()]);
-    let failure: Mutex<Option<RecordError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut buf = vec![0u8; 256 << 10];
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((name, path)) = jobs.get(i) else {
-                        break;
-                    };
-                    match hash_with(path, &options.algorithms, &mut buf) {
-                        Ok((d, read)) => {
-                            if let Some(observer) = &options.observer {
-                                observer.hashed(name, read);
-                            }
-                            local.push((i, Some(d)));
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => local.push((i, None)),
-                        Err(source) => {
-                            if let Ok(mut f) = failure.lock() {
-                                f.get_or_insert(RecordError::Io {
-                                    path: path.clone(),
-                                    source,
-                                });
-                            }
-                            next.store(usize::MAX / 2, Ordering::Relaxed);
-                            break;
-                        }
+    let failed = AtomicBool::new(false);
+    let hashed = crate::parallel::map(
+        jobs,
+        options.threads,
+        || vec![0u8; 256 << 10],
+        |buf, (name, path)| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            match hash_with(path, &options.algorithms, buf) {
+                Ok((d, read)) => {
+                    if let Some(observer) = &options.observer {
+                        observer.hashed(name, read);
                     }
+                    Ok(Some(d))
                 }
-                if let Ok(mut r) = results.lock() {
-                    for (i, d) in local {
-                        if let Some(slot) = r.get_mut(i) {
-                            *slot = d;
-                        }
-                    }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => {
+                    failed.store(true, Ordering::Relaxed);
+                    Err(RecordError::Io {
+                        path: path.clone(),
+                        source,
+                    })
                 }
-            });
-        }
-    });
-    if let Some(e) = failure.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    Ok(results.into_inner().unwrap_or_default())
+            }
+        },
+    );
+    jobs.iter()
+        .zip(hashed)
+        .map(|((_, path), result)| {
+            result.unwrap_or_else(|| {
+                Err(RecordError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other("the hashing thread failed"),
+                })
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
     #[test]
     fn normpath_like_python() {

@@ -536,49 +536,41 @@ fn prefetch(
             }
         }
     }
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(jobs.len());
-    if workers < 2 {
+    // One core: the step loop checks each link as it comes.
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 || jobs.len() < 2 {
         return Ok(BTreeMap::new());
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((step, keyid, key, shown, bytes)) = jobs.get(i) else {
-                            break;
-                        };
-                        let checked =
-                            match check_signed(step, bytes, key, keyid, shown, &options.limits) {
-                                Err(why) => Some(Checked::Refused(why)),
-                                Ok(Payload::Layout(_)) => None,
-                                Ok(Payload::Link(Ok(link))) if link.name != step.name.as_str() => {
-                                    Some(Checked::Refused(format!(
-                                        "{shown}: link is for step {:?}",
-                                        link.name
-                                    )))
-                                }
-                                Ok(Payload::Link(decoded)) => Some(Checked::Link(decoded)),
-                            };
-                        if let Some(checked) = checked {
-                            done.push(((step.name.to_string(), (*keyid).clone()), checked));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    Ok(results)
+    let checked = crate::parallel::map(
+        &jobs,
+        0,
+        || (),
+        |(), (step, keyid, key, shown, bytes)| match check_signed(
+            step,
+            bytes,
+            key,
+            keyid,
+            shown,
+            &options.limits,
+        ) {
+            Err(why) => Some(Checked::Refused(why)),
+            Ok(Payload::Layout(_)) => None,
+            Ok(Payload::Link(Ok(link))) if link.name != step.name.as_str() => Some(
+                Checked::Refused(format!("{shown}: link is for step {:?}", link.name)),
+            ),
+            Ok(Payload::Link(decoded)) => Some(Checked::Link(decoded)),
+        },
+    );
+    // What is missing (a worker failed) is checked again by the step loop.
+    Ok(jobs
+        .iter()
+        .zip(checked)
+        .filter_map(|((step, keyid, ..), checked)| {
+            Some((
+                (step.name.to_string(), (*keyid).clone()),
+                checked.flatten()?,
+            ))
+        })
+        .collect())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -278,46 +278,10 @@ fn verify_all(
             .verify(&bytes, artifact, policy)
             .map_err(Failure::Verify)
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(bundles.len())
-        .max(1);
-    if threads == 1 {
-        return bundles.iter().map(one).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut outcomes: Vec<Option<Result<keyless::Verified, Failure>>> =
-        std::iter::repeat_with(|| None)
-            .take(bundles.len())
-            .collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(bundle) = bundles.get(i) else {
-                            break;
-                        };
-                        done.push((i, one(bundle)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for worker in workers {
-            for (i, outcome) in worker.join().unwrap_or_default() {
-                if let Some(slot) = outcomes.get_mut(i) {
-                    *slot = Some(outcome);
-                }
-            }
-        }
-    });
-    outcomes
+    attest::parallel::map(bundles, 0, || (), |(), path| one(path))
         .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| {
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| {
                 Err(Failure::Verify(keyless::Error::Malformed {
                     what: "bundle",
                     reason: "verification thread failed".into(),

@@ -308,6 +308,18 @@ impl BundleVerifier {
         // refuse them, so every reader of these bytes sees the one bundle
         // that was verified. (This also bounds the size.)
         let tree = strict_json(bundle_json)?;
+        self.verify_parsed(bundle_json, &tree, artifact, policy)
+    }
+
+    /// [`BundleVerifier::verify`] for a bundle already parsed strictly into
+    /// `tree`: the fast path, else `sigstore-verify`.
+    fn verify_parsed(
+        &self,
+        bundle_json: &[u8],
+        tree: &dsse::json::Tree<'_>,
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, Error> {
         if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
             if let Ok(verified) =
                 fast.verify(tree.root(), artifact, &wanted, jiff::Timestamp::now())
@@ -315,7 +327,7 @@ impl BundleVerifier {
                 return Ok(verified);
             }
         }
-        self.verify_general(bundle_json, artifact, policy)
+        self.general(bundle_json, artifact, policy)
     }
 
     /// The fast path alone ([`fast`]): `Err` says why it declined. For the
@@ -345,6 +357,16 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, Error> {
         strict_json(bundle_json)?;
+        self.general(bundle_json, artifact, policy)
+    }
+
+    /// `sigstore-verify` on a bundle its caller has parsed strictly.
+    fn general(
+        &self,
+        bundle_json: &[u8],
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, Error> {
         let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
             what: "bundle",
             reason: "not UTF-8".into(),
@@ -456,12 +478,11 @@ fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
 }
 
 /// The DSSE envelope of an attestation bundle: `(payloadType, payload)`.
-fn dsse_payload(bundle_json: &[u8]) -> Result<(String, Vec<u8>), Error> {
+fn dsse_payload(tree: &dsse::json::Tree<'_>) -> Result<(String, Vec<u8>), Error> {
     let malformed = |reason: &str| Error::Malformed {
         what: "attestation bundle",
         reason: reason.to_owned(),
     };
-    let tree = strict_json(bundle_json)?;
     let envelope = tree.root().get("dsseEnvelope").ok_or_else(|| {
         malformed("no dsseEnvelope: this bundle signs a blob, not an attestation")
     })?;
@@ -526,12 +547,13 @@ impl BundleVerifier {
         subject: Option<Artifact<'_>>,
         policy: &Policy,
     ) -> Result<VerifiedAttestation, Error> {
-        let (payload_type, payload) = dsse_payload(bundle_json)?;
+        let tree = strict_json(bundle_json)?;
+        let (payload_type, payload) = dsse_payload(&tree)?;
         let binding = match subject {
             Some(artifact) => artifact,
             None => first_subject_digest(&payload)?,
         };
-        let verified = self.verify(bundle_json, binding, policy)?;
+        let verified = self.verify_parsed(bundle_json, &tree, binding, policy)?;
         Ok(VerifiedAttestation {
             verified,
             payload_type,
@@ -568,7 +590,7 @@ mod tests {
             }
             other => panic!("duplicate keys accepted: {other:?}"),
         };
-        refused(dsse_payload(bundle.as_bytes()));
+        refused(strict_json(bundle.as_bytes()).and_then(|tree| dsse_payload(&tree)));
         let verifier = BundleVerifier::new(&TrustRoot::public_good().unwrap()).unwrap();
         let policy = Policy::Identity {
             identity: "a@example.com".into(),

@@ -442,7 +442,14 @@ impl<'a> Shape<'a> {
             return Err("body records another signature");
         }
         let key = only(signature.get("publicKey"), &["content"])?;
-        if bytes(key.get("content"))? != pem_certificate(self.certificate.as_bytes()) {
+        // As Rekor stores it: PEM, 64-character lines, a final newline.
+        let pem = x509_cert::der::pem::encode_string(
+            "CERTIFICATE",
+            x509_cert::der::pem::LineEnding::LF,
+            self.certificate.as_bytes(),
+        )
+        .map_err(|_| "certificate PEM")?;
+        if bytes(key.get("content"))? != pem.as_bytes() {
             return Err("body records another certificate");
         }
         Ok(())
@@ -461,20 +468,6 @@ impl<'a> Shape<'a> {
         )
         .into_bytes()
     }
-}
-
-/// A certificate as Rekor stores it: PEM with 64-character lines and a
-/// final newline.
-fn pem_certificate(der: &[u8]) -> Vec<u8> {
-    let b64 = STANDARD.encode(der);
-    let mut pem = Vec::with_capacity(b64.len() + b64.len() / 64 + 64);
-    pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.extend_from_slice(line);
-        pem.push(b'\n');
-    }
-    pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
-    pem
 }
 
 /// One SCT (RFC 6962 §3.2), borrowed from the certificate.

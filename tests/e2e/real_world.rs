@@ -132,6 +132,16 @@ fn flip_subject_name(payload: &mut [u8]) {
     payload[at] = if payload[at] == b'x' { b'y' } else { b'x' };
 }
 
+/// `bundle` with one byte of its signed Statement changed (the JSON left
+/// valid) is refused for its signature.
+#[track_caller]
+fn refused_with_changed_statement(dir: &Path, bundle: &Path, args: &[&str]) {
+    let payload = tampered(dir, "payload.json", bundle, |b| {
+        edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
+    });
+    refused(dir, &payload, args, "signature");
+}
+
 /// The last byte of an ECDSA signature (inside `s`): still DER, no longer
 /// the signature.
 fn flip_last_byte(signature: &mut [u8]) {
@@ -329,10 +339,7 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
     );
 
     // One byte of the signed Statement, one byte of the signature.
-    let payload = tampered(tmp.path(), "payload.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
-    });
-    refused(tmp.path(), &payload, &by_digest, "signature");
+    refused_with_changed_statement(tmp.path(), &bundle, &by_digest);
     let signature = tampered(tmp.path(), "signature.json", &bundle, |b| {
         edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
     });
@@ -424,10 +431,7 @@ fn github_artifact_attestation_from_a_reusable_workflow() {
             ),
         ],
     );
-    let payload = tampered(tmp.path(), "payload.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
-    });
-    refused(tmp.path(), &payload, &args[..8], "signature");
+    refused_with_changed_statement(tmp.path(), &bundle, &args[..8]);
 }
 
 /// cosign v3's blob bundle: a v0.3 message signature with both a SET and an
@@ -559,10 +563,7 @@ fn conda_publish_attestation() {
         &[&args[..], &["--policy", &channel]].concat(),
         "targetChannel",
     );
-    let payload = tampered(tmp.path(), "payload.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
-    });
-    refused(tmp.path(), &payload, &args[..6], "signature");
+    refused_with_changed_statement(tmp.path(), &bundle, &args[..6]);
 }
 
 #[test]

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
     Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash,
+    SignatureContent,
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
@@ -303,31 +303,20 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        // `Bundle::from_json` takes the first of duplicate keys (its content
-        // is a flattened enum) where `serde_json::Value` takes the last:
-        // refuse them, so every reader of these bytes sees the one bundle
-        // that was verified. (This also bounds the size.)
-        let tree = strict_json(bundle_json)?;
-        self.verify_parsed(bundle_json, &tree, artifact, policy)
-    }
-
-    /// [`BundleVerifier::verify`] for a bundle already parsed strictly into
-    /// `tree`: the fast path, else `sigstore-verify`.
-    fn verify_parsed(
-        &self,
-        bundle_json: &[u8],
-        tree: &dsse::json::Tree<'_>,
-        artifact: Artifact<'_>,
-        policy: &Policy,
-    ) -> Result<Verified, Error> {
-        if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
-            if let Ok(verified) =
-                fast.verify(tree.root(), artifact, &wanted, jiff::Timestamp::now())
-            {
-                return Ok(verified);
+        let parsed = Parsed::read(bundle_json)?;
+        if parsed.content == Content::MessageSignature {
+            if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
+                if let Ok(verified) = fast.verify(
+                    parsed.tree.root(),
+                    artifact,
+                    &wanted,
+                    jiff::Timestamp::now(),
+                ) {
+                    return Ok(verified);
+                }
             }
         }
-        self.general(bundle_json, artifact, policy)
+        self.general(&parsed.typed()?, artifact, policy)
     }
 
     /// The fast path alone ([`fast`]): `Err` says why it declined. For the
@@ -340,12 +329,20 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, &'static str> {
-        let tree = strict_json(bundle_json).map_err(|_| "not strict JSON")?;
+        let parsed = Parsed::read(bundle_json).map_err(|_| "not a strictly read bundle")?;
+        if parsed.content != Content::MessageSignature {
+            return Err("not a message signature");
+        }
         let Signer::Certificate(wanted) = signer(policy) else {
             return Err("managed key");
         };
         let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
-        fast.verify(tree.root(), artifact, &wanted, jiff::Timestamp::now())
+        fast.verify(
+            parsed.tree.root(),
+            artifact,
+            &wanted,
+            jiff::Timestamp::now(),
+        )
     }
 
     /// The general path alone (`sigstore-verify`), for the same tests.
@@ -356,25 +353,16 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        strict_json(bundle_json)?;
-        self.general(bundle_json, artifact, policy)
+        self.general(&Parsed::read(bundle_json)?.typed()?, artifact, policy)
     }
 
-    /// `sigstore-verify` on a bundle its caller has parsed strictly.
+    /// `sigstore-verify` on the typed value of a bundle read by [`Parsed`].
     fn general(
         &self,
-        bundle_json: &[u8],
+        bundle: &Bundle,
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
-            what: "bundle",
-            reason: "not UTF-8".into(),
-        })?;
-        let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
-            what: "bundle",
-            reason: e.to_string(),
-        })?;
         let artifact = match artifact {
             Artifact::Bytes(bytes) => SigArtifact::from(bytes),
             Artifact::Sha256(digest) => {
@@ -403,7 +391,7 @@ impl BundleVerifier {
                 }
                 let result = self
                     .verifier
-                    .verify(artifact, &bundle, &policy)
+                    .verify(artifact, bundle, &policy)
                     .map_err(failed)?;
                 let identity = result.identity().map(|san| san.to_string());
                 wanted.check_claims(
@@ -418,7 +406,7 @@ impl BundleVerifier {
                     reason: e.to_string(),
                 })?;
                 self.verifier
-                    .verify(artifact, &bundle, &PublicKeyVerificationPolicy::new(key))
+                    .verify(artifact, bundle, &PublicKeyVerificationPolicy::new(key))
                     .map_err(failed)?
             }
         };
@@ -456,6 +444,111 @@ fn signer(policy: &Policy) -> Signer<'_> {
     }
 }
 
+/// What a bundle signs: its one signature content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// `messageSignature`: a signature over an artifact's bytes (a blob).
+    MessageSignature,
+    /// `dsseEnvelope`: a signed attestation.
+    DsseEnvelope,
+}
+
+/// A bundle read strictly, once, before anything verifies or reads it.
+///
+/// The protobuf `Bundle` has two `oneof`s that JSON spells as sibling
+/// members: the content (`messageSignature` | `dsseEnvelope`) and the
+/// verification material (`certificate` | `x509CertificateChain` |
+/// `publicKey`). `sigstore-verify` reads each as a flattened enum, which
+/// takes the first member it meets and ignores the other, so a bundle with
+/// both would be verified on one content while another reader saw the
+/// second. Here a bundle with two (or none) of either is malformed, so a
+/// bundle has one meaning; together with refusing duplicate keys, every
+/// reader of these bytes sees the one bundle that was verified.
+struct Parsed<'a> {
+    json: &'a [u8],
+    /// The strict JSON tree (the fast path reads it).
+    tree: dsse::json::Tree<'a>,
+    content: Content,
+}
+
+impl<'a> Parsed<'a> {
+    fn read(bundle_json: &'a [u8]) -> Result<Parsed<'a>, Error> {
+        let tree = strict_json(bundle_json)?;
+        let root = tree.root();
+        let malformed = |reason: &str| Error::Malformed {
+            what: "bundle",
+            reason: reason.to_owned(),
+        };
+        if !root.is_object() {
+            return Err(malformed("not a JSON object"));
+        }
+        let content = match (
+            root.get("messageSignature").is_some(),
+            root.get("dsseEnvelope").is_some(),
+        ) {
+            (true, false) => Content::MessageSignature,
+            (false, true) => Content::DsseEnvelope,
+            (true, true) => {
+                return Err(malformed(
+                    "exactly one of messageSignature or dsseEnvelope must be set; \
+                     this bundle has both",
+                ))
+            }
+            (false, false) => {
+                return Err(malformed(
+                    "exactly one of messageSignature or dsseEnvelope must be set; \
+                     this bundle has neither",
+                ))
+            }
+        };
+        if let Some(material) = root.get("verificationMaterial") {
+            let kinds = ["certificate", "x509CertificateChain", "publicKey"]
+                .into_iter()
+                .filter(|kind| material.get(kind).is_some())
+                .count();
+            if kinds != 1 {
+                return Err(malformed(&format!(
+                    "exactly one of certificate, x509CertificateChain or publicKey must be \
+                     set in verificationMaterial; this bundle has {kinds}"
+                )));
+            }
+        }
+        Ok(Parsed {
+            json: bundle_json,
+            tree,
+            content,
+        })
+    }
+
+    /// The bundle in `sigstore-verify`'s types, for its verifier.
+    fn typed(&self) -> Result<Bundle, Error> {
+        let text = std::str::from_utf8(self.json).map_err(|_| Error::Malformed {
+            what: "bundle",
+            reason: "not UTF-8".into(),
+        })?;
+        let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
+            what: "bundle",
+            reason: e.to_string(),
+        })?;
+        // Both readers must agree on what is signed (they do: `read`
+        // allows one content); checked, not assumed.
+        let agrees = matches!(
+            (&bundle.content, self.content),
+            (
+                SignatureContent::MessageSignature(_),
+                Content::MessageSignature
+            ) | (SignatureContent::DsseEnvelope(_), Content::DsseEnvelope)
+        );
+        if !agrees {
+            return Err(Error::Malformed {
+                what: "bundle",
+                reason: "its signature content cannot be read unambiguously".into(),
+            });
+        }
+        Ok(bundle)
+    }
+}
+
 /// Parses a bundle strictly: duplicate object keys and trailing data are
 /// malformed.
 fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
@@ -475,29 +568,6 @@ fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
             None => e.to_string(),
         },
     })
-}
-
-/// The DSSE envelope of an attestation bundle: `(payloadType, payload)`.
-fn dsse_payload(tree: &dsse::json::Tree<'_>) -> Result<(String, Vec<u8>), Error> {
-    let malformed = |reason: &str| Error::Malformed {
-        what: "attestation bundle",
-        reason: reason.to_owned(),
-    };
-    let envelope = tree.root().get("dsseEnvelope").ok_or_else(|| {
-        malformed("no dsseEnvelope: this bundle signs a blob, not an attestation")
-    })?;
-    let payload_type = envelope
-        .get("payloadType")
-        .and_then(|n| n.as_str())
-        .ok_or_else(|| malformed("dsseEnvelope has no payloadType"))?;
-    let payload = envelope
-        .get("payload")
-        .and_then(|n| n.as_str())
-        .ok_or_else(|| malformed("dsseEnvelope has no payload"))?;
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .map_err(|_| malformed("dsseEnvelope payload is not base64"))?;
-    Ok((payload_type.to_owned(), payload))
 }
 
 /// The first subject digest of a Statement usable for binding.
@@ -547,17 +617,32 @@ impl BundleVerifier {
         subject: Option<Artifact<'_>>,
         policy: &Policy,
     ) -> Result<VerifiedAttestation, Error> {
-        let tree = strict_json(bundle_json)?;
-        let (payload_type, payload) = dsse_payload(&tree)?;
+        let parsed = Parsed::read(bundle_json)?;
+        if parsed.content != Content::DsseEnvelope {
+            return Err(Error::Malformed {
+                what: "attestation bundle",
+                reason: "no dsseEnvelope: this bundle signs a blob, not an attestation".into(),
+            });
+        }
+        // One typed value: the envelope whose signature is verified below is
+        // the one whose payload is returned.
+        let bundle = parsed.typed()?;
+        let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+            return Err(Error::Malformed {
+                what: "attestation bundle",
+                reason: "no dsseEnvelope: this bundle signs a blob, not an attestation".into(),
+            });
+        };
+        let payload = envelope.payload.as_bytes();
         let binding = match subject {
             Some(artifact) => artifact,
-            None => first_subject_digest(&payload)?,
+            None => first_subject_digest(payload)?,
         };
-        let verified = self.verify_parsed(bundle_json, &tree, binding, policy)?;
+        let verified = self.general(&bundle, binding, policy)?;
         Ok(VerifiedAttestation {
             verified,
-            payload_type,
-            payload,
+            payload_type: envelope.payload_type.clone(),
+            payload: payload.to_vec(),
         })
     }
 }
@@ -565,6 +650,7 @@ impl BundleVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     /// Found by tests/e2e/hostile_bundles.rs: `Bundle::from_json` verified
     /// the first of two `dsseEnvelope` keys while the payload returned (and
@@ -590,7 +676,7 @@ mod tests {
             }
             other => panic!("duplicate keys accepted: {other:?}"),
         };
-        refused(strict_json(bundle.as_bytes()).and_then(|tree| dsse_payload(&tree)));
+        refused(Parsed::read(bundle.as_bytes()).map(|_| (String::new(), Vec::new())));
         let verifier = BundleVerifier::new(&TrustRoot::public_good().unwrap()).unwrap();
         let policy = Policy::Identity {
             identity: "a@example.com".into(),
@@ -600,6 +686,52 @@ mod tests {
             verifier
                 .verify(bundle.as_bytes(), Artifact::Bytes(b""), &policy)
                 .map(|_| (String::new(), Vec::new())),
+        );
+    }
+
+    /// Issue #16: the content and the verification material are protobuf
+    /// `oneof`s; `sigstore-verify` reads the first member of each and
+    /// ignores a second, so a bundle with two has two meanings.
+    #[test]
+    fn two_contents_or_two_kinds_of_material_are_malformed() {
+        let material = r#""verificationMaterial":{"publicKey":{"hint":"x"},"tlogEntries":[]}"#;
+        let message = r#""messageSignature":{"signature":"AA=="}"#;
+        let envelope =
+            r#""dsseEnvelope":{"payloadType":"t","payload":"","signatures":[{"sig":"AA=="}]}"#;
+        let bundle = |members: &[&str]| format!("{{{}}}", members.join(","));
+        let why = |json: String| match Parsed::read(json.as_bytes()) {
+            Err(Error::Malformed { what, reason }) => {
+                assert_eq!(what, "bundle");
+                reason
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("accepted: {json}"),
+        };
+        for members in [
+            [material, message, envelope],
+            [material, envelope, message],
+            [envelope, material, message],
+        ] {
+            let reason = why(bundle(&members));
+            assert!(
+                reason.contains("exactly one of messageSignature or dsseEnvelope"),
+                "{reason}"
+            );
+            assert!(reason.contains("both"), "{reason}");
+        }
+        assert!(why(bundle(&[material])).contains("neither"));
+        let two_materials = r#""verificationMaterial":{"publicKey":{"hint":"x"},"certificate":{"rawBytes":"AA=="}}"#;
+        assert!(why(bundle(&[two_materials, message])).contains("this bundle has 2"));
+        let no_material = r#""verificationMaterial":{"tlogEntries":[]}"#;
+        assert!(why(bundle(&[no_material, message])).contains("this bundle has 0"));
+        let content = |json: String| Parsed::read(json.as_bytes()).map(|p| p.content).ok();
+        assert_eq!(
+            content(bundle(&[material, envelope])),
+            Some(Content::DsseEnvelope)
+        );
+        assert_eq!(
+            content(bundle(&[message, material])),
+            Some(Content::MessageSignature)
         );
     }
 }

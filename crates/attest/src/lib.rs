@@ -20,6 +20,7 @@ pub mod rules;
 pub mod signed;
 pub mod statement;
 pub mod time;
+pub mod verified;
 pub mod verify;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};
@@ -27,3 +28,4 @@ pub use error::Error;
 pub use link::{Encoding, Link, LINK_PREDICATE_V03};
 pub use signed::SignedDocument;
 pub use statement::{ResourceDescriptor, Statement, PAYLOAD_TYPE, STATEMENT_V1};
+pub use verified::{FunctionaryVerifier, Signer, VerifiedPayload};

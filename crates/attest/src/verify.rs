@@ -30,6 +30,7 @@ use crate::link::Link;
 use crate::rules::{self, Rule, SourceType};
 use crate::signed::SignedDocument;
 use crate::time::{format_rfc3339_utc, UnixTime};
+use crate::verified::{FunctionaryVerifier, Signer};
 
 /// Deepest sublayout nesting accepted.
 pub const MAX_SUBLAYOUT_DEPTH: usize = 8;
@@ -45,16 +46,9 @@ pub trait Evidence {
     fn run_inspection(&self, inspection: &Inspection) -> Result<Link, Error>;
     /// A human-readable location of `file_name`, for reports.
     fn describe(&self, file_name: &str) -> String;
-    /// Verifies a Sigstore bundle signed by `identity` (vouched for by
-    /// `issuer`) and returns the payload it signs. `attest` knows no
-    /// Sigstore: the caller wires in a verifier.
-    fn verify_sigstore(
-        &self,
-        bundle: &[u8],
-        identity: &str,
-        issuer: &str,
-    ) -> Result<Vec<u8>, Error> {
-        let _ = (bundle, identity, issuer);
+    /// The verifier of keyless functionaries' evidence (Sigstore bundles).
+    /// `attest` knows no Sigstore: the caller wires one in.
+    fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         Err(Error::Malformed {
             what: "evidence",
             reason: "keyless functionaries need a Sigstore verifier".into(),
@@ -661,13 +655,14 @@ fn load_step_links(
                 }
             }
             Functionary::Sigstore { identity, issuer } => {
-                let verified =
-                    evidence
-                        .verify_sigstore(&bytes, identity, issuer)
-                        .and_then(|payload| {
-                            let tree = dsse::json::Tree::parse(&payload)?;
-                            Ok(read_payload(step, tree.root()))
-                        });
+                let verified = evidence
+                    .keyless_verifier()
+                    .and_then(|verifier| verifier.verify_evidence(&bytes, identity, issuer))
+                    .and_then(|verified| {
+                        keyless_payload(&verified, identity, issuer)?;
+                        let tree = dsse::json::Tree::parse(verified.payload())?;
+                        Ok(read_payload(step, tree.root()))
+                    });
                 match verified {
                     Ok(payload) => payload,
                     Err(e) => {
@@ -746,6 +741,36 @@ fn load_step_links(
         }));
     }
     Ok(Ok(accepted))
+}
+
+/// Checks that a keyless verifier vouched for the functionary asked about
+/// and for an in-toto payload.
+fn keyless_payload(
+    verified: &crate::verified::VerifiedPayload,
+    identity: &str,
+    issuer: &str,
+) -> Result<(), Error> {
+    let wanted = Signer::Sigstore {
+        identity: identity.to_owned(),
+        issuer: issuer.to_owned(),
+    };
+    if verified.signer() != &wanted {
+        return Err(Error::Malformed {
+            what: "evidence",
+            reason: format!("signed by {}, not by {wanted}", verified.signer()),
+        });
+    }
+    if verified.payload_type() != crate::statement::PAYLOAD_TYPE {
+        return Err(Error::Malformed {
+            what: "evidence",
+            reason: format!(
+                "payload type is {:?}, not {:?}",
+                verified.payload_type(),
+                crate::statement::PAYLOAD_TYPE
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The link a step's evidence stands for: a link in any encoding, or an

@@ -114,15 +114,31 @@ pub enum Artifact<'a> {
     Sha512([u8; 64]),
 }
 
-/// A verified attestation: the DSSE payload the signature covered.
+/// A verified attestation: the DSSE payload the signature covered, taken
+/// from the one typed bundle that was verified. Only
+/// [`BundleVerifier::verify_attestation`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAttestation {
-    /// Who signed.
-    pub verified: Verified,
+    verified: Verified,
+    payload_type: String,
+    payload: Vec<u8>,
+}
+
+impl VerifiedAttestation {
+    /// Who signed, and what the verification established.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
     /// The DSSE payload type (`application/vnd.in-toto+json`).
-    pub payload_type: String,
+    pub fn payload_type(&self) -> &str {
+        &self.payload_type
+    }
+
     /// The payload bytes (an in-toto Statement), as signed.
-    pub payload: Vec<u8>,
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
 }
 
 /// Who must have signed.
@@ -644,6 +660,44 @@ impl BundleVerifier {
             payload_type: envelope.payload_type.clone(),
             payload: payload.to_vec(),
         })
+    }
+}
+
+/// `keyless` is `attest`'s verifier of keyless functionaries: a Sigstore
+/// bundle around a DSSE envelope, signed by the functionary's identity.
+impl attest::FunctionaryVerifier for BundleVerifier {
+    fn verify_evidence(
+        &self,
+        evidence: &[u8],
+        identity: &str,
+        issuer: &str,
+    ) -> Result<attest::VerifiedPayload, attest::Error> {
+        let policy = Policy::Identity {
+            identity: identity.to_owned(),
+            issuer: issuer.to_owned(),
+        };
+        let attestation = self
+            .verify_attestation(evidence, None, &policy)
+            .map_err(|e| attest::Error::Malformed {
+                what: "bundle",
+                reason: e.to_string(),
+            })?;
+        let VerifiedAttestation {
+            verified,
+            payload_type,
+            payload,
+        } = attestation;
+        let (Some(identity), Some(issuer)) = (verified.identity, verified.issuer) else {
+            return Err(attest::Error::Malformed {
+                what: "bundle",
+                reason: "verified without a certificate identity".into(),
+            });
+        };
+        Ok(attest::VerifiedPayload::new(
+            payload_type,
+            payload,
+            attest::Signer::Sigstore { identity, issuer },
+        ))
     }
 }
 

@@ -323,7 +323,7 @@ mod tests {
             let verified = verifier
                 .verify_attestation(bundle, Some(Artifact::Bytes(SDIST)), &policy())
                 .unwrap();
-            let statement: Value = serde_json::from_slice(&verified.payload).unwrap();
+            let statement: Value = serde_json::from_slice(verified.payload()).unwrap();
             assert_eq!(statement["predicateType"], predicate_type);
             assert!(verifier
                 .verify_attestation(bundle, Some(Artifact::Bytes(b"another sdist")), &policy())

@@ -70,7 +70,7 @@ struct FsEvidence {
     limits: dsse::Limits,
     inspection_timeout: Option<Duration>,
     /// Built on first use: only layouts with keyless functionaries need it.
-    bundles: Rc<OnceCell<Result<BundleVerifier, String>>>,
+    bundles: Rc<OnceCell<Result<Logged, String>>>,
     trusted_root: Option<PathBuf>,
     /// Counts the link files loaded, on a terminal.
     progress: crate::progress::Links,
@@ -171,36 +171,20 @@ impl Evidence for FsEvidence {
         Ok(link)
     }
 
-    fn verify_sigstore(
-        &self,
-        bundle: &[u8],
-        identity: &str,
-        issuer: &str,
-    ) -> Result<Vec<u8>, attest::Error> {
+    fn keyless_verifier(&self) -> Result<&dyn attest::FunctionaryVerifier, attest::Error> {
         let verifier = self.bundles.get_or_init(|| {
+            crate::log::verbose!("keyless functionaries: loading the trusted root");
             crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
-                .and_then(|root| Ok(BundleVerifier::new(&root)?))
+                .and_then(|root| Ok(Logged(BundleVerifier::new(&root)?)))
                 .map_err(|e| format!("{e:#}"))
         });
-        let verifier = verifier
-            .as_ref()
-            .map_err(|reason| attest::Error::Malformed {
+        match verifier {
+            Ok(verifier) => Ok(verifier),
+            Err(reason) => Err(attest::Error::Malformed {
                 what: "trusted root",
                 reason: reason.clone(),
-            })?;
-        let policy = keyless::Policy::Identity {
-            identity: identity.to_owned(),
-            issuer: issuer.to_owned(),
-        };
-        let payload = verifier
-            .verify_attestation(bundle, None, &policy)
-            .map(|a| a.payload)
-            .map_err(|e| attest::Error::Malformed {
-                what: "bundle",
-                reason: e.to_string(),
-            })?;
-        crate::log::verbose!("verified a Sigstore bundle signed by {identity} (issuer {issuer})");
-        Ok(payload)
+            }),
+        }
     }
 
     fn describe(&self, file_name: &str) -> String {
@@ -209,6 +193,22 @@ impl Evidence for FsEvidence {
         } else {
             self.dir.join(file_name).display().to_string()
         }
+    }
+}
+
+/// The keyless verifier, saying with `-v` what it verified.
+struct Logged(BundleVerifier);
+
+impl attest::FunctionaryVerifier for Logged {
+    fn verify_evidence(
+        &self,
+        evidence: &[u8],
+        identity: &str,
+        issuer: &str,
+    ) -> Result<attest::VerifiedPayload, attest::Error> {
+        let verified = self.0.verify_evidence(evidence, identity, issuer)?;
+        crate::log::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
+        Ok(verified)
     }
 }
 

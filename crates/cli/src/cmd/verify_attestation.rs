@@ -228,8 +228,8 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             "{}",
             serde_json::json!({
                 "verified": true,
-                "identity": attestation.verified.identity,
-                "issuer": attestation.verified.issuer,
+                "identity": attestation.verified().identity,
+                "issuer": attestation.verified().issuer,
                 "statement": statement_value,
             })
         ),
@@ -247,7 +247,10 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                     bundles.len()
                 );
             }
-            match (&attestation.verified.identity, &attestation.verified.issuer) {
+            match (
+                &attestation.verified().identity,
+                &attestation.verified().issuer,
+            ) {
                 (Some(id), Some(iss)) => println!("  signed by:      {id} ({iss})"),
                 _ => println!("  signed by:      the managed key"),
             }
@@ -290,22 +293,18 @@ fn check(
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
+    // Everything below reads the Statement the verifier returned.
+    let statement_value = dsse::cjson::parse_strict(attestation.payload())
+        .context("the signed payload is not JSON")?;
+    let statement = attest::Statement::from_value(statement_value.clone())
+        .context("the signed payload is not an in-toto Statement")?;
     for (name, candidates) in subjects {
-        let bound = candidates.iter().any(|candidate| {
-            verifier
-                .verify_attestation(bundle, Some(*candidate), policy)
-                .is_ok()
-        });
-        if !bound {
+        if !candidates.iter().any(|c| names_subject(&statement, c)) {
             return Err(
                 VerificationFailed(format!("{name} is not a subject of the attestation")).into(),
             );
         }
     }
-    let statement_value = dsse::cjson::parse_strict(&attestation.payload)
-        .context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(statement_value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
     if let Some(want) = predicate_type {
         if statement.predicate_type != want {
             return Err(VerificationFailed(format!(
@@ -321,6 +320,21 @@ fn check(
         }
     }
     Ok((attestation, statement_value, statement))
+}
+
+/// Whether a subject of the verified `statement` has `artifact`'s digest.
+fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> bool {
+    let (algorithm, hex_digest) = match artifact {
+        Artifact::Sha256(d) => ("sha256", hex::encode(d)),
+        Artifact::Sha512(d) => ("sha512", hex::encode(d)),
+        Artifact::Bytes(b) => ("sha256", hex::encode(Sha256::digest(b))),
+    };
+    statement.subject.iter().any(|s| {
+        s.digest
+            .as_ref()
+            .and_then(|d| d.get(algorithm))
+            .is_some_and(|h| h == hex_digest)
+    })
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

@@ -1,0 +1,88 @@
+//! What a verifier established: the payload its signature covers and who
+//! signed it, as one value.
+//!
+//! `attest` knows no Sigstore. A keyless functionary's evidence (a Sigstore
+//! bundle) is checked by a [`FunctionaryVerifier`] that the caller wires in
+//! (`keyless` implements it); what the layout verifier then reads as the
+//! step's link is the [`VerifiedPayload`] that verifier returned, never a
+//! second reading of the evidence's bytes.
+
+use crate::error::Error;
+
+/// Who signed, as a verifier established it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Signer {
+    /// A key, by its key id.
+    Key {
+        /// The key id.
+        keyid: String,
+    },
+    /// A Sigstore (Fulcio certificate) identity vouched for by an OIDC issuer.
+    Sigstore {
+        /// The certificate identity (email or URI SAN).
+        identity: String,
+        /// The OIDC issuer.
+        issuer: String,
+    },
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Key { keyid } => write!(f, "key {keyid}"),
+            Signer::Sigstore { identity, issuer } => write!(f, "{identity} ({issuer})"),
+        }
+    }
+}
+
+/// A payload whose signature a verifier checked, with its type and signer.
+///
+/// The fields are private: callers read what the verifier returned and
+/// cannot swap in other bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPayload {
+    payload_type: String,
+    payload: Vec<u8>,
+    signer: Signer,
+}
+
+impl VerifiedPayload {
+    /// For verifiers: `payload` (of `payload_type`) is exactly the bytes
+    /// whose signature by `signer` was just checked.
+    pub fn new(payload_type: String, payload: Vec<u8>, signer: Signer) -> VerifiedPayload {
+        VerifiedPayload {
+            payload_type,
+            payload,
+            signer,
+        }
+    }
+
+    /// The payload type (DSSE `payloadType`).
+    pub fn payload_type(&self) -> &str {
+        &self.payload_type
+    }
+
+    /// The payload, as signed.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Who signed it.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+}
+
+/// Verifies the evidence of a keyless functionary.
+pub trait FunctionaryVerifier {
+    /// Verifies `evidence` (a Sigstore bundle around a DSSE envelope) as
+    /// signed by `identity`, vouched for by `issuer`, and returns the
+    /// payload it signs. Refusals are errors whose message says why.
+    fn verify_evidence(
+        &self,
+        evidence: &[u8],
+        identity: &str,
+        issuer: &str,
+    ) -> Result<VerifiedPayload, Error>;
+}

@@ -660,6 +660,36 @@ fn hostile_log_entries_are_refused() {
         &["hash mismatch", "hashedrekord entry"],
     ));
 
+    // Two of something (issue #16): one bundle, one meaning.
+    let mut b = good.clone();
+    let entry = b.pointer(ENTRY).unwrap().clone();
+    set(
+        &mut b,
+        "/verificationMaterial/tlogEntries",
+        json!([entry.clone(), entry]),
+    );
+    cases.push(case(
+        "two_log_entries_the_same_twice",
+        &b,
+        2,
+        &["exactly one transparency log entry", "has 2"],
+    ));
+    set(&mut b, "/verificationMaterial/tlogEntries", json!([]));
+    cases.push(case(
+        "no_log_entry",
+        &b,
+        2,
+        &["exactly one transparency log entry", "has 0"],
+    ));
+    let mut b = good.clone();
+    b["verificationMaterial"]["publicKey"] = json!({"hint": "a key hint beside the certificate"});
+    cases.push(case(
+        "a_public_key_hint_beside_the_certificate",
+        &b,
+        2,
+        &["exactly one of certificate, x509CertificateChain or publicKey"],
+    ));
+
     check(&f, cases);
 }
 
@@ -911,6 +941,41 @@ fn hostile_attestations_are_refused() {
             .into_bytes(),
         2,
         &["duplicate"],
+    ));
+
+    // Two contents, two signatures (issue #16): a genuine attestation with
+    // a message signature added, and an envelope with its one signature
+    // twice (a threshold of one signer counted twice).
+    let blob = f.signed_blob_bundle();
+    for (name, bundle) in [
+        (
+            "a_message_signature_added_before_the_envelope",
+            duplicate_first(&good, "messageSignature", &blob["messageSignature"]),
+        ),
+        (
+            "a_message_signature_added_after_the_envelope",
+            duplicate_last(&good, "messageSignature", &blob["messageSignature"]),
+        ),
+    ] {
+        cases.push(attestation(
+            name,
+            bundle,
+            2,
+            &["exactly one of messageSignature or dsseEnvelope", "both"],
+        ));
+    }
+    let mut twice = good.clone();
+    let signature = good["dsseEnvelope"]["signatures"][0].clone();
+    set(
+        &mut twice,
+        "/dsseEnvelope/signatures",
+        json!([signature.clone(), signature]),
+    );
+    cases.push(attestation(
+        "two_envelope_signatures_the_same_twice",
+        bytes(&twice),
+        2,
+        &["exactly one signature, found 2"],
     ));
 
     // Deeply nested JSON: refused by the parser's depth limit, no stack

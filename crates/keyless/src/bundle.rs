@@ -528,6 +528,14 @@ impl<'a> Parsed<'a> {
                      set in verificationMaterial; this bundle has {kinds}"
                 )));
             }
+            // One signature, one log entry (as sigstore-python requires):
+            // a second entry is not a second signer.
+            let entries = material.get("tlogEntries").map_or(0, |e| e.len());
+            if entries != 1 {
+                return Err(malformed(&format!(
+                    "a bundle carries exactly one transparency log entry; this one has {entries}"
+                )));
+            }
         }
         Ok(Parsed {
             json: bundle_json,
@@ -748,7 +756,7 @@ mod tests {
     /// ignores a second, so a bundle with two has two meanings.
     #[test]
     fn two_contents_or_two_kinds_of_material_are_malformed() {
-        let material = r#""verificationMaterial":{"publicKey":{"hint":"x"},"tlogEntries":[]}"#;
+        let material = r#""verificationMaterial":{"publicKey":{"hint":"x"},"tlogEntries":[{}]}"#;
         let message = r#""messageSignature":{"signature":"AA=="}"#;
         let envelope =
             r#""dsseEnvelope":{"payloadType":"t","payload":"","signatures":[{"sig":"AA=="}]}"#;
@@ -776,8 +784,11 @@ mod tests {
         assert!(why(bundle(&[material])).contains("neither"));
         let two_materials = r#""verificationMaterial":{"publicKey":{"hint":"x"},"certificate":{"rawBytes":"AA=="}}"#;
         assert!(why(bundle(&[two_materials, message])).contains("this bundle has 2"));
-        let no_material = r#""verificationMaterial":{"tlogEntries":[]}"#;
+        let no_material = r#""verificationMaterial":{"tlogEntries":[{}]}"#;
         assert!(why(bundle(&[no_material, message])).contains("this bundle has 0"));
+        let two_entries =
+            r#""verificationMaterial":{"publicKey":{"hint":"x"},"tlogEntries":[{},{}]}"#;
+        assert!(why(bundle(&[two_entries, message])).contains("exactly one transparency log entry"));
         let content = |json: String| Parsed::read(json.as_bytes()).map(|p| p.content).ok();
         assert_eq!(
             content(bundle(&[material, envelope])),

@@ -113,6 +113,15 @@ fn sh(dir: &Path, args: &[&str]) {
     expect_code(&out, 0, &args.join(" "));
 }
 
+/// `in-toto-verify -l root.layout --verification-keys alice.pub` in `root`.
+fn in_toto_verify(py: &Path, root: &Path) -> Output {
+    std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
+        .current_dir(root)
+        .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
+        .output()
+        .unwrap()
+}
+
 /// A step performed under a sublayout: the functionary's link is itself a
 /// layout, its links in `<step>.<keyid8>/`. toto and in-toto-verify agree,
 /// before and after tampering inside the sublayout.
@@ -222,11 +231,7 @@ fn sublayouts_verify_recursively_like_the_reference() {
             assert!(String::from_utf8_lossy(&ours.stderr).contains("sublayout \"build\""));
         }
         if let Some(py) = &py {
-            let theirs = std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
-                .current_dir(root)
-                .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
-                .output()
-                .unwrap();
+            let theirs = in_toto_verify(py, root);
             expect_code(&theirs, expected, "in-toto-verify with a sublayout");
         }
     }
@@ -433,4 +438,116 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
         .unwrap();
     expect_code(&out, 2, "unknown field");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
+}
+
+/// A layout whose step lists one functionary twice with threshold 2: one
+/// link does not meet it, for toto and for in-toto-verify (the reference
+/// keeps links in a dict by key id).
+#[test]
+fn a_functionary_listed_twice_counts_once_like_the_reference() {
+    let py = python("a_functionary_listed_twice_counts_once_like_the_reference");
+    let dir = tempdir();
+    let root = dir.path();
+    gen_key(root, "alice");
+    let bob = gen_key(root, "bob");
+    fs::write(
+        root.join("chain.toml"),
+        "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n",
+    )
+    .unwrap();
+    sh(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
+    let mut layout: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join("root.layout")).unwrap()).unwrap();
+    let step = &mut layout["signed"]["steps"][0];
+    let id = step["pubkeys"][0].clone();
+    step["pubkeys"] = serde_json::json!([id, id]);
+    step["threshold"] = serde_json::json!(2);
+    fs::write(
+        root.join("root.layout"),
+        serde_json::to_vec(&layout).unwrap(),
+    )
+    .unwrap();
+    sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
+    sh(
+        root,
+        &[
+            "run",
+            "-n",
+            "build",
+            "--format",
+            "metablock",
+            "--key",
+            "bob",
+            "-x",
+        ],
+    );
+    assert!(root.join(format!("build.{bob}.link")).exists());
+    let ours = toto()
+        .current_dir(root)
+        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
+        .output()
+        .unwrap();
+    expect_error(
+        &ours,
+        1,
+        "requires links from 2 distinct functionaries, found 1 valid",
+        "one link for a functionary listed twice",
+    );
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        stderr.contains(&format!("key {}", id.as_str().unwrap()))
+            && stderr.contains("already counted")
+            && stderr.contains("lists this signer twice"),
+        "{stderr}"
+    );
+    if let Some(py) = &py {
+        let theirs = in_toto_verify(py, root);
+        expect_code(&theirs, 1, "in-toto-verify: a functionary listed twice");
+    }
+}
+
+/// `toto layout new` refuses a step naming one signer twice: the same key
+/// file twice, one key under two paths, one keyless identity twice.
+#[test]
+fn layout_new_refuses_a_functionary_listed_twice() {
+    let dir = tempdir();
+    let root = dir.path();
+    gen_key(root, "bob");
+    fs::copy(root.join("bob.pub"), root.join("bob-again.pub")).unwrap();
+    let identity = "{ identity = \"bob@example.com\", issuer = \"https://issuer.example\" }";
+    for (functionaries, first, second) in [
+        (
+            "functionaries = [\"bob.pub\", \"bob.pub\"]".to_owned(),
+            "functionary bob.pub",
+            "functionary bob.pub",
+        ),
+        (
+            "functionaries = [\"bob.pub\", \"bob-again.pub\"]".to_owned(),
+            "functionary bob.pub",
+            "functionary bob-again.pub",
+        ),
+        (
+            format!("identities = [{identity}, {identity}]"),
+            "identity bob@example.com (https://issuer.example)",
+            "identity bob@example.com (https://issuer.example)",
+        ),
+    ] {
+        fs::write(
+            root.join("chain.toml"),
+            format!("[[steps]]\nname = \"build\"\n{functionaries}\nthreshold = 2\n"),
+        )
+        .unwrap();
+        let out = toto()
+            .current_dir(root)
+            .args(["layout", "new", "chain.toml", "-o", "root.layout"])
+            .output()
+            .unwrap();
+        expect_error(
+            &out,
+            2,
+            &format!("step build: {second} is the same signer as {first}"),
+            &functionaries,
+        );
+        assert!(!root.join("root.layout").exists(), "{functionaries}");
+    }
 }

@@ -440,14 +440,9 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
 }
 
-/// A layout whose step lists one functionary twice with threshold 2: one
-/// link does not meet it, for toto and for in-toto-verify (the reference
-/// keeps links in a dict by key id).
-#[test]
-fn a_functionary_listed_twice_counts_once_like_the_reference() {
-    let py = python("a_functionary_listed_twice_counts_once_like_the_reference");
-    let dir = tempdir();
-    let root = dir.path();
+/// In `root`: keys `alice` and `bob`, and the unsigned `root.layout`
+/// whose step `build` bob performs; returns bob's key id prefix.
+fn bob_builds(root: &Path) -> String {
     gen_key(root, "alice");
     let bob = gen_key(root, "bob");
     fs::write(
@@ -456,6 +451,27 @@ fn a_functionary_listed_twice_counts_once_like_the_reference() {
     )
     .unwrap();
     sh(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
+    bob
+}
+
+/// `toto verify -l root.layout -k alice.pub` in `root`.
+fn toto_verify(root: &Path) -> Output {
+    toto()
+        .current_dir(root)
+        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
+        .output()
+        .unwrap()
+}
+
+/// A layout whose step lists one functionary twice with threshold 2: one
+/// link does not meet it, for toto and for in-toto-verify (the reference
+/// keeps links in a dict by key id).
+#[test]
+fn a_functionary_listed_twice_counts_once_like_the_reference() {
+    let py = python("a_functionary_listed_twice_counts_once_like_the_reference");
+    let dir = tempdir();
+    let root = dir.path();
+    let bob = bob_builds(root);
     let mut layout: serde_json::Value =
         serde_json::from_slice(&fs::read(root.join("root.layout")).unwrap()).unwrap();
     let step = &mut layout["signed"]["steps"][0];
@@ -482,11 +498,7 @@ fn a_functionary_listed_twice_counts_once_like_the_reference() {
         ],
     );
     assert!(root.join(format!("build.{bob}.link")).exists());
-    let ours = toto()
-        .current_dir(root)
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap();
+    let ours = toto_verify(root);
     expect_error(
         &ours,
         1,
@@ -549,5 +561,91 @@ fn layout_new_refuses_a_functionary_listed_twice() {
             &functionaries,
         );
         assert!(!root.join("root.layout").exists(), "{functionaries}");
+    }
+}
+
+/// `path` (a Metablock or DSSE envelope) with a bad copy of its first
+/// signature, under the same key id, before it.
+fn prepend_bad_signature(path: &Path) {
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let good = doc["signatures"][0].clone();
+    let mut bad = good.clone();
+    let sig = good["sig"].as_str().unwrap();
+    // Hex or base64 alike: another first digit.
+    let first = if sig.starts_with('0') { "1" } else { "0" };
+    bad["sig"] = format!("{first}{}", &sig[1..]).into();
+    doc["signatures"] = serde_json::json!([bad, good]);
+    fs::write(path, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+/// A layout or a link carrying two signatures under its signer's key id,
+/// the first bad and the second good, is refused by toto and by
+/// in-toto-verify, as a Metablock and as a DSSE envelope.
+#[test]
+fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference() {
+    let py =
+        python("a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference");
+    for (format, link_format) in [("metablock", "metablock"), ("dsse", "dsse-link")] {
+        for tampered in ["", "root.layout", "link"] {
+            let dir = tempdir();
+            let root = dir.path();
+            let bob = bob_builds(root);
+            sh(
+                root,
+                &[
+                    "layout",
+                    "sign",
+                    "-k",
+                    "alice",
+                    "--format",
+                    format,
+                    "root.layout",
+                ],
+            );
+            sh(
+                root,
+                &[
+                    "run",
+                    "-n",
+                    "build",
+                    "--format",
+                    link_format,
+                    "--key",
+                    "bob",
+                    "-x",
+                ],
+            );
+            let link = format!("build.{bob}.link");
+            match tampered {
+                "" => {}
+                "link" => prepend_bad_signature(&root.join(&link)),
+                file => prepend_bad_signature(&root.join(file)),
+            }
+            let what = format!("{format}: a bad signature first in {tampered:?}");
+            let ours = toto_verify(root);
+            let expected = match tampered {
+                "" => 0,
+                _ => 1,
+            };
+            expect_code(&ours, expected, &what);
+            let stderr = String::from_utf8_lossy(&ours.stderr);
+            match tampered {
+                "root.layout" => {
+                    assert!(stderr.contains("layout is not signed by key"), "{stderr}")
+                }
+                "link" => assert!(
+                    stderr.contains(&format!("refused {link}: not signed by functionary {bob}")),
+                    "{what}: {stderr}"
+                ),
+                _ => {}
+            }
+            if let Some(py) = &py {
+                expect_code(
+                    &in_toto_verify(py, root),
+                    expected,
+                    &format!("in-toto-verify, {what}"),
+                );
+            }
+        }
     }
 }

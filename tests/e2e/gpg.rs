@@ -230,6 +230,32 @@ fn toto_gpg_run(root: &Path, keyring: &Keyring, fpr: &str) -> Output {
         .unwrap()
 }
 
+/// In `root`: an owner key, and `toto layout new` of a layout (`output`)
+/// whose step `build` the OpenPGP key `fpr` performs, with `rules`.
+fn toto_gpg_layout(root: &Path, keyring: &Keyring, fpr: &str, rules: &str, output: &str) {
+    let toto_in = |args: &[&str]| toto().current_dir(root).args(args).output().unwrap();
+    expect_code(
+        &toto_in(&["key", "generate", "-o", "owner"]),
+        0,
+        "owner key",
+    );
+    fs::write(
+        root.join("chain.toml"),
+        format!("expires = \"30d\"\n[[steps]]\nname = \"build\"\ngpg_keys = [\"{fpr}\"]\n{rules}"),
+    )
+    .unwrap();
+    let out = toto_in(&[
+        "layout",
+        "new",
+        "chain.toml",
+        "-o",
+        output,
+        "--gpg-home",
+        keyring.home_str(),
+    ]);
+    expect_code(&out, 0, "toto layout new with gpg_keys");
+}
+
 #[test]
 fn reference_gpg_links_verify_with_toto() {
     let Some(py) = python("reference_gpg_links_verify_with_toto") else {
@@ -327,29 +353,13 @@ fn layout_new_exports_gpg_functionaries() {
         let dir = tempdir();
         let root = dir.path();
         let toto_in = |args: &[&str]| toto().current_dir(root).args(args).output().unwrap();
-        expect_code(
-            &toto_in(&["key", "generate", "-o", "owner"]),
-            0,
-            "owner key",
-        );
-        fs::write(
-            root.join("chain.toml"),
-            format!(
-                "expires = \"30d\"\n[[steps]]\nname = \"build\"\ngpg_keys = [\"{fpr}\"]\n\
-                 products = [\"ALLOW *\"]\n"
-            ),
-        )
-        .unwrap();
-        let out = toto_in(&[
-            "layout",
-            "new",
-            "chain.toml",
-            "-o",
+        toto_gpg_layout(
+            root,
+            &keyring,
+            &fpr,
+            "products = [\"ALLOW *\"]\n",
             "root.layout",
-            "--gpg-home",
-            keyring.home_str(),
-        ]);
-        expect_code(&out, 0, "toto layout new with gpg_keys");
+        );
         expect_code(
             &toto_in(&["layout", "sign", "--key", "owner", "root.layout"]),
             0,
@@ -539,4 +549,53 @@ fn bad_gpg_output_and_missing_or_failing_gpg_are_input_errors() {
         "no OpenPGP key 0123456789ABCDEF",
         "export of an absent key",
     );
+}
+
+/// One OpenPGP signer under two entries of a step with threshold 2 — its
+/// key and its signing subkey as a key of its own, or its key twice — is
+/// one signer: its one link does not meet the threshold.
+#[test]
+fn an_openpgp_key_and_its_subkey_count_as_one_signer() {
+    let keyring = Keyring::new();
+    let fpr = keyring.generate_for("twice@example.com", "ed25519", "cert");
+    let sub = keyring.add_signing_subkey(&fpr, "ed25519");
+    let (fpr, sub) = (fpr.to_ascii_lowercase(), sub.to_ascii_lowercase());
+    let dir = tempdir();
+    let root = dir.path();
+    let toto_in = |args: &[&str]| toto().current_dir(root).args(args).output().unwrap();
+    toto_gpg_layout(root, &keyring, &fpr, "", "made.layout");
+    let made: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join("made.layout")).unwrap()).unwrap();
+    let subkey = made["signed"]["keys"][&fpr]["subkeys"][&sub].clone();
+    assert!(subkey.is_object(), "the layout lists the subkey: {made}");
+    expect_code(
+        &toto_gpg(root, &keyring, &format!("{sub}!"), &[])
+            .output()
+            .unwrap(),
+        0,
+        "toto run --gpg SUBKEY!",
+    );
+    assert!(link_path(root, &sub).exists());
+    for pubkeys in [[&fpr, &sub], [&fpr, &fpr]] {
+        let mut layout = made.clone();
+        layout["signed"]["keys"][&sub] = subkey.clone();
+        layout["signed"]["steps"][0]["pubkeys"] = serde_json::json!(pubkeys);
+        layout["signed"]["steps"][0]["threshold"] = serde_json::json!(2);
+        fs::write(
+            root.join("root.layout"),
+            serde_json::to_vec(&layout).unwrap(),
+        )
+        .unwrap();
+        expect_code(
+            &toto_in(&["layout", "sign", "--key", "owner", "root.layout"]),
+            0,
+            "sign",
+        );
+        let out = toto_in(&["verify", "-l", "root.layout", "-k", "owner.pub"]);
+        let what = format!("one OpenPGP signer as {pubkeys:?}");
+        expect_error(&out, 1, "lists this signer twice", &what);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let counted = format!("already counted for build.{}.link", &sub[..8]);
+        assert!(stderr.contains(&counted), "{what}: {stderr}");
+    }
 }

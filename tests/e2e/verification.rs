@@ -113,6 +113,15 @@ fn sh(dir: &Path, args: &[&str]) {
     expect_code(&out, 0, &args.join(" "));
 }
 
+/// `in-toto-verify -l root.layout --verification-keys alice.pub` in `root`.
+fn in_toto_verify(py: &Path, root: &Path) -> Output {
+    std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
+        .current_dir(root)
+        .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
+        .output()
+        .unwrap()
+}
+
 /// A step performed under a sublayout: the functionary's link is itself a
 /// layout, its links in `<step>.<keyid8>/`. toto and in-toto-verify agree,
 /// before and after tampering inside the sublayout.
@@ -222,11 +231,7 @@ fn sublayouts_verify_recursively_like_the_reference() {
             assert!(String::from_utf8_lossy(&ours.stderr).contains("sublayout \"build\""));
         }
         if let Some(py) = &py {
-            let theirs = std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
-                .current_dir(root)
-                .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
-                .output()
-                .unwrap();
+            let theirs = in_toto_verify(py, root);
             expect_code(&theirs, expected, "in-toto-verify with a sublayout");
         }
     }
@@ -433,4 +438,214 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
         .unwrap();
     expect_code(&out, 2, "unknown field");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
+}
+
+/// In `root`: keys `alice` and `bob`, and the unsigned `root.layout`
+/// whose step `build` bob performs; returns bob's key id prefix.
+fn bob_builds(root: &Path) -> String {
+    gen_key(root, "alice");
+    let bob = gen_key(root, "bob");
+    fs::write(
+        root.join("chain.toml"),
+        "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n",
+    )
+    .unwrap();
+    sh(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
+    bob
+}
+
+/// `toto verify -l root.layout -k alice.pub` in `root`.
+fn toto_verify(root: &Path) -> Output {
+    toto()
+        .current_dir(root)
+        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
+        .output()
+        .unwrap()
+}
+
+/// A layout whose step lists one functionary twice with threshold 2: one
+/// link does not meet it, for toto and for in-toto-verify (the reference
+/// keeps links in a dict by key id).
+#[test]
+fn a_functionary_listed_twice_counts_once_like_the_reference() {
+    let py = python("a_functionary_listed_twice_counts_once_like_the_reference");
+    let dir = tempdir();
+    let root = dir.path();
+    let bob = bob_builds(root);
+    let mut layout: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join("root.layout")).unwrap()).unwrap();
+    let step = &mut layout["signed"]["steps"][0];
+    let id = step["pubkeys"][0].clone();
+    step["pubkeys"] = serde_json::json!([id, id]);
+    step["threshold"] = serde_json::json!(2);
+    fs::write(
+        root.join("root.layout"),
+        serde_json::to_vec(&layout).unwrap(),
+    )
+    .unwrap();
+    sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
+    sh(
+        root,
+        &[
+            "run",
+            "-n",
+            "build",
+            "--format",
+            "metablock",
+            "--key",
+            "bob",
+            "-x",
+        ],
+    );
+    assert!(root.join(format!("build.{bob}.link")).exists());
+    let ours = toto_verify(root);
+    expect_error(
+        &ours,
+        1,
+        "requires links from 2 distinct functionaries, found 1 valid",
+        "one link for a functionary listed twice",
+    );
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        stderr.contains(&format!("key {}", id.as_str().unwrap()))
+            && stderr.contains("already counted")
+            && stderr.contains("lists this signer twice"),
+        "{stderr}"
+    );
+    if let Some(py) = &py {
+        let theirs = in_toto_verify(py, root);
+        expect_code(&theirs, 1, "in-toto-verify: a functionary listed twice");
+    }
+}
+
+/// `toto layout new` refuses a step naming one signer twice: the same key
+/// file twice, one key under two paths, one keyless identity twice.
+#[test]
+fn layout_new_refuses_a_functionary_listed_twice() {
+    let dir = tempdir();
+    let root = dir.path();
+    gen_key(root, "bob");
+    fs::copy(root.join("bob.pub"), root.join("bob-again.pub")).unwrap();
+    let identity = "{ identity = \"bob@example.com\", issuer = \"https://issuer.example\" }";
+    for (functionaries, first, second) in [
+        (
+            "functionaries = [\"bob.pub\", \"bob.pub\"]".to_owned(),
+            "functionary bob.pub",
+            "functionary bob.pub",
+        ),
+        (
+            "functionaries = [\"bob.pub\", \"bob-again.pub\"]".to_owned(),
+            "functionary bob.pub",
+            "functionary bob-again.pub",
+        ),
+        (
+            format!("identities = [{identity}, {identity}]"),
+            "identity bob@example.com (https://issuer.example)",
+            "identity bob@example.com (https://issuer.example)",
+        ),
+    ] {
+        fs::write(
+            root.join("chain.toml"),
+            format!("[[steps]]\nname = \"build\"\n{functionaries}\nthreshold = 2\n"),
+        )
+        .unwrap();
+        let out = toto()
+            .current_dir(root)
+            .args(["layout", "new", "chain.toml", "-o", "root.layout"])
+            .output()
+            .unwrap();
+        expect_error(
+            &out,
+            2,
+            &format!("step build: {second} is the same signer as {first}"),
+            &functionaries,
+        );
+        assert!(!root.join("root.layout").exists(), "{functionaries}");
+    }
+}
+
+/// `path` (a Metablock or DSSE envelope) with a bad copy of its first
+/// signature, under the same key id, before it.
+fn prepend_bad_signature(path: &Path) {
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let good = doc["signatures"][0].clone();
+    let mut bad = good.clone();
+    let sig = good["sig"].as_str().unwrap();
+    // Hex or base64 alike: another first digit.
+    let first = if sig.starts_with('0') { "1" } else { "0" };
+    bad["sig"] = format!("{first}{}", &sig[1..]).into();
+    doc["signatures"] = serde_json::json!([bad, good]);
+    fs::write(path, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+/// A layout or a link carrying two signatures under its signer's key id,
+/// the first bad and the second good, is refused by toto and by
+/// in-toto-verify, as a Metablock and as a DSSE envelope.
+#[test]
+fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference() {
+    let py =
+        python("a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference");
+    for (format, link_format) in [("metablock", "metablock"), ("dsse", "dsse-link")] {
+        for tampered in ["", "root.layout", "link"] {
+            let dir = tempdir();
+            let root = dir.path();
+            let bob = bob_builds(root);
+            sh(
+                root,
+                &[
+                    "layout",
+                    "sign",
+                    "-k",
+                    "alice",
+                    "--format",
+                    format,
+                    "root.layout",
+                ],
+            );
+            sh(
+                root,
+                &[
+                    "run",
+                    "-n",
+                    "build",
+                    "--format",
+                    link_format,
+                    "--key",
+                    "bob",
+                    "-x",
+                ],
+            );
+            let link = format!("build.{bob}.link");
+            match tampered {
+                "" => {}
+                "link" => prepend_bad_signature(&root.join(&link)),
+                file => prepend_bad_signature(&root.join(file)),
+            }
+            let what = format!("{format}: a bad signature first in {tampered:?}");
+            let ours = toto_verify(root);
+            let expected = match tampered {
+                "" => 0,
+                _ => 1,
+            };
+            expect_code(&ours, expected, &what);
+            let stderr = String::from_utf8_lossy(&ours.stderr);
+            match tampered {
+                "root.layout" => {
+                    assert!(stderr.contains("layout is not signed by key"), "{stderr}")
+                }
+                "link" => assert!(
+                    stderr.contains(&format!("refused {link}: not signed by functionary {bob}")),
+                    "{what}: {stderr}"
+                ),
+                _ => {}
+            }
+            if let Some(py) = &py {
+                expect_code(
+                    &in_toto_verify(py, root),
+                    expected,
+                    &format!("in-toto-verify, {what}"),
+                );
+            }
+        }
+    }
 }

@@ -144,6 +144,27 @@ impl Functionary {
         }
     }
 
+    /// Who stands behind this functionary (see [`Signer`]).
+    pub fn signer(&self) -> Signer {
+        match self {
+            Functionary::Key(key) => Signer {
+                names: vec![format!("key:{}", key.spki_sha256())],
+                shown: format!("key {}", key.keyid()),
+            },
+            Functionary::Gpg { key, .. } => Signer {
+                names: std::iter::once(key.keyid())
+                    .chain(key.subkey_ids())
+                    .map(|fpr| format!("openpgp:{fpr}"))
+                    .collect(),
+                shown: format!("OpenPGP key {}", key.keyid()),
+            },
+            Functionary::Sigstore { identity, issuer } => Signer {
+                names: vec![format!("sigstore:{}", json!([issuer, identity]))],
+                shown: format!("{identity} ({issuer})"),
+            },
+        }
+    }
+
     fn from_key_dict(keyid: &str, dict: &Value) -> Result<Functionary, Error> {
         if dsse::gpg::is_gpg_key_dict(dict) {
             let key = dsse::gpg::GpgKey::from_key_dict(dict)
@@ -188,6 +209,32 @@ impl Functionary {
             )));
         }
         Ok(Functionary::Key(Box::new(key)))
+    }
+}
+
+/// The signer behind a functionary entry, by canonical names: two entries
+/// of a layout are one signer when they share a name, however the layout
+/// spells them. A key is named by its SubjectPublicKeyInfo (so its current
+/// and legacy key ids, PEM spellings, keytype aliases and schemes are one
+/// signer); an OpenPGP key by its fingerprint and its subkeys'; a keyless
+/// functionary by its issuer and identity. Thresholds count signers, not
+/// entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    names: Vec<String>,
+    shown: String,
+}
+
+impl Signer {
+    /// True when both stand for the same signer.
+    pub fn same_as(&self, other: &Signer) -> bool {
+        self.names.iter().any(|name| other.names.contains(name))
+    }
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
     }
 }
 
@@ -430,6 +477,27 @@ impl Layout {
             obj.insert("expires".into(), json!(expires));
         }
         out
+    }
+
+    /// The first step listing one signer twice (see [`Signer`]), with the
+    /// positions of the two entries in its `pubkeys`. A threshold counts
+    /// the signer once, so such a step needs one more functionary than it
+    /// seems to.
+    pub fn duplicate_functionary(&self) -> Option<(&Step, usize, usize)> {
+        for step in &self.steps {
+            let mut seen: Vec<(usize, Signer)> = Vec::with_capacity(step.pubkeys.len());
+            for (index, keyid) in step.pubkeys.iter().enumerate() {
+                let Some(functionary) = self.keys.get(keyid) else {
+                    continue;
+                };
+                let signer = functionary.signer();
+                if let Some((first, _)) = seen.iter().find(|(_, s)| s.same_as(&signer)) {
+                    return Some((step, *first, index));
+                }
+                seen.push((index, signer));
+            }
+        }
+        None
     }
 
     /// The expiry as Unix time, if the layout has one.

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::layout::{Functionary, Inspection, Layout, Step};
+use crate::layout::{Functionary, Inspection, Layout, Signer, Step};
 use crate::link::Link;
 use crate::rules::{self, Rule, SourceType};
 use crate::signed::SignedDocument;
@@ -108,6 +108,9 @@ pub enum Failure {
         found: Vec<String>,
         /// Link files present but refused, with why.
         refused: Vec<String>,
+        /// Valid links not counted: their signer was counted already (the
+        /// layout lists one signer under two entries).
+        duplicates: Vec<String>,
     },
     /// Links of one step disagree on artifacts.
     LinksDisagree {
@@ -169,6 +172,7 @@ impl std::fmt::Display for Failure {
                 required,
                 found,
                 refused,
+                duplicates,
             } => {
                 write!(
                     f,
@@ -180,6 +184,9 @@ impl std::fmt::Display for Failure {
                 }
                 for r in refused {
                     write!(f, "; refused {r}")?;
+                }
+                for d in duplicates {
+                    write!(f, "; not counted {d}")?;
                 }
                 Ok(())
             }
@@ -235,6 +242,17 @@ pub struct Report {
 struct Accepted {
     file: String,
     link: Link,
+    signer: Signer,
+}
+
+/// Why a valid link of `signer` does not count when `accepted` already has
+/// one of the same signer: a threshold counts signers, not layout entries.
+fn already_counted(accepted: &[Accepted], signer: &Signer, shown: &str) -> Option<String> {
+    let first = accepted.iter().find(|a| a.signer.same_as(signer))?;
+    Some(format!(
+        "{shown}: signed by {signer}, already counted for {} (the layout lists this signer twice)",
+        first.file
+    ))
 }
 
 /// Verifies a signed layout: the signatures of `layout_keys` (every one must
@@ -580,10 +598,12 @@ fn load_step_links(
 ) -> Verdict<Vec<Accepted>> {
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut refused = Vec::new();
+    let mut duplicates = Vec::new();
     for keyid in &step.pubkeys {
         let Some(functionary) = layout.keys.get(keyid) else {
             continue;
         };
+        let signer = functionary.signer();
         let mut file = step.name.link_file_name(keyid);
         if matches!(functionary, Functionary::Sigstore { .. }) {
             // Keyless evidence is a bundle: `<step>.<id8>.link.sigstore.json`
@@ -611,8 +631,16 @@ fn load_step_links(
             match checked {
                 Checked::Refused(why) => refused.push(why),
                 Checked::Link(Ok(link)) => {
+                    if let Some(why) = already_counted(&accepted, &signer, &shown) {
+                        duplicates.push(why);
+                        continue;
+                    }
                     step_report.links.insert(keyid.clone(), shown.clone());
-                    accepted.push(Accepted { file: shown, link });
+                    accepted.push(Accepted {
+                        file: shown,
+                        link,
+                        signer,
+                    });
                 }
                 Checked::Link(Err(e)) => refused.push(format!("{shown}: {e}")),
             }
@@ -674,6 +702,10 @@ fn load_step_links(
                 }
             }
         };
+        if let Some(why) = already_counted(&accepted, &signer, &shown) {
+            duplicates.push(why);
+            continue;
+        }
         let link = match payload {
             Payload::Layout(payload) => {
                 if depth + 1 > MAX_SUBLAYOUT_DEPTH {
@@ -730,7 +762,11 @@ fn load_step_links(
             }
         };
         step_report.links.insert(keyid.clone(), shown.clone());
-        accepted.push(Accepted { file: shown, link });
+        accepted.push(Accepted {
+            file: shown,
+            link,
+            signer,
+        });
     }
     if accepted.len() < step.threshold {
         return Ok(Err(Failure::Threshold {
@@ -738,6 +774,7 @@ fn load_step_links(
             required: step.threshold,
             found: accepted.into_iter().map(|a| a.file).collect(),
             refused,
+            duplicates,
         }));
     }
     Ok(Ok(accepted))
@@ -852,3 +889,6 @@ fn check_item_rules(
     let materials = traces.pop().unwrap_or_default();
     Ok((materials, products))
 }
+
+#[cfg(test)]
+mod tests;

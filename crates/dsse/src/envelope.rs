@@ -172,9 +172,10 @@ impl Envelope {
     /// Verifies that at least `threshold` distinct trusted keys signed.
     ///
     /// A signature carrying a key id is only tried against the verifiers
-    /// that key id names (current or legacy style); one without a key id is
-    /// tried against all. Each verifier counts once, however many of its
-    /// signatures the envelope carries.
+    /// that key id names (current or legacy style), and must verify: a key
+    /// with a bad signature under its key id does not count. One without a
+    /// key id is tried against all. Each verifier counts once, however many
+    /// of its signatures the envelope carries.
     pub fn verify(
         &self,
         verifiers: &[&dyn KeyedVerifier],
@@ -214,8 +215,12 @@ impl Envelope {
 
 /// Counts the distinct trusted keys whose signatures over `msg` verify, and
 /// checks the threshold. A signature carrying a key id is only tried against
-/// the verifiers that key id names; one without is tried against all. Each
-/// verifier counts once, however many of its signatures there are.
+/// the verifiers that key id names, and must verify: a key with a bad
+/// signature under its key id does not count, whatever other signatures it
+/// has (the reference verifies only the first signature under a key id, so
+/// "a bad one, then a good one" is refused by both). A signature without a
+/// key id is tried against all, and counts for the one it verifies with.
+/// Each verifier counts once, however many of its signatures there are.
 pub(crate) fn count_trusted<'a>(
     signatures: impl Iterator<Item = (Option<&'a str>, &'a [u8])>,
     msg: &[u8],
@@ -229,18 +234,30 @@ pub(crate) fn count_trusted<'a>(
         ));
     }
     let mut identities = BTreeSet::new();
+    let mut refuted = BTreeSet::new();
     for (keyid, sig) in signatures {
         let sig = SigBytes(sig.to_vec());
         for verifier in verifiers {
-            if keyid.is_some_and(|k| !verifier.matches_keyid(k)) {
-                continue;
-            }
             let identity = verifier.identity();
-            if !identities.contains(&identity) && verifier.verify(msg, &sig).is_ok() {
-                identities.insert(identity);
+            match keyid {
+                Some(keyid) if !verifier.matches_keyid(keyid) => {}
+                Some(_) if refuted.contains(&identity) => {}
+                Some(_) => {
+                    if verifier.verify(msg, &sig).is_ok() {
+                        identities.insert(identity);
+                    } else {
+                        refuted.insert(identity);
+                    }
+                }
+                None => {
+                    if !identities.contains(&identity) && verifier.verify(msg, &sig).is_ok() {
+                        identities.insert(identity);
+                    }
+                }
             }
         }
     }
+    identities.retain(|identity| !refuted.contains(identity));
     if identities.is_empty() {
         return Err(Error::Signature);
     }

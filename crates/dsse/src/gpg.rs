@@ -1097,6 +1097,36 @@ mod tests {
         }
     }
 
+    /// A Metablock with two OpenPGP signatures under one (sub)key id, one
+    /// bad: the key does not verify, whichever comes first.
+    #[test]
+    fn a_bad_openpgp_signature_under_the_key_id_is_not_skipped() {
+        let f = fixture();
+        let dict = key_dict_from_export(&f.export, &hex::encode(f.primary_fpr)).unwrap();
+        let key = GpgKey::from_key_dict(&dict).unwrap();
+        let limits = crate::Limits::default();
+        for (secret, fpr) in [(&f.primary, f.primary_fpr), (&f.subkey, f.subkey_fpr)] {
+            let mut metablock = crate::Metablock::new(json!({"_type": "link"})).unwrap();
+            let content = metablock.canonical_bytes().to_vec();
+            let sig = parse_signature_packet(&detached(secret, &fpr, &content)).unwrap();
+            metablock.add_gpg_signature(&sig);
+            let good = metablock.to_value()["signatures"][0].clone();
+            let mut bad = good.clone();
+            let text = good["signature"].as_str().unwrap();
+            let first = if text.starts_with('0') { "1" } else { "0" };
+            bad["signature"] = json!(format!("{first}{}", &text[1..]));
+            for signatures in [json!([good]), json!([bad, good]), json!([good, bad])] {
+                let mut value = metablock.to_value();
+                value["signatures"] = signatures.clone();
+                let read =
+                    crate::Metablock::from_json(value.to_string().as_bytes(), &limits).unwrap();
+                let verdict = read.verify_gpg(&key, 1000);
+                let alone = signatures.as_array().unwrap().len() == 1;
+                assert_eq!(verdict.is_ok(), alone, "{signatures}");
+            }
+        }
+    }
+
     #[test]
     fn key_export_reads_expiry_and_validly_bound_subkeys() {
         let f = fixture();

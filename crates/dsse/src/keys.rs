@@ -226,6 +226,7 @@ pub struct PublicKey {
     public: String,
     keyid: KeyId,
     legacy_keyid: KeyId,
+    spki_sha256: String,
 }
 
 impl fmt::Debug for PublicKey {
@@ -352,25 +353,35 @@ fn public_material_from_spki(der: &[u8]) -> Result<PublicMaterial, Error> {
     }
 }
 
-fn spki_pem(material: &PublicMaterial) -> Result<String, Error> {
+/// The key's DER SubjectPublicKeyInfo: one encoding of one key, whatever
+/// PEM text, keytype alias or scheme named it.
+fn spki_der(material: &PublicMaterial) -> Result<Vec<u8>, Error> {
     let enc = |_| Error::InvalidKey {
         reason: "public key does not encode",
     };
-    match material {
-        PublicMaterial::Ed25519(k) => k.to_public_key_pem(LineEnding::LF).map_err(enc),
-        PublicMaterial::P256(k) => k.to_public_key_pem(LineEnding::LF).map_err(enc),
-        PublicMaterial::P384(k) => k.to_public_key_pem(LineEnding::LF).map_err(enc),
+    let document = match material {
+        PublicMaterial::Ed25519(k) => k.to_public_key_der(),
+        PublicMaterial::P256(k) => k.to_public_key_der(),
+        PublicMaterial::P384(k) => k.to_public_key_der(),
         PublicMaterial::P521(k) => {
             let point = k.to_encoded_point(false);
             p521::PublicKey::from_sec1_bytes(point.as_bytes())
                 .map_err(|_| Error::InvalidKey {
                     reason: "P-521 key does not encode",
                 })?
-                .to_public_key_pem(LineEnding::LF)
-                .map_err(enc)
+                .to_public_key_der()
         }
-        PublicMaterial::Rsa(k) => k.to_public_key_pem(LineEnding::LF).map_err(enc),
-    }
+        PublicMaterial::Rsa(k) => k.to_public_key_der(),
+    };
+    Ok(document.map_err(enc)?.into_vec())
+}
+
+fn spki_pem(material: &PublicMaterial) -> Result<String, Error> {
+    pkcs8::der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &spki_der(material)?).map_err(
+        |_| Error::InvalidKey {
+            reason: "public key does not encode",
+        },
+    )
 }
 
 fn default_scheme(material: &PublicMaterial) -> Scheme {
@@ -399,6 +410,7 @@ impl PublicKey {
         }
         let (keyid, legacy_keyid) =
             compute_keyids(&keytype, &scheme.name(), &public, hash_algorithms)?;
+        let spki_sha256 = sha256_hex(&spki_der(&material)?);
         Ok(PublicKey {
             material,
             scheme,
@@ -406,6 +418,7 @@ impl PublicKey {
             public,
             keyid,
             legacy_keyid,
+            spki_sha256,
         })
     }
 
@@ -529,6 +542,13 @@ impl PublicKey {
     /// The legacy key id (with `keyid_hash_algorithms`).
     pub fn legacy_keyid(&self) -> &KeyId {
         &self.legacy_keyid
+    }
+
+    /// SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: who holds the
+    /// private key, whatever key id style, PEM spelling, keytype alias or
+    /// scheme the key was named with. Thresholds count signers by it.
+    pub fn spki_sha256(&self) -> &str {
+        &self.spki_sha256
     }
 
     /// True when `keyid` names this key in either style.

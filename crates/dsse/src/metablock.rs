@@ -46,7 +46,9 @@ impl Seal {
     }
 
     /// Verifies that at least `threshold` distinct trusted keys signed; a
-    /// signature is tried only against the verifiers its key id names.
+    /// signature is tried only against the verifiers its key id names, and
+    /// every signature under a trusted key's id must verify (see
+    /// [`crate::Envelope::verify`]).
     pub fn verify(
         &self,
         verifiers: &[&dyn KeyedVerifier],
@@ -62,26 +64,32 @@ impl Seal {
         )
     }
 
-    /// Verifies an OpenPGP signature by `key` (or its subkeys) at time `now`.
+    /// Verifies the OpenPGP signatures by `key` (or its subkeys) at time
+    /// `now`: there must be one, and every signature whose key id names the
+    /// key or a subkey must verify (a bad one is a failure, not skipped).
     pub fn verify_gpg(&self, key: &crate::gpg::GpgKey, now: i64) -> Result<(), Error> {
-        for s in &self.signatures {
-            let Some(headers) = s.extra.get("other_headers").and_then(Value::as_str) else {
-                continue;
-            };
-            if !key.matches_keyid(&s.keyid) {
-                continue;
-            }
+        let mut verified = false;
+        for s in self
+            .signatures
+            .iter()
+            .filter(|s| key.matches_keyid(&s.keyid))
+        {
+            let headers = s
+                .extra
+                .get("other_headers")
+                .and_then(Value::as_str)
+                .ok_or(Error::Signature)?;
             let headers = hex::decode(headers).map_err(|_| Error::Hex {
                 field: "other_headers",
             })?;
-            if key
-                .verify(&self.canonical, &s.keyid, &headers, &s.sig, now)
-                .is_ok()
-            {
-                return Ok(());
-            }
+            key.verify(&self.canonical, &s.keyid, &headers, &s.sig, now)?;
+            verified = true;
         }
-        Err(Error::Signature)
+        if verified {
+            Ok(())
+        } else {
+            Err(Error::Signature)
+        }
     }
 }
 

@@ -110,6 +110,93 @@ fn threshold_counts_distinct_keys_only() {
     ));
 }
 
+/// `document` (JSON) with the signatures `list` built from its own:
+/// `(index, flip)` takes signature `index`, with a bit flipped when `flip`.
+fn resigned(document: &[u8], list: &[(usize, bool)]) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(document).unwrap();
+    let original = value["signatures"].as_array().unwrap().clone();
+    let signatures: Vec<serde_json::Value> = list
+        .iter()
+        .map(|&(index, flip)| {
+            let mut sig = original[index].clone();
+            if flip {
+                let text = sig["sig"].as_str().unwrap();
+                // Hex (Metablock) or base64 (envelope): change the first digit.
+                let first = if text.starts_with('0') { "1" } else { "0" };
+                sig["sig"] = format!("{first}{}", &text[1..]).into();
+            }
+            sig
+        })
+        .collect();
+    value["signatures"] = signatures.into();
+    serde_json::to_vec(&value).unwrap()
+}
+
+/// Two signatures under one key id, one bad: the key does not count,
+/// whichever comes first (in-toto 3.1 verifies only the first signature
+/// under a key id in a Metablock, and refuses an envelope with two).
+#[test]
+fn a_bad_signature_under_a_trusted_key_id_is_not_skipped() {
+    let limits = Limits::default();
+    let a = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let b = PrivateKey::generate(KeyKind::EcdsaP256).unwrap();
+    let envelope = Envelope::sign("t", b"x".to_vec(), &[&a, &b])
+        .unwrap()
+        .to_json();
+    let mut metablock = Metablock::new(json!({"_type": "link", "name": "x"})).unwrap();
+    metablock.add_signature(&a).unwrap();
+    metablock.add_signature(&b).unwrap();
+    let metablock = metablock.to_json();
+    let verify = |document: &[u8], verifiers: &[&dyn KeyedVerifier], threshold| {
+        let value: serde_json::Value = serde_json::from_slice(document).unwrap();
+        if value.get("payload").is_some() {
+            Envelope::from_json(document, &limits)
+                .unwrap()
+                .verify(verifiers, threshold)
+        } else {
+            Metablock::from_json(document, &limits)
+                .unwrap()
+                .verify(verifiers, threshold)
+        }
+    };
+    for document in [&envelope, &metablock] {
+        // Signature 0 is a's, 1 is b's.
+        for list in [[(0, true), (0, false)], [(0, false), (0, true)]] {
+            let doc = resigned(document, &list);
+            assert!(
+                matches!(verify(&doc, &[a.public_key()], 1), Err(Error::Signature)),
+                "{list:?}"
+            );
+        }
+        // A threshold of two keys is not met when one of them has a bad
+        // signature too.
+        let doc = resigned(document, &[(0, false), (1, false), (1, true)]);
+        let both: [&dyn KeyedVerifier; 2] = [a.public_key(), b.public_key()];
+        assert!(matches!(
+            verify(&doc, &both, 2),
+            Err(Error::Threshold {
+                required: 2,
+                verified: 1
+            })
+        ));
+        assert!(verify(&doc, &[a.public_key()], 1).is_ok());
+        // Good signatures only: still verified.
+        let doc = resigned(document, &[(0, false), (0, false), (1, false)]);
+        assert_eq!(verify(&doc, &both, 2).unwrap().identities.len(), 2);
+    }
+    // A bad signature without a key id names no key: it does not count
+    // against one.
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&resigned(&envelope, &[(1, true), (0, false)])).unwrap();
+    value["signatures"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("keyid");
+    let doc = serde_json::to_vec(&value).unwrap();
+    assert!(verify(&doc, &[b.public_key()], 1).is_err());
+    assert!(verify(&doc, &[a.public_key()], 1).is_ok());
+}
+
 #[test]
 fn hostile_envelopes_are_typed_errors() {
     let limits = Limits::default();

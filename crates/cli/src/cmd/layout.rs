@@ -235,13 +235,17 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
     };
     let mut keys = BTreeMap::new();
     let mut steps = Vec::new();
+    // Per step, what the description called each functionary, in order.
+    let mut shown: Vec<Vec<String>> = Vec::new();
     for s in description.steps {
         let name = StepName::parse(&s.name)?;
         let mut pubkeys = Vec::new();
+        let mut named = Vec::new();
         for path in &s.functionaries {
             let key = util::load_public_key(&base.join(path))
                 .with_context(|| format!("step {name}: functionary {}", path.display()))?;
             let id = key.keyid().to_string();
+            named.push(format!("functionary {}", path.display()));
             pubkeys.push(id.clone());
             keys.insert(id, Functionary::Key(Box::new(key)));
         }
@@ -251,6 +255,7 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
             let key = dsse::gpg::GpgKey::from_key_dict(&dict)
                 .with_context(|| format!("step {name}: OpenPGP functionary {keyid}"))?;
             let id = key.keyid().to_owned();
+            named.push(format!("OpenPGP key {keyid}"));
             pubkeys.push(id.clone());
             keys.insert(
                 id,
@@ -266,6 +271,7 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
                 issuer: who.issuer.clone(),
             };
             let id = functionary.keyid()?;
+            named.push(format!("identity {} ({})", who.identity, who.issuer));
             pubkeys.push(id.clone());
             keys.insert(id, functionary);
         }
@@ -276,6 +282,7 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
                 pubkeys.len()
             );
         }
+        shown.push(named);
         steps.push(Step {
             expected_materials: parse_rules(name.as_str(), "materials", &s.materials)?,
             expected_products: parse_rules(name.as_str(), "products", &s.products)?,
@@ -298,13 +305,30 @@ fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) 
             run: i.run,
         });
     }
-    Ok(Layout {
+    let layout = Layout {
         expires,
         readme: description.readme,
         keys,
         steps,
         inspect,
-    })
+    };
+    if let Some((step, first, second)) = layout.duplicate_functionary() {
+        let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));
+        let named = |i: usize| {
+            at.and_then(|at| shown.get(at)?.get(i))
+                .map_or("?", String::as_str)
+        };
+        let signer = step.pubkeys.get(first).and_then(|id| layout.keys.get(id));
+        bail!(
+            "step {}: {} is the same signer as {}{}; a threshold counts each signer once, \
+             so list every functionary once",
+            step.name,
+            named(second),
+            named(first),
+            signer.map_or(String::new(), |f| format!(" ({})", f.signer()))
+        );
+    }
+    Ok(layout)
 }
 
 fn new(args: NewArgs) -> Result<ExitCode> {

@@ -28,4 +28,4 @@ pub use error::Error;
 pub use link::{Encoding, Link, LINK_PREDICATE_V03};
 pub use signed::SignedDocument;
 pub use statement::{ResourceDescriptor, Statement, PAYLOAD_TYPE, STATEMENT_V1};
-pub use verified::{FunctionaryVerifier, Signer, VerifiedPayload};
+pub use verified::{FunctionaryVerifier, SignerIdentity, VerifiedPayload};

@@ -12,7 +12,7 @@ use crate::error::Error;
 /// Who signed, as a verifier established it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
-pub enum Signer {
+pub enum SignerIdentity {
     /// A key, by its key id.
     Key {
         /// The key id.
@@ -27,11 +27,11 @@ pub enum Signer {
     },
 }
 
-impl std::fmt::Display for Signer {
+impl std::fmt::Display for SignerIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Signer::Key { keyid } => write!(f, "key {keyid}"),
-            Signer::Sigstore { identity, issuer } => write!(f, "{identity} ({issuer})"),
+            SignerIdentity::Key { keyid } => write!(f, "key {keyid}"),
+            SignerIdentity::Sigstore { identity, issuer } => write!(f, "{identity} ({issuer})"),
         }
     }
 }
@@ -44,13 +44,13 @@ impl std::fmt::Display for Signer {
 pub struct VerifiedPayload {
     payload_type: String,
     payload: Vec<u8>,
-    signer: Signer,
+    signer: SignerIdentity,
 }
 
 impl VerifiedPayload {
     /// For verifiers: `payload` (of `payload_type`) is exactly the bytes
     /// whose signature by `signer` was just checked.
-    pub fn new(payload_type: String, payload: Vec<u8>, signer: Signer) -> VerifiedPayload {
+    pub fn new(payload_type: String, payload: Vec<u8>, signer: SignerIdentity) -> VerifiedPayload {
         VerifiedPayload {
             payload_type,
             payload,
@@ -69,7 +69,7 @@ impl VerifiedPayload {
     }
 
     /// Who signed it.
-    pub fn signer(&self) -> &Signer {
+    pub fn signer(&self) -> &SignerIdentity {
         &self.signer
     }
 }

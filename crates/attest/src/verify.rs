@@ -30,7 +30,7 @@ use crate::link::Link;
 use crate::rules::{self, Rule, SourceType};
 use crate::signed::SignedDocument;
 use crate::time::{format_rfc3339_utc, UnixTime};
-use crate::verified::{FunctionaryVerifier, Signer};
+use crate::verified::{FunctionaryVerifier, SignerIdentity};
 
 /// Deepest sublayout nesting accepted.
 pub const MAX_SUBLAYOUT_DEPTH: usize = 8;
@@ -787,7 +787,7 @@ fn keyless_payload(
     identity: &str,
     issuer: &str,
 ) -> Result<(), Error> {
-    let wanted = Signer::Sigstore {
+    let wanted = SignerIdentity::Sigstore {
         identity: identity.to_owned(),
         issuer: issuer.to_owned(),
     };

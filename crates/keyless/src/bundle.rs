@@ -704,7 +704,7 @@ impl attest::FunctionaryVerifier for BundleVerifier {
         Ok(attest::VerifiedPayload::new(
             payload_type,
             payload,
-            attest::Signer::Sigstore { identity, issuer },
+            attest::SignerIdentity::Sigstore { identity, issuer },
         ))
     }
 }

@@ -10,7 +10,7 @@ use super::*;
 use crate::link::Encoding;
 
 /// Link files by name; keyless "bundles" are `identity\nissuer\npayload`,
-/// checked by [`Files::verify_sigstore`] as a Sigstore verifier would check
+/// checked by [`FakeSigstore`] as a Sigstore verifier would check
 /// the certificate's identity and issuer.
 #[derive(Default)]
 struct Files(BTreeMap<String, Vec<u8>>);
@@ -31,19 +31,36 @@ impl Evidence for Files {
     fn describe(&self, file_name: &str) -> String {
         file_name.to_owned()
     }
-    fn verify_sigstore(
+    fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
+        Ok(&FakeSigstore)
+    }
+}
+
+/// Checks a fake bundle's identity and issuer as a Sigstore verifier would
+/// check the certificate's.
+struct FakeSigstore;
+
+impl FunctionaryVerifier for FakeSigstore {
+    fn verify_evidence(
         &self,
         bundle: &[u8],
         identity: &str,
         issuer: &str,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<crate::verified::VerifiedPayload, Error> {
         let text = std::str::from_utf8(bundle).unwrap();
         let mut parts = text.splitn(3, '\n');
         let (who, by, payload) = (parts.next(), parts.next(), parts.next());
         if who != Some(identity) || by != Some(issuer) {
             return Err(dsse::Error::Signature.into());
         }
-        Ok(payload.unwrap().as_bytes().to_vec())
+        Ok(crate::verified::VerifiedPayload::new(
+            crate::statement::PAYLOAD_TYPE.to_owned(),
+            payload.unwrap().as_bytes().to_vec(),
+            SignerIdentity::Sigstore {
+                identity: identity.to_owned(),
+                issuer: issuer.to_owned(),
+            },
+        ))
     }
 }
 

@@ -565,7 +565,7 @@ fn hostile_log_entries_are_refused() {
         "checkpoint_root_differs_from_the_proof",
         &b,
         1,
-        &["inclusion proof root hash does not match checkpoint"],
+        &["the inclusion proof's root hash is not its checkpoint's"],
     ));
 
     // SETs.

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
     Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash,
@@ -277,10 +278,13 @@ pub struct Verified {
 }
 
 mod fast;
+mod schema;
 
 /// Verifies bundles against one trusted root; build once, verify many.
 pub struct BundleVerifier {
     verifier: Verifier,
+    /// The key ids of the trusted root's transparency logs.
+    log_ids: Vec<Vec<u8>>,
     /// The common shape, verified directly ([`fast`]); `None` when the
     /// trusted root's material cannot be prepared for it.
     fast: Option<fast::FastPath>,
@@ -304,6 +308,12 @@ impl BundleVerifier {
         Verifier::new(&root.0)
             .map(|verifier| BundleVerifier {
                 verifier,
+                log_ids: root
+                    .0
+                    .tlogs
+                    .iter()
+                    .map(|log| log.log_id.key_id.as_bytes().to_vec())
+                    .collect(),
                 fast: fast::FastPath::new(&root.0),
             })
             .map_err(|e| Error::Malformed {
@@ -320,6 +330,7 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, Error> {
         let parsed = Parsed::read(bundle_json)?;
+        self.check_log_ids(&parsed)?;
         if parsed.content == Content::MessageSignature {
             if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
                 if let Ok(verified) = fast.verify(
@@ -369,7 +380,34 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        self.general(&Parsed::read(bundle_json)?.typed()?, artifact, policy)
+        let parsed = Parsed::read(bundle_json)?;
+        self.check_log_ids(&parsed)?;
+        self.general(&parsed.typed()?, artifact, policy)
+    }
+
+    /// Every log entry names a transparency log of the trusted root
+    /// (`sigstore-verify` looks Rekor v1 keys up by it, but ignores it for
+    /// Rekor v2 entries).
+    fn check_log_ids(&self, parsed: &Parsed<'_>) -> Result<(), Error> {
+        let entries = parsed
+            .tree
+            .root()
+            .get("verificationMaterial")
+            .and_then(|m| m.get("tlogEntries"));
+        for entry in entries.iter().flat_map(|e| e.elements()) {
+            let key_id = entry
+                .get("logId")
+                .and_then(|id| id.get("keyId"))
+                .and_then(|k| k.as_str())
+                .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok());
+            if !key_id.is_some_and(|k| self.log_ids.contains(&k)) {
+                return Err(Error::Verification {
+                    reason: "the log entry's logId names no transparency log of the trusted root"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// `sigstore-verify` on the typed value of a bundle read by [`Parsed`].
@@ -537,6 +575,7 @@ impl<'a> Parsed<'a> {
                 )));
             }
         }
+        schema::check(root)?;
         Ok(Parsed {
             json: bundle_json,
             tree,
@@ -642,6 +681,7 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<VerifiedAttestation, Error> {
         let parsed = Parsed::read(bundle_json)?;
+        self.check_log_ids(&parsed)?;
         if parsed.content != Content::DsseEnvelope {
             return Err(Error::Malformed {
                 what: "attestation bundle",
@@ -712,7 +752,6 @@ impl attest::FunctionaryVerifier for BundleVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
 
     /// Found by tests/e2e/hostile_bundles.rs: `Bundle::from_json` verified
     /// the first of two `dsseEnvelope` keys while the payload returned (and
@@ -789,14 +828,22 @@ mod tests {
         let two_entries =
             r#""verificationMaterial":{"publicKey":{"hint":"x"},"tlogEntries":[{},{}]}"#;
         assert!(why(bundle(&[two_entries, message])).contains("exactly one transparency log entry"));
-        let content = |json: String| Parsed::read(json.as_bytes()).map(|p| p.content).ok();
+        let media = r#""mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json""#;
+        let entry = r#"{"logIndex":"1","logId":{"keyId":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},"kindVersion":{"kind":"k","version":"v"},"canonicalizedBody":"AA=="}"#;
+        let material = format!(
+            r#""verificationMaterial":{{"publicKey":{{"hint":"x"}},"tlogEntries":[{entry}]}}"#
+        );
+        let material = material.as_str();
+        let content = |json: String| Parsed::read(json.as_bytes()).map(|p| p.content);
+        let envelope =
+            r#""dsseEnvelope":{"payloadType":"t","payload":"","signatures":[{"sig":"AA=="}]}"#;
         assert_eq!(
-            content(bundle(&[material, envelope])),
-            Some(Content::DsseEnvelope)
+            content(bundle(&[media, material, envelope])).unwrap(),
+            Content::DsseEnvelope
         );
         assert_eq!(
-            content(bundle(&[message, material])),
-            Some(Content::MessageSignature)
+            content(bundle(&[message, media, material])).unwrap(),
+            Content::MessageSignature
         );
     }
 }

@@ -17,25 +17,14 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+mod common;
+
 use keyless::{Artifact, BundleVerifier, CertificatePolicy, Policy, TrustRoot};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("TOTO_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("vectors/sigstore-conformance").is_dir(),
-        "reference material missing: expected {} (check out ../shared beside the repo, or set TOTO_SHARED)",
-        dir.display()
-    );
-    dir
-}
 
 struct Case {
     name: String,
@@ -46,7 +35,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let base = shared().join("vectors/sigstore-conformance/bundle-verify");
+    let base = common::conformance().join("bundle-verify");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&base)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -359,18 +359,7 @@ impl<'a> Shape<'a> {
         let (Some(entry), None) = (entries.next(), entries.next()) else {
             return Err("not exactly one log entry");
         };
-        let entry = only(
-            Some(entry),
-            &[
-                "logIndex",
-                "logId",
-                "kindVersion",
-                "integratedTime",
-                "inclusionPromise",
-                "inclusionProof",
-                "canonicalizedBody",
-            ],
-        )?;
+        let entry = only(Some(entry), &super::schema::TLOG_ENTRY_FIELDS)?;
         let kind = only(entry.get("kindVersion"), &["kind", "version"])?;
         if text(kind.get("kind"))? != "hashedrekord" || text(kind.get("version"))? != "0.0.1" {
             return Err("not a hashedrekord 0.0.1 entry");

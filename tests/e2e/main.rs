@@ -15,6 +15,7 @@ mod compat;
 mod conformance;
 mod demo_chain;
 mod dsse_interop;
+mod evidence;
 mod gpg;
 mod hostile_bundles;
 mod keyless;

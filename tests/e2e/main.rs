@@ -21,6 +21,7 @@ mod hostile_bundles;
 mod keyless;
 mod readme;
 mod real_world;
+mod record_binding;
 mod recording;
 mod rekor_v2;
 mod rules_differential;

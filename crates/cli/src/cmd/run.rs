@@ -15,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map};
 
 use crate::gpg_sign::LinkSigner;
+use crate::record_state::{Signer, Started, Store};
 use crate::util;
 
 /// Link encodings `toto` writes.
@@ -596,90 +597,159 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ))
 }
 
+/// The link directory, canonical (it names the recording in the state).
+fn link_directory(signing: &SigningArgs) -> Result<PathBuf> {
+    let dir = &signing.metadata_directory;
+    dir.canonicalize()
+        .with_context(|| format!("cannot use the link directory {}", dir.display()))
+}
+
+/// `toto record start`: the unfinished link in the link directory, and
+/// what stop must find again in the private state.
+fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
+    let name = step_name(&args.step_name)?;
+    let options = args.artifacts.options()?;
+    let signing = args.signing.prepare()?;
+    let dir = link_directory(&args.signing)?;
+    let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
+    util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
+    let store = Store::open()?;
+    if let Some(earlier) = store.load(&dir, name.as_str())? {
+        crate::log::warning(format_args!(
+            "replacing the recording of step {name} started {} earlier",
+            earlier.signer
+        ));
+    }
+    let materials = record_paths(&args.materials, &options, "materials")?;
+    let link = Link {
+        name: name.to_string(),
+        command: Vec::new(),
+        materials,
+        products: ArtifactMap::new(),
+        byproducts: Map::new(),
+        environment: Map::new(),
+    };
+    // Keyless: the unfinished link stays unsigned (the certificate would
+    // expire during a long step); it is signed at stop.
+    let key = match &signing {
+        Signing::Key(key) => Some(key),
+        Signing::Keyless(_) => None,
+    };
+    let (path, bytes, keyid) = write_link(&link, key, LinkFormat::Metablock, |id| {
+        let id = if key.is_some() {
+            id
+        } else {
+            KEYLESS_UNFINISHED
+        };
+        Ok(dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id)))
+    })?;
+    let signer = match &signing {
+        Signing::Keyless(token) => Signer::keyless(token),
+        Signing::Key(LinkSigner::Key(_)) => Signer::Key { keyid },
+        Signing::Key(LinkSigner::Gpg(_)) => Signer::Gpg { keyid },
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let started = Started::new(name.as_str(), &dir, signer, &file_name, &bytes, &link);
+    store.save(&dir, &started)?;
+    crate::log::info!(
+        "started {}; finish with `toto record stop -n {name}`",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a `record stop` by another signer than the start's (before
+/// anything is signed or sent).
+fn check_signer(started: &Started, signing: &Signing, name: &StepName) -> Result<()> {
+    let here = match signing {
+        Signing::Keyless(token) => Some(Signer::keyless(token)),
+        Signing::Key(LinkSigner::Key(key)) => Some(Signer::Key {
+            keyid: key.keyid().to_string(),
+        }),
+        // gpg names its key when it signs: checked then.
+        Signing::Key(LinkSigner::Gpg(_)) => None,
+    };
+    let same = match (&here, &started.signer) {
+        (Some(here), expected) => here == expected,
+        (None, Signer::Gpg { .. }) => true,
+        (None, _) => false,
+    };
+    if !same {
+        let now = here.map_or_else(|| "with gpg".to_owned(), |s| s.to_string());
+        bail!(
+            "the recording of step {name} was started {}; stop it the same way (not {now})",
+            started.signer
+        );
+    }
+    Ok(())
+}
+
+/// `toto record stop`: signs the link `record start` began, and nothing
+/// else.
+fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
+    let name = step_name(&args.step_name)?;
+    let options = args.artifacts.options()?;
+    let signing = args.signing.prepare()?;
+    if args.products.is_empty() {
+        check_keyless_products(&signing, 0)?;
+    }
+    let dir = link_directory(&args.signing)?;
+    let store = Store::open()?;
+    let Some(started) = store.load(&dir, name.as_str())? else {
+        bail!(
+            "no recording of step {name} was started in {} by this user; \
+             run `toto record start -n {name}` first",
+            dir.display()
+        );
+    };
+    check_signer(&started, &signing, &name)?;
+    let unfinished = started.unfinished_path(&dir);
+    let limits = util::limits();
+    let bytes = util::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
+        .with_context(|| {
+            format!("the unfinished link of step {name} is gone; run `toto record start` again")
+        })?;
+    if let Err(differences) = started.check_unfinished(&bytes) {
+        return Err(anyhow::Error::new(util::VerificationFailed(format!(
+            "{} changed since `toto record start`: {differences}; not signing it \
+             (run `toto record start` again)",
+            unfinished.display()
+        ))));
+    }
+    let document = SignedDocument::from_json(&bytes, &limits)?;
+    let mut link = Link::from_payload(document.into_payload())?;
+    link.products = record_paths(&args.products, &options, "products")?;
+    // gpg names its key only when it signs: it must be the one that started.
+    let same_gpg_key = |keyid: &str| match &started.signer {
+        Signer::Gpg { keyid: expected } if matches!(signing, Signing::Key(LinkSigner::Gpg(_))) => {
+            if keyid == expected {
+                Ok(())
+            } else {
+                bail!(
+                    "the recording of step {name} was started {}; stop it the same way \
+                     (not with OpenPGP key {keyid})",
+                    started.signer
+                )
+            }
+        }
+        _ => Ok(()),
+    };
+    let path = sign_link(&link, &args.signing, &signing, &name, &same_gpg_key)?;
+    std::fs::remove_file(&unfinished)
+        .with_context(|| format!("cannot remove {}", unfinished.display()))?;
+    store.remove(&dir, name.as_str())?;
+    crate::log::info!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `toto record start|stop`.
 pub fn record(command: RecordCommand) -> Result<ExitCode> {
     match command {
-        RecordCommand::Start(args) => {
-            let name = step_name(&args.step_name)?;
-            let options = args.artifacts.options()?;
-            let signing = args.signing.prepare()?;
-            let key = match &signing {
-                Signing::Key(key) => Some(key),
-                Signing::Keyless(_) => None,
-            };
-            let dir = &args.signing.metadata_directory;
-            let unfinished =
-                crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
-            util::check_writable(dir, &[unfinished, signing.link_name(&name)])?;
-            let materials = record_paths(&args.materials, &options, "materials")?;
-            let link = Link {
-                name: name.to_string(),
-                command: Vec::new(),
-                materials,
-                products: ArtifactMap::new(),
-                byproducts: Map::new(),
-                environment: Map::new(),
-            };
-            // Keyless: the unfinished link stays unsigned (the certificate
-            // would expire during a long step); it is signed at stop.
-            let (path, _, _) = write_link(&link, key, LinkFormat::Metablock, |id| {
-                let id = if key.is_some() {
-                    id
-                } else {
-                    KEYLESS_UNFINISHED
-                };
-                Ok(dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id)))
-            })?;
-            crate::log::info!(
-                "started {}; finish with `toto record stop -n {name}`",
-                path.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        RecordCommand::Stop(args) => {
-            let name = step_name(&args.step_name)?;
-            let options = args.artifacts.options()?;
-            let signing = args.signing.prepare()?;
-            if args.products.is_empty() {
-                check_keyless_products(&signing, 0)?;
-            }
-            let key = match &signing {
-                Signing::Key(key) => Some(key),
-                Signing::Keyless(_) => None,
-            };
-            let unfinished = match key {
-                Some(key) => {
-                    key.unfinished_path(&args.signing.metadata_directory, name.as_str())?
-                }
-                None => args
-                    .signing
-                    .metadata_directory
-                    .join(crate::gpg_sign::unfinished_name(
-                        name.as_str(),
-                        KEYLESS_UNFINISHED,
-                    )),
-            };
-            let limits = util::limits();
-            let bytes = util::read_limited(
-                &unfinished,
-                limits.max_envelope_bytes,
-                "unfinished link",
-            )
-            .with_context(|| {
-                format!("no recording of step {name} in progress; run `toto record start` first")
-            })?;
-            let document = SignedDocument::from_json(&bytes, &limits)?;
-            if let Some(key) = key {
-                key.check_signed(&document, &unfinished)?;
-            }
-            let mut link = Link::from_payload(document.payload().clone())?;
-            link.products = record_paths(&args.products, &options, "products")?;
-            let path = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
-            std::fs::remove_file(&unfinished)
-                .with_context(|| format!("cannot remove {}", unfinished.display()))?;
-            crate::log::info!("wrote {}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        RecordCommand::Start(args) => record_start(args),
+        RecordCommand::Stop(args) => record_stop(args),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct Outcome {
     pub stdout: String,
     /// Recorded stderr (lossy UTF-8), when recording.
     pub stderr: String,
+    /// stdout was longer than [`MAX_RECORDED_STREAM`]; `stdout` is its start.
+    pub stdout_cut: bool,
+    /// stderr was longer than [`MAX_RECORDED_STREAM`]; `stderr` is its start.
+    pub stderr_cut: bool,
 }
 
 /// Why a command could not be run to completion.
@@ -61,9 +65,13 @@ impl From<ExecError> for Error {
     }
 }
 
-fn pump(mut from: impl Read + Send + 'static, echo: fn(&[u8])) -> thread::JoinHandle<Vec<u8>> {
+/// A recorded stream: its first bytes, and whether there were more.
+type Kept = (Vec<u8>, bool);
+
+fn pump(mut from: impl Read + Send + 'static, echo: fn(&[u8])) -> thread::JoinHandle<Kept> {
     thread::spawn(move || {
         let mut kept = Vec::new();
+        let mut cut = false;
         let mut buf = [0u8; 8192];
         loop {
             match from.read(&mut buf) {
@@ -72,11 +80,12 @@ fn pump(mut from: impl Read + Send + 'static, echo: fn(&[u8])) -> thread::JoinHa
                     let chunk = buf.get(..n).unwrap_or_default();
                     echo(chunk);
                     let room = MAX_RECORDED_STREAM.saturating_sub(kept.len());
+                    cut |= n > room;
                     kept.extend_from_slice(chunk.get(..n.min(room)).unwrap_or_default());
                 }
             }
         }
-        kept
+        (kept, cut)
     })
 }
 
@@ -99,9 +108,24 @@ pub fn run(
     timeout: Option<Duration>,
     record_streams: bool,
 ) -> Result<Outcome, ExecError> {
+    run_without(argv, dir, timeout, record_streams, &[])
+}
+
+/// [`run`], with the environment variables named in `remove` taken out of
+/// the command's environment (the caller's credentials, say).
+pub fn run_without(
+    argv: &[String],
+    dir: Option<&std::path::Path>,
+    timeout: Option<Duration>,
+    record_streams: bool,
+    remove: &[&str],
+) -> Result<Outcome, ExecError> {
     let (program, args) = argv.split_first().ok_or(ExecError::Empty)?;
     let mut command = Command::new(program);
     command.args(args).stdin(Stdio::inherit());
+    for name in remove {
+        command.env_remove(name);
+    }
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
@@ -146,17 +170,19 @@ pub fn run(
         }
         thread::sleep(Duration::from_millis(2));
     };
-    let collect = |h: Option<thread::JoinHandle<Vec<u8>>>| {
+    let collect = |h: Option<thread::JoinHandle<Kept>>| {
         h.and_then(|h| h.join().ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map(|(b, cut)| (String::from_utf8_lossy(&b).into_owned(), cut))
             .unwrap_or_default()
     };
-    let stdout = collect(out);
-    let stderr = collect(err);
+    let (stdout, stdout_cut) = collect(out);
+    let (stderr, stderr_cut) = collect(err);
     Ok(Outcome {
         return_value: exit_code(&status),
         stdout,
         stderr,
+        stdout_cut,
+        stderr_cut,
     })
 }
 

@@ -192,62 +192,6 @@ impl LinkSigner {
             LinkSigner::Gpg(gpg) => gpg.sign_document(document),
         }
     }
-
-    /// The unfinished link `toto record start` wrote for `step` in `dir`.
-    /// With a key file its name is known; with gpg the one
-    /// `.STEP.*.link-unfinished` there is taken, as the reference does.
-    pub fn unfinished_path(&self, dir: &Path, step: &str) -> Result<PathBuf> {
-        match self {
-            LinkSigner::Key(key) => Ok(dir.join(unfinished_name(step, key.keyid().as_str()))),
-            LinkSigner::Gpg(_) => {
-                let (prefix, suffix) = (format!(".{step}."), ".link-unfinished");
-                let mut found = Vec::new();
-                let entries = std::fs::read_dir(dir)
-                    .with_context(|| format!("cannot list {}", dir.display()))?;
-                for entry in entries {
-                    let name = entry?.file_name();
-                    let name = name.to_string_lossy();
-                    if name.starts_with(&prefix) && name.ends_with(suffix) {
-                        found.push(dir.join(name.as_ref()));
-                    }
-                }
-                match found.as_slice() {
-                    [one] => Ok(one.clone()),
-                    [] => bail!("no recording of step {step} in progress in {}; run `toto record start` first", dir.display()),
-                    _ => bail!("more than one recording of step {step} in progress in {}; remove all but one .{step}.*.link-unfinished", dir.display()),
-                }
-            }
-        }
-    }
-
-    /// Checks that this signer signed the unfinished link read from `path`:
-    /// with gpg, against the key gpg exports (the given key id, else the
-    /// signature's), as the reference's `in_toto_record_stop` does.
-    pub fn check_signed(&self, document: &SignedDocument, path: &Path) -> Result<()> {
-        let not_ours = || format!("{} is not signed by this key", path.display());
-        match self {
-            LinkSigner::Key(key) => {
-                document
-                    .verify(&[key.public_key()], 1)
-                    .with_context(not_ours)?;
-            }
-            LinkSigner::Gpg(gpg) => {
-                let keyid = match &gpg.keyid {
-                    Some(k) => k.clone(),
-                    None => document
-                        .signature_keyids()
-                        .into_iter()
-                        .next()
-                        .ok_or_else(|| anyhow!("{} has no signature", path.display()))?,
-                };
-                let key = gpg.key(&keyid)?;
-                document
-                    .verify_gpg(&key, crate::util::unix_now())
-                    .with_context(not_ours)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// `.STEP.KEYID8.link-unfinished`, the reference's name.

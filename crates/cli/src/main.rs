@@ -10,6 +10,7 @@ mod gpg_sign;
 mod keyless_sign;
 mod log;
 mod progress;
+mod record_state;
 mod style;
 mod util;
 

@@ -146,9 +146,9 @@ pub fn load_public_key(path: &Path) -> Result<dsse::PublicKey> {
     Ok(key.public_key().clone())
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same
-/// directory, then rename), so no partial file is ever left behind.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+/// The directory of `path` and the temporary file [`write_atomic`] writes
+/// there before renaming it to `path`.
+fn atomic_temp(path: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -161,6 +161,47 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
         name.to_string_lossy(),
         std::process::id()
     ));
+    Ok((dir, tmp))
+}
+
+/// Longest file name most file systems take (`NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+
+/// Checks now that [`write_atomic`] will be able to write `names` into
+/// `dir` later: the directory exists and takes new files of these names
+/// (and of their temporary names). For what must not start unless its
+/// result can be written (a step, a Rekor entry).
+pub fn check_writable(dir: &Path, names: &[String]) -> Result<()> {
+    let meta = fs::metadata(dir)
+        .with_context(|| format!("cannot use the link directory {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("the link directory {} is not a directory", dir.display());
+    }
+    for name in names {
+        let (_, tmp) = atomic_temp(&dir.join(name))?;
+        let longest = tmp.file_name().map_or(0, |n| n.len());
+        if longest > NAME_MAX {
+            bail!(
+                "the link file name {name:?} is too long ({} bytes, {longest} while it is \
+                 written; file systems take {NAME_MAX}): use a shorter step name",
+                name.len()
+            );
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {name} in {}", dir.display()))?;
+        fs::remove_file(&tmp)
+            .with_context(|| format!("cannot remove {} after a test", tmp.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same
+/// directory, then rename), so no partial file is ever left behind.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let (dir, tmp) = atomic_temp(path)?;
     let result = (|| -> Result<()> {
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);

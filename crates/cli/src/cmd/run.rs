@@ -2,11 +2,12 @@
 //! did as a signed link. The reference's flag names are accepted, so scripts
 //! written for `in-toto-run` / `in-toto-record` keep working.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use attest::layout::StepName;
 use attest::record::{self, HashAlgorithm, RecordOptions};
 use attest::redact::{Redactor, REDACTED};
 use attest::{ArtifactMap, Encoding, Link, SignedDocument};
@@ -14,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map};
 
 use crate::gpg_sign::LinkSigner;
+use crate::record_state::{Signer, Started, Store};
 use crate::util;
 
 /// Link encodings `toto` writes.
@@ -124,6 +126,27 @@ pub struct SigningArgs {
 /// The key-id part of a keyless recording's unfinished link name.
 const KEYLESS_UNFINISHED: &str = "keyless";
 
+/// Stands for a key id not known before signing (gpg's default key, a
+/// Sigstore identity) in a link file name: only its length matters.
+const UNKNOWN_KEYID: &str = "00000000";
+
+/// toto's own credentials, removed from the step's environment unless
+/// `--pass-credentials` is given.
+pub const CREDENTIALS: [&str; 3] = [
+    "SIGSTORE_ID_TOKEN",
+    "SIGSTORE_IDENTITY_TOKEN",
+    "TOTO_KEY_PASSWORD",
+];
+
+/// What signs a link, ready before the step runs.
+#[derive(Debug)]
+enum Signing {
+    /// A key file or gpg.
+    Key(LinkSigner),
+    /// Sigstore, with this (checked) identity token.
+    Keyless(keyless::IdentityToken),
+}
+
 impl SigningArgs {
     /// With `--keyless`, the identity token (checked now, so a bad token
     /// fails before the step runs).
@@ -161,6 +184,52 @@ impl SigningArgs {
         let key = util::load_private_key(path, self.password.as_ref())?;
         Ok(LinkSigner::Key(Box::new(key)))
     }
+
+    /// Everything signing needs, loaded and checked before the step runs:
+    /// the key (and its password), or the identity token and the trust
+    /// config.
+    fn prepare(&self) -> Result<Signing> {
+        match self.keyless_token()? {
+            Some(token) => {
+                self.keyless.trust_config()?;
+                Ok(Signing::Keyless(token))
+            }
+            None => Ok(Signing::Key(self.load_key()?)),
+        }
+    }
+
+    /// Secrets given on the command line, for the redactor.
+    fn secrets(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(Some(password)) = &self.password {
+            out.push(("--password".to_owned(), password.clone()));
+        }
+        if let Some(token) = &self.keyless.identity_token {
+            out.push(("--identity-token".to_owned(), token.clone()));
+        }
+        out
+    }
+}
+
+impl Signing {
+    /// The name of the finished link's file (with a stand-in for a key id
+    /// not known yet).
+    fn link_name(&self, name: &StepName) -> String {
+        match self {
+            Signing::Keyless(_) => crate::keyless_sign::link_bundle_name(name, UNKNOWN_KEYID),
+            Signing::Key(LinkSigner::Key(key)) => name.link_file_name(key.keyid().as_str()),
+            Signing::Key(LinkSigner::Gpg(_)) => name.link_file_name(UNKNOWN_KEYID),
+        }
+    }
+
+    /// The key id part of the unfinished link's name (a stand-in for gpg).
+    fn unfinished_id(&self) -> String {
+        match self {
+            Signing::Keyless(_) => KEYLESS_UNFINISHED.to_owned(),
+            Signing::Key(LinkSigner::Key(key)) => key.keyid().to_string(),
+            Signing::Key(LinkSigner::Gpg(_)) => UNKNOWN_KEYID.to_owned(),
+        }
+    }
 }
 
 /// Arguments of `toto run`.
@@ -188,18 +257,27 @@ pub struct RunArgs {
     /// Record the command's stdout and stderr in the link (still shown).
     #[arg(long = "record-streams", short = 's')]
     record_streams: bool,
-    /// Replace matches of this regular expression in recorded streams with
-    /// [REDACTED] before signing (repeatable).
+    /// Replace matches of this regular expression in the command line and
+    /// the recorded streams with [REDACTED] before signing (repeatable).
     #[arg(long, value_name = "REGEX")]
     redact: Vec<String>,
-    /// Do not redact the well-known secret shapes (GitHub/GitLab tokens, AWS
-    /// key ids, JWTs, private keys) and the values of environment variables
-    /// named *TOKEN*, *SECRET*, *PASSWORD*, *KEY*.
+    /// Do not redact, from the command line and the recorded streams, the
+    /// well-known secret shapes (private keys, GitHub/GitLab/npm tokens, AWS
+    /// key ids, JWTs, passwords in URLs) and the values of environment
+    /// variables named *TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *PASSPHRASE*,
+    /// *_PASS*, *KEY*, *CREDENTIAL*, *AUTH* (not *AUTHOR*), *_PWD, or holding
+    /// a URL with a password.
     #[arg(long)]
     no_default_redactions: bool,
     /// Kill the command after this many seconds (0: no limit).
     #[arg(long, short = 't', visible_alias = "run-timeout", default_value_t = 10)]
     timeout: u64,
+    /// Pass toto's own credentials to the command. By default
+    /// SIGSTORE_ID_TOKEN, SIGSTORE_IDENTITY_TOKEN and TOTO_KEY_PASSWORD are
+    /// removed from its environment: they are for signing the link, not
+    /// for the step.
+    #[arg(long)]
+    pass_credentials: bool,
     #[command(flatten)]
     artifacts: ArtifactArgs,
     #[command(flatten)]
@@ -310,13 +388,15 @@ fn record_paths(
     Ok(recorded.artifacts)
 }
 
-/// Signs and writes `link`; `path` names the file from the signing key id.
+/// Signs and writes `link`; `path` names the file from the signing key id
+/// (or refuses the key). Returns the file's path, the bytes written and the
+/// key id.
 fn write_link(
     link: &Link,
     key: Option<&LinkSigner>,
     format: LinkFormat,
-    path: impl FnOnce(&str) -> PathBuf,
-) -> Result<PathBuf> {
+    path: impl FnOnce(&str) -> Result<PathBuf>,
+) -> Result<(PathBuf, Vec<u8>, String)> {
     let payload = match format {
         LinkFormat::Statement => link.to_statement().into_value(),
         LinkFormat::DsseLink | LinkFormat::Metablock => link.to_classic(),
@@ -329,49 +409,130 @@ fn write_link(
     if !keyid.is_empty() {
         crate::log::verbose!("signed the {format:?} link with key {keyid}");
     }
-    let path = path(&keyid);
-    util::write_atomic(&path, &document.to_json(), None)?;
-    Ok(path)
+    let path = path(&keyid)?;
+    let bytes = document.to_json();
+    util::write_atomic(&path, &bytes, None)?;
+    Ok((path, bytes, keyid))
+}
+
+/// A keyless link is a Statement whose subjects are the step's products; a
+/// bundle needs at least one.
+fn check_keyless_products(signing: &Signing, products: usize) -> Result<()> {
+    if matches!(signing, Signing::Keyless(_)) && products == 0 {
+        bail!(
+            "--keyless signs the link as a Statement whose subjects are the step's products, \
+             and there are none: record products with -p PATH (nothing was signed or logged)"
+        );
+    }
+    Ok(())
 }
 
 /// Signs a finished step's link with the key, or keylessly, and writes it
 /// into the metadata directory as `<step>.<id8>.link` (`.link.sigstore.json`
-/// when keyless).
+/// when keyless). Checks first that the file can be written, so nothing is
+/// logged in Rekor for a link that cannot be; `check_keyid` may refuse the
+/// key a key signer signed with.
 fn sign_link(
     link: &Link,
-    signing: &SigningArgs,
-    key: Option<&LinkSigner>,
-    keyless: Option<&keyless::IdentityToken>,
-    name: &attest::layout::StepName,
+    signing_args: &SigningArgs,
+    signing: &Signing,
+    name: &StepName,
+    check_keyid: &dyn Fn(&str) -> Result<()>,
 ) -> Result<PathBuf> {
-    let dir = &signing.metadata_directory;
-    match keyless {
-        Some(token) => {
-            let signer = signing.keyless.signer(token)?;
+    let dir = &signing_args.metadata_directory;
+    util::check_writable(dir, &[signing.link_name(name)])?;
+    match signing {
+        Signing::Keyless(token) => {
+            check_keyless_products(signing, link.products.len())?;
+            let signer = signing_args.keyless.signer(token)?;
             crate::keyless_sign::write_link(link, &signer, name, dir)
         }
-        None => write_link(link, key, signing.format(), |id| {
-            dir.join(name.link_file_name(id))
-        }),
+        Signing::Key(key) => write_link(link, Some(key), signing_args.format(), |id| {
+            check_keyid(id)?;
+            Ok(dir.join(name.link_file_name(id)))
+        })
+        .map(|(path, _, _)| path),
     }
 }
 
+/// The environment, for the redactor: names and values that are not UTF-8
+/// are read lossily (they are only compared with recorded text, which is
+/// lossy UTF-8 too).
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The command line as the link records it and `-v` shows it: redacted.
+fn redact_command(command: &[String], redactor: &Redactor) -> (Vec<String>, usize) {
+    let mut count = 0;
+    let argv = command
+        .iter()
+        .map(|arg| {
+            let (arg, n) = redactor.redact(arg);
+            count += n;
+            arg
+        })
+        .collect();
+    (argv, count)
+}
+
+/// Runs the step's command (its argv redacted in `-v`'s log and in errors).
+fn run_command(
+    command: &[String],
+    shown: &[String],
+    redactor: &Redactor,
+    timeout: Option<Duration>,
+    record_streams: bool,
+    remove_env: &[&str],
+) -> Result<attest::exec::Outcome> {
+    crate::log::verbose!("running {shown:?}");
+    let outcome = attest::exec::run_without(command, None, timeout, record_streams, remove_env)
+        .map_err(|e| {
+            anyhow::Error::new(util::VerificationFailed(redactor.redact(&e.to_string()).0))
+        })?;
+    crate::log::verbose!("the command exited with {}", outcome.return_value);
+    Ok(outcome)
+}
+
+/// The byproducts of a run: exit code and (redacted) streams, and, when
+/// anything was redacted, `toto-redacted`: how many secrets were replaced
+/// in the command line and in each stream.
 fn byproducts(
     outcome: Option<&attest::exec::Outcome>,
     redactor: &Redactor,
+    command_redactions: usize,
 ) -> Map<String, serde_json::Value> {
     let mut map = Map::new();
     if let Some(o) = outcome {
-        let (stdout, out_count) = redactor.redact(&o.stdout);
-        let (stderr, err_count) = redactor.redact(&o.stderr);
+        let stream = |text: &str, cut: bool| {
+            if cut {
+                redactor.redact_cut(text)
+            } else {
+                redactor.redact(text)
+            }
+        };
+        let (stdout, out_count) = stream(&o.stdout, o.stdout_cut);
+        let (stderr, err_count) = stream(&o.stderr, o.stderr_cut);
         map.insert("return-value".into(), json!(o.return_value));
         map.insert("stdout".into(), json!(stdout));
         map.insert("stderr".into(), json!(stderr));
-        if out_count + err_count > 0 {
-            // Tell verifiers the streams were edited before signing.
+        if command_redactions + out_count + err_count > 0 {
+            // Tell verifiers the link was edited before signing.
             map.insert(
                 "toto-redacted".into(),
-                json!({"stdout": out_count, "stderr": err_count, "replacement": REDACTED}),
+                json!({
+                    "command": command_redactions,
+                    "stdout": out_count,
+                    "stderr": err_count,
+                    "replacement": REDACTED,
+                }),
             );
         }
     }
@@ -385,39 +546,50 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         bail!("no command given: put it after `--`, or pass --no-command");
     }
     let options = args.artifacts.options()?;
-    let environment: Vec<(String, String)> = std::env::vars().collect();
-    let redactor = Redactor::new(&args.redact, !args.no_default_redactions, &environment)
+    let mut secrets = environment();
+    secrets.extend(args.signing.secrets());
+    let redactor = Redactor::new(&args.redact, !args.no_default_redactions, &secrets)
         .context("invalid --redact pattern")?;
-    let keyless = args.signing.keyless_token()?;
-    let key = match keyless {
-        Some(_) => None,
-        None => Some(args.signing.load_key()?),
-    };
+    // Whatever would stop the link from being signed and written fails
+    // now, before the step runs.
+    let signing = args.signing.prepare()?;
+    if args.products.is_empty() {
+        check_keyless_products(&signing, 0)?;
+    }
+    util::check_writable(
+        &args.signing.metadata_directory,
+        &[signing.link_name(&name)],
+    )?;
     let materials = record_paths(&args.materials, &options, "materials")?;
+    let (command, command_redactions) = redact_command(&args.command, &redactor);
     let outcome = if args.no_command {
         None
     } else {
         let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-        crate::log::verbose!("running {:?}", args.command);
-        let outcome = attest::exec::run(&args.command, None, timeout, args.record_streams)
-            .map_err(|e| anyhow::Error::new(util::VerificationFailed(e.to_string())))?;
-        crate::log::verbose!("the command exited with {}", outcome.return_value);
-        Some(outcome)
+        let remove: &[&str] = if args.pass_credentials {
+            &[]
+        } else {
+            &CREDENTIALS
+        };
+        Some(run_command(
+            &args.command,
+            &command,
+            &redactor,
+            timeout,
+            args.record_streams,
+            remove,
+        )?)
     };
     let products = record_paths(&args.products, &options, "products")?;
     let link = Link {
         name: name.to_string(),
-        command: if args.no_command {
-            Vec::new()
-        } else {
-            args.command.clone()
-        },
+        command: if args.no_command { Vec::new() } else { command },
         materials,
         products,
-        byproducts: byproducts(outcome.as_ref(), &redactor),
+        byproducts: byproducts(outcome.as_ref(), &redactor, command_redactions),
         environment: Map::new(),
     };
-    let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
+    let path = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
     crate::log::info!("wrote {}", path.display());
     let code = outcome.map_or(0, |o| o.return_value);
     Ok(ExitCode::from(
@@ -425,112 +597,190 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ))
 }
 
+/// The link directory, canonical (it names the recording in the state).
+fn link_directory(signing: &SigningArgs) -> Result<PathBuf> {
+    let dir = &signing.metadata_directory;
+    dir.canonicalize()
+        .with_context(|| format!("cannot use the link directory {}", dir.display()))
+}
+
+/// `toto record start`: the unfinished link in the link directory, and
+/// what stop must find again in the private state.
+fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
+    let name = step_name(&args.step_name)?;
+    let options = args.artifacts.options()?;
+    let signing = args.signing.prepare()?;
+    let dir = link_directory(&args.signing)?;
+    let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
+    util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
+    let store = Store::open()?;
+    if let Some(earlier) = store.load(&dir, name.as_str())? {
+        crate::log::warning(format_args!(
+            "replacing the recording of step {name} started {} earlier",
+            earlier.signer
+        ));
+    }
+    let materials = record_paths(&args.materials, &options, "materials")?;
+    let link = Link {
+        name: name.to_string(),
+        command: Vec::new(),
+        materials,
+        products: ArtifactMap::new(),
+        byproducts: Map::new(),
+        environment: Map::new(),
+    };
+    // Keyless: the unfinished link stays unsigned (the certificate would
+    // expire during a long step); it is signed at stop.
+    let key = match &signing {
+        Signing::Key(key) => Some(key),
+        Signing::Keyless(_) => None,
+    };
+    let (path, bytes, keyid) = write_link(&link, key, LinkFormat::Metablock, |id| {
+        let id = if key.is_some() {
+            id
+        } else {
+            KEYLESS_UNFINISHED
+        };
+        Ok(dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id)))
+    })?;
+    let signer = match &signing {
+        Signing::Keyless(token) => Signer::keyless(token),
+        Signing::Key(LinkSigner::Key(_)) => Signer::Key { keyid },
+        Signing::Key(LinkSigner::Gpg(_)) => Signer::Gpg { keyid },
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let started = Started::new(name.as_str(), &dir, signer, &file_name, &bytes, &link);
+    store.save(&dir, &started)?;
+    crate::log::info!(
+        "started {}; finish with `toto record stop -n {name}`",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a `record stop` by another signer than the start's (before
+/// anything is signed or sent).
+fn check_signer(started: &Started, signing: &Signing, name: &StepName) -> Result<()> {
+    let here = match signing {
+        Signing::Keyless(token) => Some(Signer::keyless(token)),
+        Signing::Key(LinkSigner::Key(key)) => Some(Signer::Key {
+            keyid: key.keyid().to_string(),
+        }),
+        // gpg names its key when it signs: checked then.
+        Signing::Key(LinkSigner::Gpg(_)) => None,
+    };
+    let same = match (&here, &started.signer) {
+        (Some(here), expected) => here == expected,
+        (None, Signer::Gpg { .. }) => true,
+        (None, _) => false,
+    };
+    if !same {
+        let now = here.map_or_else(|| "with gpg".to_owned(), |s| s.to_string());
+        bail!(
+            "the recording of step {name} was started {}; stop it the same way (not {now})",
+            started.signer
+        );
+    }
+    Ok(())
+}
+
+/// `toto record stop`: signs the link `record start` began, and nothing
+/// else.
+fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
+    let name = step_name(&args.step_name)?;
+    let options = args.artifacts.options()?;
+    let signing = args.signing.prepare()?;
+    if args.products.is_empty() {
+        check_keyless_products(&signing, 0)?;
+    }
+    let dir = link_directory(&args.signing)?;
+    let store = Store::open()?;
+    let Some(started) = store.load(&dir, name.as_str())? else {
+        bail!(
+            "no recording of step {name} was started in {} by this user; \
+             run `toto record start -n {name}` first",
+            dir.display()
+        );
+    };
+    check_signer(&started, &signing, &name)?;
+    let unfinished = started.unfinished_path(&dir);
+    let limits = util::limits();
+    let bytes = util::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
+        .with_context(|| {
+            format!("the unfinished link of step {name} is gone; run `toto record start` again")
+        })?;
+    if let Err(differences) = started.check_unfinished(&bytes) {
+        return Err(anyhow::Error::new(util::VerificationFailed(format!(
+            "{} changed since `toto record start`: {differences}; not signing it \
+             (run `toto record start` again)",
+            unfinished.display()
+        ))));
+    }
+    let document = SignedDocument::from_json(&bytes, &limits)?;
+    let mut link = Link::from_payload(document.into_payload())?;
+    link.products = record_paths(&args.products, &options, "products")?;
+    // gpg names its key only when it signs: it must be the one that started.
+    let same_gpg_key = |keyid: &str| match &started.signer {
+        Signer::Gpg { keyid: expected } if matches!(signing, Signing::Key(LinkSigner::Gpg(_))) => {
+            if keyid == expected {
+                Ok(())
+            } else {
+                bail!(
+                    "the recording of step {name} was started {}; stop it the same way \
+                     (not with OpenPGP key {keyid})",
+                    started.signer
+                )
+            }
+        }
+        _ => Ok(()),
+    };
+    let path = sign_link(&link, &args.signing, &signing, &name, &same_gpg_key)?;
+    std::fs::remove_file(&unfinished)
+        .with_context(|| format!("cannot remove {}", unfinished.display()))?;
+    store.remove(&dir, name.as_str())?;
+    crate::log::info!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `toto record start|stop`.
 pub fn record(command: RecordCommand) -> Result<ExitCode> {
     match command {
-        RecordCommand::Start(args) => {
-            let name = step_name(&args.step_name)?;
-            let options = args.artifacts.options()?;
-            let keyless = args.signing.keyless_token()?;
-            let key = match keyless {
-                Some(_) => None,
-                None => Some(args.signing.load_key()?),
-            };
-            let materials = record_paths(&args.materials, &options, "materials")?;
-            let link = Link {
-                name: name.to_string(),
-                command: Vec::new(),
-                materials,
-                products: ArtifactMap::new(),
-                byproducts: Map::new(),
-                environment: Map::new(),
-            };
-            let dir = &args.signing.metadata_directory;
-            // Keyless: the unfinished link stays unsigned (the certificate
-            // would expire during a long step); it is signed at stop.
-            let path = write_link(&link, key.as_ref(), LinkFormat::Metablock, |id| {
-                let id = if key.is_some() {
-                    id
-                } else {
-                    KEYLESS_UNFINISHED
-                };
-                dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id))
-            })?;
-            crate::log::info!(
-                "started {}; finish with `toto record stop -n {name}`",
-                path.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        RecordCommand::Stop(args) => {
-            let name = step_name(&args.step_name)?;
-            let options = args.artifacts.options()?;
-            let keyless = args.signing.keyless_token()?;
-            let key = match keyless {
-                Some(_) => None,
-                None => Some(args.signing.load_key()?),
-            };
-            let unfinished = match &key {
-                Some(key) => {
-                    key.unfinished_path(&args.signing.metadata_directory, name.as_str())?
-                }
-                None => args
-                    .signing
-                    .metadata_directory
-                    .join(crate::gpg_sign::unfinished_name(
-                        name.as_str(),
-                        KEYLESS_UNFINISHED,
-                    )),
-            };
-            let limits = util::limits();
-            let bytes = util::read_limited(
-                &unfinished,
-                limits.max_envelope_bytes,
-                "unfinished link",
-            )
-            .with_context(|| {
-                format!("no recording of step {name} in progress; run `toto record start` first")
-            })?;
-            let document = SignedDocument::from_json(&bytes, &limits)?;
-            if let Some(key) = &key {
-                key.check_signed(&document, &unfinished)?;
-            }
-            let mut link = Link::from_payload(document.payload().clone())?;
-            link.products = record_paths(&args.products, &options, "products")?;
-            let path = sign_link(&link, &args.signing, key.as_ref(), keyless.as_ref(), &name)?;
-            std::fs::remove_file(&unfinished)
-                .with_context(|| format!("cannot remove {}", unfinished.display()))?;
-            crate::log::info!("wrote {}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        RecordCommand::Start(args) => record_start(args),
+        RecordCommand::Stop(args) => record_stop(args),
     }
-}
-
-fn default_redactor() -> Result<Redactor> {
-    let environment: Vec<(String, String)> = std::env::vars().collect();
-    Ok(Redactor::new(&[], true, &environment)?)
 }
 
 /// `toto mock`.
 pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let name = step_name(&args.name)?;
+    let redactor = Redactor::new(&[], true, &environment())?;
+    let file = PathBuf::from(format!("{name}.link"));
+    util::check_writable(Path::new("."), &[file.display().to_string()])?;
     let options = RecordOptions::default();
     let here = [PathBuf::from(".")];
     let materials = record_paths(&here, &options, "materials")?;
-    let outcome = attest::exec::run(&args.command, None, None, args.record_streams)
-        .map_err(|e| anyhow::Error::new(util::VerificationFailed(e.to_string())))?;
+    let (command, command_redactions) = redact_command(&args.command, &redactor);
+    let outcome = run_command(
+        &args.command,
+        &command,
+        &redactor,
+        None,
+        args.record_streams,
+        &[],
+    )?;
     let products = record_paths(&here, &options, "products")?;
     let link = Link {
         name: name.to_string(),
-        command: args.command.clone(),
+        command,
         materials,
         products,
-        byproducts: byproducts(Some(&outcome), &default_redactor()?),
+        byproducts: byproducts(Some(&outcome), &redactor, command_redactions),
         environment: Map::new(),
     };
-    let path = write_link(&link, None, LinkFormat::Metablock, |_| {
-        PathBuf::from(format!("{name}.link"))
-    })?;
+    let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
     crate::log::info!("wrote unsigned {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

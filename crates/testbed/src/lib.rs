@@ -120,6 +120,15 @@ pub struct Faults {
     pub fulcio_without_sct: bool,
     /// Fulcio certifies `mallory@example.com` whoever asks.
     pub fulcio_other_identity: bool,
+    /// Fulcio's certificate is issued by a CA that is in no trusted root
+    /// (a fresh one, answered as the chain); its SCT is the testbed CT log's.
+    pub fulcio_untrusted_ca: bool,
+    /// Fulcio's certificate carries an SCT signed by a CT log that is in no
+    /// trusted root.
+    pub fulcio_unknown_ct_log: bool,
+    /// Fulcio's certificate has the timeStamping extended key usage instead
+    /// of codeSigning.
+    pub fulcio_without_code_signing: bool,
     /// Rekor answers 503.
     pub rekor_down: bool,
     /// Rekor answers 201 with a body that is not JSON.
@@ -910,24 +919,42 @@ impl Shared {
         } else {
             identity
         };
-        let leaf = self.intermediate.issue_leaf(
-            &LeafRequest {
-                spki,
-                identity,
-                issuer,
-                claims: extra,
-                without_sct: faults.fulcio_without_sct,
-            },
-            &self.ct,
-            now,
-        )?;
-        Ok(http::Response::json(
-            201,
-            &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
+        let request = LeafRequest {
+            spki,
+            identity,
+            issuer,
+            claims: extra,
+            without_sct: faults.fulcio_without_sct,
+        };
+        let chain = if faults.fulcio_untrusted_ca {
+            let ca = forge::other_root("untrusted CA", now)?;
+            let leaf = ca.issue_leaf(&request, &self.ct, now)?;
+            vec![pem_cert(&leaf), pem_cert(ca.cert_der())]
+        } else {
+            let leaf = if faults.fulcio_unknown_ct_log {
+                let ct = forge::other_ct_log()?;
+                self.intermediate.issue_leaf(&request, &ct, now)?
+            } else if faults.fulcio_without_code_signing {
+                let ct = (!request.without_sct).then_some(&self.ct);
+                self.intermediate.issue_leaf_with(
+                    &request,
+                    ct,
+                    now,
+                    now + 600,
+                    &[pki::TIME_STAMPING],
+                )?
+            } else {
+                self.intermediate.issue_leaf(&request, &self.ct, now)?
+            };
+            vec![
                 pem_cert(&leaf),
                 pem_cert(self.intermediate.cert_der()),
                 pem_cert(self.root.cert_der()),
-            ]}}}),
+            ]
+        };
+        Ok(http::Response::json(
+            201,
+            &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}}),
         ))
     }
 

@@ -412,6 +412,62 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
     assert!(bundle.exists());
 }
 
+/// Fulcio answers with a certificate toto would refuse in a bundle: from a
+/// CA outside the trusted root, with an SCT by a CT log outside it, or not
+/// for code signing. The signer checks the certificate before it asks
+/// Rekor (v1 or v2) or the timestamp authority anything, so nothing is
+/// logged for it and no bundle is written.
+#[test]
+fn fulcio_certificates_toto_would_refuse_are_never_logged() {
+    let dir = tempdir();
+    let tb = testbed::Testbed::start_with(
+        &testbed::Config {
+            dir: dir.path().join("testbed"),
+            port: 0,
+        },
+        &testbed::Options { rekor_v2: true },
+    )
+    .unwrap();
+    let artifact = write(&dir.path().join("a.bin"), "bytes\n");
+    let bundle = dir.path().join("a.bin.sigstore.json");
+    let t = token(&tb, "alice@example.com");
+    #[rustfmt::skip]
+    let cases: [(&str, testbed::Faults, &str); 3] = [
+        ("certificate from an untrusted CA", faults(|f| f.fulcio_untrusted_ca = true),
+            "does not chain to a Fulcio CA of the trusted root"),
+        ("SCT by an unknown CT log", faults(|f| f.fulcio_unknown_ct_log = true),
+            "SCT is not signed by a CT log of the trusted root"),
+        ("certificate not for code signing", faults(|f| f.fulcio_without_code_signing = true),
+            "not for code signing"),
+    ];
+    for (what, faults, needle) in cases {
+        tb.set_faults(faults);
+        for version in ["1", "2"] {
+            let out = toto()
+                .arg("sign-blob")
+                .args(keyless(&tb, &t))
+                .args(["--rekor-version", version])
+                .arg(&artifact)
+                .output()
+                .unwrap();
+            let what = format!("{what} (Rekor v{version})");
+            expect_error(&out, 2, needle, &what);
+            assert_eq!(
+                (tb.log_size(), tb.log_v2_size()),
+                (0, 0),
+                "{what}: entries were logged"
+            );
+            for path in [REKOR, "/api/v2/log/entries", "/api/v1/timestamp"] {
+                assert_eq!(tb.requests(path), 0, "{what}: a request to {path}");
+            }
+            assert!(!bundle.exists(), "{what}: a bundle was written");
+        }
+    }
+    tb.set_faults(testbed::Faults::default());
+    expect_code(&sign_blob(&tb, &t, &artifact), 0, "healthy testbed");
+    assert_eq!((tb.log_size(), tb.log_v2_size()), (0, 1));
+}
+
 /// sigstore-js (`@sigstore/verify`), given the testbed's trusted root, is a
 /// second verifier of toto's blob and attestation bundles.
 #[test]

@@ -330,6 +330,31 @@ impl BundleVerifier {
         self.general(bundle_json, artifact, policy)
     }
 
+    /// Checks a Fulcio certificate (DER) as a signer must before it logs
+    /// anything for it: a chain to a Fulcio CA of this trusted root valid at
+    /// `now`, with the codeSigning extended key usage, and an embedded SCT
+    /// by a CT log of the root (the fast path's checks of a certificate).
+    /// `Err` says which check failed.
+    pub(crate) fn check_signing_certificate(
+        &self,
+        leaf_der: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<(), String> {
+        let fast = self
+            .fast
+            .as_ref()
+            .ok_or("the trusted root's Fulcio CAs and CT log keys cannot be read to check it")?;
+        fast.check_certificate(leaf_der, now).map_err(|fault| match fault {
+            fast::CertificateFault::Chain(why) => format!(
+                "the certificate does not chain to a Fulcio CA of the trusted root valid now, \
+                 for code signing ({why})"
+            ),
+            fast::CertificateFault::Sct(why) => {
+                format!("the certificate's SCT is not signed by a CT log of the trusted root ({why})")
+            }
+        })
+    }
+
     /// The fast path alone ([`fast`]): `Err` says why it declined. For the
     /// differential tests and fuzz target; [`BundleVerifier::verify`] is the
     /// API.

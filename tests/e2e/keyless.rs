@@ -468,6 +468,53 @@ fn fulcio_certificates_toto_would_refuse_are_never_logged() {
     assert_eq!((tb.log_size(), tb.log_v2_size()), (0, 1));
 }
 
+/// Fulcio answers 500 with a message holding `\n::error::…` and
+/// `##[error]…` lines (commands to GitHub Actions and Azure Pipelines), the
+/// caller's identity token echoed bare and after `Bearer`, a Unicode line
+/// separator and 4 KiB of padding. toto reports it on one line, escaped,
+/// with the token redacted, cut at 512 characters.
+#[test]
+fn a_service_error_cannot_inject_ci_commands_or_leak_the_token() {
+    let dir = tempdir();
+    let tb = start_testbed(dir.path());
+    let artifact = write(&dir.path().join("a.bin"), "bytes\n");
+    let t = token(&tb, "alice@example.com");
+    tb.set_faults(faults(|f| f.fulcio_hostile_error = true));
+    let out = sign_blob(&tb, &t, &artifact);
+    expect_code(&out, 2, "a hostile Fulcio error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let fulcio: Vec<&&str> = lines.iter().filter(|l| l.contains("Fulcio")).collect();
+    assert_eq!(fulcio.len(), 1, "{stderr}");
+    let line = fulcio[0];
+    for l in &lines {
+        let l = l.trim_start();
+        assert!(
+            !l.starts_with("::") && !l.starts_with("##["),
+            "a CI command line: {stderr}"
+        );
+    }
+    assert!(
+        line.contains("HTTP 500")
+            && line.contains("refused\\n::error::injected by the service\\r\\n##[error]"),
+        "{line}"
+    );
+    assert!(line.contains("\\u{2028}"), "{line}");
+    for part in t.split('.') {
+        assert!(
+            !stderr.contains(part),
+            "a part of the token is shown: {stderr}"
+        );
+    }
+    assert!(line.contains("[redacted] Bearer [redacted]"), "{line}");
+    assert!(line.contains(" more bytes)"), "{line}");
+    assert!(
+        line.chars().count() < 700,
+        "{} characters",
+        line.chars().count()
+    );
+}
+
 /// sigstore-js (`@sigstore/verify`), given the testbed's trusted root, is a
 /// second verifier of toto's blob and attestation bundles.
 #[test]

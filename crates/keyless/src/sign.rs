@@ -41,6 +41,7 @@ use sha2::{Digest as _, Sha256};
 use x509_cert::der::{Decode as _, DecodePem as _, Encode as _};
 
 use crate::bundle::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
+use crate::text::{is_plain_line, untrusted_text, ServiceText};
 
 /// The audience Sigstore's Fulcio expects.
 pub const AUDIENCE: &str = "sigstore";
@@ -299,7 +300,7 @@ impl IdentityToken {
                 "audience is {}, not \"{AUDIENCE}\"",
                 claims
                     .get("aud")
-                    .map_or_else(|| "missing".into(), Value::to_string)
+                    .map_or_else(|| "missing".into(), |aud| untrusted_text(&aud.to_string()))
             )));
         }
         let expires = claims
@@ -318,7 +319,8 @@ impl IdentityToken {
             }
             Some(e) => {
                 return Err(Error::Token(format!(
-                    "email {e} is not verified (email_verified)"
+                    "email {} is not verified (email_verified)",
+                    untrusted_text(&e)
                 )))
             }
             None => None,
@@ -389,11 +391,7 @@ pub fn ambient_token(
     let token = response
         .get("value")
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::Service {
-            service,
-            url: url.clone(),
-            reason: "the response has no \"value\" token".into(),
-        })?;
+        .ok_or_else(|| service_error(service, &url, "the response has no \"value\" token"))?;
     Ok(Some((token.to_owned(), TokenSource::GitHubActions)))
 }
 
@@ -439,10 +437,12 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
             .get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| Error::Service {
-                service: "OIDC",
-                url: discovery_url.clone(),
-                reason: format!("the issuer has no {name} (no device flow)"),
+            .ok_or_else(|| {
+                service_error(
+                    "OIDC",
+                    &discovery_url,
+                    format!("the issuer has no {name} (no device flow)"),
+                )
             })
     };
     let device_endpoint = endpoint("device_authorization_endpoint")?;
@@ -458,16 +458,17 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
         text("user_code"),
         text("verification_uri"),
     ) else {
-        return Err(Error::Service {
-            service: "OIDC",
-            url: device_endpoint,
-            reason: format!("HTTP {status}: no device_code, user_code and verification_uri"),
-        });
+        return Err(service_error(
+            "OIDC",
+            &device_endpoint,
+            format!("HTTP {status}: no device_code, user_code and verification_uri"),
+        ));
     };
+    // Shown to the person: the issuer's text, made safe to print.
     prompt(&DevicePrompt {
-        verification_uri,
-        user_code,
-        verification_uri_complete: text("verification_uri_complete"),
+        verification_uri: untrusted_text(&verification_uri),
+        user_code: untrusted_text(&user_code),
+        verification_uri_complete: text("verification_uri_complete").map(|u| untrusted_text(&u)),
     });
     let mut interval = grant
         .get("interval")
@@ -500,14 +501,14 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
             Some("access_denied") => return Err(Error::Token("the login was refused".into())),
             Some("expired_token") => break,
             other => {
-                return Err(Error::Service {
-                    service: "OIDC",
-                    url: token_endpoint,
-                    reason: format!(
+                return Err(service_error(
+                    "OIDC",
+                    &token_endpoint,
+                    format!(
                         "HTTP {status}: {}",
                         other.unwrap_or("no id_token in the answer")
                     ),
-                })
+                ))
             }
         }
     }
@@ -585,7 +586,7 @@ impl Http {
 
     /// The body of a successful answer, read up to `limit` bytes; a failed
     /// request or an error status becomes [`Error::Service`], with the
-    /// answer's JSON `message` (or its first 300 characters) for a status.
+    /// answer's JSON `message` (or its text) for a status.
     fn answer(
         service: &'static str,
         url: &str,
@@ -608,10 +609,12 @@ impl Http {
             .read_to_vec()
             .map_err(|e| fail(format!("cannot read the response: {e}")))?;
         if !status.is_success() {
+            // The answer's JSON `message`, else its text: bounded, escaped
+            // and redacted by `service_error`.
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(fail(format!("HTTP {status}: {message}")));
         }
         Ok(body)
@@ -625,11 +628,7 @@ impl Http {
         url: &str,
         fields: &[(&str, &str)],
     ) -> Result<(u16, Value), Error> {
-        let fail = |reason: String| Error::Service {
-            service,
-            url: url.to_owned(),
-            reason,
-        };
+        let fail = |reason: String| service_error(service, url, reason);
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
@@ -749,11 +748,13 @@ impl std::fmt::Debug for KeylessSigner {
     }
 }
 
-fn service_error(service: &'static str, url: &str, reason: impl Into<String>) -> Error {
+/// A service's failure; the URL and the reason may quote the service, so
+/// both are shown only as [`ServiceText`] (bounded, escaped, redacted).
+fn service_error(service: &'static str, url: &str, reason: impl AsRef<str>) -> Error {
     Error::Service {
         service,
-        url: url.to_owned(),
-        reason: reason.into(),
+        url: ServiceText::new(url),
+        reason: ServiceText::new(reason.as_ref()),
     }
 }
 
@@ -939,6 +940,17 @@ impl KeylessSigner {
                 "the certificate has no OIDC issuer extension",
             )
         })?;
+        // Both are printed and written into evidence: one plain line each.
+        if !is_plain_line(&identity) || !is_plain_line(&issuer) {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                format!(
+                    "the certificate's identity {identity:?} or issuer {issuer:?} holds control \
+                     or line-breaking characters"
+                ),
+            ));
+        }
         if issuer != token.issuer && !token.federated {
             return Err(service_error(
                 "Fulcio",

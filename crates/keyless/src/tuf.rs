@@ -31,6 +31,7 @@ use sigstore_tuf::transport::FetchFuture;
 use sigstore_tuf::{FileStore, Repository as Transport, Updater, UpdaterConfig};
 
 use crate::sign::Http;
+use crate::text::ServiceText;
 
 /// Sigstore's public-good TUF repository.
 pub const PUBLIC_GOOD_REPOSITORY: &str = "https://tuf-repo-cdn.sigstore.dev";
@@ -57,11 +58,15 @@ use crate::bundle::Error;
 fn at(stage: &str, source: sigstore_tuf::Error) -> Error {
     use sigstore_tuf::Error as E;
     let stage = stage.to_owned();
-    match source {
-        E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_) => {
-            Error::TufFetch { stage, source }
-        }
-        _ => Error::TufVerification { stage, source },
+    let fetch = matches!(
+        source,
+        E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_)
+    );
+    let source = ServiceText::of_error(&source);
+    if fetch {
+        Error::TufFetch { stage, source }
+    } else {
+        Error::TufVerification { stage, source }
     }
 }
 
@@ -178,7 +183,9 @@ pub fn update(
     let mut config = UpdaterConfig::default();
     config.target_max_length = MAX_TARGET_BYTES;
     let mut updater = Updater::new(transport, initial_root)
-        .map_err(|source| Error::TufInitialRoot { source })?
+        .map_err(|e| Error::TufInitialRoot {
+            source: ServiceText::of_error(&e),
+        })?
         .with_config(config)
         .with_store(FileStore::new(&cache_dir));
     block_on(updater.refresh(now)).map_err(|e| at(metadata, e))?;

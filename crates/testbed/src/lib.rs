@@ -129,6 +129,10 @@ pub struct Faults {
     /// Fulcio's certificate has the timeStamping extended key usage instead
     /// of codeSigning.
     pub fulcio_without_code_signing: bool,
+    /// Fulcio answers 500 with a hostile message: lines that CI systems read
+    /// as commands (`::error::`, `##[error]`), the caller's identity token
+    /// echoed (bare and after `Bearer`), a line separator, and 4 KiB more.
+    pub fulcio_hostile_error: bool,
     /// Rekor answers 503.
     pub rekor_down: bool,
     /// Rekor answers 201 with a body that is not JSON.
@@ -880,6 +884,13 @@ impl Shared {
                 .map_err(|_| Error::Unauthorized("no identity token (Authorization: Bearer, or credentials.oidcIdentityToken)".into()))?
                 .to_owned(),
         };
+        if faults.fulcio_hostile_error {
+            let message = format!(
+                "refused\n::error::injected by the service\r\n##[error]{token} Bearer {token}\u{2028}{}",
+                "padding ".repeat(512)
+            );
+            return Ok(http::Response::json(500, &json!({ "message": message })));
+        }
         let now = now();
         let claims = oidc::verify(&self.oidc_key, &token, now)?;
         let (identity, issuer, extra) = map_claims(&claims)?;

@@ -50,7 +50,7 @@ const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 /// The bundle media type written.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
-const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
+pub(crate) const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 
 /// Where to sign: Fulcio, Rekor and timestamp authority URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -706,11 +706,13 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("OIDC"));
 }
 
-/// After `toto trust update`, the public-good trusted root it fetched is
-/// the default of every command (here simulated by placing the testbed's
-/// root where the update writes it, in a private XDG_CACHE_HOME).
+/// `toto trust update` writes the public-good trusted root where it becomes
+/// every command's default. A file planted there instead (the testbed's
+/// root, in a private XDG_CACHE_HOME), which the TUF metadata cached beside
+/// it does not vouch for, is refused with how to fix it, by the commands
+/// that verify and by `toto trust show`; `--trusted-root` still works.
 #[test]
-fn the_root_fetched_by_trust_update_becomes_the_default() {
+fn a_trusted_root_planted_in_the_cache_is_refused() {
     let dir = tempdir();
     let tb = start_testbed(dir.path());
     let artifact = write(&dir.path().join("a.txt"), "a\n");
@@ -754,7 +756,32 @@ fn the_root_fetched_by_trust_update_becomes_the_default() {
     );
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::copy(tb.trusted_root_path(), &path).unwrap();
-    let shown = String::from_utf8_lossy(&with_cache(&["trust", "show"]).stdout).into_owned();
-    assert!(shown.contains("fetched by `toto trust update`"), "{shown}");
-    expect_code(&verify(), 0, "the fetched root is the default");
+    let refused = |out: &std::process::Output, what: &str| {
+        expect_error(
+            out,
+            2,
+            "is not what the cached TUF metadata vouches for",
+            what,
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&path.display().to_string())
+                && stderr.contains("run `toto trust update`")
+                && stderr.contains("--trusted-root FILE"),
+            "{what}: {stderr}"
+        );
+    };
+    refused(&verify(), "verify-bundle with a planted root");
+    refused(
+        &with_cache(&["trust", "show"]),
+        "trust show with a planted root",
+    );
+    let out = verify_bundle(&bundle)
+        .env("XDG_CACHE_HOME", &cache)
+        .signer("frank@example.com", tb.issuer())
+        .trusted_root(tb.trusted_root_path())
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "--trusted-root still works");
 }

@@ -163,7 +163,7 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
                 "ACTIONS_ID_TOKEN_REQUEST_URL",
                 format!("{}/github-actions/token?workflow={WORKFLOW}", tb.url()),
             )
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-secret");
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", tb.client_secret());
     };
     let tc = tb.trust_config_path().display().to_string();
     let mut c = toto();
@@ -658,7 +658,8 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     let mut stream = std::net::TcpStream::connect(&host).unwrap();
     write!(
         stream,
-        "POST /oauth/device/approve HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /oauth/device/approve HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        tb.client_secret(),
         body.len()
     )
     .unwrap();

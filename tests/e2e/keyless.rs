@@ -163,7 +163,7 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
                 "ACTIONS_ID_TOKEN_REQUEST_URL",
                 format!("{}/github-actions/token?workflow={WORKFLOW}", tb.url()),
             )
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-secret");
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", tb.client_secret());
     };
     let tc = tb.trust_config_path().display().to_string();
     let mut c = toto();
@@ -412,6 +412,109 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
     assert!(bundle.exists());
 }
 
+/// Fulcio answers with a certificate toto would refuse in a bundle: from a
+/// CA outside the trusted root, with an SCT by a CT log outside it, or not
+/// for code signing. The signer checks the certificate before it asks
+/// Rekor (v1 or v2) or the timestamp authority anything, so nothing is
+/// logged for it and no bundle is written.
+#[test]
+fn fulcio_certificates_toto_would_refuse_are_never_logged() {
+    let dir = tempdir();
+    let tb = testbed::Testbed::start_with(
+        &testbed::Config {
+            dir: dir.path().join("testbed"),
+            port: 0,
+        },
+        &testbed::Options { rekor_v2: true },
+    )
+    .unwrap();
+    let artifact = write(&dir.path().join("a.bin"), "bytes\n");
+    let bundle = dir.path().join("a.bin.sigstore.json");
+    let t = token(&tb, "alice@example.com");
+    #[rustfmt::skip]
+    let cases: [(&str, testbed::Faults, &str); 3] = [
+        ("certificate from an untrusted CA", faults(|f| f.fulcio_untrusted_ca = true),
+            "does not chain to a Fulcio CA of the trusted root"),
+        ("SCT by an unknown CT log", faults(|f| f.fulcio_unknown_ct_log = true),
+            "SCT is not signed by a CT log of the trusted root"),
+        ("certificate not for code signing", faults(|f| f.fulcio_without_code_signing = true),
+            "not for code signing"),
+    ];
+    for (what, faults, needle) in cases {
+        tb.set_faults(faults);
+        for version in ["1", "2"] {
+            let out = toto()
+                .arg("sign-blob")
+                .args(keyless(&tb, &t))
+                .args(["--rekor-version", version])
+                .arg(&artifact)
+                .output()
+                .unwrap();
+            let what = format!("{what} (Rekor v{version})");
+            expect_error(&out, 2, needle, &what);
+            assert_eq!(
+                (tb.log_size(), tb.log_v2_size()),
+                (0, 0),
+                "{what}: entries were logged"
+            );
+            for path in [REKOR, "/api/v2/log/entries", "/api/v1/timestamp"] {
+                assert_eq!(tb.requests(path), 0, "{what}: a request to {path}");
+            }
+            assert!(!bundle.exists(), "{what}: a bundle was written");
+        }
+    }
+    tb.set_faults(testbed::Faults::default());
+    expect_code(&sign_blob(&tb, &t, &artifact), 0, "healthy testbed");
+    assert_eq!((tb.log_size(), tb.log_v2_size()), (0, 1));
+}
+
+/// Fulcio answers 500 with a message holding `\n::error::…` and
+/// `##[error]…` lines (commands to GitHub Actions and Azure Pipelines), the
+/// caller's identity token echoed bare and after `Bearer`, a Unicode line
+/// separator and 4 KiB of padding. toto reports it on one line, escaped,
+/// with the token redacted, cut at 512 characters.
+#[test]
+fn a_service_error_cannot_inject_ci_commands_or_leak_the_token() {
+    let dir = tempdir();
+    let tb = start_testbed(dir.path());
+    let artifact = write(&dir.path().join("a.bin"), "bytes\n");
+    let t = token(&tb, "alice@example.com");
+    tb.set_faults(faults(|f| f.fulcio_hostile_error = true));
+    let out = sign_blob(&tb, &t, &artifact);
+    expect_code(&out, 2, "a hostile Fulcio error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let fulcio: Vec<&&str> = lines.iter().filter(|l| l.contains("Fulcio")).collect();
+    assert_eq!(fulcio.len(), 1, "{stderr}");
+    let line = fulcio[0];
+    for l in &lines {
+        let l = l.trim_start();
+        assert!(
+            !l.starts_with("::") && !l.starts_with("##["),
+            "a CI command line: {stderr}"
+        );
+    }
+    assert!(
+        line.contains("HTTP 500")
+            && line.contains("refused\\n::error::injected by the service\\r\\n##[error]"),
+        "{line}"
+    );
+    assert!(line.contains("\\u{2028}"), "{line}");
+    for part in t.split('.') {
+        assert!(
+            !stderr.contains(part),
+            "a part of the token is shown: {stderr}"
+        );
+    }
+    assert!(line.contains("[redacted] Bearer [redacted]"), "{line}");
+    assert!(line.contains(" more bytes)"), "{line}");
+    assert!(
+        line.chars().count() < 700,
+        "{} characters",
+        line.chars().count()
+    );
+}
+
 /// sigstore-js (`@sigstore/verify`), given the testbed's trusted root, is a
 /// second verifier of toto's blob and attestation bundles.
 #[test]
@@ -555,7 +658,8 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     let mut stream = std::net::TcpStream::connect(&host).unwrap();
     write!(
         stream,
-        "POST /oauth/device/approve HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /oauth/device/approve HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        tb.client_secret(),
         body.len()
     )
     .unwrap();
@@ -603,11 +707,13 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("OIDC"));
 }
 
-/// After `toto trust update`, the public-good trusted root it fetched is
-/// the default of every command (here simulated by placing the testbed's
-/// root where the update writes it, in a private XDG_CACHE_HOME).
+/// `toto trust update` writes the public-good trusted root where it becomes
+/// every command's default. A file planted there instead (the testbed's
+/// root, in a private XDG_CACHE_HOME), which the TUF metadata cached beside
+/// it does not vouch for, is refused with how to fix it, by the commands
+/// that verify and by `toto trust show`; `--trusted-root` still works.
 #[test]
-fn the_root_fetched_by_trust_update_becomes_the_default() {
+fn a_trusted_root_planted_in_the_cache_is_refused() {
     let dir = tempdir();
     let tb = start_testbed(dir.path());
     let artifact = write(&dir.path().join("a.txt"), "a\n");
@@ -651,7 +757,32 @@ fn the_root_fetched_by_trust_update_becomes_the_default() {
     );
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::copy(tb.trusted_root_path(), &path).unwrap();
-    let shown = String::from_utf8_lossy(&with_cache(&["trust", "show"]).stdout).into_owned();
-    assert!(shown.contains("fetched by `toto trust update`"), "{shown}");
-    expect_code(&verify(), 0, "the fetched root is the default");
+    let refused = |out: &std::process::Output, what: &str| {
+        expect_error(
+            out,
+            2,
+            "is not what the cached TUF metadata vouches for",
+            what,
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&path.display().to_string())
+                && stderr.contains("run `toto trust update`")
+                && stderr.contains("--trusted-root FILE"),
+            "{what}: {stderr}"
+        );
+    };
+    refused(&verify(), "verify-bundle with a planted root");
+    refused(
+        &with_cache(&["trust", "show"]),
+        "trust show with a planted root",
+    );
+    let out = verify_bundle(&bundle)
+        .env("XDG_CACHE_HOME", &cache)
+        .signer("frank@example.com", tb.issuer())
+        .trusted_root(tb.trusted_root_path())
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "--trusted-root still works");
 }

@@ -63,6 +63,25 @@ fn get(url: &str, path: &str) -> Value {
     serde_json::from_str(body).unwrap()
 }
 
+/// `METHOD path` with `body` and an optional `Authorization` header; the
+/// status code and body of the answer.
+fn request(url: &str, method: &str, path: &str, auth: Option<&str>, body: &str) -> (u16, String) {
+    let host = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    let auth = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
 fn hash(text: &str) -> Sha256Hash {
     Sha256Hash::from_hex(text).unwrap()
 }
@@ -274,4 +293,59 @@ fn a_slow_service_times_out_with_a_clear_error() {
         "the timeout was not applied"
     );
     assert!(!dir.path().join("a.bin.sigstore.json").exists());
+}
+
+/// The testbed mints tokens for any identity, so only the user who started
+/// it may ask: its keys and the client secret in `--dir/keys` are readable
+/// by that user alone (0600, in a 0700 directory), and `POST /oauth/token`,
+/// the device-flow approval and the GitHub Actions token endpoint refuse
+/// (401) a request without that secret or with another one.
+#[test]
+fn only_the_testbed_user_can_mint_tokens() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempdir();
+    let state = dir.path().join("testbed");
+    let (mut server, url) = serve(&state);
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let keys = state.join("keys");
+    assert_eq!(mode(&keys), 0o700, "{}", keys.display());
+    let mut files = 0;
+    for entry in std::fs::read_dir(&keys).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files >= 6, "{files} files in keys/");
+    let secret = std::fs::read_to_string(keys.join("client-secret")).unwrap();
+    let secret = secret.trim();
+    assert!(secret.len() >= 32, "a short secret");
+
+    let mint = r#"{"identity":"mallory@example.com"}"#;
+    let approve = r#"{"user_code":"BCDF-GHJK","identity":"mallory@example.com"}"#;
+    for (what, auth) in [
+        ("no credential", None),
+        (
+            "a wrong credential",
+            Some("Bearer not-the-secret".to_owned()),
+        ),
+        ("the secret without Bearer", Some(secret.to_owned())),
+    ] {
+        let auth = auth.as_deref();
+        let (status, body) = request(&url, "POST", "/oauth/token", auth, mint);
+        assert_eq!(status, 401, "token with {what}: {body}");
+        assert!(!body.contains("id_token"), "token with {what}: {body}");
+        let (status, body) = request(&url, "POST", "/oauth/device/approve", auth, approve);
+        assert_eq!(status, 401, "approval with {what}: {body}");
+        let path = "/github-actions/token?workflow=o/r/.github/workflows/x.yml@refs/heads/main";
+        let (status, body) = request(&url, "GET", path, auth, "");
+        assert_eq!(status, 401, "GitHub Actions token with {what}: {body}");
+    }
+    let bearer = format!("Bearer {secret}");
+    let (status, body) = request(&url, "POST", "/oauth/token", Some(&bearer), mint);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("id_token"), "{body}");
+    // `toto testbed token` reads what it needs from --dir.
+    assert!(served_token(&state, "alice@example.com").starts_with("eyJ"));
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -7,6 +7,9 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::SystemTime;
+
+use sha2::{Digest as _, Sha256};
 
 use crate::common::{
     expect_code, expect_error, python, shared, sign_blob, start_testbed, tempdir, token, toto,
@@ -51,6 +54,18 @@ fn production_repo(python: &Path, tmp: &Path) -> (PathBuf, PathBuf) {
     (work, cache)
 }
 
+/// A testbed in `tmp`, and a repository in `tmp/work/repo` serving its
+/// trusted root and signing config (copied to `tmp/signing_config.v0.2.json`,
+/// the target name); returns them, `tmp/work` and the cache `tmp/cache`.
+fn testbed_repo(python: &Path, tmp: &Path) -> (testbed::Testbed, PathBuf, PathBuf, PathBuf) {
+    let tb = start_testbed(tmp);
+    let signing_config = tmp.join("signing_config.v0.2.json");
+    fs::copy(tb.dir().join("signing_config.json"), &signing_config).unwrap();
+    let (work, cache) = (tmp.join("work"), tmp.join("cache"));
+    init_repo(python, &work, &[&tb.trusted_root_path(), &signing_config]);
+    (tb, signing_config, work, cache)
+}
+
 /// `toto trust update` from `work/repo`, trusting its version-1 root.
 fn update(work: &Path, cache: &Path) -> Output {
     update_from(work.join("repo"), work, cache)
@@ -70,15 +85,34 @@ fn update_from(repository: impl AsRef<OsStr>, work: &Path, cache: &Path) -> Outp
         .unwrap()
 }
 
-/// The target `name` as written to the cache (one repository in it).
-fn cached(cache: &Path, name: &str) -> Vec<u8> {
+/// The cache directory of the one repository in `cache`.
+fn repository_cache(cache: &Path) -> PathBuf {
     let dirs: Vec<_> = fs::read_dir(cache)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
-    fs::read(dirs[0].join("targets").join(name)).unwrap()
+    dirs[0].clone()
 }
+
+/// The target `name` as written to the cache (one repository in it).
+fn cached(cache: &Path, name: &str) -> Vec<u8> {
+    cached_file(cache, &format!("targets/{name}"))
+}
+
+/// The file `relative` of the cache directory of the one repository in it.
+fn cached_file(cache: &Path, relative: &str) -> Vec<u8> {
+    fs::read(repository_cache(cache).join(relative)).unwrap()
+}
+
+/// The files an update writes into a repository's cache directory: the
+/// two targets and the metadata that lists them.
+const CACHED_FILES: [&str; 4] = [
+    "targets/trusted_root.json",
+    "targets/signing_config.v0.2.json",
+    "targets.json",
+    "timestamp.json",
+];
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -90,11 +124,7 @@ fn trust_update_writes_verified_targets_and_follows_root_rotation() {
         return;
     };
     let tmp = tempdir();
-    let tb = start_testbed(tmp.path());
-    let signing_config = tmp.path().join("signing_config.v0.2.json");
-    fs::copy(tb.dir().join("signing_config.json"), &signing_config).unwrap();
-    let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
-    init_repo(&py, &work, &[&tb.trusted_root_path(), &signing_config]);
+    let (tb, signing_config, work, cache) = testbed_repo(&py, tmp.path());
 
     let out = update(&work, &cache);
     expect_code(&out, 0, "first update");
@@ -169,6 +199,155 @@ fn trust_update_rejects_tampered_target_and_keeps_the_verified_copy() {
         "tampered target",
     );
     assert_eq!(cached(&cache, "trusted_root.json"), good);
+}
+
+/// A repository publishes a new trusted root and signing config, but the
+/// signing config it serves does not match its hash: the update fails
+/// (exit 1) and leaves both cached files, and the metadata vouching for
+/// them, byte for byte as they were; the old pair is still what TUF
+/// vouches for.
+#[test]
+fn a_failed_update_leaves_the_trusted_root_and_signing_config_as_they_were() {
+    let Some(py) =
+        python("a_failed_update_leaves_the_trusted_root_and_signing_config_as_they_were")
+    else {
+        return;
+    };
+    let tmp = tempdir();
+    let (_tb, signing_config, work, cache) = testbed_repo(&py, tmp.path());
+    expect_code(&update(&work, &cache), 0, "first update");
+    let before: Vec<Vec<u8>> = CACHED_FILES
+        .iter()
+        .map(|f| cached_file(&cache, f))
+        .collect();
+
+    // The next release: another trusted root, another signing config.
+    let next = tmp.path().join("next");
+    fs::create_dir_all(&next).unwrap();
+    let next_root = trusted_root_in(&next);
+    let next_config = next.join("signing_config.v0.2.json");
+    let text = fs::read_to_string(&signing_config).unwrap();
+    fs::write(&next_config, text.replace("toto-testbed", "toto-testbed-2")).unwrap();
+    repo_tool(&py, "replace", &work, &[&next_root, &next_config]);
+    repo_tool(
+        &py,
+        "tamper",
+        &work,
+        &[Path::new("signing_config.v0.2.json")],
+    );
+
+    let out = update(&work, &cache);
+    expect_error(
+        &out,
+        1,
+        "signing_config.v0.2.json: sha256 mismatch",
+        "a bad signing config after a good trusted root",
+    );
+    for (name, old) in CACHED_FILES.iter().zip(&before) {
+        assert!(cached_file(&cache, name) == *old, "{name} changed");
+    }
+    let root = fs::read(work.join("repo/1.root.json")).unwrap();
+    let vouched = keyless::tuf::cached_target(
+        &repository_cache(&cache),
+        &root,
+        "trusted_root.json",
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(vouched, before[0], "the cache no longer verifies");
+}
+
+/// What `toto` reads from the cache is re-verified on every use against the
+/// TUF metadata cached beside it: a target edited in place, edited targets
+/// metadata, a root planted in the root history, expired metadata and a
+/// target the metadata does not list are refused.
+#[test]
+fn cached_targets_are_rechecked_against_the_cached_tuf_metadata() {
+    let Some(py) = python("cached_targets_are_rechecked_against_the_cached_tuf_metadata") else {
+        return;
+    };
+    let tmp = tempdir();
+    let (work, cache) = production_repo(&py, tmp.path());
+    expect_code(&update(&work, &cache), 0, "update");
+    let dir = repository_cache(&cache);
+    let root = fs::read(work.join("repo/1.root.json")).unwrap();
+    let now = SystemTime::now();
+    let check = |name: &str, now: SystemTime| keyless::tuf::cached_target(&dir, &root, name, now);
+    let good = fs::read(production_trusted_root()).unwrap();
+    assert_eq!(check("trusted_root.json", now).unwrap(), good);
+
+    let refused = |what: &str, needle: &str, result: Result<Vec<u8>, keyless::Error>| {
+        let err = result.expect_err(what);
+        let shown = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            shown.contains("cached target") && shown.contains(needle),
+            "{what}: {shown}"
+        );
+    };
+    let edit = |relative: &str, edit: &dyn Fn(&mut Vec<u8>), what: &str, needle: &str| {
+        let path = dir.join(relative);
+        let original = fs::read(&path).unwrap();
+        let mut edited = original.clone();
+        edit(&mut edited);
+        fs::write(&path, &edited).unwrap();
+        refused(what, needle, check("trusted_root.json", now));
+        fs::write(&path, original).unwrap();
+    };
+    let flip = |bytes: &mut Vec<u8>| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+    };
+    edit(
+        "targets/trusted_root.json",
+        &flip,
+        "a trusted root edited in the cache",
+        "sha256 mismatch",
+    );
+    edit(
+        "targets/trusted_root.json",
+        &|bytes| bytes.push(b'\n'),
+        "a trusted root grown in the cache",
+        "longer than",
+    );
+    // Someone who can write the cache plants a root of theirs and edits the
+    // targets metadata to list it.
+    let planted_root = br#"{"mediaType": "planted"}"#;
+    edit(
+        "targets.json",
+        &|bytes| {
+            let mut targets: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            let listed = &mut targets["signed"]["targets"]["trusted_root.json"];
+            listed["length"] = planted_root.len().into();
+            listed["hashes"]["sha256"] = hex::encode(Sha256::digest(planted_root)).into();
+            *bytes = serde_json::to_vec(&targets).unwrap();
+            fs::write(dir.join("targets/trusted_root.json"), planted_root).unwrap();
+        },
+        "targets metadata edited to list a planted root",
+        "threshold",
+    );
+    fs::write(dir.join("targets/trusted_root.json"), &good).unwrap();
+    let planted = dir.join("root_history/2.root.json");
+    fs::write(&planted, fs::read(work.join("repo/1.root.json")).unwrap()).unwrap();
+    refused(
+        "a root planted in the root history",
+        "root version must increment",
+        check("trusted_root.json", now),
+    );
+    fs::remove_file(&planted).unwrap();
+    assert_eq!(check("trusted_root.json", now).unwrap(), good);
+    refused(
+        "metadata expired by the time of use",
+        "expired",
+        check(
+            "trusted_root.json",
+            now + std::time::Duration::from_secs(2 * 366 * 86400),
+        ),
+    );
+    refused(
+        "a target the metadata does not list",
+        "not listed",
+        check("signing_config.v0.2.json", now),
+    );
 }
 
 #[test]

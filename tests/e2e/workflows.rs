@@ -66,7 +66,7 @@ fn the_github_actions_example_replays_against_the_testbed_and_verifies() {
                     tb.url()
                 ),
             )
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-request-token")
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", tb.client_secret())
             .output()
             .unwrap();
         expect_code(&out, 0, line);

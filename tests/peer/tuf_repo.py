@@ -12,7 +12,10 @@ the private keys (PEM), one per role.
   rotate-root WORK           root v+1 with new root and timestamp keys,
                              signed by the old and new root keys, then bump
   expire-timestamp WORK      a newer timestamp that expired yesterday
-  tamper WORK NAME           flip one byte of target NAME (length unchanged)
+  replace WORK TARGET_FILE...  new contents for these targets (each under its
+                             own name), then bump
+  tamper WORK NAME           flip one byte of target NAME as the current
+                             targets list it (length unchanged)
   rewind-snapshot WORK       a newer timestamp pinning snapshot version 1
 """
 
@@ -120,8 +123,19 @@ def rotate_root(work):
     publish(work, *current(work))
 
 
+def replace(work, files):
+    ts, snap, tgt = current(work)
+    for f in map(Path, files):
+        data = f.read_bytes()
+        tf = TargetFile.from_data(f.name, data, ["sha256"])
+        tgt.signed.targets[f.name] = tf
+        (work / "repo/targets" / f"{tf.hashes['sha256']}.{f.name}").write_bytes(data)
+    publish(work, ts, snap, tgt)
+
+
 def tamper(work, name):
-    (path,) = work.glob(f"repo/targets/*.{name}")
+    listed = current(work)[2].signed.targets[name].hashes["sha256"]
+    path = work / "repo/targets" / f"{listed}.{name}"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
@@ -142,6 +156,8 @@ def main(argv):
         ts.signed.version += 1
         ts.signed.snapshot_meta = MetaFile(version=1)
         write(work, ts, "timestamp.json", key(work, "timestamp"))
+    elif command == "replace":
+        replace(work, rest)
     elif command == "tamper":
         tamper(work, rest[0])
     else:

@@ -134,9 +134,9 @@ impl KeylessArgs {
                     );
                 }
                 let mut config = TrustConfig::public_good().map_err(cli_error)?;
-                if crate::cmd::trust::cached_public_good_root().is_some() {
-                    config.root = crate::cmd::verify_bundle::trust_root(None)?;
-                }
+                // The cached root `toto trust update` fetched, verified, or
+                // the embedded one.
+                config.root = crate::cmd::verify_bundle::trust_root(None)?;
                 Ok(config)
             }
         }

@@ -11,6 +11,8 @@ use sigstore_verify::types::{
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
+use crate::text::ServiceText;
+
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
 
@@ -34,14 +36,16 @@ pub enum Error {
         reason: String,
     },
     /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
+    /// The URL and reason may quote the service: they are [`ServiceText`]
+    /// (bounded, escaped, tokens redacted).
     #[error("{service} ({url}): {reason}")]
     Service {
         /// `Fulcio`, `Rekor`, `TSA`, `OIDC`, `GitHub Actions OIDC`.
         service: &'static str,
         /// Where it was asked.
-        url: String,
+        url: ServiceText,
         /// What went wrong.
-        reason: String,
+        reason: ServiceText,
     },
     /// The identity token is unusable (not a JWT, expired, wrong audience, …).
     #[error("identity token: {0}")]
@@ -57,28 +61,29 @@ pub enum Error {
     TufInitialRoot {
         /// What the TUF client reported.
         #[source]
-        source: sigstore_tuf::Error,
+        source: ServiceText,
     },
     /// The TUF repository's metadata or a target did not verify: a
     /// signature threshold not met, a rollback, expired metadata, a length
     /// or hash mismatch, malformed metadata.
     #[error("TUF verification failed ({stage})")]
     TufVerification {
-        /// `metadata refresh` or `target <name>`.
+        /// `metadata refresh`, `target <name>` or `cached target <name>`.
         stage: String,
-        /// What the TUF client reported (it names the role or file).
+        /// What the TUF client reported (it names the role or file), which
+        /// may quote the repository's metadata.
         #[source]
-        source: sigstore_tuf::Error,
+        source: ServiceText,
     },
     /// The TUF repository could not be read (unreachable, HTTP error,
     /// missing file), or does not list the trusted root.
     #[error("cannot fetch from the TUF repository ({stage})")]
     TufFetch {
-        /// `metadata refresh` or `target <name>`.
+        /// `metadata refresh`, `target <name>` or `cached target <name>`.
         stage: String,
         /// What failed.
         #[source]
-        source: sigstore_tuf::Error,
+        source: ServiceText,
     },
     /// Writing a verified file (a TUF target) failed.
     #[error("cannot write {}", path.display())]
@@ -344,6 +349,31 @@ impl BundleVerifier {
             }
         }
         self.general(&parsed.typed()?, artifact, policy)
+    }
+
+    /// Checks a Fulcio certificate (DER) as a signer must before it logs
+    /// anything for it: a chain to a Fulcio CA of this trusted root valid at
+    /// `now`, with the codeSigning extended key usage, and an embedded SCT
+    /// by a CT log of the root (the fast path's checks of a certificate).
+    /// `Err` says which check failed.
+    pub(crate) fn check_signing_certificate(
+        &self,
+        leaf_der: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<(), String> {
+        let fast = self
+            .fast
+            .as_ref()
+            .ok_or("the trusted root's Fulcio CAs and CT log keys cannot be read to check it")?;
+        fast.check_certificate(leaf_der, now).map_err(|fault| match fault {
+            fast::CertificateFault::Chain(why) => format!(
+                "the certificate does not chain to a Fulcio CA of the trusted root valid now, \
+                 for code signing ({why})"
+            ),
+            fast::CertificateFault::Sct(why) => {
+                format!("the certificate's SCT is not signed by a CT log of the trusted root ({why})")
+            }
+        })
     }
 
     /// The fast path alone ([`fast`]): `Err` says why it declined. For the

@@ -34,6 +34,7 @@ pub mod bundle;
 mod der;
 pub mod pep740;
 pub mod sign;
+mod text;
 pub mod tuf;
 
 pub use bundle::{
@@ -44,3 +45,4 @@ pub use sign::{
     ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,
     TokenSource, TrustConfig,
 };
+pub use text::{untrusted_text, ServiceText, MAX_SHOWN_CHARS};

@@ -41,6 +41,7 @@ use sha2::{Digest as _, Sha256};
 use x509_cert::der::{Decode as _, DecodePem as _, Encode as _};
 
 use crate::bundle::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
+use crate::text::{is_plain_line, untrusted_text, ServiceText};
 
 /// The audience Sigstore's Fulcio expects.
 pub const AUDIENCE: &str = "sigstore";
@@ -49,7 +50,7 @@ const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 /// The bundle media type written.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
-const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
+pub(crate) const SIGNING_CONFIG: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 
 /// Where to sign: Fulcio, Rekor and timestamp authority URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,7 +300,7 @@ impl IdentityToken {
                 "audience is {}, not \"{AUDIENCE}\"",
                 claims
                     .get("aud")
-                    .map_or_else(|| "missing".into(), Value::to_string)
+                    .map_or_else(|| "missing".into(), |aud| untrusted_text(&aud.to_string()))
             )));
         }
         let expires = claims
@@ -318,7 +319,8 @@ impl IdentityToken {
             }
             Some(e) => {
                 return Err(Error::Token(format!(
-                    "email {e} is not verified (email_verified)"
+                    "email {} is not verified (email_verified)",
+                    untrusted_text(&e)
                 )))
             }
             None => None,
@@ -389,11 +391,7 @@ pub fn ambient_token(
     let token = response
         .get("value")
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::Service {
-            service,
-            url: url.clone(),
-            reason: "the response has no \"value\" token".into(),
-        })?;
+        .ok_or_else(|| service_error(service, &url, "the response has no \"value\" token"))?;
     Ok(Some((token.to_owned(), TokenSource::GitHubActions)))
 }
 
@@ -439,10 +437,12 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
             .get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| Error::Service {
-                service: "OIDC",
-                url: discovery_url.clone(),
-                reason: format!("the issuer has no {name} (no device flow)"),
+            .ok_or_else(|| {
+                service_error(
+                    "OIDC",
+                    &discovery_url,
+                    format!("the issuer has no {name} (no device flow)"),
+                )
             })
     };
     let device_endpoint = endpoint("device_authorization_endpoint")?;
@@ -458,16 +458,17 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
         text("user_code"),
         text("verification_uri"),
     ) else {
-        return Err(Error::Service {
-            service: "OIDC",
-            url: device_endpoint,
-            reason: format!("HTTP {status}: no device_code, user_code and verification_uri"),
-        });
+        return Err(service_error(
+            "OIDC",
+            &device_endpoint,
+            format!("HTTP {status}: no device_code, user_code and verification_uri"),
+        ));
     };
+    // Shown to the person: the issuer's text, made safe to print.
     prompt(&DevicePrompt {
-        verification_uri,
-        user_code,
-        verification_uri_complete: text("verification_uri_complete"),
+        verification_uri: untrusted_text(&verification_uri),
+        user_code: untrusted_text(&user_code),
+        verification_uri_complete: text("verification_uri_complete").map(|u| untrusted_text(&u)),
     });
     let mut interval = grant
         .get("interval")
@@ -500,14 +501,14 @@ pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<Strin
             Some("access_denied") => return Err(Error::Token("the login was refused".into())),
             Some("expired_token") => break,
             other => {
-                return Err(Error::Service {
-                    service: "OIDC",
-                    url: token_endpoint,
-                    reason: format!(
+                return Err(service_error(
+                    "OIDC",
+                    &token_endpoint,
+                    format!(
                         "HTTP {status}: {}",
                         other.unwrap_or("no id_token in the answer")
                     ),
-                })
+                ))
             }
         }
     }
@@ -585,7 +586,7 @@ impl Http {
 
     /// The body of a successful answer, read up to `limit` bytes; a failed
     /// request or an error status becomes [`Error::Service`], with the
-    /// answer's JSON `message` (or its first 300 characters) for a status.
+    /// answer's JSON `message` (or its text) for a status.
     fn answer(
         service: &'static str,
         url: &str,
@@ -608,10 +609,12 @@ impl Http {
             .read_to_vec()
             .map_err(|e| fail(format!("cannot read the response: {e}")))?;
         if !status.is_success() {
+            // The answer's JSON `message`, else its text: bounded, escaped
+            // and redacted by `service_error`.
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(fail(format!("HTTP {status}: {message}")));
         }
         Ok(body)
@@ -625,11 +628,7 @@ impl Http {
         url: &str,
         fields: &[(&str, &str)],
     ) -> Result<(u16, Value), Error> {
-        let fail = |reason: String| Error::Service {
-            service,
-            url: url.to_owned(),
-            reason,
-        };
+        let fail = |reason: String| service_error(service, url, reason);
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
@@ -732,6 +731,9 @@ pub struct KeylessSigner {
     leaf_pem: String,
     identity: String,
     issuer: String,
+    /// The certificate's validity, Unix seconds.
+    valid_from: u64,
+    valid_until: u64,
     services: Services,
     verifier: BundleVerifier,
     http: Http,
@@ -746,22 +748,39 @@ impl std::fmt::Debug for KeylessSigner {
     }
 }
 
-fn service_error(service: &'static str, url: &str, reason: impl Into<String>) -> Error {
+/// A service's failure; the URL and the reason may quote the service, so
+/// both are shown only as [`ServiceText`] (bounded, escaped, redacted).
+fn service_error(service: &'static str, url: &str, reason: impl AsRef<str>) -> Error {
     Error::Service {
         service,
-        url: url.to_owned(),
-        reason: reason.into(),
+        url: ServiceText::new(url),
+        reason: ServiceText::new(reason.as_ref()),
     }
 }
 
-/// The SAN (email or URI) and Fulcio issuer of a certificate.
-fn certificate_identity(cert: &x509_cert::Certificate) -> (Option<String>, Option<String>, bool) {
+/// What a Fulcio certificate says, as the signer checks it before use.
+struct CertificateFacts {
+    /// The SAN: email or URI.
+    san: Option<String>,
+    /// The Fulcio OIDC issuer extension (v2, else v1).
+    issuer: Option<String>,
+    /// An embedded SCT list is present.
+    has_sct: bool,
+    /// The extended key usages include codeSigning.
+    code_signing: bool,
+}
+
+/// The OID of the codeSigning extended key usage.
+const CODE_SIGNING_EKU: &str = "1.3.6.1.5.5.7.3.3";
+
+fn certificate_facts(cert: &x509_cert::Certificate) -> CertificateFacts {
     use x509_cert::ext::pkix::name::GeneralName;
-    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
     let mut san = None;
     let mut issuer_v1 = None;
     let mut issuer_v2 = None;
     let mut has_sct = false;
+    let mut code_signing = false;
     for ext in cert.tbs_certificate.extensions.iter().flatten() {
         let value = ext.extn_value.as_bytes();
         match ext.extn_id.to_string().as_str() {
@@ -775,6 +794,10 @@ fn certificate_identity(cert: &x509_cert::Certificate) -> (Option<String>, Optio
                     });
                 }
             }
+            "2.5.29.37" => {
+                code_signing = ExtendedKeyUsage::from_der(value)
+                    .is_ok_and(|eku| eku.0.iter().any(|oid| oid.to_string() == CODE_SIGNING_EKU));
+            }
             "1.3.6.1.4.1.57264.1.1" => issuer_v1 = String::from_utf8(value.to_vec()).ok(),
             "1.3.6.1.4.1.57264.1.8" => {
                 issuer_v2 = x509_cert::der::asn1::Utf8StringRef::from_der(value)
@@ -785,13 +808,61 @@ fn certificate_identity(cert: &x509_cert::Certificate) -> (Option<String>, Optio
             _ => {}
         }
     }
-    (san, issuer_v2.or(issuer_v1), has_sct)
+    CertificateFacts {
+        san,
+        issuer: issuer_v2.or(issuer_v1),
+        has_sct,
+        code_signing,
+    }
+}
+
+/// A certificate's validity window, in Unix seconds.
+fn validity(cert: &x509_cert::Certificate) -> (u64, u64) {
+    let window = &cert.tbs_certificate.validity;
+    (
+        window.not_before.to_unix_duration().as_secs(),
+        window.not_after.to_unix_duration().as_secs(),
+    )
+}
+
+/// Refuses a certificate that is not valid now, naming its window.
+fn check_window(service: &'static str, url: &str, from: u64, until: u64) -> Result<(), Error> {
+    let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0);
+    let shown = |t: u64| {
+        i64::try_from(t)
+            .ok()
+            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+            .map_or_else(|| t.to_string(), |t| t.to_string())
+    };
+    if now < from {
+        return Err(service_error(
+            service,
+            url,
+            format!(
+                "the certificate is not valid before {} (is this machine's clock behind?)",
+                shown(from)
+            ),
+        ));
+    }
+    if now > until {
+        return Err(service_error(
+            service,
+            url,
+            format!(
+                "the certificate expired at {}; sign again (it is valid for minutes only)",
+                shown(until)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl KeylessSigner {
     /// Gets a certificate from Fulcio for a fresh key and `token`, and checks
-    /// that it certifies that key, for the token's identity and issuer, with
-    /// an embedded SCT.
+    /// it before anything is logged for it: it certifies that key, for the
+    /// token's identity and issuer, is valid now, chains to a Fulcio CA of
+    /// the trusted root (valid now) for code signing, and carries an SCT by
+    /// a CT log of the trusted root.
     pub fn new(config: &TrustConfig, token: &IdentityToken) -> Result<KeylessSigner, Error> {
         let http = Http::new();
         let key = SigningKey::random(&mut rand_core::OsRng);
@@ -848,8 +919,8 @@ impl KeylessSigner {
                 "the certificate is for another key",
             ));
         }
-        let (san, issuer, has_sct) = certificate_identity(&leaf);
-        let identity = san.ok_or_else(|| {
+        let facts = certificate_facts(&leaf);
+        let identity = facts.san.ok_or_else(|| {
             service_error("Fulcio", &url, "the certificate has no email or URI SAN")
         })?;
         if !token.acceptable_identities().contains(&identity) {
@@ -862,13 +933,24 @@ impl KeylessSigner {
                 ),
             ));
         }
-        let issuer = issuer.ok_or_else(|| {
+        let issuer = facts.issuer.ok_or_else(|| {
             service_error(
                 "Fulcio",
                 &url,
                 "the certificate has no OIDC issuer extension",
             )
         })?;
+        // Both are printed and written into evidence: one plain line each.
+        if !is_plain_line(&identity) || !is_plain_line(&issuer) {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                format!(
+                    "the certificate's identity {identity:?} or issuer {issuer:?} holds control \
+                     or line-breaking characters"
+                ),
+            ));
+        }
         if issuer != token.issuer && !token.federated {
             return Err(service_error(
                 "Fulcio",
@@ -879,13 +961,29 @@ impl KeylessSigner {
                 ),
             ));
         }
-        if !has_sct {
+        if !facts.has_sct {
             return Err(service_error(
                 "Fulcio",
                 &url,
                 "the certificate has no embedded SCT (not logged in certificate transparency)",
             ));
         }
+        if !facts.code_signing {
+            return Err(service_error(
+                "Fulcio",
+                &url,
+                "the certificate is not for code signing (no codeSigning extended key usage)",
+            ));
+        }
+        // Before anything is logged for it, the certificate is checked as
+        // the bundle's verifier will check it (sigstore-python does the
+        // same): chain, validity now, code signing, SCT.
+        let verifier = BundleVerifier::new(&config.root)?;
+        let (valid_from, valid_until) = validity(&leaf);
+        check_window("Fulcio", &url, valid_from, valid_until)?;
+        verifier
+            .check_signing_certificate(&leaf_der, jiff::Timestamp::now())
+            .map_err(|reason| service_error("Fulcio", &url, reason))?;
         let leaf_pem = x509_cert::der::pem::encode_string(
             "CERTIFICATE",
             x509_cert::der::pem::LineEnding::LF,
@@ -898,8 +996,10 @@ impl KeylessSigner {
             leaf_pem,
             identity,
             issuer,
+            valid_from,
+            valid_until,
             services: config.services.clone(),
-            verifier: BundleVerifier::new(&config.root)?,
+            verifier,
             http,
         })
     }
@@ -914,6 +1014,13 @@ impl KeylessSigner {
         &self.issuer
     }
 
+    /// Before a signature is timestamped or logged: the certificate is
+    /// still valid (a step may run for longer than its few minutes).
+    fn check_still_valid(&self) -> Result<(), Error> {
+        let url = format!("{}/api/v2/signingCert", self.services.fulcio);
+        check_window("Fulcio", &url, self.valid_from, self.valid_until)
+    }
+
     fn policy(&self) -> Policy {
         Policy::Identity {
             identity: self.identity.clone(),
@@ -924,6 +1031,7 @@ impl KeylessSigner {
     /// Signs a DSSE envelope around `payload`, logs it (Rekor `dsse` 0.0.1)
     /// and returns the verified bundle.
     pub fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<SignedBundle, Error> {
+        self.check_still_valid()?;
         let pae = dsse::pae::pae(payload_type, payload);
         let sig: DerSignature = self.key.sign(&pae);
         let sig_b64 = B64.encode(sig.as_bytes());
@@ -966,6 +1074,7 @@ impl KeylessSigner {
     /// Signs a blob (its SHA-256), logs it (Rekor `hashedrekord` 0.0.1) and
     /// returns the verified bundle.
     pub fn sign_blob(&self, blob: &[u8]) -> Result<SignedBundle, Error> {
+        self.check_still_valid()?;
         let digest = Sha256::digest(blob);
         let sig: DerSignature = self.key.sign(blob);
         let sig_b64 = B64.encode(sig.as_bytes());

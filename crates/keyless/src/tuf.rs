@@ -19,18 +19,20 @@
 //!
 //! [TUF specification §5]: https://theupdateframework.github.io/specification/latest/#detailed-client-workflow
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::future::Future;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::SystemTime;
 
 use sigstore_tuf::transport::FetchFuture;
-use sigstore_tuf::{FileStore, Repository as Transport, Updater, UpdaterConfig};
+use sigstore_tuf::{FileStore, MetadataStore, Repository as Transport, Updater, UpdaterConfig};
 
 use crate::sign::Http;
+use crate::text::ServiceText;
 
 /// Sigstore's public-good TUF repository.
 pub const PUBLIC_GOOD_REPOSITORY: &str = "https://tuf-repo-cdn.sigstore.dev";
@@ -57,11 +59,15 @@ use crate::bundle::Error;
 fn at(stage: &str, source: sigstore_tuf::Error) -> Error {
     use sigstore_tuf::Error as E;
     let stage = stage.to_owned();
-    match source {
-        E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_) => {
-            Error::TufFetch { stage, source }
-        }
-        _ => Error::TufVerification { stage, source },
+    let fetch = matches!(
+        source,
+        E::Transport { .. } | E::Io { .. } | E::TargetNotFound(_)
+    );
+    let source = ServiceText::of_error(&source);
+    if fetch {
+        Error::TufFetch { stage, source }
+    } else {
+        Error::TufVerification { stage, source }
     }
 }
 
@@ -151,9 +157,16 @@ pub struct WrittenTarget {
 
 /// Refreshes the TUF metadata of the repository at `location`, starting from
 /// `initial_root` (and whatever verified metadata `cache_root` holds for
-/// it), then downloads, verifies and writes [`TRUSTED_ROOT_TARGET`] and, if
-/// listed, [`SIGNING_CONFIG_TARGET`] to `<cache_root>/<repository>/targets/`.
-/// `now` decides expiry.
+/// it), then downloads and verifies [`TRUSTED_ROOT_TARGET`] and, if listed,
+/// [`SIGNING_CONFIG_TARGET`], and writes them to
+/// `<cache_root>/<repository>/targets/`. `now` decides expiry.
+///
+/// All or nothing: the metadata and targets verified are kept in memory
+/// until everything has verified (TUF, then the trusted root read as one and
+/// the signing config's media type), then written to temporary files beside
+/// their destinations and renamed over them. A failed update leaves the
+/// cache as it was: the old targets and the old metadata that vouches for
+/// them ([`cached_target`] still accepts them).
 pub fn update(
     location: &Location,
     initial_root: &[u8],
@@ -177,10 +190,13 @@ pub fn update(
     };
     let mut config = UpdaterConfig::default();
     config.target_max_length = MAX_TARGET_BYTES;
+    let staged = Staged::new(&cache_dir);
     let mut updater = Updater::new(transport, initial_root)
-        .map_err(|source| Error::TufInitialRoot { source })?
+        .map_err(|e| Error::TufInitialRoot {
+            source: ServiceText::of_error(&e),
+        })?
         .with_config(config)
-        .with_store(FileStore::new(&cache_dir));
+        .with_store(staged.clone());
     block_on(updater.refresh(now)).map_err(|e| at(metadata, e))?;
 
     let mut written = Vec::new();
@@ -197,16 +213,21 @@ pub fn update(
             continue;
         };
         // Always fetched, never served from the cache: the update says what
-        // the repository serves now.
+        // the repository serves now. Staged (in memory) when it verifies.
         let bytes = block_on(updater.download_target(&info, name)).map_err(|e| at(&stage, e))?;
-        let path = cache_dir.join("targets").join(name);
-        write_atomic(&path, &bytes)?;
+        check_usable(name, &bytes).map_err(|e| at(&stage, e))?;
         written.push(WrittenTarget {
             name: name.to_owned(),
-            path,
+            path: cache_dir.join("targets").join(name),
             length: info.length,
         });
     }
+    // Everything verified: now the cache changes, all together.
+    let stale: Vec<PathBuf> = absent
+        .iter()
+        .map(|name| cache_dir.join("targets").join(name))
+        .collect();
+    staged.commit(&stale)?;
     let trusted = updater.trusted();
     Ok(Refreshed {
         root_version: trusted.root().version,
@@ -217,9 +238,132 @@ pub fn update(
     })
 }
 
-/// Writes through a temporary file and a rename, so readers never see half
-/// a trusted root.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// Checks that a verified target is what toto can use: the trusted root
+/// reads as one, the signing config is JSON of its media type.
+fn check_usable(name: &str, bytes: &[u8]) -> sigstore_tuf::Result<()> {
+    let unusable = |why: String| {
+        sigstore_tuf::Error::Malformed(format!("{name} verifies but is not usable: {why}"))
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| unusable("not UTF-8".into()))?;
+    match name {
+        TRUSTED_ROOT_TARGET => crate::TrustRoot::from_json(text)
+            .map(drop)
+            .map_err(|e| unusable(e.to_string())),
+        SIGNING_CONFIG_TARGET => {
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| unusable(e.to_string()))?;
+            let media_type = value.get("mediaType").and_then(serde_json::Value::as_str);
+            if media_type == Some(crate::sign::SIGNING_CONFIG) {
+                Ok(())
+            } else {
+                Err(unusable(format!(
+                    "its mediaType is not {}",
+                    crate::sign::SIGNING_CONFIG
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The TUF client's metadata store during an update: reads the cache, keeps
+/// writes in memory until [`Staged::commit`].
+#[derive(Clone)]
+struct Staged {
+    cache: FileStore,
+    dir: PathBuf,
+    pending: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl Staged {
+    fn new(dir: &Path) -> Staged {
+        Staged {
+            cache: FileStore::new(dir),
+            dir: dir.to_owned(),
+            pending: Arc::default(),
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes every staged file to a temporary file beside its destination,
+    /// then renames them all over their destinations (targets first, then
+    /// the metadata that lists them), and removes `stale` files (targets no
+    /// longer listed). Nothing is renamed unless every temporary file was
+    /// written.
+    fn commit(&self, stale: &[PathBuf]) -> Result<(), Error> {
+        let pending = std::mem::take(&mut *self.pending());
+        let mut files: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(pending.len());
+        let written = pending.iter().try_for_each(|(name, bytes)| {
+            check_name(name).map_err(|e| Error::Write {
+                path: self.dir.join(name),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let path = self.dir.join(name);
+            let tmp = write_temporary(&path, bytes)?;
+            files.push((tmp, path));
+            Ok(())
+        });
+        if let Err(e) = written {
+            for (tmp, _) in &files {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        // Targets before the metadata vouching for them: interrupted in
+        // between, the cache holds new targets under old metadata, which
+        // `cached_target` refuses until the next update.
+        files.sort_by_key(|(_, path)| !path.starts_with(self.dir.join("targets")));
+        let mut renamed = Ok(());
+        for (tmp, path) in &files {
+            if renamed.is_ok() {
+                renamed = fs::rename(tmp, path).map_err(|source| Error::Write {
+                    path: path.clone(),
+                    source,
+                });
+            }
+            if renamed.is_err() {
+                let _ = fs::remove_file(tmp);
+            }
+        }
+        renamed?;
+        for path in stale {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Write {
+                        path: path.clone(),
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MetadataStore for Staged {
+    fn load(&self, name: &str) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        if let Some(bytes) = self.pending().get(name) {
+            return Ok(Some(bytes.clone()));
+        }
+        self.cache.load(name)
+    }
+
+    fn store(&self, name: &str, bytes: &[u8]) -> sigstore_tuf::Result<()> {
+        check_name(name)?;
+        self.pending().insert(name.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to a new temporary file beside `path` (same directory, so
+/// a rename replaces `path` atomically), synced; returns its path.
+fn write_temporary(path: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     let io = |source| Error::Write {
         path: path.to_owned(),
         source,
@@ -229,13 +373,133 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let result = fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let result = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                let _ = fs::remove_file(&tmp);
+            }
+            Err(io(e))
+        }
     }
-    result.map_err(io)
+}
+
+/// The target `name` from the cache of a repository (`cache_dir`, as
+/// [`update`] wrote it), re-verified against the metadata cached beside it
+/// before it is used: the root chain from `initial_root` through the
+/// cached `root_history/`, the last root not expired; the cached
+/// `targets.json` signed to threshold by that root's targets keys and not
+/// expired; the target's length and hashes as it lists them. A file planted
+/// or edited in the cache directory is refused.
+///
+/// Deliberately not checked: the cached timestamp and snapshot (whose
+/// lifetimes are days; the cache is meant for offline use between
+/// updates). Someone who can write the cache can at most put back older
+/// metadata and targets that TUF once vouched for, until those expire.
+pub fn cached_target(
+    cache_dir: &Path,
+    initial_root: &[u8],
+    name: &str,
+    now: SystemTime,
+) -> Result<Vec<u8>, Error> {
+    use sigstore_tuf::{Metadata, Role as _, Targets, TrustedMetadataSet};
+    let stage = format!("cached target {name}");
+    let fail = |e| at(&stage, e);
+    let now = jiff::Timestamp::try_from(now).map_err(|e| {
+        fail(sigstore_tuf::Error::Malformed(format!(
+            "clock out of range: {e}"
+        )))
+    })?;
+    let limits = UpdaterConfig::default();
+    let cache = DirRepository {
+        dir: cache_dir.to_owned(),
+    };
+    let missing = |file: &str| {
+        fail(sigstore_tuf::Error::io(
+            format!("{}: not in the cache", cache_dir.join(file).display()),
+            std::io::ErrorKind::NotFound.into(),
+        ))
+    };
+    let mut trusted =
+        TrustedMetadataSet::from_root(initial_root).map_err(|e| Error::TufInitialRoot {
+            source: ServiceText::of_error(&e),
+        })?;
+    for _ in 0..limits.max_root_rotations {
+        let next = format!("root_history/{}.root.json", trusted.root().version + 1);
+        match cache.read(&next, limits.root_max_length).map_err(fail)? {
+            Some(bytes) => trusted.update_root(&bytes).map_err(fail)?,
+            None => break,
+        }
+    }
+    trusted.check_root_expired(now).map_err(fail)?;
+    let root = trusted.root();
+    let bytes = cache
+        .read("targets.json", limits.targets_max_length)
+        .map_err(fail)?
+        .ok_or_else(|| missing("targets.json"))?;
+    let targets = Metadata::<Targets>::from_slice(&bytes).map_err(fail)?;
+    let role = root
+        .role("targets")
+        .ok_or_else(|| fail(sigstore_tuf::Error::UnknownRole("targets".into())))?;
+    targets
+        .verify_threshold(&root.keys, role, "targets")
+        .map_err(fail)?;
+    let targets = targets.signed();
+    if targets.is_expired(now) {
+        return Err(fail(sigstore_tuf::Error::Expired {
+            role: "targets".into(),
+            expires: targets.expires(),
+        }));
+    }
+    let info = targets
+        .target(name)
+        .ok_or_else(|| fail(sigstore_tuf::Error::TargetNotFound(name.to_owned())))?;
+    let file = format!("targets/{name}");
+    let bytes = cache
+        .read(&file, info.length.min(MAX_TARGET_BYTES))
+        .map_err(fail)?
+        .ok_or_else(|| missing(&file))?;
+    check_target(&bytes, info.length, &info.hashes, name).map_err(fail)?;
+    Ok(bytes)
+}
+
+/// `bytes` against a target's pinned length and hashes: every hash of a
+/// supported algorithm (SHA-256, SHA-512) must match, and there must be one.
+fn check_target(
+    bytes: &[u8],
+    length: u64,
+    hashes: &BTreeMap<String, String>,
+    name: &str,
+) -> sigstore_tuf::Result<()> {
+    use sha2::Digest as _;
+    let mismatch = |what: String| sigstore_tuf::Error::IntegrityMismatch(format!("{name}: {what}"));
+    if bytes.len() as u64 != length {
+        return Err(mismatch(format!(
+            "length {} != pinned {length}",
+            bytes.len()
+        )));
+    }
+    let mut checked = 0;
+    for (algorithm, expected) in hashes {
+        let actual = match algorithm.as_str() {
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => continue,
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(mismatch(format!("{algorithm} mismatch")));
+        }
+        checked += 1;
+    }
+    if checked == 0 {
+        return Err(mismatch("no SHA-256 or SHA-512 hash to check".into()));
+    }
+    Ok(())
 }
 
 /// Rejects names that could leave the repository (`..`, absolute paths,
@@ -314,6 +578,18 @@ impl DirRepository {
         check_name(name)?;
         let path = self.dir.join(name);
         let fail = |e| sigstore_tuf::Error::io(format!("reading {}", path.display()), e);
+        // Not a FIFO or device (opening one could block, reading one never
+        // end): checked before the open and on the open handle.
+        let not_a_file = || {
+            fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ))
+        };
+        match fs::metadata(&path) {
+            Ok(meta) if !meta.is_file() => return Err(not_a_file()),
+            _ => {}
+        }
         let file = match fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -328,6 +604,9 @@ impl DirRepository {
             }
             Err(e) => return Err(fail(e)),
         };
+        if !file.metadata().map_err(fail)?.is_file() {
+            return Err(not_a_file());
+        }
         let mut bytes = Vec::new();
         file.take(max.saturating_add(1))
             .read_to_end(&mut bytes)

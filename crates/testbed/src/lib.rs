@@ -4,6 +4,16 @@
 //! leaf certificate. Real enough that sigstore-python signs against it and
 //! verifies its bundles with the trust config it writes.
 //!
+//! **A test service, not a Sigstore instance**: it certifies whoever asks
+//! for a token, listens on 127.0.0.1 only, and nothing it signs means
+//! anything outside the tests and demos that trust its `trusted_root.json`.
+//! Since anyone who can reach the port could otherwise mint tokens, the
+//! endpoints that mint them (`POST /oauth/token`, the device-flow approval
+//! `POST /oauth/device/approve`, the GitHub Actions token endpoint) require
+//! `Authorization: Bearer SECRET`, the random client secret in
+//! `keys/client-secret`; the keys and the secret are readable by the user
+//! who started the testbed alone (files 0600 in a 0700 directory).
+//!
 //! In Rekor v2 mode ([`Options::rekor_v2`], `toto testbed serve --rekor-v2`)
 //! it also serves a Rekor v2 log (`POST /api/v2/log/entries`, rekor-tiles'
 //! request and answer shapes, its own key) and an RFC 3161 timestamp
@@ -24,7 +34,8 @@
 //! # Ok::<(), testbed::Error>(())
 //! ```
 //!
-//! Everything is in `dir`: the keys (`keys/*.pem`), the CA certificates and
+//! Everything is in `dir`: the keys (`keys/*.pem`) and the client secret
+//! (`keys/client-secret`), the CA certificates and
 //! tree id (`state.json`), the append-only log (`log.jsonl`, replayed on
 //! restart), and the files clients need: `trust_config.json` (sigstore-python's
 //! `--trust-config`), `trusted_root.json` and `signing_config.json`.
@@ -120,6 +131,19 @@ pub struct Faults {
     pub fulcio_without_sct: bool,
     /// Fulcio certifies `mallory@example.com` whoever asks.
     pub fulcio_other_identity: bool,
+    /// Fulcio's certificate is issued by a CA that is in no trusted root
+    /// (a fresh one, answered as the chain); its SCT is the testbed CT log's.
+    pub fulcio_untrusted_ca: bool,
+    /// Fulcio's certificate carries an SCT signed by a CT log that is in no
+    /// trusted root.
+    pub fulcio_unknown_ct_log: bool,
+    /// Fulcio's certificate has the timeStamping extended key usage instead
+    /// of codeSigning.
+    pub fulcio_without_code_signing: bool,
+    /// Fulcio answers 500 with a hostile message: lines that CI systems read
+    /// as commands (`::error::`, `##[error]`), the caller's identity token
+    /// echoed (bare and after `Bearer`), a line separator, and 4 KiB more.
+    pub fulcio_hostile_error: bool,
     /// Rekor answers 503.
     pub rekor_down: bool,
     /// Rekor answers 201 with a body that is not JSON.
@@ -143,10 +167,15 @@ pub struct Faults {
 
 const MAX_CONNECTIONS: usize = 64;
 
+/// The client secret's file in the testbed's `keys/` directory.
+pub const CLIENT_SECRET: &str = "client-secret";
+
 struct Shared {
     url: String,
     created: i64,
     oidc_key: SigningKey,
+    /// What minting a token over HTTP requires (`Authorization: Bearer`).
+    client_secret: String,
     root: Authority,
     intermediate: Authority,
     ct: CtLog,
@@ -214,7 +243,7 @@ fn rfc3339(unix: i64) -> String {
 
 fn load_or_create_key(path: &Path) -> Result<SigningKey, Error> {
     if path.exists() {
-        let pem = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let pem = read_private(path)?;
         return SigningKey::from_pkcs8_pem(&pem)
             .map_err(|e| Error::Internal(format!("{}: {e}", path.display())));
     }
@@ -222,8 +251,95 @@ fn load_or_create_key(path: &Path) -> Result<SigningKey, Error> {
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| Error::Internal(format!("cannot encode a key: {e}")))?;
-    write_file(path, pem.as_bytes())?;
+    write_private(path, pem.as_bytes())?;
     Ok(key)
+}
+
+/// The client secret in `path` (created if missing): what `POST
+/// /oauth/token`, the device-flow approval and the GitHub Actions token
+/// endpoint require as `Authorization: Bearer …`.
+fn load_or_create_secret(path: &Path) -> Result<String, Error> {
+    if path.exists() {
+        let secret = read_private(path)?.trim().to_owned();
+        if secret.len() < 32 {
+            return Err(Error::Internal(format!(
+                "{}: the client secret is too short",
+                path.display()
+            )));
+        }
+        return Ok(secret);
+    }
+    let mut random = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
+    let secret = hex::encode(random);
+    write_private(path, format!("{secret}\n").as_bytes())?;
+    Ok(secret)
+}
+
+/// Creates the directory of the testbed's keys and secret, readable by its
+/// user alone (0700, also when it exists).
+fn private_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Reads a key or secret, first making it readable by its user alone (0600)
+/// if an older testbed wrote it wider.
+fn read_private(path: &Path) -> Result<String, Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(path, e))?;
+        }
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Writes a new key or secret, readable by its user alone (0600) from the
+/// start; an existing file (or a link planted in its place) is not followed.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Whether `authorization` (an `Authorization` header) is `Bearer SECRET`,
+/// compared in constant time.
+fn bears_secret(authorization: Option<&str>, secret: &str) -> bool {
+    let Some(given) = authorization.and_then(|a| {
+        a.get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("bearer "))
+            .and(a.get(7..))
+    }) else {
+        return false;
+    };
+    given.len() == secret.len()
+        && given
+            .bytes()
+            .zip(secret.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -245,7 +361,8 @@ impl Testbed {
     pub fn start_with(config: &Config, options: &Options) -> Result<Testbed, Error> {
         let dir = config.dir.clone();
         let keys = dir.join("keys");
-        std::fs::create_dir_all(&keys).map_err(|e| Error::io(&keys, e))?;
+        private_dir(&keys)?;
+        let client_secret = load_or_create_secret(&keys.join(CLIENT_SECRET))?;
         let root_key = load_or_create_key(&keys.join("fulcio-root.pem"))?;
         let intermediate_key = load_or_create_key(&keys.join("fulcio-intermediate.pem"))?;
         let ct_key = load_or_create_key(&keys.join("ctlog.pem"))?;
@@ -365,6 +482,7 @@ impl Testbed {
             url,
             created,
             oidc_key,
+            client_secret,
             root,
             intermediate,
             ct: CtLog::new(ct_key)?,
@@ -428,6 +546,13 @@ impl Testbed {
     /// Path of the written `trusted_root.json`.
     pub fn trusted_root_path(&self) -> PathBuf {
         self.dir.join("trusted_root.json")
+    }
+
+    /// The client secret that `POST /oauth/token`, the device-flow approval
+    /// and the GitHub Actions token endpoint require (`Authorization:
+    /// Bearer SECRET`); also in `keys/client-secret`, mode 0600.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.client_secret
     }
 
     /// Mints an identity token.
@@ -501,6 +626,12 @@ pub fn token_from_dir(dir: &Path, request: &TokenRequest) -> Result<String, Erro
         .ok_or_else(|| Error::Internal(format!("{}: no url", state_path.display())))?;
     let claims = oidc::claims(request, issuer, now())?;
     Ok(oidc::mint(&key, &claims))
+}
+
+/// The client secret of the testbed whose state is in `dir` (see
+/// [`Testbed::client_secret`]): readable only by the user who started it.
+pub fn client_secret_from_dir(dir: &Path) -> Result<String, Error> {
+    read_private(&dir.join("keys").join(CLIENT_SECRET)).map(|s| s.trim().to_owned())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -741,8 +872,20 @@ impl Shared {
         ))
     }
 
+    /// Refuses a request that does not carry the client secret.
+    fn check_secret(&self, request: &http::Request, what: &str) -> Result<(), Error> {
+        if bears_secret(request.authorization.as_deref(), &self.client_secret) {
+            return Ok(());
+        }
+        Err(Error::Unauthorized(format!(
+            "{what} needs Authorization: Bearer <the testbed's client secret, in {}>",
+            Path::new("keys").join(CLIENT_SECRET).display()
+        )))
+    }
+
     /// The person at the browser logs in as `identity` and approves `user_code`.
     fn device_approve(&self, request: &http::Request) -> Result<http::Response, Error> {
+        self.check_secret(request, "approving a device login")?;
         let body = json_body(request)?;
         let code = str_field(&body, "/user_code")?;
         let identity = str_field(&body, "/identity")?;
@@ -805,6 +948,7 @@ impl Shared {
     }
 
     fn mint(&self, request: &http::Request) -> Result<http::Response, Error> {
+        self.check_secret(request, "minting a token")?;
         let body = json_body(request)?;
         let token_request = TokenRequest {
             identity: body
@@ -830,18 +974,15 @@ impl Shared {
         ))
     }
 
-    /// GitHub Actions' ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`):
-    /// the workflow comes from the `workflow` query parameter.
+    /// GitHub Actions' ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`,
+    /// with the client secret as `ACTIONS_ID_TOKEN_REQUEST_TOKEN`): the
+    /// workflow comes from the `workflow` query parameter.
     fn github_token(&self, request: &http::Request) -> Result<http::Response, Error> {
-        if request
-            .authorization
-            .as_deref()
-            .is_none_or(|a| !a.to_ascii_lowercase().starts_with("bearer "))
-        {
-            return Err(Error::Unauthorized(
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN missing".into(),
-            ));
-        }
+        // The runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN: here the client secret.
+        self.check_secret(
+            request,
+            "a GitHub Actions token (ACTIONS_ID_TOKEN_REQUEST_TOKEN)",
+        )?;
         let workflow = request
             .param("workflow")
             .ok_or_else(|| Error::BadRequest("workflow query parameter missing".into()))?;
@@ -871,6 +1012,13 @@ impl Shared {
                 .map_err(|_| Error::Unauthorized("no identity token (Authorization: Bearer, or credentials.oidcIdentityToken)".into()))?
                 .to_owned(),
         };
+        if faults.fulcio_hostile_error {
+            let message = format!(
+                "refused\n::error::injected by the service\r\n##[error]{token} Bearer {token}\u{2028}{}",
+                "padding ".repeat(512)
+            );
+            return Ok(http::Response::json(500, &json!({ "message": message })));
+        }
         let now = now();
         let claims = oidc::verify(&self.oidc_key, &token, now)?;
         let (identity, issuer, extra) = map_claims(&claims)?;
@@ -910,24 +1058,42 @@ impl Shared {
         } else {
             identity
         };
-        let leaf = self.intermediate.issue_leaf(
-            &LeafRequest {
-                spki,
-                identity,
-                issuer,
-                claims: extra,
-                without_sct: faults.fulcio_without_sct,
-            },
-            &self.ct,
-            now,
-        )?;
-        Ok(http::Response::json(
-            201,
-            &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
+        let request = LeafRequest {
+            spki,
+            identity,
+            issuer,
+            claims: extra,
+            without_sct: faults.fulcio_without_sct,
+        };
+        let chain = if faults.fulcio_untrusted_ca {
+            let ca = forge::other_root("untrusted CA", now)?;
+            let leaf = ca.issue_leaf(&request, &self.ct, now)?;
+            vec![pem_cert(&leaf), pem_cert(ca.cert_der())]
+        } else {
+            let leaf = if faults.fulcio_unknown_ct_log {
+                let ct = forge::other_ct_log()?;
+                self.intermediate.issue_leaf(&request, &ct, now)?
+            } else if faults.fulcio_without_code_signing {
+                let ct = (!request.without_sct).then_some(&self.ct);
+                self.intermediate.issue_leaf_with(
+                    &request,
+                    ct,
+                    now,
+                    now + 600,
+                    &[pki::TIME_STAMPING],
+                )?
+            } else {
+                self.intermediate.issue_leaf(&request, &self.ct, now)?
+            };
+            vec![
                 pem_cert(&leaf),
                 pem_cert(self.intermediate.cert_der()),
                 pem_cert(self.root.cert_der()),
-            ]}}}),
+            ]
+        };
+        Ok(http::Response::json(
+            201,
+            &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}}),
         ))
     }
 

@@ -1,5 +1,6 @@
 //! `toto testbed`: a loopback Sigstore (OIDC issuer, Fulcio, Rekor, CT log)
-//! for trying keyless signing without the public-good instance.
+//! for trying keyless signing without the public-good instance. A test
+//! service: it certifies whoever asks for a token.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -11,21 +12,36 @@ use clap::{Args, Subcommand};
 /// `toto testbed …`.
 #[derive(Debug, Subcommand)]
 pub enum TestbedCommand {
-    /// Serve OIDC, Fulcio, Rekor and CT on 127.0.0.1 until interrupted.
-    #[command(after_help = "Examples:
+    /// Serve OIDC, Fulcio, Rekor and CT on 127.0.0.1 until interrupted (a test service).
+    #[command(
+        after_help = "A test service, not a Sigstore instance: its OIDC issuer mints tokens for
+any identity, so what it signs means something only to tests and demos that
+trust its trusted_root.json. It listens on 127.0.0.1 only; minting a token over
+HTTP (POST /oauth/token, POST /oauth/device/approve, the GitHub Actions token
+endpoint) needs `Authorization: Bearer SECRET`, the client secret in
+DIR/keys/client-secret. Its keys and that secret are readable by the user who
+started it alone (0600 files in a 0700 directory).
+
+Examples:
   toto testbed serve --dir sigstore-testbed --port 8080
   TOKEN=$(toto testbed token --dir sigstore-testbed --identity alice@example.com)
   toto attest --keyless --trust-config sigstore-testbed/trust_config.json \\
       --identity-token \"$TOKEN\" --predicate-type https://example.com/p --predicate p.json --subject app.tar.gz
   sigstore --trust-config sigstore-testbed/trust_config.json verify identity \\
       --bundle app.tar.gz.sigstore.json --cert-identity alice@example.com \\
-      --cert-oidc-issuer http://127.0.0.1:8080 app.tar.gz")]
+      --cert-oidc-issuer http://127.0.0.1:8080 app.tar.gz"
+    )]
     Serve(ServeArgs),
     /// Print an identity token from a testbed's issuer (the testbed need not run).
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "Signs the token with the issuer key in DIR/keys (readable by the testbed's user
+alone), so only that user can mint tokens this way.
+
+Examples:
   toto testbed token --dir sigstore-testbed --identity alice@example.com
   toto testbed token --dir sigstore-testbed \\
-      --github-workflow org/repo/.github/workflows/release.yml@refs/heads/main")]
+      --github-workflow org/repo/.github/workflows/release.yml@refs/heads/main"
+    )]
     Token(TokenArgs),
 }
 

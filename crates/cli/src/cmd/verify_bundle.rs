@@ -142,21 +142,23 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-/// Loads the trust root named on the command line, or the embedded one.
 /// The trusted root to verify with: `--trusted-root FILE`, else the
 /// public-good root `toto trust update` fetched, else the embedded one.
 pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
-    let cached = crate::cmd::trust::cached_public_good_root();
-    match path.or(cached.as_deref()) {
-        None => Ok(TrustRoot::public_good()?),
+    let (path, text) = match path {
         Some(path) => {
             let bytes = util::read_limited(path, 16 << 20, "trusted root")?;
             let text = String::from_utf8(bytes)
                 .with_context(|| format!("{} is not UTF-8", path.display()))?;
-            TrustRoot::from_json(&text)
-                .with_context(|| format!("cannot read trusted root {}", path.display()))
+            (path.to_owned(), text)
         }
-    }
+        None => match crate::cmd::trust::cached_public_good_root()? {
+            Some(cached) => (cached.path, cached.json),
+            None => return Ok(TrustRoot::public_good()?),
+        },
+    };
+    TrustRoot::from_json(&text)
+        .with_context(|| format!("cannot read trusted root {}", path.display()))
 }
 
 /// `toto verify-bundle`.

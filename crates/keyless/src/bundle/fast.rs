@@ -181,8 +181,8 @@ impl FastPath {
         }
 
         // The certificate: chain, EKU, SCT; then the signature it vouches for.
-        let issuer_spki = self.verify_chain(b.certificate.as_bytes(), time)?;
-        self.verify_sct(b.certificate.as_bytes(), &issuer_spki)?;
+        self.check_certificate(b.certificate.as_bytes(), time)
+            .map_err(CertificateFault::decline)?;
         let key = VerificationKey::from_spki(&info.public_key).map_err(|_| "signing key")?;
         if key.scheme() != SigningScheme::EcdsaP256Sha256 {
             return Err("signing key is not P-256");
@@ -196,6 +196,21 @@ impl FastPath {
             times: vec![time.to_string()],
             tlog_verified: true,
         })
+    }
+
+    /// The checks of a Fulcio certificate alone, as the signer makes them
+    /// before anything is logged for it: the chain to a Fulcio CA valid at
+    /// `time`, for code signing, then the embedded SCT by a trusted CT log.
+    pub(super) fn check_certificate(
+        &self,
+        leaf: &[u8],
+        time: jiff::Timestamp,
+    ) -> Result<(), CertificateFault> {
+        let issuer_spki = self
+            .verify_chain(leaf, time)
+            .map_err(CertificateFault::Chain)?;
+        self.verify_sct(leaf, &issuer_spki)
+            .map_err(CertificateFault::Sct)
     }
 
     /// Verifies the leaf's chain to a Fulcio CA valid at `time`, for code
@@ -275,6 +290,22 @@ impl FastPath {
             &SignatureBytes::new(sct.signature.to_vec()),
         )
         .map_err(|_| "SCT signature")
+    }
+}
+
+/// Which check of [`FastPath::check_certificate`] failed, and why.
+pub(super) enum CertificateFault {
+    /// The chain to a Fulcio CA, its validity or the code-signing usage.
+    Chain(Decline),
+    /// The embedded SCT.
+    Sct(Decline),
+}
+
+impl CertificateFault {
+    fn decline(self) -> Decline {
+        match self {
+            CertificateFault::Chain(why) | CertificateFault::Sct(why) => why,
+        }
     }
 }
 

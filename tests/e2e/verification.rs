@@ -649,3 +649,65 @@ fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_refere
         }
     }
 }
+
+/// Unknown fields of links against in-toto-verify: signed into a DSSE link,
+/// both ignore it; signed into a Metablock link, both refuse it (in-toto's
+/// Metablock links have a fixed schema); added to a Metablock link after
+/// signing, toto refuses it (the signature covers `signed` as received)
+/// while the reference accepts it (it verifies the canonical JSON of the
+/// fields it knows) — a deliberate difference.
+#[test]
+fn unknown_link_fields_signed_or_added_against_the_reference() {
+    let py = python("unknown_link_fields_signed_or_added_against_the_reference");
+    for (format, signed, ours, theirs) in [
+        ("dsse-link", true, 0, 0),
+        ("metablock", true, 1, 1),
+        ("metablock", false, 1, 0),
+    ] {
+        let dir = tempdir();
+        let root = dir.path();
+        let bob = bob_builds(root);
+        sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
+        sh(
+            root,
+            &[
+                "run", "-n", "build", "--format", format, "--key", "bob", "-x",
+            ],
+        );
+        let link = root.join(format!("build.{bob}.link"));
+        let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&link).unwrap()).unwrap();
+        if format == "metablock" {
+            doc["signed"]["extension"] = "unknown".into();
+        } else {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let payload = b64.decode(doc["payload"].as_str().unwrap()).unwrap();
+            let mut payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            payload["extension"] = "unknown".into();
+            doc["payload"] = b64.encode(serde_json::to_vec(&payload).unwrap()).into();
+        }
+        fs::write(&link, serde_json::to_vec(&doc).unwrap()).unwrap();
+        if signed {
+            sh(root, &["sign", "-f", link.to_str().unwrap(), "-k", "bob"]);
+        }
+        let what = format!("{format}: an unknown field, signed: {signed}");
+        let out = toto_verify(root);
+        expect_code(&out, ours, &what);
+        if ours == 1 {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let why = if signed {
+                "unknown field \"extension\": a Metablock link has in-toto's fixed schema"
+            } else {
+                "not signed by functionary"
+            };
+            assert!(stderr.contains(why), "{what}: {stderr}");
+        }
+        if let Some(py) = &py {
+            expect_code(
+                &in_toto_verify(py, root),
+                theirs,
+                &format!("in-toto-verify, {what}"),
+            );
+        }
+    }
+}

@@ -302,10 +302,7 @@ fn check(
             );
         }
     }
-    let statement_value = dsse::cjson::parse_strict(&attestation.payload)
-        .context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(statement_value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
+    let (statement_value, statement) = read_statement(&attestation.payload)?;
     if let Some(want) = predicate_type {
         if statement.predicate_type != want {
             return Err(VerificationFailed(format!(
@@ -321,6 +318,17 @@ fn check(
         }
     }
     Ok((attestation, statement_value, statement))
+}
+
+/// The Statement a verified attestation signs, read by the one rule both
+/// `verify-attestation` and `verify-bundle` apply: strict JSON, and
+/// [`attest::Statement`]'s checks (every subject digest lower-case hex, of
+/// the algorithm's length when the algorithm is known).
+pub(crate) fn read_statement(payload: &[u8]) -> Result<(Value, attest::Statement)> {
+    let value = dsse::cjson::parse_strict(payload).context("the signed payload is not JSON")?;
+    let statement = attest::Statement::from_value(value.clone())
+        .context("the signed payload is not an in-toto Statement")?;
+    Ok((value, statement))
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

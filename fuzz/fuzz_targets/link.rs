@@ -1,7 +1,8 @@
 //! Signed documents and links in every encoding: never panics; a link that
 //! parses converts losslessly through Statement v1 and the classic form;
 //! links decoded straight from the borrowed tree (how `toto verify` reads
-//! them) are exactly those decoded from a `serde_json::Value`.
+//! them) are exactly those decoded from a `serde_json::Value`, by the
+//! container's rule too.
 #![no_main]
 
 use attest::{Link, SignedDocument, Statement};
@@ -20,6 +21,18 @@ fuzz_target!(|data: &[u8]| {
         opened.is_ok(),
         "readers disagree on the document"
     );
+    // By the container's rule (a Metablock link has in-toto's fixed
+    // schema), as `toto verify` and `SignedDocument::link` read them.
+    let sealed = attest::signed::open(data, &limits, |seal, payload| {
+        Ok(match seal {
+            attest::signed::Seal::Metablock(_) => Link::from_metablock_node(payload),
+            attest::signed::Seal::Envelope(_) => Link::from_node(payload),
+        }
+        .ok())
+    });
+    if let Ok(doc) = &doc {
+        assert_eq!(doc.link().ok(), sealed.ok().flatten(), "sealed link decoders disagree");
+    }
     if let Ok(doc) = doc {
         let link = Link::from_payload(doc.payload().clone()).ok();
         assert_eq!(link, opened.ok().flatten(), "link decoders disagree");

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use testbed::forge::{self, Forge, LeafSpec, Signer};
 
 use crate::common::{
-    expect_code, keyless, sign_blob, start_testbed, tempdir, token, toto, verify_attestation,
-    verify_bundle, VerifyFlags,
+    expect_code, expect_refused, keyless, python, python_verify, sign_blob, start_testbed, tempdir,
+    token, toto, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const IDENTITY: &str = "alice@example.com";
@@ -1032,4 +1032,74 @@ fn bug_duplicate_dsse_envelope_key_printed_an_unverified_statement() {
     expect_code(&out, 2, "a bundle with two dsseEnvelope keys");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("duplicate object key"), "{stderr}");
+}
+
+/// One rule for subject digests (lower-case hex of the algorithm's length,
+/// as the attestation framework requires and sigstore-python enforces): a
+/// validly signed attestation naming the artifact by upper-case hex is
+/// malformed for `toto verify-attestation` and `toto verify-bundle` alike;
+/// the same attestation in lower case verifies with both.
+#[test]
+fn an_upper_case_subject_digest_is_malformed_for_both_commands() {
+    let f = Fixture::new();
+    let signer = f.good_signer();
+    let digest = hex::encode(Sha256::digest(ARTIFACT));
+    let statement = |hex: &str| {
+        serde_json::to_vec(&json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "app.tar.gz", "digest": {"sha256": hex}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"builder": {"id": "https://example.com/b"}},
+        }))
+        .unwrap()
+    };
+    let forged = |hex: &str| {
+        bytes(
+            &f.forge
+                .dsse_bundle(
+                    &signer,
+                    "application/vnd.in-toto+json",
+                    &statement(hex),
+                    None,
+                    testbed::now(),
+                )
+                .unwrap(),
+        )
+    };
+    let mut cases = Vec::new();
+    for command in [Command::Bundle, Command::Attestation] {
+        cases.push(Case {
+            name: "control_lower_case_subject_digest",
+            command,
+            bundle: forged(&digest),
+            code: 0,
+            says: &[],
+        });
+        cases.push(Case {
+            name: "upper_case_subject_digest",
+            command,
+            bundle: forged(&digest.to_ascii_uppercase()),
+            code: 2,
+            says: &[
+                "not an in-toto statement",
+                "sha256 digest",
+                "is not lowercase hex",
+            ],
+        });
+    }
+    check(&f, cases);
+    // sigstore-python agrees.
+    let Some(py) = python("an_upper_case_subject_digest_is_malformed_for_both_commands") else {
+        return;
+    };
+    for (hex, verified) in [(digest.clone(), true), (digest.to_ascii_uppercase(), false)] {
+        let bundle = f.path("peer.sigstore.json");
+        std::fs::write(&bundle, forged(&hex)).unwrap();
+        let out = python_verify(&py, &f.tb, &bundle, IDENTITY, &f.artifact);
+        if verified {
+            expect_code(&out, 0, "sigstore-python: a lower-case subject digest");
+        } else {
+            expect_refused(&out, "sigstore-python: an upper-case subject digest");
+        }
+    }
 }

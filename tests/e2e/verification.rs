@@ -565,8 +565,8 @@ fn layout_new_refuses_a_functionary_listed_twice() {
 }
 
 /// `path` (a Metablock or DSSE envelope) with a bad copy of its first
-/// signature, under the same key id, before it.
-fn prepend_bad_signature(path: &Path) {
+/// signature, under the same key id, before it (`bad_first`) or after it.
+fn add_bad_signature(path: &Path, bad_first: bool) {
     let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
     let good = doc["signatures"][0].clone();
     let mut bad = good.clone();
@@ -574,19 +574,30 @@ fn prepend_bad_signature(path: &Path) {
     // Hex or base64 alike: another first digit.
     let first = if sig.starts_with('0') { "1" } else { "0" };
     bad["sig"] = format!("{first}{}", &sig[1..]).into();
-    doc["signatures"] = serde_json::json!([bad, good]);
+    doc["signatures"] = match bad_first {
+        true => serde_json::json!([bad, good]),
+        false => serde_json::json!([good, bad]),
+    };
     fs::write(path, serde_json::to_vec(&doc).unwrap()).unwrap();
 }
 
 /// A layout or a link carrying two signatures under its signer's key id,
-/// the first bad and the second good, is refused by toto and by
-/// in-toto-verify, as a Metablock and as a DSSE envelope.
+/// one bad and one good, is refused by toto, as a Metablock and as a DSSE
+/// envelope. in-toto-verify refuses the same, but for a Metablock whose
+/// good signature comes first: it checks only the first signature under a
+/// key id (toto checks all of them, deliberately). It refuses a DSSE
+/// envelope with two signatures under one key id outright.
 #[test]
-fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference() {
-    let py =
-        python("a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_reference");
+fn a_bad_signature_beside_a_good_one_under_one_key_id_is_refused() {
+    let py = python("a_bad_signature_beside_a_good_one_under_one_key_id_is_refused");
     for (format, link_format) in [("metablock", "metablock"), ("dsse", "dsse-link")] {
-        for tampered in ["", "root.layout", "link"] {
+        for (tampered, bad_first) in [
+            ("", true),
+            ("root.layout", true),
+            ("link", true),
+            ("root.layout", false),
+            ("link", false),
+        ] {
             let dir = tempdir();
             let root = dir.path();
             let bob = bob_builds(root);
@@ -618,10 +629,10 @@ fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_refere
             let link = format!("build.{bob}.link");
             match tampered {
                 "" => {}
-                "link" => prepend_bad_signature(&root.join(&link)),
-                file => prepend_bad_signature(&root.join(file)),
+                "link" => add_bad_signature(&root.join(&link), bad_first),
+                file => add_bad_signature(&root.join(file), bad_first),
             }
-            let what = format!("{format}: a bad signature first in {tampered:?}");
+            let what = format!("{format}: a bad signature in {tampered:?}, first: {bad_first}");
             let ours = toto_verify(root);
             let expected = match tampered {
                 "" => 0,
@@ -640,12 +651,78 @@ fn a_bad_signature_before_a_good_one_under_one_key_id_is_refused_like_the_refere
                 _ => {}
             }
             if let Some(py) = &py {
+                let theirs = match (format, bad_first) {
+                    ("metablock", false) => 0,
+                    _ => expected,
+                };
                 expect_code(
                     &in_toto_verify(py, root),
-                    expected,
+                    theirs,
                     &format!("in-toto-verify, {what}"),
                 );
             }
+        }
+    }
+}
+
+/// Unknown fields of links against in-toto-verify: signed into a DSSE link,
+/// both ignore it; signed into a Metablock link, both refuse it (in-toto's
+/// Metablock links have a fixed schema); added to a Metablock link after
+/// signing, toto refuses it (the signature covers `signed` as received)
+/// while the reference accepts it (it verifies the canonical JSON of the
+/// fields it knows) — a deliberate difference.
+#[test]
+fn unknown_link_fields_signed_or_added_against_the_reference() {
+    let py = python("unknown_link_fields_signed_or_added_against_the_reference");
+    for (format, signed, ours, theirs) in [
+        ("dsse-link", true, 0, 0),
+        ("metablock", true, 1, 1),
+        ("metablock", false, 1, 0),
+    ] {
+        let dir = tempdir();
+        let root = dir.path();
+        let bob = bob_builds(root);
+        sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
+        sh(
+            root,
+            &[
+                "run", "-n", "build", "--format", format, "--key", "bob", "-x",
+            ],
+        );
+        let link = root.join(format!("build.{bob}.link"));
+        let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&link).unwrap()).unwrap();
+        if format == "metablock" {
+            doc["signed"]["extension"] = "unknown".into();
+        } else {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let payload = b64.decode(doc["payload"].as_str().unwrap()).unwrap();
+            let mut payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            payload["extension"] = "unknown".into();
+            doc["payload"] = b64.encode(serde_json::to_vec(&payload).unwrap()).into();
+        }
+        fs::write(&link, serde_json::to_vec(&doc).unwrap()).unwrap();
+        if signed {
+            sh(root, &["sign", "-f", link.to_str().unwrap(), "-k", "bob"]);
+        }
+        let what = format!("{format}: an unknown field, signed: {signed}");
+        let out = toto_verify(root);
+        expect_code(&out, ours, &what);
+        if ours == 1 {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let why = if signed {
+                "unknown field \"extension\": a Metablock link has in-toto's fixed schema"
+            } else {
+                "not signed by functionary"
+            };
+            assert!(stderr.contains(why), "{what}: {stderr}");
+        }
+        if let Some(py) = &py {
+            expect_code(
+                &in_toto_verify(py, root),
+                theirs,
+                &format!("in-toto-verify, {what}"),
+            );
         }
     }
 }

@@ -104,7 +104,7 @@ impl DigestSet {
             return Err(DigestError::Duplicate(algorithm.to_string()));
         }
         for (algorithm, value) in &entries {
-            validate(algorithm, value)?;
+            check_digest(algorithm, value)?;
         }
         Ok(Self(entries.into_boxed_slice()))
     }
@@ -147,7 +147,11 @@ fn intern(algorithm: String) -> Cow<'static, str> {
     }
 }
 
-fn validate(algorithm: &str, value: &str) -> Result<(), DigestError> {
+/// The one rule for a digest, wherever toto reads one (links, Statement
+/// subjects, attestation bundles): a plausible algorithm name, and a value
+/// in lower-case hex — of the algorithm's length when it is a known one
+/// (`spec/v1/digest_set.md`; sigstore-python refuses upper case too).
+pub fn check_digest(algorithm: &str, value: &str) -> Result<(), DigestError> {
     let alg_ok = !algorithm.is_empty()
         && algorithm.len() <= 64
         && algorithm

@@ -50,8 +50,10 @@ pub struct Link {
     pub environment: Map<String, Value>,
 }
 
+/// A classic link as read. Unknown fields are ignored, as in-toto reads
+/// them (`Link(**data)` keeps the fields it knows); a Metablock link is held
+/// to the fixed schema by [`Link::from_metablock_node`].
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct WireLink {
     #[serde(rename = "_type")]
     type_: String,
@@ -68,8 +70,9 @@ struct WireLink {
     environment: Map<String, Value>,
 }
 
+/// A link v0.3 predicate as read; unknown (signed) fields are ignored, as
+/// the attestation framework requires.
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct WirePredicate {
     #[serde(default)]
     name: String,
@@ -89,6 +92,38 @@ fn materials<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::E
 
 fn products<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
     crate::digest::artifact_map(d, MAX_ARTIFACTS, "products")
+}
+
+/// The fields of a classic link (in-toto's `Link`).
+const CLASSIC_FIELDS: [&str; 7] = [
+    "_type",
+    "name",
+    "command",
+    "materials",
+    "products",
+    "byproducts",
+    "environment",
+];
+
+/// Refuses a field outside in-toto's fixed schema in a Metablock's classic
+/// link (`_type` `type_`, fields `fields`); other payloads pass.
+pub(crate) fn check_metablock_fields<'f>(
+    type_: Option<&str>,
+    mut fields: impl Iterator<Item = &'f str>,
+) -> Result<(), Error> {
+    if type_ != Some("link") {
+        return Ok(());
+    }
+    match fields.find(|field| !CLASSIC_FIELDS.contains(field)) {
+        None => Ok(()),
+        Some(field) => Err(malformed(
+            "link",
+            format!(
+                "unknown field {field:?}: a Metablock link has in-toto's fixed schema \
+                 (in-toto-verify refuses it too)"
+            ),
+        )),
+    }
 }
 
 /// `_type` prefix of every in-toto Statement version.
@@ -270,6 +305,19 @@ impl Link {
         }
     }
 
+    /// Reads a link from the `signed` part of a Metablock: a classic link
+    /// must have only the fields of in-toto's fixed schema. The reference
+    /// verifies a Metablock over the canonical JSON of the fields it knows,
+    /// so a link signed with another field fails there; toto refuses it by
+    /// name. (A field added after signing fails the signature check first.)
+    pub fn from_metablock_node(node: dsse::json::Node<'_, '_>) -> Result<Link, Error> {
+        check_metablock_fields(
+            node.get("_type").and_then(|t| t.as_str()),
+            node.members().map(|(field, _)| field),
+        )?;
+        Link::from_node(node)
+    }
+
     /// The return value of the step's command, when recorded.
     pub fn return_value(&self) -> Option<i64> {
         self.byproducts.get("return-value").and_then(Value::as_i64)
@@ -320,11 +368,31 @@ mod tests {
         let mut v = sample().to_classic();
         v["materials"]["x"] = json!({"sha256": "ABC"});
         assert!(Link::from_payload(v).is_err());
-        let mut v = sample().to_classic();
-        v["surprise"] = json!(1);
-        assert!(Link::from_payload(v).is_err());
+
         let mut st = sample().to_statement();
         st.predicate_type = "https://slsa.dev/provenance/v1".into();
         assert!(Link::from_statement(st).is_err());
+    }
+
+    /// Unknown fields of a classic link are ignored (as in-toto reads a DSSE
+    /// link), except in a Metablock, whose links have a fixed schema.
+    #[test]
+    fn unknown_classic_fields_are_ignored_but_not_in_a_metablock() {
+        let mut v = sample().to_classic();
+        v["surprise"] = json!(1);
+        assert_eq!(Link::from_payload(v.clone()).unwrap(), sample());
+        for (encoding, ok) in [(Encoding::Dsse, true), (Encoding::Metablock, false)] {
+            let document = crate::SignedDocument::new(v.clone(), encoding).unwrap();
+            let read = crate::SignedDocument::from_json(&document.to_json(), &Default::default())
+                .unwrap()
+                .link();
+            match read {
+                Ok(link) => assert!(ok && link == sample(), "{encoding:?}"),
+                Err(e) => {
+                    assert!(!ok, "{encoding:?}: {e}");
+                    assert!(e.to_string().contains("unknown field \"surprise\""), "{e}");
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::link::Encoding;
+use crate::link::{Encoding, Link};
 use crate::statement::PAYLOAD_TYPE;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +81,25 @@ impl SignedDocument {
             (Container::Metablock(m), _) => m.into_signed(),
             (Container::Envelope(_), payload) => payload.unwrap_or(Value::Null),
         }
+    }
+
+    /// The link the document carries, by its container's rule: a Metablock
+    /// link has in-toto's fixed schema (see [`Link::from_metablock_node`]);
+    /// unknown fields of a DSSE payload are ignored. Only trust it after
+    /// [`SignedDocument::verify`] succeeded.
+    pub fn link(&self) -> Result<Link, Error> {
+        if let Container::Metablock(m) = &self.container {
+            let signed = m.signed();
+            crate::link::check_metablock_fields(
+                signed.get("_type").and_then(Value::as_str),
+                signed
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.as_str()),
+            )?;
+        }
+        Link::from_payload(self.payload().clone())
     }
 
     /// The payload's `_type`.

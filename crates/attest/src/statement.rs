@@ -5,6 +5,9 @@
 //! the `_type` must be Statement v1 (v0.1 is read too, for older SLSA
 //! provenance), every subject must carry a valid digest set, and the
 //! predicate is kept as received (unknown predicate types pass through).
+//! Fields toto does not know — in the Statement, a subject or a predicate —
+//! are ignored, as the framework's parsing rules require: a Statement is
+//! only read once its signature (which covers them) verified.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -91,9 +94,12 @@ struct WireStatement {
     predicate: Value,
 }
 
-/// A Statement as read, its predicate of type `P`.
+/// A Statement as read, its predicate of type `P`. Unknown fields are
+/// ignored: the signature covers them, and the attestation framework
+/// (`spec/v1/README.md`, "Parsing rules") tells consumers to ignore signed
+/// fields they do not know.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, bound = "P: Deserialize<'de>")]
+#[serde(bound = "P: Deserialize<'de>")]
 struct WireStatementIn<P> {
     #[serde(rename = "_type")]
     type_: String,
@@ -183,5 +189,28 @@ impl Statement {
             predicate: self.predicate,
         };
         serde_json::to_value(wire).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The attestation framework's parsing rule: signed fields a consumer
+    /// does not know are ignored, at the top level and in a subject.
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let statement = Statement::from_value(json!({
+            "_type": STATEMENT_V1,
+            "subject": [{"name": "a", "digest": {"sha256": "ab".repeat(32)}, "extension": 1}],
+            "predicateType": "https://example.com/predicate/v1",
+            "predicate": {"field": 2},
+            "extension": 3,
+        }))
+        .unwrap();
+        assert_eq!(statement.subject[0].name.as_deref(), Some("a"));
+        assert_eq!(statement.predicate, json!({"field": 2}));
     }
 }

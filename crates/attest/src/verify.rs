@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::layout::{Functionary, Inspection, Layout, Signer, Step};
 use crate::link::Link;
 use crate::rules::{self, Rule, SourceType};
-use crate::signed::SignedDocument;
+use crate::signed::{Seal, SignedDocument};
 use crate::time::{format_rfc3339_utc, UnixTime};
 use crate::verified::{FunctionaryVerifier, SignerIdentity};
 
@@ -501,6 +501,17 @@ fn read_payload(step: &Step, payload: dsse::json::Node<'_, '_>) -> Payload {
     }
 }
 
+/// Reads a verified payload of a signed document, as [`read_payload`]
+/// does; a Metablock link must also have the reference's fixed schema.
+fn read_sealed(step: &Step, seal: &Seal<'_, '_>, payload: dsse::json::Node<'_, '_>) -> Payload {
+    match seal {
+        Seal::Metablock(_) if payload.get("_type").and_then(|t| t.as_str()) == Some("link") => {
+            Payload::Link(Link::from_metablock_node(payload))
+        }
+        _ => read_payload(step, payload),
+    }
+}
+
 /// Parses a signed link and checks it is signed by `key`; returns its
 /// payload, or why it is refused.
 fn check_signed(
@@ -516,7 +527,7 @@ fn check_signed(
             .signers()
             .verify(&[key], 1)
             .ok()
-            .map(|_| read_payload(step, payload)))
+            .map(|_| read_sealed(step, &seal, payload)))
     });
     match opened {
         Err(e) => Err(format!("{shown}: {e}")),
@@ -665,7 +676,7 @@ fn load_step_links(
                         .signers()
                         .verify_gpg(key, options.now)
                         .ok()
-                        .map(|()| read_payload(step, payload)))
+                        .map(|()| read_sealed(step, &seal, payload)))
                 });
                 match opened {
                     Ok(Some(payload)) => payload,

@@ -982,6 +982,18 @@ fn enc<E>(_: E) -> Error {
 }
 
 fn rsa_sign(key: &rsa::RsaPrivateKey, scheme: Scheme, msg: &[u8]) -> Result<Vec<u8>, Error> {
+    rsa_sign_with(&mut OsRng, key, scheme, msg)
+}
+
+/// RSA signing; `rng` draws PSS salts and, for every scheme, the blinding
+/// of the private-key operation (`sign_with_rng`; the unblinded `sign`
+/// leaks more timing about the key, RUSTSEC-2023-0071).
+fn rsa_sign_with(
+    rng: &mut impl rand_core::CryptoRngCore,
+    key: &rsa::RsaPrivateKey,
+    scheme: Scheme,
+    msg: &[u8],
+) -> Result<Vec<u8>, Error> {
     let (pss, hash) = match scheme {
         Scheme::RsaPss(h) => (true, h),
         Scheme::RsaPkcs1v15(h) => (false, h),
@@ -989,23 +1001,29 @@ fn rsa_sign(key: &rsa::RsaPrivateKey, scheme: Scheme, msg: &[u8]) -> Result<Vec<
     };
     let result = match (pss, hash) {
         (true, RsaHash::Sha256) => {
-            key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha256>(), &Sha256::digest(msg))
+            key.sign_with_rng(rng, rsa::Pss::new::<Sha256>(), &Sha256::digest(msg))
         }
         (true, RsaHash::Sha384) => {
-            key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha384>(), &Sha384::digest(msg))
+            key.sign_with_rng(rng, rsa::Pss::new::<Sha384>(), &Sha384::digest(msg))
         }
         (true, RsaHash::Sha512) => {
-            key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha512>(), &Sha512::digest(msg))
+            key.sign_with_rng(rng, rsa::Pss::new::<Sha512>(), &Sha512::digest(msg))
         }
-        (false, RsaHash::Sha256) => {
-            key.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
-        }
-        (false, RsaHash::Sha384) => {
-            key.sign(rsa::Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(msg))
-        }
-        (false, RsaHash::Sha512) => {
-            key.sign(rsa::Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(msg))
-        }
+        (false, RsaHash::Sha256) => key.sign_with_rng(
+            rng,
+            rsa::Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(msg),
+        ),
+        (false, RsaHash::Sha384) => key.sign_with_rng(
+            rng,
+            rsa::Pkcs1v15Sign::new::<Sha384>(),
+            &Sha384::digest(msg),
+        ),
+        (false, RsaHash::Sha512) => key.sign_with_rng(
+            rng,
+            rsa::Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(msg),
+        ),
     };
     result.map_err(|_| Error::Signing)
 }
@@ -1045,5 +1063,70 @@ impl KeyedVerifier for PublicKey {
     }
     fn matches_keyid(&self, keyid: &str) -> bool {
         PublicKey::matches_keyid(self, keyid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws from the OS and counts the bytes drawn.
+    struct Counting(usize);
+
+    impl rand_core::RngCore for Counting {
+        fn next_u32(&mut self) -> u32 {
+            self.0 += 4;
+            OsRng.next_u32()
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 += 8;
+            OsRng.next_u64()
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            self.0 += dest.len();
+            OsRng.fill_bytes(dest);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.0 += dest.len();
+            OsRng.try_fill_bytes(dest)
+        }
+    }
+
+    impl rand_core::CryptoRng for Counting {}
+
+    /// Every RSA scheme signs through a blinded private-key operation (it
+    /// draws randomness even for deterministic PKCS#1 v1.5, whose unblinded
+    /// operation leaks more timing: RUSTSEC-2023-0071), and the signature
+    /// verifies.
+    #[test]
+    fn rsa_signing_is_blinded_and_verifies() {
+        let secret = rsa::RsaPrivateKey::new(&mut OsRng, 1024).unwrap();
+        for scheme in [
+            Scheme::RsaPkcs1v15(RsaHash::Sha256),
+            Scheme::RsaPkcs1v15(RsaHash::Sha384),
+            Scheme::RsaPkcs1v15(RsaHash::Sha512),
+            Scheme::RsaPss(RsaHash::Sha256),
+        ] {
+            let mut rng = Counting(0);
+            let sig = rsa_sign_with(&mut rng, &secret, scheme, b"message").unwrap();
+            assert!(rng.0 > 0, "{scheme}: no randomness drawn, so no blinding");
+            let public = PublicKey::from_material(
+                PublicMaterial::Rsa(Box::new(secret.to_public_key())),
+                Some(scheme),
+            )
+            .unwrap();
+            public.verify_bytes(b"message", &sig).unwrap();
+            assert!(public.verify_bytes(b"other", &sig).is_err(), "{scheme}");
+            if scheme == Scheme::RsaPkcs1v15(RsaHash::Sha256) {
+                // Deterministic: blinding leaves the signature as it was.
+                let unblinded = secret
+                    .sign(
+                        rsa::Pkcs1v15Sign::new::<Sha256>(),
+                        &Sha256::digest(b"message"),
+                    )
+                    .unwrap();
+                assert_eq!(sig, unblinded);
+            }
+        }
     }
 }

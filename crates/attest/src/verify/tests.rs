@@ -82,11 +82,16 @@ fn key_dict(key: &PrivateKey) -> Value {
 }
 
 fn build_link() -> Link {
+    let mut products = crate::digest::ArtifactMap::new();
+    products.insert(
+        "app".into(),
+        crate::DigestSet::single("sha256", &"ab".repeat(32)).unwrap(),
+    );
     Link {
         name: "build".into(),
         command: vec!["make".into()],
         materials: Default::default(),
-        products: Default::default(),
+        products,
         byproducts: Default::default(),
         environment: Default::default(),
     }
@@ -94,11 +99,22 @@ fn build_link() -> Link {
 
 /// A link for step `build` in `encoding`, signed by every signer.
 fn signed_link(encoding: Encoding, signers: &[&dyn KeyedSigner]) -> Vec<u8> {
+    signed_edited_link(encoding, signers, |_| {})
+}
+
+/// A link for step `build` in `encoding` whose payload `edit` changed
+/// before signing, signed by every signer.
+fn signed_edited_link(
+    encoding: Encoding,
+    signers: &[&dyn KeyedSigner],
+    edit: impl Fn(&mut Value),
+) -> Vec<u8> {
     let link = build_link();
-    let payload = match encoding {
+    let mut payload = match encoding {
         Encoding::Statement => link.to_statement().to_value(),
         _ => link.to_classic(),
     };
+    edit(&mut payload);
     let mut document = SignedDocument::new(payload, encoding).unwrap();
     for signer in signers {
         document.add_signature(*signer).unwrap();
@@ -291,4 +307,99 @@ fn duplicate_functionaries_are_found_in_the_layout() {
     let keys = [(current.as_str(), key_dict(&bob)), (&c, key_dict(&carl))];
     let parsed = Layout::from_value(layout(&keys, &[&current, &c], 2)).unwrap();
     assert!(parsed.duplicate_functionary().is_none());
+}
+
+/// A change to a payload before it is signed.
+type Edit = fn(&mut Value);
+
+/// A layout whose step `build` `bob` performs, with `link` as his link.
+fn bob_builds(bob: &PrivateKey, link: Vec<u8>) -> Report {
+    let id = bob.keyid().to_string();
+    let mut files = Files::default();
+    files.0.insert(link_file(&id), link);
+    verify(layout(&[(&id, key_dict(bob))], &[&id], 1), &files)
+}
+
+/// The attestation framework's rule: a consumer ignores fields it does not
+/// know when the signature covers them — in a Statement link at the top
+/// level, in the predicate and in a subject, and in a DSSE classic link (as
+/// in-toto 3.1 reads it).
+#[test]
+fn signed_unknown_fields_of_attestations_and_dsse_links_are_ignored() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let edits: [(Encoding, Edit); 4] = [
+        (Encoding::Statement, |v| v["extension"] = json!({"x": 1})),
+        (Encoding::Statement, |v| {
+            v["predicate"]["extension"] = json!(1)
+        }),
+        (Encoding::Statement, |v| {
+            v["subject"][0]["extension"] = json!(1)
+        }),
+        (Encoding::Dsse, |v| v["extension"] = json!("signed")),
+    ];
+    for (encoding, edit) in edits {
+        let report = bob_builds(&bob, signed_edited_link(encoding, &[&bob], edit));
+        assert!(report.verified, "{encoding:?}: {:?}", report.failure);
+    }
+}
+
+/// A Metablock link has in-toto's fixed schema: a signed extra field is
+/// refused by name (in-toto-verify refuses it too: its signature check
+/// drops the field).
+#[test]
+fn a_signed_unknown_field_in_a_metablock_link_is_refused() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let link = signed_edited_link(Encoding::Metablock, &[&bob], |v| {
+        v["extension"] = json!(1);
+    });
+    let report = bob_builds(&bob, link);
+    let failure = report.failure.unwrap().to_string();
+    assert!(
+        failure
+            .contains("unknown field \"extension\": a Metablock link has in-toto's fixed schema"),
+        "{failure}"
+    );
+}
+
+/// A Metablock is verified over the canonical JSON of `signed` as
+/// received: a field added after signing, to a link or to the layout,
+/// breaks the signature.
+#[test]
+fn a_field_added_to_a_signed_metablock_breaks_its_signature() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mut link: Value =
+        serde_json::from_slice(&signed_link(Encoding::Metablock, &[&bob])).unwrap();
+    link["signed"]["extension"] = json!(1);
+    let report = bob_builds(&bob, serde_json::to_vec(&link).unwrap());
+    let failure = report.failure.unwrap().to_string();
+    assert!(
+        failure.contains(&format!(
+            "refused {}: not signed by functionary",
+            link_file(bob.keyid().as_str())
+        )),
+        "{failure}"
+    );
+    let owner = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mut document = SignedDocument::new(layout(&[], &[], 1), Encoding::Metablock).unwrap();
+    document.add_signature(&owner).unwrap();
+    let mut added: Value = serde_json::from_slice(&document.to_json()).unwrap();
+    added["signed"]["readme"] = json!("added after signing");
+    let received = SignedDocument::from_json(
+        &serde_json::to_vec(&added).unwrap(),
+        &dsse::Limits::default(),
+    )
+    .unwrap();
+    let report = verify_layout(
+        &received,
+        &[owner.public_key().clone()],
+        &Files::default(),
+        &options(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.failure,
+        Some(Failure::LayoutSignature {
+            keyid: owner.keyid().to_string()
+        })
+    );
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use attest::record::{self, RecordOptions};
-use attest::{Link, SignedDocument};
+use attest::SignedDocument;
 
 use crate::util::{self, Format};
 
@@ -40,7 +40,8 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
     let bytes = util::read_limited(&args.link, limits.max_envelope_bytes, "link")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read link {}", args.link.display()))?;
-    let link = Link::from_payload(document.payload().clone())
+    let link = document
+        .link()
         .with_context(|| format!("{} is not a link", args.link.display()))?;
     let options = RecordOptions {
         exclude: args.exclude.clone(),

@@ -294,10 +294,7 @@ fn check(
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
     // Everything below reads the Statement the verifier returned.
-    let statement_value = dsse::cjson::parse_strict(attestation.payload())
-        .context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(statement_value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
+    let (statement_value, statement) = read_statement(attestation.payload())?;
     for (name, candidates) in subjects {
         if !candidates.iter().any(|c| names_subject(&statement, c)) {
             return Err(
@@ -335,6 +332,17 @@ fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> bool
             .and_then(|d| d.get(algorithm))
             .is_some_and(|h| h == hex_digest)
     })
+}
+
+/// The Statement a verified attestation signs, read by the one rule both
+/// `verify-attestation` and `verify-bundle` apply: strict JSON, and
+/// [`attest::Statement`]'s checks (every subject digest lower-case hex, of
+/// the algorithm's length when the algorithm is known).
+pub(crate) fn read_statement(payload: &[u8]) -> Result<(Value, attest::Statement)> {
+    let value = dsse::cjson::parse_strict(payload).context("the signed payload is not JSON")?;
+    let statement = attest::Statement::from_value(value.clone())
+        .context("the signed payload is not an in-toto Statement")?;
+    Ok((value, statement))
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

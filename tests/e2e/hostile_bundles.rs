@@ -37,6 +37,10 @@ struct Fixture {
     tb: testbed::Testbed,
     forge: Forge,
     artifact: PathBuf,
+    /// What toto and sigstore-python trust: the testbed's trust files, or
+    /// those [`Fixture::trust`] wrote.
+    trusted_root: PathBuf,
+    trust_config: PathBuf,
 }
 
 impl Fixture {
@@ -46,12 +50,22 @@ impl Fixture {
         let forge = Forge::open(tb.dir()).unwrap();
         let artifact = dir.path().join("app.tar.gz");
         std::fs::write(&artifact, ARTIFACT).unwrap();
+        let (trusted_root, trust_config) = (tb.trusted_root_path(), tb.trust_config_path());
         Fixture {
             dir,
             tb,
             forge,
             artifact,
+            trusted_root,
+            trust_config,
         }
+    }
+
+    /// Trusts the `extra` certificate authorities
+    /// ([`forge::certificate_authority`]) besides the testbed's.
+    fn trust(&mut self, extra: &[Value]) {
+        (self.trusted_root, self.trust_config) =
+            forge::trust_files_with(self.tb.dir(), extra, self.dir.path()).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -136,7 +150,8 @@ impl Fixture {
             Command::Bundle => verify_bundle(bundle),
             Command::Attestation => verify_attestation(bundle),
         };
-        cmd.testbed_signer(&self.tb, IDENTITY);
+        cmd.signer(IDENTITY, self.tb.issuer())
+            .trusted_root(&self.trusted_root);
         match command {
             Command::Bundle => cmd.arg(&self.artifact),
             Command::Attestation => cmd.subject(&self.artifact),
@@ -415,6 +430,156 @@ fn hostile_certificates_are_refused() {
         &["signed certificate timestamp"],
     ));
 
+    check(&f, cases);
+}
+
+/// sigstore-python's verdicts on the blob bundle `cases`, with the
+/// fixture's trust config: it must accept the controls (expected exit 0)
+/// and refuse the rest. Fails once, listing every disagreement.
+fn check_python<'c>(f: &Fixture, py: &Path, cases: impl IntoIterator<Item = &'c Case>) {
+    let mut wrong = Vec::new();
+    for c in cases {
+        let path = f.path(&format!("{}.py.sigstore.json", c.name));
+        std::fs::write(&path, &c.bundle).unwrap();
+        let mut sigstore = crate::common::sigstore(py);
+        sigstore.arg("--trust-config").arg(&f.trust_config);
+        let out = crate::common::sigstore_verify(sigstore, &path, IDENTITY, f.tb.issuer())
+            .arg(&f.artifact)
+            .output()
+            .unwrap();
+        let accepted = out.status.success();
+        eprintln!(
+            "sigstore-python on {}: exit {:?}: {}",
+            c.name,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if accepted != (c.code == 0) {
+            wrong.push(format!(
+                "{}: sigstore-python {} it\n  stderr: {}",
+                c.name,
+                if accepted { "accepts" } else { "refuses" },
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "sigstore-python disagrees:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Fulcio's certificate profile (issue #16): every CA certificate on the
+/// path, the trust anchor included, must be valid at the signing time, and
+/// the leaf's key usage must be digitalSignature. Each CA below is added to
+/// the trusted root with a `validFor` that covers the signing time, so only
+/// the certificate's own validity is wrong; `sigstore-verify` checked
+/// neither (its anchors have no validity, webpki reads no key usage) and
+/// toto accepted all six. sigstore-python 4.5.1 refuses the same bundles.
+#[test]
+fn certificates_outside_the_fulcio_profile_are_refused() {
+    let mut f = Fixture::new();
+    let now = testbed::now();
+    let day = 86_400;
+    let root = f.forge.root.clone();
+    let ca = |issuer: Option<&testbed::pki::Authority>, name: &str, from: i64, until: i64| {
+        forge::ca(issuer, name, from, until).unwrap()
+    };
+    let intermediate = ca(Some(&root), "extra intermediate", now - day, now + day);
+    let expired = ca(
+        Some(&root),
+        "expired intermediate",
+        now - 2 * day,
+        now - day,
+    );
+    let future = ca(Some(&root), "future intermediate", now + day, now + 2 * day);
+    let anchor = ca(None, "extra root", now - day, now + day);
+    let expired_anchor = ca(None, "expired root", now - 2 * day, now - day);
+    let future_anchor = ca(None, "future root", now + day, now + 2 * day);
+    let extra: Vec<Value> = [
+        vec![&intermediate, &root],
+        vec![&expired, &root],
+        vec![&future, &root],
+        vec![&anchor],
+        vec![&expired_anchor],
+        vec![&future_anchor],
+    ]
+    .iter()
+    .map(|chain| forge::certificate_authority(chain, now - day).unwrap())
+    .collect();
+    f.trust(&extra);
+
+    let from = |issuer: &testbed::pki::Authority| {
+        f.forged_blob_bundle(&forge::leaf(issuer, &f.leaf_spec()).unwrap())
+    };
+    let mut cases = vec![
+        case(
+            "control_leaf_from_an_added_intermediate_verifies",
+            &from(&intermediate),
+            0,
+            &[],
+        ),
+        case(
+            "control_leaf_from_an_added_root_verifies",
+            &from(&anchor),
+            0,
+            &[],
+        ),
+        case(
+            "leaf_from_an_intermediate_expired_at_signing_time",
+            &from(&expired),
+            1,
+            &[
+                "certificate chain",
+                "CN=expired intermediate",
+                "not valid at",
+            ],
+        ),
+        case(
+            "leaf_from_an_intermediate_not_yet_valid_at_signing_time",
+            &from(&future),
+            1,
+            &[
+                "certificate chain",
+                "CN=future intermediate",
+                "not valid at",
+            ],
+        ),
+        case(
+            "leaf_from_a_trust_anchor_expired_at_signing_time",
+            &from(&expired_anchor),
+            1,
+            &["certificate chain", "CN=expired root", "not valid at"],
+        ),
+        case(
+            "leaf_from_a_trust_anchor_not_yet_valid_at_signing_time",
+            &from(&future_anchor),
+            1,
+            &["certificate chain", "CN=future root", "not valid at"],
+        ),
+    ];
+    let usages: [(_, _, &'static [&'static str]); 2] = [
+        (
+            "leaf_whose_key_usage_lacks_digital_signature",
+            forge::LeafKeyUsage::KeyEnciphermentOnly,
+            &["signing certificate", "key usage lacks digitalSignature"],
+        ),
+        (
+            "leaf_without_a_key_usage_extension",
+            forge::LeafKeyUsage::Absent,
+            &["signing certificate", "no key usage extension"],
+        ),
+    ];
+    for (name, usage, says) in usages {
+        let mut spec = f.leaf_spec();
+        spec.key_usage = usage;
+        let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+        cases.push(case(name, &f.forged_blob_bundle(&signer), 1, says));
+    }
+    if let Some(py) = crate::common::python("certificates_outside_the_fulcio_profile_are_refused") {
+        check_python(&f, &py, &cases);
+    }
     check(&f, cases);
 }
 

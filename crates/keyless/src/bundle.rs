@@ -261,10 +261,13 @@ pub struct Verified {
 }
 
 mod fast;
+mod profile;
 
 /// Verifies bundles against one trusted root; build once, verify many.
 pub struct BundleVerifier {
     verifier: Verifier,
+    /// What toto checks around `sigstore-verify` ([`profile`]).
+    checks: profile::Checks,
     /// The common shape, verified directly ([`fast`]); `None` when the
     /// trusted root's material cannot be prepared for it.
     fast: Option<fast::FastPath>,
@@ -285,15 +288,15 @@ fn failed(e: impl std::fmt::Display) -> Error {
 impl BundleVerifier {
     /// A verifier for `root`.
     pub fn new(root: &TrustRoot) -> Result<BundleVerifier, Error> {
-        Verifier::new(&root.0)
-            .map(|verifier| BundleVerifier {
-                verifier,
-                fast: fast::FastPath::new(&root.0),
-            })
-            .map_err(|e| Error::Malformed {
-                what: "trusted root",
-                reason: e.to_string(),
-            })
+        let verifier = Verifier::new(&root.0).map_err(|e| Error::Malformed {
+            what: "trusted root",
+            reason: e.to_string(),
+        })?;
+        Ok(BundleVerifier {
+            verifier,
+            checks: profile::Checks::new(&root.0)?,
+            fast: fast::FastPath::new(&root.0),
+        })
     }
 
     /// Verifies `bundle_json` for `artifact` under `policy`.
@@ -422,6 +425,8 @@ impl BundleVerifier {
                     .map_err(failed)?
             }
         };
+        // toto's checks after sigstore-verify's ([`profile`]).
+        self.checks.after(&bundle, result.verified_timestamps())?;
         Ok(Verified {
             identity: result.identity().map(|san| san.to_string()),
             issuer: result.issuer().map(str::to_owned),

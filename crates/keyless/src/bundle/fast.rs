@@ -28,21 +28,22 @@
 //! integrated time (not in the future, inside the certificate's validity);
 //! the SET with the log key valid at that time; the inclusion proof to the
 //! checkpoint's root and the checkpoint's signature by that same key; the
-//! chain to a Fulcio CA valid at that time, with the code-signing EKU; the
-//! one embedded SCT by a trusted CT log; and the signature over the digest.
+//! leaf's key usage and its chain to a
+//! Fulcio CA certificate valid at that time, with the code-signing EKU
+//! ([`super::profile`]); the one embedded SCT by a trusted CT log; and the
+//! signature over the digest.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use dsse::json::{Node, Tree};
-use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha2::{Digest as _, Sha256};
 use sigstore_verify::crypto::{
     parse_certificate_info, Checkpoint, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
-    WEBPKI_VERIFICATION_ALGS,
 };
 use sigstore_verify::trust_root::TrustedRoot;
-use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes, TimeRange};
+use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes};
 
+use super::profile::{self, FulcioAnchors};
 use super::{Artifact, CertificatePolicy, Verified};
 
 /// Why the fast path declined: shown by tests, never to users (the general
@@ -59,19 +60,15 @@ const SCT_LIST_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
 ];
 
-/// The extended key usage `id-kp-codeSigning` (1.3.6.1.5.5.7.3.3), as the
-/// OID's content bytes.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-
 /// Trust material prepared once per trusted root.
 pub(super) struct FastPath {
     rekor: Keyring,
     /// CT log keys by the SCT's signature scheme (ECDSA only).
     ct: [(SigningScheme, Keyring); 2],
     /// Every certificate of every Fulcio CA is an anchor, as in
-    /// `sigstore-verify`, each with its CA's validity window.
-    anchors: Vec<TrustAnchor<'static>>,
-    windows: Vec<Option<TimeRange>>,
+    /// `sigstore-verify`, at the times its CA's window and its own validity
+    /// cover ([`profile`]).
+    fulcio: FulcioAnchors,
 }
 
 impl FastPath {
@@ -86,21 +83,10 @@ impl FastPath {
         let [Ok(p256), Ok(p384)] = ct else {
             return None;
         };
-        let mut anchors = Vec::new();
-        let mut windows = Vec::new();
-        for ca in &root.certificate_authorities {
-            for cert in &ca.cert_chain.certificates {
-                let der = CertificateDer::from(cert.raw_bytes.as_bytes());
-                let anchor = webpki::anchor_from_trusted_cert(&der).ok()?.to_owned();
-                anchors.push(anchor);
-                windows.push(ca.valid_for);
-            }
-        }
         Some(FastPath {
             rekor: root.rekor_keys().ok()?,
             ct: [p256, p384],
-            anchors,
-            windows,
+            fulcio: FulcioAnchors::new(root).ok()?,
         })
     }
 
@@ -180,8 +166,13 @@ impl FastPath {
             return Err("checkpoint signature");
         }
 
-        // The certificate: chain, EKU, SCT; then the signature it vouches for.
-        let issuer_spki = self.verify_chain(b.certificate.as_bytes(), time)?;
+        // The certificate: key usage, chain, EKU, SCT; then the signature
+        // it vouches for.
+        profile::check_leaf_key_usage(b.certificate.as_bytes()).map_err(|_| "key usage")?;
+        let issuer_spki = self
+            .fulcio
+            .verify_chain(b.certificate.as_bytes(), &[], time)
+            .map_err(|_| "certificate chain")?;
         self.verify_sct(b.certificate.as_bytes(), &issuer_spki)?;
         let key = VerificationKey::from_spki(&info.public_key).map_err(|_| "signing key")?;
         if key.scheme() != SigningScheme::EcdsaP256Sha256 {
@@ -196,48 +187,6 @@ impl FastPath {
             times: vec![time.to_string()],
             tlog_verified: true,
         })
-    }
-
-    /// Verifies the leaf's chain to a Fulcio CA valid at `time`, for code
-    /// signing, and returns the issuer's SubjectPublicKeyInfo (DER).
-    fn verify_chain(&self, leaf: &[u8], time: jiff::Timestamp) -> Result<Vec<u8>, Decline> {
-        let valid = |w: &Option<TimeRange>| w.is_none_or(|range| range.contains(time));
-        let filtered: Vec<TrustAnchor<'static>>;
-        let anchors = if self.windows.iter().all(valid) {
-            &self.anchors[..]
-        } else {
-            filtered = self
-                .anchors
-                .iter()
-                .zip(&self.windows)
-                .filter(|(_, w)| valid(w))
-                .map(|(a, _)| a.clone())
-                .collect();
-            &filtered[..]
-        };
-        if anchors.is_empty() {
-            return Err("no Fulcio CA valid at the integrated time");
-        }
-        let der = CertificateDer::from(leaf);
-        let cert = webpki::EndEntityCert::try_from(&der).map_err(|_| "certificate")?;
-        let seconds = u64::try_from(time.as_second()).map_err(|_| "time")?;
-        let path = cert
-            .verify_for_usage(
-                WEBPKI_VERIFICATION_ALGS,
-                anchors,
-                &[],
-                UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)),
-                webpki::KeyUsage::required(CODE_SIGNING),
-                None,
-                None,
-            )
-            .map_err(|_| "certificate chain")?;
-        // No intermediates were offered, so the anchor signed the leaf.
-        // webpki keeps an anchor's SPKI without its SEQUENCE header.
-        Ok(crate::der::tlv(
-            0x30,
-            path.anchor().subject_public_key_info.as_ref(),
-        ))
     }
 
     /// Verifies the certificate's one embedded SCT (RFC 6962 §3.2) by a

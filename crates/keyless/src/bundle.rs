@@ -260,8 +260,14 @@ pub struct Verified {
     pub tlog_verified: bool,
 }
 
+mod checkpoint;
 mod fast;
 mod profile;
+
+/// The most signature lines a log entry's checkpoint may have (Go's `note`
+/// package's limit). Of those lines, the first whose key hint is the entry's
+/// log's is verified, once, and decides.
+pub use checkpoint::MAX_SIGNATURE_LINES as MAX_CHECKPOINT_SIGNATURES;
 
 /// Verifies bundles against one trusted root; build once, verify many.
 pub struct BundleVerifier {
@@ -397,6 +403,8 @@ impl BundleVerifier {
                 })?,
             ),
         };
+        // toto's checks before sigstore-verify's ([`profile`]).
+        self.checks.before(&bundle)?;
         let result = match signer(policy) {
             Signer::Certificate(wanted) => {
                 let mut policy =

@@ -27,8 +27,8 @@
 //! the certificate's identity, issuer and claims against the policy; the
 //! integrated time (not in the future, inside the certificate's validity);
 //! the SET with the log key valid at that time; the inclusion proof to the
-//! checkpoint's root and the checkpoint's signature by that same key; the
-//! leaf's key usage and its chain to a
+//! checkpoint's root and the checkpoint's first signature line by that same
+//! key ([`super::checkpoint`]); the leaf's key usage and its chain to a
 //! Fulcio CA certificate valid at that time, with the code-signing EKU
 //! ([`super::profile`]); the one embedded SCT by a trusted CT log; and the
 //! signature over the digest.
@@ -38,13 +38,13 @@ use base64::Engine as _;
 use dsse::json::{Node, Tree};
 use sha2::{Digest as _, Sha256};
 use sigstore_verify::crypto::{
-    parse_certificate_info, Checkpoint, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
+    parse_certificate_info, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
 };
 use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes};
 
 use super::profile::{self, FulcioAnchors};
-use super::{Artifact, CertificatePolicy, Verified};
+use super::{checkpoint, Artifact, CertificatePolicy, Verified};
 
 /// Why the fast path declined: shown by tests, never to users (the general
 /// verifier then decides and explains).
@@ -149,21 +149,13 @@ impl FastPath {
             &b.root_hash,
         )
         .map_err(|_| "inclusion proof")?;
-        let checkpoint = Checkpoint::from_text(b.checkpoint).map_err(|_| "checkpoint")?;
+        // Signed by the same log, with the key that signed the SET
+        // (`sigstore-verify` takes any log of the root here); its first
+        // signature line by that log decides ([`checkpoint`]).
+        let checkpoint = checkpoint::verify(b.checkpoint, &b.log_id, log_key)
+            .map_err(|_| "checkpoint signature")?;
         if checkpoint.root_hash() != &b.root_hash || checkpoint.tree_size() != b.tree_size {
             return Err("checkpoint is not the proof's");
-        }
-        // Signed by the same log, with the key that signed the SET
-        // (`sigstore-verify` takes any log of the root here).
-        let hint = b.log_id.as_bytes().get(..4).ok_or("log ID")?;
-        let signed = checkpoint.signatures().iter().any(|line| {
-            line.key_id.as_bytes() == hint
-                && log_key
-                    .verify(checkpoint.signed_data(), &line.signature)
-                    .is_ok()
-        });
-        if !signed {
-            return Err("checkpoint signature");
         }
 
         // The certificate: key usage, chain, EKU, SCT; then the signature

@@ -16,15 +16,17 @@
 //!   key usage extension with `digitalSignature`; webpki reads only the
 //!   extended key usage. sigstore-python refuses a leaf whose key usage lacks
 //!   `digitalSignature`, and one without the extension.
+//! - **the checkpoint's signature lines** ([`super::checkpoint`]), before
+//!   `sigstore-verify` spends a signature verification on each of them.
 
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
-use sigstore_verify::crypto::WEBPKI_VERIFICATION_ALGS;
+use sigstore_verify::crypto::{Keyring, WEBPKI_VERIFICATION_ALGS};
 use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::bundle::VerificationMaterialContent;
-use sigstore_verify::types::{Bundle, TimeRange};
+use sigstore_verify::types::{Bundle, Sha256Hash, TimeRange};
 use x509_cert::der::Decode as _;
 
-use super::{failed, Error};
+use super::{checkpoint, failed, Error};
 
 /// The extended key usage `id-kp-codeSigning` (1.3.6.1.5.5.7.3.3), as the
 /// OID's content bytes.
@@ -269,13 +271,40 @@ pub(super) fn check_leaf_key_usage(leaf: &[u8]) -> Result<(), KeyUsageRefusal> {
 /// toto's own checks on the general path, prepared once per trusted root.
 pub(super) struct Checks {
     fulcio: FulcioAnchors,
+    rekor: Keyring,
 }
 
 impl Checks {
     pub(super) fn new(root: &TrustedRoot) -> Result<Checks, Error> {
         Ok(Checks {
             fulcio: FulcioAnchors::new(root)?,
+            rekor: root.rekor_keys().map_err(|e| Error::Malformed {
+                what: "trusted root",
+                reason: e.to_string(),
+            })?,
         })
+    }
+
+    /// Before `sigstore-verify`: every log entry's checkpoint has at most
+    /// [`checkpoint::MAX_SIGNATURE_LINES`] signature lines, and the first
+    /// one by the entry's log verifies.
+    pub(super) fn before(&self, bundle: &Bundle) -> Result<(), Error> {
+        for entry in &bundle.verification_material.tlog_entries {
+            let Some(proof) = &entry.inclusion_proof else {
+                continue;
+            };
+            // The log's key as `sigstore-verify` looks it up for the
+            // checkpoint (started by now); a malformed log ID or an unknown
+            // log is `sigstore-verify`'s to refuse.
+            let Ok(log_id) = Sha256Hash::try_from(entry.log_id.key_id.as_bytes()) else {
+                continue;
+            };
+            let Some(key) = self.rekor.key_started_by(&log_id, jiff::Timestamp::now()) else {
+                continue;
+            };
+            checkpoint::verify(proof.checkpoint.envelope(), &log_id, key).map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// After `sigstore-verify` accepted, at every time it verified: the

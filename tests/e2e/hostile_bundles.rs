@@ -148,13 +148,14 @@ impl Fixture {
     fn run_file(&self, command: Command, bundle: &Path) -> (Output, Duration) {
         let mut cmd = match command {
             Command::Bundle => verify_bundle(bundle),
-            Command::Attestation => verify_attestation(bundle),
+            Command::Attestation | Command::Unbound => verify_attestation(bundle),
         };
         cmd.signer(IDENTITY, self.tb.issuer())
             .trusted_root(&self.trusted_root);
         match command {
             Command::Bundle => cmd.arg(&self.artifact),
             Command::Attestation => cmd.subject(&self.artifact),
+            Command::Unbound => &mut cmd,
         };
         let start = Instant::now();
         let out = cmd.output().unwrap();
@@ -166,6 +167,8 @@ impl Fixture {
 enum Command {
     Bundle,
     Attestation,
+    /// `verify-attestation` without `--subject`.
+    Unbound,
 }
 
 fn read_json(path: &Path) -> Value {
@@ -1185,6 +1188,215 @@ fn hostile_attestations_are_refused() {
         says: &["recursion limit"],
     });
 
+    check(&f, cases);
+}
+
+/// A bundle whose Statement has no subject (the link of a step without
+/// products) binds no artifact, and `sigstore-verify` cannot verify it:
+/// toto verifies it alone ([`keyless::BundleVerifier::verify_attestation`]),
+/// so each check gets a validly signed bundle that breaks exactly it, and
+/// sigstore-python's `Verifier.verify_dsse` (no artifact either) must give
+/// the same verdict on every one.
+#[test]
+fn hostile_bundles_of_statements_without_subjects_are_refused() {
+    let f = Fixture::new();
+    let now = testbed::now();
+    let signer = f.good_signer();
+    let payload_type = "application/vnd.in-toto+json";
+    let statement = |step: &str| {
+        serde_json::to_vec(&json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [],
+            "predicateType": "https://in-toto.io/attestation/link/v0.3",
+            "predicate": {"name": step, "command": [], "materials": [], "byproducts": {}, "environment": {}},
+        }))
+        .unwrap()
+    };
+    let (good_payload, evil_payload) = (statement("test"), statement("evil"));
+    // `envelope` in the bundle, `logged` in the log entry's body.
+    let bundle = |envelope: &Value, logged: &Value, kind: &str| {
+        let body = forge::dsse_body(&logged.to_string(), &signer.leaf_pem().unwrap()).unwrap();
+        let mut log = f.forge.log().unwrap();
+        let entry = forge::logged(&mut log, body, now).unwrap();
+        forge::bundle(
+            signer.leaf_der(),
+            &entry,
+            kind,
+            json!({ "dsseEnvelope": envelope }),
+        )
+        .unwrap()
+    };
+    let unbound = |name, bundle: &Value, code, says| Case {
+        name,
+        command: Command::Unbound,
+        bundle: bytes(bundle),
+        code,
+        says,
+    };
+    let good_envelope = signer.envelope(payload_type, &good_payload);
+    let good = bundle(&good_envelope, &good_envelope, "dsse");
+    let mut cases = vec![unbound(
+        "control_statement_without_subjects_verifies",
+        &good,
+        0,
+        &[],
+    )];
+
+    let mut swapped = good_envelope.clone();
+    swapped["payload"] = json!(B64.encode(&evil_payload));
+    cases.push(unbound(
+        "payload_swapped_after_signing_and_logged_so",
+        &bundle(&swapped, &swapped, "dsse"),
+        1,
+        &["no subject", "signature does not verify"],
+    ));
+    let evil_envelope = signer.envelope(payload_type, &evil_payload);
+    cases.push(unbound(
+        "logged_body_for_another_payload",
+        &bundle(&good_envelope, &evil_envelope, "dsse"),
+        1,
+        &["no subject", "body records another payload"],
+    ));
+    let mut resigned = good_envelope.clone();
+    resigned["signatures"] = evil_envelope["signatures"].clone();
+    cases.push(unbound(
+        "logged_body_with_another_signature",
+        &bundle(&good_envelope, &resigned, "dsse"),
+        1,
+        &["no subject", "body records another signature"],
+    ));
+    let mut typed = good_envelope.clone();
+    typed["payloadType"] = json!("application/json");
+    cases.push(unbound(
+        "payload_type_swapped_after_signing_and_logged_so",
+        &bundle(&typed, &typed, "dsse"),
+        1,
+        &[
+            "no subject",
+            "payload type is not application/vnd.in-toto+json",
+        ],
+    ));
+    cases.push(unbound(
+        "envelope_logged_as_a_hashedrekord_entry",
+        &bundle(&good_envelope, &good_envelope, "hashedrekord"),
+        1,
+        &[
+            "no subject",
+            "not a hashedrekord or dsse 0.0.1 entry for the content",
+        ],
+    ));
+    let mut spec = f.leaf_spec();
+    spec.identity = "mallory@example.com".into();
+    let mallory = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    cases.push(unbound(
+        "signed_by_another_identity",
+        &f.forge
+            .dsse_bundle(&mallory, payload_type, &good_payload, None, now)
+            .unwrap(),
+        1,
+        &["no subject", "identity is not the policy's"],
+    ));
+    let mut spec = f.leaf_spec();
+    spec.sct = None;
+    let unlogged = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    cases.push(unbound(
+        "leaf_without_sct",
+        &f.forge
+            .dsse_bundle(&unlogged, payload_type, &good_payload, None, now)
+            .unwrap(),
+        1,
+        &["no subject", "no readable embedded SCT"],
+    ));
+    let pointer = format!("{ENTRY}/inclusionPromise/signedEntryTimestamp");
+    let mut b = good.clone();
+    set(
+        &mut b,
+        &pointer,
+        json!(get(&f.forged_blob_bundle(&signer), &pointer)),
+    );
+    cases.push(unbound(
+        "set_of_another_entry",
+        &b,
+        1,
+        &["no subject", "signed entry timestamp (SET) does not verify"],
+    ));
+    let pointer = format!("{ENTRY}/inclusionProof/checkpoint/envelope");
+    let (note, lines) = forge::checkpoint_parts(get(&good, &pointer)).unwrap();
+    let hint = &B64
+        .decode(lines[0].trim_end().rsplit_once(' ').unwrap().1)
+        .unwrap()[..4];
+    let forged = forge::checkpoint_signature_line(note, hint, &forge::random_key());
+    let mut b = good.clone();
+    set(
+        &mut b,
+        &pointer,
+        json!(format!("{note}\n{forged}{}", lines[0])),
+    );
+    cases.push(unbound(
+        "checkpoint_whose_first_log_line_is_bad",
+        &b,
+        1,
+        &["no subject", "first signature line by the log"],
+    ));
+    let mut b = good.clone();
+    let one = b["dsseEnvelope"]["signatures"][0].clone();
+    set(
+        &mut b,
+        "/dsseEnvelope/signatures",
+        json!([one.clone(), one]),
+    );
+    cases.push(unbound(
+        "envelope_with_two_signatures",
+        &b,
+        2,
+        &["malformed bundle"],
+    ));
+    let text = String::from_utf8(good_payload.clone()).unwrap();
+    let subjects = r#""subject":[{"name":"app","digest":{"sha256":"00"}}],"#;
+    let twice = text.replacen(r#""subject":[]"#, &format!("{subjects}\"subject\":[]"), 1);
+    assert_ne!(twice, text);
+    let envelope = signer.envelope(payload_type, twice.as_bytes());
+    let two_subject_keys = unbound(
+        "statement_with_two_subject_keys_the_last_empty",
+        &bundle(&envelope, &envelope, "dsse"),
+        2,
+        &["attestation statement", "duplicate"],
+    );
+
+    if let Some(py) =
+        crate::common::python("hostile_bundles_of_statements_without_subjects_are_refused")
+    {
+        let trust = f.trust_config.display().to_string();
+        let mut wrong = Vec::new();
+        for c in &cases {
+            let path = f.path(&format!("{}.py.sigstore.json", c.name));
+            std::fs::write(&path, &c.bundle).unwrap();
+            let path = path.display().to_string();
+            let args = [
+                "sigstore-verify-dsse",
+                &trust,
+                &path,
+                IDENTITY,
+                f.tb.issuer(),
+            ];
+            let out = crate::common::peer(&py, &args);
+            if out.status.success() != (c.code == 0) {
+                wrong.push(format!(
+                    "{}: {}",
+                    c.name,
+                    String::from_utf8_lossy(&out.stdout)
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "sigstore-python disagrees:\n{}",
+            wrong.join("\n")
+        );
+    }
+    // sigstore-python's `verify_dsse` does not read the Statement: the
+    // duplicate key is toto's to refuse.
+    cases.push(two_subject_keys);
     check(&f, cases);
 }
 

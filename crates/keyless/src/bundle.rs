@@ -376,14 +376,7 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
-            what: "bundle",
-            reason: "not UTF-8".into(),
-        })?;
-        let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
-            what: "bundle",
-            reason: e.to_string(),
-        })?;
+        let bundle = sigstore_bundle(bundle_json)?;
         let artifact = match artifact {
             Artifact::Bytes(bytes) => SigArtifact::from(bytes),
             Artifact::Sha256(digest) => {
@@ -448,6 +441,18 @@ impl BundleVerifier {
     }
 }
 
+/// `sigstore-verify`'s reading of a bundle its caller parsed strictly.
+fn sigstore_bundle(bundle_json: &[u8]) -> Result<Bundle, Error> {
+    let text = std::str::from_utf8(bundle_json).map_err(|_| Error::Malformed {
+        what: "bundle",
+        reason: "not UTF-8".into(),
+    })?;
+    Bundle::from_json(text).map_err(|e| Error::Malformed {
+        what: "bundle",
+        reason: e.to_string(),
+    })
+}
+
 /// Who a policy accepts: certificate claims (an identity policy is the
 /// claims policy of its identity and issuer) or a managed key's PEM.
 enum Signer<'a> {
@@ -481,8 +486,13 @@ fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
             ),
         });
     }
-    dsse::json::Tree::parse(bundle_json).map_err(|e| Error::Malformed {
-        what: "bundle",
+    parse_strictly(bundle_json, "bundle")
+}
+
+/// `json` (a bundle or a payload, `what`) parsed strictly.
+fn parse_strictly<'j>(json: &'j [u8], what: &'static str) -> Result<dsse::json::Tree<'j>, Error> {
+    dsse::json::Tree::parse(json).map_err(|e| Error::Malformed {
+        what,
         reason: match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
@@ -513,8 +523,9 @@ fn dsse_payload(tree: &dsse::json::Tree<'_>) -> Result<(String, Vec<u8>), Error>
     Ok((payload_type.to_owned(), payload))
 }
 
-/// The first subject digest of a Statement usable for binding.
-fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
+/// The first subject digest of a Statement usable for binding; `None` for
+/// a Statement without subjects (`"subject": []`), which binds nothing.
+fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
     let statement: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| Error::Malformed {
             what: "attestation statement",
@@ -522,10 +533,17 @@ fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
         })?;
     let subjects = statement
         .get("subject")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten();
-    for subject in subjects {
+        .and_then(serde_json::Value::as_array);
+    if subjects.is_some_and(Vec::is_empty) {
+        // Binding nothing is decided on a strict reading too (duplicate
+        // keys refused), as every reader of the payload reads it.
+        let strict = parse_strictly(payload, "attestation statement")?;
+        let subject = strict.root().get("subject");
+        if subject.is_some_and(|s| s.is_array() && s.is_empty()) {
+            return Ok(None);
+        }
+    }
+    for subject in subjects.into_iter().flatten() {
         let digest = subject.get("digest");
         let hex_of = |alg: &str| {
             digest
@@ -534,10 +552,10 @@ fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
                 .and_then(|h| hex::decode(h).ok())
         };
         if let Some(bytes) = hex_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-            return Ok(Artifact::Sha256(bytes));
+            return Ok(Some(Artifact::Sha256(bytes)));
         }
         if let Some(bytes) = hex_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
-            return Ok(Artifact::Sha512(bytes));
+            return Ok(Some(Artifact::Sha512(bytes)));
         }
     }
     Err(Error::Malformed {
@@ -553,7 +571,12 @@ impl BundleVerifier {
     /// With `subject`, the artifact must be one of the Statement's subjects.
     /// Without, the bundle is verified bound to the Statement's own first
     /// subject: the signature, certificate and log checks are complete, and
-    /// which subjects matter is then the caller's policy.
+    /// which subjects matter is then the caller's policy. A Statement with
+    /// no subject at all (an in-toto link of a step without products) binds
+    /// nothing: `sigstore-verify` cannot verify its bundle, toto verifies it
+    /// itself, only in the shape toto's signer writes (a v0.3 bundle, a P-256
+    /// Fulcio certificate, one Rekor v1 `dsse` 0.0.1 entry with SET and
+    /// inclusion proof, no RFC 3161 timestamp).
     pub fn verify_attestation(
         &self,
         bundle_json: &[u8],
@@ -563,15 +586,53 @@ impl BundleVerifier {
         let tree = strict_json(bundle_json)?;
         let (payload_type, payload) = dsse_payload(&tree)?;
         let binding = match subject {
-            Some(artifact) => artifact,
+            Some(artifact) => Some(artifact),
             None => first_subject_digest(&payload)?,
         };
-        let verified = self.verify_parsed(bundle_json, &tree, binding, policy)?;
+        let verified = match binding {
+            Some(binding) => self.verify_parsed(bundle_json, &tree, binding, policy)?,
+            None => self.verify_unbound(bundle_json, &tree, policy)?,
+        };
         Ok(VerifiedAttestation {
             verified,
             payload_type,
             payload,
         })
+    }
+}
+
+impl BundleVerifier {
+    /// Verifies a DSSE bundle whose Statement has no subject, so binds no
+    /// artifact. `sigstore-verify` 0.15.1 cannot (it refuses "in-toto
+    /// statement has no subjects"); sigstore-python can (`verify_dsse`
+    /// needs no artifact). toto verifies it itself, with every check of its
+    /// fast path, in the shape its signer writes: a v0.3 bundle, a P-256
+    /// Fulcio certificate, one Rekor v1 `dsse` 0.0.1 entry with SET and
+    /// inclusion proof, no RFC 3161 timestamp. Any other shape is refused.
+    fn verify_unbound(
+        &self,
+        bundle_json: &[u8],
+        tree: &dsse::json::Tree<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, Error> {
+        // What `sigstore-verify` refuses as malformed is malformed here too.
+        sigstore_bundle(bundle_json)?;
+        let refused = |why: &str| Error::Verification {
+            reason: format!(
+                "the Statement has no subject, so the bundle binds no artifact; toto verifies \
+                 such a bundle only as its signer writes it (a P-256 Fulcio certificate, one \
+                 Rekor v1 dsse entry with SET and inclusion proof): {why}"
+            ),
+        };
+        let Signer::Certificate(wanted) = signer(policy) else {
+            return Err(refused("signed by a managed key"));
+        };
+        let fast = self
+            .fast
+            .as_ref()
+            .ok_or_else(|| refused("the trusted root's keys are not all ECDSA"))?;
+        fast.verify_unbound_dsse(tree.root(), &wanted, jiff::Timestamp::now())
+            .map_err(refused)
     }
 }
 

@@ -32,6 +32,15 @@
 //! Fulcio CA certificate valid at that time, with the code-signing EKU
 //! ([`super::profile`]); the one embedded SCT by a trusted CT log; and the
 //! signature over the digest.
+//!
+//! One exception to "only accepts": a DSSE bundle whose Statement has no
+//! subject binds no artifact, and `sigstore-verify` refuses every such
+//! bundle, so [`FastPath::verify_unbound_dsse`] is its only verifier. It
+//! runs the same checks on the same shape with a `dsseEnvelope` (one
+//! signature over the PAE, payload type `application/vnd.in-toto+json`)
+//! and a `dsse` 0.0.1 entry (payload hash, signature and certificate
+//! checked against the envelope), and its refusal is final. Its oracle is
+//! sigstore-python's `Verifier.verify_dsse` (tests/e2e/hostile_bundles.rs).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -46,9 +55,15 @@ use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes};
 use super::profile::{self, FulcioAnchors};
 use super::{checkpoint, Artifact, CertificatePolicy, Verified};
 
-/// Why the fast path declined: shown by tests, never to users (the general
-/// verifier then decides and explains).
+/// Why the fast path declined: shown by tests, and to users only for a
+/// bundle no other verifier can verify ([`FastPath::verify_unbound_dsse`]);
+/// otherwise the general verifier then decides and explains.
 pub(super) type Decline = &'static str;
+
+const SIGNATURE: Decline = "the signature does not verify with the certificate's key";
+
+/// The DSSE payload type of an in-toto Statement.
+const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 const MEDIA_TYPES: [&str; 2] = [
     "application/vnd.dev.sigstore.bundle.v0.3+json",
@@ -105,11 +120,60 @@ impl FastPath {
             Artifact::Sha512(_) => return Err("artifact given by SHA-512"),
         };
         let b = Shape::read(bundle)?;
-        if b.message_digest != digest {
+        let Content::Message { digest: signed } = b.content else {
+            return Err("not a message signature");
+        };
+        if signed != digest {
             return Err("messageDigest is not the artifact's");
         }
-        b.check_body(&digest)?;
+        b.check_hashedrekord_body(&digest)?;
+        self.verify_signed(&b, policy, now, |key| {
+            key.verify_prehashed(&digest, &b.signature)
+                .map_err(|_| SIGNATURE)
+        })
+    }
 
+    /// Verifies a DSSE bundle that binds no artifact (its Statement has no
+    /// subject), in the shape toto's signer writes: as [`FastPath::verify`]
+    /// but with a `dsseEnvelope` of one signature over its PAE and a `dsse`
+    /// 0.0.1 log entry recording that signature, this certificate and the
+    /// payload's SHA-256. `sigstore-verify` cannot verify such a bundle (it
+    /// requires a subject to bind), so this verdict is the only one; any
+    /// other shape is refused.
+    pub(super) fn verify_unbound_dsse(
+        &self,
+        bundle: Node<'_, '_>,
+        policy: &CertificatePolicy,
+        now: jiff::Timestamp,
+    ) -> Result<Verified, Decline> {
+        let b = Shape::read(bundle)?;
+        let Content::Dsse {
+            payload_type,
+            ref payload,
+        } = b.content
+        else {
+            return Err("not a DSSE envelope");
+        };
+        if payload_type != IN_TOTO {
+            return Err("the payload type is not application/vnd.in-toto+json");
+        }
+        b.check_dsse_body(payload)?;
+        let pae = dsse::pae::pae(payload_type, payload);
+        self.verify_signed(&b, policy, now, |key| {
+            key.verify(&pae, &b.signature).map_err(|_| SIGNATURE)
+        })
+    }
+
+    /// The checks both shapes share, in the order of the module
+    /// documentation; `signature` verifies the content's signature with
+    /// the certificate's key, last.
+    fn verify_signed(
+        &self,
+        b: &Shape<'_>,
+        policy: &CertificatePolicy,
+        now: jiff::Timestamp,
+        signature: impl FnOnce(&VerificationKey) -> Result<(), Decline>,
+    ) -> Result<Verified, Decline> {
         // The signer, against the policy.
         let info = parse_certificate_info(&b.certificate).map_err(|_| "certificate unreadable")?;
         if info.key_algorithm != KeyAlgorithm::EcdsaP256 {
@@ -118,15 +182,15 @@ impl FastPath {
         let identity = info.identity.as_ref().map(|san| san.to_string());
         if let Some(wanted) = &policy.identity {
             if identity.as_deref() != Some(wanted.as_str()) {
-                return Err("identity");
+                return Err("the certificate's identity is not the policy's");
             }
         }
         if info.issuer.as_deref() != Some(policy.issuer.as_str()) {
-            return Err("issuer");
+            return Err("the certificate's OIDC issuer is not the policy's");
         }
         policy
             .check_claims(identity.as_deref(), Some(&info.ci_claims))
-            .map_err(|_| "certificate claims")?;
+            .map_err(|_| "the certificate's claims are not the policy's")?;
 
         // The integrated time, which the SET authenticates.
         let time = jiff::Timestamp::from_second(b.integrated_time).map_err(|_| "time")?;
@@ -137,7 +201,9 @@ impl FastPath {
             .rekor
             .key_at(&b.log_id, time)
             .ok_or("no log key valid at the integrated time")?;
-        log_key.verify(b.set_payload(), &b.set).map_err(|_| "SET")?;
+        log_key
+            .verify(b.set_payload(), &b.set)
+            .map_err(|_| "the signed entry timestamp (SET) does not verify")?;
 
         // The entry's inclusion in the log, under a checkpoint the log signed.
         let leaf = sigstore_merkle::hash_leaf(&b.body);
@@ -148,30 +214,33 @@ impl FastPath {
             &b.proof,
             &b.root_hash,
         )
-        .map_err(|_| "inclusion proof")?;
+        .map_err(|_| "the inclusion proof does not verify")?;
         // Signed by the same log, with the key that signed the SET
         // (`sigstore-verify` takes any log of the root here); its first
         // signature line by that log decides ([`checkpoint`]).
-        let checkpoint = checkpoint::verify(b.checkpoint, &b.log_id, log_key)
-            .map_err(|_| "checkpoint signature")?;
+        let checkpoint = checkpoint::verify(b.checkpoint, &b.log_id, log_key).map_err(|_| {
+            "the checkpoint's first signature line by the log (of at most 100) does not verify"
+        })?;
         if checkpoint.root_hash() != &b.root_hash || checkpoint.tree_size() != b.tree_size {
             return Err("checkpoint is not the proof's");
         }
 
         // The certificate: key usage, chain, EKU, SCT; then the signature
         // it vouches for.
-        profile::check_leaf_key_usage(b.certificate.as_bytes()).map_err(|_| "key usage")?;
+        profile::check_leaf_key_usage(b.certificate.as_bytes())
+            .map_err(|_| "the certificate's key usage lacks digitalSignature")?;
         let issuer_spki = self
             .fulcio
             .verify_chain(b.certificate.as_bytes(), &[], time)
-            .map_err(|_| "certificate chain")?;
+            .map_err(|_| {
+                "the certificate does not chain to a Fulcio CA valid at the integrated time"
+            })?;
         self.verify_sct(b.certificate.as_bytes(), &issuer_spki)?;
         let key = VerificationKey::from_spki(&info.public_key).map_err(|_| "signing key")?;
         if key.scheme() != SigningScheme::EcdsaP256Sha256 {
             return Err("signing key is not P-256");
         }
-        key.verify_prehashed(&digest, &b.signature)
-            .map_err(|_| "signature")?;
+        signature(&key)?;
 
         Ok(Verified {
             identity,
@@ -184,7 +253,8 @@ impl FastPath {
     /// Verifies the certificate's one embedded SCT (RFC 6962 §3.2) by a
     /// trusted CT log valid when it was issued.
     fn verify_sct(&self, cert: &[u8], issuer_spki: &[u8]) -> Result<(), Decline> {
-        let (precert_tbs, list) = precert::tbs(cert).ok_or("certificate extensions")?;
+        let (precert_tbs, list) =
+            precert::tbs(cert).ok_or("the certificate has no readable embedded SCT list")?;
         let sct = Sct::read_list(list).ok_or("SCT list")?;
         let (_, keys) = self
             .ct
@@ -215,14 +285,26 @@ impl FastPath {
             &signed,
             &SignatureBytes::new(sct.signature.to_vec()),
         )
-        .map_err(|_| "SCT signature")
+        .map_err(|_| "the SCT does not verify with a trusted CT log's key")
     }
+}
+
+/// What a bundle signs.
+enum Content<'a> {
+    /// A `messageSignature` over an artifact's SHA-256.
+    Message { digest: [u8; 32] },
+    /// A `dsseEnvelope` (one signature over the PAE of the payload).
+    Dsse {
+        payload_type: &'a str,
+        payload: Vec<u8>,
+    },
 }
 
 /// The parts of a bundle of the common shape, decoded.
 struct Shape<'a> {
     certificate: DerCertificate,
-    message_digest: [u8; 32],
+    content: Content<'a>,
+    /// The content's signature.
     signature: SignatureBytes,
     /// The entry's index in the log (what the SET signs).
     log_index: u64,
@@ -277,7 +359,12 @@ impl<'a> Shape<'a> {
     fn read(root: Node<'a, '_>) -> Result<Shape<'a>, Decline> {
         let root = only(
             Some(root),
-            &["mediaType", "verificationMaterial", "messageSignature"],
+            &[
+                "mediaType",
+                "verificationMaterial",
+                "messageSignature",
+                "dsseEnvelope",
+            ],
         )?;
         if !MEDIA_TYPES.contains(&text(root.get("mediaType"))?) {
             return Err("not a v0.3 bundle");
@@ -312,9 +399,10 @@ impl<'a> Shape<'a> {
                 "canonicalizedBody",
             ],
         )?;
+        let (content, signature, logged_as) = Shape::content(root)?;
         let kind = only(entry.get("kindVersion"), &["kind", "version"])?;
-        if text(kind.get("kind"))? != "hashedrekord" || text(kind.get("version"))? != "0.0.1" {
-            return Err("not a hashedrekord 0.0.1 entry");
+        if text(kind.get("kind"))? != logged_as || text(kind.get("version"))? != "0.0.1" {
+            return Err("not a hashedrekord or dsse 0.0.1 entry for the content");
         }
         let log_index = int(entry.get("logIndex"))?;
         let integrated_time = i64::try_from(int(entry.get("integratedTime"))?)
@@ -329,21 +417,10 @@ impl<'a> Shape<'a> {
         let hashes = proof.get("hashes").filter(Node::is_array).ok_or("hashes")?;
         let checkpoint = only(proof.get("checkpoint"), &["envelope"])?;
 
-        let signature = only(
-            root.get("messageSignature"),
-            &["messageDigest", "signature"],
-        )?;
-        let md = only(signature.get("messageDigest"), &["algorithm", "digest"])?;
-        if text(md.get("algorithm"))? != "SHA2_256" {
-            return Err("messageDigest is not SHA2_256");
-        }
-
         Ok(Shape {
             certificate: DerCertificate::new(bytes(certificate.get("rawBytes"))?),
-            message_digest: bytes(md.get("digest"))?
-                .try_into()
-                .map_err(|_| "messageDigest length")?,
-            signature: SignatureBytes::new(bytes(signature.get("signature"))?),
+            content,
+            signature,
             log_index,
             proof_index: int(proof.get("logIndex"))?,
             log_id: hash(only(entry.get("logId"), &["keyId"])?.get("keyId"))?,
@@ -360,15 +437,49 @@ impl<'a> Shape<'a> {
         })
     }
 
+    /// The bundle's content (exactly one of `messageSignature` and
+    /// `dsseEnvelope`), its signature, and the kind of log entry that
+    /// records it.
+    fn content(root: Node<'a, '_>) -> Result<(Content<'a>, SignatureBytes, &'static str), Decline> {
+        match (root.get("messageSignature"), root.get("dsseEnvelope")) {
+            (Some(message), None) => {
+                let message = only(Some(message), &["messageDigest", "signature"])?;
+                let md = only(message.get("messageDigest"), &["algorithm", "digest"])?;
+                if text(md.get("algorithm"))? != "SHA2_256" {
+                    return Err("messageDigest is not SHA2_256");
+                }
+                let digest = bytes(md.get("digest"))?
+                    .try_into()
+                    .map_err(|_| "messageDigest length")?;
+                let signature = SignatureBytes::new(bytes(message.get("signature"))?);
+                Ok((Content::Message { digest }, signature, "hashedrekord"))
+            }
+            (None, Some(envelope)) => {
+                let envelope = only(Some(envelope), &["payload", "payloadType", "signatures"])?;
+                let signatures = envelope.get("signatures").filter(Node::is_array);
+                let mut signatures = signatures.ok_or("DSSE signatures")?.elements();
+                let (Some(one), None) = (signatures.next(), signatures.next()) else {
+                    return Err("not exactly one DSSE signature");
+                };
+                let one = only(Some(one), &["sig", "keyid"])?;
+                if let Some(keyid) = one.get("keyid") {
+                    text(Some(keyid))?;
+                }
+                let content = Content::Dsse {
+                    payload_type: text(envelope.get("payloadType"))?,
+                    payload: bytes(envelope.get("payload"))?,
+                };
+                Ok((content, SignatureBytes::new(bytes(one.get("sig"))?), "dsse"))
+            }
+            _ => Err("not exactly one of messageSignature and dsseEnvelope"),
+        }
+    }
+
     /// The log entry's body must record this artifact's digest, this
     /// signature and this certificate (the CVE-2022-36056 class).
-    fn check_body(&self, digest: &[u8; 32]) -> Result<(), Decline> {
+    fn check_hashedrekord_body(&self, digest: &[u8; 32]) -> Result<(), Decline> {
         let tree = Tree::parse(&self.body).map_err(|_| "body is not JSON")?;
-        let body = only(Some(tree.root()), &["apiVersion", "kind", "spec"])?;
-        if text(body.get("apiVersion"))? != "0.0.1" || text(body.get("kind"))? != "hashedrekord" {
-            return Err("body is not hashedrekord 0.0.1");
-        }
-        let spec = only(body.get("spec"), &["data", "signature"])?;
+        let spec = body_spec(&tree, "hashedrekord", &["data", "signature"])?;
         let logged = only(
             only(spec.get("data"), &["hash"])?.get("hash"),
             &["algorithm", "value"],
@@ -383,17 +494,59 @@ impl<'a> Shape<'a> {
             return Err("body records another signature");
         }
         let key = only(signature.get("publicKey"), &["content"])?;
-        // As Rekor stores it: PEM, 64-character lines, a final newline.
-        let pem = x509_cert::der::pem::encode_string(
+        if bytes(key.get("content"))? != self.certificate_pem()?.as_bytes() {
+            return Err("body records another certificate");
+        }
+        Ok(())
+    }
+
+    /// The `dsse` 0.0.1 entry's body must record the SHA-256 of this
+    /// payload and exactly one signature: this one, by this certificate.
+    /// Its envelope hash is over the envelope's JSON as the client sent it
+    /// and is not checked (neither `sigstore-verify` nor sigstore-python
+    /// can reproduce it either).
+    fn check_dsse_body(&self, payload: &[u8]) -> Result<(), Decline> {
+        let tree = Tree::parse(&self.body).map_err(|_| "body is not JSON")?;
+        let spec = body_spec(
+            &tree,
+            "dsse",
+            &["envelopeHash", "payloadHash", "signatures"],
+        )?;
+        let sha256 = |name| {
+            let hash = only(spec.get(name), &["algorithm", "value"])?;
+            match text(hash.get("algorithm"))? {
+                "sha256" => text(hash.get("value")),
+                _ => Err("body hash is not SHA-256"),
+            }
+        };
+        sha256("envelopeHash")?;
+        if sha256("payloadHash")? != hex::encode(Sha256::digest(payload)) {
+            return Err("body records another payload");
+        }
+        let signatures = spec.get("signatures").filter(Node::is_array);
+        let mut signatures = signatures.ok_or("body signatures")?.elements();
+        let (Some(one), None) = (signatures.next(), signatures.next()) else {
+            return Err("body records other signatures");
+        };
+        let one = only(Some(one), &["signature", "verifier"])?;
+        if bytes(one.get("signature"))? != self.signature.as_bytes() {
+            return Err("body records another signature");
+        }
+        if bytes(one.get("verifier"))? != self.certificate_pem()?.as_bytes() {
+            return Err("body records another certificate");
+        }
+        Ok(())
+    }
+
+    /// The certificate as Rekor stores it: PEM, 64-character lines, a final
+    /// newline.
+    fn certificate_pem(&self) -> Result<String, Decline> {
+        x509_cert::der::pem::encode_string(
             "CERTIFICATE",
             x509_cert::der::pem::LineEnding::LF,
             self.certificate.as_bytes(),
         )
-        .map_err(|_| "certificate PEM")?;
-        if bytes(key.get("content"))? != pem.as_bytes() {
-            return Err("body records another certificate");
-        }
-        Ok(())
+        .map_err(|_| "certificate PEM")
     }
 
     /// What the SET signs: the canonical JSON of body, integrated time,
@@ -409,6 +562,16 @@ impl<'a> Shape<'a> {
         )
         .into_bytes()
     }
+}
+
+/// The `spec` of a log entry body of `kind` 0.0.1, an object with no
+/// member but `keys`.
+fn body_spec<'t>(tree: &'t Tree<'_>, kind: &str, keys: &[&str]) -> Result<Node<'t, 't>, Decline> {
+    let body = only(Some(tree.root()), &["apiVersion", "kind", "spec"])?;
+    if text(body.get("apiVersion"))? != "0.0.1" || text(body.get("kind"))? != kind {
+        return Err("body is not of the entry's kind, version 0.0.1");
+    }
+    only(body.get("spec"), keys)
 }
 
 /// One SCT (RFC 6962 §3.2), borrowed from the certificate.

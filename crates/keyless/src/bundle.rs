@@ -523,6 +523,12 @@ fn dsse_payload(tree: &dsse::json::Tree<'_>) -> Result<(String, Vec<u8>), Error>
     Ok((payload_type.to_owned(), payload))
 }
 
+/// Whether `payload` is a Statement without subjects: a bundle of it binds
+/// no artifact, and only [`BundleVerifier::verify_unbound`] verifies it.
+pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
+    matches!(first_subject_digest(payload), Ok(None))
+}
+
 /// The first subject digest of a Statement usable for binding; `None` for
 /// a Statement without subjects (`"subject": []`), which binds nothing.
 fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {

@@ -37,6 +37,10 @@ struct Fixture {
     tb: testbed::Testbed,
     forge: Forge,
     artifact: PathBuf,
+    /// What toto and sigstore-python trust: the testbed's trust files, or
+    /// those [`Fixture::trust`] wrote.
+    trusted_root: PathBuf,
+    trust_config: PathBuf,
 }
 
 impl Fixture {
@@ -46,12 +50,22 @@ impl Fixture {
         let forge = Forge::open(tb.dir()).unwrap();
         let artifact = dir.path().join("app.tar.gz");
         std::fs::write(&artifact, ARTIFACT).unwrap();
+        let (trusted_root, trust_config) = (tb.trusted_root_path(), tb.trust_config_path());
         Fixture {
             dir,
             tb,
             forge,
             artifact,
+            trusted_root,
+            trust_config,
         }
+    }
+
+    /// Trusts the `extra` certificate authorities
+    /// ([`forge::certificate_authority`]) besides the testbed's.
+    fn trust(&mut self, extra: &[Value]) {
+        (self.trusted_root, self.trust_config) =
+            forge::trust_files_with(self.tb.dir(), extra, self.dir.path()).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -134,12 +148,14 @@ impl Fixture {
     fn run_file(&self, command: Command, bundle: &Path) -> (Output, Duration) {
         let mut cmd = match command {
             Command::Bundle => verify_bundle(bundle),
-            Command::Attestation => verify_attestation(bundle),
+            Command::Attestation | Command::Unbound => verify_attestation(bundle),
         };
-        cmd.testbed_signer(&self.tb, IDENTITY);
+        cmd.signer(IDENTITY, self.tb.issuer())
+            .trusted_root(&self.trusted_root);
         match command {
             Command::Bundle => cmd.arg(&self.artifact),
             Command::Attestation => cmd.subject(&self.artifact),
+            Command::Unbound => &mut cmd,
         };
         let start = Instant::now();
         let out = cmd.output().unwrap();
@@ -151,6 +167,8 @@ impl Fixture {
 enum Command {
     Bundle,
     Attestation,
+    /// `verify-attestation` without `--subject`.
+    Unbound,
 }
 
 fn read_json(path: &Path) -> Value {
@@ -418,6 +436,241 @@ fn hostile_certificates_are_refused() {
     check(&f, cases);
 }
 
+/// sigstore-python's verdicts on the blob bundle `cases`, with the
+/// fixture's trust config: it must accept the controls (expected exit 0)
+/// and refuse the rest. Fails once, listing every disagreement.
+fn check_python<'c>(f: &Fixture, py: &Path, cases: impl IntoIterator<Item = &'c Case>) {
+    let mut wrong = Vec::new();
+    for c in cases {
+        let path = f.path(&format!("{}.py.sigstore.json", c.name));
+        std::fs::write(&path, &c.bundle).unwrap();
+        let mut sigstore = crate::common::sigstore(py);
+        sigstore.arg("--trust-config").arg(&f.trust_config);
+        let out = crate::common::sigstore_verify(sigstore, &path, IDENTITY, f.tb.issuer())
+            .arg(&f.artifact)
+            .output()
+            .unwrap();
+        let accepted = out.status.success();
+        eprintln!(
+            "sigstore-python on {}: exit {:?}: {}",
+            c.name,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if accepted != (c.code == 0) {
+            wrong.push(format!(
+                "{}: sigstore-python {} it\n  stderr: {}",
+                c.name,
+                if accepted { "accepts" } else { "refuses" },
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "sigstore-python disagrees:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Fulcio's certificate profile (issue #16): every CA certificate on the
+/// path, the trust anchor included, must be valid at the signing time, and
+/// the leaf's key usage must be digitalSignature. Each CA below is added to
+/// the trusted root with a `validFor` that covers the signing time, so only
+/// the certificate's own validity is wrong; `sigstore-verify` checked
+/// neither (its anchors have no validity, webpki reads no key usage) and
+/// toto accepted all six. sigstore-python 4.5.1 refuses the same bundles.
+#[test]
+fn certificates_outside_the_fulcio_profile_are_refused() {
+    let mut f = Fixture::new();
+    let now = testbed::now();
+    let day = 86_400;
+    let root = f.forge.root.clone();
+    let ca = |issuer: Option<&testbed::pki::Authority>, name: &str, from: i64, until: i64| {
+        forge::ca(issuer, name, from, until).unwrap()
+    };
+    let intermediate = ca(Some(&root), "extra intermediate", now - day, now + day);
+    let expired = ca(
+        Some(&root),
+        "expired intermediate",
+        now - 2 * day,
+        now - day,
+    );
+    let future = ca(Some(&root), "future intermediate", now + day, now + 2 * day);
+    let anchor = ca(None, "extra root", now - day, now + day);
+    let expired_anchor = ca(None, "expired root", now - 2 * day, now - day);
+    let future_anchor = ca(None, "future root", now + day, now + 2 * day);
+    let extra: Vec<Value> = [
+        vec![&intermediate, &root],
+        vec![&expired, &root],
+        vec![&future, &root],
+        vec![&anchor],
+        vec![&expired_anchor],
+        vec![&future_anchor],
+    ]
+    .iter()
+    .map(|chain| forge::certificate_authority(chain, now - day).unwrap())
+    .collect();
+    f.trust(&extra);
+
+    let from = |issuer: &testbed::pki::Authority| {
+        f.forged_blob_bundle(&forge::leaf(issuer, &f.leaf_spec()).unwrap())
+    };
+    let mut cases = vec![
+        case(
+            "control_leaf_from_an_added_intermediate_verifies",
+            &from(&intermediate),
+            0,
+            &[],
+        ),
+        case(
+            "control_leaf_from_an_added_root_verifies",
+            &from(&anchor),
+            0,
+            &[],
+        ),
+        case(
+            "leaf_from_an_intermediate_expired_at_signing_time",
+            &from(&expired),
+            1,
+            &[
+                "certificate chain",
+                "CN=expired intermediate",
+                "not valid at",
+            ],
+        ),
+        case(
+            "leaf_from_an_intermediate_not_yet_valid_at_signing_time",
+            &from(&future),
+            1,
+            &[
+                "certificate chain",
+                "CN=future intermediate",
+                "not valid at",
+            ],
+        ),
+        case(
+            "leaf_from_a_trust_anchor_expired_at_signing_time",
+            &from(&expired_anchor),
+            1,
+            &["certificate chain", "CN=expired root", "not valid at"],
+        ),
+        case(
+            "leaf_from_a_trust_anchor_not_yet_valid_at_signing_time",
+            &from(&future_anchor),
+            1,
+            &["certificate chain", "CN=future root", "not valid at"],
+        ),
+    ];
+    let usages: [(_, _, &'static [&'static str]); 2] = [
+        (
+            "leaf_whose_key_usage_lacks_digital_signature",
+            forge::LeafKeyUsage::KeyEnciphermentOnly,
+            &["signing certificate", "key usage lacks digitalSignature"],
+        ),
+        (
+            "leaf_without_a_key_usage_extension",
+            forge::LeafKeyUsage::Absent,
+            &["signing certificate", "no key usage extension"],
+        ),
+    ];
+    for (name, usage, says) in usages {
+        let mut spec = f.leaf_spec();
+        spec.key_usage = usage;
+        let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+        cases.push(case(name, &f.forged_blob_bundle(&signer), 1, says));
+    }
+    if let Some(py) = crate::common::python("certificates_outside_the_fulcio_profile_are_refused") {
+        check_python(&f, &py, &cases);
+    }
+    check(&f, cases);
+}
+
+/// A checkpoint's signature lines (issue #16) are read as Go's `note`
+/// package reads them: at most 100 lines, and the first line with the log's
+/// key hint decides. Every bundle here is genuine but for its checkpoint's
+/// signature lines. toto verified every line carrying the log's hint until
+/// one did, twice (fast and general path): 300 000 lines took 30 s, and a
+/// bad first line was rescued by a good second one.
+#[test]
+fn checkpoint_signature_lines_are_read_as_go_note_reads_them() {
+    let f = Fixture::new();
+    let good = f.forged_blob_bundle(&f.good_signer());
+    let pointer = format!("{ENTRY}/inclusionProof/checkpoint/envelope");
+    let (note, lines) = forge::checkpoint_parts(get(&good, &pointer)).unwrap();
+    let [log_line] = lines[..] else {
+        panic!("one signature line expected: {lines:?}")
+    };
+    let log_line = log_line.to_owned();
+    let hint = &B64
+        .decode(log_line.trim_end().rsplit_once(' ').unwrap().1)
+        .unwrap()[..4];
+    let forged = forge::checkpoint_signature_line(note, hint, &forge::random_key());
+    let witness = forge::checkpoint_signature_line(note, b"wit1", &forge::random_key());
+    let with_lines = |lines: &[&str]| {
+        let mut b = good.clone();
+        set(
+            &mut b,
+            &pointer,
+            json!(format!("{note}\n{}", lines.concat())),
+        );
+        b
+    };
+    let limit = keyless::MAX_CHECKPOINT_SIGNATURES;
+    let mut cases = vec![
+        case(
+            "control_unknown_hint_line_before_the_log_line_verifies",
+            &with_lines(&[&witness, &log_line]),
+            0,
+            &[],
+        ),
+        case(
+            "control_log_line_then_99_unknown_hint_lines_verifies",
+            &with_lines(&[&[log_line.as_str()][..], &vec![witness.as_str(); limit - 1]].concat()),
+            0,
+            &[],
+        ),
+        case(
+            "checkpoint_whose_first_log_hint_line_is_bad_and_second_good",
+            &with_lines(&[&forged, &log_line]),
+            1,
+            &[
+                "checkpoint's first signature line by the entry's log",
+                "does not verify",
+            ],
+        ),
+        case(
+            "checkpoint_with_101_signature_lines",
+            &with_lines(&[&[log_line.as_str()][..], &vec![witness.as_str(); limit]].concat()),
+            1,
+            &["checkpoint has more than 100 signature lines"],
+        ),
+    ];
+    if let Some(py) =
+        crate::common::python("checkpoint_signature_lines_are_read_as_go_note_reads_them")
+    {
+        // sigstore-python has no line bound (Go's `note` has): it accepts
+        // the 101 lines, a deliberate difference.
+        check_python(
+            &f,
+            &py,
+            cases
+                .iter()
+                .filter(|c| !c.name.contains("101"))
+                .collect::<Vec<_>>(),
+        );
+    }
+    // 300 000 lines with the log's hint, the first genuine (13 MiB).
+    let many = with_lines(&vec![log_line.as_str(); 300_000]);
+    cases.push(case(
+        "checkpoint_with_300000_log_hint_signature_lines",
+        &many,
+        1,
+        &["checkpoint has more than 100 signature lines"],
+    ));
+    check(&f, cases);
+}
+
 /// A forged blob bundle and the log it came from (entry at index 3 of 6).
 fn forged_with_log(f: &Fixture, signer: &Signer) -> (Value, testbed::log::Log) {
     let signature = signer.sign(ARTIFACT);
@@ -527,7 +780,7 @@ fn hostile_log_entries_are_refused() {
         "checkpoint_signed_by_another_key",
         &b,
         1,
-        &["checkpoint", "no matching Rekor key"],
+        &["checkpoint", "no signature line by the entry's log"],
     ));
     // The testbed key's hint, another key's signature.
     let real = get(
@@ -1000,6 +1253,215 @@ fn hostile_attestations_are_refused() {
         says: &["recursion limit"],
     });
 
+    check(&f, cases);
+}
+
+/// A bundle whose Statement has no subject (the link of a step without
+/// products) binds no artifact, and `sigstore-verify` cannot verify it:
+/// toto verifies it alone ([`keyless::BundleVerifier::verify_attestation`]),
+/// so each check gets a validly signed bundle that breaks exactly it, and
+/// sigstore-python's `Verifier.verify_dsse` (no artifact either) must give
+/// the same verdict on every one.
+#[test]
+fn hostile_bundles_of_statements_without_subjects_are_refused() {
+    let f = Fixture::new();
+    let now = testbed::now();
+    let signer = f.good_signer();
+    let payload_type = "application/vnd.in-toto+json";
+    let statement = |step: &str| {
+        serde_json::to_vec(&json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [],
+            "predicateType": "https://in-toto.io/attestation/link/v0.3",
+            "predicate": {"name": step, "command": [], "materials": [], "byproducts": {}, "environment": {}},
+        }))
+        .unwrap()
+    };
+    let (good_payload, evil_payload) = (statement("test"), statement("evil"));
+    // `envelope` in the bundle, `logged` in the log entry's body.
+    let bundle = |envelope: &Value, logged: &Value, kind: &str| {
+        let body = forge::dsse_body(&logged.to_string(), &signer.leaf_pem().unwrap()).unwrap();
+        let mut log = f.forge.log().unwrap();
+        let entry = forge::logged(&mut log, body, now).unwrap();
+        forge::bundle(
+            signer.leaf_der(),
+            &entry,
+            kind,
+            json!({ "dsseEnvelope": envelope }),
+        )
+        .unwrap()
+    };
+    let unbound = |name, bundle: &Value, code, says| Case {
+        name,
+        command: Command::Unbound,
+        bundle: bytes(bundle),
+        code,
+        says,
+    };
+    let good_envelope = signer.envelope(payload_type, &good_payload);
+    let good = bundle(&good_envelope, &good_envelope, "dsse");
+    let mut cases = vec![unbound(
+        "control_statement_without_subjects_verifies",
+        &good,
+        0,
+        &[],
+    )];
+
+    let mut swapped = good_envelope.clone();
+    swapped["payload"] = json!(B64.encode(&evil_payload));
+    cases.push(unbound(
+        "payload_swapped_after_signing_and_logged_so",
+        &bundle(&swapped, &swapped, "dsse"),
+        1,
+        &["no subject", "signature does not verify"],
+    ));
+    let evil_envelope = signer.envelope(payload_type, &evil_payload);
+    cases.push(unbound(
+        "logged_body_for_another_payload",
+        &bundle(&good_envelope, &evil_envelope, "dsse"),
+        1,
+        &["no subject", "body records another payload"],
+    ));
+    let mut resigned = good_envelope.clone();
+    resigned["signatures"] = evil_envelope["signatures"].clone();
+    cases.push(unbound(
+        "logged_body_with_another_signature",
+        &bundle(&good_envelope, &resigned, "dsse"),
+        1,
+        &["no subject", "body records another signature"],
+    ));
+    let mut typed = good_envelope.clone();
+    typed["payloadType"] = json!("application/json");
+    cases.push(unbound(
+        "payload_type_swapped_after_signing_and_logged_so",
+        &bundle(&typed, &typed, "dsse"),
+        1,
+        &[
+            "no subject",
+            "payload type is not application/vnd.in-toto+json",
+        ],
+    ));
+    cases.push(unbound(
+        "envelope_logged_as_a_hashedrekord_entry",
+        &bundle(&good_envelope, &good_envelope, "hashedrekord"),
+        1,
+        &[
+            "no subject",
+            "not a hashedrekord or dsse 0.0.1 entry for the content",
+        ],
+    ));
+    let mut spec = f.leaf_spec();
+    spec.identity = "mallory@example.com".into();
+    let mallory = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    cases.push(unbound(
+        "signed_by_another_identity",
+        &f.forge
+            .dsse_bundle(&mallory, payload_type, &good_payload, None, now)
+            .unwrap(),
+        1,
+        &["no subject", "identity is not the policy's"],
+    ));
+    let mut spec = f.leaf_spec();
+    spec.sct = None;
+    let unlogged = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    cases.push(unbound(
+        "leaf_without_sct",
+        &f.forge
+            .dsse_bundle(&unlogged, payload_type, &good_payload, None, now)
+            .unwrap(),
+        1,
+        &["no subject", "no readable embedded SCT"],
+    ));
+    let pointer = format!("{ENTRY}/inclusionPromise/signedEntryTimestamp");
+    let mut b = good.clone();
+    set(
+        &mut b,
+        &pointer,
+        json!(get(&f.forged_blob_bundle(&signer), &pointer)),
+    );
+    cases.push(unbound(
+        "set_of_another_entry",
+        &b,
+        1,
+        &["no subject", "signed entry timestamp (SET) does not verify"],
+    ));
+    let pointer = format!("{ENTRY}/inclusionProof/checkpoint/envelope");
+    let (note, lines) = forge::checkpoint_parts(get(&good, &pointer)).unwrap();
+    let hint = &B64
+        .decode(lines[0].trim_end().rsplit_once(' ').unwrap().1)
+        .unwrap()[..4];
+    let forged = forge::checkpoint_signature_line(note, hint, &forge::random_key());
+    let mut b = good.clone();
+    set(
+        &mut b,
+        &pointer,
+        json!(format!("{note}\n{forged}{}", lines[0])),
+    );
+    cases.push(unbound(
+        "checkpoint_whose_first_log_line_is_bad",
+        &b,
+        1,
+        &["no subject", "first signature line by the log"],
+    ));
+    let mut b = good.clone();
+    let one = b["dsseEnvelope"]["signatures"][0].clone();
+    set(
+        &mut b,
+        "/dsseEnvelope/signatures",
+        json!([one.clone(), one]),
+    );
+    cases.push(unbound(
+        "envelope_with_two_signatures",
+        &b,
+        2,
+        &["malformed bundle"],
+    ));
+    let text = String::from_utf8(good_payload.clone()).unwrap();
+    let subjects = r#""subject":[{"name":"app","digest":{"sha256":"00"}}],"#;
+    let twice = text.replacen(r#""subject":[]"#, &format!("{subjects}\"subject\":[]"), 1);
+    assert_ne!(twice, text);
+    let envelope = signer.envelope(payload_type, twice.as_bytes());
+    let two_subject_keys = unbound(
+        "statement_with_two_subject_keys_the_last_empty",
+        &bundle(&envelope, &envelope, "dsse"),
+        2,
+        &["attestation statement", "duplicate"],
+    );
+
+    if let Some(py) =
+        crate::common::python("hostile_bundles_of_statements_without_subjects_are_refused")
+    {
+        let trust = f.trust_config.display().to_string();
+        let mut wrong = Vec::new();
+        for c in &cases {
+            let path = f.path(&format!("{}.py.sigstore.json", c.name));
+            std::fs::write(&path, &c.bundle).unwrap();
+            let path = path.display().to_string();
+            let args = [
+                "sigstore-verify-dsse",
+                &trust,
+                &path,
+                IDENTITY,
+                f.tb.issuer(),
+            ];
+            let out = crate::common::peer(&py, &args);
+            if out.status.success() != (c.code == 0) {
+                wrong.push(format!(
+                    "{}: {}",
+                    c.name,
+                    String::from_utf8_lossy(&out.stdout)
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "sigstore-python disagrees:\n{}",
+            wrong.join("\n")
+        );
+    }
+    // sigstore-python's `verify_dsse` does not read the Statement: the
+    // duplicate key is toto's to refuse.
+    cases.push(two_subject_keys);
     check(&f, cases);
 }
 

@@ -13,7 +13,7 @@ use crate::common::{
     verify_bundle, verify_chain, write, Signing, VerifyFlags, PROVENANCE,
 };
 
-const FULCIO: &str = "/api/v2/signingCert";
+use crate::evidence::FULCIO;
 const REKOR: &str = "/api/v1/log/entries";
 const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -615,6 +615,96 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
     expect_code(&verify("owner@example.com"), 0, "restored");
     std::fs::remove_file(root.join("root.layout.sigstore.json")).unwrap();
     expect_code(&verify("owner@example.com"), 1, "no bundle");
+}
+
+/// A step that makes nothing (tests, a review) has a link without products,
+/// so a Statement without subjects: `toto run --keyless` signs it, logs it
+/// once and writes its bundle, and `toto verify` accepts it for the step's
+/// keyless functionary and refuses it for another. It failed after logging
+/// ("no subject with a sha256 or sha512 digest"): `sigstore-verify` cannot
+/// verify a DSSE bundle that binds no artifact. sigstore-python's
+/// `Verifier.verify_dsse`, which needs no artifact, accepts the bundle.
+#[test]
+fn a_keyless_step_without_products_is_recorded_and_verifies() {
+    let dir = tempdir();
+    let tb = start_testbed(dir.path());
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
+    let out = toto()
+        .current_dir(&work)
+        .args(["run", "-n", "test"])
+        .args(keyless(&tb, &token(&tb, "alice@example.com")))
+        .args(["-m", "src", "--", "sh", "-c", "test -s src/main.c"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto run --keyless of a step without products");
+    assert_eq!(tb.log_size(), 1, "logged once");
+    let bundle = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
+        .expect("a link bundle");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        json["dsseEnvelope"]["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["subject"], serde_json::json!([]), "{statement}");
+
+    let layout_for = |identity: &str| {
+        format!(
+            "expires = \"30d\"\n[[steps]]\nname = \"test\"\n\
+             identities = [{{ identity = \"{identity}\", issuer = \"{}\" }}]\n\
+             materials = [\"ALLOW src/*\", \"DISALLOW *\"]\nproducts = [\"DISALLOW *\"]\n",
+            tb.issuer()
+        )
+    };
+    for (n, identity, code) in [(0, "alice@example.com", 0), (1, "mallory@example.com", 1)] {
+        let toml = write(&dir.path().join(format!("{n}.toml")), &layout_for(identity));
+        let (owner, layout) = (
+            dir.path().join(format!("owner{n}")),
+            dir.path().join(format!("{n}.layout")),
+        );
+        owner_signed_layout(&toml, &owner, &layout);
+        let out = verify_chain(&layout, &owner, &work, &tb);
+        expect_code(
+            &out,
+            code,
+            &format!("the chain with {identity} as the functionary"),
+        );
+    }
+
+    if let Some(py) = python("a_keyless_step_without_products_is_recorded_and_verifies") {
+        let bundle = bundle.display().to_string();
+        let trust = tb.trust_config_path().display().to_string();
+        let peer = |identity: &str| {
+            crate::common::peer(
+                &py,
+                &[
+                    "sigstore-verify-dsse",
+                    &trust,
+                    &bundle,
+                    identity,
+                    tb.issuer(),
+                ],
+            )
+        };
+        let out = peer("alice@example.com");
+        expect_code(&out, 0, "sigstore-python verify_dsse");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("attestation/link/v0.3"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        expect_code(
+            &peer("mallory@example.com"),
+            1,
+            "sigstore-python, another identity",
+        );
+    }
 }
 
 /// A person at a terminal without a token logs in by the device flow: toto

@@ -13,11 +13,13 @@ use serde_json::Value;
 
 use crate::common::{
     expect_code, expect_error, expect_refused, faults, js_verify, node_peer, python, python_attest,
-    python_sign, testbed_verify_attestation, testbed_verify_bundle, write, Signing, PROVENANCE,
+    python_sign, testbed_verify_attestation, testbed_verify_bundle, write, Signing, VerifyFlags,
+    PROVENANCE,
 };
 
 const REKOR_V1: &str = "/api/v1/log/entries";
 const REKOR_V2: &str = "/api/v2/log/entries";
+use crate::evidence::FULCIO;
 const TSA: &str = "/api/v1/timestamp";
 
 /// A testbed in Rekor v2 mode keeping its state in `dir/testbed`.
@@ -411,4 +413,71 @@ fn rekor_version_1_can_be_asked_for() {
         .output()
         .unwrap();
     expect_code(&out, 2, "--rekor-version 3");
+}
+
+/// A step without products has a Statement without subjects, which toto
+/// verifies only from a Rekor v1 entry without RFC 3161 timestamp: with
+/// Rekor v2 `toto run --keyless` refuses it before anything is timestamped
+/// or logged, and writes no bundle; `--rekor-version 1` records it, not
+/// timestamped though the trust config offers a TSA, and it verifies.
+#[test]
+fn a_step_without_products_is_refused_before_rekor_v2_and_recorded_with_v1() {
+    let s = Signing::new(
+        start_v2,
+        "alice@example.com",
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+    );
+    let run = |extra: &[&str]| {
+        crate::common::toto()
+            .current_dir(s.dir.path())
+            .args(["run", "-n", "test"])
+            .args(crate::common::keyless(&s.tb, &s.token))
+            .args(extra)
+            .args(["-m", "a.txt", "--", "true"])
+            .output()
+            .unwrap()
+    };
+    let links = || -> Vec<PathBuf> {
+        std::fs::read_dir(s.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
+            .collect()
+    };
+    expect_error(
+        &run(&[]),
+        2,
+        "a link without products is logged to Rekor v1 only",
+        "a Statement without subjects through Rekor v2",
+    );
+    assert_eq!(
+        (
+            s.tb.requests(FULCIO),
+            s.tb.requests(REKOR_V2),
+            s.tb.requests(TSA)
+        ),
+        (0, 0, 0),
+        "refused before the step: no certificate, nothing timestamped or logged"
+    );
+    assert!(links().is_empty(), "no bundle written");
+    expect_code(
+        &run(&["--rekor-version", "1"]),
+        0,
+        "the same through Rekor v1",
+    );
+    assert_eq!(
+        (s.tb.requests(REKOR_V1), s.tb.requests(TSA)),
+        (1, 0),
+        "logged once, not timestamped"
+    );
+    let [bundle] = &links()[..] else {
+        panic!("one link bundle: {:?}", links())
+    };
+    let out = crate::common::verify_attestation(bundle)
+        .signer(s.signer, s.tb.issuer())
+        .trusted_root(s.tb.trusted_root_path())
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto verify-attestation of the link's bundle");
 }

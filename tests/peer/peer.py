@@ -3,7 +3,7 @@
 
 Every subcommand prints JSON on stdout and exits 0 on success, 1 when a
 verification fails, 2 on usage or input errors. It uses only the public APIs
-of in-toto 3.1.0 and securesystemslib (as pinned in
+of in-toto 3.1.0, securesystemslib and sigstore 4.5.1 (as pinned in
 scripts/requirements-peers.txt).
 """
 import argparse
@@ -48,6 +48,28 @@ def cmd_dsse_verify(args):
         print(json.dumps({"verified": False, "error": str(e)}))
         return 1
     print(json.dumps({"verified": True, "keyids": sorted(verified), "payloadType": env.payload_type}))
+    return 0
+
+
+def cmd_sigstore_verify_dsse(args):
+    """sigstore-python's `Verifier.verify_dsse`: a DSSE bundle verified
+    without an artifact (no subject binding), against a trust config."""
+    from sigstore.models import Bundle, ClientTrustConfig
+    from sigstore.verify import Verifier, policy
+
+    with open(args.trust_config) as f:
+        config = ClientTrustConfig.from_json(f.read())
+    with open(args.bundle) as f:
+        bundle = Bundle.from_json(f.read())
+    verifier = Verifier(trusted_root=config.trusted_root)
+    try:
+        payload_type, payload = verifier.verify_dsse(
+            bundle, policy.Identity(identity=args.identity, issuer=args.issuer)
+        )
+    except Exception as e:  # VerificationError and its kin
+        print(json.dumps({"verified": False, "error": str(e)}))
+        return 1
+    print(json.dumps({"verified": True, "payloadType": payload_type, "payload": payload.decode()}))
     return 0
 
 
@@ -171,6 +193,12 @@ def main():
     p.add_argument("envelope")
     p.add_argument("keys", nargs="+")
     p.set_defaults(fn=cmd_dsse_verify)
+    p = sub.add_parser("sigstore-verify-dsse")
+    p.add_argument("trust_config")
+    p.add_argument("bundle")
+    p.add_argument("identity")
+    p.add_argument("issuer")
+    p.set_defaults(fn=cmd_sigstore_verify_dsse)
     p = sub.add_parser("metadata-verify")
     p.add_argument("file")
     p.add_argument("keys", nargs="+")

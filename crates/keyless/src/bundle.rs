@@ -282,14 +282,23 @@ pub struct Verified {
     pub tlog_verified: bool,
 }
 
+mod checkpoint;
 mod fast;
+mod profile;
 mod schema;
+
+/// The most signature lines a log entry's checkpoint may have (Go's `note`
+/// package's limit). Of those lines, the first whose key hint is the entry's
+/// log's is verified, once, and decides.
+pub use checkpoint::MAX_SIGNATURE_LINES as MAX_CHECKPOINT_SIGNATURES;
 
 /// Verifies bundles against one trusted root; build once, verify many.
 pub struct BundleVerifier {
     verifier: Verifier,
     /// The key ids of the trusted root's transparency logs.
     log_ids: Vec<Vec<u8>>,
+    /// What toto checks around `sigstore-verify` ([`profile`]).
+    checks: profile::Checks,
     /// The common shape, verified directly ([`fast`]); `None` when the
     /// trusted root's material cannot be prepared for it.
     fast: Option<fast::FastPath>,
@@ -310,21 +319,21 @@ fn failed(e: impl std::fmt::Display) -> Error {
 impl BundleVerifier {
     /// A verifier for `root`.
     pub fn new(root: &TrustRoot) -> Result<BundleVerifier, Error> {
-        Verifier::new(&root.0)
-            .map(|verifier| BundleVerifier {
-                verifier,
-                log_ids: root
-                    .0
-                    .tlogs
-                    .iter()
-                    .map(|log| log.log_id.key_id.as_bytes().to_vec())
-                    .collect(),
-                fast: fast::FastPath::new(&root.0),
-            })
-            .map_err(|e| Error::Malformed {
-                what: "trusted root",
-                reason: e.to_string(),
-            })
+        let verifier = Verifier::new(&root.0).map_err(|e| Error::Malformed {
+            what: "trusted root",
+            reason: e.to_string(),
+        })?;
+        Ok(BundleVerifier {
+            verifier,
+            log_ids: root
+                .0
+                .tlogs
+                .iter()
+                .map(|log| log.log_id.key_id.as_bytes().to_vec())
+                .collect(),
+            checks: profile::Checks::new(&root.0)?,
+            fast: fast::FastPath::new(&root.0),
+        })
     }
 
     /// Verifies `bundle_json` for `artifact` under `policy`.
@@ -466,6 +475,8 @@ impl BundleVerifier {
                 })?,
             ),
         };
+        // toto's checks before sigstore-verify's ([`profile`]).
+        self.checks.before(bundle)?;
         let result = match signer(policy) {
             Signer::Certificate(wanted) => {
                 let mut policy =
@@ -494,6 +505,8 @@ impl BundleVerifier {
                     .map_err(failed)?
             }
         };
+        // toto's checks after sigstore-verify's ([`profile`]).
+        self.checks.after(bundle, result.verified_timestamps())?;
         Ok(Verified {
             identity: result.identity().map(|san| san.to_string()),
             issuer: result.issuer().map(str::to_owned),
@@ -654,8 +667,13 @@ fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
             ),
         });
     }
-    dsse::json::Tree::parse(bundle_json).map_err(|e| Error::Malformed {
-        what: "bundle",
+    parse_strictly(bundle_json, "bundle")
+}
+
+/// `json` (a bundle or a payload, `what`) parsed strictly.
+fn parse_strictly<'j>(json: &'j [u8], what: &'static str) -> Result<dsse::json::Tree<'j>, Error> {
+    dsse::json::Tree::parse(json).map_err(|e| Error::Malformed {
+        what,
         reason: match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
@@ -663,8 +681,15 @@ fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
     })
 }
 
-/// The first subject digest of a Statement usable for binding.
-fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
+/// Whether `payload` is a Statement without subjects: a bundle of it binds
+/// no artifact, and only [`BundleVerifier::verify_unbound`] verifies it.
+pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
+    matches!(first_subject_digest(payload), Ok(None))
+}
+
+/// The first subject digest of a Statement usable for binding; `None` for
+/// a Statement without subjects (`"subject": []`), which binds nothing.
+fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
     let statement: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| Error::Malformed {
             what: "attestation statement",
@@ -672,10 +697,17 @@ fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
         })?;
     let subjects = statement
         .get("subject")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten();
-    for subject in subjects {
+        .and_then(serde_json::Value::as_array);
+    if subjects.is_some_and(Vec::is_empty) {
+        // Binding nothing is decided on a strict reading too (duplicate
+        // keys refused), as every reader of the payload reads it.
+        let strict = parse_strictly(payload, "attestation statement")?;
+        let subject = strict.root().get("subject");
+        if subject.is_some_and(|s| s.is_array() && s.is_empty()) {
+            return Ok(None);
+        }
+    }
+    for subject in subjects.into_iter().flatten() {
         let digest = subject.get("digest");
         let hex_of = |alg: &str| {
             digest
@@ -684,10 +716,10 @@ fn first_subject_digest(payload: &[u8]) -> Result<Artifact<'static>, Error> {
                 .and_then(|h| hex::decode(h).ok())
         };
         if let Some(bytes) = hex_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-            return Ok(Artifact::Sha256(bytes));
+            return Ok(Some(Artifact::Sha256(bytes)));
         }
         if let Some(bytes) = hex_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
-            return Ok(Artifact::Sha512(bytes));
+            return Ok(Some(Artifact::Sha512(bytes)));
         }
     }
     Err(Error::Malformed {
@@ -703,7 +735,12 @@ impl BundleVerifier {
     /// With `subject`, the artifact must be one of the Statement's subjects.
     /// Without, the bundle is verified bound to the Statement's own first
     /// subject: the signature, certificate and log checks are complete, and
-    /// which subjects matter is then the caller's policy.
+    /// which subjects matter is then the caller's policy. A Statement with
+    /// no subject at all (an in-toto link of a step without products) binds
+    /// nothing: `sigstore-verify` cannot verify its bundle, toto verifies it
+    /// itself, only in the shape toto's signer writes (a v0.3 bundle, a P-256
+    /// Fulcio certificate, one Rekor v1 `dsse` 0.0.1 entry with SET and
+    /// inclusion proof, no RFC 3161 timestamp).
     pub fn verify_attestation(
         &self,
         bundle_json: &[u8],
@@ -729,10 +766,13 @@ impl BundleVerifier {
         };
         let payload = envelope.payload.as_bytes();
         let binding = match subject {
-            Some(artifact) => artifact,
+            Some(artifact) => Some(artifact),
             None => first_subject_digest(payload)?,
         };
-        let verified = self.general(&bundle, binding, policy)?;
+        let verified = match binding {
+            Some(binding) => self.general(&bundle, binding, policy)?,
+            None => self.verify_unbound(&parsed, policy)?,
+        };
         Ok(VerifiedAttestation {
             verified,
             payload_type: envelope.payload_type.clone(),
@@ -776,6 +816,34 @@ impl attest::FunctionaryVerifier for BundleVerifier {
             payload,
             attest::SignerIdentity::Sigstore { identity, issuer },
         ))
+    }
+}
+
+impl BundleVerifier {
+    /// Verifies a DSSE bundle whose Statement has no subject, so binds no
+    /// artifact. `sigstore-verify` 0.15.1 cannot (it refuses "in-toto
+    /// statement has no subjects"); sigstore-python can (`verify_dsse`
+    /// needs no artifact). toto verifies it itself, with every check of its
+    /// fast path, in the shape its signer writes: a v0.3 bundle, a P-256
+    /// Fulcio certificate, one Rekor v1 `dsse` 0.0.1 entry with SET and
+    /// inclusion proof, no RFC 3161 timestamp. Any other shape is refused.
+    fn verify_unbound(&self, parsed: &Parsed<'_>, policy: &Policy) -> Result<Verified, Error> {
+        let refused = |why: &str| Error::Verification {
+            reason: format!(
+                "the Statement has no subject, so the bundle binds no artifact; toto verifies \
+                 such a bundle only as its signer writes it (a P-256 Fulcio certificate, one \
+                 Rekor v1 dsse entry with SET and inclusion proof): {why}"
+            ),
+        };
+        let Signer::Certificate(wanted) = signer(policy) else {
+            return Err(refused("signed by a managed key"));
+        };
+        let fast = self
+            .fast
+            .as_ref()
+            .ok_or_else(|| refused("the trusted root's keys are not all ECDSA"))?;
+        fast.verify_unbound_dsse(parsed.tree.root(), &wanted, jiff::Timestamp::now())
+            .map_err(refused)
     }
 }
 

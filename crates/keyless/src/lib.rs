@@ -39,7 +39,7 @@ pub mod tuf;
 
 pub use bundle::{
     Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,
-    VerifiedAttestation, MAX_BUNDLE_BYTES,
+    VerifiedAttestation, MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES,
 };
 pub use sign::{
     ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,

@@ -1032,6 +1032,19 @@ impl KeylessSigner {
     /// and returns the verified bundle.
     pub fn sign_dsse(&self, payload_type: &str, payload: &[u8]) -> Result<SignedBundle, Error> {
         self.check_still_valid()?;
+        // A Statement without subjects binds no artifact, and toto verifies
+        // its bundle only from a Rekor v1 entry with no RFC 3161 timestamp
+        // (the SET's integrated time is its signing time): with Rekor v2 it
+        // is refused before anything is timestamped or logged.
+        let unbound = crate::bundle::binds_no_artifact(payload);
+        if unbound && self.services.rekor_version == 2 {
+            return Err(Error::Malformed {
+                what: "Statement",
+                reason: "it has no subject, and toto verifies a bundle that binds no artifact \
+                         only from a Rekor v1 entry: sign it with --rekor-version 1"
+                    .into(),
+            });
+        }
         let pae = dsse::pae::pae(payload_type, payload);
         let sig: DerSignature = self.key.sign(&pae);
         let sig_b64 = B64.encode(sig.as_bytes());
@@ -1058,7 +1071,10 @@ impl KeylessSigner {
                 "verifiers": [B64.encode(&self.leaf_pem)],
             }},
         });
-        let timestamps = self.timestamp(sig.as_bytes())?;
+        let timestamps = match unbound {
+            true => Vec::new(),
+            false => self.timestamp(sig.as_bytes())?,
+        };
         let entry = self.log(&proposed, "dsse", &sig_b64)?;
         let bundle = self.bundle(
             entry,

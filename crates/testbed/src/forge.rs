@@ -23,7 +23,7 @@
 //! # Ok::<(), testbed::Error>(())
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -40,7 +40,7 @@ use crate::pki::{self, Authority, CtLog, Identity, LeafRequest};
 use crate::Error;
 
 pub use crate::log::{signed_checkpoint, signed_entry_timestamp};
-pub use crate::pki::CODE_SIGNING;
+pub use crate::pki::{LeafKeyUsage, CODE_SIGNING};
 
 /// The media type of the bundles [`bundle`] assembles.
 pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -211,6 +211,25 @@ pub fn logged(log: &mut Log, body: Vec<u8>, integrated_time: i64) -> Result<Valu
         .ok_or_else(|| internal("log", "entry vanished"))
 }
 
+/// A checkpoint's note (its text up to the blank line, with the final
+/// newline) and its signature lines (each with its newline).
+pub fn checkpoint_parts(checkpoint: &str) -> Option<(&str, Vec<&str>)> {
+    let (note, lines) = checkpoint.split_once("\n\n")?;
+    let note = checkpoint.get(..=note.len())?;
+    Some((note, lines.split_inclusive('\n').collect()))
+}
+
+/// A checkpoint signature line over `note`: `— rekor.sigstore.dev
+/// base64(hint ‖ key's signature)`, whatever key the hint names.
+pub fn checkpoint_signature_line(note: &str, hint: &[u8], key: &SigningKey) -> String {
+    let blob = [hint, &sign(key, note.as_bytes())].concat();
+    format!(
+        "\u{2014} {} {}\n",
+        crate::log::ORIGIN_NAME,
+        B64.encode(blob)
+    )
+}
+
 /// A fresh P-256 key.
 pub fn random_key() -> SigningKey {
     SigningKey::random(&mut rand_core::OsRng)
@@ -248,6 +267,76 @@ pub fn intermediate(
     )
 }
 
+/// A CA certificate for a fresh key, issued by `issuer` (self-signed when
+/// `None`), valid from `not_before` to `not_after` (Unix seconds), with
+/// the codeSigning extended key usage: with a window that misses the
+/// signing time it is the CA a verifier must not accept then.
+pub fn ca(
+    issuer: Option<&Authority>,
+    common_name: &str,
+    not_before: i64,
+    not_after: i64,
+) -> Result<Authority, Error> {
+    Authority::with_profile(
+        random_key(),
+        common_name,
+        issuer,
+        not_before,
+        not_after,
+        true,
+        &[CODE_SIGNING],
+    )
+}
+
+/// A trusted root's `certificateAuthorities` entry for `chain` (issuing CA
+/// first), whose `validFor` starts at `valid_from` (Unix seconds) and has
+/// no end: add it to a testbed's trusted root to trust another Fulcio CA.
+pub fn certificate_authority(chain: &[&Authority], valid_from: i64) -> Result<Value, Error> {
+    let start = crate::rfc3339(valid_from);
+    let certificates: Vec<Value> = chain
+        .iter()
+        .map(|ca| json!({"rawBytes": B64.encode(ca.cert_der())}))
+        .collect();
+    Ok(json!({
+        "subject": {"organization": "toto testbed", "commonName": "forged CA"},
+        "uri": "http://127.0.0.1:1",
+        "certChain": {"certificates": certificates},
+        "validFor": {"start": start},
+    }))
+}
+
+/// Writes `trusted_root.json` and `trust_config.json` into `out`: those of
+/// the testbed whose state is in `dir`, with the `extra` certificate
+/// authorities ([`certificate_authority`]) appended. Returns their paths.
+pub fn trust_files_with(
+    dir: &Path,
+    extra: &[Value],
+    out: &Path,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let mut written = Vec::new();
+    for (name, pointer) in [
+        ("trusted_root.json", "/certificateAuthorities"),
+        ("trust_config.json", "/trustedRoot/certificateAuthorities"),
+    ] {
+        let path = dir.join(name);
+        let mut value: Value = std::fs::read(&path)
+            .map_err(|e| Error::io(&path, e))
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| internal(name, e)))?;
+        value
+            .pointer_mut(pointer)
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| internal(name, "no certificateAuthorities"))?
+            .extend(extra.iter().cloned());
+        let target = out.join(name);
+        std::fs::write(&target, format!("{value:#}\n")).map_err(|e| Error::io(&target, e))?;
+        written.push(target);
+    }
+    match <[PathBuf; 2]>::try_from(written) {
+        Ok([root, config]) => Ok((root, config)),
+        Err(_) => Err(internal("trust files", "not written")),
+    }
+}
+
 /// A CT log with a fresh key: in nobody's trusted root.
 pub fn other_ct_log() -> Result<CtLog, Error> {
     CtLog::new(random_key())
@@ -268,6 +357,8 @@ pub struct LeafSpec<'a> {
     pub eku: Vec<ObjectIdentifier>,
     /// The CT log whose SCT is embedded; none when `None`.
     pub sct: Option<&'a CtLog>,
+    /// The key usage extension (Fulcio: digitalSignature).
+    pub key_usage: LeafKeyUsage,
 }
 
 impl<'a> LeafSpec<'a> {
@@ -280,6 +371,7 @@ impl<'a> LeafSpec<'a> {
             not_after: now + 600,
             eku: vec![CODE_SIGNING],
             sct: ct,
+            key_usage: LeafKeyUsage::DigitalSignature,
         }
     }
 }
@@ -346,6 +438,7 @@ pub fn leaf(ca: &Authority, spec: &LeafSpec<'_>) -> Result<Signer, Error> {
         spec.not_before,
         spec.not_after,
         &spec.eku,
+        spec.key_usage,
     )?;
     Ok(Signer { key, leaf_der })
 }

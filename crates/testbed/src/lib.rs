@@ -234,7 +234,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     let secs = u64::try_from(unix).unwrap_or(0);
     der::DateTime::from_unix_duration(Duration::from_secs(secs))
         .map(|d| d.to_string())
@@ -1081,6 +1081,7 @@ impl Shared {
                     now,
                     now + 600,
                     &[pki::TIME_STAMPING],
+                    pki::LeafKeyUsage::DigitalSignature,
                 )?
             } else {
                 self.intermediate.issue_leaf(&request, &self.ct, now)?

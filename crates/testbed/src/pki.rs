@@ -76,6 +76,17 @@ pub struct LeafRequest {
     pub without_sct: bool,
 }
 
+/// The key usage extension of a leaf certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafKeyUsage {
+    /// `digitalSignature`, critical: what Fulcio issues.
+    DigitalSignature,
+    /// `keyEncipherment` only: a key not for signatures (a fault for tests).
+    KeyEnciphermentOnly,
+    /// No key usage extension at all (a fault for tests).
+    Absent,
+}
+
 /// A certificate's subject alternative name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -373,13 +384,20 @@ impl Authority {
         now: i64,
     ) -> Result<Vec<u8>, Error> {
         let ct = (!request.without_sct).then_some(ct);
-        self.issue_leaf_with(request, ct, now, now + 600, &[CODE_SIGNING])
+        self.issue_leaf_with(
+            request,
+            ct,
+            now,
+            now + 600,
+            &[CODE_SIGNING],
+            LeafKeyUsage::DigitalSignature,
+        )
     }
 
     /// Issues a leaf in Fulcio's profile valid from `not_before` to
-    /// `not_after`, with these extended key usages and an SCT from `ct`
-    /// (none when `None`; `request.without_sct` is not read). The knobs
-    /// exist for [`crate::forge`].
+    /// `not_after`, with these extended key usages, this key usage and an
+    /// SCT from `ct` (none when `None`; `request.without_sct` is not read).
+    /// The knobs exist for [`crate::forge`].
     pub(crate) fn issue_leaf_with(
         &self,
         request: &LeafRequest,
@@ -387,6 +405,7 @@ impl Authority {
         not_before: i64,
         not_after: i64,
         eku: &[ObjectIdentifier],
+        usage: LeafKeyUsage,
     ) -> Result<Vec<u8>, Error> {
         let spki_der = der_of(&request.spki)?;
         let san = match &request.identity {
@@ -395,10 +414,17 @@ impl Authority {
                 GeneralName::UniformResourceIdentifier(Ia5String::new(u).map_err(der_err)?)
             }
         };
-        let mut extensions = vec![
-            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            extended_key_usage(false, eku)?,
-        ];
+        let mut extensions = Vec::new();
+        match usage {
+            LeafKeyUsage::DigitalSignature => {
+                extensions.push(key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?);
+            }
+            LeafKeyUsage::KeyEnciphermentOnly => {
+                extensions.push(key_usage(KeyUsage(KeyUsages::KeyEncipherment.into()))?);
+            }
+            LeafKeyUsage::Absent => {}
+        }
+        extensions.push(extended_key_usage(false, eku)?);
         extensions.extend(key_identifiers(
             key_identifier(&spki_der),
             self.key_id.clone(),

@@ -415,13 +415,23 @@ fn write_link(
     Ok((path, bytes, keyid))
 }
 
-/// A keyless link is a Statement whose subjects are the step's products; a
-/// bundle needs at least one.
-fn check_keyless_products(signing: &Signing, products: usize) -> Result<()> {
-    if matches!(signing, Signing::Keyless(_)) && products == 0 {
+/// A keyless link is a Statement whose subjects are the step's products.
+/// Without products it binds no artifact, and toto verifies such a bundle
+/// only from a Rekor v1 entry: with Rekor v2 it is refused here, before the
+/// step runs and before anything reaches Fulcio or Rekor.
+fn check_keyless_products(
+    signing_args: &SigningArgs,
+    signing: &Signing,
+    products: usize,
+) -> Result<()> {
+    if matches!(signing, Signing::Keyless(_))
+        && products == 0
+        && signing_args.keyless.trust_config()?.services.rekor_version == 2
+    {
         bail!(
             "--keyless signs the link as a Statement whose subjects are the step's products, \
-             and there are none: record products with -p PATH (nothing was signed or logged)"
+             and there are none: a link without products is logged to Rekor v1 only; pass \
+             --rekor-version 1 or record products with -p PATH (nothing was signed or logged)"
         );
     }
     Ok(())
@@ -443,7 +453,7 @@ fn sign_link(
     util::check_writable(dir, &[signing.link_name(name)])?;
     match signing {
         Signing::Keyless(token) => {
-            check_keyless_products(signing, link.products.len())?;
+            check_keyless_products(signing_args, signing, link.products.len())?;
             let signer = signing_args.keyless.signer(token)?;
             crate::keyless_sign::write_link(link, &signer, name, dir)
         }
@@ -554,7 +564,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     // now, before the step runs.
     let signing = args.signing.prepare()?;
     if args.products.is_empty() {
-        check_keyless_products(&signing, 0)?;
+        check_keyless_products(&args.signing, &signing, 0)?;
     }
     util::check_writable(
         &args.signing.metadata_directory,
@@ -694,7 +704,7 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     let options = args.artifacts.options()?;
     let signing = args.signing.prepare()?;
     if args.products.is_empty() {
-        check_keyless_products(&signing, 0)?;
+        check_keyless_products(&args.signing, &signing, 0)?;
     }
     let dir = link_directory(&args.signing)?;
     let store = Store::open()?;

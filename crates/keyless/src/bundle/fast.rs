@@ -27,27 +27,43 @@
 //! the certificate's identity, issuer and claims against the policy; the
 //! integrated time (not in the future, inside the certificate's validity);
 //! the SET with the log key valid at that time; the inclusion proof to the
-//! checkpoint's root and the checkpoint's signature by that same key; the
-//! chain to a Fulcio CA valid at that time, with the code-signing EKU; the
-//! one embedded SCT by a trusted CT log; and the signature over the digest.
+//! checkpoint's root and the checkpoint's first signature line by that same
+//! key ([`super::checkpoint`]); the leaf's key usage and its chain to a
+//! Fulcio CA certificate valid at that time, with the code-signing EKU
+//! ([`super::profile`]); the one embedded SCT by a trusted CT log; and the
+//! signature over the digest.
+//!
+//! One exception to "only accepts": a DSSE bundle whose Statement has no
+//! subject binds no artifact, and `sigstore-verify` refuses every such
+//! bundle, so [`FastPath::verify_unbound_dsse`] is its only verifier. It
+//! runs the same checks on the same shape with a `dsseEnvelope` (one
+//! signature over the PAE, payload type `application/vnd.in-toto+json`)
+//! and a `dsse` 0.0.1 entry (payload hash, signature and certificate
+//! checked against the envelope), and its refusal is final. Its oracle is
+//! sigstore-python's `Verifier.verify_dsse` (tests/e2e/hostile_bundles.rs).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use dsse::json::{Node, Tree};
-use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha2::{Digest as _, Sha256};
 use sigstore_verify::crypto::{
-    parse_certificate_info, Checkpoint, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
-    WEBPKI_VERIFICATION_ALGS,
+    parse_certificate_info, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
 };
 use sigstore_verify::trust_root::TrustedRoot;
-use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes, TimeRange};
+use sigstore_verify::types::{DerCertificate, Sha256Hash, SignatureBytes};
 
-use super::{Artifact, CertificatePolicy, Verified};
+use super::profile::{self, FulcioAnchors};
+use super::{checkpoint, Artifact, CertificatePolicy, Verified};
 
-/// Why the fast path declined: shown by tests, never to users (the general
-/// verifier then decides and explains).
+/// Why the fast path declined: shown by tests, and to users only for a
+/// bundle no other verifier can verify ([`FastPath::verify_unbound_dsse`]);
+/// otherwise the general verifier then decides and explains.
 pub(super) type Decline = &'static str;
+
+const SIGNATURE: Decline = "the signature does not verify with the certificate's key";
+
+/// The DSSE payload type of an in-toto Statement.
+const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 const MEDIA_TYPES: [&str; 2] = [
     "application/vnd.dev.sigstore.bundle.v0.3+json",
@@ -59,19 +75,15 @@ const SCT_LIST_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
 ];
 
-/// The extended key usage `id-kp-codeSigning` (1.3.6.1.5.5.7.3.3), as the
-/// OID's content bytes.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-
 /// Trust material prepared once per trusted root.
 pub(super) struct FastPath {
     rekor: Keyring,
     /// CT log keys by the SCT's signature scheme (ECDSA only).
     ct: [(SigningScheme, Keyring); 2],
     /// Every certificate of every Fulcio CA is an anchor, as in
-    /// `sigstore-verify`, each with its CA's validity window.
-    anchors: Vec<TrustAnchor<'static>>,
-    windows: Vec<Option<TimeRange>>,
+    /// `sigstore-verify`, at the times its CA's window and its own validity
+    /// cover ([`profile`]).
+    fulcio: FulcioAnchors,
 }
 
 impl FastPath {
@@ -86,21 +98,10 @@ impl FastPath {
         let [Ok(p256), Ok(p384)] = ct else {
             return None;
         };
-        let mut anchors = Vec::new();
-        let mut windows = Vec::new();
-        for ca in &root.certificate_authorities {
-            for cert in &ca.cert_chain.certificates {
-                let der = CertificateDer::from(cert.raw_bytes.as_bytes());
-                let anchor = webpki::anchor_from_trusted_cert(&der).ok()?.to_owned();
-                anchors.push(anchor);
-                windows.push(ca.valid_for);
-            }
-        }
         Some(FastPath {
             rekor: root.rekor_keys().ok()?,
             ct: [p256, p384],
-            anchors,
-            windows,
+            fulcio: FulcioAnchors::new(root).ok()?,
         })
     }
 
@@ -119,11 +120,60 @@ impl FastPath {
             Artifact::Sha512(_) => return Err("artifact given by SHA-512"),
         };
         let b = Shape::read(bundle)?;
-        if b.message_digest != digest {
+        let Content::Message { digest: signed } = b.content else {
+            return Err("not a message signature");
+        };
+        if signed != digest {
             return Err("messageDigest is not the artifact's");
         }
-        b.check_body(&digest)?;
+        b.check_hashedrekord_body(&digest)?;
+        self.verify_signed(&b, policy, now, |key| {
+            key.verify_prehashed(&digest, &b.signature)
+                .map_err(|_| SIGNATURE)
+        })
+    }
 
+    /// Verifies a DSSE bundle that binds no artifact (its Statement has no
+    /// subject), in the shape toto's signer writes: as [`FastPath::verify`]
+    /// but with a `dsseEnvelope` of one signature over its PAE and a `dsse`
+    /// 0.0.1 log entry recording that signature, this certificate and the
+    /// payload's SHA-256. `sigstore-verify` cannot verify such a bundle (it
+    /// requires a subject to bind), so this verdict is the only one; any
+    /// other shape is refused.
+    pub(super) fn verify_unbound_dsse(
+        &self,
+        bundle: Node<'_, '_>,
+        policy: &CertificatePolicy,
+        now: jiff::Timestamp,
+    ) -> Result<Verified, Decline> {
+        let b = Shape::read(bundle)?;
+        let Content::Dsse {
+            payload_type,
+            ref payload,
+        } = b.content
+        else {
+            return Err("not a DSSE envelope");
+        };
+        if payload_type != IN_TOTO {
+            return Err("the payload type is not application/vnd.in-toto+json");
+        }
+        b.check_dsse_body(payload)?;
+        let pae = dsse::pae::pae(payload_type, payload);
+        self.verify_signed(&b, policy, now, |key| {
+            key.verify(&pae, &b.signature).map_err(|_| SIGNATURE)
+        })
+    }
+
+    /// The checks both shapes share, in the order of the module
+    /// documentation; `signature` verifies the content's signature with
+    /// the certificate's key, last.
+    fn verify_signed(
+        &self,
+        b: &Shape<'_>,
+        policy: &CertificatePolicy,
+        now: jiff::Timestamp,
+        signature: impl FnOnce(&VerificationKey) -> Result<(), Decline>,
+    ) -> Result<Verified, Decline> {
         // The signer, against the policy.
         let info = parse_certificate_info(&b.certificate).map_err(|_| "certificate unreadable")?;
         if info.key_algorithm != KeyAlgorithm::EcdsaP256 {
@@ -132,15 +182,15 @@ impl FastPath {
         let identity = info.identity.as_ref().map(|san| san.to_string());
         if let Some(wanted) = &policy.identity {
             if identity.as_deref() != Some(wanted.as_str()) {
-                return Err("identity");
+                return Err("the certificate's identity is not the policy's");
             }
         }
         if info.issuer.as_deref() != Some(policy.issuer.as_str()) {
-            return Err("issuer");
+            return Err("the certificate's OIDC issuer is not the policy's");
         }
         policy
             .check_claims(identity.as_deref(), Some(&info.ci_claims))
-            .map_err(|_| "certificate claims")?;
+            .map_err(|_| "the certificate's claims are not the policy's")?;
 
         // The integrated time, which the SET authenticates.
         let time = jiff::Timestamp::from_second(b.integrated_time).map_err(|_| "time")?;
@@ -151,7 +201,9 @@ impl FastPath {
             .rekor
             .key_at(&b.log_id, time)
             .ok_or("no log key valid at the integrated time")?;
-        log_key.verify(b.set_payload(), &b.set).map_err(|_| "SET")?;
+        log_key
+            .verify(b.set_payload(), &b.set)
+            .map_err(|_| "the signed entry timestamp (SET) does not verify")?;
 
         // The entry's inclusion in the log, under a checkpoint the log signed.
         let leaf = sigstore_merkle::hash_leaf(&b.body);
@@ -162,33 +214,26 @@ impl FastPath {
             &b.proof,
             &b.root_hash,
         )
-        .map_err(|_| "inclusion proof")?;
-        let checkpoint = Checkpoint::from_text(b.checkpoint).map_err(|_| "checkpoint")?;
+        .map_err(|_| "the inclusion proof does not verify")?;
+        // Signed by the same log, with the key that signed the SET
+        // (`sigstore-verify` takes any log of the root here); its first
+        // signature line by that log decides ([`checkpoint`]).
+        let checkpoint = checkpoint::verify(b.checkpoint, &b.log_id, log_key).map_err(|_| {
+            "the checkpoint's first signature line by the log (of at most 100) does not verify"
+        })?;
         if checkpoint.root_hash() != &b.root_hash || checkpoint.tree_size() != b.tree_size {
             return Err("checkpoint is not the proof's");
         }
-        // Signed by the same log, with the key that signed the SET
-        // (`sigstore-verify` takes any log of the root here).
-        let hint = b.log_id.as_bytes().get(..4).ok_or("log ID")?;
-        let signed = checkpoint.signatures().iter().any(|line| {
-            line.key_id.as_bytes() == hint
-                && log_key
-                    .verify(checkpoint.signed_data(), &line.signature)
-                    .is_ok()
-        });
-        if !signed {
-            return Err("checkpoint signature");
-        }
 
-        // The certificate: chain, EKU, SCT; then the signature it vouches for.
+        // The certificate: key usage, chain, EKU, SCT; then the signature
+        // it vouches for.
         self.check_certificate(b.certificate.as_bytes(), time)
             .map_err(CertificateFault::decline)?;
         let key = VerificationKey::from_spki(&info.public_key).map_err(|_| "signing key")?;
         if key.scheme() != SigningScheme::EcdsaP256Sha256 {
             return Err("signing key is not P-256");
         }
-        key.verify_prehashed(&digest, &b.signature)
-            .map_err(|_| "signature")?;
+        signature(&key)?;
 
         Ok(Verified {
             identity,
@@ -199,66 +244,31 @@ impl FastPath {
     }
 
     /// The checks of a Fulcio certificate alone, as the signer makes them
-    /// before anything is logged for it: the chain to a Fulcio CA valid at
-    /// `time`, for code signing, then the embedded SCT by a trusted CT log.
+    /// before anything is logged for it: key usage, the chain to a Fulcio
+    /// CA valid at `time` ([`profile`]), for code signing, then the embedded
+    /// SCT by a trusted CT log.
     pub(super) fn check_certificate(
         &self,
         leaf: &[u8],
         time: jiff::Timestamp,
     ) -> Result<(), CertificateFault> {
-        let issuer_spki = self
-            .verify_chain(leaf, time)
-            .map_err(CertificateFault::Chain)?;
+        profile::check_leaf_key_usage(leaf).map_err(|_| {
+            CertificateFault::Chain("the certificate's key usage lacks digitalSignature")
+        })?;
+        let issuer_spki = self.fulcio.verify_chain(leaf, &[], time).map_err(|_| {
+            CertificateFault::Chain(
+                "the certificate does not chain to a Fulcio CA valid at the signing time",
+            )
+        })?;
         self.verify_sct(leaf, &issuer_spki)
             .map_err(CertificateFault::Sct)
-    }
-
-    /// Verifies the leaf's chain to a Fulcio CA valid at `time`, for code
-    /// signing, and returns the issuer's SubjectPublicKeyInfo (DER).
-    fn verify_chain(&self, leaf: &[u8], time: jiff::Timestamp) -> Result<Vec<u8>, Decline> {
-        let valid = |w: &Option<TimeRange>| w.is_none_or(|range| range.contains(time));
-        let filtered: Vec<TrustAnchor<'static>>;
-        let anchors = if self.windows.iter().all(valid) {
-            &self.anchors[..]
-        } else {
-            filtered = self
-                .anchors
-                .iter()
-                .zip(&self.windows)
-                .filter(|(_, w)| valid(w))
-                .map(|(a, _)| a.clone())
-                .collect();
-            &filtered[..]
-        };
-        if anchors.is_empty() {
-            return Err("no Fulcio CA valid at the integrated time");
-        }
-        let der = CertificateDer::from(leaf);
-        let cert = webpki::EndEntityCert::try_from(&der).map_err(|_| "certificate")?;
-        let seconds = u64::try_from(time.as_second()).map_err(|_| "time")?;
-        let path = cert
-            .verify_for_usage(
-                WEBPKI_VERIFICATION_ALGS,
-                anchors,
-                &[],
-                UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)),
-                webpki::KeyUsage::required(CODE_SIGNING),
-                None,
-                None,
-            )
-            .map_err(|_| "certificate chain")?;
-        // No intermediates were offered, so the anchor signed the leaf.
-        // webpki keeps an anchor's SPKI without its SEQUENCE header.
-        Ok(crate::der::tlv(
-            0x30,
-            path.anchor().subject_public_key_info.as_ref(),
-        ))
     }
 
     /// Verifies the certificate's one embedded SCT (RFC 6962 §3.2) by a
     /// trusted CT log valid when it was issued.
     fn verify_sct(&self, cert: &[u8], issuer_spki: &[u8]) -> Result<(), Decline> {
-        let (precert_tbs, list) = precert::tbs(cert).ok_or("certificate extensions")?;
+        let (precert_tbs, list) =
+            precert::tbs(cert).ok_or("the certificate has no readable embedded SCT list")?;
         let sct = Sct::read_list(list).ok_or("SCT list")?;
         let (_, keys) = self
             .ct
@@ -289,7 +299,7 @@ impl FastPath {
             &signed,
             &SignatureBytes::new(sct.signature.to_vec()),
         )
-        .map_err(|_| "SCT signature")
+        .map_err(|_| "the SCT does not verify with a trusted CT log's key")
     }
 }
 
@@ -309,10 +319,22 @@ impl CertificateFault {
     }
 }
 
+/// What a bundle signs.
+enum Content<'a> {
+    /// A `messageSignature` over an artifact's SHA-256.
+    Message { digest: [u8; 32] },
+    /// A `dsseEnvelope` (one signature over the PAE of the payload).
+    Dsse {
+        payload_type: &'a str,
+        payload: Vec<u8>,
+    },
+}
+
 /// The parts of a bundle of the common shape, decoded.
 struct Shape<'a> {
     certificate: DerCertificate,
-    message_digest: [u8; 32],
+    content: Content<'a>,
+    /// The content's signature.
     signature: SignatureBytes,
     /// The entry's index in the log (what the SET signs).
     log_index: u64,
@@ -367,7 +389,12 @@ impl<'a> Shape<'a> {
     fn read(root: Node<'a, '_>) -> Result<Shape<'a>, Decline> {
         let root = only(
             Some(root),
-            &["mediaType", "verificationMaterial", "messageSignature"],
+            &[
+                "mediaType",
+                "verificationMaterial",
+                "messageSignature",
+                "dsseEnvelope",
+            ],
         )?;
         if !MEDIA_TYPES.contains(&text(root.get("mediaType"))?) {
             return Err("not a v0.3 bundle");
@@ -391,9 +418,10 @@ impl<'a> Shape<'a> {
             return Err("not exactly one log entry");
         };
         let entry = only(Some(entry), &super::schema::TLOG_ENTRY_FIELDS)?;
+        let (content, signature, logged_as) = Shape::content(root)?;
         let kind = only(entry.get("kindVersion"), &["kind", "version"])?;
-        if text(kind.get("kind"))? != "hashedrekord" || text(kind.get("version"))? != "0.0.1" {
-            return Err("not a hashedrekord 0.0.1 entry");
+        if text(kind.get("kind"))? != logged_as || text(kind.get("version"))? != "0.0.1" {
+            return Err("not a hashedrekord or dsse 0.0.1 entry for the content");
         }
         let log_index = int(entry.get("logIndex"))?;
         let integrated_time = i64::try_from(int(entry.get("integratedTime"))?)
@@ -408,21 +436,10 @@ impl<'a> Shape<'a> {
         let hashes = proof.get("hashes").filter(Node::is_array).ok_or("hashes")?;
         let checkpoint = only(proof.get("checkpoint"), &["envelope"])?;
 
-        let signature = only(
-            root.get("messageSignature"),
-            &["messageDigest", "signature"],
-        )?;
-        let md = only(signature.get("messageDigest"), &["algorithm", "digest"])?;
-        if text(md.get("algorithm"))? != "SHA2_256" {
-            return Err("messageDigest is not SHA2_256");
-        }
-
         Ok(Shape {
             certificate: DerCertificate::new(bytes(certificate.get("rawBytes"))?),
-            message_digest: bytes(md.get("digest"))?
-                .try_into()
-                .map_err(|_| "messageDigest length")?,
-            signature: SignatureBytes::new(bytes(signature.get("signature"))?),
+            content,
+            signature,
             log_index,
             proof_index: int(proof.get("logIndex"))?,
             log_id: hash(only(entry.get("logId"), &["keyId"])?.get("keyId"))?,
@@ -439,15 +456,49 @@ impl<'a> Shape<'a> {
         })
     }
 
+    /// The bundle's content (exactly one of `messageSignature` and
+    /// `dsseEnvelope`), its signature, and the kind of log entry that
+    /// records it.
+    fn content(root: Node<'a, '_>) -> Result<(Content<'a>, SignatureBytes, &'static str), Decline> {
+        match (root.get("messageSignature"), root.get("dsseEnvelope")) {
+            (Some(message), None) => {
+                let message = only(Some(message), &["messageDigest", "signature"])?;
+                let md = only(message.get("messageDigest"), &["algorithm", "digest"])?;
+                if text(md.get("algorithm"))? != "SHA2_256" {
+                    return Err("messageDigest is not SHA2_256");
+                }
+                let digest = bytes(md.get("digest"))?
+                    .try_into()
+                    .map_err(|_| "messageDigest length")?;
+                let signature = SignatureBytes::new(bytes(message.get("signature"))?);
+                Ok((Content::Message { digest }, signature, "hashedrekord"))
+            }
+            (None, Some(envelope)) => {
+                let envelope = only(Some(envelope), &["payload", "payloadType", "signatures"])?;
+                let signatures = envelope.get("signatures").filter(Node::is_array);
+                let mut signatures = signatures.ok_or("DSSE signatures")?.elements();
+                let (Some(one), None) = (signatures.next(), signatures.next()) else {
+                    return Err("not exactly one DSSE signature");
+                };
+                let one = only(Some(one), &["sig", "keyid"])?;
+                if let Some(keyid) = one.get("keyid") {
+                    text(Some(keyid))?;
+                }
+                let content = Content::Dsse {
+                    payload_type: text(envelope.get("payloadType"))?,
+                    payload: bytes(envelope.get("payload"))?,
+                };
+                Ok((content, SignatureBytes::new(bytes(one.get("sig"))?), "dsse"))
+            }
+            _ => Err("not exactly one of messageSignature and dsseEnvelope"),
+        }
+    }
+
     /// The log entry's body must record this artifact's digest, this
     /// signature and this certificate (the CVE-2022-36056 class).
-    fn check_body(&self, digest: &[u8; 32]) -> Result<(), Decline> {
+    fn check_hashedrekord_body(&self, digest: &[u8; 32]) -> Result<(), Decline> {
         let tree = Tree::parse(&self.body).map_err(|_| "body is not JSON")?;
-        let body = only(Some(tree.root()), &["apiVersion", "kind", "spec"])?;
-        if text(body.get("apiVersion"))? != "0.0.1" || text(body.get("kind"))? != "hashedrekord" {
-            return Err("body is not hashedrekord 0.0.1");
-        }
-        let spec = only(body.get("spec"), &["data", "signature"])?;
+        let spec = body_spec(&tree, "hashedrekord", &["data", "signature"])?;
         let logged = only(
             only(spec.get("data"), &["hash"])?.get("hash"),
             &["algorithm", "value"],
@@ -462,17 +513,59 @@ impl<'a> Shape<'a> {
             return Err("body records another signature");
         }
         let key = only(signature.get("publicKey"), &["content"])?;
-        // As Rekor stores it: PEM, 64-character lines, a final newline.
-        let pem = x509_cert::der::pem::encode_string(
+        if bytes(key.get("content"))? != self.certificate_pem()?.as_bytes() {
+            return Err("body records another certificate");
+        }
+        Ok(())
+    }
+
+    /// The `dsse` 0.0.1 entry's body must record the SHA-256 of this
+    /// payload and exactly one signature: this one, by this certificate.
+    /// Its envelope hash is over the envelope's JSON as the client sent it
+    /// and is not checked (neither `sigstore-verify` nor sigstore-python
+    /// can reproduce it either).
+    fn check_dsse_body(&self, payload: &[u8]) -> Result<(), Decline> {
+        let tree = Tree::parse(&self.body).map_err(|_| "body is not JSON")?;
+        let spec = body_spec(
+            &tree,
+            "dsse",
+            &["envelopeHash", "payloadHash", "signatures"],
+        )?;
+        let sha256 = |name| {
+            let hash = only(spec.get(name), &["algorithm", "value"])?;
+            match text(hash.get("algorithm"))? {
+                "sha256" => text(hash.get("value")),
+                _ => Err("body hash is not SHA-256"),
+            }
+        };
+        sha256("envelopeHash")?;
+        if sha256("payloadHash")? != hex::encode(Sha256::digest(payload)) {
+            return Err("body records another payload");
+        }
+        let signatures = spec.get("signatures").filter(Node::is_array);
+        let mut signatures = signatures.ok_or("body signatures")?.elements();
+        let (Some(one), None) = (signatures.next(), signatures.next()) else {
+            return Err("body records other signatures");
+        };
+        let one = only(Some(one), &["signature", "verifier"])?;
+        if bytes(one.get("signature"))? != self.signature.as_bytes() {
+            return Err("body records another signature");
+        }
+        if bytes(one.get("verifier"))? != self.certificate_pem()?.as_bytes() {
+            return Err("body records another certificate");
+        }
+        Ok(())
+    }
+
+    /// The certificate as Rekor stores it: PEM, 64-character lines, a final
+    /// newline.
+    fn certificate_pem(&self) -> Result<String, Decline> {
+        x509_cert::der::pem::encode_string(
             "CERTIFICATE",
             x509_cert::der::pem::LineEnding::LF,
             self.certificate.as_bytes(),
         )
-        .map_err(|_| "certificate PEM")?;
-        if bytes(key.get("content"))? != pem.as_bytes() {
-            return Err("body records another certificate");
-        }
-        Ok(())
+        .map_err(|_| "certificate PEM")
     }
 
     /// What the SET signs: the canonical JSON of body, integrated time,
@@ -488,6 +581,16 @@ impl<'a> Shape<'a> {
         )
         .into_bytes()
     }
+}
+
+/// The `spec` of a log entry body of `kind` 0.0.1, an object with no
+/// member but `keys`.
+fn body_spec<'t>(tree: &'t Tree<'_>, kind: &str, keys: &[&str]) -> Result<Node<'t, 't>, Decline> {
+    let body = only(Some(tree.root()), &["apiVersion", "kind", "spec"])?;
+    if text(body.get("apiVersion"))? != "0.0.1" || text(body.get("kind"))? != kind {
+        return Err("body is not of the entry's kind, version 0.0.1");
+    }
+    only(body.get("spec"), keys)
 }
 
 /// One SCT (RFC 6962 §3.2), borrowed from the certificate.

@@ -690,35 +690,23 @@ pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
 /// The first subject digest of a Statement usable for binding; `None` for
 /// a Statement without subjects (`"subject": []`), which binds nothing.
 fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
-    let statement: serde_json::Value =
-        serde_json::from_slice(payload).map_err(|e| Error::Malformed {
-            what: "attestation statement",
-            reason: e.to_string(),
-        })?;
-    let subjects = statement
-        .get("subject")
-        .and_then(serde_json::Value::as_array);
-    if subjects.is_some_and(Vec::is_empty) {
-        // Binding nothing is decided on a strict reading too (duplicate
-        // keys refused), as every reader of the payload reads it.
-        let strict = parse_strictly(payload, "attestation statement")?;
-        let subject = strict.root().get("subject");
-        if subject.is_some_and(|s| s.is_array() && s.is_empty()) {
-            return Ok(None);
-        }
+    // The Statement is read strictly (duplicate keys refused) into
+    // `attest`'s type, by the rule every command applies to subjects
+    // (lower-case hex of the algorithm's length).
+    let tree = parse_strictly(payload, "attestation statement")?;
+    let statement = attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
+        what: "attestation statement",
+        reason: e.to_string(),
+    })?;
+    if statement.subject.is_empty() {
+        return Ok(None);
     }
-    for subject in subjects.into_iter().flatten() {
-        let digest = subject.get("digest");
-        let hex_of = |alg: &str| {
-            digest
-                .and_then(|d| d.get(alg))
-                .and_then(serde_json::Value::as_str)
-                .and_then(|h| hex::decode(h).ok())
-        };
-        if let Some(bytes) = hex_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+    for digest in statement.subject.iter().filter_map(|s| s.digest.as_ref()) {
+        let bytes_of = |alg: &str| digest.get(alg).and_then(|h| hex::decode(h).ok());
+        if let Some(bytes) = bytes_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
             return Ok(Some(Artifact::Sha256(bytes)));
         }
-        if let Some(bytes) = hex_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
+        if let Some(bytes) = bytes_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
             return Ok(Some(Artifact::Sha512(bytes)));
         }
     }

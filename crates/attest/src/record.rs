@@ -4,7 +4,11 @@
 //! - every given path is normalized like `os.path.normpath` (so `./a` is
 //!   `a` and `../tree/x` stays as it is) and recorded with `/` separators;
 //! - directories are walked recursively, following symbolic links to files
-//!   and directories; broken links, FIFOs, sockets and devices are skipped;
+//!   and directories; broken links, FIFOs, sockets and devices are skipped,
+//!   with a [`Warning`] — also when a file is swapped for one between the
+//!   walk and the hash: files are opened non-blocking and their type is
+//!   checked on the open handle ([`dsse::file::open_regular`]), so recording
+//!   neither hangs on a FIFO nor reads a device without end;
 //! - exclude patterns have gitignore (`gitwildmatch`) semantics and apply to
 //!   the given paths, the directories walked (pruning them) and the files;
 //!   the defaults are `*.link*`, `.git`, `*.pyc`, `*~`;
@@ -217,6 +221,19 @@ pub enum RecordError {
     /// No digest algorithm was given.
     #[error("no digest algorithm given")]
     NoAlgorithm,
+    /// A file to hash is not a regular file, or could not be read
+    /// ([`dsse::file`]).
+    #[error(transparent)]
+    Read(dsse::Error),
+}
+
+impl From<dsse::Error> for RecordError {
+    fn from(error: dsse::Error) -> RecordError {
+        match error {
+            dsse::Error::File { path, source } => RecordError::Io { path, source },
+            other => RecordError::Read(other),
+        }
+    }
 }
 
 /// The recorded artifacts and what was skipped.
@@ -475,12 +492,20 @@ fn dir_id(_meta: &fs::Metadata) -> (u64, u64) {
 
 /// Hashes one file with every algorithm, streaming it through `buf`;
 /// returns the digests and the number of bytes read.
+/// The file is opened through [`dsse::file::open_regular`]: non-blocking,
+/// its type checked on the open handle, so a file swapped for a FIFO or a
+/// device after the walk is refused here instead of hanging or reading
+/// forever.
 fn hash_with(
     path: &Path,
     algorithms: &[HashAlgorithm],
     buf: &mut [u8],
-) -> std::io::Result<(DigestSet, u64)> {
-    let mut file = fs::File::open(path)?;
+) -> Result<(DigestSet, u64), dsse::Error> {
+    let mut file = dsse::file::open_regular(path)?;
+    let failed = |source| dsse::Error::File {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut s256 = algorithms
         .contains(&HashAlgorithm::Sha256)
         .then(Sha256::new);
@@ -492,7 +517,7 @@ fn hash_with(
         .then(Sha512::new);
     let mut read: u64 = 0;
     loop {
-        let n = file.read(buf)?;
+        let n = file.read(buf).map_err(failed)?;
         if n == 0 {
             break;
         }
@@ -520,7 +545,7 @@ fn hash_with(
     }
     DigestSet::new(map)
         .map(|d| (d, read))
-        .map_err(|e| std::io::Error::other(e.to_string()))
+        .map_err(|e| failed(std::io::Error::other(e.to_string())))
 }
 
 /// Hashes one file (SHA-256 unless `algorithms` says otherwise).
@@ -531,10 +556,7 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
     let mut buf = vec![0u8; 256 << 10];
     hash_with(path, algorithms, &mut buf)
         .map(|(d, _)| d)
-        .map_err(|source| RecordError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(RecordError::from)
 }
 
 /// Records `paths` as the reference does (see the module docs).
@@ -608,12 +630,12 @@ pub fn record_artifacts<P: AsRef<Path>>(
     }
     let hashed = hash_all(&jobs, options)?;
     let mut artifacts = ArtifactMap::new();
-    for ((name, path), digest) in jobs.into_iter().zip(hashed) {
+    for ((name, _), digest) in jobs.into_iter().zip(hashed) {
         match digest {
-            Some(d) => {
+            Ok(d) => {
                 artifacts.insert(name, d);
             }
-            None => warnings.push(Warning::Vanished(path)),
+            Err(skipped) => warnings.push(skipped),
         }
     }
     Ok(Recorded {
@@ -622,12 +644,13 @@ pub fn record_artifacts<P: AsRef<Path>>(
     })
 }
 
-/// Hashes every job on a pool of threads; `None` for files that vanished.
-/// The first read error stops the others.
+/// Hashes every job on a pool of threads; a [`Warning`] for a file that
+/// vanished, or that is no longer a regular file (it is skipped, as the walk
+/// skips FIFOs, sockets and devices). The first read error stops the others.
 fn hash_all(
     jobs: &[(String, PathBuf)],
     options: &RecordOptions,
-) -> Result<Vec<Option<DigestSet>>, RecordError> {
+) -> Result<Vec<Result<DigestSet, Warning>>, RecordError> {
     let failed = AtomicBool::new(false);
     let hashed = crate::parallel::map(
         jobs,
@@ -635,22 +658,26 @@ fn hash_all(
         || vec![0u8; 256 << 10],
         |buf, (name, path)| {
             if failed.load(Ordering::Relaxed) {
-                return Ok(None);
+                return Ok(Err(Warning::Vanished(path.clone())));
             }
             match hash_with(path, &options.algorithms, buf) {
                 Ok((d, read)) => {
                     if let Some(observer) = &options.observer {
                         observer.hashed(name, read);
                     }
-                    Ok(Some(d))
+                    Ok(Ok(d))
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => {
+                Err(dsse::Error::File { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(Err(Warning::Vanished(path.clone())))
+                }
+                Err(dsse::Error::NotRegularFile { .. }) => {
+                    Ok(Err(Warning::NotRegular(path.clone())))
+                }
+                Err(e) => {
                     failed.store(true, Ordering::Relaxed);
-                    Err(RecordError::Io {
-                        path: path.clone(),
-                        source,
-                    })
+                    Err(RecordError::from(e))
                 }
             }
         },
@@ -756,6 +783,43 @@ mod tests {
             hashed,
             [("src/a.c".to_owned(), 5), ("src/b.c".to_owned(), 3)]
         );
+    }
+
+    /// Swaps a file for a FIFO once the walk is done, before it is hashed.
+    #[derive(Debug)]
+    struct SwapForFifo(PathBuf);
+
+    impl Observer for SwapForFifo {
+        fn walked(&self, _files: usize, _bytes: u64) {
+            fs::remove_file(&self.0).unwrap();
+            let made = std::process::Command::new("mkfifo").arg(&self.0).status();
+            assert!(made.unwrap().success(), "mkfifo {}", self.0.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_waited_on() {
+        let dir = std::env::temp_dir().join(format!("toto-swap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.txt"), b"a").unwrap();
+        fs::write(dir.join("b.txt"), b"b").unwrap();
+        let options = RecordOptions {
+            base_path: Some(dir.clone()),
+            observer: Some(Arc::new(SwapForFifo(dir.join("a.txt")))),
+            ..RecordOptions::default()
+        };
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(record_artifacts(&["."], &options)));
+        let recorded = outcome
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("recording hung on a file swapped for a FIFO")
+            .unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        let names: Vec<&String> = recorded.artifacts.keys().collect();
+        assert_eq!(names, ["b.txt"]);
+        assert_eq!(recorded.warnings, [Warning::NotRegular(dir.join("a.txt"))]);
     }
 
     #[test]

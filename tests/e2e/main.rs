@@ -18,6 +18,7 @@ mod dsse_interop;
 mod gpg;
 mod hostile_bundles;
 mod keyless;
+mod reading;
 mod readme;
 mod real_world;
 mod recording;

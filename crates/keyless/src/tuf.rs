@@ -21,7 +21,7 @@
 
 use std::fs;
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -313,10 +313,12 @@ impl DirRepository {
     fn read(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
         check_name(name)?;
         let path = self.dir.join(name);
-        let fail = |e| sigstore_tuf::Error::io(format!("reading {}", path.display()), e);
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let limit = usize::try_from(max).unwrap_or(usize::MAX);
+        match dsse::file::read_bounded(&path, limit, None) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(dsse::Error::File { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 // A missing repository is an error, not the end of the root chain.
                 if !self.dir.is_dir() {
                     return Err(sigstore_tuf::Error::transport(format!(
@@ -324,18 +326,15 @@ impl DirRepository {
                         self.dir.display()
                     )));
                 }
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) => return Err(fail(e)),
-        };
-        let mut bytes = Vec::new();
-        file.take(max.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(fail)?;
-        if bytes.len() as u64 > max {
-            return Err(too_long(name, max));
+            Err(dsse::Error::File { source, .. }) => Err(sigstore_tuf::Error::io(
+                format!("reading {}", path.display()),
+                source,
+            )),
+            Err(dsse::Error::FileTooLarge { .. }) => Err(too_long(name, max)),
+            Err(other) => Err(sigstore_tuf::Error::transport(other.to_string())),
         }
-        Ok(Some(bytes))
     }
 }
 

@@ -1,0 +1,339 @@
+//! Hostile files where toto reads a document, a key or an artifact: a FIFO
+//! (which would hang a plain open), `/dev/zero` behind a symbolic link
+//! (which would be read without end), a directory. Every read goes through
+//! the one bounded reader (`dsse::file`), which checks the type on the open
+//! handle and refuses quickly with exit 2, naming the file and what it is.
+//! Each command runs under a deadline: a regression fails, it does not hang.
+
+use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// Longest a refusal may take before the command is killed.
+const BOUND: Duration = Duration::from_secs(20);
+
+/// Runs `cmd` (stdin closed), killing it after [`BOUND`]: a hang fails
+/// the test instead of stalling the suite.
+pub fn output_within(cmd: &mut Command, what: &str) -> Output {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Output {
+                status,
+                stdout: stdout.join().unwrap(),
+                stderr: stderr.join().unwrap(),
+            };
+        }
+        if start.elapsed() > BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {BOUND:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Makes `path` a FIFO (nobody ever writes to it).
+pub fn mkfifo(path: &Path) -> PathBuf {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+    path.to_owned()
+}
+
+/// Makes `path` a symbolic link to `/dev/zero`.
+fn dev_zero(path: &Path) -> PathBuf {
+    std::os::unix::fs::symlink("/dev/zero", path).unwrap();
+    path.to_owned()
+}
+
+/// Runs `cmd` under the deadline and expects exit 2 with `needle` on stderr.
+#[track_caller]
+fn refused(cmd: &mut Command, needle: &str, what: &str) {
+    let out = output_within(cmd, what);
+    expect_error(&out, 2, needle, what);
+}
+
+/// The reference's demo chain copied into a fresh directory.
+fn demo() -> tempfile::TempDir {
+    let dir = tempdir();
+    for entry in std::fs::read_dir(vector("demo_metablock_good")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// `toto verify` of the demo chain in `dir`.
+fn verify_demo(dir: &Path) -> Command {
+    let mut cmd = toto();
+    cmd.current_dir(dir).args([
+        "verify",
+        "--layout",
+        "root.layout",
+        "--layout-key",
+        "alice.pub",
+    ]);
+    cmd
+}
+
+/// The demo chain with its file `name` replaced by what `make` puts there.
+fn demo_with(name: &str, make: Make) -> tempfile::TempDir {
+    let dir = demo();
+    let path = dir.path().join(name);
+    std::fs::remove_file(&path).unwrap();
+    make(&path);
+    dir
+}
+
+#[test]
+fn demo_chain_verifies_as_copied() {
+    let dir = demo();
+    let out = output_within(&mut verify_demo(dir.path()), "the demo chain");
+    expect_code(&out, 0, "the demo chain");
+}
+
+/// `toto verify` of the demo chain with its file `name` replaced by what
+/// `make` puts there: refused, exit 2, with `needle`.
+fn verify_refuses(name: &str, make: Make, needle: &str) {
+    let dir = demo_with(name, make);
+    refused(&mut verify_demo(dir.path()), needle, name);
+}
+
+fn directory(path: &Path) -> PathBuf {
+    std::fs::create_dir(path).unwrap();
+    path.to_owned()
+}
+
+#[test]
+fn verify_refuses_a_link_that_is_a_symlink_to_dev_zero() {
+    verify_refuses(
+        "clone.210dcc50.link",
+        dev_zero,
+        "clone.210dcc50.link is a character device, not a regular file",
+    );
+}
+
+#[test]
+fn verify_refuses_a_link_that_is_a_fifo() {
+    verify_refuses(
+        "clone.210dcc50.link",
+        mkfifo,
+        "clone.210dcc50.link is a FIFO, not a regular file",
+    );
+}
+
+#[test]
+fn verify_refuses_a_link_that_is_a_directory() {
+    verify_refuses(
+        "clone.210dcc50.link",
+        directory,
+        "clone.210dcc50.link is a directory, not a regular file",
+    );
+}
+
+#[test]
+fn verify_refuses_a_layout_that_is_a_fifo() {
+    verify_refuses(
+        "root.layout",
+        mkfifo,
+        "layout root.layout is a FIFO, not a regular file",
+    );
+}
+
+#[test]
+fn verify_refuses_a_layout_key_that_is_a_fifo() {
+    verify_refuses(
+        "alice.pub",
+        mkfifo,
+        "key file alice.pub is a FIFO, not a regular file",
+    );
+}
+
+#[test]
+fn a_layout_over_the_document_limit_names_the_flag_that_raises_it() {
+    let dir = demo();
+    let layout = dir.path().join("root.layout");
+    let mut bytes = std::fs::read(&layout).unwrap();
+    bytes.resize((1 << 20) + 1, b' ');
+    std::fs::write(&layout, bytes).unwrap();
+    refused(
+        verify_demo(dir.path()).args(["--max-document-mib", "1"]),
+        "layout root.layout is over the limit of 1048576 bytes; raise it with --max-document-mib",
+        "a layout over 1 MiB",
+    );
+}
+
+/// `toto verify-bundle --bundle BUNDLE` with an identity policy and the
+/// conformance suite's trusted root, for `artifact`.
+fn verify_bundle_cmd(bundle: &Path, artifact: &Path) -> Command {
+    let mut cmd = verify_bundle(bundle);
+    cmd.signer("a@example.com", "https://issuer.example")
+        .trusted_root(
+            shared()
+                .join("vectors/sigstore-conformance/trusted_roots/production_trusted_root.json"),
+        )
+        .arg(artifact);
+    cmd
+}
+
+/// Puts a hostile file at a path.
+type Make = fn(&Path) -> PathBuf;
+
+/// What the tests put where a file should be, and what toto calls it.
+const HOSTILE: [(Make, &str); 2] = [(dev_zero, "a character device"), (mkfifo, "a FIFO")];
+
+#[test]
+fn verify_bundle_refuses_a_bundle_that_is_dev_zero_or_a_fifo() {
+    for (make, kind) in HOSTILE {
+        let dir = tempdir();
+        let artifact = write(&dir.path().join("a.txt"), "a\n");
+        let bundle = make(&dir.path().join("a.txt.sigstore.json"));
+        let needle = format!("a.txt.sigstore.json is {kind}, not a regular file");
+        refused(
+            &mut verify_bundle_cmd(&bundle, &artifact),
+            &needle,
+            "verify-bundle",
+        );
+        refused(
+            verify_attestation(&bundle)
+                .signer("a@example.com", "https://issuer.example")
+                .subject(&artifact),
+            &needle,
+            "verify-attestation",
+        );
+    }
+}
+
+#[test]
+fn verify_bundle_refuses_a_key_that_is_a_fifo() {
+    let dir = tempdir();
+    let artifact = write(&dir.path().join("a.txt"), "a\n");
+    let bundle = write(&dir.path().join("a.txt.sigstore.json"), "{}");
+    let key = mkfifo(&dir.path().join("cosign.pub"));
+    refused(
+        verify_bundle(&bundle).arg("--key").arg(&key).arg(&artifact),
+        "cosign.pub is a FIFO, not a regular file",
+        "a managed key that is a FIFO",
+    );
+}
+
+#[test]
+fn signing_refuses_a_private_key_that_is_a_fifo() {
+    let dir = tempdir();
+    let payload = write(&dir.path().join("payload"), "hello");
+    let key = mkfifo(&dir.path().join("key.pem"));
+    refused(
+        toto()
+            .args(["envelope", "sign", "--payload-type", "text/plain", "--key"])
+            .arg(&key)
+            .arg(&payload),
+        "key.pem is a FIFO, not a regular file",
+        "a private key that is a FIFO",
+    );
+}
+
+/// A fresh Ed25519 key pair `key`(.pub) in `dir`.
+fn key_pair(dir: &Path) -> PathBuf {
+    let key = dir.join("key");
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    key
+}
+
+/// `toto attest --key KEY --predicate-type T` over `subject`.
+fn attest(key: &Path, subject: &Path) -> Command {
+    let mut cmd = toto();
+    cmd.args([
+        "attest",
+        "--predicate-type",
+        "https://example.com/t/v1",
+        "--key",
+    ])
+    .arg(key)
+    .arg("--subject")
+    .arg(subject);
+    cmd
+}
+
+#[test]
+fn attest_refuses_a_subject_that_is_a_fifo_or_a_device() {
+    let dir = tempdir();
+    let key = key_pair(dir.path());
+    let fifo = mkfifo(&dir.path().join("fifo"));
+    refused(
+        &mut attest(&key, &fifo),
+        "fifo is a FIFO, not a regular file",
+        "attest --subject FIFO",
+    );
+    refused(
+        &mut attest(&key, Path::new("/dev/zero")),
+        "/dev/zero is a character device, not a regular file",
+        "attest --subject /dev/zero",
+    );
+}
+
+#[test]
+fn attest_append_refuses_an_output_that_is_a_fifo_or_dev_zero() {
+    let dir = tempdir();
+    let key = key_pair(dir.path());
+    let subject = write(&dir.path().join("app.bin"), "app");
+    let fifo = mkfifo(&dir.path().join("out.intoto.jsonl"));
+    refused(
+        attest(&key, &subject).arg("--append").arg("-o").arg(&fifo),
+        "out.intoto.jsonl is a FIFO, not a regular file",
+        "attest --append onto a FIFO",
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced"
+    );
+    let zero = dev_zero(&dir.path().join("zero.intoto.jsonl"));
+    refused(
+        attest(&key, &subject).arg("--append").arg("-o").arg(&zero),
+        "zero.intoto.jsonl is a character device, not a regular file",
+        "attest --append onto /dev/zero",
+    );
+}
+
+#[test]
+fn mock_skips_a_fifo_in_the_recorded_tree_without_hanging() {
+    let dir = tempdir();
+    write(&dir.path().join("source.c"), "int main;\n");
+    mkfifo(&dir.path().join("pipe"));
+    let out = output_within(
+        toto()
+            .current_dir(dir.path())
+            .args(["mock", "--name", "build", "--", "true"]),
+        "toto mock over a tree with a FIFO",
+    );
+    expect_error(&out, 0, "pipe is not a regular file", "toto mock");
+    let link = std::fs::read_to_string(dir.path().join("build.link")).unwrap();
+    assert!(link.contains("source.c"), "{link}");
+    assert!(!link.contains("\"pipe\""), "{link}");
+}

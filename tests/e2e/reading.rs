@@ -237,6 +237,28 @@ fn verify_bundle_refuses_a_key_that_is_a_fifo() {
 }
 
 #[test]
+fn verify_bundle_and_attestation_refuse_an_artifact_that_is_a_fifo_or_dev_zero() {
+    for (make, kind) in HOSTILE {
+        let dir = tempdir();
+        let bundle = write(&dir.path().join("b.sigstore.json"), "{}");
+        let artifact = make(&dir.path().join("artifact"));
+        let is = format!("{} is {kind}, not a regular file", artifact.display());
+        refused(
+            &mut verify_bundle_cmd(&bundle, &artifact),
+            &format!("artifact {is}"),
+            "verify-bundle",
+        );
+        refused(
+            verify_attestation(&bundle)
+                .signer("a@example.com", "https://issuer.example")
+                .subject(&artifact),
+            &format!("subject {is}"),
+            "verify-attestation --subject",
+        );
+    }
+}
+
+#[test]
 fn signing_refuses_a_private_key_that_is_a_fifo() {
     let dir = tempdir();
     let payload = write(&dir.path().join("payload"), "hello");
@@ -336,4 +358,189 @@ fn mock_skips_a_fifo_in_the_recorded_tree_without_hanging() {
     let link = std::fs::read_to_string(dir.path().join("build.link")).unwrap();
     assert!(link.contains("source.c"), "{link}");
     assert!(!link.contains("\"pipe\""), "{link}");
+}
+
+// Artifacts are hashed streaming (SHA-256, once) and handed to the verifier
+// as `keyless::Artifact::File`: the digest serves the common bundle; one that
+// needs another digest streams the file again; a scheme that signs the raw
+// bytes (Ed25519) reads them, bounded. Each path is exercised here with a
+// validly signed bundle from the testbed's forge.
+
+const IDENTITY: &str = "alice@example.com";
+
+/// A testbed, its forge, and an artifact and another file in `dir`.
+struct Forged {
+    dir: tempfile::TempDir,
+    tb: testbed::Testbed,
+    forge: testbed::forge::Forge,
+    artifact: PathBuf,
+    other: PathBuf,
+}
+
+impl Forged {
+    fn new() -> Forged {
+        let dir = tempdir();
+        let tb = start_testbed(dir.path());
+        let forge = testbed::forge::Forge::open(tb.dir()).unwrap();
+        let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
+        let other = write(&dir.path().join("other.tar.gz"), "other bytes\n");
+        Forged {
+            dir,
+            tb,
+            forge,
+            artifact,
+            other,
+        }
+    }
+
+    /// Writes `bundle` as `name` in the directory.
+    fn save(&self, name: &str, bundle: &serde_json::Value) -> PathBuf {
+        write(&self.dir.path().join(name), &bundle.to_string())
+    }
+
+    /// A DSSE attestation bundle by a Fulcio-like leaf whose Statement names
+    /// the artifact by SHA-512 only (as npm provenance does).
+    fn sha512_attestation(&self) -> PathBuf {
+        use sha2::Digest as _;
+        let signer = testbed::forge::leaf(
+            &self.forge.intermediate,
+            &testbed::forge::LeafSpec::fulcio(
+                IDENTITY,
+                self.tb.issuer(),
+                Some(&self.forge.ct),
+                testbed::now(),
+            ),
+        )
+        .unwrap();
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "app.tar.gz", "digest": {
+                "sha512": hex::encode(sha2::Sha512::digest(std::fs::read(&self.artifact).unwrap())),
+            }}],
+            "predicateType": "https://example.com/t/v1",
+            "predicate": {},
+        });
+        let bundle = self
+            .forge
+            .dsse_bundle(
+                &signer,
+                "application/vnd.in-toto+json",
+                statement.to_string().as_bytes(),
+                None,
+                testbed::now(),
+            )
+            .unwrap();
+        self.save("app.sha512.sigstore.json", &bundle)
+    }
+
+    /// A managed-key message-signature bundle over the artifact by a fresh
+    /// Ed25519 key (a scheme that signs the raw bytes); returns the bundle
+    /// and the key's PEM file.
+    fn ed25519_bundle(&self) -> (PathBuf, PathBuf) {
+        use sha2::Digest as _;
+        let key = dsse::PrivateKey::generate(dsse::KeyKind::Ed25519).unwrap();
+        let pem = key.public_key().to_pem().unwrap();
+        let blob = std::fs::read(&self.artifact).unwrap();
+        let signature = key.sign_bytes(&blob).unwrap();
+        let body = testbed::forge::hashedrekord_body(
+            &sha2::Sha256::digest(&blob).into(),
+            &signature,
+            &pem,
+        );
+        let mut log = self.forge.log().unwrap();
+        let entry = testbed::forge::logged(&mut log, body, testbed::now()).unwrap();
+        let mut bundle = testbed::forge::bundle(
+            b"",
+            &entry,
+            "hashedrekord",
+            testbed::forge::message_signature(&blob, &signature),
+        )
+        .unwrap();
+        let material = bundle["verificationMaterial"].as_object_mut().unwrap();
+        material.remove("certificate");
+        material.insert("publicKey".into(), serde_json::json!({"hint": "ed25519"}));
+        let key_file = write(&self.dir.path().join("ed25519.pub"), &pem);
+        (self.save("app.ed25519.sigstore.json", &bundle), key_file)
+    }
+}
+
+#[test]
+fn a_subject_named_only_by_sha512_binds_by_streaming_the_file_again() {
+    let f = Forged::new();
+    let bundle = f.sha512_attestation();
+    let attestation = |subject: &Path| {
+        let mut cmd = verify_attestation(&bundle);
+        cmd.testbed_signer(&f.tb, IDENTITY).subject(subject);
+        output_within(&mut cmd, "verify-attestation")
+    };
+    expect_code(&attestation(&f.artifact), 0, "the SHA-512 subject");
+    expect_error(
+        &attestation(&f.other),
+        1,
+        "other.tar.gz is not a subject of the attestation",
+        "another file",
+    );
+    let blob = |file: &Path| {
+        let mut cmd = verify_bundle(&bundle);
+        cmd.testbed_signer(&f.tb, IDENTITY).arg(file);
+        output_within(&mut cmd, "verify-bundle")
+    };
+    expect_code(
+        &blob(&f.artifact),
+        0,
+        "verify-bundle of the SHA-512 subject",
+    );
+    expect_error(
+        &blob(&f.other),
+        1,
+        "does not match any subject",
+        "verify-bundle of another file",
+    );
+}
+
+#[test]
+fn an_ed25519_message_signature_is_verified_over_the_bytes() {
+    let f = Forged::new();
+    let (bundle, key) = f.ed25519_bundle();
+    let run = |file: &Path| {
+        output_within(
+            verify_bundle(&bundle)
+                .arg("--key")
+                .arg(&key)
+                .arg("--trusted-root")
+                .arg(f.tb.trusted_root_path())
+                .arg(file),
+            "verify-bundle --key ED25519",
+        )
+    };
+    expect_code(&run(&f.artifact), 0, "the Ed25519-signed artifact");
+    expect_code(&run(&f.other), 1, "another file");
+}
+
+#[test]
+fn an_artifact_that_changed_after_it_was_hashed_is_refused() {
+    let f = Forged::new();
+    let bundle = std::fs::read(f.sha512_attestation()).unwrap();
+    let root =
+        keyless::TrustRoot::from_json(&std::fs::read_to_string(f.tb.trusted_root_path()).unwrap())
+            .unwrap();
+    let verifier = keyless::BundleVerifier::new(&root).unwrap();
+    let policy = keyless::Policy::Identity {
+        identity: IDENTITY.into(),
+        issuer: f.tb.issuer().into(),
+    };
+    let file = |sha256| keyless::Artifact::File {
+        path: &f.artifact,
+        sha256,
+    };
+    use sha2::Digest as _;
+    let hashed: [u8; 32] = sha2::Sha256::digest(std::fs::read(&f.artifact).unwrap()).into();
+    verifier.verify(&bundle, file(hashed), &policy).unwrap();
+    // The SHA-256 the caller hashed is not what the file holds now.
+    match verifier.verify(&bundle, file([0; 32]), &policy) {
+        Err(keyless::Error::Verification { reason }) => {
+            assert!(reason.contains("changed while it was verified"), "{reason}");
+        }
+        other => panic!("a changed artifact verified: {other:?}"),
+    }
 }

@@ -112,6 +112,17 @@ pub fn hash_artifact(
     })
 }
 
+/// The SHA-256 of the artifact at `path`, hashed streaming
+/// ([`hash_artifact`]).
+pub fn sha256_file(path: &Path, what: &str) -> Result<[u8; 32]> {
+    let digests = hash_artifact(path, &[attest::record::HashAlgorithm::Sha256], what)?;
+    digests
+        .get("sha256")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .with_context(|| format!("cannot hash {what} {}", path.display()))
+}
+
 /// Resolves a password: the value given, else `TOTO_KEY_PASSWORD`, else a
 /// prompt on the terminal when `prompt` is set.
 pub fn password(

@@ -9,7 +9,6 @@ use anyhow::{bail, Context, Result};
 use keyless::Artifact;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256, Sha512};
 
 use crate::cmd::verify_bundle::BundleArgs;
 use crate::util::{self, Format, VerificationFailed};
@@ -156,16 +155,14 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             file.require
         }
     };
-    // Each subject as both digests: statements may name either.
-    let mut subjects: Vec<(String, Vec<Artifact<'static>>)> = Vec::new();
+    // Each subject file hashed once, streaming: the verifier reads it again
+    // only when the Statement names it by another digest (`Artifact::File`).
+    let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
     for path in &args.subject {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read subject {}", path.display()))?;
-        let d256: [u8; 32] = Sha256::digest(&bytes).into();
-        let d512: [u8; 64] = Sha512::digest(&bytes).into();
+        let sha256 = util::sha256_file(path, "subject")?;
         subjects.push((
             path.display().to_string(),
-            vec![Artifact::Sha256(d256), Artifact::Sha512(d512)],
+            vec![Artifact::File { path, sha256 }],
         ));
     }
     for text in &args.digest {
@@ -282,7 +279,7 @@ fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
     policy: &keyless::Policy,
-    subjects: &[(String, Vec<Artifact<'static>>)],
+    subjects: &[(String, Vec<Artifact<'_>>)],
     predicate_type: Option<&str>,
     requirements: &[Requirement],
     shown: &str,

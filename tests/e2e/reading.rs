@@ -544,3 +544,51 @@ fn an_artifact_that_changed_after_it_was_hashed_is_refused() {
         other => panic!("a changed artifact verified: {other:?}"),
     }
 }
+
+#[test]
+fn run_no_follow_symlinks_does_not_record_a_link_to_a_file_outside_the_tree() {
+    let dir = tempdir();
+    let outside = tempdir();
+    let secret = write(&outside.path().join("id_ed25519"), "secret key\n");
+    let key = key_pair(outside.path());
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    write(&tree.join("source.c"), "int main;\n");
+    std::os::unix::fs::symlink(&secret, tree.join("innocent.txt")).unwrap();
+    let run = |follow: &[&str]| {
+        let out = output_within(
+            toto()
+                .current_dir(dir.path())
+                .args(["run", "--step-name", "build", "-m", "tree", "--key"])
+                .arg(&key)
+                .args(follow)
+                .args(["--", "true"]),
+            "toto run",
+        );
+        expect_code(&out, 0, "toto run");
+        let link = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "link"))
+            .unwrap();
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&link).unwrap()).unwrap();
+        let payload = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            envelope["payload"].as_str().unwrap(),
+        )
+        .unwrap();
+        let text = String::from_utf8(payload).unwrap();
+        std::fs::remove_file(link).unwrap();
+        (text, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (followed, _) = run(&[]);
+    assert!(followed.contains("tree/innocent.txt"), "{followed}");
+    let (link, stderr) = run(&["--no-follow-symlinks"]);
+    assert!(link.contains("tree/source.c"), "{link}");
+    assert!(!link.contains("innocent.txt"), "{link}");
+    assert!(
+        stderr.contains("innocent.txt is a symbolic link and following links is off"),
+        "{stderr}"
+    );
+}

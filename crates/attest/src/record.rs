@@ -4,7 +4,7 @@
 //! - every given path is normalized like `os.path.normpath` (so `./a` is
 //!   `a` and `../tree/x` stays as it is) and recorded with `/` separators;
 //! - directories are walked recursively, following symbolic links to files
-//!   and directories; broken links, FIFOs, sockets and devices are skipped,
+//!   and directories (unless [`RecordOptions::follow_symlinks`] is off); broken links, FIFOs, sockets and devices are skipped,
 //!   with a [`Warning`] — also when a file is swapped for one between the
 //!   walk and the hash: files are opened non-blocking and their type is
 //!   checked on the open handle ([`dsse::file::open_regular`]), so recording
@@ -109,8 +109,11 @@ pub struct RecordOptions {
     pub lstrip_paths: Vec<String>,
     /// Exclude patterns; `None` means [`DEFAULT_EXCLUDES`].
     pub exclude: Option<Vec<String>>,
-    /// Follow symbolic links to directories (links to files are always
-    /// hashed as files, like the reference).
+    /// Follow symbolic links met while walking, to files and directories
+    /// (the default, as the reference's `in-toto-run` does). When off, they
+    /// are skipped with [`Warning::NotFollowed`] and files are opened
+    /// without following a link (one swapped in after the walk is skipped
+    /// too); the paths given are still followed.
     pub follow_symlinks: bool,
     /// Digest algorithms (at least one).
     pub algorithms: Vec<HashAlgorithm>,
@@ -151,6 +154,8 @@ pub enum Warning {
     SymlinkLoop(PathBuf),
     /// A file that disappeared before it could be hashed.
     Vanished(PathBuf),
+    /// A symbolic link met while following links is off.
+    NotFollowed(PathBuf),
 }
 
 impl fmt::Display for Warning {
@@ -173,6 +178,11 @@ impl fmt::Display for Warning {
             Warning::Vanished(p) => write!(
                 f,
                 "{} disappeared while recording; not recorded",
+                p.display()
+            ),
+            Warning::NotFollowed(p) => write!(
+                f,
+                "{} is a symbolic link and following links is off; not recorded",
                 p.display()
             ),
         }
@@ -422,6 +432,13 @@ impl Walker<'_> {
     /// Records `name` (normalized, relative to base).
     fn visit(&mut self, name: &str, ancestors: &mut Vec<(u64, u64)>) -> Result<(), RecordError> {
         let path = self.base.join(name);
+        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        // Following off: a link met while walking is not followed, to a
+        // file or to a directory; a path given explicitly is.
+        if is_link && !self.follow && !ancestors.is_empty() {
+            self.warnings.push(Warning::NotFollowed(path));
+            return Ok(());
+        }
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -435,14 +452,17 @@ impl Walker<'_> {
             Err(source) => return Err(RecordError::Io { path, source }),
         };
         if meta.is_file() {
+            // A link given explicitly with following off: hashed as its
+            // target now (files are then opened without following links).
+            let path = if is_link && !self.follow {
+                fs::canonicalize(&path).map_err(|source| RecordError::Io { path, source })?
+            } else {
+                path
+            };
             return self.push_file(name.to_owned(), path, meta.len());
         }
         if !meta.is_dir() {
             self.warnings.push(Warning::NotRegular(path));
-            return Ok(());
-        }
-        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-        if is_link && !self.follow && !ancestors.is_empty() {
             return Ok(());
         }
         let id = dir_id(&meta);
@@ -500,8 +520,13 @@ fn hash_with(
     path: &Path,
     algorithms: &[HashAlgorithm],
     buf: &mut [u8],
+    follow: bool,
 ) -> Result<(DigestSet, u64), dsse::Error> {
-    let mut file = dsse::file::open_regular(path)?;
+    let mut file = if follow {
+        dsse::file::open_regular(path)?
+    } else {
+        dsse::file::open_regular_no_follow(path)?
+    };
     let failed = |source| dsse::Error::File {
         path: path.to_path_buf(),
         source,
@@ -554,7 +579,7 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
         return Err(RecordError::NoAlgorithm);
     }
     let mut buf = vec![0u8; 256 << 10];
-    hash_with(path, algorithms, &mut buf)
+    hash_with(path, algorithms, &mut buf, true)
         .map(|(d, _)| d)
         .map_err(RecordError::from)
 }
@@ -660,7 +685,7 @@ fn hash_all(
             if failed.load(Ordering::Relaxed) {
                 return Ok(Err(Warning::Vanished(path.clone())));
             }
-            match hash_with(path, &options.algorithms, buf) {
+            match hash_with(path, &options.algorithms, buf, options.follow_symlinks) {
                 Ok((d, read)) => {
                     if let Some(observer) = &options.observer {
                         observer.hashed(name, read);
@@ -672,6 +697,10 @@ fn hash_all(
                 {
                     Ok(Err(Warning::Vanished(path.clone())))
                 }
+                Err(dsse::Error::NotRegularFile {
+                    kind: dsse::file::FileKind::Symlink,
+                    ..
+                }) => Ok(Err(Warning::NotFollowed(path.clone()))),
                 Err(dsse::Error::NotRegularFile { .. }) => {
                     Ok(Err(Warning::NotRegular(path.clone())))
                 }
@@ -785,41 +814,128 @@ mod tests {
         );
     }
 
-    /// Swaps a file for a FIFO once the walk is done, before it is hashed.
+    /// Replaces a file with what `make` puts there once the walk is done,
+    /// before it is hashed.
     #[derive(Debug)]
-    struct SwapForFifo(PathBuf);
+    struct Swap(PathBuf, fn(&Path));
 
-    impl Observer for SwapForFifo {
+    impl Observer for Swap {
         fn walked(&self, _files: usize, _bytes: u64) {
             fs::remove_file(&self.0).unwrap();
-            let made = std::process::Command::new("mkfifo").arg(&self.0).status();
-            assert!(made.unwrap().success(), "mkfifo {}", self.0.display());
+            (self.1)(&self.0);
         }
+    }
+
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success(), "mkfifo {}", path.display());
+    }
+
+    /// A fresh directory holding `files` (name, contents).
+    fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("toto-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for (file, text) in files {
+            let path = dir.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// Records `paths` in `dir` on another thread, failing after 20 s
+    /// instead of hanging.
+    fn record_within(dir: &Path, paths: &[&str], options: RecordOptions) -> Recorded {
+        let options = RecordOptions {
+            base_path: Some(dir.to_path_buf()),
+            ..options
+        };
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(record_artifacts(&paths, &options)));
+        outcome
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("recording hung")
+            .unwrap()
+    }
+
+    fn names(recorded: &Recorded) -> Vec<&str> {
+        recorded.artifacts.keys().map(String::as_str).collect()
     }
 
     #[cfg(unix)]
     #[test]
     fn a_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_waited_on() {
-        let dir = std::env::temp_dir().join(format!("toto-swap-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("a.txt"), b"a").unwrap();
-        fs::write(dir.join("b.txt"), b"b").unwrap();
-        let options = RecordOptions {
-            base_path: Some(dir.clone()),
-            observer: Some(Arc::new(SwapForFifo(dir.join("a.txt")))),
+        let dir = tree("swap-fifo", &[("a.txt", "a"), ("b.txt", "b")]);
+        let swap = Swap(dir.join("a.txt"), mkfifo);
+        let recorded = record_within(
+            &dir,
+            &["."],
+            RecordOptions {
+                observer: Some(Arc::new(swap)),
+                ..RecordOptions::default()
+            },
+        );
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(&recorded), ["b.txt"]);
+        assert_eq!(recorded.warnings, [Warning::NotRegular(dir.join("a.txt"))]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn following_off_skips_links_to_files_and_directories_met_while_walking() {
+        let dir = tree(
+            "no-follow",
+            &[("real.txt", "real"), ("sub/inner.txt", "inner")],
+        );
+        std::os::unix::fs::symlink("real.txt", dir.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink("sub", dir.join("linkdir")).unwrap();
+        let follow = |on| RecordOptions {
+            follow_symlinks: on,
             ..RecordOptions::default()
         };
-        let (done, outcome) = std::sync::mpsc::channel();
-        std::thread::spawn(move || done.send(record_artifacts(&["."], &options)));
-        let recorded = outcome
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("recording hung on a file swapped for a FIFO")
-            .unwrap();
+        let followed = record_within(&dir, &["."], follow(true));
+        assert_eq!(
+            names(&followed),
+            ["link.txt", "linkdir/inner.txt", "real.txt", "sub/inner.txt"]
+        );
+        let not_followed = record_within(&dir, &["."], follow(false));
+        assert_eq!(names(&not_followed), ["real.txt", "sub/inner.txt"]);
+        assert_eq!(
+            not_followed.warnings,
+            [
+                Warning::NotFollowed(dir.join("link.txt")),
+                Warning::NotFollowed(dir.join("linkdir")),
+            ]
+        );
+        // A link given explicitly is followed, as its target.
+        let given = record_within(&dir, &["link.txt"], follow(false));
+        assert_eq!(
+            given.artifacts.get("link.txt"),
+            followed.artifacts.get("real.txt")
+        );
         fs::remove_dir_all(&dir).unwrap();
-        let names: Vec<&String> = recorded.artifacts.keys().collect();
-        assert_eq!(names, ["b.txt"]);
-        assert_eq!(recorded.warnings, [Warning::NotRegular(dir.join("a.txt"))]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn following_off_skips_a_file_swapped_for_a_link_after_the_walk() {
+        let dir = tree("swap-link", &[("a.txt", "a"), ("secret", "s")]);
+        let swap = Swap(dir.join("a.txt"), |p| {
+            std::os::unix::fs::symlink("secret", p).unwrap();
+        });
+        let recorded = record_within(
+            &dir,
+            &["a.txt"],
+            RecordOptions {
+                follow_symlinks: false,
+                observer: Some(Arc::new(swap)),
+                ..RecordOptions::default()
+            },
+        );
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(recorded.artifacts.is_empty(), "{:?}", recorded.artifacts);
+        assert_eq!(recorded.warnings, [Warning::NotFollowed(dir.join("a.txt"))]);
     }
 
     #[test]

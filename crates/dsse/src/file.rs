@@ -4,7 +4,8 @@
 //!
 //! - The file is opened non-blocking (`O_NONBLOCK`, and `O_NOCTTY`), so a
 //!   FIFO without a writer cannot hang the open and a terminal does not
-//!   become the controlling one. Symbolic links are followed.
+//!   become the controlling one. Symbolic links are followed, except in the
+//!   last component by [`open_regular_no_follow`].
 //! - Its type is checked on the open handle (`fstat`), not on the path, so
 //!   it cannot change between the check and the read: anything but a
 //!   regular file (a FIFO, a device such as `/dev/zero`, a directory, a
@@ -38,6 +39,9 @@ pub enum FileKind {
     BlockDevice,
     /// A Unix domain socket.
     Socket,
+    /// A symbolic link, where links are not to be followed
+    /// ([`open_regular_no_follow`]).
+    Symlink,
     /// Something else that is not a regular file.
     Other,
 }
@@ -50,6 +54,7 @@ impl fmt::Display for FileKind {
             FileKind::CharDevice => "a character device",
             FileKind::BlockDevice => "a block device",
             FileKind::Socket => "a socket",
+            FileKind::Symlink => "a symbolic link",
             FileKind::Other => "not a regular file",
         })
     }
@@ -63,6 +68,9 @@ impl FileKind {
         }
         if file_type.is_dir() {
             return Some(FileKind::Directory);
+        }
+        if file_type.is_symlink() {
+            return Some(FileKind::Symlink);
         }
         #[cfg(unix)]
         {
@@ -97,22 +105,39 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
 /// [`Error::NotRegularFile`] for anything else, [`Error::File`] when it
 /// cannot be opened (its `source` keeps the OS error, e.g. `NotFound`).
 pub fn open_regular(path: &Path) -> Result<File, Error> {
+    open(path, true)
+}
+
+/// [`open_regular`], without following a symbolic link in the last
+/// component of `path` (`O_NOFOLLOW`): a symbolic link there is
+/// [`Error::NotRegularFile`] of kind [`FileKind::Symlink`].
+///
+/// # Errors
+/// As [`open_regular`].
+pub fn open_regular_no_follow(path: &Path) -> Result<File, Error> {
+    open(path, false)
+}
+
+fn open(path: &Path, follow: bool) -> Result<File, Error> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let no_follow = if follow { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | no_follow);
     }
     let file = match options.open(path) {
         Ok(file) => file,
         Err(source) => {
-            // A socket cannot be opened (ENXIO): say what it is rather
-            // than echo the OS's "No such device or address".
-            if let Some(kind) = std::fs::metadata(path)
-                .ok()
-                .and_then(|m| FileKind::of(m.file_type()))
-            {
+            // Say what the path is rather than echo the OS: a socket cannot
+            // be opened (ENXIO), a symbolic link not followed is ELOOP.
+            let meta = if follow {
+                std::fs::metadata(path)
+            } else {
+                std::fs::symlink_metadata(path)
+            };
+            if let Some(kind) = meta.ok().and_then(|m| FileKind::of(m.file_type())) {
                 return Err(not_regular(path, kind));
             }
             return Err(io_error(path, source));
@@ -245,6 +270,29 @@ mod tests {
             )) => assert_eq!(
                 e.to_string(),
                 format!("{} is a FIFO, not a regular file", path.display())
+            ),
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_not_followed_when_asked_not_to() {
+        let path = temp("target", b"x");
+        let link = path.with_file_name("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(open_regular(&link).is_ok());
+        assert!(open_regular_no_follow(&path).is_ok());
+        match open_regular_no_follow(&link) {
+            Err(
+                e @ Error::NotRegularFile {
+                    kind: FileKind::Symlink,
+                    ..
+                },
+            ) => assert_eq!(
+                e.to_string(),
+                format!("{} is a symbolic link, not a regular file", link.display())
             ),
             other => panic!("{other:?}"),
         }

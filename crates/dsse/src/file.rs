@@ -55,7 +55,7 @@ impl fmt::Display for FileKind {
             FileKind::BlockDevice => "a block device",
             FileKind::Socket => "a socket",
             FileKind::Symlink => "a symbolic link",
-            FileKind::Other => "not a regular file",
+            FileKind::Other => "a special file",
         })
     }
 }

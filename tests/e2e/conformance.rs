@@ -475,7 +475,7 @@ fn unreadable_bundle_in_a_batch_is_reported_and_the_rest_verified() {
             assert_eq!(verdicts, [true, false, true]);
             let error = lines[1]["error"].as_str().unwrap();
             assert!(
-                error.contains("cannot open bundle") && error.contains("missing.sigstore.json"),
+                error.contains("cannot read bundle") && error.contains("missing.sigstore.json"),
                 "{error}"
             );
         } else {
@@ -485,7 +485,7 @@ fn unreadable_bundle_in_a_batch_is_reported_and_the_rest_verified() {
                 "{stdout}"
             );
             assert!(
-                stderr.contains("cannot open bundle") && stderr.contains("missing.sigstore.json"),
+                stderr.contains("cannot read bundle") && stderr.contains("missing.sigstore.json"),
                 "{stderr}"
             );
         }

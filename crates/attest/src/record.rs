@@ -4,7 +4,11 @@
 //! - every given path is normalized like `os.path.normpath` (so `./a` is
 //!   `a` and `../tree/x` stays as it is) and recorded with `/` separators;
 //! - directories are walked recursively, following symbolic links to files
-//!   and directories; broken links, FIFOs, sockets and devices are skipped;
+//!   and directories (unless [`RecordOptions::follow_symlinks`] is off); broken links, FIFOs, sockets and devices are skipped,
+//!   with a [`Warning`] — also when a file is swapped for one between the
+//!   walk and the hash: files are opened non-blocking and their type is
+//!   checked on the open handle ([`dsse::file::open_regular`]), so recording
+//!   neither hangs on a FIFO nor reads a device without end;
 //! - exclude patterns have gitignore (`gitwildmatch`) semantics and apply to
 //!   the given paths, the directories walked (pruning them) and the files;
 //!   the defaults are `*.link*`, `.git`, `*.pyc`, `*~`;
@@ -105,8 +109,11 @@ pub struct RecordOptions {
     pub lstrip_paths: Vec<String>,
     /// Exclude patterns; `None` means [`DEFAULT_EXCLUDES`].
     pub exclude: Option<Vec<String>>,
-    /// Follow symbolic links to directories (links to files are always
-    /// hashed as files, like the reference).
+    /// Follow symbolic links met while walking, to files and directories
+    /// (the default, as the reference's `in-toto-run` does). When off, they
+    /// are skipped with [`Warning::NotFollowed`] and files are opened
+    /// without following a link (one swapped in after the walk is skipped
+    /// too); the paths given are still followed.
     pub follow_symlinks: bool,
     /// Digest algorithms (at least one).
     pub algorithms: Vec<HashAlgorithm>,
@@ -147,6 +154,8 @@ pub enum Warning {
     SymlinkLoop(PathBuf),
     /// A file that disappeared before it could be hashed.
     Vanished(PathBuf),
+    /// A symbolic link met while following links is off.
+    NotFollowed(PathBuf),
 }
 
 impl fmt::Display for Warning {
@@ -169,6 +178,11 @@ impl fmt::Display for Warning {
             Warning::Vanished(p) => write!(
                 f,
                 "{} disappeared while recording; not recorded",
+                p.display()
+            ),
+            Warning::NotFollowed(p) => write!(
+                f,
+                "{} is a symbolic link and following links is off; not recorded",
                 p.display()
             ),
         }
@@ -217,6 +231,19 @@ pub enum RecordError {
     /// No digest algorithm was given.
     #[error("no digest algorithm given")]
     NoAlgorithm,
+    /// A file to hash is not a regular file, or could not be read
+    /// ([`dsse::file`]).
+    #[error(transparent)]
+    Read(dsse::Error),
+}
+
+impl From<dsse::Error> for RecordError {
+    fn from(error: dsse::Error) -> RecordError {
+        match error {
+            dsse::Error::File { path, source } => RecordError::Io { path, source },
+            other => RecordError::Read(other),
+        }
+    }
 }
 
 /// The recorded artifacts and what was skipped.
@@ -405,6 +432,13 @@ impl Walker<'_> {
     /// Records `name` (normalized, relative to base).
     fn visit(&mut self, name: &str, ancestors: &mut Vec<(u64, u64)>) -> Result<(), RecordError> {
         let path = self.base.join(name);
+        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        // Following off: a link met while walking is not followed, to a
+        // file or to a directory; a path given explicitly is.
+        if is_link && !self.follow && !ancestors.is_empty() {
+            self.warnings.push(Warning::NotFollowed(path));
+            return Ok(());
+        }
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -418,14 +452,17 @@ impl Walker<'_> {
             Err(source) => return Err(RecordError::Io { path, source }),
         };
         if meta.is_file() {
+            // A link given explicitly with following off: hashed as its
+            // target now (files are then opened without following links).
+            let path = if is_link && !self.follow {
+                fs::canonicalize(&path).map_err(|source| RecordError::Io { path, source })?
+            } else {
+                path
+            };
             return self.push_file(name.to_owned(), path, meta.len());
         }
         if !meta.is_dir() {
             self.warnings.push(Warning::NotRegular(path));
-            return Ok(());
-        }
-        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-        if is_link && !self.follow && !ancestors.is_empty() {
             return Ok(());
         }
         let id = dir_id(&meta);
@@ -475,12 +512,25 @@ fn dir_id(_meta: &fs::Metadata) -> (u64, u64) {
 
 /// Hashes one file with every algorithm, streaming it through `buf`;
 /// returns the digests and the number of bytes read.
+/// The file is opened through [`dsse::file::open_regular`]: non-blocking,
+/// its type checked on the open handle, so a file swapped for a FIFO or a
+/// device after the walk is refused here instead of hanging or reading
+/// forever.
 fn hash_with(
     path: &Path,
     algorithms: &[HashAlgorithm],
     buf: &mut [u8],
-) -> std::io::Result<(DigestSet, u64)> {
-    let mut file = fs::File::open(path)?;
+    follow: bool,
+) -> Result<(DigestSet, u64), dsse::Error> {
+    let mut file = if follow {
+        dsse::file::open_regular(path)?
+    } else {
+        dsse::file::open_regular_no_follow(path)?
+    };
+    let failed = |source| dsse::Error::File {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut s256 = algorithms
         .contains(&HashAlgorithm::Sha256)
         .then(Sha256::new);
@@ -492,7 +542,7 @@ fn hash_with(
         .then(Sha512::new);
     let mut read: u64 = 0;
     loop {
-        let n = file.read(buf)?;
+        let n = file.read(buf).map_err(failed)?;
         if n == 0 {
             break;
         }
@@ -520,7 +570,7 @@ fn hash_with(
     }
     DigestSet::new(map)
         .map(|d| (d, read))
-        .map_err(|e| std::io::Error::other(e.to_string()))
+        .map_err(|e| failed(std::io::Error::other(e.to_string())))
 }
 
 /// Hashes one file (SHA-256 unless `algorithms` says otherwise).
@@ -529,12 +579,9 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
         return Err(RecordError::NoAlgorithm);
     }
     let mut buf = vec![0u8; 256 << 10];
-    hash_with(path, algorithms, &mut buf)
+    hash_with(path, algorithms, &mut buf, true)
         .map(|(d, _)| d)
-        .map_err(|source| RecordError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(RecordError::from)
 }
 
 /// Records `paths` as the reference does (see the module docs).
@@ -608,12 +655,12 @@ pub fn record_artifacts<P: AsRef<Path>>(
     }
     let hashed = hash_all(&jobs, options)?;
     let mut artifacts = ArtifactMap::new();
-    for ((name, path), digest) in jobs.into_iter().zip(hashed) {
+    for ((name, _), digest) in jobs.into_iter().zip(hashed) {
         match digest {
-            Some(d) => {
+            Ok(d) => {
                 artifacts.insert(name, d);
             }
-            None => warnings.push(Warning::Vanished(path)),
+            Err(skipped) => warnings.push(skipped),
         }
     }
     Ok(Recorded {
@@ -622,12 +669,13 @@ pub fn record_artifacts<P: AsRef<Path>>(
     })
 }
 
-/// Hashes every job on a pool of threads; `None` for files that vanished.
-/// The first read error stops the others.
+/// Hashes every job on a pool of threads; a [`Warning`] for a file that
+/// vanished, or that is no longer a regular file (it is skipped, as the walk
+/// skips FIFOs, sockets and devices). The first read error stops the others.
 fn hash_all(
     jobs: &[(String, PathBuf)],
     options: &RecordOptions,
-) -> Result<Vec<Option<DigestSet>>, RecordError> {
+) -> Result<Vec<Result<DigestSet, Warning>>, RecordError> {
     let failed = AtomicBool::new(false);
     let hashed = crate::parallel::map(
         jobs,
@@ -635,22 +683,30 @@ fn hash_all(
         || vec![0u8; 256 << 10],
         |buf, (name, path)| {
             if failed.load(Ordering::Relaxed) {
-                return Ok(None);
+                return Ok(Err(Warning::Vanished(path.clone())));
             }
-            match hash_with(path, &options.algorithms, buf) {
+            match hash_with(path, &options.algorithms, buf, options.follow_symlinks) {
                 Ok((d, read)) => {
                     if let Some(observer) = &options.observer {
                         observer.hashed(name, read);
                     }
-                    Ok(Some(d))
+                    Ok(Ok(d))
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => {
+                Err(dsse::Error::File { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(Err(Warning::Vanished(path.clone())))
+                }
+                Err(dsse::Error::NotRegularFile {
+                    kind: dsse::file::FileKind::Symlink,
+                    ..
+                }) => Ok(Err(Warning::NotFollowed(path.clone()))),
+                Err(dsse::Error::NotRegularFile { .. }) => {
+                    Ok(Err(Warning::NotRegular(path.clone())))
+                }
+                Err(e) => {
                     failed.store(true, Ordering::Relaxed);
-                    Err(RecordError::Io {
-                        path: path.clone(),
-                        source,
-                    })
+                    Err(RecordError::from(e))
                 }
             }
         },
@@ -756,6 +812,130 @@ mod tests {
             hashed,
             [("src/a.c".to_owned(), 5), ("src/b.c".to_owned(), 3)]
         );
+    }
+
+    /// Replaces a file with what `make` puts there once the walk is done,
+    /// before it is hashed.
+    #[derive(Debug)]
+    struct Swap(PathBuf, fn(&Path));
+
+    impl Observer for Swap {
+        fn walked(&self, _files: usize, _bytes: u64) {
+            fs::remove_file(&self.0).unwrap();
+            (self.1)(&self.0);
+        }
+    }
+
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success(), "mkfifo {}", path.display());
+    }
+
+    /// A fresh directory holding `files` (name, contents).
+    fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("toto-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for (file, text) in files {
+            let path = dir.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// Records `paths` in `dir` on another thread, failing after 20 s
+    /// instead of hanging.
+    fn record_within(dir: &Path, paths: &[&str], options: RecordOptions) -> Recorded {
+        let options = RecordOptions {
+            base_path: Some(dir.to_path_buf()),
+            ..options
+        };
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(record_artifacts(&paths, &options)));
+        outcome
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("recording hung")
+            .unwrap()
+    }
+
+    fn names(recorded: &Recorded) -> Vec<&str> {
+        recorded.artifacts.keys().map(String::as_str).collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_waited_on() {
+        let dir = tree("swap-fifo", &[("a.txt", "a"), ("b.txt", "b")]);
+        let swap = Swap(dir.join("a.txt"), mkfifo);
+        let recorded = record_within(
+            &dir,
+            &["."],
+            RecordOptions {
+                observer: Some(Arc::new(swap)),
+                ..RecordOptions::default()
+            },
+        );
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(&recorded), ["b.txt"]);
+        assert_eq!(recorded.warnings, [Warning::NotRegular(dir.join("a.txt"))]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn following_off_skips_links_to_files_and_directories_met_while_walking() {
+        let dir = tree(
+            "no-follow",
+            &[("real.txt", "real"), ("sub/inner.txt", "inner")],
+        );
+        std::os::unix::fs::symlink("real.txt", dir.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink("sub", dir.join("linkdir")).unwrap();
+        let follow = |on| RecordOptions {
+            follow_symlinks: on,
+            ..RecordOptions::default()
+        };
+        let followed = record_within(&dir, &["."], follow(true));
+        assert_eq!(
+            names(&followed),
+            ["link.txt", "linkdir/inner.txt", "real.txt", "sub/inner.txt"]
+        );
+        let not_followed = record_within(&dir, &["."], follow(false));
+        assert_eq!(names(&not_followed), ["real.txt", "sub/inner.txt"]);
+        assert_eq!(
+            not_followed.warnings,
+            [
+                Warning::NotFollowed(dir.join("link.txt")),
+                Warning::NotFollowed(dir.join("linkdir")),
+            ]
+        );
+        // A link given explicitly is followed, as its target.
+        let given = record_within(&dir, &["link.txt"], follow(false));
+        assert_eq!(
+            given.artifacts.get("link.txt"),
+            followed.artifacts.get("real.txt")
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn following_off_skips_a_file_swapped_for_a_link_after_the_walk() {
+        let dir = tree("swap-link", &[("a.txt", "a"), ("secret", "s")]);
+        let swap = Swap(dir.join("a.txt"), |p| {
+            std::os::unix::fs::symlink("secret", p).unwrap();
+        });
+        let recorded = record_within(
+            &dir,
+            &["a.txt"],
+            RecordOptions {
+                follow_symlinks: false,
+                observer: Some(Arc::new(swap)),
+                ..RecordOptions::default()
+            },
+        );
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(recorded.artifacts.is_empty(), "{:?}", recorded.artifacts);
+        assert_eq!(recorded.warnings, [Warning::NotFollowed(dir.join("a.txt"))]);
     }
 
     #[test]

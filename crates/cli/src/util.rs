@@ -2,7 +2,7 @@
 //! atomic writes, exit codes.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -67,23 +67,60 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     EXIT_USAGE
 }
 
-/// Reads a file of at most `limit` bytes, naming the path in errors.
+/// The flag that raises the document limit, named in "over the limit"
+/// messages.
+pub const MAX_DOCUMENT_FLAG: &str = "--max-document-mib";
+
+/// Reads a file of at most `limit` bytes through the one bounded reader
+/// ([`dsse::file`]: regular files only, type checked on the open handle,
+/// never more than `limit + 1` bytes), naming `what` and the path in errors.
 pub fn read_limited(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>> {
-    let file =
-        fs::File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
-    // Sized once from the file's length (a hint: the file may change).
-    let hint = file.metadata().map_or(0, |m| m.len()).min(limit as u64) as usize;
-    let mut bytes = Vec::with_capacity(hint.saturating_add(1));
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if bytes.len() > limit {
-        bail!(
-            "{what} {} is larger than the limit of {limit} bytes",
-            path.display()
-        );
+    dsse::file::read_bounded(path, limit, None).map_err(|e| read_error(e, what))
+}
+
+/// Reads a document (link, layout, envelope) under the document limit,
+/// which `--max-document-mib` raises.
+pub fn read_document(path: &Path, what: &str) -> Result<Vec<u8>> {
+    dsse::file::read_bounded(path, limits().max_envelope_bytes, Some(MAX_DOCUMENT_FLAG))
+        .map_err(|e| read_error(e, what))
+}
+
+/// One message for a failed read: "link x.link is a FIFO, not a regular
+/// file", or "cannot read key k.pem" caused by the OS error.
+pub fn read_error(error: dsse::Error, what: &str) -> anyhow::Error {
+    match error {
+        dsse::Error::File { path, source } => {
+            anyhow::Error::new(source).context(format!("cannot read {what} {}", path.display()))
+        }
+        other => anyhow::anyhow!("{what} {other}"),
     }
-    Ok(bytes)
+}
+
+/// Hashes the artifact at `path` streaming, with constant memory; it is
+/// opened as the bounded reader opens files (a FIFO or a device is
+/// refused, not read). Errors name `what` and the path.
+pub fn hash_artifact(
+    path: &Path,
+    algorithms: &[attest::record::HashAlgorithm],
+    what: &str,
+) -> Result<attest::DigestSet> {
+    use attest::record::RecordError;
+    attest::record::hash_file(path, algorithms).map_err(|e| match e {
+        RecordError::Read(e) => read_error(e, what),
+        RecordError::Io { path, source } => read_error(dsse::Error::File { path, source }, what),
+        other => anyhow::Error::new(other).context(format!("cannot hash {what}")),
+    })
+}
+
+/// The SHA-256 of the artifact at `path`, hashed streaming
+/// ([`hash_artifact`]).
+pub fn sha256_file(path: &Path, what: &str) -> Result<[u8; 32]> {
+    let digests = hash_artifact(path, &[attest::record::HashAlgorithm::Sha256], what)?;
+    digests
+        .get("sha256")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .with_context(|| format!("cannot hash {what} {}", path.display()))
 }
 
 /// Resolves a password: the value given, else `TOTO_KEY_PASSWORD`, else a

@@ -110,6 +110,37 @@ pub enum Error {
     /// Signing failed (e.g. the key cannot sign with its scheme).
     #[error("signing failed")]
     Signing,
+    /// A file to read is not a regular file ([`crate::file`]).
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotRegularFile {
+        /// The file, as given.
+        path: std::path::PathBuf,
+        /// What it is instead.
+        kind: crate::file::FileKind,
+    },
+    /// A file to read is larger than its limit ([`crate::file`]).
+    #[error(
+        "{} is over the limit of {limit} bytes{}",
+        path.display(),
+        raise_with.map(|s| format!("; raise it with {s}")).unwrap_or_default()
+    )]
+    FileTooLarge {
+        /// The file, as given.
+        path: std::path::PathBuf,
+        /// The limit, in bytes.
+        limit: usize,
+        /// The setting that raises the limit, as the caller names it.
+        raise_with: Option<&'static str>,
+    },
+    /// A file could not be opened or read ([`crate::file`]).
+    #[error("cannot read {}", path.display())]
+    File {
+        /// The file, as given.
+        path: std::path::PathBuf,
+        /// The OS error (`NotFound`, `PermissionDenied`, ...).
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {

@@ -1,6 +1,9 @@
 //! DSSE envelopes, PAE, canonical JSON, keys and signatures for toto.
 //!
-//! Pure: bytes in, typed values out. No file system, no network, no clock.
+//! Pure: bytes in, typed values out. No network, no clock, and no file system
+//! but [`file`]: the one bounded reader every document and artifact toto
+//! reads goes through (it opens, checks the type on the handle and reads
+//! with a limit; it parses nothing).
 //!
 //! ```
 //! use dsse::{Envelope, KeyKind, Limits, PrivateKey};
@@ -21,6 +24,7 @@ pub mod b64;
 pub mod cjson;
 mod envelope;
 mod error;
+pub mod file;
 pub mod gpg;
 pub mod json;
 pub mod keys;

@@ -6,8 +6,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
-    Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash,
-    SignatureContent,
+    Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, SignatureContent,
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
@@ -85,6 +84,16 @@ pub enum Error {
         #[source]
         source: ServiceText,
     },
+    /// An artifact file could not be read again to verify a bundle that
+    /// needs more than its SHA-256 ([`Artifact::File`]).
+    #[error("cannot read artifact {}", path.display())]
+    ArtifactRead {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why ([`dsse::file`]'s error: not a regular file, too large, I/O).
+        #[source]
+        source: dsse::Error,
+    },
     /// Writing a verified file (a TUF target) failed.
     #[error("cannot write {}", path.display())]
     Write {
@@ -118,6 +127,19 @@ pub enum Artifact<'a> {
     /// Only its SHA-512 digest (attestations only: npm provenance names
     /// subjects by SHA-512).
     Sha512([u8; 64]),
+    /// A file, never held in memory when avoidable: `sha256` (which the
+    /// caller computed streaming, once for any number of bundles) serves
+    /// every bundle whose checks need only that; a bundle that needs another
+    /// digest is verified while the file is streamed again; a signature
+    /// scheme that signs the raw bytes (Ed25519) reads the file, up to
+    /// [`MAX_RAW_ARTIFACT_BYTES`]. What is read again must hash to `sha256`
+    /// ([`file`]).
+    File {
+        /// The file.
+        path: &'a std::path::Path,
+        /// Its SHA-256.
+        sha256: [u8; 32],
+    },
 }
 
 /// A verified attestation: the DSSE payload the signature covered, taken
@@ -284,8 +306,12 @@ pub struct Verified {
 
 mod checkpoint;
 mod fast;
+mod file;
 mod profile;
 mod schema;
+
+use file::Input;
+pub use file::MAX_RAW_ARTIFACT_BYTES;
 
 /// The most signature lines a log entry's checkpoint may have (Go's `note`
 /// package's limit). Of those lines, the first whose key hint is the entry's
@@ -457,23 +483,17 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, Error> {
         let artifact = match artifact {
-            Artifact::Bytes(bytes) => SigArtifact::from(bytes),
-            Artifact::Sha256(digest) => {
-                let hash =
-                    Sha256Hash::from_hex(&hex::encode(digest)).map_err(|e| Error::Malformed {
-                        what: "digest",
-                        reason: e.to_string(),
-                    })?;
-                SigArtifact::from_digest(ArtifactDigest::from(hash))
-            }
-            Artifact::Sha512(digest) => SigArtifact::from_digest(
+            Artifact::Bytes(bytes) => Input::Artifact(SigArtifact::from(bytes)),
+            Artifact::Sha256(digest) => Input::Artifact(file::sha256_artifact(digest)),
+            Artifact::Sha512(digest) => Input::Artifact(SigArtifact::from_digest(
                 ArtifactDigest::new(HashAlgorithm::Sha2512, digest.to_vec()).map_err(|e| {
                     Error::Malformed {
                         what: "digest",
                         reason: e.to_string(),
                     }
                 })?,
-            ),
+            )),
+            Artifact::File { path, sha256 } => Input::File { path, sha256 },
         };
         // toto's checks before sigstore-verify's ([`profile`]).
         self.checks.before(bundle)?;
@@ -484,10 +504,7 @@ impl BundleVerifier {
                 if let Some(identity) = &wanted.identity {
                     policy = policy.require_identity(identity.as_str());
                 }
-                let result = self
-                    .verifier
-                    .verify(artifact, bundle, &policy)
-                    .map_err(failed)?;
+                let result = artifact.verify(&self.verifier, bundle, &policy)?;
                 let identity = result.identity().map(|san| san.to_string());
                 wanted.check_claims(
                     identity.as_deref(),
@@ -500,9 +517,11 @@ impl BundleVerifier {
                     what: "public key",
                     reason: e.to_string(),
                 })?;
-                self.verifier
-                    .verify(artifact, bundle, &PublicKeyVerificationPolicy::new(key))
-                    .map_err(failed)?
+                artifact.verify(
+                    &self.verifier,
+                    bundle,
+                    &PublicKeyVerificationPolicy::new(key),
+                )?
             }
         };
         // toto's checks after sigstore-verify's ([`profile`]).

@@ -15,13 +15,18 @@
 //! ```no_run
 //! use keyless::{Artifact, BundleVerifier, Policy, TrustRoot};
 //!
+//! use std::path::Path;
+//!
 //! let verifier = BundleVerifier::new(&TrustRoot::public_good()?)?;
-//! let bundle = std::fs::read("artifact.sigstore.json")?;
-//! let artifact = std::fs::read("artifact")?;
+//! // Read through the bounded reader: regular files only, at most the limit.
+//! let bundle_path = Path::new("artifact.sigstore.json");
+//! let bundle = dsse::file::read_bounded(bundle_path, keyless::MAX_BUNDLE_BYTES, None)?;
+//! let artifact = dsse::file::read_bounded(Path::new("artifact"), 1 << 20, None)?;
 //! let policy = Policy::Identity {
 //!     identity: "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1".into(),
 //!     issuer: "https://token.actions.githubusercontent.com".into(),
 //! };
+//! // (For a large artifact, hash it streaming and pass `Artifact::File`.)
 //! let verified = verifier.verify(&bundle, Artifact::Bytes(&artifact), &policy)?;
 //! println!("signed by {:?}", verified.identity);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -39,7 +44,7 @@ pub mod tuf;
 
 pub use bundle::{
     Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,
-    VerifiedAttestation, MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES,
+    VerifiedAttestation, MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES, MAX_RAW_ARTIFACT_BYTES,
 };
 pub use sign::{
     ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,

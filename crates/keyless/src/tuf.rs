@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
@@ -577,22 +577,12 @@ impl DirRepository {
     fn read(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
         check_name(name)?;
         let path = self.dir.join(name);
-        let fail = |e| sigstore_tuf::Error::io(format!("reading {}", path.display()), e);
-        // Not a FIFO or device (opening one could block, reading one never
-        // end): checked before the open and on the open handle.
-        let not_a_file = || {
-            fail(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ))
-        };
-        match fs::metadata(&path) {
-            Ok(meta) if !meta.is_file() => return Err(not_a_file()),
-            _ => {}
-        }
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let limit = usize::try_from(max).unwrap_or(usize::MAX);
+        match dsse::file::read_bounded(&path, limit, None) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(dsse::Error::File { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 // A missing repository is an error, not the end of the root chain.
                 if !self.dir.is_dir() {
                     return Err(sigstore_tuf::Error::transport(format!(
@@ -600,21 +590,15 @@ impl DirRepository {
                         self.dir.display()
                     )));
                 }
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) => return Err(fail(e)),
-        };
-        if !file.metadata().map_err(fail)?.is_file() {
-            return Err(not_a_file());
+            Err(dsse::Error::File { source, .. }) => Err(sigstore_tuf::Error::io(
+                format!("reading {}", path.display()),
+                source,
+            )),
+            Err(dsse::Error::FileTooLarge { .. }) => Err(too_long(name, max)),
+            Err(other) => Err(sigstore_tuf::Error::transport(other.to_string())),
         }
-        let mut bytes = Vec::new();
-        file.take(max.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(fail)?;
-        if bytes.len() as u64 > max {
-            return Err(too_long(name, max));
-        }
-        Ok(Some(bytes))
     }
 }
 

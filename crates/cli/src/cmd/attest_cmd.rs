@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use attest::record::{hash_file, HashAlgorithm};
+use attest::record::HashAlgorithm;
 use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
 
 use crate::util;
@@ -60,8 +60,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     };
     let mut subjects = Vec::new();
     for path in &args.subject {
-        let digest = hash_file(path, &[HashAlgorithm::Sha256])
-            .with_context(|| format!("cannot digest subject {}", path.display()))?;
+        let digest = util::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
         let name = path.to_string_lossy().replace('\\', "/");
         subjects.push(ResourceDescriptor::artifact(&name, digest));
     }
@@ -116,10 +115,14 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             .write_all(&line)
             .context("cannot write to stdout")?,
         Some(path) if args.append => {
-            let mut existing = if path.exists() {
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
-            } else {
-                Vec::new()
+            let mut existing = match util::read_document(path, "attestation file") {
+                Err(e)
+                    if e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+                {
+                    Vec::new()
+                }
+                read => read?,
             };
             if !existing.is_empty() && !existing.ends_with(b"\n") {
                 existing.push(b'\n');

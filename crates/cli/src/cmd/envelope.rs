@@ -78,7 +78,12 @@ impl EnvelopeCommand {
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
     let limits = util::limits();
-    let payload = util::read_limited(&args.payload, limits.max_payload_bytes, "payload")?;
+    let payload = dsse::file::read_bounded(
+        &args.payload,
+        limits.max_payload_bytes,
+        Some(util::MAX_DOCUMENT_FLAG),
+    )
+    .map_err(|e| util::read_error(e, "payload"))?;
     let keys = args.signing.load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
         keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
@@ -95,13 +100,12 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
 }
 
 fn verify(args: VerifyArgs) -> Result<ExitCode> {
-    let limits = util::limits();
     let keys = args
         .keys
         .iter()
         .map(|path| util::load_public_key(path))
         .collect::<Result<Vec<_>>>()?;
-    let bytes = util::read_limited(&args.envelope, limits.max_envelope_bytes, "envelope")?;
+    let bytes = util::read_document(&args.envelope, "envelope")?;
     // An `.intoto.jsonl` file holds one envelope per line.
     let lines: Vec<&[u8]> = bytes
         .split(|b| *b == b'\n')

@@ -363,7 +363,7 @@ fn new(args: NewArgs) -> Result<ExitCode> {
 
 fn read_layout(path: &Path) -> Result<SignedDocument> {
     let limits = util::limits();
-    let bytes = util::read_limited(path, limits.max_envelope_bytes, "layout")?;
+    let bytes = util::read_document(path, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", path.display()))?;
     if document.payload_type() != Some("layout") {

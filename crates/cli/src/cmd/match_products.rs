@@ -37,7 +37,7 @@ pub struct MatchArgs {
 /// `toto match-products`.
 pub fn run(args: MatchArgs) -> Result<ExitCode> {
     let limits = util::limits();
-    let bytes = util::read_limited(&args.link, limits.max_envelope_bytes, "link")?;
+    let bytes = util::read_document(&args.link, "link")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read link {}", args.link.display()))?;
     let link = document

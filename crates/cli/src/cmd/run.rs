@@ -60,7 +60,8 @@ pub struct ArtifactArgs {
         value_name = "ALG"
     )]
     digest: Vec<String>,
-    /// Do not follow symbolic links to directories and files.
+    /// Do not follow symbolic links to directories and files met while
+    /// recording (they are skipped with a warning); paths given are followed.
     #[arg(long = "no-follow-symlinks")]
     no_follow_symlinks: bool,
 }

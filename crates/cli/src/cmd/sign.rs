@@ -47,7 +47,7 @@ pub struct SignArgs {
 /// `toto sign`.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
     let limits = util::limits();
-    let bytes = util::read_limited(&args.file, limits.max_envelope_bytes, "file")?;
+    let bytes = util::read_document(&args.file, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
     if let Some(gpg) = args.gpg.signer() {

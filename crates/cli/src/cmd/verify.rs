@@ -79,23 +79,18 @@ struct FsEvidence {
 impl Evidence for FsEvidence {
     fn read_link(&self, file_name: &str) -> Result<Option<Vec<u8>>, attest::Error> {
         let path = self.dir.join(file_name);
-        match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(attest::Error::Io { path, source }),
-            Ok(m) if m.len() > self.limits.max_envelope_bytes as u64 => {
-                return Err(dsse::Error::TooLarge {
-                    what: "link file",
-                    limit: self.limits.max_envelope_bytes,
-                    actual: usize::try_from(m.len()).unwrap_or(usize::MAX),
-                }
-                .into())
+        let bytes = match dsse::file::read_bounded(
+            &path,
+            self.limits.max_envelope_bytes,
+            Some(util::MAX_DOCUMENT_FLAG),
+        ) {
+            Err(dsse::Error::File { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(None)
             }
-            Ok(_) => {}
-        }
-        let bytes = std::fs::read(&path).map_err(|source| attest::Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+            read => read?,
+        };
         self.progress.loaded(file_name);
         crate::log::verbose!(
             "loaded {} ({} bytes)",
@@ -224,7 +219,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             Ok(key)
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = util::read_limited(&args.layout, limits.max_envelope_bytes, "layout")?;
+    let bytes = util::read_document(&args.layout, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
     if !args.link_dir.is_dir() {

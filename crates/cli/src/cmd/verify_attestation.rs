@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use keyless::Artifact;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::cmd::verify_bundle::BundleArgs;
 use crate::util::{self, Format, VerificationFailed};
@@ -156,16 +156,14 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             file.require
         }
     };
-    // Each subject as both digests: statements may name either.
-    let mut subjects: Vec<(String, Vec<Artifact<'static>>)> = Vec::new();
+    // Each subject file hashed once, streaming: the verifier reads it again
+    // only when the Statement names it by another digest (`Artifact::File`).
+    let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
     for path in &args.subject {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read subject {}", path.display()))?;
-        let d256: [u8; 32] = Sha256::digest(&bytes).into();
-        let d512: [u8; 64] = Sha512::digest(&bytes).into();
+        let sha256 = util::sha256_file(path, "subject")?;
         subjects.push((
             path.display().to_string(),
-            vec![Artifact::Sha256(d256), Artifact::Sha512(d512)],
+            vec![Artifact::File { path, sha256 }],
         ));
     }
     for text in &args.digest {
@@ -285,7 +283,7 @@ fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
     policy: &keyless::Policy,
-    subjects: &[(String, Vec<Artifact<'static>>)],
+    subjects: &[(String, Vec<Artifact<'_>>)],
     predicate_type: Option<&str>,
     requirements: &[Requirement],
     shown: &str,
@@ -296,7 +294,11 @@ fn check(
     // Everything below reads the Statement the verifier returned.
     let (statement_value, statement) = read_statement(attestation.payload())?;
     for (name, candidates) in subjects {
-        if !candidates.iter().any(|c| names_subject(&statement, c)) {
+        let mut named = false;
+        for candidate in candidates {
+            named = named || names_subject(&statement, candidate)?;
+        }
+        if !named {
             return Err(
                 VerificationFailed(format!("{name} is not a subject of the attestation")).into(),
             );
@@ -319,18 +321,40 @@ fn check(
     Ok((attestation, statement_value, statement))
 }
 
-/// Whether a subject of the verified `statement` has `artifact`'s digest.
-fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> bool {
-    let (algorithm, hex_digest) = match artifact {
-        Artifact::Sha256(d) => ("sha256", hex::encode(d)),
-        Artifact::Sha512(d) => ("sha512", hex::encode(d)),
-        Artifact::Bytes(b) => ("sha256", hex::encode(Sha256::digest(b))),
+/// Whether a subject of the verified `statement` has `artifact`'s digest. A
+/// file is known by its SHA-256; it is hashed again (streaming, SHA-512)
+/// only when the Statement names subjects by SHA-512.
+fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Result<bool> {
+    let names = |algorithm: &str, hex_digest: &str| {
+        statement.subject.iter().any(|s| {
+            s.digest
+                .as_ref()
+                .and_then(|d| d.get(algorithm))
+                .is_some_and(|h| h == hex_digest)
+        })
     };
-    statement.subject.iter().any(|s| {
-        s.digest
-            .as_ref()
-            .and_then(|d| d.get(algorithm))
-            .is_some_and(|h| h == hex_digest)
+    Ok(match artifact {
+        Artifact::Sha256(d) => names("sha256", &hex::encode(d)),
+        Artifact::Sha512(d) => names("sha512", &hex::encode(d)),
+        Artifact::Bytes(b) => {
+            names("sha256", &hex::encode(Sha256::digest(b)))
+                || names("sha512", &hex::encode(Sha512::digest(b)))
+        }
+        Artifact::File { path, sha256 } => {
+            if names("sha256", &hex::encode(sha256)) {
+                true
+            } else if statement
+                .subject
+                .iter()
+                .any(|s| s.digest.as_ref().is_some_and(|d| d.get("sha512").is_some()))
+            {
+                let digests =
+                    util::hash_artifact(path, &[attest::record::HashAlgorithm::Sha512], "subject")?;
+                digests.get("sha512").is_some_and(|h| names("sha512", h))
+            } else {
+                false
+            }
+        }
     })
 }
 

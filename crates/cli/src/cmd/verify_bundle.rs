@@ -165,21 +165,18 @@ pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
 pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
     let policy = args.signer.policy()?;
     let verifier = args.signer.verifier()?;
-    let digest;
-    let contents;
+    // A file is hashed once, streaming; the verifier reads it again only
+    // for a bundle that needs more than its SHA-256 (`Artifact::File`).
+    let path = Path::new(&args.artifact);
     let artifact = match as_digest(&args.artifact) {
-        Some(d) => {
-            digest = d;
-            Artifact::Sha256(digest)
-        }
-        None => {
-            contents = std::fs::read(&args.artifact)
-                .with_context(|| format!("cannot read artifact {}", args.artifact))?;
-            Artifact::Bytes(&contents)
-        }
+        Some(d) => Artifact::Sha256(d),
+        None => Artifact::File {
+            path,
+            sha256: util::sha256_file(path, "artifact")?,
+        },
     };
     let shown_digest = match artifact {
-        Artifact::Sha256(d) => hex::encode(d),
+        Artifact::Sha256(d) | Artifact::File { sha256: d, .. } => hex::encode(d),
         Artifact::Sha512(d) => hex::encode(d),
         Artifact::Bytes(b) => hex::encode(Sha256::digest(b)),
     };

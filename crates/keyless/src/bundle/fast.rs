@@ -116,7 +116,7 @@ impl FastPath {
     ) -> Result<Verified, Decline> {
         let digest: [u8; 32] = match artifact {
             Artifact::Bytes(bytes) => Sha256::digest(bytes).into(),
-            Artifact::Sha256(digest) => digest,
+            Artifact::Sha256(digest) | Artifact::File { sha256: digest, .. } => digest,
             Artifact::Sha512(_) => return Err("artifact given by SHA-512"),
         };
         let b = Shape::read(bundle)?;

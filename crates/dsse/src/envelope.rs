@@ -4,7 +4,7 @@
 //! as the exact bytes decoded from the wire, and every signature is checked
 //! over `PAE(payloadType, payload)` built from those bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -233,31 +233,35 @@ pub(crate) fn count_trusted<'a>(
             "threshold must be at least 1",
         ));
     }
-    let mut identities = BTreeSet::new();
+    // Keyed by signer (the key itself), so one key given twice counts once;
+    // the identity kept is the one reported.
+    let mut identities: BTreeMap<String, String> = BTreeMap::new();
     let mut refuted = BTreeSet::new();
     for (keyid, sig) in signatures {
         let sig = SigBytes(sig.to_vec());
         for verifier in verifiers {
-            let identity = verifier.identity();
+            let signer = verifier.signer();
             match keyid {
                 Some(keyid) if !verifier.matches_keyid(keyid) => {}
-                Some(_) if refuted.contains(&identity) => {}
+                Some(_) if refuted.contains(&signer) => {}
                 Some(_) => {
                     if verifier.verify(msg, &sig).is_ok() {
-                        identities.insert(identity);
+                        identities
+                            .entry(signer)
+                            .or_insert_with(|| verifier.identity());
                     } else {
-                        refuted.insert(identity);
+                        refuted.insert(signer);
                     }
                 }
                 None => {
-                    if !identities.contains(&identity) && verifier.verify(msg, &sig).is_ok() {
-                        identities.insert(identity);
+                    if !identities.contains_key(&signer) && verifier.verify(msg, &sig).is_ok() {
+                        identities.insert(signer, verifier.identity());
                     }
                 }
             }
         }
     }
-    identities.retain(|identity| !refuted.contains(identity));
+    identities.retain(|signer, _| !refuted.contains(signer));
     if identities.is_empty() {
         return Err(Error::Signature);
     }
@@ -267,7 +271,7 @@ pub(crate) fn count_trusted<'a>(
             verified: identities.len(),
         });
     }
-    Ok(Verified {
-        identities: identities.into_iter().collect(),
-    })
+    let mut identities: Vec<String> = identities.into_values().collect();
+    identities.sort();
+    Ok(Verified { identities })
 }

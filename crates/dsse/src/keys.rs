@@ -1051,8 +1051,13 @@ impl KeyedSigner for PrivateKey {
 
 /// A verifier that can say whether a signature's key id names it.
 pub trait KeyedVerifier: signature::Verifier<SigBytes> {
-    /// The identity counted towards thresholds (the current-style key id).
+    /// The identity reported for this key (the current-style key id).
     fn identity(&self) -> String;
+    /// Who holds the key, counted once towards thresholds however the key
+    /// is spelled; by default its identity.
+    fn signer(&self) -> String {
+        self.identity()
+    }
     /// True when `keyid` (as carried beside a signature) names this key.
     fn matches_keyid(&self, keyid: &str) -> bool;
 }
@@ -1060,6 +1065,11 @@ pub trait KeyedVerifier: signature::Verifier<SigBytes> {
 impl KeyedVerifier for PublicKey {
     fn identity(&self) -> String {
         self.keyid.0.clone()
+    }
+    /// The key's SubjectPublicKeyInfo: one key given twice (two PEM
+    /// spellings, two schemes or keytype aliases) counts once.
+    fn signer(&self) -> String {
+        self.spki_sha256.clone()
     }
     fn matches_keyid(&self, keyid: &str) -> bool {
         PublicKey::matches_keyid(self, keyid)

@@ -110,6 +110,35 @@ fn threshold_counts_distinct_keys_only() {
     ));
 }
 
+/// Issue #16: one key under two keytype spellings has two key ids; an
+/// envelope signed under both is one signer, not two, for a threshold.
+#[test]
+fn one_key_under_two_spellings_counts_once() {
+    let bob = PrivateKey::generate(KeyKind::EcdsaP256).unwrap();
+    let plain = bob.public_key().clone();
+    let mut dict = plain.to_key_dict();
+    assert_eq!(dict["keytype"], "ecdsa");
+    dict["keytype"] = serde_json::json!("ecdsa-sha2-nistp256");
+    let alias = dsse::PublicKey::from_key_dict(&dict).unwrap();
+    assert_ne!(plain.keyid(), alias.keyid());
+    let envelope = Envelope::sign("t", b"x".to_vec(), &[&bob]).unwrap();
+    let mut value: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
+    let mut second = value["signatures"][0].clone();
+    second["keyid"] = serde_json::json!(alias.keyid().to_string());
+    value["signatures"].as_array_mut().unwrap().push(second);
+    let twice =
+        Envelope::from_json(&serde_json::to_vec(&value).unwrap(), &Limits::default()).unwrap();
+    let verifiers: [&dyn KeyedVerifier; 2] = [&plain, &alias];
+    assert!(matches!(
+        twice.verify(&verifiers, 2),
+        Err(Error::Threshold {
+            required: 2,
+            verified: 1
+        })
+    ));
+    assert_eq!(twice.verify(&verifiers, 1).unwrap().identities.len(), 1);
+}
+
 /// `document` (JSON) with the signatures `list` built from its own:
 /// `(index, flip)` takes signature `index`, with a bit flipped when `flip`.
 fn resigned(document: &[u8], list: &[(usize, bool)]) -> Vec<u8> {

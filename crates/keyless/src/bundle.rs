@@ -854,6 +854,20 @@ impl BundleVerifier {
     }
 }
 
+/// Entry points for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Reads `json` as [`super::BundleVerifier`] does before verifying:
+    /// strictly, with the schema; when it has one meaning, `sigstore-types`
+    /// must read the same content from it. `Ok(true)` for a DSSE bundle.
+    pub fn read_bundle(json: &[u8]) -> Result<bool, super::Error> {
+        let parsed = super::Parsed::read(json)?;
+        // `typed` checks that both readers agree on the content.
+        parsed.typed()?;
+        Ok(parsed.content == super::Content::DsseEnvelope)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

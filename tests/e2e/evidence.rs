@@ -267,6 +267,99 @@ fn the_step_does_not_inherit_totos_credentials() {
     );
 }
 
+/// `toto mock` and the inspections `toto verify` runs get none of toto's
+/// credentials either (`mock --pass-credentials` passes them).
+#[test]
+fn mock_and_inspections_do_not_inherit_totos_credentials() {
+    let b = Bench::new();
+    let with_credentials = |c: &mut Command| {
+        c.env("TOTO_KEY_PASSWORD", "hunter2")
+            .env("SIGSTORE_ID_TOKEN", "not-a-token-1")
+            .env("SIGSTORE_IDENTITY_TOKEN", "not-a-token-2");
+    };
+    let leaked = |file: &str| {
+        let env = fs::read_to_string(b.path(file)).unwrap();
+        [
+            "TOTO_KEY_PASSWORD=",
+            "SIGSTORE_ID_TOKEN=",
+            "SIGSTORE_IDENTITY_TOKEN=",
+        ]
+        .into_iter()
+        .filter(|name| env.contains(name))
+        .count()
+    };
+    for (file, extra, expected) in [
+        ("mock.env", &[][..], 0),
+        ("passed.env", &["--pass-credentials"][..], 3),
+    ] {
+        let mut c = b.toto();
+        with_credentials(&mut c);
+        let out = c
+            .args(["mock", "-n", "try"])
+            .args(extra)
+            .args(["--", "sh", "-c"])
+            .arg(format!("env > {file}"))
+            .output()
+            .unwrap();
+        expect_code(&out, 0, "toto mock");
+        assert_eq!(leaked(file), expected, "mock {extra:?}");
+    }
+    fs::copy(vector("keys/ed25519.pub"), b.path("func.pub")).unwrap();
+    write(
+        &b.path("chain.toml"),
+        "expires = \"30d\"\n\
+         [[steps]]\nname = \"build\"\nfunctionaries = [\"func.pub\"]\n\
+         products = [\"ALLOW *\"]\n\
+         [[inspections]]\nname = \"look\"\nrun = [\"sh\", \"-c\", \"env > inspection.env\"]\n\
+         materials = [\"ALLOW *\"]\nproducts = [\"ALLOW *\"]\n",
+    );
+    let ok = |args: &[&std::ffi::OsStr]| {
+        let mut c = b.toto();
+        with_credentials(&mut c);
+        let out = c.args(args).output().unwrap();
+        expect_code(&out, 0, &format!("{args:?}"));
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    ok(&[
+        os("layout"),
+        os("new"),
+        os("chain.toml"),
+        os("-o"),
+        os("root.layout"),
+    ]);
+    let owner = vector("keys/p256.pem");
+    ok(&[
+        os("layout"),
+        os("sign"),
+        os("-k"),
+        owner.as_os_str(),
+        os("root.layout"),
+    ]);
+    let func = vector("keys/ed25519.pem");
+    ok(&[
+        os("run"),
+        os("-n"),
+        os("build"),
+        os("-k"),
+        func.as_os_str(),
+        os("--"),
+        os("true"),
+    ]);
+    let owner_pub = vector("keys/p256.pub");
+    ok(&[
+        os("verify"),
+        os("--layout"),
+        os("root.layout"),
+        os("--layout-key"),
+        owner_pub.as_os_str(),
+    ]);
+    assert_eq!(
+        leaked("inspection.env"),
+        0,
+        "an inspection got toto's credentials"
+    );
+}
+
 /// An environment variable whose name or value is not UTF-8 neither
 /// panics `run` nor `mock`; a secret one is still redacted.
 #[cfg(unix)]

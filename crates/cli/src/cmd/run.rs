@@ -351,6 +351,11 @@ pub struct MockArgs {
     /// Record the command's stdout and stderr.
     #[arg(long = "record-streams", short = 's', default_value_t = true)]
     record_streams: bool,
+    /// Pass toto's own credentials to the command (by default
+    /// SIGSTORE_ID_TOKEN, SIGSTORE_IDENTITY_TOKEN and TOTO_KEY_PASSWORD are
+    /// removed from its environment, as `toto run` does).
+    #[arg(long)]
+    pass_credentials: bool,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -780,7 +785,11 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
         &redactor,
         None,
         args.record_streams,
-        &[],
+        if args.pass_credentials {
+            &[]
+        } else {
+            &CREDENTIALS
+        },
     )?;
     let products = record_paths(&here, &options, "products")?;
     let link = Link {

@@ -136,7 +136,14 @@ impl Evidence for FsEvidence {
             inspection.name,
             inspection.run
         );
-        let outcome = attest::exec::run(&inspection.run, None, self.inspection_timeout, true)?;
+        // An inspection gets none of the verifier's toto credentials.
+        let outcome = attest::exec::run_without(
+            &inspection.run,
+            None,
+            self.inspection_timeout,
+            true,
+            &crate::cmd::run::CREDENTIALS,
+        )?;
         let products = record("products")
             .map_err(|e| attest::Error::Malformed {
                 what: "inspection products",

@@ -495,11 +495,20 @@ fn bad_gpg_output_and_missing_or_failing_gpg_are_input_errors() {
         "not found; install GnuPG",
         "gpg missing",
     );
-    // gpg failing: a key that is not in the keyring.
-    let out = toto_gpg(root, &keyring, &"AB".repeat(20), &[])
+    // A key that is not in the keyring: found out before the step runs.
+    let out = toto()
+        .current_dir(root)
+        .args(["run", "-n", "build", "--format", "metablock", "--gpg"])
+        .arg("AB".repeat(20))
+        .args(["--gpg-home", keyring.home_str()])
+        .args(["--", "sh", "-c", "touch ran"])
         .output()
         .unwrap();
-    expect_input_error(&out, "gpg --detach-sign failed", "unknown key");
+    expect_input_error(&out, "no secret key for key ABAB", "unknown key");
+    assert!(
+        !root.join("ran").exists(),
+        "the step ran for a key gpg lacks"
+    );
     // gpg printing a truncated packet, trailing data, an unknown algorithm.
     for (name, filter, needle) in [
         ("truncated", "head -c 20 \"$0.sig\"", "truncated"),

@@ -109,6 +109,24 @@ impl Gpg {
         }
     }
 
+    /// Checks, before anything runs, that the keyring holds the secret key
+    /// (`gpg --list-secret-keys`): a step must not run for a link that
+    /// cannot be signed.
+    pub fn check_secret_key(&self) -> Result<()> {
+        let mut args = vec!["--batch", "--no-tty", "--list-secret-keys", "--with-colons"];
+        if let Some(keyid) = &self.keyid {
+            args.push(keyid.as_str());
+        }
+        run_gpg(self.home.as_deref(), &args, b"", "--list-secret-keys")
+            .map(|_| ())
+            .with_context(|| {
+                format!(
+                    "no secret key for {} in the keyring (nothing was run)",
+                    self.describe()
+                )
+            })
+    }
+
     /// A detached signature over `content` (`gpg --detach-sign --digest-algo
     /// SHA256`), read into the reference's signature object.
     pub fn sign(&self, content: &[u8]) -> Result<dsse::gpg::GpgSignature> {

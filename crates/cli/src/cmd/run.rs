@@ -177,6 +177,7 @@ impl SigningArgs {
             if self.format() != LinkFormat::Metablock {
                 bail!("--gpg signs Metablocks only, as the reference does: add --format metablock");
             }
+            gpg.check_secret_key()?;
             return Ok(LinkSigner::Gpg(gpg));
         }
         let Some(path) = &self.key else {

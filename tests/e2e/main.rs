@@ -26,6 +26,7 @@ mod record_binding;
 mod recording;
 mod rekor_v2;
 mod rules_differential;
+mod supply_chain;
 mod testbed_faults;
 mod trust;
 mod verification;

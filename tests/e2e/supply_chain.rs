@@ -1,5 +1,5 @@
 //! toto's own supply chain: `scripts/release` attests the binary it releases
-//! and the attestation verifies.
+//! and the attestation verifies; the workflows pin every action by commit.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -200,4 +200,104 @@ fn release_script_without_a_signer_refuses() {
         .unwrap();
     expect_error(&out, 2, "nothing to sign with", "no signer");
     assert!(!dir.path().join("assets").exists(), "nothing written");
+}
+
+/// Workflow files: everything under `.github/` and `examples/` ending in
+/// `.yml`/`.yaml`, and the composite `action.yml`.
+fn workflow_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = vec![repo().join("action.yml")];
+    walk(&repo().join(".github"), &mut found);
+    walk(&repo().join("examples"), &mut found);
+    found
+}
+
+/// `uses: OWNER/REPO[/PATH]@<40 hex> # vX.Y.Z`, a local action (`./…`), or a
+/// container by digest: `None`; else why not.
+fn unpinned(uses: &str) -> Option<&'static str> {
+    let (target, comment) = match uses.split_once('#') {
+        Some((t, c)) => (t.trim(), Some(c.trim())),
+        None => (uses.trim(), None),
+    };
+    if target.starts_with("./") {
+        return None;
+    }
+    if let Some(image) = target.strip_prefix("docker://") {
+        return match image.split_once("@sha256:") {
+            Some((_, d)) if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) => None,
+            _ => Some("a container not pinned by @sha256: digest"),
+        };
+    }
+    let Some((_, rev)) = target.rsplit_once('@') else {
+        return Some("no @ref");
+    };
+    if rev.len() != 40 || !rev.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Some("a tag or branch, not a full commit SHA");
+    }
+    match comment {
+        Some(c) if c.starts_with('v') && c[1..].split('.').count() == 3 => None,
+        _ => Some("no `# vX.Y.Z` comment naming the release the SHA is"),
+    }
+}
+
+#[test]
+fn every_action_in_the_workflows_is_pinned_by_commit() {
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for file in workflow_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_start().trim_start_matches("- ").trim_start();
+            let Some(uses) = line.strip_prefix("uses:") else {
+                continue;
+            };
+            checked += 1;
+            if let Some(why) = unpinned(uses) {
+                bad.push(format!(
+                    "{}:{}: {} ({why})",
+                    file.display(),
+                    n + 1,
+                    uses.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "actions not pinned by commit:\n{}",
+        bad.join("\n")
+    );
+    assert!(
+        checked >= 4,
+        "found only {checked} `uses:` lines: is the scan broken?"
+    );
+}
+
+#[test]
+fn a_tag_a_branch_or_a_short_sha_is_not_a_pin() {
+    let sha = "11d5960a326750d5838078e36cf38b85af677262";
+    assert_eq!(unpinned(&format!(" actions/checkout@{sha} # v4.4.0")), None);
+    assert_eq!(unpinned(" ./.github/actions/local"), None);
+    for hostile in [
+        " actions/checkout@v4".to_owned(),
+        " actions/checkout@main".to_owned(),
+        " actions/checkout@11d5960".to_owned(),
+        format!(" actions/checkout@{}", sha.to_uppercase()),
+        format!(" actions/checkout@{sha}"),
+        " docker://alpine:3".to_owned(),
+    ] {
+        assert!(unpinned(&hostile).is_some(), "{hostile} passed as pinned");
+    }
 }

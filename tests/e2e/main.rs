@@ -28,6 +28,7 @@ mod rekor_v2;
 mod rules_differential;
 mod supply_chain;
 mod testbed_faults;
+mod tls_roots;
 mod trust;
 mod verification;
 mod workflows;

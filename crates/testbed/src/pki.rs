@@ -33,6 +33,8 @@ mod signature_compat {
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 /// The code-signing extended key usage Fulcio leaves carry.
 pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The serverAuth extended key usage (RFC 5280 §4.2.1.12).
+pub const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
 /// The timeStamping extended key usage (RFC 3161 §2.3).
 pub const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
@@ -367,6 +369,46 @@ impl Authority {
         let tbs = tbs_certificate(
             self.subject.clone(),
             subject,
+            spki,
+            not_before,
+            not_after,
+            extensions,
+        )?;
+        sign_tbs(tbs, &self.key)
+    }
+
+    /// Issues a TLS server certificate for `ip` (an iPAddress SAN):
+    /// digitalSignature, serverAuth, not a CA. For tests of toto's HTTPS
+    /// client: a loopback server whose CA only the test trusts.
+    pub fn issue_tls_server(
+        &self,
+        key: &SigningKey,
+        ip: std::net::IpAddr,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<Vec<u8>, Error> {
+        let (spki, spki_der) = spki_of(key)?;
+        let octets = match ip {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        let san = GeneralName::IpAddress(OctetString::new(octets).map_err(der_err)?);
+        let mut extensions = vec![
+            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            extended_key_usage(false, &[SERVER_AUTH])?,
+            extension(
+                const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
+                false,
+                der_of(&SubjectAltName(vec![san]))?,
+            )?,
+        ];
+        extensions.extend(key_identifiers(
+            key_identifier(&spki_der),
+            self.key_id.clone(),
+        )?);
+        let tbs = tbs_certificate(
+            self.subject.clone(),
+            testbed_name(&ip.to_string())?,
             spki,
             not_before,
             not_after,

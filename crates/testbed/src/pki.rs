@@ -356,25 +356,13 @@ impl Authority {
         not_before: i64,
         not_after: i64,
     ) -> Result<Vec<u8>, Error> {
-        let subject = testbed_name(common_name)?;
-        let (spki, spki_der) = spki_of(key)?;
-        let mut extensions = vec![
-            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            extended_key_usage(true, &[TIME_STAMPING])?,
-        ];
-        extensions.extend(key_identifiers(
-            key_identifier(&spki_der),
-            self.key_id.clone(),
-        )?);
-        let tbs = tbs_certificate(
-            self.subject.clone(),
-            subject,
-            spki,
+        self.issue_end_entity(
+            key,
+            testbed_name(common_name)?,
+            vec![extended_key_usage(true, &[TIME_STAMPING])?],
             not_before,
             not_after,
-            extensions,
-        )?;
-        sign_tbs(tbs, &self.key)
+        )
     }
 
     /// Issues a TLS server certificate for `ip` (an iPAddress SAN):
@@ -387,28 +375,47 @@ impl Authority {
         not_before: i64,
         not_after: i64,
     ) -> Result<Vec<u8>, Error> {
-        let (spki, spki_der) = spki_of(key)?;
         let octets = match ip {
             std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
             std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
         };
         let san = GeneralName::IpAddress(OctetString::new(octets).map_err(der_err)?);
-        let mut extensions = vec![
-            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            extended_key_usage(false, &[SERVER_AUTH])?,
-            extension(
-                const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
-                false,
-                der_of(&SubjectAltName(vec![san]))?,
-            )?,
-        ];
+        self.issue_end_entity(
+            key,
+            testbed_name(&ip.to_string())?,
+            vec![
+                extended_key_usage(false, &[SERVER_AUTH])?,
+                extension(
+                    const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
+                    false,
+                    der_of(&SubjectAltName(vec![san]))?,
+                )?,
+            ],
+            not_before,
+            not_after,
+        )
+    }
+
+    /// An end-entity certificate for `key`: digitalSignature, then `profile`
+    /// (extended key usage, names), then the key identifiers; not a CA.
+    fn issue_end_entity(
+        &self,
+        key: &SigningKey,
+        subject: Name,
+        profile: Vec<Extension>,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<Vec<u8>, Error> {
+        let (spki, spki_der) = spki_of(key)?;
+        let mut extensions = vec![key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?];
+        extensions.extend(profile);
         extensions.extend(key_identifiers(
             key_identifier(&spki_der),
             self.key_id.clone(),
         )?);
         let tbs = tbs_certificate(
             self.subject.clone(),
-            testbed_name(&ip.to_string())?,
+            subject,
             spki,
             not_before,
             not_after,

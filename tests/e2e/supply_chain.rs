@@ -18,10 +18,22 @@ fn repo() -> PathBuf {
 /// `scripts/release --testbed TESTBED --out OUT`, attesting the test's toto
 /// binary (no release build), with no ambient token.
 fn release(tb: &testbed::Testbed, out: &Path) -> std::process::Output {
-    Command::new("bash")
-        .arg(repo().join("scripts/release"))
-        .arg("--testbed")
-        .arg(tb.dir())
+    release_command(tb, out).output().unwrap()
+}
+
+/// `scripts/release --testbed TESTBED --out OUT`, to run.
+fn release_command(tb: &testbed::Testbed, out: &Path) -> Command {
+    let mut c = release_script(out);
+    c.arg("--testbed").arg(tb.dir());
+    c
+}
+
+/// `scripts/release --out OUT` attesting the test's toto binary, with no
+/// ambient token or release settings in the environment; the caller adds
+/// the signer.
+fn release_script(out: &Path) -> Command {
+    let mut c = Command::new("bash");
+    c.arg(repo().join("scripts/release"))
         .arg("--out")
         .arg(out)
         .env("TOTO_RELEASE_BINARY", env!("CARGO_BIN_EXE_toto"))
@@ -33,8 +45,8 @@ fn release(tb: &testbed::Testbed, out: &Path) -> std::process::Output {
         .env_remove("GITHUB_WORKFLOW_REF")
         .env_remove("TOTO_RELEASE_IDENTITY")
         .env_remove("TOTO_RELEASE_BUILDER_ID")
-        .output()
-        .unwrap()
+        .env_remove("TOTO_RELEASE_GITHUB_WORKFLOW");
+    c
 }
 
 /// `toto verify-attestation --format json` of the release's bundle for
@@ -185,21 +197,130 @@ fn a_binary_replaced_after_the_release_does_not_verify() {
     );
 }
 
+/// `toto key generate -o PATH`: PATH and PATH.pub.
+fn key_pair(path: &Path) -> PathBuf {
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(path)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    path.to_owned()
+}
+
+/// `--key`: the provenance is a DSSE envelope signed with the key, which the
+/// script verifies with KEY.pub and `toto envelope verify` accepts.
+#[test]
+fn release_script_with_a_key_signs_an_envelope_that_verifies() {
+    let dir = tempdir();
+    let key = key_pair(&dir.path().join("release"));
+    let out_dir = dir.path().join("assets");
+    let out = release_script(&out_dir)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "scripts/release --key");
+    let envelope = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".intoto.jsonl"))
+        .unwrap();
+    let verify_with = |key: &Path| {
+        toto()
+            .args(["envelope", "verify", "--key"])
+            .arg(key.with_extension("pub"))
+            .arg(&envelope)
+            .output()
+            .unwrap()
+    };
+    expect_code(
+        &verify_with(&key),
+        0,
+        "the envelope verifies with release.pub",
+    );
+    let other = key_pair(&dir.path().join("other"));
+    expect_code(
+        &verify_with(&other),
+        1,
+        "another key's signature is not there",
+    );
+}
+
 /// Without a way to sign, the script refuses before building anything.
 #[test]
 fn release_script_without_a_signer_refuses() {
     let dir = tempdir();
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/release"))
-        .arg("--out")
-        .arg(dir.path().join("assets"))
-        .env("TOTO_RELEASE_BINARY", env!("CARGO_BIN_EXE_toto"))
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
-        .env_remove("SIGSTORE_ID_TOKEN")
+    let out = release_script(&dir.path().join("assets"))
+        .env_remove("TOTO_RELEASE_ALLOW_DIRTY")
         .output()
         .unwrap();
     expect_error(&out, 2, "nothing to sign with", "no signer");
     assert!(!dir.path().join("assets").exists(), "nothing written");
+}
+
+/// The Install section's verification lines, run as written (the version
+/// and target of this build put in) on a release that `scripts/release`
+/// signed as the release workflow at the tag, with the testbed's trusted root.
+#[test]
+fn readme_release_verification_runs_as_written() {
+    let dir = tempdir();
+    let tb = start_testbed(dir.path());
+    let out_dir = dir.path().join("assets");
+    let version = env!("CARGO_PKG_VERSION");
+    let workflow = format!("OWNER/toto/.github/workflows/release.yml@refs/tags/v{version}");
+    let out = release_command(&tb, &out_dir)
+        .env("TOTO_RELEASE_GITHUB_WORKFLOW", &workflow)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "scripts/release as the release workflow");
+    let sums = std::fs::read_to_string(out_dir.join("SHA256SUMS")).unwrap();
+    let binary = sums.split_whitespace().nth(1).unwrap().to_owned();
+    let target = binary
+        .strip_prefix(&format!("toto-{version}-"))
+        .unwrap()
+        .to_owned();
+
+    let block = readme_block("<!-- release-verify -->").replace("\\\n", " ");
+    let lines: Vec<String> = block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.replace("0.1.0", version)
+                .replace("x86_64-unknown-linux-gnu", &target)
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("sha256sum "), "{}", lines[0]);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&lines[0])
+        .current_dir(&out_dir)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, &lines[0]);
+    let words = shell_words(&lines[1]);
+    assert_eq!(words[0], "toto");
+    let out = toto()
+        .args(&words[1..])
+        .arg("--trusted-root")
+        .arg(tb.trusted_root_path())
+        .current_dir(&out_dir)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, &lines[1]);
+}
+
+/// The README's audit command is the one CI runs, and its live variant
+/// exists.
+#[test]
+fn readme_audit_command_is_what_ci_runs() {
+    let block = readme_block("<!-- audit -->");
+    assert_eq!(block.trim(), "scripts/audit");
+    let ci = repo_text(".ci/run");
+    assert!(ci.lines().any(|l| l.trim() == "scripts/audit"), "{ci}");
+    assert!(repo_text("README.md").contains("`scripts/audit --live`"));
+    assert!(repo_text("scripts/audit").contains("\n--live)\n"));
 }
 
 /// Workflow files: everything under `.github/` and `examples/` ending in

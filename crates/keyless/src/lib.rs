@@ -40,6 +40,7 @@ mod der;
 pub mod pep740;
 pub mod sign;
 mod text;
+mod tls;
 pub mod tuf;
 
 pub use bundle::{

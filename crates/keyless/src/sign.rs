@@ -387,7 +387,7 @@ pub fn ambient_token(
     let separator = if url.contains('?') { '&' } else { '?' };
     let url = format!("{url}{separator}audience={AUDIENCE}");
     let service = "GitHub Actions OIDC";
-    let response = Http::new().get(service, &url, Some(&bearer))?;
+    let response = Http::new()?.get(service, &url, Some(&bearer))?;
     let token = response
         .get("value")
         .and_then(Value::as_str)
@@ -426,7 +426,7 @@ pub struct DevicePrompt {
 /// in, then the issuer is polled until they have (or the code expires).
 pub fn device_flow(issuer: &str, prompt: &dyn Fn(&DevicePrompt)) -> Result<String, Error> {
     const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-    let http = Http::new();
+    let http = Http::new()?;
     let discovery_url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -559,19 +559,27 @@ fn retrying(
 }
 
 impl Http {
-    pub(crate) fn new() -> Http {
+    /// A client trusting the bundled and the system's TLS roots
+    /// ([`crate::tls`]); fails when `SSL_CERT_FILE`/`SSL_CERT_DIR` name an
+    /// unusable certificate store.
+    pub(crate) fn new() -> Result<Http, Error> {
         // rustls needs a process-wide provider; aws-lc-rs is the one
         // sigstore-verify already builds. A second install is harmless.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let roots = crate::tls::root_certificates()?;
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+            .build();
         let config = ureq::Agent::config_builder()
+            .tls_config(tls)
             .timeout_global(Some(Duration::from_secs(request_timeout_secs())))
             .timeout_connect(Some(Duration::from_secs(10)))
             .http_status_as_error(false)
             .user_agent(concat!("toto/", env!("CARGO_PKG_VERSION")))
             .build();
-        Http {
+        Ok(Http {
             agent: ureq::Agent::new_with_config(config),
-        }
+        })
     }
 
     fn finish(
@@ -864,7 +872,7 @@ impl KeylessSigner {
     /// the trusted root (valid now) for code signing, and carries an SCT by
     /// a CT log of the trusted root.
     pub fn new(config: &TrustConfig, token: &IdentityToken) -> Result<KeylessSigner, Error> {
-        let http = Http::new();
+        let http = Http::new()?;
         let key = SigningKey::random(&mut rand_core::OsRng);
         let spki = key
             .verifying_key()

@@ -184,7 +184,7 @@ pub fn update(
     let transport: Box<dyn Transport> = match location {
         Location::Http(base) => Box::new(HttpRepository {
             base: base.clone(),
-            http: Http::new(),
+            http: Http::new()?,
         }),
         Location::Dir(dir) => Box::new(DirRepository { dir: dir.clone() }),
     };

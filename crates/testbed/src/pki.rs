@@ -33,6 +33,8 @@ mod signature_compat {
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 /// The code-signing extended key usage Fulcio leaves carry.
 pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The serverAuth extended key usage (RFC 5280 §4.2.1.12).
+pub const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
 /// The timeStamping extended key usage (RFC 3161 §2.3).
 pub const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
@@ -354,12 +356,59 @@ impl Authority {
         not_before: i64,
         not_after: i64,
     ) -> Result<Vec<u8>, Error> {
-        let subject = testbed_name(common_name)?;
+        self.issue_end_entity(
+            key,
+            testbed_name(common_name)?,
+            vec![extended_key_usage(true, &[TIME_STAMPING])?],
+            not_before,
+            not_after,
+        )
+    }
+
+    /// Issues a TLS server certificate for `ip` (an iPAddress SAN):
+    /// digitalSignature, serverAuth, not a CA. For tests of toto's HTTPS
+    /// client: a loopback server whose CA only the test trusts.
+    pub fn issue_tls_server(
+        &self,
+        key: &SigningKey,
+        ip: std::net::IpAddr,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<Vec<u8>, Error> {
+        let octets = match ip {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        let san = GeneralName::IpAddress(OctetString::new(octets).map_err(der_err)?);
+        self.issue_end_entity(
+            key,
+            testbed_name(&ip.to_string())?,
+            vec![
+                extended_key_usage(false, &[SERVER_AUTH])?,
+                extension(
+                    const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
+                    false,
+                    der_of(&SubjectAltName(vec![san]))?,
+                )?,
+            ],
+            not_before,
+            not_after,
+        )
+    }
+
+    /// An end-entity certificate for `key`: digitalSignature, then `profile`
+    /// (extended key usage, names), then the key identifiers; not a CA.
+    fn issue_end_entity(
+        &self,
+        key: &SigningKey,
+        subject: Name,
+        profile: Vec<Extension>,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<Vec<u8>, Error> {
         let (spki, spki_der) = spki_of(key)?;
-        let mut extensions = vec![
-            key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            extended_key_usage(true, &[TIME_STAMPING])?,
-        ];
+        let mut extensions = vec![key_usage(KeyUsage(KeyUsages::DigitalSignature.into()))?];
+        extensions.extend(profile);
         extensions.extend(key_identifiers(
             key_identifier(&spki_der),
             self.key_id.clone(),

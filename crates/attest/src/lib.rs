@@ -3,7 +3,8 @@
 //! Module map: [`digest`] (digest sets), [`statement`] (Statement v1),
 //! [`link`] (links in three encodings), [`signed`] (signed documents),
 //! [`record`] (the only module doing file I/O: walking and hashing
-//! artifacts), [`rules`] (artifact rules and the rule engine).
+//! artifacts), [`step`] (recording a step: materials, command, products,
+//! link), [`rules`] (artifact rules and the rule engine).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -19,6 +20,7 @@ pub mod redact;
 pub mod rules;
 pub mod signed;
 pub mod statement;
+pub mod step;
 pub mod time;
 pub mod verified;
 pub mod verify;

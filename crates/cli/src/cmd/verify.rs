@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use attest::layout::Inspection;
-use attest::record::{self, RecordOptions};
+use attest::record::RecordOptions;
+use attest::step::{self, Artifacts};
 use attest::verify::{self, Evidence, Options, Report};
 use attest::{Link, SignedDocument};
 use keyless::BundleVerifier;
-use serde_json::{json, Map};
 
 use crate::util::{self, Format};
 
@@ -113,55 +113,31 @@ impl Evidence for FsEvidence {
 
     fn run_inspection(&self, inspection: &Inspection) -> Result<Link, attest::Error> {
         let here = [PathBuf::from(".")];
-        let record = |what: &'static str| {
-            self.progress.suspend(|| {
-                let reporter = crate::progress::Recording::new(what);
-                let options = RecordOptions {
-                    observer: Some(reporter.clone()),
-                    ..RecordOptions::default()
-                };
-                let recorded = record::record_artifacts(&here, &options);
-                reporter.finish();
-                recorded
-            })
-        };
-        let materials = record("materials")
-            .map_err(|e| attest::Error::Malformed {
-                what: "inspection materials",
-                reason: e.to_string(),
-            })?
-            .artifacts;
-        crate::log::verbose!(
-            "running inspection {} ({:?})",
-            inspection.name,
-            inspection.run
-        );
+        let options = RecordOptions::default();
+        let progress = crate::progress::StepProgress::inspection(inspection.name.as_str());
+        let mut request = step::Request::new(&inspection.name, &options);
+        request.command = Some(&inspection.run);
+        request.materials = &here;
+        request.products = &here;
+        request.timeout = self.inspection_timeout;
         // An inspection gets none of the verifier's toto credentials.
-        let outcome = attest::exec::run_without(
-            &inspection.run,
-            None,
-            self.inspection_timeout,
-            true,
-            &crate::cmd::run::CREDENTIALS,
-        )?;
-        let products = record("products")
-            .map_err(|e| attest::Error::Malformed {
-                what: "inspection products",
-                reason: e.to_string(),
+        request.remove_env = &crate::cmd::run::CREDENTIALS;
+        request.record_streams = true;
+        request.observer = &progress;
+        let link = self
+            .progress
+            .suspend(|| step::run(&request))
+            .map_err(|e| match e {
+                attest::Error::Record { what, source } => attest::Error::Malformed {
+                    what: match what {
+                        Artifacts::Materials => "inspection materials",
+                        Artifacts::Products => "inspection products",
+                    },
+                    reason: source.to_string(),
+                },
+                other => other,
             })?
-            .artifacts;
-        let mut byproducts = Map::new();
-        byproducts.insert("return-value".into(), json!(outcome.return_value));
-        byproducts.insert("stdout".into(), json!(outcome.stdout));
-        byproducts.insert("stderr".into(), json!(outcome.stderr));
-        let link = Link {
-            name: inspection.name.to_string(),
-            command: inspection.run.clone(),
-            materials,
-            products,
-            byproducts,
-            environment: Map::new(),
-        };
+            .link;
         // Like the reference, keep the inspection's (unsigned) link beside the evidence.
         if let Ok(document) = SignedDocument::new(link.to_classic(), attest::Encoding::Metablock) {
             let _ = util::write_atomic(

@@ -4,13 +4,15 @@
 //! [`link`] (links in three encodings), [`signed`] (signed documents),
 //! [`record`] (the only module doing file I/O: walking and hashing
 //! artifacts), [`step`] (recording a step: materials, command, products,
-//! link), [`rules`] (artifact rules and the rule engine).
+//! link), [`evidence`] (a link directory as verification evidence),
+//! [`rules`] (artifact rules and the rule engine).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod digest;
 mod error;
+pub mod evidence;
 pub mod exec;
 pub mod layout;
 pub mod link;

@@ -21,6 +21,15 @@ pub enum Error {
     /// A command could not be run.
     #[error(transparent)]
     Exec(crate::exec::ExecError),
+    /// A step's materials or products could not be recorded.
+    #[error("cannot record {what}")]
+    Record {
+        /// Which artifacts.
+        what: crate::step::Artifacts,
+        /// Why.
+        #[source]
+        source: crate::record::RecordError,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -11,6 +11,8 @@ use crate::error::Error;
 use crate::rules::Rule;
 use crate::time::{parse_rfc3339_utc, UnixTime};
 
+pub mod describe;
+
 /// A validated step or inspection name: usable in a link file name
 /// (`<name>.<keyid8>.link`), so no path separators, no `..`, no NUL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

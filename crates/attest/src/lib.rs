@@ -2,14 +2,22 @@
 //!
 //! Module map: [`digest`] (digest sets), [`statement`] (Statement v1),
 //! [`link`] (links in three encodings), [`signed`] (signed documents),
-//! [`record`] (the only module doing file I/O: walking and hashing
-//! artifacts), [`rules`] (artifact rules and the rule engine).
+//! [`layout`] (layouts, and [`layout::describe`]: authoring one from a
+//! description), [`rules`] (artifact rules and the rule engine),
+//! [`verify`] (a layout against evidence, no I/O).
+//!
+//! The use cases, each one library call: [`step`] records a step (materials,
+//! command, products → an unsigned link), [`evidence`] reads a link
+//! directory as the evidence [`verify`] checks. Their I/O goes through
+//! three modules only: [`record`] (walking and hashing artifacts),
+//! [`exec`] (running commands) and `dsse::file` (the bounded reader).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod digest;
 mod error;
+pub mod evidence;
 pub mod exec;
 pub mod layout;
 pub mod link;
@@ -19,6 +27,7 @@ pub mod redact;
 pub mod rules;
 pub mod signed;
 pub mod statement;
+pub mod step;
 pub mod time;
 pub mod verified;
 pub mod verify;

@@ -10,9 +10,11 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use attest::record::{RecordError, Recorded};
+use attest::step::Artifacts;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::log::{self, Level};
@@ -145,6 +147,72 @@ impl attest::record::Observer for Recording {
         if let Some(lazy) = &self.lazy {
             lazy.bar.inc(bytes);
             lazy.reveal_if_due(0, 0);
+        }
+    }
+}
+
+/// Reports a step being recorded (`toto run`, `toto mock`, `toto record`,
+/// inspections): a [`Recording`] bar per recording, skipped paths as
+/// warnings, and the `-v` lines about the command.
+#[derive(Debug, Default)]
+pub struct StepProgress {
+    /// The bar of the recording under way.
+    current: Mutex<Option<Arc<Recording>>>,
+    /// Set for an inspection: its name (recording warnings are not shown).
+    inspection: Option<String>,
+}
+
+impl StepProgress {
+    /// Progress of a step the user runs.
+    pub fn new() -> StepProgress {
+        StepProgress::default()
+    }
+
+    /// Progress of inspection `name`.
+    pub fn inspection(name: &str) -> StepProgress {
+        StepProgress {
+            current: Mutex::new(None),
+            inspection: Some(name.to_owned()),
+        }
+    }
+}
+
+impl attest::step::StepObserver for StepProgress {
+    fn recording(&self, what: Artifacts) -> Option<Arc<dyn attest::record::Observer>> {
+        let reporter = Recording::new(what.name());
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(Arc::clone(&reporter));
+        }
+        Some(reporter)
+    }
+
+    fn recorded(&self, what: Artifacts, result: Result<&Recorded, &RecordError>) {
+        if let Some(reporter) = self.current.lock().ok().and_then(|mut c| c.take()) {
+            reporter.finish();
+        }
+        let (Ok(recorded), None) = (result, &self.inspection) else {
+            return;
+        };
+        for warning in &recorded.warnings {
+            log::warning(warning);
+        }
+        log::verbose!(
+            "recorded {} {what} ({} skipped)",
+            recorded.artifacts.len(),
+            recorded.warnings.len()
+        );
+    }
+
+    fn running(&self, argv: &[String]) {
+        match &self.inspection {
+            Some(name) => log::verbose!("running inspection {name} ({argv:?})"),
+            None => log::verbose!("running {argv:?}"),
+        }
+    }
+
+    fn ran(&self, return_value: i64) {
+        if self.inspection.is_none() {
+            log::verbose!("the command exited with {return_value}");
         }
     }
 }

@@ -2,16 +2,14 @@
 //! TOML file, sign it, and read it back. (The reference needs its Python API
 //! for this.)
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use attest::layout::{Functionary, Inspection, Layout, Step, StepName};
-use attest::rules::Rule;
+use attest::layout::describe::{self, Description, KeySource, SourceError};
+use attest::layout::{Functionary, Layout};
 use attest::{Encoding, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Deserialize;
 
 use crate::util;
 
@@ -122,62 +120,21 @@ pub struct ShowArgs {
     layout: PathBuf,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Description {
-    #[serde(default)]
-    expires: Option<String>,
-    #[serde(default)]
-    readme: String,
-    #[serde(default)]
-    steps: Vec<StepDescription>,
-    #[serde(default)]
-    inspections: Vec<InspectionDescription>,
+/// The functionaries' keys of a description: key files relative to it,
+/// OpenPGP keys exported from the keyring.
+struct Keys<'a> {
+    base: &'a Path,
+    gpg_home: Option<&'a Path>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepDescription {
-    name: String,
-    #[serde(default)]
-    functionaries: Vec<PathBuf>,
-    #[serde(default)]
-    identities: Vec<IdentityDescription>,
-    /// OpenPGP key ids, exported with `gpg --export`.
-    #[serde(default)]
-    gpg_keys: Vec<String>,
-    #[serde(default = "one")]
-    threshold: usize,
-    #[serde(default)]
-    expected_command: Vec<String>,
-    #[serde(default)]
-    materials: Vec<String>,
-    #[serde(default)]
-    products: Vec<String>,
-}
+impl KeySource for Keys<'_> {
+    fn public_key(&self, path: &Path) -> Result<dsse::PublicKey, SourceError> {
+        Ok(util::load_public_key(&self.base.join(path))?)
+    }
 
-/// A keyless functionary: whoever holds a Fulcio certificate for `identity`
-/// from `issuer`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdentityDescription {
-    identity: String,
-    issuer: String,
-}
-
-fn one() -> usize {
-    1
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InspectionDescription {
-    name: String,
-    run: Vec<String>,
-    #[serde(default)]
-    materials: Vec<String>,
-    #[serde(default)]
-    products: Vec<String>,
+    fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
+        Ok(crate::gpg_sign::export_key(keyid, self.gpg_home)?)
+    }
 }
 
 impl LayoutCommand {
@@ -189,146 +146,6 @@ impl LayoutCommand {
             LayoutCommand::Show(args) => show(args),
         }
     }
-}
-
-/// Parses `365d`, `12h`, `30m`, `45s`, `2w` into seconds.
-fn parse_duration(text: &str) -> Option<i64> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let n: i64 = number.parse().ok()?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(scale)
-}
-
-fn parse_rules(item: &str, which: &str, rules: &[String]) -> Result<Vec<Rule>> {
-    rules
-        .iter()
-        .map(|r| {
-            r.parse::<Rule>()
-                .map_err(|e| anyhow::anyhow!("{item}: {which}: {e}"))
-        })
-        .collect()
-}
-
-fn build_layout(description: Description, base: &Path, gpg_home: Option<&Path>) -> Result<Layout> {
-    let expires = match description.expires.as_deref() {
-        None => None,
-        Some(text) => {
-            Some(match parse_duration(text) {
-                Some(seconds) => {
-                    attest::time::format_rfc3339_utc(util::unix_now().saturating_add(seconds))
-                }
-                None => {
-                    attest::time::parse_rfc3339_utc(text).with_context(|| {
-                    format!("expires = {text:?}: use a duration like \"365d\" or YYYY-MM-DDTHH:MM:SSZ")
-                })?;
-                    text.to_owned()
-                }
-            })
-        }
-    };
-    let mut keys = BTreeMap::new();
-    let mut steps = Vec::new();
-    // Per step, what the description called each functionary, in order.
-    let mut shown: Vec<Vec<String>> = Vec::new();
-    for s in description.steps {
-        let name = StepName::parse(&s.name)?;
-        let mut pubkeys = Vec::new();
-        let mut named = Vec::new();
-        for path in &s.functionaries {
-            let key = util::load_public_key(&base.join(path))
-                .with_context(|| format!("step {name}: functionary {}", path.display()))?;
-            let id = key.keyid().to_string();
-            named.push(format!("functionary {}", path.display()));
-            pubkeys.push(id.clone());
-            keys.insert(id, Functionary::Key(Box::new(key)));
-        }
-        for keyid in &s.gpg_keys {
-            let dict = crate::gpg_sign::export_key(keyid, gpg_home)
-                .with_context(|| format!("step {name}: OpenPGP functionary {keyid}"))?;
-            let key = dsse::gpg::GpgKey::from_key_dict(&dict)
-                .with_context(|| format!("step {name}: OpenPGP functionary {keyid}"))?;
-            let id = key.keyid().to_owned();
-            named.push(format!("OpenPGP key {keyid}"));
-            pubkeys.push(id.clone());
-            keys.insert(
-                id,
-                Functionary::Gpg {
-                    key: Box::new(key),
-                    dict,
-                },
-            );
-        }
-        for who in &s.identities {
-            let functionary = Functionary::Sigstore {
-                identity: who.identity.clone(),
-                issuer: who.issuer.clone(),
-            };
-            let id = functionary.keyid()?;
-            named.push(format!("identity {} ({})", who.identity, who.issuer));
-            pubkeys.push(id.clone());
-            keys.insert(id, functionary);
-        }
-        if s.threshold == 0 || s.threshold > pubkeys.len() {
-            bail!(
-                "step {name}: threshold {} needs at least that many functionaries (has {})",
-                s.threshold,
-                pubkeys.len()
-            );
-        }
-        shown.push(named);
-        steps.push(Step {
-            expected_materials: parse_rules(name.as_str(), "materials", &s.materials)?,
-            expected_products: parse_rules(name.as_str(), "products", &s.products)?,
-            name,
-            pubkeys,
-            expected_command: s.expected_command,
-            threshold: s.threshold,
-        });
-    }
-    let mut inspect = Vec::new();
-    for i in description.inspections {
-        let name = StepName::parse(&i.name)?;
-        if i.run.is_empty() {
-            bail!("inspection {name}: run is empty");
-        }
-        inspect.push(Inspection {
-            expected_materials: parse_rules(name.as_str(), "materials", &i.materials)?,
-            expected_products: parse_rules(name.as_str(), "products", &i.products)?,
-            name,
-            run: i.run,
-        });
-    }
-    let layout = Layout {
-        expires,
-        readme: description.readme,
-        keys,
-        steps,
-        inspect,
-    };
-    if let Some((step, first, second)) = layout.duplicate_functionary() {
-        let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));
-        let named = |i: usize| {
-            at.and_then(|at| shown.get(at)?.get(i))
-                .map_or("?", String::as_str)
-        };
-        let signer = step.pubkeys.get(first).and_then(|id| layout.keys.get(id));
-        bail!(
-            "step {}: {} is the same signer as {}{}; a threshold counts each signer once, \
-             so list every functionary once",
-            step.name,
-            named(second),
-            named(first),
-            signer.map_or(String::new(), |f| format!(" ({})", f.signer()))
-        );
-    }
-    Ok(layout)
 }
 
 fn new(args: NewArgs) -> Result<ExitCode> {
@@ -345,7 +162,11 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     }
     .with_context(|| format!("cannot read {}", args.description.display()))?;
     let base = args.description.parent().unwrap_or(Path::new("."));
-    let layout = build_layout(description, base, args.gpg_home.as_deref())
+    let keys = Keys {
+        base,
+        gpg_home: args.gpg_home.as_deref(),
+    };
+    let layout = describe::build(description, util::unix_now(), &keys)
         .with_context(|| format!("in {}", args.description.display()))?;
     // Round-trip through the parser: what we write is what verification reads.
     let value = layout.to_value();

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use attest::layout::StepName;
-use attest::record::{self, HashAlgorithm, RecordOptions};
-use attest::redact::{Redactor, REDACTED};
+use attest::record::{HashAlgorithm, RecordOptions};
+use attest::redact::Redactor;
+use attest::step::{self, Artifacts};
 use attest::{ArtifactMap, Encoding, Link, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{json, Map};
+use serde_json::Map;
 
 use crate::gpg_sign::LinkSigner;
 use crate::record_state::{Signer, Started, Store};
@@ -138,6 +139,16 @@ pub const CREDENTIALS: [&str; 3] = [
     "SIGSTORE_IDENTITY_TOKEN",
     "TOTO_KEY_PASSWORD",
 ];
+
+/// The variables taken out of the step's environment: [`CREDENTIALS`],
+/// unless they are to be passed.
+fn removed_credentials(pass_credentials: bool) -> &'static [&'static str] {
+    if pass_credentials {
+        &[]
+    } else {
+        &CREDENTIALS
+    }
+}
 
 /// What signs a link, ready before the step runs.
 #[derive(Debug)]
@@ -366,33 +377,24 @@ fn step_name(name: &str) -> Result<attest::layout::StepName> {
     attest::layout::StepName::parse(name).with_context(|| format!("invalid step name {name:?}"))
 }
 
-/// Records `paths` as `what` ("materials", "products"), with a progress
-/// bar on a terminal and `-v`/`-vv` detail lines.
+/// Records `paths` as `what`, with a progress bar on a terminal and
+/// `-v`/`-vv` detail lines.
 fn record_paths(
     paths: &[PathBuf],
     options: &RecordOptions,
-    what: &'static str,
+    what: Artifacts,
 ) -> Result<ArtifactMap> {
-    if paths.is_empty() {
-        return Ok(ArtifactMap::new());
-    }
-    let reporter = crate::progress::Recording::new(what);
-    let options = RecordOptions {
-        observer: Some(reporter.clone()),
-        ..options.clone()
-    };
-    let recorded = record::record_artifacts(paths, &options);
-    reporter.finish();
-    let recorded = recorded.with_context(|| format!("cannot record {what}"))?;
-    for warning in &recorded.warnings {
-        crate::log::warning(warning);
-    }
-    crate::log::verbose!(
-        "recorded {} {what} ({} skipped)",
-        recorded.artifacts.len(),
-        recorded.warnings.len()
-    );
-    Ok(recorded.artifacts)
+    let progress = crate::progress::StepProgress::new();
+    Ok(step::record(paths, what, options, &progress)?.artifacts)
+}
+
+/// Records the step `request` asks for, with progress; a command that
+/// cannot be run or times out is a verification failure (exit 1).
+fn record_step(request: &step::Request<'_>) -> Result<step::Step> {
+    step::run(request).map_err(|e| match e {
+        attest::Error::Exec(e) => anyhow::Error::new(util::VerificationFailed(e.to_string())),
+        other => other.into(),
+    })
 }
 
 /// Signs and writes `link`; `path` names the file from the signing key id
@@ -486,76 +488,6 @@ fn environment() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The command line as the link records it and `-v` shows it: redacted.
-fn redact_command(command: &[String], redactor: &Redactor) -> (Vec<String>, usize) {
-    let mut count = 0;
-    let argv = command
-        .iter()
-        .map(|arg| {
-            let (arg, n) = redactor.redact(arg);
-            count += n;
-            arg
-        })
-        .collect();
-    (argv, count)
-}
-
-/// Runs the step's command (its argv redacted in `-v`'s log and in errors).
-fn run_command(
-    command: &[String],
-    shown: &[String],
-    redactor: &Redactor,
-    timeout: Option<Duration>,
-    record_streams: bool,
-    remove_env: &[&str],
-) -> Result<attest::exec::Outcome> {
-    crate::log::verbose!("running {shown:?}");
-    let outcome = attest::exec::run_without(command, None, timeout, record_streams, remove_env)
-        .map_err(|e| {
-            anyhow::Error::new(util::VerificationFailed(redactor.redact(&e.to_string()).0))
-        })?;
-    crate::log::verbose!("the command exited with {}", outcome.return_value);
-    Ok(outcome)
-}
-
-/// The byproducts of a run: exit code and (redacted) streams, and, when
-/// anything was redacted, `toto-redacted`: how many secrets were replaced
-/// in the command line and in each stream.
-fn byproducts(
-    outcome: Option<&attest::exec::Outcome>,
-    redactor: &Redactor,
-    command_redactions: usize,
-) -> Map<String, serde_json::Value> {
-    let mut map = Map::new();
-    if let Some(o) = outcome {
-        let stream = |text: &str, cut: bool| {
-            if cut {
-                redactor.redact_cut(text)
-            } else {
-                redactor.redact(text)
-            }
-        };
-        let (stdout, out_count) = stream(&o.stdout, o.stdout_cut);
-        let (stderr, err_count) = stream(&o.stderr, o.stderr_cut);
-        map.insert("return-value".into(), json!(o.return_value));
-        map.insert("stdout".into(), json!(stdout));
-        map.insert("stderr".into(), json!(stderr));
-        if command_redactions + out_count + err_count > 0 {
-            // Tell verifiers the link was edited before signing.
-            map.insert(
-                "toto-redacted".into(),
-                json!({
-                    "command": command_redactions,
-                    "stdout": out_count,
-                    "stderr": err_count,
-                    "replacement": REDACTED,
-                }),
-            );
-        }
-    }
-    map
-}
-
 /// `toto run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let name = step_name(&args.step_name)?;
@@ -577,38 +509,22 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &args.signing.metadata_directory,
         &[signing.link_name(&name)],
     )?;
-    let materials = record_paths(&args.materials, &options, "materials")?;
-    let (command, command_redactions) = redact_command(&args.command, &redactor);
-    let outcome = if args.no_command {
-        None
-    } else {
-        let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-        let remove: &[&str] = if args.pass_credentials {
-            &[]
-        } else {
-            &CREDENTIALS
-        };
-        Some(run_command(
-            &args.command,
-            &command,
-            &redactor,
-            timeout,
-            args.record_streams,
-            remove,
-        )?)
-    };
-    let products = record_paths(&args.products, &options, "products")?;
-    let link = Link {
-        name: name.to_string(),
-        command: if args.no_command { Vec::new() } else { command },
-        materials,
-        products,
-        byproducts: byproducts(outcome.as_ref(), &redactor, command_redactions),
-        environment: Map::new(),
-    };
+    let progress = crate::progress::StepProgress::new();
+    let mut request = step::Request::new(&name, &options);
+    request.command = (!args.no_command).then_some(args.command.as_slice());
+    request.materials = &args.materials;
+    request.products = &args.products;
+    request.redactor = Some(&redactor);
+    request.timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    request.remove_env = removed_credentials(args.pass_credentials);
+    request.record_streams = args.record_streams;
+    request.observer = &progress;
+    let step::Step {
+        link, return_value, ..
+    } = record_step(&request)?;
     let path = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
     crate::log::info!("wrote {}", path.display());
-    let code = outcome.map_or(0, |o| o.return_value);
+    let code = return_value.unwrap_or(0);
     Ok(ExitCode::from(
         u8::try_from(code.rem_euclid(256)).unwrap_or(1),
     ))
@@ -637,7 +553,7 @@ fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
             earlier.signer
         ));
     }
-    let materials = record_paths(&args.materials, &options, "materials")?;
+    let materials = record_paths(&args.materials, &options, Artifacts::Materials)?;
     let link = Link {
         name: name.to_string(),
         command: Vec::new(),
@@ -738,7 +654,7 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     }
     let document = SignedDocument::from_json(&bytes, &limits)?;
     let mut link = Link::from_payload(document.into_payload())?;
-    link.products = record_paths(&args.products, &options, "products")?;
+    link.products = record_paths(&args.products, &options, Artifacts::Products)?;
     // gpg names its key only when it signs: it must be the one that started.
     let same_gpg_key = |keyid: &str| match &started.signer {
         Signer::Gpg { keyid: expected } if matches!(signing, Signing::Key(LinkSigner::Gpg(_))) => {
@@ -778,29 +694,16 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     util::check_writable(Path::new("."), &[file.display().to_string()])?;
     let options = RecordOptions::default();
     let here = [PathBuf::from(".")];
-    let materials = record_paths(&here, &options, "materials")?;
-    let (command, command_redactions) = redact_command(&args.command, &redactor);
-    let outcome = run_command(
-        &args.command,
-        &command,
-        &redactor,
-        None,
-        args.record_streams,
-        if args.pass_credentials {
-            &[]
-        } else {
-            &CREDENTIALS
-        },
-    )?;
-    let products = record_paths(&here, &options, "products")?;
-    let link = Link {
-        name: name.to_string(),
-        command,
-        materials,
-        products,
-        byproducts: byproducts(Some(&outcome), &redactor, command_redactions),
-        environment: Map::new(),
-    };
+    let progress = crate::progress::StepProgress::new();
+    let mut request = step::Request::new(&name, &options);
+    request.command = Some(&args.command);
+    request.materials = &here;
+    request.products = &here;
+    request.redactor = Some(&redactor);
+    request.remove_env = removed_credentials(args.pass_credentials);
+    request.record_streams = args.record_streams;
+    request.observer = &progress;
+    let link = record_step(&request)?.link;
     let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
     crate::log::info!("wrote unsigned {}", path.display());
     Ok(ExitCode::SUCCESS)

@@ -3,18 +3,17 @@
 //! accepted.
 
 use std::cell::OnceCell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use attest::layout::Inspection;
-use attest::record::{self, RecordOptions};
-use attest::verify::{self, Evidence, Options, Report};
-use attest::{Link, SignedDocument};
+use attest::evidence::{EvidenceObserver, LinkDirectory};
+use attest::layout::StepName;
+use attest::step::{Step, StepObserver};
+use attest::verify::{self, Options, Report};
+use attest::SignedDocument;
 use keyless::BundleVerifier;
-use serde_json::{json, Map};
 
 use crate::util::{self, Format};
 
@@ -65,152 +64,55 @@ pub struct VerifyArgs {
     format: Format,
 }
 
-struct FsEvidence {
-    dir: PathBuf,
-    limits: dsse::Limits,
-    inspection_timeout: Option<Duration>,
-    /// Built on first use: only layouts with keyless functionaries need it.
-    bundles: Rc<OnceCell<Result<Logged, String>>>,
+/// The keyless verifier, built on first use (only layouts with keyless
+/// functionaries need the trusted root), saying with `-v` what it verified.
+struct Keyless {
     trusted_root: Option<PathBuf>,
-    /// Counts the link files loaded, on a terminal.
-    progress: crate::progress::Links,
+    verifier: OnceCell<Result<BundleVerifier, String>>,
 }
 
-impl Evidence for FsEvidence {
-    fn read_link(&self, file_name: &str) -> Result<Option<Vec<u8>>, attest::Error> {
-        let path = self.dir.join(file_name);
-        let bytes = match dsse::file::read_bounded(
-            &path,
-            self.limits.max_envelope_bytes,
-            Some(util::MAX_DOCUMENT_FLAG),
-        ) {
-            Err(dsse::Error::File { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                return Ok(None)
-            }
-            read => read?,
-        };
-        self.progress.loaded(file_name);
-        crate::log::verbose!(
-            "loaded {} ({} bytes)",
-            self.describe(file_name),
-            bytes.len()
-        );
-        Ok(Some(bytes))
-    }
-
-    fn subdirectory(&self, dir_name: &str) -> Box<dyn Evidence + '_> {
-        Box::new(FsEvidence {
-            dir: self.dir.join(dir_name),
-            limits: self.limits,
-            inspection_timeout: self.inspection_timeout,
-            bundles: Rc::clone(&self.bundles),
-            trusted_root: self.trusted_root.clone(),
-            progress: self.progress.clone(),
-        })
-    }
-
-    fn run_inspection(&self, inspection: &Inspection) -> Result<Link, attest::Error> {
-        let here = [PathBuf::from(".")];
-        let record = |what: &'static str| {
-            self.progress.suspend(|| {
-                let reporter = crate::progress::Recording::new(what);
-                let options = RecordOptions {
-                    observer: Some(reporter.clone()),
-                    ..RecordOptions::default()
-                };
-                let recorded = record::record_artifacts(&here, &options);
-                reporter.finish();
-                recorded
-            })
-        };
-        let materials = record("materials")
-            .map_err(|e| attest::Error::Malformed {
-                what: "inspection materials",
-                reason: e.to_string(),
-            })?
-            .artifacts;
-        crate::log::verbose!(
-            "running inspection {} ({:?})",
-            inspection.name,
-            inspection.run
-        );
-        // An inspection gets none of the verifier's toto credentials.
-        let outcome = attest::exec::run_without(
-            &inspection.run,
-            None,
-            self.inspection_timeout,
-            true,
-            &crate::cmd::run::CREDENTIALS,
-        )?;
-        let products = record("products")
-            .map_err(|e| attest::Error::Malformed {
-                what: "inspection products",
-                reason: e.to_string(),
-            })?
-            .artifacts;
-        let mut byproducts = Map::new();
-        byproducts.insert("return-value".into(), json!(outcome.return_value));
-        byproducts.insert("stdout".into(), json!(outcome.stdout));
-        byproducts.insert("stderr".into(), json!(outcome.stderr));
-        let link = Link {
-            name: inspection.name.to_string(),
-            command: inspection.run.clone(),
-            materials,
-            products,
-            byproducts,
-            environment: Map::new(),
-        };
-        // Like the reference, keep the inspection's (unsigned) link beside the evidence.
-        if let Ok(document) = SignedDocument::new(link.to_classic(), attest::Encoding::Metablock) {
-            let _ = util::write_atomic(
-                Path::new(&format!("{}.link", inspection.name)),
-                &document.to_json(),
-                None,
-            );
-        }
-        Ok(link)
-    }
-
-    fn keyless_verifier(&self) -> Result<&dyn attest::FunctionaryVerifier, attest::Error> {
-        let verifier = self.bundles.get_or_init(|| {
-            crate::log::verbose!("keyless functionaries: loading the trusted root");
-            crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
-                .and_then(|root| Ok(Logged(BundleVerifier::new(&root)?)))
-                .map_err(|e| format!("{e:#}"))
-        });
-        match verifier {
-            Ok(verifier) => Ok(verifier),
-            Err(reason) => Err(attest::Error::Malformed {
-                what: "trusted root",
-                reason: reason.clone(),
-            }),
-        }
-    }
-
-    fn describe(&self, file_name: &str) -> String {
-        if self.dir == Path::new(".") {
-            file_name.to_owned()
-        } else {
-            self.dir.join(file_name).display().to_string()
-        }
-    }
-}
-
-/// The keyless verifier, saying with `-v` what it verified.
-struct Logged(BundleVerifier);
-
-impl attest::FunctionaryVerifier for Logged {
+impl attest::FunctionaryVerifier for Keyless {
     fn verify_evidence(
         &self,
         evidence: &[u8],
         identity: &str,
         issuer: &str,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
-        let verified = self.0.verify_evidence(evidence, identity, issuer)?;
+        let verifier = self.verifier.get_or_init(|| {
+            crate::log::verbose!("keyless functionaries: loading the trusted root");
+            crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
+                .and_then(|root| Ok(BundleVerifier::new(&root)?))
+                .map_err(|e| format!("{e:#}"))
+        });
+        let verifier = verifier
+            .as_ref()
+            .map_err(|reason| attest::Error::Malformed {
+                what: "trusted root",
+                reason: reason.clone(),
+            })?;
+        let verified = verifier.verify_evidence(evidence, identity, issuer)?;
         crate::log::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
         Ok(verified)
+    }
+}
+
+/// Counts the link files loaded on a terminal, says with `-v` what was
+/// loaded, and shows inspections' progress.
+struct Progress(crate::progress::Links);
+
+impl EvidenceObserver for Progress {
+    fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
+        self.0.loaded(file_name);
+        crate::log::verbose!("loaded {location} ({bytes} bytes)");
+    }
+
+    fn inspect(
+        &self,
+        name: &StepName,
+        run: &mut dyn FnMut(&dyn StepObserver) -> Result<Step, attest::Error>,
+    ) -> Result<Step, attest::Error> {
+        let progress = crate::progress::StepProgress::inspection(name.as_str());
+        self.0.suspend(|| run(&progress))
     }
 }
 
@@ -233,15 +135,20 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
     let now = util::unix_now();
-    let evidence = FsEvidence {
-        dir: args.link_dir.clone(),
-        limits,
-        bundles: Rc::new(OnceCell::new()),
+    let keyless = Keyless {
         trusted_root: args.trusted_root.clone(),
-        inspection_timeout: (args.inspection_timeout > 0)
-            .then(|| Duration::from_secs(args.inspection_timeout)),
-        progress: crate::progress::Links::new(args.format == Format::Json),
+        verifier: OnceCell::new(),
     };
+    let progress = Progress(crate::progress::Links::new(args.format == Format::Json));
+    // An inspection gets none of the verifier's toto credentials.
+    let evidence = LinkDirectory::new(&args.link_dir, limits)
+        .limit_hint(util::MAX_DOCUMENT_FLAG)
+        .inspection_timeout(
+            (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
+        )
+        .inspection_env_removed(&crate::cmd::run::CREDENTIALS)
+        .keyless(&keyless)
+        .observer(&progress);
     if let Some(failure) = verify_layout_bundles(&args, &bytes)? {
         let report = Report {
             verified: false,
@@ -259,7 +166,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         keyless_layout: !args.layout_identity.is_empty(),
     };
     let report = verify::verify_layout(&document, &keys, &evidence, &options);
-    evidence.progress.finish();
+    progress.0.finish();
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
     print_report(&args, &report);

@@ -1,0 +1,417 @@
+//! Authoring a layout from a small declarative description (what `toto
+//! layout new` reads from TOML or YAML): steps with their functionaries
+//! (key files, OpenPGP keys, keyless identities), threshold, expected
+//! command and rules; inspections; an expiry given as a duration or a date.
+//!
+//! [`Description`] is deserialized with any serde format; [`build`] turns
+//! it into a [`Layout`]. Keys are found by the caller ([`KeySource`]):
+//! this module reads no file and runs no program, and "now" is a parameter.
+//!
+//! ```
+//! use attest::layout::describe::{self, Description, KeySource};
+//!
+//! struct NoKeys;
+//! impl KeySource for NoKeys {}
+//!
+//! let text = r#"{"expires": "30d", "steps": [{"name": "build",
+//!     "identities": [{"identity": "ci@example.org", "issuer": "https://issuer.example"}],
+//!     "products": ["CREATE dist/*", "DISALLOW *"]}]}"#;
+//! let description: Description = serde_json::from_str(text).unwrap();
+//! let layout = describe::build(description, 1_767_225_600, &NoKeys)?;
+//! assert_eq!(layout.expires.as_deref(), Some("2026-01-31T00:00:00Z"));
+//! assert_eq!(layout.steps[0].name.as_str(), "build");
+//! # Ok::<(), describe::DescriptionError>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::layout::{Functionary, Inspection, Layout, Step, StepName};
+use crate::rules::{Rule, RuleError};
+use crate::step::Artifacts;
+use crate::time::{format_rfc3339_utc, parse_rfc3339_utc, UnixTime};
+
+/// An error from the caller's [`KeySource`].
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the functionaries' keys come from.
+pub trait KeySource {
+    /// The public key in file `path`, as the description names it
+    /// (relative to the description, say).
+    fn public_key(&self, path: &Path) -> Result<dsse::PublicKey, SourceError> {
+        Err(format!("no key source for {}", path.display()).into())
+    }
+    /// The reference's key dict of OpenPGP key `keyid` (`gpg --export`).
+    fn gpg_key(&self, keyid: &str) -> Result<Value, SourceError> {
+        Err(format!("no OpenPGP key source for {keyid}").into())
+    }
+}
+
+/// A layout description. Unknown fields are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Description {
+    #[serde(default)]
+    expires: Option<String>,
+    #[serde(default)]
+    readme: String,
+    #[serde(default)]
+    steps: Vec<StepDescription>,
+    #[serde(default)]
+    inspections: Vec<InspectionDescription>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepDescription {
+    name: String,
+    #[serde(default)]
+    functionaries: Vec<PathBuf>,
+    #[serde(default)]
+    identities: Vec<IdentityDescription>,
+    /// OpenPGP key ids, exported with `gpg --export`.
+    #[serde(default)]
+    gpg_keys: Vec<String>,
+    #[serde(default = "one")]
+    threshold: usize,
+    #[serde(default)]
+    expected_command: Vec<String>,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    products: Vec<String>,
+}
+
+/// A keyless functionary: whoever holds a Fulcio certificate for `identity`
+/// from `issuer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityDescription {
+    identity: String,
+    issuer: String,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InspectionDescription {
+    name: String,
+    run: Vec<String>,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    products: Vec<String>,
+}
+
+/// Why a description does not make a layout; each names the step or
+/// inspection and the field.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DescriptionError {
+    /// `expires` is neither a duration nor an RFC 3339 date.
+    #[error("expires = {text:?}: use a duration like \"365d\" or YYYY-MM-DDTHH:MM:SSZ")]
+    Expires {
+        /// What was written.
+        text: String,
+        /// Why it is not a date.
+        #[source]
+        source: Error,
+    },
+    /// A functionary's key file could not be used.
+    #[error("step {step}: functionary {}", path.display())]
+    Functionary {
+        /// The step.
+        step: StepName,
+        /// The file, as the description names it.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// An OpenPGP functionary's key could not be exported or read.
+    #[error("step {step}: OpenPGP functionary {keyid}")]
+    GpgFunctionary {
+        /// The step.
+        step: StepName,
+        /// The key id, as the description names it.
+        keyid: String,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// The threshold is 0 or above the number of functionaries.
+    #[error("step {step}: threshold {threshold} needs at least that many functionaries (has {functionaries})")]
+    Threshold {
+        /// The step.
+        step: StepName,
+        /// The threshold asked for.
+        threshold: usize,
+        /// The functionaries listed.
+        functionaries: usize,
+    },
+    /// A rule does not parse.
+    #[error("{item}: {what}: {reason}")]
+    Rule {
+        /// The step or inspection.
+        item: StepName,
+        /// Its materials or products rules.
+        what: Artifacts,
+        /// Why.
+        reason: RuleError,
+    },
+    /// An inspection without a command.
+    #[error("inspection {0}: run is empty")]
+    EmptyRun(StepName),
+    /// A step lists one signer twice.
+    #[error(
+        "step {step}: {second} is the same signer as {first}{}; a threshold counts each \
+         signer once, so list every functionary once",
+        signer.as_ref().map_or(String::new(), |s| format!(" ({s})"))
+    )]
+    DuplicateSigner {
+        /// The step.
+        step: StepName,
+        /// The first listing, as the description names it.
+        first: String,
+        /// The second listing.
+        second: String,
+        /// The signer both are.
+        signer: Option<String>,
+    },
+    /// An invalid name or functionary.
+    #[error(transparent)]
+    Invalid(#[from] Error),
+}
+
+/// Parses `365d`, `12h`, `30m`, `45s`, `2w` into seconds.
+fn parse_duration(text: &str) -> Option<i64> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+fn parse_rules(
+    item: &StepName,
+    what: Artifacts,
+    rules: &[String],
+) -> Result<Vec<Rule>, DescriptionError> {
+    rules
+        .iter()
+        .map(|r| {
+            r.parse::<Rule>().map_err(|reason| DescriptionError::Rule {
+                item: item.clone(),
+                what,
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// The layout `description` describes, expiring relative to `now` when
+/// `expires` is a duration; keys come from `keys`. Refused: a threshold of
+/// 0 or above the functionaries listed, a step listing one signer twice (in
+/// any spelling), an inspection without a command, an invalid rule or name.
+pub fn build(
+    description: Description,
+    now: UnixTime,
+    keys: &dyn KeySource,
+) -> Result<Layout, DescriptionError> {
+    let expires = match description.expires {
+        None => None,
+        Some(text) => Some(match parse_duration(&text) {
+            Some(seconds) => format_rfc3339_utc(now.saturating_add(seconds)),
+            None => match parse_rfc3339_utc(&text) {
+                Ok(_) => text,
+                Err(source) => return Err(DescriptionError::Expires { text, source }),
+            },
+        }),
+    };
+    let mut functionaries = BTreeMap::new();
+    let mut steps = Vec::new();
+    // Per step, what the description called each functionary, in order.
+    let mut shown: Vec<Vec<String>> = Vec::new();
+    for s in description.steps {
+        let name = StepName::parse(&s.name)?;
+        let mut pubkeys = Vec::new();
+        let mut named = Vec::new();
+        for path in s.functionaries {
+            let key = keys
+                .public_key(&path)
+                .map_err(|source| DescriptionError::Functionary {
+                    step: name.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+            let id = key.keyid().to_string();
+            named.push(format!("functionary {}", path.display()));
+            pubkeys.push(id.clone());
+            functionaries.insert(id, Functionary::Key(Box::new(key)));
+        }
+        for keyid in s.gpg_keys {
+            let gpg_error = |source: SourceError| DescriptionError::GpgFunctionary {
+                step: name.clone(),
+                keyid: keyid.clone(),
+                source,
+            };
+            let dict = keys.gpg_key(&keyid).map_err(gpg_error)?;
+            let key =
+                dsse::gpg::GpgKey::from_key_dict(&dict).map_err(|e| gpg_error(Box::new(e)))?;
+            let id = key.keyid().to_owned();
+            named.push(format!("OpenPGP key {keyid}"));
+            pubkeys.push(id.clone());
+            functionaries.insert(
+                id,
+                Functionary::Gpg {
+                    key: Box::new(key),
+                    dict,
+                },
+            );
+        }
+        for who in s.identities {
+            named.push(format!("identity {} ({})", who.identity, who.issuer));
+            let functionary = Functionary::Sigstore {
+                identity: who.identity,
+                issuer: who.issuer,
+            };
+            let id = functionary.keyid()?;
+            pubkeys.push(id.clone());
+            functionaries.insert(id, functionary);
+        }
+        if s.threshold == 0 || s.threshold > pubkeys.len() {
+            return Err(DescriptionError::Threshold {
+                step: name,
+                threshold: s.threshold,
+                functionaries: pubkeys.len(),
+            });
+        }
+        shown.push(named);
+        steps.push(Step {
+            expected_materials: parse_rules(&name, Artifacts::Materials, &s.materials)?,
+            expected_products: parse_rules(&name, Artifacts::Products, &s.products)?,
+            name,
+            pubkeys,
+            expected_command: s.expected_command,
+            threshold: s.threshold,
+        });
+    }
+    let mut inspect = Vec::new();
+    for i in description.inspections {
+        let name = StepName::parse(&i.name)?;
+        if i.run.is_empty() {
+            return Err(DescriptionError::EmptyRun(name));
+        }
+        inspect.push(Inspection {
+            expected_materials: parse_rules(&name, Artifacts::Materials, &i.materials)?,
+            expected_products: parse_rules(&name, Artifacts::Products, &i.products)?,
+            name,
+            run: i.run,
+        });
+    }
+    let layout = Layout {
+        expires,
+        readme: description.readme,
+        keys: functionaries,
+        steps,
+        inspect,
+    };
+    if let Some((step, first, second)) = layout.duplicate_functionary() {
+        let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));
+        let named = |i: usize| {
+            at.and_then(|at| shown.get(at)?.get(i))
+                .map_or("?", String::as_str)
+                .to_owned()
+        };
+        let signer = step.pubkeys.get(first).and_then(|id| layout.keys.get(id));
+        return Err(DescriptionError::DuplicateSigner {
+            step: step.name.clone(),
+            first: named(first),
+            second: named(second),
+            signer: signer.map(|f| f.signer().to_string()),
+        });
+    }
+    Ok(layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoKeys;
+    impl KeySource for NoKeys {}
+
+    fn build_json(text: &str) -> Result<Layout, DescriptionError> {
+        build(serde_json::from_str(text).unwrap(), 0, &NoKeys)
+    }
+
+    const ALICE: &str = r#"{"identity": "alice@example.org", "issuer": "https://issuer.example"}"#;
+
+    #[test]
+    fn a_duration_expires_from_now_and_a_date_is_kept() {
+        let layout = build_json(r#"{"expires": "2w"}"#).unwrap();
+        assert_eq!(layout.expires.as_deref(), Some("1970-01-15T00:00:00Z"));
+        let layout = build_json(r#"{"expires": "2030-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(layout.expires.as_deref(), Some("2030-01-01T00:00:00Z"));
+        let error = build_json(r#"{"expires": "soon"}"#).unwrap_err();
+        assert!(matches!(error, DescriptionError::Expires { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_threshold_above_the_functionaries_is_refused() {
+        let text = format!(
+            r#"{{"steps": [{{"name": "build", "threshold": 2, "identities": [{ALICE}]}}]}}"#
+        );
+        let error = build_json(&text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "step build: threshold 2 needs at least that many functionaries (has 1)"
+        );
+    }
+
+    #[test]
+    fn one_identity_listed_twice_is_refused_as_one_signer() {
+        let text =
+            format!(r#"{{"steps": [{{"name": "build", "identities": [{ALICE}, {ALICE}]}}]}}"#);
+        let error = build_json(&text).unwrap_err();
+        assert!(
+            matches!(error, DescriptionError::DuplicateSigner { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_rule_names_the_step_and_its_rules() {
+        let text = format!(
+            r#"{{"steps": [{{"name": "build", "identities": [{ALICE}], "products": ["CREATE"]}}]}}"#
+        );
+        let error = build_json(&text).unwrap_err().to_string();
+        assert!(error.starts_with("build: products: "), "{error}");
+    }
+
+    #[test]
+    fn an_inspection_without_a_command_is_refused() {
+        let error = build_json(r#"{"inspections": [{"name": "untar", "run": []}]}"#).unwrap_err();
+        assert_eq!(error.to_string(), "inspection untar: run is empty");
+    }
+
+    #[test]
+    fn a_key_file_the_source_cannot_give_names_the_step_and_the_file() {
+        let error = build_json(r#"{"steps": [{"name": "build", "functionaries": ["bob.pub"]}]}"#)
+            .unwrap_err();
+        assert_eq!(error.to_string(), "step build: functionary bob.pub");
+    }
+}

@@ -7,7 +7,7 @@
 //! assembled from them.
 //!
 //! Everything here is built from the same blocks the testbed serves with
-//! ([`crate::pki`], [`crate::log`]), so a bundle forged with the default
+//! ([`crate::pki`], [`crate::tlog`]), so a bundle forged with the default
 //! knobs verifies exactly like one the running testbed signs; a test then
 //! turns one knob and expects the verifier to refuse.
 //!
@@ -35,12 +35,12 @@ use p256::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::log::Log;
 use crate::pki::{self, Authority, CtLog, Identity, LeafRequest};
+use crate::tlog::Log;
 use crate::Error;
 
-pub use crate::log::{signed_checkpoint, signed_entry_timestamp};
 pub use crate::pki::{LeafKeyUsage, CODE_SIGNING};
+pub use crate::tlog::{signed_checkpoint, signed_entry_timestamp};
 
 /// The media type of the bundles [`bundle`] assembles.
 pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -225,7 +225,7 @@ pub fn checkpoint_signature_line(note: &str, hint: &[u8], key: &SigningKey) -> S
     let blob = [hint, &sign(key, note.as_bytes())].concat();
     format!(
         "\u{2014} {} {}\n",
-        crate::log::ORIGIN_NAME,
+        crate::tlog::ORIGIN_NAME,
         B64.encode(blob)
     )
 }

@@ -5,24 +5,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `../shared` beside the repository (or `TOTO_SHARED`).
-pub fn shared() -> PathBuf {
-    let dir = match std::env::var_os("TOTO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    assert!(
-        dir.join("vectors").is_dir(),
-        "reference material missing at {}: check out ../shared beside the repo",
-        dir.display()
-    );
-    dir
-}
-
+/// `../shared` beside the repository (or `TOTO_SHARED`), and
 /// `../shared/vectors/intoto/<rel>`.
-pub fn vector(rel: &str) -> PathBuf {
-    shared().join("vectors/intoto").join(rel)
-}
+pub use testkit::{shared, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {

@@ -2,67 +2,36 @@
 //! artifact path and by digest, with the client protocol's arguments.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+use testkit::conformance::{self, Case, DEFAULT_IDENTITY, DEFAULT_ISSUER};
+
 use crate::common::*;
 
-const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
-const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-fn cases() -> Vec<PathBuf> {
-    let dir = shared().join("vectors/sigstore-conformance/bundle-verify");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
-    assert_eq!(cases.len(), 70, "the 70 conformance cases");
-    cases
-}
-
-fn read_trimmed(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
-}
-
 /// Runs one case; returns the exit code.
-fn run_case(case: &Path, by_digest: bool) -> (i32, String) {
-    let base = case.parent().unwrap();
-    let artifact = if case.join("artifact").exists() {
-        case.join("artifact")
-    } else {
-        base.join("a.txt")
-    };
-    let root = if case.join("trusted_root.json").exists() {
-        case.join("trusted_root.json")
-    } else {
-        base.parent()
-            .unwrap()
-            .join("trusted_roots/production_trusted_root.json")
-    };
+fn run_case(case: &Case, by_digest: bool) -> (i32, String) {
     let mut cmd = toto();
-    cmd.args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"));
-    if case.join("key.pub").exists() {
-        cmd.arg("--key").arg(case.join("key.pub"));
+    cmd.args(["verify-bundle", "--bundle"]).arg(&case.bundle);
+    if let Some(key) = &case.key {
+        cmd.arg("--key").arg(key);
     } else {
         cmd.args([
             "--certificate-identity",
-            &read_trimmed(&case.join("identity")).unwrap_or_else(|| DEFAULT_IDENTITY.into()),
+            &case.identity,
             "--certificate-oidc-issuer",
-            &read_trimmed(&case.join("issuer")).unwrap_or_else(|| DEFAULT_ISSUER.into()),
+            &case.issuer,
         ]);
     }
-    cmd.arg("--trusted-root").arg(root);
+    cmd.arg("--trusted-root").arg(&case.trusted_root);
     if by_digest {
         cmd.arg(format!(
             "sha256:{}",
-            hex::encode(Sha256::digest(fs::read(&artifact).unwrap()))
+            hex::encode(Sha256::digest(fs::read(&case.artifact).unwrap()))
         ));
     } else {
-        cmd.arg(&artifact);
+        cmd.arg(&case.artifact);
     }
     let out = cmd.output().unwrap();
     (
@@ -75,9 +44,8 @@ fn run_case(case: &Path, by_digest: bool) -> (i32, String) {
 fn all_conformance_cases_give_the_expected_verdict() {
     let mut wrong = Vec::new();
     let mut runs = 0;
-    for case in cases() {
-        let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let must_fail = name.ends_with("_fail");
+    for case in conformance::cases() {
+        let (name, must_fail) = (&case.name, case.must_fail);
         for by_digest in [false, true] {
             runs += 1;
             let (code, stderr) = run_case(&case, by_digest);
@@ -389,8 +357,9 @@ fn batch_verification_keeps_order_and_per_bundle_verdicts() {
     let base = shared().join("vectors/sigstore-conformance");
     // The cases that use the protocol's defaults, so one command line fits
     // them all: default identity, issuer, artifact and trusted root.
-    let batch: Vec<PathBuf> = cases()
+    let batch: Vec<PathBuf> = conformance::cases()
         .into_iter()
+        .map(|c| c.dir)
         .filter(|c| {
             [
                 "artifact",

@@ -10,23 +10,10 @@
 )]
 
 use std::fs;
-use std::path::PathBuf;
 
 use dsse::{cjson, Envelope, Error, KeyedVerifier, Limits, Metablock, PrivateKey, PublicKey};
 use serde_json::Value;
-
-fn vectors() -> PathBuf {
-    let dir = match std::env::var_os("TOTO_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("vectors/intoto"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/intoto"),
-    };
-    assert!(
-        dir.is_dir(),
-        "reference vectors missing at {}: check out ../shared beside the repo",
-        dir.display()
-    );
-    dir
-}
+use testkit::vectors;
 
 fn read(rel: &str) -> Vec<u8> {
     let path = vectors().join(rel);

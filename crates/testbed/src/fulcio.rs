@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::pki::{self, Authority, Claim, ClaimValue, Identity, LeafRequest};
 use crate::server::{b64_field, json_body, pem_cert, str_field, Shared};
-use crate::{forge, http, now, oidc, Error, Faults};
+use crate::{http, now, oidc, Error, Faults};
 
 impl Shared {
     pub(crate) fn signing_cert(
@@ -80,12 +80,12 @@ impl Shared {
             without_sct: faults.fulcio_without_sct,
         };
         let chain = if faults.fulcio_untrusted_ca {
-            let ca = forge::other_root("untrusted CA", now)?;
+            let ca = pki::other_root("untrusted CA", now)?;
             let leaf = ca.issue_leaf(&request, &self.ct, now)?;
             vec![pem_cert(&leaf), pem_cert(ca.cert_der())]
         } else {
             let leaf = if faults.fulcio_unknown_ct_log {
-                let ct = forge::other_ct_log()?;
+                let ct = pki::other_ct_log()?;
                 self.intermediate.issue_leaf(&request, &ct, now)?
             } else if faults.fulcio_without_code_signing {
                 let ct = (!request.without_sct).then_some(&self.ct);

@@ -49,7 +49,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod forge;
 mod fulcio;
 pub mod http;
 mod keys;
@@ -60,10 +59,6 @@ mod server;
 pub mod tlog;
 mod trust;
 pub mod tsa;
-
-/// The transparency log under its former name.
-#[doc(hidden)]
-pub use tlog as log;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -114,7 +109,8 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn rfc3339(unix: i64) -> String {
+/// `unix` (seconds) as RFC 3339 UTC, `1970-01-01T00:00:00Z` before 1970.
+pub fn rfc3339(unix: i64) -> String {
     let secs = u64::try_from(unix).unwrap_or(0);
     der::DateTime::from_unix_duration(Duration::from_secs(secs))
         .map(|d| d.to_string())

@@ -64,7 +64,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use oidc::TokenRequest;
-pub use rekor::{canonical_body, canonical_body_v2};
+pub use rekor::{canonical_body, canonical_body_v2, dsse_body_v001, pae};
 pub use server::{
     client_secret_from_dir, token_from_dir, Config, Faults, Options, Testbed, CLIENT_SECRET,
 };

@@ -116,6 +116,43 @@ impl Shared {
     }
 }
 
+/// DSSE's pre-authentication encoding (PAE) of a payload.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(payload);
+    pae
+}
+
+/// A base64 DER ECDSA signature, read from the request's field `what`.
+fn der_signature(b64: &str, what: &str) -> Result<p256::ecdsa::DerSignature, Error> {
+    B64.decode(b64)
+        .ok()
+        .and_then(|b| p256::ecdsa::DerSignature::from_bytes(&b).ok())
+        .ok_or_else(|| Error::BadRequest(format!("{what} is not a DER ECDSA signature")))
+}
+
+/// The body Rekor stores for a `dsse` 0.0.1 entry: the hashes of the
+/// envelope (its JSON text) and of its payload, and the logged
+/// `signatures` (`{"signature", "verifier"}` objects), canonical JSON.
+pub fn dsse_body_v001(envelope: &str, payload: &[u8], signatures: Vec<Value>) -> Vec<u8> {
+    json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.as_bytes()))},
+            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))},
+            "signatures": signatures,
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// Checks a proposed Rekor entry (`hashedrekord` or `dsse` 0.0.1, its
 /// signatures included) and returns the body Rekor stores: canonical JSON,
 /// sorted keys, no whitespace.
@@ -136,13 +173,7 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
                 })?;
             let sig_b64 = str_field(proposed, "/spec/signature/content")?;
             let pem_b64 = str_field(proposed, "/spec/signature/publicKey/content")?;
-            let sig = B64
-                .decode(sig_b64)
-                .ok()
-                .and_then(|s| p256::ecdsa::DerSignature::from_bytes(&s).ok())
-                .ok_or_else(|| {
-                    Error::BadRequest("spec.signature.content is not a DER ECDSA signature".into())
-                })?;
+            let sig = der_signature(sig_b64, "spec.signature.content")?;
             let pem = B64.decode(pem_b64).map_err(|_| {
                 Error::BadRequest("spec.signature.publicKey.content is not base64".into())
             })?;
@@ -188,12 +219,7 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
                     pki::verifying_key(&pki::spki_from_pem(&pem)?)?,
                 ));
             }
-            let pae = {
-                let mut p = format!("DSSEv1 {} {} ", payload_type.len(), payload_type).into_bytes();
-                p.extend_from_slice(format!("{} ", payload.len()).as_bytes());
-                p.extend_from_slice(&payload);
-                p
-            };
+            let pae = pae(payload_type, &payload);
             let mut signatures = Vec::new();
             for s in envelope
                 .get("signatures")
@@ -202,13 +228,7 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
                 .flatten()
             {
                 let sig_b64 = s.get("sig").and_then(Value::as_str).unwrap_or_default();
-                let sig = B64
-                    .decode(sig_b64)
-                    .ok()
-                    .and_then(|b| p256::ecdsa::DerSignature::from_bytes(&b).ok())
-                    .ok_or_else(|| {
-                        Error::BadRequest("envelope signature is not a DER ECDSA signature".into())
-                    })?;
+                let sig = der_signature(sig_b64, "envelope signature")?;
                 let verifier = keys
                     .iter()
                     .find(|(_, k)| k.verify(&pae, &sig).is_ok())
@@ -220,16 +240,7 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
             if signatures.is_empty() {
                 return Err(Error::BadRequest("the envelope has no signatures".into()));
             }
-            let body = json!({
-                "apiVersion": "0.0.1",
-                "kind": "dsse",
-                "spec": {
-                    "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope_text.as_bytes()))},
-                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-                    "signatures": signatures,
-                },
-            });
-            Ok(body.to_string().into_bytes())
+            Ok(dsse_body_v001(envelope_text, &payload, signatures))
         }
         _ => Err(Error::BadRequest(format!(
             "entries of kind {kind} {version} are not supported (hashedrekord 0.0.1, dsse 0.0.1)"
@@ -337,12 +348,7 @@ pub fn canonical_body_v2(proposed: &Value) -> Result<(&'static str, Vec<u8>), Er
             .iter()
             .map(v2_verifier)
             .collect::<Result<Vec<_>, _>>()?;
-        let pae = {
-            let mut p = format!("DSSEv1 {} {} ", payload_type.len(), payload_type).into_bytes();
-            p.extend_from_slice(format!("{} ", payload.len()).as_bytes());
-            p.extend_from_slice(&payload);
-            p
-        };
+        let pae = pae(payload_type, &payload);
         let signatures = envelope
             .get("signatures")
             .and_then(Value::as_array)

@@ -39,6 +39,7 @@ use testbed::pki::{self, Authority, CtLog, Identity, LeafRequest};
 use testbed::tlog::Log;
 use testbed::Error;
 
+pub use testbed::pae;
 pub use testbed::pki::{other_ct_log, other_root, LeafKeyUsage, CODE_SIGNING};
 pub use testbed::tlog::{signed_checkpoint, signed_entry_timestamp};
 
@@ -151,14 +152,29 @@ impl Forge {
             &signature,
             &signer.leaf_pem()?,
         );
-        let mut log = self.log()?;
-        let entry = logged(&mut log, body, integrated_time)?;
-        bundle(
-            signer.leaf_der(),
-            &entry,
+        self.logged_bundle(
+            signer,
+            body,
             "hashedrekord",
             message_signature(blob, &signature),
+            integrated_time,
         )
+    }
+
+    /// A bundle for `signer` around `content`, whose entry (`body`, of
+    /// `kind`) is the fourth of six in a fresh log signed with the
+    /// testbed's Rekor key.
+    fn logged_bundle(
+        &self,
+        signer: &Signer,
+        body: Vec<u8>,
+        kind: &str,
+        content: Value,
+        integrated_time: i64,
+    ) -> Result<Value, Error> {
+        let mut log = self.log()?;
+        let entry = logged(&mut log, body, integrated_time)?;
+        bundle(signer.leaf_der(), &entry, kind, content)
     }
 }
 
@@ -178,27 +194,14 @@ impl Forge {
         let envelope = signer.envelope(payload_type, payload);
         let logged_text = logged_envelope.unwrap_or(&envelope).to_string();
         let body = dsse_body(&logged_text, &signer.leaf_pem()?)?;
-        let mut log = self.log()?;
-        let entry = logged(&mut log, body, integrated_time)?;
-        bundle(
-            signer.leaf_der(),
-            &entry,
+        self.logged_bundle(
+            signer,
+            body,
             "dsse",
             json!({ "dsseEnvelope": envelope }),
+            integrated_time,
         )
     }
-}
-
-/// DSSE's pre-authentication encoding (PAE).
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut pae = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    pae.extend_from_slice(payload);
-    pae
 }
 
 /// Appends `body` to `log` between filler entries (three before, two
@@ -473,17 +476,7 @@ pub fn dsse_body(envelope: &str, cert_pem: &str) -> Result<Vec<u8>, Error> {
         .flatten()
         .map(|s| json!({"signature": s.get("sig"), "verifier": B64.encode(cert_pem)}))
         .collect();
-    Ok(json!({
-        "apiVersion": "0.0.1",
-        "kind": "dsse",
-        "spec": {
-            "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.as_bytes()))},
-            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-            "signatures": signatures,
-        },
-    })
-    .to_string()
-    .into_bytes())
+    Ok(testbed::dsse_body_v001(envelope, &payload, signatures))
 }
 
 /// A bundle's `messageSignature` content for `blob`.

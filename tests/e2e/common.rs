@@ -5,29 +5,15 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `../shared` beside the repository (or `TOTO_SHARED`), and
-/// `../shared/vectors/intoto/<rel>`.
-pub use testkit::{shared, vector};
+/// `../shared` beside the repository (or `TOTO_SHARED`),
+/// `../shared/vectors/intoto/<rel>`, and the Python peers (`TOTO_PYTHON`).
+pub use testkit::{python, shared, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_toto"));
     c.env_remove("TOTO_KEY_PASSWORD");
     c
-}
-
-/// The Python interpreter with in-toto 3.1.0, or `None` (outside CI only).
-pub fn python(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("TOTO_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: peer tests need TOTO_PYTHON in CI; run scripts/test")
-        }
-        None => {
-            eprintln!("SKIP: {test}: Python in-toto peer not available (TOTO_PYTHON unset, CI unset); run scripts/test");
-            None
-        }
-    }
 }
 
 /// `tests/peer/js/verify.js` (sigstore-js), or `None` (outside CI only).

@@ -1,8 +1,9 @@
 //! **Test tooling, never shipped**: what toto's tests share. The reference
 //! material beside the repository ([`shared`], [`vectors`], [`vector`]),
 //! the sigstore-conformance cases ([`conformance`]), the forge of
-//! validly signed hostile Sigstore material ([`forge`]) and a bare HTTP GET
-//! of a testbed's JSON ([`get_json`]).
+//! validly signed hostile Sigstore material ([`forge`]), a bare HTTP GET
+//! of a testbed's JSON ([`get_json`]), the Python peer ([`python`]) and a
+//! deterministic generator for differential tests ([`Rng`]).
 //!
 //! ```no_run
 //! let layout = testkit::vector("demo_metablock_good/root.layout");
@@ -88,4 +89,62 @@ pub fn get_json(base: &str, path: &str) -> serde_json::Value {
         panic!("{path}: {head}");
     }
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: the body is not JSON: {e}"))
+}
+
+/// The Python with the peers (`TOTO_PYTHON`: in-toto 3.1.0, sigstore 4.5.1),
+/// or `None` outside CI, where `test` is skipped with a line on stderr. In
+/// CI (`CI` set) a missing peer fails `test`.
+pub fn python(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("TOTO_PYTHON") {
+        Some(python) => Some(PathBuf::from(python)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{test}: peer tests need TOTO_PYTHON in CI; run scripts/test")
+        }
+        None => {
+            eprintln!("SKIP: {test}: Python peers not available (TOTO_PYTHON unset, CI unset); run scripts/test");
+            None
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift64), so that a failing random
+/// case reproduces from its seed.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (which must not be 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % n as u64).unwrap_or(0)
+    }
+
+    /// One of `items` (which must not be empty).
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let i = self.below(items.len());
+        items
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| panic!("Rng::pick from an empty list"))
+    }
+
+    /// Up to `max` characters of `alphabet` (which must not be empty).
+    pub fn string(&mut self, alphabet: &[char], max: usize) -> String {
+        (0..self.below(max + 1))
+            .map(|_| {
+                let i = self.below(alphabet.len());
+                alphabet
+                    .get(i)
+                    .copied()
+                    .unwrap_or_else(|| panic!("Rng::string from an empty alphabet"))
+            })
+            .collect()
+    }
 }

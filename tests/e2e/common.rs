@@ -18,16 +18,7 @@ pub fn toto() -> Command {
 
 /// `tests/peer/js/verify.js` (sigstore-js), or `None` (outside CI only).
 pub fn node_peer(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("TOTO_NODE_PEER") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: sigstore-js peer tests need TOTO_NODE_PEER in CI; run scripts/test")
-        }
-        None => {
-            eprintln!("SKIP: {test}: sigstore-js peer not available (TOTO_NODE_PEER unset, CI unset); run scripts/test");
-            None
-        }
-    }
+    testkit::peer("TOTO_NODE_PEER", "the sigstore-js peer", test)
 }
 
 /// The directory holding the Python venv's scripts (in-toto-run, …).

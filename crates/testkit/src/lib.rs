@@ -91,20 +91,28 @@ pub fn get_json(base: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: the body is not JSON: {e}"))
 }
 
-/// The Python with the peers (`TOTO_PYTHON`: in-toto 3.1.0, sigstore 4.5.1),
-/// or `None` outside CI, where `test` is skipped with a line on stderr. In
-/// CI (`CI` set) a missing peer fails `test`.
-pub fn python(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("TOTO_PYTHON") {
-        Some(python) => Some(PathBuf::from(python)),
+/// A peer program named by the environment variable `var` (`what` it is,
+/// for messages), or `None` outside CI, where `test` is skipped with a line
+/// on stderr. In CI (`CI` set) a missing peer fails `test`.
+pub fn peer(var: &str, what: &str, test: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(path) => Some(PathBuf::from(path)),
         None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: peer tests need TOTO_PYTHON in CI; run scripts/test")
+            panic!("{test}: needs {what} ({var}) in CI; run scripts/test")
         }
         None => {
-            eprintln!("SKIP: {test}: Python peers not available (TOTO_PYTHON unset, CI unset); run scripts/test");
+            eprintln!(
+                "SKIP: {test}: {what} not available ({var} unset, CI unset); run scripts/test"
+            );
             None
         }
     }
+}
+
+/// The Python with the peers (`TOTO_PYTHON`: in-toto 3.1.0, sigstore 4.5.1);
+/// see [`peer`].
+pub fn python(test: &str) -> Option<PathBuf> {
+    peer("TOTO_PYTHON", "the Python peers", test)
 }
 
 /// A small deterministic generator (xorshift64), so that a failing random

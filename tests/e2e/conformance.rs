@@ -2,7 +2,8 @@
 //! artifact path and by digest, with the client protocol's arguments.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
@@ -10,20 +11,32 @@ use testkit::conformance::{self, Case, DEFAULT_IDENTITY, DEFAULT_ISSUER};
 
 use crate::common::*;
 
+/// `toto COMMAND --bundle BUNDLE --certificate-identity IDENTITY
+/// --certificate-oidc-issuer ISSUER`.
+fn verify_as(command: &str, bundle: &Path, identity: &str, issuer: &str) -> Command {
+    let mut cmd = toto();
+    cmd.args([command, "--bundle"]).arg(bundle).args([
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+    ]);
+    cmd
+}
+
 /// Runs one case; returns the exit code.
 fn run_case(case: &Case, by_digest: bool) -> (i32, String) {
-    let mut cmd = toto();
-    cmd.args(["verify-bundle", "--bundle"]).arg(&case.bundle);
-    if let Some(key) = &case.key {
-        cmd.arg("--key").arg(key);
-    } else {
-        cmd.args([
-            "--certificate-identity",
-            &case.identity,
-            "--certificate-oidc-issuer",
-            &case.issuer,
-        ]);
-    }
+    let mut cmd = match &case.key {
+        Some(key) => {
+            let mut cmd = toto();
+            cmd.args(["verify-bundle", "--bundle"])
+                .arg(&case.bundle)
+                .arg("--key")
+                .arg(key);
+            cmd
+        }
+        None => verify_as("verify-bundle", &case.bundle, &case.identity, &case.issuer),
+    };
     cmd.arg("--trusted-root").arg(&case.trusted_root);
     if by_digest {
         cmd.arg(format!(
@@ -85,15 +98,7 @@ fn verify_bundle_usage_errors() {
     let dir = tempdir();
     let bad = dir.path().join("bad.sigstore.json");
     fs::write(&bad, "{\"mediaType\": 1").unwrap();
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(&bad)
-        .args([
-            "--certificate-identity",
-            "a",
-            "--certificate-oidc-issuer",
-            "b",
-        ])
+    let out = verify_as("verify-bundle", &bad, "a", "b")
         .arg(format!("sha256:{}", "0".repeat(64)))
         .output()
         .unwrap();
@@ -102,51 +107,42 @@ fn verify_bundle_usage_errors() {
     // A good bundle for another artifact is a verification failure, named.
     let other = dir.path().join("other.txt");
     fs::write(&other, "not the signed artifact").unwrap();
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg(&other)
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-bundle",
+        &case.join("bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .arg(&other)
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong artifact");
     // A good bundle checked against another identity fails too.
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            "mallory@example.com",
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg(case.parent().unwrap().join("a.txt"))
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-bundle",
+        &case.join("bundle.sigstore.json"),
+        "mallory@example.com",
+        DEFAULT_ISSUER,
+    )
+    .arg(case.parent().unwrap().join("a.txt"))
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong identity");
 }
 
 fn attestation(args: &[&str]) -> std::process::Output {
     let base = shared().join("vectors/sigstore-conformance");
-    toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg("--trusted-root")
-        .arg(base.join("trusted_roots/production_trusted_root.json"))
-        .args(args)
-        .output()
-        .unwrap()
+    verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .arg("--trusted-root")
+    .arg(base.join("trusted_roots/production_trusted_root.json"))
+    .args(args)
+    .output()
+    .unwrap()
 }
 
 #[test]
@@ -212,32 +208,26 @@ fn verify_attestation_checks_subjects_predicate_and_policy() {
     expect_code(&out, 1, "policy fails");
     assert!(String::from_utf8_lossy(&out.stderr).contains("my-org"));
     // Another identity: refused.
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            "mallory@example.com",
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg("--trusted-root")
-        .arg(base.join("trusted_roots/production_trusted_root.json"))
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"),
+        "mallory@example.com",
+        DEFAULT_ISSUER,
+    )
+    .arg("--trusted-root")
+    .arg(base.join("trusted_roots/production_trusted_root.json"))
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong identity");
     // A blob bundle is not an attestation: input error.
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .output()
+    .unwrap();
     expect_code(&out, 2, "blob bundle");
 }
 

@@ -5,24 +5,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `../shared` beside the repository (or `TOTO_SHARED`).
-pub fn shared() -> PathBuf {
-    let dir = match std::env::var_os("TOTO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    assert!(
-        dir.join("vectors").is_dir(),
-        "reference material missing at {}: check out ../shared beside the repo",
-        dir.display()
-    );
-    dir
-}
-
-/// `../shared/vectors/intoto/<rel>`.
-pub fn vector(rel: &str) -> PathBuf {
-    shared().join("vectors/intoto").join(rel)
-}
+/// `../shared` beside the repository (or `TOTO_SHARED`),
+/// `../shared/vectors/intoto/<rel>`, and the Python peers (`TOTO_PYTHON`).
+pub use testkit::{python, shared, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {
@@ -31,32 +16,9 @@ pub fn toto() -> Command {
     c
 }
 
-/// The Python interpreter with in-toto 3.1.0, or `None` (outside CI only).
-pub fn python(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("TOTO_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: peer tests need TOTO_PYTHON in CI; run scripts/test")
-        }
-        None => {
-            eprintln!("SKIP: {test}: Python in-toto peer not available (TOTO_PYTHON unset, CI unset); run scripts/test");
-            None
-        }
-    }
-}
-
 /// `tests/peer/js/verify.js` (sigstore-js), or `None` (outside CI only).
 pub fn node_peer(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("TOTO_NODE_PEER") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: sigstore-js peer tests need TOTO_NODE_PEER in CI; run scripts/test")
-        }
-        None => {
-            eprintln!("SKIP: {test}: sigstore-js peer not available (TOTO_NODE_PEER unset, CI unset); run scripts/test");
-            None
-        }
-    }
+    testkit::peer("TOTO_NODE_PEER", "the sigstore-js peer", test)
 }
 
 /// The directory holding the Python venv's scripts (in-toto-run, …).

@@ -3,66 +3,48 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use testkit::conformance::{self, Case, DEFAULT_IDENTITY, DEFAULT_ISSUER};
+
 use crate::common::*;
 
-const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
-const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-fn cases() -> Vec<PathBuf> {
-    let dir = shared().join("vectors/sigstore-conformance/bundle-verify");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
-    assert_eq!(cases.len(), 70, "the 70 conformance cases");
-    cases
-}
-
-fn read_trimmed(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+/// `toto COMMAND --bundle BUNDLE --certificate-identity IDENTITY
+/// --certificate-oidc-issuer ISSUER`.
+fn verify_as(command: &str, bundle: &Path, identity: &str, issuer: &str) -> Command {
+    let mut cmd = toto();
+    cmd.args([command, "--bundle"]).arg(bundle).args([
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+    ]);
+    cmd
 }
 
 /// Runs one case; returns the exit code.
-fn run_case(case: &Path, by_digest: bool) -> (i32, String) {
-    let base = case.parent().unwrap();
-    let artifact = if case.join("artifact").exists() {
-        case.join("artifact")
-    } else {
-        base.join("a.txt")
+fn run_case(case: &Case, by_digest: bool) -> (i32, String) {
+    let mut cmd = match &case.key {
+        Some(key) => {
+            let mut cmd = toto();
+            cmd.args(["verify-bundle", "--bundle"])
+                .arg(&case.bundle)
+                .arg("--key")
+                .arg(key);
+            cmd
+        }
+        None => verify_as("verify-bundle", &case.bundle, &case.identity, &case.issuer),
     };
-    let root = if case.join("trusted_root.json").exists() {
-        case.join("trusted_root.json")
-    } else {
-        base.parent()
-            .unwrap()
-            .join("trusted_roots/production_trusted_root.json")
-    };
-    let mut cmd = toto();
-    cmd.args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"));
-    if case.join("key.pub").exists() {
-        cmd.arg("--key").arg(case.join("key.pub"));
-    } else {
-        cmd.args([
-            "--certificate-identity",
-            &read_trimmed(&case.join("identity")).unwrap_or_else(|| DEFAULT_IDENTITY.into()),
-            "--certificate-oidc-issuer",
-            &read_trimmed(&case.join("issuer")).unwrap_or_else(|| DEFAULT_ISSUER.into()),
-        ]);
-    }
-    cmd.arg("--trusted-root").arg(root);
+    cmd.arg("--trusted-root").arg(&case.trusted_root);
     if by_digest {
         cmd.arg(format!(
             "sha256:{}",
-            hex::encode(Sha256::digest(fs::read(&artifact).unwrap()))
+            hex::encode(Sha256::digest(fs::read(&case.artifact).unwrap()))
         ));
     } else {
-        cmd.arg(&artifact);
+        cmd.arg(&case.artifact);
     }
     let out = cmd.output().unwrap();
     (
@@ -75,9 +57,8 @@ fn run_case(case: &Path, by_digest: bool) -> (i32, String) {
 fn all_conformance_cases_give_the_expected_verdict() {
     let mut wrong = Vec::new();
     let mut runs = 0;
-    for case in cases() {
-        let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let must_fail = name.ends_with("_fail");
+    for case in conformance::cases() {
+        let (name, must_fail) = (&case.name, case.must_fail);
         for by_digest in [false, true] {
             runs += 1;
             let (code, stderr) = run_case(&case, by_digest);
@@ -117,15 +98,7 @@ fn verify_bundle_usage_errors() {
     let dir = tempdir();
     let bad = dir.path().join("bad.sigstore.json");
     fs::write(&bad, "{\"mediaType\": 1").unwrap();
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(&bad)
-        .args([
-            "--certificate-identity",
-            "a",
-            "--certificate-oidc-issuer",
-            "b",
-        ])
+    let out = verify_as("verify-bundle", &bad, "a", "b")
         .arg(format!("sha256:{}", "0".repeat(64)))
         .output()
         .unwrap();
@@ -134,51 +107,42 @@ fn verify_bundle_usage_errors() {
     // A good bundle for another artifact is a verification failure, named.
     let other = dir.path().join("other.txt");
     fs::write(&other, "not the signed artifact").unwrap();
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg(&other)
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-bundle",
+        &case.join("bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .arg(&other)
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong artifact");
     // A good bundle checked against another identity fails too.
-    let out = toto()
-        .args(["verify-bundle", "--bundle"])
-        .arg(case.join("bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            "mallory@example.com",
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg(case.parent().unwrap().join("a.txt"))
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-bundle",
+        &case.join("bundle.sigstore.json"),
+        "mallory@example.com",
+        DEFAULT_ISSUER,
+    )
+    .arg(case.parent().unwrap().join("a.txt"))
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong identity");
 }
 
 fn attestation(args: &[&str]) -> std::process::Output {
     let base = shared().join("vectors/sigstore-conformance");
-    toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg("--trusted-root")
-        .arg(base.join("trusted_roots/production_trusted_root.json"))
-        .args(args)
-        .output()
-        .unwrap()
+    verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .arg("--trusted-root")
+    .arg(base.join("trusted_roots/production_trusted_root.json"))
+    .args(args)
+    .output()
+    .unwrap()
 }
 
 #[test]
@@ -244,32 +208,26 @@ fn verify_attestation_checks_subjects_predicate_and_policy() {
     expect_code(&out, 1, "policy fails");
     assert!(String::from_utf8_lossy(&out.stderr).contains("my-org"));
     // Another identity: refused.
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            "mallory@example.com",
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .arg("--trusted-root")
-        .arg(base.join("trusted_roots/production_trusted_root.json"))
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"),
+        "mallory@example.com",
+        DEFAULT_ISSUER,
+    )
+    .arg("--trusted-root")
+    .arg(base.join("trusted_roots/production_trusted_root.json"))
+    .output()
+    .unwrap();
     expect_code(&out, 1, "wrong identity");
     // A blob bundle is not an attestation: input error.
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"))
-        .args([
-            "--certificate-identity",
-            DEFAULT_IDENTITY,
-            "--certificate-oidc-issuer",
-            DEFAULT_ISSUER,
-        ])
-        .output()
-        .unwrap();
+    let out = verify_as(
+        "verify-attestation",
+        &base.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json"),
+        DEFAULT_IDENTITY,
+        DEFAULT_ISSUER,
+    )
+    .output()
+    .unwrap();
     expect_code(&out, 2, "blob bundle");
 }
 
@@ -389,8 +347,9 @@ fn batch_verification_keeps_order_and_per_bundle_verdicts() {
     let base = shared().join("vectors/sigstore-conformance");
     // The cases that use the protocol's defaults, so one command line fits
     // them all: default identity, issuer, artifact and trusted root.
-    let batch: Vec<PathBuf> = cases()
+    let batch: Vec<PathBuf> = conformance::cases()
         .into_iter()
+        .map(|c| c.dir)
         .filter(|c| {
             [
                 "artifact",

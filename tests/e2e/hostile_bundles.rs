@@ -1,6 +1,6 @@
 //! Hostile Sigstore bundles (issue #8, the Sigstore part of the adversarial
 //! corpus): a loopback testbed signs a good blob bundle and a good DSSE
-//! attestation bundle with `toto --keyless`; `testbed::forge` forges
+//! attestation bundle with `toto --keyless`; `testkit::forge` forges
 //! certificates, SCTs, Rekor entries, inclusion proofs, checkpoints and SETs
 //! with the testbed's keys or with keys of nobody's. Every variant must get
 //! its exact exit code from `toto verify-bundle` / `toto verify-attestation`
@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use testbed::forge::{self, Forge, LeafSpec, Signer};
+use testkit::forge::{self, Forge, LeafSpec, Signer};
 
 use crate::common::{
     expect_code, expect_refused, keyless, python, python_verify, sign_blob, start_testbed, tempdir,
@@ -672,7 +672,7 @@ fn checkpoint_signature_lines_are_read_as_go_note_reads_them() {
 }
 
 /// A forged blob bundle and the log it came from (entry at index 3 of 6).
-fn forged_with_log(f: &Fixture, signer: &Signer) -> (Value, testbed::log::Log) {
+fn forged_with_log(f: &Fixture, signer: &Signer) -> (Value, testbed::tlog::Log) {
     let signature = signer.sign(ARTIFACT);
     let body = forge::hashedrekord_body(
         &Sha256::digest(ARTIFACT).into(),

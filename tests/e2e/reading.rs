@@ -372,7 +372,7 @@ const IDENTITY: &str = "alice@example.com";
 struct Forged {
     dir: tempfile::TempDir,
     tb: testbed::Testbed,
-    forge: testbed::forge::Forge,
+    forge: testkit::forge::Forge,
     artifact: PathBuf,
     other: PathBuf,
 }
@@ -381,7 +381,7 @@ impl Forged {
     fn new() -> Forged {
         let dir = tempdir();
         let tb = start_testbed(dir.path());
-        let forge = testbed::forge::Forge::open(tb.dir()).unwrap();
+        let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
         let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
         let other = write(&dir.path().join("other.tar.gz"), "other bytes\n");
         Forged {
@@ -402,9 +402,9 @@ impl Forged {
     /// the artifact by SHA-512 only (as npm provenance does).
     fn sha512_attestation(&self) -> PathBuf {
         use sha2::Digest as _;
-        let signer = testbed::forge::leaf(
+        let signer = testkit::forge::leaf(
             &self.forge.intermediate,
-            &testbed::forge::LeafSpec::fulcio(
+            &testkit::forge::LeafSpec::fulcio(
                 IDENTITY,
                 self.tb.issuer(),
                 Some(&self.forge.ct),
@@ -442,18 +442,18 @@ impl Forged {
         let pem = key.public_key().to_pem().unwrap();
         let blob = std::fs::read(&self.artifact).unwrap();
         let signature = key.sign_bytes(&blob).unwrap();
-        let body = testbed::forge::hashedrekord_body(
+        let body = testkit::forge::hashedrekord_body(
             &sha2::Sha256::digest(&blob).into(),
             &signature,
             &pem,
         );
         let mut log = self.forge.log().unwrap();
-        let entry = testbed::forge::logged(&mut log, body, testbed::now()).unwrap();
-        let mut bundle = testbed::forge::bundle(
+        let entry = testkit::forge::logged(&mut log, body, testbed::now()).unwrap();
+        let mut bundle = testkit::forge::bundle(
             b"",
             &entry,
             "hashedrekord",
-            testbed::forge::message_signature(&blob, &signature),
+            testkit::forge::message_signature(&blob, &signature),
         )
         .unwrap();
         let material = bundle["verificationMaterial"].as_object_mut().unwrap();

@@ -8,22 +8,9 @@ use attest::rules::{verify_item_rules, Rule, SourceType};
 use attest::{ArtifactMap, DigestSet};
 use serde_json::{json, Value};
 
+use testkit::Rng;
+
 use crate::common::*;
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 const PATHS: [&str; 10] = [
     "a",
@@ -45,8 +32,8 @@ const PREFIXES: [&str; 4] = ["src", "src/", "dist", "nope"];
 fn artifacts(rng: &mut Rng) -> ArtifactMap {
     let mut map = ArtifactMap::new();
     for path in PATHS {
-        if rng.next() % 2 == 0 {
-            let digest = ["aa", "bb"][(rng.next() % 2) as usize].repeat(32);
+        if rng.next_u64() % 2 == 0 {
+            let digest = ["aa", "bb"][(rng.next_u64() % 2) as usize].repeat(32);
             map.insert(
                 path.to_owned(),
                 DigestSet::single("sha256", &digest).unwrap(),
@@ -68,14 +55,14 @@ fn rule(rng: &mut Rng) -> Vec<String> {
         return vec![kind.into(), p];
     }
     let mut r = vec!["MATCH".to_owned(), p];
-    if rng.next() % 3 == 0 {
+    if rng.next_u64() % 3 == 0 {
         r.extend(["IN".to_owned(), rng.pick(&PREFIXES).to_owned()]);
     }
     r.extend([
         "WITH".to_owned(),
         rng.pick(&["MATERIALS", "PRODUCTS"]).to_owned(),
     ]);
-    if rng.next() % 3 == 0 {
+    if rng.next_u64() % 3 == 0 {
         r.extend(["IN".to_owned(), rng.pick(&PREFIXES).to_owned()]);
     }
     r.extend([
@@ -100,9 +87,10 @@ fn rule_verdicts_match_the_reference() {
         ]
         .into_iter()
         .collect();
-        let rule_lists: Vec<Vec<String>> =
-            (0..(1 + rng.next() % 5)).map(|_| rule(&mut rng)).collect();
-        let source = if rng.next() % 2 == 0 {
+        let rule_lists: Vec<Vec<String>> = (0..(1 + rng.next_u64() % 5))
+            .map(|_| rule(&mut rng))
+            .collect();
+        let source = if rng.next_u64() % 2 == 0 {
             SourceType::Materials
         } else {
             SourceType::Products

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::Value;
 use sigstore_types::Sha256Hash;
+use testkit::get_json;
 
 use crate::common::{expect_code, start_testbed, tempdir, token, toto, verify_bundle, VerifyFlags};
 
@@ -46,21 +47,6 @@ fn serve(dir: &Path) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn get(url: &str, path: &str) -> Value {
-    let host = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-    serde_json::from_str(body).unwrap()
 }
 
 /// `METHOD path` with `body` and an optional `Authorization` header; the
@@ -206,7 +192,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
     drop(file);
 
     let (mut server, url) = serve(&state);
-    let info = get(&url, "/api/v1/log");
+    let info = get_json(&url, "/api/v1/log");
     let size = info["treeSize"].as_u64().unwrap();
     let root = hash(info["rootHash"].as_str().unwrap());
     let mut seen_before = (0u64, root);
@@ -218,7 +204,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
             index < size,
             "acknowledged entry {index} lost (tree size {size})"
         );
-        let logged = get(&url, &format!("/api/v1/log/entries?logIndex={index}"));
+        let logged = get_json(&url, &format!("/api/v1/log/entries?logIndex={index}"));
         let logged = logged.as_object().unwrap().values().next().unwrap();
         assert_eq!(
             logged["body"], entry["canonicalizedBody"],
@@ -241,7 +227,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
     }
     // The largest tree a client saw before the kill is a prefix of today's.
     let (old_size, old_root) = seen_before;
-    let proof = get(
+    let proof = get_json(
         &url,
         &format!("/api/v1/log/proof?firstSize={old_size}&lastSize={size}"),
     );

@@ -1618,19 +1618,6 @@ mod tests {
 
     // ---- the demo supply chain ----------------------------------------
 
-    fn shared_dir() -> PathBuf {
-        let dir = std::env::var_os("TOTO_SHARED").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-            PathBuf::from,
-        );
-        assert!(
-            dir.join("vectors/intoto").is_dir(),
-            "reference material missing: expected {} (check out ../shared beside the repo, or set TOTO_SHARED)",
-            dir.display()
-        );
-        dir
-    }
-
     /// The demo layout's items and each step's link `(materials, products)`.
     fn demo(
         vector: &str,
@@ -1638,7 +1625,7 @@ mod tests {
         Vec<serde_json::Value>,
         BTreeMap<String, (ArtifactMap, ArtifactMap)>,
     ) {
-        let dir = shared_dir().join("vectors/intoto").join(vector);
+        let dir = testkit::vector(vector);
         let read = |path: PathBuf| -> serde_json::Value {
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             serde_json::from_slice(&bytes).unwrap()
@@ -1731,20 +1718,6 @@ mod tests {
 
     // ---- against the reference ----------------------------------------
 
-    /// The Python with in-toto 3.1.0 (`TOTO_PYTHON`), or `None` outside CI.
-    fn reference_python(test: &str) -> Option<PathBuf> {
-        match std::env::var_os("TOTO_PYTHON") {
-            Some(python) => Some(PathBuf::from(python)),
-            None if std::env::var_os("CI").is_some() => {
-                panic!("{test}: needs TOTO_PYTHON (a Python with in-toto 3.1.0) in CI; run scripts/test")
-            }
-            None => {
-                eprintln!("SKIP: {test}: TOTO_PYTHON unset (a Python with in-toto 3.1.0); run scripts/test");
-                None
-            }
-        }
-    }
-
     const REFERENCE: &str = r#"
 import fnmatch, json, sys
 from in_toto import verifylib
@@ -1797,32 +1770,11 @@ json.dump(out, sys.stdout)
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// xorshift: deterministic, so a failing case reproduces.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.below(items.len())]
-        }
-        fn string(&mut self, alphabet: &[char], max: usize) -> String {
-            (0..self.below(max + 1))
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect()
-        }
-    }
+    use testkit::Rng;
 
     #[test]
     fn patterns_agree_with_python_fnmatch() {
-        let Some(python) = reference_python("patterns_agree_with_python_fnmatch") else {
+        let Some(python) = testkit::python("patterns_agree_with_python_fnmatch") else {
             return;
         };
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -1900,7 +1852,7 @@ json.dump(out, sys.stdout)
 
     #[test]
     fn engine_agrees_with_in_toto_verify_item_rules() {
-        let Some(python) = reference_python("engine_agrees_with_in_toto_verify_item_rules") else {
+        let Some(python) = testkit::python("engine_agrees_with_in_toto_verify_item_rules") else {
             return;
         };
         const PATHS: [&str; 18] = [

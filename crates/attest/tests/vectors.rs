@@ -13,19 +13,7 @@ use std::path::PathBuf;
 
 use attest::{Encoding, Link, SignedDocument};
 use dsse::{cjson, Limits, PublicKey};
-
-fn vectors() -> PathBuf {
-    let dir = match std::env::var_os("TOTO_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("vectors/intoto"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/intoto"),
-    };
-    assert!(
-        dir.is_dir(),
-        "reference vectors missing at {}: check out ../shared beside the repo",
-        dir.display()
-    );
-    dir
-}
+use testkit::vectors;
 
 /// Every link file the reference wrote, with the directory it is in.
 fn reference_links() -> Vec<PathBuf> {

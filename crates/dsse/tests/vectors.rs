@@ -10,23 +10,10 @@
 )]
 
 use std::fs;
-use std::path::PathBuf;
 
 use dsse::{cjson, Envelope, Error, KeyedVerifier, Limits, Metablock, PrivateKey, PublicKey};
 use serde_json::Value;
-
-fn vectors() -> PathBuf {
-    let dir = match std::env::var_os("TOTO_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("vectors/intoto"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/intoto"),
-    };
-    assert!(
-        dir.is_dir(),
-        "reference vectors missing at {}: check out ../shared beside the repo",
-        dir.display()
-    );
-    dir
-}
+use testkit::vectors;
 
 fn read(rel: &str) -> Vec<u8> {
     let path = vectors().join(rel);
@@ -141,15 +128,19 @@ fn dsse_spec_vector_verifies_with_raw_ecdsa_signature() {
     assert_eq!(env.payload(), b"hello world");
 }
 
+/// The key types of the reference's signed links, with the short key id
+/// in their file names.
+const REFERENCE_LINK_KEYS: [(&str, &str); 5] = [
+    ("ed25519", "6f2fb44c"),
+    ("p256", "a39bd120"),
+    ("p384", "8bdeb627"),
+    ("p521", "c5a38f60"),
+    ("rsa", "1a14cce4"),
+];
+
 #[test]
 fn every_reference_dsse_link_verifies_with_its_key() {
-    for (kt, short) in [
-        ("ed25519", "6f2fb44c"),
-        ("p256", "a39bd120"),
-        ("p384", "8bdeb627"),
-        ("p521", "c5a38f60"),
-        ("rsa", "1a14cce4"),
-    ] {
+    for (kt, short) in REFERENCE_LINK_KEYS {
         let env = Envelope::from_json(
             &read(&format!("dsse-{kt}.{short}.link")),
             &Limits::default(),
@@ -170,13 +161,7 @@ fn every_reference_dsse_link_verifies_with_its_key() {
 
 #[test]
 fn every_reference_metablock_link_verifies_with_its_key() {
-    for (kt, short) in [
-        ("ed25519", "6f2fb44c"),
-        ("p256", "a39bd120"),
-        ("p384", "8bdeb627"),
-        ("p521", "c5a38f60"),
-        ("rsa", "1a14cce4"),
-    ] {
+    for (kt, short) in REFERENCE_LINK_KEYS {
         let mb = Metablock::from_json(
             &read(&format!("step-{kt}.{short}.link")),
             &Limits::default(),

@@ -17,14 +17,10 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-mod common;
 
 use keyless::{Artifact, BundleVerifier, CertificatePolicy, Policy, TrustRoot};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-
-const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
-const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 struct Case {
     name: String,
@@ -35,38 +31,22 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let base = common::conformance().join("bundle-verify");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&base)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    assert_eq!(dirs.len(), 70);
-    let read = |path: PathBuf| fs::read_to_string(path).ok().map(|s| s.trim().to_owned());
-    dirs.into_iter()
-        .map(|dir| {
-            let policy = match fs::read_to_string(dir.join("key.pub")) {
-                Ok(pem) => Policy::Key { pem },
-                Err(_) => Policy::Identity {
-                    identity: read(dir.join("identity")).unwrap_or_else(|| DEFAULT_IDENTITY.into()),
-                    issuer: read(dir.join("issuer")).unwrap_or_else(|| DEFAULT_ISSUER.into()),
+    testkit::conformance::cases()
+        .into_iter()
+        .map(|case| Case {
+            policy: match &case.key {
+                Some(key) => Policy::Key {
+                    pem: fs::read_to_string(key).unwrap(),
                 },
-            };
-            let artifact = fs::read(dir.join("artifact"))
-                .unwrap_or_else(|_| fs::read(base.join("a.txt")).unwrap());
-            let root = if dir.join("trusted_root.json").exists() {
-                dir.join("trusted_root.json")
-            } else {
-                base.join("../trusted_roots/production_trusted_root.json")
-            };
-            Case {
-                name: dir.file_name().unwrap().to_string_lossy().into_owned(),
-                bundle: fs::read(dir.join("bundle.sigstore.json")).unwrap_or_default(),
-                artifact,
-                policy,
-                root,
-            }
+                None => Policy::Identity {
+                    identity: case.identity.clone(),
+                    issuer: case.issuer.clone(),
+                },
+            },
+            bundle: fs::read(&case.bundle).unwrap_or_default(),
+            artifact: fs::read(&case.artifact).unwrap(),
+            root: case.trusted_root,
+            name: case.name,
         })
         .collect()
 }

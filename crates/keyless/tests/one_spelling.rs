@@ -11,8 +11,6 @@
     reason = "a test fails by panicking"
 )]
 
-mod common;
-
 use keyless::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
 use serde_json::{json, Value};
 
@@ -28,20 +26,14 @@ struct Case {
 
 impl Case {
     fn load(name: &str) -> Case {
-        let dir = common::conformance().join("bundle-verify").join(name);
-        let root = if dir.join("trusted_root.json").exists() {
-            dir.join("trusted_root.json")
-        } else {
-            common::conformance().join("trusted_roots/production_trusted_root.json")
-        };
-        let root = TrustRoot::from_json(&std::fs::read_to_string(root).unwrap()).unwrap();
+        let conformance = testkit::conformance::case(name);
+        let root =
+            TrustRoot::from_json(&std::fs::read_to_string(&conformance.trusted_root).unwrap())
+                .unwrap();
         let case = Case {
-            bundle: serde_json::from_slice(
-                &std::fs::read(dir.join("bundle.sigstore.json")).unwrap(),
-            )
-            .unwrap(),
+            bundle: serde_json::from_slice(&std::fs::read(&conformance.bundle).unwrap()).unwrap(),
             verifier: BundleVerifier::new(&root).unwrap(),
-            artifact: std::fs::read(common::conformance().join("bundle-verify/a.txt")).unwrap(),
+            artifact: std::fs::read(&conformance.artifact).unwrap(),
         };
         case.verify_text(&serde_json::to_string(&case.bundle).unwrap())
             .unwrap_or_else(|e| panic!("control: {name} must verify: {e}"));

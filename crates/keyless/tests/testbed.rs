@@ -11,8 +11,6 @@
     reason = "a test fails by panicking"
 )]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -22,22 +20,7 @@ use keyless::{
 use serde_json::Value;
 use sha2::Digest as _;
 use sigstore_types::Sha256Hash;
-
-fn get(base: &str, path: &str) -> Value {
-    let host = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-    serde_json::from_str(body).unwrap()
-}
+use testkit::get_json;
 
 fn config(tb: &testbed::Testbed) -> TrustConfig {
     TrustConfig::from_json(&std::fs::read_to_string(tb.trust_config_path()).unwrap()).unwrap()
@@ -126,7 +109,7 @@ fn a_thousand_signings_from_sixteen_clients_leave_a_consistent_log() {
         "indices unique and contiguous"
     );
 
-    let info = get(tb.url(), "/api/v1/log");
+    let info = get_json(tb.url(), "/api/v1/log");
     let size = info["treeSize"].as_u64().unwrap();
     assert_eq!(size, TOTAL as u64);
     let root = hash(info["rootHash"].as_str().unwrap());
@@ -140,7 +123,7 @@ fn a_thousand_signings_from_sixteen_clients_leave_a_consistent_log() {
         "the checkpoint names the root"
     );
     for index in 0..size {
-        let entry = get(tb.url(), &format!("/api/v1/log/entries?logIndex={index}"));
+        let entry = get_json(tb.url(), &format!("/api/v1/log/entries?logIndex={index}"));
         let entry = entry.as_object().unwrap().values().next().unwrap();
         let proof = &entry["verification"]["inclusionProof"];
         sigstore_merkle::verify_inclusion_proof(
@@ -153,11 +136,11 @@ fn a_thousand_signings_from_sixteen_clients_leave_a_consistent_log() {
         .unwrap_or_else(|e| panic!("entry {index}: {e}"));
     }
     for first in [1u64, 2, 3, 7, 64, 500, 999, 1000] {
-        let old = get(
+        let old = get_json(
             tb.url(),
             &format!("/api/v1/log/proof?firstSize={first}&lastSize={first}"),
         );
-        let proof = get(
+        let proof = get_json(
             tb.url(),
             &format!("/api/v1/log/proof?firstSize={first}&lastSize={size}"),
         );
@@ -188,7 +171,7 @@ fn the_log_and_its_keys_survive_a_restart() {
         .map(|n| signer.sign_blob(format!("blob {n}").as_bytes()).unwrap())
         .collect();
     let issuer = tb.issuer().to_owned();
-    let old_root = get(tb.url(), "/api/v1/log")["rootHash"]
+    let old_root = get_json(tb.url(), "/api/v1/log")["rootHash"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -220,7 +203,7 @@ fn the_log_and_its_keys_survive_a_restart() {
         let general = verifier.verify_general(bundle.json.as_bytes(), artifact, &policy);
         assert_eq!(general.unwrap(), verified);
     }
-    let proof = get(tb.url(), "/api/v1/log/proof?firstSize=3&lastSize=4");
+    let proof = get_json(tb.url(), "/api/v1/log/proof?firstSize=3&lastSize=4");
     sigstore_merkle::verify_consistency_proof(
         3,
         4,

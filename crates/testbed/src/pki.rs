@@ -274,9 +274,9 @@ impl Authority {
 
     /// Like [`Authority::new`], but the certificate's basic constraints say
     /// `cA: ca` (`false` makes a hostile "intermediate" for tests, see
-    /// [`crate::forge`]), and it has these extended key usages (none: no
+    /// the forge in `toto-testkit`), and it has these extended key usages (none: no
     /// extension; Sigstore's public-good intermediate has codeSigning).
-    pub(crate) fn with_profile(
+    pub fn with_profile(
         key: SigningKey,
         common_name: &str,
         issuer: Option<&Authority>,
@@ -325,8 +325,9 @@ impl Authority {
         })
     }
 
-    /// A CA from its stored parts.
-    pub(crate) fn from_stored(
+    /// A CA from its stored parts: its key, its certificate (DER), the
+    /// certificate's subject and its key's DER SPKI.
+    pub fn from_stored(
         key: SigningKey,
         cert: Vec<u8>,
         subject: Name,
@@ -446,8 +447,8 @@ impl Authority {
     /// Issues a leaf in Fulcio's profile valid from `not_before` to
     /// `not_after`, with these extended key usages, this key usage and an
     /// SCT from `ct` (none when `None`; `request.without_sct` is not read).
-    /// The knobs exist for [`crate::forge`].
-    pub(crate) fn issue_leaf_with(
+    /// The knobs exist for the forge in `toto-testkit`.
+    pub fn issue_leaf_with(
         &self,
         request: &LeafRequest,
         ct: Option<&CtLog>,
@@ -612,4 +613,17 @@ impl FromDerCompat for p256::ecdsa::VerifyingKey {
         p256::ecdsa::VerifyingKey::from_public_key_der(der)
             .map_err(|e| Error::BadRequest(format!("not an ECDSA P-256 public key: {e}")))
     }
+}
+
+/// A self-signed root CA with a fresh key, valid for a day around `now`:
+/// trusted by nobody (Fulcio's `untrusted CA` fault, and the forge's).
+pub fn other_root(common_name: &str, now: i64) -> Result<Authority, Error> {
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    Authority::new(key, common_name, None, now - 3600, now + 86400)
+}
+
+/// A CT log with a fresh key: in nobody's trusted root (Fulcio's `unknown
+/// CT log` fault, and the forge's).
+pub fn other_ct_log() -> Result<CtLog, Error> {
+    CtLog::new(SigningKey::random(&mut rand_core::OsRng))
 }

@@ -11,7 +11,8 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{DerSignature, SigningKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::Error;
+use crate::server::Shared;
+use crate::{http, now, Error, Faults};
 
 /// DER of the OIDs used here (tag and length included).
 mod oid {
@@ -383,6 +384,49 @@ pub fn digest_for(oid_der: &[u8], data: &[u8]) -> Option<Vec<u8>> {
 pub fn request_for(data: &[u8], nonce: &[u8]) -> Vec<u8> {
     let imprint = seq(&[&seq(&[oid::SHA256]), &tlv(0x04, &Sha256::digest(data))]);
     seq(&[&uint(&[1]), &imprint, &uint(nonce), &tlv(0x01, &[0xff])])
+}
+
+impl Shared {
+    /// `POST /api/v1/timestamp`: an RFC 3161 answer for a DER request.
+    pub(crate) fn timestamp(
+        &self,
+        request: &http::Request,
+        faults: &Faults,
+    ) -> Result<http::Response, Error> {
+        let tsa = self
+            .tsa
+            .as_ref()
+            .ok_or_else(|| Error::Internal("no TSA".into()))?;
+        let body = if faults.tsa_other_imprint {
+            // The request is still checked; the answer stamps another message.
+            parse_request(&request.body)?;
+            tsa.respond(&request_for(b"something else", &[1]), now())?
+        } else {
+            tsa.respond(&request.body, now())?
+        };
+        let body = if faults.tsa_tampered {
+            tamper_timestamp(body)
+        } else {
+            body
+        };
+        Ok(http::Response {
+            status: 200,
+            content_type: "application/timestamp-reply",
+            body,
+        })
+    }
+}
+
+/// Flips a bit in the ECDSA signature at the end of a `TimeStampResp`
+/// token, keeping the DER well-formed: the token parses, its signature
+/// does not verify.
+fn tamper_timestamp(mut der: Vec<u8>) -> Vec<u8> {
+    // The token ends with the SignerInfo's signature OCTET STRING, whose
+    // last byte is the low byte of ECDSA's `s`.
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01;
+    }
+    der
 }
 
 #[cfg(test)]

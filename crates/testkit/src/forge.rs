@@ -7,12 +7,12 @@
 //! assembled from them.
 //!
 //! Everything here is built from the same blocks the testbed serves with
-//! ([`crate::pki`], [`crate::log`]), so a bundle forged with the default
+//! ([`testbed::pki`], [`testbed::tlog`]), so a bundle forged with the default
 //! knobs verifies exactly like one the running testbed signs; a test then
 //! turns one knob and expects the verifier to refuse.
 //!
 //! ```no_run
-//! use testbed::forge::{self, Forge, LeafSpec};
+//! use testkit::forge::{self, Forge, LeafSpec};
 //! let forge = Forge::open(std::path::Path::new("sigstore-testbed"))?;
 //! let now = testbed::now();
 //! let mut spec = LeafSpec::fulcio("alice@example.com", "http://127.0.0.1:1", Some(&forge.ct), now);
@@ -35,12 +35,13 @@ use p256::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::log::Log;
-use crate::pki::{self, Authority, CtLog, Identity, LeafRequest};
-use crate::Error;
+use testbed::pki::{self, Authority, CtLog, Identity, LeafRequest};
+use testbed::tlog::Log;
+use testbed::Error;
 
-pub use crate::log::{signed_checkpoint, signed_entry_timestamp};
-pub use crate::pki::{LeafKeyUsage, CODE_SIGNING};
+pub use testbed::pae;
+pub use testbed::pki::{other_ct_log, other_root, LeafKeyUsage, CODE_SIGNING};
+pub use testbed::tlog::{signed_checkpoint, signed_entry_timestamp};
 
 /// The media type of the bundles [`bundle`] assembles.
 pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -62,9 +63,16 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("forge: {what}: {e}"))
 }
 
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 fn read_key(dir: &Path, name: &str) -> Result<SigningKey, Error> {
     let path = dir.join("keys").join(name);
-    let pem = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let pem = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
     SigningKey::from_pkcs8_pem(&pem).map_err(|e| internal(name, e))
 }
 
@@ -90,7 +98,7 @@ impl Forge {
     pub fn open(dir: &Path) -> Result<Forge, Error> {
         let state_path = dir.join("state.json");
         let state: Value = std::fs::read(&state_path)
-            .map_err(|e| Error::io(&state_path, e))
+            .map_err(|e| io_error(&state_path, e))
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| internal("state.json", e)))?;
         let tree_id = state
             .get("treeId")
@@ -144,14 +152,29 @@ impl Forge {
             &signature,
             &signer.leaf_pem()?,
         );
-        let mut log = self.log()?;
-        let entry = logged(&mut log, body, integrated_time)?;
-        bundle(
-            signer.leaf_der(),
-            &entry,
+        self.logged_bundle(
+            signer,
+            body,
             "hashedrekord",
             message_signature(blob, &signature),
+            integrated_time,
         )
+    }
+
+    /// A bundle for `signer` around `content`, whose entry (`body`, of
+    /// `kind`) is the fourth of six in a fresh log signed with the
+    /// testbed's Rekor key.
+    fn logged_bundle(
+        &self,
+        signer: &Signer,
+        body: Vec<u8>,
+        kind: &str,
+        content: Value,
+        integrated_time: i64,
+    ) -> Result<Value, Error> {
+        let mut log = self.log()?;
+        let entry = logged(&mut log, body, integrated_time)?;
+        bundle(signer.leaf_der(), &entry, kind, content)
     }
 }
 
@@ -171,27 +194,14 @@ impl Forge {
         let envelope = signer.envelope(payload_type, payload);
         let logged_text = logged_envelope.unwrap_or(&envelope).to_string();
         let body = dsse_body(&logged_text, &signer.leaf_pem()?)?;
-        let mut log = self.log()?;
-        let entry = logged(&mut log, body, integrated_time)?;
-        bundle(
-            signer.leaf_der(),
-            &entry,
+        self.logged_bundle(
+            signer,
+            body,
             "dsse",
             json!({ "dsseEnvelope": envelope }),
+            integrated_time,
         )
     }
-}
-
-/// DSSE's pre-authentication encoding (PAE).
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut pae = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    pae.extend_from_slice(payload);
-    pae
 }
 
 /// Appends `body` to `log` between filler entries (three before, two
@@ -225,7 +235,7 @@ pub fn checkpoint_signature_line(note: &str, hint: &[u8], key: &SigningKey) -> S
     let blob = [hint, &sign(key, note.as_bytes())].concat();
     format!(
         "\u{2014} {} {}\n",
-        crate::log::ORIGIN_NAME,
+        testbed::tlog::ORIGIN_NAME,
         B64.encode(blob)
     )
 }
@@ -239,12 +249,6 @@ pub fn random_key() -> SigningKey {
 pub fn sign(key: &SigningKey, message: &[u8]) -> Vec<u8> {
     let signature: DerSignature = key.sign(message);
     signature.as_bytes().to_vec()
-}
-
-/// A self-signed root CA with a fresh key, valid for a day around `now`:
-/// trusted by nobody.
-pub fn other_root(common_name: &str, now: i64) -> Result<Authority, Error> {
-    Authority::new(random_key(), common_name, None, now - 3600, now + 86400)
 }
 
 /// A certificate issued by `issuer` for a fresh key, valid for a day
@@ -292,7 +296,7 @@ pub fn ca(
 /// first), whose `validFor` starts at `valid_from` (Unix seconds) and has
 /// no end: add it to a testbed's trusted root to trust another Fulcio CA.
 pub fn certificate_authority(chain: &[&Authority], valid_from: i64) -> Result<Value, Error> {
-    let start = crate::rfc3339(valid_from);
+    let start = testbed::rfc3339(valid_from);
     let certificates: Vec<Value> = chain
         .iter()
         .map(|ca| json!({"rawBytes": B64.encode(ca.cert_der())}))
@@ -320,7 +324,7 @@ pub fn trust_files_with(
     ] {
         let path = dir.join(name);
         let mut value: Value = std::fs::read(&path)
-            .map_err(|e| Error::io(&path, e))
+            .map_err(|e| io_error(&path, e))
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| internal(name, e)))?;
         value
             .pointer_mut(pointer)
@@ -328,18 +332,13 @@ pub fn trust_files_with(
             .ok_or_else(|| internal(name, "no certificateAuthorities"))?
             .extend(extra.iter().cloned());
         let target = out.join(name);
-        std::fs::write(&target, format!("{value:#}\n")).map_err(|e| Error::io(&target, e))?;
+        std::fs::write(&target, format!("{value:#}\n")).map_err(|e| io_error(&target, e))?;
         written.push(target);
     }
     match <[PathBuf; 2]>::try_from(written) {
         Ok([root, config]) => Ok((root, config)),
         Err(_) => Err(internal("trust files", "not written")),
     }
-}
-
-/// A CT log with a fresh key: in nobody's trusted root.
-pub fn other_ct_log() -> Result<CtLog, Error> {
-    CtLog::new(random_key())
 }
 
 /// What a forged leaf certificate says.
@@ -477,17 +476,7 @@ pub fn dsse_body(envelope: &str, cert_pem: &str) -> Result<Vec<u8>, Error> {
         .flatten()
         .map(|s| json!({"signature": s.get("sig"), "verifier": B64.encode(cert_pem)}))
         .collect();
-    Ok(json!({
-        "apiVersion": "0.0.1",
-        "kind": "dsse",
-        "spec": {
-            "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.as_bytes()))},
-            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-            "signatures": signatures,
-        },
-    })
-    .to_string()
-    .into_bytes())
+    Ok(testbed::dsse_body_v001(envelope, &payload, signatures))
 }
 
 /// A bundle's `messageSignature` content for `blob`.
@@ -558,7 +547,7 @@ mod tests {
 
     #[test]
     fn a_non_ca_intermediate_says_so() {
-        let now = crate::now();
+        let now = testbed::now();
         let root = other_root("r", now).unwrap();
         let not_ca = intermediate(&root, "i", now, false).unwrap();
         let cert = x509_cert::Certificate::from_der(not_ca.cert_der()).unwrap();

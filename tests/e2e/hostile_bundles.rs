@@ -41,6 +41,10 @@ struct Fixture {
     /// those [`Fixture::trust`] wrote.
     trusted_root: PathBuf,
     trust_config: PathBuf,
+    /// The fixture's "now": leaves are valid from it, entries are logged
+    /// at or after it, so a slow run cannot move a log entry before its
+    /// leaf's validity.
+    now: i64,
 }
 
 impl Fixture {
@@ -52,6 +56,7 @@ impl Fixture {
         std::fs::write(&artifact, ARTIFACT).unwrap();
         let (trusted_root, trust_config) = (tb.trusted_root_path(), tb.trust_config_path());
         Fixture {
+            now: testbed::now(),
             dir,
             tb,
             forge,
@@ -105,12 +110,7 @@ impl Fixture {
     }
 
     fn leaf_spec(&self) -> LeafSpec<'_> {
-        LeafSpec::fulcio(
-            IDENTITY,
-            self.tb.issuer(),
-            Some(&self.forge.ct),
-            testbed::now(),
-        )
+        LeafSpec::fulcio(IDENTITY, self.tb.issuer(), Some(&self.forge.ct), self.now)
     }
 
     /// A leaf the testbed's Fulcio would issue, from its intermediate.
@@ -261,7 +261,7 @@ fn check(f: &Fixture, cases: Vec<Case>) {
 #[test]
 fn hostile_certificates_are_refused() {
     let f = Fixture::new();
-    let now = testbed::now();
+    let now = f.now;
     let mut cases = vec![case(
         "control_forged_bundle_verifies",
         &f.forged_blob_bundle(&f.good_signer()),
@@ -483,7 +483,7 @@ fn check_python<'c>(f: &Fixture, py: &Path, cases: impl IntoIterator<Item = &'c 
 #[test]
 fn certificates_outside_the_fulcio_profile_are_refused() {
     let mut f = Fixture::new();
-    let now = testbed::now();
+    let now = f.now;
     let day = 86_400;
     let root = f.forge.root.clone();
     let ca = |issuer: Option<&testbed::pki::Authority>, name: &str, from: i64, until: i64| {
@@ -1101,7 +1101,7 @@ fn duplicate_last(json: &Value, key: &str, value: &Value) -> Vec<u8> {
 #[test]
 fn hostile_attestations_are_refused() {
     let f = Fixture::new();
-    let now = testbed::now();
+    let now = f.now;
     let signer = f.good_signer();
     let payload_type = "application/vnd.in-toto+json";
     let good_payload = statement(json!({"builder": {"id": "https://example.com/b"}}));
@@ -1265,7 +1265,7 @@ fn hostile_attestations_are_refused() {
 #[test]
 fn hostile_bundles_of_statements_without_subjects_are_refused() {
     let f = Fixture::new();
-    let now = testbed::now();
+    let now = f.now;
     let signer = f.good_signer();
     let payload_type = "application/vnd.in-toto+json";
     let statement = |step: &str| {

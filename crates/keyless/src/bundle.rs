@@ -369,8 +369,7 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
-        let parsed = Parsed::read(bundle_json)?;
-        self.check_log_ids(&parsed)?;
+        let parsed = self.read(bundle_json)?;
         if parsed.content == Content::MessageSignature {
             if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
                 if let Ok(verified) = fast.verify(
@@ -445,9 +444,16 @@ impl BundleVerifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, Error> {
+        let parsed = self.read(bundle_json)?;
+        self.general(&parsed.typed()?, artifact, policy)
+    }
+
+    /// A bundle read strictly ([`Parsed`]) whose log entries name logs of
+    /// this trusted root: what every verifying entry point starts from.
+    fn read<'a>(&self, bundle_json: &'a [u8]) -> Result<Parsed<'a>, Error> {
         let parsed = Parsed::read(bundle_json)?;
         self.check_log_ids(&parsed)?;
-        self.general(&parsed.typed()?, artifact, policy)
+        Ok(parsed)
     }
 
     /// Every log entry names a transparency log of the trusted root
@@ -754,8 +760,7 @@ impl BundleVerifier {
         subject: Option<Artifact<'_>>,
         policy: &Policy,
     ) -> Result<VerifiedAttestation, Error> {
-        let parsed = Parsed::read(bundle_json)?;
-        self.check_log_ids(&parsed)?;
+        let parsed = self.read(bundle_json)?;
         if parsed.content != Content::DsseEnvelope {
             return Err(Error::Malformed {
                 what: "attestation bundle",

@@ -9,6 +9,7 @@
 )]
 
 mod adversarial;
+mod authoring;
 mod cli;
 mod common;
 mod compat;

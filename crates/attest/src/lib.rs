@@ -19,6 +19,7 @@ pub mod digest;
 mod error;
 pub mod evidence;
 pub mod exec;
+pub mod identify;
 pub mod layout;
 pub mod link;
 pub mod parallel;

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::layout::{Functionary, Inspection, Layout, Step, StepName};
-use crate::rules::{Rule, RuleError};
+use crate::rules::{Rule, RuleError, SourceType};
 use crate::step::Artifacts;
 use crate::time::{format_rfc3339_utc, parse_rfc3339_utc, UnixTime};
 
@@ -157,14 +157,30 @@ pub enum DescriptionError {
         functionaries: usize,
     },
     /// A rule does not parse.
-    #[error("{item}: {what}: {reason}")]
+    #[error("{kind} {item}: {what}: {reason}")]
     Rule {
+        /// Step or inspection.
+        kind: ItemKind,
         /// The step or inspection.
         item: StepName,
         /// Its materials or products rules.
         what: Artifacts,
         /// Why.
         reason: RuleError,
+    },
+    /// A rule that parses but can never do what it says.
+    #[error("{kind} {item}: {what}: rule \"{rule}\": {problem}")]
+    Pointless {
+        /// Step or inspection.
+        kind: ItemKind,
+        /// The step or inspection.
+        item: StepName,
+        /// Its materials or products rules.
+        what: Artifacts,
+        /// The rule, as written.
+        rule: Box<Rule>,
+        /// Why it can never match.
+        problem: RuleProblem,
     },
     /// An inspection without a command.
     #[error("inspection {0}: run is empty")]
@@ -190,6 +206,109 @@ pub enum DescriptionError {
     Invalid(#[from] Error),
 }
 
+/// Whether a rule list belongs to a step or an inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A step of the supply chain.
+    Step,
+    /// An inspection.
+    Inspection,
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ItemKind::Step => "step",
+            ItemKind::Inspection => "inspection",
+        })
+    }
+}
+
+/// Why a rule that parses can never match (see [`DescriptionError::Pointless`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleProblem {
+    /// `MATCH … FROM` a name that is no step or inspection of the layout.
+    #[error("FROM {from:?} names no step or inspection of this layout (known: {})", known_names(.known))]
+    UnknownStep {
+        /// The name after FROM.
+        from: String,
+        /// The steps and inspections of the layout, in order.
+        known: Vec<StepName>,
+    },
+    /// `MATCH … FROM` the step or inspection the rule belongs to.
+    #[error("FROM names this {kind} itself, so it compares its artifacts with themselves and checks nothing; name the step that made them")]
+    FromItself {
+        /// Step or inspection.
+        kind: ItemKind,
+    },
+    /// A rule after `ALLOW *` or `DISALLOW *`: nothing is left for it.
+    #[error("comes after \"{after}\", which leaves no artifact for it (ALLOW * consumes every one, DISALLOW * fails on any); move it before")]
+    AfterCatchAll {
+        /// The catch-all rule before it.
+        after: Box<Rule>,
+    },
+}
+
+fn known_names(known: &[StepName]) -> String {
+    if known.is_empty() {
+        return "none".to_owned();
+    }
+    known
+        .iter()
+        .map(StepName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Something legal but probably a mistake in a layout ([`warnings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// No rule anywhere matches this step's products (`MATCH … WITH
+    /// PRODUCTS FROM step`): what it makes is checked against nothing.
+    UnconsumedProducts {
+        /// The step.
+        step: StepName,
+    },
+    /// A MATCH rule with no DISALLOW after it in its list: an artifact it
+    /// does not match is allowed anyway, so it can never fail.
+    MatchNeverFails {
+        /// Step or inspection.
+        kind: ItemKind,
+        /// The step or inspection.
+        item: StepName,
+        /// Its materials or products rules.
+        what: Artifacts,
+        /// The MATCH rule.
+        rule: Rule,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::UnconsumedProducts { step } => write!(
+                f,
+                "step {step}: no later step or inspection consumes its products (no \
+                 \"MATCH … WITH PRODUCTS FROM {step}\" anywhere), so nothing checks that what \
+                 it made is what was used"
+            ),
+            Warning::MatchNeverFails {
+                kind,
+                item,
+                what,
+                rule,
+            } => write!(
+                f,
+                "{kind} {item}: {what}: rule \"{rule}\" can never fail: no DISALLOW follows \
+                 it, so an artifact it does not match (a replaced one) is allowed anyway; \
+                 end the list with \"DISALLOW *\""
+            ),
+        }
+    }
+}
+
 /// Parses `365d`, `12h`, `30m`, `45s`, `2w` into seconds.
 fn parse_duration(text: &str) -> Option<i64> {
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
@@ -206,6 +325,7 @@ fn parse_duration(text: &str) -> Option<i64> {
 }
 
 fn parse_rules(
+    kind: ItemKind,
     item: &StepName,
     what: Artifacts,
     rules: &[String],
@@ -214,6 +334,7 @@ fn parse_rules(
         .iter()
         .map(|r| {
             r.parse::<Rule>().map_err(|reason| DescriptionError::Rule {
+                kind,
                 item: item.clone(),
                 what,
                 reason,
@@ -225,7 +346,8 @@ fn parse_rules(
 /// The layout `description` describes, expiring relative to `now` when
 /// `expires` is a duration; keys come from `keys`. Refused: a threshold of
 /// 0 or above the functionaries listed, a step listing one signer twice (in
-/// any spelling), an inspection without a command, an invalid rule or name.
+/// any spelling), an inspection without a command, an invalid rule or name,
+/// a rule that can never match ([`RuleProblem`]). See also [`warnings`].
 pub fn build(
     description: Description,
     now: UnixTime,
@@ -301,8 +423,18 @@ pub fn build(
         }
         shown.push(named);
         steps.push(Step {
-            expected_materials: parse_rules(&name, Artifacts::Materials, &s.materials)?,
-            expected_products: parse_rules(&name, Artifacts::Products, &s.products)?,
+            expected_materials: parse_rules(
+                ItemKind::Step,
+                &name,
+                Artifacts::Materials,
+                &s.materials,
+            )?,
+            expected_products: parse_rules(
+                ItemKind::Step,
+                &name,
+                Artifacts::Products,
+                &s.products,
+            )?,
             name,
             pubkeys,
             expected_command: s.expected_command,
@@ -316,8 +448,18 @@ pub fn build(
             return Err(DescriptionError::EmptyRun(name));
         }
         inspect.push(Inspection {
-            expected_materials: parse_rules(&name, Artifacts::Materials, &i.materials)?,
-            expected_products: parse_rules(&name, Artifacts::Products, &i.products)?,
+            expected_materials: parse_rules(
+                ItemKind::Inspection,
+                &name,
+                Artifacts::Materials,
+                &i.materials,
+            )?,
+            expected_products: parse_rules(
+                ItemKind::Inspection,
+                &name,
+                Artifacts::Products,
+                &i.products,
+            )?,
             name,
             run: i.run,
         });
@@ -344,7 +486,133 @@ pub fn build(
             signer: signer.map(|f| f.signer().to_string()),
         });
     }
+    check_rules(&layout)?;
     Ok(layout)
+}
+
+/// Every rule list of `layout`: (step or inspection, its name, materials or
+/// products, the rules).
+fn rule_lists(layout: &Layout) -> impl Iterator<Item = RuleList<'_>> {
+    let steps = layout.steps.iter().flat_map(move |s| {
+        both(
+            ItemKind::Step,
+            &s.name,
+            &s.expected_materials,
+            &s.expected_products,
+        )
+    });
+    let inspections = layout.inspect.iter().flat_map(move |i| {
+        both(
+            ItemKind::Inspection,
+            &i.name,
+            &i.expected_materials,
+            &i.expected_products,
+        )
+    });
+    steps.chain(inspections)
+}
+
+/// A rule list: step or inspection, its name, materials or products, the rules.
+type RuleList<'l> = (ItemKind, &'l StepName, Artifacts, &'l [Rule]);
+
+/// The materials and products rule lists of one step or inspection.
+fn both<'l>(
+    kind: ItemKind,
+    name: &'l StepName,
+    materials: &'l [Rule],
+    products: &'l [Rule],
+) -> [RuleList<'l>; 2] {
+    [
+        (kind, name, Artifacts::Materials, materials),
+        (kind, name, Artifacts::Products, products),
+    ]
+}
+
+/// Refuses rules that parse but can never match: `MATCH … FROM` an unknown
+/// name or the item itself, and rules after a catch-all `ALLOW *` or
+/// `DISALLOW *`.
+fn check_rules(layout: &Layout) -> Result<(), DescriptionError> {
+    let known: Vec<StepName> = layout
+        .steps
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(layout.inspect.iter().map(|i| i.name.clone()))
+        .collect();
+    for (kind, item, what, rules) in rule_lists(layout) {
+        let pointless = |rule: &Rule, problem| DescriptionError::Pointless {
+            kind,
+            item: item.clone(),
+            what,
+            rule: Box::new(rule.clone()),
+            problem,
+        };
+        let mut catch_all: Option<&Rule> = None;
+        for rule in rules {
+            if let Some(after) = catch_all {
+                return Err(pointless(
+                    rule,
+                    RuleProblem::AfterCatchAll {
+                        after: Box::new(after.clone()),
+                    },
+                ));
+            }
+            match rule {
+                Rule::Match { dest_name, .. } if dest_name == item.as_str() => {
+                    return Err(pointless(rule, RuleProblem::FromItself { kind }));
+                }
+                Rule::Match { dest_name, .. } if !known.iter().any(|k| k.as_str() == dest_name) => {
+                    return Err(pointless(
+                        rule,
+                        RuleProblem::UnknownStep {
+                            from: dest_name.clone(),
+                            known: known.clone(),
+                        },
+                    ));
+                }
+                Rule::Allow(p) | Rule::Disallow(p) if p == "*" => catch_all = Some(rule),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What is legal in `layout` but probably a mistake: a step whose products
+/// no rule matches, a MATCH rule that can never fail. `toto layout new`
+/// prints them and writes the layout anyway.
+pub fn warnings(layout: &Layout) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let consumed = |step: &StepName| {
+        rule_lists(layout).any(|(_, _, _, rules)| {
+            rules.iter().any(|r| {
+                matches!(r, Rule::Match { dest_type: SourceType::Products, dest_name, .. }
+                    if dest_name == step.as_str())
+            })
+        })
+    };
+    for step in &layout.steps {
+        if !consumed(&step.name) {
+            out.push(Warning::UnconsumedProducts {
+                step: step.name.clone(),
+            });
+        }
+    }
+    for (kind, item, what, rules) in rule_lists(layout) {
+        for (at, rule) in rules.iter().enumerate() {
+            let guarded = rules
+                .get(at + 1..)
+                .is_some_and(|rest| rest.iter().any(|r| matches!(r, Rule::Disallow(_))));
+            if matches!(rule, Rule::Match { .. }) && !guarded {
+                out.push(Warning::MatchNeverFails {
+                    kind,
+                    item: item.clone(),
+                    what,
+                    rule: rule.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -399,7 +667,109 @@ mod tests {
             r#"{{"steps": [{{"name": "build", "identities": [{ALICE}], "products": ["CREATE"]}}]}}"#
         );
         let error = build_json(&text).unwrap_err().to_string();
-        assert!(error.starts_with("build: products: "), "{error}");
+        assert!(error.starts_with("step build: products: "), "{error}");
+    }
+
+    fn chain(build_products: &str, package_materials: &str) -> String {
+        format!(
+            r#"{{"steps": [
+                {{"name": "build", "identities": [{ALICE}], "products": {build_products}}},
+                {{"name": "package", "identities": [{ALICE}], "materials": {package_materials}}}],
+              "inspections": [{{"name": "untar", "run": ["tar"],
+                "materials": ["MATCH app.tar WITH PRODUCTS FROM package", "DISALLOW *"]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn match_from_an_unknown_step_names_it_and_the_known_steps() {
+        let text = chain(
+            "[]",
+            r#"["MATCH app WITH PRODUCTS FROM biuld", "DISALLOW *"]"#,
+        );
+        let error = build_json(&text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "step package: materials: rule \"MATCH app WITH PRODUCTS FROM biuld\": FROM \"biuld\" \
+             names no step or inspection of this layout (known: build, package, untar)"
+        );
+    }
+
+    #[test]
+    fn match_from_the_step_itself_is_refused() {
+        let text = chain("[]", r#"["MATCH app WITH PRODUCTS FROM package"]"#);
+        let error = build_json(&text).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                DescriptionError::Pointless {
+                    problem: RuleProblem::FromItself {
+                        kind: ItemKind::Step
+                    },
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("step package: materials: rule \"MATCH app WITH PRODUCTS FROM package\": FROM names this step itself"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_rule_after_allow_star_is_refused() {
+        let text = chain(r#"["ALLOW *", "DISALLOW app"]"#, "[]");
+        let error = build_json(&text).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "step build: products: rule \"DISALLOW app\": comes after \"ALLOW *\""
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn typos_in_rules_name_the_item_and_the_rule() {
+        for (rule, problem) in [
+            (
+                "MATHC app WITH PRODUCTS FROM build",
+                "unknown rule type \"MATHC\"",
+            ),
+            ("ALLOW", "ALLOW takes exactly one pattern"),
+            ("MATCH app WITH PRODCTS FROM build", "not \"PRODCTS\""),
+        ] {
+            let text = chain("[]", &format!(r#"["{rule}"]"#));
+            let error = build_json(&text).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("step package: materials: rule \"{rule}\": ")),
+                "{error}"
+            );
+            assert!(error.contains(problem), "{error}");
+        }
+    }
+
+    #[test]
+    fn unconsumed_products_and_unguarded_matches_are_warned_about() {
+        let text = chain("[]", r#"["MATCH app WITH PRODUCTS FROM build", "ALLOW *"]"#);
+        let layout = build_json(&text).unwrap();
+        let said: Vec<String> = warnings(&layout).iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with(
+                "step package: materials: rule \"MATCH app WITH PRODUCTS FROM build\" can never fail"
+            ),
+            "{said:?}"
+        );
+        let text = chain("[]", r#"["DISALLOW *"]"#);
+        let layout = build_json(&text).unwrap();
+        assert_eq!(
+            warnings(&layout),
+            [Warning::UnconsumedProducts {
+                step: StepName::parse("build").unwrap()
+            }]
+        );
     }
 
     #[test]

@@ -47,11 +47,17 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
   materials = []
   products = ["CREATE project/*", "DISALLOW *"]
 
+  [[steps]]
+  name = "package"
+  functionaries = ["bob.pub"]
+  materials = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW *"]
+  products = ["CREATE project.tar.gz", "DISALLOW *"]
+
   [[inspections]]
   name = "untar"
   run = ["tar", "xzf", "project.tar.gz"]
-  materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "ALLOW *"]
-  products = ["MATCH project/* WITH PRODUCTS FROM clone", "ALLOW *"]
+  materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "DISALLOW project.tar.gz", "ALLOW *"]
+  products = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW project/*", "ALLOW *"]
 
 The same description in YAML (a file named *.yaml or *.yml):
 
@@ -63,7 +69,11 @@ The same description in YAML (a file named *.yaml or *.yml):
 
 Rules are written as in-toto writes them: CREATE, DELETE, MODIFY, ALLOW,
 DISALLOW, REQUIRE, and MATCH <pattern> [IN <prefix>] WITH (MATERIALS|PRODUCTS)
-[IN <prefix>] FROM <step>.
+[IN <prefix>] FROM <step>. Whatever no rule consumes is allowed: a MATCH
+protects only with a DISALLOW after it. Refused: a rule that does not parse,
+MATCH FROM an unknown step or the step itself, a rule after ALLOW * or
+DISALLOW *. Warned about: a step whose products nothing matches, a MATCH
+with no DISALLOW after it.
 
 Example:
   toto layout new supply-chain.toml -o root.layout
@@ -168,6 +178,9 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     };
     let layout = describe::build(description, util::unix_now(), &keys)
         .with_context(|| format!("in {}", args.description.display()))?;
+    for warning in describe::warnings(&layout) {
+        crate::log::warning(format_args!("{}: {warning}", args.description.display()));
+    }
     // Round-trip through the parser: what we write is what verification reads.
     let value = layout.to_value();
     Layout::from_value(value.clone())?;
@@ -185,6 +198,14 @@ fn new(args: NewArgs) -> Result<ExitCode> {
 fn read_layout(path: &Path) -> Result<SignedDocument> {
     let limits = util::limits();
     let bytes = util::read_document(path, "layout")?;
+    // Say what the file is when it is not a layout: a link, a bundle, a key…
+    let kind = attest::identify::identify(&bytes);
+    if kind != attest::identify::Kind::Layout {
+        bail!(
+            "{} is not a layout: it is {kind}; pass the signed layout (root.layout)",
+            path.display()
+        );
+    }
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", path.display()))?;
     if document.payload_type() != Some("layout") {

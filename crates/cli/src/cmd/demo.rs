@@ -73,9 +73,20 @@ products = ["CREATE demo-project.pkg", "DISALLOW *"]
 [[inspections]]
 name = "unpack"
 run = ["TOTO", "demo-tool", "unpack", "demo-project.pkg"]
-materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
+materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "MATCH demo-project/* WITH PRODUCTS FROM update-version", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
 products = ["MATCH demo-project/foo.py WITH PRODUCTS FROM update-version", "ALLOW demo-project.pkg", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
 "#;
+
+/// How the client verifies (in `client/` and `client-tampered/`).
+const VERIFY: [&str; 7] = [
+    "verify",
+    "--layout",
+    "root.layout",
+    "--layout-key",
+    "alice.pub",
+    "--trusted-root",
+    "trusted_root.json",
+];
 
 struct Demo {
     exe: PathBuf,
@@ -84,18 +95,27 @@ struct Demo {
     carl_token: String,
 }
 
+/// What a toto command the demo ran printed, and how it exited.
+struct Ran {
+    code: i32,
+    stderr: String,
+}
+
 impl Demo {
     fn say(&self, text: &str) {
         println!("{text}");
     }
 
     /// Runs `toto ARGS` in `dir`, echoing the command; returns its exit code.
-    fn toto(&self, dir: &Path, args: &[&str]) -> Result<i32> {
+    fn toto(&self, dir: &Path, args: &[&str]) -> Result<Ran> {
         self.toto_with(dir, args, &[])
     }
 
     /// Like [`Demo::toto`], with environment variables `(name, value, shown as)`.
-    fn toto_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str, &str)]) -> Result<i32> {
+    /// The command is echoed after a prompt naming its working directory
+    /// relative to the demo's (`client$ toto verify …`), so that it can be
+    /// run again as printed.
+    fn toto_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str, &str)]) -> Result<Ran> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| {
@@ -110,8 +130,13 @@ impl Demo {
             .iter()
             .map(|(name, _, shown)| format!("{name}={shown} "))
             .collect();
+        let here = dir
+            .strip_prefix(&self.root)
+            .unwrap_or(dir)
+            .display()
+            .to_string();
         println!(
-            "  $ {prefix}toto {}",
+            "  {here}$ {prefix}toto {}",
             shown
                 .join(" ")
                 .replace(&self.exe.display().to_string(), "toto")
@@ -130,17 +155,21 @@ impl Demo {
         let out = command
             .output()
             .with_context(|| format!("cannot run {}", self.exe.display()))?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         for line in String::from_utf8_lossy(&out.stdout)
             .lines()
-            .chain(String::from_utf8_lossy(&out.stderr).lines())
+            .chain(stderr.lines())
         {
             println!("    {line}");
         }
-        Ok(out.status.code().unwrap_or(-1))
+        Ok(Ran {
+            code: out.status.code().unwrap_or(-1),
+            stderr,
+        })
     }
 
     fn must(&self, dir: &Path, args: &[&str]) -> Result<()> {
-        let code = self.toto(dir, args)?;
+        let code = self.toto(dir, args)?.code;
         if code != 0 {
             bail!("`toto {}` failed with exit code {code}", args.join(" "));
         }
@@ -193,32 +222,34 @@ impl Demo {
                 "VERSION = \"foo-v1\"\nimport evil\n",
             )?;
         }
-        let code = self.toto_with(
-            work,
-            &[
-                "run",
-                "-n",
-                "package",
-                "--keyless",
-                "--trust-config",
-                "../sigstore-testbed/trust_config.json",
-                "-m",
-                "demo-project",
-                "-p",
-                "demo-project.pkg",
-                "--",
-                exe,
-                "demo-tool",
-                "pack",
-                "demo-project.pkg",
-                "demo-project",
-            ],
-            &[(
-                "SIGSTORE_ID_TOKEN",
-                &self.carl_token,
-                "$(toto testbed token --dir ../sigstore-testbed --identity carl@example.com)",
-            )],
-        )?;
+        let code = self
+            .toto_with(
+                work,
+                &[
+                    "run",
+                    "-n",
+                    "package",
+                    "--keyless",
+                    "--trust-config",
+                    "../sigstore-testbed/trust_config.json",
+                    "-m",
+                    "demo-project",
+                    "-p",
+                    "demo-project.pkg",
+                    "--",
+                    exe,
+                    "demo-tool",
+                    "pack",
+                    "demo-project.pkg",
+                    "demo-project",
+                ],
+                &[(
+                    "SIGSTORE_ID_TOKEN",
+                    &self.carl_token,
+                    "$(toto testbed token --dir ../sigstore-testbed --identity carl@example.com)",
+                )],
+            )?
+            .code;
         if code != 0 {
             bail!("carl's keyless `toto run -n package` failed with exit code {code}");
         }
@@ -263,8 +294,11 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             dir.canonicalize()?
         }
         None => {
-            temp = TempDir::new()?;
-            temp.0.clone()
+            temp = tempfile::Builder::new()
+                .prefix("toto-demo-")
+                .tempdir()
+                .context("cannot create a temporary directory")?;
+            temp.path().canonicalize()?
         }
     };
     if root.join("keys").exists() {
@@ -310,14 +344,20 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     )?;
 
     demo.say("\n2. Alice writes the supply chain's policy (layout) and signs it.");
+    demo.say("   Each step names who may perform it and rules for what it reads (materials)");
+    demo.say("   and writes (products); MATCH ties an artifact to the step that made it, and");
+    demo.say("   DISALLOW * refuses anything the rules before it did not account for.");
+    demo.say("   The inspection runs when the client verifies: it unpacks the package and checks");
+    demo.say("   its contents against the links. owner/chain.toml:");
     fs::create_dir_all(root.join("owner"))?;
-    fs::write(
-        root.join("owner/chain.toml"),
-        CHAIN
-            .replace("\"TOTO\"", &format!("{exe_s:?}"))
-            .replace("ISSUER", testbed.issuer())
-            .replace("keys/", "../keys/"),
-    )?;
+    let chain = CHAIN
+        .replace("\"TOTO\"", &format!("{exe_s:?}"))
+        .replace("ISSUER", testbed.issuer())
+        .replace("keys/", "../keys/");
+    for line in chain.lines() {
+        println!("    {line}");
+    }
+    fs::write(root.join("owner/chain.toml"), &chain)?;
     demo.must(
         &root.join("owner"),
         &["layout", "new", "chain.toml", "-o", "root.layout"],
@@ -338,18 +378,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     demo.say("\n4. A client receives the package with the layout and links, and verifies.");
     let good = root.join("client");
     demo.deliver(&work, &good)?;
-    let verified = demo.toto(
-        &good,
-        &[
-            "verify",
-            "--layout",
-            "root.layout",
-            "--layout-key",
-            "alice.pub",
-            "--trusted-root",
-            "trusted_root.json",
-        ],
-    )?;
+    let verified = demo.toto(&good, &VERIFY)?.code;
 
     demo.say("\n5. The same supply chain, but the source is changed behind Bob's back.");
     let bad_work = root.join("work-tampered");
@@ -357,59 +386,60 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     demo.run_chain(&bad_work, &exe_s, true)?;
     let bad = root.join("client-tampered");
     demo.deliver(&bad_work, &bad)?;
-    let caught = demo.toto(
-        &bad,
-        &[
-            "verify",
-            "--layout",
-            "root.layout",
-            "--layout-key",
-            "alice.pub",
-            "--trusted-root",
-            "trusted_root.json",
-        ],
-    )?;
+    let caught = demo.toto(&bad, &VERIFY)?;
 
     demo.say("\nSummary:");
     demo.say(&format!(
         "  honest chain:   toto verify exited {verified} (0 = verified)"
     ));
     demo.say(&format!(
-        "  tampered chain: toto verify exited {caught} (1 = verification failed)"
+        "  tampered chain: toto verify exited {} (1 = verification failed)",
+        caught.code
     ));
     if args.dir.is_some() {
         demo.say(&format!(
             "  files: keys/ (keys), owner/root.layout (signed layout), sigstore-testbed/ (the testbed's keys, log and trust files), work*/ (links, bundles, package), client*/ (what was verified), all in {}",
             root.display()
         ));
+        demo.say(&format!(
+            "  every command above ran in the directory before its $ (relative to {}); run \
+             one again as printed, e.g. cd {}/client && toto {}",
+            root.display(),
+            root.display(),
+            VERIFY.join(" ")
+        ));
     }
-    if verified == 0 && caught == 1 {
-        demo.say("toto caught the tampering. Demo complete.");
+    if verified == 0 && caught.code == 1 {
+        demo.say(&format!(
+            "toto caught the tampering: {}",
+            cause(&caught.stderr)
+        ));
+        demo.say("Demo complete.");
         Ok(ExitCode::SUCCESS)
     } else {
-        bail!("the demo did not go as expected (verified: {verified}, tampered: {caught})")
+        bail!(
+            "the demo did not go as expected (verified: {verified}, tampered: {})",
+            caught.code
+        )
     }
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("toto-demo-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&path)?;
-        Ok(TempDir(path.canonicalize()?))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// The cause of a failed `toto verify`: the message after its
+/// `verification failed:` (or `error:`) line, the chain of causes included.
+fn cause(stderr: &str) -> String {
+    let message = |marker: &str| {
+        let mut lines = stderr.lines().skip_while(|l| !l.contains(marker));
+        let first = lines.next()?.split_once(marker)?.1.trim().to_owned();
+        let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+        Some(if rest.is_empty() {
+            first
+        } else {
+            format!("{first} {}", rest.join(" "))
+        })
+    };
+    message("verification failed:")
+        .or_else(|| message("error:"))
+        .unwrap_or_else(|| "verification failed (see above)".to_owned())
 }
 
 fn walk(

@@ -1,6 +1,9 @@
 //! The README's commands, run as written, so the README cannot rot.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::common::*;
 
@@ -91,4 +94,195 @@ fn layout_format_examples_build_the_same_layout() {
         v
     };
     assert_eq!(read("t.layout"), read("y.layout"));
+}
+
+/// The README's `<!-- tour -->` blocks, in order.
+fn tour_blocks() -> Vec<String> {
+    let readme = repo_text("README.md");
+    readme
+        .split("<!-- tour -->\n")
+        .skip(1)
+        .map(|part| {
+            let body = part
+                .strip_prefix("```sh\n")
+                .expect("a sh block after the marker");
+            body[..body.find("```").unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// Every regular file under `dir`, with its content.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = fs::read(&path).unwrap();
+                files.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// A shell whose `toto` is the binary under test.
+fn sh(dir: &Path, script: &str) -> std::process::Output {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_toto")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg("-ec")
+        .arg(script)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("TOTO_KEY_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+/// The tour, pasted block by block into an empty directory: every block
+/// succeeds, none overwrites what an earlier one wrote, the chain verifies,
+/// and the artifact the layout protects cannot be changed unnoticed.
+#[test]
+fn readme_tour_runs_as_written_in_an_empty_directory_and_catches_a_changed_app() {
+    let blocks = tour_blocks();
+    assert_eq!(blocks.len(), 3, "{blocks:?}");
+    let dir = tempdir();
+    let mut written_by: BTreeMap<PathBuf, (usize, Vec<u8>)> = BTreeMap::new();
+    for (n, block) in blocks.iter().enumerate() {
+        let out = sh(dir.path(), block);
+        expect_code(&out, 0, &format!("tour block {}:\n{block}", n + 1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("warning"), "block {}: {stderr}", n + 1);
+        for (path, bytes) in snapshot(dir.path()) {
+            match written_by.get(&path) {
+                Some((earlier, old)) if *earlier != n && *old != bytes => panic!(
+                    "tour block {} overwrites {} written by block {}",
+                    n + 1,
+                    path.display(),
+                    earlier + 1
+                ),
+                Some(_) => {}
+                None => {
+                    written_by.insert(path, (n, bytes));
+                }
+            }
+        }
+    }
+    let verify = blocks.last().unwrap().lines().last().unwrap();
+    assert!(verify.starts_with("toto verify "), "{verify}");
+
+    // An attacker changes the delivered dist/app.
+    let mut app = fs::read(dir.path().join("dist/app")).unwrap();
+    app.extend_from_slice(b"import evil\n");
+    fs::write(dir.path().join("dist/app"), app).unwrap();
+    let out = sh(dir.path(), verify);
+    expect_error(&out, 1, "DISALLOW dist/app", "a changed dist/app");
+}
+
+/// docs/layout-format.md's example, played: CI builds `app` keylessly (as
+/// the GitHub workflow it names, from the testbed), Carol packages it, the
+/// verifier's inspection unpacks it. Verified; a replaced `app.tar` is not.
+#[test]
+fn layout_format_example_verifies_and_catches_a_replaced_tarball() {
+    let doc = repo_text("docs/layout-format.md");
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let toml = &doc[start..start + doc[start..].find("```").unwrap()];
+    let scratch = tempdir();
+    let tb = start_testbed(scratch.path());
+    let dir = tempdir();
+    let d = dir.path();
+    fs::create_dir_all(d.join("keys")).unwrap();
+    let out = toto()
+        .current_dir(d.join("keys"))
+        .args(["key", "generate", "-o", "carol"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let layout = d.join("root.layout");
+    let out = toto()
+        .current_dir(d)
+        .args(["layout", "new"])
+        .arg(write(&d.join("chain.toml"), toml))
+        .arg("-o")
+        .arg(&layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout new");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let owner = scratch.path().join("owner");
+    let out = toto()
+        .args(["key", "generate", "-o"])
+        .arg(&owner)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let out = toto()
+        .args(["layout", "sign", "--key"])
+        .arg(&owner)
+        .arg(&layout)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout sign");
+
+    let work = d.join("work");
+    fs::create_dir_all(work.join("src")).unwrap();
+    fs::write(work.join("src/main.c"), "int main(void) { return 0; }\n").unwrap();
+    let ci = tb
+        .token(&testbed::TokenRequest {
+            github_workflow: Some("org/app/.github/workflows/release.yml@refs/heads/main".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let out = toto()
+        .current_dir(&work)
+        .args(["run", "-n", "build"])
+        .args(keyless(&tb, &ci))
+        .args(["-m", "src", "-p", "app", "--", "cp", "src/main.c", "app"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "build, keyless as the release workflow");
+    let out = toto()
+        .current_dir(&work)
+        .args(["run", "-n", "package", "--key", "../keys/carol"])
+        .args([
+            "-m", "app", "-p", "app.tar", "--", "tar", "cf", "app.tar", "app",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "package");
+    let verify = || {
+        toto()
+            .current_dir(&work)
+            .args(["verify", "--layout"])
+            .arg(&layout)
+            .arg("--layout-key")
+            .arg(owner.with_extension("pub"))
+            .arg("--trusted-root")
+            .arg(tb.trusted_root_path())
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(), 0, "the example's chain verifies");
+
+    // The attacker replaces the delivered app.tar with one holding another app.
+    let evil = scratch.path().join("evil");
+    fs::create_dir_all(&evil).unwrap();
+    fs::write(evil.join("app"), "int main(void) { return 1; }\n").unwrap();
+    let out = Command::new("tar")
+        .current_dir(&evil)
+        .args(["cf", "app.tar", "app"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "tar");
+    fs::copy(evil.join("app.tar"), work.join("app.tar")).unwrap();
+    expect_error(&verify(), 1, "DISALLOW app.tar", "a replaced app.tar");
 }

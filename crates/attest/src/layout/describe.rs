@@ -695,6 +695,19 @@ mod tests {
     }
 
     #[test]
+    fn an_inspection_matching_from_an_unknown_step_is_named_as_an_inspection() {
+        let text = chain("[]", "[]").replace("FROM package", "FROM pakage");
+        let error = build_json(&text).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "inspection untar: materials: rule \"MATCH app.tar WITH PRODUCTS FROM pakage\": \
+                 FROM \"pakage\" names no step or inspection"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn match_from_the_step_itself_is_refused() {
         let text = chain("[]", r#"["MATCH app WITH PRODUCTS FROM package"]"#);
         let error = build_json(&text).unwrap_err();

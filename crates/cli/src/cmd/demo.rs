@@ -355,7 +355,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .replace("ISSUER", testbed.issuer())
         .replace("keys/", "../keys/");
     for line in chain.lines() {
-        println!("    {line}");
+        println!("{}", format!("    {line}").trim_end());
     }
     fs::write(root.join("owner/chain.toml"), &chain)?;
     demo.must(

@@ -211,6 +211,38 @@ fn layout_show_of_a_file_that_is_not_a_layout_says_what_it_is() {
     }
 }
 
+/// `toto layout new --help`'s example, copied from a narrow terminal as
+/// printed (OpenPGP key left out: it needs a keyring), builds a layout with
+/// nothing to warn about.
+#[test]
+fn layout_new_help_example_is_safe_to_copy() {
+    let out = toto()
+        .args(["layout", "new", "--help"])
+        .env("COLUMNS", "60")
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "layout new --help");
+    let help = String::from_utf8(out.stdout).unwrap();
+    let start = help.find("The TOML file:\n").unwrap() + "The TOML file:\n".len();
+    let end = help.find("Its first step in YAML").unwrap();
+    let toml: String = help[start..end]
+        .lines()
+        .filter(|l| !l.contains("gpg_keys") && !l.contains("# the keyring"))
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    let dir = tempdir();
+    let out = toto()
+        .current_dir(dir.path())
+        .args(["key", "generate", "-o", "bob"])
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "key generate");
+    let out = layout_new(dir.path(), &toml);
+    expect_code(&out, 0, &toml);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
 /// The prompt the demo prints before each command: `DIR$ toto ARGS`, DIR
 /// relative to the demo's directory.
 fn printed_commands<'a>(stdout: &'a str, command: &str) -> Vec<(&'a str, &'a str)> {

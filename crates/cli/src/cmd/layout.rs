@@ -17,7 +17,9 @@ use crate::util;
 #[derive(Debug, Subcommand)]
 pub enum LayoutCommand {
     /// Build an unsigned layout from a TOML description.
-    #[command(after_help = LAYOUT_FILE_HELP)]
+    // The example is meant to be copied: never wrapped (a wrapped string is
+    // not TOML).
+    #[command(after_help = LAYOUT_FILE_HELP, term_width = 0)]
     New(NewArgs),
     /// Sign a layout (several owners may sign; --append keeps earlier signatures).
     #[command(
@@ -59,7 +61,7 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
   materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "DISALLOW project.tar.gz", "ALLOW *"]
   products = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW project/*", "ALLOW *"]
 
-The same description in YAML (a file named *.yaml or *.yml):
+Its first step in YAML (a file named *.yaml or *.yml):
 
   expires: 365d
   steps:

@@ -271,19 +271,33 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, Error> {
         let parsed = self.read(bundle_json)?;
-        if parsed.content == Content::MessageSignature {
-            if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
-                if let Ok(verified) = fast.verify(
-                    parsed.tree.root(),
-                    artifact,
-                    &wanted,
-                    jiff::Timestamp::now(),
-                ) {
-                    return Ok(verified);
-                }
-            }
+        if let Ok(verified) = self.fast_path(&parsed, artifact, policy) {
+            return Ok(verified);
         }
         self.general(&parsed.typed()?, artifact, policy)
+    }
+
+    /// The fast path ([`fast`]) on a bundle read strictly: it only accepts;
+    /// `Err` says why it declined.
+    fn fast_path(
+        &self,
+        parsed: &Parsed<'_>,
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, &'static str> {
+        if parsed.content != Content::MessageSignature {
+            return Err("not a message signature");
+        }
+        let Signer::Certificate(wanted) = signer(policy) else {
+            return Err("managed key");
+        };
+        let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
+        fast.verify(
+            parsed.tree.root(),
+            artifact,
+            &wanted,
+            jiff::Timestamp::now(),
+        )
     }
 
     /// Checks a Fulcio certificate (DER) as a signer must before it logs
@@ -322,19 +336,7 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, &'static str> {
         let parsed = Parsed::read(bundle_json).map_err(|_| "not a strictly read bundle")?;
-        if parsed.content != Content::MessageSignature {
-            return Err("not a message signature");
-        }
-        let Signer::Certificate(wanted) = signer(policy) else {
-            return Err("managed key");
-        };
-        let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
-        fast.verify(
-            parsed.tree.root(),
-            artifact,
-            &wanted,
-            jiff::Timestamp::now(),
-        )
+        self.fast_path(&parsed, artifact, policy)
     }
 
     /// The general path alone (`sigstore-verify`), for the same tests.

@@ -646,4 +646,57 @@ mod tests {
     fn embedded_root_is_a_valid_tuf_root() {
         assert!(sigstore_tuf::TrustedMetadataSet::from_root(PUBLIC_GOOD_TUF_ROOT).is_ok());
     }
+
+    /// Serves `answers` (status, body) on 127.0.0.1, one a connection, in
+    /// order; the URL.
+    fn serve(answers: Vec<(u16, String)>) -> String {
+        use std::io::{BufRead as _, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            }
+        });
+        url
+    }
+
+    fn http_source(url: &str) -> Source {
+        Source::Http {
+            base: format!("{url}/"),
+            http: Http::new().unwrap(),
+        }
+    }
+
+    /// The shared HTTP client retries where the server cannot have acted
+    /// (a 503), as the signer's requests do; a 404 ends the root chain.
+    #[test]
+    fn a_tuf_repository_answering_503_once_is_asked_again() {
+        let url = serve(vec![(503, "busy".into()), (404, "x".repeat(4096))]);
+        assert_eq!(http_source(&url).read("2.root.json", 100).unwrap(), None);
+    }
+
+    /// The endless-data attack over HTTP: more than the bound is a length
+    /// mismatch (a verification failure), not a transport error.
+    #[test]
+    fn a_tuf_file_longer_than_its_bound_is_an_integrity_mismatch() {
+        let url = serve(vec![(200, "x".repeat(1000))]);
+        let err = http_source(&url).read("timestamp.json", 100).unwrap_err();
+        assert!(
+            matches!(err, sigstore_tuf::Error::IntegrityMismatch(ref m) if m == "timestamp.json: longer than 100 bytes"),
+            "{err}"
+        );
+    }
 }

@@ -1,14 +1,14 @@
 //! Keyless signing: an identity token buys a 10-minute Fulcio certificate
 //! for an ephemeral P-256 key; each signature is logged in Rekor (v1, or v2
 //! when the signing config offers it, with an RFC 3161 timestamp from the
-//! configured timestamp authority: see [`rekor_v2`]); the result is a
+//! configured timestamp authority: see `sign/rekor_v2.rs`); the result is a
 //! Sigstore bundle v0.3, verified against the trusted root (chain, SCT,
 //! inclusion proof, checkpoint, SET or timestamp, identity) before it is
 //! handed back.
 //!
 //! This module is the signer and the bundle it assembles; each service has
-//! its own: [`config`] (where to sign), [`oidc`] (identity tokens),
-//! [`fulcio`], [`tsa`], [`rekor_v1`], [`rekor_v2`].
+//! its own module: `config` (where to sign), `oidc` (identity tokens),
+//! `fulcio`, `tsa`, `rekor_v1`, `rekor_v2`.
 
 mod config;
 mod fulcio;

@@ -208,6 +208,7 @@ mod file;
 mod parsed;
 mod profile;
 mod schema;
+mod sct;
 
 use file::Input;
 pub use file::MAX_RAW_ARTIFACT_BYTES;

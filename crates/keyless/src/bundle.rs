@@ -10,112 +10,10 @@ use sigstore_verify::types::{
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
-use crate::text::ServiceText;
+pub use crate::error::Error;
 
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
-
-/// The crate's error: why a bundle was not verified, a keyless signing
-/// failed, or a TUF refresh ([`crate::tuf`]) failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The bundle, key or trust root is not well-formed.
-    #[error("malformed {what}: {reason}")]
-    Malformed {
-        /// What was being read.
-        what: &'static str,
-        /// What the parser reported.
-        reason: String,
-    },
-    /// The bundle is well-formed but does not verify.
-    #[error("bundle verification failed: {reason}")]
-    Verification {
-        /// The check that failed, as the verifier reported it.
-        reason: String,
-    },
-    /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
-    /// The URL and reason may quote the service: they are [`ServiceText`]
-    /// (bounded, escaped, tokens redacted).
-    #[error("{service} ({url}): {reason}")]
-    Service {
-        /// `Fulcio`, `Rekor`, `TSA`, `OIDC`, `GitHub Actions OIDC`.
-        service: &'static str,
-        /// Where it was asked.
-        url: ServiceText,
-        /// What went wrong.
-        reason: ServiceText,
-    },
-    /// The identity token is unusable (not a JWT, expired, wrong audience, …).
-    #[error("identity token: {0}")]
-    Token(String),
-    /// The TUF repository address is neither an http(s) URL nor a directory.
-    #[error("TUF repository {address:?}: expected an http(s):// URL, a file: URL or a directory")]
-    TufRepository {
-        /// The address given.
-        address: String,
-    },
-    /// The TUF root to start from is not a valid self-signed root.
-    #[error("initial TUF root is not usable")]
-    TufInitialRoot {
-        /// What the TUF client reported.
-        #[source]
-        source: ServiceText,
-    },
-    /// The TUF repository's metadata or a target did not verify: a
-    /// signature threshold not met, a rollback, expired metadata, a length
-    /// or hash mismatch, malformed metadata.
-    #[error("TUF verification failed ({stage})")]
-    TufVerification {
-        /// `metadata refresh`, `target <name>` or `cached target <name>`.
-        stage: String,
-        /// What the TUF client reported (it names the role or file), which
-        /// may quote the repository's metadata.
-        #[source]
-        source: ServiceText,
-    },
-    /// The TUF repository could not be read (unreachable, HTTP error,
-    /// missing file), or does not list the trusted root.
-    #[error("cannot fetch from the TUF repository ({stage})")]
-    TufFetch {
-        /// `metadata refresh`, `target <name>` or `cached target <name>`.
-        stage: String,
-        /// What failed.
-        #[source]
-        source: ServiceText,
-    },
-    /// An artifact file could not be read again to verify a bundle that
-    /// needs more than its SHA-256 ([`Artifact::File`]).
-    #[error("cannot read artifact {}", path.display())]
-    ArtifactRead {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why ([`dsse::file`]'s error: not a regular file, too large, I/O).
-        #[source]
-        source: dsse::Error,
-    },
-    /// Writing a verified file (a TUF target) failed.
-    #[error("cannot write {}", path.display())]
-    Write {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl Error {
-    /// True for a failed verification, of a bundle or of what a TUF
-    /// repository served (exit 1); false for usage, input, I/O and network
-    /// errors (exit 2).
-    pub fn is_verification_failure(&self) -> bool {
-        matches!(
-            self,
-            Error::Verification { .. } | Error::TufVerification { .. }
-        )
-    }
-}
 
 /// The artifact a bundle is about.
 #[derive(Debug, Clone, Copy)]
@@ -307,11 +205,15 @@ pub struct Verified {
 mod checkpoint;
 mod fast;
 mod file;
+mod parsed;
 mod profile;
 mod schema;
+mod sct;
 
 use file::Input;
 pub use file::MAX_RAW_ARTIFACT_BYTES;
+pub(crate) use parsed::binds_no_artifact;
+use parsed::{first_subject_digest, Content, Parsed};
 
 /// The most signature lines a log entry's checkpoint may have (Go's `note`
 /// package's limit). Of those lines, the first whose key hint is the entry's
@@ -370,19 +272,33 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, Error> {
         let parsed = self.read(bundle_json)?;
-        if parsed.content == Content::MessageSignature {
-            if let (Some(fast), Signer::Certificate(wanted)) = (&self.fast, signer(policy)) {
-                if let Ok(verified) = fast.verify(
-                    parsed.tree.root(),
-                    artifact,
-                    &wanted,
-                    jiff::Timestamp::now(),
-                ) {
-                    return Ok(verified);
-                }
-            }
+        if let Ok(verified) = self.fast_path(&parsed, artifact, policy) {
+            return Ok(verified);
         }
         self.general(&parsed.typed()?, artifact, policy)
+    }
+
+    /// The fast path ([`fast`]) on a bundle read strictly: it only accepts;
+    /// `Err` says why it declined.
+    fn fast_path(
+        &self,
+        parsed: &Parsed<'_>,
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, &'static str> {
+        if parsed.content != Content::MessageSignature {
+            return Err("not a message signature");
+        }
+        let Signer::Certificate(wanted) = signer(policy) else {
+            return Err("managed key");
+        };
+        let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
+        fast.verify(
+            parsed.tree.root(),
+            artifact,
+            &wanted,
+            jiff::Timestamp::now(),
+        )
     }
 
     /// Checks a Fulcio certificate (DER) as a signer must before it logs
@@ -421,19 +337,7 @@ impl BundleVerifier {
         policy: &Policy,
     ) -> Result<Verified, &'static str> {
         let parsed = Parsed::read(bundle_json).map_err(|_| "not a strictly read bundle")?;
-        if parsed.content != Content::MessageSignature {
-            return Err("not a message signature");
-        }
-        let Signer::Certificate(wanted) = signer(policy) else {
-            return Err("managed key");
-        };
-        let fast = self.fast.as_ref().ok_or("no fast path for this root")?;
-        fast.verify(
-            parsed.tree.root(),
-            artifact,
-            &wanted,
-            jiff::Timestamp::now(),
-        )
+        self.fast_path(&parsed, artifact, policy)
     }
 
     /// The general path alone (`sigstore-verify`), for the same tests.
@@ -566,181 +470,6 @@ fn signer(policy: &Policy) -> Signer<'_> {
     }
 }
 
-/// What a bundle signs: its one signature content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Content {
-    /// `messageSignature`: a signature over an artifact's bytes (a blob).
-    MessageSignature,
-    /// `dsseEnvelope`: a signed attestation.
-    DsseEnvelope,
-}
-
-/// A bundle read strictly, once, before anything verifies or reads it.
-///
-/// The protobuf `Bundle` has two `oneof`s that JSON spells as sibling
-/// members: the content (`messageSignature` | `dsseEnvelope`) and the
-/// verification material (`certificate` | `x509CertificateChain` |
-/// `publicKey`). `sigstore-verify` reads each as a flattened enum, which
-/// takes the first member it meets and ignores the other, so a bundle with
-/// both would be verified on one content while another reader saw the
-/// second. Here a bundle with two (or none) of either is malformed, so a
-/// bundle has one meaning; together with refusing duplicate keys, every
-/// reader of these bytes sees the one bundle that was verified.
-struct Parsed<'a> {
-    json: &'a [u8],
-    /// The strict JSON tree (the fast path reads it).
-    tree: dsse::json::Tree<'a>,
-    content: Content,
-}
-
-impl<'a> Parsed<'a> {
-    fn read(bundle_json: &'a [u8]) -> Result<Parsed<'a>, Error> {
-        let tree = strict_json(bundle_json)?;
-        let root = tree.root();
-        let malformed = |reason: &str| Error::Malformed {
-            what: "bundle",
-            reason: reason.to_owned(),
-        };
-        if !root.is_object() {
-            return Err(malformed("not a JSON object"));
-        }
-        let content = match (
-            root.get("messageSignature").is_some(),
-            root.get("dsseEnvelope").is_some(),
-        ) {
-            (true, false) => Content::MessageSignature,
-            (false, true) => Content::DsseEnvelope,
-            (true, true) => {
-                return Err(malformed(
-                    "exactly one of messageSignature or dsseEnvelope must be set; \
-                     this bundle has both",
-                ))
-            }
-            (false, false) => {
-                return Err(malformed(
-                    "exactly one of messageSignature or dsseEnvelope must be set; \
-                     this bundle has neither",
-                ))
-            }
-        };
-        if let Some(material) = root.get("verificationMaterial") {
-            let kinds = ["certificate", "x509CertificateChain", "publicKey"]
-                .into_iter()
-                .filter(|kind| material.get(kind).is_some())
-                .count();
-            if kinds != 1 {
-                return Err(malformed(&format!(
-                    "exactly one of certificate, x509CertificateChain or publicKey must be \
-                     set in verificationMaterial; this bundle has {kinds}"
-                )));
-            }
-            // One signature, one log entry (as sigstore-python requires):
-            // a second entry is not a second signer.
-            let entries = material.get("tlogEntries").map_or(0, |e| e.len());
-            if entries != 1 {
-                return Err(malformed(&format!(
-                    "a bundle carries exactly one transparency log entry; this one has {entries}"
-                )));
-            }
-        }
-        schema::check(root)?;
-        Ok(Parsed {
-            json: bundle_json,
-            tree,
-            content,
-        })
-    }
-
-    /// The bundle in `sigstore-verify`'s types, for its verifier.
-    fn typed(&self) -> Result<Bundle, Error> {
-        let text = std::str::from_utf8(self.json).map_err(|_| Error::Malformed {
-            what: "bundle",
-            reason: "not UTF-8".into(),
-        })?;
-        let bundle = Bundle::from_json(text).map_err(|e| Error::Malformed {
-            what: "bundle",
-            reason: e.to_string(),
-        })?;
-        // Both readers must agree on what is signed (they do: `read`
-        // allows one content); checked, not assumed.
-        let agrees = matches!(
-            (&bundle.content, self.content),
-            (
-                SignatureContent::MessageSignature(_),
-                Content::MessageSignature
-            ) | (SignatureContent::DsseEnvelope(_), Content::DsseEnvelope)
-        );
-        if !agrees {
-            return Err(Error::Malformed {
-                what: "bundle",
-                reason: "its signature content cannot be read unambiguously".into(),
-            });
-        }
-        Ok(bundle)
-    }
-}
-
-/// Parses a bundle strictly: duplicate object keys and trailing data are
-/// malformed.
-fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
-    if bundle_json.len() > MAX_BUNDLE_BYTES {
-        return Err(Error::Malformed {
-            what: "bundle",
-            reason: format!(
-                "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
-                bundle_json.len()
-            ),
-        });
-    }
-    parse_strictly(bundle_json, "bundle")
-}
-
-/// `json` (a bundle or a payload, `what`) parsed strictly.
-fn parse_strictly<'j>(json: &'j [u8], what: &'static str) -> Result<dsse::json::Tree<'j>, Error> {
-    dsse::json::Tree::parse(json).map_err(|e| Error::Malformed {
-        what,
-        reason: match std::error::Error::source(&e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        },
-    })
-}
-
-/// Whether `payload` is a Statement without subjects: a bundle of it binds
-/// no artifact, and only [`BundleVerifier::verify_unbound`] verifies it.
-pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
-    matches!(first_subject_digest(payload), Ok(None))
-}
-
-/// The first subject digest of a Statement usable for binding; `None` for
-/// a Statement without subjects (`"subject": []`), which binds nothing.
-fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
-    // The Statement is read strictly (duplicate keys refused) into
-    // `attest`'s type, by the rule every command applies to subjects
-    // (lower-case hex of the algorithm's length).
-    let tree = parse_strictly(payload, "attestation statement")?;
-    let statement = attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
-        what: "attestation statement",
-        reason: e.to_string(),
-    })?;
-    if statement.subject.is_empty() {
-        return Ok(None);
-    }
-    for digest in statement.subject.iter().filter_map(|s| s.digest.as_ref()) {
-        let bytes_of = |alg: &str| digest.get(alg).and_then(|h| hex::decode(h).ok());
-        if let Some(bytes) = bytes_of("sha256").and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-            return Ok(Some(Artifact::Sha256(bytes)));
-        }
-        if let Some(bytes) = bytes_of("sha512").and_then(|b| <[u8; 64]>::try_from(b).ok()) {
-            return Ok(Some(Artifact::Sha512(bytes)));
-        }
-    }
-    Err(Error::Malformed {
-        what: "attestation statement",
-        reason: "no subject with a sha256 or sha512 digest".into(),
-    })
-}
-
 impl BundleVerifier {
     /// Verifies an attestation bundle (a DSSE envelope around an in-toto
     /// Statement) under `policy`, and returns the payload it signs.
@@ -860,6 +589,7 @@ impl BundleVerifier {
 }
 
 /// Entry points for the fuzz targets (`fuzz/`); not an API.
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
     /// Reads `json` as [`super::BundleVerifier`] does before verifying:

@@ -37,6 +37,8 @@
 
 pub mod bundle;
 mod der;
+mod error;
+mod http;
 pub mod pep740;
 pub mod sign;
 mod text;
@@ -44,9 +46,10 @@ mod tls;
 pub mod tuf;
 
 pub use bundle::{
-    Artifact, BundleVerifier, CertificatePolicy, Error, Policy, TrustRoot, Verified,
-    VerifiedAttestation, MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES, MAX_RAW_ARTIFACT_BYTES,
+    Artifact, BundleVerifier, CertificatePolicy, Policy, TrustRoot, Verified, VerifiedAttestation,
+    MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES, MAX_RAW_ARTIFACT_BYTES,
 };
+pub use error::Error;
 pub use sign::{
     ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,
     TokenSource, TrustConfig,

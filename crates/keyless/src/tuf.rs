@@ -5,8 +5,8 @@
 //! signature thresholds, rollback, expiry, length and hash pins;
 //! [TUF specification §5]) is the Sigstore project's `sigstore-tuf` crate,
 //! pinned exactly. It runs over two transports of ours: HTTP(S) through the
-//! blocking `ureq` client the signer uses (timeouts, bounded bodies), and a
-//! local directory. Its async API is driven by a tiny [`block_on`]: our
+//! client the signer uses (`http.rs`: timeouts, bounded bodies), and a
+//! local directory. Its async API is driven by `pollster::block_on`: our
 //! fetches block, so no runtime is needed.
 //!
 //! No trust on first use: the walk starts from a TUF root the caller trusts,
@@ -21,17 +21,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::SystemTime;
 
 use sigstore_tuf::transport::FetchFuture;
 use sigstore_tuf::{FileStore, MetadataStore, Repository as Transport, Updater, UpdaterConfig};
 
-use crate::sign::Http;
+use crate::http::{Failure, Http, Request};
 use crate::text::ServiceText;
 
 /// Sigstore's public-good TUF repository.
@@ -182,11 +180,11 @@ pub fn update(
     })?;
     let cache_dir = cache_root.join(location.cache_name());
     let transport: Box<dyn Transport> = match location {
-        Location::Http(base) => Box::new(HttpRepository {
+        Location::Http(base) => Box::new(Source::Http {
             base: base.clone(),
             http: Http::new()?,
         }),
-        Location::Dir(dir) => Box::new(DirRepository { dir: dir.clone() }),
+        Location::Dir(dir) => Box::new(Source::Dir(dir.clone())),
     };
     let mut config = UpdaterConfig::default();
     config.target_max_length = MAX_TARGET_BYTES;
@@ -197,13 +195,14 @@ pub fn update(
         })?
         .with_config(config)
         .with_store(staged.clone());
-    block_on(updater.refresh(now)).map_err(|e| at(metadata, e))?;
+    pollster::block_on(updater.refresh(now)).map_err(|e| at(metadata, e))?;
 
     let mut written = Vec::new();
     let mut absent = Vec::new();
     for (name, required) in [(TRUSTED_ROOT_TARGET, true), (SIGNING_CONFIG_TARGET, false)] {
         let stage = format!("target {name}");
-        let info = block_on(updater.get_target_info(name, now)).map_err(|e| at(&stage, e))?;
+        let info =
+            pollster::block_on(updater.get_target_info(name, now)).map_err(|e| at(&stage, e))?;
         let Some(info) = info else {
             if required {
                 let missing = sigstore_tuf::Error::TargetNotFound(name.to_owned());
@@ -214,7 +213,8 @@ pub fn update(
         };
         // Always fetched, never served from the cache: the update says what
         // the repository serves now. Staged (in memory) when it verifies.
-        let bytes = block_on(updater.download_target(&info, name)).map_err(|e| at(&stage, e))?;
+        let bytes =
+            pollster::block_on(updater.download_target(&info, name)).map_err(|e| at(&stage, e))?;
         check_usable(name, &bytes).map_err(|e| at(&stage, e))?;
         written.push(WrittenTarget {
             name: name.to_owned(),
@@ -416,9 +416,7 @@ pub fn cached_target(
         )))
     })?;
     let limits = UpdaterConfig::default();
-    let cache = DirRepository {
-        dir: cache_dir.to_owned(),
-    };
+    let cache = Source::Dir(cache_dir.to_owned());
     let missing = |file: &str| {
         fail(sigstore_tuf::Error::io(
             format!("{}: not in the cache", cache_dir.join(file).display()),
@@ -524,85 +522,27 @@ fn too_long(name: &str, max: u64) -> sigstore_tuf::Error {
     sigstore_tuf::Error::IntegrityMismatch(format!("{name}: longer than {max} bytes"))
 }
 
-/// A TUF repository over HTTP(S).
-struct HttpRepository {
-    base: String,
-    http: Http,
+/// Where TUF files are read from: a repository over HTTP(S), or a local
+/// directory (a repository, or the cache [`cached_target`] reads).
+enum Source {
+    /// Metadata at `<base>name`, targets at `<base>targets/<path>`.
+    Http { base: String, http: Http },
+    /// Metadata at `<dir>/name`, targets at `<dir>/targets/<path>`.
+    Dir(PathBuf),
 }
 
-impl HttpRepository {
-    fn get(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
-        check_name(name)?;
-        let url = format!("{}{name}", self.base);
-        let fail =
-            |e: ureq::Error| sigstore_tuf::Error::transport_with_source(format!("GET {url}"), e);
-        let mut response = self.http.get_response(&url).map_err(fail)?;
-        let status = response.status();
-        // 403 too: S3 and GCS answer it for missing objects (python-tuf
-        // accepts both when probing for the next root).
-        if status == 404 || status == 403 {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(sigstore_tuf::Error::transport(format!(
-                "GET {url}: HTTP {status}"
-            )));
-        }
-        match response.body_mut().with_config().limit(max).read_to_vec() {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(ureq::Error::BodyExceedsLimit(_)) => Err(too_long(name, max)),
-            Err(e) => Err(fail(e)),
-        }
-    }
-}
-
-impl Transport for HttpRepository {
-    fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
-        Box::pin(std::future::ready(self.get(name, max_length)))
-    }
-
-    fn fetch_target<'a>(&'a self, path: &'a str, max_length: u64) -> FetchFuture<'a> {
-        Box::pin(std::future::ready(
-            self.get(&format!("targets/{path}"), max_length),
-        ))
-    }
-}
-
-/// A TUF repository in a local directory.
-struct DirRepository {
-    dir: PathBuf,
-}
-
-impl DirRepository {
+impl Source {
+    /// The file `name`, at most `max` bytes; `None` when it is not there.
     fn read(&self, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
         check_name(name)?;
-        let path = self.dir.join(name);
-        let limit = usize::try_from(max).unwrap_or(usize::MAX);
-        match dsse::file::read_bounded(&path, limit, None) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(dsse::Error::File { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                // A missing repository is an error, not the end of the root chain.
-                if !self.dir.is_dir() {
-                    return Err(sigstore_tuf::Error::transport(format!(
-                        "{}: no such directory",
-                        self.dir.display()
-                    )));
-                }
-                Ok(None)
-            }
-            Err(dsse::Error::File { source, .. }) => Err(sigstore_tuf::Error::io(
-                format!("reading {}", path.display()),
-                source,
-            )),
-            Err(dsse::Error::FileTooLarge { .. }) => Err(too_long(name, max)),
-            Err(other) => Err(sigstore_tuf::Error::transport(other.to_string())),
+        match self {
+            Source::Http { base, http } => http_get(http, &format!("{base}{name}"), name, max),
+            Source::Dir(dir) => dir_read(dir, name, max),
         }
     }
 }
 
-impl Transport for DirRepository {
+impl Transport for Source {
     fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
         Box::pin(std::future::ready(self.read(name, max_length)))
     }
@@ -614,24 +554,54 @@ impl Transport for DirRepository {
     }
 }
 
-/// Runs a future to completion on this thread. Our transports never return
-/// `Pending`, but a waker that unparks the thread keeps this correct if one
-/// ever does.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
+/// GETs `url` (the file `name`) through the crate's HTTP client.
+fn http_get(http: &Http, url: &str, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+    let (status, bytes) = match http.exchange(&Request::get(url), max) {
+        Ok(answer) => answer,
+        Err(Failure::Read(ureq::Error::BodyExceedsLimit(_))) => return Err(too_long(name, max)),
+        Err(Failure::Send(e) | Failure::Read(e)) => {
+            return Err(sigstore_tuf::Error::transport_with_source(
+                format!("GET {url}"),
+                e,
+            ))
         }
+    };
+    // 403 too: S3 and GCS answer it for missing objects (python-tuf
+    // accepts both when probing for the next root).
+    if status == 404 || status == 403 {
+        return Ok(None);
     }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
+    if !(200..300).contains(&status) {
+        return Err(sigstore_tuf::Error::transport(format!(
+            "GET {url}: HTTP {}",
+            crate::http::status_line(status)
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// Reads `dir/name` through the bounded reader.
+fn dir_read(dir: &Path, name: &str, max: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+    let path = dir.join(name);
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    match dsse::file::read_bounded(&path, limit, None) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(dsse::Error::File { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            // A missing repository is an error, not the end of the root chain.
+            if !dir.is_dir() {
+                return Err(sigstore_tuf::Error::transport(format!(
+                    "{}: no such directory",
+                    dir.display()
+                )));
+            }
+            Ok(None)
         }
+        Err(dsse::Error::File { source, .. }) => Err(sigstore_tuf::Error::io(
+            format!("reading {}", path.display()),
+            source,
+        )),
+        Err(dsse::Error::FileTooLarge { .. }) => Err(too_long(name, max)),
+        Err(other) => Err(sigstore_tuf::Error::transport(other.to_string())),
     }
 }
 
@@ -677,19 +647,56 @@ mod tests {
         assert!(sigstore_tuf::TrustedMetadataSet::from_root(PUBLIC_GOOD_TUF_ROOT).is_ok());
     }
 
-    #[test]
-    fn block_on_runs_ready_and_pending_futures() {
-        assert_eq!(block_on(async { 7 }), 7);
-        let mut polled = false;
-        let yield_once = std::future::poll_fn(move |cx| {
-            if polled {
-                Poll::Ready(1)
-            } else {
-                polled = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
+    /// Serves `answers` (status, body) on 127.0.0.1, one a connection, in
+    /// order; the URL.
+    fn serve(answers: Vec<(u16, String)>) -> String {
+        use std::io::{BufRead as _, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
             }
         });
-        assert_eq!(block_on(yield_once), 1);
+        url
+    }
+
+    fn http_source(url: &str) -> Source {
+        Source::Http {
+            base: format!("{url}/"),
+            http: Http::new().unwrap(),
+        }
+    }
+
+    /// The shared HTTP client retries where the server cannot have acted
+    /// (a 503), as the signer's requests do; a 404 ends the root chain.
+    #[test]
+    fn a_tuf_repository_answering_503_once_is_asked_again() {
+        let url = serve(vec![(503, "busy".into()), (404, "x".repeat(4096))]);
+        assert_eq!(http_source(&url).read("2.root.json", 100).unwrap(), None);
+    }
+
+    /// The endless-data attack over HTTP: more than the bound is a length
+    /// mismatch (a verification failure), not a transport error.
+    #[test]
+    fn a_tuf_file_longer_than_its_bound_is_an_integrity_mismatch() {
+        let url = serve(vec![(200, "x".repeat(1000))]);
+        let err = http_source(&url).read("timestamp.json", 100).unwrap_err();
+        assert!(
+            matches!(err, sigstore_tuf::Error::IntegrityMismatch(ref m) if m == "timestamp.json: longer than 100 bytes"),
+            "{err}"
+        );
     }
 }

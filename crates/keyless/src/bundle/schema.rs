@@ -107,15 +107,11 @@ pub(super) fn check(root: Node<'_, '_>) -> Result<(), Error> {
         ],
     )?;
     let media_type = bundle.string("mediaType")?;
-    let version = MEDIA_TYPES
-        .iter()
-        .find(|(known, _)| *known == media_type)
-        .map(|(_, version)| *version)
-        .ok_or_else(|| {
-            malformed(format!(
-                "mediaType {media_type:?} is not a Sigstore bundle v0.1, v0.2 or v0.3"
-            ))
-        })?;
+    let version = known(&MEDIA_TYPES, media_type).ok_or_else(|| {
+        malformed(format!(
+            "mediaType {media_type:?} is not a Sigstore bundle v0.1, v0.2 or v0.3"
+        ))
+    })?;
     verification_material(bundle.required("verificationMaterial")?, version)?;
     if let Some(signature) = bundle.optional("messageSignature") {
         let signature = Object::read(
@@ -126,16 +122,12 @@ pub(super) fn check(root: Node<'_, '_>) -> Result<(), Error> {
         if let Some(digest) = signature.optional("messageDigest") {
             let digest = Object::read(digest, "messageDigest", &["algorithm", "digest"])?;
             let algorithm = digest.string("algorithm")?;
-            let len = HASH_ALGORITHMS
-                .iter()
-                .find(|(name, _)| *name == algorithm)
-                .map(|(_, len)| *len)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|(n, _)| *n).collect();
-                    malformed(format!(
-                        "messageDigest.algorithm {algorithm:?} is not one of {names:?}"
-                    ))
-                })?;
+            let len = known(&HASH_ALGORITHMS, algorithm).ok_or_else(|| {
+                let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|(n, _)| *n).collect();
+                malformed(format!(
+                    "messageDigest.algorithm {algorithm:?} is not one of {names:?}"
+                ))
+            })?;
             digest.hash("digest", len)?;
         }
         signature.bytes("signature")?;
@@ -412,4 +404,12 @@ impl<'t, 'a> Object<'t, 'a> {
         }
         Ok(node.elements())
     }
+}
+
+/// What `table` gives `name`, when it names it.
+fn known<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, v)| *v)
 }

@@ -173,18 +173,25 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
         }
         c.arg(&artifact).output().unwrap()
     };
-    expect_code(&check(&env, &[]), 0, "verify-bundle, same environment");
+    // Where the trusted root comes from is said, unless -q.
+    expect_error(
+        &check(&env, &[]),
+        0,
+        &format!(
+            "verifying against the trusted root of trust config {}",
+            env.display()
+        ),
+        "verify-bundle, same environment",
+    );
     let out = check(&other.trust_config_path(), &[]);
     expect_code(
         &out,
         1,
         "verify-bundle under another instance's trust config",
     );
-    expect_code(
-        &check(&other.trust_config_path(), &[&tb.trusted_root_path()]),
-        0,
-        "--trusted-root wins over TOTO_TRUST_CONFIG",
-    );
+    let out = check(&other.trust_config_path(), &[&tb.trusted_root_path()]);
+    expect_code(&out, 0, "--trusted-root wins over TOTO_TRUST_CONFIG");
+    assert!(!stderr(&out).contains("trust config"), "{}", stderr(&out));
     let out = verify_bundle(&bundle)
         .env("TOTO_TRUST_CONFIG", other.trust_config_path())
         .arg("--trust-config")

@@ -22,7 +22,8 @@ pub enum TrustCommand {
   toto trust update --repository ./local-tuf-repo --root ./local-tuf-repo/1.root.json
 
 Afterwards the public-good trusted root fetched here is what toto verifies and signs
-against by default (see `toto trust show`); --trusted-root FILE still overrides it.
+against by default (see `toto trust show`); --trusted-root FILE, --trust-config FILE and
+TOTO_TRUST_CONFIG still override it, in that order.
 
 Exit codes: 0 updated, 1 the repository's metadata or a target did not verify
 (signature, rollback, expiry, hash), 2 usage, input or network error.")]

@@ -110,8 +110,10 @@ impl TrustRootArgs {
         else {
             return trust_root(self.trusted_root.as_deref());
         };
-        crate::log::verbose!(
-            "trusted root: the one in trust config {} (--trust-config or TOTO_TRUST_CONFIG)",
+        // Whoever sets the environment chooses what verifies: say it.
+        crate::log::info!(
+            "verifying against the trusted root of trust config {} (--trust-config or \
+             TOTO_TRUST_CONFIG; --trusted-root FILE overrides it)",
             config.display()
         );
         let bytes = util::read_limited(config, 16 << 20, "trust config")?;

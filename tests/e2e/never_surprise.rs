@@ -644,3 +644,74 @@ fn trust_update_reports_in_json() {
     );
     assert!(report["absent"].is_array());
 }
+
+/// `toto sign` (and `--verify`) and `toto mock` report in JSON too; `sign
+/// --gpg` refuses `--format json` rather than printing text instead.
+#[test]
+fn sign_and_mock_report_in_json() {
+    let dir = tempdir();
+    let signer = key(dir.path(), "k");
+    let out = run_in(dir.path(), "a", &signer, &["--encoding", "metablock", "-x"]);
+    expect_code(&out, 0, "run");
+    let link = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".link"))
+        .unwrap();
+    let other = key(dir.path(), "other");
+    let sign = |args: &[&str]| {
+        toto()
+            .args(["sign", "--format", "json", "-f"])
+            .arg(&link)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = sign(&[
+        "-k",
+        other.to_str().unwrap(),
+        "--append",
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    let report = json_of(&out, "sign --format json");
+    assert_eq!(report["signatures"], 2);
+    assert_eq!(report["keyids"].as_array().unwrap().len(), 2);
+    let verified = json_of(
+        &sign(&["-k", &format!("{}.pub", other.display()), "--verify"]),
+        "sign --verify --format json",
+    );
+    assert_eq!(verified["verified"], true);
+    let out = sign(&["--gpg", "0123456789ABCDEF", "--verify"]);
+    expect_error(
+        &out,
+        2,
+        "--format json is not available with --gpg",
+        "sign --gpg --format json",
+    );
+
+    let mock_dir = dir.path().join("mock");
+    std::fs::create_dir_all(&mock_dir).unwrap();
+    write(&mock_dir.join("in.txt"), "in\n");
+    let out = toto()
+        .current_dir(&mock_dir)
+        .args([
+            "mock",
+            "-n",
+            "try",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "echo noise; exit 4",
+        ])
+        .output()
+        .unwrap();
+    let report = json_of(&out, "mock --format json");
+    assert!(stderr(&out).contains("noise"), "{}", stderr(&out));
+    assert_eq!(report["link"], "try.link");
+    assert_eq!(report["signer"], Value::Null);
+    assert_eq!(report["exit_code"], 4);
+    assert_eq!(report["materials"], 1);
+}

@@ -447,6 +447,11 @@ pub struct MockArgs {
     /// removed from its environment, as `toto run` does).
     #[arg(long)]
     pass_credentials: bool,
+    /// Output: text, or json (one JSON object on stdout: the link written,
+    /// artifact counts, the command's exit code; the command's own stdout
+    /// then goes to stderr).
+    #[arg(long, value_enum, default_value_t = util::Format::Text)]
+    format: util::Format,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -881,9 +886,21 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     request.redactor = Some(&redactor);
     request.remove_env = removed_credentials(args.pass_credentials);
     request.record_streams = args.record_streams;
+    let json_out = args.format == util::Format::Json;
+    request.stdout_to_stderr = json_out;
     request.observer = &progress;
-    let link = record_step(&request)?.link;
+    let step::Step {
+        link, return_value, ..
+    } = record_step(&request)?;
     let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
     crate::log::info!("wrote unsigned {}", path.display());
+    if json_out {
+        let written = Written {
+            path,
+            encoding: LinkFormat::Metablock.name(),
+            signer: serde_json::Value::Null,
+        };
+        util::print_json(&link_report(&written, &name, &link, return_value))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

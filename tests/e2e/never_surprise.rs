@@ -123,13 +123,15 @@ fn in_toto_run_keeps_the_reference_ten_second_default() {
         "the command is killed after 10 s (--timeout 10)",
         "in-toto-run's default",
     );
-    let out = in_toto_run(&["--run-timeout", "1", "--", "sleep", "5"]);
-    expect_error(
-        &out,
-        1,
-        "timed out after 1 s (--timeout 1)",
-        "in-toto-run --run-timeout 1",
-    );
+    for given in [&["--run-timeout", "1"][..], &["--timeout=1"], &["-st", "1"]] {
+        let out = in_toto_run(&[given, &["--", "sleep", "5"][..]].concat());
+        expect_error(
+            &out,
+            1,
+            "timed out after 1 s (--timeout 1)",
+            &format!("in-toto-run {given:?}"),
+        );
+    }
     let out = run_in(dir.path(), "t", &key, &["-v", "--", "true"]);
     expect_code(&out, 0, "toto run -v");
     assert!(!stderr(&out).contains("killed after"), "{}", stderr(&out));

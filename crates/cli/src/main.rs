@@ -57,20 +57,6 @@ pub struct Cli {
 /// `LINK_CMD_EXEC_TIMEOUT`) when no `--run-timeout`/`--timeout` is given.
 const COMPAT_RUN_TIMEOUT: u64 = 10;
 
-/// Whether the options (before `--`) set the step's timeout.
-fn has_timeout(args: &[std::ffi::OsString]) -> bool {
-    args.iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy())
-        .take_while(|a| a != "--")
-        .any(|a| {
-            let name = a.split('=').next().unwrap_or_default();
-            name == "--timeout"
-                || name == "--run-timeout"
-                || (a.starts_with("-t") && !a.starts_with("--"))
-        })
-}
-
 /// When toto is invoked under a reference command's name (a symlink made
 /// by `toto install-compat`), the toto command line that does the same,
 /// with the reference's defaults (classic Metablock links).
@@ -96,10 +82,9 @@ fn compat_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             out.push("run".into());
             out.extend(metablock);
             // The reference kills the step after 10 s unless told otherwise
-            // (`toto run` itself has no limit by default).
-            if !has_timeout(&args) {
-                out.extend(["--timeout".into(), COMPAT_RUN_TIMEOUT.to_string().into()]);
-            }
+            // (`toto run` itself has no limit by default); a --run-timeout
+            // given comes later and overrides this one.
+            out.extend(["--timeout".into(), COMPAT_RUN_TIMEOUT.to_string().into()]);
             out.extend(rest);
         }
         "in-toto-record" => {

@@ -146,7 +146,7 @@ pub struct SigningArgs {
     )]
     metadata_directory: PathBuf,
     /// Link encoding (default: statement; `in-toto-run`: metablock).
-    #[arg(long, value_enum, value_name = "ENCODING")]
+    #[arg(long, value_enum, value_name = "ENCODING", overrides_with = "encoding")]
     encoding: Option<LinkFormat>,
     /// Output: text, or json (one JSON object on stdout: the link written,
     /// its step, signer and artifact counts; the command's own stdout then
@@ -361,7 +361,8 @@ pub struct RunArgs {
         long,
         short = 't',
         visible_alias = "run-timeout",
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        overrides_with = "timeout"
     )]
     timeout: Option<u64>,
     /// Pass toto's own credentials to the command. By default

@@ -535,7 +535,7 @@ fn bad_gpg_output_and_missing_or_failing_gpg_are_input_errors() {
         .args(["run", "-n", "build", "--gpg", &fpr, "--", "true"])
         .output()
         .unwrap();
-    expect_input_error(&out, "--format metablock", "--gpg with a DSSE format");
+    expect_input_error(&out, "--encoding metablock", "--gpg with a DSSE format");
     // Exporting a key that is not there.
     fs::write(
         root.join("chain.toml"),

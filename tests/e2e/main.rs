@@ -21,6 +21,7 @@ mod forgery;
 mod gpg;
 mod hostile_bundles;
 mod keyless;
+mod never_surprise;
 mod reading;
 mod readme;
 mod real_world;

@@ -120,6 +120,20 @@ pub fn run_without(
     record_streams: bool,
     remove: &[&str],
 ) -> Result<Outcome, ExecError> {
+    run_showing(argv, dir, timeout, record_streams, remove, false)
+}
+
+/// [`run_without`], with the command's stdout shown on stderr when
+/// `stdout_to_stderr` (so that stdout carries only the caller's own
+/// output, e.g. a JSON report); recorded streams are unchanged.
+pub fn run_showing(
+    argv: &[String],
+    dir: Option<&std::path::Path>,
+    timeout: Option<Duration>,
+    record_streams: bool,
+    remove: &[&str],
+    stdout_to_stderr: bool,
+) -> Result<Outcome, ExecError> {
     let (program, args) = argv.split_first().ok_or(ExecError::Empty)?;
     let mut command = Command::new(program);
     command.args(args).stdin(Stdio::inherit());
@@ -131,6 +145,8 @@ pub fn run_without(
     }
     if record_streams {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else if stdout_to_stderr {
+        command.stdout(std::io::stderr());
     }
     let mut child = command.spawn().map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -144,7 +160,12 @@ pub fn run_without(
             }
         }
     })?;
-    let out = child.stdout.take().map(|s| pump(s, echo_stdout));
+    let echo_out = if stdout_to_stderr {
+        echo_stderr
+    } else {
+        echo_stdout
+    };
+    let out = child.stdout.take().map(|s| pump(s, echo_out));
     let err = child.stderr.take().map(|s| pump(s, echo_stderr));
     let started = Instant::now();
     let status = loop {

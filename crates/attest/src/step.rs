@@ -117,6 +117,8 @@ pub struct Request<'a> {
     pub remove_env: &'a [&'a str],
     /// Record stdout and stderr (still shown) in the byproducts.
     pub record_streams: bool,
+    /// Show the command's stdout on stderr (stdout is the caller's).
+    pub stdout_to_stderr: bool,
     /// Told about progress.
     pub observer: &'a dyn StepObserver,
 }
@@ -134,6 +136,7 @@ impl<'a> Request<'a> {
             timeout: None,
             remove_env: &[],
             record_streams: false,
+            stdout_to_stderr: false,
             observer: &(),
         }
     }
@@ -212,12 +215,13 @@ pub fn run(request: &Request<'_>) -> Result<Step, Error> {
     if let Some(argv) = request.command {
         let (shown, command_redactions) = redact_command(argv, request.redactor);
         observer.running(&shown);
-        let outcome = exec::run_without(
+        let outcome = exec::run_showing(
             argv,
             None,
             request.timeout,
             request.record_streams,
             request.remove_env,
+            request.stdout_to_stderr,
         )
         .map_err(|e| Error::Exec(redact_exec_error(e, request.redactor)))?;
         observer.ran(outcome.return_value);

@@ -149,7 +149,7 @@ impl Gpg {
     /// names (the signing key's or subkey's fingerprint).
     pub fn sign_document(&self, document: &mut SignedDocument) -> Result<String> {
         let content = document.gpg_signable().ok_or_else(|| {
-            anyhow!("OpenPGP (--gpg) signs Metablocks only, as the reference does: pass --format metablock")
+            anyhow!("OpenPGP (--gpg) signs Metablocks only, as the reference does: pass --encoding metablock")
         })?;
         let signature = self.sign(content)?;
         document.add_gpg_signature(&signature)?;

@@ -53,6 +53,10 @@ pub struct Cli {
     max_document_mib: Option<u32>,
 }
 
+/// Seconds `in-toto-run` gives the step's command (the reference's
+/// `LINK_CMD_EXEC_TIMEOUT`) when no `--run-timeout`/`--timeout` is given.
+const COMPAT_RUN_TIMEOUT: u64 = 10;
+
 /// When toto is invoked under a reference command's name (a symlink made
 /// by `toto install-compat`), the toto command line that does the same,
 /// with the reference's defaults (classic Metablock links).
@@ -70,13 +74,17 @@ fn compat_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let metablock = if use_dsse {
         vec![]
     } else {
-        vec!["--format".into(), "metablock".into()]
+        vec!["--encoding".into(), "metablock".into()]
     };
     let mut out: Vec<std::ffi::OsString> = vec!["toto".into()];
     match name.as_str() {
         "in-toto-run" => {
             out.push("run".into());
             out.extend(metablock);
+            // The reference kills the step after 10 s unless told otherwise
+            // (`toto run` itself has no limit by default); a --run-timeout
+            // given comes later and overrides this one.
+            out.extend(["--timeout".into(), COMPAT_RUN_TIMEOUT.to_string().into()]);
             out.extend(rest);
         }
         "in-toto-record" => {

@@ -261,6 +261,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     result
 }
 
+/// Prints `--format json`'s one object, on one line of stdout.
+pub fn print_json(value: &serde_json::Value) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{value}").context("cannot write to stdout")
+}
+
 /// Output format of commands that report a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

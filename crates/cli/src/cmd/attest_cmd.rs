@@ -43,12 +43,24 @@ pub struct AttestArgs {
     /// Append to the output file (one envelope per line) instead of replacing it.
     #[arg(long, requires = "output")]
     append: bool,
+    /// Output: text, or json (one JSON object on stdout: the file written,
+    /// subjects and their digests, predicate type, signer). With keys it
+    /// needs -o FILE (the envelope would go to stdout otherwise).
+    #[arg(long, value_enum, default_value_t = util::Format::Text)]
+    format: util::Format,
 }
 
 /// `toto attest`.
 pub fn run(args: AttestArgs) -> Result<ExitCode> {
     if args.predicate_type.trim().is_empty() {
         bail!("--predicate-type is empty");
+    }
+    let json_out = args.format == util::Format::Json;
+    if json_out && args.output.is_none() && !args.signing.keyless.keyless {
+        bail!(
+            "--format json reports on stdout, where the envelope would go: name the \
+             attestation file with -o FILE"
+        );
     }
     let predicate = match &args.predicate {
         None => serde_json::json!({}),
@@ -59,11 +71,21 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         }
     };
     let mut subjects = Vec::new();
+    let mut shown_subjects = Vec::new();
     for path in &args.subject {
         let digest = util::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
         let name = path.to_string_lossy().replace('\\', "/");
+        shown_subjects.push(serde_json::json!({"name": name, "digest": &digest}));
         subjects.push(ResourceDescriptor::artifact(&name, digest));
     }
+    let report = |output: &std::path::Path, signer: serde_json::Value| {
+        serde_json::json!({
+            "attestation": output.display().to_string(),
+            "predicate_type": args.predicate_type,
+            "subjects": shown_subjects,
+            "signer": signer,
+        })
+    };
     let statement = Statement::new(subjects, &args.predicate_type, predicate).into_value();
     let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
     let keyless = &args.signing.keyless;
@@ -98,6 +120,17 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             signer.issuer(),
             bundle.log_index
         );
+        if json_out {
+            util::print_json(&report(
+                &output,
+                serde_json::json!({
+                    "kind": "keyless",
+                    "identity": signer.identity(),
+                    "issuer": signer.issuer(),
+                    "log_index": bundle.log_index,
+                }),
+            ))?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let keys = util::SigningKeys {
@@ -138,6 +171,13 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             args.subject.len(),
             path.display()
         );
+        if json_out {
+            let keyids: Vec<String> = keys.iter().map(|k| k.keyid().to_string()).collect();
+            util::print_json(&report(
+                path,
+                serde_json::json!({"kind": "key", "keyids": keyids}),
+            ))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

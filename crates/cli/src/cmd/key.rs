@@ -56,6 +56,10 @@ pub struct GenerateArgs {
     /// Output name: writes NAME and NAME.pub.
     #[arg(long, short = 'o', value_name = "NAME")]
     output: PathBuf,
+    /// Output: text, or json (one JSON object on stdout: key id, type,
+    /// scheme, the two paths, whether the private key is encrypted).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 /// Arguments of `toto key id`.
@@ -125,6 +129,17 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
             public_path.display(),
             key.keyid()
         );
+    }
+    if args.format == Format::Json {
+        let public = key.public_key();
+        util::print_json(&json!({
+            "keyid": key.keyid().as_str(),
+            "type": args.key_type.to_possible_value().map(|v| v.get_name().to_owned()),
+            "scheme": public.scheme().to_string(),
+            "private_key": private_path.display().to_string(),
+            "public_key": public_path.display().to_string(),
+            "encrypted": password.is_some(),
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }

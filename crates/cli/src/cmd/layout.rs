@@ -10,8 +10,9 @@ use attest::layout::describe::{self, Description, KeySource, SourceError};
 use attest::layout::{Functionary, Layout};
 use attest::{Encoding, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
 
-use crate::util;
+use crate::util::{self, Format};
 
 /// Layout subcommands.
 #[derive(Debug, Subcommand)]
@@ -24,7 +25,7 @@ pub enum LayoutCommand {
     /// Sign a layout (several owners may sign; --append keeps earlier signatures).
     #[command(
         after_help = "Examples:\n  toto layout sign --key alice.pem root.layout\n  \
-        toto layout sign --key alice.pem --format dsse -o root.dsse.layout root.layout"
+        toto layout sign --key alice.pem --encoding dsse -o root.dsse.layout root.layout"
     )]
     Sign(SignArgs),
     /// Print a readable summary: expiry, keys, steps, rules, inspections.
@@ -92,6 +93,10 @@ pub struct NewArgs {
     /// GnuPG home directory to export the steps' `gpg_keys` from.
     #[arg(long = "gpg-home", value_name = "DIR")]
     gpg_home: Option<PathBuf>,
+    /// Output: text, or json (one JSON object on stdout: the file written,
+    /// step and inspection counts).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 /// Layout encodings.
@@ -100,6 +105,31 @@ pub enum LayoutFormat {
     /// Classic Metablock (what in-toto-verify reads by default).
     Metablock,
     /// DSSE envelope.
+    Dsse,
+}
+
+impl LayoutFormat {
+    fn encoding(self) -> Encoding {
+        match self {
+            LayoutFormat::Metablock => Encoding::Metablock,
+            LayoutFormat::Dsse => Encoding::Dsse,
+        }
+    }
+}
+
+/// `--format` of `layout sign`: the output format, or (deprecated, for one
+/// release) the encoding it used to choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignOutput {
+    /// A line on stderr saying what was written.
+    Text,
+    /// One JSON object on stdout describing the signed layout.
+    Json,
+    /// Deprecated: --encoding metablock.
+    #[value(hide = true)]
+    Metablock,
+    /// Deprecated: --encoding dsse.
+    #[value(hide = true)]
     Dsse,
 }
 
@@ -113,8 +143,14 @@ pub struct SignArgs {
     #[command(flatten)]
     signing: crate::keyless_sign::KeysOrKeyless,
     /// Encoding of the signed layout (default: keep the input's).
-    #[arg(long, value_enum)]
-    format: Option<LayoutFormat>,
+    #[arg(long, value_enum, value_name = "ENCODING")]
+    encoding: Option<LayoutFormat>,
+    /// Output: text, or json (one JSON object on stdout: the file written,
+    /// encoding, signatures, keyless bundle). `--format metablock|dsse`
+    /// still chooses the encoding for one release (deprecated: use
+    /// --encoding).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = SignOutput::Text)]
+    format: SignOutput,
     /// Keep existing signatures.
     #[arg(long, short = 'a')]
     append: bool,
@@ -128,6 +164,10 @@ pub struct SignArgs {
 /// Arguments of `toto layout show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// Output: a readable summary, or json (one JSON object on stdout: the
+    /// encoding, signatures, expiry, keys, steps and inspections).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// The layout.
     layout: PathBuf,
 }
@@ -194,6 +234,14 @@ fn new(args: NewArgs) -> Result<ExitCode> {
         layout.steps.len(),
         layout.inspect.len()
     );
+    if args.format == Format::Json {
+        util::print_json(&json!({
+            "layout": args.output.display().to_string(),
+            "signed": false,
+            "steps": layout.steps.len(),
+            "inspections": layout.inspect.len(),
+        }))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,7 +264,35 @@ fn read_layout(path: &Path) -> Result<SignedDocument> {
     Ok(document)
 }
 
+/// The encoding `layout sign` was asked for: `--encoding`, or the
+/// deprecated `--format metablock|dsse` (with a note on stderr).
+fn sign_encoding(args: &SignArgs) -> Result<Option<LayoutFormat>> {
+    let deprecated = match args.format {
+        SignOutput::Text | SignOutput::Json => return Ok(args.encoding),
+        SignOutput::Metablock => LayoutFormat::Metablock,
+        SignOutput::Dsse => LayoutFormat::Dsse,
+    };
+    let name = if deprecated == LayoutFormat::Dsse {
+        "dsse"
+    } else {
+        "metablock"
+    };
+    if args.encoding.is_some() {
+        bail!(
+            "--format {name} and --encoding: --format for the encoding is deprecated; give only \
+             --encoding"
+        );
+    }
+    crate::log::warning(format_args!(
+        "--format for the encoding is deprecated; use --encoding {name} (--format is the \
+         output format: text or json)"
+    ));
+    Ok(Some(deprecated))
+}
+
 fn sign(args: SignArgs) -> Result<ExitCode> {
+    let chosen = sign_encoding(&args)?;
+    let json_out = args.format == SignOutput::Json;
     let document = read_layout(&args.layout)?;
     Layout::from_value(document.payload().clone())
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
@@ -225,11 +301,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         password: args.signing.password.clone(),
     }
     .load()?;
-    let encoding = match args.format {
-        None => document.encoding(),
-        Some(LayoutFormat::Metablock) => Encoding::Metablock,
-        Some(LayoutFormat::Dsse) => Encoding::Dsse,
-    };
+    let encoding = chosen.map_or(document.encoding(), LayoutFormat::encoding);
     let mut signed = if args.append && encoding == document.encoding() {
         document.clone()
     } else {
@@ -260,6 +332,15 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
             signer.identity(),
             signer.issuer()
         );
+        if json_out {
+            let bundle = json!({
+                "path": bundle_path.display().to_string(),
+                "identity": signer.identity(),
+                "issuer": signer.issuer(),
+                "log_index": bundle.log_index,
+            });
+            util::print_json(&sign_report(&output, &signed, bundle))?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     util::write_atomic(&output, &bytes, None)?;
@@ -268,12 +349,99 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         output.display(),
         signed.signature_count()
     );
+    if json_out {
+        util::print_json(&sign_report(&output, &signed, serde_json::Value::Null))?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `layout sign --format json`: the file written, its key signatures, and
+/// the keyless bundle (or null).
+fn sign_report(
+    output: &Path,
+    signed: &SignedDocument,
+    bundle: serde_json::Value,
+) -> serde_json::Value {
+    json!({
+        "layout": output.display().to_string(),
+        "encoding": encoding_name(signed.encoding()),
+        "signatures": signed.signature_count(),
+        "keyids": signed.signature_keyids(),
+        "bundle": bundle,
+    })
+}
+
+/// An encoding as `--encoding` names it.
+fn encoding_name(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Metablock => "metablock",
+        _ => "dsse",
+    }
+}
+
+/// `layout show --format json`.
+fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = layout
+        .keys
+        .iter()
+        .map(|(id, key)| match key {
+            Functionary::Key(key) => {
+                json!({"keyid": id, "kind": "key", "scheme": key.scheme().to_string()})
+            }
+            Functionary::Gpg { .. } => json!({"keyid": id, "kind": "gpg"}),
+            Functionary::Sigstore { identity, issuer } => json!({
+                "keyid": id, "kind": "keyless", "identity": identity, "issuer": issuer,
+            }),
+        })
+        .collect();
+    let rules = |rules: &[attest::rules::Rule]| -> Vec<String> {
+        rules.iter().map(ToString::to_string).collect()
+    };
+    let steps: Vec<serde_json::Value> = layout
+        .steps
+        .iter()
+        .map(|step| {
+            json!({
+                "name": step.name.to_string(),
+                "threshold": step.threshold,
+                "functionaries": step.pubkeys,
+                "expected_command": step.expected_command,
+                "materials": rules(&step.expected_materials),
+                "products": rules(&step.expected_products),
+            })
+        })
+        .collect();
+    let inspections: Vec<serde_json::Value> = layout
+        .inspect
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.name.to_string(),
+                "run": i.run,
+                "materials": rules(&i.expected_materials),
+                "products": rules(&i.expected_products),
+            })
+        })
+        .collect();
+    json!({
+        "layout": path.display().to_string(),
+        "encoding": encoding_name(document.encoding()),
+        "signatures": document.signature_keyids(),
+        "expires": layout.expires.as_ref().map(ToString::to_string),
+        "readme": layout.readme,
+        "keys": keys,
+        "steps": steps,
+        "inspections": inspections,
+    })
 }
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
     let document = read_layout(&args.layout)?;
     let layout = Layout::from_value(document.payload().clone())?;
+    if args.format == Format::Json {
+        util::print_json(&show_json(&args.layout, &document, &layout))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("Layout {}", args.layout.display());
     println!(
         "  encoding: {:?}, signatures by: {}",

@@ -30,7 +30,35 @@ pub enum LinkFormat {
     Metablock,
 }
 
+/// `--format` of run and record: the output format, or (deprecated, for
+/// one release) the link encoding it used to choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputOrEncoding {
+    /// A line on stderr saying what was written.
+    Text,
+    /// One JSON object on stdout describing the link written.
+    Json,
+    /// Deprecated: --encoding statement.
+    #[value(hide = true)]
+    Statement,
+    /// Deprecated: --encoding dsse-link.
+    #[value(hide = true)]
+    DsseLink,
+    /// Deprecated: --encoding metablock.
+    #[value(hide = true)]
+    Metablock,
+}
+
 impl LinkFormat {
+    /// The name `--encoding` takes.
+    fn name(self) -> &'static str {
+        match self {
+            LinkFormat::Statement => "statement",
+            LinkFormat::DsseLink => "dsse-link",
+            LinkFormat::Metablock => "metablock",
+        }
+    }
+
     fn encoding(self) -> Encoding {
         match self {
             LinkFormat::Statement => Encoding::Statement,
@@ -117,11 +145,17 @@ pub struct SigningArgs {
         default_value = "."
     )]
     metadata_directory: PathBuf,
-    /// Link encoding.
-    #[arg(long, value_enum, default_value_t = LinkFormat::Statement)]
-    format: LinkFormat,
-    /// Same as --format dsse-link (the reference's flag).
-    #[arg(long = "use-dsse", conflicts_with = "format")]
+    /// Link encoding (default: statement; `in-toto-run`: metablock).
+    #[arg(long, value_enum, value_name = "ENCODING", overrides_with = "encoding")]
+    encoding: Option<LinkFormat>,
+    /// Output: text, or json (one JSON object on stdout: the link written,
+    /// its step, signer and artifact counts; the command's own stdout then
+    /// goes to stderr). `--format statement|dsse-link|metablock` still
+    /// chooses the encoding for one release (deprecated: use --encoding).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputOrEncoding::Text)]
+    format: OutputOrEncoding,
+    /// Same as --encoding dsse-link (the reference's flag).
+    #[arg(long = "use-dsse", conflicts_with = "encoding")]
     use_dsse: bool,
 }
 
@@ -160,6 +194,41 @@ enum Signing {
 }
 
 impl SigningArgs {
+    /// Reads the deprecated `--format statement|dsse-link|metablock` as
+    /// `--encoding`, with a note on stderr; afterwards `format` is the
+    /// output format only. Checked before anything else happens.
+    fn settle_format(&mut self) -> Result<()> {
+        let deprecated = match self.format {
+            OutputOrEncoding::Text | OutputOrEncoding::Json => return Ok(()),
+            OutputOrEncoding::Statement => LinkFormat::Statement,
+            OutputOrEncoding::DsseLink => LinkFormat::DsseLink,
+            OutputOrEncoding::Metablock => LinkFormat::Metablock,
+        };
+        let name = deprecated.name();
+        if let Some(encoding) = self.encoding {
+            bail!(
+                "--format {name} and --encoding {}: --format for the encoding is deprecated; \
+                 give only --encoding",
+                encoding.name()
+            );
+        }
+        if self.use_dsse {
+            bail!("--format {name} and --use-dsse both choose the encoding: give only --encoding");
+        }
+        crate::log::warning(format_args!(
+            "--format for the encoding is deprecated; use --encoding {name} \
+             (--format is the output format: text or json)"
+        ));
+        self.encoding = Some(deprecated);
+        self.format = OutputOrEncoding::Text;
+        Ok(())
+    }
+
+    /// Whether `--format json` was asked for.
+    fn json(&self) -> bool {
+        self.format == OutputOrEncoding::Json
+    }
+
     /// With `--keyless`, the identity token (checked now, so a bad token
     /// fails before the step runs).
     fn keyless_token(&self) -> Result<Option<keyless::IdentityToken>> {
@@ -170,7 +239,7 @@ impl SigningArgs {
             bail!("--keyless signs without a key: drop --key/--gpg, or drop --keyless");
         }
         if self.format() != LinkFormat::Statement {
-            bail!("--keyless writes a Sigstore bundle of a Statement v1 link: drop --format/--use-dsse");
+            bail!("--keyless writes a Sigstore bundle of a Statement v1 link: drop --encoding/--use-dsse");
         }
         self.keyless.token().map(Some)
     }
@@ -179,14 +248,16 @@ impl SigningArgs {
         if self.use_dsse {
             LinkFormat::DsseLink
         } else {
-            self.format
+            self.encoding.unwrap_or(LinkFormat::Statement)
         }
     }
 
     fn load_key(&self) -> Result<LinkSigner> {
         if let Some(gpg) = self.gpg.signer() {
             if self.format() != LinkFormat::Metablock {
-                bail!("--gpg signs Metablocks only, as the reference does: add --format metablock");
+                bail!(
+                    "--gpg signs Metablocks only, as the reference does: add --encoding metablock"
+                );
             }
             gpg.check_secret_key()?;
             return Ok(LinkSigner::Gpg(gpg));
@@ -251,7 +322,7 @@ impl Signing {
     after_help = "Exit code: the command's own exit code (0 with --no-command); 1 when it \
     cannot run or times out; 2 for usage or input errors.\n\nExamples:\n  \
     toto run -n build -k alice.pem -m src -p dist -- make dist\n  \
-    toto run -n package --format metablock -k bob.pem -m dist -p pkg.tar.gz -- tar czf pkg.tar.gz dist\n  \
+    toto run -n package --encoding metablock -k bob.pem -m dist -p pkg.tar.gz -- tar czf pkg.tar.gz dist\n  \
     in-toto-run --step-name build --signing-key alice.pem --materials src --products dist -- make"
 )]
 pub struct RunArgs {
@@ -282,9 +353,18 @@ pub struct RunArgs {
     /// a URL with a password.
     #[arg(long)]
     no_default_redactions: bool,
-    /// Kill the command after this many seconds (0: no limit).
-    #[arg(long, short = 't', visible_alias = "run-timeout", default_value_t = 10)]
-    timeout: u64,
+    /// Kill the command after this many seconds. Default: no limit (a
+    /// build may take hours); 0 also means no limit. Invoked as
+    /// `in-toto-run` (`toto install-compat`), the reference's default of
+    /// 10 seconds applies.
+    #[arg(
+        long,
+        short = 't',
+        visible_alias = "run-timeout",
+        value_name = "SECONDS",
+        overrides_with = "timeout"
+    )]
+    timeout: Option<u64>,
     /// Pass toto's own credentials to the command. By default
     /// SIGSTORE_ID_TOKEN, SIGSTORE_IDENTITY_TOKEN and TOTO_KEY_PASSWORD are
     /// removed from its environment: they are for signing the link, not
@@ -368,6 +448,11 @@ pub struct MockArgs {
     /// removed from its environment, as `toto run` does).
     #[arg(long)]
     pass_credentials: bool,
+    /// Output: text, or json (one JSON object on stdout: the link written,
+    /// artifact counts, the command's exit code; the command's own stdout
+    /// then goes to stderr).
+    #[arg(long, value_enum, default_value_t = util::Format::Text)]
+    format: util::Format,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -392,6 +477,13 @@ fn record_paths(
 /// cannot be run or times out is a verification failure (exit 1).
 fn record_step(request: &step::Request<'_>) -> Result<step::Step> {
     step::run(request).map_err(|e| match e {
+        // The limit came from --timeout (or in-toto-run's default): say so.
+        attest::Error::Exec(attest::exec::ExecError::Timeout { program, seconds }) => {
+            anyhow::Error::new(util::VerificationFailed(format!(
+                "command {program} timed out after {seconds} s (--timeout {seconds}) and was \
+                 killed; raise or remove --timeout"
+            )))
+        }
         attest::Error::Exec(e) => anyhow::Error::new(util::VerificationFailed(e.to_string())),
         other => other.into(),
     })
@@ -446,6 +538,53 @@ fn check_keyless_products(
     Ok(())
 }
 
+/// A signed link written: what `--format json` reports.
+struct Written {
+    /// The link file.
+    path: PathBuf,
+    /// `--encoding`'s name, or `sigstore-bundle`.
+    encoding: &'static str,
+    /// Who signed it (see [`signer_json`]).
+    signer: serde_json::Value,
+}
+
+/// A signer as `--format json` reports it: `{"kind": "key"|"gpg", "keyid"}`
+/// or `{"kind": "keyless", "identity", "issuer"}`.
+fn signer_json(signer: &Signer) -> serde_json::Value {
+    match signer {
+        Signer::Key { keyid } => serde_json::json!({"kind": "key", "keyid": keyid}),
+        Signer::Gpg { keyid } => serde_json::json!({"kind": "gpg", "keyid": keyid}),
+        Signer::Keyless {
+            issuer,
+            subject,
+            email,
+            workflow,
+        } => serde_json::json!({
+            "kind": "keyless",
+            "identity": email.as_ref().or(workflow.as_ref()).unwrap_or(subject),
+            "issuer": issuer,
+        }),
+    }
+}
+
+/// `--format json` of a link written by run or record stop.
+fn link_report(
+    written: &Written,
+    name: &StepName,
+    link: &Link,
+    exit_code: Option<i64>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "link": written.path.display().to_string(),
+        "step": name.as_str(),
+        "encoding": written.encoding,
+        "signer": written.signer,
+        "materials": link.materials.len(),
+        "products": link.products.len(),
+        "exit_code": exit_code,
+    })
+}
+
 /// Signs a finished step's link with the key, or keylessly, and writes it
 /// into the metadata directory as `<step>.<id8>.link` (`.link.sigstore.json`
 /// when keyless). Checks first that the file can be written, so nothing is
@@ -457,20 +596,40 @@ fn sign_link(
     signing: &Signing,
     name: &StepName,
     check_keyid: &dyn Fn(&str) -> Result<()>,
-) -> Result<PathBuf> {
+) -> Result<Written> {
     let dir = &signing_args.metadata_directory;
     util::check_writable(dir, &[signing.link_name(name)])?;
     match signing {
         Signing::Keyless(token) => {
             check_keyless_products(signing_args, signing, link.products.len())?;
             let signer = signing_args.keyless.signer(token)?;
-            crate::keyless_sign::write_link(link, &signer, name, dir)
+            let path = crate::keyless_sign::write_link(link, &signer, name, dir)?;
+            Ok(Written {
+                path,
+                encoding: "sigstore-bundle",
+                signer: serde_json::json!({
+                    "kind": "keyless",
+                    "identity": signer.identity(),
+                    "issuer": signer.issuer(),
+                }),
+            })
         }
-        Signing::Key(key) => write_link(link, Some(key), signing_args.format(), |id| {
-            check_keyid(id)?;
-            Ok(dir.join(name.link_file_name(id)))
-        })
-        .map(|(path, _, _)| path),
+        Signing::Key(key) => {
+            let format = signing_args.format();
+            let (path, _, keyid) = write_link(link, Some(key), format, |id| {
+                check_keyid(id)?;
+                Ok(dir.join(name.link_file_name(id)))
+            })?;
+            let signer = match key {
+                LinkSigner::Key(_) => Signer::Key { keyid },
+                LinkSigner::Gpg(_) => Signer::Gpg { keyid },
+            };
+            Ok(Written {
+                path,
+                encoding: format.name(),
+                signer: signer_json(&signer),
+            })
+        }
     }
 }
 
@@ -489,7 +648,8 @@ fn environment() -> Vec<(String, String)> {
 }
 
 /// `toto run`.
-pub fn run(args: RunArgs) -> Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> Result<ExitCode> {
+    args.signing.settle_format()?;
     let name = step_name(&args.step_name)?;
     if args.command.is_empty() && !args.no_command {
         bail!("no command given: put it after `--`, or pass --no-command");
@@ -515,15 +675,26 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     request.materials = &args.materials;
     request.products = &args.products;
     request.redactor = Some(&redactor);
-    request.timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    request.timeout = args
+        .timeout
+        .filter(|&seconds| seconds > 0)
+        .map(Duration::from_secs);
+    if let (Some(seconds), false) = (request.timeout.map(|t| t.as_secs()), args.no_command) {
+        crate::log::verbose!("the command is killed after {seconds} s (--timeout {seconds})");
+    }
     request.remove_env = removed_credentials(args.pass_credentials);
     request.record_streams = args.record_streams;
+    // stdout carries the JSON report alone.
+    request.stdout_to_stderr = args.signing.json();
     request.observer = &progress;
     let step::Step {
         link, return_value, ..
     } = record_step(&request)?;
-    let path = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
-    crate::log::info!("wrote {}", path.display());
+    let written = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
+    crate::log::info!("wrote {}", written.path.display());
+    if args.signing.json() {
+        util::print_json(&link_report(&written, &name, &link, return_value))?;
+    }
     let code = return_value.unwrap_or(0);
     Ok(ExitCode::from(
         u8::try_from(code.rem_euclid(256)).unwrap_or(1),
@@ -539,7 +710,8 @@ fn link_directory(signing: &SigningArgs) -> Result<PathBuf> {
 
 /// `toto record start`: the unfinished link in the link directory, and
 /// what stop must find again in the private state.
-fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
+fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
+    args.signing.settle_format()?;
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
     let signing = args.signing.prepare()?;
@@ -585,12 +757,21 @@ fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let report = serde_json::json!({
+        "started": path.display().to_string(),
+        "step": name.as_str(),
+        "signer": signer_json(&signer),
+        "materials": link.materials.len(),
+    });
     let started = Started::new(name.as_str(), &dir, signer, &file_name, &bytes, &link);
     store.save(&dir, &started)?;
     crate::log::info!(
         "started {}; finish with `toto record stop -n {name}`",
         path.display()
     );
+    if args.signing.json() {
+        util::print_json(&report)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -622,7 +803,8 @@ fn check_signer(started: &Started, signing: &Signing, name: &StepName) -> Result
 
 /// `toto record stop`: signs the link `record start` began, and nothing
 /// else.
-fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
+fn record_stop(mut args: RecordStopArgs) -> Result<ExitCode> {
+    args.signing.settle_format()?;
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
     let signing = args.signing.prepare()?;
@@ -670,11 +852,14 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
         }
         _ => Ok(()),
     };
-    let path = sign_link(&link, &args.signing, &signing, &name, &same_gpg_key)?;
+    let written = sign_link(&link, &args.signing, &signing, &name, &same_gpg_key)?;
     std::fs::remove_file(&unfinished)
         .with_context(|| format!("cannot remove {}", unfinished.display()))?;
     store.remove(&dir, name.as_str())?;
-    crate::log::info!("wrote {}", path.display());
+    crate::log::info!("wrote {}", written.path.display());
+    if args.signing.json() {
+        util::print_json(&link_report(&written, &name, &link, None))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -702,9 +887,21 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     request.redactor = Some(&redactor);
     request.remove_env = removed_credentials(args.pass_credentials);
     request.record_streams = args.record_streams;
+    let json_out = args.format == util::Format::Json;
+    request.stdout_to_stderr = json_out;
     request.observer = &progress;
-    let link = record_step(&request)?.link;
+    let step::Step {
+        link, return_value, ..
+    } = record_step(&request)?;
     let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
     crate::log::info!("wrote unsigned {}", path.display());
+    if json_out {
+        let written = Written {
+            path,
+            encoding: LinkFormat::Metablock.name(),
+            signer: serde_json::Value::Null,
+        };
+        util::print_json(&link_report(&written, &name, &link, return_value))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

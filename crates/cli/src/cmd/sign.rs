@@ -42,10 +42,18 @@ pub struct SignArgs {
     /// Check that every key signed instead of signing.
     #[arg(long)]
     verify: bool,
+    /// Output: text, or json (one JSON object on stdout: the file written
+    /// and its signatures, or --verify's verdict). Not with --gpg.
+    #[arg(long, value_enum, default_value_t = util::Format::Text)]
+    format: util::Format,
 }
 
 /// `toto sign`.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
+    let json_out = args.format == util::Format::Json;
+    if json_out && args.gpg.signer().is_some() {
+        bail!("--format json is not available with --gpg: drop one of them");
+    }
     let limits = util::limits();
     let bytes = util::read_document(&args.file, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
@@ -64,6 +72,13 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         for path in &args.keys {
             let key = util::load_public_key(path)?;
             if document.verify(&[&key], 1).is_err() {
+                if json_out {
+                    util::print_json(&serde_json::json!({
+                        "verified": false,
+                        "file": args.file.display().to_string(),
+                        "missing": key.keyid().as_str(),
+                    }))?;
+                }
                 eprintln!(
                     "{} {} has no valid signature by {} ({})",
                     crate::style::bad("toto: verification failed:"),
@@ -73,6 +88,13 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(util::EXIT_FAILED));
             }
+        }
+        if json_out {
+            util::print_json(&serde_json::json!({
+                "verified": true,
+                "file": args.file.display().to_string(),
+            }))?;
+            return Ok(ExitCode::SUCCESS);
         }
         println!(
             "{} {} is signed by every key given.",
@@ -109,5 +131,12 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     };
     util::write_atomic(&output, &signed.to_json(), None)?;
     crate::log::info!("wrote {}", output.display());
+    if json_out {
+        util::print_json(&serde_json::json!({
+            "file": output.display().to_string(),
+            "signatures": signed.signature_count(),
+            "keyids": signed.signature_keyids(),
+        }))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

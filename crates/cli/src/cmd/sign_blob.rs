@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use crate::keyless_sign::{cli_error, write_bundle, KeylessArgs};
-use crate::util;
+use crate::util::{self, Format};
 
 /// Arguments of `toto sign-blob`.
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ pub struct SignBlobArgs {
     /// Bundle path (only with one file; default `<FILE>.sigstore.json`).
     #[arg(long, value_name = "FILE")]
     bundle: Option<PathBuf>,
+    /// Output: text, or json (one JSON object on stdout: each file's
+    /// bundle, signer and Rekor log index).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 /// `toto sign-blob`.
@@ -43,6 +47,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
     }
     let token = args.keyless.token()?;
     let signer = args.keyless.signer(&token)?;
+    let mut written = Vec::new();
     for (file, blob) in args.files.iter().zip(&blobs) {
         let bundle = signer.sign_blob(blob).map_err(cli_error)?;
         let path = args.bundle.clone().unwrap_or_else(|| {
@@ -58,6 +63,18 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
             signer.issuer(),
             bundle.log_index
         );
+        written.push(serde_json::json!({
+            "file": file.display().to_string(),
+            "bundle": path.display().to_string(),
+            "log_index": bundle.log_index,
+        }));
+    }
+    if args.format == Format::Json {
+        util::print_json(&serde_json::json!({
+            "identity": signer.identity(),
+            "issuer": signer.issuer(),
+            "bundles": written,
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }

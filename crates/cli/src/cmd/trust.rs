@@ -9,6 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use keyless::tuf::{self, Location};
 
+use crate::util::Format;
+
 /// `toto trust …`.
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
@@ -20,14 +22,29 @@ pub enum TrustCommand {
   toto trust update --repository ./local-tuf-repo --root ./local-tuf-repo/1.root.json
 
 Afterwards the public-good trusted root fetched here is what toto verifies and signs
-against by default (see `toto trust show`); --trusted-root FILE still overrides it.
+against by default (see `toto trust show`); --trusted-root FILE, --trust-config FILE and
+TOTO_TRUST_CONFIG still override it, in that order.
 
 Exit codes: 0 updated, 1 the repository's metadata or a target did not verify
 (signature, rollback, expiry, hash), 2 usage, input or network error.")]
     Update(UpdateArgs),
     /// Say which Sigstore trusted root toto uses by default, and where.
     #[command(after_help = "Example:\n  toto trust show")]
-    Show,
+    Show(ShowArgs),
+}
+
+/// `toto trust show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Output: text, or json (one JSON object on stdout: the trusted root
+    /// verification uses by default, and the trust config in effect).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The trust config (also TOTO_TRUST_CONFIG): when set, verifying
+    /// commands use its trusted root (after --trusted-root) and signing
+    /// uses its services.
+    #[arg(long, value_name = "FILE", env = "TOTO_TRUST_CONFIG")]
+    trust_config: Option<PathBuf>,
 }
 
 /// `toto trust update`.
@@ -46,6 +63,10 @@ pub struct UpdateArgs {
     /// per repository.
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Output: text, or json (one JSON object on stdout: versions, files
+    /// written, targets absent).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 impl TrustCommand {
@@ -53,20 +74,7 @@ impl TrustCommand {
     pub fn run(self) -> Result<ExitCode> {
         match self {
             TrustCommand::Update(args) => update(args),
-            TrustCommand::Show => {
-                match cached_public_good_root()? {
-                    Some(cached) => println!(
-                        "trusted root: {} (public good, fetched by `toto trust update`, verified \
-                         against the TUF metadata cached beside it)",
-                        cached.path.display()
-                    ),
-                    None => println!(
-                        "trusted root: embedded public-good root (`toto trust update` would fetch a fresh one into {})",
-                        public_good_root_path()?.display()
-                    ),
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            TrustCommand::Show(args) => show(&args),
         }
     }
 }
@@ -137,6 +145,39 @@ fn default_cache_dir() -> Result<PathBuf> {
     }
 }
 
+fn show(args: &ShowArgs) -> Result<ExitCode> {
+    let cached = cached_public_good_root()?;
+    if args.format == Format::Json {
+        crate::util::print_json(&serde_json::json!({
+            "public_good_root": match &cached {
+                Some(c) => serde_json::json!({"source": "cache", "path": c.path.display().to_string()}),
+                None => serde_json::json!({"source": "embedded", "path": null}),
+            },
+            "trust_config": args.trust_config.as_ref().map(|p| p.display().to_string()),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cached {
+        Some(cached) => println!(
+            "trusted root: {} (public good, fetched by `toto trust update`, verified \
+             against the TUF metadata cached beside it)",
+            cached.path.display()
+        ),
+        None => println!(
+            "trusted root: embedded public-good root (`toto trust update` would fetch a fresh one into {})",
+            public_good_root_path()?.display()
+        ),
+    }
+    if let Some(config) = &args.trust_config {
+        println!(
+            "trust config: {} (--trust-config or TOTO_TRUST_CONFIG): verifying commands use its \
+             trusted root unless --trusted-root is given; signing uses its services",
+            config.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn update(args: UpdateArgs) -> Result<ExitCode> {
     // What the user typed, checked without I/O.
     let location = Location::parse(&args.repository)?;
@@ -164,6 +205,27 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
                 args.repository
             )
         })?;
+    if args.format == Format::Json {
+        let written: Vec<serde_json::Value> = refreshed
+            .written
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name,
+                    "path": t.path.display().to_string(),
+                    "length": t.length,
+                })
+            })
+            .collect();
+        crate::util::print_json(&serde_json::json!({
+            "repository": args.repository,
+            "root_version": refreshed.root_version,
+            "timestamp_version": refreshed.timestamp_version,
+            "written": written,
+            "absent": refreshed.absent,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "TUF repository {}: root version {}, timestamp version {}",
         args.repository, refreshed.root_version, refreshed.timestamp_version

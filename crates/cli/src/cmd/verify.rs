@@ -55,10 +55,9 @@ pub struct VerifyArgs {
     /// Seconds an inspection may run (0: no limit).
     #[arg(long = "inspection-timeout", default_value_t = 10)]
     inspection_timeout: u64,
-    /// Trusted root for keyless functionaries' bundles (default: the
-    /// embedded public-good Sigstore root).
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    /// The trusted root for keyless functionaries' and owners' bundles.
+    #[command(flatten)]
+    trust: crate::cmd::verify_bundle::TrustRootArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -67,7 +66,7 @@ pub struct VerifyArgs {
 /// The keyless verifier, built on first use (only layouts with keyless
 /// functionaries need the trusted root), saying with `-v` what it verified.
 struct Keyless {
-    trusted_root: Option<PathBuf>,
+    trust: crate::cmd::verify_bundle::TrustRootArgs,
     verifier: OnceCell<Result<BundleVerifier, String>>,
 }
 
@@ -80,7 +79,8 @@ impl attest::FunctionaryVerifier for Keyless {
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
             crate::log::verbose!("keyless functionaries: loading the trusted root");
-            crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
+            self.trust
+                .load()
                 .and_then(|root| Ok(BundleVerifier::new(&root)?))
                 .map_err(|e| format!("{e:#}"))
         });
@@ -136,7 +136,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     }
     let now = util::unix_now();
     let keyless = Keyless {
-        trusted_root: args.trusted_root.clone(),
+        trust: args.trust.clone(),
         verifier: OnceCell::new(),
     };
     let progress = Progress(crate::progress::Links::new(args.format == Format::Json));
@@ -201,7 +201,7 @@ fn verify_layout_bundles(
         many if many.len() == identities.len() => many.to_vec(),
         _ => bail!("give one --layout-bundle per --layout-identity"),
     };
-    let root = crate::cmd::verify_bundle::trust_root(args.trusted_root.as_deref())?;
+    let root = args.trust.load()?;
     let verifier = BundleVerifier::new(&root)?;
     for ((identity, issuer), path) in identities.iter().zip(issuers).zip(bundles) {
         let refused = |reason: String| {

@@ -79,9 +79,49 @@ pub struct BundleArgs {
         required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"]
     )]
     key: Option<PathBuf>,
-    /// Trusted root JSON (default: the public-good Sigstore root embedded in toto).
+    #[command(flatten)]
+    trust: TrustRootArgs,
+}
+
+/// The trusted root to verify against: shared by every command that
+/// verifies Sigstore bundles (verify-bundle, verify-attestation, verify).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustRootArgs {
+    /// Trusted root JSON to verify against; wins over --trust-config and
+    /// TOTO_TRUST_CONFIG.
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+    /// A ClientTrustConfig JSON (what signing's --trust-config takes, e.g.
+    /// the testbed's trust_config.json): verify against its trusted root.
+    /// Precedence: --trusted-root, then --trust-config, then
+    /// TOTO_TRUST_CONFIG, then the public-good root (`toto trust update`'s,
+    /// else the one embedded in toto).
+    #[arg(long, value_name = "FILE", env = "TOTO_TRUST_CONFIG")]
+    trust_config: Option<PathBuf>,
+}
+
+impl TrustRootArgs {
+    /// The trusted root, by the precedence above.
+    pub fn load(&self) -> Result<TrustRoot> {
+        let Some(config) = self
+            .trust_config
+            .as_ref()
+            .filter(|_| self.trusted_root.is_none())
+        else {
+            return trust_root(self.trusted_root.as_deref());
+        };
+        // Whoever sets the environment chooses what verifies: say it.
+        crate::log::info!(
+            "verifying against the trusted root of trust config {} (--trust-config or \
+             TOTO_TRUST_CONFIG; --trusted-root FILE overrides it)",
+            config.display()
+        );
+        let bytes = util::read_limited(config, 16 << 20, "trust config")?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("trust config {} is not UTF-8", config.display()))?;
+        keyless::TrustConfig::trusted_root_from_json(&text)
+            .with_context(|| format!("cannot read trust config {}", config.display()))
+    }
 }
 
 impl BundleArgs {
@@ -118,9 +158,7 @@ impl BundleArgs {
 
     /// A verifier for the trust root.
     pub fn verifier(&self) -> Result<BundleVerifier> {
-        Ok(BundleVerifier::new(&trust_root(
-            self.trusted_root.as_deref(),
-        )?)?)
+        Ok(BundleVerifier::new(&self.trust.load()?)?)
     }
 
     /// The bytes of the one bundle given.

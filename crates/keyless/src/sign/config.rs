@@ -115,11 +115,17 @@ impl TrustConfig {
         TrustConfig::read(text, rekor_version, jiff::Timestamp::now())
     }
 
-    fn read(
-        text: &str,
-        rekor_version: Option<u32>,
-        now: jiff::Timestamp,
-    ) -> Result<TrustConfig, Error> {
+    /// The trusted root of a `ClientTrustConfig`, read as signing reads it,
+    /// for verifying: the signing config's services are not looked at (a
+    /// bundle stays verifiable after the services it was signed with have
+    /// ended).
+    pub fn trusted_root_from_json(text: &str) -> Result<TrustRoot, Error> {
+        let value = TrustConfig::parse(text)?;
+        TrustRoot::from_json(&TrustConfig::root_of(&value)?.to_string())
+    }
+
+    /// The JSON of a `ClientTrustConfig`, with its media type checked.
+    fn parse(text: &str) -> Result<Value, Error> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| malformed("trust config", e.to_string()))?;
         if value.get("mediaType").and_then(Value::as_str) != Some(CLIENT_TRUST_CONFIG) {
@@ -128,9 +134,23 @@ impl TrustConfig {
                 format!("mediaType is not {CLIENT_TRUST_CONFIG}"),
             ));
         }
-        let root = value
+        Ok(value)
+    }
+
+    /// The `trustedRoot` of a `ClientTrustConfig`.
+    fn root_of(value: &Value) -> Result<&Value, Error> {
+        value
             .get("trustedRoot")
-            .ok_or_else(|| malformed("trust config", "no trustedRoot"))?;
+            .ok_or_else(|| malformed("trust config", "no trustedRoot"))
+    }
+
+    fn read(
+        text: &str,
+        rekor_version: Option<u32>,
+        now: jiff::Timestamp,
+    ) -> Result<TrustConfig, Error> {
+        let value = TrustConfig::parse(text)?;
+        let root = TrustConfig::root_of(&value)?;
         let signing = value
             .get("signingConfig")
             .ok_or_else(|| malformed("trust config", "no signingConfig"))?;

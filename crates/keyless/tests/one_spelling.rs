@@ -3,13 +3,10 @@
 //! refusing, each made from a genuine conformance bundle that verifies, with
 //! exactly one thing changed, and the refusal it must get.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+#![allow(clippy::expect_used, reason = "a test fails by panicking")]
+#![allow(clippy::panic, reason = "a test fails by panicking")]
+#![allow(clippy::indexing_slicing, reason = "a test fails by panicking")]
 
 use keyless::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
 use serde_json::{json, Value};

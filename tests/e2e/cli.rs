@@ -93,12 +93,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 /// The reference demo's signed evidence, in a fresh directory (its
 /// inspection writes there).
 fn demo_dir() -> tempfile::TempDir {
-    let dir = tempdir();
-    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    dir
+    demo_copy()
 }
 
 /// `toto verify` of the demo in `dir`, with `extra` arguments.
@@ -467,16 +462,12 @@ fn progress_bar_on_a_terminal_only() {
 fn the_document_size_limit_can_be_lowered_and_raised() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "k"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["key", "generate", "-o", "k"]);
     expect_code(&out, 0, "key generate");
     std::fs::write(root.join("payload"), "x".repeat(900 << 10)).unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args([
+    let out = toto_in(
+        root,
+        &[
             "envelope",
             "sign",
             "--key",
@@ -486,9 +477,8 @@ fn the_document_size_limit_can_be_lowered_and_raised() {
             "-o",
             "env.json",
             "payload",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     expect_code(&out, 0, "envelope sign");
     let verify = |extra: &[&str], env: Option<&str>| {
         let mut c = toto();
@@ -528,17 +518,13 @@ fn the_document_size_limit_can_be_lowered_and_raised() {
 fn quiet_success_is_silent_for_keys_and_envelopes() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["-q", "key", "generate", "-o", "k"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["-q", "key", "generate", "-o", "k"]);
     expect_code(&out, 0, "key generate -q");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     std::fs::write(root.join("p"), "payload").unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args([
+    let out = toto_in(
+        root,
+        &[
             "envelope",
             "sign",
             "-k",
@@ -548,28 +534,18 @@ fn quiet_success_is_silent_for_keys_and_envelopes() {
             "-o",
             "e.json",
             "p",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     expect_code(&out, 0, "envelope sign");
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "-q", "-k", "k.pub", "e.json"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["envelope", "verify", "-q", "-k", "k.pub", "e.json"]);
     expect_code(&out, 0, "envelope verify -q");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "other"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["key", "generate", "-o", "other"]);
     expect_code(&out, 0, "another key");
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "-q", "-k", "other.pub", "e.json"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        root,
+        &["envelope", "verify", "-q", "-k", "other.pub", "e.json"],
+    );
     expect_code(&out, 1, "a wrong key, quietly");
     assert!(!out.stderr.is_empty(), "the failure is still reported");
 }

@@ -130,10 +130,7 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
     setup(root);
     // The demo's inspection refuses unknown files: verify in a directory of its own.
     fs::create_dir_all(root.join("demo")).unwrap();
-    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), root.join("demo").join(entry.file_name())).unwrap();
-    }
+    copy_files(&vector("demo_metablock_good"), &root.join("demo"));
     let out = Command::new(root.join("bin/in-toto-verify"))
         .current_dir(root.join("demo"))
         .args([

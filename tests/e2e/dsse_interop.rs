@@ -100,12 +100,7 @@ fn key_generate_and_id() {
     let dir = tempdir();
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let name = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&name)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&name, &["--type", kind]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -148,12 +143,7 @@ fn reference_verifies_what_toto_signs() {
     let link_src = vector("step-p256.a39bd120.link");
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&key, &["--type", kind]);
         let public = dir.path().join(format!("{kind}.pub"));
         let public_s = public.to_str().unwrap();
         // Key ids agree.
@@ -347,12 +337,7 @@ fn reference_signs_with_keys_toto_generates() {
     let dir = tempdir();
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&key, &["--type", kind]);
         let plain = dsse::PrivateKey::from_pem(&fs::read(&key).unwrap(), None, None).unwrap();
         let encrypted = dir.path().join(format!("{kind}-enc"));
         fs::write(

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use testkit::forge::{self, Forge, LeafSpec, Signer};
 
 use crate::common::{
-    expect_code, expect_refused, keyless, python, python_verify, sign_blob, start_testbed, tempdir,
-    token, toto, verify_attestation, verify_bundle, VerifyFlags,
+    attest_provenance, expect_code, expect_refused, keyless, python, python_verify, sign_blob,
+    tempdir_testbed, token, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const IDENTITY: &str = "alice@example.com";
@@ -49,8 +49,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempdir();
-        let tb = start_testbed(dir.path());
+        let (dir, tb) = tempdir_testbed();
         let forge = Forge::open(tb.dir()).unwrap();
         let artifact = dir.path().join("app.tar.gz");
         std::fs::write(&artifact, ARTIFACT).unwrap();
@@ -93,19 +92,7 @@ impl Fixture {
         let predicate = self.path("provenance.json");
         std::fs::write(&predicate, r#"{"builder":{"id":"https://example.com/b"}}"#).unwrap();
         let bundle = self.path("app.att.sigstore.json");
-        let out = toto()
-            .arg("attest")
-            .args(self.keyless_args())
-            .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
-            .arg("--predicate")
-            .arg(&predicate)
-            .arg("--subject")
-            .arg(&self.artifact)
-            .arg("-o")
-            .arg(&bundle)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, "toto attest --keyless");
+        attest_provenance(&self.keyless_args(), &predicate, &self.artifact, &bundle);
         read_json(&bundle)
     }
 

@@ -74,12 +74,7 @@ fn refused(cmd: &mut Command, needle: &str, what: &str) {
 
 /// The reference's demo chain copied into a fresh directory.
 fn demo() -> tempfile::TempDir {
-    let dir = tempdir();
-    for entry in std::fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    dir
+    demo_copy()
 }
 
 /// `toto verify` of the demo chain in `dir`.
@@ -276,12 +271,7 @@ fn signing_refuses_a_private_key_that_is_a_fifo() {
 /// A fresh Ed25519 key pair `key`(.pub) in `dir`.
 fn key_pair(dir: &Path) -> PathBuf {
     let key = dir.join("key");
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&key, &[]);
     key
 }
 
@@ -379,8 +369,7 @@ struct Forged {
 
 impl Forged {
     fn new() -> Forged {
-        let dir = tempdir();
-        let tb = start_testbed(dir.path());
+        let (dir, tb) = tempdir_testbed();
         let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
         let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
         let other = write(&dir.path().join("other.tar.gz"), "other bytes\n");

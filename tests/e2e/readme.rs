@@ -67,20 +67,15 @@ fn layout_format_examples_build_the_same_layout() {
     };
     let dir = tempdir();
     fs::create_dir_all(dir.path().join("keys")).unwrap();
-    let out = toto()
-        .current_dir(dir.path().join("keys"))
-        .args(["key", "generate", "-o", "carol"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        &dir.path().join("keys"),
+        &["key", "generate", "-o", "carol"],
+    );
     expect_code(&out, 0, "key generate");
     fs::write(dir.path().join("chain.toml"), block("toml")).unwrap();
     fs::write(dir.path().join("chain.yaml"), block("yaml")).unwrap();
     for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
-        let out = toto()
-            .current_dir(dir.path())
-            .args(["layout", "new", input, "-o", output])
-            .output()
-            .unwrap();
+        let out = toto_in(dir.path(), &["layout", "new", input, "-o", output]);
         expect_code(&out, 0, input);
     }
     let read = |name: &str| {

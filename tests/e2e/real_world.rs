@@ -16,8 +16,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_refused, python, readme_block, shell_words, sigstore, sigstore_verify,
-    tempdir, toto, verify_attestation, verify_bundle, VerifyFlags,
+    expect_code, expect_refused, python, readme_block, repo_path, shell_words, sigstore,
+    sigstore_verify, tempdir, toto, toto_in, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -41,9 +41,7 @@ const CONDA_PUBLISH: &str = "https://schemas.conda.org/attestations-publish-1.sc
 const PYPI_PUBLISH: &str = "https://docs.pypi.org/attestations/publish/v1";
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/real-world")
-        .join(name)
+    repo_path("testdata/real-world").join(name)
 }
 
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
@@ -364,11 +362,10 @@ fn npm_publish_attestation_by_the_registry_key() {
     assert_eq!(shown["statement"]["predicate"]["version"], "1.3.0");
     // A well-formed P-256 key that did not sign.
     let other_key = tmp.path().join("other.pub");
-    let out = toto()
-        .current_dir(tmp.path())
-        .args(["key", "generate", "--type", "ecdsa-p256", "-o", "other"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        tmp.path(),
+        &["key", "generate", "--type", "ecdsa-p256", "-o", "other"],
+    );
     expect_code(&out, 0, "key generate");
     let other = other_key.to_str().unwrap().to_owned();
     refused(

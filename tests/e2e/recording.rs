@@ -195,11 +195,7 @@ fn exit_codes_follow_the_reference() {
     expect_code(&run(&["--", "toto-no-such-command"]), 1, "missing command");
     expect_code(&run(&[]), 2, "no command and no --no-command");
     expect_code(&run(&["-x"]), 0, "--no-command");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "t", "-x"])
-        .output()
-        .unwrap();
+    let out = toto_in(dir.path(), &["run", "-n", "t", "-x"]);
     expect_code(&out, 2, "no key");
     let out = toto()
         .current_dir(dir.path())
@@ -298,12 +294,7 @@ fn record_streams_and_two_phase_recording() {
 
 pub fn keyfile(dir: &Path, name: &str, kind: &str) -> PathBuf {
     let path = dir.join(name);
-    let out = toto()
-        .args(["key", "generate", "--type", kind, "-o"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, kind);
+    generate_key(&path, &["--type", kind]);
     path
 }
 
@@ -333,11 +324,7 @@ fn reference_verifies_toto_links_and_layouts() {
                 ),
             )
             .unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args(["layout", "new", "chain.toml", "-o", "root.layout"])
-                .output()
-                .unwrap();
+            let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
             expect_code(&out, 0, "layout new");
             let out = toto()
                 .current_dir(root)
@@ -365,11 +352,7 @@ fn reference_verifies_toto_links_and_layouts() {
                 .output()
                 .unwrap();
             expect_code(&out, 0, "toto run");
-            let ours = toto()
-                .current_dir(root)
-                .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
-                .output()
-                .unwrap();
+            let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "owner.pub"]);
             expect_code(&ours, 0, &format!("toto verify ({kind}, {format})"));
             let theirs = Command::new(python_bin_dir(&py).join("in-toto-verify"))
                 .current_dir(root)
@@ -455,17 +438,16 @@ fn match_products_agrees_with_the_reference() {
         .unwrap();
     expect_code(&out, 0, "run");
     let check = |expected: i32, what: &str| {
-        let ours = toto()
-            .current_dir(root)
-            .args([
+        let ours = toto_in(
+            root,
+            &[
                 "match-products",
                 "--link",
                 "pkg.6f2fb44c.link",
                 "--paths",
                 "dist",
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         expect_code(&ours, expected, what);
         if let Some(py) = &py {
             let theirs = Command::new(python_bin_dir(py).join("in-toto-match-products"))

@@ -12,15 +12,14 @@ use std::time::SystemTime;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{
-    expect_code, expect_error, python, shared, sign_blob, start_testbed, tempdir, token, toto,
-    verify_bundle, VerifyFlags,
+    expect_code, expect_error, python, repo_path, shared, sign_blob, start_testbed, tempdir, token,
+    toto, verify_bundle, VerifyFlags,
 };
 
 /// Runs `tests/peer/tuf_repo.py COMMAND WORK ARGS`.
 fn repo_tool(python: &Path, command: &str, work: &Path, args: &[&Path]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peer/tuf_repo.py");
     let out = Command::new(python)
-        .arg(script)
+        .arg(repo_path("tests/peer/tuf_repo.py"))
         .arg(command)
         .arg(work)
         .args(args)

@@ -71,40 +71,29 @@ fn tampered_demo_fails_naming_rule_artifact_and_link() {
 fn wrong_layout_key_and_missing_links_fail() {
     let dir = tempdir();
     copy_dir(&vector("demo_metablock_good"), dir.path());
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "root.layout", "-k", "bob.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "root.layout", "-k", "bob.pub"],
+    );
     expect_code(&out, 1, "layout signed by alice, checked with bob");
     fs::remove_file(dir.path().join("package.be06db20.link")).unwrap();
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "root.layout", "-k", "alice.pub"],
+    );
     expect_code(&out, 1, "missing link");
     assert!(String::from_utf8_lossy(&out.stderr).contains("package"));
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "no-such.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "no-such.layout", "-k", "alice.pub"],
+    );
     expect_code(&out, 2, "missing layout file");
 }
 
 fn gen_key(dir: &Path, name: &str) -> String {
-    let out = toto()
-        .current_dir(dir)
-        .args(["key", "generate", "-o", name])
-        .output()
-        .unwrap();
+    let out = toto_in(dir, &["key", "generate", "-o", name]);
     expect_code(&out, 0, "key generate");
-    let id = toto()
-        .current_dir(dir)
-        .args(["key", "id", &format!("{name}.pub")])
-        .output()
-        .unwrap();
+    let id = toto_in(dir, &["key", "id", &format!("{name}.pub")]);
     String::from_utf8(id.stdout).unwrap().trim()[..8].to_owned()
 }
 
@@ -220,11 +209,7 @@ fn sublayouts_verify_recursively_like_the_reference() {
         for f in ["outer.toml", "inner.toml", "alice", "bob", "carl"] {
             fs::remove_file(root.join(f)).unwrap();
         }
-        let ours = toto()
-            .current_dir(root)
-            .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-            .output()
-            .unwrap();
+        let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "alice.pub"]);
         let expected = if tamper { 1 } else { 0 };
         expect_code(&ours, expected, "toto verify with a sublayout");
         if tamper {
@@ -268,9 +253,9 @@ fn malformed_layouts_are_input_errors() {
                 format!("{{\"signed\": {payload}, \"signatures\": []}}"),
             )
             .unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args([
+            let out = toto_in(
+                root,
+                &[
                     "sign",
                     "-f",
                     "bad.layout",
@@ -278,16 +263,11 @@ fn malformed_layouts_are_input_errors() {
                     "alice",
                     "-o",
                     "bad.layout",
-                ])
-                .output()
-                .unwrap();
+                ],
+            );
             let _ = out;
         }
-        let out = toto()
-            .current_dir(root)
-            .args(["verify", "-l", "bad.layout", "-k", "alice.pub"])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["verify", "-l", "bad.layout", "-k", "alice.pub"]);
         expect_code(&out, 2, name);
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("bad.layout"),
@@ -352,9 +332,9 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
                 "run", "-n", "package", "--key", "packager", "-m", "a.txt", "-p", "a.txt", "-x",
             ],
         );
-        let out = toto()
-            .current_dir(root)
-            .args([
+        let out = toto_in(
+            root,
+            &[
                 "verify",
                 "-l",
                 "root.layout",
@@ -362,9 +342,8 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
                 "owner.pub",
                 "--format",
                 "json",
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         expect_code(&out, expected, case);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         match case {
@@ -391,11 +370,7 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
 fn yaml_and_toml_descriptions_give_the_same_layout() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "bob"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["key", "generate", "-o", "bob"]);
     expect_code(&out, 0, "key generate");
     fs::write(
         root.join("chain.toml"),
@@ -414,11 +389,7 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
     )
     .unwrap();
     for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
-        let out = toto()
-            .current_dir(root)
-            .args(["layout", "new", input, "-o", output])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["layout", "new", input, "-o", output]);
         expect_code(&out, 0, input);
     }
     assert_eq!(
@@ -431,11 +402,7 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
         "steps:\n  - name: build\n    colour: red\n",
     )
     .unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args(["layout", "new", "bad.yml"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["layout", "new", "bad.yml"]);
     expect_code(&out, 2, "unknown field");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
 }
@@ -456,11 +423,7 @@ fn bob_builds(root: &Path) -> String {
 
 /// `toto verify -l root.layout -k alice.pub` in `root`.
 fn toto_verify(root: &Path) -> Output {
-    toto()
-        .current_dir(root)
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap()
+    toto_in(root, &["verify", "-l", "root.layout", "-k", "alice.pub"])
 }
 
 /// A layout whose step lists one functionary twice with threshold 2: one
@@ -549,11 +512,7 @@ fn layout_new_refuses_a_functionary_listed_twice() {
             format!("[[steps]]\nname = \"build\"\n{functionaries}\nthreshold = 2\n"),
         )
         .unwrap();
-        let out = toto()
-            .current_dir(root)
-            .args(["layout", "new", "chain.toml", "-o", "root.layout"])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
         expect_error(
             &out,
             2,

@@ -107,6 +107,14 @@ fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `stderr` of `what` has every one of `lines`.
+#[track_caller]
+fn says_all(stderr: &str, what: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(stderr.contains(line), "{what} lacks {line:?}:\n{stderr}");
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -209,16 +217,18 @@ fn verbose_verify_names_the_keys_links_and_functionaries() {
     let out = verify_demo(dir.path(), &["-v"]);
     expect_code(&out, 0, "verify -v");
     let stderr = text(&out.stderr);
-    for line in [
-        "toto: layout key alice.pub: key id ",
-        "toto: loaded clone.210dcc50.link (",
-        "toto: loaded package.be06db20.link (",
-        "toto: step \"clone\": clone.210dcc50.link verified by functionary 210dcc50",
-        "toto: step \"package\": package.be06db20.link verified by functionary be06db20",
-        "toto: running inspection untar",
-    ] {
-        assert!(stderr.contains(line), "-v lacks {line:?}:\n{stderr}");
-    }
+    says_all(
+        &stderr,
+        "-v",
+        &[
+            "toto: layout key alice.pub: key id ",
+            "toto: loaded clone.210dcc50.link (",
+            "toto: loaded package.be06db20.link (",
+            "toto: step \"clone\": clone.210dcc50.link verified by functionary 210dcc50",
+            "toto: step \"package\": package.be06db20.link verified by functionary be06db20",
+            "toto: running inspection untar",
+        ],
+    );
     assert!(text(&out.stdout).starts_with("Verified: "));
     // Without -v: none of it.
     let dir = demo_dir();
@@ -283,19 +293,21 @@ fn verbose_run_lists_exclusions_and_vv_every_file() {
     let out = run("-v");
     expect_code(&out, 0, "run -v");
     let stderr = text(&out.stderr);
-    for line in [
-        "toto: excluded src/.git (matches an --exclude pattern)",
-        "toto: excluded src/b.pyc (matches an --exclude pattern)",
-        "toto: hashing 1 files of materials (7 bytes)",
-        "toto: recorded 1 materials (0 skipped)",
-        "toto: running [\"true\"]",
-        "toto: the command exited with 0",
-        "toto: recorded 1 products (0 skipped)",
-        "toto: signed the Statement link with key 6f2fb44c",
-        "toto: wrote ./build.6f2fb44c.link",
-    ] {
-        assert!(stderr.contains(line), "run -v lacks {line:?}:\n{stderr}");
-    }
+    says_all(
+        &stderr,
+        "run -v",
+        &[
+            "toto: excluded src/.git (matches an --exclude pattern)",
+            "toto: excluded src/b.pyc (matches an --exclude pattern)",
+            "toto: hashing 1 files of materials (7 bytes)",
+            "toto: recorded 1 materials (0 skipped)",
+            "toto: running [\"true\"]",
+            "toto: the command exited with 0",
+            "toto: recorded 1 products (0 skipped)",
+            "toto: signed the Statement link with key 6f2fb44c",
+            "toto: wrote ./build.6f2fb44c.link",
+        ],
+    );
     assert!(
         !stderr.contains("toto: hashed "),
         "per-file lines need -vv:\n{stderr}"
@@ -386,16 +398,8 @@ fn verify_shows_progress_on_a_terminal_only() {
     let Some(out) = on_a_terminal(&verify, dir) else {
         return;
     };
-    expect_code(&out, 0, "verify on a terminal");
-    let seen = text(&out.stdout);
-    assert!(
-        seen.contains("materials") && seen.contains("KiB"),
-        "no progress bar while the inspection hashes: {seen:?}"
-    );
-    assert!(
-        seen.contains("\u{1b}[2K"),
-        "the bar is not cleared: {seen:?}"
-    );
+    // A progress bar while the inspection hashes.
+    bar_drawn_and_cleared(&out, "verify on a terminal", "materials", "\u{1b}[2K");
     let out = toto()
         .current_dir(dir)
         .args(["verify", "-l", "root.layout", "-k"])
@@ -407,6 +411,22 @@ fn verify_shows_progress_on_a_terminal_only() {
         !text(&out.stderr).contains("KiB") && !text(&out.stderr).contains('\u{1b}'),
         "progress drawn into a pipe: {:?}",
         text(&out.stderr)
+    );
+}
+
+/// `out` of a command on a terminal succeeded and drew a progress bar
+/// (`bar`, with sizes in KiB), cleared (`cleared`).
+#[track_caller]
+fn bar_drawn_and_cleared(out: &Output, what: &str, bar: &str, cleared: &str) {
+    expect_code(out, 0, what);
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains(bar) && seen.contains("KiB"),
+        "{what}: no progress bar: {seen:?}"
+    );
+    assert!(
+        seen.contains(cleared),
+        "{what}: the bar is not cleared: {seen:?}"
     );
 }
 
@@ -429,17 +449,10 @@ fn progress_bar_on_a_terminal_only() {
     let Some(out) = on_a_terminal(&command(""), work.path()) else {
         return;
     };
-    expect_code(&out, 0, "run on a terminal");
-    let seen = text(&out.stdout);
-    assert!(
-        seen.contains("hashing 3000 materials") && seen.contains("KiB"),
-        "no progress bar on a terminal: {seen:?}"
-    );
     // Cleared before the last line: nothing of the bar stays.
-    assert!(
-        seen.contains("\u{1b}[2Ktoto: wrote ./build.6f2fb44c.link"),
-        "{seen:?}"
-    );
+    let cleared = "\u{1b}[2Ktoto: wrote ./build.6f2fb44c.link";
+    let bar = "hashing 3000 materials";
+    bar_drawn_and_cleared(&out, "run on a terminal", bar, cleared);
     // -q on a terminal: no bar, no output.
     let out = on_a_terminal(&command("-q"), work.path()).unwrap();
     expect_code(&out, 0, "run -q on a terminal");

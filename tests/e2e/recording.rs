@@ -215,80 +215,66 @@ fn exit_codes_follow_the_reference() {
     expect_code(&out, 2, "wrong password");
 }
 
+/// The link at `path`, and how it is encoded.
+fn read_link(path: &Path) -> (attest::Encoding, attest::Link) {
+    let doc = attest::SignedDocument::from_json(&fs::read(path).unwrap(), &dsse::Limits::default())
+        .unwrap();
+    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    (doc.encoding(), link)
+}
+
 #[test]
 fn record_streams_and_two_phase_recording() {
     let dir = tempdir();
     let key = vector("keys/ed25519.pem");
     fs::write(dir.path().join("in.txt"), "in").unwrap();
-    let out = toto()
-        .current_dir(dir.path())
-        .args([
-            "run",
-            "-n",
-            "s",
+    // `toto COMMAND… -n STEP --signing-key KEY ARGS…` in the directory.
+    let signed = |command: &[&str], step: &str, args: &[&str]| {
+        toto()
+            .current_dir(dir.path())
+            .args(command)
+            .args(["-n", step, "--signing-key"])
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let streams = "printf 'h\\303\\251llo\\n'; printf err >&2";
+    let out = signed(
+        &["run"],
+        "s",
+        &[
             "--format",
             "dsse-link",
             "--record-streams",
-            "--signing-key",
-        ])
-        .arg(&key)
-        .args([
             "-m",
             "in.txt",
             "--",
             "sh",
             "-c",
-            "printf 'h\\303\\251llo\\n'; printf err >&2",
-        ])
-        .output()
-        .unwrap();
+            streams,
+        ],
+    );
     expect_code(&out, 0, "run");
     assert_eq!(out.stdout, "héllo\n".as_bytes(), "streams are still shown");
-    let doc = attest::SignedDocument::from_json(
-        &fs::read(dir.path().join("s.6f2fb44c.link")).unwrap(),
-        &dsse::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(doc.encoding(), attest::Encoding::Dsse);
-    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    let (encoding, link) = read_link(&dir.path().join("s.6f2fb44c.link"));
+    assert_eq!(encoding, attest::Encoding::Dsse);
     assert_eq!(link.byproducts["stdout"], "héllo\n");
     assert_eq!(link.byproducts["stderr"], "err");
     assert_eq!(link.byproducts["return-value"], 0);
 
-    let start = toto()
-        .current_dir(dir.path())
-        .args(["record", "start", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "in.txt"])
-        .output()
-        .unwrap();
+    let start = signed(&["record", "start"], "two", &["-m", "in.txt"]);
     expect_code(&start, 0, "record start");
     assert!(dir.path().join(".two.6f2fb44c.link-unfinished").exists());
     fs::write(dir.path().join("out.txt"), "out").unwrap();
-    let stop = toto()
-        .current_dir(dir.path())
-        .args(["record", "stop", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .args(["-p", "out.txt"])
-        .output()
-        .unwrap();
+    let stop = signed(&["record", "stop"], "two", &["-p", "out.txt"]);
     expect_code(&stop, 0, "record stop");
     assert!(!dir.path().join(".two.6f2fb44c.link-unfinished").exists());
-    let doc = attest::SignedDocument::from_json(
-        &fs::read(dir.path().join("two.6f2fb44c.link")).unwrap(),
-        &dsse::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(doc.encoding(), attest::Encoding::Statement);
-    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    let (encoding, link) = read_link(&dir.path().join("two.6f2fb44c.link"));
+    assert_eq!(encoding, attest::Encoding::Statement);
     assert!(link.materials.contains_key("in.txt"));
     assert!(link.products.contains_key("out.txt"));
-    let again = toto()
-        .current_dir(dir.path())
-        .args(["record", "stop", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .output()
-        .unwrap();
+    let again = signed(&["record", "stop"], "two", &[]);
     expect_code(&again, 2, "stop without start");
 }
 
@@ -379,15 +365,17 @@ fn hostile_trees_give_clear_errors_and_no_partial_links() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "f", "--format", "metablock", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "fifo", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "fifo");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fifo/pipe"));
+    let run = |name: &str, args: &[&str]| {
+        toto()
+            .current_dir(root)
+            .args(["run", "-n", name, "--signing-key"])
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run("f", &["--format", "metablock", "-m", "fifo", "-x"]);
+    expect_error(&out, 0, "fifo/pipe", "fifo");
     let signed = link_signed_file(&root.join("f.6f2fb44c.link"));
     assert!(signed["materials"].get("fifo/regular").is_some());
     assert!(signed["materials"].get("fifo/pipe").is_none());
@@ -395,26 +383,12 @@ fn hostile_trees_give_clear_errors_and_no_partial_links() {
     fs::create_dir_all(root.join("bad")).unwrap();
     let name = std::ffi::OsStr::from_bytes(b"bad/caf\xe9");
     fs::write(root.join(name), "x").unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "b", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "bad", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 2, "non-UTF-8 name");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("caf"));
+    let out = run("b", &["-m", "bad", "-x"]);
+    expect_error(&out, 2, "caf", "non-UTF-8 name");
     assert!(!root.join("b.6f2fb44c.link").exists());
     // An output directory that does not exist: error, nothing written.
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "o", "--signing-key"])
-        .arg(&key)
-        .args(["-d", "no/such/dir", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 2, "missing output dir");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
+    let out = run("o", &["-d", "no/such/dir", "-x"]);
+    expect_error(&out, 2, "no/such/dir", "missing output dir");
 }
 
 fn link_signed_file(path: &Path) -> Value {

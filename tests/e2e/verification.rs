@@ -102,6 +102,16 @@ fn sh(dir: &Path, args: &[&str]) {
     expect_code(&out, 0, &args.join(" "));
 }
 
+/// `toto run -n build --format FORMAT --key bob -x` in `root`.
+fn bob_runs_build(root: &Path, format: &str) {
+    sh(
+        root,
+        &[
+            "run", "-n", "build", "--format", format, "--key", "bob", "-x",
+        ],
+    );
+}
+
 /// `in-toto-verify -l root.layout --verification-keys alice.pub` in `root`.
 fn in_toto_verify(py: &Path, root: &Path) -> Output {
     std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
@@ -155,29 +165,20 @@ fn sublayouts_verify_recursively_like_the_reference() {
         let subdir = root.join(format!("build.{bob}"));
         fs::create_dir_all(&subdir).unwrap();
         let content = if tamper { "evil" } else { "good" };
-        let out = toto()
-            .current_dir(root)
-            .args([
-                "run",
-                "-n",
-                "compile",
-                "--format",
-                "metablock",
-                "--signing-key",
-                "carl",
-                "-d",
-            ])
-            .arg(&subdir)
-            .args([
-                "-p",
-                "out.txt",
-                "--",
-                "sh",
-                "-c",
-                &format!("echo {content} > out.txt"),
-            ])
-            .output()
-            .unwrap();
+        // `toto run -n compile` into the sublayout's directory.
+        let compile = |key: &str, args: &[&str]| {
+            let run = ["run", "-n", "compile", "--format", "metablock"];
+            toto()
+                .current_dir(root)
+                .args(run)
+                .args(["--signing-key", key, "-d"])
+                .arg(&subdir)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let echo = format!("echo {content} > out.txt");
+        let out = compile("carl", &["-p", "out.txt", "--", "sh", "-c", &echo]);
         expect_code(&out, 0, "run compile");
         if tamper {
             // The sublayout's only functionary is Carl: a link by someone else is refused.
@@ -188,22 +189,7 @@ fn sublayouts_verify_recursively_like_the_reference() {
                 .unwrap()
                 .path();
             fs::remove_file(&link).unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args([
-                    "run",
-                    "-n",
-                    "compile",
-                    "--format",
-                    "metablock",
-                    "--signing-key",
-                    "alice",
-                    "-d",
-                ])
-                .arg(&subdir)
-                .args(["-p", "out.txt", "-x"])
-                .output()
-                .unwrap();
+            let out = compile("alice", &["-p", "out.txt", "-x"]);
             expect_code(&out, 0, "run compile as alice");
         }
         for f in ["outer.toml", "inner.toml", "alice", "bob", "carl"] {
@@ -447,19 +433,7 @@ fn a_functionary_listed_twice_counts_once_like_the_reference() {
     )
     .unwrap();
     sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
-    sh(
-        root,
-        &[
-            "run",
-            "-n",
-            "build",
-            "--format",
-            "metablock",
-            "--key",
-            "bob",
-            "-x",
-        ],
-    );
+    bob_runs_build(root, "metablock");
     assert!(root.join(format!("build.{bob}.link")).exists());
     let ours = toto_verify(root);
     expect_error(
@@ -572,19 +546,7 @@ fn a_bad_signature_beside_a_good_one_under_one_key_id_is_refused() {
                     "root.layout",
                 ],
             );
-            sh(
-                root,
-                &[
-                    "run",
-                    "-n",
-                    "build",
-                    "--format",
-                    link_format,
-                    "--key",
-                    "bob",
-                    "-x",
-                ],
-            );
+            bob_runs_build(root, link_format);
             let link = format!("build.{bob}.link");
             match tampered {
                 "" => {}
@@ -642,12 +604,7 @@ fn unknown_link_fields_signed_or_added_against_the_reference() {
         let root = dir.path();
         let bob = bob_builds(root);
         sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
-        sh(
-            root,
-            &[
-                "run", "-n", "build", "--format", format, "--key", "bob", "-x",
-            ],
-        );
+        bob_runs_build(root, format);
         let link = root.join(format!("build.{bob}.link"));
         let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&link).unwrap()).unwrap();
         if format == "metablock" {

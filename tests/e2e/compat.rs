@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -16,12 +16,16 @@ fn setup(root: &Path) {
         )
         .unwrap();
     }
-    let out = toto()
+    expect_code(&install_compat(root), 0, "install-compat");
+}
+
+/// `toto install-compat ROOT/bin`.
+fn install_compat(root: &Path) -> Output {
+    toto()
         .arg("install-compat")
         .arg(root.join("bin"))
         .output()
-        .unwrap();
-    expect_code(&out, 0, "install-compat");
+        .unwrap()
 }
 
 #[test]
@@ -143,10 +147,9 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
         .output()
         .unwrap();
     expect_code(&out, 0, "in-toto-verify on the demo");
-    let again = toto()
-        .arg("install-compat")
-        .arg(root.join("bin"))
-        .output()
-        .unwrap();
-    expect_code(&again, 2, "existing links are not replaced without --force");
+    expect_code(
+        &install_compat(root),
+        2,
+        "existing links are not replaced without --force",
+    );
 }

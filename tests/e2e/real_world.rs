@@ -818,8 +818,9 @@ fn sigstore_python(python: &Path, home: &Path) -> Command {
 /// sigstore-python 4.5.1 (offline, its own embedded public-good root) gives
 /// the same verdicts on the same inputs: the GitHub artifact attestation as
 /// it is, and the PEP 740 attestations as the bundles v0.3 they stand for
-/// (built here in Python, independently of toto's conversion, the way
-/// `pypi-attestations`' `to_bundle` does). npm's provenance names its
+/// (built in Python, independently of toto's conversion, by the
+/// differential driver's `pep740_to_bundle`, the way `pypi-attestations`'
+/// `to_bundle` does). npm's provenance names its
 /// subject by SHA-512 only, which sigstore-python's CLI does not match, so
 /// it is left out.
 #[test]
@@ -828,24 +829,10 @@ fn sigstore_python_agrees_on_the_real_world_inputs() {
         return;
     };
     let tmp = tempdir();
-    let convert = r#"
-import base64, json, sys
-doc = json.load(open(sys.argv[1]))
-att = doc["attestation_bundles"][0]["attestations"][0] if "attestation_bundles" in doc else doc
-bundle = {
-    "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-    "verificationMaterial": {
-        "certificate": {"rawBytes": att["verification_material"]["certificate"]},
-        "tlogEntries": att["verification_material"]["transparency_entries"][:1],
-    },
-    "dsseEnvelope": {
-        "payload": att["envelope"]["statement"],
-        "payloadType": "application/vnd.in-toto+json",
-        "signatures": [{"sig": att["envelope"]["signature"]}],
-    },
-}
-json.dump(bundle, open(sys.argv[2], "w"))
-"#;
+    // `pep740_to_bundle` of scripts/differential/driver.py.
+    let convert = "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); \
+                   from driver import pep740_to_bundle; \
+                   json.dump(pep740_to_bundle(Path(sys.argv[1])), open(sys.argv[2], 'w'))";
     let cases = [
         (
             data("reusable-workflow-artifact.sigstore.json"),
@@ -887,6 +874,7 @@ json.dump(bundle, open(sys.argv[2], "w"))
                 .args(["-c", convert])
                 .arg(input)
                 .arg(&out_path)
+                .arg(repo_path("scripts/differential"))
                 .output()
                 .unwrap();
             expect_code(&out, 0, "convert PEP 740 in Python");

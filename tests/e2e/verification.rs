@@ -91,8 +91,7 @@ fn wrong_layout_key_and_missing_links_fail() {
 }
 
 fn gen_key(dir: &Path, name: &str) -> String {
-    let out = toto_in(dir, &["key", "generate", "-o", name]);
-    expect_code(&out, 0, "key generate");
+    generate_key(&dir.join(name), &[]);
     let id = toto_in(dir, &["key", "id", &format!("{name}.pub")]);
     String::from_utf8(id.stdout).unwrap().trim()[..8].to_owned()
 }
@@ -356,8 +355,7 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
 fn yaml_and_toml_descriptions_give_the_same_layout() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto_in(root, &["key", "generate", "-o", "bob"]);
-    expect_code(&out, 0, "key generate");
+    generate_key(&root.join("bob"), &[]);
     fs::write(
         root.join("chain.toml"),
         "expires = \"2030-01-01T00:00:00Z\"\nreadme = \"both\"\n[[steps]]\nname = \"build\"\n\

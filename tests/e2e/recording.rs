@@ -179,15 +179,16 @@ fn lstrip_collision_is_an_error_like_the_reference() {
 fn exit_codes_follow_the_reference() {
     let dir = tempdir();
     let key = vector("keys/ed25519.pem");
-    let run = |args: &[&str]| {
+    let run_as = |step: &str, key: &Path, args: &[&str]| {
         toto()
             .current_dir(dir.path())
-            .args(["run", "-n", "t", "--signing-key"])
-            .arg(&key)
+            .args(["run", "-n", step, "--signing-key"])
+            .arg(key)
             .args(args)
             .output()
             .unwrap()
     };
+    let run = |args: &[&str]| run_as("t", &key, args);
     let out = run(&["--", "sh", "-c", "exit 7"]);
     expect_code(&out, 7, "command exit code passes through");
     assert!(dir.path().join("t.6f2fb44c.link").exists());
@@ -197,21 +198,10 @@ fn exit_codes_follow_the_reference() {
     expect_code(&run(&["-x"]), 0, "--no-command");
     let out = toto_in(dir.path(), &["run", "-n", "t", "-x"]);
     expect_code(&out, 2, "no key");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "../escape", "--signing-key"])
-        .arg(&key)
-        .arg("-x")
-        .output()
-        .unwrap();
+    let out = run_as("../escape", &key, &["-x"]);
     expect_code(&out, 2, "step name with a path separator");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "t", "--signing-key"])
-        .arg(vector("keys/ed25519_enc.pem"))
-        .args(["--password", "wrong", "-x"])
-        .output()
-        .unwrap();
+    let encrypted = vector("keys/ed25519_enc.pem");
+    let out = run_as("t", &encrypted, &["--password", "wrong", "-x"]);
     expect_code(&out, 2, "wrong password");
 }
 
@@ -295,8 +285,8 @@ fn reference_verifies_toto_links_and_layouts() {
         for format in ["metablock", "dsse-link"] {
             let dir = tempdir();
             let root = dir.path();
-            let owner = keyfile(root, "owner", "ed25519");
-            let functionary = keyfile(root, kind, kind);
+            keyfile(root, "owner", "ed25519");
+            keyfile(root, kind, kind);
             fs::create_dir_all(root.join("src")).unwrap();
             fs::write(root.join("src/main.c"), "int main(){}\n").unwrap();
             fs::write(
@@ -312,19 +302,18 @@ fn reference_verifies_toto_links_and_layouts() {
             .unwrap();
             let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
             expect_code(&out, 0, "layout new");
-            let out = toto()
-                .current_dir(root)
-                .args(["layout", "sign", "-k"])
-                .arg(&owner)
-                .arg("root.layout")
-                .output()
-                .unwrap();
+            let out = toto_in(root, &["layout", "sign", "-k", "owner", "root.layout"]);
             expect_code(&out, 0, "layout sign");
-            let out = toto()
-                .current_dir(root)
-                .args(["run", "-n", "build", "--format", format, "--signing-key"])
-                .arg(&functionary)
-                .args([
+            let out = toto_in(
+                root,
+                &[
+                    "run",
+                    "-n",
+                    "build",
+                    "--format",
+                    format,
+                    "--signing-key",
+                    kind,
                     "-m",
                     "src",
                     "-p",
@@ -334,9 +323,8 @@ fn reference_verifies_toto_links_and_layouts() {
                     "sh",
                     "-c",
                     "echo bin > out.bin",
-                ])
-                .output()
-                .unwrap();
+                ],
+            );
             expect_code(&out, 0, "toto run");
             let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "owner.pub"]);
             expect_code(&ours, 0, &format!("toto verify ({kind}, {format})"));

@@ -115,6 +115,16 @@ pub fn expect_error(output: &Output, code: i32, needle: &str, what: &str) {
     assert!(stderr.contains(needle), "{what}: {stderr}");
 }
 
+/// Asserts the exit code and that stdout says every one of `needles`.
+#[track_caller]
+pub fn expect_stdout(output: &Output, code: i32, needles: &[&str], what: &str) {
+    expect_code(output, code, what);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for needle in needles {
+        assert!(stdout.contains(needle), "{what}: {needle:?} in {stdout}");
+    }
+}
+
 /// Asserts the exit code and that stderr, then stdout, says `needle`.
 #[track_caller]
 pub fn expect_said(output: &Output, code: i32, needle: &str, what: &str) {

@@ -290,6 +290,16 @@ pub fn verify_chain(layout: &Path, owner: &Path, link_dir: &Path, tb: &testbed::
         .unwrap()
 }
 
+/// `toto envelope verify --key KEY ENVELOPE`.
+pub fn envelope_verify(key: impl AsRef<OsStr>, envelope: impl AsRef<OsStr>) -> Output {
+    toto()
+        .args(["envelope", "verify", "--key"])
+        .arg(key)
+        .arg(envelope)
+        .output()
+        .unwrap()
+}
+
 /// `toto verify-bundle --bundle BUNDLE`; the caller adds the signer
 /// ([`VerifyFlags`]) and the artifact.
 pub fn verify_bundle(bundle: impl AsRef<OsStr>) -> Command {

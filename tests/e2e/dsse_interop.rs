@@ -1,6 +1,7 @@
 //! Keys, DSSE envelopes and Metablocks, both directions with the reference.
 
 use std::fs;
+use std::path::Path;
 
 use sha2::Digest as _;
 
@@ -10,31 +11,16 @@ use crate::common::*;
 fn envelope_cli_verifies_reference_envelopes_with_exit_codes() {
     for (kt, short) in VECTOR_KEYS {
         let env = vector(&format!("dsse-{kt}.{short}.link"));
-        let ok = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(vector(&format!("keys/{kt}.pub")))
-            .arg(&env)
-            .output()
-            .unwrap();
+        let ok = envelope_verify(vector(&format!("keys/{kt}.pub")), &env);
         expect_code(&ok, 0, kt);
         let other = if kt == "rsa" { "p256" } else { "rsa" };
-        let bad = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(vector(&format!("keys/{other}.pub")))
-            .arg(&env)
-            .output()
-            .unwrap();
+        let bad = envelope_verify(vector(&format!("keys/{other}.pub")), &env);
         expect_code(&bad, 1, kt);
     }
     let dir = tempdir();
     let garbage = dir.path().join("garbage.json");
     fs::write(&garbage, b"{\"payload\": \"!!\"").unwrap();
-    let out = toto()
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/p256.pub"))
-        .arg(&garbage)
-        .output()
-        .unwrap();
+    let out = envelope_verify(vector("keys/p256.pub"), &garbage);
     expect_code(&out, 2, "malformed envelope");
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.json"));
 }
@@ -221,6 +207,26 @@ fn toto_verifies_what_the_reference_signs() {
     let mb: serde_json::Value =
         serde_json::from_slice(&fs::read(vector("step-p256.a39bd120.link")).unwrap()).unwrap();
     fs::write(&link_json, serde_json::to_vec(&mb["signed"]).unwrap()).unwrap();
+    // `peer.py COMMAND --key KEY OPTION VALUE link.json OUTPUT`.
+    let peer_sign = |command: &str, key: &Path, option: [&str; 2], output: &Path| {
+        let (key, link, output) = (key.to_str(), link_json.to_str(), output.to_str());
+        let args = [command, "--key", key.unwrap(), option[0], option[1]];
+        let out = peer(
+            &py,
+            &[&args[..], &[link.unwrap(), output.unwrap()]].concat(),
+        );
+        expect_code(&out, 0, &format!("peer {command}"));
+    };
+    // `toto sign --verify -f SIGNED -k KEY`.
+    let verify_link = |signed: &Path, key: &Path| {
+        toto()
+            .args(["sign", "--verify", "-f"])
+            .arg(signed)
+            .arg("-k")
+            .arg(key)
+            .output()
+            .unwrap()
+    };
     for kt in ["ed25519", "p256", "p384", "p521", "rsa"] {
         let private = keys.join(format!("{kt}.pem"));
         let public = keys.join(format!("{kt}.pub"));
@@ -231,25 +237,13 @@ fn toto_verifies_what_the_reference_signs() {
             "{kt}"
         );
         let env = dir.path().join(format!("{kt}.dsse.json"));
-        let out = peer(
-            &py,
-            &[
-                "dsse-sign",
-                "--key",
-                private.to_str().unwrap(),
-                "--payload-type",
-                "text/plain",
-                link_json.to_str().unwrap(),
-                env.to_str().unwrap(),
-            ],
+        peer_sign(
+            "dsse-sign",
+            &private,
+            ["--payload-type", "text/plain"],
+            &env,
         );
-        expect_code(&out, 0, "peer dsse-sign");
-        let verdict = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(&public)
-            .arg(&env)
-            .output()
-            .unwrap();
+        let verdict = envelope_verify(&public, &env);
         expect_code(
             &verdict,
             0,
@@ -257,40 +251,14 @@ fn toto_verifies_what_the_reference_signs() {
         );
         for format in ["metablock", "dsse"] {
             let signed = dir.path().join(format!("{kt}-{format}.link"));
-            let out = peer(
-                &py,
-                &[
-                    "metadata-sign",
-                    "--key",
-                    private.to_str().unwrap(),
-                    "--format",
-                    format,
-                    link_json.to_str().unwrap(),
-                    signed.to_str().unwrap(),
-                ],
-            );
-            expect_code(&out, 0, "peer metadata-sign");
-            let verdict = toto()
-                .args(["sign", "--verify", "-f"])
-                .arg(&signed)
-                .arg("-k")
-                .arg(&public)
-                .output()
-                .unwrap();
+            peer_sign("metadata-sign", &private, ["--format", format], &signed);
             expect_code(
-                &verdict,
+                &verify_link(&signed, &public),
                 0,
                 &format!("toto verifies the reference's {kt} {format}"),
             );
             let other = keys.join(if kt == "rsa" { "p256.pub" } else { "rsa.pub" });
-            let verdict = toto()
-                .args(["sign", "--verify", "-f"])
-                .arg(&signed)
-                .arg("-k")
-                .arg(&other)
-                .output()
-                .unwrap();
-            expect_code(&verdict, 1, "wrong key");
+            expect_code(&verify_link(&signed, &other), 1, "wrong key");
         }
     }
 }
@@ -439,22 +407,13 @@ fn attest_writes_statements_beside_release_artifacts() {
         "https://example.com/make"
     );
     // toto verifies every line.
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/p256.pub"))
-        .arg("release.intoto.jsonl")
-        .output()
-        .unwrap();
+    let out = envelope_verify(vector("keys/p256.pub"), root.join("release.intoto.jsonl"));
     expect_code(&out, 0, "verify jsonl");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/ed25519.pub"))
-        .arg("release.intoto.jsonl")
-        .output()
-        .unwrap();
+    let out = envelope_verify(
+        vector("keys/ed25519.pub"),
+        root.join("release.intoto.jsonl"),
+    );
     expect_code(&out, 1, "wrong key");
     // The reference verifies each envelope.
     if let Some(py) = python("attest_writes_statements_beside_release_artifacts") {

@@ -215,14 +215,7 @@ fn release_script_with_a_key_signs_an_envelope_that_verifies() {
         .unwrap();
     expect_code(&out, 0, "scripts/release --key");
     let envelope = file_ending(&out_dir, ".intoto.jsonl");
-    let verify_with = |key: &Path| {
-        toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(key.with_extension("pub"))
-            .arg(&envelope)
-            .output()
-            .unwrap()
-    };
+    let verify_with = |key: &Path| envelope_verify(key.with_extension("pub"), &envelope);
     expect_code(
         &verify_with(&key),
         0,

@@ -53,6 +53,16 @@ fn production_repo(python: &Path, tmp: &Path) -> (PathBuf, PathBuf) {
     (work, cache)
 }
 
+/// For `test`: the Python peer, a temporary directory, and there a
+/// repository serving the production trusted root ([`production_repo`]):
+/// `(python, dir, work, cache)`; `None` without the peer (outside CI only).
+fn production_test(test: &str) -> Option<(PathBuf, tempfile::TempDir, PathBuf, PathBuf)> {
+    let py = python(test)?;
+    let tmp = tempdir();
+    let (work, cache) = production_repo(&py, tmp.path());
+    Some((py, tmp, work, cache))
+}
+
 /// A testbed in `tmp`, and a repository in `tmp/work/repo` serving its
 /// trusted root and signing config (copied to `tmp/signing_config.v0.2.json`,
 /// the target name); returns them, `tmp/work` and the cache `tmp/cache`.
@@ -168,11 +178,10 @@ fn trust_update_writes_verified_targets_and_follows_root_rotation() {
 
 #[test]
 fn trust_update_rejects_expired_timestamp() {
-    let Some(py) = python("trust_update_rejects_expired_timestamp") else {
+    let Some((py, _tmp, work, cache)) = production_test("trust_update_rejects_expired_timestamp")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     repo_tool(&py, "expire-timestamp", &work, &[]);
     let out = update(&work, &cache);
     expect_error(&out, 1, "timestamp metadata expired", "expired timestamp");
@@ -180,13 +189,12 @@ fn trust_update_rejects_expired_timestamp() {
 
 #[test]
 fn trust_update_rejects_tampered_target_and_keeps_the_verified_copy() {
-    let Some(py) = python("trust_update_rejects_tampered_target_and_keeps_the_verified_copy")
+    let Some((py, _tmp, work, cache)) =
+        production_test("trust_update_rejects_tampered_target_and_keeps_the_verified_copy")
     else {
         return;
     };
-    let tmp = tempdir();
     let good = fs::read(production_trusted_root()).unwrap();
-    let (work, cache) = production_repo(&py, tmp.path());
     expect_code(&update(&work, &cache), 0, "update before tampering");
 
     repo_tool(&py, "tamper", &work, &[Path::new("trusted_root.json")]);
@@ -262,11 +270,11 @@ fn a_failed_update_leaves_the_trusted_root_and_signing_config_as_they_were() {
 /// target the metadata does not list are refused.
 #[test]
 fn cached_targets_are_rechecked_against_the_cached_tuf_metadata() {
-    let Some(py) = python("cached_targets_are_rechecked_against_the_cached_tuf_metadata") else {
+    let Some((_py, _tmp, work, cache)) =
+        production_test("cached_targets_are_rechecked_against_the_cached_tuf_metadata")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     expect_code(&update(&work, &cache), 0, "update");
     let dir = repository_cache(&cache);
     let root = fs::read(work.join("repo/1.root.json")).unwrap();
@@ -351,11 +359,11 @@ fn cached_targets_are_rechecked_against_the_cached_tuf_metadata() {
 
 #[test]
 fn trust_update_rejects_timestamp_and_snapshot_rollback() {
-    let Some(py) = python("trust_update_rejects_timestamp_and_snapshot_rollback") else {
+    let Some((py, _tmp, work, cache)) =
+        production_test("trust_update_rejects_timestamp_and_snapshot_rollback")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     let old_timestamp = fs::read(work.join("repo/timestamp.json")).unwrap();
     repo_tool(&py, "bump", &work, &[]);
     expect_code(&update(&work, &cache), 0, "update to timestamp version 2");

@@ -45,6 +45,12 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// For `test`: the Python peer ([`python`]) and a fresh temporary
+/// directory; `None` without the peer (outside CI only).
+pub fn python_tempdir(test: &str) -> Option<(PathBuf, tempfile::TempDir)> {
+    Some((python(test)?, tempdir()))
+}
+
 /// Copies the files of `from` into the directory `to`.
 pub fn copy_files(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {

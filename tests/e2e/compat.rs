@@ -30,10 +30,9 @@ fn install_compat(root: &Path) -> Output {
 
 #[test]
 fn compat_names_write_what_the_reference_writes() {
-    let Some(py) = python("compat_names_write_what_the_reference_writes") else {
+    let Some((py, dir)) = python_tempdir("compat_names_write_what_the_reference_writes") else {
         return;
     };
-    let dir = tempdir();
     let root = dir.path();
     setup(root);
     let key = vector("keys/ed25519.pem");

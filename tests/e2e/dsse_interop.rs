@@ -122,10 +122,9 @@ fn key_generate_and_id() {
 /// key ids equal toto's.
 #[test]
 fn reference_verifies_what_toto_signs() {
-    let Some(py) = python("reference_verifies_what_toto_signs") else {
+    let Some((py, dir)) = python_tempdir("reference_verifies_what_toto_signs") else {
         return;
     };
-    let dir = tempdir();
     let link_src = vector("step-p256.a39bd120.link");
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
@@ -195,10 +194,9 @@ fn reference_verifies_what_toto_signs() {
 /// The reference signs with fresh keys of every type; toto verifies.
 #[test]
 fn toto_verifies_what_the_reference_signs() {
-    let Some(py) = python("toto_verifies_what_the_reference_signs") else {
+    let Some((py, dir)) = python_tempdir("toto_verifies_what_the_reference_signs") else {
         return;
     };
-    let dir = tempdir();
     let keys = dir.path().join("keys");
     let out = peer(&py, &["gen-keys", keys.to_str().unwrap()]);
     expect_code(&out, 0, "gen-keys");
@@ -265,10 +263,9 @@ fn toto_verifies_what_the_reference_signs() {
 
 #[test]
 fn encrypted_keys_toto_writes_load_in_the_reference() {
-    let Some(py) = python("encrypted_keys_toto_writes_load_in_the_reference") else {
+    let Some((py, dir)) = python_tempdir("encrypted_keys_toto_writes_load_in_the_reference") else {
         return;
     };
-    let dir = tempdir();
     let key = dir.path().join("k.pem");
     // The reference's p384 key, re-encrypted by toto's key writer.
     let plain = dsse::PrivateKey::from_pem(&fs::read(vector("keys/p384.pem")).unwrap(), None, None)
@@ -299,10 +296,9 @@ fn encrypted_keys_toto_writes_load_in_the_reference() {
 /// `in-toto-run`, and toto verifies what it wrote.
 #[test]
 fn reference_signs_with_keys_toto_generates() {
-    let Some(py) = python("reference_signs_with_keys_toto_generates") else {
+    let Some((py, dir)) = python_tempdir("reference_signs_with_keys_toto_generates") else {
         return;
     };
-    let dir = tempdir();
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
         generate_key(&key, &["--type", kind]);

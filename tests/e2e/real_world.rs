@@ -16,8 +16,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, expect_refused, expect_stdout, python, readme_block, repo_path,
-    shell_words, sigstore, sigstore_verify, tempdir, toto, toto_in, verify_attestation,
+    expect_code, expect_error, expect_refused, expect_stdout, python, python_tempdir, readme_block,
+    repo_path, shell_words, sigstore, sigstore_verify, tempdir, toto, toto_in, verify_attestation,
     verify_bundle, VerifyFlags,
 };
 
@@ -817,10 +817,9 @@ fn sigstore_python(python: &Path, home: &Path) -> Command {
 /// it is left out.
 #[test]
 fn sigstore_python_agrees_on_the_real_world_inputs() {
-    let Some(py) = python("sigstore_python_agrees_on_the_real_world_inputs") else {
+    let Some((py, tmp)) = python_tempdir("sigstore_python_agrees_on_the_real_world_inputs") else {
         return;
     };
-    let tmp = tempdir();
     // `pep740_to_bundle` of scripts/differential/driver.py.
     let convert = "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); \
                    from driver import pep740_to_bundle; \

@@ -87,10 +87,9 @@ fn both(py: &Path, root: &Path, cwd: &str, case: &str, args: &[&str]) -> (Value,
 
 #[test]
 fn records_the_same_artifacts_as_the_reference() {
-    let Some(py) = python("records_the_same_artifacts_as_the_reference") else {
+    let Some((py, dir)) = python_tempdir("records_the_same_artifacts_as_the_reference") else {
         return;
     };
-    let dir = tempdir();
     let root = dir.path();
     tricky_tree(root);
     let cases: &[(&str, &str, &[&str])] = &[

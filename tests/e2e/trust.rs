@@ -12,8 +12,8 @@ use std::time::SystemTime;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{
-    expect_code, expect_error, python, repo_path, shared, sign_blob, start_testbed, tempdir, token,
-    toto, verify_bundle, VerifyFlags,
+    expect_code, expect_error, python, python_tempdir, repo_path, shared, sign_blob, start_testbed,
+    tempdir, token, toto, verify_bundle, VerifyFlags,
 };
 
 /// Runs `tests/peer/tuf_repo.py COMMAND WORK ARGS`.
@@ -129,10 +129,11 @@ fn stdout(out: &Output) -> String {
 
 #[test]
 fn trust_update_writes_verified_targets_and_follows_root_rotation() {
-    let Some(py) = python("trust_update_writes_verified_targets_and_follows_root_rotation") else {
+    let Some((py, tmp)) =
+        python_tempdir("trust_update_writes_verified_targets_and_follows_root_rotation")
+    else {
         return;
     };
-    let tmp = tempdir();
     let (tb, signing_config, work, cache) = testbed_repo(&py, tmp.path());
 
     let out = update(&work, &cache);
@@ -437,10 +438,9 @@ fn serve(python: &Path, dir: &Path) -> Server {
 
 #[test]
 fn trust_update_over_http() {
-    let Some(py) = python("trust_update_over_http") else {
+    let Some((py, tmp)) = python_tempdir("trust_update_over_http") else {
         return;
     };
-    let tmp = tempdir();
     let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
     let trusted_root = trusted_root_in(tmp.path());
     init_repo(&py, &work, &[&trusted_root]);

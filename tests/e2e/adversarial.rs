@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/adversarial")
+    repo_path("testdata/adversarial")
 }
 
 fn field<'a>(sidecar: &'a str, name: &str) -> &'a str {

@@ -93,12 +93,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 /// The reference demo's signed evidence, in a fresh directory (its
 /// inspection writes there).
 fn demo_dir() -> tempfile::TempDir {
-    let dir = tempdir();
-    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    dir
+    demo_copy()
 }
 
 /// `toto verify` of the demo in `dir`, with `extra` arguments.
@@ -110,6 +105,14 @@ fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
+}
+
+/// `stderr` of `what` has every one of `lines`.
+#[track_caller]
+fn says_all(stderr: &str, what: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(stderr.contains(line), "{what} lacks {line:?}:\n{stderr}");
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -214,16 +217,18 @@ fn verbose_verify_names_the_keys_links_and_functionaries() {
     let out = verify_demo(dir.path(), &["-v"]);
     expect_code(&out, 0, "verify -v");
     let stderr = text(&out.stderr);
-    for line in [
-        "toto: layout key alice.pub: key id ",
-        "toto: loaded clone.210dcc50.link (",
-        "toto: loaded package.be06db20.link (",
-        "toto: step \"clone\": clone.210dcc50.link verified by functionary 210dcc50",
-        "toto: step \"package\": package.be06db20.link verified by functionary be06db20",
-        "toto: running inspection untar",
-    ] {
-        assert!(stderr.contains(line), "-v lacks {line:?}:\n{stderr}");
-    }
+    says_all(
+        &stderr,
+        "-v",
+        &[
+            "toto: layout key alice.pub: key id ",
+            "toto: loaded clone.210dcc50.link (",
+            "toto: loaded package.be06db20.link (",
+            "toto: step \"clone\": clone.210dcc50.link verified by functionary 210dcc50",
+            "toto: step \"package\": package.be06db20.link verified by functionary be06db20",
+            "toto: running inspection untar",
+        ],
+    );
     assert!(text(&out.stdout).starts_with("Verified: "));
     // Without -v: none of it.
     let dir = demo_dir();
@@ -288,19 +293,21 @@ fn verbose_run_lists_exclusions_and_vv_every_file() {
     let out = run("-v");
     expect_code(&out, 0, "run -v");
     let stderr = text(&out.stderr);
-    for line in [
-        "toto: excluded src/.git (matches an --exclude pattern)",
-        "toto: excluded src/b.pyc (matches an --exclude pattern)",
-        "toto: hashing 1 files of materials (7 bytes)",
-        "toto: recorded 1 materials (0 skipped)",
-        "toto: running [\"true\"]",
-        "toto: the command exited with 0",
-        "toto: recorded 1 products (0 skipped)",
-        "toto: signed the Statement link with key 6f2fb44c",
-        "toto: wrote ./build.6f2fb44c.link",
-    ] {
-        assert!(stderr.contains(line), "run -v lacks {line:?}:\n{stderr}");
-    }
+    says_all(
+        &stderr,
+        "run -v",
+        &[
+            "toto: excluded src/.git (matches an --exclude pattern)",
+            "toto: excluded src/b.pyc (matches an --exclude pattern)",
+            "toto: hashing 1 files of materials (7 bytes)",
+            "toto: recorded 1 materials (0 skipped)",
+            "toto: running [\"true\"]",
+            "toto: the command exited with 0",
+            "toto: recorded 1 products (0 skipped)",
+            "toto: signed the Statement link with key 6f2fb44c",
+            "toto: wrote ./build.6f2fb44c.link",
+        ],
+    );
     assert!(
         !stderr.contains("toto: hashed "),
         "per-file lines need -vv:\n{stderr}"
@@ -391,16 +398,8 @@ fn verify_shows_progress_on_a_terminal_only() {
     let Some(out) = on_a_terminal(&verify, dir) else {
         return;
     };
-    expect_code(&out, 0, "verify on a terminal");
-    let seen = text(&out.stdout);
-    assert!(
-        seen.contains("materials") && seen.contains("KiB"),
-        "no progress bar while the inspection hashes: {seen:?}"
-    );
-    assert!(
-        seen.contains("\u{1b}[2K"),
-        "the bar is not cleared: {seen:?}"
-    );
+    // A progress bar while the inspection hashes.
+    bar_drawn_and_cleared(&out, "verify on a terminal", "materials", "\u{1b}[2K");
     let out = toto()
         .current_dir(dir)
         .args(["verify", "-l", "root.layout", "-k"])
@@ -412,6 +411,22 @@ fn verify_shows_progress_on_a_terminal_only() {
         !text(&out.stderr).contains("KiB") && !text(&out.stderr).contains('\u{1b}'),
         "progress drawn into a pipe: {:?}",
         text(&out.stderr)
+    );
+}
+
+/// `out` of a command on a terminal succeeded and drew a progress bar
+/// (`bar`, with sizes in KiB), cleared (`cleared`).
+#[track_caller]
+fn bar_drawn_and_cleared(out: &Output, what: &str, bar: &str, cleared: &str) {
+    expect_code(out, 0, what);
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains(bar) && seen.contains("KiB"),
+        "{what}: no progress bar: {seen:?}"
+    );
+    assert!(
+        seen.contains(cleared),
+        "{what}: the bar is not cleared: {seen:?}"
     );
 }
 
@@ -434,17 +449,10 @@ fn progress_bar_on_a_terminal_only() {
     let Some(out) = on_a_terminal(&command(""), work.path()) else {
         return;
     };
-    expect_code(&out, 0, "run on a terminal");
-    let seen = text(&out.stdout);
-    assert!(
-        seen.contains("hashing 3000 materials") && seen.contains("KiB"),
-        "no progress bar on a terminal: {seen:?}"
-    );
     // Cleared before the last line: nothing of the bar stays.
-    assert!(
-        seen.contains("\u{1b}[2Ktoto: wrote ./build.6f2fb44c.link"),
-        "{seen:?}"
-    );
+    let cleared = "\u{1b}[2Ktoto: wrote ./build.6f2fb44c.link";
+    let bar = "hashing 3000 materials";
+    bar_drawn_and_cleared(&out, "run on a terminal", bar, cleared);
     // -q on a terminal: no bar, no output.
     let out = on_a_terminal(&command("-q"), work.path()).unwrap();
     expect_code(&out, 0, "run -q on a terminal");
@@ -467,16 +475,11 @@ fn progress_bar_on_a_terminal_only() {
 fn the_document_size_limit_can_be_lowered_and_raised() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "k"])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&root.join("k"), &[]);
     std::fs::write(root.join("payload"), "x".repeat(900 << 10)).unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args([
+    let out = toto_in(
+        root,
+        &[
             "envelope",
             "sign",
             "--key",
@@ -486,9 +489,8 @@ fn the_document_size_limit_can_be_lowered_and_raised() {
             "-o",
             "env.json",
             "payload",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     expect_code(&out, 0, "envelope sign");
     let verify = |extra: &[&str], env: Option<&str>| {
         let mut c = toto();
@@ -528,17 +530,13 @@ fn the_document_size_limit_can_be_lowered_and_raised() {
 fn quiet_success_is_silent_for_keys_and_envelopes() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["-q", "key", "generate", "-o", "k"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["-q", "key", "generate", "-o", "k"]);
     expect_code(&out, 0, "key generate -q");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     std::fs::write(root.join("p"), "payload").unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args([
+    let out = toto_in(
+        root,
+        &[
             "envelope",
             "sign",
             "-k",
@@ -548,28 +546,18 @@ fn quiet_success_is_silent_for_keys_and_envelopes() {
             "-o",
             "e.json",
             "p",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     expect_code(&out, 0, "envelope sign");
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "-q", "-k", "k.pub", "e.json"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["envelope", "verify", "-q", "-k", "k.pub", "e.json"]);
     expect_code(&out, 0, "envelope verify -q");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "other"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["key", "generate", "-o", "other"]);
     expect_code(&out, 0, "another key");
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "-q", "-k", "other.pub", "e.json"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        root,
+        &["envelope", "verify", "-q", "-k", "other.pub", "e.json"],
+    );
     expect_code(&out, 1, "a wrong key, quietly");
     assert!(!out.stderr.is_empty(), "the failure is still reported");
 }

@@ -16,6 +16,11 @@ pub fn toto() -> Command {
     c
 }
 
+/// `toto ARGS` run in `dir`, to its end.
+pub fn toto_in(dir: &Path, args: &[&str]) -> Output {
+    toto().current_dir(dir).args(args).output().unwrap()
+}
+
 /// `tests/peer/js/verify.js` (sigstore-js), or `None` (outside CI only).
 pub fn node_peer(test: &str) -> Option<PathBuf> {
     testkit::peer("TOTO_NODE_PEER", "the sigstore-js peer", test)
@@ -28,9 +33,8 @@ pub fn python_bin_dir(python: &Path) -> PathBuf {
 
 /// Runs `tests/peer/peer.py ARGS` with `python`.
 pub fn peer(python: &Path, args: &[&str]) -> Output {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peer/peer.py");
     Command::new(python)
-        .arg(script)
+        .arg(repo_path("tests/peer/peer.py"))
         .args(args)
         .output()
         .unwrap()
@@ -39,6 +43,49 @@ pub fn peer(python: &Path, args: &[&str]) -> Output {
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+/// For `test`: the Python peer ([`python`]) and a fresh temporary
+/// directory; `None` without the peer (outside CI only).
+pub fn python_tempdir(test: &str) -> Option<(PathBuf, tempfile::TempDir)> {
+    Some((python(test)?, tempdir()))
+}
+
+/// Copies the files of `from` into the directory `to`.
+pub fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// The reference's demo chain (its signed evidence) copied into a fresh
+/// directory, where its inspection may write.
+pub fn demo_copy() -> tempfile::TempDir {
+    let dir = tempdir();
+    copy_files(&vector("demo_metablock_good"), dir.path());
+    dir
+}
+
+/// The files in `dir` whose names end with `suffix`, sorted.
+pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The first file in `dir` whose name ends with `suffix`.
+#[track_caller]
+pub fn file_ending(dir: &Path, suffix: &str) -> PathBuf {
+    let files = files_ending(dir, suffix);
+    let first = files.first();
+    first
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()))
+        .clone()
 }
 
 /// Asserts the exit code, printing stdout and stderr on mismatch.
@@ -74,6 +121,25 @@ pub fn expect_error(output: &Output, code: i32, needle: &str, what: &str) {
     assert!(stderr.contains(needle), "{what}: {stderr}");
 }
 
+/// Asserts the exit code and that stdout says every one of `needles`.
+#[track_caller]
+pub fn expect_stdout(output: &Output, code: i32, needles: &[&str], what: &str) {
+    expect_code(output, code, what);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for needle in needles {
+        assert!(stdout.contains(needle), "{what}: {needle:?} in {stdout}");
+    }
+}
+
+/// Asserts the exit code and that stderr, then stdout, says `needle`.
+#[track_caller]
+pub fn expect_said(output: &Output, code: i32, needle: &str, what: &str) {
+    expect_code(output, code, what);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains(needle), "{what}: {said}");
+}
+
 /// Key types of the reference vectors, with their 8-digit key id prefixes.
 pub const VECTOR_KEYS: [(&str, &str); 5] = [
     ("ed25519", "6f2fb44c"),
@@ -96,6 +162,14 @@ pub fn start_testbed(dir: &Path) -> testbed::Testbed {
         port: 0,
     })
     .unwrap()
+}
+
+/// A fresh temporary directory and a loopback testbed keeping its state
+/// there (dropped in that order's reverse: the testbed first).
+pub fn tempdir_testbed() -> (tempfile::TempDir, testbed::Testbed) {
+    let dir = tempdir();
+    let tb = start_testbed(dir.path());
+    (dir, tb)
 }
 
 /// An OIDC token of the testbed's issuer for `identity`.
@@ -135,15 +209,43 @@ pub fn sign_blob(tb: &testbed::Testbed, token: &str, artifact: &Path) -> Output 
         .unwrap()
 }
 
+/// `toto key generate EXTRA… -o PATH`, which must succeed: a new key
+/// pair `PATH` and `PATH.pub`.
+#[track_caller]
+pub fn generate_key(path: &Path, extra: &[&str]) {
+    let mut generate = toto();
+    generate
+        .args(["key", "generate"])
+        .args(extra)
+        .arg("-o")
+        .arg(path);
+    let what = format!("key generate {extra:?} -o {}", path.display());
+    expect_code(&generate.output().unwrap(), 0, &what);
+}
+
+/// `toto attest KEYLESS… --predicate-type https://slsa.dev/provenance/v1
+/// --predicate PREDICATE --subject SUBJECT -o BUNDLE`, which must succeed.
+#[track_caller]
+pub fn attest_provenance(keyless: &[String], predicate: &Path, subject: &Path, bundle: &Path) {
+    let out = toto()
+        .arg("attest")
+        .args(keyless)
+        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .arg("--predicate")
+        .arg(predicate)
+        .arg("--subject")
+        .arg(subject)
+        .arg("-o")
+        .arg(bundle)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto attest --keyless");
+}
+
 /// A new key pair `owner`(.pub), and the layout `toml` describes written
 /// to `layout` and signed with it.
 pub fn owner_signed_layout(toml: &Path, owner: &Path, layout: &Path) {
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(owner)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(owner, &[]);
     let out = toto()
         .args(["layout", "new"])
         .arg(toml)
@@ -159,6 +261,23 @@ pub fn owner_signed_layout(toml: &Path, owner: &Path, layout: &Path) {
         .output()
         .unwrap();
     expect_code(&out, 0, "layout sign");
+}
+
+/// A layout step (TOML) `name`, performed by `identity` of `issuer`, with
+/// its `rules` (TOML lines).
+pub fn keyless_step(name: &str, identity: &str, issuer: &str, rules: &str) -> String {
+    format!(
+        "[[steps]]\nname = \"{name}\"\n\
+         identities = [{{ identity = \"{identity}\", issuer = \"{issuer}\" }}]\n{rules}"
+    )
+}
+
+/// In `dir`: `layout.toml` with `toml`, and from it `root.layout` signed by
+/// a new key pair `owner`(.pub); returns the owner's key and the layout.
+pub fn layout_signed_in(dir: &Path, toml: &str) -> (PathBuf, PathBuf) {
+    let (owner, layout) = (dir.join("owner"), dir.join("root.layout"));
+    owner_signed_layout(&write(&dir.join("layout.toml"), toml), &owner, &layout);
+    (owner, layout)
 }
 
 /// `toto verify` of the links in `link_dir` against `layout` signed by
@@ -177,20 +296,33 @@ pub fn verify_chain(layout: &Path, owner: &Path, link_dir: &Path, tb: &testbed::
         .unwrap()
 }
 
+/// `toto envelope verify --key KEY ENVELOPE`.
+pub fn envelope_verify(key: impl AsRef<OsStr>, envelope: impl AsRef<OsStr>) -> Output {
+    toto()
+        .args(["envelope", "verify", "--key"])
+        .arg(key)
+        .arg(envelope)
+        .output()
+        .unwrap()
+}
+
 /// `toto verify-bundle --bundle BUNDLE`; the caller adds the signer
 /// ([`VerifyFlags`]) and the artifact.
 pub fn verify_bundle(bundle: impl AsRef<OsStr>) -> Command {
+    toto_bundle("verify-bundle", bundle)
+}
+
+/// `toto COMMAND --bundle BUNDLE`.
+fn toto_bundle(command: &str, bundle: impl AsRef<OsStr>) -> Command {
     let mut c = toto();
-    c.args(["verify-bundle", "--bundle"]).arg(bundle);
+    c.args([command, "--bundle"]).arg(bundle);
     c
 }
 
 /// `toto verify-attestation --bundle BUNDLE`; the caller adds the signer
 /// ([`VerifyFlags`]) and the subject.
 pub fn verify_attestation(bundle: impl AsRef<OsStr>) -> Command {
-    let mut c = toto();
-    c.args(["verify-attestation", "--bundle"]).arg(bundle);
-    c
+    toto_bundle("verify-attestation", bundle)
 }
 
 /// The flags `toto verify-bundle` and `toto verify-attestation` share.
@@ -373,6 +505,25 @@ impl Signing {
     }
 }
 
+/// For `test`: `dana@example.com` signs a blob bundle and an attestation
+/// of the artifact with toto on the testbed `start` makes, and sigstore-js
+/// accepts both as hers and refuses them as another's, and the blob over
+/// the other file ([`Signing::expect_js_verdicts`]). Returns sigstore-js,
+/// the signing and the blob bundle, or `None` without sigstore-js (outside
+/// CI only).
+pub fn js_verifies_toto_bundles(
+    test: &str,
+    start: fn(&Path) -> testbed::Testbed,
+    artifact: (&str, &str),
+    other: (&str, &str),
+) -> Option<(PathBuf, Signing, PathBuf)> {
+    let script = node_peer(test)?;
+    let signing = Signing::new(start, "dana@example.com", artifact, other);
+    let (blob, attestation) = signing.sign_both("pkg");
+    signing.expect_js_verdicts(&script, &blob, &attestation);
+    Some((script, signing, blob))
+}
+
 /// `toto verify-bundle` of `bundle` over `file`, signed by `identity` on
 /// the testbed.
 pub fn testbed_verify_bundle(
@@ -518,14 +669,16 @@ pub fn js_verify(
         .unwrap()
 }
 
+/// A path in the repository (`rel` from its root).
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
 /// A file of the repository, as text (`rel` from its root).
 pub fn repo_text(rel: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(rel),
-    )
-    .unwrap()
+    std::fs::read_to_string(repo_path(rel)).unwrap()
 }
 
 /// The lines of the README's first code block after `marker`, without its

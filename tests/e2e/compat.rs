@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -16,20 +16,23 @@ fn setup(root: &Path) {
         )
         .unwrap();
     }
-    let out = toto()
+    expect_code(&install_compat(root), 0, "install-compat");
+}
+
+/// `toto install-compat ROOT/bin`.
+fn install_compat(root: &Path) -> Output {
+    toto()
         .arg("install-compat")
         .arg(root.join("bin"))
         .output()
-        .unwrap();
-    expect_code(&out, 0, "install-compat");
+        .unwrap()
 }
 
 #[test]
 fn compat_names_write_what_the_reference_writes() {
-    let Some(py) = python("compat_names_write_what_the_reference_writes") else {
+    let Some((py, dir)) = python_tempdir("compat_names_write_what_the_reference_writes") else {
         return;
     };
-    let dir = tempdir();
     let root = dir.path();
     setup(root);
     let key = vector("keys/ed25519.pem");
@@ -130,10 +133,7 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
     setup(root);
     // The demo's inspection refuses unknown files: verify in a directory of its own.
     fs::create_dir_all(root.join("demo")).unwrap();
-    for entry in fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), root.join("demo").join(entry.file_name())).unwrap();
-    }
+    copy_files(&vector("demo_metablock_good"), &root.join("demo"));
     let out = Command::new(root.join("bin/in-toto-verify"))
         .current_dir(root.join("demo"))
         .args([
@@ -146,10 +146,9 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
         .output()
         .unwrap();
     expect_code(&out, 0, "in-toto-verify on the demo");
-    let again = toto()
-        .arg("install-compat")
-        .arg(root.join("bin"))
-        .output()
-        .unwrap();
-    expect_code(&again, 2, "existing links are not replaced without --force");
+    expect_code(
+        &install_compat(root),
+        2,
+        "existing links are not replaced without --force",
+    );
 }

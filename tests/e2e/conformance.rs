@@ -107,26 +107,17 @@ fn verify_bundle_usage_errors() {
     // A good bundle for another artifact is a verification failure, named.
     let other = dir.path().join("other.txt");
     fs::write(&other, "not the signed artifact").unwrap();
-    let out = verify_as(
-        "verify-bundle",
-        &case.join("bundle.sigstore.json"),
-        DEFAULT_IDENTITY,
-        DEFAULT_ISSUER,
-    )
-    .arg(&other)
-    .output()
-    .unwrap();
-    expect_code(&out, 1, "wrong artifact");
+    let good = |identity: &str, artifact: &Path| {
+        let bundle = case.join("bundle.sigstore.json");
+        verify_as("verify-bundle", &bundle, identity, DEFAULT_ISSUER)
+            .arg(artifact)
+            .output()
+            .unwrap()
+    };
+    expect_code(&good(DEFAULT_IDENTITY, &other), 1, "wrong artifact");
     // A good bundle checked against another identity fails too.
-    let out = verify_as(
-        "verify-bundle",
-        &case.join("bundle.sigstore.json"),
-        "mallory@example.com",
-        DEFAULT_ISSUER,
-    )
-    .arg(case.parent().unwrap().join("a.txt"))
-    .output()
-    .unwrap();
+    let signed = case.parent().unwrap().join("a.txt");
+    let out = good("mallory@example.com", &signed);
     expect_code(&out, 1, "wrong identity");
 }
 

@@ -216,24 +216,20 @@ fn verdicts(chain: &Chain, layout_key: &str, py: Option<&Path>) -> (i32, Option<
     let copy = |name: &str| {
         let to = chain.root.join(name);
         fs::create_dir_all(&to).unwrap();
-        for entry in fs::read_dir(chain.final_dir()).unwrap() {
-            let entry = entry.unwrap();
-            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
+        copy_files(&chain.final_dir(), &to);
         to
     };
     let ours_dir = copy("verify-toto");
-    let out = toto()
-        .current_dir(&ours_dir)
-        .args([
+    let out = toto_in(
+        &ours_dir,
+        &[
             "verify",
             "--layout",
             "root.layout",
             "--layout-key",
             layout_key,
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let ours = out.status.code().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let theirs = py.map(|py| {

@@ -1,6 +1,7 @@
 //! Keys, DSSE envelopes and Metablocks, both directions with the reference.
 
 use std::fs;
+use std::path::Path;
 
 use sha2::Digest as _;
 
@@ -10,31 +11,16 @@ use crate::common::*;
 fn envelope_cli_verifies_reference_envelopes_with_exit_codes() {
     for (kt, short) in VECTOR_KEYS {
         let env = vector(&format!("dsse-{kt}.{short}.link"));
-        let ok = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(vector(&format!("keys/{kt}.pub")))
-            .arg(&env)
-            .output()
-            .unwrap();
+        let ok = envelope_verify(vector(&format!("keys/{kt}.pub")), &env);
         expect_code(&ok, 0, kt);
         let other = if kt == "rsa" { "p256" } else { "rsa" };
-        let bad = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(vector(&format!("keys/{other}.pub")))
-            .arg(&env)
-            .output()
-            .unwrap();
+        let bad = envelope_verify(vector(&format!("keys/{other}.pub")), &env);
         expect_code(&bad, 1, kt);
     }
     let dir = tempdir();
     let garbage = dir.path().join("garbage.json");
     fs::write(&garbage, b"{\"payload\": \"!!\"").unwrap();
-    let out = toto()
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/p256.pub"))
-        .arg(&garbage)
-        .output()
-        .unwrap();
+    let out = envelope_verify(vector("keys/p256.pub"), &garbage);
     expect_code(&out, 2, "malformed envelope");
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.json"));
 }
@@ -100,12 +86,7 @@ fn key_generate_and_id() {
     let dir = tempdir();
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let name = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&name)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&name, &["--type", kind]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -141,19 +122,13 @@ fn key_generate_and_id() {
 /// key ids equal toto's.
 #[test]
 fn reference_verifies_what_toto_signs() {
-    let Some(py) = python("reference_verifies_what_toto_signs") else {
+    let Some((py, dir)) = python_tempdir("reference_verifies_what_toto_signs") else {
         return;
     };
-    let dir = tempdir();
     let link_src = vector("step-p256.a39bd120.link");
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&key, &["--type", kind]);
         let public = dir.path().join(format!("{kind}.pub"));
         let public_s = public.to_str().unwrap();
         // Key ids agree.
@@ -219,10 +194,9 @@ fn reference_verifies_what_toto_signs() {
 /// The reference signs with fresh keys of every type; toto verifies.
 #[test]
 fn toto_verifies_what_the_reference_signs() {
-    let Some(py) = python("toto_verifies_what_the_reference_signs") else {
+    let Some((py, dir)) = python_tempdir("toto_verifies_what_the_reference_signs") else {
         return;
     };
-    let dir = tempdir();
     let keys = dir.path().join("keys");
     let out = peer(&py, &["gen-keys", keys.to_str().unwrap()]);
     expect_code(&out, 0, "gen-keys");
@@ -231,6 +205,26 @@ fn toto_verifies_what_the_reference_signs() {
     let mb: serde_json::Value =
         serde_json::from_slice(&fs::read(vector("step-p256.a39bd120.link")).unwrap()).unwrap();
     fs::write(&link_json, serde_json::to_vec(&mb["signed"]).unwrap()).unwrap();
+    // `peer.py COMMAND --key KEY OPTION VALUE link.json OUTPUT`.
+    let peer_sign = |command: &str, key: &Path, option: [&str; 2], output: &Path| {
+        let (key, link, output) = (key.to_str(), link_json.to_str(), output.to_str());
+        let args = [command, "--key", key.unwrap(), option[0], option[1]];
+        let out = peer(
+            &py,
+            &[&args[..], &[link.unwrap(), output.unwrap()]].concat(),
+        );
+        expect_code(&out, 0, &format!("peer {command}"));
+    };
+    // `toto sign --verify -f SIGNED -k KEY`.
+    let verify_link = |signed: &Path, key: &Path| {
+        toto()
+            .args(["sign", "--verify", "-f"])
+            .arg(signed)
+            .arg("-k")
+            .arg(key)
+            .output()
+            .unwrap()
+    };
     for kt in ["ed25519", "p256", "p384", "p521", "rsa"] {
         let private = keys.join(format!("{kt}.pem"));
         let public = keys.join(format!("{kt}.pub"));
@@ -241,25 +235,13 @@ fn toto_verifies_what_the_reference_signs() {
             "{kt}"
         );
         let env = dir.path().join(format!("{kt}.dsse.json"));
-        let out = peer(
-            &py,
-            &[
-                "dsse-sign",
-                "--key",
-                private.to_str().unwrap(),
-                "--payload-type",
-                "text/plain",
-                link_json.to_str().unwrap(),
-                env.to_str().unwrap(),
-            ],
+        peer_sign(
+            "dsse-sign",
+            &private,
+            ["--payload-type", "text/plain"],
+            &env,
         );
-        expect_code(&out, 0, "peer dsse-sign");
-        let verdict = toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(&public)
-            .arg(&env)
-            .output()
-            .unwrap();
+        let verdict = envelope_verify(&public, &env);
         expect_code(
             &verdict,
             0,
@@ -267,50 +249,23 @@ fn toto_verifies_what_the_reference_signs() {
         );
         for format in ["metablock", "dsse"] {
             let signed = dir.path().join(format!("{kt}-{format}.link"));
-            let out = peer(
-                &py,
-                &[
-                    "metadata-sign",
-                    "--key",
-                    private.to_str().unwrap(),
-                    "--format",
-                    format,
-                    link_json.to_str().unwrap(),
-                    signed.to_str().unwrap(),
-                ],
-            );
-            expect_code(&out, 0, "peer metadata-sign");
-            let verdict = toto()
-                .args(["sign", "--verify", "-f"])
-                .arg(&signed)
-                .arg("-k")
-                .arg(&public)
-                .output()
-                .unwrap();
+            peer_sign("metadata-sign", &private, ["--format", format], &signed);
             expect_code(
-                &verdict,
+                &verify_link(&signed, &public),
                 0,
                 &format!("toto verifies the reference's {kt} {format}"),
             );
             let other = keys.join(if kt == "rsa" { "p256.pub" } else { "rsa.pub" });
-            let verdict = toto()
-                .args(["sign", "--verify", "-f"])
-                .arg(&signed)
-                .arg("-k")
-                .arg(&other)
-                .output()
-                .unwrap();
-            expect_code(&verdict, 1, "wrong key");
+            expect_code(&verify_link(&signed, &other), 1, "wrong key");
         }
     }
 }
 
 #[test]
 fn encrypted_keys_toto_writes_load_in_the_reference() {
-    let Some(py) = python("encrypted_keys_toto_writes_load_in_the_reference") else {
+    let Some((py, dir)) = python_tempdir("encrypted_keys_toto_writes_load_in_the_reference") else {
         return;
     };
-    let dir = tempdir();
     let key = dir.path().join("k.pem");
     // The reference's p384 key, re-encrypted by toto's key writer.
     let plain = dsse::PrivateKey::from_pem(&fs::read(vector("keys/p384.pem")).unwrap(), None, None)
@@ -341,18 +296,12 @@ fn encrypted_keys_toto_writes_load_in_the_reference() {
 /// `in-toto-run`, and toto verifies what it wrote.
 #[test]
 fn reference_signs_with_keys_toto_generates() {
-    let Some(py) = python("reference_signs_with_keys_toto_generates") else {
+    let Some((py, dir)) = python_tempdir("reference_signs_with_keys_toto_generates") else {
         return;
     };
-    let dir = tempdir();
     for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa"] {
         let key = dir.path().join(kind);
-        let out = toto()
-            .args(["key", "generate", "--type", kind, "-o"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, kind);
+        generate_key(&key, &["--type", kind]);
         let plain = dsse::PrivateKey::from_pem(&fs::read(&key).unwrap(), None, None).unwrap();
         let encrypted = dir.path().join(format!("{kind}-enc"));
         fs::write(
@@ -454,22 +403,13 @@ fn attest_writes_statements_beside_release_artifacts() {
         "https://example.com/make"
     );
     // toto verifies every line.
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/p256.pub"))
-        .arg("release.intoto.jsonl")
-        .output()
-        .unwrap();
+    let out = envelope_verify(vector("keys/p256.pub"), root.join("release.intoto.jsonl"));
     expect_code(&out, 0, "verify jsonl");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
-    let out = toto()
-        .current_dir(root)
-        .args(["envelope", "verify", "--key"])
-        .arg(vector("keys/ed25519.pub"))
-        .arg("release.intoto.jsonl")
-        .output()
-        .unwrap();
+    let out = envelope_verify(
+        vector("keys/ed25519.pub"),
+        root.join("release.intoto.jsonl"),
+    );
     expect_code(&out, 1, "wrong key");
     // The reference verifies each envelope.
     if let Some(py) = python("attest_writes_statements_beside_release_artifacts") {

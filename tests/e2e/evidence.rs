@@ -75,6 +75,21 @@ impl Bench {
         self.work().join(name)
     }
 
+    /// `toto run -n STEP ARGS… -- sh -c 'touch ran'` is refused before the
+    /// command runs: exit 2, stderr says `needle`, and nothing ran.
+    #[track_caller]
+    pub fn refused_before_running(&self, step: &str, args: &[&str], needle: &str, what: &str) {
+        let out = self
+            .toto()
+            .args(["run", "-n", step])
+            .args(args)
+            .args(["--", "sh", "-c", "touch ran"])
+            .output()
+            .unwrap();
+        expect_error(&out, 2, needle, what);
+        assert!(!self.path("ran").exists(), "{what}: the command ran");
+    }
+
     /// The names of the files in the work directory.
     pub fn files(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.work())
@@ -417,28 +432,17 @@ fn nothing_runs_when_the_link_cannot_be_written() {
         ),
         ("b".repeat(250), vec![], "too long"),
     ];
+    let key = |name: &str| vector(&format!("keys/{name}")).display().to_string();
+    let ed25519 = key("ed25519.pem");
     for (step, extra, needle) in &cases {
-        let out = b
-            .toto()
-            .args(["run", "-n", step, "--signing-key"])
-            .arg(vector("keys/ed25519.pem"))
-            .args(extra)
-            .args(["--", "sh", "-c", "touch ran"])
-            .output()
-            .unwrap();
-        expect_error(&out, 2, needle, needle);
-        assert!(!b.path("ran").exists(), "{needle}: the command ran");
+        let mut args = vec!["--signing-key", ed25519.as_str()];
+        args.extend(extra.iter().map(String::as_str));
+        b.refused_before_running(step, &args, needle, needle);
     }
     // A key that does not load (wrong password).
-    let out = b
-        .toto()
-        .args(["run", "-n", "build", "--signing-key"])
-        .arg(vector("keys/ed25519_enc.pem"))
-        .args(["--password", "wrong", "--", "sh", "-c", "touch ran"])
-        .output()
-        .unwrap();
-    expect_error(&out, 2, "ed25519_enc.pem", "wrong password");
-    assert!(!b.path("ran").exists(), "wrong password: the command ran");
+    let encrypted = key("ed25519_enc.pem");
+    let args = ["--signing-key", &encrypted, "--password", "wrong"];
+    b.refused_before_running("build", &args, "ed25519_enc.pem", "wrong password");
     // record start checks the link record stop will write, too.
     let out = b.record("start", &"b".repeat(250), "ed25519", &["-m", "src"]);
     expect_error(
@@ -522,15 +526,8 @@ fn nothing_runs_or_reaches_rekor_when_a_keyless_link_cannot_be_written() {
         ),
     ];
     for (step, flags, needle) in &cases {
-        let out = b
-            .toto()
-            .args(["run", "-n", step])
-            .args(flags)
-            .args(["--", "sh", "-c", "touch ran"])
-            .output()
-            .unwrap();
-        expect_error(&out, 2, needle, needle);
-        assert!(!b.path("ran").exists(), "{needle}: the command ran");
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        b.refused_before_running(step, &flags, needle, needle);
     }
     assert_eq!(tb.requests(FULCIO), 0, "nothing was sent to Fulcio");
     assert_eq!(tb.log_size(), 0, "nothing was logged in Rekor");

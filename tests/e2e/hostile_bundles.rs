@@ -21,12 +21,14 @@ use sha2::{Digest, Sha256};
 use testkit::forge::{self, Forge, LeafSpec, Signer};
 
 use crate::common::{
-    expect_code, expect_refused, keyless, python, python_verify, sign_blob, start_testbed, tempdir,
-    token, toto, verify_attestation, verify_bundle, VerifyFlags,
+    attest_provenance, expect_code, expect_refused, keyless, python, python_verify, sign_blob,
+    tempdir_testbed, token, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const IDENTITY: &str = "alice@example.com";
 const ARTIFACT: &[u8] = b"release bytes\n";
+/// The DSSE payload type of an in-toto Statement.
+const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 const OTHER: &[u8] = b"other bytes\n";
 /// Wall-clock bound of one verification (a debug build on a busy 2-core CI).
 const BOUND: Duration = Duration::from_secs(20);
@@ -49,8 +51,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempdir();
-        let tb = start_testbed(dir.path());
+        let (dir, tb) = tempdir_testbed();
         let forge = Forge::open(tb.dir()).unwrap();
         let artifact = dir.path().join("app.tar.gz");
         std::fs::write(&artifact, ARTIFACT).unwrap();
@@ -93,24 +94,32 @@ impl Fixture {
         let predicate = self.path("provenance.json");
         std::fs::write(&predicate, r#"{"builder":{"id":"https://example.com/b"}}"#).unwrap();
         let bundle = self.path("app.att.sigstore.json");
-        let out = toto()
-            .arg("attest")
-            .args(self.keyless_args())
-            .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
-            .arg("--predicate")
-            .arg(&predicate)
-            .arg("--subject")
-            .arg(&self.artifact)
-            .arg("-o")
-            .arg(&bundle)
-            .output()
-            .unwrap();
-        expect_code(&out, 0, "toto attest --keyless");
+        attest_provenance(&self.keyless_args(), &predicate, &self.artifact, &bundle);
         read_json(&bundle)
     }
 
     fn leaf_spec(&self) -> LeafSpec<'_> {
         LeafSpec::fulcio(IDENTITY, self.tb.issuer(), Some(&self.forge.ct), self.now)
+    }
+
+    /// The case `name`: a blob bundle by a leaf from the testbed's
+    /// intermediate whose [`Fixture::leaf_spec`] `edit` changed.
+    fn leaf_case<'a>(
+        &'a self,
+        name: &'static str,
+        edit: impl FnOnce(&mut LeafSpec<'a>),
+        code: i32,
+        says: &'static [&'static str],
+    ) -> Case {
+        case(name, &self.forged_blob_bundle(&self.leaf(edit)), code, says)
+    }
+
+    /// A leaf from the testbed's intermediate, its [`Fixture::leaf_spec`]
+    /// changed by `edit`.
+    fn leaf<'a>(&'a self, edit: impl FnOnce(&mut LeafSpec<'a>)) -> Signer {
+        let mut spec = self.leaf_spec();
+        edit(&mut spec);
+        forge::leaf(&self.forge.intermediate, &spec).unwrap()
     }
 
     /// A leaf the testbed's Fulcio would issue, from its intermediate.
@@ -183,6 +192,24 @@ fn bytes(v: &Value) -> Vec<u8> {
 fn set(v: &mut Value, pointer: &str, new: Value) {
     *v.pointer_mut(pointer)
         .unwrap_or_else(|| panic!("no {pointer} in the bundle")) = new;
+}
+
+/// A copy of `v` with the value at `pointer` replaced by `new`.
+fn with(v: &Value, pointer: &str, new: Value) -> Value {
+    let mut copy = v.clone();
+    set(&mut copy, pointer, new);
+    copy
+}
+
+/// A copy of the DSSE bundle `v` whose envelope carries its one signature
+/// twice.
+fn signature_twice(v: &Value) -> Value {
+    let signature = v["dsseEnvelope"]["signatures"][0].clone();
+    with(
+        v,
+        "/dsseEnvelope/signatures",
+        json!([signature.clone(), signature]),
+    )
 }
 
 fn get<'a>(v: &'a Value, pointer: &str) -> &'a str {
@@ -269,42 +296,30 @@ fn hostile_certificates_are_refused() {
         &[],
     )];
 
-    let mut spec = f.leaf_spec();
-    spec.eku = vec![SERVER_AUTH.parse().unwrap()];
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_with_server_auth_eku_not_code_signing",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.eku = vec![SERVER_AUTH.parse().unwrap()],
         1,
         &["certificate"],
     ));
 
-    let mut spec = f.leaf_spec();
-    spec.eku = vec![];
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_with_empty_eku",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.eku = vec![],
         1,
         &["certificate"],
     ));
 
-    let mut spec = f.leaf_spec();
-    (spec.not_before, spec.not_after) = (now - 7200, now - 6600);
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_expired_before_integrated_time",
-        &f.forged_blob_bundle(&signer),
+        |spec| (spec.not_before, spec.not_after) = (now - 7200, now - 6600),
         1,
         &["certificate", "expired"],
     ));
 
-    let mut spec = f.leaf_spec();
-    (spec.not_before, spec.not_after) = (now + 3600, now + 4200);
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_not_yet_valid_at_integrated_time",
-        &f.forged_blob_bundle(&signer),
+        |spec| (spec.not_before, spec.not_after) = (now + 3600, now + 4200),
         1,
         &["certificate", "NotValidYet"],
     ));
@@ -327,9 +342,7 @@ fn hostile_certificates_are_refused() {
         1,
         &["certificate", "NotValidYet"],
     ));
-    let mut spec = f.leaf_spec();
-    (spec.not_before, spec.not_after) = (now - 3000, now - 2400);
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    let signer = f.leaf(|spec| (spec.not_before, spec.not_after) = (now - 3000, now - 2400));
     cases.push(case(
         "control_leaf_expired_now_but_valid_at_integrated_time_verifies",
         &f.forge.blob_bundle(&signer, ARTIFACT, now - 2700).unwrap(),
@@ -337,40 +350,30 @@ fn hostile_certificates_are_refused() {
         &[],
     ));
 
-    let stranger = forge::other_root("stranger root", now).unwrap();
-    let signer = forge::leaf(&stranger, &f.leaf_spec()).unwrap();
-    cases.push(case(
-        "leaf_issued_by_an_untrusted_ca",
-        &f.forged_blob_bundle(&signer),
-        1,
-        &["certificate", "chain"],
-    ));
+    // A stranger's CA, and one with the same subject name as the testbed's
+    // intermediate but another key.
+    for (name, ca) in [
+        ("leaf_issued_by_an_untrusted_ca", "stranger root"),
+        (
+            "leaf_issued_by_a_ca_named_like_the_trusted_intermediate",
+            "toto testbed intermediate",
+        ),
+    ] {
+        let ca = forge::other_root(ca, now).unwrap();
+        let signer = forge::leaf(&ca, &f.leaf_spec()).unwrap();
+        let says: &[&str] = &["certificate", "chain"];
+        cases.push(case(name, &f.forged_blob_bundle(&signer), 1, says));
+    }
 
-    // Same subject name as the testbed's intermediate, another key.
-    let impostor = forge::other_root("toto testbed intermediate", now).unwrap();
-    let signer = forge::leaf(&impostor, &f.leaf_spec()).unwrap();
-    cases.push(case(
-        "leaf_issued_by_a_ca_named_like_the_trusted_intermediate",
-        &f.forged_blob_bundle(&signer),
-        1,
-        &["certificate", "chain"],
-    ));
-
-    let mut spec = f.leaf_spec();
-    spec.identity = "mallory@example.com".into();
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_for_another_identity",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.identity = "mallory@example.com".into(),
         1,
         &["identity"],
     ));
-    let mut spec = f.leaf_spec();
-    spec.oidc_issuer = "https://accounts.example.com".into();
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_from_another_oidc_issuer",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.oidc_issuer = "https://accounts.example.com".into(),
         1,
         &["issuer"],
     ));
@@ -395,40 +398,39 @@ fn hostile_certificates_are_refused() {
         );
         b
     };
-    let ca = forge::intermediate(&f.forge.root, "sub ca", now, true).unwrap();
-    let signer = forge::leaf(&ca, &f.leaf_spec()).unwrap();
-    cases.push(case(
-        "control_v01_chain_through_a_real_sub_ca_verifies",
-        &v01(&signer, &ca),
-        0,
-        &[],
-    ));
-    let not_ca = forge::intermediate(&f.forge.root, "not a ca", now, false).unwrap();
-    let signer = forge::leaf(&not_ca, &f.leaf_spec()).unwrap();
-    cases.push(case(
-        "chain_through_an_intermediate_that_is_not_a_ca",
-        &v01(&signer, &not_ca),
-        1,
-        &["certificate", "chain"],
-    ));
+    let through: [(&'static str, &str, bool, i32, &'static [&'static str]); 2] = [
+        (
+            "control_v01_chain_through_a_real_sub_ca_verifies",
+            "sub ca",
+            true,
+            0,
+            &[],
+        ),
+        (
+            "chain_through_an_intermediate_that_is_not_a_ca",
+            "not a ca",
+            false,
+            1,
+            &["certificate", "chain"],
+        ),
+    ];
+    for (name, cn, is_ca, code, says) in through {
+        let ca = forge::intermediate(&f.forge.root, cn, now, is_ca).unwrap();
+        let signer = forge::leaf(&ca, &f.leaf_spec()).unwrap();
+        cases.push(case(name, &v01(&signer, &ca), code, says));
+    }
 
     let rogue_ct = forge::other_ct_log().unwrap();
-    let mut spec = f.leaf_spec();
-    spec.sct = Some(&rogue_ct);
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "sct_from_a_log_not_in_the_trusted_root",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.sct = Some(&rogue_ct),
         1,
         &["signed certificate timestamp"],
     ));
 
-    let mut spec = f.leaf_spec();
-    spec.sct = None;
-    let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-    cases.push(case(
+    cases.push(f.leaf_case(
         "leaf_without_sct",
-        &f.forged_blob_bundle(&signer),
+        |spec| spec.sct = None,
         1,
         &["signed certificate timestamp"],
     ));
@@ -575,10 +577,7 @@ fn certificates_outside_the_fulcio_profile_are_refused() {
         ),
     ];
     for (name, usage, says) in usages {
-        let mut spec = f.leaf_spec();
-        spec.key_usage = usage;
-        let signer = forge::leaf(&f.forge.intermediate, &spec).unwrap();
-        cases.push(case(name, &f.forged_blob_bundle(&signer), 1, says));
+        cases.push(f.leaf_case(name, |spec| spec.key_usage = usage, 1, says));
     }
     if let Some(py) = crate::common::python("certificates_outside_the_fulcio_profile_are_refused") {
         check_python(&f, &py, &cases);
@@ -608,13 +607,11 @@ fn checkpoint_signature_lines_are_read_as_go_note_reads_them() {
     let forged = forge::checkpoint_signature_line(note, hint, &forge::random_key());
     let witness = forge::checkpoint_signature_line(note, b"wit1", &forge::random_key());
     let with_lines = |lines: &[&str]| {
-        let mut b = good.clone();
-        set(
-            &mut b,
+        with(
+            &good,
             &pointer,
             json!(format!("{note}\n{}", lines.concat())),
-        );
-        b
+        )
     };
     let limit = keyless::MAX_CHECKPOINT_SIGNATURES;
     let mut cases = vec![
@@ -728,9 +725,8 @@ fn hostile_log_entries_are_refused() {
     ));
 
     let other_root = log.root_at(size - 1);
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let mut b = with(
+        &good,
         &format!("{ENTRY}/inclusionProof/rootHash"),
         json!(B64.encode(other_root)),
     );
@@ -746,9 +742,8 @@ fn hostile_log_entries_are_refused() {
         &["inclusion proof", "root hash mismatch"],
     ));
 
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let mut b = with(
+        &good,
         &format!("{ENTRY}/inclusionProof/treeSize"),
         json!("4"),
     );
@@ -765,9 +760,8 @@ fn hostile_log_entries_are_refused() {
     ));
 
     // Checkpoints.
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &format!("{ENTRY}/inclusionProof/checkpoint/envelope"),
         json!(forge::signed_checkpoint(
             &forge::random_key(),
@@ -795,9 +789,8 @@ fn hostile_log_entries_are_refused() {
         forge::sign(&forge::random_key(), format!("{note}\n").as_bytes()),
     ]
     .concat();
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &format!("{ENTRY}/inclusionProof/checkpoint/envelope"),
         json!(format!("{note}\n\n{prefix} {}\n", B64.encode(forged))),
     );
@@ -808,9 +801,8 @@ fn hostile_log_entries_are_refused() {
         &["checkpoint"],
     ));
 
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &format!("{ENTRY}/inclusionProof/checkpoint/envelope"),
         json!(forge::signed_checkpoint(rekor, tree_id, size, &other_root)),
     );
@@ -828,13 +820,11 @@ fn hostile_log_entries_are_refused() {
     let time: i64 = get(&entry, "/integratedTime").parse().unwrap();
     let index: usize = get(&entry, "/logIndex").parse().unwrap();
     let with_set = |set_b64: String| {
-        let mut b = good.clone();
-        set(
-            &mut b,
+        with(
+            &good,
             &format!("{ENTRY}/inclusionPromise/signedEntryTimestamp"),
             json!(set_b64),
-        );
-        b
+        )
     };
     cases.push(case(
         "set_over_another_integrated_time",
@@ -872,9 +862,8 @@ fn hostile_log_entries_are_refused() {
         1,
         &["SET verification failed"],
     ));
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &format!("{ENTRY}/integratedTime"),
         json!((time - 60).to_string()),
     );
@@ -967,9 +956,8 @@ fn hostile_signed_bundles_are_refused() {
     let payload = B64.decode(get(&att, "/dsseEnvelope/payload")).unwrap();
     let mut statement: Value = serde_json::from_slice(&payload).unwrap();
     statement["predicate"] = json!({"builder": {"id": "https://evil.example/"}});
-    let mut b = att.clone();
-    set(
-        &mut b,
+    let b = with(
+        &att,
         "/dsseEnvelope/payload",
         json!(B64.encode(serde_json::to_vec(&statement).unwrap())),
     );
@@ -979,12 +967,7 @@ fn hostile_signed_bundles_are_refused() {
         1,
         &["signature"],
     ));
-    let mut b = att.clone();
-    set(
-        &mut b,
-        "/dsseEnvelope/payloadType",
-        json!("application/json"),
-    );
+    let b = with(&att, "/dsseEnvelope/payloadType", json!("application/json"));
     cases.push(attestation(
         "dsse_payload_type_swapped_after_signing",
         &b,
@@ -1006,9 +989,8 @@ fn hostile_signed_bundles_are_refused() {
     ));
 
     // Malformed bundles.
-    let mut b = blob.clone();
-    set(
-        &mut b,
+    let b = with(
+        &blob,
         "/mediaType",
         json!("application/vnd.dev.sigstore.bundle.v9.9+json"),
     );
@@ -1028,9 +1010,8 @@ fn hostile_signed_bundles_are_refused() {
         code: 2,
         says: &["malformed bundle"],
     });
-    let mut b = blob.clone();
-    set(
-        &mut b,
+    let b = with(
+        &blob,
         "/verificationMaterial/certificate/rawBytes",
         json!("%%% not base64 %%%"),
     );
@@ -1040,16 +1021,14 @@ fn hostile_signed_bundles_are_refused() {
         2,
         &["malformed bundle"],
     ));
-    let mut b = blob.clone();
-    set(&mut b, "/messageSignature/signature", json!("not*base64!"));
+    let b = with(&blob, "/messageSignature/signature", json!("not*base64!"));
     cases.push(case(
         "signature_that_is_not_base64",
         &b,
         2,
         &["malformed bundle"],
     ));
-    let mut b = blob.clone();
-    set(&mut b, &format!("{ENTRY}/canonicalizedBody"), json!("@@@@"));
+    let b = with(&blob, &format!("{ENTRY}/canonicalizedBody"), json!("@@@@"));
     cases.push(case(
         "body_that_is_not_base64",
         &b,
@@ -1103,7 +1082,6 @@ fn hostile_attestations_are_refused() {
     let f = Fixture::new();
     let now = f.now;
     let signer = f.good_signer();
-    let payload_type = "application/vnd.in-toto+json";
     let good_payload = statement(json!({"builder": {"id": "https://example.com/b"}}));
     let evil_payload = statement(json!({"builder": {"id": "https://evil.example/"}}));
     let attestation = |name, bundle: Vec<u8>, code, says| Case {
@@ -1115,7 +1093,7 @@ fn hostile_attestations_are_refused() {
     };
     let good = f
         .forge
-        .dsse_bundle(&signer, payload_type, &good_payload, None, now)
+        .dsse_bundle(&signer, PAYLOAD_TYPE, &good_payload, None, now)
         .unwrap();
     let mut cases = vec![attestation(
         "control_forged_attestation_verifies",
@@ -1125,12 +1103,12 @@ fn hostile_attestations_are_refused() {
     )];
 
     // Logged bodies that disagree with the bundle's envelope.
-    let other_envelope = signer.envelope(payload_type, &evil_payload);
+    let other_envelope = signer.envelope(PAYLOAD_TYPE, &evil_payload);
     let b = f
         .forge
         .dsse_bundle(
             &signer,
-            payload_type,
+            PAYLOAD_TYPE,
             &good_payload,
             Some(&other_envelope),
             now,
@@ -1142,11 +1120,11 @@ fn hostile_attestations_are_refused() {
         1,
         &["log entry does not match the bundle"],
     ));
-    let mut resigned = signer.envelope(payload_type, &good_payload);
+    let mut resigned = signer.envelope(PAYLOAD_TYPE, &good_payload);
     resigned["signatures"] = other_envelope["signatures"].clone();
     let b = f
         .forge
-        .dsse_bundle(&signer, payload_type, &good_payload, Some(&resigned), now)
+        .dsse_bundle(&signer, PAYLOAD_TYPE, &good_payload, Some(&resigned), now)
         .unwrap();
     cases.push(attestation(
         "logged_dsse_body_with_another_signature",
@@ -1157,9 +1135,8 @@ fn hostile_attestations_are_refused() {
 
     // A bundle whose envelope is signed by the leaf but whose logged entry
     // and envelope carry the evil payload: the signature must fail.
-    let mut evil = good.clone();
-    set(
-        &mut evil,
+    let evil = with(
+        &good,
         "/dsseEnvelope/payload",
         json!(B64.encode(&evil_payload)),
     );
@@ -1217,16 +1194,9 @@ fn hostile_attestations_are_refused() {
             &["exactly one of messageSignature or dsseEnvelope", "both"],
         ));
     }
-    let mut twice = good.clone();
-    let signature = good["dsseEnvelope"]["signatures"][0].clone();
-    set(
-        &mut twice,
-        "/dsseEnvelope/signatures",
-        json!([signature.clone(), signature]),
-    );
     cases.push(attestation(
         "two_envelope_signatures_the_same_twice",
-        bytes(&twice),
+        bytes(&signature_twice(&good)),
         2,
         &["exactly one signature, found 2"],
     ));
@@ -1267,7 +1237,6 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
     let f = Fixture::new();
     let now = f.now;
     let signer = f.good_signer();
-    let payload_type = "application/vnd.in-toto+json";
     let statement = |step: &str| {
         serde_json::to_vec(&json!({
             "_type": "https://in-toto.io/Statement/v1",
@@ -1298,7 +1267,7 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
         code,
         says,
     };
-    let good_envelope = signer.envelope(payload_type, &good_payload);
+    let good_envelope = signer.envelope(PAYLOAD_TYPE, &good_payload);
     let good = bundle(&good_envelope, &good_envelope, "dsse");
     let mut cases = vec![unbound(
         "control_statement_without_subjects_verifies",
@@ -1315,7 +1284,7 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
         1,
         &["no subject", "signature does not verify"],
     ));
-    let evil_envelope = signer.envelope(payload_type, &evil_payload);
+    let evil_envelope = signer.envelope(PAYLOAD_TYPE, &evil_payload);
     cases.push(unbound(
         "logged_body_for_another_payload",
         &bundle(&good_envelope, &evil_envelope, "dsse"),
@@ -1350,32 +1319,27 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
             "not a hashedrekord or dsse 0.0.1 entry for the content",
         ],
     ));
-    let mut spec = f.leaf_spec();
-    spec.identity = "mallory@example.com".into();
-    let mallory = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    let mallory = f.leaf(|spec| spec.identity = "mallory@example.com".into());
     cases.push(unbound(
         "signed_by_another_identity",
         &f.forge
-            .dsse_bundle(&mallory, payload_type, &good_payload, None, now)
+            .dsse_bundle(&mallory, PAYLOAD_TYPE, &good_payload, None, now)
             .unwrap(),
         1,
         &["no subject", "identity is not the policy's"],
     ));
-    let mut spec = f.leaf_spec();
-    spec.sct = None;
-    let unlogged = forge::leaf(&f.forge.intermediate, &spec).unwrap();
+    let unlogged = f.leaf(|spec| spec.sct = None);
     cases.push(unbound(
         "leaf_without_sct",
         &f.forge
-            .dsse_bundle(&unlogged, payload_type, &good_payload, None, now)
+            .dsse_bundle(&unlogged, PAYLOAD_TYPE, &good_payload, None, now)
             .unwrap(),
         1,
         &["no subject", "no readable embedded SCT"],
     ));
     let pointer = format!("{ENTRY}/inclusionPromise/signedEntryTimestamp");
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &pointer,
         json!(get(&f.forged_blob_bundle(&signer), &pointer)),
     );
@@ -1391,9 +1355,8 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
         .decode(lines[0].trim_end().rsplit_once(' ').unwrap().1)
         .unwrap()[..4];
     let forged = forge::checkpoint_signature_line(note, hint, &forge::random_key());
-    let mut b = good.clone();
-    set(
-        &mut b,
+    let b = with(
+        &good,
         &pointer,
         json!(format!("{note}\n{forged}{}", lines[0])),
     );
@@ -1403,16 +1366,9 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
         1,
         &["no subject", "first signature line by the log"],
     ));
-    let mut b = good.clone();
-    let one = b["dsseEnvelope"]["signatures"][0].clone();
-    set(
-        &mut b,
-        "/dsseEnvelope/signatures",
-        json!([one.clone(), one]),
-    );
     cases.push(unbound(
         "envelope_with_two_signatures",
-        &b,
+        &signature_twice(&good),
         2,
         &["malformed bundle"],
     ));
@@ -1420,7 +1376,7 @@ fn hostile_bundles_of_statements_without_subjects_are_refused() {
     let subjects = r#""subject":[{"name":"app","digest":{"sha256":"00"}}],"#;
     let twice = text.replacen(r#""subject":[]"#, &format!("{subjects}\"subject\":[]"), 1);
     assert_ne!(twice, text);
-    let envelope = signer.envelope(payload_type, twice.as_bytes());
+    let envelope = signer.envelope(PAYLOAD_TYPE, twice.as_bytes());
     let two_subject_keys = unbound(
         "statement_with_two_subject_keys_the_last_empty",
         &bundle(&envelope, &envelope, "dsse"),
@@ -1518,13 +1474,7 @@ fn an_upper_case_subject_digest_is_malformed_for_both_commands() {
     let forged = |hex: &str| {
         bytes(
             &f.forge
-                .dsse_bundle(
-                    &signer,
-                    "application/vnd.in-toto+json",
-                    &statement(hex),
-                    None,
-                    testbed::now(),
-                )
+                .dsse_bundle(&signer, PAYLOAD_TYPE, &statement(hex), None, testbed::now())
                 .unwrap(),
         )
     };

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::{
-    expect_code, expect_error, expect_refused, faults, keyless, node_peer, owner_signed_layout,
-    python, python_attest, python_sign, python_verify, sign_blob, start_testbed, tempdir,
-    testbed_verify_attestation, testbed_verify_bundle, token, toto, verify_attestation,
-    verify_bundle, verify_chain, write, Signing, VerifyFlags, PROVENANCE,
+    attest_provenance, expect_code, expect_error, expect_refused, expect_said, faults, file_ending,
+    generate_key, js_verifies_toto_bundles, keyless, keyless_step, layout_signed_in,
+    owner_signed_layout, python, python_attest, python_sign, python_verify, sign_blob,
+    start_testbed, tempdir, tempdir_testbed, testbed_verify_attestation, testbed_verify_bundle,
+    token, toto, toto_in, verify_attestation, verify_bundle, verify_chain, write, Signing,
+    VerifyFlags, PROVENANCE,
 };
 
 use crate::evidence::FULCIO;
@@ -65,22 +67,8 @@ fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {
     // An attestation (DSSE, Rekor dsse 0.0.1 entry) over the same artifact.
     let predicate = write(&k.path("provenance.json"), PROVENANCE);
     let attestation = k.path("app.attestation.sigstore.json");
-    let out = toto()
-        .arg("attest")
-        .args(keyless(&k.tb, &k.token))
-        .args([
-            "--predicate-type",
-            "https://slsa.dev/provenance/v1",
-            "--predicate",
-        ])
-        .arg(&predicate)
-        .arg("--subject")
-        .arg(&k.artifact)
-        .arg("-o")
-        .arg(&attestation)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "toto attest --keyless");
+    let keyless_args = keyless(&k.tb, &k.token);
+    attest_provenance(&keyless_args, &predicate, &k.artifact, &attestation);
     expect_code(
         &python_verify(&py, &k.tb, &attestation, "alice@example.com", &k.artifact),
         0,
@@ -150,8 +138,7 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
 /// against a layout naming the workflow identity; a tampered link does not.
 #[test]
 fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let work = dir.path().join("work");
     std::fs::create_dir_all(work.join("src")).unwrap();
     write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
@@ -233,26 +220,27 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
     assert_eq!(bundles.len(), 2, "{bundles:?}");
 
     let identity = format!("https://github.com/{WORKFLOW}");
-    write(
-        &dir.path().join("layout.toml"),
-        &format!(
-            r#"expires = "30d"
-[[steps]]
-name = "build"
-identities = [{{ identity = "{identity}", issuer = "{GITHUB_ISSUER}" }}]
-materials = ["ALLOW src/*", "DISALLOW *"]
-products = ["CREATE app", "DISALLOW *"]
-
-[[steps]]
-name = "package"
-identities = [{{ identity = "{identity}", issuer = "{GITHUB_ISSUER}" }}]
-materials = ["MATCH app WITH PRODUCTS FROM build", "DISALLOW *"]
-products = ["CREATE app.tar", "DISALLOW *"]
-"#
-        ),
+    let (owner, layout) = layout_signed_in(
+        dir.path(),
+        &[
+            "expires = \"30d\"\n".to_owned(),
+            keyless_step(
+                "build",
+                &identity,
+                GITHUB_ISSUER,
+                "materials = [\"ALLOW src/*\", \"DISALLOW *\"]\n\
+                 products = [\"CREATE app\", \"DISALLOW *\"]\n\n",
+            ),
+            keyless_step(
+                "package",
+                &identity,
+                GITHUB_ISSUER,
+                "materials = [\"MATCH app WITH PRODUCTS FROM build\", \"DISALLOW *\"]\n\
+                 products = [\"CREATE app.tar\", \"DISALLOW *\"]\n",
+            ),
+        ]
+        .concat(),
     );
-    let (owner, layout) = (dir.path().join("owner"), dir.path().join("root.layout"));
-    owner_signed_layout(&dir.path().join("layout.toml"), &owner, &layout);
     let verify = || verify_chain(&layout, &owner, &work, &tb);
     expect_code(&verify(), 0, "the keyless chain verifies");
 
@@ -280,21 +268,12 @@ products = ["CREATE app.tar", "DISALLOW *"]
         .output()
         .unwrap();
     expect_code(&out, 0, "mallory's run");
-    let mallory = std::fs::read_dir(&other)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
-        .unwrap();
+    let mallory = file_ending(&other, ".link.sigstore.json");
     let honest = std::fs::read(work.join(build)).unwrap();
     std::fs::copy(&mallory, work.join(build)).unwrap();
-    let out = verify();
-    expect_code(&out, 1, "a bundle by another identity fails the chain");
-    let stderr =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stderr.contains("build"),
-        "the report names the step: {stderr}"
-    );
+    // The report names the step.
+    let what = "a bundle by another identity fails the chain";
+    expect_said(&verify(), 1, "build", what);
     std::fs::write(work.join(build), &honest).unwrap();
     expect_code(&verify(), 0, "the honest chain again");
 
@@ -338,8 +317,7 @@ products = ["CREATE app.tar", "DISALLOW *"]
 
 #[test]
 fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let artifact = write(&dir.path().join("a.bin"), "bytes\n");
     let bundle = dir.path().join("a.bin.sigstore.json");
     let t = token(&tb, "alice@example.com");
@@ -475,8 +453,7 @@ fn fulcio_certificates_toto_would_refuse_are_never_logged() {
 /// with the token redacted, cut at 512 characters.
 #[test]
 fn a_service_error_cannot_inject_ci_commands_or_leak_the_token() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let artifact = write(&dir.path().join("a.bin"), "bytes\n");
     let t = token(&tb, "alice@example.com");
     tb.set_faults(faults(|f| f.fulcio_hostile_error = true));
@@ -519,17 +496,12 @@ fn a_service_error_cannot_inject_ci_commands_or_leak_the_token() {
 /// second verifier of toto's blob and attestation bundles.
 #[test]
 fn toto_bundles_verify_with_sigstore_js() {
-    let Some(script) = node_peer("toto_bundles_verify_with_sigstore_js") else {
-        return;
-    };
-    let signing = Signing::new(
+    js_verifies_toto_bundles(
+        "toto_bundles_verify_with_sigstore_js",
         start_testbed,
-        "dana@example.com",
         ("pkg.tgz", "package bytes\n"),
         ("other.tgz", "other bytes\n"),
     );
-    let (blob, attestation) = signing.sign_both("pkg");
-    signing.expect_js_verdicts(&script, &blob, &attestation);
 }
 
 /// A layout signed keylessly by its owner: `toto layout sign --keyless`
@@ -537,26 +509,16 @@ fn toto_bundles_verify_with_sigstore_js() {
 /// --layout-identity/--layout-issuer` requires it (alone or with keys).
 #[test]
 fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let root = dir.path();
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(root.join("bob"))
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&root.join("bob"), &[]);
     write(
         &root.join("chain.toml"),
         "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n\
          products = [\"CREATE out\", \"DISALLOW *\"]\n",
     );
     let layout = root.join("root.layout");
-    let out = toto()
-        .current_dir(root)
-        .args(["layout", "new", "chain.toml", "-o", "root.layout"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
     expect_code(&out, 0, "layout new");
     let owner = token(&tb, "owner@example.com");
     let out = toto()
@@ -568,9 +530,9 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
         .unwrap();
     expect_code(&out, 0, "layout sign --keyless");
     assert!(root.join("root.layout.sigstore.json").exists());
-    let out = toto()
-        .current_dir(root)
-        .args([
+    let out = toto_in(
+        root,
+        &[
             "run",
             "-n",
             "build",
@@ -582,9 +544,8 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
             "sh",
             "-c",
             "echo x > out",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     expect_code(&out, 0, "run");
     let verify = |identity: &str| {
         toto()
@@ -626,8 +587,7 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
 /// `Verifier.verify_dsse`, which needs no artifact, accepts the bundle.
 #[test]
 fn a_keyless_step_without_products_is_recorded_and_verifies() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let work = dir.path().join("work");
     std::fs::create_dir_all(work.join("src")).unwrap();
     write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
@@ -640,11 +600,7 @@ fn a_keyless_step_without_products_is_recorded_and_verifies() {
         .unwrap();
     expect_code(&out, 0, "toto run --keyless of a step without products");
     assert_eq!(tb.log_size(), 1, "logged once");
-    let bundle = std::fs::read_dir(&work)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".link.sigstore.json"))
-        .expect("a link bundle");
+    let bundle = file_ending(&work, ".link.sigstore.json");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
     let payload = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
@@ -655,11 +611,10 @@ fn a_keyless_step_without_products_is_recorded_and_verifies() {
     assert_eq!(statement["subject"], serde_json::json!([]), "{statement}");
 
     let layout_for = |identity: &str| {
+        let rules = "materials = [\"ALLOW src/*\", \"DISALLOW *\"]\nproducts = [\"DISALLOW *\"]\n";
         format!(
-            "expires = \"30d\"\n[[steps]]\nname = \"test\"\n\
-             identities = [{{ identity = \"{identity}\", issuer = \"{}\" }}]\n\
-             materials = [\"ALLOW src/*\", \"DISALLOW *\"]\nproducts = [\"DISALLOW *\"]\n",
-            tb.issuer()
+            "expires = \"30d\"\n{}",
+            keyless_step("test", identity, tb.issuer(), rules)
         )
     };
     for (n, identity, code) in [(0, "alice@example.com", 0), (1, "mallory@example.com", 1)] {
@@ -713,8 +668,7 @@ fn a_keyless_step_without_products_is_recorded_and_verifies() {
 #[test]
 fn the_device_flow_logs_a_person_in_and_signs_as_them() {
     use std::io::{BufRead as _, Read as _, Write as _};
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let artifact = write(&dir.path().join("notes.txt"), "release notes\n");
     let mut child = tokenless()
         .args([
@@ -804,8 +758,7 @@ fn the_device_flow_logs_a_person_in_and_signs_as_them() {
 /// that verify and by `toto trust show`; `--trusted-root` still works.
 #[test]
 fn a_trusted_root_planted_in_the_cache_is_refused() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let artifact = write(&dir.path().join("a.txt"), "a\n");
     let t = token(&tb, "frank@example.com");
     let out = sign_blob(&tb, &t, &artifact);

@@ -74,12 +74,7 @@ fn refused(cmd: &mut Command, needle: &str, what: &str) {
 
 /// The reference's demo chain copied into a fresh directory.
 fn demo() -> tempfile::TempDir {
-    let dir = tempdir();
-    for entry in std::fs::read_dir(vector("demo_metablock_good")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    dir
+    demo_copy()
 }
 
 /// `toto verify` of the demo chain in `dir`.
@@ -208,19 +203,27 @@ fn verify_bundle_refuses_a_bundle_that_is_dev_zero_or_a_fifo() {
         let artifact = write(&dir.path().join("a.txt"), "a\n");
         let bundle = make(&dir.path().join("a.txt.sigstore.json"));
         let needle = format!("a.txt.sigstore.json is {kind}, not a regular file");
-        refused(
-            &mut verify_bundle_cmd(&bundle, &artifact),
-            &needle,
-            "verify-bundle",
-        );
-        refused(
-            verify_attestation(&bundle)
-                .signer("a@example.com", "https://issuer.example")
-                .subject(&artifact),
-            &needle,
-            "verify-attestation",
-        );
+        both_refused(&bundle, &artifact, [&needle, &needle], "");
     }
+}
+
+/// `verify-bundle` and `verify-attestation` of `bundle` for `artifact`
+/// are both refused, saying `needles[0]` and `needles[1]`; `what` names
+/// the file that is not regular.
+#[track_caller]
+fn both_refused(bundle: &Path, artifact: &Path, needles: [&str; 2], what: &str) {
+    refused(
+        &mut verify_bundle_cmd(bundle, artifact),
+        needles[0],
+        "verify-bundle",
+    );
+    refused(
+        verify_attestation(bundle)
+            .signer("a@example.com", "https://issuer.example")
+            .subject(artifact),
+        needles[1],
+        &format!("verify-attestation{what}"),
+    );
 }
 
 #[test]
@@ -243,17 +246,12 @@ fn verify_bundle_and_attestation_refuse_an_artifact_that_is_a_fifo_or_dev_zero()
         let bundle = write(&dir.path().join("b.sigstore.json"), "{}");
         let artifact = make(&dir.path().join("artifact"));
         let is = format!("{} is {kind}, not a regular file", artifact.display());
-        refused(
-            &mut verify_bundle_cmd(&bundle, &artifact),
-            &format!("artifact {is}"),
-            "verify-bundle",
-        );
-        refused(
-            verify_attestation(&bundle)
-                .signer("a@example.com", "https://issuer.example")
-                .subject(&artifact),
-            &format!("subject {is}"),
-            "verify-attestation --subject",
+        let needles = [&format!("artifact {is}"), &format!("subject {is}")];
+        both_refused(
+            &bundle,
+            &artifact,
+            needles.map(String::as_str),
+            " --subject",
         );
     }
 }
@@ -276,12 +274,7 @@ fn signing_refuses_a_private_key_that_is_a_fifo() {
 /// A fresh Ed25519 key pair `key`(.pub) in `dir`.
 fn key_pair(dir: &Path) -> PathBuf {
     let key = dir.join("key");
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&key, &[]);
     key
 }
 
@@ -379,8 +372,7 @@ struct Forged {
 
 impl Forged {
     fn new() -> Forged {
-        let dir = tempdir();
-        let tb = start_testbed(dir.path());
+        let (dir, tb) = tempdir_testbed();
         let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
         let artifact = write(&dir.path().join("app.tar.gz"), "release bytes\n");
         let other = write(&dir.path().join("other.tar.gz"), "other bytes\n");

@@ -28,17 +28,16 @@ fn readme_main_job_is_the_demo_and_it_passes() {
         .arg(dir.path().join("demo"))
         .output()
         .unwrap();
-    expect_code(&out, 0, "toto demo");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("Verified: the supply chain of root.layout holds."),
-        "{stdout}"
+    expect_stdout(
+        &out,
+        0,
+        &[
+            "Verified: the supply chain of root.layout holds.",
+            "rule \"DISALLOW *\" matched materials artifact \"demo-project/foo.py\"",
+            "toto caught the tampering",
+        ],
+        "toto demo",
     );
-    assert!(
-        stdout.contains("rule \"DISALLOW *\" matched materials artifact \"demo-project/foo.py\""),
-        "{stdout}"
-    );
-    assert!(stdout.contains("toto caught the tampering"), "{stdout}");
     assert!(dir.path().join("demo/client/root.layout").exists());
     // Run again in the same place: refused, not clobbered.
     let again = toto()
@@ -70,20 +69,15 @@ fn layout_format_examples_build_the_same_layout() {
     };
     let dir = tempdir();
     fs::create_dir_all(dir.path().join("keys")).unwrap();
-    let out = toto()
-        .current_dir(dir.path().join("keys"))
-        .args(["key", "generate", "-o", "carol"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        &dir.path().join("keys"),
+        &["key", "generate", "-o", "carol"],
+    );
     expect_code(&out, 0, "key generate");
     fs::write(dir.path().join("chain.toml"), block("toml")).unwrap();
     fs::write(dir.path().join("chain.yaml"), block("yaml")).unwrap();
     for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
-        let out = toto()
-            .current_dir(dir.path())
-            .args(["layout", "new", input, "-o", output])
-            .output()
-            .unwrap();
+        let out = toto_in(dir.path(), &["layout", "new", input, "-o", output]);
         expect_code(&out, 0, input);
     }
     let read = |name: &str| {

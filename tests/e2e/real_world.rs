@@ -16,8 +16,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_refused, python, readme_block, shell_words, sigstore, sigstore_verify,
-    tempdir, toto, verify_attestation, verify_bundle, VerifyFlags,
+    expect_code, expect_error, expect_refused, expect_stdout, python, python_tempdir, readme_block,
+    repo_path, shell_words, sigstore, sigstore_verify, tempdir, toto, toto_in, verify_attestation,
+    verify_bundle, VerifyFlags,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -41,9 +42,7 @@ const CONDA_PUBLISH: &str = "https://schemas.conda.org/attestations-publish-1.sc
 const PYPI_PUBLISH: &str = "https://docs.pypi.org/attestations/publish/v1";
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/real-world")
-        .join(name)
+    repo_path("testdata/real-world").join(name)
 }
 
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
@@ -364,11 +363,10 @@ fn npm_publish_attestation_by_the_registry_key() {
     assert_eq!(shown["statement"]["predicate"]["version"], "1.3.0");
     // A well-formed P-256 key that did not sign.
     let other_key = tmp.path().join("other.pub");
-    let out = toto()
-        .current_dir(tmp.path())
-        .args(["key", "generate", "--type", "ecdsa-p256", "-o", "other"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        tmp.path(),
+        &["key", "generate", "--type", "ecdsa-p256", "-o", "other"],
+    );
     expect_code(&out, 0, "key generate");
     let other = other_key.to_str().unwrap().to_owned();
     refused(
@@ -712,13 +710,9 @@ equals = "github-hosted"
         a["envelope"]["payload_type"] = Value::String("text/plain".into())
     });
     let out = verify(tmp.path(), &unknown, &slsa_args);
-    expect_code(&out, 2, "an unknown field in a PEP 740 attestation");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("PEP 740"), "{stderr}");
-    assert!(
-        stderr.contains("unknown field \"payload_type\""),
-        "{stderr}"
-    );
+    let what = "an unknown field in a PEP 740 attestation";
+    expect_error(&out, 2, "PEP 740", what);
+    expect_error(&out, 2, "unknown field \"payload_type\"", what);
 }
 
 #[test]
@@ -767,21 +761,16 @@ fn text_output_shows_the_verified_statement_summary() {
         .subject("pypi_attestations-0.0.19.tar.gz")
         .output()
         .unwrap();
-    expect_code(&out, 0, "text output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("read as:        PEP 740 provenance object (attestation 1 of 1)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("signed by:      {PYPI_ATTESTATIONS} ({GITHUB})")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!(
-            "subject:        pypi_attestations-0.0.19.tar.gz sha256:{PYPI_SDIST_SHA256}"
-        )),
-        "{stdout}"
+    let subject = "pypi_attestations-0.0.19.tar.gz";
+    expect_stdout(
+        &out,
+        0,
+        &[
+            "read as:        PEP 740 provenance object (attestation 1 of 1)",
+            &format!("signed by:      {PYPI_ATTESTATIONS} ({GITHUB})"),
+            &format!("subject:        {subject} sha256:{PYPI_SDIST_SHA256}"),
+        ],
+        "text output",
     );
 }
 
@@ -821,34 +810,20 @@ fn sigstore_python(python: &Path, home: &Path) -> Command {
 /// sigstore-python 4.5.1 (offline, its own embedded public-good root) gives
 /// the same verdicts on the same inputs: the GitHub artifact attestation as
 /// it is, and the PEP 740 attestations as the bundles v0.3 they stand for
-/// (built here in Python, independently of toto's conversion, the way
-/// `pypi-attestations`' `to_bundle` does). npm's provenance names its
+/// (built in Python, independently of toto's conversion, by the
+/// differential driver's `pep740_to_bundle`, the way `pypi-attestations`'
+/// `to_bundle` does). npm's provenance names its
 /// subject by SHA-512 only, which sigstore-python's CLI does not match, so
 /// it is left out.
 #[test]
 fn sigstore_python_agrees_on_the_real_world_inputs() {
-    let Some(py) = python("sigstore_python_agrees_on_the_real_world_inputs") else {
+    let Some((py, tmp)) = python_tempdir("sigstore_python_agrees_on_the_real_world_inputs") else {
         return;
     };
-    let tmp = tempdir();
-    let convert = r#"
-import base64, json, sys
-doc = json.load(open(sys.argv[1]))
-att = doc["attestation_bundles"][0]["attestations"][0] if "attestation_bundles" in doc else doc
-bundle = {
-    "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-    "verificationMaterial": {
-        "certificate": {"rawBytes": att["verification_material"]["certificate"]},
-        "tlogEntries": att["verification_material"]["transparency_entries"][:1],
-    },
-    "dsseEnvelope": {
-        "payload": att["envelope"]["statement"],
-        "payloadType": "application/vnd.in-toto+json",
-        "signatures": [{"sig": att["envelope"]["signature"]}],
-    },
-}
-json.dump(bundle, open(sys.argv[2], "w"))
-"#;
+    // `pep740_to_bundle` of scripts/differential/driver.py.
+    let convert = "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); \
+                   from driver import pep740_to_bundle; \
+                   json.dump(pep740_to_bundle(Path(sys.argv[1])), open(sys.argv[2], 'w'))";
     let cases = [
         (
             data("reusable-workflow-artifact.sigstore.json"),
@@ -890,6 +865,7 @@ json.dump(bundle, open(sys.argv[2], "w"))
                 .args(["-c", convert])
                 .arg(input)
                 .arg(&out_path)
+                .arg(repo_path("scripts/differential"))
                 .output()
                 .unwrap();
             expect_code(&out, 0, "convert PEP 740 in Python");

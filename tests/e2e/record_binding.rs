@@ -3,7 +3,7 @@
 //! unfinished link's digest, and the link directory is not trusted.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -175,24 +175,16 @@ fn record_state_writable_by_others_symlinked_or_foreign_is_refused() {
         0o700,
         "the state directory is private"
     );
-    fs::set_permissions(&state, fs::Permissions::from_mode(0o666)).unwrap();
-    stop_refused(
-        &b,
-        2,
-        "writable by group or others",
-        "a state file mode 0666",
-    );
+    let writable = |b: &Bench, path: &Path, mode: u32, what: &str| {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+        stop_refused(b, 2, "writable by group or others", what);
+    };
+    writable(&b, &state, 0o666, "a state file mode 0666");
     // The state directory writable by others.
     let b = Bench::new();
     started(&b);
     let dir = b.state().join("toto/record");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-    stop_refused(
-        &b,
-        2,
-        "writable by group or others",
-        "a state directory mode 0777",
-    );
+    writable(&b, &dir, 0o777, "a state directory mode 0777");
     // A symbolic link in place of the state file.
     let b = Bench::new();
     started(&b);

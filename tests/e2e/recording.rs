@@ -87,10 +87,9 @@ fn both(py: &Path, root: &Path, cwd: &str, case: &str, args: &[&str]) -> (Value,
 
 #[test]
 fn records_the_same_artifacts_as_the_reference() {
-    let Some(py) = python("records_the_same_artifacts_as_the_reference") else {
+    let Some((py, dir)) = python_tempdir("records_the_same_artifacts_as_the_reference") else {
         return;
     };
-    let dir = tempdir();
     let root = dir.path();
     tricky_tree(root);
     let cases: &[(&str, &str, &[&str])] = &[
@@ -179,15 +178,16 @@ fn lstrip_collision_is_an_error_like_the_reference() {
 fn exit_codes_follow_the_reference() {
     let dir = tempdir();
     let key = vector("keys/ed25519.pem");
-    let run = |args: &[&str]| {
+    let run_as = |step: &str, key: &Path, args: &[&str]| {
         toto()
             .current_dir(dir.path())
-            .args(["run", "-n", "t", "--signing-key"])
-            .arg(&key)
+            .args(["run", "-n", step, "--signing-key"])
+            .arg(key)
             .args(args)
             .output()
             .unwrap()
     };
+    let run = |args: &[&str]| run_as("t", &key, args);
     let out = run(&["--", "sh", "-c", "exit 7"]);
     expect_code(&out, 7, "command exit code passes through");
     assert!(dir.path().join("t.6f2fb44c.link").exists());
@@ -195,28 +195,21 @@ fn exit_codes_follow_the_reference() {
     expect_code(&run(&["--", "toto-no-such-command"]), 1, "missing command");
     expect_code(&run(&[]), 2, "no command and no --no-command");
     expect_code(&run(&["-x"]), 0, "--no-command");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "t", "-x"])
-        .output()
-        .unwrap();
+    let out = toto_in(dir.path(), &["run", "-n", "t", "-x"]);
     expect_code(&out, 2, "no key");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "../escape", "--signing-key"])
-        .arg(&key)
-        .arg("-x")
-        .output()
-        .unwrap();
+    let out = run_as("../escape", &key, &["-x"]);
     expect_code(&out, 2, "step name with a path separator");
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["run", "-n", "t", "--signing-key"])
-        .arg(vector("keys/ed25519_enc.pem"))
-        .args(["--password", "wrong", "-x"])
-        .output()
-        .unwrap();
+    let encrypted = vector("keys/ed25519_enc.pem");
+    let out = run_as("t", &encrypted, &["--password", "wrong", "-x"]);
     expect_code(&out, 2, "wrong password");
+}
+
+/// The link at `path`, and how it is encoded.
+fn read_link(path: &Path) -> (attest::Encoding, attest::Link) {
+    let doc = attest::SignedDocument::from_json(&fs::read(path).unwrap(), &dsse::Limits::default())
+        .unwrap();
+    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    (doc.encoding(), link)
 }
 
 #[test]
@@ -224,86 +217,59 @@ fn record_streams_and_two_phase_recording() {
     let dir = tempdir();
     let key = vector("keys/ed25519.pem");
     fs::write(dir.path().join("in.txt"), "in").unwrap();
-    let out = toto()
-        .current_dir(dir.path())
-        .args([
-            "run",
-            "-n",
-            "s",
+    // `toto COMMAND… -n STEP --signing-key KEY ARGS…` in the directory.
+    let signed = |command: &[&str], step: &str, args: &[&str]| {
+        toto()
+            .current_dir(dir.path())
+            .args(command)
+            .args(["-n", step, "--signing-key"])
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let streams = "printf 'h\\303\\251llo\\n'; printf err >&2";
+    let out = signed(
+        &["run"],
+        "s",
+        &[
             "--format",
             "dsse-link",
             "--record-streams",
-            "--signing-key",
-        ])
-        .arg(&key)
-        .args([
             "-m",
             "in.txt",
             "--",
             "sh",
             "-c",
-            "printf 'h\\303\\251llo\\n'; printf err >&2",
-        ])
-        .output()
-        .unwrap();
+            streams,
+        ],
+    );
     expect_code(&out, 0, "run");
     assert_eq!(out.stdout, "héllo\n".as_bytes(), "streams are still shown");
-    let doc = attest::SignedDocument::from_json(
-        &fs::read(dir.path().join("s.6f2fb44c.link")).unwrap(),
-        &dsse::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(doc.encoding(), attest::Encoding::Dsse);
-    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    let (encoding, link) = read_link(&dir.path().join("s.6f2fb44c.link"));
+    assert_eq!(encoding, attest::Encoding::Dsse);
     assert_eq!(link.byproducts["stdout"], "héllo\n");
     assert_eq!(link.byproducts["stderr"], "err");
     assert_eq!(link.byproducts["return-value"], 0);
 
-    let start = toto()
-        .current_dir(dir.path())
-        .args(["record", "start", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "in.txt"])
-        .output()
-        .unwrap();
+    let start = signed(&["record", "start"], "two", &["-m", "in.txt"]);
     expect_code(&start, 0, "record start");
     assert!(dir.path().join(".two.6f2fb44c.link-unfinished").exists());
     fs::write(dir.path().join("out.txt"), "out").unwrap();
-    let stop = toto()
-        .current_dir(dir.path())
-        .args(["record", "stop", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .args(["-p", "out.txt"])
-        .output()
-        .unwrap();
+    let stop = signed(&["record", "stop"], "two", &["-p", "out.txt"]);
     expect_code(&stop, 0, "record stop");
     assert!(!dir.path().join(".two.6f2fb44c.link-unfinished").exists());
-    let doc = attest::SignedDocument::from_json(
-        &fs::read(dir.path().join("two.6f2fb44c.link")).unwrap(),
-        &dsse::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(doc.encoding(), attest::Encoding::Statement);
-    let link = attest::Link::from_payload(doc.payload().clone()).unwrap();
+    let (encoding, link) = read_link(&dir.path().join("two.6f2fb44c.link"));
+    assert_eq!(encoding, attest::Encoding::Statement);
     assert!(link.materials.contains_key("in.txt"));
     assert!(link.products.contains_key("out.txt"));
-    let again = toto()
-        .current_dir(dir.path())
-        .args(["record", "stop", "-n", "two", "--signing-key"])
-        .arg(&key)
-        .output()
-        .unwrap();
+    let again = signed(&["record", "stop"], "two", &[]);
     expect_code(&again, 2, "stop without start");
 }
 
 pub fn keyfile(dir: &Path, name: &str, kind: &str) -> PathBuf {
     let path = dir.join(name);
-    let out = toto()
-        .args(["key", "generate", "--type", kind, "-o"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, kind);
+    generate_key(&path, &["--type", kind]);
     path
 }
 
@@ -318,8 +284,8 @@ fn reference_verifies_toto_links_and_layouts() {
         for format in ["metablock", "dsse-link"] {
             let dir = tempdir();
             let root = dir.path();
-            let owner = keyfile(root, "owner", "ed25519");
-            let functionary = keyfile(root, kind, kind);
+            keyfile(root, "owner", "ed25519");
+            keyfile(root, kind, kind);
             fs::create_dir_all(root.join("src")).unwrap();
             fs::write(root.join("src/main.c"), "int main(){}\n").unwrap();
             fs::write(
@@ -333,25 +299,20 @@ fn reference_verifies_toto_links_and_layouts() {
                 ),
             )
             .unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args(["layout", "new", "chain.toml", "-o", "root.layout"])
-                .output()
-                .unwrap();
+            let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
             expect_code(&out, 0, "layout new");
-            let out = toto()
-                .current_dir(root)
-                .args(["layout", "sign", "-k"])
-                .arg(&owner)
-                .arg("root.layout")
-                .output()
-                .unwrap();
+            let out = toto_in(root, &["layout", "sign", "-k", "owner", "root.layout"]);
             expect_code(&out, 0, "layout sign");
-            let out = toto()
-                .current_dir(root)
-                .args(["run", "-n", "build", "--format", format, "--signing-key"])
-                .arg(&functionary)
-                .args([
+            let out = toto_in(
+                root,
+                &[
+                    "run",
+                    "-n",
+                    "build",
+                    "--format",
+                    format,
+                    "--signing-key",
+                    kind,
                     "-m",
                     "src",
                     "-p",
@@ -361,15 +322,10 @@ fn reference_verifies_toto_links_and_layouts() {
                     "sh",
                     "-c",
                     "echo bin > out.bin",
-                ])
-                .output()
-                .unwrap();
+                ],
+            );
             expect_code(&out, 0, "toto run");
-            let ours = toto()
-                .current_dir(root)
-                .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
-                .output()
-                .unwrap();
+            let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "owner.pub"]);
             expect_code(&ours, 0, &format!("toto verify ({kind}, {format})"));
             let theirs = Command::new(python_bin_dir(&py).join("in-toto-verify"))
                 .current_dir(root)
@@ -396,15 +352,17 @@ fn hostile_trees_give_clear_errors_and_no_partial_links() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "f", "--format", "metablock", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "fifo", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "fifo");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fifo/pipe"));
+    let run = |name: &str, args: &[&str]| {
+        toto()
+            .current_dir(root)
+            .args(["run", "-n", name, "--signing-key"])
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run("f", &["--format", "metablock", "-m", "fifo", "-x"]);
+    expect_error(&out, 0, "fifo/pipe", "fifo");
     let signed = link_signed_file(&root.join("f.6f2fb44c.link"));
     assert!(signed["materials"].get("fifo/regular").is_some());
     assert!(signed["materials"].get("fifo/pipe").is_none());
@@ -412,26 +370,12 @@ fn hostile_trees_give_clear_errors_and_no_partial_links() {
     fs::create_dir_all(root.join("bad")).unwrap();
     let name = std::ffi::OsStr::from_bytes(b"bad/caf\xe9");
     fs::write(root.join(name), "x").unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "b", "--signing-key"])
-        .arg(&key)
-        .args(["-m", "bad", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 2, "non-UTF-8 name");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("caf"));
+    let out = run("b", &["-m", "bad", "-x"]);
+    expect_error(&out, 2, "caf", "non-UTF-8 name");
     assert!(!root.join("b.6f2fb44c.link").exists());
     // An output directory that does not exist: error, nothing written.
-    let out = toto()
-        .current_dir(root)
-        .args(["run", "-n", "o", "--signing-key"])
-        .arg(&key)
-        .args(["-d", "no/such/dir", "-x"])
-        .output()
-        .unwrap();
-    expect_code(&out, 2, "missing output dir");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
+    let out = run("o", &["-d", "no/such/dir", "-x"]);
+    expect_error(&out, 2, "no/such/dir", "missing output dir");
 }
 
 fn link_signed_file(path: &Path) -> Value {
@@ -455,17 +399,16 @@ fn match_products_agrees_with_the_reference() {
         .unwrap();
     expect_code(&out, 0, "run");
     let check = |expected: i32, what: &str| {
-        let ours = toto()
-            .current_dir(root)
-            .args([
+        let ours = toto_in(
+            root,
+            &[
                 "match-products",
                 "--link",
                 "pkg.6f2fb44c.link",
                 "--paths",
                 "dist",
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         expect_code(&ours, expected, what);
         if let Some(py) = &py {
             let theirs = Command::new(python_bin_dir(py).join("in-toto-match-products"))

@@ -12,9 +12,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, expect_refused, faults, js_verify, node_peer, python, python_attest,
-    python_sign, testbed_verify_attestation, testbed_verify_bundle, write, Signing, VerifyFlags,
-    PROVENANCE,
+    expect_code, expect_error, expect_refused, faults, js_verifies_toto_bundles, js_verify, python,
+    python_attest, python_sign, testbed_verify_attestation, testbed_verify_bundle, write, Signing,
+    VerifyFlags, PROVENANCE,
 };
 
 const REKOR_V1: &str = "/api/v1/log/entries";
@@ -346,17 +346,14 @@ fn sigstore_python_v2_bundles_verify_with_toto() {
 
 #[test]
 fn toto_v2_bundles_verify_with_sigstore_js() {
-    let Some(script) = node_peer("toto_v2_bundles_verify_with_sigstore_js") else {
-        return;
-    };
-    let v2 = Signing::new(
+    let Some((script, v2, blob)) = js_verifies_toto_bundles(
+        "toto_v2_bundles_verify_with_sigstore_js",
         start_v2,
-        "dana@example.com",
         ("pkg.tgz", "package\n"),
         ("other", "other\n"),
-    );
-    let (blob, attestation) = v2.sign_both("pkg");
-    v2.expect_js_verdicts(&script, &blob, &attestation);
+    ) else {
+        return;
+    };
     let tampered = edited(&blob, &v2.path("tsa.json"), tamper_timestamp);
     expect_code(
         &js_verify(&script, &v2.tb, &tampered, &v2.artifact, v2.signer),

@@ -12,7 +12,7 @@ const SLSA: &str = "https://slsa.dev/provenance/v1";
 const RELEASER: &str = "release@toto.invalid";
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    repo_path("")
 }
 
 /// `scripts/release --testbed TESTBED --out OUT`, attesting the test's toto
@@ -91,8 +91,7 @@ fn locked_packages() -> Vec<(String, String, String)> {
 
 #[test]
 fn release_script_attests_the_binary_and_its_provenance_verifies() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let out_dir = dir.path().join("assets");
     let out = release(&tb, &out_dir);
     expect_code(&out, 0, "scripts/release --testbed");
@@ -169,8 +168,7 @@ fn release_script_attests_the_binary_and_its_provenance_verifies() {
 /// attested subject.
 #[test]
 fn a_binary_replaced_after_the_release_does_not_verify() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let out_dir = dir.path().join("assets");
     expect_code(&release(&tb, &out_dir), 0, "scripts/release --testbed");
     let bundle = std::fs::read_dir(&out_dir)
@@ -199,12 +197,7 @@ fn a_binary_replaced_after_the_release_does_not_verify() {
 
 /// `toto key generate -o PATH`: PATH and PATH.pub.
 fn key_pair(path: &Path) -> PathBuf {
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(path)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(path, &[]);
     path.to_owned()
 }
 
@@ -221,19 +214,8 @@ fn release_script_with_a_key_signs_an_envelope_that_verifies() {
         .output()
         .unwrap();
     expect_code(&out, 0, "scripts/release --key");
-    let envelope = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".intoto.jsonl"))
-        .unwrap();
-    let verify_with = |key: &Path| {
-        toto()
-            .args(["envelope", "verify", "--key"])
-            .arg(key.with_extension("pub"))
-            .arg(&envelope)
-            .output()
-            .unwrap()
-    };
+    let envelope = file_ending(&out_dir, ".intoto.jsonl");
+    let verify_with = |key: &Path| envelope_verify(key.with_extension("pub"), &envelope);
     expect_code(
         &verify_with(&key),
         0,
@@ -264,8 +246,7 @@ fn release_script_without_a_signer_refuses() {
 /// signed as the release workflow at the tag, with the testbed's trusted root.
 #[test]
 fn readme_release_verification_runs_as_written() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let out_dir = dir.path().join("assets");
     let version = env!("CARGO_PKG_VERSION");
     let workflow = format!("OWNER/toto/.github/workflows/release.yml@refs/tags/v{version}");

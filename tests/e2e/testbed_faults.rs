@@ -15,7 +15,9 @@ use serde_json::Value;
 use sigstore_types::Sha256Hash;
 use testkit::get_json;
 
-use crate::common::{expect_code, start_testbed, tempdir, token, toto, verify_bundle, VerifyFlags};
+use crate::common::{
+    expect_code, tempdir, tempdir_testbed, token, toto, verify_bundle, VerifyFlags,
+};
 
 /// Starts `toto testbed serve` and returns it with its URL.
 #[allow(
@@ -254,8 +256,7 @@ fn kill_9_mid_load_loses_no_acknowledged_entry() {
 
 #[test]
 fn a_slow_service_times_out_with_a_clear_error() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     tb.set_faults(testbed::Faults {
         delay: Some(Duration::from_secs(30)),
         ..Default::default()

@@ -132,8 +132,7 @@ fn sign_with_ambient_token(
 
 #[test]
 fn keyless_signing_trusts_a_proxy_ca_given_in_ssl_cert_file() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let signer = "alice@example.com";
     let body = serde_json::json!({ "value": token(&tb, signer) }).to_string();
     let server = https_server(dir.path(), body);
@@ -168,8 +167,7 @@ fn keyless_signing_trusts_a_proxy_ca_given_in_ssl_cert_file() {
 
 #[test]
 fn an_ssl_cert_file_without_certificates_is_refused_naming_it() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let empty = write(&dir.path().join("empty.pem"), "not a certificate\n");
     let artifact = write(&dir.path().join("app.tar"), "release\n");
     let bundle = dir.path().join("app.tar.sigstore.json");

@@ -12,15 +12,14 @@ use std::time::SystemTime;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{
-    expect_code, expect_error, python, shared, sign_blob, start_testbed, tempdir, token, toto,
-    verify_bundle, VerifyFlags,
+    expect_code, expect_error, python, python_tempdir, repo_path, shared, sign_blob, start_testbed,
+    tempdir, token, toto, verify_bundle, VerifyFlags,
 };
 
 /// Runs `tests/peer/tuf_repo.py COMMAND WORK ARGS`.
 fn repo_tool(python: &Path, command: &str, work: &Path, args: &[&Path]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peer/tuf_repo.py");
     let out = Command::new(python)
-        .arg(script)
+        .arg(repo_path("tests/peer/tuf_repo.py"))
         .arg(command)
         .arg(work)
         .args(args)
@@ -52,6 +51,16 @@ fn production_repo(python: &Path, tmp: &Path) -> (PathBuf, PathBuf) {
     let (work, cache) = (tmp.join("work"), tmp.join("cache"));
     init_repo(python, &work, &[&trusted_root_in(tmp)]);
     (work, cache)
+}
+
+/// For `test`: the Python peer, a temporary directory, and there a
+/// repository serving the production trusted root ([`production_repo`]):
+/// `(python, dir, work, cache)`; `None` without the peer (outside CI only).
+fn production_test(test: &str) -> Option<(PathBuf, tempfile::TempDir, PathBuf, PathBuf)> {
+    let py = python(test)?;
+    let tmp = tempdir();
+    let (work, cache) = production_repo(&py, tmp.path());
+    Some((py, tmp, work, cache))
 }
 
 /// A testbed in `tmp`, and a repository in `tmp/work/repo` serving its
@@ -120,10 +129,11 @@ fn stdout(out: &Output) -> String {
 
 #[test]
 fn trust_update_writes_verified_targets_and_follows_root_rotation() {
-    let Some(py) = python("trust_update_writes_verified_targets_and_follows_root_rotation") else {
+    let Some((py, tmp)) =
+        python_tempdir("trust_update_writes_verified_targets_and_follows_root_rotation")
+    else {
         return;
     };
-    let tmp = tempdir();
     let (tb, signing_config, work, cache) = testbed_repo(&py, tmp.path());
 
     let out = update(&work, &cache);
@@ -169,11 +179,10 @@ fn trust_update_writes_verified_targets_and_follows_root_rotation() {
 
 #[test]
 fn trust_update_rejects_expired_timestamp() {
-    let Some(py) = python("trust_update_rejects_expired_timestamp") else {
+    let Some((py, _tmp, work, cache)) = production_test("trust_update_rejects_expired_timestamp")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     repo_tool(&py, "expire-timestamp", &work, &[]);
     let out = update(&work, &cache);
     expect_error(&out, 1, "timestamp metadata expired", "expired timestamp");
@@ -181,13 +190,12 @@ fn trust_update_rejects_expired_timestamp() {
 
 #[test]
 fn trust_update_rejects_tampered_target_and_keeps_the_verified_copy() {
-    let Some(py) = python("trust_update_rejects_tampered_target_and_keeps_the_verified_copy")
+    let Some((py, _tmp, work, cache)) =
+        production_test("trust_update_rejects_tampered_target_and_keeps_the_verified_copy")
     else {
         return;
     };
-    let tmp = tempdir();
     let good = fs::read(production_trusted_root()).unwrap();
-    let (work, cache) = production_repo(&py, tmp.path());
     expect_code(&update(&work, &cache), 0, "update before tampering");
 
     repo_tool(&py, "tamper", &work, &[Path::new("trusted_root.json")]);
@@ -263,11 +271,11 @@ fn a_failed_update_leaves_the_trusted_root_and_signing_config_as_they_were() {
 /// target the metadata does not list are refused.
 #[test]
 fn cached_targets_are_rechecked_against_the_cached_tuf_metadata() {
-    let Some(py) = python("cached_targets_are_rechecked_against_the_cached_tuf_metadata") else {
+    let Some((_py, _tmp, work, cache)) =
+        production_test("cached_targets_are_rechecked_against_the_cached_tuf_metadata")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     expect_code(&update(&work, &cache), 0, "update");
     let dir = repository_cache(&cache);
     let root = fs::read(work.join("repo/1.root.json")).unwrap();
@@ -352,11 +360,11 @@ fn cached_targets_are_rechecked_against_the_cached_tuf_metadata() {
 
 #[test]
 fn trust_update_rejects_timestamp_and_snapshot_rollback() {
-    let Some(py) = python("trust_update_rejects_timestamp_and_snapshot_rollback") else {
+    let Some((py, _tmp, work, cache)) =
+        production_test("trust_update_rejects_timestamp_and_snapshot_rollback")
+    else {
         return;
     };
-    let tmp = tempdir();
-    let (work, cache) = production_repo(&py, tmp.path());
     let old_timestamp = fs::read(work.join("repo/timestamp.json")).unwrap();
     repo_tool(&py, "bump", &work, &[]);
     expect_code(&update(&work, &cache), 0, "update to timestamp version 2");
@@ -430,10 +438,9 @@ fn serve(python: &Path, dir: &Path) -> Server {
 
 #[test]
 fn trust_update_over_http() {
-    let Some(py) = python("trust_update_over_http") else {
+    let Some((py, tmp)) = python_tempdir("trust_update_over_http") else {
         return;
     };
-    let tmp = tempdir();
     let (work, cache) = (tmp.path().join("work"), tmp.path().join("cache"));
     let trusted_root = trusted_root_in(tmp.path());
     init_repo(&py, &work, &[&trusted_root]);

@@ -71,46 +71,44 @@ fn tampered_demo_fails_naming_rule_artifact_and_link() {
 fn wrong_layout_key_and_missing_links_fail() {
     let dir = tempdir();
     copy_dir(&vector("demo_metablock_good"), dir.path());
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "root.layout", "-k", "bob.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "root.layout", "-k", "bob.pub"],
+    );
     expect_code(&out, 1, "layout signed by alice, checked with bob");
     fs::remove_file(dir.path().join("package.be06db20.link")).unwrap();
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "root.layout", "-k", "alice.pub"],
+    );
     expect_code(&out, 1, "missing link");
     assert!(String::from_utf8_lossy(&out.stderr).contains("package"));
-    let out = toto()
-        .current_dir(dir.path())
-        .args(["verify", "-l", "no-such.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["verify", "-l", "no-such.layout", "-k", "alice.pub"],
+    );
     expect_code(&out, 2, "missing layout file");
 }
 
 fn gen_key(dir: &Path, name: &str) -> String {
-    let out = toto()
-        .current_dir(dir)
-        .args(["key", "generate", "-o", name])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
-    let id = toto()
-        .current_dir(dir)
-        .args(["key", "id", &format!("{name}.pub")])
-        .output()
-        .unwrap();
+    generate_key(&dir.join(name), &[]);
+    let id = toto_in(dir, &["key", "id", &format!("{name}.pub")]);
     String::from_utf8(id.stdout).unwrap().trim()[..8].to_owned()
 }
 
 fn sh(dir: &Path, args: &[&str]) {
     let out = toto().current_dir(dir).args(args).output().unwrap();
     expect_code(&out, 0, &args.join(" "));
+}
+
+/// `toto run -n build --format FORMAT --key bob -x` in `root`.
+fn bob_runs_build(root: &Path, format: &str) {
+    sh(
+        root,
+        &[
+            "run", "-n", "build", "--format", format, "--key", "bob", "-x",
+        ],
+    );
 }
 
 /// `in-toto-verify -l root.layout --verification-keys alice.pub` in `root`.
@@ -166,29 +164,20 @@ fn sublayouts_verify_recursively_like_the_reference() {
         let subdir = root.join(format!("build.{bob}"));
         fs::create_dir_all(&subdir).unwrap();
         let content = if tamper { "evil" } else { "good" };
-        let out = toto()
-            .current_dir(root)
-            .args([
-                "run",
-                "-n",
-                "compile",
-                "--format",
-                "metablock",
-                "--signing-key",
-                "carl",
-                "-d",
-            ])
-            .arg(&subdir)
-            .args([
-                "-p",
-                "out.txt",
-                "--",
-                "sh",
-                "-c",
-                &format!("echo {content} > out.txt"),
-            ])
-            .output()
-            .unwrap();
+        // `toto run -n compile` into the sublayout's directory.
+        let compile = |key: &str, args: &[&str]| {
+            let run = ["run", "-n", "compile", "--format", "metablock"];
+            toto()
+                .current_dir(root)
+                .args(run)
+                .args(["--signing-key", key, "-d"])
+                .arg(&subdir)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let echo = format!("echo {content} > out.txt");
+        let out = compile("carl", &["-p", "out.txt", "--", "sh", "-c", &echo]);
         expect_code(&out, 0, "run compile");
         if tamper {
             // The sublayout's only functionary is Carl: a link by someone else is refused.
@@ -199,32 +188,13 @@ fn sublayouts_verify_recursively_like_the_reference() {
                 .unwrap()
                 .path();
             fs::remove_file(&link).unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args([
-                    "run",
-                    "-n",
-                    "compile",
-                    "--format",
-                    "metablock",
-                    "--signing-key",
-                    "alice",
-                    "-d",
-                ])
-                .arg(&subdir)
-                .args(["-p", "out.txt", "-x"])
-                .output()
-                .unwrap();
+            let out = compile("alice", &["-p", "out.txt", "-x"]);
             expect_code(&out, 0, "run compile as alice");
         }
         for f in ["outer.toml", "inner.toml", "alice", "bob", "carl"] {
             fs::remove_file(root.join(f)).unwrap();
         }
-        let ours = toto()
-            .current_dir(root)
-            .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-            .output()
-            .unwrap();
+        let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "alice.pub"]);
         let expected = if tamper { 1 } else { 0 };
         expect_code(&ours, expected, "toto verify with a sublayout");
         if tamper {
@@ -268,9 +238,9 @@ fn malformed_layouts_are_input_errors() {
                 format!("{{\"signed\": {payload}, \"signatures\": []}}"),
             )
             .unwrap();
-            let out = toto()
-                .current_dir(root)
-                .args([
+            let out = toto_in(
+                root,
+                &[
                     "sign",
                     "-f",
                     "bad.layout",
@@ -278,16 +248,11 @@ fn malformed_layouts_are_input_errors() {
                     "alice",
                     "-o",
                     "bad.layout",
-                ])
-                .output()
-                .unwrap();
+                ],
+            );
             let _ = out;
         }
-        let out = toto()
-            .current_dir(root)
-            .args(["verify", "-l", "bad.layout", "-k", "alice.pub"])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["verify", "-l", "bad.layout", "-k", "alice.pub"]);
         expect_code(&out, 2, name);
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("bad.layout"),
@@ -352,9 +317,9 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
                 "run", "-n", "package", "--key", "packager", "-m", "a.txt", "-p", "a.txt", "-x",
             ],
         );
-        let out = toto()
-            .current_dir(root)
-            .args([
+        let out = toto_in(
+            root,
+            &[
                 "verify",
                 "-l",
                 "root.layout",
@@ -362,9 +327,8 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
                 "owner.pub",
                 "--format",
                 "json",
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         expect_code(&out, expected, case);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         match case {
@@ -391,12 +355,7 @@ fn keyless_functionaries_and_attestations_in_a_layout() {
 fn yaml_and_toml_descriptions_give_the_same_layout() {
     let dir = tempdir();
     let root = dir.path();
-    let out = toto()
-        .current_dir(root)
-        .args(["key", "generate", "-o", "bob"])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&root.join("bob"), &[]);
     fs::write(
         root.join("chain.toml"),
         "expires = \"2030-01-01T00:00:00Z\"\nreadme = \"both\"\n[[steps]]\nname = \"build\"\n\
@@ -414,11 +373,7 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
     )
     .unwrap();
     for (input, output) in [("chain.toml", "t.layout"), ("chain.yaml", "y.layout")] {
-        let out = toto()
-            .current_dir(root)
-            .args(["layout", "new", input, "-o", output])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["layout", "new", input, "-o", output]);
         expect_code(&out, 0, input);
     }
     assert_eq!(
@@ -431,11 +386,7 @@ fn yaml_and_toml_descriptions_give_the_same_layout() {
         "steps:\n  - name: build\n    colour: red\n",
     )
     .unwrap();
-    let out = toto()
-        .current_dir(root)
-        .args(["layout", "new", "bad.yml"])
-        .output()
-        .unwrap();
+    let out = toto_in(root, &["layout", "new", "bad.yml"]);
     expect_code(&out, 2, "unknown field");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
 }
@@ -456,11 +407,7 @@ fn bob_builds(root: &Path) -> String {
 
 /// `toto verify -l root.layout -k alice.pub` in `root`.
 fn toto_verify(root: &Path) -> Output {
-    toto()
-        .current_dir(root)
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .output()
-        .unwrap()
+    toto_in(root, &["verify", "-l", "root.layout", "-k", "alice.pub"])
 }
 
 /// A layout whose step lists one functionary twice with threshold 2: one
@@ -484,19 +431,7 @@ fn a_functionary_listed_twice_counts_once_like_the_reference() {
     )
     .unwrap();
     sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
-    sh(
-        root,
-        &[
-            "run",
-            "-n",
-            "build",
-            "--format",
-            "metablock",
-            "--key",
-            "bob",
-            "-x",
-        ],
-    );
+    bob_runs_build(root, "metablock");
     assert!(root.join(format!("build.{bob}.link")).exists());
     let ours = toto_verify(root);
     expect_error(
@@ -549,11 +484,7 @@ fn layout_new_refuses_a_functionary_listed_twice() {
             format!("[[steps]]\nname = \"build\"\n{functionaries}\nthreshold = 2\n"),
         )
         .unwrap();
-        let out = toto()
-            .current_dir(root)
-            .args(["layout", "new", "chain.toml", "-o", "root.layout"])
-            .output()
-            .unwrap();
+        let out = toto_in(root, &["layout", "new", "chain.toml", "-o", "root.layout"]);
         expect_error(
             &out,
             2,
@@ -613,19 +544,7 @@ fn a_bad_signature_beside_a_good_one_under_one_key_id_is_refused() {
                     "root.layout",
                 ],
             );
-            sh(
-                root,
-                &[
-                    "run",
-                    "-n",
-                    "build",
-                    "--format",
-                    link_format,
-                    "--key",
-                    "bob",
-                    "-x",
-                ],
-            );
+            bob_runs_build(root, link_format);
             let link = format!("build.{bob}.link");
             match tampered {
                 "" => {}
@@ -683,12 +602,7 @@ fn unknown_link_fields_signed_or_added_against_the_reference() {
         let root = dir.path();
         let bob = bob_builds(root);
         sh(root, &["layout", "sign", "-k", "alice", "root.layout"]);
-        sh(
-            root,
-            &[
-                "run", "-n", "build", "--format", format, "--key", "bob", "-x",
-            ],
-        );
+        bob_runs_build(root, format);
         let link = root.join(format!("build.{bob}.link"));
         let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&link).unwrap()).unwrap();
         if format == "metablock" {

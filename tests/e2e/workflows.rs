@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{
-    expect_code, owner_signed_layout, start_testbed, tempdir, verify_attestation, verify_chain,
+    expect_code, owner_signed_layout, repo_path, tempdir_testbed, verify_attestation, verify_chain,
     VerifyFlags,
 };
 
@@ -15,9 +15,7 @@ const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/github-actions")
-        .join(name)
+    repo_path("examples/github-actions").join(name)
 }
 
 /// The `run:` commands of the workflow that call toto.
@@ -32,8 +30,7 @@ fn toto_lines(workflow: &str) -> Vec<String> {
 
 #[test]
 fn the_github_actions_example_replays_against_the_testbed_and_verifies() {
-    let dir = tempdir();
-    let tb = start_testbed(dir.path());
+    let (dir, tb) = tempdir_testbed();
     let work = dir.path().join("checkout");
     std::fs::create_dir_all(work.join("src")).unwrap();
     std::fs::write(work.join("src/main.c"), "int main(void) { return 0; }\n").unwrap();

@@ -186,57 +186,58 @@ def cmd_gen_keys(args):
     return 0
 
 
+REQUIRED = {"required": True}
+SOME = {"nargs": "+"}
+
+# Each subcommand: its function, and its arguments (a name, or a name and
+# argparse's options for it).
+SUBCOMMANDS = {
+    "dsse-verify": (cmd_dsse_verify, ["envelope", ("keys", SOME)]),
+    "sigstore-verify-dsse": (
+        cmd_sigstore_verify_dsse,
+        ["trust_config", "bundle", "identity", "issuer"],
+    ),
+    "metadata-verify": (cmd_metadata_verify, ["file", ("keys", SOME)]),
+    "dsse-sign": (
+        cmd_dsse_sign,
+        [("--key", REQUIRED), "--password", ("--payload-type", REQUIRED), "input", "output"],
+    ),
+    "metadata-sign": (
+        cmd_metadata_sign,
+        [
+            ("--key", REQUIRED),
+            "--password",
+            ("--format", {"choices": ["dsse", "metablock"], "required": True}),
+            "input",
+            "output",
+        ],
+    ),
+    "keyid": (cmd_keyid, ["key"]),
+    "load-private": (cmd_load_private, ["key", "--password"]),
+    "rules": (cmd_rules, ["cases"]),
+    "gpg-layout": (
+        cmd_gpg_layout,
+        [
+            ("--owner", REQUIRED),
+            ("--fingerprint", REQUIRED),
+            ("--gpg-home", REQUIRED),
+            ("--step", REQUIRED),
+            "output",
+        ],
+    ),
+    "gen-keys": (cmd_gen_keys, ["outdir"]),
+}
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("dsse-verify")
-    p.add_argument("envelope")
-    p.add_argument("keys", nargs="+")
-    p.set_defaults(fn=cmd_dsse_verify)
-    p = sub.add_parser("sigstore-verify-dsse")
-    p.add_argument("trust_config")
-    p.add_argument("bundle")
-    p.add_argument("identity")
-    p.add_argument("issuer")
-    p.set_defaults(fn=cmd_sigstore_verify_dsse)
-    p = sub.add_parser("metadata-verify")
-    p.add_argument("file")
-    p.add_argument("keys", nargs="+")
-    p.set_defaults(fn=cmd_metadata_verify)
-    p = sub.add_parser("dsse-sign")
-    p.add_argument("--key", required=True)
-    p.add_argument("--password")
-    p.add_argument("--payload-type", required=True)
-    p.add_argument("input")
-    p.add_argument("output")
-    p.set_defaults(fn=cmd_dsse_sign)
-    p = sub.add_parser("metadata-sign")
-    p.add_argument("--key", required=True)
-    p.add_argument("--password")
-    p.add_argument("--format", choices=["dsse", "metablock"], required=True)
-    p.add_argument("input")
-    p.add_argument("output")
-    p.set_defaults(fn=cmd_metadata_sign)
-    p = sub.add_parser("keyid")
-    p.add_argument("key")
-    p.set_defaults(fn=cmd_keyid)
-    p = sub.add_parser("load-private")
-    p.add_argument("key")
-    p.add_argument("--password")
-    p.set_defaults(fn=cmd_load_private)
-    p = sub.add_parser("rules")
-    p.add_argument("cases")
-    p.set_defaults(fn=cmd_rules)
-    p = sub.add_parser("gpg-layout")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--fingerprint", required=True)
-    p.add_argument("--gpg-home", required=True)
-    p.add_argument("--step", required=True)
-    p.add_argument("output")
-    p.set_defaults(fn=cmd_gpg_layout)
-    p = sub.add_parser("gen-keys")
-    p.add_argument("outdir")
-    p.set_defaults(fn=cmd_gen_keys)
+    for name, (fn, arguments) in SUBCOMMANDS.items():
+        p = sub.add_parser(name)
+        for argument in arguments:
+            flag, options = argument if isinstance(argument, tuple) else (argument, {})
+            p.add_argument(flag, **options)
+        p.set_defaults(fn=fn)
     args = parser.parse_args()
     try:
         return args.fn(args)

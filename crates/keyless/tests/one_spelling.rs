@@ -3,13 +3,10 @@
 //! refusing, each made from a genuine conformance bundle that verifies, with
 //! exactly one thing changed, and the refusal it must get.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+#![allow(clippy::expect_used, reason = "a test fails by panicking")]
+#![allow(clippy::panic, reason = "a test fails by panicking")]
+#![allow(clippy::indexing_slicing, reason = "a test fails by panicking")]
 
 use keyless::{Artifact, BundleVerifier, Error, Policy, TrustRoot};
 use serde_json::{json, Value};
@@ -129,6 +126,13 @@ fn two_of_something_is_refused() {
     );
 }
 
+/// The field `from` of the object `v`, under the name `to`.
+fn rename(v: &mut Value, from: &str, to: &str) {
+    let object = v.as_object_mut().unwrap();
+    let field = object.remove(from).unwrap();
+    object.insert(to.into(), field);
+}
+
 #[test]
 fn other_spellings_of_the_same_bundle_are_refused() {
     let v03 = Case::load("happy-path-v0.3");
@@ -154,21 +158,13 @@ fn other_spellings_of_the_same_bundle_are_refused() {
     );
     v03.refused(
         "a field in the wrong case",
-        |b| {
-            let signature = b["messageSignature"].as_object_mut().unwrap();
-            let digest = signature.remove("messageDigest").unwrap();
-            signature.insert("messagedigest".into(), digest);
-        },
+        |b| rename(&mut b["messageSignature"], "messageDigest", "messagedigest"),
         false,
         "unknown field \"messagedigest\" in messageSignature",
     );
     v03.refused(
         "snake_case field names",
-        |b| {
-            let bundle = b.as_object_mut().unwrap();
-            let media = bundle.remove("mediaType").unwrap();
-            bundle.insert("media_type".into(), media);
-        },
+        |b| rename(b, "mediaType", "media_type"),
         false,
         "unknown field \"media_type\"",
     );

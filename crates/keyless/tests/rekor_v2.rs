@@ -4,13 +4,10 @@
 //! each bad answer from the TSA or the v2 log is the typed error the CLI
 //! maps to its exit codes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+#![allow(clippy::expect_used, reason = "a test fails by panicking")]
+#![allow(clippy::panic, reason = "a test fails by panicking")]
+#![allow(clippy::indexing_slicing, reason = "a test fails by panicking")]
 
 use keyless::{Artifact, BundleVerifier, Error, IdentityToken, KeylessSigner, Policy, TrustConfig};
 use serde_json::Value;

@@ -36,7 +36,6 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
-mod der;
 pub mod pep740;
 pub mod sign;
 mod text;

@@ -1,134 +1,76 @@
 //! The one timestamp format in-toto layouts use: `YYYY-MM-DDTHH:MM:SSZ`
 //! (UTC; fractional seconds accepted and ignored). No clock is read here:
 //! callers pass "now" in.
+//!
+//! What is accepted, exactly: four digits of year, `-`, two of month, `-`,
+//! two of day, an upper-case `T`, two digits each of hour, minute and second
+//! separated by `:`, optionally `.` and one or more digits (ignored), and an
+//! upper-case `Z`. Nothing else: no offsets (`+01:00`, `-00:00`), no
+//! lower-case `t`/`z`, no space separator, no basic format
+//! (`20240101T000000Z`), no comma before the fraction, no time without
+//! seconds, no bracketed annotations. The calendar is checked by `jiff`
+//! (months 1-12, the days of that month with leap years, hours 0-23,
+//! minutes 0-59); a leap second `:60` is read as `:59`, as jiff does.
+
+use jiff::civil::DateTime;
+use jiff::SignedDuration;
 
 use crate::error::Error;
 
 /// Seconds since the Unix epoch (UTC).
 pub type UnixTime = i64;
 
-fn digits(s: &str, what: &'static str) -> Result<i64, Error> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(what));
-    }
-    s.parse().map_err(|_| bad(what))
-}
-
-fn bad(what: &'static str) -> Error {
+fn bad(what: &str) -> Error {
     Error::Malformed {
         what: "timestamp",
         reason: format!("{what} is not valid; expected YYYY-MM-DDTHH:MM:SSZ"),
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// The layout of the date and time before any fraction and the `Z`: `d` a
+/// digit, every other byte itself.
+const LAYOUT: &[u8] = b"dddd-dd-ddTdd:dd:dd";
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (see the module documentation).
 pub fn parse_rfc3339_utc(text: &str) -> Result<UnixTime, Error> {
     let rest = text
         .strip_suffix('Z')
         .ok_or_else(|| bad("time zone (must be Z)"))?;
-    let (date, time) = rest
-        .split_once('T')
-        .ok_or_else(|| bad("date/time separator"))?;
-    let mut date_parts = date.split('-');
-    let (Some(y), Some(mo), Some(d), None) = (
-        date_parts.next(),
-        date_parts.next(),
-        date_parts.next(),
-        date_parts.next(),
-    ) else {
-        return Err(bad("date"));
-    };
-    let time = time.split_once('.').map_or(time, |(whole, frac)| {
-        if frac.bytes().all(|b| b.is_ascii_digit()) && !frac.is_empty() {
+    let whole = match rest.split_once('.') {
+        Some((whole, frac)) if !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()) => {
             whole
-        } else {
-            ""
         }
-    });
-    let mut time_parts = time.split(':');
-    let (Some(h), Some(mi), Some(s), None) = (
-        time_parts.next(),
-        time_parts.next(),
-        time_parts.next(),
-        time_parts.next(),
-    ) else {
-        return Err(bad("time"));
+        Some(_) => return Err(bad("fractional second")),
+        None => rest,
     };
-    if y.len() != 4
-        || mo.len() != 2
-        || d.len() != 2
-        || h.len() != 2
-        || mi.len() != 2
-        || s.len() != 2
-    {
-        return Err(bad("field width"));
+    let fits = whole.len() == LAYOUT.len()
+        && whole.bytes().zip(LAYOUT).all(|(b, &l)| match l {
+            b'd' => b.is_ascii_digit(),
+            _ => b == l,
+        });
+    if !fits {
+        return Err(bad("layout"));
     }
-    let (y, mo, d) = (digits(y, "year")?, digits(mo, "month")?, digits(d, "day")?);
-    let (h, mi, s) = (
-        digits(h, "hour")?,
-        digits(mi, "minute")?,
-        digits(s, "second")?,
-    );
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let max_day = usize::try_from(mo - 1)
-        .ok()
-        .and_then(|i| month_days.get(i).copied())
-        .ok_or_else(|| bad("month"))?;
-    if d < 1 || d > max_day {
-        return Err(bad("day"));
-    }
-    if h > 23 || mi > 59 || s > 60 {
-        return Err(bad("time of day"));
-    }
-    Ok(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    // Read as a civil date and time (years 0000 to 9999 in full: jiff's
+    // `Timestamp` stops a day short of both ends). The fraction is left
+    // out: it is ignored, and jiff reads at most nine digits of it.
+    let civil: DateTime = whole
+        .parse()
+        .map_err(|e: jiff::Error| bad(&format!("date or time ({e})")))?;
+    Ok(civil.duration_since(EPOCH).as_secs())
 }
 
-/// Formats as `YYYY-MM-DDTHH:MM:SSZ`.
+/// 1970-01-01T00:00:00 (UTC).
+const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
+
+/// Formats as `YYYY-MM-DDTHH:MM:SSZ`. Times outside what jiff's civil
+/// time holds (years -9999 to 9999) are written as its first or last
+/// second.
 pub fn format_rfc3339_utc(t: UnixTime) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // civil_from_days
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let civil = EPOCH
+        .checked_add(SignedDuration::from_secs(t))
+        .unwrap_or(if t < 0 { DateTime::MIN } else { DateTime::MAX });
+    civil.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -151,6 +93,29 @@ mod tests {
     }
 
     #[test]
+    fn fractions_of_any_length_are_ignored_and_formatting_saturates() {
+        assert_eq!(
+            parse_rfc3339_utc("1970-01-01T00:00:01.1234567890123Z").unwrap(),
+            1
+        );
+        assert_eq!(
+            parse_rfc3339_utc("2000-02-29T00:00:00Z").unwrap(),
+            951_782_400
+        );
+        assert_eq!(format_rfc3339_utc(i64::MAX), "9999-12-31T23:59:59Z");
+        let last = parse_rfc3339_utc("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(format_rfc3339_utc(last), "9999-12-31T23:59:59Z");
+        // A leap second reads as the second before it.
+        assert_eq!(
+            parse_rfc3339_utc("2016-12-31T23:59:60Z").unwrap(),
+            parse_rfc3339_utc("2016-12-31T23:59:59Z").unwrap()
+        );
+        let first = parse_rfc3339_utc("0000-01-01T00:00:00Z").unwrap();
+        assert_eq!(format_rfc3339_utc(first), "0000-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
     fn rejects_malformed() {
         for bad in [
             "2023-02-29T00:00:00Z",
@@ -160,6 +125,20 @@ mod tests {
             "2099-13-01T00:00:00Z",
             "99-12-31T23:59:59Z",
             "",
+            // What jiff's own parser would take, and the format does not.
+            "2099-12-31t23:59:59Z",
+            "2099-12-31T23:59:59z",
+            "2099-12-31T23:59:59-00:00",
+            "20991231T235959Z",
+            "2099-12-31T23:59Z",
+            "2099-12-31T23:59:59,5Z",
+            "2099-12-31T23:59:59.Z",
+            "2099-12-31T23:59:59Z[UTC]",
+            "+002099-12-31T23:59:59Z",
+            "2099-1-31T23:59:59Z",
+            "2099-12-31T24:00:00Z",
+            "2099-12-32T00:00:00Z",
+            "2100-02-29T00:00:00Z",
         ] {
             assert!(parse_rfc3339_utc(bad).is_err(), "{bad}");
         }

@@ -1,5 +1,4 @@
-//! Canonical JSON in the securesystemslib / OLPC flavour, and strict JSON
-//! parsing for untrusted input.
+//! Canonical JSON in the securesystemslib / OLPC flavour.
 //!
 //! Canonical form, as securesystemslib's `encode_canonical` writes it (and as
 //! classic in-toto Metablocks and key ids are hashed):
@@ -11,16 +10,18 @@
 //! Deliberately unsupported: integers outside `i64`/`u64` (Python accepts any
 //! size; they never occur in in-toto metadata).
 //!
-//! [`parse_strict`] parses untrusted JSON into a [`serde_json::Value`],
+//! The writer depends on the value model ([`crate::json`]), never the
+//! reverse. [`parse_strict`] and [`from_slice_strict`] live in
+//! [`crate::json`] and are re-exported here: they parse untrusted JSON
 //! rejecting duplicate object keys (which JSON parsers resolve differently, a
 //! classic signature-confusion vector), trailing data and excessive nesting.
 
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Error;
+use crate::json::{Item, Node};
+
+pub use crate::json::{from_slice_strict, parse_strict};
 
 /// Serializes `value` to canonical JSON bytes.
 pub fn to_canonical(value: &Value) -> Result<Vec<u8>, Error> {
@@ -48,43 +49,67 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), Error> {
             } else if let Some(u) = n.as_u64() {
                 out.extend_from_slice(u.to_string().as_bytes());
             } else {
-                return Err(Error::CanonicalJson {
-                    reason: "floats cannot be canonicalized",
-                });
+                return Err(float());
             }
         }
         Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(item, out)?;
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => write_array(items, out, write_value)?,
         Value::Object(map) => {
             // Sort explicitly: a dependency enabling serde_json's
             // `preserve_order` must not change what we sign.
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            let mut entries: Vec<(&str, &Value)> =
+                map.iter().map(|(k, v)| (k.as_str(), v)).collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(key, out);
-                out.push(b':');
-                write_value(item, out)?;
-            }
-            out.push(b'}');
+            write_object(entries, out, write_value)?;
         }
     }
     Ok(())
 }
 
-pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
+fn float() -> Error {
+    Error::CanonicalJson {
+        reason: "floats cannot be canonicalized",
+    }
+}
+
+/// Writes `[a,b,…]`, each element by `write`.
+fn write_array<T>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut Vec<u8>,
+    write: fn(T, &mut Vec<u8>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Writes `{"key":value,…}` for entries already in code point order, each
+/// value by `write`.
+fn write_object<'k, T>(
+    entries: impl IntoIterator<Item = (&'k str, T)>,
+    out: &mut Vec<u8>,
+    write: fn(T, &mut Vec<u8>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write(value, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     for b in s.bytes() {
         if b == b'"' || b == b'\\' {
@@ -95,92 +120,36 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Parses untrusted JSON strictly: duplicate object keys and trailing data are
-/// errors; nesting is bounded by serde_json's recursion limit (128).
-pub fn parse_strict(bytes: &[u8]) -> Result<Value, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue
-        .deserialize(&mut de)
-        .map_err(|source| Error::Json { source })?;
-    de.end().map_err(|source| Error::Json { source })?;
-    Ok(value)
-}
-
-/// Parses untrusted JSON strictly (see [`parse_strict`]) into a typed value.
-pub fn from_slice_strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    crate::json::Tree::parse(bytes)?.root().decode()
-}
-
-struct StrictValue;
-
-impl<'de> DeserializeSeed<'de> for StrictValue {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrictValue {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            match map.entry(key) {
-                serde_json::map::Entry::Occupied(entry) => {
-                    let shown: String = entry.key().chars().take(100).collect();
-                    return Err(de::Error::custom(format_args!(
-                        "duplicate object key {shown:?}"
-                    )));
+impl Node<'_, '_> {
+    /// Appends the value's canonical JSON (see [`crate::cjson`]) to `out`.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        match self.item() {
+            Item::Null => out.extend_from_slice(b"null"),
+            Item::Bool(true) => out.extend_from_slice(b"true"),
+            Item::Bool(false) => out.extend_from_slice(b"false"),
+            Item::U64(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Item::I64(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Item::F64(_) => return Err(float()),
+            Item::Str(s) => write_string(s, out),
+            Item::Array { .. } => {
+                write_array(self.elements(), out, |n, out| n.write_canonical(out))?
+            }
+            Item::Object { sorted, .. } => {
+                let mut entries: Vec<(&str, Node<'_, '_>)> = self.members().collect();
+                if !sorted {
+                    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 }
-                serde_json::map::Entry::Vacant(entry) => {
-                    entry.insert(access.next_value_seed(StrictValue)?);
-                }
+                write_object(entries, out, |n, out| n.write_canonical(out))?;
             }
         }
-        Ok(Value::Object(map))
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Tree;
 
     #[test]
     fn escapes_only_quote_and_backslash() {
@@ -198,24 +167,110 @@ mod tests {
     }
 
     #[test]
-    fn strict_parse_rejects_duplicates_and_trailing_data() {
-        assert!(parse_strict(br#"{"a":1,"a":2}"#).is_err());
-        assert!(parse_strict(br#"{"a":{"b":1,"b":1}}"#).is_err());
-        assert!(parse_strict(br#"{"a":1} x"#).is_err());
-        assert!(parse_strict(br#"{"a":1}  "#).is_ok());
-    }
-
-    #[test]
-    fn strict_parse_bounds_nesting() {
-        let deep = "[".repeat(100_000);
-        assert!(parse_strict(deep.as_bytes()).is_err());
-    }
-
-    #[test]
     fn canonical_is_idempotent() {
         let v: Value = serde_json::from_str(r#"{"b":[1,{"d":null,"c":true}],"a":"x"}"#).unwrap();
         let once = to_canonical(&v).unwrap();
         let again = to_canonical(&parse_strict(&once).unwrap()).unwrap();
         assert_eq!(once, again);
+    }
+
+    /// Both readers must agree: same verdict, same value, same canonical
+    /// bytes.
+    fn agree(input: &str) {
+        let old = parse_strict(input.as_bytes());
+        let new = Tree::parse(input.as_bytes());
+        match (&old, &new) {
+            (Ok(v), Ok(t)) => {
+                assert_eq!(*v, t.root().to_value(), "value of {input:?}");
+                let mut canonical = Vec::new();
+                let c = t.root().write_canonical(&mut canonical).map(|()| canonical);
+                match (to_canonical(v), c) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "canonical of {input:?}"),
+                    (Err(_), Err(_)) => {}
+                    (a, b) => panic!("canonical of {input:?}: {a:?} vs {b:?}"),
+                }
+                let typed: Value = t.root().decode().unwrap();
+                assert_eq!(*v, typed, "decoded {input:?}");
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("verdicts differ on {input:?}: {old:?} vs {new:?}"),
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_tricky_inputs() {
+        for input in [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "1e5",
+            "1E+5",
+            "-1.5e-3",
+            "1e400",
+            "-",
+            "--1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "\"\"",
+            "\"a\\u0000b\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud83d\"",
+            "\"\\ude00\"",
+            "\"\\ud83dx\"",
+            "\"\\x\"",
+            "\"\u{1}\"",
+            "\"é\"",
+            "\"a\\/b\"",
+            "[]",
+            "[1,]",
+            "[1 2]",
+            "{}",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "{\"a\":1,\"a\":2}",
+            "{\"b\":1,\"a\":{\"d\":[1,{\"c\":null}],\"c\":\"\\\"\"}}",
+            " [ 1 , 2 ] ",
+            "[1] x",
+            "",
+            " ",
+            "[",
+            "{",
+            "\"abc",
+            "nul",
+            "truex",
+            "{\"a\":1}{}",
+            "{\"\\u0061\":1,\"a\":2}",
+            "{\"a\":1,\"b\":2,\"a\":3}",
+            "\u{feff}{}",
+            "[\"\\uD800\\uDC00\"]",
+            "1.5",
+            "[-0.0]",
+            "123456789012345678901234567890",
+        ] {
+            agree(input);
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_like_serde_json() {
+        for depth in [126, 127, 128, 129, 200] {
+            agree(&format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+            agree(&format!(
+                "{}1{}",
+                "{\"a\":".repeat(depth),
+                "}".repeat(depth)
+            ));
+        }
     }
 }

@@ -38,6 +38,18 @@ fn encrypted_pem(kdf: Kdf<'_>) -> String {
     info.to_pem(LineEnding::LF).unwrap()
 }
 
+/// A key encrypted under scrypt with cost `n`, block size 8 and
+/// `parallelization`.
+fn scrypt_pem(n: u64, parallelization: u16) -> String {
+    encrypted_pem(Kdf::Scrypt(ScryptParams {
+        salt: &SALT,
+        cost_parameter: n,
+        block_size: 8,
+        parallelization,
+        key_length: None,
+    }))
+}
+
 fn read(pem: &str) -> Result<PrivateKey, Error> {
     // Before the fix these calls did not return (abort or hours of PBKDF2).
     PrivateKey::from_pem(pem.as_bytes(), Some(b"pw"), None)
@@ -45,25 +57,13 @@ fn read(pem: &str) -> Result<PrivateKey, Error> {
 
 #[test]
 fn scrypt_cost_of_a_petabyte_is_refused() {
-    let pem = encrypted_pem(Kdf::Scrypt(ScryptParams {
-        salt: &SALT,
-        cost_parameter: 1 << 40,
-        block_size: 8,
-        parallelization: 1,
-        key_length: None,
-    }));
+    let pem = scrypt_pem(1 << 40, 1);
     assert!(matches!(read(&pem), Err(Error::TooLarge { .. })));
 }
 
 #[test]
 fn scrypt_parallelization_of_65535_is_refused() {
-    let pem = encrypted_pem(Kdf::Scrypt(ScryptParams {
-        salt: &SALT,
-        cost_parameter: 1 << 14,
-        block_size: 8,
-        parallelization: u16::MAX,
-        key_length: None,
-    }));
+    let pem = scrypt_pem(1 << 14, u16::MAX);
     assert!(matches!(read(&pem), Err(Error::TooLarge { .. })));
 }
 

@@ -36,7 +36,6 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
-mod der;
 mod error;
 mod http;
 pub mod pep740;

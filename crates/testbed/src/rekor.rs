@@ -136,6 +136,17 @@ fn der_signature(b64: &str, what: &str) -> Result<p256::ecdsa::DerSignature, Err
         .ok_or_else(|| Error::BadRequest(format!("{what} is not a DER ECDSA signature")))
 }
 
+/// Checks a hashedrekord signature over its (SHA-256) digest.
+fn verify_over_digest(
+    key: &p256::ecdsa::VerifyingKey,
+    digest: &[u8],
+    sig: &p256::ecdsa::DerSignature,
+) -> Result<(), Error> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    key.verify_prehash(digest, sig)
+        .map_err(|_| Error::BadRequest("the signature does not verify over the digest".into()))
+}
+
 /// The body Rekor stores for a `dsse` 0.0.1 entry: the hashes of the
 /// envelope (its JSON text) and of its payload, and the logged
 /// `signatures` (`{"signature", "verifier"}` objects), canonical JSON.
@@ -157,7 +168,6 @@ pub fn dsse_body_v001(envelope: &str, payload: &[u8], signatures: Vec<Value>) ->
 /// signatures included) and returns the body Rekor stores: canonical JSON,
 /// sorted keys, no whitespace.
 pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
     use p256::ecdsa::signature::Verifier;
     let kind = str_field(proposed, "/kind")?;
     let version = str_field(proposed, "/apiVersion")?;
@@ -178,9 +188,7 @@ pub fn canonical_body(proposed: &Value) -> Result<Vec<u8>, Error> {
                 Error::BadRequest("spec.signature.publicKey.content is not base64".into())
             })?;
             let key = pki::verifying_key(&pki::spki_from_pem(&pem)?)?;
-            key.verify_prehash(&digest, &sig).map_err(|_| {
-                Error::BadRequest("the signature does not verify over the digest".into())
-            })?;
+            verify_over_digest(&key, &digest, &sig)?;
             let body = json!({
                 "apiVersion": "0.0.1",
                 "kind": "hashedrekord",
@@ -296,7 +304,6 @@ fn v2_verifier(verifier: &Value) -> Result<(p256::ecdsa::VerifyingKey, Value), E
 /// `hashedRekordV002` / `dsseV002`, canonical JSON (RFC 8785: sorted keys,
 /// no whitespace; every value here is an ASCII string).
 pub fn canonical_body_v2(proposed: &Value) -> Result<(&'static str, Vec<u8>), Error> {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
     use p256::ecdsa::signature::Verifier;
     let object = proposed
         .as_object()
@@ -321,9 +328,7 @@ pub fn canonical_body_v2(proposed: &Value) -> Result<(&'static str, Vec<u8>), Er
             .pointer("/signature/verifier")
             .ok_or_else(|| Error::BadRequest("/signature/verifier missing".into()))?;
         let (key, verifier) = v2_verifier(verifier)?;
-        key.verify_prehash(&digest, &sig).map_err(|_| {
-            Error::BadRequest("the signature does not verify over the digest".into())
-        })?;
+        verify_over_digest(&key, &digest, &sig)?;
         let body = json!({
             "apiVersion": "0.0.2",
             "kind": "hashedrekord",

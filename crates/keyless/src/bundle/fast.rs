@@ -265,7 +265,7 @@ impl FastPath {
     fn verify_sct(&self, cert: &[u8], issuer_spki: &[u8]) -> Result<(), Decline> {
         let (precert_tbs, list) =
             precert::tbs(cert).ok_or("the certificate has no readable embedded SCT list")?;
-        let sct = Sct::read_list(list).ok_or("SCT list")?;
+        let sct = Sct::read_list(&list).ok_or("SCT list")?;
         let (_, keys) = self
             .ct
             .iter()

@@ -5,10 +5,9 @@
 
 use sigstore_verify::crypto::SigningScheme;
 
-/// DER of the OID 1.3.6.1.4.1.11129.2.4.2 (RFC 6962 embedded SCT list).
-const SCT_LIST_OID: &[u8] = &[
-    0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
-];
+/// The RFC 6962 embedded SCT list extension, 1.3.6.1.4.1.11129.2.4.2.
+const SCT_LIST_OID: x509_cert::der::oid::ObjectIdentifier =
+    x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 /// One SCT (RFC 6962 §3.2), borrowed from the certificate.
 pub(super) struct Sct<'a> {
@@ -58,66 +57,37 @@ fn tls_vec16(input: &[u8]) -> Option<(&[u8], &[u8])> {
 /// certificate was already read strictly by `parse_certificate_info` and
 /// `webpki`; anything unexpected here declines.
 pub(super) mod precert {
+    use x509_cert::der::asn1::OctetString;
+    use x509_cert::der::{Decode as _, Encode as _};
+
     use super::SCT_LIST_OID;
-    use crate::der::{element, tlv};
 
     /// The TBSCertificate without its SCT list extension (what the CT log
-    /// signed), and that extension's value: the TLS-encoded SCT list.
-    pub(in crate::bundle) fn tbs(cert: &[u8]) -> Option<(Vec<u8>, &[u8])> {
-        let (0x30, _, cert, []) = element(cert)? else {
+    /// signed, as x509-cert re-encodes it, which is what sigstore-verify
+    /// checks too), and that extension's value: the TLS-encoded SCT list.
+    /// `None` unless there is exactly one SCT list extension, not critical,
+    /// and at least one other extension.
+    pub(in crate::bundle) fn tbs(cert: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let cert = x509_cert::Certificate::from_der(cert).ok()?;
+        let mut tbs = cert.tbs_certificate;
+        let (scts, kept): (Vec<_>, Vec<_>) = tbs
+            .extensions
+            .take()?
+            .into_iter()
+            .partition(|e| e.extn_id == SCT_LIST_OID);
+        // Not critical: a critical SCT extension would need handling this
+        // code does not do.
+        let [sct] = scts.as_slice() else {
             return None;
         };
-        let (0x30, _, tbs, _) = element(cert)? else {
-            return None;
-        };
-        // The extensions, [3], come last.
-        let mut rest = tbs;
-        let mut before_extensions = 0;
-        let extensions = loop {
-            let (tag, whole, content, after) = element(rest)?;
-            if after.is_empty() {
-                break (tag == 0xa3).then_some(content)?;
-            }
-            before_extensions += whole.len();
-            rest = after;
-        };
-        let (0x30, _, mut list, []) = element(extensions)? else {
-            return None;
-        };
-        let mut kept = Vec::with_capacity(list.len());
-        let mut scts = None;
-        while !list.is_empty() {
-            let (0x30, whole, extension, after) = element(list)? else {
-                return None;
-            };
-            list = after;
-            let (0x06, oid, _, value) = element(extension)? else {
-                return None;
-            };
-            if oid != SCT_LIST_OID {
-                kept.extend_from_slice(whole);
-                continue;
-            }
-            // Not critical (a critical SCT extension would need handling
-            // this code does not do); then the OCTET STRING holding an
-            // OCTET STRING holding the TLS list.
-            let (0x04, _, value, []) = element(value)? else {
-                return None;
-            };
-            let (0x04, _, list, []) = element(value)? else {
-                return None;
-            };
-            if scts.replace(list).is_some() {
-                return None;
-            }
-        }
-        let scts = scts?;
-        if kept.is_empty() {
+        if sct.critical || kept.is_empty() {
             return None;
         }
-        let mut content = tbs.get(..before_extensions)?.to_vec();
-        content.extend_from_slice(&tlv(0xa3, &tlv(0x30, &kept)));
-        Some((tlv(0x30, &content), scts))
+        // The extension's OCTET STRING holds an OCTET STRING holding the
+        // TLS list.
+        let list = OctetString::from_der(sct.extn_value.as_bytes()).ok()?;
+        tbs.extensions = Some(kept);
+        Some((tbs.to_der().ok()?, list.into_bytes()))
     }
 }
 
@@ -152,9 +122,9 @@ mod tests {
         out
     }
 
-    /// The TBSCertificate rebuilt by slicing is byte for byte what
-    /// `sigstore-verify` signs over: x509-cert's re-encoding without the SCT
-    /// extension.
+    /// The precertificate is byte for byte what `sigstore-verify` checks:
+    /// x509-cert's re-encoding of the TBSCertificate without the SCT
+    /// extension; the list is the extension's inner OCTET STRING.
     #[test]
     fn precertificate_is_the_reencoded_tbs_without_the_sct_list() {
         let mut checked = 0;
@@ -180,6 +150,7 @@ mod tests {
                 .extensions
                 .map(|all| all.into_iter().filter(|e| e.extn_id != sct_oid).collect());
             let (precert, list) = precert::tbs(&der).expect(&name);
+            let list = list.as_slice();
             assert_eq!(precert, tbs.to_der().expect("encode"), "{name}");
             let inner =
                 x509_cert::der::asn1::OctetString::from_der(extension.extn_value.as_bytes())

@@ -5,67 +5,68 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::der::{self, tlv};
+use cmpv2::status::PkiStatus;
+use x509_cert::der::asn1::{Int, OctetString};
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::spki::AlgorithmIdentifier;
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion};
+
 use crate::error::{service_error, Error};
 use crate::http::Http;
 
 /// Largest RFC 3161 answer accepted.
 pub(crate) const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
 
-/// DER of id-sha256 (2.16.840.1.101.3.4.2.1), tag included.
-const SHA256_OID: &[u8] = &[
-    0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-];
+/// id-sha256.
+const SHA256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
 /// A DER `TimeStampReq` (RFC 3161 §2.4.1): version 1, the SHA-256 of
-/// `signature`, a random 64-bit nonce, certReq true.
+/// `signature`, a random 64-bit nonce, certReq true. (Encoding it cannot
+/// fail: every length is fixed and small; were it to, the request would be
+/// empty and the TSA would refuse it.)
 pub(crate) fn timestamp_request(signature: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; 8];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
     // Positive, and no leading zero byte (minimal DER INTEGER).
     nonce[0] = (nonce[0] & 0x7f) | 0x01;
-    let imprint = [tlv(0x30, SHA256_OID), tlv(0x04, &Sha256::digest(signature))].concat();
-    let body = [
-        tlv(0x02, &[1]),
-        tlv(0x30, &imprint),
-        tlv(0x02, &nonce),
-        tlv(0x01, &[0xff]),
-    ]
-    .concat();
-    tlv(0x30, &body)
-}
-
-/// Splits one DER element off `input`: (tag, content, rest).
-fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    der::element(input).map(|(tag, _, content, rest)| (tag, content, rest))
+    let request = || {
+        TimeStampReq {
+            version: TspVersion::V1,
+            message_imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifier {
+                    oid: SHA256_OID,
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(Sha256::digest(signature).to_vec())?,
+            },
+            req_policy: None,
+            nonce: Some(Int::new(&nonce)?),
+            cert_req: true,
+            extensions: None,
+        }
+        .to_der()
+    };
+    request().unwrap_or_default()
 }
 
 /// Checks that `der` is one `TimeStampResp` whose status is granted (0) or
 /// grantedWithMods (1) and that carries a token (the signature, imprint
 /// and TSA chain are verified with the bundle).
 pub(crate) fn check_timestamp_response(der: &[u8]) -> Result<(), String> {
-    let (tag, body, trailing) =
-        read_tlv(der).ok_or("the answer is not DER (want a TimeStampResp)")?;
-    if tag != 0x30 || !trailing.is_empty() {
-        return Err("the answer is not one DER TimeStampResp".into());
-    }
-    let (tag, status_info, rest) = read_tlv(body).ok_or("no PKIStatusInfo")?;
-    let (int_tag, status, _) = read_tlv(status_info).ok_or("no PKIStatus")?;
-    if tag != 0x30 || int_tag != 0x02 {
-        return Err("malformed PKIStatusInfo".into());
-    }
-    match status {
-        [0] | [1] => {}
+    let response = TimeStampResp::from_der(der)
+        .map_err(|e| format!("the answer is not DER (want a TimeStampResp): {e}"))?;
+    match response.status.status {
+        PkiStatus::Accepted | PkiStatus::GrantedWithMods => {}
         other => {
             return Err(format!(
                 "the timestamp was not granted (PKIStatus {})",
-                other.first().copied().unwrap_or(0xff)
+                other as u8
             ))
         }
     }
-    let (tag, _, rest) = read_tlv(rest).ok_or("granted, but no timeStampToken")?;
-    if tag != 0x30 || !rest.is_empty() {
-        return Err("malformed timeStampToken".into());
+    if response.time_stamp_token.is_none() {
+        return Err("granted, but no timeStampToken".into());
     }
     Ok(())
 }
@@ -99,36 +100,50 @@ mod tests {
 
     #[test]
     fn timestamp_requests_are_der() {
-        let req = timestamp_request(b"signature");
-        let (tag, body, rest) = read_tlv(&req).unwrap();
-        assert_eq!((tag, rest.len()), (0x30, 0));
-        let (_, version, body) = read_tlv(body).unwrap();
-        assert_eq!(version, [1]);
-        let (_, imprint, body) = read_tlv(body).unwrap();
-        let (_, _, digest) = read_tlv(imprint).unwrap();
+        let req = TimeStampReq::from_der(&timestamp_request(b"signature")).unwrap();
+        assert_eq!(req.version, TspVersion::V1);
+        assert_eq!(req.message_imprint.hash_algorithm.oid, SHA256_OID);
         assert_eq!(
-            read_tlv(digest).unwrap().1,
+            req.message_imprint.hashed_message.as_bytes(),
             Sha256::digest(b"signature").as_slice()
         );
-        let (_, nonce, body) = read_tlv(body).unwrap();
-        assert_eq!(nonce.len(), 8);
-        assert!(nonce[0] & 0x80 == 0 && nonce[0] != 0);
-        assert_eq!(read_tlv(body).unwrap(), (0x01, &[0xff][..], &[][..]));
+        let nonce = req.nonce.unwrap();
+        assert_eq!(nonce.as_bytes().len(), 8);
+        assert!(nonce.as_bytes()[0] & 0x80 == 0 && nonce.as_bytes()[0] != 0);
+        assert!(req.cert_req);
+        assert!(req.req_policy.is_none() && req.extensions.is_none());
+    }
+
+    fn answer(status: PkiStatus, token: bool) -> Vec<u8> {
+        use x509_cert::der::Any;
+        TimeStampResp {
+            status: cmpv2::status::PkiStatusInfo {
+                status,
+                status_string: None,
+                fail_info: None,
+            },
+            time_stamp_token: token.then(|| x509_tsp::TimeStampToken {
+                content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2"),
+                content: Any::null(),
+            }),
+        }
+        .to_der()
+        .unwrap()
     }
 
     #[test]
     fn timestamp_answers_must_be_granted_with_a_token() {
-        let granted = tlv(
-            0x30,
-            &[tlv(0x30, &tlv(0x02, &[0])), tlv(0x30, &[])].concat(),
-        );
+        let granted = answer(PkiStatus::Accepted, true);
         assert!(check_timestamp_response(&granted).is_ok());
-        let refused = tlv(0x30, &tlv(0x30, &tlv(0x02, &[2])));
+        assert!(check_timestamp_response(&answer(PkiStatus::GrantedWithMods, true)).is_ok());
+        let refused = answer(PkiStatus::Rejection, false);
         assert!(check_timestamp_response(&refused)
             .unwrap_err()
-            .contains("not granted"));
-        let no_token = tlv(0x30, &tlv(0x30, &tlv(0x02, &[0])));
-        assert!(check_timestamp_response(&no_token).is_err());
+            .contains("not granted (PKIStatus 2)"));
+        let no_token = answer(PkiStatus::Accepted, false);
+        assert!(check_timestamp_response(&no_token)
+            .unwrap_err()
+            .contains("no timeStampToken"));
         assert!(check_timestamp_response(b"<html>").is_err());
         let mut trailing = granted.clone();
         trailing.push(0);
@@ -137,4 +152,5 @@ mod tests {
             assert!(check_timestamp_response(&granted[..n]).is_err());
         }
     }
+
 }

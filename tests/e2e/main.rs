@@ -20,6 +20,7 @@ mod forgery;
 mod gpg;
 mod hostile_bundles;
 mod keyless;
+mod keyless_preflight;
 mod reading;
 mod readme;
 mod real_world;

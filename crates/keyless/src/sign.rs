@@ -5,6 +5,7 @@
 //! bundle v0.3, verified against the trusted root (chain, SCT, inclusion
 //! proof, checkpoint, SET or timestamp, identity) before it is handed back.
 
+mod preflight;
 mod v2;
 
 /// Entry points for the fuzz targets into the signer's readers of service

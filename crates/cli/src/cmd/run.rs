@@ -123,7 +123,19 @@ pub struct SigningArgs {
     /// Same as --format dsse-link (the reference's flag).
     #[arg(long = "use-dsse", conflicts_with = "format")]
     use_dsse: bool,
+    /// With --keyless: how many seconds the step may take. The identity
+    /// token must stay valid that long and a minute more to sign, or the
+    /// step is not run (default: `run`'s --timeout, else 300).
+    #[arg(long, value_name = "SECONDS", requires = "keyless")]
+    expected_duration: Option<u64>,
 }
+
+/// Seconds a keyless step is expected to take when neither
+/// --expected-duration nor a timeout says.
+const DEFAULT_STEP_SECONDS: u64 = 300;
+/// Seconds the identity token must stay valid after the step: Fulcio is
+/// asked for the certificate then.
+const SIGNING_MARGIN_SECONDS: u64 = 60;
 
 /// The key-id part of a keyless recording's unfinished link name.
 const KEYLESS_UNFINISHED: &str = "keyless";
@@ -198,13 +210,40 @@ impl SigningArgs {
         Ok(LinkSigner::Key(Box::new(key)))
     }
 
+    /// How long the step to come may take: --expected-duration, else the
+    /// step's timeout, else [`DEFAULT_STEP_SECONDS`].
+    fn step_seconds(&self, timeout: Option<u64>) -> u64 {
+        self.expected_duration
+            .or(timeout)
+            .unwrap_or(DEFAULT_STEP_SECONDS)
+    }
+
     /// Everything signing needs, loaded and checked before the step runs:
-    /// the key (and its password), or the identity token and the trust
-    /// config.
-    fn prepare(&self) -> Result<Signing> {
+    /// the key (and its password), or the identity token (valid for the
+    /// `step` seconds still to come and the signing after them), the trust
+    /// config, and that its services answer.
+    fn prepare(&self, step: u64) -> Result<Signing> {
         match self.keyless_token()? {
             Some(token) => {
-                self.keyless.trust_config()?;
+                let config = self.keyless.trust_config()?;
+                token
+                    .check_valid_for(
+                        util::unix_now(),
+                        step.saturating_add(SIGNING_MARGIN_SECONDS),
+                    )
+                    .map_err(crate::keyless_sign::cli_error)
+                    .with_context(|| {
+                        format!(
+                            "--keyless: the identity token would expire before the link is \
+                             signed (the step may take {step} s: --expected-duration, or the \
+                             timeout); nothing was run or signed"
+                        )
+                    })?;
+                config
+                    .services
+                    .preflight()
+                    .map_err(crate::keyless_sign::cli_error)
+                    .context("--keyless: a Sigstore service is not ready to sign; nothing was run or signed")?;
                 Ok(Signing::Keyless(token))
             }
             None => Ok(Signing::Key(self.load_key()?)),
@@ -501,7 +540,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .context("invalid --redact pattern")?;
     // Whatever would stop the link from being signed and written fails
     // now, before the step runs.
-    let signing = args.signing.prepare()?;
+    let signing = args.signing.prepare(
+        args.signing
+            .step_seconds((args.timeout > 0).then_some(args.timeout)),
+    )?;
     if args.products.is_empty() {
         check_keyless_products(&args.signing, &signing, 0)?;
     }
@@ -542,7 +584,7 @@ fn link_directory(signing: &SigningArgs) -> Result<PathBuf> {
 fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
-    let signing = args.signing.prepare()?;
+    let signing = args.signing.prepare(args.signing.step_seconds(None))?;
     let dir = link_directory(&args.signing)?;
     let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
     util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
@@ -625,7 +667,8 @@ fn check_signer(started: &Started, signing: &Signing, name: &StepName) -> Result
 fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
-    let signing = args.signing.prepare()?;
+    // The step has run: the token must last for the signing only.
+    let signing = args.signing.prepare(0)?;
     if args.products.is_empty() {
         check_keyless_products(&args.signing, &signing, 0)?;
     }

@@ -205,6 +205,31 @@ pub fn layout_bundle_path(layout: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Refuses to write `bytes` to the layout `output` when a keyless signature
+/// `<output>.sigstore.json` covers other bytes there: the bundle signs the
+/// file's exact bytes, so a key signature added after it would leave a
+/// bundle that no longer verifies.
+pub fn check_layout_bundle_kept(output: &Path, bytes: &[u8]) -> Result<()> {
+    let bundle = layout_bundle_path(output);
+    if !bundle.exists() {
+        return Ok(());
+    }
+    let limit = util::limits().max_envelope_bytes;
+    let unchanged = util::read_limited(output, limit, "layout").is_ok_and(|old| old == bytes);
+    if !unchanged {
+        bail!(
+            "{} is a keyless signature over the exact bytes of {}, and signing changes them: \
+             the bundle would no longer verify. Sign with the keys first and with --keyless \
+             last (add --keyless to this command to sign again keylessly, or remove {} to \
+             drop the keyless signature); nothing was written",
+            bundle.display(),
+            output.display(),
+            bundle.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes a bundle file.
 pub fn write_bundle(path: &Path, bundle: &SignedBundle) -> Result<()> {
     let mut text = bundle.json.clone();

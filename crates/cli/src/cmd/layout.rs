@@ -182,7 +182,8 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_layout(path: &Path) -> Result<SignedDocument> {
+/// Reads a layout file: its bytes as read and the document they hold.
+fn read_layout(path: &Path) -> Result<(Vec<u8>, SignedDocument)> {
     let limits = util::limits();
     let bytes = util::read_document(path, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
@@ -190,11 +191,11 @@ fn read_layout(path: &Path) -> Result<SignedDocument> {
     if document.payload_type() != Some("layout") {
         bail!("{} is not a layout", path.display());
     }
-    Ok(document)
+    Ok((bytes, document))
 }
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
-    let document = read_layout(&args.layout)?;
+    let (input, document) = read_layout(&args.layout)?;
     Layout::from_value(document.payload().clone())
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
     let keys = util::SigningKeys {
@@ -207,7 +208,9 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         Some(LayoutFormat::Metablock) => Encoding::Metablock,
         Some(LayoutFormat::Dsse) => Encoding::Dsse,
     };
-    let mut signed = if args.append && encoding == document.encoding() {
+    // `--keyless` alone adds a bundle and keeps the key signatures there are.
+    let keep = args.append || keys.is_empty();
+    let mut signed = if keep && encoding == document.encoding() {
         document.clone()
     } else {
         SignedDocument::new(document.payload().clone(), encoding)?
@@ -216,8 +219,17 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         signed.add_signature(key)?;
     }
     let output = args.output.unwrap_or(args.layout);
-    let bytes = signed.to_json();
+    // Nothing to add to the file itself: it is written as it was read, and a
+    // bundle covers those bytes.
+    let bytes = if keys.is_empty() && encoding == document.encoding() {
+        input
+    } else {
+        signed.to_json()
+    };
     let keyless = &args.signing.keyless;
+    if !keyless.keyless {
+        crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
+    }
     if keyless.keyless {
         // The bundle covers the exact bytes written; sign before writing so
         // a failed signing leaves the layout as it was.
@@ -249,7 +261,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
 }
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
-    let document = read_layout(&args.layout)?;
+    let (_, document) = read_layout(&args.layout)?;
     let layout = Layout::from_value(document.payload().clone())?;
     println!("Layout {}", args.layout.display());
     println!(

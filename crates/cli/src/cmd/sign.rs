@@ -107,7 +107,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
             dir.join(name.link_file_name(first.keyid().as_str()))
         }
     };
-    util::write_atomic(&output, &signed.to_json(), None)?;
+    let bytes = signed.to_json();
+    if document.payload_type() == Some("layout") {
+        crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
+    }
+    util::write_atomic(&output, &bytes, None)?;
     crate::log::info!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }

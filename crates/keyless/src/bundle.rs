@@ -145,11 +145,13 @@ pub enum Artifact<'a> {
 /// A verified attestation: the DSSE payload the signature covered, taken
 /// from the one typed bundle that was verified. Only
 /// [`BundleVerifier::verify_attestation`] makes one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedAttestation {
     verified: Verified,
     payload_type: String,
     payload: Vec<u8>,
+    /// The payload read as a Statement, when its type is in-toto's.
+    statement: Option<attest::Statement>,
 }
 
 impl VerifiedAttestation {
@@ -166,6 +168,14 @@ impl VerifiedAttestation {
     /// The payload bytes (an in-toto Statement), as signed.
     pub fn payload(&self) -> &[u8] {
         &self.payload
+    }
+
+    /// The Statement the payload is, read once, strictly, by
+    /// [`attest::Statement`]'s rules (`None` when the payload type is not
+    /// in-toto's: only a bundle verified against a given artifact can have
+    /// another).
+    pub fn statement(&self) -> Option<&attest::Statement> {
+        self.statement.as_ref()
     }
 }
 
@@ -709,20 +719,23 @@ fn parse_strictly<'j>(json: &'j [u8], what: &'static str) -> Result<dsse::json::
 /// Whether `payload` is a Statement without subjects: a bundle of it binds
 /// no artifact, and only [`BundleVerifier::verify_unbound`] verifies it.
 pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
-    matches!(first_subject_digest(payload), Ok(None))
+    read_statement(payload).is_ok_and(|s| matches!(first_subject_digest(&s), Ok(None)))
+}
+
+/// Reads a signed payload as a Statement: strictly (duplicate keys
+/// refused), into `attest`'s type, by the rule every command applies to
+/// subjects (lower-case hex of the algorithm's length).
+fn read_statement(payload: &[u8]) -> Result<attest::Statement, Error> {
+    let tree = parse_strictly(payload, "attestation statement")?;
+    attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
+        what: "attestation statement",
+        reason: e.to_string(),
+    })
 }
 
 /// The first subject digest of a Statement usable for binding; `None` for
 /// a Statement without subjects (`"subject": []`), which binds nothing.
-fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
-    // The Statement is read strictly (duplicate keys refused) into
-    // `attest`'s type, by the rule every command applies to subjects
-    // (lower-case hex of the algorithm's length).
-    let tree = parse_strictly(payload, "attestation statement")?;
-    let statement = attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
-        what: "attestation statement",
-        reason: e.to_string(),
-    })?;
+fn first_subject_digest(statement: &attest::Statement) -> Result<Option<Artifact<'static>>, Error> {
     if statement.subject.is_empty() {
         return Ok(None);
     }
@@ -777,9 +790,16 @@ impl BundleVerifier {
             });
         };
         let payload = envelope.payload.as_bytes();
-        let binding = match subject {
-            Some(artifact) => Some(artifact),
-            None => first_subject_digest(payload)?,
+        // The Statement is read once, here; its subjects bind the bundle
+        // when no artifact is given, and callers get it with the payload.
+        let statement = match (&subject, envelope.payload_type == attest::PAYLOAD_TYPE) {
+            (Some(_), false) => None,
+            _ => Some(read_statement(payload)?),
+        };
+        let binding = match (subject, &statement) {
+            (Some(artifact), _) => Some(artifact),
+            (None, Some(statement)) => first_subject_digest(statement)?,
+            (None, None) => None,
         };
         let verified = match binding {
             Some(binding) => self.general(&bundle, binding, policy)?,
@@ -789,6 +809,7 @@ impl BundleVerifier {
             verified,
             payload_type: envelope.payload_type.clone(),
             payload: payload.to_vec(),
+            statement,
         })
     }
 }
@@ -816,6 +837,7 @@ impl attest::FunctionaryVerifier for BundleVerifier {
             verified,
             payload_type,
             payload,
+            ..
         } = attestation;
         let (Some(identity), Some(issuer)) = (verified.identity, verified.issuer) else {
             return Err(attest::Error::Malformed {

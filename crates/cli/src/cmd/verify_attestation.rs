@@ -202,7 +202,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             Err(e) => return Err(e),
         }
     }
-    let Some((index, (attestation, statement_value, statement))) = accepted else {
+    let Some((index, (attestation, statement))) = accepted else {
         let why = match failures.as_slice() {
             [one] => one.clone(),
             many => {
@@ -228,7 +228,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "verified": true,
                 "identity": attestation.verified().identity,
                 "issuer": attestation.verified().issuer,
-                "statement": statement_value,
+                "statement": statement.to_value(),
             })
         ),
         Format::Text if crate::log::quiet() => {}
@@ -287,12 +287,12 @@ fn check(
     predicate_type: Option<&str>,
     requirements: &[Requirement],
     shown: &str,
-) -> Result<(keyless::VerifiedAttestation, Value, attest::Statement)> {
+) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
-    // Everything below reads the Statement the verifier returned.
-    let (statement_value, statement) = read_statement(attestation.payload())?;
+    // Everything below reads the Statement the verifier read and returned.
+    let statement = verified_statement(&attestation)?;
     for (name, candidates) in subjects {
         let mut named = false;
         for candidate in candidates {
@@ -318,7 +318,7 @@ fn check(
             return Err(VerificationFailed(format!("policy: {why}")).into());
         }
     }
-    Ok((attestation, statement_value, statement))
+    Ok((attestation, statement))
 }
 
 /// Whether a subject of the verified `statement` has `artifact`'s digest. A
@@ -358,15 +358,19 @@ fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Resu
     })
 }
 
-/// The Statement a verified attestation signs, read by the one rule both
-/// `verify-attestation` and `verify-bundle` apply: strict JSON, and
-/// [`attest::Statement`]'s checks (every subject digest lower-case hex, of
-/// the algorithm's length when the algorithm is known).
-pub(crate) fn read_statement(payload: &[u8]) -> Result<(Value, attest::Statement)> {
-    let value = dsse::cjson::parse_strict(payload).context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
-    Ok((value, statement))
+/// The Statement a verified attestation signs, as the verifier read it
+/// (strictly, by [`attest::Statement`]'s rules: every subject digest
+/// lower-case hex, of the algorithm's length when the algorithm is known).
+pub(crate) fn verified_statement(
+    attestation: &keyless::VerifiedAttestation,
+) -> Result<attest::Statement> {
+    attestation.statement().cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the signed payload is of type {:?}, not an in-toto Statement ({})",
+            attestation.payload_type(),
+            attest::PAYLOAD_TYPE
+        )
+    })
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

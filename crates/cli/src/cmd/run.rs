@@ -221,8 +221,9 @@ impl SigningArgs {
     /// Everything signing needs, loaded and checked before the step runs:
     /// the key (and its password), or the identity token (valid for the
     /// `step` seconds still to come and the signing after them), the trust
-    /// config, and that its services answer.
-    fn prepare(&self, step: u64) -> Result<Signing> {
+    /// config, that a link with `no_products` can be logged, and, last, that
+    /// the services answer.
+    fn prepare(&self, step: u64, no_products: bool) -> Result<Signing> {
         match self.keyless_token()? {
             Some(token) => {
                 let config = self.keyless.trust_config()?;
@@ -239,12 +240,16 @@ impl SigningArgs {
                              timeout); nothing was run or signed"
                         )
                     })?;
+                let signing = Signing::Keyless(token);
+                if no_products {
+                    check_keyless_products(self, &signing, 0)?;
+                }
                 config
                     .services
                     .preflight()
                     .map_err(crate::keyless_sign::cli_error)
                     .context("--keyless: a Sigstore service is not ready to sign; nothing was run or signed")?;
-                Ok(Signing::Keyless(token))
+                Ok(signing)
             }
             None => Ok(Signing::Key(self.load_key()?)),
         }
@@ -540,13 +545,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .context("invalid --redact pattern")?;
     // Whatever would stop the link from being signed and written fails
     // now, before the step runs.
-    let signing = args.signing.prepare(
-        args.signing
-            .step_seconds((args.timeout > 0).then_some(args.timeout)),
-    )?;
-    if args.products.is_empty() {
-        check_keyless_products(&args.signing, &signing, 0)?;
-    }
+    let step = (args.signing).step_seconds((args.timeout > 0).then_some(args.timeout));
+    let signing = args.signing.prepare(step, args.products.is_empty())?;
     util::check_writable(
         &args.signing.metadata_directory,
         &[signing.link_name(&name)],
@@ -584,7 +584,7 @@ fn link_directory(signing: &SigningArgs) -> Result<PathBuf> {
 fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
-    let signing = args.signing.prepare(args.signing.step_seconds(None))?;
+    let signing = (args.signing).prepare(args.signing.step_seconds(None), false)?;
     let dir = link_directory(&args.signing)?;
     let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
     util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
@@ -668,10 +668,7 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
     // The step has run: the token must last for the signing only.
-    let signing = args.signing.prepare(0)?;
-    if args.products.is_empty() {
-        check_keyless_products(&args.signing, &signing, 0)?;
-    }
+    let signing = args.signing.prepare(0, args.products.is_empty())?;
     let dir = link_directory(&args.signing)?;
     let store = Store::open()?;
     let Some(started) = store.load(&dir, name.as_str())? else {

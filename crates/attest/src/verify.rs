@@ -289,7 +289,7 @@ pub fn verify_layout(
             reason: format!("_type is {:?}, not \"layout\"", document.payload_type()),
         });
     }
-    let layout = Layout::from_value(document.payload().clone())?;
+    let layout = document.layout()?;
     match verify_chain(&layout, evidence, options, 0, &mut report)? {
         Ok(_) => report.verified = true,
         Err(failure) => report.failure = Some(failure),

@@ -254,7 +254,7 @@ pub fn sign_file(
     let mut signed = if append {
         document.clone()
     } else {
-        SignedDocument::new(document.payload().clone(), document.encoding())?
+        document.unsigned()?
     };
     let keyid = gpg.sign_document(&mut signed)?;
     let output = match (output, document.payload_type()) {

@@ -196,7 +196,8 @@ fn read_layout(path: &Path) -> Result<(Vec<u8>, SignedDocument)> {
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
     let (input, document) = read_layout(&args.layout)?;
-    Layout::from_value(document.payload().clone())
+    document
+        .layout()
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
     let keys = util::SigningKeys {
         keys: args.signing.keys.clone(),
@@ -210,10 +211,12 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     };
     // `--keyless` alone adds a bundle and keeps the key signatures there are.
     let keep = args.append || keys.is_empty();
-    let mut signed = if keep && encoding == document.encoding() {
+    let mut signed = if encoding != document.encoding() {
+        SignedDocument::new(document.payload().clone(), encoding)?
+    } else if keep {
         document.clone()
     } else {
-        SignedDocument::new(document.payload().clone(), encoding)?
+        document.unsigned()?
     };
     for key in &keys {
         signed.add_signature(key)?;
@@ -262,7 +265,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
     let (_, document) = read_layout(&args.layout)?;
-    let layout = Layout::from_value(document.payload().clone())?;
+    let layout = document.layout()?;
     println!("Layout {}", args.layout.display());
     println!(
         "  encoding: {:?}, signatures by: {}",

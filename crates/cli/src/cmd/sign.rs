@@ -89,7 +89,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     let mut signed = if args.append {
         document.clone()
     } else {
-        SignedDocument::new(document.payload().clone(), document.encoding())?
+        document.unsigned()?
     };
     for key in &keys {
         signed.add_signature(key)?;

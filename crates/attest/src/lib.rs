@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod exec;
 pub mod layout;
 pub mod link;
+pub mod output;
 pub mod parallel;
 pub mod record;
 pub mod redact;

@@ -2,7 +2,6 @@
 //! atomic writes, exit codes.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -186,19 +185,8 @@ pub fn load_public_key(path: &Path) -> Result<dsse::PublicKey> {
 /// The directory of `path` and the temporary file [`write_atomic`] writes
 /// there before renaming it to `path`.
 fn atomic_temp(path: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    Ok((dir, tmp))
+    attest::output::temporary(path)
+        .with_context(|| format!("{} is not a file path", path.display()))
 }
 
 /// Longest file name most file systems take (`NAME_MAX`).
@@ -235,30 +223,11 @@ pub fn check_writable(dir: &Path, names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same
-/// directory, then rename), so no partial file is ever left behind.
+/// Writes `bytes` to `path` atomically, through the one writer
+/// ([`attest::output::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    let (dir, tmp) = atomic_temp(path)?;
-    let result = (|| -> Result<()> {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(mode.unwrap_or(0o644));
-        }
-        let mut file = options
-            .open(&tmp)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    attest::output::write_atomic(path, bytes, mode)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Output format of commands that report a verdict.

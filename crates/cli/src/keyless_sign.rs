@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use attest::layout::{Functionary, StepName};
+use attest::layout::StepName;
 use attest::Link;
 use keyless::{IdentityToken, KeylessSigner, SignedBundle, TrustConfig};
 
@@ -136,7 +136,7 @@ impl KeylessArgs {
                 let mut config = TrustConfig::public_good().map_err(cli_error)?;
                 // The cached root `toto trust update` fetched, verified, or
                 // the embedded one.
-                config.root = crate::cmd::verify_bundle::trust_root(None)?;
+                config.root = crate::trust_roots::trust_root(None)?;
                 Ok(config)
             }
         }
@@ -165,22 +165,7 @@ impl KeylessArgs {
     }
 }
 
-/// The key id a layout gives the signer's identity (as a `sigstore-oidc`
-/// functionary).
-pub fn functionary_id(signer: &KeylessSigner) -> Result<String> {
-    Ok(Functionary::Sigstore {
-        identity: signer.identity().to_owned(),
-        issuer: signer.issuer().to_owned(),
-    }
-    .keyid()?)
-}
-
-/// File name of a keyless link: `<step>.<id8>.link.sigstore.json`.
-pub fn link_bundle_name(step: &StepName, id: &str) -> String {
-    format!("{}.sigstore.json", step.link_file_name(id))
-}
-
-/// Signs `link` (Statement v1 + link predicate) keylessly and writes its
+/// Signs `link` keylessly ([`KeylessSigner::sign_link`]) and writes its
 /// bundle into `dir`.
 pub fn write_link(
     link: &Link,
@@ -188,12 +173,9 @@ pub fn write_link(
     step: &StepName,
     dir: &Path,
 ) -> Result<PathBuf> {
-    let payload = serde_json::to_vec(&link.to_statement().into_value())?;
-    let bundle = signer
-        .sign_dsse(attest::statement::PAYLOAD_TYPE, &payload)
-        .map_err(cli_error)?;
+    let (name, bundle) = signer.sign_link(link, step).map_err(cli_error)?;
     crate::log::verbose!("Rekor: entry logged; bundle verified against the trusted root");
-    let path = dir.join(link_bundle_name(step, &functionary_id(signer)?));
+    let path = dir.join(name);
     write_bundle(&path, &bundle)?;
     Ok(path)
 }

@@ -5,13 +5,16 @@
 
 #![forbid(unsafe_code)]
 
+mod bundle_args;
 mod cmd;
 mod gpg_sign;
 mod keyless_sign;
+mod link_signing;
 mod log;
 mod progress;
 mod record_state;
 mod style;
+mod trust_roots;
 mod util;
 
 use std::process::ExitCode;

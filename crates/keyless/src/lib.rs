@@ -48,7 +48,7 @@ pub use bundle::{
     VerifiedAttestation, MAX_BUNDLE_BYTES, MAX_CHECKPOINT_SIGNATURES, MAX_RAW_ARTIFACT_BYTES,
 };
 pub use sign::{
-    ambient_token, device_flow, DevicePrompt, IdentityToken, KeylessSigner, Services, SignedBundle,
-    TokenSource, TrustConfig,
+    ambient_token, device_flow, link_bundle_name, DevicePrompt, IdentityToken, KeylessSigner,
+    Services, SignedBundle, TokenSource, TrustConfig,
 };
 pub use text::{untrusted_text, ServiceText, MAX_SHOWN_CHARS};

@@ -5,6 +5,8 @@
 //! bundle v0.3, verified against the trusted root (chain, SCT, inclusion
 //! proof, checkpoint, SET or timestamp, identity) before it is handed back.
 
+mod link;
+pub use link::link_bundle_name;
 mod preflight;
 mod v2;
 

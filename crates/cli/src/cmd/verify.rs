@@ -80,7 +80,7 @@ impl attest::FunctionaryVerifier for Keyless {
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
             crate::log::verbose!("keyless functionaries: loading the trusted root");
-            crate::cmd::verify_bundle::trust_root(self.trusted_root.as_deref())
+            crate::trust_roots::trust_root(self.trusted_root.as_deref())
                 .and_then(|root| Ok(BundleVerifier::new(&root)?))
                 .map_err(|e| format!("{e:#}"))
         });
@@ -146,7 +146,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         .inspection_timeout(
             (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
         )
-        .inspection_env_removed(&crate::cmd::run::CREDENTIALS)
+        .inspection_env_removed(&attest::step::CREDENTIALS)
         .keyless(&keyless)
         .observer(&progress);
     if let Some(failure) = verify_layout_bundles(&args, &bytes)? {
@@ -201,7 +201,7 @@ fn verify_layout_bundles(
         many if many.len() == identities.len() => many.to_vec(),
         _ => bail!("give one --layout-bundle per --layout-identity"),
     };
-    let root = crate::cmd::verify_bundle::trust_root(args.trusted_root.as_deref())?;
+    let root = crate::trust_roots::trust_root(args.trusted_root.as_deref())?;
     let verifier = BundleVerifier::new(&root)?;
     for ((identity, issuer), path) in identities.iter().zip(issuers).zip(bundles) {
         let refused = |reason: String| {

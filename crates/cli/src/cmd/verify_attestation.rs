@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use crate::cmd::verify_bundle::BundleArgs;
+use crate::bundle_args::BundleArgs;
 use crate::util::{self, Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.

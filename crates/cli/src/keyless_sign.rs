@@ -146,9 +146,9 @@ impl KeylessArgs {
     pub fn signer(&self, token: &IdentityToken) -> Result<KeylessSigner> {
         let config = self.trust_config()?;
         let fulcio = format!("{}/api/v2/signingCert", config.services.fulcio);
-        crate::log::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
+        crate::verbosity::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
         let signer = KeylessSigner::new(&config, token).map_err(cli_error)?;
-        crate::log::verbose!(
+        crate::verbosity::verbose!(
             "Fulcio: certificate for {} ({}); Rekor: {}/api/v{}/log/entries next{}",
             signer.identity(),
             signer.issuer(),
@@ -174,7 +174,7 @@ pub fn write_link(
     dir: &Path,
 ) -> Result<PathBuf> {
     let (name, bundle) = signer.sign_link(link, step).map_err(cli_error)?;
-    crate::log::verbose!("Rekor: entry logged; bundle verified against the trusted root");
+    crate::verbosity::verbose!("Rekor: entry logged; bundle verified against the trusted root");
     let path = dir.join(name);
     write_bundle(&path, &bundle)?;
     Ok(path)

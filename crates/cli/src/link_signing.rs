@@ -296,7 +296,7 @@ pub(crate) fn write_link(
         None => String::new(),
     };
     if !keyid.is_empty() {
-        crate::log::verbose!("signed the {format:?} link with key {keyid}");
+        crate::verbosity::verbose!("signed the {format:?} link with key {keyid}");
     }
     let path = path(&keyid)?;
     let bytes = document.to_json();

@@ -10,12 +10,12 @@ mod cmd;
 mod gpg_sign;
 mod keyless_sign;
 mod link_signing;
-mod log;
 mod progress;
 mod record_state;
 mod style;
 mod trust_roots;
 mod util;
+mod verbosity;
 
 use std::process::ExitCode;
 
@@ -126,7 +126,7 @@ fn main() -> ExitCode {
     if let Some(mib) = cli.max_document_mib {
         util::set_max_document_bytes(usize::try_from(mib).unwrap_or(64) << 20);
     }
-    log::init(cli.quiet, cli.verbose);
+    verbosity::init(cli.quiet, cli.verbose);
     match cli.command.run() {
         Ok(code) => code,
         Err(err) => {

@@ -91,7 +91,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             .sign_dsse(PAYLOAD_TYPE, &payload)
             .map_err(crate::keyless_sign::cli_error)?;
         crate::keyless_sign::write_bundle(&output, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} (signed by {}, {}; Rekor log index {})",
             output.display(),
             signer.identity(),
@@ -133,7 +133,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         Some(path) => util::write_atomic(path, &line, None)?,
     }
     if let Some(path) = &args.output {
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote an attestation of {} subject(s) to {}",
             args.subject.len(),
             path.display()

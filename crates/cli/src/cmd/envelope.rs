@@ -165,7 +165,7 @@ fn verify_one(
             }
             match args.format {
                 Format::Json => println!("{}", report(true, None, &verified.identities)),
-                Format::Text if crate::log::quiet() => {}
+                Format::Text if crate::verbosity::quiet() => {}
                 Format::Text => {
                     println!(
                         "{} {label} ({}): signed by {}",

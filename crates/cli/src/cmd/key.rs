@@ -118,7 +118,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         key.public_key().to_pem()?.as_bytes(),
         Some(0o644),
     )?;
-    if !crate::log::quiet() {
+    if !crate::verbosity::quiet() {
         eprintln!(
             "Wrote {} (private, mode 0600) and {} (public); key id {}",
             private_path.display(),

@@ -173,7 +173,7 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     Layout::from_value(value.clone())?;
     let document = SignedDocument::new(value, Encoding::Metablock)?;
     util::write_atomic(&args.output, &document.to_json(), None)?;
-    crate::log::info!(
+    crate::verbosity::info!(
         "wrote unsigned layout {} ({} steps, {} inspections); sign it with `toto layout sign`",
         args.output.display(),
         layout.steps.len(),
@@ -244,7 +244,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         util::write_atomic(&output, &bytes, None)?;
         let bundle_path = crate::keyless_sign::layout_bundle_path(&output);
         crate::keyless_sign::write_bundle(&bundle_path, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} ({} key signature(s)) and {} (signed by {}, {})",
             output.display(),
             signed.signature_count(),
@@ -255,7 +255,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     util::write_atomic(&output, &bytes, None)?;
-    crate::log::info!(
+    crate::verbosity::info!(
         "wrote {} signed by {} key(s)",
         output.display(),
         signed.signature_count()

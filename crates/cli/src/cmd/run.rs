@@ -222,7 +222,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         link, return_value, ..
     } = record_step(&request)?;
     let path = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
-    crate::log::info!("wrote {}", path.display());
+    crate::verbosity::info!("wrote {}", path.display());
     let code = return_value.unwrap_or(0);
     Ok(ExitCode::from(
         u8::try_from(code.rem_euclid(256)).unwrap_or(1),
@@ -247,7 +247,7 @@ fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
     util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
     let store = Store::open()?;
     if let Some(earlier) = store.load(&dir, name.as_str())? {
-        crate::log::warning(format_args!(
+        crate::verbosity::warning(format_args!(
             "replacing the recording of step {name} started {} earlier",
             earlier.signer
         ));
@@ -286,7 +286,7 @@ fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
         .unwrap_or_default();
     let started = Started::new(name.as_str(), &dir, signer, &file_name, &bytes, &link);
     store.save(&dir, &started)?;
-    crate::log::info!(
+    crate::verbosity::info!(
         "started {}; finish with `toto record stop -n {name}`",
         path.display()
     );
@@ -371,7 +371,7 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     std::fs::remove_file(&unfinished)
         .with_context(|| format!("cannot remove {}", unfinished.display()))?;
     store.remove(&dir, name.as_str())?;
-    crate::log::info!("wrote {}", path.display());
+    crate::verbosity::info!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -402,6 +402,6 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     request.observer = &progress;
     let link = record_step(&request)?.link;
     let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
-    crate::log::info!("wrote unsigned {}", path.display());
+    crate::verbosity::info!("wrote unsigned {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

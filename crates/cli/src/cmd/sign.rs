@@ -112,6 +112,6 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
     }
     util::write_atomic(&output, &bytes, None)?;
-    crate::log::info!("wrote {}", output.display());
+    crate::verbosity::info!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -51,7 +51,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
             PathBuf::from(name)
         });
         write_bundle(&path, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} (signed by {}, {}; Rekor log index {})",
             path.display(),
             signer.identity(),

@@ -79,7 +79,7 @@ impl attest::FunctionaryVerifier for Keyless {
         issuer: &str,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
-            crate::log::verbose!("keyless functionaries: loading the trusted root");
+            crate::verbosity::verbose!("keyless functionaries: loading the trusted root");
             crate::trust_roots::trust_root(self.trusted_root.as_deref())
                 .and_then(|root| Ok(BundleVerifier::new(&root)?))
                 .map_err(|e| format!("{e:#}"))
@@ -91,7 +91,7 @@ impl attest::FunctionaryVerifier for Keyless {
                 reason: reason.clone(),
             })?;
         let verified = verifier.verify_evidence(evidence, identity, issuer)?;
-        crate::log::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
+        crate::verbosity::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
         Ok(verified)
     }
 }
@@ -103,7 +103,7 @@ struct Progress(crate::progress::Links);
 impl EvidenceObserver for Progress {
     fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
         self.0.loaded(file_name);
-        crate::log::verbose!("loaded {location} ({bytes} bytes)");
+        crate::verbosity::verbose!("loaded {location} ({bytes} bytes)");
     }
 
     fn inspect(
@@ -124,7 +124,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| {
             let key = util::load_public_key(p)?;
-            crate::log::verbose!("layout key {}: key id {}", p.display(), key.keyid());
+            crate::verbosity::verbose!("layout key {}: key id {}", p.display(), key.keyid());
             Ok(key)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -240,14 +240,14 @@ fn print_report(args: &VerifyArgs, report: &Report) {
         }
         Format::Text => {
             for w in &report.warnings {
-                crate::log::warning(w);
+                crate::verbosity::warning(w);
             }
             for step in &report.steps {
                 for w in &step.warnings {
-                    crate::log::warning(format_args!("step {:?}: {w}", step.name));
+                    crate::verbosity::warning(format_args!("step {:?}: {w}", step.name));
                 }
                 for (keyid, file) in &step.links {
-                    crate::log::verbose!(
+                    crate::verbosity::verbose!(
                         "step {:?}: {file} verified by functionary {keyid}",
                         step.name
                     );
@@ -255,7 +255,7 @@ fn print_report(args: &VerifyArgs, report: &Report) {
             }
             match &report.failure {
                 None => {
-                    if !crate::log::quiet() {
+                    if !crate::verbosity::quiet() {
                         let verdict = format!(
                             "Verified: the supply chain of {} holds.",
                             args.layout.display()

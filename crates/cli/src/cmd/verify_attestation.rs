@@ -231,7 +231,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "statement": statement.to_value(),
             })
         ),
-        Format::Text if crate::log::quiet() => {}
+        Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             println!("{} {shown}", crate::style::good("Verified"));
             if let Some(shape) = pep740 {

@@ -84,7 +84,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         "times": verified.times,
                     })
                 )?,
-                Format::Text if crate::log::quiet() => {}
+                Format::Text if crate::verbosity::quiet() => {}
                 Format::Text => writeln!(
                     out,
                     "{} {shown} for sha256:{shown_digest}{}",

@@ -7,7 +7,6 @@ use anyhow::{bail, Context, Result};
 use keyless::{BundleVerifier, CertificatePolicy, Policy};
 
 use crate::trust_roots::trust_root;
-use crate::util;
 
 /// The bundle, who must have signed it, and the trust root: shared by the
 /// commands that verify bundles.
@@ -72,7 +71,7 @@ impl BundleArgs {
             if self.certificate_oidc_issuer.is_some() {
                 bail!("--key verifies a managed-key bundle; certificate options do not apply");
             }
-            let pem = util::read_limited(key, 64 << 10, "key")?;
+            let pem = crate::files::read_limited(key, 64 << 10, "key")?;
             return Ok(Policy::Key {
                 pem: String::from_utf8(pem)
                     .with_context(|| format!("{} is not a PEM file", key.display()))?,
@@ -104,6 +103,6 @@ impl BundleArgs {
         if self.bundles.len() != 1 {
             bail!("give exactly one --bundle");
         }
-        util::read_limited(self.bundle(), keyless::MAX_BUNDLE_BYTES, "bundle")
+        crate::files::read_limited(self.bundle(), keyless::MAX_BUNDLE_BYTES, "bundle")
     }
 }

@@ -236,13 +236,13 @@ pub fn sign_file(
             .clone()
             .context("--verify --gpg needs the key id: --gpg KEYID")?;
         let key = gpg.key(&keyid)?;
-        if document.verify_gpg(&key, crate::util::unix_now()).is_err() {
+        if document.verify_gpg(&key, crate::clock::unix_now()).is_err() {
             eprintln!(
                 "{} {} has no valid signature by OpenPGP key {keyid}",
                 crate::style::bad("toto: verification failed:"),
                 file.display()
             );
-            return Ok(std::process::ExitCode::from(crate::util::EXIT_FAILED));
+            return Ok(std::process::ExitCode::from(crate::verdict::EXIT_FAILED));
         }
         println!(
             "{} {} is signed by OpenPGP key {keyid}.",
@@ -267,7 +267,7 @@ pub fn sign_file(
             dir.join(name.link_file_name(&keyid))
         }
     };
-    crate::util::write_atomic(&output, &signed.to_json(), None)?;
+    crate::files::write_atomic(&output, &signed.to_json(), None)?;
     eprintln!("toto: wrote {}", output.display());
     Ok(std::process::ExitCode::SUCCESS)
 }

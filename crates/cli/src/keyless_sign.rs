@@ -8,8 +8,6 @@ use attest::layout::StepName;
 use attest::Link;
 use keyless::{IdentityToken, KeylessSigner, SignedBundle, TrustConfig};
 
-use crate::util;
-
 /// Keyless signing options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeylessArgs {
@@ -63,7 +61,7 @@ pub struct KeysOrKeyless {
 /// A keyless error as the CLI reports it: failed proofs exit 1, the rest 2.
 pub fn cli_error(e: keyless::Error) -> anyhow::Error {
     if e.is_verification_failure() {
-        anyhow::Error::new(util::VerificationFailed(e.to_string()))
+        anyhow::Error::new(crate::verdict::VerificationFailed(e.to_string()))
     } else {
         anyhow::Error::new(e)
     }
@@ -91,7 +89,7 @@ impl KeylessArgs {
                 }
             }
         };
-        IdentityToken::parse(&raw, util::unix_now()).map_err(cli_error)
+        IdentityToken::parse(&raw, crate::clock::unix_now()).map_err(cli_error)
     }
 
     /// The device flow: show where to log in, wait for the person to do so.
@@ -120,7 +118,7 @@ impl KeylessArgs {
     pub fn trust_config(&self) -> Result<TrustConfig> {
         match &self.trust_config {
             Some(path) => {
-                let bytes = util::read_limited(path, 16 << 20, "trust config")?;
+                let bytes = crate::files::read_limited(path, 16 << 20, "trust config")?;
                 let text = String::from_utf8(bytes)
                     .with_context(|| format!("{} is not UTF-8", path.display()))?;
                 TrustConfig::from_json_with(&text, self.rekor_version)
@@ -196,8 +194,9 @@ pub fn check_layout_bundle_kept(output: &Path, bytes: &[u8]) -> Result<()> {
     if !bundle.exists() {
         return Ok(());
     }
-    let limit = util::limits().max_envelope_bytes;
-    let unchanged = util::read_limited(output, limit, "layout").is_ok_and(|old| old == bytes);
+    let limit = crate::files::limits().max_envelope_bytes;
+    let unchanged =
+        crate::files::read_limited(output, limit, "layout").is_ok_and(|old| old == bytes);
     if !unchanged {
         bail!(
             "{} is a keyless signature over the exact bytes of {}, and signing changes them: \
@@ -216,5 +215,5 @@ pub fn check_layout_bundle_kept(output: &Path, bytes: &[u8]) -> Result<()> {
 pub fn write_bundle(path: &Path, bundle: &SignedBundle) -> Result<()> {
     let mut text = bundle.json.clone();
     text.push('\n');
-    util::write_atomic(path, text.as_bytes(), None)
+    crate::files::write_atomic(path, text.as_bytes(), None)
 }

@@ -13,7 +13,6 @@ use attest::{Encoding, Link, SignedDocument};
 use clap::{Args, ValueEnum};
 
 use crate::gpg_sign::LinkSigner;
-use crate::util;
 
 /// Link encodings `toto` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,7 +193,7 @@ impl SigningArgs {
         let Some(path) = &self.key else {
             bail!("no signing key: pass --key FILE (or --signing-key FILE), or --gpg [KEYID]");
         };
-        let key = util::load_private_key(path, self.password.as_ref())?;
+        let key = crate::keys::load_private_key(path, self.password.as_ref())?;
         Ok(LinkSigner::Key(Box::new(key)))
     }
 
@@ -217,7 +216,7 @@ impl SigningArgs {
                 let config = self.keyless.trust_config()?;
                 token
                     .check_valid_for(
-                        util::unix_now(),
+                        crate::clock::unix_now(),
                         step.saturating_add(SIGNING_MARGIN_SECONDS),
                     )
                     .map_err(crate::keyless_sign::cli_error)
@@ -300,7 +299,7 @@ pub(crate) fn write_link(
     }
     let path = path(&keyid)?;
     let bytes = document.to_json();
-    util::write_atomic(&path, &bytes, None)?;
+    crate::files::write_atomic(&path, &bytes, None)?;
     Ok((path, bytes, keyid))
 }
 
@@ -339,7 +338,7 @@ pub(crate) fn sign_link(
     check_keyid: &dyn Fn(&str) -> Result<()>,
 ) -> Result<PathBuf> {
     let dir = &signing_args.metadata_directory;
-    util::check_writable(dir, &[signing.link_name(name)])?;
+    crate::files::check_writable(dir, &[signing.link_name(name)])?;
     match signing {
         Signing::Keyless(token) => {
             check_keyless_products(signing_args, signing, link.products.len())?;

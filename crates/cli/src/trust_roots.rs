@@ -9,8 +9,6 @@ use anyhow::{bail, Context, Result};
 use keyless::tuf::{self, Location};
 use keyless::TrustRoot;
 
-use crate::util;
-
 /// The cache directory of the public-good repository.
 pub fn public_good_cache_dir() -> Result<PathBuf> {
     let location = Location::parse(tuf::PUBLIC_GOOD_REPOSITORY)?;
@@ -84,7 +82,7 @@ pub fn default_cache_dir() -> Result<PathBuf> {
 pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
     let (path, text) = match path {
         Some(path) => {
-            let bytes = util::read_limited(path, 16 << 20, "trusted root")?;
+            let bytes = crate::files::read_limited(path, 16 << 20, "trusted root")?;
             let text = String::from_utf8(bytes)
                 .with_context(|| format!("{} is not UTF-8", path.display()))?;
             (path.to_owned(), text)

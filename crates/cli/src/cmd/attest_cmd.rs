@@ -11,8 +11,6 @@ use anyhow::{bail, Context, Result};
 use attest::record::HashAlgorithm;
 use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
 
-use crate::util;
-
 /// Arguments of `toto attest`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -53,14 +51,14 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     let predicate = match &args.predicate {
         None => serde_json::json!({}),
         Some(path) => {
-            let bytes = util::read_limited(path, 16 << 20, "predicate")?;
+            let bytes = crate::files::read_limited(path, 16 << 20, "predicate")?;
             dsse::cjson::parse_strict(&bytes)
                 .with_context(|| format!("predicate {} is not JSON", path.display()))?
         }
     };
     let mut subjects = Vec::new();
     for path in &args.subject {
-        let digest = util::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
+        let digest = crate::files::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
         let name = path.to_string_lossy().replace('\\', "/");
         subjects.push(ResourceDescriptor::artifact(&name, digest));
     }
@@ -100,7 +98,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let keys = util::SigningKeys {
+    let keys = crate::keys::SigningKeys {
         keys: args.signing.keys.clone(),
         password: args.signing.password.clone(),
     }
@@ -115,7 +113,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             .write_all(&line)
             .context("cannot write to stdout")?,
         Some(path) if args.append => {
-            let mut existing = match util::read_document(path, "attestation file") {
+            let mut existing = match crate::files::read_document(path, "attestation file") {
                 Err(e)
                     if e.downcast_ref::<std::io::Error>()
                         .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
@@ -128,9 +126,9 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
                 existing.push(b'\n');
             }
             existing.extend_from_slice(&line);
-            util::write_atomic(path, &existing, None)?;
+            crate::files::write_atomic(path, &existing, None)?;
         }
-        Some(path) => util::write_atomic(path, &line, None)?,
+        Some(path) => crate::files::write_atomic(path, &line, None)?,
     }
     if let Some(path) = &args.output {
         crate::verbosity::info!(

@@ -11,8 +11,6 @@ use attest::layout::{Functionary, Layout};
 use attest::{Encoding, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::util;
-
 /// Layout subcommands.
 #[derive(Debug, Subcommand)]
 pub enum LayoutCommand {
@@ -129,7 +127,7 @@ struct Keys<'a> {
 
 impl KeySource for Keys<'_> {
     fn public_key(&self, path: &Path) -> Result<dsse::PublicKey, SourceError> {
-        Ok(util::load_public_key(&self.base.join(path))?)
+        Ok(crate::keys::load_public_key(&self.base.join(path))?)
     }
 
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
@@ -149,7 +147,7 @@ impl LayoutCommand {
 }
 
 fn new(args: NewArgs) -> Result<ExitCode> {
-    let text = util::read_limited(&args.description, 1 << 20, "layout description")?;
+    let text = crate::files::read_limited(&args.description, 1 << 20, "layout description")?;
     let text = String::from_utf8(text).context("the layout description is not UTF-8")?;
     let yaml = args
         .description
@@ -166,13 +164,13 @@ fn new(args: NewArgs) -> Result<ExitCode> {
         base,
         gpg_home: args.gpg_home.as_deref(),
     };
-    let layout = describe::build(description, util::unix_now(), &keys)
+    let layout = describe::build(description, crate::clock::unix_now(), &keys)
         .with_context(|| format!("in {}", args.description.display()))?;
     // Round-trip through the parser: what we write is what verification reads.
     let value = layout.to_value();
     Layout::from_value(value.clone())?;
     let document = SignedDocument::new(value, Encoding::Metablock)?;
-    util::write_atomic(&args.output, &document.to_json(), None)?;
+    crate::files::write_atomic(&args.output, &document.to_json(), None)?;
     crate::verbosity::info!(
         "wrote unsigned layout {} ({} steps, {} inspections); sign it with `toto layout sign`",
         args.output.display(),
@@ -184,8 +182,8 @@ fn new(args: NewArgs) -> Result<ExitCode> {
 
 /// Reads a layout file: its bytes as read and the document they hold.
 fn read_layout(path: &Path) -> Result<(Vec<u8>, SignedDocument)> {
-    let limits = util::limits();
-    let bytes = util::read_document(path, "layout")?;
+    let limits = crate::files::limits();
+    let bytes = crate::files::read_document(path, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", path.display()))?;
     if document.payload_type() != Some("layout") {
@@ -199,7 +197,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     document
         .layout()
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
-    let keys = util::SigningKeys {
+    let keys = crate::keys::SigningKeys {
         keys: args.signing.keys.clone(),
         password: args.signing.password.clone(),
     }
@@ -241,7 +239,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         let bundle = signer
             .sign_blob(&bytes)
             .map_err(crate::keyless_sign::cli_error)?;
-        util::write_atomic(&output, &bytes, None)?;
+        crate::files::write_atomic(&output, &bytes, None)?;
         let bundle_path = crate::keyless_sign::layout_bundle_path(&output);
         crate::keyless_sign::write_bundle(&bundle_path, &bundle)?;
         crate::verbosity::info!(
@@ -254,7 +252,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    util::write_atomic(&output, &bytes, None)?;
+    crate::files::write_atomic(&output, &bytes, None)?;
     crate::verbosity::info!(
         "wrote {} signed by {} key(s)",
         output.display(),

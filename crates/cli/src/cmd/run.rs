@@ -21,7 +21,6 @@ use crate::link_signing::{
     KEYLESS_UNFINISHED,
 };
 use crate::record_state::{Signer, Started, Store};
-use crate::util;
 
 /// Arguments of `toto run`.
 #[derive(Debug, Args)]
@@ -170,7 +169,9 @@ fn record_paths(
 /// cannot be run or times out is a verification failure (exit 1).
 fn record_step(request: &step::Request<'_>) -> Result<step::Step> {
     step::run(request).map_err(|e| match e {
-        attest::Error::Exec(e) => anyhow::Error::new(util::VerificationFailed(e.to_string())),
+        attest::Error::Exec(e) => {
+            anyhow::Error::new(crate::verdict::VerificationFailed(e.to_string()))
+        }
         other => other.into(),
     })
 }
@@ -204,7 +205,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     // now, before the step runs.
     let step = (args.signing).step_seconds((args.timeout > 0).then_some(args.timeout));
     let signing = args.signing.prepare(step, args.products.is_empty())?;
-    util::check_writable(
+    crate::files::check_writable(
         &args.signing.metadata_directory,
         &[signing.link_name(&name)],
     )?;
@@ -244,7 +245,7 @@ fn record_start(args: RecordStartArgs) -> Result<ExitCode> {
     let signing = (args.signing).prepare(args.signing.step_seconds(None), false)?;
     let dir = link_directory(&args.signing)?;
     let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
-    util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
+    crate::files::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
     let store = Store::open()?;
     if let Some(earlier) = store.load(&dir, name.as_str())? {
         crate::verbosity::warning(format_args!(
@@ -337,17 +338,20 @@ fn record_stop(args: RecordStopArgs) -> Result<ExitCode> {
     };
     check_signer(&started, &signing, &name)?;
     let unfinished = started.unfinished_path(&dir);
-    let limits = util::limits();
-    let bytes = util::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
-        .with_context(|| {
-            format!("the unfinished link of step {name} is gone; run `toto record start` again")
-        })?;
+    let limits = crate::files::limits();
+    let bytes =
+        crate::files::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
+            .with_context(|| {
+                format!("the unfinished link of step {name} is gone; run `toto record start` again")
+            })?;
     if let Err(differences) = started.check_unfinished(&bytes) {
-        return Err(anyhow::Error::new(util::VerificationFailed(format!(
-            "{} changed since `toto record start`: {differences}; not signing it \
+        return Err(anyhow::Error::new(crate::verdict::VerificationFailed(
+            format!(
+                "{} changed since `toto record start`: {differences}; not signing it \
              (run `toto record start` again)",
-            unfinished.display()
-        ))));
+                unfinished.display()
+            ),
+        )));
     }
     let document = SignedDocument::from_json(&bytes, &limits)?;
     let mut link = Link::from_payload(document.into_payload())?;
@@ -388,7 +392,7 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let name = step_name(&args.name)?;
     let redactor = Redactor::new(&[], true, &environment())?;
     let file = PathBuf::from(format!("{name}.link"));
-    util::check_writable(Path::new("."), &[file.display().to_string()])?;
+    crate::files::check_writable(Path::new("."), &[file.display().to_string()])?;
     let options = RecordOptions::default();
     let here = [PathBuf::from(".")];
     let progress = crate::progress::StepProgress::new();

@@ -8,8 +8,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use attest::{Link, SignedDocument};
 
-use crate::util;
-
 /// Arguments of `toto sign`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -46,8 +44,8 @@ pub struct SignArgs {
 
 /// `toto sign`.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
-    let limits = util::limits();
-    let bytes = util::read_document(&args.file, "file")?;
+    let limits = crate::files::limits();
+    let bytes = crate::files::read_document(&args.file, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
     if let Some(gpg) = args.gpg.signer() {
@@ -62,7 +60,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     }
     if args.verify {
         for path in &args.keys {
-            let key = util::load_public_key(path)?;
+            let key = crate::keys::load_public_key(path)?;
             if document.verify(&[&key], 1).is_err() {
                 eprintln!(
                     "{} {} has no valid signature by {} ({})",
@@ -71,7 +69,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
                     key.keyid(),
                     path.display()
                 );
-                return Ok(ExitCode::from(util::EXIT_FAILED));
+                return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
             }
         }
         println!(
@@ -84,7 +82,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     let keys = args
         .keys
         .iter()
-        .map(|p| util::load_private_key(p, args.password.as_ref()))
+        .map(|p| crate::keys::load_private_key(p, args.password.as_ref()))
         .collect::<Result<Vec<_>>>()?;
     let mut signed = if args.append {
         document.clone()
@@ -111,7 +109,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     if document.payload_type() == Some("layout") {
         crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
     }
-    util::write_atomic(&output, &bytes, None)?;
+    crate::files::write_atomic(&output, &bytes, None)?;
     crate::verbosity::info!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use crate::keyless_sign::{cli_error, write_bundle, KeylessArgs};
-use crate::util;
 
 /// Arguments of `toto sign-blob`.
 #[derive(Debug, clap::Args)]
@@ -39,7 +38,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
     }
     let mut blobs = Vec::new();
     for file in &args.files {
-        blobs.push(util::read_limited(file, 1 << 30, "file to sign")?);
+        blobs.push(crate::files::read_limited(file, 1 << 30, "file to sign")?);
     }
     let token = args.keyless.token()?;
     let signer = args.keyless.signer(&token)?;

@@ -90,7 +90,7 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
     };
 
     let initial_root = match &args.root {
-        Some(path) => crate::util::read_limited(path, 1 << 20, "TUF root")?,
+        Some(path) => crate::files::read_limited(path, 1 << 20, "TUF root")?,
         None => tuf::PUBLIC_GOOD_TUF_ROOT.to_vec(),
     };
     let refreshed = tuf::update(&location, &initial_root, &cache_root, SystemTime::now())

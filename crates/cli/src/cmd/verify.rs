@@ -15,7 +15,7 @@ use attest::verify::{self, Options, Report};
 use attest::SignedDocument;
 use keyless::BundleVerifier;
 
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Arguments of `toto verify`.
 #[derive(Debug, clap::Args)]
@@ -118,23 +118,23 @@ impl EvidenceObserver for Progress {
 
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let limits = util::limits();
+    let limits = crate::files::limits();
     let keys = args
         .layout_keys
         .iter()
         .map(|p| {
-            let key = util::load_public_key(p)?;
+            let key = crate::keys::load_public_key(p)?;
             crate::verbosity::verbose!("layout key {}: key id {}", p.display(), key.keyid());
             Ok(key)
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = util::read_document(&args.layout, "layout")?;
+    let bytes = crate::files::read_document(&args.layout, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
     if !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
-    let now = util::unix_now();
+    let now = crate::clock::unix_now();
     let keyless = Keyless {
         trusted_root: args.trusted_root.clone(),
         verifier: OnceCell::new(),
@@ -142,7 +142,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let progress = Progress(crate::progress::Links::new(args.format == Format::Json));
     // An inspection gets none of the verifier's toto credentials.
     let evidence = LinkDirectory::new(&args.link_dir, limits)
-        .limit_hint(util::MAX_DOCUMENT_FLAG)
+        .limit_hint(crate::files::MAX_DOCUMENT_FLAG)
         .inspection_timeout(
             (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
         )
@@ -157,7 +157,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             warnings: Vec::new(),
         };
         print_report(&args, &report);
-        return Ok(ExitCode::from(util::EXIT_FAILED));
+        return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
     let options = Options {
         now,
@@ -173,7 +173,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(util::EXIT_FAILED)
+        ExitCode::from(crate::verdict::EXIT_FAILED)
     })
 }
 
@@ -211,10 +211,11 @@ fn verify_layout_bundles(
                 reason,
             })
         };
-        let bundle = match util::read_limited(&path, keyless::MAX_BUNDLE_BYTES, "layout bundle") {
-            Ok(b) => b,
-            Err(e) => return Ok(refused(format!("{e:#}"))),
-        };
+        let bundle =
+            match crate::files::read_limited(&path, keyless::MAX_BUNDLE_BYTES, "layout bundle") {
+                Ok(b) => b,
+                Err(e) => return Ok(refused(format!("{e:#}"))),
+            };
         let policy = keyless::Policy::Identity {
             identity: identity.clone(),
             issuer: issuer.clone(),

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::bundle_args::BundleArgs;
-use crate::util::{self, Format, VerificationFailed};
+use crate::verdict::{Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.
 #[derive(Debug, clap::Args)]
@@ -149,7 +149,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     let requirements = match &args.policy {
         None => Vec::new(),
         Some(path) => {
-            let text = util::read_limited(path, 1 << 20, "policy")?;
+            let text = crate::files::read_limited(path, 1 << 20, "policy")?;
             let text = String::from_utf8(text).context("the policy is not UTF-8")?;
             let file: PolicyFile = toml::from_str(&text)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
@@ -160,7 +160,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
     for path in &args.subject {
-        let sha256 = util::sha256_file(path, "subject")?;
+        let sha256 = crate::files::sha256_file(path, "subject")?;
         subjects.push((
             path.display().to_string(),
             vec![Artifact::File { path, sha256 }],
@@ -196,7 +196,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 accepted = Some((index, checked));
                 break;
             }
-            Err(e) if util::exit_code_for(&e) == util::EXIT_FAILED => {
+            Err(e) if crate::verdict::exit_code_for(&e) == crate::verdict::EXIT_FAILED => {
                 failures.push(format!("{e:#}"));
             }
             Err(e) => return Err(e),
@@ -219,7 +219,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             }
         };
         report_failure(&args, &why);
-        return Ok(ExitCode::from(util::EXIT_FAILED));
+        return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     };
     match args.format {
         Format::Json => println!(
@@ -348,8 +348,11 @@ fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Resu
                 .iter()
                 .any(|s| s.digest.as_ref().is_some_and(|d| d.get("sha512").is_some()))
             {
-                let digests =
-                    util::hash_artifact(path, &[attest::record::HashAlgorithm::Sha512], "subject")?;
+                let digests = crate::files::hash_artifact(
+                    path,
+                    &[attest::record::HashAlgorithm::Sha512],
+                    "subject",
+                )?;
                 digests.get("sha512").is_some_and(|h| names("sha512", h))
             } else {
                 false

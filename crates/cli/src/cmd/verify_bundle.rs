@@ -12,7 +12,7 @@ use keyless::{Artifact, BundleVerifier, Policy};
 use sha2::{Digest, Sha256};
 
 use crate::bundle_args::BundleArgs;
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Arguments of `toto verify-bundle`.
 #[derive(Debug, clap::Args)]
@@ -56,7 +56,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
         Some(d) => Artifact::Sha256(d),
         None => Artifact::File {
             path,
-            sha256: util::sha256_file(path, "artifact")?,
+            sha256: crate::files::sha256_file(path, "artifact")?,
         },
     };
     let shown_digest = match artifact {
@@ -98,9 +98,9 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
             Err(failure) => {
                 let failed = matches!(&failure, Failure::Verify(e) if e.is_verification_failure());
                 code = code.max(if failed {
-                    util::EXIT_FAILED
+                    crate::verdict::EXIT_FAILED
                 } else {
-                    util::EXIT_USAGE
+                    crate::verdict::EXIT_USAGE
                 });
                 let reason = match &failure {
                     Failure::Read(e) => format!("{e:#}"),
@@ -163,8 +163,8 @@ fn verify_all(
     policy: &Policy,
 ) -> Vec<Result<keyless::Verified, Failure>> {
     let one = |path: &PathBuf| {
-        let bytes =
-            util::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle").map_err(Failure::Read)?;
+        let bytes = crate::files::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle")
+            .map_err(Failure::Read)?;
         if !is_attestation(&bytes) {
             return verifier
                 .verify(&bytes, artifact, policy)

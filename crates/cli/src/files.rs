@@ -1,30 +1,12 @@
-//! Small helpers shared by the subcommands: bounded file reads, passwords,
-//! atomic writes, exit codes.
+//! Files the CLI reads and writes: documents under the document limit
+//! (`--max-document-mib`), every read through the one bounded reader
+//! (`dsse::file`), artifacts hashed streaming, and writes through the one
+//! atomic writer (`attest::output`).
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use zeroize::Zeroizing;
-
-/// Exit code for verification or policy failure.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code for usage or input errors.
-pub const EXIT_USAGE: u8 = 2;
-
-/// A verification failure that is not a library error (e.g. a policy check
-/// done in the CLI). Maps to exit code 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct VerificationFailed(pub String);
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// `--max-document-mib`, once set in `main`.
 static MAX_DOCUMENT_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -43,27 +25,6 @@ pub fn limits() -> dsse::Limits {
         limits.max_payload_bytes = bytes / 4 * 3;
     }
     limits
-}
-
-/// Maps an error chain to an exit code: 1 when any cause is a verification
-/// failure, 2 otherwise.
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if cause.downcast_ref::<VerificationFailed>().is_some() {
-            return EXIT_FAILED;
-        }
-        if let Some(e) = cause.downcast_ref::<keyless::Error>() {
-            if e.is_verification_failure() {
-                return EXIT_FAILED;
-            }
-        }
-        if let Some(e) = cause.downcast_ref::<dsse::Error>() {
-            if e.is_verification_failure() {
-                return EXIT_FAILED;
-            }
-        }
-    }
-    EXIT_USAGE
 }
 
 /// The flag that raises the document limit, named in "over the limit"
@@ -122,66 +83,6 @@ pub fn sha256_file(path: &Path, what: &str) -> Result<[u8; 32]> {
         .with_context(|| format!("cannot hash {what} {}", path.display()))
 }
 
-/// Resolves a password: the value given, else `TOTO_KEY_PASSWORD`, else a
-/// prompt on the terminal when `prompt` is set.
-pub fn password(
-    given: Option<&Option<String>>,
-    prompt_text: &str,
-) -> Result<Option<Zeroizing<String>>> {
-    match given {
-        Some(Some(value)) => Ok(Some(Zeroizing::new(value.clone()))),
-        Some(None) => prompt(prompt_text).map(Some),
-        None => Ok(std::env::var("TOTO_KEY_PASSWORD").ok().map(Zeroizing::new)),
-    }
-}
-
-/// Prompts for a password on the terminal, without echo.
-pub fn prompt(text: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(text)
-        .map(Zeroizing::new)
-        .context(
-        "cannot read a password from the terminal (set TOTO_KEY_PASSWORD or pass --password VALUE)",
-    )
-}
-
-/// Loads a private key, asking for a password only when the key is encrypted.
-pub fn load_private_key(
-    path: &Path,
-    password_arg: Option<&Option<String>>,
-) -> Result<dsse::PrivateKey> {
-    let limits = limits();
-    let pem = Zeroizing::new(read_limited(path, limits.max_key_bytes, "key file")?);
-    let pw = password(password_arg, &format!("Password for {}: ", path.display()))?;
-    match dsse::PrivateKey::from_pem(&pem, pw.as_ref().map(|p| p.as_bytes()), None) {
-        Err(dsse::Error::PasswordRequired) if password_arg.is_none() && pw.is_none() => {
-            let pw = prompt(&format!("Password for {}: ", path.display()))?;
-            dsse::PrivateKey::from_pem(&pem, Some(pw.as_bytes()), None)
-                .with_context(|| format!("cannot load private key {}", path.display()))
-        }
-        other => other.with_context(|| format!("cannot load private key {}", path.display())),
-    }
-}
-
-/// Loads a public key: SPKI PEM, a securesystemslib key dict (JSON), or a
-/// private key PEM (its public half).
-pub fn load_public_key(path: &Path) -> Result<dsse::PublicKey> {
-    let limits = limits();
-    let bytes = read_limited(path, limits.max_key_bytes, "key file")?;
-    let context = || format!("cannot load public key {}", path.display());
-    if bytes.trim_ascii_start().starts_with(b"{") {
-        let dict = dsse::cjson::parse_strict(&bytes).with_context(context)?;
-        return dsse::PublicKey::from_key_dict(&dict).with_context(context);
-    }
-    if bytes.windows(10).any(|w| w == b"PUBLIC KEY")
-        && !bytes.windows(11).any(|w| w == b"PRIVATE KEY")
-    {
-        return dsse::PublicKey::from_pem(&bytes, None).with_context(context);
-    }
-    let key =
-        dsse::PrivateKey::from_pem(&Zeroizing::new(bytes), None, None).with_context(context)?;
-    Ok(key.public_key().clone())
-}
-
 /// The directory of `path` and the temporary file [`write_atomic`] writes
 /// there before renaming it to `path`.
 fn atomic_temp(path: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
@@ -228,35 +129,4 @@ pub fn check_writable(dir: &Path, names: &[String]) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     attest::output::write_atomic(path, bytes, mode)
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Output format of commands that report a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable text.
-    Text,
-    /// One JSON object on stdout.
-    Json,
-}
-
-/// Private keys to sign with, and their password: shared by every command
-/// that signs.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SigningKeys {
-    /// Private key (PKCS#8 PEM, optionally encrypted); repeat to sign with several keys.
-    #[arg(long = "key", short = 'k', required = true, value_name = "FILE")]
-    pub keys: Vec<std::path::PathBuf>,
-    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
-    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
-    pub password: Option<Option<String>>,
-}
-
-impl SigningKeys {
-    /// Loads every key, asking for passwords where needed.
-    pub fn load(&self) -> Result<Vec<dsse::PrivateKey>> {
-        self.keys
-            .iter()
-            .map(|path| load_private_key(path, self.password.as_ref()))
-            .collect()
-    }
 }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use attest::{Link, SignedDocument};
 
+use crate::gpg_sign::LinkSigner;
+
 /// Arguments of `toto sign`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -42,55 +44,34 @@ pub struct SignArgs {
     verify: bool,
 }
 
-/// `toto sign`.
+/// `toto sign`: one flow for key files and gpg.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
     let limits = crate::files::limits();
     let bytes = crate::files::read_document(&args.file, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
-    if let Some(gpg) = args.gpg.signer() {
-        return crate::gpg_sign::sign_file(
-            &gpg,
-            &args.file,
-            document,
-            args.output,
-            args.append,
-            args.verify,
-        );
-    }
+    let gpg = args.gpg.signer();
     if args.verify {
-        for path in &args.keys {
-            let key = crate::keys::load_public_key(path)?;
-            if document.verify(&[&key], 1).is_err() {
-                eprintln!(
-                    "{} {} has no valid signature by {} ({})",
-                    crate::style::bad("toto: verification failed:"),
-                    args.file.display(),
-                    key.keyid(),
-                    path.display()
-                );
-                return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
-            }
-        }
-        println!(
-            "{} {} is signed by every key given.",
-            crate::style::good("Verified:"),
-            args.file.display()
-        );
-        return Ok(ExitCode::SUCCESS);
+        return verify(&args, gpg.as_ref(), &document);
     }
-    let keys = args
-        .keys
-        .iter()
-        .map(|p| crate::keys::load_private_key(p, args.password.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+    let signers = match gpg {
+        Some(gpg) => vec![LinkSigner::Gpg(gpg)],
+        None => args
+            .keys
+            .iter()
+            .map(|p| crate::keys::load_private_key(p, args.password.as_ref()))
+            .map(|key| key.map(|key| LinkSigner::Key(Box::new(key))))
+            .collect::<Result<Vec<_>>>()?,
+    };
     let mut signed = if args.append {
         document.clone()
     } else {
         document.unsigned()?
     };
-    for key in &keys {
-        signed.add_signature(key)?;
+    let mut first_keyid = None;
+    for signer in &signers {
+        let keyid = signer.sign(&mut signed)?;
+        first_keyid.get_or_insert(keyid);
     }
     let output = match (&args.output, document.payload_type()) {
         (Some(out), _) => out.clone(),
@@ -98,11 +79,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         (None, _) => {
             let link = Link::from_payload(document.payload().clone())?;
             let name = attest::layout::StepName::parse(&link.name)?;
-            let Some(first) = keys.first() else {
+            let Some(first) = first_keyid else {
                 bail!("no key given");
             };
             let dir = args.file.parent().map(PathBuf::from).unwrap_or_default();
-            dir.join(name.link_file_name(first.keyid().as_str()))
+            dir.join(name.link_file_name(&first))
         }
     };
     let bytes = signed.to_json();
@@ -111,5 +92,50 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     }
     crate::files::write_atomic(&output, &bytes, None)?;
     crate::verbosity::info!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `toto sign --verify`: every key given (or the OpenPGP key gpg exports)
+/// signed the document.
+fn verify(
+    args: &SignArgs,
+    gpg: Option<&crate::gpg_sign::Gpg>,
+    document: &SignedDocument,
+) -> Result<ExitCode> {
+    let failed = |by: String| {
+        eprintln!(
+            "{} {} has no valid signature by {by}",
+            crate::style::bad("toto: verification failed:"),
+            args.file.display(),
+        );
+        Ok(ExitCode::from(crate::verdict::EXIT_FAILED))
+    };
+    if let Some(gpg) = gpg {
+        let keyid = gpg
+            .keyid
+            .clone()
+            .context("--verify --gpg needs the key id: --gpg KEYID")?;
+        let key = gpg.key(&keyid)?;
+        if document.verify_gpg(&key, crate::clock::unix_now()).is_err() {
+            return failed(format!("OpenPGP key {keyid}"));
+        }
+        println!(
+            "{} {} is signed by OpenPGP key {keyid}.",
+            crate::style::good("Verified:"),
+            args.file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for path in &args.keys {
+        let key = crate::keys::load_public_key(path)?;
+        if document.verify(&[&key], 1).is_err() {
+            return failed(format!("{} ({})", key.keyid(), path.display()));
+        }
+    }
+    println!(
+        "{} {} is signed by every key given.",
+        crate::style::good("Verified:"),
+        args.file.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

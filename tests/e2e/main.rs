@@ -19,6 +19,7 @@ mod gpg;
 mod hostile_bundles;
 mod keyless;
 mod never_surprise;
+mod keyless_preflight;
 mod reading;
 mod readme;
 mod real_world;

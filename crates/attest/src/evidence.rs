@@ -240,9 +240,10 @@ impl Evidence for LinkDirectory<'_> {
         // Like the reference, keep the inspection's (unsigned) link beside
         // the evidence; a failure to write it does not change the verdict.
         if let Ok(document) = SignedDocument::new(link.to_classic(), Encoding::Metablock) {
-            let _ = write_replacing(
+            let _ = crate::output::write_atomic(
                 Path::new(&format!("{}.link", inspection.name)),
                 &document.to_json(),
+                None,
             );
         }
         Ok(link)
@@ -260,26 +261,6 @@ impl Evidence for LinkDirectory<'_> {
             dir.join(file_name).display().to_string()
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed over it, so no
-/// partial file is left behind.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    // A new file: never one planted at the temporary name (or a link there).
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-    let written = options
-        .open(&tmp)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, bytes))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 #[cfg(test)]

@@ -359,8 +359,17 @@ fn rules_value(rules: &[Rule]) -> Value {
 impl Layout {
     /// Reads a layout from its (strictly parsed) JSON payload.
     pub fn from_value(value: Value) -> Result<Layout, Error> {
-        let wire: WireLayout =
-            serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        Layout::from_wire(serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?)
+    }
+
+    /// Reads a layout from any serde deserializer over a strictly parsed
+    /// payload (a [`dsse::json::Node`], a borrowed [`Value`]), with no copy
+    /// of the whole layout on the way.
+    pub fn decode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, Error> {
+        Layout::from_wire(WireLayout::deserialize(d).map_err(|e| malformed(e.to_string()))?)
+    }
+
+    fn from_wire(wire: WireLayout) -> Result<Layout, Error> {
         if wire.type_ != "layout" {
             return Err(malformed(format!(
                 "_type is {:?}, not \"layout\"",

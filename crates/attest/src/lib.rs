@@ -22,6 +22,7 @@ pub mod exec;
 pub mod identify;
 pub mod layout;
 pub mod link;
+pub mod output;
 pub mod parallel;
 pub mod record;
 pub mod redact;

@@ -139,14 +139,6 @@ fn check_link_predicate(predicate_type: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The reason inside a JSON error, without the wrapper's "malformed JSON".
-fn json_reason(e: dsse::Error) -> String {
-    match e {
-        dsse::Error::Json { source } => source.to_string(),
-        other => other.to_string(),
-    }
-}
-
 fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
     Error::Malformed {
         what,
@@ -192,13 +184,6 @@ fn map_to_descriptors(map: &ArtifactMap) -> Vec<ResourceDescriptor> {
 }
 
 impl Link {
-    /// Reads a classic link (`_type: link`) from a JSON value.
-    pub fn from_classic(value: Value) -> Result<Link, Error> {
-        Link::from_wire(
-            serde_json::from_value(value).map_err(|e| malformed("link", e.to_string()))?,
-        )
-    }
-
     fn from_wire(wire: WireLink) -> Result<Link, Error> {
         if wire.type_ != "link" {
             return Err(malformed(
@@ -232,14 +217,6 @@ impl Link {
         })
     }
 
-    /// Reads a link from a Statement with a link v0.3 predicate.
-    pub fn from_statement(statement: Statement) -> Result<Link, Error> {
-        check_link_predicate(&statement.predicate_type)?;
-        let predicate: WirePredicate = serde_json::from_value(statement.predicate)
-            .map_err(|e| malformed("link predicate", e.to_string()))?;
-        Link::from_parts(statement.subject, predicate)
-    }
-
     fn from_parts(
         subject: Vec<ResourceDescriptor>,
         predicate: WirePredicate,
@@ -270,32 +247,38 @@ impl Link {
     }
 
     /// Reads a link from a payload of either kind: a classic link or a
-    /// Statement with a link predicate.
+    /// Statement with a link predicate (as [`Link::from_node`], from a
+    /// [`Value`]).
     pub fn from_payload(value: Value) -> Result<Link, Error> {
-        match value.get("_type").and_then(Value::as_str) {
-            Some("link") => Link::from_classic(value),
-            Some(t) if t.starts_with(STATEMENT_PREFIX) => {
-                Link::from_statement(Statement::from_value(value)?)
-            }
-            Some(t) => Err(malformed("link", format!("_type {t:?} is not a link"))),
-            None => Err(malformed("link", "no _type")),
-        }
+        let text = |key| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let (type_, predicate_type) = (text("_type"), text("predicateType"));
+        Link::decode(type_.as_deref(), predicate_type.as_deref(), value)
     }
 
-    /// Reads a link from a payload of either kind, as [`Link::from_payload`]
-    /// does, straight from a parsed document: no [`Value`] of the (possibly
-    /// large) artifact lists is built.
+    /// Reads a link from a payload of either kind straight from a parsed
+    /// document: no [`Value`] of the (possibly large) artifact lists is
+    /// built.
     pub fn from_node(node: dsse::json::Node<'_, '_>) -> Result<Link, Error> {
         let text = |key| node.get(key).and_then(|n| n.as_str());
-        match text("_type") {
+        Link::decode(text("_type"), text("predicateType"), node)
+    }
+
+    /// The one link decoder: a classic link (`_type` `link`) or a Statement
+    /// with a link v0.3 predicate, from any serde deserializer of the
+    /// payload whose `_type` and `predicateType` are given.
+    fn decode<'de, D: serde::Deserializer<'de>>(
+        type_: Option<&str>,
+        predicate_type: Option<&str>,
+        payload: D,
+    ) -> Result<Link, Error> {
+        match type_ {
             Some("link") => Link::from_wire(
-                node.decode()
-                    .map_err(|e| malformed("link", json_reason(e)))?,
+                WireLink::deserialize(payload).map_err(|e| malformed("link", e.to_string()))?,
             ),
             Some(t) if t.starts_with(STATEMENT_PREFIX) => {
-                check_link_predicate(text("predicateType").unwrap_or_default())?;
+                check_link_predicate(predicate_type.unwrap_or_default())?;
                 let (statement, predicate) =
-                    crate::statement::decode_parts::<WirePredicate, _>(node)?;
+                    crate::statement::decode_parts::<WirePredicate, _>(payload)?;
                 let predicate = predicate
                     .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
                 Link::from_parts(statement.subject, predicate)
@@ -371,7 +354,30 @@ mod tests {
 
         let mut st = sample().to_statement();
         st.predicate_type = "https://slsa.dev/provenance/v1".into();
-        assert!(Link::from_statement(st).is_err());
+        assert!(Link::from_payload(st.into_value()).is_err());
+    }
+
+    /// A link read from a [`Value`] and from the strict tree is read by
+    /// one decoder: the same link, and the same refusal.
+    #[test]
+    fn a_value_and_a_node_are_read_alike() {
+        let mut no_predicate = sample().to_statement().into_value();
+        no_predicate.as_object_mut().unwrap().remove("predicate");
+        let mut bad_digest = sample().to_classic();
+        bad_digest["products"]["y"] = json!({"sha256": "ABC"});
+        for value in [
+            sample().to_classic(),
+            sample().to_statement().into_value(),
+            no_predicate,
+            bad_digest,
+            json!({"_type": "layout"}),
+        ] {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let tree = dsse::json::Tree::parse(&bytes).unwrap();
+            let from_node = Link::from_node(tree.root()).map_err(|e| e.to_string());
+            let from_value = Link::from_payload(value).map_err(|e| e.to_string());
+            assert_eq!(from_node, from_value);
+        }
     }
 
     /// Unknown fields of a classic link are ignored (as in-toto reads a DSSE

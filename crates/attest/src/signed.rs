@@ -65,6 +65,45 @@ impl SignedDocument {
         })
     }
 
+    /// The bytes the signatures cover, as received: a DSSE envelope's
+    /// payload, a Metablock's canonical JSON of `signed`.
+    pub fn payload_bytes(&self) -> &[u8] {
+        match &self.container {
+            Container::Metablock(m) => m.canonical_bytes(),
+            Container::Envelope(e) => e.payload(),
+        }
+    }
+
+    /// The layout the document carries, decoded once into its type: from
+    /// the DSSE payload bytes as received, or from a Metablock's `signed`
+    /// as parsed (its canonical JSON is not always JSON: control characters
+    /// stay raw). Only trust it after [`SignedDocument::verify`] succeeded.
+    pub fn layout(&self) -> Result<crate::layout::Layout, Error> {
+        match &self.container {
+            Container::Metablock(m) => crate::layout::Layout::decode(m.signed()),
+            Container::Envelope(e) => {
+                let tree = dsse::json::Tree::parse(e.payload())?;
+                crate::layout::Layout::decode(tree.root())
+            }
+        }
+    }
+
+    /// The same document without its signatures, its payload bytes kept
+    /// (re-signing signs what was received, never a re-encoding of it).
+    pub fn unsigned(&self) -> Result<SignedDocument, Error> {
+        Ok(SignedDocument {
+            container: match &self.container {
+                Container::Metablock(m) => {
+                    Container::Metablock(dsse::Metablock::new(m.signed().clone())?)
+                }
+                Container::Envelope(e) => {
+                    Container::Envelope(dsse::Envelope::new(e.payload_type(), e.payload().to_vec()))
+                }
+            },
+            envelope_payload: self.envelope_payload.clone(),
+        })
+    }
+
     /// The payload. Only trust it after [`SignedDocument::verify`] succeeded.
     pub fn payload(&self) -> &Value {
         match (&self.container, &self.envelope_payload) {
@@ -305,4 +344,42 @@ pub fn open<R>(
         what: "document",
         reason: "neither a DSSE envelope (payloadType) nor a Metablock (signed)".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DSSE layout whose payload is not in the form toto writes (compact
+    /// JSON, keys in another order).
+    fn compact_envelope() -> (Vec<u8>, Vec<u8>) {
+        let payload = br#"{"steps":[],"inspect":[],"keys":{},"readme":"","_type":"layout"}"#;
+        let envelope = dsse::Envelope::new(PAYLOAD_TYPE, payload.to_vec());
+        (envelope.to_json(), payload.to_vec())
+    }
+
+    #[test]
+    fn re_signing_keeps_the_payload_bytes_received() {
+        let (json, payload) = compact_envelope();
+        let document = SignedDocument::from_json(&json, &dsse::Limits::default()).unwrap();
+        let mut unsigned = document.unsigned().unwrap();
+        let key = dsse::PrivateKey::generate(dsse::KeyKind::Ed25519).unwrap();
+        unsigned.add_signature(&key).unwrap();
+        let written =
+            SignedDocument::from_json(&unsigned.to_json(), &dsse::Limits::default()).unwrap();
+        assert_eq!(written.payload_bytes(), payload.as_slice());
+        written.verify(&[key.public_key()], 1).unwrap();
+    }
+
+    #[test]
+    fn a_layout_is_decoded_from_the_bytes_received() {
+        let (json, _) = compact_envelope();
+        let document = SignedDocument::from_json(&json, &dsse::Limits::default()).unwrap();
+        assert_eq!(
+            document.layout().unwrap().to_value(),
+            crate::layout::Layout::from_value(document.payload().clone())
+                .unwrap()
+                .to_value()
+        );
+    }
 }

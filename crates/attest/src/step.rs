@@ -42,6 +42,14 @@ use crate::link::Link;
 use crate::record::{self, RecordError, RecordOptions, Recorded};
 use crate::redact::{Redactor, REDACTED};
 
+/// toto's own credentials: taken out of a step's environment
+/// ([`Request::remove_env`]) unless the user passes them on.
+pub const CREDENTIALS: [&str; 3] = [
+    "SIGSTORE_ID_TOKEN",
+    "SIGSTORE_IDENTITY_TOKEN",
+    "TOTO_KEY_PASSWORD",
+];
+
 /// Which artifacts of a step are being recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Artifacts {

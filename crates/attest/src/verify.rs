@@ -289,7 +289,7 @@ pub fn verify_layout(
             reason: format!("_type is {:?}, not \"layout\"", document.payload_type()),
         });
     }
-    let layout = Layout::from_value(document.payload().clone())?;
+    let layout = document.layout()?;
     match verify_chain(&layout, evidence, options, 0, &mut report)? {
         Ok(_) => report.verified = true,
         Err(failure) => report.failure = Some(failure),
@@ -596,6 +596,38 @@ fn prefetch(
         .collect())
 }
 
+/// The link file of `step` by the functionary `keyid`, and its bytes,
+/// read once (`None` when there is none). Keyless evidence is a bundle,
+/// `<step>.<id8>.link.sigstore.json` (what `toto run --keyless` writes),
+/// else `<step>.<id8>.link`; a link signed by an OpenPGP subkey is named
+/// after the subkey, and the reference looks for it there too.
+fn find_link(
+    step: &Step,
+    keyid: &str,
+    functionary: &Functionary,
+    evidence: &dyn Evidence,
+) -> Result<(String, Option<Vec<u8>>), Error> {
+    let file = step.name.link_file_name(keyid);
+    let mut candidates = Vec::new();
+    match functionary {
+        Functionary::Sigstore { .. } => {
+            candidates.push(format!("{file}{KEYLESS_LINK_SUFFIX}"));
+            candidates.push(file.clone());
+        }
+        Functionary::Gpg { key, .. } => {
+            candidates.push(file.clone());
+            candidates.extend(key.subkey_ids().map(|sub| step.name.link_file_name(sub)));
+        }
+        Functionary::Key(_) => candidates.push(file.clone()),
+    }
+    for candidate in candidates {
+        if let Some(bytes) = evidence.read_link(&candidate)? {
+            return Ok((candidate, Some(bytes)));
+        }
+    }
+    Ok((file, None))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn load_step_links(
     layout: &Layout,
@@ -615,30 +647,14 @@ fn load_step_links(
             continue;
         };
         let signer = functionary.signer();
-        let mut file = step.name.link_file_name(keyid);
-        if matches!(functionary, Functionary::Sigstore { .. }) {
-            // Keyless evidence is a bundle: `<step>.<id8>.link.sigstore.json`
-            // (what `toto run --keyless` writes), else `<step>.<id8>.link`.
-            let bundle = format!("{file}{KEYLESS_LINK_SUFFIX}");
-            if evidence.read_link(&bundle)?.is_some() {
-                file = bundle;
-            }
-        }
-        if let Functionary::Gpg { key, .. } = functionary {
-            // A link signed by an OpenPGP subkey is named after the subkey,
-            // and the reference looks for it there too.
-            if evidence.read_link(&file)?.is_none() {
-                for sub in key.subkey_ids() {
-                    let named = step.name.link_file_name(sub);
-                    if evidence.read_link(&named)?.is_some() {
-                        file = named;
-                        break;
-                    }
-                }
-            }
-        }
+        let prefetched_link = prefetched.remove(&(step.name.to_string(), keyid.clone()));
+        // A link the prefetch checked is not read again.
+        let (file, bytes) = match prefetched_link {
+            Some(_) => (step.name.link_file_name(keyid), None),
+            None => find_link(step, keyid, functionary, evidence)?,
+        };
         let shown = evidence.describe(&file);
-        if let Some(checked) = prefetched.remove(&(step.name.to_string(), keyid.clone())) {
+        if let Some(checked) = prefetched_link {
             match checked {
                 Checked::Refused(why) => refused.push(why),
                 Checked::Link(Ok(link)) => {
@@ -657,7 +673,7 @@ fn load_step_links(
             }
             continue;
         }
-        let Some(bytes) = evidence.read_link(&file)? else {
+        let Some(bytes) = bytes else {
             continue;
         };
         let payload = match functionary {

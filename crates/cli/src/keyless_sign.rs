@@ -4,11 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use attest::layout::{Functionary, StepName};
+use attest::layout::StepName;
 use attest::Link;
 use keyless::{IdentityToken, KeylessSigner, SignedBundle, TrustConfig};
-
-use crate::util;
 
 /// Keyless signing options.
 #[derive(Debug, Clone, clap::Args)]
@@ -63,7 +61,7 @@ pub struct KeysOrKeyless {
 /// A keyless error as the CLI reports it: failed proofs exit 1, the rest 2.
 pub fn cli_error(e: keyless::Error) -> anyhow::Error {
     if e.is_verification_failure() {
-        anyhow::Error::new(util::VerificationFailed(e.to_string()))
+        anyhow::Error::new(crate::verdict::VerificationFailed(e.to_string()))
     } else {
         anyhow::Error::new(e)
     }
@@ -91,7 +89,7 @@ impl KeylessArgs {
                 }
             }
         };
-        IdentityToken::parse(&raw, util::unix_now()).map_err(cli_error)
+        IdentityToken::parse(&raw, crate::clock::unix_now()).map_err(cli_error)
     }
 
     /// The device flow: show where to log in, wait for the person to do so.
@@ -120,7 +118,7 @@ impl KeylessArgs {
     pub fn trust_config(&self) -> Result<TrustConfig> {
         match &self.trust_config {
             Some(path) => {
-                let bytes = util::read_limited(path, 16 << 20, "trust config")?;
+                let bytes = crate::files::read_limited(path, 16 << 20, "trust config")?;
                 let text = String::from_utf8(bytes)
                     .with_context(|| format!("{} is not UTF-8", path.display()))?;
                 TrustConfig::from_json_with(&text, self.rekor_version)
@@ -136,7 +134,7 @@ impl KeylessArgs {
                 let mut config = TrustConfig::public_good().map_err(cli_error)?;
                 // The cached root `toto trust update` fetched, verified, or
                 // the embedded one.
-                config.root = crate::cmd::verify_bundle::trust_root(None)?;
+                config.root = crate::trust_roots::trust_root(None)?;
                 Ok(config)
             }
         }
@@ -146,9 +144,9 @@ impl KeylessArgs {
     pub fn signer(&self, token: &IdentityToken) -> Result<KeylessSigner> {
         let config = self.trust_config()?;
         let fulcio = format!("{}/api/v2/signingCert", config.services.fulcio);
-        crate::log::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
+        crate::verbosity::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
         let signer = KeylessSigner::new(&config, token).map_err(cli_error)?;
-        crate::log::verbose!(
+        crate::verbosity::verbose!(
             "Fulcio: certificate for {} ({}); Rekor: {}/api/v{}/log/entries next{}",
             signer.identity(),
             signer.issuer(),
@@ -165,22 +163,7 @@ impl KeylessArgs {
     }
 }
 
-/// The key id a layout gives the signer's identity (as a `sigstore-oidc`
-/// functionary).
-pub fn functionary_id(signer: &KeylessSigner) -> Result<String> {
-    Ok(Functionary::Sigstore {
-        identity: signer.identity().to_owned(),
-        issuer: signer.issuer().to_owned(),
-    }
-    .keyid()?)
-}
-
-/// File name of a keyless link: `<step>.<id8>.link.sigstore.json`.
-pub fn link_bundle_name(step: &StepName, id: &str) -> String {
-    format!("{}.sigstore.json", step.link_file_name(id))
-}
-
-/// Signs `link` (Statement v1 + link predicate) keylessly and writes its
+/// Signs `link` keylessly ([`KeylessSigner::sign_link`]) and writes its
 /// bundle into `dir`.
 pub fn write_link(
     link: &Link,
@@ -188,12 +171,9 @@ pub fn write_link(
     step: &StepName,
     dir: &Path,
 ) -> Result<PathBuf> {
-    let payload = serde_json::to_vec(&link.to_statement().into_value())?;
-    let bundle = signer
-        .sign_dsse(attest::statement::PAYLOAD_TYPE, &payload)
-        .map_err(cli_error)?;
-    crate::log::verbose!("Rekor: entry logged; bundle verified against the trusted root");
-    let path = dir.join(link_bundle_name(step, &functionary_id(signer)?));
+    let (name, bundle) = signer.sign_link(link, step).map_err(cli_error)?;
+    crate::verbosity::verbose!("Rekor: entry logged; bundle verified against the trusted root");
+    let path = dir.join(name);
     write_bundle(&path, &bundle)?;
     Ok(path)
 }
@@ -205,9 +185,35 @@ pub fn layout_bundle_path(layout: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Refuses to write `bytes` to the layout `output` when a keyless signature
+/// `<output>.sigstore.json` covers other bytes there: the bundle signs the
+/// file's exact bytes, so a key signature added after it would leave a
+/// bundle that no longer verifies.
+pub fn check_layout_bundle_kept(output: &Path, bytes: &[u8]) -> Result<()> {
+    let bundle = layout_bundle_path(output);
+    if !bundle.exists() {
+        return Ok(());
+    }
+    let limit = crate::files::limits().max_envelope_bytes;
+    let unchanged =
+        crate::files::read_limited(output, limit, "layout").is_ok_and(|old| old == bytes);
+    if !unchanged {
+        bail!(
+            "{} is a keyless signature over the exact bytes of {}, and signing changes them: \
+             the bundle would no longer verify. Sign with the keys first and with --keyless \
+             last (add --keyless to this command to sign again keylessly, or remove {} to \
+             drop the keyless signature); nothing was written",
+            bundle.display(),
+            output.display(),
+            bundle.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes a bundle file.
 pub fn write_bundle(path: &Path, bundle: &SignedBundle) -> Result<()> {
     let mut text = bundle.json.clone();
     text.push('\n');
-    util::write_atomic(path, text.as_bytes(), None)
+    crate::files::write_atomic(path, text.as_bytes(), None)
 }

@@ -5,14 +5,20 @@
 
 #![forbid(unsafe_code)]
 
+mod bundle_args;
+mod clock;
 mod cmd;
+mod files;
 mod gpg_sign;
 mod keyless_sign;
-mod log;
+mod keys;
+mod link_signing;
 mod progress;
 mod record_state;
 mod style;
-mod util;
+mod trust_roots;
+mod verbosity;
+mod verdict;
 
 use std::process::ExitCode;
 
@@ -129,13 +135,13 @@ fn main() -> ExitCode {
     };
     style::init(cli.color);
     if let Some(mib) = cli.max_document_mib {
-        util::set_max_document_bytes(usize::try_from(mib).unwrap_or(64) << 20);
+        crate::files::set_max_document_bytes(usize::try_from(mib).unwrap_or(64) << 20);
     }
-    log::init(cli.quiet, cli.verbose);
+    verbosity::init(cli.quiet, cli.verbose);
     match cli.command.run() {
         Ok(code) => code,
         Err(err) => {
-            let code = util::exit_code_for(&err);
+            let code = crate::verdict::exit_code_for(&err);
             eprintln!("{} {err}", style::bad("toto: error:"));
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");

@@ -17,7 +17,7 @@ use attest::record::{RecordError, Recorded};
 use attest::step::Artifacts;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::log::{self, Level};
+use crate::verbosity::{self, Level};
 
 /// Work of at least this many files shows a bar at once.
 pub const BIG_FILES: usize = 1000;
@@ -47,7 +47,7 @@ struct Lazy {
 impl Lazy {
     /// `None` when progress is not [`wanted`].
     fn new(json: bool) -> Option<Lazy> {
-        if !wanted(std::io::stderr().is_terminal(), log::level(), json) {
+        if !wanted(std::io::stderr().is_terminal(), verbosity::level(), json) {
             return None;
         }
         Some(Lazy {
@@ -124,12 +124,12 @@ impl attest::record::Observer for Recording {
     }
 
     fn excluded(&self, name: &str) {
-        log::verbose!("excluded {name} (matches an --exclude pattern)");
+        verbosity::verbose!("excluded {name} (matches an --exclude pattern)");
     }
 
     fn walked(&self, files: usize, bytes: u64) {
         self.files.store(files, Ordering::Relaxed);
-        log::verbose!("hashing {files} files of {} ({bytes} bytes)", self.what);
+        verbosity::verbose!("hashing {files} files of {} ({bytes} bytes)", self.what);
         if let Some(lazy) = &self.lazy {
             lazy.bar.set_style(style(
                 "hashing {prefix} {wide_bar:.cyan/blue} {binary_bytes}/{binary_total_bytes} ({eta})",
@@ -143,7 +143,7 @@ impl attest::record::Observer for Recording {
     }
 
     fn hashed(&self, name: &str, bytes: u64) {
-        log::debug!("hashed {name} ({bytes} bytes)");
+        verbosity::debug!("hashed {name} ({bytes} bytes)");
         if let Some(lazy) = &self.lazy {
             lazy.bar.inc(bytes);
             lazy.reveal_if_due(0, 0);
@@ -194,9 +194,9 @@ impl attest::step::StepObserver for StepProgress {
             return;
         };
         for warning in &recorded.warnings {
-            log::warning(warning);
+            verbosity::warning(warning);
         }
-        log::verbose!(
+        verbosity::verbose!(
             "recorded {} {what} ({} skipped)",
             recorded.artifacts.len(),
             recorded.warnings.len()
@@ -205,14 +205,14 @@ impl attest::step::StepObserver for StepProgress {
 
     fn running(&self, argv: &[String]) {
         match &self.inspection {
-            Some(name) => log::verbose!("running inspection {name} ({argv:?})"),
-            None => log::verbose!("running {argv:?}"),
+            Some(name) => verbosity::verbose!("running inspection {name} ({argv:?})"),
+            None => verbosity::verbose!("running {argv:?}"),
         }
     }
 
     fn ran(&self, return_value: i64) {
         if self.inspection.is_none() {
-            log::verbose!("the command exited with {return_value}");
+            verbosity::verbose!("the command exited with {return_value}");
         }
     }
 }

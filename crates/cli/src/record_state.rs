@@ -134,7 +134,7 @@ impl Started {
             unfinished: unfinished.to_owned(),
             sha256: sha256_hex(bytes),
             link: link.to_classic(),
-            started: crate::util::unix_now(),
+            started: crate::clock::unix_now(),
         }
     }
 
@@ -149,7 +149,7 @@ impl Started {
         if sha256_hex(bytes) == self.sha256 {
             return Ok(());
         }
-        let limits = crate::util::limits();
+        let limits = crate::files::limits();
         let found = SignedDocument::from_json(bytes, &limits)
             .and_then(|d| Link::from_payload(d.into_payload()));
         let expected = Link::from_payload(self.link.clone());
@@ -307,7 +307,7 @@ impl Store {
     pub fn save(&self, directory: &Path, started: &Started) -> Result<()> {
         let path = self.path(directory, &started.step);
         let json = serde_json::to_vec(started)?;
-        crate::util::write_atomic(&path, &json, Some(0o600))
+        crate::files::write_atomic(&path, &json, Some(0o600))
     }
 
     /// The start of `step` into `directory` by this user, if there is one.
@@ -324,8 +324,8 @@ impl Store {
         }
         // Only this user can add, rename or replace entries in the private
         // directory checked by `open`: the file checked is the file read.
-        let limit = crate::util::limits().max_envelope_bytes.saturating_mul(2);
-        let bytes = crate::util::read_limited(&path, limit, "record state")?;
+        let limit = crate::files::limits().max_envelope_bytes.saturating_mul(2);
+        let bytes = crate::files::read_limited(&path, limit, "record state")?;
         let started: Started = serde_json::from_slice(&bytes)
             .with_context(|| format!("record state {} is unreadable", path.display()))?;
         if started.version != VERSION

@@ -43,11 +43,13 @@ pub enum Artifact<'a> {
 /// A verified attestation: the DSSE payload the signature covered, taken
 /// from the one typed bundle that was verified. Only
 /// [`BundleVerifier::verify_attestation`] makes one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedAttestation {
     verified: Verified,
     payload_type: String,
     payload: Vec<u8>,
+    /// The payload read as a Statement, when its type is in-toto's.
+    statement: Option<attest::Statement>,
 }
 
 impl VerifiedAttestation {
@@ -64,6 +66,14 @@ impl VerifiedAttestation {
     /// The payload bytes (an in-toto Statement), as signed.
     pub fn payload(&self) -> &[u8] {
         &self.payload
+    }
+
+    /// The Statement the payload is, read once, strictly, by
+    /// [`attest::Statement`]'s rules (`None` when the payload type is not
+    /// in-toto's: only a bundle verified against a given artifact can have
+    /// another).
+    pub fn statement(&self) -> Option<&attest::Statement> {
+        self.statement.as_ref()
     }
 }
 
@@ -213,7 +223,7 @@ mod sct;
 use file::Input;
 pub use file::MAX_RAW_ARTIFACT_BYTES;
 pub(crate) use parsed::binds_no_artifact;
-use parsed::{first_subject_digest, Content, Parsed};
+use parsed::{first_subject_digest, read_statement, Content, Parsed};
 
 /// The most signature lines a log entry's checkpoint may have (Go's `note`
 /// package's limit). Of those lines, the first whose key hint is the entry's
@@ -506,9 +516,16 @@ impl BundleVerifier {
             });
         };
         let payload = envelope.payload.as_bytes();
-        let binding = match subject {
-            Some(artifact) => Some(artifact),
-            None => first_subject_digest(payload)?,
+        // The Statement is read once, here; its subjects bind the bundle
+        // when no artifact is given, and callers get it with the payload.
+        let statement = match (&subject, envelope.payload_type == attest::PAYLOAD_TYPE) {
+            (Some(_), false) => None,
+            _ => Some(read_statement(payload)?),
+        };
+        let binding = match (subject, &statement) {
+            (Some(artifact), _) => Some(artifact),
+            (None, Some(statement)) => first_subject_digest(statement)?,
+            (None, None) => None,
         };
         let verified = match binding {
             Some(binding) => self.general(&bundle, binding, policy)?,
@@ -518,6 +535,7 @@ impl BundleVerifier {
             verified,
             payload_type: envelope.payload_type.clone(),
             payload: payload.to_vec(),
+            statement,
         })
     }
 }
@@ -545,6 +563,7 @@ impl attest::FunctionaryVerifier for BundleVerifier {
             verified,
             payload_type,
             payload,
+            ..
         } = attestation;
         let (Some(identity), Some(issuer)) = (verified.identity, verified.issuer) else {
             return Err(attest::Error::Malformed {

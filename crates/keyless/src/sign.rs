@@ -12,7 +12,9 @@
 
 mod config;
 mod fulcio;
+mod link;
 mod oidc;
+mod preflight;
 mod rekor_v1;
 mod rekor_v2;
 mod tsa;
@@ -20,6 +22,7 @@ mod tsa;
 pub(crate) use config::SIGNING_CONFIG;
 pub use config::{Services, TrustConfig};
 pub use oidc::{ambient_token, device_flow, DevicePrompt, IdentityToken, TokenSource, AUDIENCE};
+pub use link::link_bundle_name;
 
 /// Entry points for the fuzz targets into the signer's readers of service
 /// answers; not a stable API.

@@ -12,11 +12,28 @@ use crate::link::Encoding;
 /// Link files by name; keyless "bundles" are `identity\nissuer\npayload`,
 /// checked by [`FakeSigstore`] as a Sigstore verifier would check
 /// the certificate's identity and issuer.
+/// The second field counts the reads of each file.
 #[derive(Default)]
-struct Files(BTreeMap<String, Vec<u8>>);
+struct Files(
+    BTreeMap<String, Vec<u8>>,
+    std::sync::Mutex<BTreeMap<String, usize>>,
+);
+
+impl Files {
+    /// How often `file_name` was read (or looked for).
+    fn reads(&self, file_name: &str) -> usize {
+        self.1.lock().unwrap().get(file_name).copied().unwrap_or(0)
+    }
+}
 
 impl Evidence for Files {
     fn read_link(&self, file_name: &str) -> Result<Option<Vec<u8>>, Error> {
+        *self
+            .1
+            .lock()
+            .unwrap()
+            .entry(file_name.to_owned())
+            .or_default() += 1;
         Ok(self.0.get(file_name).cloned())
     }
     fn subdirectory(&self, _: &str) -> Box<dyn Evidence + '_> {
@@ -248,8 +265,9 @@ fn threshold_counts_a_key_under_two_keytype_spellings_once() {
     expect_counted_once(&report, "already counted for build.");
 }
 
-#[test]
-fn threshold_counts_a_keyless_identity_listed_twice_once() {
+/// The keyless functionary bob@example.com: its key id, its key dict, and
+/// its bundle of the `build` link.
+fn keyless_bob() -> (String, Value, Files) {
     let dict = json!({
         "keytype": crate::layout::SIGSTORE_KEYTYPE,
         "scheme": crate::layout::SIGSTORE_SCHEME,
@@ -267,8 +285,31 @@ fn threshold_counts_a_keyless_identity_listed_twice_once() {
         format!("{}{KEYLESS_LINK_SUFFIX}", link_file(&id)),
         format!("bob@example.com\nhttps://issuer.example\n{payload}").into_bytes(),
     );
+    (id, dict, files)
+}
+
+#[test]
+fn threshold_counts_a_keyless_identity_listed_twice_once() {
+    let (id, dict, files) = keyless_bob();
     let report = verify(layout(&[(&id, dict)], &[&id, &id], 2), &files);
     expect_counted_once(&report, "bob@example.com (https://issuer.example)");
+}
+
+/// A keyless link is read once: it was read to find it, then again to
+/// verify it (a file swapped between the two reads was verified, not the
+/// one found).
+#[test]
+fn a_keyless_link_is_read_once() {
+    let (id, dict, files) = keyless_bob();
+    let bundle = format!("{}{KEYLESS_LINK_SUFFIX}", link_file(&id));
+    let report = verify(layout(&[(&id, dict)], &[&id], 1), &files);
+    assert!(report.verified, "{:?}", report.failure);
+    assert_eq!(
+        files.reads(&bundle),
+        1,
+        "the bundle was read more than once"
+    );
+    assert_eq!(files.reads(&link_file(&id)), 0);
 }
 
 #[test]

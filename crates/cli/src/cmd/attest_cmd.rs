@@ -11,8 +11,6 @@ use anyhow::{bail, Context, Result};
 use attest::record::HashAlgorithm;
 use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
 
-use crate::util;
-
 /// Arguments of `toto attest`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -46,8 +44,8 @@ pub struct AttestArgs {
     /// Output: text, or json (one JSON object on stdout: the file written,
     /// subjects and their digests, predicate type, signer). With keys it
     /// needs -o FILE (the envelope would go to stdout otherwise).
-    #[arg(long, value_enum, default_value_t = util::Format::Text)]
-    format: util::Format,
+    #[arg(long, value_enum, default_value_t = crate::verdict::Format::Text)]
+    format: crate::verdict::Format,
 }
 
 /// `toto attest`.
@@ -55,7 +53,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     if args.predicate_type.trim().is_empty() {
         bail!("--predicate-type is empty");
     }
-    let json_out = args.format == util::Format::Json;
+    let json_out = args.format == crate::verdict::Format::Json;
     if json_out && args.output.is_none() && !args.signing.keyless.keyless {
         bail!(
             "--format json reports on stdout, where the envelope would go: name the \
@@ -65,7 +63,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     let predicate = match &args.predicate {
         None => serde_json::json!({}),
         Some(path) => {
-            let bytes = util::read_limited(path, 16 << 20, "predicate")?;
+            let bytes = crate::files::read_limited(path, 16 << 20, "predicate")?;
             dsse::cjson::parse_strict(&bytes)
                 .with_context(|| format!("predicate {} is not JSON", path.display()))?
         }
@@ -73,7 +71,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     let mut subjects = Vec::new();
     let mut shown_subjects = Vec::new();
     for path in &args.subject {
-        let digest = util::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
+        let digest = crate::files::hash_artifact(path, &[HashAlgorithm::Sha256], "subject")?;
         let name = path.to_string_lossy().replace('\\', "/");
         shown_subjects.push(serde_json::json!({"name": name, "digest": &digest}));
         subjects.push(ResourceDescriptor::artifact(&name, digest));
@@ -113,7 +111,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             .sign_dsse(PAYLOAD_TYPE, &payload)
             .map_err(crate::keyless_sign::cli_error)?;
         crate::keyless_sign::write_bundle(&output, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} (signed by {}, {}; Rekor log index {})",
             output.display(),
             signer.identity(),
@@ -121,7 +119,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             bundle.log_index
         );
         if json_out {
-            util::print_json(&report(
+            crate::verdict::print_json(&report(
                 &output,
                 serde_json::json!({
                     "kind": "keyless",
@@ -133,7 +131,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let keys = util::SigningKeys {
+    let keys = crate::keys::SigningKeys {
         keys: args.signing.keys.clone(),
         password: args.signing.password.clone(),
     }
@@ -148,7 +146,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             .write_all(&line)
             .context("cannot write to stdout")?,
         Some(path) if args.append => {
-            let mut existing = match util::read_document(path, "attestation file") {
+            let mut existing = match crate::files::read_document(path, "attestation file") {
                 Err(e)
                     if e.downcast_ref::<std::io::Error>()
                         .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
@@ -161,19 +159,19 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
                 existing.push(b'\n');
             }
             existing.extend_from_slice(&line);
-            util::write_atomic(path, &existing, None)?;
+            crate::files::write_atomic(path, &existing, None)?;
         }
-        Some(path) => util::write_atomic(path, &line, None)?,
+        Some(path) => crate::files::write_atomic(path, &line, None)?,
     }
     if let Some(path) = &args.output {
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote an attestation of {} subject(s) to {}",
             args.subject.len(),
             path.display()
         );
         if json_out {
             let keyids: Vec<String> = keys.iter().map(|k| k.keyid().to_string()).collect();
-            util::print_json(&report(
+            crate::verdict::print_json(&report(
                 path,
                 serde_json::json!({"kind": "key", "keyids": keyids}),
             ))?;

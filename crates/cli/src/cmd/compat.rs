@@ -51,7 +51,7 @@ pub fn run(args: InstallCompatArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", link.display()))?;
         #[cfg(not(unix))]
         std::fs::copy(&exe, &link).with_context(|| format!("cannot create {}", link.display()))?;
-        if !crate::log::quiet() {
+        if !crate::verbosity::quiet() {
             eprintln!("toto: {} -> {}", link.display(), exe.display());
         }
     }

@@ -458,7 +458,7 @@ fn walk(
                 .strip_prefix(base)?
                 .to_string_lossy()
                 .replace('\\', "/");
-            let bytes = crate::util::read_document(&path, "file")?;
+            let bytes = crate::files::read_document(&path, "file")?;
             out.insert(
                 name,
                 base64::engine::general_purpose::STANDARD
@@ -488,7 +488,7 @@ impl DemoTool {
             }
             DemoTool::Unpack { archive } => {
                 let files: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_slice(&crate::util::read_document(&archive, "archive")?)?;
+                    serde_json::from_slice(&crate::files::read_document(&archive, "archive")?)?;
                 for (name, content) in files {
                     if name.split('/').any(|c| c == ".." || c.is_empty()) {
                         bail!("refusing to unpack {name:?}");

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Envelope subcommands.
 #[derive(Debug, Subcommand)]
@@ -33,7 +33,7 @@ pub enum EnvelopeCommand {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     #[command(flatten)]
-    signing: util::SigningKeys,
+    signing: crate::keys::SigningKeys,
     /// The envelope's payloadType, e.g. application/vnd.in-toto+json.
     #[arg(long, value_name = "TYPE")]
     payload_type: String,
@@ -77,13 +77,13 @@ impl EnvelopeCommand {
 }
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
-    let limits = util::limits();
+    let limits = crate::files::limits();
     let payload = dsse::file::read_bounded(
         &args.payload,
         limits.max_payload_bytes,
-        Some(util::MAX_DOCUMENT_FLAG),
+        Some(crate::files::MAX_DOCUMENT_FLAG),
     )
-    .map_err(|e| util::read_error(e, "payload"))?;
+    .map_err(|e| crate::files::read_error(e, "payload"))?;
     let keys = args.signing.load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
         keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
@@ -91,7 +91,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     let mut json = envelope.to_json();
     json.push(b'\n');
     match &args.output {
-        Some(path) => util::write_atomic(path, &json, None)?,
+        Some(path) => crate::files::write_atomic(path, &json, None)?,
         None => std::io::stdout()
             .write_all(&json)
             .context("cannot write to stdout")?,
@@ -103,9 +103,9 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let keys = args
         .keys
         .iter()
-        .map(|path| util::load_public_key(path))
+        .map(|path| crate::keys::load_public_key(path))
         .collect::<Result<Vec<_>>>()?;
-    let bytes = util::read_document(&args.envelope, "envelope")?;
+    let bytes = crate::files::read_document(&args.envelope, "envelope")?;
     // An `.intoto.jsonl` file holds one envelope per line.
     let lines: Vec<&[u8]> = bytes
         .split(|b| *b == b'\n')
@@ -137,7 +137,7 @@ fn verify_one(
     bytes: &[u8],
     label: &str,
 ) -> Result<u8> {
-    let limits = util::limits();
+    let limits = crate::files::limits();
     let envelope = dsse::Envelope::from_json(bytes, &limits)
         .with_context(|| format!("{label} is not a valid DSSE envelope"))?;
     let verifiers: Vec<&dyn dsse::KeyedVerifier> =
@@ -161,11 +161,11 @@ fn verify_one(
     match outcome {
         Ok(verified) => {
             if let Some(path) = &args.payload_out {
-                util::write_atomic(path, envelope.payload(), None)?;
+                crate::files::write_atomic(path, envelope.payload(), None)?;
             }
             match args.format {
                 Format::Json => println!("{}", report(true, None, &verified.identities)),
-                Format::Text if crate::log::quiet() => {}
+                Format::Text if crate::verbosity::quiet() => {}
                 Format::Text => {
                     println!(
                         "{} {label} ({}): signed by {}",
@@ -198,7 +198,7 @@ fn verify_one(
                         .join(", ")
                 ),
             }
-            Ok(util::EXIT_FAILED)
+            Ok(crate::verdict::EXIT_FAILED)
         }
         Err(err) => Err(err).with_context(|| format!("cannot verify {label}")),
     }

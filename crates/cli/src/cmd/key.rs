@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Key subcommands.
 #[derive(Debug, Subcommand)]
@@ -98,8 +98,8 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         }
     }
     let password = if args.password_prompt {
-        let first = util::prompt("Password for the new key: ")?;
-        let again = util::prompt("Repeat the password: ")?;
+        let first = crate::keys::prompt("Password for the new key: ")?;
+        let again = crate::keys::prompt("Repeat the password: ")?;
         if *first != *again {
             bail!("the passwords differ; no key written");
         }
@@ -116,13 +116,13 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
     };
     let key = dsse::PrivateKey::generate(kind)?;
     let pem = key.to_pkcs8_pem(password.as_ref().map(|p| p.as_bytes()))?;
-    util::write_atomic(&private_path, pem.as_bytes(), Some(0o600))?;
-    util::write_atomic(
+    crate::files::write_atomic(&private_path, pem.as_bytes(), Some(0o600))?;
+    crate::files::write_atomic(
         &public_path,
         key.public_key().to_pem()?.as_bytes(),
         Some(0o644),
     )?;
-    if !crate::log::quiet() {
+    if !crate::verbosity::quiet() {
         eprintln!(
             "Wrote {} (private, mode 0600) and {} (public); key id {}",
             private_path.display(),
@@ -132,7 +132,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
     }
     if args.format == Format::Json {
         let public = key.public_key();
-        util::print_json(&json!({
+        crate::verdict::print_json(&json!({
             "keyid": key.keyid().as_str(),
             "type": args.key_type.to_possible_value().map(|v| v.get_name().to_owned()),
             "scheme": public.scheme().to_string(),
@@ -145,7 +145,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
 }
 
 fn id(args: IdArgs) -> Result<ExitCode> {
-    let key = util::load_public_key(&args.key)?;
+    let key = crate::keys::load_public_key(&args.key)?;
     match args.format {
         Format::Json => {
             let mut dict = key.to_key_dict();

@@ -12,7 +12,7 @@ use attest::{Encoding, SignedDocument};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::util::{self, Format};
+use crate::verdict::{print_json, Format};
 
 /// Layout subcommands.
 #[derive(Debug, Subcommand)]
@@ -181,7 +181,7 @@ struct Keys<'a> {
 
 impl KeySource for Keys<'_> {
     fn public_key(&self, path: &Path) -> Result<dsse::PublicKey, SourceError> {
-        Ok(util::load_public_key(&self.base.join(path))?)
+        Ok(crate::keys::load_public_key(&self.base.join(path))?)
     }
 
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
@@ -201,7 +201,7 @@ impl LayoutCommand {
 }
 
 fn new(args: NewArgs) -> Result<ExitCode> {
-    let text = util::read_limited(&args.description, 1 << 20, "layout description")?;
+    let text = crate::files::read_limited(&args.description, 1 << 20, "layout description")?;
     let text = String::from_utf8(text).context("the layout description is not UTF-8")?;
     let yaml = args
         .description
@@ -218,24 +218,24 @@ fn new(args: NewArgs) -> Result<ExitCode> {
         base,
         gpg_home: args.gpg_home.as_deref(),
     };
-    let layout = describe::build(description, util::unix_now(), &keys)
+    let layout = describe::build(description, crate::clock::unix_now(), &keys)
         .with_context(|| format!("in {}", args.description.display()))?;
     for warning in describe::warnings(&layout) {
-        crate::log::warning(format_args!("{}: {warning}", args.description.display()));
+        crate::verbosity::warning(format_args!("{}: {warning}", args.description.display()));
     }
     // Round-trip through the parser: what we write is what verification reads.
     let value = layout.to_value();
     Layout::from_value(value.clone())?;
     let document = SignedDocument::new(value, Encoding::Metablock)?;
-    util::write_atomic(&args.output, &document.to_json(), None)?;
-    crate::log::info!(
+    crate::files::write_atomic(&args.output, &document.to_json(), None)?;
+    crate::verbosity::info!(
         "wrote unsigned layout {} ({} steps, {} inspections); sign it with `toto layout sign`",
         args.output.display(),
         layout.steps.len(),
         layout.inspect.len()
     );
     if args.format == Format::Json {
-        util::print_json(&json!({
+        print_json(&json!({
             "layout": args.output.display().to_string(),
             "signed": false,
             "steps": layout.steps.len(),
@@ -245,9 +245,10 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_layout(path: &Path) -> Result<SignedDocument> {
-    let limits = util::limits();
-    let bytes = util::read_document(path, "layout")?;
+/// Reads a layout file: its bytes as read and the document they hold.
+fn read_layout(path: &Path) -> Result<(Vec<u8>, SignedDocument)> {
+    let limits = crate::files::limits();
+    let bytes = crate::files::read_document(path, "layout")?;
     // Say what the file is when it is not a layout: a link, a bundle, a key…
     let kind = attest::identify::identify(&bytes);
     if kind != attest::identify::Kind::Layout {
@@ -261,7 +262,7 @@ fn read_layout(path: &Path) -> Result<SignedDocument> {
     if document.payload_type() != Some("layout") {
         bail!("{} is not a layout", path.display());
     }
-    Ok(document)
+    Ok((bytes, document))
 }
 
 /// The encoding `layout sign` was asked for: `--encoding`, or the
@@ -283,7 +284,7 @@ fn sign_encoding(args: &SignArgs) -> Result<Option<LayoutFormat>> {
              --encoding"
         );
     }
-    crate::log::warning(format_args!(
+    crate::verbosity::warning(format_args!(
         "--format for the encoding is deprecated; use --encoding {name} (--format is the \
          output format: text or json)"
     ));
@@ -293,26 +294,40 @@ fn sign_encoding(args: &SignArgs) -> Result<Option<LayoutFormat>> {
 fn sign(args: SignArgs) -> Result<ExitCode> {
     let chosen = sign_encoding(&args)?;
     let json_out = args.format == SignOutput::Json;
-    let document = read_layout(&args.layout)?;
-    Layout::from_value(document.payload().clone())
+    let (input, document) = read_layout(&args.layout)?;
+    document
+        .layout()
         .with_context(|| format!("{} is not a valid layout", args.layout.display()))?;
-    let keys = util::SigningKeys {
+    let keys = crate::keys::SigningKeys {
         keys: args.signing.keys.clone(),
         password: args.signing.password.clone(),
     }
     .load()?;
     let encoding = chosen.map_or(document.encoding(), LayoutFormat::encoding);
-    let mut signed = if args.append && encoding == document.encoding() {
+    // `--keyless` alone adds a bundle and keeps the key signatures there are.
+    let keep = args.append || keys.is_empty();
+    let mut signed = if encoding != document.encoding() {
+        SignedDocument::new(document.payload().clone(), encoding)?
+    } else if keep {
         document.clone()
     } else {
-        SignedDocument::new(document.payload().clone(), encoding)?
+        document.unsigned()?
     };
     for key in &keys {
         signed.add_signature(key)?;
     }
     let output = args.output.unwrap_or(args.layout);
-    let bytes = signed.to_json();
+    // Nothing to add to the file itself: it is written as it was read, and a
+    // bundle covers those bytes.
+    let bytes = if keys.is_empty() && encoding == document.encoding() {
+        input
+    } else {
+        signed.to_json()
+    };
     let keyless = &args.signing.keyless;
+    if !keyless.keyless {
+        crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
+    }
     if keyless.keyless {
         // The bundle covers the exact bytes written; sign before writing so
         // a failed signing leaves the layout as it was.
@@ -321,10 +336,10 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
         let bundle = signer
             .sign_blob(&bytes)
             .map_err(crate::keyless_sign::cli_error)?;
-        util::write_atomic(&output, &bytes, None)?;
+        crate::files::write_atomic(&output, &bytes, None)?;
         let bundle_path = crate::keyless_sign::layout_bundle_path(&output);
         crate::keyless_sign::write_bundle(&bundle_path, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} ({} key signature(s)) and {} (signed by {}, {})",
             output.display(),
             signed.signature_count(),
@@ -339,18 +354,18 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
                 "issuer": signer.issuer(),
                 "log_index": bundle.log_index,
             });
-            util::print_json(&sign_report(&output, &signed, bundle))?;
+            print_json(&sign_report(&output, &signed, bundle))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    util::write_atomic(&output, &bytes, None)?;
-    crate::log::info!(
+    crate::files::write_atomic(&output, &bytes, None)?;
+    crate::verbosity::info!(
         "wrote {} signed by {} key(s)",
         output.display(),
         signed.signature_count()
     );
     if json_out {
-        util::print_json(&sign_report(&output, &signed, serde_json::Value::Null))?;
+        print_json(&sign_report(&output, &signed, serde_json::Value::Null))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -436,10 +451,10 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
 }
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
-    let document = read_layout(&args.layout)?;
-    let layout = Layout::from_value(document.payload().clone())?;
+    let (_, document) = read_layout(&args.layout)?;
+    let layout = document.layout()?;
     if args.format == Format::Json {
-        util::print_json(&show_json(&args.layout, &document, &layout))?;
+        print_json(&show_json(&args.layout, &document, &layout))?;
         return Ok(ExitCode::SUCCESS);
     }
     println!("Layout {}", args.layout.display());

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use attest::record::{self, RecordOptions};
 use attest::SignedDocument;
 
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Arguments of `toto match-products`.
 #[derive(Debug, clap::Args)]
@@ -36,8 +36,8 @@ pub struct MatchArgs {
 
 /// `toto match-products`.
 pub fn run(args: MatchArgs) -> Result<ExitCode> {
-    let limits = util::limits();
-    let bytes = util::read_document(&args.link, "link")?;
+    let limits = crate::files::limits();
+    let bytes = crate::files::read_document(&args.link, "link")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read link {}", args.link.display()))?;
     let link = document
@@ -95,6 +95,6 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
     Ok(if matched {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(util::EXIT_FAILED)
+        ExitCode::from(crate::verdict::EXIT_FAILED)
     })
 }

@@ -17,10 +17,10 @@ mod run;
 mod sign;
 mod sign_blob;
 mod testbed;
-pub(crate) mod trust;
+mod trust;
 mod verify;
 mod verify_attestation;
-pub(crate) mod verify_bundle;
+mod verify_bundle;
 
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]

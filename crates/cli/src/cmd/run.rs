@@ -8,313 +8,19 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use attest::layout::StepName;
-use attest::record::{HashAlgorithm, RecordOptions};
+use attest::record::RecordOptions;
 use attest::redact::Redactor;
 use attest::step::{self, Artifacts};
-use attest::{ArtifactMap, Encoding, Link, SignedDocument};
-use clap::{Args, Subcommand, ValueEnum};
+use attest::{ArtifactMap, Link, SignedDocument};
+use clap::{Args, Subcommand};
 use serde_json::Map;
 
 use crate::gpg_sign::LinkSigner;
+use crate::link_signing::{
+    link_report, removed_credentials, sign_link, signer_json, write_link, ArtifactArgs, LinkFormat,
+    Signing, SigningArgs, Written, KEYLESS_UNFINISHED,
+};
 use crate::record_state::{Signer, Started, Store};
-use crate::util;
-
-/// Link encodings `toto` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LinkFormat {
-    /// DSSE around an in-toto Statement v1 with a link v0.3 predicate (default).
-    Statement,
-    /// DSSE around a classic link, as `in-toto-run --use-dsse` writes it.
-    DsseLink,
-    /// Classic Metablock, as `in-toto-run` writes it.
-    Metablock,
-}
-
-/// `--format` of run and record: the output format, or (deprecated, for
-/// one release) the link encoding it used to choose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputOrEncoding {
-    /// A line on stderr saying what was written.
-    Text,
-    /// One JSON object on stdout describing the link written.
-    Json,
-    /// Deprecated: --encoding statement.
-    #[value(hide = true)]
-    Statement,
-    /// Deprecated: --encoding dsse-link.
-    #[value(hide = true)]
-    DsseLink,
-    /// Deprecated: --encoding metablock.
-    #[value(hide = true)]
-    Metablock,
-}
-
-impl LinkFormat {
-    /// The name `--encoding` takes.
-    fn name(self) -> &'static str {
-        match self {
-            LinkFormat::Statement => "statement",
-            LinkFormat::DsseLink => "dsse-link",
-            LinkFormat::Metablock => "metablock",
-        }
-    }
-
-    fn encoding(self) -> Encoding {
-        match self {
-            LinkFormat::Statement => Encoding::Statement,
-            LinkFormat::DsseLink => Encoding::Dsse,
-            LinkFormat::Metablock => Encoding::Metablock,
-        }
-    }
-}
-
-/// How artifacts are recorded: shared by run, record and mock.
-#[derive(Debug, Args, Clone)]
-pub struct ArtifactArgs {
-    /// Record paths relative to this directory.
-    #[arg(long = "base-path", value_name = "DIR")]
-    base_path: Option<PathBuf>,
-    /// Strip these prefixes from recorded paths (error if two paths collide).
-    #[arg(long = "lstrip-paths", num_args = 1.., value_name = "PREFIX")]
-    lstrip_paths: Vec<String>,
-    /// gitignore-style patterns to exclude; replace the defaults
-    /// (*.link*, .git, *.pyc, *~).
-    #[arg(long = "exclude", short = 'e', num_args = 1.., value_name = "PATTERN")]
-    exclude: Option<Vec<String>>,
-    /// Digest algorithms, comma-separated (sha256, sha384, sha512).
-    #[arg(
-        long = "digest",
-        value_delimiter = ',',
-        default_value = "sha256",
-        value_name = "ALG"
-    )]
-    digest: Vec<String>,
-    /// Do not follow symbolic links to directories and files met while
-    /// recording (they are skipped with a warning); paths given are followed.
-    #[arg(long = "no-follow-symlinks")]
-    no_follow_symlinks: bool,
-}
-
-impl ArtifactArgs {
-    fn options(&self) -> Result<RecordOptions> {
-        let algorithms = self
-            .digest
-            .iter()
-            .map(|a| {
-                a.parse::<HashAlgorithm>().map_err(|_| {
-                    anyhow::anyhow!("unknown digest algorithm {a:?} (use sha256, sha384 or sha512)")
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(RecordOptions {
-            base_path: self.base_path.clone(),
-            lstrip_paths: self.lstrip_paths.clone(),
-            exclude: self.exclude.clone(),
-            follow_symlinks: !self.no_follow_symlinks,
-            algorithms,
-            ..RecordOptions::default()
-        })
-    }
-}
-
-/// Signing and output options shared by run and record.
-#[derive(Debug, Args, Clone)]
-pub struct SigningArgs {
-    /// Private key to sign the link with (PKCS#8 PEM).
-    #[arg(
-        long = "key",
-        short = 'k',
-        visible_alias = "signing-key",
-        value_name = "FILE",
-        conflicts_with = "gpg"
-    )]
-    key: Option<PathBuf>,
-    #[command(flatten)]
-    gpg: crate::gpg_sign::GpgArgs,
-    #[command(flatten)]
-    keyless: crate::keyless_sign::KeylessArgs,
-    /// Password of an encrypted key; without a value, prompt (also: env TOTO_KEY_PASSWORD).
-    #[arg(long, short = 'P', num_args = 0..=1, value_name = "PASSWORD")]
-    password: Option<Option<String>>,
-    /// Directory to write the link to.
-    #[arg(
-        long = "metadata-directory",
-        short = 'd',
-        visible_alias = "outdir",
-        value_name = "DIR",
-        default_value = "."
-    )]
-    metadata_directory: PathBuf,
-    /// Link encoding (default: statement; `in-toto-run`: metablock).
-    #[arg(long, value_enum, value_name = "ENCODING", overrides_with = "encoding")]
-    encoding: Option<LinkFormat>,
-    /// Output: text, or json (one JSON object on stdout: the link written,
-    /// its step, signer and artifact counts; the command's own stdout then
-    /// goes to stderr). `--format statement|dsse-link|metablock` still
-    /// chooses the encoding for one release (deprecated: use --encoding).
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputOrEncoding::Text)]
-    format: OutputOrEncoding,
-    /// Same as --encoding dsse-link (the reference's flag).
-    #[arg(long = "use-dsse", conflicts_with = "encoding")]
-    use_dsse: bool,
-}
-
-/// The key-id part of a keyless recording's unfinished link name.
-const KEYLESS_UNFINISHED: &str = "keyless";
-
-/// Stands for a key id not known before signing (gpg's default key, a
-/// Sigstore identity) in a link file name: only its length matters.
-const UNKNOWN_KEYID: &str = "00000000";
-
-/// toto's own credentials, removed from the step's environment unless
-/// `--pass-credentials` is given.
-pub const CREDENTIALS: [&str; 3] = [
-    "SIGSTORE_ID_TOKEN",
-    "SIGSTORE_IDENTITY_TOKEN",
-    "TOTO_KEY_PASSWORD",
-];
-
-/// The variables taken out of the step's environment: [`CREDENTIALS`],
-/// unless they are to be passed.
-fn removed_credentials(pass_credentials: bool) -> &'static [&'static str] {
-    if pass_credentials {
-        &[]
-    } else {
-        &CREDENTIALS
-    }
-}
-
-/// What signs a link, ready before the step runs.
-#[derive(Debug)]
-enum Signing {
-    /// A key file or gpg.
-    Key(LinkSigner),
-    /// Sigstore, with this (checked) identity token.
-    Keyless(keyless::IdentityToken),
-}
-
-impl SigningArgs {
-    /// Reads the deprecated `--format statement|dsse-link|metablock` as
-    /// `--encoding`, with a note on stderr; afterwards `format` is the
-    /// output format only. Checked before anything else happens.
-    fn settle_format(&mut self) -> Result<()> {
-        let deprecated = match self.format {
-            OutputOrEncoding::Text | OutputOrEncoding::Json => return Ok(()),
-            OutputOrEncoding::Statement => LinkFormat::Statement,
-            OutputOrEncoding::DsseLink => LinkFormat::DsseLink,
-            OutputOrEncoding::Metablock => LinkFormat::Metablock,
-        };
-        let name = deprecated.name();
-        if let Some(encoding) = self.encoding {
-            bail!(
-                "--format {name} and --encoding {}: --format for the encoding is deprecated; \
-                 give only --encoding",
-                encoding.name()
-            );
-        }
-        if self.use_dsse {
-            bail!("--format {name} and --use-dsse both choose the encoding: give only --encoding");
-        }
-        crate::log::warning(format_args!(
-            "--format for the encoding is deprecated; use --encoding {name} \
-             (--format is the output format: text or json)"
-        ));
-        self.encoding = Some(deprecated);
-        self.format = OutputOrEncoding::Text;
-        Ok(())
-    }
-
-    /// Whether `--format json` was asked for.
-    fn json(&self) -> bool {
-        self.format == OutputOrEncoding::Json
-    }
-
-    /// With `--keyless`, the identity token (checked now, so a bad token
-    /// fails before the step runs).
-    fn keyless_token(&self) -> Result<Option<keyless::IdentityToken>> {
-        if !self.keyless.keyless {
-            return Ok(None);
-        }
-        if self.key.is_some() || self.gpg.signer().is_some() {
-            bail!("--keyless signs without a key: drop --key/--gpg, or drop --keyless");
-        }
-        if self.format() != LinkFormat::Statement {
-            bail!("--keyless writes a Sigstore bundle of a Statement v1 link: drop --encoding/--use-dsse");
-        }
-        self.keyless.token().map(Some)
-    }
-
-    fn format(&self) -> LinkFormat {
-        if self.use_dsse {
-            LinkFormat::DsseLink
-        } else {
-            self.encoding.unwrap_or(LinkFormat::Statement)
-        }
-    }
-
-    fn load_key(&self) -> Result<LinkSigner> {
-        if let Some(gpg) = self.gpg.signer() {
-            if self.format() != LinkFormat::Metablock {
-                bail!(
-                    "--gpg signs Metablocks only, as the reference does: add --encoding metablock"
-                );
-            }
-            gpg.check_secret_key()?;
-            return Ok(LinkSigner::Gpg(gpg));
-        }
-        let Some(path) = &self.key else {
-            bail!("no signing key: pass --key FILE (or --signing-key FILE), or --gpg [KEYID]");
-        };
-        let key = util::load_private_key(path, self.password.as_ref())?;
-        Ok(LinkSigner::Key(Box::new(key)))
-    }
-
-    /// Everything signing needs, loaded and checked before the step runs:
-    /// the key (and its password), or the identity token and the trust
-    /// config.
-    fn prepare(&self) -> Result<Signing> {
-        match self.keyless_token()? {
-            Some(token) => {
-                self.keyless.trust_config()?;
-                Ok(Signing::Keyless(token))
-            }
-            None => Ok(Signing::Key(self.load_key()?)),
-        }
-    }
-
-    /// Secrets given on the command line, for the redactor.
-    fn secrets(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        if let Some(Some(password)) = &self.password {
-            out.push(("--password".to_owned(), password.clone()));
-        }
-        if let Some(token) = &self.keyless.identity_token {
-            out.push(("--identity-token".to_owned(), token.clone()));
-        }
-        out
-    }
-}
-
-impl Signing {
-    /// The name of the finished link's file (with a stand-in for a key id
-    /// not known yet).
-    fn link_name(&self, name: &StepName) -> String {
-        match self {
-            Signing::Keyless(_) => crate::keyless_sign::link_bundle_name(name, UNKNOWN_KEYID),
-            Signing::Key(LinkSigner::Key(key)) => name.link_file_name(key.keyid().as_str()),
-            Signing::Key(LinkSigner::Gpg(_)) => name.link_file_name(UNKNOWN_KEYID),
-        }
-    }
-
-    /// The key id part of the unfinished link's name (a stand-in for gpg).
-    fn unfinished_id(&self) -> String {
-        match self {
-            Signing::Keyless(_) => KEYLESS_UNFINISHED.to_owned(),
-            Signing::Key(LinkSigner::Key(key)) => key.keyid().to_string(),
-            Signing::Key(LinkSigner::Gpg(_)) => UNKNOWN_KEYID.to_owned(),
-        }
-    }
-}
 
 /// Arguments of `toto run`.
 #[derive(Debug, Args)]
@@ -451,8 +157,8 @@ pub struct MockArgs {
     /// Output: text, or json (one JSON object on stdout: the link written,
     /// artifact counts, the command's exit code; the command's own stdout
     /// then goes to stderr).
-    #[arg(long, value_enum, default_value_t = util::Format::Text)]
-    format: util::Format,
+    #[arg(long, value_enum, default_value_t = crate::verdict::Format::Text)]
+    format: crate::verdict::Format,
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -479,158 +185,16 @@ fn record_step(request: &step::Request<'_>) -> Result<step::Step> {
     step::run(request).map_err(|e| match e {
         // The limit came from --timeout (or in-toto-run's default): say so.
         attest::Error::Exec(attest::exec::ExecError::Timeout { program, seconds }) => {
-            anyhow::Error::new(util::VerificationFailed(format!(
+            anyhow::Error::new(crate::verdict::VerificationFailed(format!(
                 "command {program} timed out after {seconds} s (--timeout {seconds}) and was \
                  killed; raise or remove --timeout"
             )))
         }
-        attest::Error::Exec(e) => anyhow::Error::new(util::VerificationFailed(e.to_string())),
+        attest::Error::Exec(e) => {
+            anyhow::Error::new(crate::verdict::VerificationFailed(e.to_string()))
+        }
         other => other.into(),
     })
-}
-
-/// Signs and writes `link`; `path` names the file from the signing key id
-/// (or refuses the key). Returns the file's path, the bytes written and the
-/// key id.
-fn write_link(
-    link: &Link,
-    key: Option<&LinkSigner>,
-    format: LinkFormat,
-    path: impl FnOnce(&str) -> Result<PathBuf>,
-) -> Result<(PathBuf, Vec<u8>, String)> {
-    let payload = match format {
-        LinkFormat::Statement => link.to_statement().into_value(),
-        LinkFormat::DsseLink | LinkFormat::Metablock => link.to_classic(),
-    };
-    let mut document = SignedDocument::new(payload, format.encoding())?;
-    let keyid = match key {
-        Some(key) => key.sign(&mut document)?,
-        None => String::new(),
-    };
-    if !keyid.is_empty() {
-        crate::log::verbose!("signed the {format:?} link with key {keyid}");
-    }
-    let path = path(&keyid)?;
-    let bytes = document.to_json();
-    util::write_atomic(&path, &bytes, None)?;
-    Ok((path, bytes, keyid))
-}
-
-/// A keyless link is a Statement whose subjects are the step's products.
-/// Without products it binds no artifact, and toto verifies such a bundle
-/// only from a Rekor v1 entry: with Rekor v2 it is refused here, before the
-/// step runs and before anything reaches Fulcio or Rekor.
-fn check_keyless_products(
-    signing_args: &SigningArgs,
-    signing: &Signing,
-    products: usize,
-) -> Result<()> {
-    if matches!(signing, Signing::Keyless(_))
-        && products == 0
-        && signing_args.keyless.trust_config()?.services.rekor_version == 2
-    {
-        bail!(
-            "--keyless signs the link as a Statement whose subjects are the step's products, \
-             and there are none: a link without products is logged to Rekor v1 only; pass \
-             --rekor-version 1 or record products with -p PATH (nothing was signed or logged)"
-        );
-    }
-    Ok(())
-}
-
-/// A signed link written: what `--format json` reports.
-struct Written {
-    /// The link file.
-    path: PathBuf,
-    /// `--encoding`'s name, or `sigstore-bundle`.
-    encoding: &'static str,
-    /// Who signed it (see [`signer_json`]).
-    signer: serde_json::Value,
-}
-
-/// A signer as `--format json` reports it: `{"kind": "key"|"gpg", "keyid"}`
-/// or `{"kind": "keyless", "identity", "issuer"}`.
-fn signer_json(signer: &Signer) -> serde_json::Value {
-    match signer {
-        Signer::Key { keyid } => serde_json::json!({"kind": "key", "keyid": keyid}),
-        Signer::Gpg { keyid } => serde_json::json!({"kind": "gpg", "keyid": keyid}),
-        Signer::Keyless {
-            issuer,
-            subject,
-            email,
-            workflow,
-        } => serde_json::json!({
-            "kind": "keyless",
-            "identity": email.as_ref().or(workflow.as_ref()).unwrap_or(subject),
-            "issuer": issuer,
-        }),
-    }
-}
-
-/// `--format json` of a link written by run or record stop.
-fn link_report(
-    written: &Written,
-    name: &StepName,
-    link: &Link,
-    exit_code: Option<i64>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "link": written.path.display().to_string(),
-        "step": name.as_str(),
-        "encoding": written.encoding,
-        "signer": written.signer,
-        "materials": link.materials.len(),
-        "products": link.products.len(),
-        "exit_code": exit_code,
-    })
-}
-
-/// Signs a finished step's link with the key, or keylessly, and writes it
-/// into the metadata directory as `<step>.<id8>.link` (`.link.sigstore.json`
-/// when keyless). Checks first that the file can be written, so nothing is
-/// logged in Rekor for a link that cannot be; `check_keyid` may refuse the
-/// key a key signer signed with.
-fn sign_link(
-    link: &Link,
-    signing_args: &SigningArgs,
-    signing: &Signing,
-    name: &StepName,
-    check_keyid: &dyn Fn(&str) -> Result<()>,
-) -> Result<Written> {
-    let dir = &signing_args.metadata_directory;
-    util::check_writable(dir, &[signing.link_name(name)])?;
-    match signing {
-        Signing::Keyless(token) => {
-            check_keyless_products(signing_args, signing, link.products.len())?;
-            let signer = signing_args.keyless.signer(token)?;
-            let path = crate::keyless_sign::write_link(link, &signer, name, dir)?;
-            Ok(Written {
-                path,
-                encoding: "sigstore-bundle",
-                signer: serde_json::json!({
-                    "kind": "keyless",
-                    "identity": signer.identity(),
-                    "issuer": signer.issuer(),
-                }),
-            })
-        }
-        Signing::Key(key) => {
-            let format = signing_args.format();
-            let (path, _, keyid) = write_link(link, Some(key), format, |id| {
-                check_keyid(id)?;
-                Ok(dir.join(name.link_file_name(id)))
-            })?;
-            let signer = match key {
-                LinkSigner::Key(_) => Signer::Key { keyid },
-                LinkSigner::Gpg(_) => Signer::Gpg { keyid },
-            };
-            Ok(Written {
-                path,
-                encoding: format.name(),
-                signer: signer_json(&signer),
-            })
-        }
-    }
 }
 
 /// The environment, for the redactor: names and values that are not UTF-8
@@ -661,11 +225,10 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         .context("invalid --redact pattern")?;
     // Whatever would stop the link from being signed and written fails
     // now, before the step runs.
-    let signing = args.signing.prepare()?;
-    if args.products.is_empty() {
-        check_keyless_products(&args.signing, &signing, 0)?;
-    }
-    util::check_writable(
+    let timeout = args.timeout.filter(|&seconds| seconds > 0);
+    let step = args.signing.step_seconds(timeout);
+    let signing = args.signing.prepare(step, args.products.is_empty())?;
+    crate::files::check_writable(
         &args.signing.metadata_directory,
         &[signing.link_name(&name)],
     )?;
@@ -675,12 +238,9 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     request.materials = &args.materials;
     request.products = &args.products;
     request.redactor = Some(&redactor);
-    request.timeout = args
-        .timeout
-        .filter(|&seconds| seconds > 0)
-        .map(Duration::from_secs);
-    if let (Some(seconds), false) = (request.timeout.map(|t| t.as_secs()), args.no_command) {
-        crate::log::verbose!("the command is killed after {seconds} s (--timeout {seconds})");
+    request.timeout = timeout.map(Duration::from_secs);
+    if let (Some(seconds), false) = (timeout, args.no_command) {
+        crate::verbosity::verbose!("the command is killed after {seconds} s (--timeout {seconds})");
     }
     request.remove_env = removed_credentials(args.pass_credentials);
     request.record_streams = args.record_streams;
@@ -691,9 +251,9 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         link, return_value, ..
     } = record_step(&request)?;
     let written = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
-    crate::log::info!("wrote {}", written.path.display());
+    crate::verbosity::info!("wrote {}", written.path.display());
     if args.signing.json() {
-        util::print_json(&link_report(&written, &name, &link, return_value))?;
+        crate::verdict::print_json(&link_report(&written, &name, &link, return_value))?;
     }
     let code = return_value.unwrap_or(0);
     Ok(ExitCode::from(
@@ -714,13 +274,13 @@ fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
     args.signing.settle_format()?;
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
-    let signing = args.signing.prepare()?;
+    let signing = (args.signing).prepare(args.signing.step_seconds(None), false)?;
     let dir = link_directory(&args.signing)?;
     let unfinished = crate::gpg_sign::unfinished_name(name.as_str(), &signing.unfinished_id());
-    util::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
+    crate::files::check_writable(&dir, &[unfinished, signing.link_name(&name)])?;
     let store = Store::open()?;
     if let Some(earlier) = store.load(&dir, name.as_str())? {
-        crate::log::warning(format_args!(
+        crate::verbosity::warning(format_args!(
             "replacing the recording of step {name} started {} earlier",
             earlier.signer
         ));
@@ -765,12 +325,12 @@ fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
     });
     let started = Started::new(name.as_str(), &dir, signer, &file_name, &bytes, &link);
     store.save(&dir, &started)?;
-    crate::log::info!(
+    crate::verbosity::info!(
         "started {}; finish with `toto record stop -n {name}`",
         path.display()
     );
     if args.signing.json() {
-        util::print_json(&report)?;
+        crate::verdict::print_json(&report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -807,10 +367,8 @@ fn record_stop(mut args: RecordStopArgs) -> Result<ExitCode> {
     args.signing.settle_format()?;
     let name = step_name(&args.step_name)?;
     let options = args.artifacts.options()?;
-    let signing = args.signing.prepare()?;
-    if args.products.is_empty() {
-        check_keyless_products(&args.signing, &signing, 0)?;
-    }
+    // The step has run: the token must last for the signing only.
+    let signing = args.signing.prepare(0, args.products.is_empty())?;
     let dir = link_directory(&args.signing)?;
     let store = Store::open()?;
     let Some(started) = store.load(&dir, name.as_str())? else {
@@ -822,17 +380,20 @@ fn record_stop(mut args: RecordStopArgs) -> Result<ExitCode> {
     };
     check_signer(&started, &signing, &name)?;
     let unfinished = started.unfinished_path(&dir);
-    let limits = util::limits();
-    let bytes = util::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
-        .with_context(|| {
-            format!("the unfinished link of step {name} is gone; run `toto record start` again")
-        })?;
+    let limits = crate::files::limits();
+    let bytes =
+        crate::files::read_limited(&unfinished, limits.max_envelope_bytes, "unfinished link")
+            .with_context(|| {
+                format!("the unfinished link of step {name} is gone; run `toto record start` again")
+            })?;
     if let Err(differences) = started.check_unfinished(&bytes) {
-        return Err(anyhow::Error::new(util::VerificationFailed(format!(
-            "{} changed since `toto record start`: {differences}; not signing it \
+        return Err(anyhow::Error::new(crate::verdict::VerificationFailed(
+            format!(
+                "{} changed since `toto record start`: {differences}; not signing it \
              (run `toto record start` again)",
-            unfinished.display()
-        ))));
+                unfinished.display()
+            ),
+        )));
     }
     let document = SignedDocument::from_json(&bytes, &limits)?;
     let mut link = Link::from_payload(document.into_payload())?;
@@ -856,9 +417,9 @@ fn record_stop(mut args: RecordStopArgs) -> Result<ExitCode> {
     std::fs::remove_file(&unfinished)
         .with_context(|| format!("cannot remove {}", unfinished.display()))?;
     store.remove(&dir, name.as_str())?;
-    crate::log::info!("wrote {}", written.path.display());
+    crate::verbosity::info!("wrote {}", written.path.display());
     if args.signing.json() {
-        util::print_json(&link_report(&written, &name, &link, None))?;
+        crate::verdict::print_json(&link_report(&written, &name, &link, None))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -876,7 +437,7 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     let name = step_name(&args.name)?;
     let redactor = Redactor::new(&[], true, &environment())?;
     let file = PathBuf::from(format!("{name}.link"));
-    util::check_writable(Path::new("."), &[file.display().to_string()])?;
+    crate::files::check_writable(Path::new("."), &[file.display().to_string()])?;
     let options = RecordOptions::default();
     let here = [PathBuf::from(".")];
     let progress = crate::progress::StepProgress::new();
@@ -887,21 +448,21 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     request.redactor = Some(&redactor);
     request.remove_env = removed_credentials(args.pass_credentials);
     request.record_streams = args.record_streams;
-    let json_out = args.format == util::Format::Json;
+    let json_out = args.format == crate::verdict::Format::Json;
     request.stdout_to_stderr = json_out;
     request.observer = &progress;
     let step::Step {
         link, return_value, ..
     } = record_step(&request)?;
     let (path, _, _) = write_link(&link, None, LinkFormat::Metablock, |_| Ok(file))?;
-    crate::log::info!("wrote unsigned {}", path.display());
+    crate::verbosity::info!("wrote unsigned {}", path.display());
     if json_out {
         let written = Written {
             path,
             encoding: LinkFormat::Metablock.name(),
             signer: serde_json::Value::Null,
         };
-        util::print_json(&link_report(&written, &name, &link, return_value))?;
+        crate::verdict::print_json(&link_report(&written, &name, &link, return_value))?;
     }
     Ok(ExitCode::SUCCESS)
 }

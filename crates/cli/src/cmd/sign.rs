@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use attest::{Link, SignedDocument};
 
-use crate::util;
+use crate::gpg_sign::LinkSigner;
+use crate::verdict::{print_json, Format};
 
 /// Arguments of `toto sign`.
 #[derive(Debug, clap::Args)]
@@ -43,78 +44,40 @@ pub struct SignArgs {
     #[arg(long)]
     verify: bool,
     /// Output: text, or json (one JSON object on stdout: the file written
-    /// and its signatures, or --verify's verdict). Not with --gpg.
-    #[arg(long, value_enum, default_value_t = util::Format::Text)]
-    format: util::Format,
+    /// and its signatures, or --verify's verdict).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
-/// `toto sign`.
+/// `toto sign`: one flow for key files and gpg.
 pub fn run(args: SignArgs) -> Result<ExitCode> {
-    let json_out = args.format == util::Format::Json;
-    if json_out && args.gpg.signer().is_some() {
-        bail!("--format json is not available with --gpg: drop one of them");
-    }
-    let limits = util::limits();
-    let bytes = util::read_document(&args.file, "file")?;
+    let json_out = args.format == Format::Json;
+    let limits = crate::files::limits();
+    let bytes = crate::files::read_document(&args.file, "file")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("{} is not a link or layout", args.file.display()))?;
-    if let Some(gpg) = args.gpg.signer() {
-        return crate::gpg_sign::sign_file(
-            &gpg,
-            &args.file,
-            document,
-            args.output,
-            args.append,
-            args.verify,
-        );
-    }
+    let gpg = args.gpg.signer();
     if args.verify {
-        for path in &args.keys {
-            let key = util::load_public_key(path)?;
-            if document.verify(&[&key], 1).is_err() {
-                if json_out {
-                    util::print_json(&serde_json::json!({
-                        "verified": false,
-                        "file": args.file.display().to_string(),
-                        "missing": key.keyid().as_str(),
-                    }))?;
-                }
-                eprintln!(
-                    "{} {} has no valid signature by {} ({})",
-                    crate::style::bad("toto: verification failed:"),
-                    args.file.display(),
-                    key.keyid(),
-                    path.display()
-                );
-                return Ok(ExitCode::from(util::EXIT_FAILED));
-            }
-        }
-        if json_out {
-            util::print_json(&serde_json::json!({
-                "verified": true,
-                "file": args.file.display().to_string(),
-            }))?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        println!(
-            "{} {} is signed by every key given.",
-            crate::style::good("Verified:"),
-            args.file.display()
-        );
-        return Ok(ExitCode::SUCCESS);
+        return verify(&args, gpg.as_ref(), &document, json_out);
     }
-    let keys = args
-        .keys
-        .iter()
-        .map(|p| util::load_private_key(p, args.password.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+    let signers = match gpg {
+        Some(gpg) => vec![LinkSigner::Gpg(gpg)],
+        None => args
+            .keys
+            .iter()
+            .map(|p| crate::keys::load_private_key(p, args.password.as_ref()))
+            .map(|key| key.map(|key| LinkSigner::Key(Box::new(key))))
+            .collect::<Result<Vec<_>>>()?,
+    };
     let mut signed = if args.append {
         document.clone()
     } else {
-        SignedDocument::new(document.payload().clone(), document.encoding())?
+        document.unsigned()?
     };
-    for key in &keys {
-        signed.add_signature(key)?;
+    let mut first_keyid = None;
+    for signer in &signers {
+        let keyid = signer.sign(&mut signed)?;
+        first_keyid.get_or_insert(keyid);
     }
     let output = match (&args.output, document.payload_type()) {
         (Some(out), _) => out.clone(),
@@ -122,21 +85,79 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         (None, _) => {
             let link = Link::from_payload(document.payload().clone())?;
             let name = attest::layout::StepName::parse(&link.name)?;
-            let Some(first) = keys.first() else {
+            let Some(first) = first_keyid else {
                 bail!("no key given");
             };
             let dir = args.file.parent().map(PathBuf::from).unwrap_or_default();
-            dir.join(name.link_file_name(first.keyid().as_str()))
+            dir.join(name.link_file_name(&first))
         }
     };
-    util::write_atomic(&output, &signed.to_json(), None)?;
-    crate::log::info!("wrote {}", output.display());
+    let bytes = signed.to_json();
+    if document.payload_type() == Some("layout") {
+        crate::keyless_sign::check_layout_bundle_kept(&output, &bytes)?;
+    }
+    crate::files::write_atomic(&output, &bytes, None)?;
+    crate::verbosity::info!("wrote {}", output.display());
     if json_out {
-        util::print_json(&serde_json::json!({
+        print_json(&serde_json::json!({
             "file": output.display().to_string(),
             "signatures": signed.signature_count(),
             "keyids": signed.signature_keyids(),
         }))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `toto sign --verify`: every key given (or the OpenPGP key gpg exports)
+/// signed the document.
+fn verify(
+    args: &SignArgs,
+    gpg: Option<&crate::gpg_sign::Gpg>,
+    document: &SignedDocument,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let file = args.file.display().to_string();
+    let failed = |keyid: &str, by: String| {
+        if json_out {
+            print_json(&serde_json::json!({
+                "verified": false,
+                "file": file,
+                "missing": keyid,
+            }))?;
+        }
+        eprintln!(
+            "{} {file} has no valid signature by {by}",
+            crate::style::bad("toto: verification failed:"),
+        );
+        Ok(ExitCode::from(crate::verdict::EXIT_FAILED))
+    };
+    let verified = |by: &str| {
+        if json_out {
+            print_json(&serde_json::json!({"verified": true, "file": file}))?;
+        } else {
+            println!("{} {file} is signed by {by}.", crate::style::good("Verified:"));
+        }
+        Ok(ExitCode::SUCCESS)
+    };
+    if let Some(gpg) = gpg {
+        let keyid = gpg
+            .keyid
+            .clone()
+            .context("--verify --gpg needs the key id: --gpg KEYID")?;
+        let key = gpg.key(&keyid)?;
+        if document.verify_gpg(&key, crate::clock::unix_now()).is_err() {
+            return failed(&keyid, format!("OpenPGP key {keyid}"));
+        }
+        return verified(&format!("OpenPGP key {keyid}"));
+    }
+    for path in &args.keys {
+        let key = crate::keys::load_public_key(path)?;
+        if document.verify(&[&key], 1).is_err() {
+            return failed(
+                key.keyid().as_str(),
+                format!("{} ({})", key.keyid(), path.display()),
+            );
+        }
+    }
+    verified("every key given")
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use crate::keyless_sign::{cli_error, write_bundle, KeylessArgs};
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Arguments of `toto sign-blob`.
 #[derive(Debug, clap::Args)]
@@ -43,7 +43,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
     }
     let mut blobs = Vec::new();
     for file in &args.files {
-        blobs.push(util::read_limited(file, 1 << 30, "file to sign")?);
+        blobs.push(crate::files::read_limited(file, 1 << 30, "file to sign")?);
     }
     let token = args.keyless.token()?;
     let signer = args.keyless.signer(&token)?;
@@ -56,7 +56,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
             PathBuf::from(name)
         });
         write_bundle(&path, &bundle)?;
-        crate::log::info!(
+        crate::verbosity::info!(
             "wrote {} (signed by {}, {}; Rekor log index {})",
             path.display(),
             signer.identity(),
@@ -70,7 +70,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
         }));
     }
     if args.format == Format::Json {
-        util::print_json(&serde_json::json!({
+        crate::verdict::print_json(&serde_json::json!({
             "identity": signer.identity(),
             "issuer": signer.issuer(),
             "bundles": written,

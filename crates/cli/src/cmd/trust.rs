@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use keyless::tuf::{self, Location};
 
-use crate::util::Format;
+use crate::trust_roots::{cached_public_good_root, default_cache_dir, public_good_root_path};
+use crate::verdict::Format;
 
 /// `toto trust …`.
 #[derive(Debug, Subcommand)]
@@ -79,76 +80,10 @@ impl TrustCommand {
     }
 }
 
-/// The cache directory of the public-good repository.
-fn public_good_cache_dir() -> Result<PathBuf> {
-    let location = Location::parse(tuf::PUBLIC_GOOD_REPOSITORY)?;
-    Ok(default_cache_dir()?.join(location.cache_name()))
-}
-
-/// Where `toto trust update` puts the public-good trusted root.
-fn public_good_root_path() -> Result<PathBuf> {
-    Ok(public_good_cache_dir()?
-        .join("targets")
-        .join(tuf::TRUSTED_ROOT_TARGET))
-}
-
-/// A trusted root from the cache, verified.
-#[derive(Debug)]
-pub struct CachedRoot {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Its JSON, as verified.
-    pub json: String,
-}
-
-/// The public-good trusted root `toto trust update` last fetched, the
-/// default trust root of every command: `None` when there is none (the
-/// embedded root is the default then). It is re-verified on every use
-/// against the TUF metadata cached beside it (the root chain from the
-/// embedded TUF root, the targets metadata's signatures and expiry, the
-/// file's length and hashes), so a file planted or edited in the cache is
-/// refused, with how to fix it.
-pub fn cached_public_good_root() -> Result<Option<CachedRoot>> {
-    let (Ok(dir), Ok(path)) = (public_good_cache_dir(), public_good_root_path()) else {
-        return Ok(None);
-    };
-    if std::fs::symlink_metadata(&path).is_err() {
-        return Ok(None);
-    }
-    let bytes = tuf::cached_target(
-        &dir,
-        tuf::PUBLIC_GOOD_TUF_ROOT,
-        tuf::TRUSTED_ROOT_TARGET,
-        SystemTime::now(),
-    )
-    .with_context(|| {
-        format!(
-            "the cached trusted root {} is not what the cached TUF metadata vouches for \
-             (planted, edited or stale); run `toto trust update` to fetch it again, or pass \
-             --trusted-root FILE",
-            path.display()
-        )
-    })?;
-    let json =
-        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-    Ok(Some(CachedRoot { path, json }))
-}
-
-fn default_cache_dir() -> Result<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = non_empty("XDG_CACHE_HOME") {
-        return Ok(PathBuf::from(dir).join("toto/tuf"));
-    }
-    match non_empty("HOME") {
-        Some(home) => Ok(PathBuf::from(home).join(".cache/toto/tuf")),
-        None => bail!("neither XDG_CACHE_HOME nor HOME is set: pass --cache-dir DIR"),
-    }
-}
-
 fn show(args: &ShowArgs) -> Result<ExitCode> {
     let cached = cached_public_good_root()?;
     if args.format == Format::Json {
-        crate::util::print_json(&serde_json::json!({
+        crate::verdict::print_json(&serde_json::json!({
             "public_good_root": match &cached {
                 Some(c) => serde_json::json!({"source": "cache", "path": c.path.display().to_string()}),
                 None => serde_json::json!({"source": "embedded", "path": null}),
@@ -195,7 +130,7 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
     };
 
     let initial_root = match &args.root {
-        Some(path) => crate::util::read_limited(path, 1 << 20, "TUF root")?,
+        Some(path) => crate::files::read_limited(path, 1 << 20, "TUF root")?,
         None => tuf::PUBLIC_GOOD_TUF_ROOT.to_vec(),
     };
     let refreshed = tuf::update(&location, &initial_root, &cache_root, SystemTime::now())
@@ -217,7 +152,7 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        crate::util::print_json(&serde_json::json!({
+        crate::verdict::print_json(&serde_json::json!({
             "repository": args.repository,
             "root_version": refreshed.root_version,
             "timestamp_version": refreshed.timestamp_version,

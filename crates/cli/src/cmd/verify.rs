@@ -15,7 +15,7 @@ use attest::verify::{self, Options, Report};
 use attest::SignedDocument;
 use keyless::BundleVerifier;
 
-use crate::util::{self, Format};
+use crate::verdict::Format;
 
 /// Arguments of `toto verify`.
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub struct VerifyArgs {
     inspection_timeout: u64,
     /// The trusted root for keyless functionaries' and owners' bundles.
     #[command(flatten)]
-    trust: crate::cmd::verify_bundle::TrustRootArgs,
+    trust: crate::bundle_args::TrustRootArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -66,7 +66,7 @@ pub struct VerifyArgs {
 /// The keyless verifier, built on first use (only layouts with keyless
 /// functionaries need the trusted root), saying with `-v` what it verified.
 struct Keyless {
-    trust: crate::cmd::verify_bundle::TrustRootArgs,
+    trust: crate::bundle_args::TrustRootArgs,
     verifier: OnceCell<Result<BundleVerifier, String>>,
 }
 
@@ -78,7 +78,7 @@ impl attest::FunctionaryVerifier for Keyless {
         issuer: &str,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
-            crate::log::verbose!("keyless functionaries: loading the trusted root");
+            crate::verbosity::verbose!("keyless functionaries: loading the trusted root");
             self.trust
                 .load()
                 .and_then(|root| Ok(BundleVerifier::new(&root)?))
@@ -91,7 +91,7 @@ impl attest::FunctionaryVerifier for Keyless {
                 reason: reason.clone(),
             })?;
         let verified = verifier.verify_evidence(evidence, identity, issuer)?;
-        crate::log::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
+        crate::verbosity::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
         Ok(verified)
     }
 }
@@ -103,7 +103,7 @@ struct Progress(crate::progress::Links);
 impl EvidenceObserver for Progress {
     fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
         self.0.loaded(file_name);
-        crate::log::verbose!("loaded {location} ({bytes} bytes)");
+        crate::verbosity::verbose!("loaded {location} ({bytes} bytes)");
     }
 
     fn inspect(
@@ -118,23 +118,23 @@ impl EvidenceObserver for Progress {
 
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let limits = util::limits();
+    let limits = crate::files::limits();
     let keys = args
         .layout_keys
         .iter()
         .map(|p| {
-            let key = util::load_public_key(p)?;
-            crate::log::verbose!("layout key {}: key id {}", p.display(), key.keyid());
+            let key = crate::keys::load_public_key(p)?;
+            crate::verbosity::verbose!("layout key {}: key id {}", p.display(), key.keyid());
             Ok(key)
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = util::read_document(&args.layout, "layout")?;
+    let bytes = crate::files::read_document(&args.layout, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
     if !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
-    let now = util::unix_now();
+    let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
         verifier: OnceCell::new(),
@@ -142,11 +142,11 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let progress = Progress(crate::progress::Links::new(args.format == Format::Json));
     // An inspection gets none of the verifier's toto credentials.
     let evidence = LinkDirectory::new(&args.link_dir, limits)
-        .limit_hint(util::MAX_DOCUMENT_FLAG)
+        .limit_hint(crate::files::MAX_DOCUMENT_FLAG)
         .inspection_timeout(
             (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
         )
-        .inspection_env_removed(&crate::cmd::run::CREDENTIALS)
+        .inspection_env_removed(&attest::step::CREDENTIALS)
         .keyless(&keyless)
         .observer(&progress);
     if let Some(failure) = verify_layout_bundles(&args, &bytes)? {
@@ -157,7 +157,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             warnings: Vec::new(),
         };
         print_report(&args, &report);
-        return Ok(ExitCode::from(util::EXIT_FAILED));
+        return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
     let options = Options {
         now,
@@ -173,7 +173,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(util::EXIT_FAILED)
+        ExitCode::from(crate::verdict::EXIT_FAILED)
     })
 }
 
@@ -211,10 +211,11 @@ fn verify_layout_bundles(
                 reason,
             })
         };
-        let bundle = match util::read_limited(&path, keyless::MAX_BUNDLE_BYTES, "layout bundle") {
-            Ok(b) => b,
-            Err(e) => return Ok(refused(format!("{e:#}"))),
-        };
+        let bundle =
+            match crate::files::read_limited(&path, keyless::MAX_BUNDLE_BYTES, "layout bundle") {
+                Ok(b) => b,
+                Err(e) => return Ok(refused(format!("{e:#}"))),
+            };
         let policy = keyless::Policy::Identity {
             identity: identity.clone(),
             issuer: issuer.clone(),
@@ -240,14 +241,14 @@ fn print_report(args: &VerifyArgs, report: &Report) {
         }
         Format::Text => {
             for w in &report.warnings {
-                crate::log::warning(w);
+                crate::verbosity::warning(w);
             }
             for step in &report.steps {
                 for w in &step.warnings {
-                    crate::log::warning(format_args!("step {:?}: {w}", step.name));
+                    crate::verbosity::warning(format_args!("step {:?}: {w}", step.name));
                 }
                 for (keyid, file) in &step.links {
-                    crate::log::verbose!(
+                    crate::verbosity::verbose!(
                         "step {:?}: {file} verified by functionary {keyid}",
                         step.name
                     );
@@ -255,7 +256,7 @@ fn print_report(args: &VerifyArgs, report: &Report) {
             }
             match &report.failure {
                 None => {
-                    if !crate::log::quiet() {
+                    if !crate::verbosity::quiet() {
                         let verdict = format!(
                             "Verified: the supply chain of {} holds.",
                             args.layout.display()

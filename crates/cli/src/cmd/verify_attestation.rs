@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use crate::cmd::verify_bundle::BundleArgs;
-use crate::util::{self, Format, VerificationFailed};
+use crate::bundle_args::BundleArgs;
+use crate::verdict::{Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.
 #[derive(Debug, clap::Args)]
@@ -149,7 +149,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     let requirements = match &args.policy {
         None => Vec::new(),
         Some(path) => {
-            let text = util::read_limited(path, 1 << 20, "policy")?;
+            let text = crate::files::read_limited(path, 1 << 20, "policy")?;
             let text = String::from_utf8(text).context("the policy is not UTF-8")?;
             let file: PolicyFile = toml::from_str(&text)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
@@ -160,7 +160,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
     for path in &args.subject {
-        let sha256 = util::sha256_file(path, "subject")?;
+        let sha256 = crate::files::sha256_file(path, "subject")?;
         subjects.push((
             path.display().to_string(),
             vec![Artifact::File { path, sha256 }],
@@ -196,13 +196,13 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 accepted = Some((index, checked));
                 break;
             }
-            Err(e) if util::exit_code_for(&e) == util::EXIT_FAILED => {
+            Err(e) if crate::verdict::exit_code_for(&e) == crate::verdict::EXIT_FAILED => {
                 failures.push(format!("{e:#}"));
             }
             Err(e) => return Err(e),
         }
     }
-    let Some((index, (attestation, statement_value, statement))) = accepted else {
+    let Some((index, (attestation, statement))) = accepted else {
         let why = match failures.as_slice() {
             [one] => one.clone(),
             many => {
@@ -219,7 +219,7 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
             }
         };
         report_failure(&args, &why);
-        return Ok(ExitCode::from(util::EXIT_FAILED));
+        return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     };
     match args.format {
         Format::Json => println!(
@@ -228,10 +228,10 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "verified": true,
                 "identity": attestation.verified().identity,
                 "issuer": attestation.verified().issuer,
-                "statement": statement_value,
+                "statement": statement.to_value(),
             })
         ),
-        Format::Text if crate::log::quiet() => {}
+        Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             println!("{} {shown}", crate::style::good("Verified"));
             if let Some(shape) = pep740 {
@@ -287,12 +287,12 @@ fn check(
     predicate_type: Option<&str>,
     requirements: &[Requirement],
     shown: &str,
-) -> Result<(keyless::VerifiedAttestation, Value, attest::Statement)> {
+) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
-    // Everything below reads the Statement the verifier returned.
-    let (statement_value, statement) = read_statement(attestation.payload())?;
+    // Everything below reads the Statement the verifier read and returned.
+    let statement = verified_statement(&attestation)?;
     for (name, candidates) in subjects {
         let mut named = false;
         for candidate in candidates {
@@ -318,7 +318,7 @@ fn check(
             return Err(VerificationFailed(format!("policy: {why}")).into());
         }
     }
-    Ok((attestation, statement_value, statement))
+    Ok((attestation, statement))
 }
 
 /// Whether a subject of the verified `statement` has `artifact`'s digest. A
@@ -348,8 +348,11 @@ fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Resu
                 .iter()
                 .any(|s| s.digest.as_ref().is_some_and(|d| d.get("sha512").is_some()))
             {
-                let digests =
-                    util::hash_artifact(path, &[attest::record::HashAlgorithm::Sha512], "subject")?;
+                let digests = crate::files::hash_artifact(
+                    path,
+                    &[attest::record::HashAlgorithm::Sha512],
+                    "subject",
+                )?;
                 digests.get("sha512").is_some_and(|h| names("sha512", h))
             } else {
                 false
@@ -358,15 +361,19 @@ fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Resu
     })
 }
 
-/// The Statement a verified attestation signs, read by the one rule both
-/// `verify-attestation` and `verify-bundle` apply: strict JSON, and
-/// [`attest::Statement`]'s checks (every subject digest lower-case hex, of
-/// the algorithm's length when the algorithm is known).
-pub(crate) fn read_statement(payload: &[u8]) -> Result<(Value, attest::Statement)> {
-    let value = dsse::cjson::parse_strict(payload).context("the signed payload is not JSON")?;
-    let statement = attest::Statement::from_value(value.clone())
-        .context("the signed payload is not an in-toto Statement")?;
-    Ok((value, statement))
+/// The Statement a verified attestation signs, as the verifier read it
+/// (strictly, by [`attest::Statement`]'s rules: every subject digest
+/// lower-case hex, of the algorithm's length when the algorithm is known).
+pub(crate) fn verified_statement(
+    attestation: &keyless::VerifiedAttestation,
+) -> Result<attest::Statement> {
+    attestation.statement().cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the signed payload is of type {:?}, not an in-toto Statement ({})",
+            attestation.payload_type(),
+            attest::PAYLOAD_TYPE
+        )
+    })
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str) {

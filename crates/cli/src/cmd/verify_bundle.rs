@@ -6,11 +6,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
-use keyless::{Artifact, BundleVerifier, CertificatePolicy, Policy, TrustRoot};
+use anyhow::Result;
+use keyless::{Artifact, BundleVerifier, Policy};
+
 use sha2::{Digest, Sha256};
 
-use crate::util::{self, Format};
+use crate::bundle_args::BundleArgs;
+use crate::verdict::Format;
 
 /// Arguments of `toto verify-bundle`.
 #[derive(Debug, clap::Args)]
@@ -33,143 +35,6 @@ pub struct VerifyBundleArgs {
     artifact: String,
 }
 
-/// The bundle, who must have signed it, and the trust root: shared by the
-/// commands that verify bundles.
-#[derive(Debug, clap::Args)]
-pub struct BundleArgs {
-    /// The Sigstore bundle (`*.sigstore.json`); verify-bundle takes it
-    /// repeatedly to verify many bundles of one artifact in one run.
-    #[arg(long = "bundle", value_name = "FILE", required = true)]
-    bundles: Vec<PathBuf>,
-    /// The signer's certificate identity (email or URI), matched exactly.
-    #[arg(
-        long,
-        value_name = "ID",
-        requires = "certificate_oidc_issuer",
-        conflicts_with = "key"
-    )]
-    certificate_identity: Option<String>,
-    /// A regular expression the whole certificate identity must match.
-    #[arg(
-        long,
-        value_name = "REGEX",
-        requires = "certificate_oidc_issuer",
-        conflicts_with_all = ["key", "certificate_identity"]
-    )]
-    certificate_identity_regexp: Option<String>,
-    /// The OIDC issuer that vouched for the identity, matched exactly.
-    #[arg(long, value_name = "URL")]
-    certificate_oidc_issuer: Option<String>,
-    /// GitHub Actions: the repository (owner/name) the workflow ran in.
-    #[arg(long, value_name = "OWNER/REPO")]
-    certificate_github_workflow_repository: Option<String>,
-    /// GitHub Actions: the git ref, e.g. refs/tags/v1.0.
-    #[arg(long, value_name = "REF")]
-    certificate_github_workflow_ref: Option<String>,
-    /// GitHub Actions: the triggering event, e.g. push.
-    #[arg(long, value_name = "EVENT")]
-    certificate_github_workflow_trigger: Option<String>,
-    /// GitHub Actions: the commit SHA.
-    #[arg(long, value_name = "SHA")]
-    certificate_github_workflow_sha: Option<String>,
-    /// A managed public key (PEM) instead of a certificate identity.
-    #[arg(
-        long,
-        value_name = "KEY",
-        required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"]
-    )]
-    key: Option<PathBuf>,
-    #[command(flatten)]
-    trust: TrustRootArgs,
-}
-
-/// The trusted root to verify against: shared by every command that
-/// verifies Sigstore bundles (verify-bundle, verify-attestation, verify).
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrustRootArgs {
-    /// Trusted root JSON to verify against; wins over --trust-config and
-    /// TOTO_TRUST_CONFIG.
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
-    /// A ClientTrustConfig JSON (what signing's --trust-config takes, e.g.
-    /// the testbed's trust_config.json): verify against its trusted root.
-    /// Precedence: --trusted-root, then --trust-config, then
-    /// TOTO_TRUST_CONFIG, then the public-good root (`toto trust update`'s,
-    /// else the one embedded in toto).
-    #[arg(long, value_name = "FILE", env = "TOTO_TRUST_CONFIG")]
-    trust_config: Option<PathBuf>,
-}
-
-impl TrustRootArgs {
-    /// The trusted root, by the precedence above.
-    pub fn load(&self) -> Result<TrustRoot> {
-        let Some(config) = self
-            .trust_config
-            .as_ref()
-            .filter(|_| self.trusted_root.is_none())
-        else {
-            return trust_root(self.trusted_root.as_deref());
-        };
-        // Whoever sets the environment chooses what verifies: say it.
-        crate::log::info!(
-            "verifying against the trusted root of trust config {} (--trust-config or \
-             TOTO_TRUST_CONFIG; --trusted-root FILE overrides it)",
-            config.display()
-        );
-        let bytes = util::read_limited(config, 16 << 20, "trust config")?;
-        let text = String::from_utf8(bytes)
-            .with_context(|| format!("trust config {} is not UTF-8", config.display()))?;
-        keyless::TrustConfig::trusted_root_from_json(&text)
-            .with_context(|| format!("cannot read trust config {}", config.display()))
-    }
-}
-
-impl BundleArgs {
-    /// The (first) bundle path.
-    pub fn bundle(&self) -> &Path {
-        self.bundles.first().map_or(Path::new(""), PathBuf::as_path)
-    }
-
-    /// The signer policy.
-    pub fn policy(&self) -> Result<Policy> {
-        if let Some(key) = &self.key {
-            if self.certificate_oidc_issuer.is_some() {
-                bail!("--key verifies a managed-key bundle; certificate options do not apply");
-            }
-            let pem = util::read_limited(key, 64 << 10, "key")?;
-            return Ok(Policy::Key {
-                pem: String::from_utf8(pem)
-                    .with_context(|| format!("{} is not a PEM file", key.display()))?,
-            });
-        }
-        let Some(issuer) = &self.certificate_oidc_issuer else {
-            bail!("give --certificate-oidc-issuer with the certificate identity, or --key");
-        };
-        Ok(Policy::Certificate(CertificatePolicy {
-            identity: self.certificate_identity.clone(),
-            identity_regexp: self.certificate_identity_regexp.clone(),
-            issuer: issuer.clone(),
-            github_workflow_repository: self.certificate_github_workflow_repository.clone(),
-            github_workflow_ref: self.certificate_github_workflow_ref.clone(),
-            github_workflow_trigger: self.certificate_github_workflow_trigger.clone(),
-            github_workflow_sha: self.certificate_github_workflow_sha.clone(),
-        }))
-    }
-
-    /// A verifier for the trust root.
-    pub fn verifier(&self) -> Result<BundleVerifier> {
-        Ok(BundleVerifier::new(&self.trust.load()?)?)
-    }
-
-    /// The bytes of the one bundle given.
-    pub fn read_bundle(&self) -> Result<Vec<u8>> {
-        if self.bundles.len() != 1 {
-            bail!("give exactly one --bundle");
-        }
-        util::read_limited(self.bundle(), keyless::MAX_BUNDLE_BYTES, "bundle")
-    }
-}
-
 /// Reads a `sha256:<hex>` digest when `text` is one and names no file.
 fn as_digest(text: &str) -> Option<[u8; 32]> {
     let hex_part = text.strip_prefix("sha256:")?;
@@ -178,25 +43,6 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
     }
     let bytes = hex::decode(hex_part).ok()?;
     bytes.try_into().ok()
-}
-
-/// The trusted root to verify with: `--trusted-root FILE`, else the
-/// public-good root `toto trust update` fetched, else the embedded one.
-pub fn trust_root(path: Option<&Path>) -> Result<TrustRoot> {
-    let (path, text) = match path {
-        Some(path) => {
-            let bytes = util::read_limited(path, 16 << 20, "trusted root")?;
-            let text = String::from_utf8(bytes)
-                .with_context(|| format!("{} is not UTF-8", path.display()))?;
-            (path.to_owned(), text)
-        }
-        None => match crate::cmd::trust::cached_public_good_root()? {
-            Some(cached) => (cached.path, cached.json),
-            None => return Ok(TrustRoot::public_good()?),
-        },
-    };
-    TrustRoot::from_json(&text)
-        .with_context(|| format!("cannot read trusted root {}", path.display()))
 }
 
 /// `toto verify-bundle`.
@@ -210,7 +56,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
         Some(d) => Artifact::Sha256(d),
         None => Artifact::File {
             path,
-            sha256: util::sha256_file(path, "artifact")?,
+            sha256: crate::files::sha256_file(path, "artifact")?,
         },
     };
     let shown_digest = match artifact {
@@ -238,7 +84,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         "times": verified.times,
                     })
                 )?,
-                Format::Text if crate::log::quiet() => {}
+                Format::Text if crate::verbosity::quiet() => {}
                 Format::Text => writeln!(
                     out,
                     "{} {shown} for sha256:{shown_digest}{}",
@@ -252,12 +98,12 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
             Err(failure) => {
                 let failed = matches!(&failure, Failure::Verify(e) if e.is_verification_failure());
                 code = code.max(if failed {
-                    util::EXIT_FAILED
+                    crate::verdict::EXIT_FAILED
                 } else {
-                    util::EXIT_USAGE
+                    crate::verdict::EXIT_USAGE
                 });
                 let reason = match &failure {
-                    Failure::Read(e) | Failure::Statement(e) => format!("{e:#}"),
+                    Failure::Read(e) => format!("{e:#}"),
                     Failure::Verify(e) => e.to_string(),
                 };
                 match args.format {
@@ -275,7 +121,7 @@ pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
                         Failure::Read(_) => {
                             writeln!(err, "{} {reason}", crate::style::bad("toto: error:"))?
                         }
-                        Failure::Verify(_) | Failure::Statement(_) => writeln!(
+                        Failure::Verify(_) => writeln!(
                             err,
                             "{} cannot verify {shown}: {reason}",
                             crate::style::bad("toto: error:")
@@ -296,8 +142,6 @@ enum Failure {
     Read(anyhow::Error),
     /// It did not verify, or is malformed.
     Verify(keyless::Error),
-    /// It verified, but the Statement it signs is malformed.
-    Statement(anyhow::Error),
 }
 
 /// True for an attestation bundle (a DSSE envelope, which binds an artifact
@@ -319,8 +163,8 @@ fn verify_all(
     policy: &Policy,
 ) -> Vec<Result<keyless::Verified, Failure>> {
     let one = |path: &PathBuf| {
-        let bytes =
-            util::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle").map_err(Failure::Read)?;
+        let bytes = crate::files::read_limited(path, keyless::MAX_BUNDLE_BYTES, "bundle")
+            .map_err(Failure::Read)?;
         if !is_attestation(&bytes) {
             return verifier
                 .verify(&bytes, artifact, policy)
@@ -331,10 +175,8 @@ fn verify_all(
         let attestation = verifier
             .verify_attestation(&bytes, Some(artifact), policy)
             .map_err(Failure::Verify)?;
-        if attestation.payload_type() == attest::PAYLOAD_TYPE {
-            crate::cmd::verify_attestation::read_statement(attestation.payload())
-                .map_err(Failure::Statement)?;
-        }
+        // The verifier read its Statement (when the payload is one) by the
+        // rule verify-attestation applies.
         Ok(attestation.verified().clone())
     };
     attest::parallel::map(bundles, 0, || (), |(), path| one(path))

@@ -153,20 +153,25 @@ fn parse_strictly<'j>(json: &'j [u8], what: &'static str) -> Result<dsse::json::
 /// Whether `payload` is a Statement without subjects: a bundle of it binds
 /// no artifact, and only [`super::BundleVerifier::verify_unbound`] verifies it.
 pub(crate) fn binds_no_artifact(payload: &[u8]) -> bool {
-    matches!(first_subject_digest(payload), Ok(None))
+    read_statement(payload).is_ok_and(|s| matches!(first_subject_digest(&s), Ok(None)))
+}
+
+/// Reads a signed payload as a Statement: strictly (duplicate keys
+/// refused), into `attest`'s type, by the rule every command applies to
+/// subjects (lower-case hex of the algorithm's length).
+pub(super) fn read_statement(payload: &[u8]) -> Result<attest::Statement, Error> {
+    let tree = parse_strictly(payload, "attestation statement")?;
+    attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
+        what: "attestation statement",
+        reason: e.to_string(),
+    })
 }
 
 /// The first subject digest of a Statement usable for binding; `None` for
 /// a Statement without subjects (`"subject": []`), which binds nothing.
-pub(super) fn first_subject_digest(payload: &[u8]) -> Result<Option<Artifact<'static>>, Error> {
-    // The Statement is read strictly (duplicate keys refused) into
-    // `attest`'s type, by the rule every command applies to subjects
-    // (lower-case hex of the algorithm's length).
-    let tree = parse_strictly(payload, "attestation statement")?;
-    let statement = attest::Statement::decode(tree.root()).map_err(|e| Error::Malformed {
-        what: "attestation statement",
-        reason: e.to_string(),
-    })?;
+pub(super) fn first_subject_digest(
+    statement: &attest::Statement,
+) -> Result<Option<Artifact<'static>>, Error> {
     if statement.subject.is_empty() {
         return Ok(None);
     }

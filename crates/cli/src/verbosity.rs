@@ -78,8 +78,8 @@ pub fn warning(message: impl fmt::Display) {
 /// A detail line shown with `-v`.
 macro_rules! verbose {
     ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Verbose) {
-            $crate::log::emit(format_args!($($arg)*));
+        if $crate::verbosity::enabled($crate::verbosity::Level::Verbose) {
+            $crate::verbosity::emit(format_args!($($arg)*));
         }
     };
 }
@@ -87,8 +87,8 @@ macro_rules! verbose {
 /// A detail line shown with `-vv`.
 macro_rules! debug {
     ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Debug) {
-            $crate::log::emit(format_args!($($arg)*));
+        if $crate::verbosity::enabled($crate::verbosity::Level::Debug) {
+            $crate::verbosity::emit(format_args!($($arg)*));
         }
     };
 }
@@ -96,8 +96,8 @@ macro_rules! debug {
 /// A line shown unless `-q` (what a command wrote).
 macro_rules! info {
     ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Normal) {
-            $crate::log::emit(format_args!($($arg)*));
+        if $crate::verbosity::enabled($crate::verbosity::Level::Normal) {
+            $crate::verbosity::emit(format_args!($($arg)*));
         }
     };
 }

@@ -7,7 +7,9 @@ use dsse::{KeyKind, KeyedSigner, PrivateKey};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::layout::Functionary;
 use crate::link::Encoding;
+use crate::verified::SignerIdentity;
 
 /// Link files by name; keyless "bundles" are `identity\nissuer\npayload`,
 /// checked by [`FakeSigstore`] as a Sigstore verifier would check

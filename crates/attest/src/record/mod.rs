@@ -21,20 +21,22 @@
 //! not grow with file size) and hashed on all cores. An [`Observer`] in the
 //! options is told what happens as it happens (for progress bars and
 //! verbose logs); `attest` itself never prints.
-
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use crate::digest::ArtifactMap;
 
-use crate::digest::{ArtifactMap, DigestSet};
-use crate::rules::fnmatch;
+mod exclude;
+mod hash;
+mod walk;
+
+use exclude::Excludes;
+use hash::hash_all;
+pub use hash::hash_file;
+use walk::{utf8_name, Walker};
 
 /// The reference's default exclude patterns.
 pub const DEFAULT_EXCLUDES: [&str; 4] = ["*.link*", ".git", "*.pyc", "*~"];
@@ -283,307 +285,6 @@ pub fn normpath(path: &str) -> String {
     }
 }
 
-/// One gitwildmatch pattern (as Python `pathspec` reads `.gitignore` lines).
-#[derive(Debug, Clone)]
-struct WildPattern {
-    negated: bool,
-    anchored: bool,
-    dir_only: bool,
-    segments: Vec<String>,
-}
-
-impl WildPattern {
-    fn parse(line: &str) -> Option<WildPattern> {
-        let mut text = line.trim_end();
-        if text.is_empty() || text.starts_with('#') {
-            return None;
-        }
-        let negated = text.starts_with('!');
-        if negated {
-            text = text.get(1..).unwrap_or_default();
-        }
-        let dir_only = text.ends_with('/');
-        let text = text.trim_end_matches('/');
-        if text.is_empty() {
-            return None;
-        }
-        let anchored = text.contains('/');
-        let text = text.trim_start_matches('/');
-        let segments = text.split('/').map(str::to_owned).collect();
-        Some(WildPattern {
-            negated,
-            anchored,
-            dir_only,
-            segments,
-        })
-    }
-
-    /// Whether the pattern matches `path` (segments) itself or a directory
-    /// containing it.
-    fn matches(&self, path: &[&str]) -> bool {
-        let starts: Vec<usize> = if self.anchored {
-            vec![0]
-        } else {
-            (0..path.len()).collect()
-        };
-        starts.into_iter().any(|start| {
-            let rest = path.get(start..).unwrap_or_default();
-            ends(&self.segments, rest)
-                .into_iter()
-                .any(|end| end < rest.len() || (end == rest.len() && !self.dir_only))
-        })
-    }
-}
-
-/// The numbers of path segments a pattern can consume from the start of
-/// `path` (`**` spans any number of segments).
-fn ends(pattern: &[String], path: &[&str]) -> Vec<usize> {
-    let Some((first, rest)) = pattern.split_first() else {
-        return vec![0];
-    };
-    let mut out = Vec::new();
-    if first == "**" {
-        for skip in 0..=path.len() {
-            for e in ends(rest, path.get(skip..).unwrap_or_default()) {
-                out.push(skip + e);
-            }
-        }
-        if rest.is_empty() {
-            // A trailing `**` matches everything inside, not the directory itself.
-            out.retain(|e| *e > 0);
-        }
-    } else if let Some(segment) = path.first() {
-        if fnmatch(segment, first) {
-            out.extend(
-                ends(rest, path.get(1..).unwrap_or_default())
-                    .into_iter()
-                    .map(|e| e + 1),
-            );
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-struct Excludes(Vec<WildPattern>);
-
-impl Excludes {
-    fn new(patterns: &[String]) -> Excludes {
-        Excludes(
-            patterns
-                .iter()
-                .filter_map(|p| WildPattern::parse(p))
-                .collect(),
-        )
-    }
-
-    fn excluded(&self, name: &str) -> bool {
-        let segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
-        let mut excluded = false;
-        for pattern in &self.0 {
-            if pattern.negated == excluded && pattern.matches(&segments) {
-                excluded = !pattern.negated;
-            }
-        }
-        excluded
-    }
-}
-
-struct Walker<'a> {
-    base: &'a Path,
-    excludes: Excludes,
-    follow: bool,
-    limit: usize,
-    files: Vec<(String, PathBuf, u64)>,
-    warnings: Vec<Warning>,
-    observer: Option<&'a dyn Observer>,
-}
-
-fn utf8_name(path: &Path) -> Result<&str, RecordError> {
-    path.to_str().ok_or_else(|| RecordError::NonUtf8 {
-        path: PathBuf::from(path.to_string_lossy().into_owned()),
-    })
-}
-
-impl Walker<'_> {
-    fn push_file(&mut self, name: String, path: PathBuf, size: u64) -> Result<(), RecordError> {
-        if self.files.len() >= self.limit {
-            return Err(RecordError::TooMany { limit: self.limit });
-        }
-        self.files.push((name, path, size));
-        if let Some(observer) = self.observer {
-            observer.found(self.files.len());
-        }
-        Ok(())
-    }
-
-    /// Whether `name` is excluded (telling the observer when it is).
-    fn excluded(&self, name: &str) -> bool {
-        let excluded = self.excludes.excluded(name);
-        if excluded {
-            if let Some(observer) = self.observer {
-                observer.excluded(name);
-            }
-        }
-        excluded
-    }
-
-    /// Records `name` (normalized, relative to base).
-    fn visit(&mut self, name: &str, ancestors: &mut Vec<(u64, u64)>) -> Result<(), RecordError> {
-        let path = self.base.join(name);
-        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-        // Following off: a link met while walking is not followed, to a
-        // file or to a directory; a path given explicitly is.
-        if is_link && !self.follow && !ancestors.is_empty() {
-            self.warnings.push(Warning::NotFollowed(path));
-            return Ok(());
-        }
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if fs::symlink_metadata(&path).is_ok() {
-                    self.warnings.push(Warning::BrokenSymlink(path));
-                } else {
-                    self.warnings.push(Warning::Missing(path));
-                }
-                return Ok(());
-            }
-            Err(source) => return Err(RecordError::Io { path, source }),
-        };
-        if meta.is_file() {
-            // A link given explicitly with following off: hashed as its
-            // target now (files are then opened without following links).
-            let path = if is_link && !self.follow {
-                fs::canonicalize(&path).map_err(|source| RecordError::Io { path, source })?
-            } else {
-                path
-            };
-            return self.push_file(name.to_owned(), path, meta.len());
-        }
-        if !meta.is_dir() {
-            self.warnings.push(Warning::NotRegular(path));
-            return Ok(());
-        }
-        let id = dir_id(&meta);
-        if ancestors.contains(&id) {
-            self.warnings.push(Warning::SymlinkLoop(path));
-            return Ok(());
-        }
-        let mut entries = Vec::new();
-        let reader = fs::read_dir(&path).map_err(|source| RecordError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for entry in reader {
-            let entry = entry.map_err(|source| RecordError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let file_name = entry.file_name();
-            let file_name = file_name
-                .to_str()
-                .ok_or_else(|| RecordError::NonUtf8 { path: entry.path() })?;
-            entries.push(normpath(&format!("{name}/{file_name}")));
-        }
-        entries.sort();
-        ancestors.push(id);
-        for child in entries {
-            if self.excluded(&child) {
-                continue;
-            }
-            self.visit(&child, ancestors)?;
-        }
-        ancestors.pop();
-        Ok(())
-    }
-}
-
-#[cfg(unix)]
-fn dir_id(meta: &fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn dir_id(_meta: &fs::Metadata) -> (u64, u64) {
-    (0, 0)
-}
-
-/// Hashes one file with every algorithm, streaming it through `buf`;
-/// returns the digests and the number of bytes read.
-/// The file is opened through [`dsse::file::open_regular`]: non-blocking,
-/// its type checked on the open handle, so a file swapped for a FIFO or a
-/// device after the walk is refused here instead of hanging or reading
-/// forever.
-fn hash_with(
-    path: &Path,
-    algorithms: &[HashAlgorithm],
-    buf: &mut [u8],
-    follow: bool,
-) -> Result<(DigestSet, u64), dsse::Error> {
-    let mut file = if follow {
-        dsse::file::open_regular(path)?
-    } else {
-        dsse::file::open_regular_no_follow(path)?
-    };
-    let failed = |source| dsse::Error::File {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut s256 = algorithms
-        .contains(&HashAlgorithm::Sha256)
-        .then(Sha256::new);
-    let mut s384 = algorithms
-        .contains(&HashAlgorithm::Sha384)
-        .then(Sha384::new);
-    let mut s512 = algorithms
-        .contains(&HashAlgorithm::Sha512)
-        .then(Sha512::new);
-    let mut read: u64 = 0;
-    loop {
-        let n = file.read(buf).map_err(failed)?;
-        if n == 0 {
-            break;
-        }
-        read = read.saturating_add(n as u64);
-        let chunk = buf.get(..n).unwrap_or_default();
-        if let Some(h) = s256.as_mut() {
-            h.update(chunk);
-        }
-        if let Some(h) = s384.as_mut() {
-            h.update(chunk);
-        }
-        if let Some(h) = s512.as_mut() {
-            h.update(chunk);
-        }
-    }
-    let mut map = BTreeMap::new();
-    if let Some(h) = s256 {
-        map.insert("sha256".to_owned(), hex::encode(h.finalize()));
-    }
-    if let Some(h) = s384 {
-        map.insert("sha384".to_owned(), hex::encode(h.finalize()));
-    }
-    if let Some(h) = s512 {
-        map.insert("sha512".to_owned(), hex::encode(h.finalize()));
-    }
-    DigestSet::new(map)
-        .map(|d| (d, read))
-        .map_err(|e| failed(std::io::Error::other(e.to_string())))
-}
-
-/// Hashes one file (SHA-256 unless `algorithms` says otherwise).
-pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet, RecordError> {
-    if algorithms.is_empty() {
-        return Err(RecordError::NoAlgorithm);
-    }
-    let mut buf = vec![0u8; 256 << 10];
-    hash_with(path, algorithms, &mut buf, true)
-        .map(|(d, _)| d)
-        .map_err(RecordError::from)
-}
-
 /// Records `paths` as the reference does (see the module docs).
 pub fn record_artifacts<P: AsRef<Path>>(
     paths: &[P],
@@ -669,64 +370,10 @@ pub fn record_artifacts<P: AsRef<Path>>(
     })
 }
 
-/// Hashes every job on a pool of threads; a [`Warning`] for a file that
-/// vanished, or that is no longer a regular file (it is skipped, as the walk
-/// skips FIFOs, sockets and devices). The first read error stops the others.
-fn hash_all(
-    jobs: &[(String, PathBuf)],
-    options: &RecordOptions,
-) -> Result<Vec<Result<DigestSet, Warning>>, RecordError> {
-    let failed = AtomicBool::new(false);
-    let hashed = crate::parallel::map(
-        jobs,
-        options.threads,
-        || vec![0u8; 256 << 10],
-        |buf, (name, path)| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(Err(Warning::Vanished(path.clone())));
-            }
-            match hash_with(path, &options.algorithms, buf, options.follow_symlinks) {
-                Ok((d, read)) => {
-                    if let Some(observer) = &options.observer {
-                        observer.hashed(name, read);
-                    }
-                    Ok(Ok(d))
-                }
-                Err(dsse::Error::File { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    Ok(Err(Warning::Vanished(path.clone())))
-                }
-                Err(dsse::Error::NotRegularFile {
-                    kind: dsse::file::FileKind::Symlink,
-                    ..
-                }) => Ok(Err(Warning::NotFollowed(path.clone()))),
-                Err(dsse::Error::NotRegularFile { .. }) => {
-                    Ok(Err(Warning::NotRegular(path.clone())))
-                }
-                Err(e) => {
-                    failed.store(true, Ordering::Relaxed);
-                    Err(RecordError::from(e))
-                }
-            }
-        },
-    );
-    jobs.iter()
-        .zip(hashed)
-        .map(|((_, path), result)| {
-            result.unwrap_or_else(|| {
-                Err(RecordError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other("the hashing thread failed"),
-                })
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::sync::Mutex;
 
     #[test]

@@ -1,0 +1,207 @@
+//! One link file: its signature checked against one functionary (a key,
+//! an OpenPGP key, or a keyless identity through the caller's
+//! [`FunctionaryVerifier`](crate::verified::FunctionaryVerifier)), its
+//! payload read as a link, an attestation standing for one, or a sublayout.
+//! Key-signed links are checked ahead, in parallel ([`prefetch`]).
+
+use std::collections::BTreeMap;
+
+use super::{Evidence, Options};
+use crate::error::Error;
+use crate::layout::{Functionary, Layout, Step};
+use crate::link::Link;
+use crate::signed::Seal;
+use crate::verified::SignerIdentity;
+
+/// A link file checked ahead of the step loop: refused, or decoded.
+pub(super) enum Checked {
+    Refused(String),
+    Link(Result<Link, Error>),
+}
+
+/// What a step's evidence holds once its signature checked out.
+pub(super) enum Payload {
+    /// A link (or an attestation read as one), or why it could not be read.
+    Link(Result<Link, Error>),
+    /// A sublayout, verified recursively by the caller.
+    Layout(serde_json::Value),
+}
+
+/// Reads a verified payload for `step`: a sublayout, or its evidence as a
+/// link.
+pub(super) fn read_payload(step: &Step, payload: dsse::json::Node<'_, '_>) -> Payload {
+    if payload.get("_type").and_then(|t| t.as_str()) == Some("layout") {
+        Payload::Layout(payload.to_value())
+    } else {
+        Payload::Link(evidence_link(step, payload))
+    }
+}
+
+/// Reads a verified payload of a signed document, as [`read_payload`]
+/// does; a Metablock link must also have the reference's fixed schema.
+pub(super) fn read_sealed(
+    step: &Step,
+    seal: &Seal<'_, '_>,
+    payload: dsse::json::Node<'_, '_>,
+) -> Payload {
+    match seal {
+        Seal::Metablock(_) if payload.get("_type").and_then(|t| t.as_str()) == Some("link") => {
+            Payload::Link(Link::from_metablock_node(payload))
+        }
+        _ => read_payload(step, payload),
+    }
+}
+
+/// Parses a signed link and checks it is signed by `key`; returns its
+/// payload, or why it is refused.
+pub(super) fn check_signed(
+    step: &Step,
+    bytes: &[u8],
+    key: &dsse::PublicKey,
+    keyid: &str,
+    shown: &str,
+    limits: &dsse::Limits,
+) -> Result<Payload, String> {
+    let opened = crate::signed::open(bytes, limits, |seal, payload| {
+        Ok(seal
+            .signers()
+            .verify(&[key], 1)
+            .ok()
+            .map(|_| read_sealed(step, &seal, payload)))
+    });
+    match opened {
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(None) => Err(format!(
+            "{shown}: not signed by functionary {}",
+            short(keyid)
+        )),
+        Ok(Some(payload)) => Ok(payload),
+    }
+}
+
+/// Checks every key-signed link of `layout` in parallel (parsing, canonical
+/// JSON, signatures and decoding dominate verification of big links). Links
+/// that turn out to be sublayouts are left for the step loop.
+pub(super) fn prefetch(
+    layout: &Layout,
+    evidence: &dyn Evidence,
+    options: &Options,
+) -> Result<BTreeMap<(String, String), Checked>, Error> {
+    let mut jobs = Vec::new();
+    for step in &layout.steps {
+        for keyid in &step.pubkeys {
+            let Some(Functionary::Key(key)) = layout.keys.get(keyid) else {
+                continue;
+            };
+            let file = step.name.link_file_name(keyid);
+            if let Some(bytes) = evidence.read_link(&file)? {
+                jobs.push((step, keyid, key, evidence.describe(&file), bytes));
+            }
+        }
+    }
+    // One core: the step loop checks each link as it comes.
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 || jobs.len() < 2 {
+        return Ok(BTreeMap::new());
+    }
+    let checked = crate::parallel::map(
+        &jobs,
+        0,
+        || (),
+        |(), (step, keyid, key, shown, bytes)| match check_signed(
+            step,
+            bytes,
+            key,
+            keyid,
+            shown,
+            &options.limits,
+        ) {
+            Err(why) => Some(Checked::Refused(why)),
+            Ok(Payload::Layout(_)) => None,
+            Ok(Payload::Link(Ok(link))) if link.name != step.name.as_str() => Some(
+                Checked::Refused(format!("{shown}: link is for step {:?}", link.name)),
+            ),
+            Ok(Payload::Link(decoded)) => Some(Checked::Link(decoded)),
+        },
+    );
+    // What is missing (a worker failed) is checked again by the step loop.
+    Ok(jobs
+        .iter()
+        .zip(checked)
+        .filter_map(|((step, keyid, ..), checked)| {
+            Some((
+                (step.name.to_string(), (*keyid).clone()),
+                checked.flatten()?,
+            ))
+        })
+        .collect())
+}
+
+/// Checks that a keyless verifier vouched for the functionary asked about
+/// and for an in-toto payload.
+pub(super) fn keyless_payload(
+    verified: &crate::verified::VerifiedPayload,
+    identity: &str,
+    issuer: &str,
+) -> Result<(), Error> {
+    let wanted = SignerIdentity::Sigstore {
+        identity: identity.to_owned(),
+        issuer: issuer.to_owned(),
+    };
+    if verified.signer() != &wanted {
+        return Err(Error::Malformed {
+            what: "evidence",
+            reason: format!("signed by {}, not by {wanted}", verified.signer()),
+        });
+    }
+    if verified.payload_type() != crate::statement::PAYLOAD_TYPE {
+        return Err(Error::Malformed {
+            what: "evidence",
+            reason: format!(
+                "payload type is {:?}, not {:?}",
+                verified.payload_type(),
+                crate::statement::PAYLOAD_TYPE
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The link a step's evidence stands for: a link in any encoding, or an
+/// attestation of another predicate type (e.g. SLSA provenance) whose
+/// subjects are the step's products.
+fn evidence_link(step: &Step, payload: dsse::json::Node<'_, '_>) -> Result<Link, Error> {
+    let text = |key| payload.get(key).and_then(|n| n.as_str());
+    let is_statement =
+        text("_type").is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
+    if !is_statement || text("predicateType") == Some(crate::link::LINK_PREDICATE_V03) {
+        return Link::from_node(payload);
+    }
+    let statement = crate::statement::Statement::decode(payload)?;
+    let mut products = crate::digest::ArtifactMap::new();
+    for subject in statement.subject {
+        let (Some(name), Some(digest)) = (subject.name, subject.digest) else {
+            return Err(Error::Malformed {
+                what: "attestation",
+                reason: "a subject has no name: it cannot be a step's product".into(),
+            });
+        };
+        products.insert(name, digest);
+    }
+    let mut byproducts = serde_json::Map::new();
+    byproducts.insert(
+        "predicateType".into(),
+        serde_json::Value::String(statement.predicate_type),
+    );
+    Ok(Link {
+        name: step.name.to_string(),
+        command: Vec::new(),
+        materials: crate::digest::ArtifactMap::new(),
+        products,
+        byproducts,
+        environment: serde_json::Map::new(),
+    })
+}
+
+pub(super) fn short(keyid: &str) -> &str {
+    keyid.get(..8).unwrap_or(keyid)
+}

@@ -1,0 +1,175 @@
+//! What a verification returns: the verdict, the first [`Failure`] with
+//! the facts a message needs, and per step the links used and the artifacts
+//! each rule consumed (`toto verify --format json` serializes these).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::rules;
+
+/// Why verification failed: the stage and the facts a report needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Failure {
+    /// The layout is not signed by every key given.
+    LayoutSignature {
+        /// Key id of the key whose signature is missing or bad.
+        keyid: String,
+    },
+    /// A keyless signature of the layout (a Sigstore bundle over its exact
+    /// bytes) is missing or does not verify.
+    LayoutBundle {
+        /// The signer required.
+        identity: String,
+        /// Its OIDC issuer.
+        issuer: String,
+        /// Why the bundle was refused.
+        reason: String,
+    },
+    /// The layout expired.
+    Expired {
+        /// When.
+        expires: String,
+    },
+    /// Too few functionaries provided valid links.
+    Threshold {
+        /// Step name.
+        step: String,
+        /// Required distinct functionaries.
+        required: usize,
+        /// Valid links found, by file.
+        found: Vec<String>,
+        /// Link files present but refused, with why.
+        refused: Vec<String>,
+        /// Valid links not counted: their signer was counted already (the
+        /// layout lists one signer under two entries).
+        duplicates: Vec<String>,
+    },
+    /// Links of one step disagree on artifacts.
+    LinksDisagree {
+        /// Step name.
+        step: String,
+        /// The two link files that differ.
+        links: Vec<String>,
+    },
+    /// An artifact rule failed.
+    Rule {
+        /// Step or inspection name.
+        item: String,
+        /// The rule, as the reference writes it.
+        rule: String,
+        /// `materials` or `products`.
+        source: String,
+        /// The artifact the rule was about.
+        artifact: String,
+        /// The link file (or inspection) the artifact came from.
+        link: String,
+    },
+    /// An inspection's command failed.
+    Inspection {
+        /// Inspection name.
+        name: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A sublayout failed.
+    Sublayout {
+        /// Step name.
+        step: String,
+        /// The failure inside.
+        inner: Box<Failure>,
+    },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::LayoutSignature { keyid } => write!(
+                f,
+                "layout is not signed by key {keyid}; check that the layout key is the owner's"
+            ),
+            Failure::LayoutBundle {
+                identity,
+                issuer,
+                reason,
+            } => write!(
+                f,
+                "layout is not signed by {identity} ({issuer}): {reason}"
+            ),
+            Failure::Expired { expires } => write!(
+                f,
+                "layout expired on {expires}; ask the owner for a fresh layout"
+            ),
+            Failure::Threshold {
+                step,
+                required,
+                found,
+                refused,
+                duplicates,
+            } => {
+                write!(
+                    f,
+                    "step {step:?} requires links from {required} distinct functionaries, found {} valid",
+                    found.len()
+                )?;
+                if !found.is_empty() {
+                    write!(f, " ({})", found.join(", "))?;
+                }
+                for r in refused {
+                    write!(f, "; refused {r}")?;
+                }
+                for d in duplicates {
+                    write!(f, "; not counted {d}")?;
+                }
+                Ok(())
+            }
+            Failure::LinksDisagree { step, links } => write!(
+                f,
+                "step {step:?}: links {} report different materials or products",
+                links.join(" and ")
+            ),
+            Failure::Rule {
+                item,
+                rule,
+                source,
+                artifact,
+                link,
+            } => write!(
+                f,
+                "step {item:?}: rule \"{rule}\" matched {source} artifact {artifact:?} (link {link})"
+            ),
+            Failure::Inspection { name, reason } => write!(f, "inspection {name:?}: {reason}"),
+            Failure::Sublayout { step, inner } => write!(f, "sublayout {step:?}: {inner}"),
+        }
+    }
+}
+
+/// Per step: the links used and, per rule, the artifacts it consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct StepReport {
+    /// Step or inspection name.
+    pub name: String,
+    /// Link files accepted (functionary key id → file).
+    pub links: BTreeMap<String, String>,
+    /// Traces of material rules.
+    pub materials: Vec<rules::RuleTrace>,
+    /// Traces of product rules.
+    pub products: Vec<rules::RuleTrace>,
+    /// Warnings (e.g. command mismatch).
+    pub warnings: Vec<String>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Verified or not.
+    pub verified: bool,
+    /// The failure, when not verified.
+    pub failure: Option<Failure>,
+    /// Steps examined, in order.
+    pub steps: Vec<StepReport>,
+    /// Warnings about the layout as a whole.
+    pub warnings: Vec<String>,
+}

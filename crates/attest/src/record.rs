@@ -34,7 +34,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::digest::{ArtifactMap, DigestSet};
-use crate::rules::fnmatch;
+use crate::pattern::Excludes;
 
 /// The reference's default exclude patterns.
 pub const DEFAULT_EXCLUDES: [&str; 4] = ["*.link*", ".git", "*.pyc", "*~"];
@@ -280,113 +280,6 @@ pub fn normpath(path: &str) -> String {
         (true, _) => format!("/{joined}"),
         (false, true) => ".".into(),
         (false, false) => joined,
-    }
-}
-
-/// One gitwildmatch pattern (as Python `pathspec` reads `.gitignore` lines).
-#[derive(Debug, Clone)]
-struct WildPattern {
-    negated: bool,
-    anchored: bool,
-    dir_only: bool,
-    segments: Vec<String>,
-}
-
-impl WildPattern {
-    fn parse(line: &str) -> Option<WildPattern> {
-        let mut text = line.trim_end();
-        if text.is_empty() || text.starts_with('#') {
-            return None;
-        }
-        let negated = text.starts_with('!');
-        if negated {
-            text = text.get(1..).unwrap_or_default();
-        }
-        let dir_only = text.ends_with('/');
-        let text = text.trim_end_matches('/');
-        if text.is_empty() {
-            return None;
-        }
-        let anchored = text.contains('/');
-        let text = text.trim_start_matches('/');
-        let segments = text.split('/').map(str::to_owned).collect();
-        Some(WildPattern {
-            negated,
-            anchored,
-            dir_only,
-            segments,
-        })
-    }
-
-    /// Whether the pattern matches `path` (segments) itself or a directory
-    /// containing it.
-    fn matches(&self, path: &[&str]) -> bool {
-        let starts: Vec<usize> = if self.anchored {
-            vec![0]
-        } else {
-            (0..path.len()).collect()
-        };
-        starts.into_iter().any(|start| {
-            let rest = path.get(start..).unwrap_or_default();
-            ends(&self.segments, rest)
-                .into_iter()
-                .any(|end| end < rest.len() || (end == rest.len() && !self.dir_only))
-        })
-    }
-}
-
-/// The numbers of path segments a pattern can consume from the start of
-/// `path` (`**` spans any number of segments).
-fn ends(pattern: &[String], path: &[&str]) -> Vec<usize> {
-    let Some((first, rest)) = pattern.split_first() else {
-        return vec![0];
-    };
-    let mut out = Vec::new();
-    if first == "**" {
-        for skip in 0..=path.len() {
-            for e in ends(rest, path.get(skip..).unwrap_or_default()) {
-                out.push(skip + e);
-            }
-        }
-        if rest.is_empty() {
-            // A trailing `**` matches everything inside, not the directory itself.
-            out.retain(|e| *e > 0);
-        }
-    } else if let Some(segment) = path.first() {
-        if fnmatch(segment, first) {
-            out.extend(
-                ends(rest, path.get(1..).unwrap_or_default())
-                    .into_iter()
-                    .map(|e| e + 1),
-            );
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-struct Excludes(Vec<WildPattern>);
-
-impl Excludes {
-    fn new(patterns: &[String]) -> Excludes {
-        Excludes(
-            patterns
-                .iter()
-                .filter_map(|p| WildPattern::parse(p))
-                .collect(),
-        )
-    }
-
-    fn excluded(&self, name: &str) -> bool {
-        let segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
-        let mut excluded = false;
-        for pattern in &self.0 {
-            if pattern.negated == excluded && pattern.matches(&segments) {
-                excluded = !pattern.negated;
-            }
-        }
-        excluded
     }
 }
 
@@ -746,11 +639,6 @@ mod tests {
         }
     }
 
-    fn excluded(patterns: &[&str], name: &str) -> bool {
-        let patterns: Vec<String> = patterns.iter().map(|s| (*s).to_owned()).collect();
-        Excludes::new(&patterns).excluded(name)
-    }
-
     #[test]
     fn overlapping_lstrip_prefixes_are_refused() {
         let options = RecordOptions {
@@ -936,35 +824,5 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
         assert!(recorded.artifacts.is_empty(), "{:?}", recorded.artifacts);
         assert_eq!(recorded.warnings, [Warning::NotFollowed(dir.join("a.txt"))]);
-    }
-
-    #[test]
-    fn gitwildmatch_semantics() {
-        let defaults = DEFAULT_EXCLUDES;
-        assert!(excluded(&defaults, "src/foo.link"));
-        assert!(excluded(&defaults, "a.link-unfinished"));
-        assert!(excluded(&defaults, ".git"));
-        assert!(excluded(&defaults, ".git/HEAD"));
-        assert!(excluded(&defaults, "sub/.git/HEAD"));
-        assert!(excluded(&defaults, "src/x.pyc"));
-        assert!(excluded(&defaults, "src/backup~"));
-        assert!(!excluded(&defaults, "src/a.txt"));
-        // Anchored patterns.
-        assert!(excluded(&["other/"], "other/o.txt"));
-        assert!(!excluded(&["other/"], "other"));
-        assert!(excluded(&["/other"], "other/o.txt"));
-        assert!(!excluded(&["/other"], "x/other/o.txt"));
-        assert!(excluded(&["src/*.txt"], "src/a.txt"));
-        assert!(!excluded(&["src/*.txt"], "x/src/a.txt"));
-        // `*` does not cross `/`; `**` does.
-        assert!(!excluded(&["src/*"], "src/a/b") || excluded(&["src/*"], "src/a/b"));
-        assert!(excluded(&["**/b"], "x/y/b"));
-        assert!(excluded(&["a/**"], "a/x/y"));
-        assert!(!excluded(&["a/**"], "a"));
-        assert!(excluded(&["a/**/z"], "a/z"));
-        assert!(excluded(&["a/**/z"], "a/b/c/z"));
-        // Negation re-includes.
-        assert!(!excluded(&["*.txt", "!keep.txt"], "keep.txt"));
-        assert!(excluded(&["*.txt", "!keep.txt"], "drop.txt"));
     }
 }

@@ -4,6 +4,7 @@
 //! [`link`] (links in three encodings), [`signed`] (signed documents),
 //! [`layout`] (layouts, and [`layout::describe`]: authoring one from a
 //! description), [`rules`] (artifact rules and the rule engine),
+//! [`pattern`] (fnmatch for rules, gitwildmatch for recording's excludes),
 //! [`verify`] (a layout against evidence, no I/O).
 //!
 //! The use cases, each one library call: [`step`] records a step (materials,
@@ -24,6 +25,9 @@ pub mod layout;
 pub mod link;
 pub mod output;
 pub mod parallel;
+pub mod pattern;
+#[cfg(test)]
+mod python_reference;
 pub mod record;
 pub mod redact;
 pub mod rules;

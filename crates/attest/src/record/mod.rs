@@ -21,6 +21,7 @@
 //! not grow with file size) and hashed on all cores. An [`Observer`] in the
 //! options is told what happens as it happens (for progress bars and
 //! verbose logs); `attest` itself never prints.
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,12 +29,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::digest::ArtifactMap;
+use crate::pattern::Excludes;
 
-mod exclude;
 mod hash;
 mod walk;
 
-use exclude::Excludes;
 use hash::hash_all;
 pub use hash::hash_file;
 use walk::{utf8_name, Walker};
@@ -393,11 +393,6 @@ mod tests {
         }
     }
 
-    fn excluded(patterns: &[&str], name: &str) -> bool {
-        let patterns: Vec<String> = patterns.iter().map(|s| (*s).to_owned()).collect();
-        Excludes::new(&patterns).excluded(name)
-    }
-
     #[test]
     fn overlapping_lstrip_prefixes_are_refused() {
         let options = RecordOptions {
@@ -583,35 +578,5 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
         assert!(recorded.artifacts.is_empty(), "{:?}", recorded.artifacts);
         assert_eq!(recorded.warnings, [Warning::NotFollowed(dir.join("a.txt"))]);
-    }
-
-    #[test]
-    fn gitwildmatch_semantics() {
-        let defaults = DEFAULT_EXCLUDES;
-        assert!(excluded(&defaults, "src/foo.link"));
-        assert!(excluded(&defaults, "a.link-unfinished"));
-        assert!(excluded(&defaults, ".git"));
-        assert!(excluded(&defaults, ".git/HEAD"));
-        assert!(excluded(&defaults, "sub/.git/HEAD"));
-        assert!(excluded(&defaults, "src/x.pyc"));
-        assert!(excluded(&defaults, "src/backup~"));
-        assert!(!excluded(&defaults, "src/a.txt"));
-        // Anchored patterns.
-        assert!(excluded(&["other/"], "other/o.txt"));
-        assert!(!excluded(&["other/"], "other"));
-        assert!(excluded(&["/other"], "other/o.txt"));
-        assert!(!excluded(&["/other"], "x/other/o.txt"));
-        assert!(excluded(&["src/*.txt"], "src/a.txt"));
-        assert!(!excluded(&["src/*.txt"], "x/src/a.txt"));
-        // `*` does not cross `/`; `**` does.
-        assert!(!excluded(&["src/*"], "src/a/b") || excluded(&["src/*"], "src/a/b"));
-        assert!(excluded(&["**/b"], "x/y/b"));
-        assert!(excluded(&["a/**"], "a/x/y"));
-        assert!(!excluded(&["a/**"], "a"));
-        assert!(excluded(&["a/**/z"], "a/z"));
-        assert!(excluded(&["a/**/z"], "a/b/c/z"));
-        // Negation re-includes.
-        assert!(!excluded(&["*.txt", "!keep.txt"], "keep.txt"));
-        assert!(excluded(&["*.txt", "!keep.txt"], "drop.txt"));
     }
 }

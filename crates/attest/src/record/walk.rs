@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::exclude::Excludes;
+use crate::pattern::Excludes;
 use super::{normpath, Observer, RecordError, Warning};
 
 pub(super) struct Walker<'a> {

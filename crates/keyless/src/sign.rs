@@ -21,8 +21,8 @@ mod tsa;
 
 pub(crate) use config::SIGNING_CONFIG;
 pub use config::{Services, TrustConfig};
-pub use oidc::{ambient_token, device_flow, DevicePrompt, IdentityToken, TokenSource, AUDIENCE};
 pub use link::link_bundle_name;
+pub use oidc::{ambient_token, device_flow, DevicePrompt, IdentityToken, TokenSource, AUDIENCE};
 
 /// Entry points for the fuzz targets into the signer's readers of service
 /// answers; not a stable API.

@@ -6,8 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::pattern::Excludes;
 use super::{normpath, Observer, RecordError, Warning};
+use crate::pattern::Excludes;
 
 pub(super) struct Walker<'a> {
     pub(super) base: &'a Path,

@@ -135,7 +135,10 @@ fn verify(
         if json_out {
             print_json(&serde_json::json!({"verified": true, "file": file}))?;
         } else {
-            println!("{} {file} is signed by {by}.", crate::style::good("Verified:"));
+            println!(
+                "{} {file} is signed by {by}.",
+                crate::style::good("Verified:")
+            );
         }
         Ok(ExitCode::SUCCESS)
     };

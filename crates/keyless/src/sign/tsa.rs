@@ -152,5 +152,4 @@ mod tests {
             assert!(check_timestamp_response(&granted[..n]).is_err());
         }
     }
-
 }

@@ -3,7 +3,7 @@
 //! shown on the terminal, like the reference's tee), with a timeout.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,23 @@ impl From<ExecError> for Error {
     fn from(e: ExecError) -> Error {
         Error::Exec(e)
     }
+}
+
+/// Starts `command` (whose program is `program`): [`ExecError::NotFound`]
+/// when there is no such program.
+pub(crate) fn spawn(command: &mut Command, program: &str) -> Result<Child, ExecError> {
+    command.spawn().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ExecError::NotFound {
+                program: program.to_owned(),
+            }
+        } else {
+            ExecError::Spawn {
+                program: program.to_owned(),
+                source,
+            }
+        }
+    })
 }
 
 /// A recorded stream: its first bytes, and whether there were more.
@@ -148,18 +165,7 @@ pub fn run_showing(
     } else if stdout_to_stderr {
         command.stdout(std::io::stderr());
     }
-    let mut child = command.spawn().map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ExecError::NotFound {
-                program: program.clone(),
-            }
-        } else {
-            ExecError::Spawn {
-                program: program.clone(),
-                source,
-            }
-        }
-    })?;
+    let mut child = spawn(&mut command, program)?;
     let echo_out = if stdout_to_stderr {
         echo_stderr
     } else {

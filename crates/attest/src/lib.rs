@@ -20,6 +20,7 @@ pub mod digest;
 mod error;
 pub mod evidence;
 pub mod exec;
+pub mod gpg;
 pub mod identify;
 pub mod layout;
 pub mod link;

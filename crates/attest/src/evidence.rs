@@ -7,16 +7,26 @@
 //! `attest` knows no Sigstore: the verifier of keyless functionaries'
 //! bundles is given by the caller ([`LinkDirectory::keyless`]).
 //!
-//! ```no_run
+//! Verifying the in-toto demo (a layout signed by Alice, its links in the
+//! current directory, an inspection that unpacks the delivered tarball):
+//!
+//! ```
 //! use attest::evidence::LinkDirectory;
 //! use attest::verify::{verify_layout, Options};
 //! use attest::SignedDocument;
+//! # let scratch = std::env::temp_dir().join(format!("toto-doc-evidence-{}", std::process::id()));
+//! # std::fs::create_dir_all(&scratch)?;
+//! # for entry in std::fs::read_dir(testkit::vector("demo_metablock_good"))? {
+//! #     let entry = entry?;
+//! #     std::fs::copy(entry.path(), scratch.join(entry.file_name()))?;
+//! # }
+//! # std::env::set_current_dir(&scratch)?;
 //!
 //! let limits = dsse::Limits::default();
 //! let read = |path| dsse::file::read_bounded(std::path::Path::new(path), 1 << 20, None);
 //! let layout = SignedDocument::from_json(&read("root.layout")?, &limits)?;
 //! let owner = dsse::PublicKey::from_pem(&read("alice.pub")?, None)?;
-//! let evidence = LinkDirectory::new("links", limits);
+//! let evidence = LinkDirectory::new(".", limits); // inspections run here too
 //! let now = 1_767_225_600; // 2026-01-01T00:00:00Z: time is a parameter
 //! let options = Options { now, run_inspections: true, limits, keyless_layout: false };
 //! let report = verify_layout(&layout, &[owner], &evidence, &options)?;
@@ -24,7 +34,9 @@
 //!     None => println!("verified"),
 //!     Some(failure) => println!("verification failed: {failure}"),
 //! }
-//! # Ok::<(), attest::Error>(())
+//! assert!(report.verified);
+//! # std::fs::remove_dir_all(&scratch)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::path::{Path, PathBuf};

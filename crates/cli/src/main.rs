@@ -103,20 +103,8 @@ fn compat_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             }
             out.extend(rest);
         }
-        "in-toto-verify" => {
-            out.push("verify".into());
-            out.extend(rest);
-        }
-        "in-toto-sign" => {
-            out.push("sign".into());
-            out.extend(rest);
-        }
-        "in-toto-mock" => {
-            out.push("mock".into());
-            out.extend(rest);
-        }
-        "in-toto-match-products" => {
-            out.push("match-products".into());
+        "in-toto-verify" | "in-toto-sign" | "in-toto-mock" | "in-toto-match-products" => {
+            out.push(name.trim_start_matches("in-toto-").into());
             out.extend(rest);
         }
         _ => return args,

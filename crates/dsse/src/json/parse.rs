@@ -124,17 +124,26 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<u32, Error> {
+    /// Enters an array or object at its opening bracket: one level of
+    /// `depth` is used up; true when `close` follows at once (it is empty).
+    fn open(&mut self, depth: usize, close: u8) -> Result<(usize, bool), Error> {
         let depth = match depth.checked_sub(1) {
             Some(d) if d > 0 => d,
             _ => return self.fail("recursion limit exceeded"),
         };
         self.at += 1;
-        let mark = self.open_elements.len();
         self.skip_ws();
-        if self.bytes.get(self.at) == Some(&b']') {
+        let empty = self.bytes.get(self.at) == Some(&close);
+        if empty {
             self.at += 1;
-        } else {
+        }
+        Ok((depth, empty))
+    }
+
+    fn array(&mut self, depth: usize) -> Result<u32, Error> {
+        let mark = self.open_elements.len();
+        let (depth, empty) = self.open(depth, b']')?;
+        if !empty {
             loop {
                 let item = self.value(depth)?;
                 self.open_elements.push(item);
@@ -151,17 +160,10 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Result<u32, Error> {
-        let depth = match depth.checked_sub(1) {
-            Some(d) if d > 0 => d,
-            _ => return self.fail("recursion limit exceeded"),
-        };
         let opened_at = self.at;
-        self.at += 1;
         let mark = self.open_members.len();
-        self.skip_ws();
-        if self.bytes.get(self.at) == Some(&b'}') {
-            self.at += 1;
-        } else {
+        let (depth, empty) = self.open(depth, b'}')?;
+        if !empty {
             loop {
                 match self.bytes.get(self.at) {
                     Some(b'"') => {}

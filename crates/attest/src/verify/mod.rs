@@ -36,7 +36,7 @@ mod steps;
 mod threshold;
 
 use links::prefetch;
-pub use report::{Failure, Report, StepReport};
+pub use report::{Failure, ItemKind, Queues, Report, StepReport};
 use threshold::{load_step_links, Accepted};
 
 /// Deepest sublayout nesting accepted.

@@ -89,11 +89,16 @@ fn step(root: &Path, name: &str, materials: &[&str], products: &[&str], script: 
 /// Performs `chain` in a fresh directory: keys, the signed layout, the three
 /// signed links.
 fn perform(chain: Chain) -> tempfile::TempDir {
+    perform_under(LAYOUT, chain)
+}
+
+/// [`perform`] under another `layout`.
+fn perform_under(layout: &str, chain: Chain) -> tempfile::TempDir {
     let dir = tempdir();
     let root = dir.path();
     generate_key(&root.join("bob"), &[]);
     owner_signed_layout(
-        &write(&root.join("layout.toml"), LAYOUT),
+        &write(&root.join("layout.toml"), layout),
         &root.join("alice"),
         &root.join("root.layout"),
     );
@@ -130,7 +135,12 @@ fn verify(root: &Path, extra: &[&str]) -> Output {
 /// Performs `chain`, then verifies in text and JSON: both exit 1 on a rule
 /// failure; returns stderr's failure line and the JSON report.
 fn refused(chain: Chain) -> (String, serde_json::Value) {
-    let dir = perform(chain);
+    refused_under(LAYOUT, chain)
+}
+
+/// [`refused`] under another `layout`.
+fn refused_under(layout: &str, chain: Chain) -> (String, serde_json::Value) {
+    let dir = perform_under(layout, chain);
     let root = dir.path();
     let text = verify(root, &[]);
     expect_code(&text, 1, "text verdict");
@@ -302,6 +312,66 @@ fn require_of_a_missing_artifact() {
     let cause = &failure["cause"];
     assert_eq!(cause["kind"], "required-missing", "{failure}");
     assert!(cause.get("rule").is_none(), "{cause}");
+}
+
+/// A layout whose package step is to use up build's output: DELETE
+/// consumes the materials package no longer has. Package kept (and
+/// recorded) hello/hello: DELETE does not consume it.
+#[test]
+fn delete_of_an_artifact_still_present() {
+    let layout = LAYOUT.replace(
+        r#"materials = ["MATCH hello/* WITH PRODUCTS FROM build", "DISALLOW *"]"#,
+        r#"materials = ["DELETE hello/*", "DISALLOW *"]"#,
+    );
+    assert_ne!(layout, LAYOUT);
+    let dir = perform_under(&layout, GOOD);
+    expect_code(
+        &verify(dir.path(), &[]),
+        0,
+        "package recorded hello.tar only",
+    );
+    let (line, report) = refused_under(
+        &layout,
+        Chain {
+            package_products: &["hello.tar", "hello"],
+            ..GOOD
+        },
+    );
+    let failure = &report["failure"];
+    assert!(
+        line.contains(
+            "step \"package\": materials artifact \"hello/hello\" was not consumed by \
+             \"DELETE hello/*\": it is still among the products; \"DISALLOW *\" then refused it"
+        ),
+        "{line}"
+    );
+    let cause = &failure["cause"];
+    assert_eq!(cause["kind"], "deleted-but-still-present", "{failure}");
+    assert_eq!(cause["rule"], "DELETE hello/*");
+    assert_eq!(cause["found"]["sha256"], sha256("int main;\n").as_str());
+}
+
+/// A layout that lets ALLOW consume what REQUIRE then looks for: the
+/// message names the rule that consumed it.
+#[test]
+fn require_of_an_artifact_an_earlier_rule_consumed() {
+    let layout = LAYOUT.replace(
+        r#"products = ["REQUIRE hello.tar","#,
+        r#"products = ["ALLOW hello.*", "REQUIRE hello.tar","#,
+    );
+    assert_ne!(layout, LAYOUT);
+    let (line, report) = refused_under(&layout, GOOD);
+    let failure = &report["failure"];
+    assert!(
+        line.contains(
+            "step \"package\": rule \"REQUIRE hello.tar\" failed: products artifact \
+             \"hello.tar\" was consumed by the earlier rule \"ALLOW hello.*\""
+        ),
+        "{line}"
+    );
+    assert_eq!(failure["rule"], "REQUIRE hello.tar");
+    assert_eq!(failure["cause"]["kind"], "required-consumed", "{failure}");
+    assert_eq!(failure["cause"]["rule"], "ALLOW hello.*");
 }
 
 /// The delivered hello.tar was swapped after package recorded it: the

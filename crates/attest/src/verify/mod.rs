@@ -39,6 +39,9 @@ use links::prefetch;
 pub use report::{Failure, Report, StepReport};
 use threshold::{load_step_links, Accepted};
 
+// Which item a report entry is, and its rule queues (`toto verify -v`).
+pub use report::{ItemKind, Queues};
+
 /// Deepest sublayout nesting accepted.
 pub const MAX_SUBLAYOUT_DEPTH: usize = 8;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::layout::describe::ItemKind;
 use crate::rules;
 
 /// Why verification failed: the stage and the facts a report needs.
@@ -54,18 +55,23 @@ pub enum Failure {
         /// The two link files that differ.
         links: Vec<String>,
     },
-    /// An artifact rule failed.
+    /// An artifact rule of a step or an inspection failed.
     Rule {
         /// Step or inspection name.
         item: String,
+        /// Whether `item` is a step or an inspection.
+        item_kind: ItemKind,
         /// The rule, as the reference writes it.
         rule: String,
-        /// `materials` or `products`.
-        source: String,
+        /// `materials` or `products`: the list the rule is in.
+        source: rules::SourceType,
         /// The artifact the rule was about.
         artifact: String,
         /// The link file (or inspection) the artifact came from.
         link: String,
+        /// Why: the earlier rule that should have consumed the artifact,
+        /// and why it did not.
+        cause: Box<rules::Cause>,
     },
     /// An inspection's command failed.
     Inspection {
@@ -94,10 +100,7 @@ impl std::fmt::Display for Failure {
                 identity,
                 issuer,
                 reason,
-            } => write!(
-                f,
-                "layout is not signed by {identity} ({issuer}): {reason}"
-            ),
+            } => write!(f, "layout is not signed by {identity} ({issuer}): {reason}"),
             Failure::Expired { expires } => write!(
                 f,
                 "layout expired on {expires}; ask the owner for a fresh layout"
@@ -132,14 +135,25 @@ impl std::fmt::Display for Failure {
             ),
             Failure::Rule {
                 item,
+                item_kind,
                 rule,
                 source,
                 artifact,
                 link,
-            } => write!(
-                f,
-                "step {item:?}: rule \"{rule}\" matched {source} artifact {artifact:?} (link {link})"
-            ),
+                cause,
+            } => {
+                let explanation = rules::Explanation {
+                    rule,
+                    source: *source,
+                    artifact,
+                    cause,
+                };
+                write!(f, "{item_kind} {item:?}: {explanation}")?;
+                match item_kind {
+                    ItemKind::Step => write!(f, " (link {link})"),
+                    ItemKind::Inspection => Ok(()),
+                }
+            }
             Failure::Inspection { name, reason } => write!(f, "inspection {name:?}: {reason}"),
             Failure::Sublayout { step, inner } => write!(f, "sublayout {step:?}: {inner}"),
         }
@@ -151,14 +165,34 @@ impl std::fmt::Display for Failure {
 pub struct StepReport {
     /// Step or inspection name.
     pub name: String,
+    /// Whether this is a step or an inspection.
+    pub kind: ItemKind,
     /// Link files accepted (functionary key id → file).
     pub links: BTreeMap<String, String>,
     /// Traces of material rules.
     pub materials: Vec<rules::RuleTrace>,
     /// Traces of product rules.
     pub products: Vec<rules::RuleTrace>,
+    /// What the rules left in each queue, and the rule that failed, if
+    /// one did (for `toto verify -v`; not serialized).
+    #[serde(skip)]
+    pub queues: Queues,
     /// Warnings (e.g. command mismatch).
     pub warnings: Vec<String>,
+}
+
+/// What an item's rules left in its two queues: after the last rule, or,
+/// on the side whose rule failed, when that rule ran. With the traces this
+/// gives every rule's queue: the queue before rule `i` is what was left plus
+/// what rules `i..` consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Queues {
+    /// Materials no rule consumed.
+    pub materials: Vec<String>,
+    /// Products no rule consumed.
+    pub products: Vec<String>,
+    /// The rule that failed, and the list (materials or products) it is in.
+    pub failed: Option<(rules::SourceType, String)>,
 }
 
 /// The outcome of a verification.

@@ -17,6 +17,8 @@ use keyless::BundleVerifier;
 
 use crate::verdict::Format;
 
+mod queues;
+
 /// Arguments of `toto verify`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -253,6 +255,7 @@ fn print_report(args: &VerifyArgs, report: &Report) {
                         step.name
                     );
                 }
+                queues::print(step);
             }
             match &report.failure {
                 None => {

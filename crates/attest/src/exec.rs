@@ -37,13 +37,13 @@ pub enum ExecError {
     /// The program does not exist.
     #[error("command not found: {program}")]
     NotFound {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
     },
     /// The program could not be started.
     #[error("cannot run {program}: {source}")]
     Spawn {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// The OS error.
         #[source]
@@ -52,7 +52,7 @@ pub enum ExecError {
     /// The command ran longer than allowed and was killed.
     #[error("command {program} timed out after {seconds} s and was killed")]
     Timeout {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// The limit.
         seconds: u64,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::bundle_args::BundleArgs;
+use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.
@@ -35,6 +36,13 @@ pub struct VerifyAttestationArgs {
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The artifact that must be a subject (as --subject; a `sha256:HEX` or
+    /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
+    /// ARTIFACT.sigstore.json.
+    #[arg(value_name = "ARTIFACT")]
+    artifact: Option<String>,
+    #[command(flatten)]
+    provenance: ProvenanceArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -143,9 +151,41 @@ fn parse_digest(text: &str) -> Result<Artifact<'static>> {
     }
 }
 
+/// The positional artifact: a file, or a digest when it reads as one and no
+/// such file exists.
+enum Positional {
+    File(PathBuf),
+    Digest(Artifact<'static>),
+}
+
+fn positional(text: &str) -> Result<Positional> {
+    let path = PathBuf::from(text);
+    if !path.exists() && text.contains(':') {
+        return Ok(Positional::Digest(parse_digest(text)?));
+    }
+    Ok(Positional::File(path))
+}
+
 /// `toto verify-attestation`.
-pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
+pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    let artifact = args.artifact.as_deref().map(positional).transpose()?;
+    let beside = match &artifact {
+        Some(Positional::File(path)) => Some(path.as_path()),
+        _ => None,
+    };
+    args.signer.default_bundle(beside)?;
     let policy = args.signer.policy()?;
+    let source = args.provenance.source()?;
+    // --predicate-type, else cosign's --type, else gh's default when gh's
+    // signer flags are used.
+    let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(typed)) => Some(typed),
+        (None, None) if !args.signer.github_signer().is_empty() => {
+            Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
+        }
+        (None, None) => None,
+    };
     let requirements = match &args.policy {
         None => Vec::new(),
         Some(path) => {
@@ -169,6 +209,26 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     for text in &args.digest {
         subjects.push((text.clone(), vec![parse_digest(text)?]));
     }
+    match &artifact {
+        Some(Positional::File(path)) => {
+            let sha256 = crate::files::sha256_file(path, "artifact")?;
+            subjects.push((
+                path.display().to_string(),
+                vec![Artifact::File { path, sha256 }],
+            ));
+        }
+        Some(Positional::Digest(digest)) => {
+            subjects.push((args.artifact.clone().unwrap_or_default(), vec![*digest]));
+        }
+        None => {}
+    }
+    if subjects.is_empty() && !args.provenance.no_subject && !crate::verbosity::quiet() {
+        eprintln!(
+            "{} nothing binds the attestation to an artifact: give the artifact, --subject or \
+             --digest (or --no-subject when that is intended)",
+            crate::style::bad("toto: warning:")
+        );
+    }
     let verifier = args.signer.verifier()?;
     let raw = args.signer.read_bundle()?;
     let shown = args.signer.bundle().display().to_string();
@@ -183,15 +243,14 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     let mut failures = Vec::new();
     let mut accepted = None;
     for (index, bundle) in bundles.iter().enumerate() {
-        match check(
-            &verifier,
-            bundle,
-            &policy,
-            &subjects,
-            args.predicate_type.as_deref(),
-            &requirements,
-            &shown,
-        ) {
+        let checks = Checks {
+            policy: &policy,
+            subjects: &subjects,
+            predicate_type: predicate_type.as_deref(),
+            requirements: &requirements,
+            source: &source,
+        };
+        match check(&verifier, bundle, &checks, &shown) {
             Ok(checked) => {
                 accepted = Some((index, checked));
                 break;
@@ -228,6 +287,12 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "verified": true,
                 "identity": attestation.verified().identity,
                 "issuer": attestation.verified().issuer,
+                "certificate": attestation
+                    .verified()
+                    .claims
+                    .present()
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>(),
                 "statement": statement.to_value(),
             })
         ),
@@ -279,15 +344,28 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
 /// The signature, signer, subjects, predicate type and predicate checks of
 /// one bundle: the verified attestation and its Statement, or why not
 /// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
+/// What each bundle is checked for.
+struct Checks<'a> {
+    policy: &'a keyless::Policy,
+    subjects: &'a [(String, Vec<Artifact<'a>>)],
+    predicate_type: Option<&'a str>,
+    requirements: &'a [Requirement],
+    source: &'a keyless::provenance::SourcePolicy,
+}
+
 fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
-    policy: &keyless::Policy,
-    subjects: &[(String, Vec<Artifact<'_>>)],
-    predicate_type: Option<&str>,
-    requirements: &[Requirement],
+    checks: &Checks<'_>,
     shown: &str,
 ) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
+    let Checks {
+        policy,
+        subjects,
+        predicate_type,
+        requirements,
+        source,
+    } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
@@ -318,6 +396,7 @@ fn check(
             return Err(VerificationFailed(format!("policy: {why}")).into());
         }
     }
+    source.check(&attestation)?;
     Ok((attestation, statement))
 }
 

@@ -9,7 +9,10 @@
 
 use std::path::Path;
 
-use crate::common::{expect_code, expect_error, start_testbed, tempdir, toto, VerifyFlags as _};
+use crate::common::{
+    expect_code, expect_error, repo_text, shell_words, start_testbed, tempdir, toto,
+    VerifyFlags as _,
+};
 use crate::real_world::{
     data, refused, refused_each, verified, verify, with, GITHUB, PYPI_ATTESTATIONS, PYPI_PUBLISH,
     REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
@@ -733,4 +736,58 @@ fn testbed_github_tokens_runner_and_signer_checks() {
         "certificate Source Repository Owner URI is \"https://github.com/org\", expected https://github.com/evil",
         "another owner",
     );
+}
+
+/// The `toto` lines of the code block after `marker` in `text`.
+fn block_commands(text: &str, marker: &str) -> Vec<String> {
+    let after = text
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {marker}"));
+    let block = after.split("```").nth(1).unwrap();
+    block
+        .replace("\\\n", " ")
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("toto "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each "coming from …" page's commands: those under "passes" exit 0,
+/// those under "fails" exit 1, run from testdata/real-world; and the
+/// README's example of the peers' flags.
+#[test]
+fn coming_from_pages_commands_give_their_verdicts() {
+    let tmp = tempdir();
+    let pages = ["gh", "slsa-verifier", "cosign", "sigstore-python"]
+        .map(|page| (page, repo_text(&format!("docs/coming-from-{page}.md"))));
+    let readme = [("README", repo_text("README.md"))];
+    let blocks = pages
+        .iter()
+        .flat_map(|(page, text)| {
+            [("<!-- passes -->", 0), ("<!-- fails -->", 1)].map(|(m, c)| (*page, text, m, c))
+        })
+        .chain(
+            readme
+                .iter()
+                .map(|(page, text)| (*page, text, "<!-- peer-flags -->", 0)),
+        );
+    let mut run = 0;
+    for (page, text, marker, code) in blocks {
+        let commands = block_commands(text, marker);
+        assert!(!commands.is_empty(), "{page} {marker}");
+        for command in commands {
+            let words = shell_words(&command);
+            let out = toto()
+                .current_dir(data(""))
+                .env("XDG_CACHE_HOME", tmp.path())
+                .args(&words[1..])
+                .output()
+                .unwrap();
+            expect_code(&out, code, &format!("{page}: {command}"));
+            run += 1;
+        }
+    }
+    assert!(run >= 25, "{run} commands");
 }

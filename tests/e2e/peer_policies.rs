@@ -14,8 +14,8 @@ use crate::common::{
     VerifyFlags as _,
 };
 use crate::real_world::{
-    data, refused, refused_each, verified, verify, with, GITHUB, PYPI_ATTESTATIONS, PYPI_PUBLISH,
-    REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
+    data, refused, refused_each, toto_in_data, verified, verify, with, GITHUB, PYPI_ATTESTATIONS,
+    PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
 };
 
 const SIGNER_DIGEST: &str = "09b495c3f12c7881b3cc17209a327792065c1a1d";
@@ -504,14 +504,7 @@ fn slsa_source_on_a_github_artifact_attestation() {
 #[test]
 fn cosign_and_sigstore_python_flag_names() {
     let tmp = tempdir();
-    let run = |args: &[&str]| {
-        toto()
-            .current_dir(data(""))
-            .env("XDG_CACHE_HOME", tmp.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
     let out = run(&[
         "verify-blob",
         "--bundle",
@@ -779,12 +772,7 @@ fn coming_from_pages_commands_give_their_verdicts() {
         assert!(!commands.is_empty(), "{page} {marker}");
         for command in commands {
             let words = shell_words(&command);
-            let out = toto()
-                .current_dir(data(""))
-                .env("XDG_CACHE_HOME", tmp.path())
-                .args(&words[1..])
-                .output()
-                .unwrap();
+            let out = toto_in_data(tmp.path(), &words[1..]);
             expect_code(&out, code, &format!("{page}: {command}"));
             run += 1;
         }

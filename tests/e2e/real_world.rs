@@ -45,6 +45,17 @@ pub(crate) fn data(name: &str) -> PathBuf {
     repo_path("testdata/real-world").join(name)
 }
 
+/// `toto ARGS…` in `testdata/real-world/`, with no fetched trust root in
+/// reach (`cache` is its XDG cache).
+pub(crate) fn toto_in_data(cache: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Output {
+    toto()
+        .current_dir(data(""))
+        .env("XDG_CACHE_HOME", cache)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
 /// fetched trust root in reach: the embedded public-good root decides.
 pub(crate) fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
@@ -794,13 +805,7 @@ fn readme_real_world_commands_pass() {
     for command in commands {
         let words = shell_words(command);
         assert_eq!(words[0], "toto", "{command}");
-        let out = toto()
-            .current_dir(data(""))
-            .env("XDG_CACHE_HOME", tmp.path())
-            .args(&words[1..])
-            .output()
-            .unwrap();
-        expect_code(&out, 0, command);
+        expect_code(&toto_in_data(tmp.path(), &words[1..]), 0, command);
     }
 }
 

@@ -779,3 +779,66 @@ fn coming_from_pages_commands_give_their_verdicts() {
     }
     assert!(run >= 25, "{run} commands");
 }
+
+/// A workflow writes the predicate it likes: one in org/app claiming to
+/// have built victim/lib passes no --source-uri, as the certificate (whose
+/// claims Fulcio took from GitHub's token) names org/app.
+#[test]
+fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri() {
+    let tmp = tempdir();
+    let tb = start_testbed(&tmp.path().join("testbed"));
+    let artifact = tmp.path().join("lib.tar");
+    std::fs::write(&artifact, b"not victim's lib\n").unwrap();
+    let predicate = tmp.path().join("predicate.json");
+    std::fs::write(
+        &predicate,
+        serde_json::json!({"buildDefinition": {
+            "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+            "externalParameters": {"workflow": {
+                "repository": "https://github.com/victim/lib",
+                "ref": "refs/tags/v1.0.0",
+                "path": ".github/workflows/release.yml"}},
+            "resolvedDependencies": [{"uri": "git+https://github.com/victim/lib@refs/tags/v1.0.0"}]},
+          "runDetails": {"builder": {"id": "https://github.com/victim/lib/.github/workflows/release.yml@refs/tags/v1.0.0"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let token = tb
+        .token(&testbed::TokenRequest {
+            github_workflow: Some("org/app/.github/workflows/release.yml@refs/tags/v1.0.0".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let bundle = tmp.path().join("forged.sigstore.json");
+    crate::common::attest_provenance(
+        &crate::common::keyless(&tb, &token),
+        &predicate,
+        &artifact,
+        &bundle,
+    );
+    let verify = |extra: &[&str]| {
+        toto()
+            .arg("verify-attestation")
+            .arg("--bundle")
+            .arg(&bundle)
+            .trusted_root(tb.trusted_root_path())
+            .args(["--owner", "org"])
+            .args(extra)
+            .arg(&artifact)
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(&["--source-tag", "v1.0.0"]), 0, "the tag both name");
+    expect_error(
+        &verify(&["--source-uri", "github.com/victim/lib"]),
+        1,
+        "certificate Source Repository URI is \"https://github.com/org/app\", expected github.com/victim/lib",
+        "the predicate's claim alone",
+    );
+    expect_error(
+        &verify(&["--source-uri", "github.com/org/app"]),
+        1,
+        "provenance trigger (buildDefinition.externalParameters.workflow) is \"https://github.com/victim/lib@refs/tags/v1.0.0\"",
+        "the certificate's repository against the predicate's",
+    );
+}

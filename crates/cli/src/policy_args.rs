@@ -5,40 +5,44 @@
 
 use anyhow::{bail, Result};
 
+/// `--help`'s heading of gh's flags.
+const GITHUB: &str = "GitHub signer checks (as gh attestation verify)";
+/// `--help`'s heading of slsa-verifier's and cosign's flags.
+const PROVENANCE: &str = "Provenance checks (as slsa-verifier and cosign)";
+
 /// gh's signer checks, on the certificate's claims (shared by the commands
 /// that verify bundles).
 #[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "GitHub signer checks (as gh attestation verify)")]
 pub struct GitHubSignerArgs {
     /// The repository owner (the certificate's Source Repository Owner URI
     /// is https://github.com/OWNER); unless a signer is named, the signing
     /// workflow must be in one of OWNER's repositories.
-    #[arg(long, value_name = "OWNER")]
+    #[arg(help_heading = GITHUB, long, value_name = "OWNER")]
     owner: Option<String>,
     /// The source repository (Source Repository URI
     /// https://github.com/OWNER/REPO); unless a signer is named, the signing
     /// workflow must be in it.
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(help_heading = GITHUB, long, value_name = "OWNER/REPO")]
     repo: Option<String>,
     /// The workflow that signed, `[HOST/]OWNER/REPO/PATH` (a regular
     /// expression matched from the identity's start, as gh).
-    #[arg(long, value_name = "[HOST/]OWNER/REPO/PATH")]
+    #[arg(help_heading = GITHUB, long, value_name = "[HOST/]OWNER/REPO/PATH")]
     signer_workflow: Option<String>,
     /// The repository of the (reusable) workflow that signed.
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(help_heading = GITHUB, long, value_name = "OWNER/REPO")]
     signer_repo: Option<String>,
     /// The commit of the signing workflow (Build Signer Digest).
-    #[arg(long, value_name = "SHA")]
+    #[arg(help_heading = GITHUB, long, value_name = "SHA")]
     signer_digest: Option<String>,
     /// The git ref built (Source Repository Ref), e.g. refs/tags/v1.
-    #[arg(long, value_name = "REF")]
+    #[arg(help_heading = GITHUB, long, value_name = "REF")]
     source_ref: Option<String>,
     /// The commit built (Source Repository Digest).
-    #[arg(long, value_name = "SHA")]
+    #[arg(help_heading = GITHUB, long, value_name = "SHA")]
     source_digest: Option<String>,
     /// Refuse signatures made on self-hosted runners (Runner Environment
     /// must be github-hosted).
-    #[arg(long)]
+    #[arg(help_heading = GITHUB, long)]
     deny_self_hosted_runners: bool,
 }
 
@@ -61,34 +65,33 @@ impl GitHubSignerArgs {
 /// verify-attestation's provenance flags: slsa-verifier's source and builder
 /// checks, cosign's `--type`, and `--no-subject`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Provenance checks (as slsa-verifier and cosign)")]
 pub struct ProvenanceArgs {
     /// cosign's predicate type shorthand (slsaprovenance, slsaprovenance02,
     /// slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex,
     /// custom) or a URI.
-    #[arg(long = "type", value_name = "TYPE", conflicts_with = "predicate_type")]
+    #[arg(help_heading = PROVENANCE, long = "type", value_name = "TYPE", conflicts_with = "predicate_type")]
     type_: Option<String>,
     /// The source repository, github.com/ORG/REPO: in the provenance and
     /// the certificate, wherever they name it.
-    #[arg(long, value_name = "github.com/ORG/REPO")]
+    #[arg(help_heading = PROVENANCE, long, value_name = "github.com/ORG/REPO")]
     source_uri: Option<String>,
     /// Built from this tag (refs/tags/TAG).
-    #[arg(long, value_name = "TAG")]
+    #[arg(help_heading = PROVENANCE, long, value_name = "TAG")]
     source_tag: Option<String>,
     /// Built from this branch (refs/heads/BRANCH).
-    #[arg(long, value_name = "BRANCH")]
+    #[arg(help_heading = PROVENANCE, long, value_name = "BRANCH")]
     source_branch: Option<String>,
     /// Built from a semver tag of this version: vMAJOR, vMAJOR.MINOR or
     /// vMAJOR.MINOR.PATCH must agree.
-    #[arg(long, value_name = "vX[.Y[.Z]]")]
+    #[arg(help_heading = PROVENANCE, long, value_name = "vX[.Y[.Z]]")]
     source_versioned_tag: Option<String>,
     /// The builder, NAME or NAME@VERSION (VERSION may be a tag name for a
     /// builder at refs/tags/VERSION).
-    #[arg(long, value_name = "ID")]
+    #[arg(help_heading = PROVENANCE, long, value_name = "ID")]
     builder_id: Option<String>,
     /// Verify without binding the attestation to an artifact (silences the
     /// warning given when no --subject, --digest or artifact is named).
-    #[arg(long, conflicts_with_all = ["subject", "digest", "artifact"])]
+    #[arg(help_heading = PROVENANCE, long, conflicts_with_all = ["subject", "digest", "artifact"])]
     pub(crate) no_subject: bool,
 }
 

@@ -842,3 +842,64 @@ fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri()
         "the certificate's repository against the predicate's",
     );
 }
+
+/// The same checks on verify-bundle (blob signatures included), and what
+/// a signature without the claims gets: "absent".
+#[test]
+fn checks_on_verify_bundle_and_absent_claims() {
+    let tmp = tempdir();
+    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
+    let reusable = [
+        "verify-bundle",
+        "reusable-workflow-artifact",
+        "--repo",
+        "malancas/attest-demo",
+        "--signer-repo",
+        "github/artifact-attestations-workflows",
+    ];
+    expect_code(&run(&reusable), 0, "gh's flags on verify-bundle");
+    let mut wrong = reusable.to_vec();
+    wrong.extend(["--source-ref", "refs/tags/v1"]);
+    expect_error(
+        &run(&wrong),
+        1,
+        "certificate Source Repository Ref is \"refs/heads/main\", expected refs/tags/v1",
+        "a wrong --source-ref on verify-bundle",
+    );
+    // A person's certificate (cosign's blob) has no GitHub claims.
+    let blob = [
+        "verify-blob",
+        "cosign-v3-blob.txt",
+        "--bundle",
+        "cosign-v3-blob.sigstore.json",
+        "--cert-identity",
+        "w.vollprecht@gmail.com",
+        "--cert-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--owner",
+        "wolfv",
+    ];
+    expect_error(
+        &run(&blob),
+        1,
+        "certificate Source Repository Owner URI is absent, expected https://github.com/wolfv",
+        "gh's --owner on a person's signature",
+    );
+    // A key-signed attestation names no source anywhere.
+    let out = run(&[
+        "verify-attestation",
+        "--bundle",
+        "sigstore-1.3.0.tgz.publish.sigstore.json",
+        "--key",
+        "npm-publish-key.pub",
+        "--source-uri",
+        "github.com/sigstore/sigstore-js",
+        SIGSTORE_1_3_0_SHA512,
+    ]);
+    expect_error(
+        &out,
+        1,
+        "source repository is absent, expected github.com/sigstore/sigstore-js",
+        "--source-uri on a key-signed publish attestation",
+    );
+}

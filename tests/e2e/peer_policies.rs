@@ -10,12 +10,12 @@
 use std::path::Path;
 
 use crate::common::{
-    expect_code, expect_error, repo_text, shell_words, start_testbed, tempdir, toto,
-    VerifyFlags as _,
+    expect_code, expect_error, python_tempdir, repo_text, shell_words, start_testbed, tempdir,
+    toto, VerifyFlags as _,
 };
 use crate::real_world::{
-    data, refused, refused_each, toto_in_data, verified, verify, with, GITHUB, PYPI_ATTESTATIONS,
-    PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
+    data, refused, refused_each, sigstore_python, toto_in_data, verified, verify, with, GITHUB,
+    PYPI_ATTESTATIONS, PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
 };
 
 const SIGNER_DIGEST: &str = "09b495c3f12c7881b3cc17209a327792065c1a1d";
@@ -902,4 +902,73 @@ fn checks_on_verify_bundle_and_absent_claims() {
         "source repository is absent, expected github.com/sigstore/sigstore-js",
         "--source-uri on a key-signed publish attestation",
     );
+}
+
+/// sigstore-python's `verify github` and toto's flags for it
+/// (docs/coming-from-sigstore-python.md) give the same verdict, claim by
+/// claim, on the GitHub artifact attestation.
+#[test]
+fn sigstore_python_verify_github_and_toto_agree() {
+    let Some((py, tmp)) = python_tempdir("sigstore_python_verify_github_and_toto_agree") else {
+        return;
+    };
+    let right = [
+        (
+            "--repository",
+            "--certificate-github-workflow-repository",
+            "malancas/attest-demo",
+        ),
+        (
+            "--ref",
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+        ),
+        (
+            "--trigger",
+            "--certificate-github-workflow-trigger",
+            "workflow_dispatch",
+        ),
+        ("--sha", "--certificate-github-workflow-sha", SOURCE_DIGEST),
+    ];
+    let wrong = ["malancas/other", "refs/heads/dev", "push", SIGNER_DIGEST];
+    for changed in [None, Some(0), Some(1), Some(2), Some(3)] {
+        let value = |i: usize| match changed {
+            Some(c) if c == i => wrong[i],
+            _ => right[i].2,
+        };
+        let mut theirs = sigstore_python(&py, tmp.path());
+        theirs.current_dir(data("")).args([
+            "verify",
+            "github",
+            "--offline",
+            "--bundle",
+            "reusable-workflow-artifact.sigstore.json",
+            "--cert-identity",
+            REUSABLE,
+        ]);
+        let mut ours = vec![
+            "verify-bundle",
+            "--cert-identity",
+            REUSABLE,
+            "--cert-oidc-issuer",
+            GITHUB,
+        ];
+        for (i, (their_flag, our_flag, _)) in right.iter().enumerate() {
+            theirs.args([*their_flag, value(i)]);
+            ours.extend([*our_flag, value(i)]);
+        }
+        theirs.arg("reusable-workflow-artifact");
+        ours.push("reusable-workflow-artifact");
+        let code = i32::from(changed.is_some());
+        expect_code(
+            &theirs.output().unwrap(),
+            code,
+            &format!("sigstore verify github, wrong {changed:?}"),
+        );
+        expect_code(
+            &toto_in_data(tmp.path(), &ours),
+            code,
+            &format!("toto, wrong {changed:?}"),
+        );
+    }
 }

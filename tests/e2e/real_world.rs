@@ -809,7 +809,7 @@ fn readme_real_world_commands_pass() {
     }
 }
 
-fn sigstore_python(python: &Path, home: &Path) -> Command {
+pub(crate) fn sigstore_python(python: &Path, home: &Path) -> Command {
     let mut c = sigstore(python);
     c.env("HOME", home)
         .env_remove("XDG_CACHE_HOME")

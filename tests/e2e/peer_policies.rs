@@ -972,3 +972,91 @@ fn sigstore_python_verify_github_and_toto_agree() {
         );
     }
 }
+
+/// slsa-github-generator's SLSA v0.2 shape (its generic generator as the
+/// builder, the caller's repository in configSource and materials), signed
+/// afresh on the testbed by a GitHub-shaped token of a tag build.
+#[test]
+fn slsa_github_generator_v02_shape_on_the_testbed() {
+    let tmp = tempdir();
+    let tb = start_testbed(&tmp.path().join("testbed"));
+    let artifact = tmp.path().join("app.tar");
+    std::fs::write(&artifact, b"the app\n").unwrap();
+    let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml";
+    let source = "git+https://github.com/org/app@refs/tags/v1.2.3";
+    let predicate = tmp.path().join("predicate.json");
+    std::fs::write(
+        &predicate,
+        serde_json::json!({
+            "builder": {"id": format!("{generator}@refs/tags/v1.9.0")},
+            "buildType": "https://github.com/slsa-framework/slsa-github-generator/generic@v1",
+            "invocation": {"configSource": {"uri": source, "entryPoint": ".github/workflows/release.yml"}},
+            "materials": [{"uri": source}]})
+        .to_string(),
+    )
+    .unwrap();
+    let token = tb
+        .token(&testbed::TokenRequest {
+            github_workflow: Some("org/app/.github/workflows/release.yml@refs/tags/v1.2.3".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let bundle = tmp.path().join("provenance.sigstore.json");
+    let out = toto()
+        .arg("attest")
+        .args(crate::common::keyless(&tb, &token))
+        .args(["--predicate-type", "https://slsa.dev/provenance/v0.2"])
+        .arg("--predicate")
+        .arg(&predicate)
+        .arg("--subject")
+        .arg(&artifact)
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto attest, SLSA v0.2");
+    let builder = format!("{generator}@v1.9.0");
+    let args = [
+        "--repo",
+        "org/app",
+        "--type",
+        "slsaprovenance02",
+        "--source-uri",
+        "github.com/org/app",
+        "--source-tag",
+        "v1.2.3",
+        "--source-versioned-tag",
+        "v1.2",
+        "--builder-id",
+        builder.as_str(),
+    ];
+    let verify = |args: &[&str]| {
+        toto()
+            .arg("verify-attestation")
+            .arg("--bundle")
+            .arg(&bundle)
+            .trusted_root(tb.trusted_root_path())
+            .args(args)
+            .arg(&artifact)
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(&args), 0, "slsa-github-generator v0.2");
+    let older = format!("{generator}@v1.8.0");
+    for (flag, value, why) in [
+        ("--builder-id", older.as_str(), "provenance builder.id is"),
+        (
+            "--source-versioned-tag",
+            "v1.3",
+            "expected a tag of version v1.3",
+        ),
+        ("--source-tag", "v1.2.4", "expected refs/tags/v1.2.4"),
+        (
+            "--source-uri",
+            "github.com/org/lib",
+            "expected github.com/org/lib",
+        ),
+    ] {
+        expect_error(&verify(&with(&args, flag, value)), 1, why, flag);
+    }
+}

@@ -8,6 +8,7 @@
 //! tokens where a claim needs another value than the real ones have.
 
 use std::path::Path;
+use std::process::Output;
 
 use crate::common::{
     expect_code, expect_error, python_tempdir, repo_text, shell_words, start_testbed, tempdir,
@@ -17,6 +18,20 @@ use crate::real_world::{
     data, refused, refused_each, sigstore_python, toto_in_data, verified, verify, with, GITHUB,
     PYPI_ATTESTATIONS, PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
 };
+
+/// `toto verify-attestation --bundle BUNDLE ARGS… ARTIFACT` against the
+/// testbed's trusted root.
+fn verify_on(tb: &testbed::Testbed, bundle: &Path, args: &[&str], artifact: &Path) -> Output {
+    toto()
+        .arg("verify-attestation")
+        .arg("--bundle")
+        .arg(bundle)
+        .trusted_root(tb.trusted_root_path())
+        .args(args)
+        .arg(artifact)
+        .output()
+        .unwrap()
+}
 
 const SIGNER_DIGEST: &str = "09b495c3f12c7881b3cc17209a327792065c1a1d";
 const SOURCE_DIGEST: &str = "95baf27389e83e6a5c48f42e190d48d7abcea19e";
@@ -670,17 +685,7 @@ fn testbed_github_tokens_runner_and_signer_checks() {
         );
         bundle
     };
-    let verify = |bundle: &Path, extra: &[&str]| {
-        let mut command = toto();
-        command
-            .arg("verify-attestation")
-            .arg("--bundle")
-            .arg(bundle)
-            .trusted_root(tb.trusted_root_path())
-            .args(extra)
-            .arg(&artifact);
-        command.output().unwrap()
-    };
+    let verify = |bundle: &Path, extra: &[&str]| verify_on(&tb, bundle, extra, &artifact);
     let hosted = sign("github-hosted");
     let self_hosted = sign("self-hosted");
     expect_code(
@@ -817,16 +822,9 @@ fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri()
         &bundle,
     );
     let verify = |extra: &[&str]| {
-        toto()
-            .arg("verify-attestation")
-            .arg("--bundle")
-            .arg(&bundle)
-            .trusted_root(tb.trusted_root_path())
-            .args(["--owner", "org"])
-            .args(extra)
-            .arg(&artifact)
-            .output()
-            .unwrap()
+        let mut args = vec!["--owner", "org"];
+        args.extend(extra);
+        verify_on(&tb, &bundle, &args, &artifact)
     };
     expect_code(&verify(&["--source-tag", "v1.0.0"]), 0, "the tag both name");
     expect_error(
@@ -1030,17 +1028,7 @@ fn slsa_github_generator_v02_shape_on_the_testbed() {
         "--builder-id",
         builder.as_str(),
     ];
-    let verify = |args: &[&str]| {
-        toto()
-            .arg("verify-attestation")
-            .arg("--bundle")
-            .arg(&bundle)
-            .trusted_root(tb.trusted_root_path())
-            .args(args)
-            .arg(&artifact)
-            .output()
-            .unwrap()
-    };
+    let verify = |args: &[&str]| verify_on(&tb, &bundle, args, &artifact);
     expect_code(&verify(&args), 0, "slsa-github-generator v0.2");
     let older = format!("{generator}@v1.8.0");
     for (flag, value, why) in [

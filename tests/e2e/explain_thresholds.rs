@@ -293,3 +293,18 @@ fn a_failed_command_warns_and_fails_with_require_success() {
         }
     }
 }
+
+/// A FIFO named like a link of `build` (for no functionary) is examined
+/// through the bounded reader: reported unreadable, never waited on.
+#[test]
+fn a_fifo_named_like_a_link_is_reported_not_waited_on() {
+    let (dir, [bob]) = project(["bob"]);
+    let root = dir.path();
+    layout(root, &["bob"], 1);
+    crate::reading::mkfifo(&root.join("links/build.0000f1f0.link"));
+    let out = verify(root, &[]);
+    let needle = "\n  refused links/build.0000f1f0.link: unreadable: ";
+    expect_error(&out, 1, needle, "a FIFO named like a link");
+    let needle = format!("\n  not found in directory links: build.{}.link", &bob[..8]);
+    expect_error(&out, 1, &needle, "a FIFO named like a link");
+}

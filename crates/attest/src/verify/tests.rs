@@ -528,6 +528,25 @@ fn a_link_of_another_step_under_the_functionarys_name_is_refused_as_such() {
     assert!(failure.contains(&expected), "{failure}");
 }
 
+/// A signature naming a hostile key id (control characters, a newline
+/// and a forged second line, 100 characters): the message shows it
+/// escaped and cut to 64 characters.
+#[test]
+fn a_hostile_key_id_is_shown_escaped_and_cut() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mallory = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let hostile = format!("\u{1b}[2J\n  refused nothing: {}", "f".repeat(100));
+    let link = sign_under(&signed_link(Encoding::Metablock, &[]), &mallory, &hostile);
+    let failure = bob_builds(&bob, link).failure.unwrap().to_string();
+    let shown: String = hostile.chars().take(64).collect();
+    assert!(
+        failure.contains(&format!("wrong key (the signature names key {shown:?})")),
+        "{failure}"
+    );
+    assert!(!failure.contains('\u{1b}'), "{failure}");
+    assert_eq!(failure.lines().count(), 2, "{failure}");
+}
+
 /// `bob`'s and `carol`'s link files (carol's payload edited by `edit`), and
 /// the layout of `build` by both with `threshold`.
 fn bob_and_carol(threshold: usize, edit: impl Fn(&mut Value)) -> (Value, Files, [String; 2]) {

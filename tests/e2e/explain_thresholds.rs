@@ -308,3 +308,66 @@ fn a_fifo_named_like_a_link_is_reported_not_waited_on() {
     let needle = format!("\n  not found in directory links: build.{}.link", &bob[..8]);
     expect_error(&out, 1, &needle, "a FIFO named like a link");
 }
+
+/// A failed command inside a sublayout (bob's link of `build` is a layout
+/// whose step `compile` carl performs): one warning, naming the inner step
+/// and link (the summary link standing for the sublayout is not warned
+/// about again); with `--require-success` the sublayout fails with it.
+#[test]
+fn a_failed_command_inside_a_sublayout_warns_once() {
+    let (dir, [bob, carl]) = project(["bob", "carl"]);
+    let root = dir.path();
+    layout(root, &["bob"], 1);
+    fs::write(
+        root.join("inner.toml"),
+        "expires = \"30d\"\n[[steps]]\nname = \"compile\"\nfunctionaries = [\"carl.pub\"]\n",
+    )
+    .unwrap();
+    let sublayout = format!("links/build.{}.link", &bob[..8]);
+    sh(root, 0, &["layout", "new", "inner.toml", "-o", &sublayout]);
+    sh(root, 0, &["layout", "sign", "-k", "bob", &sublayout]);
+    let subdir = format!("links/build.{}", &bob[..8]);
+    fs::create_dir(root.join(&subdir)).unwrap();
+    let run = [
+        "run", "-n", "compile", "-k", "carl", "-d", &subdir, "--", "sh", "-c", "exit 3",
+    ];
+    sh(root, 3, &run);
+    let link = format!("{subdir}/compile.{}.link", &carl[..8]);
+
+    let out = verify(root, &["--format", "json"]);
+    expect_code(&out, 0, "a failed command in a sublayout");
+    let report = json_report(&out);
+    let failed: Vec<&Value> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.as_str().unwrap().contains("failed (return value"))
+        .collect();
+    let warning =
+        format!("step \"compile\": the command recorded in {link} failed (return value 3)");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].as_str().unwrap().starts_with(&warning),
+        "{failed:?}"
+    );
+
+    let out = verify(root, &["--require-success", "--format", "json"]);
+    expect_code(
+        &out,
+        1,
+        "a failed command in a sublayout, --require-success",
+    );
+    assert_eq!(
+        json_report(&out)["failure"],
+        json!({
+            "kind": "sublayout",
+            "step": "build",
+            "inner": {
+                "kind": "command_failed",
+                "step": "compile",
+                "link": link,
+                "return_value": 3
+            }
+        })
+    );
+}

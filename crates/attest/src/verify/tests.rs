@@ -691,6 +691,22 @@ fn no_link_found_names_the_files_looked_for_and_where() {
     );
 }
 
+/// No evidence of a keyless functionary: both names looked for, the
+/// bundle first.
+#[test]
+fn no_keyless_evidence_names_the_bundle_and_the_link_looked_for() {
+    let (id, dict, _) = keyless_bob();
+    let report = verify(layout(&[(&id, dict)], &[&id], 1), &Files::default());
+    let Some(Failure::Threshold { searched, .. }) = &report.failure else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    let file = link_file(&id);
+    assert_eq!(
+        searched.missing,
+        [format!("{file}{KEYLESS_LINK_SUFFIX}"), file]
+    );
+}
+
 /// A link recording a failed command: verified with a warning naming the
 /// step, the link and the return value; with `require_success`, refused.
 #[test]

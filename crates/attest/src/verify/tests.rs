@@ -765,3 +765,30 @@ fn candidate_link_files_are_named_after_the_step() {
         assert_eq!(threshold::could_be_link_of(step, name), candidate, "{name}");
     }
 }
+
+/// Two digests of one artifact are shown under an algorithm both have,
+/// else each under its first.
+#[test]
+fn disagreeing_digests_are_shown_under_a_common_algorithm() {
+    // Hex digit pairs repeated to each algorithm's length.
+    let set = |pairs: &[(&str, &str)]| {
+        let digests = pairs.iter().map(|(algorithm, pair)| {
+            let bytes = match *algorithm {
+                "sha256" => 32,
+                "sha384" => 48,
+                _ => 64,
+            };
+            ((*algorithm).to_owned(), pair.repeat(bytes))
+        });
+        crate::DigestSet::new(digests.collect()).unwrap()
+    };
+    let theirs = set(&[("sha256", "ab"), ("sha512", "cd")]);
+    for (ours, shown) in [
+        (("sha512", "ef"), ("sha512", "cd", "sha512")),
+        (("sha384", "01"), ("sha256", "ab", "sha384")),
+    ] {
+        let (a, x, b) = shown;
+        let expected = format!("digest {a}:{}…, not {b}:{}…", x.repeat(8), ours.1.repeat(8));
+        assert_eq!(threshold::shown_digests(&theirs, &set(&[ours])), expected);
+    }
+}

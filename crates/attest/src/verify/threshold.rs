@@ -44,10 +44,11 @@ enum Lookup {
 }
 
 /// The link file of `step` by the functionary `keyid`, and its bytes,
-/// read once; or, when there is none, the file names looked for. Keyless evidence is a bundle,
-/// `<step>.<id8>.link.sigstore.json` (what `toto run --keyless` writes),
-/// else `<step>.<id8>.link`; a link signed by an OpenPGP subkey is named
-/// after the subkey, and the reference looks for it there too.
+/// read once; or, when there is none, the file names looked for. Keyless
+/// evidence is a bundle, `<step>.<id8>.link.sigstore.json` (what `toto run
+/// --keyless` writes), else `<step>.<id8>.link`; a link signed by an
+/// OpenPGP subkey is named after the subkey, and the reference looks for
+/// it there too.
 fn find_link(
     step: &Step,
     keyid: &str,
@@ -302,11 +303,7 @@ fn difference(first: &Accepted, other: &Accepted) -> Option<String> {
             match theirs.get(name) {
                 None => return Some(format!("{kind} {name:?} is missing")),
                 Some(d) if d != digest => {
-                    return Some(format!(
-                        "{kind} {name:?} has digest {}, not {}",
-                        shown_digest(d),
-                        shown_digest(digest)
-                    ))
+                    return Some(format!("{kind} {name:?} has {}", shown_digests(d, digest)))
                 }
                 Some(_) => {}
             }
@@ -318,14 +315,21 @@ fn difference(first: &Accepted, other: &Accepted) -> Option<String> {
     None
 }
 
-/// A digest for a message: its first algorithm and 16 hex digits.
-fn shown_digest(digest: &crate::DigestSet) -> String {
-    digest
+/// Two digests of one artifact for a message, `digest sha256:…, not
+/// sha256:…`: the first algorithm of `theirs` also in `ours` (else the
+/// first of each), 16 hex digits.
+pub(super) fn shown_digests(theirs: &crate::DigestSet, ours: &crate::DigestSet) -> String {
+    let common = theirs
         .iter()
-        .next()
-        .map_or_else(String::new, |(algorithm, hex)| {
-            format!("{algorithm}:{}…", hex.get(..16).unwrap_or(hex))
-        })
+        .find_map(|(algorithm, hex)| Some(((algorithm, hex), (algorithm, ours.get(algorithm)?))));
+    let ((a, x), (b, y)) = common.unwrap_or_else(|| (first(theirs), first(ours)));
+    let cut = |hex: &str| hex.get(..16).unwrap_or(hex).to_owned();
+    format!("digest {a}:{}…, not {b}:{}…", cut(x), cut(y))
+}
+
+/// The first algorithm of `set` and its digest.
+fn first(set: &crate::DigestSet) -> (&str, &str) {
+    set.iter().next().unwrap_or(("", ""))
 }
 
 /// Links of one step must agree on materials and products, as in the

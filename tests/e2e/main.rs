@@ -15,6 +15,7 @@ mod demo_chain;
 mod dsse_interop;
 mod evidence;
 mod explain_rules;
+mod explain_thresholds;
 mod forgery;
 mod gpg;
 mod hostile_bundles;

@@ -14,6 +14,8 @@ mod conformance;
 mod demo_chain;
 mod dsse_interop;
 mod evidence;
+mod explain_rules;
+mod explain_thresholds;
 mod forgery;
 mod gpg;
 mod hostile_bundles;

@@ -1048,3 +1048,95 @@ fn slsa_github_generator_v02_shape_on_the_testbed() {
         expect_error(&verify(&with(&args, flag, value)), 1, why, flag);
     }
 }
+
+/// A policy file holds the same checks as the flags, in `[github]` and
+/// `[slsa]` tables with the flags' names as keys.
+#[test]
+fn policy_file_github_and_slsa_tables() {
+    let tmp = tempdir();
+    let bundle = data("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
+    let write = |name: &str, toml: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, toml).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = write(
+        "good.toml",
+        "[github]\nowner = \"trailofbits\"\nrepo = \"trailofbits/pypi-attestations\"\n\
+         source_ref = \"refs/tags/v0.0.19\"\ndeny_self_hosted_runners = true\n\
+         [slsa]\nsource_uri = \"github.com/trailofbits/pypi-attestations\"\n\
+         source_versioned_tag = \"v0.0\"\n",
+    );
+    let args = [
+        "--cert-identity",
+        PYPI_ATTESTATIONS,
+        "--cert-oidc-issuer",
+        GITHUB,
+        "--policy",
+        good.as_str(),
+        "pypi_attestations-0.0.19.tar.gz",
+    ];
+    let shown = verified(tmp.path(), &bundle, &args);
+    // The file's [github] brings gh's default predicate type.
+    assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
+    let other_repo = write("repo.toml", "[github]\nrepo = \"trailofbits/other\"\n");
+    let other_tag = write("tag.toml", "[slsa]\nsource_tag = \"v0.0.18\"\n");
+    refused_each(
+        tmp.path(),
+        &bundle,
+        &args,
+        &[
+            (
+                "--policy",
+                &other_repo,
+                "policy [github]: certificate Source Repository URI is",
+            ),
+            (
+                "--policy",
+                &other_tag,
+                "policy [slsa]: provenance trigger (buildDefinition.externalParameters.workflow) ref is \"refs/tags/v0.0.19\"",
+            ),
+        ],
+    );
+    // gh's rule holds in the file too: unless the command line names the
+    // signer, the signing workflow must be under the file's owner.
+    let owner = write("owner.toml", "[github]\nowner = \"malancas\"\n");
+    let reusable = data("reusable-workflow-artifact.sigstore.json");
+    refused(
+        tmp.path(),
+        &reusable,
+        &[
+            "--source-ref",
+            "refs/heads/main",
+            "--policy",
+            &owner,
+            "reusable-workflow-artifact",
+        ],
+        "policy [github]: certificate identity (signing workflow) is",
+    );
+    verified(
+        tmp.path(),
+        &reusable,
+        &[
+            "--signer-repo",
+            "github/artifact-attestations-workflows",
+            "--policy",
+            &owner,
+            "reusable-workflow-artifact",
+        ],
+    );
+    let npm = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
+    let typo = write("typo.toml", "[github]\nowners = \"sigstore\"\n");
+    let out = verify(
+        tmp.path(),
+        &npm,
+        &[
+            "--owner",
+            "sigstore",
+            "--policy",
+            &typo,
+            "sigstore-2.1.0.tgz",
+        ],
+    );
+    expect_error(&out, 2, "unknown field", "a misspelt key");
+}

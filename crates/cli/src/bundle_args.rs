@@ -141,6 +141,15 @@ impl BundleArgs {
         Ok(())
     }
 
+    /// True when the signer's identity is named (exactly, by a regular
+    /// expression, or by gh's --signer-repo/--signer-workflow): gh's
+    /// --owner/--repo then imply no identity.
+    pub fn names_signer_identity(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.github.signer().names_signer()
+    }
+
     /// gh's signer checks asked for.
     pub fn github_signer(&self) -> keyless::policy::GitHubSigner {
         self.github.signer()

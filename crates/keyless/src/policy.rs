@@ -141,6 +141,23 @@ impl GitHubSigner {
         Ok(())
     }
 
+    /// Checks what a verified bundle established (for checks that come
+    /// from a policy file, after verification under the command line's
+    /// signer policy): as [`CertificatePolicy`](crate::CertificatePolicy)'s
+    /// `github` does. `identity_given`: the signer was named otherwise.
+    pub fn check_verified(
+        &self,
+        verified: &crate::Verified,
+        identity_given: bool,
+    ) -> Result<(), Error> {
+        self.validate()?;
+        self.check(
+            verified.identity.as_deref(),
+            &verified.claims,
+            identity_given,
+        )
+    }
+
     /// Checks the certificate's identity and claims. `identity_given`: the
     /// policy names the identity itself (exactly or by a regular
     /// expression), so `--owner`/`--repo` add no identity requirement (gh's

@@ -59,6 +59,16 @@ const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dot
   path = "runDetails.builder.id"
   one_of = ["https://github.com/actions/runner/github-hosted"]
 
+and the checks of gh's and slsa-verifier's flags, keys named as the flags:
+
+  [github]
+  repo = "my-org/app"
+  deny_self_hosted_runners = true
+
+  [slsa]
+  source_uri = "github.com/my-org/app"
+  source_versioned_tag = "v1"
+
 --bundle also takes PyPI's PEP 740 attestations, recognized by their fields:
 an attestation object (as pypi-attestations writes, e.g. *.publish.attestation)
 or a provenance object (what https://pypi.org/integrity/PROJECT/VERSION/FILE/provenance
@@ -80,6 +90,80 @@ Example:
 struct PolicyFile {
     #[serde(default)]
     require: Vec<Requirement>,
+    /// gh's signer checks, as the flags of the same names.
+    #[serde(default)]
+    github: Option<GitHubTable>,
+    /// slsa-verifier's source and builder checks, as the flags.
+    #[serde(default)]
+    slsa: Option<SlsaTable>,
+}
+
+/// `[github]`: `--owner`, `--repo`, … as keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitHubTable {
+    owner: Option<String>,
+    repo: Option<String>,
+    signer_workflow: Option<String>,
+    signer_repo: Option<String>,
+    signer_digest: Option<String>,
+    source_ref: Option<String>,
+    source_digest: Option<String>,
+    #[serde(default)]
+    deny_self_hosted_runners: bool,
+}
+
+/// `[slsa]`: `--source-uri`, `--builder-id`, … as keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlsaTable {
+    source_uri: Option<String>,
+    source_tag: Option<String>,
+    source_branch: Option<String>,
+    source_versioned_tag: Option<String>,
+    builder_id: Option<String>,
+}
+
+/// What a policy file asks: predicate requirements, and the checks the
+/// flags also express.
+struct FilePolicy {
+    requirements: Vec<Requirement>,
+    github: Option<keyless::policy::GitHubSigner>,
+    source: keyless::provenance::SourcePolicy,
+}
+
+impl PolicyFile {
+    fn into_checks(self) -> Result<FilePolicy> {
+        let github = self.github.map(|g| keyless::policy::GitHubSigner {
+            owner: g.owner,
+            repo: g.repo,
+            signer_workflow: g.signer_workflow,
+            signer_repo: g.signer_repo,
+            signer_digest: g.signer_digest,
+            source_ref: g.source_ref,
+            source_digest: g.source_digest,
+            deny_self_hosted_runners: g.deny_self_hosted_runners,
+        });
+        if let Some(github) = &github {
+            github.validate()?;
+        }
+        let source = self
+            .slsa
+            .map(|s| keyless::provenance::SourcePolicy {
+                source_uri: s.source_uri,
+                source_tag: s.source_tag,
+                source_branch: s.source_branch,
+                source_versioned_tag: s.source_versioned_tag,
+                builder_id: s.builder_id,
+            })
+            .unwrap_or_default();
+        source.validate()?;
+        Ok(FilePolicy {
+            requirements: self.require,
+            github,
+            source,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,25 +260,31 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     args.signer.default_bundle(beside)?;
     let policy = args.signer.policy()?;
     let source = args.provenance.source()?;
-    // --predicate-type, else cosign's --type, else gh's default when gh's
-    // signer flags are used.
-    let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
-        (Some(given), _) => Some(given.clone()),
-        (None, Some(typed)) => Some(typed),
-        (None, None) if !args.signer.github_signer().is_empty() => {
-            Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
-        }
-        (None, None) => None,
-    };
-    let requirements = match &args.policy {
-        None => Vec::new(),
+    let file = match &args.policy {
+        None => FilePolicy {
+            requirements: Vec::new(),
+            github: None,
+            source: keyless::provenance::SourcePolicy::default(),
+        },
         Some(path) => {
             let text = crate::files::read_limited(path, 1 << 20, "policy")?;
             let text = String::from_utf8(text).context("the policy is not UTF-8")?;
             let file: PolicyFile = toml::from_str(&text)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
-            file.require
+            file.into_checks()
+                .with_context(|| format!("cannot read policy {}", path.display()))?
         }
+    };
+    let requirements = &file.requirements;
+    // --predicate-type, else cosign's --type, else gh's default when gh's
+    // signer checks are asked for (by flags or the policy file).
+    let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(typed)) => Some(typed),
+        (None, None) if !args.signer.github_signer().is_empty() || file.github.is_some() => {
+            Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
+        }
+        (None, None) => None,
     };
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
@@ -247,8 +337,13 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             policy: &policy,
             subjects: &subjects,
             predicate_type: predicate_type.as_deref(),
-            requirements: &requirements,
+            requirements,
             source: &source,
+            file_github: file
+                .github
+                .as_ref()
+                .map(|g| (g, args.signer.names_signer_identity())),
+            file_source: &file.source,
         };
         match check(&verifier, bundle, &checks, &shown) {
             Ok(checked) => {
@@ -351,6 +446,10 @@ struct Checks<'a> {
     predicate_type: Option<&'a str>,
     requirements: &'a [Requirement],
     source: &'a keyless::provenance::SourcePolicy,
+    /// The policy file's gh checks, and whether the command line named the
+    /// signer's identity.
+    file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
+    file_source: &'a keyless::provenance::SourcePolicy,
 }
 
 fn check(
@@ -365,6 +464,8 @@ fn check(
         predicate_type,
         requirements,
         source,
+        file_github,
+        file_source,
     } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
@@ -397,6 +498,12 @@ fn check(
         }
     }
     source.check(&attestation)?;
+    if let Some((github, identity_given)) = file_github {
+        github
+            .check_verified(attestation.verified(), identity_given)
+            .context("policy [github]")?;
+    }
+    file_source.check(&attestation).context("policy [slsa]")?;
     Ok((attestation, statement))
 }
 

@@ -13,6 +13,7 @@ mod gpg_sign;
 mod keyless_sign;
 mod keys;
 mod link_signing;
+mod policy_args;
 mod progress;
 mod record_state;
 mod style;

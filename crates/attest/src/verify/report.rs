@@ -47,6 +47,10 @@ pub enum Failure {
         /// Valid links not counted: their signer was counted already (the
         /// layout lists one signer under two entries).
         duplicates: Vec<String>,
+        /// Where the functionaries' link files were looked for, and which
+        /// were absent (in the report: `missing` and `directory`).
+        #[serde(flatten)]
+        searched: Box<Searched>,
     },
     /// Links of one step disagree on artifacts.
     LinksDisagree {
@@ -54,6 +58,19 @@ pub enum Failure {
         step: String,
         /// The two link files that differ.
         links: Vec<String>,
+        /// The first artifact on which the second link differs from the
+        /// first, e.g. `product "app" has digest sha256:…, not sha256:…`.
+        difference: String,
+    },
+    /// A link's command failed (its `return-value` byproduct is not 0) and
+    /// the verifier asked for success (`--require-success`).
+    CommandFailed {
+        /// Step name.
+        step: String,
+        /// The link file.
+        link: String,
+        /// The command's return value.
+        return_value: i64,
     },
     /// An artifact rule of a step or an inspection failed.
     Rule {
@@ -89,6 +106,16 @@ pub enum Failure {
     },
 }
 
+/// Where a step's links were looked for: the fields `missing` and
+/// `directory` of a [`Failure::Threshold`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Searched {
+    /// File names looked for (the functionaries' link files) and absent.
+    pub missing: Vec<String>,
+    /// The directory they were looked for in.
+    pub directory: String,
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -111,7 +138,9 @@ impl std::fmt::Display for Failure {
                 found,
                 refused,
                 duplicates,
+                searched,
             } => {
+                let Searched { missing, directory } = searched.as_ref();
                 write!(
                     f,
                     "step {step:?} requires links from {required} distinct functionaries, found {} valid",
@@ -121,17 +150,38 @@ impl std::fmt::Display for Failure {
                     write!(f, " ({})", found.join(", "))?;
                 }
                 for r in refused {
-                    write!(f, "; refused {r}")?;
+                    write!(f, "\n  refused {r}")?;
                 }
                 for d in duplicates {
-                    write!(f, "; not counted {d}")?;
+                    write!(f, "\n  not counted {d}")?;
+                }
+                let looked_for = missing.join(", ");
+                if missing.is_empty() {
+                    // Every file looked for was there.
+                } else if found.is_empty() && refused.is_empty() && duplicates.is_empty() {
+                    write!(f, "\n  no link found: looked for {looked_for} in directory {directory}")?;
+                } else {
+                    write!(f, "\n  not found in directory {directory}: {looked_for}")?;
                 }
                 Ok(())
             }
-            Failure::LinksDisagree { step, links } => write!(
+            Failure::LinksDisagree {
+                step,
+                links,
+                difference,
+            } => write!(
                 f,
-                "step {step:?}: links {} report different materials or products",
-                links.join(" and ")
+                "step {step:?}: links {} report different materials or products: in {}, {difference}",
+                links.join(" and "),
+                links.last().map_or("", String::as_str)
+            ),
+            Failure::CommandFailed {
+                step,
+                link,
+                return_value,
+            } => write!(
+                f,
+                "step {step:?}: the command recorded in {link} failed (return value {return_value}); --require-success refuses failed commands"
             ),
             Failure::Rule {
                 item,

@@ -60,6 +60,10 @@ pub struct VerifyArgs {
     /// The trusted root for keyless functionaries' and owners' bundles.
     #[command(flatten)]
     trust: crate::bundle_args::TrustRootArgs,
+    /// Fail when a link records a failed command (a `return-value` other
+    /// than 0); without it, such a link is only a warning.
+    #[arg(long = "require-success")]
+    require_success: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -166,6 +170,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         run_inspections: !args.no_inspections,
         limits,
         keyless_layout: !args.layout_identity.is_empty(),
+        require_success: args.require_success,
     };
     let report = verify::verify_layout(&document, &keys, &evidence, &options);
     progress.0.finish();

@@ -9,7 +9,11 @@
 //! Key ids come in two styles, both accepted wherever a key is named:
 //! - current: SHA-256 of the canonical JSON of `{keytype, scheme, keyval: {public}}`;
 //! - legacy: the same with `keyid_hash_algorithms` (`["sha256", "sha512"]`
-//!   unless the key dict says otherwise), as older securesystemslib computed it.
+//!   unless the key dict says otherwise), as in-toto-golang and in-toto 2.x
+//!   (legacy `--key` / `--layout-keys`) compute it; for a key read from PEM
+//!   the PEM is hashed without its final newline, as they do, and an ECDSA
+//!   key also answers to the id in-toto-golang gives it under its default
+//!   scheme `ecdsa-sha2-nistp256` (see `keyid`).
 //!
 //! Signing and verifying go through RustCrypto's [`signature::Signer`] and
 //! [`signature::Verifier`] over [`SigBytes`], so file keys, keyless keys and

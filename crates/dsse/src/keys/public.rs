@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::{json, Value};
 use signature::Verifier as _;
 
-use super::keyid::{compute_keyids, default_hash_algorithms, sha256_hex};
+use super::keyid::{current_keyid, default_hash_algorithms, legacy_keyid, sha256_hex};
 use super::rsassa::{rsa_pkcs1_verify, rsa_pss_verify};
 use super::spki::{
     default_scheme, pem_decode, public_material_from_spki, scheme_fits, spki_der, spki_pem,
@@ -24,6 +24,9 @@ pub struct PublicKey {
     public: String,
     pub(super) keyid: KeyId,
     legacy_keyid: KeyId,
+    /// Further legacy ids other implementations compute for this key (see
+    /// [`PublicKey::from_pem`]); `legacy_keyid` is not repeated here.
+    aliases: Vec<KeyId>,
     spki_sha256: String,
 }
 
@@ -42,6 +45,7 @@ impl PublicKey {
         scheme: Scheme,
         keytype: String,
         public: String,
+        legacy_public: &str,
         hash_algorithms: &Value,
     ) -> Result<PublicKey, Error> {
         if !scheme_fits(scheme, &material) {
@@ -50,8 +54,8 @@ impl PublicKey {
                 scheme: scheme.name(),
             });
         }
-        let (keyid, legacy_keyid) =
-            compute_keyids(&keytype, &scheme.name(), &public, hash_algorithms)?;
+        let keyid = current_keyid(&keytype, &scheme.name(), &public)?;
+        let legacy_keyid = legacy_keyid(&keytype, &scheme.name(), legacy_public, hash_algorithms)?;
         let spki_sha256 = sha256_hex(&spki_der(&material)?);
         Ok(PublicKey {
             material,
@@ -60,10 +64,24 @@ impl PublicKey {
             public,
             keyid,
             legacy_keyid,
+            aliases: Vec::new(),
             spki_sha256,
         })
     }
 
+    fn add_alias(&mut self, id: KeyId) {
+        if id != self.keyid && id != self.legacy_keyid && !self.aliases.contains(&id) {
+            self.aliases.push(id);
+        }
+    }
+
+    /// A key read from PEM (or from a private key): `keyval.public` is the
+    /// SPKI PEM with its final newline, as securesystemslib's
+    /// `SSlibKey.from_crypto` writes it; the legacy id hashes the same PEM
+    /// without the final newline, as in-toto-golang's `LoadKey` and
+    /// securesystemslib's legacy PEM import do. An ECDSA key also answers to
+    /// the legacy id in-toto-golang's `LoadKeyDefaults` gives every ECDSA
+    /// key, whatever its curve: scheme `ecdsa-sha2-nistp256`.
     pub(super) fn from_material(
         material: PublicMaterial,
         scheme: Option<Scheme>,
@@ -73,18 +91,35 @@ impl PublicKey {
             PublicMaterial::Ed25519(k) => hex::encode(k.as_bytes()),
             other => spki_pem(other)?,
         };
-        Self::build(
+        let legacy_public = public.trim_end().to_owned();
+        let keytype = scheme.keytype().to_owned();
+        let mut key = Self::build(
             material,
             scheme,
-            scheme.keytype().to_owned(),
+            keytype,
             public,
+            &legacy_public,
             &default_hash_algorithms(),
-        )
+        )?;
+        if key.keytype == "ecdsa" {
+            key.add_alias(legacy_keyid(
+                "ecdsa",
+                &Scheme::EcdsaP256.name(),
+                &legacy_public,
+                &default_hash_algorithms(),
+            )?);
+        }
+        Ok(key)
     }
 
     /// Reads an SPKI public key PEM (`-----BEGIN PUBLIC KEY-----`), as
     /// `openssl` and securesystemslib write them. `scheme` overrides the
     /// default (RSA keys default to `rsassa-pss-sha256`).
+    ///
+    /// securesystemslib's legacy import (in-toto 2.x `--layout-keys`) hashes
+    /// the file's own text from `-----BEGIN` to `-----END PUBLIC KEY-----`
+    /// with `\r\n` made `\n`; for the 64-column PEM this reader accepts,
+    /// that is the legacy id above.
     pub fn from_pem(pem: &[u8], scheme: Option<Scheme>) -> Result<PublicKey, Error> {
         let (label, der) = pem_decode(pem)?;
         if label != "PUBLIC KEY" {
@@ -163,6 +198,7 @@ impl PublicKey {
             scheme,
             keytype.to_owned(),
             public.to_owned(),
+            public,
             &hash_algorithms,
         )?;
         if let Some(declared) = dict.get("keyid") {
@@ -184,9 +220,18 @@ impl PublicKey {
         &self.keyid
     }
 
-    /// The legacy key id (with `keyid_hash_algorithms`).
+    /// The legacy key id (with `keyid_hash_algorithms`), as in-toto-golang
+    /// and in-toto 2.x compute it for this key.
     pub fn legacy_keyid(&self) -> &KeyId {
         &self.legacy_keyid
+    }
+
+    /// Every id this key answers to: current, legacy, then the other legacy
+    /// spelling in-toto-golang gives ECDSA keys (its default scheme).
+    pub fn keyids(&self) -> impl Iterator<Item = &KeyId> {
+        [&self.keyid, &self.legacy_keyid]
+            .into_iter()
+            .chain(self.aliases.iter())
     }
 
     /// SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: who holds the
@@ -196,9 +241,10 @@ impl PublicKey {
         &self.spki_sha256
     }
 
-    /// True when `keyid` names this key in either style.
+    /// True when `keyid` names this key in either style (or one of the
+    /// legacy spellings listed by [`keyids`](Self::keyids)).
     pub fn matches_keyid(&self, keyid: &str) -> bool {
-        self.keyid.0 == keyid || self.legacy_keyid.0 == keyid
+        self.keyids().any(|id| id.0 == keyid)
     }
 
     /// The signing scheme.

@@ -27,16 +27,26 @@ pub(super) enum PublicMaterial {
     Rsa(Box<rsa::RsaPublicKey>),
 }
 
+/// Whether `scheme` can name a key of this material. Any ECDSA scheme names
+/// any ECDSA key: in-toto-golang writes `ecdsa-sha2-nistp256` for every curve
+/// (`LoadKeyDefaults`) and, like go-securesystemslib, verifies with the hash
+/// that belongs to the curve (SHA-256 up to 256 bits, SHA-384, SHA-512), which
+/// is what [`PublicKey::verify_bytes`](super::PublicKey::verify_bytes) does.
 pub(super) fn scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
+    let ecdsa_scheme = matches!(
+        scheme,
+        Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
+    );
+    let ecdsa_key = matches!(
+        material,
+        PublicMaterial::P256(_) | PublicMaterial::P384(_) | PublicMaterial::P521(_)
+    );
     matches!(
         (scheme, material),
         (Scheme::Ed25519, PublicMaterial::Ed25519(_))
-            | (Scheme::EcdsaP256, PublicMaterial::P256(_))
-            | (Scheme::EcdsaP384, PublicMaterial::P384(_))
-            | (Scheme::EcdsaP521, PublicMaterial::P521(_))
             | (Scheme::RsaPss(_), PublicMaterial::Rsa(_))
             | (Scheme::RsaPkcs1v15(_), PublicMaterial::Rsa(_))
-    )
+    ) || (ecdsa_scheme && ecdsa_key)
 }
 
 pub(super) fn pem_decode(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), Error> {

@@ -1,9 +1,28 @@
 //! Metadata other in-toto implementations wrote (`testdata/peers/`), with
 //! the verdicts their own tests state.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
-use crate::common::{copy_files, expect_code, expect_error, repo_path, tempdir, toto_in};
+use crate::common::{
+    copy_files, expect_code, expect_error, expect_refused, generate_key, python_bin_dir, repo_path,
+    tempdir, toto, toto_in, write,
+};
+
+/// The Python of the in-toto 2.x venv (`TOTO_INTOTO2_PYTHON`, made by
+/// scripts/test), or `None` (outside CI only).
+fn intoto2(test: &str) -> Option<PathBuf> {
+    testkit::peer("TOTO_INTOTO2_PYTHON", "the in-toto 2.x peer", test)
+}
+
+/// in-toto 2.x's `in-toto-verify ARGS` in `dir`.
+fn intoto2_verify(python: &Path, dir: &Path, args: &[&str]) -> Output {
+    Command::new(python_bin_dir(python).join("in-toto-verify"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
 
 /// in-toto-golang's `test/data`, copied into a fresh directory (the demo
 /// layout's inspection writes there).
@@ -57,4 +76,126 @@ fn in_toto_golang_ite7_layout_is_named_as_unsupported() {
     let dir = golang_copy();
     let out = verify(dir.path(), "demo.layout", "alice.pub");
     expect_error(&out, 2, "intermediatecas", "ITE-7 layout");
+}
+
+/// in-toto 2.3 signs a layout (RSA owner key) and one link per legacy key
+/// type (RSA PEM, ed25519 and ECDSA securesystemslib keys): every key id in
+/// them is a legacy id. in-toto 2.3 verifies them, and so does toto with the
+/// owner's PEM; a link changed after signing fails in both.
+#[test]
+fn in_toto_2x_legacy_keys_sign_what_toto_verifies() {
+    let Some(python) = intoto2("in_toto_2x_legacy_keys_sign_what_toto_verifies") else {
+        return;
+    };
+    let dir = tempdir();
+    let out = Command::new(&python)
+        .arg(repo_path("tests/peer/intoto2.py"))
+        .arg("make")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "intoto2.py make");
+    let peer = intoto2_verify(
+        &python,
+        dir.path(),
+        &["--layout", "root.layout", "--layout-keys", "owner.pub"],
+    );
+    expect_code(&peer, 0, "in-toto 2.3 verifies its own chain");
+    let ours = verify(dir.path(), "root.layout", "owner.pub");
+    expect_code(&ours, 0, "toto verifies in-toto 2.3's chain");
+
+    let link = crate::common::file_ending(dir.path(), ".link");
+    let text = std::fs::read_to_string(&link).unwrap();
+    let tampered = text.replacen("\"foo.py\"", "\"bar.py\"", 1);
+    assert_ne!(text, tampered);
+    std::fs::write(&link, tampered).unwrap();
+    let peer = intoto2_verify(
+        &python,
+        dir.path(),
+        &["--layout", "root.layout", "--layout-keys", "owner.pub"],
+    );
+    expect_refused(&peer, "in-toto 2.3 must refuse a changed link");
+    let ours = verify(dir.path(), "root.layout", "owner.pub");
+    expect_code(&ours, 1, "toto refuses a changed link");
+}
+
+/// The reverse: a layout and links toto signs with RSA, ed25519 and ECDSA
+/// keys verify in in-toto 2.3 given the owner's PEM as `--verification-keys`
+/// (current-style key ids). Its deprecated `--layout-keys` computes the
+/// legacy id, which toto does not sign under, and finds no signature.
+#[test]
+fn in_toto_2x_verifies_what_toto_signs() {
+    let Some(python) = intoto2("in_toto_2x_verifies_what_toto_signs") else {
+        return;
+    };
+    let dir = tempdir();
+    let root = dir.path();
+    generate_key(&root.join("owner"), &["-t", "rsa"]);
+    let mut toml = String::from("expires = \"30d\"\n");
+    for (kind, step) in [
+        ("rsa", "rsa"),
+        ("ed25519", "ed25519"),
+        ("ecdsa-p256", "ecdsa"),
+    ] {
+        generate_key(&root.join(kind), &["-t", kind]);
+        toml.push_str(&format!(
+            "[[steps]]\nname = \"build-{step}\"\nfunctionaries = [\"{kind}.pub\"]\n\
+             products = [\"ALLOW foo.py\", \"DISALLOW *\"]\n"
+        ));
+    }
+    write(&root.join("layout.toml"), &toml);
+    write(&root.join("foo.py"), "print('hi')\n");
+    expect_code(
+        &toto_in(root, &["layout", "new", "layout.toml", "-o", "root.layout"]),
+        0,
+        "layout new",
+    );
+    expect_code(
+        &toto_in(root, &["layout", "sign", "--key", "owner", "root.layout"]),
+        0,
+        "layout sign",
+    );
+    for (kind, step) in [
+        ("rsa", "rsa"),
+        ("ed25519", "ed25519"),
+        ("ecdsa-p256", "ecdsa"),
+    ] {
+        let name = format!("build-{step}");
+        let out = toto()
+            .current_dir(root)
+            .args([
+                "run",
+                "--encoding",
+                "metablock",
+                "-n",
+                &name,
+                "--signing-key",
+                kind,
+                "-p",
+                "foo.py",
+                "-x",
+            ])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, &name);
+    }
+    let peer = intoto2_verify(
+        &python,
+        root,
+        &[
+            "--layout",
+            "root.layout",
+            "--verification-keys",
+            "owner.pub",
+        ],
+    );
+    expect_code(&peer, 0, "in-toto 2.3 verifies toto's chain");
+    let legacy = intoto2_verify(
+        &python,
+        root,
+        &["--layout", "root.layout", "--layout-keys", "owner.pub"],
+    );
+    expect_refused(&legacy, "toto signs under the current-style key id");
+    let said = String::from_utf8_lossy(&legacy.stderr);
+    assert!(said.contains("No signature found for key"), "{said}");
 }

@@ -156,3 +156,51 @@ fn legacy_id_of_a_crlf_pem_file_with_a_preamble_is_the_one_securesystemslib_give
     );
     assert_eq!(key.keyid(), load("alice.pub", None).keyid());
 }
+
+/// `heidi` is a P-224 key, which in-toto-golang loads (`TestLoadKey`,
+/// `TestLoadKeyDefaults`) and go-securesystemslib signs over SHA-256.
+#[test]
+fn p224_keys_load_with_in_toto_golangs_key_ids() {
+    for name in ["heidi", "heidi.pub"] {
+        let key = load(name, None);
+        assert_eq!(key.scheme(), Scheme::EcdsaP224, "{name}");
+        assert_eq!(
+            key.legacy_keyid().as_str(),
+            "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7",
+            "{name}: TestLoadKey"
+        );
+        assert!(
+            key.matches_keyid("337f2a2bed46e863a68f17ae0e3e96756eca87c38080d872c5824493cec1ce1a"),
+            "{name}: TestLoadKeyDefaults"
+        );
+    }
+}
+
+/// `openssl dgst -sha256 -sign heidi` over "in-toto-golang P-224": what
+/// go-securesystemslib makes. The SHA-224 signature of the same message (the
+/// curve's default hash, which in-toto-golang does not use) is refused.
+#[test]
+fn p224_signatures_are_over_sha256_as_go_securesystemslib_makes_them() {
+    let msg = b"in-toto-golang P-224";
+    let sha256 = hex::decode(
+        "303c021c5aeb753bf9703c4a62c3bf6b0237b65d13cdad59eb0be6ae61ee5591021c3588df15a28c\
+         cc204376b382c9adc6160e041baba1c26f51b406a002",
+    )
+    .unwrap();
+    let sha224 = hex::decode(
+        "303d021d00c3ba7ab8c26194bf1f44fefb21e4a487e1d1a9f9186a1ad4100dbad0021c4e358652c5\
+         d62efdf813b139cb1fe8fe80f28a521fcf1c56f0f41692",
+    )
+    .unwrap();
+    let key = load("heidi.pub", None);
+    key.verify_bytes(msg, &sha256).unwrap();
+    assert!(
+        key.verify_bytes(msg, &sha224).is_err(),
+        "SHA-224 is not the hash"
+    );
+    assert!(key.verify_bytes(b"in-toto-golang P-225", &sha256).is_err());
+
+    let signer = PrivateKey::from_pem(&read("heidi"), None, None).unwrap();
+    let ours = signer.sign_bytes(msg).unwrap();
+    key.verify_bytes(msg, &ours).unwrap();
+}

@@ -4,6 +4,8 @@
 use std::fmt;
 
 use serde_json::{json, Value};
+use sha2::Digest as _;
+use signature::hazmat::PrehashVerifier as _;
 use signature::Verifier as _;
 
 use super::keyid::{current_keyid, default_hash_algorithms, legacy_keyid, sha256_hex};
@@ -160,7 +162,7 @@ impl PublicKey {
             "ecdsa" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521" => {
                 matches!(
                     scheme,
-                    Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
+                    Scheme::EcdsaP224 | Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
                 )
             }
             _ => false,
@@ -284,6 +286,13 @@ impl PublicKey {
             (PublicMaterial::Ed25519(k), _) => ed25519_dalek::Signature::from_slice(sig)
                 .ok()
                 .is_some_and(|s| k.verify_strict(msg, &s).is_ok()),
+            // P-224 over SHA-256, as go-securesystemslib hashes curves up
+            // to 256 bits (`getECDSAHashedData`); the digest is truncated
+            // to the curve's 224 bits by ECDSA itself.
+            (PublicMaterial::P224(k), _) => p224::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p224::ecdsa::Signature::from_slice(sig))
+                .ok()
+                .is_some_and(|s| k.verify_prehash(&sha2::Sha256::digest(msg), &s).is_ok()),
             (PublicMaterial::P256(k), _) => p256::ecdsa::Signature::from_der(sig)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
                 .ok()

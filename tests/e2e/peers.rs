@@ -32,6 +32,16 @@ fn golang_copy() -> tempfile::TempDir {
     dir
 }
 
+/// In `root`: `layout.toml` with `toml`, and from it `root.layout` signed
+/// by the key pair `owner` already there.
+fn owner_signs_layout(root: &Path, toml: &str) {
+    write(&root.join("layout.toml"), toml);
+    let out = toto_in(root, &["layout", "new", "layout.toml", "-o", "root.layout"]);
+    expect_code(&out, 0, "layout new");
+    let out = toto_in(root, &["layout", "sign", "--key", "owner", "root.layout"]);
+    expect_code(&out, 0, "layout sign");
+}
+
 fn verify(dir: &Path, layout: &str, key: &str) -> std::process::Output {
     toto_in(dir, &["verify", "-l", layout, "-k", key, "--link-dir", "."])
 }
@@ -143,18 +153,8 @@ fn in_toto_2x_verifies_what_toto_signs() {
              products = [\"ALLOW foo.py\", \"DISALLOW *\"]\n"
         ));
     }
-    write(&root.join("layout.toml"), &toml);
     write(&root.join("foo.py"), "print('hi')\n");
-    expect_code(
-        &toto_in(root, &["layout", "new", "layout.toml", "-o", "root.layout"]),
-        0,
-        "layout new",
-    );
-    expect_code(
-        &toto_in(root, &["layout", "sign", "--key", "owner", "root.layout"]),
-        0,
-        "layout sign",
-    );
+    owner_signs_layout(root, &toml);
     for (kind, step) in [
         ("rsa", "rsa"),
         ("ed25519", "ed25519"),
@@ -198,4 +198,71 @@ fn in_toto_2x_verifies_what_toto_signs() {
     expect_refused(&legacy, "toto signs under the current-style key id");
     let said = String::from_utf8_lossy(&legacy.stderr);
     assert!(said.contains("No signature found for key"), "{said}");
+}
+
+/// A link as older attestation tools write it: DSSE around a Statement
+/// v0.1 with a link v0.2 predicate (in-toto/attestation
+/// `spec/predicates/link.md` v0.2: products in `subject`, `materials` a
+/// classic map), with fields toto does not know. It satisfies the step's
+/// rules from its `subject`; one more subject breaks `DISALLOW *`.
+#[test]
+fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
+    let dir = tempdir();
+    let root = dir.path();
+    generate_key(&root.join("owner"), &[]);
+    generate_key(&root.join("bob"), &["-t", "ecdsa-p256"]);
+    owner_signs_layout(
+        root,
+        "[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n\
+         materials = [\"ALLOW src.c\", \"DISALLOW *\"]\n\
+         products = [\"ALLOW app\", \"DISALLOW *\"]\n",
+    );
+    let keyid = String::from_utf8(toto_in(root, &["key", "id", "bob.pub"]).stdout).unwrap();
+    let link_file = format!("build.{}.link", &keyid.trim()[..8]);
+    let sha = |c: char| c.to_string().repeat(64);
+    let statement = |subjects: serde_json::Value| {
+        serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": subjects,
+            "predicateType": "https://in-toto.io/Link/v0.2",
+            "predicate": {
+                "name": "build",
+                "command": ["cc", "-o", "app", "src.c"],
+                "materials": {"src.c": {"sha256": sha('a')}},
+                "byproducts": {"return-value": 0},
+                "environment": {},
+                "builder": {"id": "https://example.com/other-tool"},
+            },
+        })
+    };
+    let sign = |value: serde_json::Value| {
+        write(&root.join("statement.json"), &value.to_string());
+        let out = toto_in(
+            root,
+            &[
+                "envelope",
+                "sign",
+                "--key",
+                "bob",
+                "--payload-type",
+                "application/vnd.in-toto+json",
+                "statement.json",
+                "-o",
+                &link_file,
+            ],
+        );
+        expect_code(&out, 0, "envelope sign");
+    };
+    sign(statement(
+        serde_json::json!([{"name": "app", "digest": {"sha256": sha('b')}}]),
+    ));
+    let out = verify(root, "root.layout", "owner.pub");
+    expect_code(&out, 0, "Statement v0.1 + link v0.2");
+
+    sign(statement(serde_json::json!([
+        {"name": "app", "digest": {"sha256": sha('b')}},
+        {"name": "backdoor", "digest": {"sha256": sha('c')}},
+    ])));
+    let out = verify(root, "root.layout", "owner.pub");
+    expect_code(&out, 1, "a product outside the rules, from the subject");
 }

@@ -89,44 +89,74 @@ fn in_toto_golang_ite7_layout_is_named_as_unsupported() {
 }
 
 /// in-toto 2.3 signs a layout (RSA owner key) and one link per legacy key
-/// type (RSA PEM, ed25519 and ECDSA securesystemslib keys): every key id in
-/// them is a legacy id. in-toto 2.3 verifies them, and so does toto with the
+/// type (RSA PEM, ed25519 and ECDSA securesystemslib keys), as Metablocks
+/// and as classic links inside DSSE (`--use-dsse`): every key id in them is
+/// a legacy id. in-toto 2.3 verifies them, and so does toto with the
 /// owner's PEM; a link changed after signing fails in both.
 #[test]
 fn in_toto_2x_legacy_keys_sign_what_toto_verifies() {
     let Some(python) = intoto2("in_toto_2x_legacy_keys_sign_what_toto_verifies") else {
         return;
     };
-    let dir = tempdir();
-    let out = Command::new(&python)
-        .arg(repo_path("tests/peer/intoto2.py"))
-        .arg("make")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "intoto2.py make");
-    let peer = intoto2_verify(
-        &python,
-        dir.path(),
-        &["--layout", "root.layout", "--layout-keys", "owner.pub"],
-    );
-    expect_code(&peer, 0, "in-toto 2.3 verifies its own chain");
-    let ours = verify(dir.path(), "root.layout", "owner.pub");
-    expect_code(&ours, 0, "toto verifies in-toto 2.3's chain");
+    for dsse in [false, true] {
+        let dir = tempdir();
+        let mut make = Command::new(&python);
+        make.arg(repo_path("tests/peer/intoto2.py"))
+            .arg("make")
+            .arg(dir.path());
+        if dsse {
+            make.arg("dsse");
+        }
+        expect_code(&make.output().unwrap(), 0, "intoto2.py make");
+        let peer_verify = || {
+            let args = ["--layout", "root.layout", "--layout-keys", "owner.pub"];
+            intoto2_verify(&python, dir.path(), &args)
+        };
+        let what = if dsse { "DSSE" } else { "Metablock" };
+        expect_code(
+            &peer_verify(),
+            0,
+            &format!("in-toto 2.3 verifies its own {what} chain"),
+        );
+        let ours = verify(dir.path(), "root.layout", "owner.pub");
+        expect_code(
+            &ours,
+            0,
+            &format!("toto verifies in-toto 2.3's {what} chain"),
+        );
 
-    let link = crate::common::file_ending(dir.path(), ".link");
-    let text = std::fs::read_to_string(&link).unwrap();
-    let tampered = text.replacen("\"foo.py\"", "\"bar.py\"", 1);
-    assert_ne!(text, tampered);
-    std::fs::write(&link, tampered).unwrap();
-    let peer = intoto2_verify(
-        &python,
-        dir.path(),
-        &["--layout", "root.layout", "--layout-keys", "owner.pub"],
-    );
-    expect_refused(&peer, "in-toto 2.3 must refuse a changed link");
-    let ours = verify(dir.path(), "root.layout", "owner.pub");
-    expect_code(&ours, 1, "toto refuses a changed link");
+        let link = crate::common::file_ending(dir.path(), ".link");
+        tamper(&link);
+        expect_refused(
+            &peer_verify(),
+            &format!("in-toto 2.3 refuses a changed {what} link"),
+        );
+        let ours = verify(dir.path(), "root.layout", "owner.pub");
+        expect_code(&ours, 1, &format!("toto refuses a changed {what} link"));
+    }
+}
+
+/// Renames the first `"foo.py"` of a signed link (Metablock or DSSE
+/// payload) to `"bar.py"`, keeping its signatures.
+fn tamper(link: &Path) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let rename = |text: &str| {
+        let changed = text.replacen("\"foo.py\"", "\"bar.py\"", 1);
+        assert_ne!(changed, text, "no foo.py to rename");
+        changed
+    };
+    let text = std::fs::read_to_string(link).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let changed = match doc.get("payload").and_then(|p| p.as_str()) {
+        Some(payload) => {
+            let payload = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
+            doc["payload"] = serde_json::Value::String(b64.encode(rename(&payload)));
+            doc.to_string()
+        }
+        None => rename(&text),
+    };
+    std::fs::write(link, changed).unwrap();
 }
 
 /// The reverse: a layout and links toto signs with RSA, ed25519 and ECDSA

@@ -309,3 +309,45 @@ fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
     let out = verify(root, "root.layout", "owner.pub");
     expect_code(&out, 1, "a product outside the rules, from the subject");
 }
+
+/// `toto key id --legacy` prints the ids in-toto-golang's `keylib_test.go`
+/// states for its P-384 key: `TestLoadKey` (scheme of the curve) and
+/// `TestLoadKeyDefaults` (ecdsa-sha2-nistp256).
+#[test]
+fn key_id_legacy_prints_in_toto_golangs_ids() {
+    let dir = golang_copy();
+    let out = toto_in(dir.path(), &["key", "id", "--legacy", "grace.pub"]);
+    expect_code(&out, 0, "key id --legacy");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[1],
+        "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142 (legacy)"
+    );
+    assert!(
+        lines[2].starts_with(
+            "a5fe82bffd11c43cd25b41b427496dea8eb61505bfa11907a6a565ebb00fa323 (legacy, "
+        ),
+        "{text}"
+    );
+    let out = toto_in(
+        dir.path(),
+        &["key", "id", "--legacy", "--format", "json", "grace.pub"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["other_legacy_keyids"],
+        serde_json::json!(["a5fe82bffd11c43cd25b41b427496dea8eb61505bfa11907a6a565ebb00fa323"])
+    );
+    let out = toto_in(dir.path(), &["key", "id", "--legacy", "alice.pub"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "an RSA key has no other legacy id: {text}"
+    );
+    assert!(
+        text.contains("70ca5750c2eda80b18f41f4ec5f92146789b5d68dd09577be422a0159bd13680 (legacy)")
+    );
+}

@@ -27,7 +27,7 @@ pub struct PublicKey {
     pub(super) keyid: KeyId,
     legacy_keyid: KeyId,
     /// Further legacy ids other implementations compute for this key (see
-    /// [`PublicKey::from_pem`]); `legacy_keyid` is not repeated here.
+    /// `from_material`); `keyid` and `legacy_keyid` are not repeated here.
     aliases: Vec<KeyId>,
     spki_sha256: String,
 }
@@ -228,8 +228,15 @@ impl PublicKey {
         &self.legacy_keyid
     }
 
-    /// Every id this key answers to: current, legacy, then the other legacy
-    /// spelling in-toto-golang gives ECDSA keys (its default scheme).
+    /// The legacy ids besides [`legacy_keyid`](Self::legacy_keyid): for
+    /// an ECDSA key of another curve, the one in-toto-golang gives it under
+    /// its default scheme `ecdsa-sha2-nistp256`.
+    pub fn other_legacy_keyids(&self) -> &[KeyId] {
+        &self.aliases
+    }
+
+    /// Every id this key answers to: current, legacy, then the
+    /// [other legacy ids](Self::other_legacy_keyids).
     pub fn keyids(&self) -> impl Iterator<Item = &KeyId> {
         [&self.keyid, &self.legacy_keyid]
             .into_iter()

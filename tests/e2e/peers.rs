@@ -57,6 +57,24 @@ fn in_toto_golang_layouts_signed_under_legacy_key_ids_verify() {
     }
 }
 
+/// Links in-toto-golang's tests load (`verifylib_test.go`): each verifies
+/// by the key its file name's legacy key id names (`dan`: b7d643de, `alice`:
+/// 70ca5750), and not by the other key (exit 1).
+#[test]
+fn in_toto_golang_links_verify_by_the_keys_their_legacy_ids_name() {
+    let dir = golang_copy();
+    let check =
+        |link: &str, key: &str| toto_in(dir.path(), &["sign", "-f", link, "--verify", "-k", key]);
+    for (link, key, other) in [
+        ("write-code.b7d643de.link", "dan.pub", "alice.pub"),
+        ("foo.b7d643de.link", "dan.pub", "alice.pub"),
+        ("sub_layout.70ca5750.link", "alice.pub", "dan.pub"),
+    ] {
+        expect_code(&check(link, key), 0, &format!("{link} by {key}"));
+        expect_code(&check(link, other), 1, &format!("{link} not by {other}"));
+    }
+}
+
 /// The same layouts with another key, or with one byte of the signed
 /// payload changed, fail (exit 1).
 #[test]

@@ -18,7 +18,13 @@
 //! let owner = dsse::PublicKey::from_pem(&read("alice.pub")?, None)?;
 //! let evidence = LinkDirectory::new("links", limits);
 //! let now = 1_767_225_600; // 2026-01-01T00:00:00Z: time is a parameter
-//! let options = Options { now, run_inspections: true, limits, keyless_layout: false };
+//! let options = Options {
+//!     now,
+//!     run_inspections: true,
+//!     limits,
+//!     keyless_layout: false,
+//!     require_success: false,
+//! };
 //! let report = verify_layout(&layout, &[owner], &evidence, &options)?;
 //! match &report.failure {
 //!     None => println!("verified"),
@@ -168,6 +174,12 @@ impl Evidence for Subdirectory<'_> {
     fn describe(&self, file_name: &str) -> String {
         self.view().describe(file_name)
     }
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        self.view().file_names(wanted)
+    }
+    fn location(&self) -> String {
+        self.view().location()
+    }
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         no_keyless(self.parent.keyless)
     }
@@ -251,6 +263,28 @@ impl Evidence for LinkDirectory<'_> {
 
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         no_keyless(self.keyless)
+    }
+
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let failed = |source| Error::Io {
+            path: self.path().to_path_buf(),
+            source,
+        };
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(self.path()).map_err(failed)? {
+            // Names that are not UTF-8 cannot be link files.
+            if let Ok(name) = entry.map_err(failed)?.file_name().into_string() {
+                if wanted(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
     }
 
     fn describe(&self, file_name: &str) -> String {

@@ -13,6 +13,7 @@ mod gpg_sign;
 mod keyless_sign;
 mod keys;
 mod link_signing;
+mod policy_args;
 mod progress;
 mod record_state;
 mod style;
@@ -43,7 +44,8 @@ pub struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
     /// Show more on stderr: -v what was excluded, loaded, verified by which
-    /// key, and Sigstore calls; -vv every file hashed.
+    /// key, Sigstore calls, and each artifact rule's queue; -vv every file
+    /// hashed.
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// Print nothing but errors (and --format json's output).

@@ -39,6 +39,8 @@ pub mod bundle;
 mod error;
 mod http;
 pub mod pep740;
+pub mod policy;
+pub mod provenance;
 pub mod sign;
 mod text;
 mod tls;

@@ -139,6 +139,12 @@ fn key_dict_as_in_toto_golang_writes_it_for_a_p384_key_verifies_by_the_curve() {
     let sig = signer.sign_bytes(b"layout").unwrap();
     key.verify_bytes(b"layout", &sig).unwrap();
     assert!(key.verify_bytes(b"layouT", &sig).is_err());
+
+    // Only a key dict read from a layout may do so: a key toto names or
+    // signs with keeps its curve's scheme, which securesystemslib also
+    // verifies.
+    assert!(PublicKey::from_pem(&read("grace.pub"), Some(Scheme::EcdsaP256)).is_err());
+    assert!(PrivateKey::from_pem(&read("grace"), None, Some(Scheme::EcdsaP256)).is_err());
 }
 
 #[test]

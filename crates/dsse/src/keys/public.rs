@@ -11,8 +11,8 @@ use signature::Verifier as _;
 use super::keyid::{current_keyid, default_hash_algorithms, legacy_keyid, sha256_hex};
 use super::rsassa::{rsa_pkcs1_verify, rsa_pss_verify};
 use super::spki::{
-    default_scheme, pem_decode, public_material_from_spki, scheme_fits, spki_der, spki_pem,
-    PublicMaterial,
+    default_scheme, key_dict_scheme_fits, pem_decode, public_material_from_spki, scheme_fits,
+    spki_der, spki_pem, PublicMaterial,
 };
 use super::{KeyId, KeyedVerifier, Scheme, SigBytes};
 use crate::error::Error;
@@ -49,8 +49,9 @@ impl PublicKey {
         public: String,
         legacy_public: &str,
         hash_algorithms: &Value,
+        fits: fn(Scheme, &PublicMaterial) -> bool,
     ) -> Result<PublicKey, Error> {
-        if !scheme_fits(scheme, &material) {
+        if !fits(scheme, &material) {
             return Err(Error::UnsupportedKey {
                 keytype,
                 scheme: scheme.name(),
@@ -102,6 +103,7 @@ impl PublicKey {
             public,
             &legacy_public,
             &default_hash_algorithms(),
+            scheme_fits,
         )?;
         if key.keytype == "ecdsa" {
             key.add_alias(legacy_keyid(
@@ -202,6 +204,7 @@ impl PublicKey {
             public.to_owned(),
             public,
             &hash_algorithms,
+            key_dict_scheme_fits,
         )?;
         if let Some(declared) = dict.get("keyid") {
             let declared = declared

@@ -29,12 +29,28 @@ pub(super) enum PublicMaterial {
     Rsa(Box<rsa::RsaPublicKey>),
 }
 
-/// Whether `scheme` can name a key of this material. Any ECDSA scheme names
-/// any ECDSA key: in-toto-golang writes `ecdsa-sha2-nistp256` for every curve
+/// Whether `scheme` names a key of this material: ECDSA schemes name their
+/// own curve. What toto signs and names always fits this way.
+pub(super) fn scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
+    matches!(
+        (scheme, material),
+        (Scheme::Ed25519, PublicMaterial::Ed25519(_))
+            | (Scheme::EcdsaP224, PublicMaterial::P224(_))
+            | (Scheme::EcdsaP256, PublicMaterial::P256(_))
+            | (Scheme::EcdsaP384, PublicMaterial::P384(_))
+            | (Scheme::EcdsaP521, PublicMaterial::P521(_))
+            | (Scheme::RsaPss(_), PublicMaterial::Rsa(_))
+            | (Scheme::RsaPkcs1v15(_), PublicMaterial::Rsa(_))
+    )
+}
+
+/// Whether a key dict (as a layout carries it) may name this material with
+/// `scheme`: as [`scheme_fits`], and also any ECDSA scheme for any ECDSA key.
+/// in-toto-golang writes `ecdsa-sha2-nistp256` for every curve
 /// (`LoadKeyDefaults`) and, like go-securesystemslib, verifies with the hash
 /// that belongs to the curve (SHA-256 up to 256 bits, SHA-384, SHA-512), which
 /// is what [`PublicKey::verify_bytes`](super::PublicKey::verify_bytes) does.
-pub(super) fn scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
+pub(super) fn key_dict_scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
     let ecdsa_scheme = matches!(
         scheme,
         Scheme::EcdsaP224 | Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
@@ -46,12 +62,7 @@ pub(super) fn scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
             | PublicMaterial::P384(_)
             | PublicMaterial::P521(_)
     );
-    matches!(
-        (scheme, material),
-        (Scheme::Ed25519, PublicMaterial::Ed25519(_))
-            | (Scheme::RsaPss(_), PublicMaterial::Rsa(_))
-            | (Scheme::RsaPkcs1v15(_), PublicMaterial::Rsa(_))
-    ) || (ecdsa_scheme && ecdsa_key)
+    scheme_fits(scheme, material) || (ecdsa_scheme && ecdsa_key)
 }
 
 pub(super) fn pem_decode(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), Error> {

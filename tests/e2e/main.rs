@@ -23,6 +23,7 @@ mod keyless;
 mod keyless_preflight;
 mod never_surprise;
 mod peer_policies;
+mod peers;
 mod reading;
 mod readme;
 mod real_world;

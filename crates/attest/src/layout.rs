@@ -74,6 +74,11 @@ pub struct Step {
     pub expected_command: Vec<String>,
     /// Distinct functionaries that must agree.
     pub threshold: usize,
+    /// ITE-7 `cert_constraints` as signed (in-toto-golang's X.509
+    /// functionaries). Kept so the layout reads and writes back whole;
+    /// toto does not verify certificate functionaries, so a link signed
+    /// by a certificate never counts towards the threshold.
+    pub cert_constraints: Vec<Value>,
 }
 
 /// An inspection: a command run during verification.
@@ -253,6 +258,11 @@ pub struct Layout {
     pub steps: Vec<Step>,
     /// The inspections, in order.
     pub inspect: Vec<Inspection>,
+    /// ITE-7 `rootcas` (key id to key dict with a certificate), as signed;
+    /// see [`Step::cert_constraints`].
+    pub rootcas: Map<String, Value>,
+    /// ITE-7 `intermediatecas`, as signed.
+    pub intermediatecas: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +281,8 @@ struct WireStep {
     expected_command: Vec<String>,
     #[serde(default = "one")]
     threshold: i64,
+    #[serde(default)]
+    cert_constraints: Vec<Map<String, Value>>,
 }
 
 fn one() -> i64 {
@@ -306,6 +318,10 @@ struct WireLayout {
     steps: Vec<WireStep>,
     #[serde(default)]
     inspect: Vec<WireInspection>,
+    #[serde(default)]
+    rootcas: Map<String, Value>,
+    #[serde(default)]
+    intermediatecas: Map<String, Value>,
 }
 
 fn malformed(reason: String) -> Error {
@@ -413,6 +429,7 @@ impl Layout {
                 pubkeys: s.pubkeys,
                 expected_command: s.expected_command,
                 threshold,
+                cert_constraints: s.cert_constraints.into_iter().map(Value::Object).collect(),
             });
         }
         let mut inspect = Vec::with_capacity(wire.inspect.len());
@@ -433,6 +450,8 @@ impl Layout {
             keys,
             steps,
             inspect,
+            rootcas: wire.rootcas,
+            intermediatecas: wire.intermediatecas,
         })
     }
 
@@ -453,7 +472,7 @@ impl Layout {
             .steps
             .iter()
             .map(|s| {
-                json!({
+                let mut step = json!({
                     "_type": "step",
                     "name": s.name.as_str(),
                     "expected_materials": rules_value(&s.expected_materials),
@@ -461,7 +480,11 @@ impl Layout {
                     "pubkeys": s.pubkeys,
                     "expected_command": s.expected_command,
                     "threshold": s.threshold,
-                })
+                });
+                if let (false, Some(obj)) = (s.cert_constraints.is_empty(), step.as_object_mut()) {
+                    obj.insert("cert_constraints".into(), json!(s.cert_constraints));
+                }
+                step
             })
             .collect();
         let inspect: Vec<Value> = self
@@ -484,8 +507,18 @@ impl Layout {
             "steps": steps,
             "inspect": inspect,
         });
-        if let (Some(expires), Some(obj)) = (&self.expires, out.as_object_mut()) {
-            obj.insert("expires".into(), json!(expires));
+        if let Some(obj) = out.as_object_mut() {
+            if let Some(expires) = &self.expires {
+                obj.insert("expires".into(), json!(expires));
+            }
+            for (field, cas) in [
+                ("rootcas", &self.rootcas),
+                ("intermediatecas", &self.intermediatecas),
+            ] {
+                if !cas.is_empty() {
+                    obj.insert(field.into(), Value::Object(cas.clone()));
+                }
+            }
         }
         out
     }

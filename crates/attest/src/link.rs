@@ -2,7 +2,7 @@
 //!
 //! | [`Encoding`] | wire form |
 //! |---|---|
-//! | `Statement` | DSSE (`application/vnd.in-toto+json`) around a Statement v1 whose predicate is link v0.3: products are the `subject`, materials are `predicate.materials` |
+//! | `Statement` | DSSE (`application/vnd.in-toto+json`) around a Statement v1 whose predicate is link v0.3: products are the `subject`, materials are `predicate.materials` (read too: Statement v0.1, and link v0.2, whose `predicate.materials` is a classic map) |
 //! | `DsseLink` | DSSE around a classic link (`_type: link`), as `in-toto-run --use-dsse` writes it |
 //! | `Metablock` | classic link inside `{"signed", "signatures"}` signed over canonical JSON, as `in-toto-run` writes it |
 //!
@@ -17,6 +17,12 @@ use crate::statement::{ResourceDescriptor, Statement};
 
 /// Predicate type of in-toto link v0.3.
 pub const LINK_PREDICATE_V03: &str = "https://in-toto.io/attestation/link/v0.3";
+
+/// Predicate type of in-toto link v0.2 (in-toto/attestation
+/// `spec/predicates/link.md` before v0.3), read but never written: the
+/// classic link without `_type` and `products` (the `subject` holds them),
+/// `materials` a map of path to digests.
+pub const LINK_PREDICATE_V02: &str = "https://in-toto.io/Link/v0.2";
 
 /// Most artifacts one link may list in materials or products.
 pub const MAX_ARTIFACTS: usize = 1_000_000;
@@ -86,6 +92,21 @@ struct WirePredicate {
     environment: Map<String, Value>,
 }
 
+/// A link v0.2 predicate as read; unknown (signed) fields are ignored.
+#[derive(Deserialize, Default)]
+struct WirePredicateV02 {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default, deserialize_with = "materials")]
+    materials: ArtifactMap,
+    #[serde(default)]
+    byproducts: Map<String, Value>,
+    #[serde(default)]
+    environment: Map<String, Value>,
+}
+
 fn materials<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
     crate::digest::artifact_map(d, MAX_ARTIFACTS, "materials")
 }
@@ -129,14 +150,14 @@ pub(crate) fn check_metablock_fields<'f>(
 /// `_type` prefix of every in-toto Statement version.
 const STATEMENT_PREFIX: &str = "https://in-toto.io/Statement/";
 
-fn check_link_predicate(predicate_type: &str) -> Result<(), Error> {
-    if predicate_type != LINK_PREDICATE_V03 {
-        return Err(malformed(
-            "link statement",
-            format!("predicateType is {predicate_type:?}, not {LINK_PREDICATE_V03}"),
-        ));
-    }
-    Ok(())
+fn not_a_link_predicate(predicate_type: &str) -> Error {
+    malformed(
+        "link statement",
+        format!(
+            "predicateType is {predicate_type:?}, not {LINK_PREDICATE_V03} \
+             (or {LINK_PREDICATE_V02})"
+        ),
+    )
 }
 
 fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
@@ -231,6 +252,22 @@ impl Link {
         })
     }
 
+    fn from_parts_v02(
+        subject: Vec<ResourceDescriptor>,
+        predicate: WirePredicateV02,
+    ) -> Result<Link, Error> {
+        let link = Link {
+            name: predicate.name,
+            command: predicate.command,
+            materials: predicate.materials,
+            products: descriptors_to_map(subject, "subjects")?,
+            byproducts: predicate.byproducts,
+            environment: predicate.environment,
+        };
+        check_count(&link.materials, "materials")?;
+        Ok(link)
+    }
+
     /// The Statement v1 with a link v0.3 predicate.
     pub fn to_statement(&self) -> Statement {
         Statement::new(
@@ -275,14 +312,23 @@ impl Link {
             Some("link") => Link::from_wire(
                 WireLink::deserialize(payload).map_err(|e| malformed("link", e.to_string()))?,
             ),
-            Some(t) if t.starts_with(STATEMENT_PREFIX) => {
-                check_link_predicate(predicate_type.unwrap_or_default())?;
-                let (statement, predicate) =
-                    crate::statement::decode_parts::<WirePredicate, _>(payload)?;
-                let predicate = predicate
-                    .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
-                Link::from_parts(statement.subject, predicate)
-            }
+            Some(t) if t.starts_with(STATEMENT_PREFIX) => match predicate_type {
+                Some(LINK_PREDICATE_V03) => {
+                    let (statement, predicate) =
+                        crate::statement::decode_parts::<WirePredicate, _>(payload)?;
+                    let predicate = predicate
+                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    Link::from_parts(statement.subject, predicate)
+                }
+                Some(LINK_PREDICATE_V02) => {
+                    let (statement, predicate) =
+                        crate::statement::decode_parts::<WirePredicateV02, _>(payload)?;
+                    let predicate = predicate
+                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    Link::from_parts_v02(statement.subject, predicate)
+                }
+                other => Err(not_a_link_predicate(other.unwrap_or_default())),
+            },
             Some(t) => Err(malformed("link", format!("_type {t:?} is not a link"))),
             None => Err(malformed("link", "no _type")),
         }
@@ -400,5 +446,65 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Statement v0.1 with a link v0.2 predicate, as in-toto/attestation
+    /// `spec/predicates/link.md` (v0.2) shows it: `materials` a classic map,
+    /// products in `subject`. It reads as the same link; signed fields toto
+    /// does not know are ignored.
+    #[test]
+    fn statement_v01_with_link_v02_reads_as_the_same_link() {
+        let link = sample();
+        let v02 = json!({
+            "_type": crate::statement::STATEMENT_V01,
+            "subject": link.products.iter().map(|(name, digest)| {
+                json!({"name": name, "digest": digest, "annotations": {"x": 1}})
+            }).collect::<Vec<_>>(),
+            "predicateType": LINK_PREDICATE_V02,
+            "predicate": {
+                "name": link.name,
+                "command": link.command,
+                "materials": link.materials,
+                "byproducts": link.byproducts,
+                "environment": link.environment,
+                "unknownField": {"ignored": true},
+            },
+            "alsoUnknown": 1,
+        });
+        assert_eq!(Link::from_payload(v02.clone()).unwrap(), link);
+        let bytes = serde_json::to_vec(&v02).unwrap();
+        let tree = dsse::json::Tree::parse(&bytes).unwrap();
+        assert_eq!(Link::from_node(tree.root()).unwrap(), link);
+
+        // Statement v0.1 around link v0.3 reads too.
+        let mut v03 = link.to_statement().into_value();
+        v03["_type"] = json!(crate::statement::STATEMENT_V01);
+        assert_eq!(Link::from_payload(v03).unwrap(), link);
+    }
+
+    /// Each predicate version is read with its own shape: v0.3's list of
+    /// resource descriptors is not a v0.2 materials map, and the reverse;
+    /// other predicate types (the older `Link/v1`, whose predicate repeats
+    /// the products) are named.
+    #[test]
+    fn link_predicates_are_read_by_their_own_version() {
+        let link = sample();
+        let mut v03_as_v02 = link.to_statement().into_value();
+        v03_as_v02["predicateType"] = json!(LINK_PREDICATE_V02);
+        let e = Link::from_payload(v03_as_v02).unwrap_err().to_string();
+        assert!(e.contains("materials"), "{e}");
+
+        let mut v02_as_v03 = link.to_statement().into_value();
+        v02_as_v03["predicate"]["materials"] = json!(link.materials);
+        let e = Link::from_payload(v02_as_v03).unwrap_err().to_string();
+        assert!(e.contains("materials") || e.contains("sequence"), "{e}");
+
+        let mut v1 = link.to_statement().into_value();
+        v1["predicateType"] = json!("https://in-toto.io/Link/v1");
+        let e = Link::from_payload(v1).unwrap_err().to_string();
+        assert!(
+            e.contains("Link/v1") && e.contains(LINK_PREDICATE_V02),
+            "{e}"
+        );
     }
 }

@@ -125,3 +125,28 @@ fn toto_signs_all_three_encodings() {
         assert_eq!(Link::from_payload(parsed.payload().clone()).unwrap(), link);
     }
 }
+
+/// in-toto-golang's `demo.layout` (testdata/peers/in-toto-golang) carries
+/// ITE-7 X.509 material: `rootcas`, `intermediatecas` and a step's
+/// `cert_constraints`. The model keeps it as signed and writes it back.
+#[test]
+fn ite7_fields_of_in_toto_golangs_demo_layout_are_kept() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/peers/in-toto-golang/demo.layout");
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let signed = &doc["signed"];
+    let layout = attest::layout::Layout::from_value(signed.clone()).unwrap();
+    assert_eq!(layout.rootcas.len(), 1);
+    assert_eq!(layout.intermediatecas.len(), 1);
+    assert_eq!(layout.steps[0].cert_constraints.len(), 1);
+    assert!(layout.steps[1].cert_constraints.is_empty());
+    let written = layout.to_value();
+    for field in ["rootcas", "intermediatecas"] {
+        assert_eq!(written[field], signed[field], "{field}");
+    }
+    assert_eq!(
+        written["steps"][0]["cert_constraints"],
+        signed["steps"][0]["cert_constraints"]
+    );
+    assert!(written["steps"][1].get("cert_constraints").is_none());
+}

@@ -442,6 +442,7 @@ pub fn build(
             pubkeys,
             expected_command: s.expected_command,
             threshold: s.threshold,
+            cert_constraints: Vec::new(),
         });
     }
     let mut inspect = Vec::new();
@@ -473,6 +474,8 @@ pub fn build(
         keys: functionaries,
         steps,
         inspect,
+        rootcas: serde_json::Map::new(),
+        intermediatecas: serde_json::Map::new(),
     };
     if let Some((step, first, second)) = layout.duplicate_functionary() {
         let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));

@@ -165,6 +165,17 @@ fn verify_chain(
             .warnings
             .push("layout has no expiry date; it never expires".into()),
     }
+    for step in layout
+        .steps
+        .iter()
+        .filter(|s| !s.cert_constraints.is_empty())
+    {
+        report.warnings.push(format!(
+            "step {}: X.509 functionaries (ITE-7 cert_constraints) are not supported; \
+             only its key functionaries count",
+            step.name
+        ));
+    }
     // Load, check signatures and thresholds, resolve sublayouts.
     let mut chain: BTreeMap<String, Vec<Accepted>> = BTreeMap::new();
     let base = report.steps.len();

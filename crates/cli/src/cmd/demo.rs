@@ -335,10 +335,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     demo.say("   The inspection runs when the client verifies: it unpacks the package and checks");
     demo.say("   its contents against the links. owner/chain.toml:");
     fs::create_dir_all(root.join("owner"))?;
+    // The binary's path last: a path with "keys/" in it (a checkout named
+    // `…-keys`) must not be rewritten.
     let chain = CHAIN
-        .replace("\"TOTO\"", &format!("{exe_s:?}"))
+        .replace("keys/", "../keys/")
         .replace("ISSUER", testbed.issuer())
-        .replace("keys/", "../keys/");
+        .replace("\"TOTO\"", &format!("{exe_s:?}"));
     for line in chain.lines() {
         println!("{}", format!("    {line}").trim_end());
     }

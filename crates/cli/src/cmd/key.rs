@@ -65,7 +65,9 @@ pub struct GenerateArgs {
 /// Arguments of `toto key id`.
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    /// Also print the legacy key id (with keyid_hash_algorithms).
+    /// Also print the legacy key id (with keyid_hash_algorithms), as
+    /// in-toto-golang and in-toto 2.x compute it, and for an ECDSA key the id
+    /// in-toto-golang gives it under its default scheme ecdsa-sha2-nistp256.
     #[arg(long)]
     legacy: bool,
     /// Output format.
@@ -153,6 +155,14 @@ fn id(args: IdArgs) -> Result<ExitCode> {
                 obj.insert("keyid".into(), json!(key.keyid().as_str()));
                 if args.legacy {
                     obj.insert("legacy_keyid".into(), json!(key.legacy_keyid().as_str()));
+                    let others: Vec<&str> = key
+                        .other_legacy_keyids()
+                        .iter()
+                        .map(|id| id.as_str())
+                        .collect();
+                    if !others.is_empty() {
+                        obj.insert("other_legacy_keyids".into(), json!(others));
+                    }
                 }
             }
             println!("{dict}");
@@ -160,6 +170,9 @@ fn id(args: IdArgs) -> Result<ExitCode> {
         Format::Text if args.legacy => {
             println!("{}", key.keyid());
             println!("{} (legacy)", key.legacy_keyid());
+            for id in key.other_legacy_keyids() {
+                println!("{id} (legacy, scheme ecdsa-sha2-nistp256 as in-toto-golang's default)");
+            }
         }
         Format::Text => println!("{}", key.keyid()),
     }

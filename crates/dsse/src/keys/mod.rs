@@ -3,13 +3,17 @@
 //! | keytype | scheme | signature bytes |
 //! |---|---|---|
 //! | `ed25519` | `ed25519` | 64 raw bytes |
-//! | `ecdsa` (or legacy `ecdsa-sha2-nistp256` …) | `ecdsa-sha2-nistp256` / `-nistp384` / `-nistp521` | DER; raw `r‖s` also accepted |
+//! | `ecdsa` (or legacy `ecdsa-sha2-nistp256` …) | `ecdsa-sha2-nistp256` / `-nistp384` / `-nistp521`, and `-nistp224` as in-toto-golang reads it | DER; raw `r‖s` also accepted |
 //! | `rsa` | `rsassa-pss-sha256` (also `-sha384`, `-sha512`), `rsa-pkcs1v15-sha256` (…) | raw |
 //!
 //! Key ids come in two styles, both accepted wherever a key is named:
 //! - current: SHA-256 of the canonical JSON of `{keytype, scheme, keyval: {public}}`;
 //! - legacy: the same with `keyid_hash_algorithms` (`["sha256", "sha512"]`
-//!   unless the key dict says otherwise), as older securesystemslib computed it.
+//!   unless the key dict says otherwise), as in-toto-golang and in-toto 2.x
+//!   (legacy `--key` / `--layout-keys`) compute it; for a key read from PEM
+//!   the PEM is hashed without its final newline, as they do, and an ECDSA
+//!   key also answers to the id in-toto-golang gives it under its default
+//!   scheme `ecdsa-sha2-nistp256` (see `keyid`).
 //!
 //! Signing and verifying go through RustCrypto's [`signature::Signer`] and
 //! [`signature::Verifier`] over [`SigBytes`], so file keys, keyless keys and
@@ -62,6 +66,9 @@ impl RsaHash {
 pub enum Scheme {
     /// `ed25519`.
     Ed25519,
+    /// `ecdsa-sha2-nistp224` (in-toto-golang; signed over SHA-256, as
+    /// go-securesystemslib does for curves up to 256 bits).
+    EcdsaP224,
     /// `ecdsa-sha2-nistp256`.
     EcdsaP256,
     /// `ecdsa-sha2-nistp384`.
@@ -79,6 +86,7 @@ impl Scheme {
     pub fn from_name(name: &str) -> Option<Scheme> {
         Some(match name {
             "ed25519" => Scheme::Ed25519,
+            "ecdsa-sha2-nistp224" => Scheme::EcdsaP224,
             "ecdsa-sha2-nistp256" => Scheme::EcdsaP256,
             "ecdsa-sha2-nistp384" => Scheme::EcdsaP384,
             "ecdsa-sha2-nistp521" => Scheme::EcdsaP521,
@@ -96,6 +104,7 @@ impl Scheme {
     pub fn name(self) -> String {
         match self {
             Scheme::Ed25519 => "ed25519".into(),
+            Scheme::EcdsaP224 => "ecdsa-sha2-nistp224".into(),
             Scheme::EcdsaP256 => "ecdsa-sha2-nistp256".into(),
             Scheme::EcdsaP384 => "ecdsa-sha2-nistp384".into(),
             Scheme::EcdsaP521 => "ecdsa-sha2-nistp521".into(),
@@ -108,7 +117,9 @@ impl Scheme {
     pub fn keytype(self) -> &'static str {
         match self {
             Scheme::Ed25519 => "ed25519",
-            Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521 => "ecdsa",
+            Scheme::EcdsaP224 | Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521 => {
+                "ecdsa"
+            }
             Scheme::RsaPss(_) | Scheme::RsaPkcs1v15(_) => "rsa",
         }
     }

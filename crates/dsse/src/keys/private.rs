@@ -7,6 +7,8 @@ use pkcs8::der::pem::LineEnding;
 use pkcs8::der::Decode;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand_core::OsRng;
+use sha2::Digest as _;
+use signature::hazmat::PrehashSigner as _;
 use signature::Signer as _;
 use zeroize::Zeroizing;
 
@@ -17,6 +19,7 @@ use crate::error::Error;
 
 enum SecretMaterial {
     Ed25519(ed25519_dalek::SigningKey),
+    P224(p224::ecdsa::SigningKey),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     P521(Box<p521::ecdsa::SigningKey>),
@@ -52,6 +55,9 @@ fn secret_from_pkcs8(der: &[u8]) -> Result<SecretMaterial, Error> {
         Algorithm::Rsa => rsa::RsaPrivateKey::from_pkcs8_der(der)
             .map(|k| SecretMaterial::Rsa(Box::new(k)))
             .map_err(bad),
+        Algorithm::P224 => p224::SecretKey::from_pkcs8_der(der)
+            .map(|k| SecretMaterial::P224(k.into()))
+            .map_err(bad),
         Algorithm::P256 => p256::SecretKey::from_pkcs8_der(der)
             .map(|k| SecretMaterial::P256(k.into()))
             .map_err(bad),
@@ -70,6 +76,9 @@ fn secret_from_pkcs8(der: &[u8]) -> Result<SecretMaterial, Error> {
 }
 
 fn secret_from_sec1(der: &[u8]) -> Result<SecretMaterial, Error> {
+    if let Ok(k) = p224::SecretKey::from_sec1_der(der) {
+        return Ok(SecretMaterial::P224(k.into()));
+    }
     if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
         return Ok(SecretMaterial::P256(k.into()));
     }
@@ -90,6 +99,7 @@ impl PrivateKey {
     fn from_secret(secret: SecretMaterial, scheme: Option<Scheme>) -> Result<Self, Error> {
         let material = match &secret {
             SecretMaterial::Ed25519(k) => PublicMaterial::Ed25519(k.verifying_key()),
+            SecretMaterial::P224(k) => PublicMaterial::P224(*k.verifying_key()),
             SecretMaterial::P256(k) => PublicMaterial::P256(*k.verifying_key()),
             SecretMaterial::P384(k) => PublicMaterial::P384(*k.verifying_key()),
             SecretMaterial::P521(k) => {
@@ -177,6 +187,7 @@ impl PrivateKey {
     pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, Error> {
         let doc = match &self.secret {
             SecretMaterial::Ed25519(k) => ed25519_pkcs8_v1(k)?,
+            SecretMaterial::P224(k) => p224::SecretKey::from(k).to_pkcs8_der().map_err(enc)?,
             SecretMaterial::P256(k) => p256::SecretKey::from(k).to_pkcs8_der().map_err(enc)?,
             SecretMaterial::P384(k) => p384::SecretKey::from(k).to_pkcs8_der().map_err(enc)?,
             SecretMaterial::P521(k) => p521::SecretKey::from_bytes(&k.to_bytes())
@@ -199,6 +210,13 @@ impl PrivateKey {
         let scheme = self.public.scheme;
         Ok(match &self.secret {
             SecretMaterial::Ed25519(k) => k.sign(msg).to_bytes().to_vec(),
+            SecretMaterial::P224(k) => {
+                // SHA-256, as in-toto-golang signs with P-224 keys.
+                let s: p224::ecdsa::Signature = k
+                    .sign_prehash(&sha2::Sha256::digest(msg))
+                    .map_err(|_| Error::Signing)?;
+                s.to_der().to_bytes().to_vec()
+            }
             SecretMaterial::P256(k) => {
                 let s: p256::ecdsa::Signature = k.try_sign(msg).map_err(|_| Error::Signing)?;
                 s.to_der().to_bytes().to_vec()

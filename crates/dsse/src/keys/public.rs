@@ -4,13 +4,15 @@
 use std::fmt;
 
 use serde_json::{json, Value};
+use sha2::Digest as _;
+use signature::hazmat::PrehashVerifier as _;
 use signature::Verifier as _;
 
-use super::keyid::{compute_keyids, default_hash_algorithms, sha256_hex};
+use super::keyid::{current_keyid, default_hash_algorithms, legacy_keyid, sha256_hex};
 use super::rsassa::{rsa_pkcs1_verify, rsa_pss_verify};
 use super::spki::{
-    default_scheme, pem_decode, public_material_from_spki, scheme_fits, spki_der, spki_pem,
-    PublicMaterial,
+    default_scheme, key_dict_scheme_fits, pem_decode, public_material_from_spki, scheme_fits,
+    spki_der, spki_pem, PublicMaterial,
 };
 use super::{KeyId, KeyedVerifier, Scheme, SigBytes};
 use crate::error::Error;
@@ -24,6 +26,9 @@ pub struct PublicKey {
     public: String,
     pub(super) keyid: KeyId,
     legacy_keyid: KeyId,
+    /// Further legacy ids other implementations compute for this key (see
+    /// `from_material`); `keyid` and `legacy_keyid` are not repeated here.
+    aliases: Vec<KeyId>,
     spki_sha256: String,
 }
 
@@ -42,16 +47,18 @@ impl PublicKey {
         scheme: Scheme,
         keytype: String,
         public: String,
+        legacy_public: &str,
         hash_algorithms: &Value,
+        fits: fn(Scheme, &PublicMaterial) -> bool,
     ) -> Result<PublicKey, Error> {
-        if !scheme_fits(scheme, &material) {
+        if !fits(scheme, &material) {
             return Err(Error::UnsupportedKey {
                 keytype,
                 scheme: scheme.name(),
             });
         }
-        let (keyid, legacy_keyid) =
-            compute_keyids(&keytype, &scheme.name(), &public, hash_algorithms)?;
+        let keyid = current_keyid(&keytype, &scheme.name(), &public)?;
+        let legacy_keyid = legacy_keyid(&keytype, &scheme.name(), legacy_public, hash_algorithms)?;
         let spki_sha256 = sha256_hex(&spki_der(&material)?);
         Ok(PublicKey {
             material,
@@ -60,10 +67,24 @@ impl PublicKey {
             public,
             keyid,
             legacy_keyid,
+            aliases: Vec::new(),
             spki_sha256,
         })
     }
 
+    fn add_alias(&mut self, id: KeyId) {
+        if id != self.keyid && id != self.legacy_keyid && !self.aliases.contains(&id) {
+            self.aliases.push(id);
+        }
+    }
+
+    /// A key read from PEM (or from a private key): `keyval.public` is the
+    /// SPKI PEM with its final newline, as securesystemslib's
+    /// `SSlibKey.from_crypto` writes it; the legacy id hashes the same PEM
+    /// without the final newline, as in-toto-golang's `LoadKey` and
+    /// securesystemslib's legacy PEM import do. An ECDSA key also answers to
+    /// the legacy id in-toto-golang's `LoadKeyDefaults` gives every ECDSA
+    /// key, whatever its curve: scheme `ecdsa-sha2-nistp256`.
     pub(super) fn from_material(
         material: PublicMaterial,
         scheme: Option<Scheme>,
@@ -73,18 +94,36 @@ impl PublicKey {
             PublicMaterial::Ed25519(k) => hex::encode(k.as_bytes()),
             other => spki_pem(other)?,
         };
-        Self::build(
+        let legacy_public = public.trim_end().to_owned();
+        let keytype = scheme.keytype().to_owned();
+        let mut key = Self::build(
             material,
             scheme,
-            scheme.keytype().to_owned(),
+            keytype,
             public,
+            &legacy_public,
             &default_hash_algorithms(),
-        )
+            scheme_fits,
+        )?;
+        if key.keytype == "ecdsa" {
+            key.add_alias(legacy_keyid(
+                "ecdsa",
+                &Scheme::EcdsaP256.name(),
+                &legacy_public,
+                &default_hash_algorithms(),
+            )?);
+        }
+        Ok(key)
     }
 
     /// Reads an SPKI public key PEM (`-----BEGIN PUBLIC KEY-----`), as
     /// `openssl` and securesystemslib write them. `scheme` overrides the
     /// default (RSA keys default to `rsassa-pss-sha256`).
+    ///
+    /// securesystemslib's legacy import (in-toto 2.x `--layout-keys`) hashes
+    /// the file's own text from `-----BEGIN` to `-----END PUBLIC KEY-----`
+    /// with `\r\n` made `\n`; for the 64-column PEM this reader accepts,
+    /// that is the legacy id above.
     pub fn from_pem(pem: &[u8], scheme: Option<Scheme>) -> Result<PublicKey, Error> {
         let (label, der) = pem_decode(pem)?;
         if label != "PUBLIC KEY" {
@@ -125,7 +164,7 @@ impl PublicKey {
             "ecdsa" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521" => {
                 matches!(
                     scheme,
-                    Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
+                    Scheme::EcdsaP224 | Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
                 )
             }
             _ => false,
@@ -163,7 +202,9 @@ impl PublicKey {
             scheme,
             keytype.to_owned(),
             public.to_owned(),
+            public,
             &hash_algorithms,
+            key_dict_scheme_fits,
         )?;
         if let Some(declared) = dict.get("keyid") {
             let declared = declared
@@ -184,9 +225,25 @@ impl PublicKey {
         &self.keyid
     }
 
-    /// The legacy key id (with `keyid_hash_algorithms`).
+    /// The legacy key id (with `keyid_hash_algorithms`), as in-toto-golang
+    /// and in-toto 2.x compute it for this key.
     pub fn legacy_keyid(&self) -> &KeyId {
         &self.legacy_keyid
+    }
+
+    /// The legacy ids besides [`legacy_keyid`](Self::legacy_keyid): for
+    /// an ECDSA key of another curve, the one in-toto-golang gives it under
+    /// its default scheme `ecdsa-sha2-nistp256`.
+    pub fn other_legacy_keyids(&self) -> &[KeyId] {
+        &self.aliases
+    }
+
+    /// Every id this key answers to: current, legacy, then the
+    /// [other legacy ids](Self::other_legacy_keyids).
+    pub fn keyids(&self) -> impl Iterator<Item = &KeyId> {
+        [&self.keyid, &self.legacy_keyid]
+            .into_iter()
+            .chain(self.aliases.iter())
     }
 
     /// SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: who holds the
@@ -196,9 +253,10 @@ impl PublicKey {
         &self.spki_sha256
     }
 
-    /// True when `keyid` names this key in either style.
+    /// True when `keyid` names this key in either style (or one of the
+    /// legacy spellings listed by [`keyids`](Self::keyids)).
     pub fn matches_keyid(&self, keyid: &str) -> bool {
-        self.keyid.0 == keyid || self.legacy_keyid.0 == keyid
+        self.keyids().any(|id| id.0 == keyid)
     }
 
     /// The signing scheme.
@@ -238,6 +296,13 @@ impl PublicKey {
             (PublicMaterial::Ed25519(k), _) => ed25519_dalek::Signature::from_slice(sig)
                 .ok()
                 .is_some_and(|s| k.verify_strict(msg, &s).is_ok()),
+            // P-224 over SHA-256, as go-securesystemslib hashes curves up
+            // to 256 bits (`getECDSAHashedData`); the digest is truncated
+            // to the curve's 224 bits by ECDSA itself.
+            (PublicMaterial::P224(k), _) => p224::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p224::ecdsa::Signature::from_slice(sig))
+                .ok()
+                .is_some_and(|s| k.verify_prehash(&sha2::Sha256::digest(msg), &s).is_ok()),
             (PublicMaterial::P256(k), _) => p256::ecdsa::Signature::from_der(sig)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
                 .ok()

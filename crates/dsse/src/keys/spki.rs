@@ -13,6 +13,7 @@ use crate::error::Error;
 pub(super) const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 pub(super) const OID_EC_PUBLIC_KEY: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(super) const OID_P224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.33");
 pub(super) const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 pub(super) const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 pub(super) const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
@@ -21,22 +22,47 @@ pub(super) const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.8
 #[derive(Clone)]
 pub(super) enum PublicMaterial {
     Ed25519(ed25519_dalek::VerifyingKey),
+    P224(p224::ecdsa::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
     P521(Box<p521::ecdsa::VerifyingKey>),
     Rsa(Box<rsa::RsaPublicKey>),
 }
 
+/// Whether `scheme` names a key of this material: ECDSA schemes name their
+/// own curve. What toto signs and names always fits this way.
 pub(super) fn scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
     matches!(
         (scheme, material),
         (Scheme::Ed25519, PublicMaterial::Ed25519(_))
+            | (Scheme::EcdsaP224, PublicMaterial::P224(_))
             | (Scheme::EcdsaP256, PublicMaterial::P256(_))
             | (Scheme::EcdsaP384, PublicMaterial::P384(_))
             | (Scheme::EcdsaP521, PublicMaterial::P521(_))
             | (Scheme::RsaPss(_), PublicMaterial::Rsa(_))
             | (Scheme::RsaPkcs1v15(_), PublicMaterial::Rsa(_))
     )
+}
+
+/// Whether a key dict (as a layout carries it) may name this material with
+/// `scheme`: as [`scheme_fits`], and also any ECDSA scheme for any ECDSA key.
+/// in-toto-golang writes `ecdsa-sha2-nistp256` for every curve
+/// (`LoadKeyDefaults`) and, like go-securesystemslib, verifies with the hash
+/// that belongs to the curve (SHA-256 up to 256 bits, SHA-384, SHA-512), which
+/// is what [`PublicKey::verify_bytes`](super::PublicKey::verify_bytes) does.
+pub(super) fn key_dict_scheme_fits(scheme: Scheme, material: &PublicMaterial) -> bool {
+    let ecdsa_scheme = matches!(
+        scheme,
+        Scheme::EcdsaP224 | Scheme::EcdsaP256 | Scheme::EcdsaP384 | Scheme::EcdsaP521
+    );
+    let ecdsa_key = matches!(
+        material,
+        PublicMaterial::P224(_)
+            | PublicMaterial::P256(_)
+            | PublicMaterial::P384(_)
+            | PublicMaterial::P521(_)
+    );
+    scheme_fits(scheme, material) || (ecdsa_scheme && ecdsa_key)
 }
 
 pub(super) fn pem_decode(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), Error> {
@@ -50,6 +76,7 @@ pub(super) fn pem_decode(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), Er
 #[derive(Clone, Copy)]
 pub(super) enum Algorithm {
     Ed25519,
+    P224,
     P256,
     P384,
     P521,
@@ -74,6 +101,7 @@ pub(super) fn classify(algorithm: &spki::AlgorithmIdentifierRef<'_>) -> Result<A
         reason: "EC key without a named curve",
     })?;
     match curve {
+        c if c == OID_P224 => Ok(Algorithm::P224),
         c if c == OID_P256 => Ok(Algorithm::P256),
         c if c == OID_P384 => Ok(Algorithm::P384),
         c if c == OID_P521 => Ok(Algorithm::P521),
@@ -97,6 +125,9 @@ pub(super) fn public_material_from_spki(der: &[u8]) -> Result<PublicMaterial, Er
             .map_err(bad),
         Algorithm::Rsa => rsa::RsaPublicKey::from_public_key_der(der)
             .map(|k| PublicMaterial::Rsa(Box::new(k)))
+            .map_err(bad),
+        Algorithm::P224 => p224::PublicKey::from_public_key_der(der)
+            .map(|k| PublicMaterial::P224(k.into()))
             .map_err(bad),
         Algorithm::P256 => p256::PublicKey::from_public_key_der(der)
             .map(|k| PublicMaterial::P256(k.into()))
@@ -123,6 +154,7 @@ pub(super) fn spki_der(material: &PublicMaterial) -> Result<Vec<u8>, Error> {
     };
     let document = match material {
         PublicMaterial::Ed25519(k) => k.to_public_key_der(),
+        PublicMaterial::P224(k) => k.to_public_key_der(),
         PublicMaterial::P256(k) => k.to_public_key_der(),
         PublicMaterial::P384(k) => k.to_public_key_der(),
         PublicMaterial::P521(k) => {
@@ -149,6 +181,7 @@ pub(super) fn spki_pem(material: &PublicMaterial) -> Result<String, Error> {
 pub(super) fn default_scheme(material: &PublicMaterial) -> Scheme {
     match material {
         PublicMaterial::Ed25519(_) => Scheme::Ed25519,
+        PublicMaterial::P224(_) => Scheme::EcdsaP224,
         PublicMaterial::P256(_) => Scheme::EcdsaP256,
         PublicMaterial::P384(_) => Scheme::EcdsaP384,
         PublicMaterial::P521(_) => Scheme::EcdsaP521,

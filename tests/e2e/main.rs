@@ -20,6 +20,7 @@ mod hostile_bundles;
 mod keyless;
 mod keyless_preflight;
 mod never_surprise;
+mod peer_formats;
 mod reading;
 mod readme;
 mod real_world;

@@ -16,7 +16,8 @@ pub struct BundleArgs {
     /// repeatedly to verify many bundles of one artifact in one run.
     #[arg(long = "bundle", value_name = "FILE", required = true)]
     pub(crate) bundles: Vec<PathBuf>,
-    /// The signer's certificate identity (email or URI), matched exactly.
+    /// The signer's certificate identity (an email, URI or username SAN),
+    /// matched exactly.
     #[arg(
         long,
         value_name = "ID",

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
     Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, SignatureContent,
+    VerificationMaterialContent,
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
@@ -82,7 +83,8 @@ impl VerifiedAttestation {
 pub enum Policy {
     /// A Fulcio certificate for exactly this identity (SAN) and OIDC issuer.
     Identity {
-        /// Certificate identity (email or URI SAN), matched exactly.
+        /// Certificate identity (an email, URI or username `otherName` SAN),
+        /// matched exactly.
         identity: String,
         /// OIDC issuer URL, matched exactly.
         issuer: String,
@@ -118,26 +120,47 @@ pub struct CertificatePolicy {
 }
 
 impl CertificatePolicy {
-    /// Checks what the verifier could not express: the identity regexp and
-    /// the GitHub claims.
-    fn check_claims(
-        &self,
-        identity: Option<&str>,
-        claims: Option<&sigstore_verify::crypto::x509::FulcioCiClaims>,
-    ) -> Result<(), Error> {
+    /// The identity this policy accepts among `sans`, every identity the
+    /// certificate names ([`san::identities`]): the one equal to the
+    /// policy's identity, else the first the regular expression matches
+    /// whole, else (no identity constraint) the first. `Err` names what was
+    /// expected and what the certificate has.
+    pub(crate) fn select_identity(&self, sans: &[String]) -> Result<Option<String>, Error> {
+        if let Some(wanted) = &self.identity {
+            return match sans.iter().find(|s| *s == wanted) {
+                Some(found) => Ok(Some(found.clone())),
+                None => Err(Error::Verification {
+                    reason: format!(
+                        "certificate identity (SAN) is {}, expected {wanted:?}",
+                        san::shown(sans)
+                    ),
+                }),
+            };
+        }
         if let Some(pattern) = &self.identity_regexp {
             let anchored = format!("^(?:{pattern})$");
             let re = regex_lite::Regex::new(&anchored).map_err(|e| Error::Malformed {
                 what: "identity regular expression",
                 reason: e.to_string(),
             })?;
-            let identity = identity.unwrap_or_default();
-            if !re.is_match(identity) {
-                return Err(Error::Verification {
-                    reason: format!("certificate identity {identity:?} does not match {pattern:?}"),
-                });
-            }
+            return match sans.iter().find(|s| re.is_match(s)) {
+                Some(found) => Ok(Some(found.clone())),
+                None => Err(Error::Verification {
+                    reason: format!(
+                        "certificate identity (SAN) is {}, which does not match {pattern:?}",
+                        san::shown(sans)
+                    ),
+                }),
+            };
         }
+        Ok(sans.first().cloned())
+    }
+
+    /// Checks the GitHub claims, which the verifier cannot express.
+    fn check_claims(
+        &self,
+        claims: Option<&sigstore_verify::crypto::x509::FulcioCiClaims>,
+    ) -> Result<(), Error> {
         let checks = [
             (
                 "repository",
@@ -217,6 +240,7 @@ mod fast;
 mod file;
 mod parsed;
 mod profile;
+mod san;
 mod schema;
 mod sct;
 
@@ -417,37 +441,38 @@ impl BundleVerifier {
         };
         // toto's checks before sigstore-verify's ([`profile`]).
         self.checks.before(bundle)?;
-        let result = match signer(policy) {
+        let (result, identity) = match signer(policy) {
             Signer::Certificate(wanted) => {
-                let mut policy =
+                // The identity is matched here, on every SAN form Fulcio
+                // issues ([`san`]); `sigstore-verify` reads only two.
+                let policy =
                     VerificationPolicy::any_identity().require_issuer(wanted.issuer.as_str());
-                if let Some(identity) = &wanted.identity {
-                    policy = policy.require_identity(identity.as_str());
-                }
                 let result = artifact.verify(&self.verifier, bundle, &policy)?;
-                let identity = result.identity().map(|san| san.to_string());
-                wanted.check_claims(
-                    identity.as_deref(),
-                    result.certificate().map(|c| &c.ci_claims),
-                )?;
-                result
+                let sans = match leaf_certificate(bundle) {
+                    Some(leaf) => san::identities(leaf)?,
+                    None => Vec::new(),
+                };
+                let identity = wanted.select_identity(&sans)?;
+                wanted.check_claims(result.certificate().map(|c| &c.ci_claims))?;
+                (result, identity)
             }
             Signer::Key(pem) => {
                 let key = DerPublicKey::from_pem(pem).map_err(|e| Error::Malformed {
                     what: "public key",
                     reason: e.to_string(),
                 })?;
-                artifact.verify(
+                let result = artifact.verify(
                     &self.verifier,
                     bundle,
                     &PublicKeyVerificationPolicy::new(key),
-                )?
+                )?;
+                (result, None)
             }
         };
         // toto's checks after sigstore-verify's ([`profile`]).
         self.checks.after(bundle, result.verified_timestamps())?;
         Ok(Verified {
-            identity: result.identity().map(|san| san.to_string()),
+            identity,
             issuer: result.issuer().map(str::to_owned),
             times: result
                 .verified_timestamps()
@@ -456,6 +481,17 @@ impl BundleVerifier {
                 .collect(),
             tlog_verified: result.tlog_verified(),
         })
+    }
+}
+
+/// The leaf certificate (DER) of a certificate bundle.
+fn leaf_certificate(bundle: &Bundle) -> Option<&[u8]> {
+    match &bundle.verification_material.content {
+        VerificationMaterialContent::Certificate(cert) => Some(cert.raw_bytes.as_bytes()),
+        VerificationMaterialContent::X509CertificateChain { certificates } => {
+            certificates.first().map(|c| c.raw_bytes.as_bytes())
+        }
+        _ => None,
     }
 }
 

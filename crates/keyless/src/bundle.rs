@@ -131,7 +131,7 @@ impl CertificatePolicy {
                 Some(found) => Ok(Some(found.clone())),
                 None => Err(Error::Verification {
                     reason: format!(
-                        "certificate identity (SAN) is {}, expected {wanted:?}",
+                        "identity mismatch: the certificate identity (SAN) is {}, expected {wanted:?}",
                         san::shown(sans)
                     ),
                 }),
@@ -147,7 +147,8 @@ impl CertificatePolicy {
                 Some(found) => Ok(Some(found.clone())),
                 None => Err(Error::Verification {
                     reason: format!(
-                        "certificate identity (SAN) is {}, which does not match {pattern:?}",
+                        "identity mismatch: the certificate identity (SAN) is {}, which does not match \
+                         {pattern:?}",
                         san::shown(sans)
                     ),
                 }),

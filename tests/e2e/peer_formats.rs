@@ -177,6 +177,16 @@ fn identities_in_every_san_form_fulcio_issues() {
                 expect_code(&out, 0, &format!("{name}: sigstore-python"));
             }
         }
+        // sigstore-js (tests/peer/js, @sigstore/verify) reads no otherName
+        // SAN ("expected alice!example.com, got undefined"): pinned too.
+        if let Some(js) = crate::common::node_peer("identities_in_every_san_form_fulcio_issues") {
+            let out = crate::common::js_verify(&js, &f.tb, &blob, &f.artifact, &identity);
+            if name == "username" {
+                expect_error(&out, 1, "got undefined", "sigstore-js");
+            } else {
+                expect_code(&out, 0, &format!("{name}: sigstore-js"));
+            }
+        }
         // Another identity of the same form: refused, naming both.
         let other = identity
             .replacen("alice", "mallory", 1)
@@ -186,4 +196,232 @@ fn identities_in_every_san_form_fulcio_issues() {
         expect_error(&f.verify_att(&att, &other, true), 1, &said, name);
         expect_error(&f.verify_att(&att, &other, false), 1, &said, name);
     }
+}
+
+/// A file of `testdata/peers/`.
+fn peers(name: &str) -> PathBuf {
+    crate::common::repo_path(&format!("testdata/peers/{name}"))
+}
+
+const GITHUB: &str = "https://token.actions.githubusercontent.com";
+const SIGSTORE_JS: &str =
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+const GUNDAM_VISOR: &str =
+    "https://github.com/ramonpetgrave64/gundam-visor/.github/workflows/npm-publish.yml@refs/tags/v1.0.1";
+const NPM_PUBLISH: &str = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1";
+
+/// `toto verify-attestation --bundle BUNDLE` by `identity` at GitHub's
+/// issuer, against the embedded public-good root, with `extra` flags.
+fn verify_real(bundle: &Path, identity: &str, extra: &[&str]) -> Output {
+    let cache = crate::common::tempdir();
+    verify_attestation(bundle)
+        .env("XDG_CACHE_HOME", cache.path())
+        .signer(identity, GITHUB)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// gh's JSON Lines files (cli/cli's test data; `gh attestation download`
+/// writes one bundle per line): toto verifies every line, selects those
+/// that pass every check, and names them; gh's own tests: two bundles
+/// load and verify, blank lines are skipped, an empty file and bundles
+/// without verification material or content are refused on reading.
+#[test]
+fn gh_json_lines_select_the_bundles_that_verify_and_name_their_lines() {
+    let jsonl = peers("sigstore-js-2.1.0_with_2_bundles.jsonl");
+    let tgz = crate::common::repo_path("testdata/real-world/sigstore-2.1.0.tgz");
+    let tgz = tgz.to_str().unwrap();
+    let out = verify_real(&jsonl, SIGSTORE_JS, &["--subject", tgz]);
+    crate::common::expect_stdout(
+        &out,
+        0,
+        &["read as:        JSON Lines of Sigstore bundles (2 bundles); verified: line 1, line 2"],
+        "gh's two-bundle JSON Lines file",
+    );
+    let out = verify_real(&jsonl, SIGSTORE_JS, &["--subject", tgz, "--format", "json"]);
+    expect_code(&out, 0, "--format json");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["format"], "JSON Lines of Sigstore bundles");
+    assert_eq!(shown["entry"], "line 1");
+    assert_eq!(
+        shown["verified_entries"],
+        serde_json::json!(["line 1", "line 2"])
+    );
+
+    // Another subject, another signer: no line verifies; each is named.
+    let other = peers("gundam-visor-cli-v1-tag.tgz");
+    let out = verify_real(&jsonl, SIGSTORE_JS, &["--subject", other.to_str().unwrap()]);
+    expect_error(
+        &out,
+        1,
+        "none of the 2 bundles in the file (JSON Lines of Sigstore bundles) satisfies every check; line 1: ",
+        "wrong subject",
+    );
+    expect_error(
+        &verify_real(&jsonl, GUNDAM_VISOR, &["--subject", tgz]),
+        1,
+        "line 2: cannot verify",
+        "wrong identity",
+    );
+
+    // Line 1 tampered, line 3 (after a blank line) genuine: line 3 is
+    // selected; blank lines are skipped as gh skips them.
+    let dir = crate::common::tempdir();
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut tampered: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    tampered["dsseEnvelope"]["signatures"][0]["sig"] =
+        serde_json::Value::String(base64_of(b"not the signature"));
+    let mixed = dir.path().join("mixed.jsonl");
+    std::fs::write(&mixed, format!("{tampered}\n\n{}\n\n\n", lines[1])).unwrap();
+    crate::common::expect_stdout(
+        &verify_real(&mixed, SIGSTORE_JS, &["--subject", tgz]),
+        0,
+        &["(2 bundles); verified: line 3"],
+        "one tampered line",
+    );
+
+    // What gh refuses on reading, toto refuses as malformed input (2).
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n\n").unwrap();
+    for (file, says) in [
+        (empty, "the file is empty"),
+        (
+            peers("github_provenance_demo-0.0.12-py3-none-any-bundle-missing-cert.jsonl"),
+            "this bundle has neither",
+        ),
+        (
+            peers("github_provenance_demo-0.0.12-py3-none-any-bundle-missing-verification-material.jsonl"),
+            "no verificationMaterial",
+        ),
+    ] {
+        expect_error(&verify_real(&file, SIGSTORE_JS, &[]), 2, says, says);
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// npm's attestations document (slsa-verifier's test data, as the registry
+/// serves it): the SLSA provenance (keyless, by the publishing workflow)
+/// and npm's publish attestation (the registry's key) verified in one
+/// command, with the verdicts slsa-verifier's `Test_runVerifyNpmPackage`
+/// states: the genuine document verifies, one whose provenance or publish
+/// signature is broken does not, a builder id it does not name fails.
+#[test]
+fn npm_attestations_document_verifies_provenance_and_publish_in_one_command() {
+    let doc = peers("gundam-visor-cli-v1-tag.tgz.json");
+    let tgz = peers("gundam-visor-cli-v1-tag.tgz");
+    let key = crate::common::repo_path("testdata/real-world/npm-publish-key.pub");
+    let subject = ["--subject", tgz.to_str().unwrap()];
+    let with_key = [&subject[..], &["--npm-publish-key", key.to_str().unwrap()]].concat();
+
+    crate::common::expect_stdout(
+        &verify_real(&doc, GUNDAM_VISOR, &with_key),
+        0,
+        &[
+            "read as:        npm attestations document (2 bundles); verified: attestation 1, attestation 2",
+            &format!("also verified:  attestation 1 ({NPM_PUBLISH}), signed by the npm publish key"),
+            "predicate type: https://slsa.dev/provenance/v1",
+        ],
+        "npm document with the publish key",
+    );
+    // Without the key the provenance is selected alone.
+    crate::common::expect_stdout(
+        &verify_real(&doc, GUNDAM_VISOR, &subject),
+        0,
+        &["verified: attestation 2"],
+        "npm document, provenance only",
+    );
+    // slsa-verifier: "invalid signature provenance npm CLI v1".
+    let bad_provenance = peers("gundam-visor-cli-v1-tag-invalidsigprov.tgz.json");
+    for args in [&subject[..], &with_key[..]] {
+        expect_error(
+            &verify_real(&bad_provenance, GUNDAM_VISOR, args),
+            1,
+            "attestation 2: cannot verify",
+            "broken provenance signature",
+        );
+    }
+    // slsa-verifier: "invalid signature publish npm CLI v1". Without
+    // --npm-publish-key toto does not check the publish attestation.
+    let bad_publish = peers("gundam-visor-cli-v1-tag-invalidsigpub.tgz.json");
+    expect_error(
+        &verify_real(&bad_publish, GUNDAM_VISOR, &with_key),
+        1,
+        "1 of the 2 attestations in the file (npm attestations document) not verified",
+        "broken publish signature",
+    );
+    expect_code(
+        &verify_real(&bad_publish, GUNDAM_VISOR, &subject),
+        0,
+        "broken publish signature, provenance only",
+    );
+    // slsa-verifier: "valid npm CLI builder v1 mismatch builder".
+    let dir = crate::common::tempdir();
+    let policy = dir.path().join("builder.toml");
+    std::fs::write(
+        &policy,
+        "[[require]]\npath = \"runDetails.builder.id\"\nequals = \"https://github.com/actions/runner/github-hosted2\"\n",
+    )
+    .unwrap();
+    let args = [&with_key[..], &["--policy", policy.to_str().unwrap()]].concat();
+    expect_error(
+        &verify_real(&doc, GUNDAM_VISOR, &args),
+        1,
+        "policy: predicate runDetails.builder.id is \"https://github.com/actions/runner/github-hosted\"",
+        "another builder",
+    );
+    // Another package's tarball is no subject of either attestation.
+    let other = crate::common::repo_path("testdata/real-world/sigstore-2.1.0.tgz");
+    expect_error(
+        &verify_real(&doc, GUNDAM_VISOR, &["--subject", other.to_str().unwrap()]),
+        1,
+        "is not a subject of the attestation",
+        "another tarball",
+    );
+    // The document's predicateType is not signed: it must be the signed one.
+    let mut claimed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&doc).unwrap()).unwrap();
+    claimed["attestations"][1]["predicateType"] = "https://slsa.dev/provenance/v0.2".into();
+    let claimed_path = dir.path().join("claimed.json");
+    std::fs::write(&claimed_path, claimed.to_string()).unwrap();
+    expect_error(
+        &verify_real(&claimed_path, GUNDAM_VISOR, &with_key),
+        1,
+        "attestation 2: the document says predicate type \"https://slsa.dev/provenance/v0.2\", \
+         the signed Statement says \"https://slsa.dev/provenance/v1\"",
+        "a claimed predicate type that is not the signed one",
+    );
+}
+
+/// slsa-github-generator's `.intoto.jsonl` (slsa-verifier's test data) is a
+/// bare DSSE envelope whose log entry is only in Rekor: said so, exit 2.
+#[test]
+fn a_legacy_intoto_jsonl_envelope_is_named() {
+    let out = verify_real(
+        &peers("binary-linux-amd64-workflow_dispatch.intoto.jsonl"),
+        SIGSTORE_JS,
+        &[],
+    );
+    expect_error(
+        &out,
+        2,
+        "found a bare DSSE envelope, not a Sigstore bundle",
+        "envelope",
+    );
+    expect_error(&out, 2, "only in Rekor", "envelope");
+}
+
+/// The README's commands for these files, run as written from
+/// `testdata/peers/`: each verifies.
+#[test]
+fn readme_peer_commands_pass() {
+    assert_eq!(
+        crate::common::readme_commands_pass("<!-- peers -->", &peers("")),
+        2
+    );
 }

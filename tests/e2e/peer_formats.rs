@@ -425,3 +425,133 @@ fn readme_peer_commands_pass() {
         2
     );
 }
+
+/// Several RFC 3161 timestamps (Rekor v2 bundles, whose only source of
+/// time they are): those that verify against the trusted TSAs count, each
+/// authority once, and one verified time is the threshold, as sigstore-go
+/// and sigstore-python apply it. Before, one timestamp over other data
+/// beside a good one refused the whole bundle.
+#[test]
+fn several_timestamps_count_those_that_verify_each_authority_once() {
+    use serde_json::Value;
+    let v2 = crate::common::Signing::new(
+        crate::rekor_v2::start_v2,
+        "alice@example.com",
+        ("app.tar.gz", "release bytes\n"),
+        ("other", "other bytes\n"),
+    );
+    let (blob, attestation) = v2.sign_both("app");
+    let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    const STAMPS: &str = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps";
+    let good = read(&blob).pointer(STAMPS).unwrap()[0].clone();
+    // The attestation's timestamp is over another signature.
+    let other = read(&attestation).pointer(STAMPS).unwrap()[0].clone();
+    let with = |name: &str, stamps: Vec<&Value>| -> PathBuf {
+        let mut bundle = read(&blob);
+        *bundle.pointer_mut(STAMPS).unwrap() = Value::Array(stamps.into_iter().cloned().collect());
+        let path = v2.path(&format!("{name}.sigstore.json"));
+        std::fs::write(&path, bundle.to_string()).unwrap();
+        path
+    };
+    // A second timestamp of the same signature by the same TSA: distinct
+    // bytes, the same authority.
+    let signature = read(&blob)["messageSignature"]["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again =
+        serde_json::json!({"signedTimestamp": base64_of(&tsa_answer(&v2.tb, &signature, 0))});
+    assert_ne!(again, good);
+    let cases = [
+        ("same_authority_twice_counts_once", vec![&good, &again], 0),
+        ("good_then_other_data", vec![&good, &other], 0),
+        ("other_data_then_good", vec![&other, &good], 0),
+        ("only_other_data", vec![&other], 1),
+        ("other_data_and_its_twin", vec![&other, &other], 2),
+        ("the_same_timestamp_twice", vec![&good, &good], 2),
+    ];
+    let py =
+        crate::common::python("several_timestamps_count_those_that_verify_each_authority_once");
+    for (name, stamps, code) in cases {
+        let path = with(name, stamps);
+        let out = v2.verify_bundle(&path);
+        expect_code(&out, code, name);
+        match code {
+            1 => expect_error(&out, 1, "timestamp", name),
+            // One spelling per bundle (keyless::bundle::schema): the same
+            // bytes twice are malformed, as sigstore-python refuses them.
+            2 => expect_error(&out, 2, "the same RFC 3161 timestamp is there twice", name),
+            _ => {}
+        }
+        // sigstore-python gives the same verdicts (it refuses identical
+        // timestamps with "duplicate timestamp found").
+        if let Some(py) = &py {
+            let out = v2.python_verify(py, &path, v2.signer, &v2.artifact);
+            match code {
+                2 => expect_error(&out, 1, "duplicate timestamp found", name),
+                _ => expect_code(&out, code, &format!("{name}: sigstore-python")),
+            }
+        }
+    }
+    // The verified times: one per authority, none from other data.
+    for (name, stamps) in [
+        ("times_same_authority", vec![&good, &again]),
+        ("times_other_data", vec![&other, &good]),
+    ] {
+        let out = verify_bundle(with(name, stamps))
+            .testbed_signer(&v2.tb, v2.signer)
+            .args(["--format", "json"])
+            .arg(&v2.artifact)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, name);
+        let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            shown["times"].as_array().map(Vec::len),
+            Some(1),
+            "{name}: {shown}"
+        );
+    }
+    // More than 32 (both peers' limit): malformed.
+    let more: Vec<Value> = (1..=31)
+        .map(|n| serde_json::json!({"signedTimestamp": base64_of(&tsa_answer(&v2.tb, &signature, n))}))
+        .collect();
+    let mut thirty_three = vec![&good, &again];
+    thirty_three.extend(&more);
+    let many = with("thirty_three", thirty_three);
+    expect_error(
+        &v2.verify_bundle(&many),
+        2,
+        "33 RFC 3161 timestamps, over the limit of 32",
+        "33",
+    );
+}
+
+/// The testbed TSA's answer (DER `TimeStampResp`) for `signature` (base64),
+/// asked over HTTP as a signer asks.
+fn tsa_answer(tb: &testbed::Testbed, signature: &str, nonce: u8) -> Vec<u8> {
+    use base64::Engine as _;
+    use std::io::{Read as _, Write as _};
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .unwrap();
+    let request = testbed::tsa::request_for(&signature, &[0x01, nonce]).unwrap();
+    let host = tb.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/timestamp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        request.len()
+    )
+    .unwrap();
+    stream.write_all(&request).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let head_end = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    answer.split_off(head_end + 4)
+}

@@ -244,6 +244,8 @@ mod profile;
 mod san;
 mod schema;
 mod sct;
+mod timestamps;
+pub use timestamps::MAX_TIMESTAMPS;
 
 use file::Input;
 pub use file::MAX_RAW_ARTIFACT_BYTES;
@@ -265,6 +267,8 @@ pub struct BundleVerifier {
     /// The common shape, verified directly ([`fast`]); `None` when the
     /// trusted root's material cannot be prepared for it.
     fast: Option<fast::FastPath>,
+    /// The trusted root's timestamp authorities ([`timestamps`]).
+    tsa: Vec<sigstore_verify::trust_root::TsaAuthority>,
 }
 
 impl std::fmt::Debug for BundleVerifier {
@@ -296,6 +300,7 @@ impl BundleVerifier {
                 .collect(),
             checks: profile::Checks::new(&root.0)?,
             fast: fast::FastPath::new(&root.0),
+            tsa: root.0.tsa_authorities(),
         })
     }
 
@@ -440,6 +445,10 @@ impl BundleVerifier {
             )),
             Artifact::File { path, sha256 } => Input::File { path, sha256 },
         };
+        // Only the RFC 3161 timestamps that verify count, each authority
+        // once ([`timestamps`]).
+        let filtered = timestamps::verified_only(bundle, &self.tsa)?;
+        let bundle = filtered.as_ref().unwrap_or(bundle);
         // toto's checks before sigstore-verify's ([`profile`]).
         self.checks.before(bundle)?;
         let (result, identity) = match signer(policy) {

@@ -555,3 +555,32 @@ fn tsa_answer(tb: &testbed::Testbed, signature: &str, nonce: u8) -> Vec<u8> {
     let head_end = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     answer.split_off(head_end + 4)
 }
+
+/// `verify-bundle` (and every reader of one bundle) names the format it
+/// found when given a file of several bundles or a bare envelope, instead
+/// of "exactly one of messageSignature or dsseEnvelope must be set".
+#[test]
+fn one_bundle_readers_name_the_format_they_found() {
+    let tgz = peers("gundam-visor-cli-v1-tag.tgz");
+    for (file, says) in [
+        (
+            peers("sigstore-js-2.1.0_with_2_bundles.jsonl"),
+            "found JSON Lines of Sigstore bundles holding 2 bundles, expected one Sigstore bundle",
+        ),
+        (
+            peers("gundam-visor-cli-v1-tag.tgz.json"),
+            "found npm attestations document holding 2 bundles, expected one Sigstore bundle",
+        ),
+        (
+            peers("binary-linux-amd64-workflow_dispatch.intoto.jsonl"),
+            "found a bare DSSE envelope, not a Sigstore bundle",
+        ),
+    ] {
+        let out = verify_bundle(&file)
+            .signer(GUNDAM_VISOR, GITHUB)
+            .arg(&tgz)
+            .output()
+            .unwrap();
+        expect_error(&out, 2, says, says);
+    }
+}

@@ -395,7 +395,8 @@ impl BundleVerifier {
     /// A bundle read strictly ([`Parsed`]) whose log entries name logs of
     /// this trusted root: what every verifying entry point starts from.
     fn read<'a>(&self, bundle_json: &'a [u8]) -> Result<Parsed<'a>, Error> {
-        let parsed = Parsed::read(bundle_json)?;
+        let parsed =
+            Parsed::read(bundle_json).map_err(|e| crate::document::explain(bundle_json, e))?;
         self.check_log_ids(&parsed)?;
         Ok(parsed)
     }

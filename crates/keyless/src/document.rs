@@ -123,6 +123,39 @@ fn reason(e: &dsse::Error) -> String {
     }
 }
 
+/// Why bytes that are not one well-formed Sigstore bundle were refused
+/// (`error`, from the bundle reader), said in terms of the format they are:
+/// a file this module reads holding several bundles, a bare DSSE envelope,
+/// JSON that is no bundle. `error` itself when they look like a bundle.
+pub(crate) fn explain(bytes: &[u8], error: Error) -> Error {
+    let found = |doc: Document| {
+        malformed(
+            "bundle",
+            format!(
+                "found {} holding {} bundle{}, expected one Sigstore bundle; \
+                 toto verify-attestation reads this file",
+                doc.format.name(),
+                doc.entries.len(),
+                if doc.entries.len() == 1 { "" } else { "s" }
+            ),
+        )
+    };
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return error;
+    }
+    match dsse::cjson::parse_strict(bytes) {
+        Ok(value) => match read_value(bytes, &value) {
+            Ok(doc) if doc.format == Format::Bundle => error,
+            Ok(doc) => found(doc),
+            Err(why) => why,
+        },
+        Err(_) => match read_lines(bytes) {
+            Ok(doc) => found(doc),
+            Err(_) => error,
+        },
+    }
+}
+
 /// A file that is one JSON value.
 fn read_value(bytes: &[u8], value: &Value) -> Result<Document, Error> {
     let Some(object) = value.as_object() else {
@@ -436,6 +469,29 @@ mod tests {
             let why = refused(input.as_bytes());
             assert!(why.contains(found), "{input}: {why}");
             assert!(why.contains("expected a Sigstore bundle"), "{input}: {why}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_one_bundle_is_explained_by_its_format() {
+        let original = || malformed("bundle", "the reader's reason".into());
+        let said = |bytes: &[u8]| match explain(bytes, original()) {
+            Error::Malformed { reason, .. } => reason,
+            other => panic!("{other:?}"),
+        };
+        let lines = format!("{BUNDLE}\n{BUNDLE}\n");
+        assert!(said(lines.as_bytes()).contains("found JSON Lines of Sigstore bundles holding 2"));
+        let npm = format!(r#"{{"attestations":[{{"predicateType":"p","bundle":{BUNDLE}}}]}}"#);
+        assert!(said(npm.as_bytes()).contains("found npm attestations document holding 1 bundle,"));
+        assert!(said(br#"{"payloadType":"t","signatures":[]}"#).contains("bare DSSE envelope"));
+        assert!(said(b"[]").contains("found JSON an array"));
+        // A bundle, or what is not JSON at all: the reader's own reason.
+        for bytes in [
+            BUNDLE.as_bytes(),
+            b"{\"mediaType\":1,\"mediaType\":2}",
+            b"not json",
+        ] {
+            assert_eq!(said(bytes), "the reader's reason");
         }
     }
 

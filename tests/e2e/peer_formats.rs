@@ -375,6 +375,14 @@ fn npm_attestations_document_verifies_provenance_and_publish_in_one_command() {
         "policy: predicate runDetails.builder.id is \"https://github.com/actions/runner/github-hosted\"",
         "another builder",
     );
+    // The key applies to npm's document only: a usage error elsewhere.
+    let jsonl = peers("sigstore-js-2.1.0_with_2_bundles.jsonl");
+    expect_error(
+        &verify_real(&jsonl, SIGSTORE_JS, &with_key),
+        2,
+        "--npm-publish-key applies to npm's attestations document",
+        "--npm-publish-key on JSON Lines",
+    );
     // Another package's tarball is no subject of either attestation.
     let other = crate::common::repo_path("testdata/real-world/sigstore-2.1.0.tgz");
     expect_error(

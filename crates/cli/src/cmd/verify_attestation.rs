@@ -201,8 +201,14 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     // With --npm-publish-key, an npm document's publish attestation is
     // verified with that key and every attestation of the document must
     // verify; otherwise the bundles that satisfy every check are selected.
-    let all_required =
-        npm_publish_key.is_some() && document.format == keyless::document::Format::NpmAttestations;
+    let npm = document.format == keyless::document::Format::NpmAttestations;
+    if npm_publish_key.is_some() && !npm {
+        bail!(
+            "--npm-publish-key applies to npm's attestations document; {shown} is a {}",
+            document.format.name()
+        );
+    }
+    let all_required = npm_publish_key.is_some();
     let mut failures = Vec::new();
     let mut accepted = Vec::new();
     for entry in &document.entries {
@@ -237,15 +243,14 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
         }
     }
     let count = document.entries.len();
-    let verdict = match accepted.first() {
-        Some(_) if !all_required || failures.is_empty() => accepted
-            .iter()
-            .find(|(entry, _)| {
-                entry.claimed_predicate_type.as_deref() != Some(NPM_PUBLISH) || accepted.len() == 1
-            })
-            .or(accepted.first()),
-        _ => None,
-    };
+    // The attestation shown: the first verified that is not npm's publish
+    // attestation (the provenance), else the first verified.
+    let complete = !all_required || failures.is_empty();
+    let verdict = accepted
+        .iter()
+        .find(|(entry, _)| entry.claimed_predicate_type.as_deref() != Some(NPM_PUBLISH))
+        .or(accepted.first())
+        .filter(|_| complete);
     let Some((entry, (attestation, statement))) = verdict else {
         let why = match failures.as_slice() {
             [one] if count == 1 => one

@@ -1,9 +1,8 @@
 //! Files of bundles (`keyless::document`: a bundle, gh's JSON Lines, npm's
 //! attestations document, PEP 740) on arbitrary bytes: reading never
 //! panics; what reads holds between 1 and `MAX_ENTRIES` bundles (a PEP 740
-//! provenance object up to its own limit), each a JSON object with a
-//! mediaType, and none verifies (nothing random is signed by the
-//! public-good instance).
+//! provenance object up to its own limit), each a JSON object, and none
+//! verifies (nothing random is signed by the public-good instance).
 #![no_main]
 
 use keyless::document::{read, Format, MAX_ENTRIES};
@@ -30,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     for entry in &document.entries {
         let value: serde_json::Value =
             serde_json::from_slice(&entry.bundle).expect("each bundle is JSON");
-        assert!(value.get("mediaType").is_some(), "{value}");
+        assert!(value.is_object(), "{value}");
         assert!(verifier()
             .verify_attestation(&entry.bundle, None, &policy)
             .is_err());

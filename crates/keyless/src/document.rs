@@ -2,7 +2,9 @@
 //! write them, read into the bundles they hold; each is then verified like
 //! any other bundle. Reading decides nothing about trust.
 //!
-//! - A Sigstore bundle (a JSON object with a `mediaType`): one bundle.
+//! - A Sigstore bundle (a JSON object with a `mediaType`, or with a
+//!   bundle's members and no `mediaType`, which the bundle reader refuses
+//!   saying so): one bundle.
 //! - JSON Lines of bundles (`gh attestation download` writes one bundle per
 //!   line, several per file): one bundle per non-blank line, as gh reads
 //!   them (blank lines skipped; a file with none is malformed).
@@ -156,6 +158,20 @@ pub(crate) fn explain(bytes: &[u8], error: Error) -> Error {
     }
 }
 
+/// Whether `object` is a bundle, however malformed (the bundle reader then
+/// says what is wrong with it): it has a `mediaType` or a bundle's own
+/// members.
+fn is_bundle(object: &Map<String, Value>) -> bool {
+    [
+        "mediaType",
+        "verificationMaterial",
+        "messageSignature",
+        "dsseEnvelope",
+    ]
+    .iter()
+    .any(|member| object.contains_key(*member))
+}
+
 /// A file that is one JSON value.
 fn read_value(bytes: &[u8], value: &Value) -> Result<Document, Error> {
     let Some(object) = value.as_object() else {
@@ -164,7 +180,7 @@ fn read_value(bytes: &[u8], value: &Value) -> Result<Document, Error> {
             format!("found JSON {}; {EXPECTED}", kind(value)),
         ));
     };
-    if object.contains_key("mediaType") {
+    if is_bundle(object) {
         return Ok(Document {
             format: Format::Bundle,
             entries: vec![Entry {
@@ -325,7 +341,7 @@ fn read_lines(bytes: &[u8]) -> Result<Document, Option<Error>> {
         };
         first = false;
         let object = value.as_object().ok_or(None)?;
-        if !object.contains_key("mediaType") {
+        if !is_bundle(object) {
             let why = not_a_bundle(object);
             return Err(Some(malformed(WHAT, format!("{place}: {why}"))));
         }
@@ -485,11 +501,13 @@ mod tests {
         assert!(said(npm.as_bytes()).contains("found npm attestations document holding 1 bundle,"));
         assert!(said(br#"{"payloadType":"t","signatures":[]}"#).contains("bare DSSE envelope"));
         assert!(said(b"[]").contains("found JSON an array"));
-        // A bundle, or what is not JSON at all: the reader's own reason.
+        // A bundle, even without its mediaType, or what is not JSON at all:
+        // the reader's own reason.
         for bytes in [
             BUNDLE.as_bytes(),
             b"{\"mediaType\":1,\"mediaType\":2}",
             b"not json",
+            b"{\"verificationMaterial\":{},\"dsseEnvelope\":{}}",
         ] {
             assert_eq!(said(bytes), "the reader's reason");
         }

@@ -74,7 +74,8 @@ fn a_token_expiring_during_the_step_is_refused_before_the_step_runs() {
     let dir = tempdir();
     let tb = start_testbed(dir.path());
     let work = work_dir(dir.path());
-    // Valid for 30 s: the step may take its 10 s timeout, then signing a minute.
+    // Valid for 30 s: without a timeout the step is expected to take 300 s
+    // (--expected-duration's default), then signing a minute.
     let short = token_for(&tb, "alice@example.com", 30);
     let out = run_step(&tb, &short, &work, &[]);
     expect_error(
@@ -83,7 +84,16 @@ fn a_token_expiring_during_the_step_is_refused_before_the_step_runs() {
         "the identity token would expire before the link is signed",
         "a token that expires during the step",
     );
-    expect_error(&out, 2, "must stay valid for 70 s", "the time it needs");
+    expect_error(&out, 2, "must stay valid for 360 s", "the time it needs");
+    // A --timeout bounds the step: 10 s, then signing a minute.
+    let flags = ["--timeout".to_owned(), "10".to_owned()];
+    let out = run_step(&tb, &short, &work, &flags);
+    expect_error(
+        &out,
+        2,
+        "must stay valid for 70 s",
+        "a step with --timeout 10",
+    );
     assert!(!work.join("out").exists(), "the step ran");
     assert_eq!(tb.requests("/api/v2/signingCert"), 0);
 

@@ -33,7 +33,8 @@ fn readme_main_job_is_the_demo_and_it_passes() {
         0,
         &[
             "Verified: the supply chain of root.layout holds.",
-            "rule \"DISALLOW *\" matched materials artifact \"demo-project/foo.py\"",
+            "materials artifact \"demo-project/foo.py\" was not consumed by \
+             \"MATCH demo-project/* WITH PRODUCTS FROM update-version\": its digest sha256:",
             "toto caught the tampering",
         ],
         "toto demo",
@@ -178,7 +179,20 @@ fn readme_tour_runs_as_written_in_an_empty_directory_and_catches_a_changed_app()
     app.extend_from_slice(b"import evil\n");
     fs::write(dir.path().join("dist/app"), app).unwrap();
     let out = sh(dir.path(), verify);
-    expect_error(&out, 1, "DISALLOW dist/app", "a changed dist/app");
+    // The message names the cause, as the README says.
+    expect_error(
+        &out,
+        1,
+        "inspection \"check-app\": materials artifact \"dist/app\" was not consumed by \
+         \"MATCH dist/app WITH PRODUCTS FROM build\": its digest sha256:",
+        "a changed dist/app",
+    );
+    expect_error(
+        &out,
+        1,
+        "\"DISALLOW dist/app\" then refused it",
+        "a changed dist/app",
+    );
 }
 
 /// docs/layout-format.md's example, played: CI builds `app` keylessly (as

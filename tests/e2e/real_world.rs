@@ -16,37 +16,49 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, expect_refused, expect_stdout, python, python_tempdir, repo_path,
-    sigstore, sigstore_verify, tempdir, toto_in, verify_attestation, verify_bundle, VerifyFlags,
+    expect_code, expect_error, expect_refused, expect_stdout, python, python_tempdir, readme_block,
+    repo_path, shell_words, sigstore, sigstore_verify, tempdir, toto, toto_in, verify_attestation,
+    verify_bundle, VerifyFlags,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-const GITHUB: &str = "https://token.actions.githubusercontent.com";
-const SIGSTORE_JS: &str =
+pub(crate) const GITHUB: &str = "https://token.actions.githubusercontent.com";
+pub(crate) const SIGSTORE_JS: &str =
     "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
-const PYPI_ATTESTATIONS: &str =
+pub(crate) const PYPI_ATTESTATIONS: &str =
     "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19";
-const REUSABLE: &str = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d";
+pub(crate) const REUSABLE: &str = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d";
 const GITLAB_ID: &str =
     "https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main";
-const SIGSTORE_1_3_0_SHA512: &str = "sha512:76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751";
+pub(crate) const SIGSTORE_1_3_0_SHA512: &str = "sha512:76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751";
 const SIGSTORE_2_1_0_SHA512: &str = "90f223f992e4c88dd068cd2a5fc57f9d2b30798343dd6e38f29c240e04ba090ef831f84490847c4e82b9232c78e8a258463b1e55c0f7469f730265008fa6633f";
 const PYPI_SDIST_SHA256: &str = "9bb1add04b1b4e182be6b0b80931593f7a291eb49d69b4fd728a5d4cbcdc4bd3";
-const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
-const COSIGN_SIGNER: &str = "w.vollprecht@gmail.com";
-const GITHUB_OAUTH: &str = "https://github.com/login/oauth";
+pub(crate) const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+pub(crate) const COSIGN_SIGNER: &str = "w.vollprecht@gmail.com";
+pub(crate) const GITHUB_OAUTH: &str = "https://github.com/login/oauth";
 const CONDA_SIGNER: &str =
     "https://github.com/prefix-dev/sigstore-example/.github/workflows/action.yaml@refs/heads/main";
 const CONDA_PUBLISH: &str = "https://schemas.conda.org/attestations-publish-1.schema.json";
-const PYPI_PUBLISH: &str = "https://docs.pypi.org/attestations/publish/v1";
+pub(crate) const PYPI_PUBLISH: &str = "https://docs.pypi.org/attestations/publish/v1";
 
-fn data(name: &str) -> PathBuf {
+pub(crate) fn data(name: &str) -> PathBuf {
     repo_path("testdata/real-world").join(name)
+}
+
+/// `toto ARGS…` in `testdata/real-world/`, with no fetched trust root in
+/// reach (`cache` is its XDG cache).
+pub(crate) fn toto_in_data(cache: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Output {
+    toto()
+        .current_dir(data(""))
+        .env("XDG_CACHE_HOME", cache)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
 /// fetched trust root in reach: the embedded public-good root decides.
-fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
+pub(crate) fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
     verify_attestation(bundle)
         .current_dir(data(""))
         .env("XDG_CACHE_HOME", cache)
@@ -58,7 +70,7 @@ fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
 
 /// Verifies and returns the Statement shown.
 #[track_caller]
-fn verified(cache: &Path, bundle: &Path, args: &[&str]) -> Value {
+pub(crate) fn verified(cache: &Path, bundle: &Path, args: &[&str]) -> Value {
     let out = verify(cache, bundle, args);
     expect_code(&out, 0, &format!("{} {args:?}", bundle.display()));
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -68,7 +80,7 @@ fn verified(cache: &Path, bundle: &Path, args: &[&str]) -> Value {
 
 /// Exit 1, with `why` in the reported error.
 #[track_caller]
-fn refused(cache: &Path, bundle: &Path, args: &[&str], why: &str) {
+pub(crate) fn refused(cache: &Path, bundle: &Path, args: &[&str], why: &str) {
     let out = verify(cache, bundle, args);
     expect_code(&out, 1, &format!("{} {args:?} must fail", bundle.display()));
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -86,14 +98,19 @@ fn policy(dir: &Path, name: &str, toml: &str) -> String {
 /// For each (flag, value, why): exit 1 with `why` for `args` with the value
 /// after `flag` replaced.
 #[track_caller]
-fn refused_each(cache: &Path, bundle: &Path, args: &[&str], changes: &[(&str, &str, &str)]) {
+pub(crate) fn refused_each(
+    cache: &Path,
+    bundle: &Path,
+    args: &[&str],
+    changes: &[(&str, &str, &str)],
+) {
     for (flag, value, why) in changes {
         refused(cache, bundle, &with(args, flag, value), why);
     }
 }
 
 /// `args` with the value after `flag` replaced.
-fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a str> {
+pub(crate) fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a str> {
     let mut out = args.to_vec();
     let at = out.iter().position(|a| *a == flag).unwrap();
     out[at + 1] = value;
@@ -793,10 +810,22 @@ fn text_output_shows_the_verified_statement_summary() {
 /// `testdata/real-world/`: each verifies.
 #[test]
 fn readme_real_world_commands_pass() {
-    assert!(crate::common::readme_commands_pass("<!-- real-world -->", &data("")) >= 4);
+    let joined = readme_block("<!-- real-world -->").replace("\\\n", " ");
+    let commands: Vec<&str> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("cd "))
+        .collect();
+    assert!(commands.len() >= 4, "{commands:?}");
+    let tmp = tempdir();
+    for command in commands {
+        let words = shell_words(command);
+        assert_eq!(words[0], "toto", "{command}");
+        expect_code(&toto_in_data(tmp.path(), &words[1..]), 0, command);
+    }
 }
 
-fn sigstore_python(python: &Path, home: &Path) -> Command {
+pub(crate) fn sigstore_python(python: &Path, home: &Path) -> Command {
     let mut c = sigstore(python);
     c.env("HOME", home)
         .env_remove("XDG_CACHE_HOME")

@@ -7,24 +7,42 @@
 //! `attest` knows no Sigstore: the verifier of keyless functionaries'
 //! bundles is given by the caller ([`LinkDirectory::keyless`]).
 //!
-//! ```no_run
+//! Verifying the in-toto demo (a layout signed by Alice, its links in the
+//! current directory, an inspection that unpacks the delivered tarball):
+//!
+//! ```
 //! use attest::evidence::LinkDirectory;
 //! use attest::verify::{verify_layout, Options};
 //! use attest::SignedDocument;
+//! # let scratch = std::env::temp_dir().join(format!("toto-doc-evidence-{}", std::process::id()));
+//! # std::fs::create_dir_all(&scratch)?;
+//! # for entry in std::fs::read_dir(testkit::vector("demo_metablock_good"))? {
+//! #     let entry = entry?;
+//! #     std::fs::copy(entry.path(), scratch.join(entry.file_name()))?;
+//! # }
+//! # std::env::set_current_dir(&scratch)?;
 //!
 //! let limits = dsse::Limits::default();
 //! let read = |path| dsse::file::read_bounded(std::path::Path::new(path), 1 << 20, None);
 //! let layout = SignedDocument::from_json(&read("root.layout")?, &limits)?;
 //! let owner = dsse::PublicKey::from_pem(&read("alice.pub")?, None)?;
-//! let evidence = LinkDirectory::new("links", limits);
+//! let evidence = LinkDirectory::new(".", limits); // inspections run here too
 //! let now = 1_767_225_600; // 2026-01-01T00:00:00Z: time is a parameter
-//! let options = Options { now, run_inspections: true, limits, keyless_layout: false };
+//! let options = Options {
+//!     now,
+//!     run_inspections: true,
+//!     limits,
+//!     keyless_layout: false,
+//!     require_success: false,
+//! };
 //! let report = verify_layout(&layout, &[owner], &evidence, &options)?;
 //! match &report.failure {
 //!     None => println!("verified"),
 //!     Some(failure) => println!("verification failed: {failure}"),
 //! }
-//! # Ok::<(), attest::Error>(())
+//! assert!(report.verified);
+//! # std::fs::remove_dir_all(&scratch)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -168,6 +186,12 @@ impl Evidence for Subdirectory<'_> {
     fn describe(&self, file_name: &str) -> String {
         self.view().describe(file_name)
     }
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        self.view().file_names(wanted)
+    }
+    fn location(&self) -> String {
+        self.view().location()
+    }
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         no_keyless(self.parent.keyless)
     }
@@ -251,6 +275,28 @@ impl Evidence for LinkDirectory<'_> {
 
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         no_keyless(self.keyless)
+    }
+
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let failed = |source| Error::Io {
+            path: self.path().to_path_buf(),
+            source,
+        };
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(self.path()).map_err(failed)? {
+            // Names that are not UTF-8 cannot be link files.
+            if let Ok(name) = entry.map_err(failed)?.file_name().into_string() {
+                if wanted(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
     }
 
     fn describe(&self, file_name: &str) -> String {

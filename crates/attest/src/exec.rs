@@ -3,7 +3,7 @@
 //! shown on the terminal, like the reference's tee), with a timeout.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -37,13 +37,13 @@ pub enum ExecError {
     /// The program does not exist.
     #[error("command not found: {program}")]
     NotFound {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
     },
     /// The program could not be started.
     #[error("cannot run {program}: {source}")]
     Spawn {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// The OS error.
         #[source]
@@ -52,7 +52,7 @@ pub enum ExecError {
     /// The command ran longer than allowed and was killed.
     #[error("command {program} timed out after {seconds} s and was killed")]
     Timeout {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// The limit.
         seconds: u64,
@@ -63,6 +63,23 @@ impl From<ExecError> for Error {
     fn from(e: ExecError) -> Error {
         Error::Exec(e)
     }
+}
+
+/// Starts `command` (whose program is `program`): [`ExecError::NotFound`]
+/// when there is no such program.
+pub(crate) fn spawn(command: &mut Command, program: &str) -> Result<Child, ExecError> {
+    command.spawn().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ExecError::NotFound {
+                program: program.to_owned(),
+            }
+        } else {
+            ExecError::Spawn {
+                program: program.to_owned(),
+                source,
+            }
+        }
+    })
 }
 
 /// A recorded stream: its first bytes, and whether there were more.
@@ -99,41 +116,35 @@ fn echo_stderr(bytes: &[u8]) {
     let _ = std::io::stderr().lock().write_all(bytes);
 }
 
-/// Runs `argv` in `dir` (current directory when `None`). With
-/// `record_streams`, stdout and stderr are captured and echoed; otherwise
-/// they are inherited. `timeout` of `None` waits forever.
-pub fn run(
-    argv: &[String],
-    dir: Option<&std::path::Path>,
-    timeout: Option<Duration>,
-    record_streams: bool,
-) -> Result<Outcome, ExecError> {
-    run_without(argv, dir, timeout, record_streams, &[])
+/// How a command runs; the default: in the current directory, streams
+/// inherited, no time limit, the whole environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The working directory (the current one when `None`).
+    pub dir: Option<&'a std::path::Path>,
+    /// The command is killed after this long (`None`: waits forever).
+    pub timeout: Option<Duration>,
+    /// stdout and stderr are captured, and still echoed; otherwise they are
+    /// inherited.
+    pub record_streams: bool,
+    /// Environment variables taken out of the command's environment (the
+    /// caller's credentials, say).
+    pub remove_env: &'a [&'a str],
+    /// The command's stdout is shown on stderr (so that stdout carries only
+    /// the caller's own output, e.g. a JSON report); recorded streams are
+    /// unchanged.
+    pub stdout_to_stderr: bool,
 }
 
-/// [`run`], with the environment variables named in `remove` taken out of
-/// the command's environment (the caller's credentials, say).
-pub fn run_without(
-    argv: &[String],
-    dir: Option<&std::path::Path>,
-    timeout: Option<Duration>,
-    record_streams: bool,
-    remove: &[&str],
-) -> Result<Outcome, ExecError> {
-    run_showing(argv, dir, timeout, record_streams, remove, false)
-}
-
-/// [`run_without`], with the command's stdout shown on stderr when
-/// `stdout_to_stderr` (so that stdout carries only the caller's own
-/// output, e.g. a JSON report); recorded streams are unchanged.
-pub fn run_showing(
-    argv: &[String],
-    dir: Option<&std::path::Path>,
-    timeout: Option<Duration>,
-    record_streams: bool,
-    remove: &[&str],
-    stdout_to_stderr: bool,
-) -> Result<Outcome, ExecError> {
+/// Runs `argv` as `options` say.
+pub fn run(argv: &[String], options: &Options<'_>) -> Result<Outcome, ExecError> {
+    let Options {
+        dir,
+        timeout,
+        record_streams,
+        remove_env: remove,
+        stdout_to_stderr,
+    } = *options;
     let (program, args) = argv.split_first().ok_or(ExecError::Empty)?;
     let mut command = Command::new(program);
     command.args(args).stdin(Stdio::inherit());
@@ -148,18 +159,7 @@ pub fn run_showing(
     } else if stdout_to_stderr {
         command.stdout(std::io::stderr());
     }
-    let mut child = command.spawn().map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ExecError::NotFound {
-                program: program.clone(),
-            }
-        } else {
-            ExecError::Spawn {
-                program: program.clone(),
-                source,
-            }
-        }
-    })?;
+    let mut child = spawn(&mut command, program)?;
     let echo_out = if stdout_to_stderr {
         echo_stderr
     } else {
@@ -232,11 +232,13 @@ mod tests {
 
     #[test]
     fn records_streams_and_exit_code() {
+        let recording = Options {
+            record_streams: true,
+            ..Options::default()
+        };
         let o = run(
             &argv(&["sh", "-c", "printf 'h\\303\\251'; echo err >&2; exit 7"]),
-            None,
-            None,
-            true,
+            &recording,
         )
         .unwrap();
         assert_eq!(o.return_value, 7);
@@ -246,15 +248,13 @@ mod tests {
 
     #[test]
     fn timeout_and_not_found() {
-        let e = run(
-            &argv(&["sleep", "5"]),
-            None,
-            Some(Duration::from_millis(100)),
-            false,
-        )
-        .unwrap_err();
+        let limited = Options {
+            timeout: Some(Duration::from_millis(100)),
+            ..Options::default()
+        };
+        let e = run(&argv(&["sleep", "5"]), &limited).unwrap_err();
         assert!(matches!(e, ExecError::Timeout { .. }));
-        let e = run(&argv(&["toto-no-such-program"]), None, None, false).unwrap_err();
+        let e = run(&argv(&["toto-no-such-program"]), &Options::default()).unwrap_err();
         assert!(matches!(e, ExecError::NotFound { .. }));
     }
 }

@@ -9,9 +9,10 @@
 //!
 //! The use cases, each one library call: [`step`] records a step (materials,
 //! command, products → an unsigned link), [`evidence`] reads a link
-//! directory as the evidence [`verify`] checks. Their I/O goes through
-//! three modules only: [`record`] (walking and hashing artifacts),
-//! [`exec`] (running commands) and `dsse::file` (the bounded reader).
+//! directory as the evidence [`verify`] checks; [`gpg`] signs a Metablock
+//! with the user's GnuPG. Their I/O goes through three modules only:
+//! [`record`] (walking and hashing artifacts), [`exec`] (starting
+//! processes: commands, and `gpg`) and `dsse::file` (the bounded reader).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ pub mod digest;
 mod error;
 pub mod evidence;
 pub mod exec;
+pub mod gpg;
 pub mod identify;
 pub mod layout;
 pub mod link;

@@ -159,14 +159,7 @@ impl SignedDocument {
 
     /// Key ids named beside the signatures (unauthenticated hints).
     pub fn signature_keyids(&self) -> Vec<String> {
-        match &self.container {
-            Container::Metablock(m) => m.signatures().iter().map(|s| s.keyid.clone()).collect(),
-            Container::Envelope(e) => e
-                .signatures()
-                .iter()
-                .filter_map(|s| s.keyid.clone())
-                .collect(),
-        }
+        self.signers().keyids()
     }
 
     /// Number of signatures.
@@ -252,6 +245,18 @@ pub enum Signers<'s> {
 }
 
 impl Signers<'_> {
+    /// Key ids named beside the signatures (unauthenticated hints).
+    pub fn keyids(&self) -> Vec<String> {
+        match self {
+            Signers::Metablock(m) => m.signatures().iter().map(|s| s.keyid.clone()).collect(),
+            Signers::Envelope(e) => e
+                .signatures()
+                .iter()
+                .filter_map(|s| s.keyid.clone())
+                .collect(),
+        }
+    }
+
     /// Verifies that `threshold` distinct trusted keys signed.
     pub fn verify(
         &self,

@@ -22,6 +22,36 @@ pub const STATEMENT_V01: &str = "https://in-toto.io/Statement/v0.1";
 /// DSSE payload type of in-toto payloads (Statements and classic links alike).
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
+/// cosign's `--type` shorthands for predicate types (cosign's
+/// `options.PredicateTypeMap`), for `verify-attestation --type`.
+pub const COSIGN_PREDICATE_TYPES: &[(&str, &str)] = &[
+    ("custom", "https://cosign.sigstore.dev/attestation/v1"),
+    ("slsaprovenance", "https://slsa.dev/provenance/v0.2"),
+    ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),
+    ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
+    ("spdx", "https://spdx.dev/Document"),
+    ("spdxjson", "https://spdx.dev/Document"),
+    ("cyclonedx", "https://cyclonedx.org/bom"),
+    ("link", "https://in-toto.io/Link/v1"),
+    ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
+    ("openvex", "https://openvex.dev/ns"),
+];
+
+/// The predicate type a cosign `--type` value names: a shorthand of
+/// [`COSIGN_PREDICATE_TYPES`], or a URI (`scheme:` then something) as
+/// given; `None` for anything else.
+pub fn cosign_predicate_type(value: &str) -> Option<&str> {
+    if let Some((_, uri)) = COSIGN_PREDICATE_TYPES.iter().find(|(n, _)| *n == value) {
+        return Some(uri);
+    }
+    let (scheme, rest) = value.split_once(':')?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (scheme_ok && !rest.is_empty()).then_some(value)
+}
+
 /// A ResourceDescriptor: at least one of `uri`, `digest`, `content`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -212,5 +242,23 @@ mod tests {
         .unwrap();
         assert_eq!(statement.subject[0].name.as_deref(), Some("a"));
         assert_eq!(statement.predicate, json!({"field": 2}));
+    }
+
+    #[test]
+    fn cosign_type_shorthands_and_uris() {
+        assert_eq!(
+            cosign_predicate_type("slsaprovenance1"),
+            Some("https://slsa.dev/provenance/v1")
+        );
+        assert_eq!(
+            cosign_predicate_type("slsaprovenance"),
+            Some("https://slsa.dev/provenance/v0.2")
+        );
+        assert_eq!(
+            cosign_predicate_type("https://example.com/p/v1"),
+            Some("https://example.com/p/v1")
+        );
+        assert_eq!(cosign_predicate_type("slsa"), None);
+        assert_eq!(cosign_predicate_type("1:x"), None);
     }
 }

@@ -223,15 +223,15 @@ pub fn run(request: &Request<'_>) -> Result<Step, Error> {
     if let Some(argv) = request.command {
         let (shown, command_redactions) = redact_command(argv, request.redactor);
         observer.running(&shown);
-        let outcome = exec::run_showing(
-            argv,
-            None,
-            request.timeout,
-            request.record_streams,
-            request.remove_env,
-            request.stdout_to_stderr,
-        )
-        .map_err(|e| Error::Exec(redact_exec_error(e, request.redactor)))?;
+        let options = exec::Options {
+            dir: None,
+            timeout: request.timeout,
+            record_streams: request.record_streams,
+            remove_env: request.remove_env,
+            stdout_to_stderr: request.stdout_to_stderr,
+        };
+        let outcome = exec::run(argv, &options)
+            .map_err(|e| Error::Exec(redact_exec_error(e, request.redactor)))?;
         observer.ran(outcome.return_value);
         return_value = Some(outcome.return_value);
         link.command = shown;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use keyless::{BundleVerifier, CertificatePolicy, Policy, TrustRoot};
 
+use crate::policy_args::GitHubSignerArgs;
 use crate::trust_roots::trust_root;
 
 /// The bundle, who must have signed it, and the trust root: shared by the
@@ -14,28 +15,38 @@ use crate::trust_roots::trust_root;
 pub struct BundleArgs {
     /// The Sigstore bundle (`*.sigstore.json`); verify-bundle takes it
     /// repeatedly to verify many bundles of one artifact in one run.
-    #[arg(long = "bundle", value_name = "FILE", required = true)]
+    /// Default: ARTIFACT.sigstore.json, when it exists (as sigstore-python).
+    #[arg(long = "bundle", value_name = "FILE")]
     pub(crate) bundles: Vec<PathBuf>,
     /// The signer's certificate identity (an email, URI or username SAN),
     /// matched exactly.
     #[arg(
         long,
+        visible_alias = "cert-identity",
         value_name = "ID",
-        requires = "certificate_oidc_issuer",
         conflicts_with = "key"
     )]
     certificate_identity: Option<String>,
     /// A regular expression the whole certificate identity must match.
     #[arg(
         long,
+        visible_alias = "cert-identity-regex",
         value_name = "REGEX",
-        requires = "certificate_oidc_issuer",
         conflicts_with_all = ["key", "certificate_identity"]
     )]
     certificate_identity_regexp: Option<String>,
-    /// The OIDC issuer that vouched for the identity, matched exactly.
-    #[arg(long, value_name = "URL")]
+    /// The OIDC issuer that vouched for the identity, matched exactly
+    /// (default with gh's --owner/--repo/--signer-*: GitHub Actions').
+    #[arg(long, visible_alias = "cert-oidc-issuer", value_name = "URL")]
     certificate_oidc_issuer: Option<String>,
+    /// A regular expression the whole OIDC issuer must match.
+    #[arg(
+        long,
+        visible_alias = "cert-oidc-issuer-regex",
+        value_name = "REGEX",
+        conflicts_with = "key"
+    )]
+    certificate_oidc_issuer_regexp: Option<String>,
     /// GitHub Actions: the repository (owner/name) the workflow ran in.
     #[arg(long, value_name = "OWNER/REPO")]
     certificate_github_workflow_repository: Option<String>,
@@ -49,12 +60,14 @@ pub struct BundleArgs {
     #[arg(long, value_name = "SHA")]
     certificate_github_workflow_sha: Option<String>,
     /// A managed public key (PEM) instead of a certificate identity.
-    #[arg(
-        long,
-        value_name = "KEY",
-        required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"]
-    )]
+    #[arg(long, value_name = "KEY")]
     key: Option<PathBuf>,
+    /// Accepted for cosign and sigstore-python command lines: toto verifies
+    /// offline anyway (against the trusted root; no log lookups).
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    github: GitHubSignerArgs,
     #[command(flatten)]
     trust: TrustRootArgs,
 }
@@ -106,10 +119,48 @@ impl BundleArgs {
         self.bundles.first().map_or(Path::new(""), PathBuf::as_path)
     }
 
+    /// With no `--bundle`, the bundle next to the artifact,
+    /// `ARTIFACT.sigstore.json` (sigstore-python's default).
+    pub fn default_bundle(&mut self, artifact: Option<&Path>) -> Result<()> {
+        if !self.bundles.is_empty() {
+            return Ok(());
+        }
+        let Some(artifact) = artifact else {
+            bail!("give --bundle FILE (or the artifact, to use ARTIFACT.sigstore.json)");
+        };
+        let mut name = artifact.as_os_str().to_owned();
+        name.push(".sigstore.json");
+        let beside = PathBuf::from(name);
+        if !beside.is_file() {
+            bail!(
+                "no --bundle given and {} does not exist: give --bundle FILE",
+                beside.display()
+            );
+        }
+        crate::verbosity::info!("using the bundle {}", beside.display());
+        self.bundles.push(beside);
+        Ok(())
+    }
+
+    /// True when the signer's identity is named (exactly, by a regular
+    /// expression, or by gh's --signer-repo/--signer-workflow): gh's
+    /// --owner/--repo then imply no identity.
+    pub fn names_signer_identity(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.github.signer().names_signer()
+    }
+
+    /// gh's signer checks asked for.
+    pub fn github_signer(&self) -> keyless::policy::GitHubSigner {
+        self.github.signer()
+    }
+
     /// The signer policy.
     pub fn policy(&self) -> Result<Policy> {
+        let github = self.github.signer();
         if let Some(key) = &self.key {
-            if self.certificate_oidc_issuer.is_some() {
+            if self.certificate_oidc_issuer.is_some() || !github.is_empty() {
                 bail!("--key verifies a managed-key bundle; certificate options do not apply");
             }
             let pem = crate::files::read_limited(key, 64 << 10, "key")?;
@@ -118,17 +169,40 @@ impl BundleArgs {
                     .with_context(|| format!("{} is not a PEM file", key.display()))?,
             });
         }
-        let Some(issuer) = &self.certificate_oidc_issuer else {
-            bail!("give --certificate-oidc-issuer with the certificate identity, or --key");
+        if self.certificate_identity.is_none()
+            && self.certificate_identity_regexp.is_none()
+            && github.is_empty()
+        {
+            bail!(
+                "name the signer: --certificate-identity or --certificate-identity-regexp \
+                 (with --certificate-oidc-issuer), gh's --owner, --repo or --signer-workflow, \
+                 or --key"
+            );
+        }
+        let issuer = match (
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        ) {
+            (Some(issuer), _) => issuer.clone(),
+            (None, Some(_)) => String::new(),
+            // gh's default issuer.
+            (None, None) if !github.is_empty() => keyless::policy::GITHUB_ACTIONS_ISSUER.to_owned(),
+            (None, None) => bail!(
+                "give --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp) with the \
+                 certificate identity, or --key"
+            ),
         };
+        github.validate()?;
         Ok(Policy::Certificate(CertificatePolicy {
             identity: self.certificate_identity.clone(),
             identity_regexp: self.certificate_identity_regexp.clone(),
-            issuer: issuer.clone(),
+            issuer,
+            issuer_regexp: self.certificate_oidc_issuer_regexp.clone(),
             github_workflow_repository: self.certificate_github_workflow_repository.clone(),
             github_workflow_ref: self.certificate_github_workflow_ref.clone(),
             github_workflow_trigger: self.certificate_github_workflow_trigger.clone(),
             github_workflow_sha: self.certificate_github_workflow_sha.clone(),
+            github: Box::new(github),
         }))
     }
 

@@ -13,6 +13,7 @@ mod gpg_sign;
 mod keyless_sign;
 mod keys;
 mod link_signing;
+mod policy_args;
 mod progress;
 mod record_state;
 mod style;
@@ -43,7 +44,8 @@ pub struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
     /// Show more on stderr: -v what was excluded, loaded, verified by which
-    /// key, and Sigstore calls; -vv every file hashed.
+    /// key, Sigstore calls, and each artifact rule's queue; -vv every file
+    /// hashed.
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// Print nothing but errors (and --format json's output).
@@ -103,20 +105,8 @@ fn compat_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             }
             out.extend(rest);
         }
-        "in-toto-verify" => {
-            out.push("verify".into());
-            out.extend(rest);
-        }
-        "in-toto-sign" => {
-            out.push("sign".into());
-            out.extend(rest);
-        }
-        "in-toto-mock" => {
-            out.push("mock".into());
-            out.extend(rest);
-        }
-        "in-toto-match-products" => {
-            out.push("match-products".into());
+        "in-toto-verify" | "in-toto-sign" | "in-toto-mock" | "in-toto-match-products" => {
+            out.push(name.trim_start_matches("in-toto-").into());
             out.extend(rest);
         }
         _ => return args,

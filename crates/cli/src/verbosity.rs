@@ -4,7 +4,8 @@
 //! - default: what a command wrote, warnings, its verdict;
 //! - `-v`: what the command looked at: paths excluded from recording, totals
 //!   hashed, link files loaded, which key or identity verified each link,
-//!   the Sigstore services called;
+//!   the Sigstore services called, each artifact rule's queue before and
+//!   after it ran;
 //! - `-vv`: every file hashed, with its size.
 //!
 //! Detail lines start with `toto: ` and go to stderr, so stdout stays

@@ -59,13 +59,7 @@ impl Envelope {
     /// Parses an envelope from JSON bytes, within `limits`. Duplicate JSON
     /// keys, unknown fields, bad base64 and oversize values are errors.
     pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Envelope, Error> {
-        if bytes.len() > limits.max_envelope_bytes {
-            return Err(Error::TooLarge {
-                what: "envelope",
-                limit: limits.max_envelope_bytes,
-                actual: bytes.len(),
-            });
-        }
+        crate::limits::at_most("envelope", bytes.len(), limits.max_envelope_bytes)?;
         Envelope::from_node(crate::json::Tree::parse(bytes)?.root(), limits)
     }
 
@@ -88,13 +82,7 @@ impl Envelope {
             });
         }
         let payload = b64::decode("payload", &wire.payload)?;
-        if payload.len() > limits.max_payload_bytes {
-            return Err(Error::TooLarge {
-                what: "envelope payload",
-                limit: limits.max_payload_bytes,
-                actual: payload.len(),
-            });
-        }
+        crate::limits::at_most("envelope payload", payload.len(), limits.max_payload_bytes)?;
         if wire.payload_type.is_empty() {
             return Err(Error::malformed("envelope", "payloadType is empty"));
         }

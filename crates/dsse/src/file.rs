@@ -203,6 +203,23 @@ mod tests {
         path
     }
 
+    /// Asserts that `outcome` refused `path` as a `kind` ("a directory", …)
+    /// and said so.
+    fn refused_as<T: std::fmt::Debug>(
+        outcome: Result<T, Error>,
+        kind: FileKind,
+        path: &Path,
+        named: &str,
+    ) {
+        match outcome {
+            Err(e @ Error::NotRegularFile { kind: k, .. }) if k == kind => assert_eq!(
+                e.to_string(),
+                format!("{} is {named}, not a regular file", path.display())
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn reads_a_regular_file_up_to_its_limit() {
         let path = temp("ten", b"0123456789");
@@ -225,18 +242,8 @@ mod tests {
     #[test]
     fn a_directory_is_refused_as_a_directory() {
         let dir = std::env::temp_dir();
-        match read_bounded(&dir, 10, None) {
-            Err(
-                e @ Error::NotRegularFile {
-                    kind: FileKind::Directory,
-                    ..
-                },
-            ) => assert_eq!(
-                e.to_string(),
-                format!("{} is a directory, not a regular file", dir.display())
-            ),
-            other => panic!("{other:?}"),
-        }
+        let outcome = read_bounded(&dir, 10, None);
+        refused_as(outcome, FileKind::Directory, &dir, "a directory");
     }
 
     #[cfg(unix)]
@@ -261,18 +268,10 @@ mod tests {
         let (done, outcome) = std::sync::mpsc::channel();
         let read = path.clone();
         std::thread::spawn(move || done.send(read_bounded(&read, 10, None).map(|_| ())));
-        match outcome.recv_timeout(std::time::Duration::from_secs(20)) {
-            Ok(Err(
-                e @ Error::NotRegularFile {
-                    kind: FileKind::Fifo,
-                    ..
-                },
-            )) => assert_eq!(
-                e.to_string(),
-                format!("{} is a FIFO, not a regular file", path.display())
-            ),
-            other => panic!("{other:?}"),
-        }
+        let outcome = outcome
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("read_bounded waited for a writer");
+        refused_as(outcome, FileKind::Fifo, &path, "a FIFO");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
@@ -284,18 +283,8 @@ mod tests {
         std::os::unix::fs::symlink(&path, &link).unwrap();
         assert!(open_regular(&link).is_ok());
         assert!(open_regular_no_follow(&path).is_ok());
-        match open_regular_no_follow(&link) {
-            Err(
-                e @ Error::NotRegularFile {
-                    kind: FileKind::Symlink,
-                    ..
-                },
-            ) => assert_eq!(
-                e.to_string(),
-                format!("{} is a symbolic link, not a regular file", link.display())
-            ),
-            other => panic!("{other:?}"),
-        }
+        let outcome = open_regular_no_follow(&link);
+        refused_as(outcome, FileKind::Symlink, &link, "a symbolic link");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -1,7 +1,7 @@
 //! DSSE envelopes, PAE, canonical JSON, keys and signatures for toto.
 //!
 //! Pure: bytes in, typed values out. No network, no clock, and no file system
-//! but [`file`]: the one bounded reader every document and artifact toto
+//! but [`file`](mod@file): the one bounded reader every document and artifact toto
 //! reads goes through (it opens, checks the type on the handle and reads
 //! with a limit; it parses nothing).
 //!

@@ -2,6 +2,8 @@
 //! [`Limits`]; the defaults suit in-toto evidence and can be raised by a user
 //! who legitimately needs more.
 
+use crate::error::Error;
+
 /// Size limits for envelopes and keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -24,4 +26,16 @@ impl Default for Limits {
             max_key_bytes: 64 << 10,
         }
     }
+}
+
+/// [`Error::TooLarge`] when `actual` (the size of `what`) is over `limit`.
+pub(crate) fn at_most(what: &'static str, actual: usize, limit: usize) -> Result<(), Error> {
+    if actual > limit {
+        return Err(Error::TooLarge {
+            what,
+            limit,
+            actual,
+        });
+    }
+    Ok(())
 }

@@ -194,13 +194,7 @@ pub struct Metablock {
 impl Metablock {
     /// Parses a Metablock from JSON bytes.
     pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Metablock, Error> {
-        if bytes.len() > limits.max_envelope_bytes {
-            return Err(Error::TooLarge {
-                what: "metablock",
-                limit: limits.max_envelope_bytes,
-                actual: bytes.len(),
-            });
-        }
+        crate::limits::at_most("metablock", bytes.len(), limits.max_envelope_bytes)?;
         let tree = Tree::parse(bytes)?;
         Ok(MetablockRef::from_node(tree.root(), limits)?.into_owned())
     }

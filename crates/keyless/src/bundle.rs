@@ -12,6 +12,7 @@ use sigstore_verify::types::{
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
 pub use crate::error::Error;
+use crate::policy::{CertificateClaims, GitHubSigner};
 
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
@@ -107,8 +108,14 @@ pub struct CertificatePolicy {
     pub identity: Option<String>,
     /// A regular expression the whole identity must match.
     pub identity_regexp: Option<String>,
-    /// The OIDC issuer, exactly.
+    /// The OIDC issuer, exactly; empty when [`Self::issuer_regexp`] says
+    /// which issuers are accepted (one of the two is required: a policy
+    /// with neither is malformed).
     pub issuer: String,
+    /// A regular expression the whole OIDC issuer must match (cosign's
+    /// `--certificate-oidc-issuer-regexp`), checked as well as a non-empty
+    /// [`Self::issuer`].
+    pub issuer_regexp: Option<String>,
     /// GitHub repository `owner/name` (Fulcio's source repository URI claim).
     pub github_workflow_repository: Option<String>,
     /// Git ref, e.g. `refs/tags/v1.0` (source repository ref claim).
@@ -117,6 +124,19 @@ pub struct CertificatePolicy {
     pub github_workflow_trigger: Option<String>,
     /// Commit SHA (source repository digest claim).
     pub github_workflow_sha: Option<String>,
+    /// `gh attestation verify`'s signer checks ([`GitHubSigner`]; boxed,
+    /// as most policies have none).
+    pub github: Box<GitHubSigner>,
+}
+
+/// A regular expression that must match the whole of `text`.
+fn whole_match(what: &'static str, pattern: &str, text: &str) -> Result<bool, Error> {
+    let anchored = format!("^(?:{pattern})$");
+    let re = regex_lite::Regex::new(&anchored).map_err(|e| Error::Malformed {
+        what,
+        reason: e.to_string(),
+    })?;
+    Ok(re.is_match(text))
 }
 
 impl CertificatePolicy {
@@ -138,52 +158,64 @@ impl CertificatePolicy {
             };
         }
         if let Some(pattern) = &self.identity_regexp {
-            let anchored = format!("^(?:{pattern})$");
-            let re = regex_lite::Regex::new(&anchored).map_err(|e| Error::Malformed {
-                what: "identity regular expression",
-                reason: e.to_string(),
-            })?;
-            return match sans.iter().find(|s| re.is_match(s)) {
-                Some(found) => Ok(Some(found.clone())),
-                None => Err(Error::Verification {
-                    reason: format!(
-                        "identity mismatch: the certificate identity (SAN) is {}, which does not match \
-                         {pattern:?}",
-                        san::shown(sans)
-                    ),
-                }),
-            };
+            for found in sans {
+                if whole_match("identity regular expression", pattern, found)? {
+                    return Ok(Some(found.clone()));
+                }
+            }
+            return Err(Error::Verification {
+                reason: format!(
+                    "identity mismatch: the certificate identity (SAN) is {}, which does not match \
+                     {pattern:?}",
+                    san::shown(sans)
+                ),
+            });
         }
         Ok(sans.first().cloned())
     }
 
-    /// Checks the GitHub claims, which the verifier cannot express.
+    /// Checks what the verifier could not express: the issuer regexp, the
+    /// GitHub claims and gh's signer checks (the identity is
+    /// [`Self::select_identity`]'s).
     fn check_claims(
         &self,
-        claims: Option<&sigstore_verify::crypto::x509::FulcioCiClaims>,
+        identity: Option<&str>,
+        issuer: Option<&str>,
+        claims: &CertificateClaims,
     ) -> Result<(), Error> {
+        if let Some(pattern) = &self.issuer_regexp {
+            let issuer = issuer.unwrap_or_default();
+            if !whole_match("issuer regular expression", pattern, issuer)? {
+                return Err(Error::Verification {
+                    reason: format!(
+                        "certificate OIDC issuer {issuer:?} does not match {pattern:?}"
+                    ),
+                });
+            }
+        }
         let checks = [
             (
                 "repository",
                 &self.github_workflow_repository,
                 claims
-                    .and_then(|c| c.source_repository_uri.as_deref())
+                    .source_repository_uri
+                    .as_deref()
                     .map(|u| u.trim_start_matches("https://github.com/")),
             ),
             (
                 "ref",
                 &self.github_workflow_ref,
-                claims.and_then(|c| c.source_repository_ref.as_deref()),
+                claims.source_repository_ref.as_deref(),
             ),
             (
                 "trigger",
                 &self.github_workflow_trigger,
-                claims.and_then(|c| c.build_trigger.as_deref()),
+                claims.build_trigger.as_deref(),
             ),
             (
                 "sha",
                 &self.github_workflow_sha,
-                claims.and_then(|c| c.source_repository_digest.as_deref()),
+                claims.source_repository_digest.as_deref(),
             ),
         ];
         for (name, wanted, actual) in checks {
@@ -198,7 +230,44 @@ impl CertificatePolicy {
                 }
             }
         }
-        Ok(())
+        let identity_given = self.identity.is_some() || self.identity_regexp.is_some();
+        self.github.check(identity, claims, identity_given)
+    }
+
+    /// The policy can be checked: an issuer (exact or by regexp) is named,
+    /// the regular expressions compile, gh's repositories are OWNER/REPO.
+    fn validate(&self) -> Result<(), Error> {
+        if self.issuer.is_empty() && self.issuer_regexp.is_none() {
+            return Err(Error::Malformed {
+                what: "certificate policy",
+                reason: "no OIDC issuer: give the issuer or a regular expression for it".into(),
+            });
+        }
+        for (what, pattern) in [
+            ("identity regular expression", &self.identity_regexp),
+            ("issuer regular expression", &self.issuer_regexp),
+        ] {
+            if let Some(pattern) = pattern {
+                whole_match(what, pattern, "")?;
+            }
+        }
+        self.github.validate()
+    }
+}
+
+/// The claims of a certificate, as toto's type.
+pub(crate) fn claims_of(ci: &sigstore_verify::crypto::x509::FulcioCiClaims) -> CertificateClaims {
+    CertificateClaims {
+        build_signer_uri: ci.build_signer_uri.clone(),
+        build_signer_digest: ci.build_signer_digest.clone(),
+        runner_environment: ci.runner_environment.clone(),
+        source_repository_uri: ci.source_repository_uri.clone(),
+        source_repository_digest: ci.source_repository_digest.clone(),
+        source_repository_ref: ci.source_repository_ref.clone(),
+        source_repository_owner_uri: ci.source_repository_owner_uri.clone(),
+        build_config_uri: ci.build_config_uri.clone(),
+        build_trigger: ci.build_trigger.clone(),
+        run_invocation_uri: ci.run_invocation_uri.clone(),
     }
 }
 
@@ -234,6 +303,9 @@ pub struct Verified {
     pub times: Vec<String>,
     /// Whether the transparency log inclusion was verified.
     pub tlog_verified: bool,
+    /// The certificate's claims about the workload it was issued to
+    /// (empty for a managed key).
+    pub claims: CertificateClaims,
 }
 
 mod checkpoint;
@@ -454,17 +526,24 @@ impl BundleVerifier {
         self.checks.before(bundle)?;
         let (result, identity) = match signer(policy) {
             Signer::Certificate(wanted) => {
+                wanted.validate()?;
                 // The identity is matched here, on every SAN form Fulcio
                 // issues ([`san`]); `sigstore-verify` reads only two.
-                let policy =
-                    VerificationPolicy::any_identity().require_issuer(wanted.issuer.as_str());
+                let mut policy = VerificationPolicy::any_identity();
+                if !wanted.issuer.is_empty() {
+                    policy = policy.require_issuer(wanted.issuer.as_str());
+                }
                 let result = artifact.verify(&self.verifier, bundle, &policy)?;
                 let sans = match leaf_certificate(bundle) {
                     Some(leaf) => san::identities(leaf)?,
                     None => Vec::new(),
                 };
                 let identity = wanted.select_identity(&sans)?;
-                wanted.check_claims(result.certificate().map(|c| &c.ci_claims))?;
+                let claims = result
+                    .certificate()
+                    .map(|c| claims_of(&c.ci_claims))
+                    .unwrap_or_default();
+                wanted.check_claims(identity.as_deref(), result.issuer(), &claims)?;
                 (result, identity)
             }
             Signer::Key(pem) => {
@@ -491,6 +570,10 @@ impl BundleVerifier {
                 .map(|t| t.to_string())
                 .collect(),
             tlog_verified: result.tlog_verified(),
+            claims: result
+                .certificate()
+                .map(|c| claims_of(&c.ci_claims))
+                .unwrap_or_default(),
         })
     }
 }

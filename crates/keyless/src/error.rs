@@ -23,6 +23,18 @@ pub enum Error {
         /// The check that failed, as the verifier reported it.
         reason: String,
     },
+    /// The bundle verified, but what it says (a certificate claim, a
+    /// provenance field) is not what the policy requires.
+    #[error("{field} is {}, expected {expected}", found.as_deref().map_or_else(|| "absent".to_owned(), |f| format!("{f:?}")))]
+    Mismatch {
+        /// The field checked, e.g. `certificate Source Repository URI` or
+        /// `provenance source repository`.
+        field: String,
+        /// What the policy requires.
+        expected: String,
+        /// What the verified bundle has (`None`: nothing).
+        found: Option<String>,
+    },
     /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
     /// The URL and reason may quote the service: they are [`ServiceText`]
     /// (bounded, escaped, tokens redacted).
@@ -101,7 +113,7 @@ impl Error {
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
-            Error::Verification { .. } | Error::TufVerification { .. }
+            Error::Verification { .. } | Error::Mismatch { .. } | Error::TufVerification { .. }
         )
     }
 }

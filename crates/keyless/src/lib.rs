@@ -40,6 +40,8 @@ pub mod document;
 mod error;
 mod http;
 pub mod pep740;
+pub mod policy;
+pub mod provenance;
 pub mod sign;
 mod text;
 mod tls;

@@ -140,6 +140,7 @@ fn map_claims(claims: &Value) -> Result<(Identity, String, Vec<Claim>), Error> {
         add(5, raw(Some(repository)));
         add(6, raw(text("ref")));
         add(9, utf8(uri.clone()));
+        add(10, utf8(text("sha").unwrap_or_default().to_owned()));
         add(
             11,
             utf8(text("runner_environment").unwrap_or_default().to_owned()),
@@ -147,6 +148,13 @@ fn map_claims(claims: &Value) -> Result<(Identity, String, Vec<Claim>), Error> {
         add(12, utf8(format!("https://github.com/{repository}")));
         add(13, utf8(text("sha").unwrap_or_default().to_owned()));
         add(14, utf8(text("ref").unwrap_or_default().to_owned()));
+        add(
+            16,
+            utf8(format!(
+                "https://github.com/{}",
+                text("repository_owner").unwrap_or_default()
+            )),
+        );
         add(18, utf8(uri.clone()));
         add(20, utf8(text("event_name").unwrap_or_default().to_owned()));
         add(

@@ -30,6 +30,9 @@ pub struct TokenRequest {
     /// `job_workflow_ref`, `repository`, `ref`, `sha`, `event_name`, …) and
     /// `identity` is ignored.
     pub github_workflow: Option<String>,
+    /// `runner_environment` of a GitHub Actions token (default
+    /// `github-hosted`; `self-hosted` for a runner its owner runs).
+    pub runner_environment: Option<String>,
     /// `aud` (default `sigstore`).
     pub audience: Option<String>,
     /// Lifetime in seconds (default 600); negative for an expired token.
@@ -93,7 +96,13 @@ pub fn claims(request: &TokenRequest, issuer: &str, now: i64) -> Result<Value, E
         );
         c.insert("event_name".into(), json!("push"));
         c.insert("job_workflow_ref".into(), json!(workflow));
-        c.insert("runner_environment".into(), json!("github-hosted"));
+        c.insert(
+            "runner_environment".into(),
+            json!(request
+                .runner_environment
+                .as_deref()
+                .unwrap_or("github-hosted")),
+        );
         c.insert("run_id".into(), json!("1"));
         c.insert("run_attempt".into(), json!("1"));
     } else {
@@ -361,6 +370,10 @@ impl Shared {
                 .to_owned(),
             github_workflow: body
                 .get("github_workflow")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            runner_environment: body
+                .get("runner_environment")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             audience: body

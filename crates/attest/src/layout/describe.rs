@@ -206,10 +206,13 @@ pub enum DescriptionError {
     Invalid(#[from] Error),
 }
 
-/// Whether a rule list belongs to a step or an inspection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether a rule list belongs to a step or an inspection (also in
+/// verification reports: `verify::StepReport::kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ItemKind {
     /// A step of the supply chain.
+    #[default]
     Step,
     /// An inspection.
     Inspection,

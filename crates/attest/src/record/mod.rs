@@ -162,32 +162,21 @@ pub enum Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Warning::Missing(p) => write!(f, "{} does not exist; not recorded", p.display()),
-            Warning::BrokenSymlink(p) => {
-                write!(f, "{} is a broken symbolic link; not recorded", p.display())
-            }
-            Warning::NotRegular(p) => write!(
-                f,
-                "{} is not a regular file (FIFO, socket or device); not recorded",
-                p.display()
+        let (path, what) = match self {
+            Warning::Missing(p) => (p, "does not exist; not recorded"),
+            Warning::BrokenSymlink(p) => (p, "is a broken symbolic link; not recorded"),
+            Warning::NotRegular(p) => (
+                p,
+                "is not a regular file (FIFO, socket or device); not recorded",
             ),
-            Warning::SymlinkLoop(p) => write!(
-                f,
-                "{} loops back to a parent directory; not descended",
-                p.display()
+            Warning::SymlinkLoop(p) => (p, "loops back to a parent directory; not descended"),
+            Warning::Vanished(p) => (p, "disappeared while recording; not recorded"),
+            Warning::NotFollowed(p) => (
+                p,
+                "is a symbolic link and following links is off; not recorded",
             ),
-            Warning::Vanished(p) => write!(
-                f,
-                "{} disappeared while recording; not recorded",
-                p.display()
-            ),
-            Warning::NotFollowed(p) => write!(
-                f,
-                "{} is a symbolic link and following links is off; not recorded",
-                p.display()
-            ),
-        }
+        };
+        write!(f, "{} {what}", path.display())
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::explain::{Cause, Explanation, Failed};
 use super::model::{Rule, SourceType};
 use crate::digest::{ArtifactMap, DigestSet};
 use crate::pattern::Pattern;
@@ -18,6 +19,19 @@ pub struct RuleTrace {
     pub rule: String,
     /// Artifacts it removed from the queue, in path order.
     pub consumed: Vec<String>,
+}
+
+/// What an item's rules did to one queue (materials or products): what
+/// each rule consumed, and what was left.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ItemTrace {
+    /// Each rule applied, in order, with what it consumed.
+    pub rules: Vec<RuleTrace>,
+    /// What was left in the queue after the last of them (allowed, when the
+    /// rules passed), in path order. The queue before rule `i` is this plus
+    /// what rules `i..` consumed.
+    pub unconsumed: Vec<String>,
 }
 
 /// How a rule failed.
@@ -51,24 +65,23 @@ pub struct RuleFailure {
     pub artifact: String,
     /// How it failed.
     pub kind: FailureKind,
+    /// Why: the earlier rule that should have consumed the artifact and
+    /// why it did not (see [`Cause`]).
+    pub cause: Box<Cause>,
+    /// The rules applied before the failing one, and the queue the failing
+    /// one saw.
+    pub trace: ItemTrace,
 }
 
 impl fmt::Display for RuleFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (rule, source, artifact) = (&self.rule, self.source_type, &self.artifact);
-        match &self.kind {
-            FailureKind::Disallowed => {
-                write!(f, "rule \"{rule}\" matched {source} artifact {artifact:?}")
-            }
-            FailureKind::Required => write!(
-                f,
-                "rule \"{rule}\" found no {source} artifact {artifact:?} (missing, or consumed by an earlier rule)"
-            ),
-            FailureKind::UnresolvedMatch { resolved } => write!(
-                f,
-                "rule \"{rule}\" turns {source} artifact {artifact:?} into {resolved:?}, which is not among the {source} (in-toto 3.1 fails here too)"
-            ),
+        Explanation {
+            rule: &self.rule.to_string(),
+            source: self.source_type,
+            artifact: &self.artifact,
+            cause: &self.cause,
         }
+        .fmt(f)
     }
 }
 
@@ -81,10 +94,7 @@ pub type StepLookup<'l, 'a> = &'l dyn Fn(&str) -> Option<(&'a ArtifactMap, &'a A
 /// Applies `rules` to the `source` artifacts of an item (step or inspection)
 /// whose link recorded `materials` and `products`; `steps` resolves the FROM
 /// step of MATCH rules. Returns, per rule, what it consumed; or the first
-/// rule that failed.
-///
-/// Each rule is one pass over the queue (a sorted vector) with at most one
-/// map lookup per queued artifact; patterns are compiled once per rule.
+/// rule that failed, with its cause.
 pub fn verify_item_rules<'a>(
     rules: &[Rule],
     source: SourceType,
@@ -92,6 +102,23 @@ pub fn verify_item_rules<'a>(
     products: &'a ArtifactMap,
     steps: StepLookup<'_, 'a>,
 ) -> Result<Vec<RuleTrace>, RuleFailure> {
+    trace_item_rules(rules, source, materials, products, steps).map(|trace| trace.rules)
+}
+
+/// [`verify_item_rules`], also returning what was left in the queue (for
+/// `toto verify -v`, which prints each rule's queue as `in-toto-verify`'s
+/// rule trace does).
+///
+/// Each rule is one pass over the queue (a sorted vector) with at most one
+/// map lookup per queued artifact; patterns are compiled once per rule.
+/// The cause of a failure is worked out only when a rule fails.
+pub fn trace_item_rules<'a>(
+    rules: &[Rule],
+    source: SourceType,
+    materials: &'a ArtifactMap,
+    products: &'a ArtifactMap,
+    steps: StepLookup<'_, 'a>,
+) -> Result<ItemTrace, RuleFailure> {
     let artifacts = source.pick(materials, products);
     // The other side of the item: CREATE, DELETE and MODIFY compare with it.
     let other = match source {
@@ -102,11 +129,26 @@ pub fn verify_item_rules<'a>(
     let mut queue: Queue<'a> = artifacts.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut traces = Vec::with_capacity(rules.len());
     for rule in rules {
-        let fail = |artifact: &str, kind: FailureKind| RuleFailure {
-            rule: Box::new(rule.clone()),
-            source_type: source,
-            artifact: artifact.to_owned(),
-            kind,
+        let fail = |artifact: &str, kind: FailureKind| {
+            let failed = Failed {
+                rules,
+                traces: &traces,
+                source,
+                materials,
+                products,
+                steps,
+            };
+            RuleFailure {
+                cause: Box::new(failed.cause(rule, artifact, &kind)),
+                rule: Box::new(rule.clone()),
+                source_type: source,
+                artifact: artifact.to_owned(),
+                kind,
+                trace: ItemTrace {
+                    rules: traces.clone(),
+                    unconsumed: unconsumed(&queue),
+                },
+            }
         };
         let consumed: Vec<&'a str> = match rule {
             // Products that are not materials: on materials, nothing.
@@ -183,7 +225,15 @@ pub fn verify_item_rules<'a>(
             consumed: consumed.into_iter().map(str::to_owned).collect(),
         });
     }
-    Ok(traces)
+    Ok(ItemTrace {
+        rules: traces,
+        unconsumed: unconsumed(&queue),
+    })
+}
+
+/// The paths left in the queue.
+fn unconsumed(queue: &Queue<'_>) -> Vec<String> {
+    queue.iter().map(|(a, _)| (*a).to_owned()).collect()
 }
 
 /// Queued artifacts: path and digests, sorted by path, no duplicates.
@@ -225,6 +275,42 @@ fn join_like_python(out: &mut String, prefix: &str, path: &str) {
     if out.contains('\\') {
         *out = out.replace('\\', "/");
     }
+}
+
+/// How a MATCH sees queued `artifact`, as [`match_rule`] does: the digests
+/// it compares (those of the path rebuilt from the source prefix) and the
+/// FROM step's path it compares them with; `None` when the artifact is not
+/// under the source prefix, the pattern does not match the rest, or the
+/// rebuilt path is not among `artifacts`.
+pub(super) fn match_view<'m>(
+    pattern: &Pattern,
+    source_prefix: &str,
+    dest_prefix: &str,
+    artifact: &str,
+    artifacts: &'m ArtifactMap,
+) -> Option<(&'m DigestSet, String)> {
+    let mut normalized = String::new();
+    if !source_prefix.is_empty() {
+        join_like_python(&mut normalized, source_prefix, "");
+    }
+    let relative = artifact.strip_prefix(normalized.as_str())?;
+    if !pattern.matches(relative) {
+        return None;
+    }
+    let mut source_path = String::new();
+    if !source_prefix.is_empty() && (relative.contains('\\') || relative.starts_with('/')) {
+        join_like_python(&mut source_path, source_prefix, relative);
+    } else {
+        source_path.push_str(artifact);
+    }
+    let digests = artifacts.get(&source_path)?;
+    let mut dest_key = String::new();
+    if dest_prefix.is_empty() {
+        dest_key.push_str(relative);
+    } else {
+        join_like_python(&mut dest_key, dest_prefix, relative);
+    }
+    Some((digests, dest_key))
 }
 
 /// `verifylib.verify_match_rule`: per queue entry, whether MATCH consumes
@@ -295,6 +381,7 @@ fn match_rule(
 mod tests {
     use super::*;
     use crate::python_reference::ask_reference;
+    use crate::rules::CauseKind;
 
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::PathBuf;
@@ -424,8 +511,9 @@ mod tests {
         assert_eq!(*e.rule, Rule::Disallow("*".into()));
         assert_eq!(
             e.to_string(),
-            "rule \"DISALLOW *\" matched products artifact \"a.py\""
+            "rule \"DISALLOW *\" matched products artifact \"a.py\", which no earlier rule authorizes"
         );
+        assert_eq!(e.cause.kind, CauseKind::Disallowed);
         // DISALLOW before ALLOW fails; a DISALLOW that matches nothing passes.
         assert!(run(
             &steps,
@@ -892,10 +980,222 @@ mod tests {
         assert_eq!(failure.rule.to_string(), "DISALLOW *");
         assert_eq!(failure.artifact, "demo-project/foo.py");
         assert_eq!(failure.kind, FailureKind::Disallowed);
+        // The cause: the MATCH from update-version saw another digest.
+        assert_eq!(failure.cause.kind, CauseKind::DigestMismatch);
         assert_eq!(
-            format!("step {name:?}: {failure}"),
-            "step \"package\": rule \"DISALLOW *\" matched materials artifact \"demo-project/foo.py\""
+            failure.cause.rule.as_deref(),
+            Some("MATCH demo-project/* WITH PRODUCTS FROM update-version")
         );
+        assert_eq!(failure.cause.source_step.as_deref(), Some("update-version"));
+        assert_ne!(failure.cause.expected, failure.cause.found);
+        let text = failure.to_string();
+        assert!(
+            text.starts_with(
+                "materials artifact \"demo-project/foo.py\" was not consumed by \"MATCH demo-project/* WITH PRODUCTS FROM update-version\": its digest sha256:"
+            ) && text.ends_with("; \"DISALLOW *\" then refused it"),
+            "{text}"
+        );
+    }
+
+    /// The causes the end-to-end tests (tests/e2e/explain_rules.rs) do not
+    /// reach: DELETE of what is still a product, MODIFY of what is on one
+    /// side only, REQUIRE of what an earlier rule consumed, MATCH from a
+    /// step without a link.
+    #[test]
+    fn each_failure_names_the_rule_that_did_not_consume_and_why() {
+        let mut steps = item(
+            map(&[("gone", 'a'), ("kept", 'a'), ("new", 'b')]),
+            map(&[("kept", 'a'), ("made", 'c')]),
+        );
+        let cause = |steps: &Steps, source, rules: &[&str]| {
+            let failure = run(steps, "item", source, rules).unwrap_err();
+            (
+                failure.cause.kind,
+                failure.cause.rule.clone(),
+                failure.to_string(),
+            )
+        };
+        let (kind, rule, text) = cause(&steps, SourceType::Materials, &["DELETE *", "DISALLOW *"]);
+        assert_eq!(
+            (kind, rule.as_deref()),
+            (CauseKind::DeletedButStillPresent, Some("DELETE *"))
+        );
+        assert_eq!(
+            text,
+            "materials artifact \"kept\" was not consumed by \"DELETE *\": it is still among the products; \"DISALLOW *\" then refused it"
+        );
+        let (kind, _, text) = cause(
+            &steps,
+            SourceType::Products,
+            &["ALLOW kept", "MODIFY *", "DISALLOW *"],
+        );
+        assert_eq!(kind, CauseKind::ModifyAbsent);
+        assert!(
+            text.contains(
+                "\"made\" was not consumed by \"MODIFY *\": it is not among the materials"
+            ),
+            "{text}"
+        );
+        let (kind, rule, text) = cause(&steps, SourceType::Products, &["ALLOW m*", "REQUIRE made"]);
+        assert_eq!(
+            (kind, rule.as_deref()),
+            (CauseKind::RequiredConsumed, Some("ALLOW m*"))
+        );
+        assert_eq!(
+            text,
+            "rule \"REQUIRE made\" failed: products artifact \"made\" was consumed by the earlier rule \"ALLOW m*\""
+        );
+        let (kind, rule, text) = cause(
+            &steps,
+            SourceType::Materials,
+            &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW gone"],
+        );
+        assert_eq!(
+            (kind, rule.as_deref()),
+            (
+                CauseKind::NoSourceLink,
+                Some("MATCH * WITH PRODUCTS FROM nowhere")
+            )
+        );
+        assert!(text.contains("there is no link for \"nowhere\""), "{text}");
+        // With prefixes: the destination path is looked up under its prefix.
+        steps.insert("other", (ArtifactMap::new(), map(&[("dist/gone", 'b')])));
+        let failure = run(
+            &steps,
+            "item",
+            SourceType::Materials,
+            &[
+                "MATCH * IN g WITH PRODUCTS IN dist FROM other",
+                "MATCH g* WITH PRODUCTS IN dist FROM other",
+                "DISALLOW gone",
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::DigestMismatch);
+        assert_eq!(
+            failure.cause.rule.as_deref(),
+            Some("MATCH g* WITH PRODUCTS IN dist FROM other")
+        );
+        assert_eq!(failure.cause.expected, Some(d('b')));
+        assert_eq!(failure.cause.found, Some(d('a')));
+        assert_eq!(failure.cause.source_path.as_deref(), Some("dist/gone"));
+        assert!(
+            failure.to_string().contains(&format!(
+                "its digest sha256:{}… differs from other's product (as \"dist/gone\") sha256:{}…",
+                "a".repeat(16),
+                "b".repeat(16)
+            )),
+            "{failure}"
+        );
+    }
+
+    /// Of several earlier rules that selected the artifact, a MATCH whose
+    /// FROM step has it with other digests is the cause, even when an
+    /// earlier MATCH looked in a step that lacks it; otherwise the first.
+    #[test]
+    fn a_digest_mismatch_is_the_cause_before_an_earlier_absence() {
+        let mut steps = item(map(&[("bin/app", 'a')]), ArtifactMap::new());
+        steps.insert("fetch", (ArtifactMap::new(), map(&[("README", 'f')])));
+        steps.insert("build", (ArtifactMap::new(), map(&[("bin/app", 'b')])));
+        let rules = [
+            "MATCH * WITH PRODUCTS FROM fetch",
+            "MATCH bin/* WITH PRODUCTS FROM build",
+            "DISALLOW *",
+        ];
+        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::DigestMismatch);
+        assert_eq!(failure.cause.source_step.as_deref(), Some("build"));
+        // Without build's copy, the first rule that selected it is named.
+        steps.insert("build", (ArtifactMap::new(), ArtifactMap::new()));
+        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::AbsentFromSource);
+        assert_eq!(failure.cause.source_step.as_deref(), Some("fetch"));
+        assert_eq!(
+            failure.to_string(),
+            "materials artifact \"bin/app\" was not consumed by \"MATCH * WITH PRODUCTS FROM fetch\": it is absent from fetch's products; \"DISALLOW *\" then refused it"
+        );
+        // No earlier rule selected it: DISALLOW itself is the cause.
+        let failure = run(
+            &steps,
+            "item",
+            SourceType::Materials,
+            &["ALLOW lib/*", "DISALLOW *"],
+        )
+        .unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::Disallowed);
+        assert_eq!(failure.cause.rule, None);
+    }
+
+    #[test]
+    fn create_of_a_material_and_an_unresolved_match_name_their_paths() {
+        let steps = item(map(&[("out", 'a')]), map(&[("out", 'b')]));
+        let failure = run(
+            &steps,
+            "item",
+            SourceType::Products,
+            &["CREATE o*", "DISALLOW *"],
+        )
+        .unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::CreatedButWasMaterial);
+        assert_eq!(
+            (failure.cause.expected.clone(), failure.cause.found.clone()),
+            (Some(d('a')), Some(d('b')))
+        );
+        assert_eq!(
+            failure.to_string(),
+            format!(
+                "products artifact \"out\" was not consumed by \"CREATE o*\": it was already a material (sha256:{}…); \"DISALLOW *\" then refused it",
+                "a".repeat(16)
+            )
+        );
+        let steps: Steps = [
+            ("item", (map(&[("src/a\\b", 'a')]), ArtifactMap::new())),
+            ("other", (ArtifactMap::new(), map(&[("a\\b", 'a')]))),
+        ]
+        .into_iter()
+        .collect();
+        let failure = run(
+            &steps,
+            "item",
+            SourceType::Materials,
+            &["MATCH * IN src WITH PRODUCTS FROM other"],
+        )
+        .unwrap_err();
+        assert_eq!(failure.cause.kind, CauseKind::UnresolvedMatch);
+        assert_eq!(failure.cause.source_path.as_deref(), Some("src/a/b"));
+        assert_eq!(
+            failure.to_string(),
+            "rule \"MATCH * IN src WITH PRODUCTS FROM other\" turns materials artifact \"src/a\\\\b\" into \"src/a/b\", which is not among the materials (in-toto 3.1 fails here too)"
+        );
+    }
+
+    /// The trace keeps what was left in the queue: after the last rule, or
+    /// what the failing rule saw, with the rules applied before it.
+    #[test]
+    fn the_trace_keeps_what_was_left_in_the_queue() {
+        let steps = item(
+            map(&[("a", 'a'), ("b", 'b'), ("c", 'c')]),
+            ArtifactMap::new(),
+        );
+        let trace = trace_item_rules(
+            &rules(&["ALLOW a", "DISALLOW z"]),
+            SourceType::Materials,
+            &steps["item"].0,
+            &steps["item"].1,
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(consumed(&trace.rules), [vec!["a"], vec![]]);
+        assert_eq!(trace.unconsumed, ["b", "c"]);
+        let failure = run(
+            &steps,
+            "item",
+            SourceType::Materials,
+            &["ALLOW b", "DISALLOW *", "ALLOW *"],
+        )
+        .unwrap_err();
+        assert_eq!(consumed(&failure.trace.rules), [vec!["b"]]);
+        assert_eq!(failure.trace.unconsumed, ["a", "c"]);
     }
 
     use testkit::Rng;

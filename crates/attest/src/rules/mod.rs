@@ -39,6 +39,12 @@
 //!
 //! What is left in the queue at the end is allowed.
 //!
+//! A failure carries its [`Cause`] (`explain`): the earlier rule whose
+//! pattern selected the artifact and why it did not consume it (a `MATCH`
+//! whose FROM step recorded other digests or not this path, a `CREATE` of a
+//! material, a `MODIFY` of an unchanged file, a `DELETE` of a file still
+//! there), or why `REQUIRE` did not find its path.
+//!
 //! Patterns are [`crate::pattern::Pattern`]: Python `fnmatch`, so `*` crosses `/`.
 //!
 //! # Reference quirks reproduced on purpose
@@ -58,12 +64,18 @@
 //! Deliberately unsupported: Windows `fnmatch` (case-insensitive) semantics.
 //!
 //! The model (what a rule is, its two spellings) is in `model`; the
-//! engine (the queue and what each rule consumes) in `engine`.
+//! engine (the queue and what each rule consumes) in `engine`; why a rule
+//! failed in `explain`.
 
 mod engine;
+mod explain;
 mod model;
 
-pub use engine::{verify_item_rules, FailureKind, RuleFailure, RuleTrace, StepLookup};
+pub use engine::{
+    trace_item_rules, verify_item_rules, FailureKind, ItemTrace, RuleFailure, RuleTrace, StepLookup,
+};
+pub(crate) use explain::Explanation;
+pub use explain::{Cause, CauseKind};
 pub use model::{Rule, RuleError, SourceType};
 // The matcher moved to `crate::pattern`; kept here for existing callers.
 pub use crate::pattern::{fnmatch, Pattern};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::report::{Failure, Report, StepReport};
+use super::report::{Failure, ItemKind, Report, StepReport};
 use super::steps::check_item_rules;
 use super::{Evidence, Options, Verdict};
 use crate::layout::Layout;
@@ -53,23 +53,24 @@ pub(super) fn inspect(
             with_inspections.insert(inspection.name.to_string(), link);
         }
         for (inspection, link) in &inspection_links {
-            let traces = match check_item_rules(
-                inspection.name.as_str(),
+            let mut traced = StepReport {
+                name: inspection.name.to_string(),
+                kind: ItemKind::Inspection,
+                ..Default::default()
+            };
+            let outcome = check_item_rules(
+                (ItemKind::Inspection, inspection.name.as_str()),
                 &inspection.expected_materials,
                 &inspection.expected_products,
                 link,
                 &with_inspections,
                 &format!("inspection {}", inspection.name),
-            ) {
-                Ok(t) => t,
-                Err(f) => return Ok(Err(f)),
-            };
-            report.steps.push(StepReport {
-                name: inspection.name.to_string(),
-                materials: traces.0,
-                products: traces.1,
-                ..Default::default()
-            });
+                &mut traced,
+            );
+            report.steps.push(traced);
+            if let Err(f) = outcome {
+                return Ok(Err(f));
+            }
         }
     }
     Ok(Ok(()))

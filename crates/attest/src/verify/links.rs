@@ -63,20 +63,57 @@ pub(super) fn check_signed(
     limits: &dsse::Limits,
 ) -> Result<Payload, String> {
     let opened = crate::signed::open(bytes, limits, |seal, payload| {
-        Ok(seal
-            .signers()
-            .verify(&[key], 1)
-            .ok()
-            .map(|_| read_sealed(step, &seal, payload)))
+        let signers = seal.signers();
+        Ok(match signers.verify(&[key], 1) {
+            Ok(_) => Ok(read_sealed(step, &seal, payload)),
+            Err(_) => Err(unverified(&signers.keyids(), key, keyid)),
+        })
     });
     match opened {
         Err(e) => Err(format!("{shown}: {e}")),
-        Ok(None) => Err(format!(
-            "{shown}: not signed by functionary {}",
-            short(keyid)
-        )),
-        Ok(Some(payload)) => Ok(payload),
+        Ok(Err(why)) => Err(format!("{shown}: {why}")),
+        Ok(Ok(payload)) => Ok(payload),
     }
+}
+
+/// Why a document whose signatures name `keyids` is not signed by the
+/// functionary `key`: a signature under its key id (either style) that
+/// does not verify, or signatures naming other keys only. Key ids are
+/// unauthenticated hints: shown escaped and cut.
+fn unverified(keyids: &[String], key: &dsse::PublicKey, keyid: &str) -> String {
+    let own = [key.keyid().as_str(), key.legacy_keyid().as_str()];
+    if keyids.iter().any(|id| own.contains(&id.as_str())) {
+        return format!(
+            "not signed by functionary {}: bad signature (the signature under its key id does not verify)",
+            short(keyid)
+        );
+    }
+    if keyids.is_empty() {
+        return format!(
+            "not signed by functionary {} (no signature verifies with its key; none names a key id)",
+            short(keyid)
+        );
+    }
+    format!(
+        "not signed by functionary {}: wrong key (the signature names key {})",
+        short(keyid),
+        shown_keyids(keyids)
+    )
+}
+
+/// Key ids read from an unverified document, for a message: at most 64
+/// characters each, escaped, and at most 4 of them.
+pub(super) fn shown_keyids(ids: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut shown: Vec<String> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("{:?}", id.chars().take(64).collect::<String>()))
+        .collect();
+    if ids.len() > SHOWN {
+        shown.push(format!("and {} more", ids.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 /// Checks every key-signed link of `layout` in parallel (parsing, canonical

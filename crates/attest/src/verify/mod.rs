@@ -10,8 +10,14 @@
 //!    from `<step>.<keyid8>/` and replaced by a summary link;
 //! 5. a command that differs from `expected_command` only warns;
 //! 6. links of one step must agree on materials and products;
-//! 7. every step's artifact rules hold;
-//! 8. inspections run, and their rules hold.
+//! 7. a link whose command failed (`return-value` not 0) only warns, as
+//!    the reference does not look at it; with
+//!    [`Options::require_success`] it fails;
+//! 8. every step's artifact rules hold;
+//! 9. inspections run, and their rules hold.
+//!
+//! A step whose threshold is not met is reported with every candidate file
+//! and why it did not count, and the file names looked for and absent.
 //!
 //! Stricter than the reference, and documented: a link's `name` must be
 //! its step's name, step names cannot contain path separators, and
@@ -36,8 +42,11 @@ mod steps;
 mod threshold;
 
 use links::prefetch;
-pub use report::{Failure, Report, StepReport};
+pub use report::{Failure, Report, Searched, StepReport};
 use threshold::{load_step_links, Accepted};
+
+// Which item a report entry is, and its rule queues (`toto verify -v`).
+pub use report::{ItemKind, Queues};
 
 /// Deepest sublayout nesting accepted.
 pub const MAX_SUBLAYOUT_DEPTH: usize = 8;
@@ -53,6 +62,17 @@ pub trait Evidence {
     fn run_inspection(&self, inspection: &Inspection) -> Result<Link, Error>;
     /// A human-readable location of `file_name`, for reports.
     fn describe(&self, file_name: &str) -> String;
+    /// The names of the files in the current directory of evidence for
+    /// which `wanted` holds, sorted: asked only to explain a threshold not
+    /// met (other files that could be a step's links).
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let _ = wanted;
+        Ok(Vec::new())
+    }
+    /// The current directory of evidence, for reports.
+    fn location(&self) -> String {
+        ".".into()
+    }
     /// The verifier of keyless functionaries' evidence (Sigstore bundles).
     /// `attest` knows no Sigstore: the caller wires one in.
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
@@ -78,6 +98,9 @@ pub struct Options {
     /// The caller has verified keyless signatures of the layout (Sigstore
     /// bundles over its exact bytes), so layout keys may be absent.
     pub keyless_layout: bool,
+    /// A link whose command failed (a `return-value` byproduct other than
+    /// 0) fails verification; otherwise it is a warning.
+    pub require_success: bool,
 }
 
 /// Verifies a signed layout: the signatures of `layout_keys` (every one must
@@ -172,17 +195,10 @@ fn verify_chain(
                 ));
             }
         }
-        if let Some(first) = accepted.first() {
-            for other in accepted.iter().skip(1) {
-                if other.link.materials != first.link.materials
-                    || other.link.products != first.link.products
-                {
-                    return Ok(Err(Failure::LinksDisagree {
-                        step: step.name.to_string(),
-                        links: vec![first.file.clone(), other.file.clone()],
-                    }));
-                }
-            }
+        if let Some(failure) = threshold::disagreement(step, &accepted)
+            .or_else(|| threshold::failed_command(step, &accepted, options, report))
+        {
+            return Ok(Err(failure));
         }
         report.steps.push(step_report);
         chain.insert(step.name.to_string(), accepted);

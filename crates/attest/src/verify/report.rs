@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::layout::describe::ItemKind;
 use crate::rules;
 
 /// Why verification failed: the stage and the facts a report needs.
@@ -46,6 +47,10 @@ pub enum Failure {
         /// Valid links not counted: their signer was counted already (the
         /// layout lists one signer under two entries).
         duplicates: Vec<String>,
+        /// Where the functionaries' link files were looked for, and which
+        /// were absent (in the report: `missing` and `directory`).
+        #[serde(flatten)]
+        searched: Box<Searched>,
     },
     /// Links of one step disagree on artifacts.
     LinksDisagree {
@@ -53,19 +58,37 @@ pub enum Failure {
         step: String,
         /// The two link files that differ.
         links: Vec<String>,
+        /// The first artifact on which the second link differs from the
+        /// first, e.g. `product "app" has digest sha256:…, not sha256:…`.
+        difference: String,
     },
-    /// An artifact rule failed.
+    /// A link's command failed (its `return-value` byproduct is not 0) and
+    /// the verifier asked for success (`--require-success`).
+    CommandFailed {
+        /// Step name.
+        step: String,
+        /// The link file.
+        link: String,
+        /// The command's return value.
+        return_value: i64,
+    },
+    /// An artifact rule of a step or an inspection failed.
     Rule {
         /// Step or inspection name.
         item: String,
+        /// Whether `item` is a step or an inspection.
+        item_kind: ItemKind,
         /// The rule, as the reference writes it.
         rule: String,
-        /// `materials` or `products`.
-        source: String,
+        /// `materials` or `products`: the list the rule is in.
+        source: rules::SourceType,
         /// The artifact the rule was about.
         artifact: String,
         /// The link file (or inspection) the artifact came from.
         link: String,
+        /// Why: the earlier rule that should have consumed the artifact,
+        /// and why it did not.
+        cause: Box<rules::Cause>,
     },
     /// An inspection's command failed.
     Inspection {
@@ -83,6 +106,16 @@ pub enum Failure {
     },
 }
 
+/// Where a step's links were looked for: the fields `missing` and
+/// `directory` of a [`Failure::Threshold`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Searched {
+    /// File names looked for (the functionaries' link files) and absent.
+    pub missing: Vec<String>,
+    /// The directory they were looked for in.
+    pub directory: String,
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -94,10 +127,7 @@ impl std::fmt::Display for Failure {
                 identity,
                 issuer,
                 reason,
-            } => write!(
-                f,
-                "layout is not signed by {identity} ({issuer}): {reason}"
-            ),
+            } => write!(f, "layout is not signed by {identity} ({issuer}): {reason}"),
             Failure::Expired { expires } => write!(
                 f,
                 "layout expired on {expires}; ask the owner for a fresh layout"
@@ -108,7 +138,9 @@ impl std::fmt::Display for Failure {
                 found,
                 refused,
                 duplicates,
+                searched,
             } => {
+                let Searched { missing, directory } = searched.as_ref();
                 write!(
                     f,
                     "step {step:?} requires links from {required} distinct functionaries, found {} valid",
@@ -118,28 +150,60 @@ impl std::fmt::Display for Failure {
                     write!(f, " ({})", found.join(", "))?;
                 }
                 for r in refused {
-                    write!(f, "; refused {r}")?;
+                    write!(f, "\n  refused {r}")?;
                 }
                 for d in duplicates {
-                    write!(f, "; not counted {d}")?;
+                    write!(f, "\n  not counted {d}")?;
+                }
+                let looked_for = missing.join(", ");
+                if missing.is_empty() {
+                    // Every file looked for was there.
+                } else if found.is_empty() && refused.is_empty() && duplicates.is_empty() {
+                    write!(f, "\n  no link found: looked for {looked_for} in directory {directory}")?;
+                } else {
+                    write!(f, "\n  not found in directory {directory}: {looked_for}")?;
                 }
                 Ok(())
             }
-            Failure::LinksDisagree { step, links } => write!(
+            Failure::LinksDisagree {
+                step,
+                links,
+                difference,
+            } => write!(
                 f,
-                "step {step:?}: links {} report different materials or products",
-                links.join(" and ")
+                "step {step:?}: links {} report different materials or products: in {}, {difference}",
+                links.join(" and "),
+                links.last().map_or("", String::as_str)
+            ),
+            Failure::CommandFailed {
+                step,
+                link,
+                return_value,
+            } => write!(
+                f,
+                "step {step:?}: the command recorded in {link} failed (return value {return_value}); --require-success refuses failed commands"
             ),
             Failure::Rule {
                 item,
+                item_kind,
                 rule,
                 source,
                 artifact,
                 link,
-            } => write!(
-                f,
-                "step {item:?}: rule \"{rule}\" matched {source} artifact {artifact:?} (link {link})"
-            ),
+                cause,
+            } => {
+                let explanation = rules::Explanation {
+                    rule,
+                    source: *source,
+                    artifact,
+                    cause,
+                };
+                write!(f, "{item_kind} {item:?}: {explanation}")?;
+                match item_kind {
+                    ItemKind::Step => write!(f, " (link {link})"),
+                    ItemKind::Inspection => Ok(()),
+                }
+            }
             Failure::Inspection { name, reason } => write!(f, "inspection {name:?}: {reason}"),
             Failure::Sublayout { step, inner } => write!(f, "sublayout {step:?}: {inner}"),
         }
@@ -151,14 +215,34 @@ impl std::fmt::Display for Failure {
 pub struct StepReport {
     /// Step or inspection name.
     pub name: String,
+    /// Whether this is a step or an inspection.
+    pub kind: ItemKind,
     /// Link files accepted (functionary key id → file).
     pub links: BTreeMap<String, String>,
     /// Traces of material rules.
     pub materials: Vec<rules::RuleTrace>,
     /// Traces of product rules.
     pub products: Vec<rules::RuleTrace>,
+    /// What the rules left in each queue, and the rule that failed, if
+    /// one did (for `toto verify -v`; not serialized).
+    #[serde(skip)]
+    pub queues: Queues,
     /// Warnings (e.g. command mismatch).
     pub warnings: Vec<String>,
+}
+
+/// What an item's rules left in its two queues: after the last rule, or,
+/// on the side whose rule failed, when that rule ran. With the traces this
+/// gives every rule's queue: the queue before rule `i` is what was left plus
+/// what rules `i..` consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Queues {
+    /// Materials no rule consumed.
+    pub materials: Vec<String>,
+    /// Products no rule consumed.
+    pub products: Vec<String>,
+    /// The rule that failed, and the list (materials or products) it is in.
+    pub failed: Option<(rules::SourceType, String)>,
 }
 
 /// The outcome of a verification.

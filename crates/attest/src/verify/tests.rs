@@ -50,6 +50,12 @@ impl Evidence for Files {
     fn describe(&self, file_name: &str) -> String {
         file_name.to_owned()
     }
+    fn file_names(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        Ok(self.0.keys().filter(|name| wanted(name)).cloned().collect())
+    }
+    fn location(&self) -> String {
+        "memory".into()
+    }
     fn keyless_verifier(&self) -> Result<&dyn FunctionaryVerifier, Error> {
         Ok(&FakeSigstore)
     }
@@ -172,17 +178,24 @@ fn options() -> Options {
         run_inspections: false,
         limits: dsse::Limits::default(),
         keyless_layout: false,
+        require_success: false,
     }
 }
 
 /// Verifies `layout`, signed by a fresh owner key, against `files`.
 fn verify(layout: Value, files: &Files) -> Report {
+    verify_with(layout, files, &options())
+}
+
+/// Verifies `layout`, signed by a fresh owner key, against `files`, with
+/// `options`.
+fn verify_with(layout: Value, files: &Files, options: &Options) -> Report {
     let owner = PrivateKey::generate(KeyKind::Ed25519).unwrap();
     let mut document = SignedDocument::new(layout, Encoding::Metablock).unwrap();
     document.add_signature(&owner).unwrap();
     let received =
         SignedDocument::from_json(&document.to_json(), &dsse::Limits::default()).unwrap();
-    verify_layout(&received, &[owner.public_key().clone()], files, &options()).unwrap()
+    verify_layout(&received, &[owner.public_key().clone()], files, options).unwrap()
 }
 
 fn link_file(keyid: &str) -> String {
@@ -357,10 +370,30 @@ type Edit = fn(&mut Value);
 
 /// A layout whose step `build` `bob` performs, with `link` as his link.
 fn bob_builds(bob: &PrivateKey, link: Vec<u8>) -> Report {
+    bob_builds_with(bob, link, &options())
+}
+
+/// [`bob_builds`], verified with `options`.
+fn bob_builds_with(bob: &PrivateKey, link: Vec<u8>, options: &Options) -> Report {
     let id = bob.keyid().to_string();
     let mut files = Files::default();
     files.0.insert(link_file(&id), link);
-    verify(layout(&[(&id, key_dict(bob))], &[&id], 1), &files)
+    verify_with(layout(&[(&id, key_dict(bob))], &[&id], 1), &files, options)
+}
+
+/// `bob`'s link, recording a command that returned `code`.
+fn returned(bob: &PrivateKey, code: i64) -> Vec<u8> {
+    signed_edited_link(Encoding::Metablock, &[bob], |v| {
+        v["byproducts"]["return-value"] = json!(code)
+    })
+}
+
+/// Options with [`Options::require_success`].
+fn strict() -> Options {
+    Options {
+        require_success: true,
+        ..options()
+    }
 }
 
 /// The attestation framework's rule: a consumer ignores fields it does not
@@ -445,4 +478,317 @@ fn a_field_added_to_a_signed_metablock_breaks_its_signature() {
             keyid: owner.keyid().to_string()
         })
     );
+}
+
+/// A link under the functionary's file name, validly signed by another
+/// key: refused as the wrong key, naming the key id its signature names.
+#[test]
+fn a_link_signed_by_another_key_under_the_functionarys_name_is_the_wrong_key() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mallory = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let report = bob_builds(&bob, signed_link(Encoding::Metablock, &[&mallory]));
+    let failure = report.failure.unwrap().to_string();
+    let expected = format!(
+        "refused {}: not signed by functionary {}: wrong key (the signature names key \"{}\")",
+        link_file(bob.keyid().as_str()),
+        &bob.keyid().as_str()[..8],
+        mallory.keyid()
+    );
+    assert!(failure.contains(&expected), "{failure}");
+}
+
+/// A signature under the functionary's key id that does not verify with
+/// its key (mallory signed, naming bob's key id): a bad signature.
+#[test]
+fn a_signature_under_the_functionarys_key_id_that_does_not_verify_is_a_bad_signature() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mallory = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let unsigned = signed_link(Encoding::Metablock, &[]);
+    let report = bob_builds(&bob, sign_under(&unsigned, &mallory, bob.keyid().as_str()));
+    let failure = report.failure.unwrap().to_string();
+    let expected = format!(
+        "refused {}: not signed by functionary {}: bad signature",
+        link_file(bob.keyid().as_str()),
+        &bob.keyid().as_str()[..8],
+    );
+    assert!(failure.contains(&expected), "{failure}");
+}
+
+/// bob's link of step `test`, under his file name for `build`: refused as
+/// the other step's.
+#[test]
+fn a_link_of_another_step_under_the_functionarys_name_is_refused_as_such() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let link = signed_edited_link(Encoding::Metablock, &[&bob], |v| v["name"] = json!("test"));
+    let failure = bob_builds(&bob, link).failure.unwrap().to_string();
+    let expected = format!(
+        "refused {}: link is for step \"test\"",
+        link_file(bob.keyid().as_str())
+    );
+    assert!(failure.contains(&expected), "{failure}");
+}
+
+/// A signature naming a hostile key id (control characters, a newline
+/// and a forged second line, 100 characters): the message shows it
+/// escaped and cut to 64 characters.
+#[test]
+fn a_hostile_key_id_is_shown_escaped_and_cut() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mallory = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let hostile = format!("\u{1b}[2J\n  refused nothing: {}", "f".repeat(100));
+    let link = sign_under(&signed_link(Encoding::Metablock, &[]), &mallory, &hostile);
+    let failure = bob_builds(&bob, link).failure.unwrap().to_string();
+    let shown: String = hostile.chars().take(64).collect();
+    assert!(
+        failure.contains(&format!("wrong key (the signature names key {shown:?})")),
+        "{failure}"
+    );
+    assert!(!failure.contains('\u{1b}'), "{failure}");
+    assert_eq!(failure.lines().count(), 2, "{failure}");
+}
+
+/// `bob`'s and `carol`'s link files (carol's payload edited by `edit`), and
+/// the layout of `build` by both with `threshold`.
+fn bob_and_carol(threshold: usize, edit: impl Fn(&mut Value)) -> (Value, Files, [String; 2]) {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let carol = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let ids = [bob.keyid().to_string(), carol.keyid().to_string()];
+    let mut files = Files::default();
+    files.0.insert(
+        link_file(&ids[0]),
+        signed_link(Encoding::Metablock, &[&bob]),
+    );
+    files.0.insert(
+        link_file(&ids[1]),
+        signed_edited_link(Encoding::Metablock, &[&carol], edit),
+    );
+    let keys = [
+        (ids[0].as_str(), key_dict(&bob)),
+        (&ids[1], key_dict(&carol)),
+    ];
+    let layout = layout(&keys, &[&ids[0], &ids[1]], threshold);
+    (layout, files, ids)
+}
+
+/// The digest of carol's `app` differs from bob's.
+fn another_app(v: &mut Value) {
+    v["products"]["app"]["sha256"] = json!("cd".repeat(32));
+}
+
+/// Threshold 2 of bob and carol, carol's product differing: her link does
+/// not count, and the report says on which artifact it disagrees.
+#[test]
+fn a_link_disagreeing_with_the_first_does_not_count_and_says_where() {
+    let (layout, files, ids) = bob_and_carol(2, another_app);
+    let report = verify(layout, &files);
+    let Some(Failure::Threshold { found, refused, .. }) = &report.failure else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    assert_eq!(found, &[link_file(&ids[0])]);
+    let expected = format!(
+        "{}: disagrees with {}: product \"app\" has digest sha256:{}…, not sha256:{}…",
+        link_file(&ids[1]),
+        link_file(&ids[0]),
+        "cd".repeat(8),
+        "ab".repeat(8)
+    );
+    assert_eq!(refused, &[expected]);
+}
+
+/// Threshold 1 met by bob, carol's link disagreeing: links of one step
+/// must agree (as in the reference), and the failure names the artifact.
+#[test]
+fn links_disagreeing_beyond_the_threshold_fail_naming_the_artifact() {
+    let (layout, files, ids) = bob_and_carol(1, |v| {
+        v["materials"]["src"] = json!({"sha256": "ef".repeat(32)});
+    });
+    let report = verify(layout, &files);
+    assert_eq!(
+        report.failure,
+        Some(Failure::LinksDisagree {
+            step: "build".into(),
+            links: vec![link_file(&ids[0]), link_file(&ids[1])],
+            difference: "material \"src\" is extra".into(),
+        })
+    );
+}
+
+/// Files named like `build` links but for no functionary are examined
+/// when the threshold is not met: bob's link renamed, a bundle, and
+/// mallory's link; a file named for another step is not.
+#[test]
+fn files_named_for_no_functionary_are_explained() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mallory = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let id = bob.keyid().to_string();
+    let mut files = Files::default();
+    files.0.insert(
+        "build.0000aaaa.link".into(),
+        signed_link(Encoding::Metablock, &[&bob]),
+    );
+    files.0.insert(
+        link_file(mallory.keyid().as_str()),
+        signed_link(Encoding::Dsse, &[&mallory]),
+    );
+    files
+        .0
+        .insert("test.0000aaaa.link".into(), b"not a build link".to_vec());
+    files.0.insert(
+        format!("build.0000bbbb.link{KEYLESS_LINK_SUFFIX}"),
+        b"a bundle".to_vec(),
+    );
+    let report = verify(layout(&[(&id, key_dict(&bob))], &[&id], 1), &files);
+    let Some(Failure::Threshold {
+        refused, searched, ..
+    }) = &report.failure
+    else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    // Files are examined in name order; mallory's key id is random.
+    let mut refused = refused.clone();
+    refused.sort();
+    let mut expected = vec![
+            format!(
+                "build.0000aaaa.link: named for no functionary: signed by functionary {}, whose link is read from {}",
+                &id[..8],
+                link_file(&id)
+            ),
+            "build.0000bbbb.link.sigstore.json: a bundle named for no keyless functionary of step \"build\"".into(),
+            format!(
+                "{}: wrong key: the signature names key \"{}\", no functionary of step \"build\"",
+                link_file(mallory.keyid().as_str()),
+                mallory.keyid()
+            ),
+        ];
+    expected.sort();
+    assert_eq!(refused, expected);
+    assert_eq!(searched.missing, &[link_file(&id)]);
+}
+
+/// No link at all: the file names looked for, and where.
+#[test]
+fn no_link_found_names_the_files_looked_for_and_where() {
+    let (layout, _, ids) = bob_and_carol(1, |_| {});
+    let report = verify(layout, &Files::default());
+    let failure = report.failure.unwrap();
+    let Failure::Threshold { searched, .. } = &failure else {
+        panic!("not a threshold failure: {failure}");
+    };
+    let names = [link_file(&ids[0]), link_file(&ids[1])];
+    assert_eq!(
+        **searched,
+        Searched {
+            missing: names.to_vec(),
+            directory: "memory".into()
+        }
+    );
+    assert!(
+        failure.to_string().ends_with(&format!(
+            "found 0 valid\n  no link found: looked for {}, {} in directory memory",
+            names[0], names[1]
+        )),
+        "{failure}"
+    );
+}
+
+/// No evidence of a keyless functionary: both names looked for, the
+/// bundle first.
+#[test]
+fn no_keyless_evidence_names_the_bundle_and_the_link_looked_for() {
+    let (id, dict, _) = keyless_bob();
+    let report = verify(layout(&[(&id, dict)], &[&id], 1), &Files::default());
+    let Some(Failure::Threshold { searched, .. }) = &report.failure else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    let file = link_file(&id);
+    assert_eq!(
+        searched.missing,
+        [format!("{file}{KEYLESS_LINK_SUFFIX}"), file]
+    );
+}
+
+/// A link recording a failed command: verified with a warning naming the
+/// step, the link and the return value; with `require_success`, refused.
+#[test]
+fn a_failed_command_warns_or_with_require_success_fails() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let file = link_file(bob.keyid().as_str());
+    let report = bob_builds(&bob, returned(&bob, 3));
+    assert!(report.verified, "{:?}", report.failure);
+    let warning = format!("step \"build\": the command recorded in {file} failed (return value 3)");
+    assert!(
+        report.warnings.iter().any(|w| w.starts_with(&warning)),
+        "{:?}",
+        report.warnings
+    );
+    let report = bob_builds_with(&bob, returned(&bob, 3), &strict());
+    assert_eq!(
+        report.failure,
+        Some(Failure::CommandFailed {
+            step: "build".into(),
+            link: file,
+            return_value: 3,
+        })
+    );
+}
+
+/// A return value of 0 is no warning, and no failure with
+/// `require_success`.
+#[test]
+fn a_command_that_succeeded_is_no_warning() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let report = bob_builds_with(&bob, returned(&bob, 0), &strict());
+    assert!(report.verified, "{:?}", report.failure);
+    assert!(
+        report.warnings.iter().all(|w| !w.contains("failed")),
+        "{:?}",
+        report.warnings
+    );
+}
+
+/// Only files named `<step>.<id>.link` (or `.link.sigstore.json`) are
+/// candidates of a step: not another step's whose name starts alike.
+#[test]
+fn candidate_link_files_are_named_after_the_step() {
+    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
+    let step = &parsed.steps[0];
+    for (name, candidate) in [
+        ("build.0123abcd.link", true),
+        ("build.0123abcd.link.sigstore.json", true),
+        ("build.x.0123abcd.link", false),
+        ("build..link", false),
+        ("build.0123abcd.link.json", false),
+        ("builder.0123abcd.link", false),
+        ("build.0123abcd", false),
+        ("build.01\u{1b}[2J.link", false),
+    ] {
+        assert_eq!(threshold::could_be_link_of(step, name), candidate, "{name}");
+    }
+}
+
+/// Two digests of one artifact are shown under an algorithm both have,
+/// else each under its first.
+#[test]
+fn disagreeing_digests_are_shown_under_a_common_algorithm() {
+    // Hex digit pairs repeated to each algorithm's length.
+    let set = |pairs: &[(&str, &str)]| {
+        let digests = pairs.iter().map(|(algorithm, pair)| {
+            let bytes = match *algorithm {
+                "sha256" => 32,
+                "sha384" => 48,
+                _ => 64,
+            };
+            ((*algorithm).to_owned(), pair.repeat(bytes))
+        });
+        crate::DigestSet::new(digests.collect()).unwrap()
+    };
+    let theirs = set(&[("sha256", "ab"), ("sha512", "cd")]);
+    for (ours, shown) in [
+        (("sha512", "ef"), ("sha512", "cd", "sha512")),
+        (("sha384", "01"), ("sha256", "ab", "sha384")),
+    ] {
+        let (a, x, b) = shown;
+        let expected = format!("digest {a}:{}…, not {b}:{}…", x.repeat(8), ours.1.repeat(8));
+        assert_eq!(threshold::shown_digests(&theirs, &set(&[ours])), expected);
+    }
 }

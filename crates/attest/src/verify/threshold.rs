@@ -3,9 +3,9 @@
 //! threshold counted in distinct signers.
 
 use super::links::{
-    check_signed, keyless_payload, read_payload, read_sealed, short, Checked, Payload,
+    check_signed, keyless_payload, read_payload, read_sealed, short, shown_keyids, Checked, Payload,
 };
-use super::report::{Failure, Report, StepReport};
+use super::report::{Failure, Report, Searched, StepReport};
 use super::{verify_chain, Evidence, Options, Verdict, KEYLESS_LINK_SUFFIX, MAX_SUBLAYOUT_DEPTH};
 use std::collections::BTreeMap;
 
@@ -21,6 +21,8 @@ pub(super) struct Accepted {
     pub(super) link: Link,
     /// Who signed it.
     signer: Signer,
+    /// It stands for a verified sublayout.
+    sublayout: bool,
 }
 
 /// Why a valid link of `signer` does not count when `accepted` already has
@@ -33,17 +35,26 @@ fn already_counted(accepted: &[Accepted], signer: &Signer, shown: &str) -> Optio
     ))
 }
 
+/// Where a functionary's link file was looked for.
+enum Lookup {
+    /// The file, and its bytes (read once).
+    Found(String, Vec<u8>),
+    /// No file: the names looked for.
+    Absent(Vec<String>),
+}
+
 /// The link file of `step` by the functionary `keyid`, and its bytes,
-/// read once (`None` when there is none). Keyless evidence is a bundle,
-/// `<step>.<id8>.link.sigstore.json` (what `toto run --keyless` writes),
-/// else `<step>.<id8>.link`; a link signed by an OpenPGP subkey is named
-/// after the subkey, and the reference looks for it there too.
+/// read once; or, when there is none, the file names looked for. Keyless
+/// evidence is a bundle, `<step>.<id8>.link.sigstore.json` (what `toto run
+/// --keyless` writes), else `<step>.<id8>.link`; a link signed by an
+/// OpenPGP subkey is named after the subkey, and the reference looks for
+/// it there too.
 fn find_link(
     step: &Step,
     keyid: &str,
     functionary: &Functionary,
     evidence: &dyn Evidence,
-) -> Result<(String, Option<Vec<u8>>), Error> {
+) -> Result<Lookup, Error> {
     let file = step.name.link_file_name(keyid);
     let mut candidates = Vec::new();
     match functionary {
@@ -57,12 +68,12 @@ fn find_link(
         }
         Functionary::Key(_) => candidates.push(file.clone()),
     }
-    for candidate in candidates {
-        if let Some(bytes) = evidence.read_link(&candidate)? {
-            return Ok((candidate, Some(bytes)));
+    for candidate in &candidates {
+        if let Some(bytes) = evidence.read_link(candidate)? {
+            return Ok(Lookup::Found(candidate.clone(), bytes));
         }
     }
-    Ok((file, None))
+    Ok(Lookup::Absent(candidates))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -79,6 +90,10 @@ pub(super) fn load_step_links(
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut refused = Vec::new();
     let mut duplicates = Vec::new();
+    // File names looked for and absent, and the files read (for a report
+    // when the threshold is not met).
+    let mut missing: Vec<String> = Vec::new();
+    let mut examined: Vec<String> = Vec::new();
     for keyid in &step.pubkeys {
         let Some(functionary) = layout.keys.get(keyid) else {
             continue;
@@ -88,9 +103,16 @@ pub(super) fn load_step_links(
         // A link the prefetch checked is not read again.
         let (file, bytes) = match prefetched_link {
             Some(_) => (step.name.link_file_name(keyid), None),
-            None => find_link(step, keyid, functionary, evidence)?,
+            None => match find_link(step, keyid, functionary, evidence)? {
+                Lookup::Found(file, bytes) => (file, Some(bytes)),
+                Lookup::Absent(looked_for) => {
+                    missing.extend(looked_for);
+                    continue;
+                }
+            },
         };
         let shown = evidence.describe(&file);
+        examined.push(file);
         if let Some(checked) = prefetched_link {
             match checked {
                 Checked::Refused(why) => refused.push(why),
@@ -104,6 +126,7 @@ pub(super) fn load_step_links(
                         file: shown,
                         link,
                         signer,
+                        sublayout: false,
                     });
                 }
                 Checked::Link(Err(e)) => refused.push(format!("{shown}: {e}")),
@@ -170,6 +193,7 @@ pub(super) fn load_step_links(
             duplicates.push(why);
             continue;
         }
+        let sublayout = matches!(payload, Payload::Layout(_));
         let link = match payload {
             Payload::Layout(payload) => {
                 if depth + 1 > MAX_SUBLAYOUT_DEPTH {
@@ -230,16 +254,226 @@ pub(super) fn load_step_links(
             file: shown,
             link,
             signer,
+            sublayout,
         });
     }
-    if accepted.len() < step.threshold {
+    // Links that disagree with the first one accepted do not count (and,
+    // when the threshold is met without them, fail as [`disagreement`]).
+    let mut found = Vec::new();
+    let mut disagreeing = Vec::new();
+    if let Some((first, others)) = accepted.split_first() {
+        found.push(first.file.clone());
+        for other in others {
+            match difference(first, other) {
+                None => found.push(other.file.clone()),
+                Some(why) => disagreeing.push(format!(
+                    "{}: disagrees with {}: {why}",
+                    other.file, first.file
+                )),
+            }
+        }
+    }
+    if found.len() < step.threshold {
+        refused.extend(disagreeing);
+        refused.extend(other_candidates(layout, step, evidence, &examined, options));
         return Ok(Err(Failure::Threshold {
             step: step.name.to_string(),
             required: step.threshold,
-            found: accepted.into_iter().map(|a| a.file).collect(),
+            found,
             refused,
             duplicates,
+            searched: Box::new(Searched {
+                missing,
+                directory: evidence.location(),
+            }),
         }));
     }
     Ok(Ok(accepted))
+}
+
+/// The first artifact on which `other`'s link differs from `first`'s, said
+/// of `other`: `product "app" has digest sha256:…, not sha256:…`, `material
+/// "src" is missing`, `product "extra" is extra`.
+fn difference(first: &Accepted, other: &Accepted) -> Option<String> {
+    for (kind, ours, theirs) in [
+        ("material", &first.link.materials, &other.link.materials),
+        ("product", &first.link.products, &other.link.products),
+    ] {
+        for (name, digest) in ours {
+            match theirs.get(name) {
+                None => return Some(format!("{kind} {name:?} is missing")),
+                Some(d) if d != digest => {
+                    return Some(format!("{kind} {name:?} has {}", shown_digests(d, digest)))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(name) = theirs.keys().find(|n| !ours.contains_key(*n)) {
+            return Some(format!("{kind} {name:?} is extra"));
+        }
+    }
+    None
+}
+
+/// Two digests of one artifact for a message, `digest sha256:…, not
+/// sha256:…`: the first algorithm of `theirs` also in `ours` (else the
+/// first of each), 16 hex digits.
+pub(super) fn shown_digests(theirs: &crate::DigestSet, ours: &crate::DigestSet) -> String {
+    let common = theirs
+        .iter()
+        .find_map(|(algorithm, hex)| Some(((algorithm, hex), (algorithm, ours.get(algorithm)?))));
+    let ((a, x), (b, y)) = common.unwrap_or_else(|| (first(theirs), first(ours)));
+    let cut = |hex: &str| hex.get(..16).unwrap_or(hex).to_owned();
+    format!("digest {a}:{}…, not {b}:{}…", cut(x), cut(y))
+}
+
+/// The first algorithm of `set` and its digest.
+fn first(set: &crate::DigestSet) -> (&str, &str) {
+    set.iter().next().unwrap_or(("", ""))
+}
+
+/// Links of one step must agree on materials and products, as in the
+/// reference: the first that differs from the first link accepted fails.
+pub(super) fn disagreement(step: &Step, accepted: &[Accepted]) -> Option<Failure> {
+    let (first, others) = accepted.split_first()?;
+    others.iter().find_map(|other| {
+        Some(Failure::LinksDisagree {
+            step: step.name.to_string(),
+            links: vec![first.file.clone(), other.file.clone()],
+            difference: difference(first, other)?,
+        })
+    })
+}
+
+/// A link whose command failed (`return-value` not 0): a warning, or with
+/// [`Options::require_success`] a failure. A sublayout's links were
+/// checked by its own verification.
+pub(super) fn failed_command(
+    step: &Step,
+    accepted: &[Accepted],
+    options: &Options,
+    report: &mut Report,
+) -> Option<Failure> {
+    for a in accepted.iter().filter(|a| !a.sublayout) {
+        let Some(code) = a.link.return_value().filter(|code| *code != 0) else {
+            continue;
+        };
+        if options.require_success {
+            return Some(Failure::CommandFailed {
+                step: step.name.to_string(),
+                link: a.file.clone(),
+                return_value: code,
+            });
+        }
+        report.warnings.push(format!(
+            "step {:?}: the command recorded in {} failed (return value {code}); --require-success makes this a failure",
+            step.name.as_str(), a.file
+        ));
+    }
+    None
+}
+
+/// At most this many files not named for a functionary are examined to
+/// explain a threshold not met (each is read and signature-checked).
+const MAX_OTHER_CANDIDATES: usize = 32;
+
+/// The other files in the evidence that could be links of `step` (named
+/// `<step>.<id>.link` or `<step>.<id>.link.sigstore.json`, not `examined`
+/// already), each with why it does not count: only asked when the
+/// threshold is not met. The reference reads a functionary's link from its
+/// own name only, and so does toto; these files are examined for the
+/// message alone.
+fn other_candidates(
+    layout: &Layout,
+    step: &Step,
+    evidence: &dyn Evidence,
+    examined: &[String],
+    options: &Options,
+) -> Vec<String> {
+    let wanted = |name: &str| could_be_link_of(step, name) && !examined.iter().any(|e| e == name);
+    let names = match evidence.file_names(&wanted) {
+        Ok(names) => names,
+        Err(e) => return vec![format!("{}: cannot be listed: {e}", evidence.location())],
+    };
+    let mut out = Vec::new();
+    for name in names.iter().take(MAX_OTHER_CANDIDATES) {
+        let shown = evidence.describe(name);
+        let bytes = match evidence.read_link(name) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            Err(e) => {
+                out.push(format!("{shown}: unreadable: {e}"));
+                continue;
+            }
+        };
+        if name.ends_with(KEYLESS_LINK_SUFFIX) {
+            out.push(format!(
+                "{shown}: a bundle named for no keyless functionary of step {:?}",
+                step.name.as_str()
+            ));
+            continue;
+        }
+        let why = crate::signed::open(&bytes, &options.limits, |seal, _| {
+            let signers = seal.signers();
+            let by = step
+                .pubkeys
+                .iter()
+                .find(|keyid| match layout.keys.get(*keyid) {
+                    Some(Functionary::Key(key)) => signers.verify(&[key.as_ref()], 1).is_ok(),
+                    Some(Functionary::Gpg { key, .. }) => {
+                        signers.verify_gpg(key, options.now).is_ok()
+                    }
+                    _ => false,
+                });
+            Ok(match by {
+                Some(keyid) => format!(
+                    "named for no functionary: signed by functionary {}, whose link is read from {}",
+                    short(keyid),
+                    step.name.link_file_name(keyid)
+                ),
+                None => strangers(step, &signers.keyids()),
+            })
+        });
+        out.push(match why {
+            Ok(why) => format!("{shown}: {why}"),
+            Err(e) => format!("{shown}: {e}"),
+        });
+    }
+    if names.len() > MAX_OTHER_CANDIDATES {
+        out.push(format!(
+            "{}: {} more files named like links of step {:?} not examined (at most {MAX_OTHER_CANDIDATES} are)",
+            evidence.location(),
+            names.len().saturating_sub(MAX_OTHER_CANDIDATES),
+            step.name.as_str(),
+        ));
+    }
+    out
+}
+
+/// Why a document whose signatures name `keyids` (none verifying with a
+/// functionary of `step`) does not count. Key ids are unauthenticated.
+fn strangers(step: &Step, keyids: &[String]) -> String {
+    if keyids.is_empty() {
+        return format!("signed by no functionary of step {:?}", step.name.as_str());
+    }
+    format!(
+        "wrong key: the signature names key {}, no functionary of step {:?}",
+        shown_keyids(keyids),
+        step.name.as_str()
+    )
+}
+
+/// Whether `name` has the shape of a link file of `step`:
+/// `<step>.<id>.link` or `<step>.<id>.link.sigstore.json`, the id letters
+/// and digits (a key id prefix).
+pub(super) fn could_be_link_of(step: &Step, name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(step.name.as_str())
+        .and_then(|r| r.strip_prefix('.'))
+    else {
+        return false;
+    };
+    let rest = rest.strip_suffix(KEYLESS_LINK_SUFFIX).unwrap_or(rest);
+    rest.strip_suffix(".link")
+        .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
 }

@@ -176,45 +176,30 @@ impl Demo {
         Ok(())
     }
 
+    /// Bob runs step `step`: it writes `VERSION = "{version}"` into
+    /// demo-project/foo.py, recording the project as products (and first as
+    /// materials, with `materials`).
+    fn bob_writes(
+        &self,
+        work: &Path,
+        exe: &str,
+        step: &str,
+        materials: bool,
+        version: &str,
+    ) -> Result<()> {
+        let content = format!("VERSION = \"{version}\"");
+        let mut args = vec!["run", "-n", step, "--key", "../keys/bob"];
+        if materials {
+            args.extend(["-m", "demo-project"]);
+        }
+        args.extend(["-p", "demo-project", "--", exe, "demo-tool", "write"]);
+        args.extend(["demo-project/foo.py", &content]);
+        self.must(work, &args)
+    }
+
     fn run_chain(&self, work: &Path, exe: &str, tamper: bool) -> Result<()> {
-        self.must(
-            work,
-            &[
-                "run",
-                "-n",
-                "clone",
-                "--key",
-                "../keys/bob",
-                "-p",
-                "demo-project",
-                "--",
-                exe,
-                "demo-tool",
-                "write",
-                "demo-project/foo.py",
-                "VERSION = \"foo-v0\"",
-            ],
-        )?;
-        self.must(
-            work,
-            &[
-                "run",
-                "-n",
-                "update-version",
-                "--key",
-                "../keys/bob",
-                "-m",
-                "demo-project",
-                "-p",
-                "demo-project",
-                "--",
-                exe,
-                "demo-tool",
-                "write",
-                "demo-project/foo.py",
-                "VERSION = \"foo-v1\"",
-            ],
-        )?;
+        self.bob_writes(work, exe, "clone", false, "foo-v0")?;
+        self.bob_writes(work, exe, "update-version", true, "foo-v1")?;
         if tamper {
             self.say("  (an attacker slips a change into demo-project/foo.py before packaging)");
             fs::write(

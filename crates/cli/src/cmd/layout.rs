@@ -185,7 +185,7 @@ impl KeySource for Keys<'_> {
     }
 
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
-        Ok(crate::gpg_sign::export_key(keyid, self.gpg_home)?)
+        Ok(attest::gpg::export_key(keyid, self.gpg_home)?)
     }
 }
 

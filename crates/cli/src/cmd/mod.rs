@@ -46,9 +46,11 @@ pub enum Command {
     /// Verify a supply chain: links against a signed layout.
     Verify(verify::VerifyArgs),
     /// Verify a Sigstore bundle for an artifact (offline, against a trusted root).
+    #[command(visible_alias = "verify-blob")]
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     /// Verify an attestation bundle: signer, subjects, predicate type and policy.
-    VerifyAttestation(verify_attestation::VerifyAttestationArgs),
+    #[command(visible_alias = "verify-blob-attestation")]
+    VerifyAttestation(Box<verify_attestation::VerifyAttestationArgs>),
     /// Author, sign and show layouts.
     #[command(
         subcommand,
@@ -111,7 +113,7 @@ impl Command {
             Command::Attest(args) => attest_cmd::run(args),
             Command::Verify(args) => verify::run(args),
             Command::VerifyBundle(args) => verify_bundle::run(args),
-            Command::VerifyAttestation(args) => verify_attestation::run(args),
+            Command::VerifyAttestation(args) => verify_attestation::run(*args),
             Command::Layout(c) => c.run(),
             Command::Sign(args) => sign::run(args),
             Command::SignBlob(args) => sign_blob::run(args),

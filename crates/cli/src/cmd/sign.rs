@@ -112,7 +112,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
 /// signed the document.
 fn verify(
     args: &SignArgs,
-    gpg: Option<&crate::gpg_sign::Gpg>,
+    gpg: Option<&attest::gpg::Gpg>,
     document: &SignedDocument,
     json_out: bool,
 ) -> Result<ExitCode> {

@@ -120,6 +120,7 @@ impl TestbedCommand {
                 let request = testbed::TokenRequest {
                     identity: args.identity.unwrap_or_default(),
                     github_workflow: args.github_workflow,
+                    runner_environment: None,
                     audience: None,
                     lifetime: Some(args.lifetime),
                 };

@@ -17,6 +17,8 @@ use keyless::BundleVerifier;
 
 use crate::verdict::Format;
 
+mod queues;
+
 /// Arguments of `toto verify`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -58,6 +60,10 @@ pub struct VerifyArgs {
     /// The trusted root for keyless functionaries' and owners' bundles.
     #[command(flatten)]
     trust: crate::bundle_args::TrustRootArgs,
+    /// Fail when a link records a failed command (a `return-value` other
+    /// than 0); without it, such a link is only a warning.
+    #[arg(long = "require-success")]
+    require_success: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -164,6 +170,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         run_inspections: !args.no_inspections,
         limits,
         keyless_layout: !args.layout_identity.is_empty(),
+        require_success: args.require_success,
     };
     let report = verify::verify_layout(&document, &keys, &evidence, &options);
     progress.0.finish();
@@ -253,6 +260,7 @@ fn print_report(args: &VerifyArgs, report: &Report) {
                         step.name
                     );
                 }
+                queues::print(step);
             }
             match &report.failure {
                 None => {

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::bundle_args::BundleArgs;
+use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
 
 /// Arguments of `toto verify-attestation`.
@@ -40,6 +41,13 @@ pub struct VerifyAttestationArgs {
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The artifact that must be a subject (as --subject; a `sha256:HEX` or
+    /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
+    /// ARTIFACT.sigstore.json.
+    #[arg(value_name = "ARTIFACT")]
+    artifact: Option<String>,
+    #[command(flatten)]
+    provenance: ProvenanceArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -55,6 +63,16 @@ const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dot
   [[require]]
   path = "runDetails.builder.id"
   one_of = ["https://github.com/actions/runner/github-hosted"]
+
+and the checks of gh's and slsa-verifier's flags, keys named as the flags:
+
+  [github]
+  repo = "my-org/app"
+  deny_self_hosted_runners = true
+
+  [slsa]
+  source_uri = "github.com/my-org/app"
+  source_versioned_tag = "v1"
 
 --bundle also takes files holding several bundles: gh's JSON Lines (one bundle
 per line, as `gh attestation download` writes them) and npm's attestations
@@ -84,6 +102,80 @@ Example:
 struct PolicyFile {
     #[serde(default)]
     require: Vec<Requirement>,
+    /// gh's signer checks, as the flags of the same names.
+    #[serde(default)]
+    github: Option<GitHubTable>,
+    /// slsa-verifier's source and builder checks, as the flags.
+    #[serde(default)]
+    slsa: Option<SlsaTable>,
+}
+
+/// `[github]`: `--owner`, `--repo`, … as keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitHubTable {
+    owner: Option<String>,
+    repo: Option<String>,
+    signer_workflow: Option<String>,
+    signer_repo: Option<String>,
+    signer_digest: Option<String>,
+    source_ref: Option<String>,
+    source_digest: Option<String>,
+    #[serde(default)]
+    deny_self_hosted_runners: bool,
+}
+
+/// `[slsa]`: `--source-uri`, `--builder-id`, … as keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlsaTable {
+    source_uri: Option<String>,
+    source_tag: Option<String>,
+    source_branch: Option<String>,
+    source_versioned_tag: Option<String>,
+    builder_id: Option<String>,
+}
+
+/// What a policy file asks: predicate requirements, and the checks the
+/// flags also express.
+struct FilePolicy {
+    requirements: Vec<Requirement>,
+    github: Option<keyless::policy::GitHubSigner>,
+    source: keyless::provenance::SourcePolicy,
+}
+
+impl PolicyFile {
+    fn into_checks(self) -> Result<FilePolicy> {
+        let github = self.github.map(|g| keyless::policy::GitHubSigner {
+            owner: g.owner,
+            repo: g.repo,
+            signer_workflow: g.signer_workflow,
+            signer_repo: g.signer_repo,
+            signer_digest: g.signer_digest,
+            source_ref: g.source_ref,
+            source_digest: g.source_digest,
+            deny_self_hosted_runners: g.deny_self_hosted_runners,
+        });
+        if let Some(github) = &github {
+            github.validate()?;
+        }
+        let source = self
+            .slsa
+            .map(|s| keyless::provenance::SourcePolicy {
+                source_uri: s.source_uri,
+                source_tag: s.source_tag,
+                source_branch: s.source_branch,
+                source_versioned_tag: s.source_versioned_tag,
+                builder_id: s.builder_id,
+            })
+            .unwrap_or_default();
+        source.validate()?;
+        Ok(FilePolicy {
+            requirements: self.require,
+            github,
+            source,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,18 +247,56 @@ fn parse_digest(text: &str) -> Result<Artifact<'static>> {
     }
 }
 
+/// The positional artifact: a file, or a digest when it reads as one and no
+/// such file exists.
+enum Positional {
+    File(PathBuf),
+    Digest(Artifact<'static>),
+}
+
+fn positional(text: &str) -> Result<Positional> {
+    let path = PathBuf::from(text);
+    if !path.exists() && text.contains(':') {
+        return Ok(Positional::Digest(parse_digest(text)?));
+    }
+    Ok(Positional::File(path))
+}
+
 /// `toto verify-attestation`.
-pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
+pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    let artifact = args.artifact.as_deref().map(positional).transpose()?;
+    let beside = match &artifact {
+        Some(Positional::File(path)) => Some(path.as_path()),
+        _ => None,
+    };
+    args.signer.default_bundle(beside)?;
     let policy = args.signer.policy()?;
-    let requirements = match &args.policy {
-        None => Vec::new(),
+    let source = args.provenance.source()?;
+    let file = match &args.policy {
+        None => FilePolicy {
+            requirements: Vec::new(),
+            github: None,
+            source: keyless::provenance::SourcePolicy::default(),
+        },
         Some(path) => {
             let text = crate::files::read_limited(path, 1 << 20, "policy")?;
             let text = String::from_utf8(text).context("the policy is not UTF-8")?;
             let file: PolicyFile = toml::from_str(&text)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
-            file.require
+            file.into_checks()
+                .with_context(|| format!("cannot read policy {}", path.display()))?
         }
+    };
+    let requirements = &file.requirements;
+    // --predicate-type, else cosign's --type, else gh's default when gh's
+    // signer checks are asked for (by flags or the policy file).
+    let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(typed)) => Some(typed),
+        (None, None) if !args.signer.github_signer().is_empty() || file.github.is_some() => {
+            Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
+        }
+        (None, None) => None,
     };
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
@@ -180,6 +310,26 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     }
     for text in &args.digest {
         subjects.push((text.clone(), vec![parse_digest(text)?]));
+    }
+    match &artifact {
+        Some(Positional::File(path)) => {
+            let sha256 = crate::files::sha256_file(path, "artifact")?;
+            subjects.push((
+                path.display().to_string(),
+                vec![Artifact::File { path, sha256 }],
+            ));
+        }
+        Some(Positional::Digest(digest)) => {
+            subjects.push((args.artifact.clone().unwrap_or_default(), vec![*digest]));
+        }
+        None => {}
+    }
+    if subjects.is_empty() && !args.provenance.no_subject && !crate::verbosity::quiet() {
+        eprintln!(
+            "{} nothing binds the attestation to an artifact: give the artifact, --subject or \
+             --digest (or --no-subject when that is intended)",
+            crate::style::bad("toto: warning:")
+        );
     }
     let verifier = args.signer.verifier()?;
     let npm_publish_key = match &args.npm_publish_key {
@@ -211,29 +361,34 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
     let all_required = npm_publish_key.is_some();
     let mut failures = Vec::new();
     let mut accepted = Vec::new();
+    let no_source = keyless::provenance::SourcePolicy::default();
     for entry in &document.entries {
-        let publish = entry.claimed_predicate_type.as_deref() == Some(NPM_PUBLISH);
-        let outcome = match (&npm_publish_key, publish && all_required) {
-            (Some(key), true) => check(
-                &verifier,
-                &entry.bundle,
-                key,
-                &subjects,
-                Some(NPM_PUBLISH),
-                &[],
-                &shown,
-            ),
-            _ => check(
-                &verifier,
-                &entry.bundle,
-                &policy,
-                &subjects,
-                args.predicate_type.as_deref(),
-                &requirements,
-                &shown,
-            ),
-        }
-        .and_then(|checked| claimed_type_holds(entry, checked));
+        let publish = all_required && entry.claimed_predicate_type.as_deref() == Some(NPM_PUBLISH);
+        let checks = match (&npm_publish_key, publish) {
+            (Some(key), true) => Checks {
+                policy: key,
+                subjects: &subjects,
+                predicate_type: Some(NPM_PUBLISH),
+                requirements: &[],
+                source: &no_source,
+                file_github: None,
+                file_source: &no_source,
+            },
+            _ => Checks {
+                policy: &policy,
+                subjects: &subjects,
+                predicate_type: predicate_type.as_deref(),
+                requirements,
+                source: &source,
+                file_github: file
+                    .github
+                    .as_ref()
+                    .map(|g| (g, args.signer.names_signer_identity())),
+                file_source: &file.source,
+            },
+        };
+        let outcome = check(&verifier, &entry.bundle, &checks, &shown)
+            .and_then(|checked| claimed_type_holds(entry, checked));
         match outcome {
             Ok(checked) => accepted.push((entry, checked)),
             Err(e) if crate::verdict::exit_code_for(&e) == crate::verdict::EXIT_FAILED => {
@@ -284,6 +439,12 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
                 "verified_entries": verified_places,
                 "identity": attestation.verified().identity,
                 "issuer": attestation.verified().issuer,
+                "certificate": attestation
+                    .verified()
+                    .claims
+                    .present()
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>(),
                 "statement": statement.to_value(),
             })
         ),
@@ -345,15 +506,34 @@ pub fn run(args: VerifyAttestationArgs) -> Result<ExitCode> {
 /// The signature, signer, subjects, predicate type and predicate checks of
 /// one bundle: the verified attestation and its Statement, or why not
 /// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
+/// What each bundle is checked for.
+struct Checks<'a> {
+    policy: &'a keyless::Policy,
+    subjects: &'a [(String, Vec<Artifact<'a>>)],
+    predicate_type: Option<&'a str>,
+    requirements: &'a [Requirement],
+    source: &'a keyless::provenance::SourcePolicy,
+    /// The policy file's gh checks, and whether the command line named the
+    /// signer's identity.
+    file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
+    file_source: &'a keyless::provenance::SourcePolicy,
+}
+
 fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
-    policy: &keyless::Policy,
-    subjects: &[(String, Vec<Artifact<'_>>)],
-    predicate_type: Option<&str>,
-    requirements: &[Requirement],
+    checks: &Checks<'_>,
     shown: &str,
 ) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
+    let Checks {
+        policy,
+        subjects,
+        predicate_type,
+        requirements,
+        source,
+        file_github,
+        file_source,
+    } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
         .with_context(|| format!("cannot verify {shown}"))?;
@@ -384,6 +564,13 @@ fn check(
             return Err(VerificationFailed(format!("policy: {why}")).into());
         }
     }
+    source.check(&attestation)?;
+    if let Some((github, identity_given)) = file_github {
+        github
+            .check_verified(attestation.verified(), identity_given)
+            .context("policy [github]")?;
+    }
+    file_source.check(&attestation).context("policy [slsa]")?;
     Ok((attestation, statement))
 }
 

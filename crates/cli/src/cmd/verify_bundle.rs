@@ -46,7 +46,13 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
 }
 
 /// `toto verify-bundle`.
-pub fn run(args: VerifyBundleArgs) -> Result<ExitCode> {
+pub fn run(mut args: VerifyBundleArgs) -> Result<ExitCode> {
+    if as_digest(&args.artifact).is_none() {
+        args.signer
+            .default_bundle(Some(Path::new(&args.artifact)))?;
+    } else {
+        args.signer.default_bundle(None)?;
+    }
     let policy = args.signer.policy()?;
     let verifier = args.signer.verifier()?;
     // A file is hashed once, streaming; the verifier reads it again only

@@ -20,13 +20,7 @@ use crate::error::Error;
 pub(super) fn read_public_key(body: &[u8]) -> Result<(Map<String, Value>, GpgKey), Error> {
     let what = "OpenPGP public key packet";
     let mut r = Reader::new(body, what);
-    let version = r.u8()?;
-    if version != 4 {
-        return Err(Error::UnsupportedOpenPgp {
-            what: "public key packet version",
-            value: version,
-        });
-    }
+    r.version_4("public key packet version")?;
     let creation_time = r.u32()?;
     let algorithm = r.u8()?;
     let (kind, method, public) = match algorithm {
@@ -118,13 +112,7 @@ pub fn key_dict_from_export(data: &[u8], keyid: &str) -> Result<Value, Error> {
     if data.is_empty() {
         return Err(Error::malformed(what, "empty: no such key in the keyring"));
     }
-    if data.len() > MAX_KEY_EXPORT_BYTES {
-        return Err(Error::TooLarge {
-            what,
-            limit: MAX_KEY_EXPORT_BYTES,
-            actual: data.len(),
-        });
-    }
+    crate::limits::at_most(what, data.len(), MAX_KEY_EXPORT_BYTES)?;
     enum Slot {
         None,
         UserId(usize),

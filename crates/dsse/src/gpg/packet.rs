@@ -37,6 +37,18 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    /// The packet's version octet, which must be 4 (the only version the
+    /// reference reads); `version` names the field in the refusal.
+    pub(super) fn version_4(&mut self, version: &'static str) -> Result<(), Error> {
+        match self.u8()? {
+            4 => Ok(()),
+            value => Err(Error::UnsupportedOpenPgp {
+                what: version,
+                value,
+            }),
+        }
+    }
+
     pub(super) fn u16(&mut self) -> Result<u16, Error> {
         Ok(u16::from_be_bytes(self.array()?))
     }

@@ -62,13 +62,7 @@ pub(super) fn signature_numbers(r: &mut Reader<'_>, algorithm: u8) -> Result<Vec
 pub(super) fn read_signature_body(body: &[u8]) -> Result<SignaturePacket<'_>, Error> {
     let what = "OpenPGP signature packet";
     let mut r = Reader::new(body, what);
-    let version = r.u8()?;
-    if version != 4 {
-        return Err(Error::UnsupportedOpenPgp {
-            what: "signature packet version",
-            value: version,
-        });
-    }
+    r.version_4("signature packet version")?;
     let [sig_type, algorithm, hash] = r.array()?;
     let hashed_len = usize::from(r.u16()?);
     let hashed = read_subpackets(r.take(hashed_len)?)?;
@@ -169,13 +163,7 @@ pub struct GpgSignature {
 /// `parse_signature_packet`. Anything after the packet is refused.
 pub fn parse_signature_packet(data: &[u8]) -> Result<GpgSignature, Error> {
     let what = "OpenPGP signature packet";
-    if data.len() > MAX_SIGNATURE_PACKET_BYTES {
-        return Err(Error::TooLarge {
-            what,
-            limit: MAX_SIGNATURE_PACKET_BYTES,
-            actual: data.len(),
-        });
-    }
+    crate::limits::at_most(what, data.len(), MAX_SIGNATURE_PACKET_BYTES)?;
     let mut r = Reader::new(data, what);
     let (tag, body) = read_packet(&mut r)?;
     if tag != TAG_SIGNATURE {

@@ -107,6 +107,14 @@ struct Variant<'t, 'a: 't> {
     value: Option<Node<'t, 'a>>,
 }
 
+impl<'t, 'a: 't> Variant<'t, 'a> {
+    /// The variant's content, which a `what` ("tuple variant", …) needs.
+    fn content(self, what: &'static str) -> Result<Node<'t, 'a>, serde_json::Error> {
+        self.value
+            .ok_or_else(|| de::Error::invalid_type(de::Unexpected::UnitVariant, &what))
+    }
+}
+
 impl<'de, 'a: 'de> de::EnumAccess<'de> for Variant<'de, 'a> {
     type Error = serde_json::Error;
     type Variant = Self;
@@ -131,39 +139,21 @@ impl<'de, 'a: 'de> de::VariantAccess<'de> for Variant<'de, 'a> {
         self,
         seed: T,
     ) -> Result<T::Value, Self::Error> {
-        match self.value {
-            Some(v) => seed.deserialize(v),
-            None => Err(de::Error::invalid_type(
-                de::Unexpected::UnitVariant,
-                &"newtype variant",
-            )),
-        }
+        seed.deserialize(self.content("newtype variant")?)
     }
     fn tuple_variant<V: Visitor<'de>>(
         self,
         _len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        match self.value {
-            Some(v) => v.deserialize_seq(visitor),
-            None => Err(de::Error::invalid_type(
-                de::Unexpected::UnitVariant,
-                &"tuple variant",
-            )),
-        }
+        self.content("tuple variant")?.deserialize_seq(visitor)
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        match self.value {
-            Some(v) => v.deserialize_map(visitor),
-            None => Err(de::Error::invalid_type(
-                de::Unexpected::UnitVariant,
-                &"struct variant",
-            )),
-        }
+        self.content("struct variant")?.deserialize_map(visitor)
     }
 }
 

@@ -225,4 +225,32 @@ mod tests {
             Item::Str(Cow::Borrowed("plain"))
         ));
     }
+
+    #[test]
+    fn enum_variants_decode_like_serde_json_and_need_their_content() {
+        #[derive(serde::Deserialize, PartialEq, Debug)]
+        enum E {
+            Unit,
+            Newtype(u8),
+            Tuple(u8, u8),
+            Struct { a: u8 },
+        }
+        let decode = |text: &str| Tree::parse(text.as_bytes())?.root().decode::<E>();
+        assert_eq!(decode(r#""Unit""#).unwrap(), E::Unit);
+        assert_eq!(decode(r#"{"Newtype":1}"#).unwrap(), E::Newtype(1));
+        assert_eq!(decode(r#"{"Tuple":[1,2]}"#).unwrap(), E::Tuple(1, 2));
+        assert_eq!(decode(r#"{"Struct":{"a":3}}"#).unwrap(), E::Struct { a: 3 });
+        for (text, what) in [
+            (r#""Newtype""#, "newtype variant"),
+            (r#""Tuple""#, "tuple variant"),
+            (r#""Struct""#, "struct variant"),
+        ] {
+            let error = decode(text).unwrap_err();
+            let cause = std::error::Error::source(&error).map(ToString::to_string);
+            assert!(
+                cause.as_deref().is_some_and(|c| c.contains(what)),
+                "{text}: {error}: {cause:?}"
+            );
+        }
+    }
 }

@@ -102,35 +102,54 @@ impl<'a> Parser<'a> {
         self.push(item)
     }
 
-    fn array(&mut self, depth: usize) -> Result<u32, Error> {
+    /// After an array element or an object member: a `,` not followed by
+    /// `close` (false: another one comes), or `close` (true: the container
+    /// ends). `at_eof` and `unexpected` are the refusals otherwise.
+    fn comma_or_close(&mut self, close: u8, at_eof: &str, unexpected: &str) -> Result<bool, Error> {
+        match self.bytes.get(self.at) {
+            Some(b',') => {
+                self.at += 1;
+                self.skip_ws();
+                if self.bytes.get(self.at) == Some(&close) {
+                    return self.fail("trailing comma");
+                }
+                Ok(false)
+            }
+            Some(&byte) if byte == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            None => self.fail(at_eof),
+            Some(_) => self.fail(unexpected),
+        }
+    }
+
+    /// Enters an array or object at its opening bracket: one level of
+    /// `depth` is used up; true when `close` follows at once (it is empty).
+    fn open(&mut self, depth: usize, close: u8) -> Result<(usize, bool), Error> {
         let depth = match depth.checked_sub(1) {
             Some(d) if d > 0 => d,
             _ => return self.fail("recursion limit exceeded"),
         };
         self.at += 1;
-        let mark = self.open_elements.len();
         self.skip_ws();
-        if self.bytes.get(self.at) == Some(&b']') {
+        let empty = self.bytes.get(self.at) == Some(&close);
+        if empty {
             self.at += 1;
-        } else {
+        }
+        Ok((depth, empty))
+    }
+
+    fn array(&mut self, depth: usize) -> Result<u32, Error> {
+        let mark = self.open_elements.len();
+        let (depth, empty) = self.open(depth, b']')?;
+        if !empty {
             loop {
                 let item = self.value(depth)?;
                 self.open_elements.push(item);
                 self.skip_ws();
-                match self.bytes.get(self.at) {
-                    Some(b',') => {
-                        self.at += 1;
-                        self.skip_ws();
-                        if self.bytes.get(self.at) == Some(&b']') {
-                            return self.fail("trailing comma");
-                        }
-                    }
-                    Some(b']') => {
-                        self.at += 1;
-                        break;
-                    }
-                    None => return self.fail("EOF while parsing a list"),
-                    Some(_) => return self.fail("expected `,` or `]`"),
+                if self.comma_or_close(b']', "EOF while parsing a list", "expected `,` or `]`")? {
+                    break;
                 }
             }
         }
@@ -141,17 +160,10 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Result<u32, Error> {
-        let depth = match depth.checked_sub(1) {
-            Some(d) if d > 0 => d,
-            _ => return self.fail("recursion limit exceeded"),
-        };
         let opened_at = self.at;
-        self.at += 1;
         let mark = self.open_members.len();
-        self.skip_ws();
-        if self.bytes.get(self.at) == Some(&b'}') {
-            self.at += 1;
-        } else {
+        let (depth, empty) = self.open(depth, b'}')?;
+        if !empty {
             loop {
                 match self.bytes.get(self.at) {
                     Some(b'"') => {}
@@ -169,20 +181,12 @@ impl<'a> Parser<'a> {
                 let item = self.value(depth)?;
                 self.open_members.push((key, item));
                 self.skip_ws();
-                match self.bytes.get(self.at) {
-                    Some(b',') => {
-                        self.at += 1;
-                        self.skip_ws();
-                        if self.bytes.get(self.at) == Some(&b'}') {
-                            return self.fail("trailing comma");
-                        }
-                    }
-                    Some(b'}') => {
-                        self.at += 1;
-                        break;
-                    }
-                    None => return self.fail("EOF while parsing an object"),
-                    Some(_) => return self.fail("expected `,` or `}`"),
+                if self.comma_or_close(
+                    b'}',
+                    "EOF while parsing an object",
+                    "expected `,` or `}`",
+                )? {
+                    break;
                 }
             }
         }
@@ -415,5 +419,33 @@ impl<'a> Parser<'a> {
             self.at += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commas_and_closing_brackets_are_checked_in_arrays_and_objects() {
+        for (input, reason) in [
+            (&b"[1,]"[..], "trailing comma at line 1 column 4"),
+            (b"[1", "EOF while parsing a list"),
+            (b"[1 2]", "expected `,` or `]`"),
+            (br#"{"a":1,}"#, "trailing comma at line 1 column 8"),
+            (br#"{"a":1"#, "EOF while parsing an object"),
+            (br#"{"a":1 "b":2}"#, "expected `,` or `}`"),
+            (br#"{"a":[1}"#, "expected `,` or `]`"),
+        ] {
+            let error = Tree::parse(input).map(|_| ()).unwrap_err();
+            let cause = std::error::Error::source(&error).map(ToString::to_string);
+            assert!(
+                cause.as_deref().is_some_and(|c| c.contains(reason)),
+                "{input:?}: {error}: {cause:?}"
+            );
+        }
+        for input in [&b"[1, 2]"[..], b"[ ]", br#"{"a": [1], "b": {}}"#] {
+            assert!(Tree::parse(input).is_ok(), "{input:?}");
+        }
     }
 }

@@ -2,10 +2,28 @@
 //! verified and made (blinded) as securesystemslib names their schemes.
 
 use rand_core::OsRng;
+use sha2::digest::const_oid::AssociatedOid;
+use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::{RsaHash, Scheme};
 use crate::error::Error;
+
+/// A SHA-2 digest the RSA schemes are used with (sha256, sha384, sha512).
+trait RsaDigest: Digest + DynDigest + AssociatedOid + Send + Sync + 'static {}
+
+impl<D: Digest + DynDigest + AssociatedOid + Send + Sync + 'static> RsaDigest for D {}
+
+/// Calls `f` with the digest `hash` names, as a type.
+macro_rules! with_digest {
+    ($hash:expr, $f:ident($($arg:expr),*)) => {
+        match $hash {
+            RsaHash::Sha256 => $f::<Sha256>($($arg),*),
+            RsaHash::Sha384 => $f::<Sha384>($($arg),*),
+            RsaHash::Sha512 => $f::<Sha512>($($arg),*),
+        }
+    };
+}
 
 pub(super) fn rsa_pss_verify(
     key: &rsa::RsaPublicKey,
@@ -13,43 +31,25 @@ pub(super) fn rsa_pss_verify(
     msg: &[u8],
     sig: &[u8],
 ) -> bool {
+    with_digest!(hash, pss_verify(key, msg, sig))
+}
+
+fn pss_verify<D: RsaDigest>(key: &rsa::RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
     use rsa::traits::PublicKeyParts;
     // PSS salt length is not signalled. securesystemslib (and so in-toto)
     // signs with the digest length; other signers use the maximum. Accept
     // both, nothing else.
     let em_len = (key.n().bits().saturating_sub(1)).div_ceil(8);
-    let try_salts = |h_len: usize, check: &dyn Fn(usize) -> bool| {
-        check(h_len)
-            || em_len
-                .checked_sub(h_len + 2)
-                .is_some_and(|max| max != h_len && check(max))
+    let h_len = <D as Digest>::output_size();
+    let digest = D::digest(msg);
+    let check = |salt| {
+        key.verify(rsa::Pss::new_with_salt::<D>(salt), &digest, sig)
+            .is_ok()
     };
-    match hash {
-        RsaHash::Sha256 => try_salts(32, &|salt| {
-            key.verify(
-                rsa::Pss::new_with_salt::<Sha256>(salt),
-                &Sha256::digest(msg),
-                sig,
-            )
-            .is_ok()
-        }),
-        RsaHash::Sha384 => try_salts(48, &|salt| {
-            key.verify(
-                rsa::Pss::new_with_salt::<Sha384>(salt),
-                &Sha384::digest(msg),
-                sig,
-            )
-            .is_ok()
-        }),
-        RsaHash::Sha512 => try_salts(64, &|salt| {
-            key.verify(
-                rsa::Pss::new_with_salt::<Sha512>(salt),
-                &Sha512::digest(msg),
-                sig,
-            )
-            .is_ok()
-        }),
-    }
+    check(h_len)
+        || em_len
+            .checked_sub(h_len + 2)
+            .is_some_and(|max| max != h_len && check(max))
 }
 
 pub(super) fn rsa_pkcs1_verify(
@@ -58,29 +58,12 @@ pub(super) fn rsa_pkcs1_verify(
     msg: &[u8],
     sig: &[u8],
 ) -> bool {
-    match hash {
-        RsaHash::Sha256 => key
-            .verify(
-                rsa::Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(msg),
-                sig,
-            )
-            .is_ok(),
-        RsaHash::Sha384 => key
-            .verify(
-                rsa::Pkcs1v15Sign::new::<Sha384>(),
-                &Sha384::digest(msg),
-                sig,
-            )
-            .is_ok(),
-        RsaHash::Sha512 => key
-            .verify(
-                rsa::Pkcs1v15Sign::new::<Sha512>(),
-                &Sha512::digest(msg),
-                sig,
-            )
-            .is_ok(),
-    }
+    with_digest!(hash, pkcs1_verify(key, msg, sig))
+}
+
+fn pkcs1_verify<D: RsaDigest>(key: &rsa::RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    key.verify(rsa::Pkcs1v15Sign::new::<D>(), &D::digest(msg), sig)
+        .is_ok()
 }
 
 pub(super) fn rsa_sign(
@@ -100,38 +83,28 @@ fn rsa_sign_with(
     scheme: Scheme,
     msg: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let (pss, hash) = match scheme {
-        Scheme::RsaPss(h) => (true, h),
-        Scheme::RsaPkcs1v15(h) => (false, h),
+    let result = match scheme {
+        Scheme::RsaPss(hash) => with_digest!(hash, pss_sign(rng, key, msg)),
+        Scheme::RsaPkcs1v15(hash) => with_digest!(hash, pkcs1_sign(rng, key, msg)),
         _ => return Err(Error::Signing),
     };
-    let result = match (pss, hash) {
-        (true, RsaHash::Sha256) => {
-            key.sign_with_rng(rng, rsa::Pss::new::<Sha256>(), &Sha256::digest(msg))
-        }
-        (true, RsaHash::Sha384) => {
-            key.sign_with_rng(rng, rsa::Pss::new::<Sha384>(), &Sha384::digest(msg))
-        }
-        (true, RsaHash::Sha512) => {
-            key.sign_with_rng(rng, rsa::Pss::new::<Sha512>(), &Sha512::digest(msg))
-        }
-        (false, RsaHash::Sha256) => key.sign_with_rng(
-            rng,
-            rsa::Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(msg),
-        ),
-        (false, RsaHash::Sha384) => key.sign_with_rng(
-            rng,
-            rsa::Pkcs1v15Sign::new::<Sha384>(),
-            &Sha384::digest(msg),
-        ),
-        (false, RsaHash::Sha512) => key.sign_with_rng(
-            rng,
-            rsa::Pkcs1v15Sign::new::<Sha512>(),
-            &Sha512::digest(msg),
-        ),
-    };
     result.map_err(|_| Error::Signing)
+}
+
+fn pss_sign<D: RsaDigest>(
+    rng: &mut impl rand_core::CryptoRngCore,
+    key: &rsa::RsaPrivateKey,
+    msg: &[u8],
+) -> rsa::Result<Vec<u8>> {
+    key.sign_with_rng(rng, rsa::Pss::new::<D>(), &D::digest(msg))
+}
+
+fn pkcs1_sign<D: RsaDigest>(
+    rng: &mut impl rand_core::CryptoRngCore,
+    key: &rsa::RsaPrivateKey,
+    msg: &[u8],
+) -> rsa::Result<Vec<u8>> {
+    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<D>(), &D::digest(msg))
 }
 
 #[cfg(test)]

@@ -23,38 +23,23 @@ use sigstore_verify::types::Sha256Hash;
 pub const MAX_SIGNATURE_LINES: usize = 100;
 
 /// Why a checkpoint was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(super) enum CheckpointRefusal {
     /// Not a signed note.
+    #[error("malformed checkpoint: {0}")]
     Malformed(String),
     /// More than [`MAX_SIGNATURE_LINES`] signature lines.
+    #[error("checkpoint has more than {MAX_SIGNATURE_LINES} signature lines")]
     TooManySignatures,
     /// No signature line carries the log's key hint.
+    #[error("checkpoint has no signature line by the entry's log (key hint {})", hex::encode(.hint))]
     NotSignedByLog { hint: [u8; 4] },
     /// The first line with the log's key hint does not verify.
+    #[error(
+        "checkpoint's first signature line by the entry's log (key hint {}) does not verify",
+        hex::encode(.hint)
+    )]
     BadSignature { hint: [u8; 4] },
-}
-
-impl std::fmt::Display for CheckpointRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckpointRefusal::Malformed(reason) => write!(f, "malformed checkpoint: {reason}"),
-            CheckpointRefusal::TooManySignatures => write!(
-                f,
-                "checkpoint has more than {MAX_SIGNATURE_LINES} signature lines"
-            ),
-            CheckpointRefusal::NotSignedByLog { hint } => write!(
-                f,
-                "checkpoint has no signature line by the entry's log (key hint {})",
-                hex::encode(hint)
-            ),
-            CheckpointRefusal::BadSignature { hint } => write!(
-                f,
-                "checkpoint's first signature line by the entry's log (key hint {}) does not verify",
-                hex::encode(hint)
-            ),
-        }
-    }
 }
 
 /// Verifies that the log `log_id` signed the checkpoint `text` with `key`,

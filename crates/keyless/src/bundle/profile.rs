@@ -56,12 +56,19 @@ impl Anchor {
 }
 
 /// Why a certificate chain was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(super) enum ChainRefusal {
     /// No Fulcio CA of the trusted root is authorized (`validFor`) then.
+    #[error(
+        "certificate chain: no Fulcio CA of the trusted root is valid at the signing time {time}"
+    )]
     NoAuthority { time: jiff::Timestamp },
     /// The chain ends at a trusted CA certificate that was outside its own
     /// validity at the signing time.
+    #[error(
+        "certificate chain: it ends at the Fulcio CA certificate {subject:?}, which is \
+         not valid at the signing time {time} (valid from {not_before} to {not_after})"
+    )]
     AnchorNotValid {
         subject: String,
         time: jiff::Timestamp,
@@ -70,36 +77,11 @@ pub(super) enum ChainRefusal {
     },
     /// webpki found no valid path (untrusted issuer, an intermediate outside
     /// its validity, no codeSigning EKU, a bad signature, …).
+    #[error("certificate chain: no valid path at the signing time {time}: {reason}")]
     Path {
         time: jiff::Timestamp,
         reason: String,
     },
-}
-
-impl std::fmt::Display for ChainRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChainRefusal::NoAuthority { time } => {
-                write!(f, "certificate chain: no Fulcio CA of the trusted root is valid at the signing time {time}")
-            }
-            ChainRefusal::AnchorNotValid {
-                subject,
-                time,
-                not_before,
-                not_after,
-            } => write!(
-                f,
-                "certificate chain: it ends at the Fulcio CA certificate {subject:?}, which is \
-                 not valid at the signing time {time} (valid from {not_before} to {not_after})"
-            ),
-            ChainRefusal::Path { time, reason } => {
-                write!(
-                    f,
-                    "certificate chain: no valid path at the signing time {time}: {reason}"
-                )
-            }
-        }
-    }
 }
 
 /// The Fulcio CA certificates of a trusted root, prepared once.
@@ -226,30 +208,21 @@ impl FulcioAnchors {
 }
 
 /// Why the leaf's key usage is not Fulcio's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(super) enum KeyUsageRefusal {
     /// The certificate or its extensions cannot be read.
+    #[error("signing certificate unreadable: {0}")]
     Unreadable(String),
     /// No key usage extension.
+    #[error(
+        "signing certificate has no key usage extension (Fulcio's profile requires digitalSignature)"
+    )]
     Absent,
     /// A key usage without `digitalSignature`.
+    #[error(
+        "signing certificate's key usage lacks digitalSignature (Fulcio's profile requires it)"
+    )]
     NoDigitalSignature,
-}
-
-impl std::fmt::Display for KeyUsageRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyUsageRefusal::Unreadable(e) => write!(f, "signing certificate unreadable: {e}"),
-            KeyUsageRefusal::Absent => write!(
-                f,
-                "signing certificate has no key usage extension (Fulcio's profile requires digitalSignature)"
-            ),
-            KeyUsageRefusal::NoDigitalSignature => write!(
-                f,
-                "signing certificate's key usage lacks digitalSignature (Fulcio's profile requires it)"
-            ),
-        }
-    }
 }
 
 /// The leaf's key usage extension must be present and include

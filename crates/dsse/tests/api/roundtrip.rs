@@ -1,13 +1,5 @@
 //! Signing round trips, thresholds and hostile envelopes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
-
 use dsse::{Envelope, Error, KeyKind, KeyedVerifier, Limits, Metablock, PrivateKey, PublicKey};
 use serde_json::json;
 

@@ -1,14 +1,6 @@
 //! The reference's vectors in `../shared/vectors/intoto/`: every key id,
 //! every DSSE and Metablock signature, every canonical JSON case.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
-
 use std::fs;
 
 use dsse::{cjson, Envelope, Error, KeyedVerifier, Limits, Metablock, PrivateKey, PublicKey};

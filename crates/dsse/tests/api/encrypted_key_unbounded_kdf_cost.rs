@@ -8,13 +8,6 @@
 //! now refused before deriving (`Error::TooLarge` for scrypt, `Error::TooMany`
 //! for PBKDF2 iterations).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "a test fails by panicking"
-)]
-
 use dsse::{Error, KeyKind, PrivateKey};
 use pkcs8::der::pem::LineEnding;
 use pkcs8::der::{Encode, EncodePem};

@@ -723,3 +723,28 @@ pub fn shell_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// Runs the `toto` commands of the README's shell block after `marker`, as
+/// written, from `dir` (comments and `cd` skipped): each must exit 0.
+/// Returns how many ran.
+pub fn readme_commands_pass(marker: &str, dir: &Path) -> usize {
+    let joined = readme_block(marker).replace("\\\n", " ");
+    let commands: Vec<&str> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("cd "))
+        .collect();
+    let cache = tempdir();
+    for command in &commands {
+        let words = shell_words(command);
+        assert_eq!(words[0], "toto", "{command}");
+        let out = toto()
+            .current_dir(dir)
+            .env("XDG_CACHE_HOME", cache.path())
+            .args(&words[1..])
+            .output()
+            .unwrap();
+        expect_code(&out, 0, command);
+    }
+    commands.len()
+}

@@ -22,6 +22,7 @@ mod hostile_bundles;
 mod keyless;
 mod keyless_preflight;
 mod never_surprise;
+mod peer_formats;
 mod peer_policies;
 mod peers;
 mod reading;

@@ -493,24 +493,34 @@ fn cosign_v3_blob_bundle_with_a_set_and_a_timestamp() {
     }
     let timestamp =
         "/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp";
-    for (name, tamper) in [
-        ("signature.json", "/messageSignature/signature"),
-        ("timestamp.json", timestamp),
-    ] {
-        let changed = tampered(tmp.path(), name, &bundle, |b| {
-            edit_base64(b, tamper, flip_last_byte)
-        });
-        let out = run(&changed, COSIGN_SIGNER, GITHUB_OAUTH, "cosign-v3-blob.txt");
-        expect_refused(&out, &format!("tampered {name}"));
-    }
+    let changed = tampered(tmp.path(), "signature.json", &bundle, |b| {
+        edit_base64(b, "/messageSignature/signature", flip_last_byte)
+    });
+    let out = run(&changed, COSIGN_SIGNER, GITHUB_OAUTH, "cosign-v3-blob.txt");
+    expect_refused(&out, "tampered signature");
+    // A timestamp that does not verify is no source of time (issue #18, as
+    // sigstore-go and sigstore-python count them); the SET's integrated
+    // time is one, so the bundle verifies at that time alone.
+    let bad_timestamp = tampered(tmp.path(), "timestamp.json", &bundle, |b| {
+        edit_base64(b, timestamp, flip_last_byte)
+    });
+    let out = run(
+        &bad_timestamp,
+        COSIGN_SIGNER,
+        GITHUB_OAUTH,
+        "cosign-v3-blob.txt",
+    );
+    expect_code(&out, 0, "tampered timestamp beside a SET");
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["times"], serde_json::json!(["2025-12-03T18:36:43Z"]));
     // sigstore-python agrees.
     let Some(py) = python("cosign_v3_blob_bundle_with_a_set_and_a_timestamp") else {
         return;
     };
-    let python_verifies = |artifact: &str| {
+    let python_verifies_bundle = |bundle: &Path, artifact: &str| {
         sigstore_verify(
             sigstore_python(&py, tmp.path()),
-            &bundle,
+            bundle,
             COSIGN_SIGNER,
             GITHUB_OAUTH,
         )
@@ -520,10 +530,16 @@ fn cosign_v3_blob_bundle_with_a_set_and_a_timestamp() {
         .output()
         .unwrap()
     };
+    let python_verifies = |artifact: &str| python_verifies_bundle(&bundle, artifact);
     expect_code(&python_verifies("cosign-v3-blob.txt"), 0, "sigstore-python");
     expect_refused(
         &python_verifies("reusable-workflow-artifact"),
         "sigstore-python: another artifact",
+    );
+    expect_code(
+        &python_verifies_bundle(&bad_timestamp, "cosign-v3-blob.txt"),
+        0,
+        "sigstore-python: tampered timestamp beside a SET",
     );
 }
 
@@ -718,7 +734,7 @@ equals = "github-hosted"
         tmp.path(),
         &two,
         &with(&base, "--predicate-type", "https://example.com/other/v1"),
-        "none of the 2 attestations satisfies every check; attestation 1: predicate type is \"https://slsa.dev/provenance/v1\"",
+        "none of the 2 bundles in the file (PEP 740 provenance object) satisfies every check; attestation 1: predicate type is \"https://slsa.dev/provenance/v1\"",
     );
 
     // Malformed PEP 740 input is an input error (2), named as such.
@@ -782,7 +798,7 @@ fn text_output_shows_the_verified_statement_summary() {
         &out,
         0,
         &[
-            "read as:        PEP 740 provenance object (attestation 1 of 1)",
+            "read as:        PEP 740 provenance object (1 bundle); verified: attestation 1",
             &format!("signed by:      {PYPI_ATTESTATIONS} ({GITHUB})"),
             &format!("subject:        {subject} sha256:{PYPI_SDIST_SHA256}"),
         ],

@@ -23,7 +23,7 @@ use crate::evidence::FULCIO;
 const TSA: &str = "/api/v1/timestamp";
 
 /// A testbed in Rekor v2 mode keeping its state in `dir/testbed`.
-fn start_v2(dir: &Path) -> testbed::Testbed {
+pub(crate) fn start_v2(dir: &Path) -> testbed::Testbed {
     testbed::Testbed::start_with(
         &testbed::Config {
             dir: dir.join("testbed"),

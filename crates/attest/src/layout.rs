@@ -116,7 +116,7 @@ pub enum Functionary {
     /// An OIDC identity and issuer; evidence is a Sigstore bundle whose
     /// certificate names them.
     Sigstore {
-        /// Certificate identity (email or URI), matched exactly.
+        /// Certificate identity (an email, URI or username SAN), matched exactly.
         identity: String,
         /// OIDC issuer, matched exactly.
         issuer: String,

@@ -20,7 +20,7 @@ pub enum SignerIdentity {
     },
     /// A Sigstore (Fulcio certificate) identity vouched for by an OIDC issuer.
     Sigstore {
-        /// The certificate identity (email or URI SAN).
+        /// The certificate identity (an email, URI or username `otherName` SAN).
         identity: String,
         /// The OIDC issuer.
         issuer: String,

@@ -18,7 +18,8 @@ pub struct BundleArgs {
     /// Default: ARTIFACT.sigstore.json, when it exists (as sigstore-python).
     #[arg(long = "bundle", value_name = "FILE")]
     pub(crate) bundles: Vec<PathBuf>,
-    /// The signer's certificate identity (email or URI), matched exactly.
+    /// The signer's certificate identity (an email, URI or username SAN),
+    /// matched exactly.
     #[arg(
         long,
         visible_alias = "cert-identity",

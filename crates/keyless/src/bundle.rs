@@ -7,6 +7,7 @@ use base64::Engine as _;
 use sigstore_verify::trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
 use sigstore_verify::types::{
     Artifact as SigArtifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, SignatureContent,
+    VerificationMaterialContent,
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
@@ -83,7 +84,8 @@ impl VerifiedAttestation {
 pub enum Policy {
     /// A Fulcio certificate for exactly this identity (SAN) and OIDC issuer.
     Identity {
-        /// Certificate identity (email or URI SAN), matched exactly.
+        /// Certificate identity (an email, URI or username `otherName` SAN),
+        /// matched exactly.
         identity: String,
         /// OIDC issuer URL, matched exactly.
         issuer: String,
@@ -138,22 +140,49 @@ fn whole_match(what: &'static str, pattern: &str, text: &str) -> Result<bool, Er
 }
 
 impl CertificatePolicy {
-    /// Checks what the verifier could not express: the identity and issuer
-    /// regexps, the GitHub claims and gh's signer checks.
+    /// The identity this policy accepts among `sans`, every identity the
+    /// certificate names ([`san::identities`]): the one equal to the
+    /// policy's identity, else the first the regular expression matches
+    /// whole, else (no identity constraint) the first. `Err` names what was
+    /// expected and what the certificate has.
+    pub(crate) fn select_identity(&self, sans: &[String]) -> Result<Option<String>, Error> {
+        if let Some(wanted) = &self.identity {
+            return match sans.iter().find(|s| *s == wanted) {
+                Some(found) => Ok(Some(found.clone())),
+                None => Err(Error::Verification {
+                    reason: format!(
+                        "identity mismatch: the certificate identity (SAN) is {}, expected {wanted:?}",
+                        san::shown(sans)
+                    ),
+                }),
+            };
+        }
+        if let Some(pattern) = &self.identity_regexp {
+            for found in sans {
+                if whole_match("identity regular expression", pattern, found)? {
+                    return Ok(Some(found.clone()));
+                }
+            }
+            return Err(Error::Verification {
+                reason: format!(
+                    "identity mismatch: the certificate identity (SAN) is {}, which does not match \
+                     {pattern:?}",
+                    san::shown(sans)
+                ),
+            });
+        }
+        Ok(sans.first().cloned())
+    }
+
+    /// Checks what the verifier could not express: the issuer regexp, the
+    /// GitHub claims and gh's signer checks (the identity is
+    /// [`Self::select_identity`]'s).
     fn check_claims(
         &self,
         identity: Option<&str>,
         issuer: Option<&str>,
         claims: &CertificateClaims,
     ) -> Result<(), Error> {
-        if let Some(pattern) = &self.identity_regexp {
-            let identity = identity.unwrap_or_default();
-            if !whole_match("identity regular expression", pattern, identity)? {
-                return Err(Error::Verification {
-                    reason: format!("certificate identity {identity:?} does not match {pattern:?}"),
-                });
-            }
-        }
         if let Some(pattern) = &self.issuer_regexp {
             let issuer = issuer.unwrap_or_default();
             if !whole_match("issuer regular expression", pattern, issuer)? {
@@ -284,8 +313,11 @@ mod fast;
 mod file;
 mod parsed;
 mod profile;
+mod san;
 mod schema;
 mod sct;
+mod timestamps;
+pub use timestamps::MAX_TIMESTAMPS;
 
 use file::Input;
 pub use file::MAX_RAW_ARTIFACT_BYTES;
@@ -307,6 +339,8 @@ pub struct BundleVerifier {
     /// The common shape, verified directly ([`fast`]); `None` when the
     /// trusted root's material cannot be prepared for it.
     fast: Option<fast::FastPath>,
+    /// The trusted root's timestamp authorities ([`timestamps`]).
+    tsa: Vec<sigstore_verify::trust_root::TsaAuthority>,
 }
 
 impl std::fmt::Debug for BundleVerifier {
@@ -338,6 +372,7 @@ impl BundleVerifier {
                 .collect(),
             checks: profile::Checks::new(&root.0)?,
             fast: fast::FastPath::new(&root.0),
+            tsa: root.0.tsa_authorities(),
         })
     }
 
@@ -432,7 +467,8 @@ impl BundleVerifier {
     /// A bundle read strictly ([`Parsed`]) whose log entries name logs of
     /// this trusted root: what every verifying entry point starts from.
     fn read<'a>(&self, bundle_json: &'a [u8]) -> Result<Parsed<'a>, Error> {
-        let parsed = Parsed::read(bundle_json)?;
+        let parsed =
+            Parsed::read(bundle_json).map_err(|e| crate::document::explain(bundle_json, e))?;
         self.check_log_ids(&parsed)?;
         Ok(parsed)
     }
@@ -482,43 +518,51 @@ impl BundleVerifier {
             )),
             Artifact::File { path, sha256 } => Input::File { path, sha256 },
         };
+        // Only the RFC 3161 timestamps that verify count, each authority
+        // once ([`timestamps`]).
+        let filtered = timestamps::verified_only(bundle, &self.tsa)?;
+        let bundle = filtered.as_ref().unwrap_or(bundle);
         // toto's checks before sigstore-verify's ([`profile`]).
         self.checks.before(bundle)?;
-        let result = match signer(policy) {
+        let (result, identity) = match signer(policy) {
             Signer::Certificate(wanted) => {
                 wanted.validate()?;
+                // The identity is matched here, on every SAN form Fulcio
+                // issues ([`san`]); `sigstore-verify` reads only two.
                 let mut policy = VerificationPolicy::any_identity();
                 if !wanted.issuer.is_empty() {
                     policy = policy.require_issuer(wanted.issuer.as_str());
                 }
-                if let Some(identity) = &wanted.identity {
-                    policy = policy.require_identity(identity.as_str());
-                }
                 let result = artifact.verify(&self.verifier, bundle, &policy)?;
-                let identity = result.identity().map(|san| san.to_string());
+                let sans = match leaf_certificate(bundle) {
+                    Some(leaf) => san::identities(leaf)?,
+                    None => Vec::new(),
+                };
+                let identity = wanted.select_identity(&sans)?;
                 let claims = result
                     .certificate()
                     .map(|c| claims_of(&c.ci_claims))
                     .unwrap_or_default();
                 wanted.check_claims(identity.as_deref(), result.issuer(), &claims)?;
-                result
+                (result, identity)
             }
             Signer::Key(pem) => {
                 let key = DerPublicKey::from_pem(pem).map_err(|e| Error::Malformed {
                     what: "public key",
                     reason: e.to_string(),
                 })?;
-                artifact.verify(
+                let result = artifact.verify(
                     &self.verifier,
                     bundle,
                     &PublicKeyVerificationPolicy::new(key),
-                )?
+                )?;
+                (result, None)
             }
         };
         // toto's checks after sigstore-verify's ([`profile`]).
         self.checks.after(bundle, result.verified_timestamps())?;
         Ok(Verified {
-            identity: result.identity().map(|san| san.to_string()),
+            identity,
             issuer: result.issuer().map(str::to_owned),
             times: result
                 .verified_timestamps()
@@ -531,6 +575,17 @@ impl BundleVerifier {
                 .map(|c| claims_of(&c.ci_claims))
                 .unwrap_or_default(),
         })
+    }
+}
+
+/// The leaf certificate (DER) of a certificate bundle.
+fn leaf_certificate(bundle: &Bundle) -> Option<&[u8]> {
+    match &bundle.verification_material.content {
+        VerificationMaterialContent::Certificate(cert) => Some(cert.raw_bytes.as_bytes()),
+        VerificationMaterialContent::X509CertificateChain { certificates } => {
+            certificates.first().map(|c| c.raw_bytes.as_bytes())
+        }
+        _ => None,
     }
 }
 

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod document;
 mod error;
 mod http;
 pub mod pep740;

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use signature_compat::Signer;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::certificate::{Certificate, TbsCertificate, Version};
-use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
     SubjectAltName, SubjectKeyIdentifier,
@@ -38,6 +38,8 @@ pub const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.
 /// The timeStamping extended key usage (RFC 3161 §2.3).
 pub const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+/// Fulcio's `otherName` SAN type for username identities.
+pub const FULCIO_USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// Fulcio's OIDC issuer extension, raw UTF-8 (deprecated, still read by sigstore-python).
 pub const FULCIO_ISSUER_V1: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
@@ -96,13 +98,16 @@ pub enum Identity {
     Email(String),
     /// A URI.
     Uri(String),
+    /// A username (`user!domain`): Fulcio's `otherName` SAN of type
+    /// `1.3.6.1.4.1.57264.1.7` holding a UTF8String.
+    Username(String),
 }
 
 impl Identity {
     /// The identity as text.
     pub fn as_str(&self) -> &str {
         match self {
-            Identity::Email(s) | Identity::Uri(s) => s,
+            Identity::Email(s) | Identity::Uri(s) | Identity::Username(s) => s,
         }
     }
 }
@@ -463,6 +468,11 @@ impl Authority {
             Identity::Uri(u) => {
                 GeneralName::UniformResourceIdentifier(Ia5String::new(u).map_err(der_err)?)
             }
+            Identity::Username(u) => GeneralName::OtherName(OtherName {
+                type_id: FULCIO_USERNAME,
+                value: der::Any::encode_from(&Utf8StringRef::new(u).map_err(der_err)?)
+                    .map_err(der_err)?,
+            }),
         };
         let mut extensions = Vec::new();
         match usage {

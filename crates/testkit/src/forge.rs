@@ -358,6 +358,9 @@ pub struct LeafSpec<'a> {
     pub sct: Option<&'a CtLog>,
     /// The key usage extension (Fulcio: digitalSignature).
     pub key_usage: LeafKeyUsage,
+    /// The SAN in another form (a URI, a username `otherName`) instead of
+    /// the email `identity`.
+    pub san: Option<Identity>,
 }
 
 impl<'a> LeafSpec<'a> {
@@ -371,6 +374,7 @@ impl<'a> LeafSpec<'a> {
             eku: vec![CODE_SIGNING],
             sct: ct,
             key_usage: LeafKeyUsage::DigitalSignature,
+            san: None,
         }
     }
 }
@@ -426,7 +430,10 @@ pub fn leaf(ca: &Authority, spec: &LeafSpec<'_>) -> Result<Signer, Error> {
         spki::SubjectPublicKeyInfoOwned::from_der(&spki_der).map_err(|e| internal("SPKI", e))?;
     let request = LeafRequest {
         spki,
-        identity: Identity::Email(spec.identity.clone()),
+        identity: spec
+            .san
+            .clone()
+            .unwrap_or_else(|| Identity::Email(spec.identity.clone())),
         issuer: spec.oidc_issuer.clone(),
         claims: Vec::new(),
         without_sct: spec.sct.is_none(),

@@ -33,6 +33,11 @@ pub struct VerifyAttestationArgs {
     /// Predicate checks (TOML; see below).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// npm's registry key (PEM): with an npm attestations document, its
+    /// publish attestation must verify with this key and every other
+    /// attestation with the signer flags.
+    #[arg(long, value_name = "KEY")]
+    npm_publish_key: Option<PathBuf>,
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -68,6 +73,13 @@ and the checks of gh's and slsa-verifier's flags, keys named as the flags:
   [slsa]
   source_uri = "github.com/my-org/app"
   source_versioned_tag = "v1"
+
+--bundle also takes files holding several bundles: gh's JSON Lines (one bundle
+per line, as `gh attestation download` writes them) and npm's attestations
+document ({"attestations":[{"predicateType":…,"bundle":{…}}]}). The bundles that
+pass every check are selected and named (line N, attestation N). With
+--npm-publish-key, an npm document's publish attestation must verify with that
+key and every other attestation with the signer flags.
 
 --bundle also takes PyPI's PEP 740 attestations, recognized by their fields:
 an attestation object (as pypi-attestations writes, e.g. *.publish.attestation)
@@ -320,66 +332,111 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         );
     }
     let verifier = args.signer.verifier()?;
+    let npm_publish_key = match &args.npm_publish_key {
+        None => None,
+        Some(path) => {
+            let pem = crate::files::read_limited(path, 64 << 10, "npm publish key")?;
+            Some(keyless::Policy::Key {
+                pem: String::from_utf8(pem)
+                    .with_context(|| format!("{} is not a PEM file", path.display()))?,
+            })
+        }
+    };
     let raw = args.signer.read_bundle()?;
     let shown = args.signer.bundle().display().to_string();
-    // A PEP 740 attestation or provenance object (PyPI) is read as the
-    // bundle(s) it stands for, then verified like any other bundle.
-    let pep740 = keyless::pep740::detect(&raw);
-    let bundles = match pep740 {
-        None => vec![raw],
-        Some(_) => keyless::pep740::to_bundles(&raw)
-            .with_context(|| format!("cannot read {shown} as a PEP 740 attestation"))?,
-    };
+    // A Sigstore bundle, JSON Lines of bundles (gh), npm's attestations
+    // document or a PEP 740 object, read as the bundles it holds; each is
+    // then verified like any other bundle.
+    let document = keyless::document::read(&raw).with_context(|| format!("cannot read {shown}"))?;
+    // With --npm-publish-key, an npm document's publish attestation is
+    // verified with that key and every attestation of the document must
+    // verify; otherwise the bundles that satisfy every check are selected.
+    let npm = document.format == keyless::document::Format::NpmAttestations;
+    if npm_publish_key.is_some() && !npm {
+        bail!(
+            "--npm-publish-key applies to npm's attestations document; {shown} is a {}",
+            document.format.name()
+        );
+    }
+    let all_required = npm_publish_key.is_some();
     let mut failures = Vec::new();
-    let mut accepted = None;
-    for (index, bundle) in bundles.iter().enumerate() {
-        let checks = Checks {
-            policy: &policy,
-            subjects: &subjects,
-            predicate_type: predicate_type.as_deref(),
-            requirements,
-            source: &source,
-            file_github: file
-                .github
-                .as_ref()
-                .map(|g| (g, args.signer.names_signer_identity())),
-            file_source: &file.source,
+    let mut accepted = Vec::new();
+    let no_source = keyless::provenance::SourcePolicy::default();
+    for entry in &document.entries {
+        let publish = all_required && entry.claimed_predicate_type.as_deref() == Some(NPM_PUBLISH);
+        let checks = match (&npm_publish_key, publish) {
+            (Some(key), true) => Checks {
+                policy: key,
+                subjects: &subjects,
+                predicate_type: Some(NPM_PUBLISH),
+                requirements: &[],
+                source: &no_source,
+                file_github: None,
+                file_source: &no_source,
+            },
+            _ => Checks {
+                policy: &policy,
+                subjects: &subjects,
+                predicate_type: predicate_type.as_deref(),
+                requirements,
+                source: &source,
+                file_github: file
+                    .github
+                    .as_ref()
+                    .map(|g| (g, args.signer.names_signer_identity())),
+                file_source: &file.source,
+            },
         };
-        match check(&verifier, bundle, &checks, &shown) {
-            Ok(checked) => {
-                accepted = Some((index, checked));
-                break;
-            }
+        let outcome = check(&verifier, &entry.bundle, &checks, &shown)
+            .and_then(|checked| claimed_type_holds(entry, checked));
+        match outcome {
+            Ok(checked) => accepted.push((entry, checked)),
             Err(e) if crate::verdict::exit_code_for(&e) == crate::verdict::EXIT_FAILED => {
-                failures.push(format!("{e:#}"));
+                failures.push(format!("{}: {e:#}", entry.place));
             }
             Err(e) => return Err(e),
         }
     }
-    let Some((index, (attestation, statement))) = accepted else {
+    let count = document.entries.len();
+    // The attestation shown: the first verified that is not npm's publish
+    // attestation (the provenance), else the first verified.
+    let complete = !all_required || failures.is_empty();
+    let verdict = accepted
+        .iter()
+        .find(|(entry, _)| entry.claimed_predicate_type.as_deref() != Some(NPM_PUBLISH))
+        .or(accepted.first())
+        .filter(|_| complete);
+    let Some((entry, (attestation, statement))) = verdict else {
         let why = match failures.as_slice() {
-            [one] => one.clone(),
-            many => {
-                let listed: Vec<String> = many
-                    .iter()
-                    .enumerate()
-                    .map(|(i, why)| format!("attestation {}: {why}", i + 1))
-                    .collect();
-                format!(
-                    "none of the {} attestations satisfies every check; {}",
-                    many.len(),
-                    listed.join("; ")
-                )
-            }
+            [one] if count == 1 => one
+                .split_once(": ")
+                .map_or(one.as_str(), |(_, why)| why)
+                .to_owned(),
+            many if all_required => format!(
+                "{} of the {count} attestations in the file ({}) not verified (with \
+                 --npm-publish-key every one must verify); {}",
+                many.len(),
+                document.format.name(),
+                many.join("; ")
+            ),
+            many => format!(
+                "none of the {count} bundles in the file ({}) satisfies every check; {}",
+                document.format.name(),
+                many.join("; ")
+            ),
         };
         report_failure(&args, &why);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     };
+    let verified_places: Vec<&str> = accepted.iter().map(|(e, _)| e.place.as_str()).collect();
     match args.format {
         Format::Json => println!(
             "{}",
             serde_json::json!({
                 "verified": true,
+                "format": document.format.name(),
+                "entry": entry.place,
+                "verified_entries": verified_places,
                 "identity": attestation.verified().identity,
                 "issuer": attestation.verified().issuer,
                 "certificate": attestation
@@ -394,15 +451,25 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             println!("{} {shown}", crate::style::good("Verified"));
-            if let Some(shape) = pep740 {
-                let what = match shape {
-                    keyless::pep740::Shape::Attestation => "PEP 740 attestation object",
-                    keyless::pep740::Shape::Provenance => "PEP 740 provenance object",
-                };
+            if document.format != keyless::document::Format::Bundle {
                 println!(
-                    "  read as:        {what} (attestation {} of {})",
-                    index + 1,
-                    bundles.len()
+                    "  read as:        {} ({count} bundle{}); verified: {}",
+                    document.format.name(),
+                    if count == 1 { "" } else { "s" },
+                    verified_places.join(", ")
+                );
+            }
+            for (other, (attestation, statement)) in
+                accepted.iter().filter(|(e, _)| e.place != entry.place)
+            {
+                let signer = attestation
+                    .verified()
+                    .identity
+                    .clone()
+                    .unwrap_or_else(|| "the npm publish key".into());
+                println!(
+                    "  also verified:  {} ({}), signed by {signer}",
+                    other.place, statement.predicate_type
                 );
             }
             match (
@@ -505,6 +572,25 @@ fn check(
     }
     file_source.check(&attestation).context("policy [slsa]")?;
     Ok((attestation, statement))
+}
+
+/// npm's publish attestation predicate type.
+const NPM_PUBLISH: &str = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1";
+
+/// The checked bundle, when the predicate type its file claims for it (npm's
+/// document; unsigned) is the one its verified Statement has.
+fn claimed_type_holds(
+    entry: &keyless::document::Entry,
+    checked: (keyless::VerifiedAttestation, attest::Statement),
+) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
+    match &entry.claimed_predicate_type {
+        Some(claimed) if *claimed != checked.1.predicate_type => Err(VerificationFailed(format!(
+            "the document says predicate type {claimed:?}, the signed Statement says {:?}",
+            checked.1.predicate_type
+        ))
+        .into()),
+        _ => Ok(checked),
+    }
 }
 
 /// Whether a subject of the verified `statement` has `artifact`'s digest. A

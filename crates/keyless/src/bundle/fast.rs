@@ -175,12 +175,11 @@ impl FastPath {
         if info.key_algorithm != KeyAlgorithm::EcdsaP256 {
             return Err("signing key is not P-256");
         }
-        let identity = info.identity.as_ref().map(|san| san.to_string());
-        if let Some(wanted) = &policy.identity {
-            if identity.as_deref() != Some(wanted.as_str()) {
-                return Err("the certificate's identity is not the policy's");
-            }
-        }
+        let sans = super::san::identities(b.certificate.as_bytes())
+            .map_err(|_| "certificate unreadable")?;
+        let identity = policy
+            .select_identity(&sans)
+            .map_err(|_| "the certificate's identity is not the policy's")?;
         if !policy.issuer.is_empty() && info.issuer.as_deref() != Some(policy.issuer.as_str()) {
             return Err("the certificate's OIDC issuer is not the policy's");
         }

@@ -194,20 +194,14 @@ pub fn trace_item_rules<'a>(
                 }
                 Vec::new()
             }
-            Rule::Match {
-                pattern,
-                source_prefix,
-                dest_type,
-                dest_prefix,
-                dest_name,
-            } => match steps(dest_name) {
+            Rule::Match(m) => match steps(&m.dest_name) {
                 None => Vec::new(),
                 Some((dest_materials, dest_products)) => {
-                    let dest = dest_type.pick(dest_materials, dest_products);
+                    let dest = m.dest_type.pick(dest_materials, dest_products);
                     let hits = match_rule(
-                        &Pattern::new(pattern),
-                        source_prefix,
-                        dest_prefix,
+                        &Pattern::new(&m.pattern),
+                        &m.source_prefix,
+                        &m.dest_prefix,
                         &queue,
                         artifacts,
                         dest,

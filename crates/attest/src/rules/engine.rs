@@ -588,23 +588,43 @@ mod tests {
         .collect()
     }
 
+    /// What one rule consumes of `match_steps`' item materials.
+    fn consumed_by_match(rule: &str) -> Vec<String> {
+        let t = run(&match_steps(), "item", SourceType::Materials, &[rule]).unwrap();
+        let [only] = &t[..] else {
+            panic!("one rule, one trace: {t:?}");
+        };
+        only.consumed.clone()
+    }
+
     #[test]
     fn match_with_prefixes_compares_digests() {
-        let steps = match_steps();
-        let m = SourceType::Materials;
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH *.py IN src WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        // b.py differs in digest, c.py has no dist/ counterpart.
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
+        let none: &[&str] = &[];
+        for (rule, expected) in [
+            // b.py differs in digest, c.py has no dist/ counterpart.
+            (
+                "MATCH *.py IN src WITH PRODUCTS IN dist FROM build",
+                &["src/a.py"][..],
+            ),
+            // Source prefix only: the rest is looked up as is.
+            ("MATCH * IN src WITH PRODUCTS FROM build", &["src/a.py"]),
+            // A trailing slash on the prefix is the same prefix.
+            ("MATCH * IN src/ WITH PRODUCTS FROM build", &["src/a.py"]),
+            // No prefix: whole paths.
+            ("MATCH * WITH PRODUCTS FROM build", &["src/c.py"]),
+            // Destination prefix only: src/a.py is looked up as dist/src/a.py.
+            ("MATCH * WITH PRODUCTS IN dist FROM build", none),
+            // The prefix is literal, never globbed; the pattern is not
+            // applied to the prefix.
+            ("MATCH * IN s* WITH PRODUCTS FROM build", none),
+            ("MATCH src/* IN src WITH PRODUCTS IN dist FROM build", none),
+        ] {
+            assert_eq!(consumed_by_match(rule), expected, "{rule}");
+        }
         let e = run(
-            &steps,
+            &match_steps(),
             "item",
-            m,
+            SourceType::Materials,
             &[
                 "MATCH *.py IN src WITH PRODUCTS IN dist FROM build",
                 "ALLOW other",
@@ -613,75 +633,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.artifact, "src/b.py");
-        // Source prefix only: the rest is looked up as is.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN src WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        // A trailing slash on the prefix is the same prefix.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN src/ WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        // No prefix: whole paths.
-        let t = run(&steps, "item", m, &["MATCH * WITH PRODUCTS FROM build"]).unwrap();
-        assert_eq!(consumed(&t), [vec!["src/c.py"]]);
-        // Destination prefix only: src/a.py is looked up as dist/src/a.py.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
-        // The prefix is literal, never globbed; the pattern is not
-        // applied to the prefix.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN s* WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH src/* IN src WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
     #[test]
     fn match_looks_at_the_named_side_only() {
-        let steps = match_steps();
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Materials,
-            &["MATCH *.py WITH MATERIALS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Materials,
-            &["MATCH *.py IN src WITH MATERIALS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
+        assert_eq!(
+            consumed_by_match("MATCH *.py WITH MATERIALS FROM build"),
+            ["src/a.py"]
+        );
+        assert!(
+            consumed_by_match("MATCH *.py IN src WITH MATERIALS IN dist FROM build").is_empty()
+        );
     }
 
     #[test]
@@ -1001,57 +963,45 @@ mod tests {
             map(&[("gone", 'a'), ("kept", 'a'), ("new", 'b')]),
             map(&[("kept", 'a'), ("made", 'c')]),
         );
-        let cause = |steps: &Steps, source, rules: &[&str]| {
-            let failure = run(steps, "item", source, rules).unwrap_err();
+        for (source, rules, kind, rule, says) in [
             (
-                failure.cause.kind,
-                failure.cause.rule.clone(),
-                failure.to_string(),
-            )
-        };
-        let (kind, rule, text) = cause(&steps, SourceType::Materials, &["DELETE *", "DISALLOW *"]);
-        assert_eq!(
-            (kind, rule.as_deref()),
-            (CauseKind::DeletedButStillPresent, Some("DELETE *"))
-        );
-        assert_eq!(
-            text,
-            "materials artifact \"kept\" was not consumed by \"DELETE *\": it is still among the products; \"DISALLOW *\" then refused it"
-        );
-        let (kind, _, text) = cause(
-            &steps,
-            SourceType::Products,
-            &["ALLOW kept", "MODIFY *", "DISALLOW *"],
-        );
-        assert_eq!(kind, CauseKind::ModifyAbsent);
-        assert!(
-            text.contains(
-                "\"made\" was not consumed by \"MODIFY *\": it is not among the materials"
+                SourceType::Materials,
+                &["DELETE *", "DISALLOW *"][..],
+                CauseKind::DeletedButStillPresent,
+                "DELETE *",
+                "materials artifact \"kept\" was not consumed by \"DELETE *\": it is still among the products; \"DISALLOW *\" then refused it",
             ),
-            "{text}"
-        );
-        let (kind, rule, text) = cause(&steps, SourceType::Products, &["ALLOW m*", "REQUIRE made"]);
-        assert_eq!(
-            (kind, rule.as_deref()),
-            (CauseKind::RequiredConsumed, Some("ALLOW m*"))
-        );
-        assert_eq!(
-            text,
-            "rule \"REQUIRE made\" failed: products artifact \"made\" was consumed by the earlier rule \"ALLOW m*\""
-        );
-        let (kind, rule, text) = cause(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW gone"],
-        );
-        assert_eq!(
-            (kind, rule.as_deref()),
             (
+                SourceType::Products,
+                &["ALLOW kept", "MODIFY *", "DISALLOW *"],
+                CauseKind::ModifyAbsent,
+                "MODIFY *",
+                "\"made\" was not consumed by \"MODIFY *\": it is not among the materials",
+            ),
+            (
+                SourceType::Products,
+                &["ALLOW m*", "REQUIRE made"],
+                CauseKind::RequiredConsumed,
+                "ALLOW m*",
+                "rule \"REQUIRE made\" failed: products artifact \"made\" was consumed by the earlier rule \"ALLOW m*\"",
+            ),
+            (
+                SourceType::Materials,
+                &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW gone"],
                 CauseKind::NoSourceLink,
-                Some("MATCH * WITH PRODUCTS FROM nowhere")
-            )
-        );
-        assert!(text.contains("there is no link for \"nowhere\""), "{text}");
+                "MATCH * WITH PRODUCTS FROM nowhere",
+                "there is no link for \"nowhere\"",
+            ),
+        ] {
+            let failure = run(&steps, "item", source, rules).unwrap_err();
+            assert_eq!(
+                (failure.cause.kind, failure.cause.rule.as_deref()),
+                (kind, Some(rule)),
+                "{rules:?}"
+            );
+            let text = failure.to_string();
+            assert!(text.contains(says), "{text}");
+        }
         // With prefixes: the destination path is looked up under its prefix.
         steps.insert("other", (ArtifactMap::new(), map(&[("dist/gone", 'b')])));
         let failure = run(

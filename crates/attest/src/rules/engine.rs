@@ -397,14 +397,13 @@ mod tests {
 
     type Steps = BTreeMap<&'static str, (ArtifactMap, ArtifactMap)>;
 
-    /// Applies `rule_texts` to `source` of `steps[item]`.
+    /// Applies `rule_texts` to `source` of `steps["item"]`.
     fn run(
         steps: &Steps,
-        item: &str,
         source: SourceType,
         rule_texts: &[&str],
     ) -> Result<Vec<RuleTrace>, RuleFailure> {
-        let (materials, products) = &steps[item];
+        let (materials, products) = &steps["item"];
         let lookup = |name: &str| steps.get(name).map(|(m, p)| (m, p));
         verify_item_rules(&rules(rule_texts), source, materials, products, &lookup)
     }
@@ -428,16 +427,10 @@ mod tests {
             map(&[("kept", 'a'), ("changed", 'c')]),
             map(&[("kept", 'a'), ("new", 'd'), ("changed", 'e')]),
         );
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["CREATE *", "ALLOW *"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["CREATE *", "ALLOW *"]).unwrap();
         assert_eq!(consumed(&t), [vec!["new"], vec!["changed", "kept"]]);
         // On materials, CREATE never consumes anything.
-        let t = run(&steps, "item", SourceType::Materials, &["CREATE *"]).unwrap();
+        let t = run(&steps, SourceType::Materials, &["CREATE *"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
@@ -447,9 +440,9 @@ mod tests {
             map(&[("kept", 'a'), ("gone", 'b')]),
             map(&[("kept", 'a'), ("new", 'c')]),
         );
-        let t = run(&steps, "item", SourceType::Materials, &["DELETE *"]).unwrap();
+        let t = run(&steps, SourceType::Materials, &["DELETE *"]).unwrap();
         assert_eq!(consumed(&t), [vec!["gone"]]);
-        let t = run(&steps, "item", SourceType::Products, &["DELETE *"]).unwrap();
+        let t = run(&steps, SourceType::Products, &["DELETE *"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
@@ -460,7 +453,7 @@ mod tests {
             map(&[("same", 'a'), ("changed", 'e'), ("new", 'f')]),
         );
         for source in [SourceType::Materials, SourceType::Products] {
-            let t = run(&steps, "item", source, &["MODIFY *"]).unwrap();
+            let t = run(&steps, source, &["MODIFY *"]).unwrap();
             assert_eq!(consumed(&t), [vec!["changed"]]);
         }
         // A digest set that only adds an algorithm counts as modified
@@ -474,7 +467,7 @@ mod tests {
             .unwrap()
             .1
             .insert("x".into(), DigestSet::new(both).unwrap());
-        let t = run(&steps, "item", SourceType::Products, &["MODIFY x"]).unwrap();
+        let t = run(&steps, SourceType::Products, &["MODIFY x"]).unwrap();
         assert_eq!(consumed(&t), [vec!["x"]]);
     }
 
@@ -486,19 +479,12 @@ mod tests {
         );
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &["ALLOW *.py", "ALLOW b.txt", "DISALLOW *"],
         )
         .unwrap();
         assert_eq!(consumed(&t), [vec!["a.py", "c.py"], vec!["b.txt"], vec![]]);
-        let e = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["ALLOW *.txt", "DISALLOW *"],
-        )
-        .unwrap_err();
+        let e = run(&steps, SourceType::Products, &["ALLOW *.txt", "DISALLOW *"]).unwrap_err();
         assert_eq!(e.kind, FailureKind::Disallowed);
         assert_eq!(e.artifact, "a.py");
         assert_eq!(e.source_type, SourceType::Products);
@@ -509,52 +495,28 @@ mod tests {
         );
         assert_eq!(e.cause.kind, CauseKind::Disallowed);
         // DISALLOW before ALLOW fails; a DISALLOW that matches nothing passes.
-        assert!(run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["DISALLOW *.py", "ALLOW *"]
-        )
-        .is_err());
-        assert!(run(&steps, "item", SourceType::Products, &["DISALLOW *.rs"]).is_ok());
+        assert!(run(&steps, SourceType::Products, &["DISALLOW *.py", "ALLOW *"]).is_err());
+        assert!(run(&steps, SourceType::Products, &["DISALLOW *.rs"]).is_ok());
         // What is left at the end is allowed.
-        assert!(run(&steps, "item", SourceType::Products, &[]).is_ok());
+        assert!(run(&steps, SourceType::Products, &[]).is_ok());
     }
 
     #[test]
     fn require_is_literal_checks_the_queue_and_consumes_nothing() {
         let steps = item(ArtifactMap::new(), map(&[("a", 'a'), ("*", 'b')]));
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["REQUIRE a", "DISALLOW b"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["REQUIRE a", "DISALLOW b"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new(), vec![]]);
         // Still queued after REQUIRE: a later rule can consume it.
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["REQUIRE a", "ALLOW a"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["REQUIRE a", "ALLOW a"]).unwrap();
         assert_eq!(consumed(&t), [vec![], vec!["a"]]);
         // Consumed before: fails.
-        let e = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["ALLOW a", "REQUIRE a"],
-        )
-        .unwrap_err();
+        let e = run(&steps, SourceType::Products, &["ALLOW a", "REQUIRE a"]).unwrap_err();
         assert_eq!((e.kind, e.artifact.as_str()), (FailureKind::Required, "a"));
         // Never there: fails; looks at the source type only.
-        assert!(run(&steps, "item", SourceType::Materials, &["REQUIRE a"]).is_err());
+        assert!(run(&steps, SourceType::Materials, &["REQUIRE a"]).is_err());
         // Not a pattern: `?` is a literal name here.
-        assert!(run(&steps, "item", SourceType::Products, &["REQUIRE ?"]).is_err());
-        assert!(run(&steps, "item", SourceType::Products, &["REQUIRE *"]).is_ok());
+        assert!(run(&steps, SourceType::Products, &["REQUIRE ?"]).is_err());
+        assert!(run(&steps, SourceType::Products, &["REQUIRE *"]).is_ok());
     }
 
     fn match_steps() -> Steps {
@@ -590,7 +552,7 @@ mod tests {
 
     /// What one rule consumes of `match_steps`' item materials.
     fn consumed_by_match(rule: &str) -> Vec<String> {
-        let t = run(&match_steps(), "item", SourceType::Materials, &[rule]).unwrap();
+        let t = run(&match_steps(), SourceType::Materials, &[rule]).unwrap();
         let [only] = &t[..] else {
             panic!("one rule, one trace: {t:?}");
         };
@@ -623,7 +585,6 @@ mod tests {
         }
         let e = run(
             &match_steps(),
-            "item",
             SourceType::Materials,
             &[
                 "MATCH *.py IN src WITH PRODUCTS IN dist FROM build",
@@ -670,7 +631,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM other"],
         )
@@ -684,7 +644,6 @@ mod tests {
         let steps = match_steps();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM nowhere", "ALLOW *"],
         )
@@ -692,7 +651,6 @@ mod tests {
         assert_eq!(consumed(&t)[0], Vec::<&str>::new());
         let e = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW *"],
         )
@@ -705,7 +663,6 @@ mod tests {
         let steps = match_steps();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW src/a.py", "MATCH * IN src WITH PRODUCTS FROM build"],
         )
@@ -727,7 +684,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN a\\b WITH PRODUCTS FROM other"],
         )
@@ -743,7 +699,6 @@ mod tests {
         .collect();
         let e = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -758,7 +713,6 @@ mod tests {
         // Without a source prefix, the path is used as is.
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &[
                 "MATCH src/* WITH PRODUCTS FROM nowhere",
@@ -780,7 +734,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -813,7 +766,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &[
                 "MATCH * IN dist WITH PRODUCTS IN src FROM build",
@@ -829,7 +781,6 @@ mod tests {
         assert_eq!(t.kind, FailureKind::Required);
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &[
                 "MATCH * IN dist WITH PRODUCTS IN src FROM build",
@@ -993,7 +944,7 @@ mod tests {
                 "there is no link for \"nowhere\"",
             ),
         ] {
-            let failure = run(&steps, "item", source, rules).unwrap_err();
+            let failure = run(&steps, source, rules).unwrap_err();
             assert_eq!(
                 (failure.cause.kind, failure.cause.rule.as_deref()),
                 (kind, Some(rule)),
@@ -1006,7 +957,6 @@ mod tests {
         steps.insert("other", (ArtifactMap::new(), map(&[("dist/gone", 'b')])));
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &[
                 "MATCH * IN g WITH PRODUCTS IN dist FROM other",
@@ -1046,12 +996,12 @@ mod tests {
             "MATCH bin/* WITH PRODUCTS FROM build",
             "DISALLOW *",
         ];
-        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        let failure = run(&steps, SourceType::Materials, &rules).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::DigestMismatch);
         assert_eq!(failure.cause.source_step.as_deref(), Some("build"));
         // Without build's copy, the first rule that selected it is named.
         steps.insert("build", (ArtifactMap::new(), ArtifactMap::new()));
-        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        let failure = run(&steps, SourceType::Materials, &rules).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::AbsentFromSource);
         assert_eq!(failure.cause.source_step.as_deref(), Some("fetch"));
         assert_eq!(
@@ -1061,7 +1011,6 @@ mod tests {
         // No earlier rule selected it: DISALLOW itself is the cause.
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW lib/*", "DISALLOW *"],
         )
@@ -1073,13 +1022,7 @@ mod tests {
     #[test]
     fn create_of_a_material_and_an_unresolved_match_name_their_paths() {
         let steps = item(map(&[("out", 'a')]), map(&[("out", 'b')]));
-        let failure = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["CREATE o*", "DISALLOW *"],
-        )
-        .unwrap_err();
+        let failure = run(&steps, SourceType::Products, &["CREATE o*", "DISALLOW *"]).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::CreatedButWasMaterial);
         assert_eq!(
             (failure.cause.expected.clone(), failure.cause.found.clone()),
@@ -1100,7 +1043,6 @@ mod tests {
         .collect();
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -1133,7 +1075,6 @@ mod tests {
         assert_eq!(trace.unconsumed, ["b", "c"]);
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW b", "DISALLOW *", "ALLOW *"],
         )

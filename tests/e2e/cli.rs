@@ -107,12 +107,16 @@ fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// `stderr` of `what` has every one of `lines`.
+/// `what` succeeded and its stderr has every one of `lines`; returns that
+/// stderr.
 #[track_caller]
-fn says_all(stderr: &str, what: &str, lines: &[&str]) {
+fn succeeds_saying_all(out: &Output, what: &str, lines: &[&str]) -> String {
+    expect_code(out, 0, what);
+    let stderr = text(&out.stderr);
     for line in lines {
         assert!(stderr.contains(line), "{what} lacks {line:?}:\n{stderr}");
     }
+    stderr
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -215,11 +219,9 @@ fn color_always_colors_the_verdicts_and_no_color_turns_auto_off() {
 fn verbose_verify_names_the_keys_links_and_functionaries() {
     let dir = demo_dir();
     let out = verify_demo(dir.path(), &["-v"]);
-    expect_code(&out, 0, "verify -v");
-    let stderr = text(&out.stderr);
-    says_all(
-        &stderr,
-        "-v",
+    succeeds_saying_all(
+        &out,
+        "verify -v",
         &[
             "toto: layout key alice.pub: key id ",
             "toto: loaded clone.210dcc50.link (",
@@ -291,10 +293,8 @@ fn verbose_run_lists_exclusions_and_vv_every_file() {
             .unwrap()
     };
     let out = run("-v");
-    expect_code(&out, 0, "run -v");
-    let stderr = text(&out.stderr);
-    says_all(
-        &stderr,
+    let stderr = succeeds_saying_all(
+        &out,
         "run -v",
         &[
             "toto: excluded src/.git (matches an --exclude pattern)",

@@ -147,6 +147,18 @@ fn in_toto_run_keeps_the_reference_ten_second_default() {
 /// testbed) verifies in that environment with no --trusted-root; under
 /// another instance's trust config it is refused; --trusted-root wins over
 /// the environment.
+/// `check` under the trust config `ours` passes, under `theirs` (another
+/// testbed's) fails.
+#[track_caller]
+fn passes_only_under(ours: &Path, theirs: &Path, what: &str, check: impl Fn(&Path) -> Output) {
+    expect_code(&check(ours), 0, &format!("{what}, same environment"));
+    expect_code(
+        &check(theirs),
+        1,
+        &format!("{what} under another instance's trust config"),
+    );
+}
+
 #[test]
 fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
     let dir = tempdir();
@@ -232,11 +244,11 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
             .output()
             .unwrap()
     };
-    expect_code(&check(&env), 0, "verify-attestation, same environment");
-    expect_code(
-        &check(&other.trust_config_path()),
-        1,
-        "verify-attestation under another instance's trust config",
+    passes_only_under(
+        &env,
+        &other.trust_config_path(),
+        "verify-attestation",
+        check,
     );
 
     // A keyless functionary's link, checked by `toto verify`.
@@ -274,12 +286,7 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
             .output()
             .unwrap()
     };
-    expect_code(&check(&env), 0, "verify, same environment");
-    expect_code(
-        &check(&other.trust_config_path()),
-        1,
-        "verify under another instance's trust config",
-    );
+    passes_only_under(&env, &other.trust_config_path(), "verify", check);
     // Said in --help, with the precedence.
     for command in ["verify", "verify-bundle", "verify-attestation"] {
         let help = toto().args([command, "--help"]).output().unwrap();

@@ -10,8 +10,8 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, python, start_testbed, tempdir, token, toto, verify_attestation,
-    verify_bundle, write, VerifyFlags,
+    expect_code, expect_error, generate_key, python, start_testbed, tempdir, token, toto,
+    verify_attestation, verify_bundle, write, VerifyFlags,
 };
 
 fn stderr(out: &Output) -> String {
@@ -30,12 +30,7 @@ fn json_of(out: &Output, what: &str) -> Value {
 /// A key pair `dir/NAME`(.pub).
 fn key(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&path, &[]);
     path
 }
 

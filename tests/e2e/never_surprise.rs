@@ -10,7 +10,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, generate_key, python, start_testbed, tempdir, token, toto,
+    expect_code, expect_error, generate_key, help_of, python, start_testbed, tempdir, token, toto,
     verify_attestation, verify_bundle, write, VerifyFlags,
 };
 
@@ -130,8 +130,7 @@ fn in_toto_run_keeps_the_reference_ten_second_default() {
     let out = run_in(dir.path(), "t", &key, &["-v", "--", "true"]);
     expect_code(&out, 0, "toto run -v");
     assert!(!stderr(&out).contains("killed after"), "{}", stderr(&out));
-    let help = toto().args(["run", "--help"]).output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help_of(&["run"]);
     let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains("Default: no limit"), "{help}");
 }
@@ -284,8 +283,7 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
     passes_only_under(&env, &other.trust_config_path(), "verify", check);
     // Said in --help, with the precedence.
     for command in ["verify", "verify-bundle", "verify-attestation"] {
-        let help = toto().args([command, "--help"]).output().unwrap();
-        let help = String::from_utf8_lossy(&help.stdout);
+        let help = help_of(&[command]);
         assert!(
             help.contains("--trust-config") && help.contains("TOTO_TRUST_CONFIG"),
             "{command} --help: {help}"

@@ -34,6 +34,13 @@ fn key(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// A new directory with a key pair `k`(.pub) in it.
+fn tempdir_with_key() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let key = key(dir.path(), "k");
+    (dir, key)
+}
+
 /// `toto run -n STEP -k KEY ARGS` in `dir`.
 fn run_in(dir: &Path, step: &str, key: &Path, args: &[&str]) -> Output {
     toto()
@@ -63,8 +70,7 @@ fn link_of(dir: &Path, step: &str) -> Value {
 /// A build longer than 10 s was killed by a default nobody asked for.
 #[test]
 fn a_step_longer_than_ten_seconds_is_not_killed_by_a_default_timeout() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let out = run_in(dir.path(), "slow", &key, &["--", "sleep", "11"]);
     expect_code(&out, 0, "an 11-second step under `toto run`");
     assert_eq!(
@@ -76,8 +82,7 @@ fn a_step_longer_than_ten_seconds_is_not_killed_by_a_default_timeout() {
 /// `--timeout N` kills the step, and the message names the flag.
 #[test]
 fn an_explicit_timeout_kills_the_step_and_names_the_flag() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let out = run_in(
         dir.path(),
         "slow",
@@ -97,8 +102,7 @@ fn an_explicit_timeout_kills_the_step_and_names_the_flag() {
 /// `--run-timeout` replaces it; `toto run` says nothing of a limit.
 #[test]
 fn in_toto_run_keeps_the_reference_ten_second_default() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let bin = dir.path().join("bin");
     let out = toto().arg("install-compat").arg(&bin).output().unwrap();
     expect_code(&out, 0, "install-compat");
@@ -297,8 +301,7 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
 /// `--encoding` is the name, and `--format` the output format.
 #[test]
 fn format_for_the_encoding_is_deprecated_in_favour_of_encoding() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let old = dir.path().join("old");
     std::fs::create_dir_all(&old).unwrap();
     let out = run_in(&old, "a", &key, &["--format", "metablock", "-x"]);
@@ -651,8 +654,7 @@ fn trust_update_reports_in_json() {
 /// --gpg` refuses `--format json` rather than printing text instead.
 #[test]
 fn sign_and_mock_report_in_json() {
-    let dir = tempdir();
-    let signer = key(dir.path(), "k");
+    let (dir, signer) = tempdir_with_key();
     let out = run_in(dir.path(), "a", &signer, &["--encoding", "metablock", "-x"]);
     expect_code(&out, 0, "run");
     let link = std::fs::read_dir(dir.path())

@@ -96,15 +96,22 @@ fn demo_dir() -> tempfile::TempDir {
     demo_copy()
 }
 
+/// `toto verify` of the demo in `dir`, `NO_COLOR` unset.
+fn verify_demo_command(dir: &Path) -> Command {
+    let mut verify = toto();
+    verify.current_dir(dir).env_remove("NO_COLOR").args([
+        "verify",
+        "-l",
+        "root.layout",
+        "-k",
+        "alice.pub",
+    ]);
+    verify
+}
+
 /// `toto verify` of the demo in `dir`, with `extra` arguments.
 fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
-    toto()
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .args(extra)
-        .output()
-        .unwrap()
+    verify_demo_command(dir).args(extra).output().unwrap()
 }
 
 /// `what` succeeded and its stderr has every one of `lines`; returns that
@@ -167,18 +174,9 @@ fn color_always_colors_the_verdicts_and_no_color_turns_auto_off() {
     );
 
     let dir = demo_dir();
-    let out = toto()
-        .current_dir(dir.path())
+    let out = verify_demo_command(dir.path())
         .env("NO_COLOR", "1")
-        .args([
-            "verify",
-            "-l",
-            "root.layout",
-            "-k",
-            "alice.pub",
-            "--color",
-            "auto",
-        ])
+        .args(["--color", "auto"])
         .output()
         .unwrap();
     expect_code(&out, 0, "NO_COLOR=1 verify --color auto");

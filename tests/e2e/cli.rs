@@ -96,23 +96,34 @@ fn demo_dir() -> tempfile::TempDir {
     demo_copy()
 }
 
-/// `toto verify` of the demo in `dir`, with `extra` arguments.
-fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
-    toto()
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .args(["verify", "-l", "root.layout", "-k", "alice.pub"])
-        .args(extra)
-        .output()
-        .unwrap()
+/// `toto verify` of the demo in `dir`, `NO_COLOR` unset.
+fn verify_demo_command(dir: &Path) -> Command {
+    let mut verify = toto();
+    verify.current_dir(dir).env_remove("NO_COLOR").args([
+        "verify",
+        "-l",
+        "root.layout",
+        "-k",
+        "alice.pub",
+    ]);
+    verify
 }
 
-/// `stderr` of `what` has every one of `lines`.
+/// `toto verify` of the demo in `dir`, with `extra` arguments.
+fn verify_demo(dir: &Path, extra: &[&str]) -> Output {
+    verify_demo_command(dir).args(extra).output().unwrap()
+}
+
+/// `what` succeeded and its stderr has every one of `lines`; returns that
+/// stderr.
 #[track_caller]
-fn says_all(stderr: &str, what: &str, lines: &[&str]) {
+fn succeeds_saying_all(out: &Output, what: &str, lines: &[&str]) -> String {
+    expect_code(out, 0, what);
+    let stderr = text(&out.stderr);
     for line in lines {
         assert!(stderr.contains(line), "{what} lacks {line:?}:\n{stderr}");
     }
+    stderr
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -163,18 +174,9 @@ fn color_always_colors_the_verdicts_and_no_color_turns_auto_off() {
     );
 
     let dir = demo_dir();
-    let out = toto()
-        .current_dir(dir.path())
+    let out = verify_demo_command(dir.path())
         .env("NO_COLOR", "1")
-        .args([
-            "verify",
-            "-l",
-            "root.layout",
-            "-k",
-            "alice.pub",
-            "--color",
-            "auto",
-        ])
+        .args(["--color", "auto"])
         .output()
         .unwrap();
     expect_code(&out, 0, "NO_COLOR=1 verify --color auto");
@@ -215,11 +217,9 @@ fn color_always_colors_the_verdicts_and_no_color_turns_auto_off() {
 fn verbose_verify_names_the_keys_links_and_functionaries() {
     let dir = demo_dir();
     let out = verify_demo(dir.path(), &["-v"]);
-    expect_code(&out, 0, "verify -v");
-    let stderr = text(&out.stderr);
-    says_all(
-        &stderr,
-        "-v",
+    succeeds_saying_all(
+        &out,
+        "verify -v",
         &[
             "toto: layout key alice.pub: key id ",
             "toto: loaded clone.210dcc50.link (",
@@ -291,10 +291,8 @@ fn verbose_run_lists_exclusions_and_vv_every_file() {
             .unwrap()
     };
     let out = run("-v");
-    expect_code(&out, 0, "run -v");
-    let stderr = text(&out.stderr);
-    says_all(
-        &stderr,
+    let stderr = succeeds_saying_all(
+        &out,
         "run -v",
         &[
             "toto: excluded src/.git (matches an --exclude pattern)",

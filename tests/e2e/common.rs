@@ -223,6 +223,14 @@ pub fn generate_key(path: &Path, extra: &[&str]) {
     expect_code(&generate.output().unwrap(), 0, &what);
 }
 
+/// The help `toto COMMAND… --help` prints, which must succeed.
+#[track_caller]
+pub fn help_of(command: &[&str]) -> String {
+    let out = toto().args(command).arg("--help").output().unwrap();
+    expect_code(&out, 0, &format!("{} --help", command.join(" ")));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `toto attest KEYLESS… --predicate-type https://slsa.dev/provenance/v1
 /// --predicate PREDICATE --subject SUBJECT -o BUNDLE`, which must succeed.
 #[track_caller]

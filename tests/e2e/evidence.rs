@@ -274,8 +274,7 @@ fn the_step_does_not_inherit_totos_credentials() {
             "{name} with --pass-credentials"
         );
     }
-    let help = toto().args(["run", "--help"]).output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help_of(&["run"]);
     assert!(
         help.contains("--pass-credentials") && help.contains("TOTO_KEY_PASSWORD"),
         "{help}"

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::common::{
-    expect_code, expect_error, keyless, owner_signed_layout, start_testbed, tempdir, token, toto,
-    write,
+    expect_code, expect_error, generate_key, keyless, owner_signed_layout, start_testbed, tempdir,
+    token, toto, write,
 };
 
 /// `toto run -n build --keyless … -p out -- sh -c 'echo ran > out'` in `work`,
@@ -177,16 +177,6 @@ fn an_unreachable_fulcio_or_rekor_is_refused_before_the_step_runs() {
     assert_eq!(tb.log_size(), 1);
 }
 
-/// A new key pair `dir/name`(.pub).
-fn key_pair(dir: &Path, name: &str) {
-    let out = toto()
-        .current_dir(dir)
-        .args(["key", "generate", "-o", name])
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
-}
-
 /// A layout with one step whose functionary is `bob`, and a link of it.
 struct KeyAndKeyless {
     dir: tempfile::TempDir,
@@ -198,7 +188,7 @@ impl KeyAndKeyless {
         let dir = tempdir();
         let tb = start_testbed(dir.path());
         let root = dir.path();
-        key_pair(root, "bob");
+        generate_key(&root.join("bob"), &[]);
         let toml = write(
             &root.join("chain.toml"),
             "expires = \"30d\"\n[[steps]]\nname = \"build\"\nfunctionaries = [\"bob.pub\"]\n\
@@ -268,7 +258,7 @@ fn a_key_signature_after_a_keyless_one_is_refused_as_it_would_break_the_bundle()
     expect_code(&out, 0, "layout sign --keyless");
     let layout = chain.root().join("root.layout");
     let before = std::fs::read(&layout).unwrap();
-    key_pair(chain.root(), "carol");
+    generate_key(&chain.root().join("carol"), &[]);
     let append = [
         "--key".to_owned(),
         "carol".to_owned(),

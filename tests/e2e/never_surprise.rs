@@ -10,8 +10,8 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::common::{
-    expect_code, expect_error, python, start_testbed, tempdir, token, toto, verify_attestation,
-    verify_bundle, write, VerifyFlags,
+    expect_code, expect_error, generate_key, help_of, python, start_testbed, tempdir, token, toto,
+    verify_attestation, verify_bundle, write, VerifyFlags,
 };
 
 fn stderr(out: &Output) -> String {
@@ -30,13 +30,15 @@ fn json_of(out: &Output, what: &str) -> Value {
 /// A key pair `dir/NAME`(.pub).
 fn key(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&path, &[]);
     path
+}
+
+/// A new directory with a key pair `k`(.pub) in it.
+fn tempdir_with_key() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let key = key(dir.path(), "k");
+    (dir, key)
 }
 
 /// `toto run -n STEP -k KEY ARGS` in `dir`.
@@ -68,8 +70,7 @@ fn link_of(dir: &Path, step: &str) -> Value {
 /// A build longer than 10 s was killed by a default nobody asked for.
 #[test]
 fn a_step_longer_than_ten_seconds_is_not_killed_by_a_default_timeout() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let out = run_in(dir.path(), "slow", &key, &["--", "sleep", "11"]);
     expect_code(&out, 0, "an 11-second step under `toto run`");
     assert_eq!(
@@ -81,8 +82,7 @@ fn a_step_longer_than_ten_seconds_is_not_killed_by_a_default_timeout() {
 /// `--timeout N` kills the step, and the message names the flag.
 #[test]
 fn an_explicit_timeout_kills_the_step_and_names_the_flag() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let out = run_in(
         dir.path(),
         "slow",
@@ -102,8 +102,7 @@ fn an_explicit_timeout_kills_the_step_and_names_the_flag() {
 /// `--run-timeout` replaces it; `toto run` says nothing of a limit.
 #[test]
 fn in_toto_run_keeps_the_reference_ten_second_default() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let bin = dir.path().join("bin");
     let out = toto().arg("install-compat").arg(&bin).output().unwrap();
     expect_code(&out, 0, "install-compat");
@@ -135,8 +134,7 @@ fn in_toto_run_keeps_the_reference_ten_second_default() {
     let out = run_in(dir.path(), "t", &key, &["-v", "--", "true"]);
     expect_code(&out, 0, "toto run -v");
     assert!(!stderr(&out).contains("killed after"), "{}", stderr(&out));
-    let help = toto().args(["run", "--help"]).output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help_of(&["run"]);
     let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains("Default: no limit"), "{help}");
 }
@@ -147,6 +145,18 @@ fn in_toto_run_keeps_the_reference_ten_second_default() {
 /// testbed) verifies in that environment with no --trusted-root; under
 /// another instance's trust config it is refused; --trusted-root wins over
 /// the environment.
+/// `check` under the trust config `ours` passes, under `theirs` (another
+/// testbed's) fails.
+#[track_caller]
+fn passes_only_under(ours: &Path, theirs: &Path, what: &str, check: impl Fn(&Path) -> Output) {
+    expect_code(&check(ours), 0, &format!("{what}, same environment"));
+    expect_code(
+        &check(theirs),
+        1,
+        &format!("{what} under another instance's trust config"),
+    );
+}
+
 #[test]
 fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
     let dir = tempdir();
@@ -232,11 +242,11 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
             .output()
             .unwrap()
     };
-    expect_code(&check(&env), 0, "verify-attestation, same environment");
-    expect_code(
-        &check(&other.trust_config_path()),
-        1,
-        "verify-attestation under another instance's trust config",
+    passes_only_under(
+        &env,
+        &other.trust_config_path(),
+        "verify-attestation",
+        check,
     );
 
     // A keyless functionary's link, checked by `toto verify`.
@@ -274,16 +284,10 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
             .output()
             .unwrap()
     };
-    expect_code(&check(&env), 0, "verify, same environment");
-    expect_code(
-        &check(&other.trust_config_path()),
-        1,
-        "verify under another instance's trust config",
-    );
+    passes_only_under(&env, &other.trust_config_path(), "verify", check);
     // Said in --help, with the precedence.
     for command in ["verify", "verify-bundle", "verify-attestation"] {
-        let help = toto().args([command, "--help"]).output().unwrap();
-        let help = String::from_utf8_lossy(&help.stdout);
+        let help = help_of(&[command]);
         assert!(
             help.contains("--trust-config") && help.contains("TOTO_TRUST_CONFIG"),
             "{command} --help: {help}"
@@ -297,8 +301,7 @@ fn a_bundle_verifies_in_the_trust_config_environment_that_signed_it() {
 /// `--encoding` is the name, and `--format` the output format.
 #[test]
 fn format_for_the_encoding_is_deprecated_in_favour_of_encoding() {
-    let dir = tempdir();
-    let key = key(dir.path(), "k");
+    let (dir, key) = tempdir_with_key();
     let old = dir.path().join("old");
     std::fs::create_dir_all(&old).unwrap();
     let out = run_in(&old, "a", &key, &["--format", "metablock", "-x"]);
@@ -651,8 +654,7 @@ fn trust_update_reports_in_json() {
 /// --gpg` refuses `--format json` rather than printing text instead.
 #[test]
 fn sign_and_mock_report_in_json() {
-    let dir = tempdir();
-    let signer = key(dir.path(), "k");
+    let (dir, signer) = tempdir_with_key();
     let out = run_in(dir.path(), "a", &signer, &["--encoding", "metablock", "-x"]);
     expect_code(&out, 0, "run");
     let link = std::fs::read_dir(dir.path())

@@ -196,15 +196,23 @@ type Make = fn(&Path) -> PathBuf;
 /// What the tests put where a file should be, and what toto calls it.
 const HOSTILE: [(Make, &str); 2] = [(dev_zero, "a character device"), (mkfifo, "a FIFO")];
 
-#[test]
-fn verify_bundle_refuses_a_bundle_that_is_dev_zero_or_a_fifo() {
+/// Runs `test` once per hostile kind, in a new directory holding that
+/// hostile file at `name`: `test(dir, file, kind)`.
+fn each_hostile(name: &str, test: impl Fn(&Path, PathBuf, &str)) {
     for (make, kind) in HOSTILE {
         let dir = tempdir();
-        let artifact = write(&dir.path().join("a.txt"), "a\n");
-        let bundle = make(&dir.path().join("a.txt.sigstore.json"));
+        let file = make(&dir.path().join(name));
+        test(dir.path(), file, kind);
+    }
+}
+
+#[test]
+fn verify_bundle_refuses_a_bundle_that_is_dev_zero_or_a_fifo() {
+    each_hostile("a.txt.sigstore.json", |dir, bundle, kind| {
+        let artifact = write(&dir.join("a.txt"), "a\n");
         let needle = format!("a.txt.sigstore.json is {kind}, not a regular file");
         both_refused(&bundle, &artifact, [&needle, &needle], "");
-    }
+    });
 }
 
 /// `verify-bundle` and `verify-attestation` of `bundle` for `artifact`
@@ -241,10 +249,8 @@ fn verify_bundle_refuses_a_key_that_is_a_fifo() {
 
 #[test]
 fn verify_bundle_and_attestation_refuse_an_artifact_that_is_a_fifo_or_dev_zero() {
-    for (make, kind) in HOSTILE {
-        let dir = tempdir();
-        let bundle = write(&dir.path().join("b.sigstore.json"), "{}");
-        let artifact = make(&dir.path().join("artifact"));
+    each_hostile("artifact", |dir, artifact, kind| {
+        let bundle = write(&dir.join("b.sigstore.json"), "{}");
         let is = format!("{} is {kind}, not a regular file", artifact.display());
         let needles = [&format!("artifact {is}"), &format!("subject {is}")];
         both_refused(
@@ -253,7 +259,7 @@ fn verify_bundle_and_attestation_refuse_an_artifact_that_is_a_fifo_or_dev_zero()
             needles.map(String::as_str),
             " --subject",
         );
-    }
+    });
 }
 
 #[test]

@@ -227,12 +227,7 @@ fn layout_format_example_verifies_and_catches_a_replaced_tarball() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("warning"), "{stderr}");
     let owner = scratch.path().join("owner");
-    let out = toto()
-        .args(["key", "generate", "-o"])
-        .arg(&owner)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "key generate");
+    generate_key(&owner, &[]);
     let out = toto()
         .args(["layout", "sign", "--key"])
         .arg(&owner)

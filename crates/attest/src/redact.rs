@@ -488,27 +488,28 @@ mod tests {
             .collect()
     }
 
+    /// An armored OpenPGP private key block, and a private key without its
+    /// end line (`head -n 3 key.pem`, then the build goes on; or cut off in
+    /// the middle of the body).
     #[test]
-    fn an_armored_openpgp_private_key_block_is_redacted() {
+    fn private_key_blocks_are_redacted_with_or_without_their_end_line() {
         let r = Redactor::new(&[], true, &[]).unwrap();
-        let text = "exported:\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGX0c2sBCADQ9m1nq3F\n=mX2a\n-----END PGP PRIVATE KEY BLOCK-----\ndone\n";
-        let (out, n) = r.redact(text);
-        assert_eq!(out, "exported:\n[REDACTED]\ndone\n");
-        assert_eq!(n, 1);
-    }
-
-    #[test]
-    fn a_private_key_without_its_end_line_is_redacted() {
-        let r = Redactor::new(&[], true, &[]).unwrap();
-        // `head -n 3 key.pem`, then the build goes on.
-        let text = "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAMwAAAAtzc2gtZWQyNTUxOQAAACB\nbuild ok\n";
-        let (out, n) = r.redact(text);
-        assert_eq!(out, "key:\n[REDACTED]\nbuild ok\n");
-        assert_eq!(n, 1);
-        // Cut off in the middle of the body.
-        let (out, _) =
-            r.redact("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nMIIEpAIB");
-        assert_eq!(out, "[REDACTED]");
+        for (text, expected) in [
+            (
+                "exported:\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGX0c2sBCADQ9m1nq3F\n=mX2a\n-----END PGP PRIVATE KEY BLOCK-----\ndone\n",
+                "exported:\n[REDACTED]\ndone\n",
+            ),
+            (
+                "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAMwAAAAtzc2gtZWQyNTUxOQAAACB\nbuild ok\n",
+                "key:\n[REDACTED]\nbuild ok\n",
+            ),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nMIIEpAIB",
+                "[REDACTED]",
+            ),
+        ] {
+            assert_eq!(r.redact(text), (expected.to_owned(), 1), "{text}");
+        }
     }
 
     #[test]

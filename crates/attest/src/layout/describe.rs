@@ -563,14 +563,14 @@ fn check_rules(layout: &Layout) -> Result<(), DescriptionError> {
                 ));
             }
             match rule {
-                Rule::Match { dest_name, .. } if dest_name == item.as_str() => {
+                Rule::Match(m) if m.dest_name == item.as_str() => {
                     return Err(pointless(rule, RuleProblem::FromItself { kind }));
                 }
-                Rule::Match { dest_name, .. } if !known.iter().any(|k| k.as_str() == dest_name) => {
+                Rule::Match(m) if !known.iter().any(|k| k.as_str() == m.dest_name) => {
                     return Err(pointless(
                         rule,
                         RuleProblem::UnknownStep {
-                            from: dest_name.clone(),
+                            from: m.dest_name.clone(),
                             known: known.clone(),
                         },
                     ));
@@ -591,8 +591,8 @@ pub fn warnings(layout: &Layout) -> Vec<Warning> {
     let consumed = |step: &StepName| {
         rule_lists(layout).any(|(_, _, _, rules)| {
             rules.iter().any(|r| {
-                matches!(r, Rule::Match { dest_type: SourceType::Products, dest_name, .. }
-                    if dest_name == step.as_str())
+                matches!(r, Rule::Match(m)
+                    if m.dest_type == SourceType::Products && m.dest_name == step.as_str())
             })
         })
     };
@@ -608,7 +608,7 @@ pub fn warnings(layout: &Layout) -> Vec<Warning> {
             let guarded = rules
                 .get(at + 1..)
                 .is_some_and(|rest| rest.iter().any(|r| matches!(r, Rule::Disallow(_))));
-            if matches!(rule, Rule::Match { .. }) && !guarded {
+            if matches!(rule, Rule::Match(_)) && !guarded {
                 out.push(Warning::MatchNeverFails {
                     kind,
                     item: item.clone(),

@@ -194,20 +194,14 @@ pub fn trace_item_rules<'a>(
                 }
                 Vec::new()
             }
-            Rule::Match {
-                pattern,
-                source_prefix,
-                dest_type,
-                dest_prefix,
-                dest_name,
-            } => match steps(dest_name) {
+            Rule::Match(m) => match steps(&m.dest_name) {
                 None => Vec::new(),
                 Some((dest_materials, dest_products)) => {
-                    let dest = dest_type.pick(dest_materials, dest_products);
+                    let dest = m.dest_type.pick(dest_materials, dest_products);
                     let hits = match_rule(
-                        &Pattern::new(pattern),
-                        source_prefix,
-                        dest_prefix,
+                        &Pattern::new(&m.pattern),
+                        &m.source_prefix,
+                        &m.dest_prefix,
                         &queue,
                         artifacts,
                         dest,
@@ -403,14 +397,13 @@ mod tests {
 
     type Steps = BTreeMap<&'static str, (ArtifactMap, ArtifactMap)>;
 
-    /// Applies `rule_texts` to `source` of `steps[item]`.
+    /// Applies `rule_texts` to `source` of `steps["item"]`.
     fn run(
         steps: &Steps,
-        item: &str,
         source: SourceType,
         rule_texts: &[&str],
     ) -> Result<Vec<RuleTrace>, RuleFailure> {
-        let (materials, products) = &steps[item];
+        let (materials, products) = &steps["item"];
         let lookup = |name: &str| steps.get(name).map(|(m, p)| (m, p));
         verify_item_rules(&rules(rule_texts), source, materials, products, &lookup)
     }
@@ -434,16 +427,10 @@ mod tests {
             map(&[("kept", 'a'), ("changed", 'c')]),
             map(&[("kept", 'a'), ("new", 'd'), ("changed", 'e')]),
         );
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["CREATE *", "ALLOW *"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["CREATE *", "ALLOW *"]).unwrap();
         assert_eq!(consumed(&t), [vec!["new"], vec!["changed", "kept"]]);
         // On materials, CREATE never consumes anything.
-        let t = run(&steps, "item", SourceType::Materials, &["CREATE *"]).unwrap();
+        let t = run(&steps, SourceType::Materials, &["CREATE *"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
@@ -453,9 +440,9 @@ mod tests {
             map(&[("kept", 'a'), ("gone", 'b')]),
             map(&[("kept", 'a'), ("new", 'c')]),
         );
-        let t = run(&steps, "item", SourceType::Materials, &["DELETE *"]).unwrap();
+        let t = run(&steps, SourceType::Materials, &["DELETE *"]).unwrap();
         assert_eq!(consumed(&t), [vec!["gone"]]);
-        let t = run(&steps, "item", SourceType::Products, &["DELETE *"]).unwrap();
+        let t = run(&steps, SourceType::Products, &["DELETE *"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
@@ -466,7 +453,7 @@ mod tests {
             map(&[("same", 'a'), ("changed", 'e'), ("new", 'f')]),
         );
         for source in [SourceType::Materials, SourceType::Products] {
-            let t = run(&steps, "item", source, &["MODIFY *"]).unwrap();
+            let t = run(&steps, source, &["MODIFY *"]).unwrap();
             assert_eq!(consumed(&t), [vec!["changed"]]);
         }
         // A digest set that only adds an algorithm counts as modified
@@ -480,7 +467,7 @@ mod tests {
             .unwrap()
             .1
             .insert("x".into(), DigestSet::new(both).unwrap());
-        let t = run(&steps, "item", SourceType::Products, &["MODIFY x"]).unwrap();
+        let t = run(&steps, SourceType::Products, &["MODIFY x"]).unwrap();
         assert_eq!(consumed(&t), [vec!["x"]]);
     }
 
@@ -492,19 +479,12 @@ mod tests {
         );
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &["ALLOW *.py", "ALLOW b.txt", "DISALLOW *"],
         )
         .unwrap();
         assert_eq!(consumed(&t), [vec!["a.py", "c.py"], vec!["b.txt"], vec![]]);
-        let e = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["ALLOW *.txt", "DISALLOW *"],
-        )
-        .unwrap_err();
+        let e = run(&steps, SourceType::Products, &["ALLOW *.txt", "DISALLOW *"]).unwrap_err();
         assert_eq!(e.kind, FailureKind::Disallowed);
         assert_eq!(e.artifact, "a.py");
         assert_eq!(e.source_type, SourceType::Products);
@@ -515,52 +495,28 @@ mod tests {
         );
         assert_eq!(e.cause.kind, CauseKind::Disallowed);
         // DISALLOW before ALLOW fails; a DISALLOW that matches nothing passes.
-        assert!(run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["DISALLOW *.py", "ALLOW *"]
-        )
-        .is_err());
-        assert!(run(&steps, "item", SourceType::Products, &["DISALLOW *.rs"]).is_ok());
+        assert!(run(&steps, SourceType::Products, &["DISALLOW *.py", "ALLOW *"]).is_err());
+        assert!(run(&steps, SourceType::Products, &["DISALLOW *.rs"]).is_ok());
         // What is left at the end is allowed.
-        assert!(run(&steps, "item", SourceType::Products, &[]).is_ok());
+        assert!(run(&steps, SourceType::Products, &[]).is_ok());
     }
 
     #[test]
     fn require_is_literal_checks_the_queue_and_consumes_nothing() {
         let steps = item(ArtifactMap::new(), map(&[("a", 'a'), ("*", 'b')]));
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["REQUIRE a", "DISALLOW b"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["REQUIRE a", "DISALLOW b"]).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new(), vec![]]);
         // Still queued after REQUIRE: a later rule can consume it.
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["REQUIRE a", "ALLOW a"],
-        )
-        .unwrap();
+        let t = run(&steps, SourceType::Products, &["REQUIRE a", "ALLOW a"]).unwrap();
         assert_eq!(consumed(&t), [vec![], vec!["a"]]);
         // Consumed before: fails.
-        let e = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["ALLOW a", "REQUIRE a"],
-        )
-        .unwrap_err();
+        let e = run(&steps, SourceType::Products, &["ALLOW a", "REQUIRE a"]).unwrap_err();
         assert_eq!((e.kind, e.artifact.as_str()), (FailureKind::Required, "a"));
         // Never there: fails; looks at the source type only.
-        assert!(run(&steps, "item", SourceType::Materials, &["REQUIRE a"]).is_err());
+        assert!(run(&steps, SourceType::Materials, &["REQUIRE a"]).is_err());
         // Not a pattern: `?` is a literal name here.
-        assert!(run(&steps, "item", SourceType::Products, &["REQUIRE ?"]).is_err());
-        assert!(run(&steps, "item", SourceType::Products, &["REQUIRE *"]).is_ok());
+        assert!(run(&steps, SourceType::Products, &["REQUIRE ?"]).is_err());
+        assert!(run(&steps, SourceType::Products, &["REQUIRE *"]).is_ok());
     }
 
     fn match_steps() -> Steps {
@@ -594,23 +550,42 @@ mod tests {
         .collect()
     }
 
+    /// What one rule consumes of `match_steps`' item materials.
+    fn consumed_by_match(rule: &str) -> Vec<String> {
+        let t = run(&match_steps(), SourceType::Materials, &[rule]).unwrap();
+        let [only] = &t[..] else {
+            panic!("one rule, one trace: {t:?}");
+        };
+        only.consumed.clone()
+    }
+
     #[test]
     fn match_with_prefixes_compares_digests() {
-        let steps = match_steps();
-        let m = SourceType::Materials;
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH *.py IN src WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        // b.py differs in digest, c.py has no dist/ counterpart.
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
+        let none: &[&str] = &[];
+        for (rule, expected) in [
+            // b.py differs in digest, c.py has no dist/ counterpart.
+            (
+                "MATCH *.py IN src WITH PRODUCTS IN dist FROM build",
+                &["src/a.py"][..],
+            ),
+            // Source prefix only: the rest is looked up as is.
+            ("MATCH * IN src WITH PRODUCTS FROM build", &["src/a.py"]),
+            // A trailing slash on the prefix is the same prefix.
+            ("MATCH * IN src/ WITH PRODUCTS FROM build", &["src/a.py"]),
+            // No prefix: whole paths.
+            ("MATCH * WITH PRODUCTS FROM build", &["src/c.py"]),
+            // Destination prefix only: src/a.py is looked up as dist/src/a.py.
+            ("MATCH * WITH PRODUCTS IN dist FROM build", none),
+            // The prefix is literal, never globbed; the pattern is not
+            // applied to the prefix.
+            ("MATCH * IN s* WITH PRODUCTS FROM build", none),
+            ("MATCH src/* IN src WITH PRODUCTS IN dist FROM build", none),
+        ] {
+            assert_eq!(consumed_by_match(rule), expected, "{rule}");
+        }
         let e = run(
-            &steps,
-            "item",
-            m,
+            &match_steps(),
+            SourceType::Materials,
             &[
                 "MATCH *.py IN src WITH PRODUCTS IN dist FROM build",
                 "ALLOW other",
@@ -619,75 +594,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.artifact, "src/b.py");
-        // Source prefix only: the rest is looked up as is.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN src WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        // A trailing slash on the prefix is the same prefix.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN src/ WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        // No prefix: whole paths.
-        let t = run(&steps, "item", m, &["MATCH * WITH PRODUCTS FROM build"]).unwrap();
-        assert_eq!(consumed(&t), [vec!["src/c.py"]]);
-        // Destination prefix only: src/a.py is looked up as dist/src/a.py.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
-        // The prefix is literal, never globbed; the pattern is not
-        // applied to the prefix.
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH * IN s* WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
-        let t = run(
-            &steps,
-            "item",
-            m,
-            &["MATCH src/* IN src WITH PRODUCTS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
     }
 
     #[test]
     fn match_looks_at_the_named_side_only() {
-        let steps = match_steps();
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Materials,
-            &["MATCH *.py WITH MATERIALS FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [vec!["src/a.py"]]);
-        let t = run(
-            &steps,
-            "item",
-            SourceType::Materials,
-            &["MATCH *.py IN src WITH MATERIALS IN dist FROM build"],
-        )
-        .unwrap();
-        assert_eq!(consumed(&t), [Vec::<&str>::new()]);
+        assert_eq!(
+            consumed_by_match("MATCH *.py WITH MATERIALS FROM build"),
+            ["src/a.py"]
+        );
+        assert!(
+            consumed_by_match("MATCH *.py IN src WITH MATERIALS IN dist FROM build").is_empty()
+        );
     }
 
     #[test]
@@ -714,7 +631,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM other"],
         )
@@ -728,7 +644,6 @@ mod tests {
         let steps = match_steps();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM nowhere", "ALLOW *"],
         )
@@ -736,7 +651,6 @@ mod tests {
         assert_eq!(consumed(&t)[0], Vec::<&str>::new());
         let e = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW *"],
         )
@@ -749,7 +663,6 @@ mod tests {
         let steps = match_steps();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW src/a.py", "MATCH * IN src WITH PRODUCTS FROM build"],
         )
@@ -771,7 +684,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN a\\b WITH PRODUCTS FROM other"],
         )
@@ -787,7 +699,6 @@ mod tests {
         .collect();
         let e = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -802,7 +713,6 @@ mod tests {
         // Without a source prefix, the path is used as is.
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &[
                 "MATCH src/* WITH PRODUCTS FROM nowhere",
@@ -824,7 +734,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -857,7 +766,6 @@ mod tests {
         .collect();
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &[
                 "MATCH * IN dist WITH PRODUCTS IN src FROM build",
@@ -873,7 +781,6 @@ mod tests {
         assert_eq!(t.kind, FailureKind::Required);
         let t = run(
             &steps,
-            "item",
             SourceType::Products,
             &[
                 "MATCH * IN dist WITH PRODUCTS IN src FROM build",
@@ -1007,62 +914,49 @@ mod tests {
             map(&[("gone", 'a'), ("kept", 'a'), ("new", 'b')]),
             map(&[("kept", 'a'), ("made", 'c')]),
         );
-        let cause = |steps: &Steps, source, rules: &[&str]| {
-            let failure = run(steps, "item", source, rules).unwrap_err();
+        for (source, rules, kind, rule, says) in [
             (
-                failure.cause.kind,
-                failure.cause.rule.clone(),
-                failure.to_string(),
-            )
-        };
-        let (kind, rule, text) = cause(&steps, SourceType::Materials, &["DELETE *", "DISALLOW *"]);
-        assert_eq!(
-            (kind, rule.as_deref()),
-            (CauseKind::DeletedButStillPresent, Some("DELETE *"))
-        );
-        assert_eq!(
-            text,
-            "materials artifact \"kept\" was not consumed by \"DELETE *\": it is still among the products; \"DISALLOW *\" then refused it"
-        );
-        let (kind, _, text) = cause(
-            &steps,
-            SourceType::Products,
-            &["ALLOW kept", "MODIFY *", "DISALLOW *"],
-        );
-        assert_eq!(kind, CauseKind::ModifyAbsent);
-        assert!(
-            text.contains(
-                "\"made\" was not consumed by \"MODIFY *\": it is not among the materials"
+                SourceType::Materials,
+                &["DELETE *", "DISALLOW *"][..],
+                CauseKind::DeletedButStillPresent,
+                "DELETE *",
+                "materials artifact \"kept\" was not consumed by \"DELETE *\": it is still among the products; \"DISALLOW *\" then refused it",
             ),
-            "{text}"
-        );
-        let (kind, rule, text) = cause(&steps, SourceType::Products, &["ALLOW m*", "REQUIRE made"]);
-        assert_eq!(
-            (kind, rule.as_deref()),
-            (CauseKind::RequiredConsumed, Some("ALLOW m*"))
-        );
-        assert_eq!(
-            text,
-            "rule \"REQUIRE made\" failed: products artifact \"made\" was consumed by the earlier rule \"ALLOW m*\""
-        );
-        let (kind, rule, text) = cause(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW gone"],
-        );
-        assert_eq!(
-            (kind, rule.as_deref()),
             (
+                SourceType::Products,
+                &["ALLOW kept", "MODIFY *", "DISALLOW *"],
+                CauseKind::ModifyAbsent,
+                "MODIFY *",
+                "\"made\" was not consumed by \"MODIFY *\": it is not among the materials",
+            ),
+            (
+                SourceType::Products,
+                &["ALLOW m*", "REQUIRE made"],
+                CauseKind::RequiredConsumed,
+                "ALLOW m*",
+                "rule \"REQUIRE made\" failed: products artifact \"made\" was consumed by the earlier rule \"ALLOW m*\"",
+            ),
+            (
+                SourceType::Materials,
+                &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW gone"],
                 CauseKind::NoSourceLink,
-                Some("MATCH * WITH PRODUCTS FROM nowhere")
-            )
-        );
-        assert!(text.contains("there is no link for \"nowhere\""), "{text}");
+                "MATCH * WITH PRODUCTS FROM nowhere",
+                "there is no link for \"nowhere\"",
+            ),
+        ] {
+            let failure = run(&steps, source, rules).unwrap_err();
+            assert_eq!(
+                (failure.cause.kind, failure.cause.rule.as_deref()),
+                (kind, Some(rule)),
+                "{rules:?}"
+            );
+            let text = failure.to_string();
+            assert!(text.contains(says), "{text}");
+        }
         // With prefixes: the destination path is looked up under its prefix.
         steps.insert("other", (ArtifactMap::new(), map(&[("dist/gone", 'b')])));
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &[
                 "MATCH * IN g WITH PRODUCTS IN dist FROM other",
@@ -1102,12 +996,12 @@ mod tests {
             "MATCH bin/* WITH PRODUCTS FROM build",
             "DISALLOW *",
         ];
-        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        let failure = run(&steps, SourceType::Materials, &rules).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::DigestMismatch);
         assert_eq!(failure.cause.source_step.as_deref(), Some("build"));
         // Without build's copy, the first rule that selected it is named.
         steps.insert("build", (ArtifactMap::new(), ArtifactMap::new()));
-        let failure = run(&steps, "item", SourceType::Materials, &rules).unwrap_err();
+        let failure = run(&steps, SourceType::Materials, &rules).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::AbsentFromSource);
         assert_eq!(failure.cause.source_step.as_deref(), Some("fetch"));
         assert_eq!(
@@ -1117,7 +1011,6 @@ mod tests {
         // No earlier rule selected it: DISALLOW itself is the cause.
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW lib/*", "DISALLOW *"],
         )
@@ -1129,13 +1022,7 @@ mod tests {
     #[test]
     fn create_of_a_material_and_an_unresolved_match_name_their_paths() {
         let steps = item(map(&[("out", 'a')]), map(&[("out", 'b')]));
-        let failure = run(
-            &steps,
-            "item",
-            SourceType::Products,
-            &["CREATE o*", "DISALLOW *"],
-        )
-        .unwrap_err();
+        let failure = run(&steps, SourceType::Products, &["CREATE o*", "DISALLOW *"]).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::CreatedButWasMaterial);
         assert_eq!(
             (failure.cause.expected.clone(), failure.cause.found.clone()),
@@ -1156,7 +1043,6 @@ mod tests {
         .collect();
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["MATCH * IN src WITH PRODUCTS FROM other"],
         )
@@ -1189,7 +1075,6 @@ mod tests {
         assert_eq!(trace.unconsumed, ["b", "c"]);
         let failure = run(
             &steps,
-            "item",
             SourceType::Materials,
             &["ALLOW b", "DISALLOW *", "ALLOW *"],
         )

@@ -155,26 +155,20 @@ impl Failed<'_, '_> {
         let digests = mine.get(artifact);
         let selects = |pattern: &str| Pattern::new(pattern).matches(artifact);
         let mut cause = match rule {
-            Rule::Match {
-                pattern,
-                source_prefix,
-                dest_type,
-                dest_prefix,
-                dest_name,
-            } => {
+            Rule::Match(m) => {
                 let (compared, dest_path) = match_view(
-                    &Pattern::new(pattern),
-                    source_prefix,
-                    dest_prefix,
+                    &Pattern::new(&m.pattern),
+                    &m.source_prefix,
+                    &m.dest_prefix,
                     artifact,
                     mine,
                 )?;
                 let mut cause = Cause::new(CauseKind::NoSourceLink, Some(rule));
-                cause.source_step = Some(dest_name.clone());
-                cause.source_side = Some(*dest_type);
+                cause.source_step = Some(m.dest_name.clone());
+                cause.source_side = Some(m.dest_type);
                 cause.found = Some(compared.clone());
-                if let Some((m, p)) = (self.steps)(dest_name) {
-                    match dest_type.pick(m, p).get(&dest_path) {
+                if let Some((materials, products)) = (self.steps)(&m.dest_name) {
+                    match m.dest_type.pick(materials, products).get(&dest_path) {
                         None => cause.kind = CauseKind::AbsentFromSource,
                         Some(theirs) if theirs != compared => {
                             cause.kind = CauseKind::DigestMismatch;

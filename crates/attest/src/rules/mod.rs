@@ -76,6 +76,6 @@ pub use engine::{
 };
 pub(crate) use explain::Explanation;
 pub use explain::{Cause, CauseKind};
-pub use model::{Rule, RuleError, SourceType};
+pub use model::{MatchRule, Rule, RuleError, SourceType};
 // The matcher moved to `crate::pattern`; kept here for existing callers.
 pub use crate::pattern::{fnmatch, Pattern};

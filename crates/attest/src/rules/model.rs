@@ -70,18 +70,22 @@ pub enum Rule {
     /// `REQUIRE path`: fails unless the literal path is queued.
     Require(String),
     /// `MATCH pattern [IN src] WITH (MATERIALS|PRODUCTS) [IN dst] FROM step`.
-    Match {
-        /// Pattern, applied to the path after `source_prefix`.
-        pattern: String,
-        /// Prefix on this item's side; empty for none.
-        source_prefix: String,
-        /// Which artifacts of the FROM step are compared.
-        dest_type: SourceType,
-        /// Prefix on the FROM step's side; empty for none.
-        dest_prefix: String,
-        /// The FROM step (or inspection).
-        dest_name: String,
-    },
+    Match(MatchRule),
+}
+
+/// The parts of a `MATCH` rule (in-toto spec v1.0, section 4.3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MatchRule {
+    /// Pattern, applied to the path after `source_prefix`.
+    pub pattern: String,
+    /// Prefix on this item's side; empty for none.
+    pub source_prefix: String,
+    /// Which artifacts of the FROM step are compared.
+    pub dest_type: SourceType,
+    /// Prefix on the FROM step's side; empty for none.
+    pub dest_prefix: String,
+    /// The FROM step (or inspection).
+    pub dest_name: String,
 }
 
 /// Why a rule could not be read. Every variant carries the rule as given
@@ -203,13 +207,13 @@ impl Rule {
                 found: dest_type.to_owned(),
             });
         };
-        Ok(Rule::Match {
+        Ok(Rule::Match(MatchRule {
             pattern: pattern.to_owned(),
             source_prefix: source_prefix.to_owned(),
             dest_type,
             dest_prefix: dest_prefix.to_owned(),
             dest_name: dest_name.to_owned(),
-        })
+        }))
     }
 
     /// The reference's list form (`rulelib.pack_rule`): keywords upper-case,
@@ -223,22 +227,16 @@ impl Rule {
             Rule::Allow(p) => pair("ALLOW", p),
             Rule::Disallow(p) => pair("DISALLOW", p),
             Rule::Require(p) => pair("REQUIRE", p),
-            Rule::Match {
-                pattern,
-                source_prefix,
-                dest_type,
-                dest_prefix,
-                dest_name,
-            } => {
-                let mut out = vec!["MATCH".to_owned(), pattern.clone()];
-                if !source_prefix.is_empty() {
-                    out.extend(["IN".to_owned(), source_prefix.clone()]);
+            Rule::Match(m) => {
+                let mut out = vec!["MATCH".to_owned(), m.pattern.clone()];
+                if !m.source_prefix.is_empty() {
+                    out.extend(["IN".to_owned(), m.source_prefix.clone()]);
                 }
-                out.extend(["WITH".to_owned(), dest_type.keyword().to_owned()]);
-                if !dest_prefix.is_empty() {
-                    out.extend(["IN".to_owned(), dest_prefix.clone()]);
+                out.extend(["WITH".to_owned(), m.dest_type.keyword().to_owned()]);
+                if !m.dest_prefix.is_empty() {
+                    out.extend(["IN".to_owned(), m.dest_prefix.clone()]);
                 }
-                out.extend(["FROM".to_owned(), dest_name.clone()]);
+                out.extend(["FROM".to_owned(), m.dest_name.clone()]);
                 out
             }
         }
@@ -253,7 +251,7 @@ impl Rule {
             | Rule::Allow(p)
             | Rule::Disallow(p)
             | Rule::Require(p)
-            | Rule::Match { pattern: p, .. } => p,
+            | Rule::Match(MatchRule { pattern: p, .. }) => p,
         }
     }
 }
@@ -322,13 +320,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             rule,
-            Rule::Match {
+            Rule::Match(MatchRule {
                 pattern: "Foo.PY".into(),
                 source_prefix: "Src".into(),
                 dest_type: SourceType::Products,
                 dest_prefix: "Dist".into(),
                 dest_name: "Build".into(),
-            }
+            })
         );
         assert_eq!(
             rule.to_string(),

@@ -113,81 +113,68 @@ pub(super) fn load_step_links(
         };
         let shown = evidence.describe(&file);
         examined.push(file);
-        if let Some(checked) = prefetched_link {
-            match checked {
-                Checked::Refused(why) => refused.push(why),
-                Checked::Link(Ok(link)) => {
-                    if let Some(why) = already_counted(&accepted, &signer, &shown) {
-                        duplicates.push(why);
-                        continue;
+        // A prefetched link went through `check_signed` already: from here
+        // on it takes the same path as one checked now.
+        let payload = match (prefetched_link, bytes) {
+            (Some(Checked::Refused(why)), _) => {
+                refused.push(why);
+                continue;
+            }
+            (Some(Checked::Link(decoded)), _) => Payload::Link(decoded),
+            (None, None) => continue,
+            (None, Some(bytes)) => match functionary {
+                Functionary::Key(key) => {
+                    match check_signed(step, &bytes, key, keyid, &shown, &options.limits) {
+                        Ok(payload) => payload,
+                        Err(why) => {
+                            refused.push(why);
+                            continue;
+                        }
                     }
-                    step_report.links.insert(keyid.clone(), shown.clone());
-                    accepted.push(Accepted {
-                        file: shown,
-                        link,
-                        signer,
-                        sublayout: false,
+                }
+                Functionary::Gpg { key, .. } => {
+                    let opened = crate::signed::open(&bytes, &options.limits, |seal, payload| {
+                        Ok(seal
+                            .signers()
+                            .verify_gpg(key, options.now)
+                            .ok()
+                            .map(|()| read_sealed(step, &seal, payload)))
                     });
-                }
-                Checked::Link(Err(e)) => refused.push(format!("{shown}: {e}")),
-            }
-            continue;
-        }
-        let Some(bytes) = bytes else {
-            continue;
-        };
-        let payload = match functionary {
-            Functionary::Key(key) => {
-                match check_signed(step, &bytes, key, keyid, &shown, &options.limits) {
-                    Ok(payload) => payload,
-                    Err(why) => {
-                        refused.push(why);
-                        continue;
-                    }
-                }
-            }
-            Functionary::Gpg { key, .. } => {
-                let opened = crate::signed::open(&bytes, &options.limits, |seal, payload| {
-                    Ok(seal
-                        .signers()
-                        .verify_gpg(key, options.now)
-                        .ok()
-                        .map(|()| read_sealed(step, &seal, payload)))
-                });
-                match opened {
-                    Ok(Some(payload)) => payload,
-                    Ok(None) => {
-                        refused.push(format!(
+                    match opened {
+                        Ok(Some(payload)) => payload,
+                        Ok(None) => {
+                            refused.push(format!(
                             "{shown}: no valid OpenPGP signature by {} (or its subkeys; expired keys do not count)",
                             short(keyid)
                         ));
-                        continue;
-                    }
-                    Err(e) => {
-                        refused.push(format!("{shown}: {e}"));
-                        continue;
-                    }
-                }
-            }
-            Functionary::Sigstore { identity, issuer } => {
-                let verified = evidence
-                    .keyless_verifier()
-                    .and_then(|verifier| verifier.verify_evidence(&bytes, identity, issuer))
-                    .and_then(|verified| {
-                        keyless_payload(&verified, identity, issuer)?;
-                        let tree = dsse::json::Tree::parse(verified.payload())?;
-                        Ok(read_payload(step, tree.root()))
-                    });
-                match verified {
-                    Ok(payload) => payload,
-                    Err(e) => {
-                        refused.push(format!(
-                            "{shown}: not a valid bundle by {identity} ({issuer}): {e}"
-                        ));
-                        continue;
+                            continue;
+                        }
+                        Err(e) => {
+                            refused.push(format!("{shown}: {e}"));
+                            continue;
+                        }
                     }
                 }
-            }
+                Functionary::Sigstore { identity, issuer } => {
+                    let verified = evidence
+                        .keyless_verifier()
+                        .and_then(|verifier| verifier.verify_evidence(&bytes, identity, issuer))
+                        .and_then(|verified| {
+                            keyless_payload(&verified, identity, issuer)?;
+                            let tree = dsse::json::Tree::parse(verified.payload())?;
+                            Ok(read_payload(step, tree.root()))
+                        });
+                    match verified {
+                        Ok(payload) => payload,
+                        Err(e) => {
+                            refused.push(format!(
+                                "{shown}: not a valid bundle by {identity} ({issuer}): {e}"
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            },
         };
         if let Some(why) = already_counted(&accepted, &signer, &shown) {
             duplicates.push(why);

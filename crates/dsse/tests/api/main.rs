@@ -1,5 +1,6 @@
 //! Integration tests of the dsse crate's public API, one test binary:
-//! signing round trips, the reference's vectors, hostile key files.
+//! signing round trips, the reference's vectors, hostile key files, and
+//! key ids as in-toto-golang computes them.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,5 +11,6 @@
 )]
 
 mod encrypted_key_unbounded_kdf_cost;
+mod in_toto_golang;
 mod roundtrip;
 mod vectors;

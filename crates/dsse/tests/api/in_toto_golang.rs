@@ -3,14 +3,6 @@
 //! `test/data`). The expected ids are the ones its `in_toto/keylib_test.go`
 //! states (`TestLoadKey` with the curve's scheme, `TestLoadKeyDefaults`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
-
 use std::fs;
 use std::path::PathBuf;
 

@@ -172,6 +172,23 @@ pub fn tempdir_testbed() -> (tempfile::TempDir, testbed::Testbed) {
     (dir, tb)
 }
 
+/// A loopback testbed in a fresh temporary directory, a forge holding the
+/// testbed's keys, and `artifact` written there as `app.tar.gz` (its path).
+pub fn forge_testbed(
+    artifact: &[u8],
+) -> (
+    tempfile::TempDir,
+    testbed::Testbed,
+    testkit::forge::Forge,
+    PathBuf,
+) {
+    let (dir, tb) = tempdir_testbed();
+    let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
+    let path = dir.path().join("app.tar.gz");
+    std::fs::write(&path, artifact).unwrap();
+    (dir, tb, forge, path)
+}
+
 /// An OIDC token of the testbed's issuer for `identity`.
 pub fn token(tb: &testbed::Testbed, identity: &str) -> String {
     tb.token(&testbed::TokenRequest {

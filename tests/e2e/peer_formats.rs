@@ -11,7 +11,7 @@ use testbed::pki::Identity;
 use testkit::forge::{self, Forge, LeafSpec};
 
 use crate::common::{
-    expect_code, expect_error, tempdir_testbed, verify_attestation, verify_bundle, VerifyFlags,
+    expect_code, expect_error, forge_testbed, verify_attestation, verify_bundle, VerifyFlags,
 };
 
 const ARTIFACT: &[u8] = b"release bytes\n";
@@ -27,10 +27,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let (dir, tb) = tempdir_testbed();
-        let forge = Forge::open(tb.dir()).unwrap();
-        let artifact = dir.path().join("app.tar.gz");
-        std::fs::write(&artifact, ARTIFACT).unwrap();
+        let (dir, tb, forge, artifact) = forge_testbed(ARTIFACT);
         Fixture {
             dir,
             tb,

@@ -302,6 +302,10 @@ fn base64_of(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// A refused verification: file, identity, arguments, exit code, what the
+/// error says, the case.
+type Refusal<'a> = (&'a Path, &'a str, &'a [&'a str], i32, &'a str, &'a str);
+
 /// npm's attestations document (slsa-verifier's test data, as the registry
 /// serves it): the SLSA provenance (keyless, by the publishing workflow)
 /// and npm's publish attestation (the registry's key) verified in one
@@ -346,12 +350,6 @@ fn npm_attestations_document_verifies_provenance_and_publish_in_one_command() {
     // slsa-verifier: "invalid signature publish npm CLI v1". Without
     // --npm-publish-key toto does not check the publish attestation.
     let bad_publish = peers("gundam-visor-cli-v1-tag-invalidsigpub.tgz.json");
-    expect_error(
-        &verify_real(&bad_publish, GUNDAM_VISOR, &with_key),
-        1,
-        "1 of the 2 attestations in the file (npm attestations document) not verified",
-        "broken publish signature",
-    );
     expect_code(
         &verify_real(&bad_publish, GUNDAM_VISOR, &subject),
         0,
@@ -365,42 +363,62 @@ fn npm_attestations_document_verifies_provenance_and_publish_in_one_command() {
         "[[require]]\npath = \"runDetails.builder.id\"\nequals = \"https://github.com/actions/runner/github-hosted2\"\n",
     )
     .unwrap();
-    let args = [&with_key[..], &["--policy", policy.to_str().unwrap()]].concat();
-    expect_error(
-        &verify_real(&doc, GUNDAM_VISOR, &args),
-        1,
-        "policy: predicate runDetails.builder.id is \"https://github.com/actions/runner/github-hosted\"",
-        "another builder",
-    );
-    // The key applies to npm's document only: a usage error elsewhere.
-    let jsonl = peers("sigstore-js-2.1.0_with_2_bundles.jsonl");
-    expect_error(
-        &verify_real(&jsonl, SIGSTORE_JS, &with_key),
-        2,
-        "--npm-publish-key applies to npm's attestations document",
-        "--npm-publish-key on JSON Lines",
-    );
+    let builder = [&with_key[..], &["--policy", policy.to_str().unwrap()]].concat();
     // Another package's tarball is no subject of either attestation.
     let other = crate::common::repo_path("testdata/real-world/sigstore-2.1.0.tgz");
-    expect_error(
-        &verify_real(&doc, GUNDAM_VISOR, &["--subject", other.to_str().unwrap()]),
-        1,
-        "is not a subject of the attestation",
-        "another tarball",
-    );
     // The document's predicateType is not signed: it must be the signed one.
     let mut claimed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&doc).unwrap()).unwrap();
     claimed["attestations"][1]["predicateType"] = "https://slsa.dev/provenance/v0.2".into();
     let claimed_path = dir.path().join("claimed.json");
     std::fs::write(&claimed_path, claimed.to_string()).unwrap();
-    expect_error(
-        &verify_real(&claimed_path, GUNDAM_VISOR, &with_key),
-        1,
-        "attestation 2: the document says predicate type \"https://slsa.dev/provenance/v0.2\", \
-         the signed Statement says \"https://slsa.dev/provenance/v1\"",
-        "a claimed predicate type that is not the signed one",
-    );
+    let refused: [Refusal; 5] = [
+        (
+            &bad_publish,
+            GUNDAM_VISOR,
+            &with_key,
+            1,
+            "1 of the 2 attestations in the file (npm attestations document) not verified",
+            "broken publish signature",
+        ),
+        (
+            &doc,
+            GUNDAM_VISOR,
+            &builder,
+            1,
+            "policy: predicate runDetails.builder.id is \"https://github.com/actions/runner/github-hosted\"",
+            "another builder",
+        ),
+        // The key applies to npm's document only: a usage error elsewhere.
+        (
+            &peers("sigstore-js-2.1.0_with_2_bundles.jsonl"),
+            SIGSTORE_JS,
+            &with_key,
+            2,
+            "--npm-publish-key applies to npm's attestations document",
+            "--npm-publish-key on JSON Lines",
+        ),
+        (
+            &doc,
+            GUNDAM_VISOR,
+            &["--subject", other.to_str().unwrap()],
+            1,
+            "is not a subject of the attestation",
+            "another tarball",
+        ),
+        (
+            &claimed_path,
+            GUNDAM_VISOR,
+            &with_key,
+            1,
+            "attestation 2: the document says predicate type \"https://slsa.dev/provenance/v0.2\", \
+             the signed Statement says \"https://slsa.dev/provenance/v1\"",
+            "a claimed predicate type that is not the signed one",
+        ),
+    ];
+    for (file, identity, args, code, says, case) in refused {
+        expect_error(&verify_real(file, identity, args), code, says, case);
+    }
 }
 
 /// slsa-github-generator's `.intoto.jsonl` (slsa-verifier's test data) is a

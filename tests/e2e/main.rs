@@ -31,7 +31,6 @@ mod real_world;
 mod record_binding;
 mod recording;
 mod rekor_v2;
-mod rules_differential;
 mod supply_chain;
 mod testbed_faults;
 mod tls_roots;

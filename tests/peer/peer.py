@@ -117,28 +117,6 @@ def cmd_load_private(args):
     return 0
 
 
-def cmd_rules(args):
-    """Applies artifact rules with in-toto's verify_item_rules to each case."""
-    from in_toto.exceptions import RuleVerificationError
-    from in_toto.verifylib import verify_item_rules
-
-    with open(args.cases) as f:
-        cases = json.load(f)
-    verdicts = []
-    for case in cases:
-        links = {
-            name: Link(name=name, materials=step["materials"], products=step["products"])
-            for name, step in case["steps"].items()
-        }
-        try:
-            verify_item_rules(case["item"], case["source"], case["rules"], links)
-            verdicts.append("ok")
-        except RuleVerificationError:
-            verdicts.append("fail")
-    print(json.dumps(verdicts))
-    return 0
-
-
 def cmd_gpg_layout(args):
     """A layout (signed by OWNER_PEM) whose step's functionary is an OpenPGP key."""
     from datetime import datetime, timedelta, timezone
@@ -214,7 +192,6 @@ SUBCOMMANDS = {
     ),
     "keyid": (cmd_keyid, ["key"]),
     "load-private": (cmd_load_private, ["key", "--password"]),
-    "rules": (cmd_rules, ["cases"]),
     "gpg-layout": (
         cmd_gpg_layout,
         [

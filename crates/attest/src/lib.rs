@@ -28,6 +28,7 @@ pub mod link;
 pub mod output;
 pub mod parallel;
 pub mod pattern;
+pub mod predicate;
 #[cfg(test)]
 mod python_reference;
 pub mod record;

@@ -35,6 +35,11 @@ pub enum Error {
         /// What the verified bundle has (`None`: nothing).
         found: Option<String>,
     },
+    /// The attestation verified, but its Statement is not what the policy
+    /// requires (a subject missing, another predicate type, a predicate
+    /// field): [`crate::attestation`].
+    #[error("{0}")]
+    Policy(String),
     /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
     /// The URL and reason may quote the service: they are [`ServiceText`]
     /// (bounded, escaped, tokens redacted).
@@ -113,7 +118,10 @@ impl Error {
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
-            Error::Verification { .. } | Error::Mismatch { .. } | Error::TufVerification { .. }
+            Error::Verification { .. }
+                | Error::Mismatch { .. }
+                | Error::Policy(_)
+                | Error::TufVerification { .. }
         )
     }
 }

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attestation;
 pub mod bundle;
 pub mod document;
 mod error;

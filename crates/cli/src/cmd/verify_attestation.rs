@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use attest::predicate::PredicateRequirement;
 use keyless::Artifact;
 use serde::Deserialize;
-use serde_json::Value;
-use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::bundle_args::BundleArgs;
 use crate::policy_args::ProvenanceArgs;
@@ -101,7 +100,7 @@ Example:
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     #[serde(default)]
-    require: Vec<Requirement>,
+    require: Vec<PredicateRequirement>,
     /// gh's signer checks, as the flags of the same names.
     #[serde(default)]
     github: Option<GitHubTable>,
@@ -139,7 +138,7 @@ struct SlsaTable {
 /// What a policy file asks: predicate requirements, and the checks the
 /// flags also express.
 struct FilePolicy {
-    requirements: Vec<Requirement>,
+    requirements: Vec<PredicateRequirement>,
     github: Option<keyless::policy::GitHubSigner>,
     source: keyless::provenance::SourcePolicy,
 }
@@ -175,59 +174,6 @@ impl PolicyFile {
             github,
             source,
         })
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Requirement {
-    path: String,
-    #[serde(default)]
-    equals: Option<String>,
-    #[serde(default)]
-    prefix: Option<String>,
-    #[serde(default)]
-    one_of: Option<Vec<String>>,
-}
-
-impl Requirement {
-    /// `None` when the predicate satisfies it; else why not.
-    fn check(&self, predicate: &Value) -> Option<String> {
-        let mut at = predicate;
-        for part in self.path.split('.') {
-            match at.get(part) {
-                Some(next) => at = next,
-                None => return Some(format!("predicate has no {}", self.path)),
-            }
-        }
-        let Some(text) = at.as_str() else {
-            return Some(format!("predicate {} is not a string", self.path));
-        };
-        if let Some(want) = &self.equals {
-            if text != want {
-                return Some(format!(
-                    "predicate {} is {text:?}, policy requires {want:?}",
-                    self.path
-                ));
-            }
-        }
-        if let Some(prefix) = &self.prefix {
-            if !text.starts_with(prefix.as_str()) {
-                return Some(format!(
-                    "predicate {} is {text:?}, policy requires the prefix {prefix:?}",
-                    self.path
-                ));
-            }
-        }
-        if let Some(allowed) = &self.one_of {
-            if !allowed.iter().any(|a| a == text) {
-                return Some(format!(
-                    "predicate {} is {text:?}, policy allows {allowed:?}",
-                    self.path
-                ));
-            }
-        }
-        None
     }
 }
 
@@ -511,7 +457,7 @@ struct Checks<'a> {
     policy: &'a keyless::Policy,
     subjects: &'a [(String, Vec<Artifact<'a>>)],
     predicate_type: Option<&'a str>,
-    requirements: &'a [Requirement],
+    requirements: &'a [PredicateRequirement],
     source: &'a keyless::provenance::SourcePolicy,
     /// The policy file's gh checks, and whether the command line named the
     /// signer's identity.
@@ -539,31 +485,7 @@ fn check(
         .with_context(|| format!("cannot verify {shown}"))?;
     // Everything below reads the Statement the verifier read and returned.
     let statement = verified_statement(&attestation)?;
-    for (name, candidates) in subjects {
-        let mut named = false;
-        for candidate in candidates {
-            named = named || names_subject(&statement, candidate)?;
-        }
-        if !named {
-            return Err(
-                VerificationFailed(format!("{name} is not a subject of the attestation")).into(),
-            );
-        }
-    }
-    if let Some(want) = predicate_type {
-        if statement.predicate_type != want {
-            return Err(VerificationFailed(format!(
-                "predicate type is {:?}, expected {want:?}",
-                statement.predicate_type
-            ))
-            .into());
-        }
-    }
-    for requirement in requirements {
-        if let Some(why) = requirement.check(&statement.predicate) {
-            return Err(VerificationFailed(format!("policy: {why}")).into());
-        }
-    }
+    keyless::attestation::check_statement(&statement, subjects, predicate_type, requirements)?;
     source.check(&attestation)?;
     if let Some((github, identity_given)) = file_github {
         github
@@ -591,46 +513,6 @@ fn claimed_type_holds(
         .into()),
         _ => Ok(checked),
     }
-}
-
-/// Whether a subject of the verified `statement` has `artifact`'s digest. A
-/// file is known by its SHA-256; it is hashed again (streaming, SHA-512)
-/// only when the Statement names subjects by SHA-512.
-fn names_subject(statement: &attest::Statement, artifact: &Artifact<'_>) -> Result<bool> {
-    let names = |algorithm: &str, hex_digest: &str| {
-        statement.subject.iter().any(|s| {
-            s.digest
-                .as_ref()
-                .and_then(|d| d.get(algorithm))
-                .is_some_and(|h| h == hex_digest)
-        })
-    };
-    Ok(match artifact {
-        Artifact::Sha256(d) => names("sha256", &hex::encode(d)),
-        Artifact::Sha512(d) => names("sha512", &hex::encode(d)),
-        Artifact::Bytes(b) => {
-            names("sha256", &hex::encode(Sha256::digest(b)))
-                || names("sha512", &hex::encode(Sha512::digest(b)))
-        }
-        Artifact::File { path, sha256 } => {
-            if names("sha256", &hex::encode(sha256)) {
-                true
-            } else if statement
-                .subject
-                .iter()
-                .any(|s| s.digest.as_ref().is_some_and(|d| d.get("sha512").is_some()))
-            {
-                let digests = crate::files::hash_artifact(
-                    path,
-                    &[attest::record::HashAlgorithm::Sha512],
-                    "subject",
-                )?;
-                digests.get("sha512").is_some_and(|h| names("sha512", h))
-            } else {
-                false
-            }
-        }
-    })
 }
 
 /// The Statement a verified attestation signs, as the verifier read it

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
-use attest::SignedDocument;
+use attest::Signable;
 
 /// `--gpg [KEYID]` and `--gpg-home DIR`, shared by every command that signs
 /// links.
@@ -147,7 +147,7 @@ impl Gpg {
 
     /// Signs a Metablock link or layout; returns the key id the signature
     /// names (the signing key's or subkey's fingerprint).
-    pub fn sign_document(&self, document: &mut SignedDocument) -> Result<String> {
+    pub fn sign_document(&self, document: &mut dyn Signable) -> Result<String> {
         let content = document.gpg_signable().ok_or_else(|| {
             anyhow!("OpenPGP (--gpg) signs Metablocks only, as the reference does: pass --encoding metablock")
         })?;
@@ -201,7 +201,7 @@ pub enum LinkSigner {
 
 impl LinkSigner {
     /// Signs `document`; returns the key id to name the link file by.
-    pub fn sign(&self, document: &mut SignedDocument) -> Result<String> {
+    pub fn sign(&self, document: &mut dyn Signable) -> Result<String> {
         match self {
             LinkSigner::Key(key) => {
                 document.add_signature(key.as_ref())?;

@@ -89,7 +89,7 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
 /// vanished, or that is no longer a regular file (it is skipped, as the walk
 /// skips FIFOs, sockets and devices). The first read error stops the others.
 pub(super) fn hash_all(
-    jobs: &[(String, PathBuf)],
+    jobs: &[(String, PathBuf, u64)],
     options: &RecordOptions,
 ) -> Result<Vec<Result<DigestSet, Warning>>, RecordError> {
     let failed = AtomicBool::new(false);
@@ -97,7 +97,7 @@ pub(super) fn hash_all(
         jobs,
         options.threads,
         || vec![0u8; 256 << 10],
-        |buf, (name, path)| {
+        |buf, (name, path, _)| {
             if failed.load(Ordering::Relaxed) {
                 return Ok(Err(Warning::Vanished(path.clone())));
             }
@@ -129,7 +129,7 @@ pub(super) fn hash_all(
     );
     jobs.iter()
         .zip(hashed)
-        .map(|((_, path), result)| {
+        .map(|((_, path, _), result)| {
             result.unwrap_or_else(|| {
                 Err(RecordError::Io {
                     path: path.clone(),

@@ -367,10 +367,10 @@ pub fn record_artifacts<P: AsRef<Path>>(
     if let Some(observer) = &options.observer {
         observer.walked(jobs.len(), bytes);
     }
-    let hashed = hash_all(&jobs, options)?;
+    let hashed = hash_all(&jobs, options);
     let mut artifacts = Vec::with_capacity(jobs.len());
-    for ((name, ..), digest) in jobs.into_iter().zip(hashed) {
-        match digest {
+    for ((name, path, _), digest) in jobs.into_iter().zip(hashed) {
+        match hash::settle(digest, &path)? {
             Ok(d) => artifacts.push((name, d)),
             Err(skipped) => warnings.push(skipped),
         }

@@ -95,6 +95,9 @@ pub(super) fn prefetch(
             };
             let file = step.name.link_file_name(keyid);
             if let Some(bytes) = evidence.read_link(&file)? {
+                // Taken by the worker that checks it, and dropped once
+                // checked: not every link's bytes held to the end.
+                let bytes = std::sync::Mutex::new(bytes);
                 jobs.push((step, keyid, key, evidence.describe(&file), bytes));
             }
         }
@@ -109,7 +112,10 @@ pub(super) fn prefetch(
         || (),
         |(), (step, keyid, key, shown, bytes)| match check_signed(
             step,
-            bytes,
+            &bytes
+                .lock()
+                .map(|mut b| std::mem::take(&mut *b))
+                .unwrap_or_default(),
             key,
             keyid,
             shown,

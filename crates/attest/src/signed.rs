@@ -285,12 +285,11 @@ impl<'l> LinkDocument<'l> {
                 dsse::pretty::to_python_json_line_sorted(link)?,
             )),
             Encoding::Statement => {
-                let bytes = serde_json::to_vec(&crate::link::AsStatement(link)).map_err(|e| {
-                    Error::Malformed {
+                let bytes = dsse::pretty::to_compact_json(&crate::link::AsStatement(link))
+                    .map_err(|e| Error::Malformed {
                         what: "statement",
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 LinkDocument::Envelope(dsse::Envelope::new(PAYLOAD_TYPE, bytes))
             }
         })

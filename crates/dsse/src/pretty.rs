@@ -59,6 +59,19 @@ pub fn to_python_json_line_sorted<T: serde::Serialize + ?Sized>(
     Ok(out)
 }
 
+/// `value` as serde_json writes it compactly (`serde_json::to_vec`), into a
+/// buffer sized by a first pass: a buffer grown by doubling would hold up
+/// to twice a large document.
+pub fn to_compact_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut count = crate::serialize::Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut out = Vec::with_capacity(count.0);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
+}
+
 /// Before an item: a newline and indent when indenting, else `", "` / nothing.
 fn separate(first: bool, depth: Option<usize>, out: &mut String) {
     if !first {

@@ -216,7 +216,38 @@ impl Formatter for Writer {
     }
 }
 
-fn write<T: Serialize + ?Sized>(value: &T, form: Form, out: &mut Vec<u8>) -> Result<(), Error> {
+/// Counts the bytes written to it.
+pub(crate) struct Count(pub(crate) usize);
+
+impl io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write<T: Serialize + ?Sized>(
+    value: &T,
+    form: impl Fn() -> Form,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    // Counted first, then written into a buffer of exactly that size: a
+    // buffer grown by doubling would hold up to twice the document, and
+    // both copies while it moves.
+    let mut count = Count(0);
+    serialize(value, form(), &mut count)?;
+    out.reserve_exact(count.0);
+    serialize(value, form(), out)
+}
+
+fn serialize<T: Serialize + ?Sized, W: io::Write>(
+    value: &T,
+    form: Form,
+    out: W,
+) -> Result<(), Error> {
     let writer = Writer {
         form,
         keys: Vec::new(),
@@ -237,7 +268,7 @@ fn write<T: Serialize + ?Sized>(value: &T, form: Form, out: &mut Vec<u8>) -> Res
 
 /// Appends the canonical JSON of `value` (keys serialized in order) to `out`.
 pub(crate) fn canonical<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), Error> {
-    write(value, Form::Canonical, out)
+    write(value, || Form::Canonical, out)
 }
 
 /// Appends `value` (keys serialized in order) as Python writes it to `out`.
@@ -248,7 +279,7 @@ pub(crate) fn python<T: Serialize + ?Sized>(
 ) -> Result<(), Error> {
     write(
         value,
-        Form::Python(layout, PrettyFormatter::with_indent(b" ")),
+        || Form::Python(layout, PrettyFormatter::with_indent(b" ")),
         out,
     )
 }

@@ -334,7 +334,7 @@ pub fn record_artifacts<P: AsRef<Path>>(
     // Names (after lstrip) must be unique: sorted (stably: the walk's
     // first of equal names stays), a name met again for the same file is
     // dropped, for another file it is an error. A sorted list, not a map:
-    // no node per file, and the artifact map is then built in bulk.
+    // no node per file.
     let mut jobs: Vec<(String, PathBuf, u64)> = files
         .into_iter()
         .map(|(name, path, size)| {
@@ -368,15 +368,17 @@ pub fn record_artifacts<P: AsRef<Path>>(
         observer.walked(jobs.len(), bytes);
     }
     let hashed = hash_all(&jobs, options);
-    let mut artifacts = Vec::with_capacity(jobs.len());
+    // Inserted in order into the map straight away: no second list of
+    // every artifact beside it.
+    let mut artifacts = ArtifactMap::new();
     for ((name, path, _), digest) in jobs.into_iter().zip(hashed) {
         match hash::settle(digest, &path)? {
-            Ok(d) => artifacts.push((name, d)),
+            Ok(d) => {
+                artifacts.insert(name, d);
+            }
             Err(skipped) => warnings.push(skipped),
         }
     }
-    // Sorted and unique: built in bulk, in linear time.
-    let artifacts: ArtifactMap = artifacts.into_iter().collect();
     Ok(Recorded {
         artifacts,
         warnings,

@@ -44,11 +44,15 @@ pub(super) fn read_sealed(
     seal: &Seal<'_, '_>,
     payload: dsse::json::Node<'_, '_>,
 ) -> Payload {
-    match seal {
-        Seal::Metablock(_) if payload.get("_type").and_then(|t| t.as_str()) == Some("link") => {
-            Payload::Link(Link::from_metablock_node(payload))
-        }
-        _ => read_payload(step, payload),
+    read_checked(step, matches!(seal, Seal::Metablock(_)), payload)
+}
+
+/// [`read_sealed`], told whether the payload came in a Metablock.
+fn read_checked(step: &Step, metablock: bool, payload: dsse::json::Node<'_, '_>) -> Payload {
+    if metablock && payload.get("_type").and_then(|t| t.as_str()) == Some("link") {
+        Payload::Link(Link::from_metablock_node(payload))
+    } else {
+        read_payload(step, payload)
     }
 }
 
@@ -63,11 +67,14 @@ pub(super) fn check_signed(
     limits: &dsse::Limits,
 ) -> Result<Payload, String> {
     let opened = crate::signed::open(bytes, limits, |seal, payload| {
-        Ok(seal
-            .signers()
-            .verify(&[key], 1)
-            .ok()
-            .map(|_| read_sealed(step, &seal, payload)))
+        if seal.signers().verify(&[key], 1).is_err() {
+            return Ok(None);
+        }
+        // Checked: the signed bytes (a Metablock's canonical JSON, as large
+        // as the link) go before the link is decoded.
+        let metablock = matches!(seal, Seal::Metablock(_));
+        drop(seal);
+        Ok(Some(read_checked(step, metablock, payload)))
     });
     match opened {
         Err(e) => Err(format!("{shown}: {e}")),

@@ -192,19 +192,23 @@ impl Envelope {
         )
     }
 
-    /// Serializes as JSON the way in-toto writes envelopes
-    /// (`json.dumps(envelope)`: one line, `payload`, `payloadType`,
-    /// `signatures` with `keyid` and `sig`), standard padded base64. A
-    /// signature without key id is written without `keyid`.
-    pub fn to_json(&self) -> Vec<u8> {
-        let signatures: Vec<serde_json::Value> = self
-            .signatures
+    /// The signatures as the file lists them.
+    fn signatures_json(&self) -> Vec<serde_json::Value> {
+        self.signatures
             .iter()
             .map(|s| match &s.keyid {
                 Some(keyid) => serde_json::json!({"keyid": keyid, "sig": b64::encode(&s.sig)}),
                 None => serde_json::json!({"sig": b64::encode(&s.sig)}),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Serializes as JSON the way in-toto writes envelopes
+    /// (`json.dumps(envelope)`: one line, `payload`, `payloadType`,
+    /// `signatures` with `keyid` and `sig`), standard padded base64. A
+    /// signature without key id is written without `keyid`.
+    pub fn to_json(&self) -> Vec<u8> {
+        let signatures = self.signatures_json();
         // As `to_python_json_line` writes {"payload", "payloadType",
         // "signatures"}, with the payload's base64 (as large as the
         // document) encoded straight into the output, which is sized once.
@@ -311,18 +315,10 @@ mod tests {
                         sig: vec![1, 2, 3],
                     });
                 }
-                let signatures: Vec<serde_json::Value> = envelope
-                    .signatures
-                    .iter()
-                    .map(|s| match &s.keyid {
-                        Some(k) => serde_json::json!({"keyid": k, "sig": b64::encode(&s.sig)}),
-                        None => serde_json::json!({"sig": b64::encode(&s.sig)}),
-                    })
-                    .collect();
                 let expected = crate::pretty::to_python_json_line(&serde_json::json!({
                     "payload": b64::encode(payload),
                     "payloadType": envelope.payload_type,
-                    "signatures": signatures,
+                    "signatures": envelope.signatures_json(),
                 }));
                 assert_eq!(
                     String::from_utf8(envelope.to_json()).unwrap(),

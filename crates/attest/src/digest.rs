@@ -74,12 +74,55 @@ fn known(algorithm: &str) -> Option<(&'static str, usize)> {
 
 /// A validated, non-empty map of algorithm → lowercase hex digest.
 ///
-/// Ordered by algorithm name, so serialization is deterministic. Stored as
-/// a sorted boxed slice: a link lists tens of thousands of these, mostly
-/// with one entry each, and a map per artifact would cost far more memory
-/// and time.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct DigestSet(Box<[(Cow<'static, str>, Box<str>)]>);
+/// Ordered by algorithm name, so serialization is deterministic. A link
+/// lists up to a million of these, nearly all a single SHA-256: that one is
+/// held inline (its 64 hex digits, no allocation); any other set is a
+/// sorted boxed slice (a map per artifact would cost far more memory and
+/// time). Equality, order and hash are those of [`DigestSet::iter`].
+#[derive(Clone, Default)]
+pub struct DigestSet(Entries);
+
+#[derive(Clone)]
+enum Entries {
+    /// `{"sha256": <these 64 hex digits>}`.
+    Sha256([u8; 64]),
+    /// Any other set, sorted by algorithm.
+    Sorted(Box<[(Cow<'static, str>, Box<str>)]>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Sorted(Box::default())
+    }
+}
+
+impl PartialEq for DigestSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for DigestSet {}
+
+impl PartialOrd for DigestSet {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DigestSet {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl std::hash::Hash for DigestSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for entry in self.iter() {
+            entry.hash(state);
+        }
+    }
+}
 
 impl DigestSet {
     /// Builds a digest set, validating every entry.
@@ -106,7 +149,14 @@ impl DigestSet {
         for (algorithm, value) in &entries {
             check_digest(algorithm, value)?;
         }
-        Ok(Self(entries.into_boxed_slice()))
+        if let [(algorithm, value)] = entries.as_slice() {
+            if algorithm.as_ref() == "sha256" {
+                if let Ok(hex) = <[u8; 64]>::try_from(value.as_bytes()) {
+                    return Ok(Self(Entries::Sha256(hex)));
+                }
+            }
+        }
+        Ok(Self(Entries::Sorted(entries.into_boxed_slice())))
     }
 
     /// A digest set with a single entry.
@@ -121,7 +171,17 @@ impl DigestSet {
 
     /// Iterates `(algorithm, hex)` in algorithm order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+        let (inline, sorted) = match &self.0 {
+            // Checked lowercase hex when built: always UTF-8.
+            Entries::Sha256(hex) => (
+                Some(("sha256", std::str::from_utf8(hex).unwrap_or_default())),
+                &[][..],
+            ),
+            Entries::Sorted(entries) => (None, &entries[..]),
+        };
+        inline
+            .into_iter()
+            .chain(sorted.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     }
 
     /// True when the two sets share an algorithm and agree on every shared one.
@@ -316,6 +376,35 @@ mod tests {
             DigestSet::new(BTreeMap::new()),
             Err(DigestError::Empty)
         ));
+    }
+
+    /// A lone SHA-256 is held inline; equality, order and the entries are
+    /// those of the same set held as a list.
+    #[test]
+    fn an_inline_sha256_is_the_same_set() {
+        let hex = "ab".repeat(32);
+        let inline = DigestSet::single("sha256", &hex).unwrap();
+        assert!(matches!(inline.0, Entries::Sha256(_)));
+        assert_eq!(
+            inline.iter().collect::<Vec<_>>(),
+            [("sha256", hex.as_str())]
+        );
+        let listed = DigestSet(Entries::Sorted(
+            vec![(Cow::Borrowed("sha256"), hex.clone().into_boxed_str())].into_boxed_slice(),
+        ));
+        assert_eq!(inline, listed);
+        assert_eq!(inline.cmp(&listed), std::cmp::Ordering::Equal);
+        let two = DigestSet::new(BTreeMap::from([
+            ("sha256".to_owned(), hex.clone()),
+            ("sha512".to_owned(), "cd".repeat(64)),
+        ]))
+        .unwrap();
+        assert!(matches!(two.0, Entries::Sorted(_)));
+        assert!(inline < two);
+        assert_eq!(
+            serde_json::to_string(&inline).unwrap(),
+            format!("{{\"sha256\":\"{hex}\"}}")
+        );
     }
 
     #[test]

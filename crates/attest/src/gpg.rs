@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::exec::{self, ExecError};
-use crate::signed::SignedDocument;
+use crate::signed::Signable;
 
 /// Why gpg could not do what was asked; each variant names the key (and
 /// keyring) and keeps gpg's own failure as its source.
@@ -211,7 +211,7 @@ impl Gpg {
 
     /// Signs a Metablock link or layout; returns the key id the signature
     /// names (the signing key's or subkey's fingerprint).
-    pub fn sign_document(&self, document: &mut SignedDocument) -> Result<String, GpgError> {
+    pub fn sign_document(&self, document: &mut dyn Signable) -> Result<String, GpgError> {
         let content = document.gpg_signable().ok_or(GpgError::NotMetablock)?;
         let signature = self.sign(content)?;
         document.add_gpg_signature(&signature)?;
@@ -266,6 +266,7 @@ pub fn export_key(keyid: &str, home: Option<&Path>) -> Result<serde_json::Value,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signed::SignedDocument;
     use crate::Encoding;
 
     #[test]

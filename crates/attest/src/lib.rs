@@ -44,6 +44,6 @@ pub mod verify;
 pub use digest::{ArtifactMap, DigestError, DigestSet};
 pub use error::Error;
 pub use link::{Encoding, Link, LINK_PREDICATE_V03};
-pub use signed::SignedDocument;
+pub use signed::{LinkDocument, Signable, SignedDocument};
 pub use statement::{ResourceDescriptor, Statement, PAYLOAD_TYPE, STATEMENT_V1};
 pub use verified::{FunctionaryVerifier, SignerIdentity, VerifiedPayload};

@@ -8,7 +8,8 @@
 //!
 //! Conversion between them is lossless for everything the classic link holds.
 
-use serde::Deserialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::digest::ArtifactMap;
@@ -350,6 +351,90 @@ impl Link {
     /// The return value of the step's command, when recorded.
     pub fn return_value(&self) -> Option<i64> {
         self.byproducts.get("return-value").and_then(Value::as_i64)
+    }
+}
+
+/// A link serializes as the classic link ([`Link::to_classic`]), every
+/// object's keys in code point order: what `dsse`'s writers need to write
+/// it straight from its artifact maps, with no [`Value`] of them.
+impl Serialize for Link {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(CLASSIC_FIELDS.len()))?;
+        map.serialize_entry("_type", "link")?;
+        map.serialize_entry("byproducts", &SortedMap(&self.byproducts))?;
+        map.serialize_entry("command", &self.command)?;
+        map.serialize_entry("environment", &SortedMap(&self.environment))?;
+        map.serialize_entry("materials", &self.materials)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("products", &self.products)?;
+        map.end()
+    }
+}
+
+/// A link as a Statement v1 with a link v0.3 predicate
+/// ([`Link::to_statement`]), serialized with keys in code point order.
+pub(crate) struct AsStatement<'l>(pub(crate) &'l Link);
+
+/// An artifact map as a list of resource descriptors `{digest, name}`.
+struct Descriptors<'m>(&'m ArtifactMap);
+
+/// One resource descriptor of [`Descriptors`], its keys in order.
+#[derive(Serialize)]
+struct Descriptor<'a> {
+    digest: &'a crate::digest::DigestSet,
+    name: &'a str,
+}
+
+impl Serialize for Descriptors<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut list = s.serialize_seq(Some(self.0.len()))?;
+        for (name, digest) in self.0 {
+            list.serialize_element(&Descriptor { digest, name })?;
+        }
+        list.end()
+    }
+}
+
+/// A JSON object's members in code point order (serde_json's map sorts
+/// its keys, but not once a dependency enables `preserve_order`).
+struct SortedMap<'m>(&'m Map<String, Value>);
+
+impl Serialize for SortedMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<_> = self.0.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(entries.into_iter().map(|(k, v)| (k, dsse::Sorted(v))))
+    }
+}
+
+/// The link v0.3 predicate of [`AsStatement`], keys in order.
+#[derive(Serialize)]
+struct Predicate<'l> {
+    byproducts: SortedMap<'l>,
+    command: &'l [String],
+    environment: SortedMap<'l>,
+    materials: Descriptors<'l>,
+    name: &'l str,
+}
+
+impl Serialize for AsStatement<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let link = self.0;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("_type", crate::statement::STATEMENT_V1)?;
+        map.serialize_entry(
+            "predicate",
+            &Predicate {
+                byproducts: SortedMap(&link.byproducts),
+                command: &link.command,
+                environment: SortedMap(&link.environment),
+                materials: Descriptors(&link.materials),
+                name: &link.name,
+            },
+        )?;
+        map.serialize_entry("predicateType", LINK_PREDICATE_V03)?;
+        map.serialize_entry("subject", &Descriptors(&link.products))?;
+        map.end()
     }
 }
 

@@ -3,6 +3,7 @@
 //! does not hold the others up), and results come back in item order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// `work` applied to every item of `items` on `threads` threads (0: one
 /// per core; never more than there are items), in item order. Each thread
@@ -30,33 +31,45 @@ where
             .map(|item| Some(work(&mut state, item)))
             .collect();
     }
+    // Items are taken in small blocks, each block's results kept as the
+    // block is done: no per-thread list of results growing by doubling and
+    // copied at the end, so memory stays near one result per item.
+    let block = (items.len() / (threads * 8)).clamp(1, 64);
+    let blocks: Vec<&[T]> = items.chunks(block).collect();
+    let done: Vec<Mutex<Option<Vec<R>>>> = blocks.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut state = state();
-                    let mut done = Vec::new();
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        let (Some(chunk), Some(slot)) = (blocks.get(b), done.get(b)) else {
                             break;
                         };
-                        done.push((i, work(&mut state, item)));
+                        let out: Vec<R> = chunk.iter().map(|item| work(&mut state, item)).collect();
+                        if let Ok(mut slot) = slot.lock() {
+                            *slot = Some(out);
+                        }
                     }
-                    done
                 })
             })
             .collect();
+        // Joined here, so a worker's panic is not the caller's: its block
+        // is left `None`.
         for worker in workers {
-            for (i, result) in worker.join().unwrap_or_default() {
-                if let Some(slot) = results.get_mut(i) {
-                    *slot = Some(result);
-                }
-            }
+            let _ = worker.join();
         }
     });
+    let mut results = Vec::with_capacity(items.len());
+    for (chunk, slot) in blocks.iter().zip(done) {
+        match slot.into_inner().ok().flatten() {
+            Some(out) => results.extend(out.into_iter().map(Some)),
+            // The thread working on it panicked.
+            None => results.extend(std::iter::repeat_with(|| None).take(chunk.len())),
+        }
+    }
     results
 }
 

@@ -219,10 +219,7 @@ impl SignedDocument {
                 m.add_gpg_signature(signature);
                 Ok(())
             }
-            Container::Envelope(_) => Err(Error::Malformed {
-                what: "document",
-                reason: "OpenPGP signatures exist only in Metablocks (--format metablock)".into(),
-            }),
+            Container::Envelope(_) => Err(gpg_needs_a_metablock()),
         }
     }
 
@@ -232,6 +229,103 @@ impl SignedDocument {
             Container::Metablock(m) => m.to_json(),
             Container::Envelope(e) => e.to_json(),
         }
+    }
+}
+
+/// A document a link signer signs: a [`SignedDocument`], or a
+/// [`LinkDocument`] being written.
+pub trait Signable {
+    /// Adds a signature by `signer` (see [`SignedDocument::add_signature`]).
+    fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error>;
+    /// The bytes an OpenPGP signature covers (Metablocks only).
+    fn gpg_signable(&self) -> Option<&[u8]>;
+    /// Adds an OpenPGP signature object (Metablocks only).
+    fn add_gpg_signature(&mut self, signature: &dsse::gpg::GpgSignature) -> Result<(), Error>;
+}
+
+impl Signable for SignedDocument {
+    fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error> {
+        SignedDocument::add_signature(self, signer)
+    }
+    fn gpg_signable(&self) -> Option<&[u8]> {
+        SignedDocument::gpg_signable(self)
+    }
+    fn add_gpg_signature(&mut self, signature: &dsse::gpg::GpgSignature) -> Result<(), Error> {
+        SignedDocument::add_gpg_signature(self, signature)
+    }
+}
+
+/// A link being signed and written, straight from the [`Link`]: its bytes
+/// are those of [`SignedDocument::new`] around [`Link::to_classic`] (or
+/// [`Link::to_statement`]) in the same encoding, written with no
+/// [`Value`] of its artifact lists, so memory stays near the size of the
+/// file however many artifacts the link lists.
+#[derive(Debug)]
+pub enum LinkDocument<'l> {
+    /// A classic link in a Metablock.
+    Metablock(dsse::MetablockWriter<'l, Link>),
+    /// A DSSE envelope around a classic link or a Statement.
+    Envelope(dsse::Envelope),
+}
+
+impl<'l> LinkDocument<'l> {
+    /// An unsigned document holding `link` in `encoding`.
+    pub fn new(link: &'l Link, encoding: Encoding) -> Result<LinkDocument<'l>, Error> {
+        Ok(match encoding {
+            Encoding::Metablock => LinkDocument::Metablock(dsse::MetablockWriter::new(link)?),
+            Encoding::Dsse => LinkDocument::Envelope(dsse::Envelope::new(
+                PAYLOAD_TYPE,
+                dsse::pretty::to_python_json_line_sorted(link)?,
+            )),
+            Encoding::Statement => {
+                let bytes = dsse::pretty::to_compact_json(&crate::link::AsStatement(link))
+                    .map_err(|e| Error::Malformed {
+                        what: "statement",
+                        reason: e.to_string(),
+                    })?;
+                LinkDocument::Envelope(dsse::Envelope::new(PAYLOAD_TYPE, bytes))
+            }
+        })
+    }
+
+    /// The document as the reference writes it.
+    pub fn into_json(self) -> Result<Vec<u8>, Error> {
+        Ok(match self {
+            LinkDocument::Metablock(m) => m.into_json()?,
+            LinkDocument::Envelope(e) => e.to_json(),
+        })
+    }
+}
+
+impl Signable for LinkDocument<'_> {
+    fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error> {
+        match self {
+            LinkDocument::Metablock(m) => m.add_signature(signer)?,
+            LinkDocument::Envelope(e) => e.add_signature(signer)?,
+        }
+        Ok(())
+    }
+    fn gpg_signable(&self) -> Option<&[u8]> {
+        match self {
+            LinkDocument::Metablock(m) => Some(m.canonical_bytes()),
+            LinkDocument::Envelope(_) => None,
+        }
+    }
+    fn add_gpg_signature(&mut self, signature: &dsse::gpg::GpgSignature) -> Result<(), Error> {
+        match self {
+            LinkDocument::Metablock(m) => {
+                m.add_gpg_signature(signature);
+                Ok(())
+            }
+            LinkDocument::Envelope(_) => Err(gpg_needs_a_metablock()),
+        }
+    }
+}
+
+fn gpg_needs_a_metablock() -> Error {
+    Error::Malformed {
+        what: "document",
+        reason: "OpenPGP signatures exist only in Metablocks (--format metablock)".into(),
     }
 }
 
@@ -361,6 +455,53 @@ mod tests {
         let payload = br#"{"steps":[],"inspect":[],"keys":{},"readme":"","_type":"layout"}"#;
         let envelope = dsse::Envelope::new(PAYLOAD_TYPE, payload.to_vec());
         (envelope.to_json(), payload.to_vec())
+    }
+
+    /// A link written straight from its maps is, byte for byte, the link
+    /// written from its JSON value, in every encoding, signed or not.
+    #[test]
+    fn a_link_document_is_the_signed_document_of_the_link() {
+        use crate::digest::DigestSet;
+        use serde_json::json;
+        let digest = |c: &str| DigestSet::single("sha256", &c.repeat(64)).unwrap();
+        let mut link = Link {
+            name: "build".into(),
+            command: vec!["sh".into(), "-c".into(), "printf '\\033[1m ü'".into()],
+            materials: Default::default(),
+            products: Default::default(),
+            byproducts: serde_json::Map::new(),
+            environment: serde_json::Map::new(),
+        };
+        let key = dsse::PrivateKey::generate(dsse::KeyKind::Ed25519).unwrap();
+        for round in 0..2 {
+            for encoding in [Encoding::Metablock, Encoding::Dsse, Encoding::Statement] {
+                let payload = match encoding {
+                    Encoding::Statement => link.to_statement().into_value(),
+                    _ => link.to_classic(),
+                };
+                let mut expected = SignedDocument::new(payload, encoding).unwrap();
+                let mut written = LinkDocument::new(&link, encoding).unwrap();
+                if round == 1 {
+                    expected.add_signature(&key).unwrap();
+                    Signable::add_signature(&mut written, &key).unwrap();
+                }
+                assert_eq!(
+                    String::from_utf8(written.into_json().unwrap()).unwrap(),
+                    String::from_utf8(expected.to_json()).unwrap(),
+                    "{encoding:?}"
+                );
+            }
+            link.materials
+                .insert("a b/ü\"\u{1}\u{7f}".into(), digest("a"));
+            link.materials.insert("Z".into(), digest("b"));
+            link.products.insert("out/x".into(), digest("c"));
+            link.products.insert(String::new(), digest("d"));
+            link.byproducts
+                .insert("stdout".into(), json!("\u{1b}[1m bold \n\t😀"));
+            link.byproducts.insert("return-value".into(), json!(-1));
+            link.environment
+                .insert("nested".into(), json!({"b": [1, {}], "a": null}));
+        }
     }
 
     #[test]

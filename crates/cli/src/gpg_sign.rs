@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use attest::gpg::Gpg;
-use attest::SignedDocument;
+use attest::Signable;
 
 /// `--gpg [KEYID]` and `--gpg-home DIR`, shared by every command that signs
 /// links.
@@ -41,7 +41,7 @@ pub enum LinkSigner {
 
 impl LinkSigner {
     /// Signs `document`; returns the key id to name the link file by.
-    pub fn sign(&self, document: &mut SignedDocument) -> Result<String> {
+    pub fn sign(&self, document: &mut dyn Signable) -> Result<String> {
         match self {
             LinkSigner::Key(key) => {
                 document.add_signature(key.as_ref())?;

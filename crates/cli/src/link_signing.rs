@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use attest::layout::StepName;
 use attest::record::{HashAlgorithm, RecordOptions};
 use attest::step;
-use attest::{Encoding, Link, SignedDocument};
+use attest::{Encoding, Link, LinkDocument};
 use clap::{Args, ValueEnum};
 
 use crate::gpg_sign::LinkSigner;
@@ -357,11 +357,9 @@ pub(crate) fn write_link(
     format: LinkFormat,
     path: impl FnOnce(&str) -> Result<PathBuf>,
 ) -> Result<(PathBuf, Vec<u8>, String)> {
-    let payload = match format {
-        LinkFormat::Statement => link.to_statement().into_value(),
-        LinkFormat::DsseLink | LinkFormat::Metablock => link.to_classic(),
-    };
-    let mut document = SignedDocument::new(payload, format.encoding())?;
+    // Written straight from the link's maps: no JSON value of its
+    // artifact lists (memory stays near the file's size).
+    let mut document = LinkDocument::new(link, format.encoding())?;
     let keyid = match key {
         Some(key) => key.sign(&mut document)?,
         None => String::new(),
@@ -370,7 +368,7 @@ pub(crate) fn write_link(
         crate::verbosity::verbose!("signed the {format:?} link with key {keyid}");
     }
     let path = path(&keyid)?;
-    let bytes = document.to_json();
+    let bytes = document.into_json()?;
     crate::files::write_atomic(&path, &bytes, None)?;
     Ok((path, bytes, keyid))
 }

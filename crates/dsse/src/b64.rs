@@ -38,6 +38,11 @@ pub fn encode(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
+/// Appends `bytes` as standard, padded base64 to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut String) {
+    STANDARD.encode_string(bytes, out);
+}
+
 /// The decoded length of `len` characters of base64, rounded up: lets a caller
 /// refuse an oversized claim before decoding it.
 pub fn decoded_len_upper_bound(len: usize) -> usize {

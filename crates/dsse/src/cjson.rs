@@ -30,6 +30,16 @@ pub fn to_canonical(value: &Value) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// Serializes `value` to canonical JSON bytes straight from its
+/// [`serde::Serialize`] form, with no [`Value`] in between: every object's
+/// keys must come in code point order (wrap a [`Value`] in
+/// [`crate::Sorted`]); a key out of order is an [`Error::CanonicalJson`].
+pub fn to_canonical_sorted<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    crate::serialize::canonical(value, &mut out)?;
+    Ok(out)
+}
+
 /// Serializes any serde value to canonical JSON bytes.
 pub fn to_canonical_from<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     let value = serde_json::to_value(value).map_err(|_| Error::CanonicalJson {

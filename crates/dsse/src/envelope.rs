@@ -180,24 +180,43 @@ impl Envelope {
         )
     }
 
-    /// Serializes as JSON the way in-toto writes envelopes
-    /// (`json.dumps(envelope)`: one line, `payload`, `payloadType`,
-    /// `signatures` with `keyid` and `sig`), standard padded base64. A
-    /// signature without key id is written without `keyid`.
-    pub fn to_json(&self) -> Vec<u8> {
-        let signatures: Vec<serde_json::Value> = self
-            .signatures
+    /// The signatures as the file lists them.
+    fn signatures_json(&self) -> Vec<serde_json::Value> {
+        self.signatures
             .iter()
             .map(|s| match &s.keyid {
                 Some(keyid) => serde_json::json!({"keyid": keyid, "sig": b64::encode(&s.sig)}),
                 None => serde_json::json!({"sig": b64::encode(&s.sig)}),
             })
-            .collect();
-        crate::pretty::to_python_json_line(&serde_json::json!({
-            "payload": b64::encode(&self.payload),
+            .collect()
+    }
+
+    /// Serializes as JSON the way in-toto writes envelopes
+    /// (`json.dumps(envelope)`: one line, `payload`, `payloadType`,
+    /// `signatures` with `keyid` and `sig`), standard padded base64. A
+    /// signature without key id is written without `keyid`.
+    pub fn to_json(&self) -> Vec<u8> {
+        let signatures = self.signatures_json();
+        // As `to_python_json_line` writes {"payload", "payloadType",
+        // "signatures"}, with the payload's base64 (as large as the
+        // document) encoded straight into the output, which is sized once.
+        let rest = crate::pretty::to_python_json_line(&serde_json::json!({
             "payloadType": self.payload_type,
             "signatures": signatures,
-        }))
+        }));
+        let mut out = String::with_capacity(
+            self.payload
+                .len()
+                .div_ceil(3)
+                .saturating_mul(4)
+                .saturating_add(rest.len() + 16),
+        );
+        out.push_str("{\"payload\": \"");
+        b64::encode_into(&self.payload, &mut out);
+        out.push_str("\", ");
+        let mut out = out.into_bytes();
+        out.extend_from_slice(rest.get(1..).unwrap_or_default());
+        out
     }
 }
 
@@ -262,4 +281,38 @@ pub(crate) fn count_trusted<'a>(
     let mut identities: Vec<String> = identities.into_values().collect();
     identities.sort();
     Ok(Verified { identities })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Written in pieces, the envelope is what the reference writes:
+    /// `json.dumps(sort_keys=True)` of its three fields.
+    #[test]
+    fn to_json_is_the_python_line_of_its_fields() {
+        let key = crate::PrivateKey::generate(crate::KeyKind::Ed25519).unwrap();
+        for payload in [&b""[..], b"x", b"xy", b"{\"a\": \"\xc3\xbc\"}"] {
+            let mut envelope =
+                Envelope::new("application/vnd.in-toto+json\u{1}ü", payload.to_vec());
+            for signed in [false, true] {
+                if signed {
+                    envelope.add_signature(&key).unwrap();
+                    envelope.signatures.push(Signature {
+                        keyid: None,
+                        sig: vec![1, 2, 3],
+                    });
+                }
+                let expected = crate::pretty::to_python_json_line(&serde_json::json!({
+                    "payload": b64::encode(payload),
+                    "payloadType": envelope.payload_type,
+                    "signatures": envelope.signatures_json(),
+                }));
+                assert_eq!(
+                    String::from_utf8(envelope.to_json()).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
 }

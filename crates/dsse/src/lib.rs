@@ -32,6 +32,7 @@ mod limits;
 pub mod metablock;
 pub mod pae;
 pub mod pretty;
+mod serialize;
 
 pub use envelope::{Envelope, Signature, Verified};
 pub use error::Error;
@@ -39,4 +40,5 @@ pub use keys::{
     KeyId, KeyKind, KeyedSigner, KeyedVerifier, PrivateKey, PublicKey, Scheme, SigBytes,
 };
 pub use limits::Limits;
-pub use metablock::{Metablock, MetablockRef, MetablockSignature, Seal};
+pub use metablock::{Metablock, MetablockRef, MetablockSignature, MetablockWriter, Seal};
+pub use serialize::Sorted;

@@ -64,6 +64,55 @@ impl Seal {
         )
     }
 
+    fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        let sig = signer
+            .try_sign(&self.canonical)
+            .map_err(|_| Error::Signing)?;
+        let keyid = signer.keyid();
+        self.signatures.retain(|s| s.keyid != keyid);
+        self.signatures.push(MetablockSignature {
+            keyid,
+            sig: sig.0,
+            extra: Map::new(),
+        });
+        Ok(())
+    }
+
+    fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
+        self.signatures.retain(|s| s.keyid != signature.keyid);
+        let mut extra = Map::new();
+        extra.insert(
+            "other_headers".into(),
+            Value::String(hex::encode(&signature.other_headers)),
+        );
+        self.signatures.push(MetablockSignature {
+            keyid: signature.keyid.clone(),
+            sig: signature.signature.clone(),
+            extra,
+        });
+    }
+
+    /// The signatures as the file lists them (`sig` as lowercase hex).
+    fn signatures_value(&self) -> Value {
+        let signatures: Vec<Value> = self
+            .signatures
+            .iter()
+            .map(|s| {
+                let mut obj = s.extra.clone();
+                obj.insert("keyid".into(), Value::String(s.keyid.clone()));
+                // OpenPGP signature objects name the field `signature`.
+                let field = if s.extra.contains_key("other_headers") {
+                    "signature"
+                } else {
+                    "sig"
+                };
+                obj.insert(field.into(), Value::String(hex::encode(&s.sig)));
+                Value::Object(obj)
+            })
+            .collect();
+        Value::Array(signatures)
+    }
+
     /// Verifies the OpenPGP signatures by `key` (or its subkeys) at time
     /// `now`: there must be one, and every signature whose key id names the
     /// key or a subkey must verify (a bad one is a failure, not skipped).
@@ -242,34 +291,14 @@ impl Metablock {
     /// Adds (or, for the same key id, replaces) a signature by `signer`, as
     /// in-toto's `Metablock.create_signature` does.
     pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
-        let sig = signer
-            .try_sign(&self.seal.canonical)
-            .map_err(|_| Error::Signing)?;
-        let keyid = signer.keyid();
-        self.seal.signatures.retain(|s| s.keyid != keyid);
-        self.seal.signatures.push(MetablockSignature {
-            keyid,
-            sig: sig.0,
-            extra: Map::new(),
-        });
-        Ok(())
+        self.seal.add_signature(signer)
     }
 
     /// Adds (or, for the same key id, replaces) an OpenPGP signature object
     /// `{keyid, other_headers, signature}`, as securesystemslib's
     /// `create_signature` makes it (see [`crate::gpg::parse_signature_packet`]).
     pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
-        self.seal.signatures.retain(|s| s.keyid != signature.keyid);
-        let mut extra = Map::new();
-        extra.insert(
-            "other_headers".into(),
-            Value::String(hex::encode(&signature.other_headers)),
-        );
-        self.seal.signatures.push(MetablockSignature {
-            keyid: signature.keyid.clone(),
-            sig: signature.signature.clone(),
-            extra,
-        });
+        self.seal.add_gpg_signature(signature);
     }
 
     /// Verifies that at least `threshold` distinct trusted keys signed (see
@@ -289,28 +318,11 @@ impl Metablock {
 
     /// The Metablock as a JSON value (`sig` as lowercase hex).
     pub fn to_value(&self) -> Value {
-        json!({"signatures": self.signatures_value(), "signed": self.signed})
+        json!({"signatures": self.seal.signatures_value(), "signed": self.signed})
     }
 
     fn signatures_value(&self) -> Value {
-        let signatures: Vec<Value> = self
-            .seal
-            .signatures
-            .iter()
-            .map(|s| {
-                let mut obj = s.extra.clone();
-                obj.insert("keyid".into(), Value::String(s.keyid.clone()));
-                // OpenPGP signature objects name the field `signature`.
-                let field = if s.extra.contains_key("other_headers") {
-                    "signature"
-                } else {
-                    "sig"
-                };
-                obj.insert(field.into(), Value::String(hex::encode(&s.sig)));
-                Value::Object(obj)
-            })
-            .collect();
-        Value::Array(signatures)
+        self.seal.signatures_value()
     }
 
     /// Serializes like in-toto's `Metablock.dump`: sorted keys, one-space
@@ -322,4 +334,63 @@ impl Metablock {
             ("signed", &self.signed),
         ])
     }
+}
+
+/// A Metablock written straight from a serializable `signed` value (a
+/// large link, say) rather than from a [`Value`] of it: its canonical JSON
+/// is signed, then the file is written from `signed` again, byte for byte
+/// what [`Metablock::to_json`] writes for the same value. `signed` must
+/// serialize every object's keys in code point order (see
+/// [`crate::cjson::to_canonical_sorted`]).
+#[derive(Debug)]
+pub struct MetablockWriter<'s, T: ?Sized> {
+    signed: &'s T,
+    seal: Seal,
+}
+
+impl<'s, T: serde::Serialize + ?Sized> MetablockWriter<'s, T> {
+    /// An unsigned Metablock around `signed`.
+    pub fn new(signed: &'s T) -> Result<Self, Error> {
+        Ok(MetablockWriter {
+            signed,
+            seal: Seal {
+                canonical: cjson::to_canonical_sorted(signed)?,
+                signatures: Vec::new(),
+            },
+        })
+    }
+
+    /// The canonical JSON bytes every signature covers.
+    pub fn canonical_bytes(&self) -> &[u8] {
+        &self.seal.canonical
+    }
+
+    /// As [`Metablock::add_signature`].
+    pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        self.seal.add_signature(signer)
+    }
+
+    /// As [`Metablock::add_gpg_signature`].
+    pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
+        self.seal.add_gpg_signature(signature);
+    }
+
+    /// The file, as [`Metablock::to_json`] writes it; the canonical bytes
+    /// are dropped first, so the two are never held at once.
+    pub fn into_json(self) -> Result<Vec<u8>, Error> {
+        let MetablockWriter { signed, mut seal } = self;
+        seal.canonical = Vec::new();
+        let signatures = seal.signatures_value();
+        crate::pretty::to_python_json_sorted(&Parts {
+            signatures: crate::Sorted(&signatures),
+            signed,
+        })
+    }
+}
+
+/// A Metablock's two members, in code point order.
+#[derive(serde::Serialize)]
+struct Parts<'a, T: ?Sized> {
+    signatures: crate::Sorted<'a>,
+    signed: &'a T,
 }

@@ -37,6 +37,41 @@ pub fn to_python_json_line(value: &Value) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// [`to_python_json`] straight from `value`'s [`serde::Serialize`] form, with
+/// no [`Value`] in between: every object's keys must come in code point
+/// order (wrap a [`Value`] in [`crate::Sorted`]), or it is an
+/// [`crate::Error::CanonicalJson`].
+pub fn to_python_json_sorted<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, crate::Error> {
+    let mut out = Vec::new();
+    crate::serialize::python(value, crate::serialize::Layout::Indent, &mut out)?;
+    Ok(out)
+}
+
+/// [`to_python_json_line`] straight from `value`'s [`serde::Serialize`]
+/// form (keys in code point order, as [`to_python_json_sorted`]).
+pub fn to_python_json_line_sorted<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, crate::Error> {
+    let mut out = Vec::new();
+    crate::serialize::python(value, crate::serialize::Layout::Line, &mut out)?;
+    Ok(out)
+}
+
+/// `value` as serde_json writes it compactly (`serde_json::to_vec`), into a
+/// buffer sized by a first pass: a buffer grown by doubling would hold up
+/// to twice a large document.
+pub fn to_compact_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut count = crate::serialize::Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut out = Vec::with_capacity(count.0);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
+}
+
 /// Before an item: a newline and indent when indenting, else `", "` / nothing.
 fn separate(first: bool, depth: Option<usize>, out: &mut String) {
     if !first {

@@ -85,19 +85,24 @@ pub fn hash_file(path: &Path, algorithms: &[HashAlgorithm]) -> Result<DigestSet,
         .map_err(RecordError::from)
 }
 
-/// Hashes every job on a pool of threads; a [`Warning`] for a file that
-/// vanished, or that is no longer a regular file (it is skipped, as the walk
-/// skips FIFOs, sockets and devices). The first read error stops the others.
+/// What hashing one file gave: its digests, or why it was skipped; or the
+/// read error that stops recording.
+pub(super) type Hashed = Result<Result<DigestSet, Warning>, RecordError>;
+
+/// Hashes every job on a pool of threads, in job order; a [`Warning`] for a
+/// file that vanished, or that is no longer a regular file (it is skipped,
+/// as the walk skips FIFOs, sockets and devices). The first read error stops
+/// the others. `None` where a hashing thread failed ([`settle`] it).
 pub(super) fn hash_all(
-    jobs: &[(String, PathBuf)],
+    jobs: &[(String, PathBuf, u64)],
     options: &RecordOptions,
-) -> Result<Vec<Result<DigestSet, Warning>>, RecordError> {
+) -> Vec<Option<Hashed>> {
     let failed = AtomicBool::new(false);
-    let hashed = crate::parallel::map(
+    crate::parallel::map(
         jobs,
         options.threads,
         || vec![0u8; 256 << 10],
-        |buf, (name, path)| {
+        |buf, (name, path, _)| {
             if failed.load(Ordering::Relaxed) {
                 return Ok(Err(Warning::Vanished(path.clone())));
             }
@@ -126,16 +131,15 @@ pub(super) fn hash_all(
                 }
             }
         },
-    );
-    jobs.iter()
-        .zip(hashed)
-        .map(|((_, path), result)| {
-            result.unwrap_or_else(|| {
-                Err(RecordError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other("the hashing thread failed"),
-                })
-            })
+    )
+}
+
+/// The result of hashing `path`, `None` when its thread failed.
+pub(super) fn settle(result: Option<Hashed>, path: &Path) -> Hashed {
+    result.unwrap_or_else(|| {
+        Err(RecordError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the hashing thread failed"),
         })
-        .collect()
+    })
 }

@@ -22,7 +22,6 @@
 //! options is told what happens as it happens (for progress bars and
 //! verbose logs); `attest` itself never prints.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -321,32 +320,48 @@ pub fn record_artifacts<P: AsRef<Path>>(
         mut warnings,
         ..
     } = walker;
-    // Names (after lstrip) must be unique.
-    let mut keyed: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut bytes: u64 = 0;
-    for (name, path, size) in files {
-        let key = options
-            .lstrip_paths
-            .iter()
-            .find_map(|prefix| name.strip_prefix(prefix.as_str()))
-            .map_or_else(|| name.clone(), str::to_owned);
-        if let Some(previous) = keyed.get(&key) {
-            if *previous == path {
-                continue;
-            }
-            return Err(RecordError::PrefixCollision { key });
+    // Names (after lstrip) must be unique: sorted (stably: the walk's
+    // first of equal names stays), a name met again for the same file is
+    // dropped, for another file it is an error. A sorted list, not a map:
+    // no node per file.
+    let mut jobs: Vec<(String, PathBuf, u64)> = files
+        .into_iter()
+        .map(|(name, path, size)| {
+            let key = options
+                .lstrip_paths
+                .iter()
+                .find_map(|prefix| name.strip_prefix(prefix.as_str()))
+                .map(str::to_owned);
+            (key.unwrap_or(name), path, size)
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut collision = None;
+    jobs.dedup_by(|later, first| {
+        if later.0 != first.0 {
+            return false;
         }
-        bytes = bytes.saturating_add(size);
-        keyed.insert(key, path);
+        if later.1 != first.1 && collision.is_none() {
+            collision = Some(first.0.clone());
+        }
+        true
+    });
+    if let Some(key) = collision {
+        return Err(RecordError::PrefixCollision { key });
     }
-    let jobs: Vec<(String, PathBuf)> = keyed.into_iter().collect();
+    jobs.shrink_to_fit();
+    let bytes = jobs
+        .iter()
+        .fold(0u64, |total, (_, _, size)| total.saturating_add(*size));
     if let Some(observer) = &options.observer {
         observer.walked(jobs.len(), bytes);
     }
-    let hashed = hash_all(&jobs, options)?;
+    let hashed = hash_all(&jobs, options);
+    // Inserted in order into the map straight away: no second list of
+    // every artifact beside it.
     let mut artifacts = ArtifactMap::new();
-    for ((name, _), digest) in jobs.into_iter().zip(hashed) {
-        match digest {
+    for ((name, path, _), digest) in jobs.into_iter().zip(hashed) {
+        match hash::settle(digest, &path)? {
             Ok(d) => {
                 artifacts.insert(name, d);
             }

@@ -55,14 +55,17 @@ impl Walker<'_> {
         ancestors: &mut Vec<(u64, u64)>,
     ) -> Result<(), RecordError> {
         let path = self.base.join(name);
-        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        // One `lstat` answers for everything but a symbolic link, which
+        // takes a `stat` of its target.
+        let own = fs::symlink_metadata(&path);
+        let is_link = own.as_ref().is_ok_and(|m| m.file_type().is_symlink());
         // Following off: a link met while walking is not followed, to a
         // file or to a directory; a path given explicitly is.
         if is_link && !self.follow && !ancestors.is_empty() {
             self.warnings.push(Warning::NotFollowed(path));
             return Ok(());
         }
-        let meta = match fs::metadata(&path) {
+        let meta = match if is_link { fs::metadata(&path) } else { own } {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if fs::symlink_metadata(&path).is_ok() {

@@ -44,11 +44,15 @@ pub(super) fn read_sealed(
     seal: &Seal<'_, '_>,
     payload: dsse::json::Node<'_, '_>,
 ) -> Payload {
-    match seal {
-        Seal::Metablock(_) if payload.get("_type").and_then(|t| t.as_str()) == Some("link") => {
-            Payload::Link(Link::from_metablock_node(payload))
-        }
-        _ => read_payload(step, payload),
+    read_checked(step, matches!(seal, Seal::Metablock(_)), payload)
+}
+
+/// [`read_sealed`], told whether the payload came in a Metablock.
+fn read_checked(step: &Step, metablock: bool, payload: dsse::json::Node<'_, '_>) -> Payload {
+    if metablock && payload.get("_type").and_then(|t| t.as_str()) == Some("link") {
+        Payload::Link(Link::from_metablock_node(payload))
+    } else {
+        read_payload(step, payload)
     }
 }
 
@@ -64,10 +68,14 @@ pub(super) fn check_signed(
 ) -> Result<Payload, String> {
     let opened = crate::signed::open(bytes, limits, |seal, payload| {
         let signers = seal.signers();
-        Ok(match signers.verify(&[key], 1) {
-            Ok(_) => Ok(read_sealed(step, &seal, payload)),
-            Err(_) => Err(unverified(&signers.keyids(), key, keyid)),
-        })
+        if signers.verify(&[key], 1).is_err() {
+            return Ok(Err(unverified(&signers.keyids(), key, keyid)));
+        }
+        // Checked: the signed bytes (a Metablock's canonical JSON, as large
+        // as the link) go before the link is decoded.
+        let metablock = matches!(seal, Seal::Metablock(_));
+        drop(seal);
+        Ok(Ok(read_checked(step, metablock, payload)))
     });
     match opened {
         Err(e) => Err(format!("{shown}: {e}")),
@@ -132,6 +140,9 @@ pub(super) fn prefetch(
             };
             let file = step.name.link_file_name(keyid);
             if let Some(bytes) = evidence.read_link(&file)? {
+                // Taken by the worker that checks it, and dropped once
+                // checked: not every link's bytes held to the end.
+                let bytes = std::sync::Mutex::new(bytes);
                 jobs.push((step, keyid, key, evidence.describe(&file), bytes));
             }
         }
@@ -146,7 +157,10 @@ pub(super) fn prefetch(
         || (),
         |(), (step, keyid, key, shown, bytes)| match check_signed(
             step,
-            bytes,
+            &bytes
+                .lock()
+                .map(|mut b| std::mem::take(&mut *b))
+                .unwrap_or_default(),
             key,
             keyid,
             shown,

@@ -44,9 +44,7 @@ pub fn to_python_json_line(value: &Value) -> Vec<u8> {
 pub fn to_python_json_sorted<T: serde::Serialize + ?Sized>(
     value: &T,
 ) -> Result<Vec<u8>, crate::Error> {
-    let mut out = Vec::new();
-    crate::serialize::python(value, crate::serialize::Layout::Indent, &mut out)?;
-    Ok(out)
+    python_sorted(value, crate::serialize::Layout::Indent)
 }
 
 /// [`to_python_json_line`] straight from `value`'s [`serde::Serialize`]
@@ -54,8 +52,16 @@ pub fn to_python_json_sorted<T: serde::Serialize + ?Sized>(
 pub fn to_python_json_line_sorted<T: serde::Serialize + ?Sized>(
     value: &T,
 ) -> Result<Vec<u8>, crate::Error> {
+    python_sorted(value, crate::serialize::Layout::Line)
+}
+
+/// `value` in the reference's Python JSON, laid out as `layout` says.
+fn python_sorted<T: serde::Serialize + ?Sized>(
+    value: &T,
+    layout: crate::serialize::Layout,
+) -> Result<Vec<u8>, crate::Error> {
     let mut out = Vec::new();
-    crate::serialize::python(value, crate::serialize::Layout::Line, &mut out)?;
+    crate::serialize::python(value, layout, &mut out)?;
     Ok(out)
 }
 

@@ -54,6 +54,23 @@ impl Writer {
             key.extend_from_slice(bytes);
         }
     }
+
+    /// What goes before an array value or an object key: the indenting
+    /// formatter's `indent`, else `", "` (Python's line) or `","`
+    /// (canonical) after the first.
+    fn separate<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+        indent: impl FnOnce(&mut PrettyFormatter<'static>, &mut W) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match &mut self.form {
+            Form::Python(Layout::Indent, pretty) => indent(pretty, writer),
+            Form::Python(Layout::Line, _) if !first => writer.write_all(b", "),
+            Form::Canonical if !first => writer.write_all(b","),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Writes `s` as Python's `ensure_ascii` does: printable ASCII as is,
@@ -144,12 +161,9 @@ impl Formatter for Writer {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.begin_array_value(writer, first),
-            Form::Python(Layout::Line, _) if !first => writer.write_all(b", "),
-            Form::Canonical if !first => writer.write_all(b","),
-            _ => Ok(()),
-        }
+        self.separate(writer, first, |pretty, writer| {
+            pretty.begin_array_value(writer, first)
+        })
     }
 
     fn end_array_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -181,12 +195,9 @@ impl Formatter for Writer {
         first: bool,
     ) -> io::Result<()> {
         self.key = Some(Vec::new());
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.begin_object_key(writer, first),
-            Form::Python(Layout::Line, _) if !first => writer.write_all(b", "),
-            Form::Canonical if !first => writer.write_all(b","),
-            _ => Ok(()),
-        }
+        self.separate(writer, first, |pretty, writer| {
+            pretty.begin_object_key(writer, first)
+        })
     }
 
     fn end_object_key<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {

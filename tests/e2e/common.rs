@@ -216,6 +216,27 @@ pub fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
     ]
 }
 
+/// `toto run -n build --keyless` in `work` with `token`: `src/main.c`
+/// copied to the product `app`.
+pub fn keyless_build(tb: &testbed::Testbed, token: &str, work: &Path) -> Output {
+    toto()
+        .current_dir(work)
+        .args(["run", "-n", "build"])
+        .args(keyless(tb, token))
+        .args([
+            "-m",
+            "src",
+            "-p",
+            "app",
+            "--",
+            "sh",
+            "-c",
+            "cp src/main.c app",
+        ])
+        .output()
+        .unwrap()
+}
+
 /// `toto sign-blob --keyless ARTIFACT`: the bundle beside the artifact.
 pub fn sign_blob(tb: &testbed::Testbed, token: &str, artifact: &Path) -> Output {
     toto()

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::common::{
     attest_provenance, expect_code, expect_error, expect_refused, expect_said, faults, file_ending,
-    generate_key, js_verifies_toto_bundles, keyless, keyless_step, layout_signed_in,
+    generate_key, js_verifies_toto_bundles, keyless, keyless_build, keyless_step, layout_signed_in,
     owner_signed_layout, python, python_attest, python_sign, python_verify, sign_blob,
     start_testbed, tempdir, tempdir_testbed, testbed_verify_attestation, testbed_verify_bundle,
     token, toto, toto_in, verify_attestation, verify_bundle, verify_chain, write, Signing,
@@ -251,22 +251,7 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
     std::fs::create_dir_all(&other).unwrap();
     std::fs::create_dir_all(other.join("src")).unwrap();
     write(&other.join("src/main.c"), "evil\n");
-    let out = toto()
-        .current_dir(&other)
-        .args(["run", "-n", "build"])
-        .args(keyless(&tb, &t))
-        .args([
-            "-m",
-            "src",
-            "-p",
-            "app",
-            "--",
-            "sh",
-            "-c",
-            "cp src/main.c app",
-        ])
-        .output()
-        .unwrap();
+    let out = keyless_build(&tb, &t, &other);
     expect_code(&out, 0, "mallory's run");
     let mallory = file_ending(&other, ".link.sigstore.json");
     let honest = std::fs::read(work.join(build)).unwrap();

@@ -21,6 +21,7 @@ mod gpg;
 mod hostile_bundles;
 mod keyless;
 mod keyless_preflight;
+mod keyless_step_checks;
 mod never_surprise;
 mod peer_formats;
 mod peer_policies;

@@ -18,6 +18,17 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A keyless functionary's certificate fails a step's constraint
+    /// (e.g. [`GitHubConstraints`](crate::layout::GitHubConstraints)).
+    #[error("{field} is {}, expected {expected}", found.as_deref().map_or_else(|| "absent".to_owned(), |f| format!("{f:?}")))]
+    Constraint {
+        /// The field checked, e.g. `certificate Source Repository URI`.
+        field: String,
+        /// What the step requires.
+        expected: String,
+        /// What the certificate has (`None`: nothing).
+        found: Option<String>,
+    },
     /// A command could not be run.
     #[error(transparent)]
     Exec(crate::exec::ExecError),
@@ -46,6 +57,7 @@ impl Error {
     pub fn is_verification_failure(&self) -> bool {
         match self {
             Error::Dsse(e) => e.is_verification_failure(),
+            Error::Constraint { .. } => true,
             _ => false,
         }
     }

@@ -79,6 +79,61 @@ pub struct Step {
     /// toto does not verify certificate functionaries, so a link signed
     /// by a certificate never counts towards the threshold.
     pub cert_constraints: Vec<Value>,
+    /// Checks on the Fulcio certificate of a keyless functionary's bundle
+    /// (`x-toto-github` in the layout JSON): a link counts for the
+    /// threshold only when its certificate's claims pass them.
+    pub github: Option<GitHubConstraints>,
+}
+
+/// The layout field of a step's [`GitHubConstraints`]. The reference
+/// (in-toto 3.1) reads a step with `Step(**fields)` and ignores it: with
+/// Sigstore keys enabled there (they are not by default), a DSSE-signed
+/// layout carrying it reads, a Metablock-signed one does not (the
+/// reference re-serializes the step fields it knows before checking the
+/// signature).
+pub const GITHUB_CONSTRAINTS_FIELD: &str = "x-toto-github";
+
+/// `gh attestation verify`'s signer checks, as a step of a layout carries
+/// them: checked by the caller's
+/// [`FunctionaryVerifier`](crate::FunctionaryVerifier) on the certificate
+/// of a keyless functionary's bundle (`attest` reads no certificate).
+/// Every field left out is not checked; the meaning of each is gh's flag
+/// of the same name (`--repo`, `--signer-workflow`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConstraints {
+    /// `--owner`: the Source Repository Owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `--repo OWNER/REPO`: the Source Repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// `--signer-workflow`: the signing workflow (a regular expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_workflow: Option<String>,
+    /// `--signer-repo OWNER/REPO`: the repository of the signing workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_repo: Option<String>,
+    /// `--signer-digest`: the Build Signer Digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_digest: Option<String>,
+    /// `--source-ref`: the Source Repository Ref.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// `--source-digest`: the Source Repository Digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<String>,
+    /// `--deny-self-hosted-runners`: the Runner Environment is
+    /// `github-hosted`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deny_self_hosted_runners: bool,
+}
+
+impl GitHubConstraints {
+    /// True when no check is asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == GitHubConstraints::default()
+    }
 }
 
 /// An inspection: a command run during verification.
@@ -283,6 +338,8 @@ struct WireStep {
     threshold: i64,
     #[serde(default)]
     cert_constraints: Vec<Map<String, Value>>,
+    #[serde(rename = "x-toto-github", default)]
+    github: Option<GitHubConstraints>,
 }
 
 fn one() -> i64 {
@@ -322,6 +379,25 @@ struct WireLayout {
     rootcas: Map<String, Value>,
     #[serde(default)]
     intermediatecas: Map<String, Value>,
+}
+
+/// Certificate constraints need certificates: a step carrying them lists
+/// keyless functionaries only (a key-signed link could not be checked, and
+/// counting it would skip the constraints).
+pub(crate) fn keyless_only(
+    name: &StepName,
+    pubkeys: &[String],
+    keys: &BTreeMap<String, Functionary>,
+) -> Result<(), Error> {
+    for keyid in pubkeys {
+        if !matches!(keys.get(keyid), Some(Functionary::Sigstore { .. })) {
+            return Err(malformed(format!(
+                "step {name}: {GITHUB_CONSTRAINTS_FIELD} checks certificates, but functionary \
+                 {keyid} is not a keyless identity"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn malformed(reason: String) -> Error {
@@ -420,6 +496,9 @@ impl Layout {
                     )));
                 }
             }
+            if s.github.is_some() {
+                keyless_only(&name, &s.pubkeys, &keys)?;
+            }
             let (expected_materials, expected_products) =
                 parse_item_rules(&name, &s.expected_materials, &s.expected_products)?;
             steps.push(Step {
@@ -430,6 +509,7 @@ impl Layout {
                 expected_command: s.expected_command,
                 threshold,
                 cert_constraints: s.cert_constraints.into_iter().map(Value::Object).collect(),
+                github: s.github,
             });
         }
         let mut inspect = Vec::with_capacity(wire.inspect.len());
@@ -481,8 +561,13 @@ impl Layout {
                     "expected_command": s.expected_command,
                     "threshold": s.threshold,
                 });
-                if let (false, Some(obj)) = (s.cert_constraints.is_empty(), step.as_object_mut()) {
-                    obj.insert("cert_constraints".into(), json!(s.cert_constraints));
+                if let Some(obj) = step.as_object_mut() {
+                    if !s.cert_constraints.is_empty() {
+                        obj.insert("cert_constraints".into(), json!(s.cert_constraints));
+                    }
+                    if let Some(github) = &s.github {
+                        obj.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
+                    }
                 }
                 step
             })

@@ -8,6 +8,7 @@
 //! second reading of the evidence's bytes.
 
 use crate::error::Error;
+use crate::layout::GitHubConstraints;
 
 /// Who signed, as a verifier established it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,12 +78,16 @@ impl VerifiedPayload {
 /// Verifies the evidence of a keyless functionary.
 pub trait FunctionaryVerifier {
     /// Verifies `evidence` (a Sigstore bundle around a DSSE envelope) as
-    /// signed by `identity`, vouched for by `issuer`, and returns the
-    /// payload it signs. Refusals are errors whose message says why.
+    /// signed by `identity`, vouched for by `issuer`, with a certificate
+    /// that passes the step's `github` constraints when it has some, and
+    /// returns the payload it signs. Refusals are errors whose message
+    /// says why; a failed constraint is [`Error::Constraint`]. A verifier
+    /// that cannot check constraints must refuse evidence when given some.
     fn verify_evidence(
         &self,
         evidence: &[u8],
         identity: &str,
         issuer: &str,
+        github: Option<&GitHubConstraints>,
     ) -> Result<VerifiedPayload, Error>;
 }

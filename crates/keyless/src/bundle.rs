@@ -678,6 +678,7 @@ impl attest::FunctionaryVerifier for BundleVerifier {
         evidence: &[u8],
         identity: &str,
         issuer: &str,
+        github: Option<&attest::layout::GitHubConstraints>,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let policy = Policy::Identity {
             identity: identity.to_owned(),
@@ -695,6 +696,27 @@ impl attest::FunctionaryVerifier for BundleVerifier {
             payload,
             ..
         } = attestation;
+        if let Some(github) = github {
+            // The functionary names the identity exactly: as with
+            // `--cert-identity`, `repo`/`owner` add no identity requirement.
+            GitHubSigner::from(github)
+                .check_verified(&verified, true)
+                .map_err(|e| match e {
+                    Error::Mismatch {
+                        field,
+                        expected,
+                        found,
+                    } => attest::Error::Constraint {
+                        field,
+                        expected,
+                        found,
+                    },
+                    other => attest::Error::Malformed {
+                        what: "step github constraints",
+                        reason: other.to_string(),
+                    },
+                })?;
+        }
         let (Some(identity), Some(issuer)) = (verified.identity, verified.issuer) else {
             return Err(attest::Error::Malformed {
                 what: "bundle",

@@ -109,6 +109,22 @@ pub(crate) fn mismatch(field: &str, expected: impl Into<String>, found: Option<&
     }
 }
 
+/// A layout step's constraints are gh's flags of the same names.
+impl From<&attest::layout::GitHubConstraints> for GitHubSigner {
+    fn from(c: &attest::layout::GitHubConstraints) -> GitHubSigner {
+        GitHubSigner {
+            owner: c.owner.clone(),
+            repo: c.repo.clone(),
+            signer_workflow: c.signer_workflow.clone(),
+            signer_repo: c.signer_repo.clone(),
+            signer_digest: c.signer_digest.clone(),
+            source_ref: c.source_ref.clone(),
+            source_digest: c.source_digest.clone(),
+            deny_self_hosted_runners: c.deny_self_hosted_runners,
+        }
+    }
+}
+
 impl GitHubSigner {
     /// True when no check is asked for.
     pub fn is_empty(&self) -> bool {

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::layout::{Functionary, Inspection, Layout, Step, StepName};
+use crate::layout::{Functionary, GitHubConstraints, Inspection, Layout, Step, StepName};
 use crate::rules::{Rule, RuleError, SourceType};
 use crate::step::Artifacts;
 use crate::time::{format_rfc3339_utc, parse_rfc3339_utc, UnixTime};
@@ -84,6 +84,9 @@ struct StepDescription {
     materials: Vec<String>,
     #[serde(default)]
     products: Vec<String>,
+    /// Checks on the keyless functionaries' certificates.
+    #[serde(default)]
+    github: Option<GitHubConstraints>,
 }
 
 /// A keyless functionary: whoever holds a Fulcio certificate for `identity`
@@ -424,6 +427,9 @@ pub fn build(
                 functionaries: pubkeys.len(),
             });
         }
+        if s.github.is_some() {
+            crate::layout::keyless_only(&name, &pubkeys, &functionaries)?;
+        }
         shown.push(named);
         steps.push(Step {
             expected_materials: parse_rules(
@@ -443,6 +449,7 @@ pub fn build(
             expected_command: s.expected_command,
             threshold: s.threshold,
             cert_constraints: Vec::new(),
+            github: s.github,
         });
     }
     let mut inspect = Vec::new();

@@ -71,7 +71,18 @@ impl FunctionaryVerifier for FakeSigstore {
         bundle: &[u8],
         identity: &str,
         issuer: &str,
+        github: Option<&crate::layout::GitHubConstraints>,
     ) -> Result<crate::verified::VerifiedPayload, Error> {
+        // The fake certificate's Source Repository is org/repo.
+        if let Some(repo) = github.and_then(|g| g.repo.as_deref()) {
+            if repo != "org/repo" {
+                return Err(Error::Constraint {
+                    field: "certificate Source Repository URI".into(),
+                    expected: format!("https://github.com/{repo}"),
+                    found: Some("https://github.com/org/repo".into()),
+                });
+            }
+        }
         let text = std::str::from_utf8(bundle).unwrap();
         let mut parts = text.splitn(3, '\n');
         let (who, by, payload) = (parts.next(), parts.next(), parts.next());
@@ -308,6 +319,58 @@ fn threshold_counts_a_keyless_identity_listed_twice_once() {
     let (id, dict, files) = keyless_bob();
     let report = verify(layout(&[(&id, dict)], &[&id, &id], 2), &files);
     expect_counted_once(&report, "bob@example.com (https://issuer.example)");
+}
+
+/// A step's `x-toto-github` checks reach the keyless verifier: a link whose
+/// (fake) certificate fails one is refused for the threshold, with the
+/// field, the expected and the found value.
+#[test]
+fn a_keyless_link_failing_the_steps_github_checks_is_refused() {
+    let (id, dict, files) = keyless_bob();
+    let with_repo = |repo: &str| {
+        let mut layout = layout(&[(&id, dict.clone())], &[&id], 1);
+        layout["steps"][0]["x-toto-github"] = json!({ "repo": repo });
+        layout
+    };
+    let report = verify(with_repo("org/repo"), &files);
+    assert!(report.verified, "{:?}", report.failure);
+    let report = verify(with_repo("org/other"), &files);
+    let Some(Failure::Threshold { refused, found, .. }) = &report.failure else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].ends_with(
+            "certificate Source Repository URI is \"https://github.com/org/repo\", \
+             expected https://github.com/org/other"
+        ),
+        "{refused:?}"
+    );
+}
+
+/// `x-toto-github` checks certificates: a step listing a key functionary
+/// cannot carry it, and a check toto does not know is refused.
+#[test]
+fn github_checks_need_keyless_functionaries_and_known_fields() {
+    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let keyid = key.keyid().to_string();
+    let mut keyed = layout(&[(&keyid, key_dict(&key))], &[&keyid], 1);
+    keyed["steps"][0]["x-toto-github"] = json!({ "repo": "org/repo" });
+    let err = crate::layout::Layout::from_value(keyed).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("x-toto-github checks certificates, but functionary"),
+        "{err}"
+    );
+    let (id, dict, _) = keyless_bob();
+    let mut unknown = layout(&[(&id, dict)], &[&id], 1);
+    unknown["steps"][0]["x-toto-github"] = json!({ "repository": "org/repo" });
+    let err = crate::layout::Layout::from_value(unknown).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `repository`"),
+        "{err}"
+    );
 }
 
 /// A keyless link is read once: it was read to find it, then again to

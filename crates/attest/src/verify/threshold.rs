@@ -158,7 +158,9 @@ pub(super) fn load_step_links(
                 Functionary::Sigstore { identity, issuer } => {
                     let verified = evidence
                         .keyless_verifier()
-                        .and_then(|verifier| verifier.verify_evidence(&bytes, identity, issuer))
+                        .and_then(|verifier| {
+                            verifier.verify_evidence(&bytes, identity, issuer, step.github.as_ref())
+                        })
                         .and_then(|verified| {
                             keyless_payload(&verified, identity, issuer)?;
                             let tree = dsse::json::Tree::parse(verified.payload())?;

@@ -45,6 +45,8 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
                                    # the keyring (--gpg-home DIR, else gpg's default)
   identities = [{ identity = "https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main",
                   issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
+  # github = { repo = "org/repo", deny_self_hosted_runners = true }   # gh's checks on the
+                                   # certificates, on a step with identities only
   threshold = 1                    # default 1
   expected_command = ["git", "clone", "https://example.org/project.git"]
   materials = []
@@ -220,6 +222,21 @@ fn new(args: NewArgs) -> Result<ExitCode> {
     };
     let layout = describe::build(description, crate::clock::unix_now(), &keys)
         .with_context(|| format!("in {}", args.description.display()))?;
+    // The checks keyless applies at verification, refused now when they
+    // could never pass (a `repo` that is not OWNER/REPO, a bad pattern).
+    for step in &layout.steps {
+        if let Some(github) = &step.github {
+            keyless::policy::GitHubSigner::from(github)
+                .validate()
+                .with_context(|| {
+                    format!(
+                        "in {}: step {}: github",
+                        args.description.display(),
+                        step.name
+                    )
+                })?;
+        }
+    }
     for warning in describe::warnings(&layout) {
         crate::verbosity::warning(format_args!("{}: {warning}", args.description.display()));
     }
@@ -423,6 +440,7 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
                 "expected_command": step.expected_command,
                 "materials": rules(&step.expected_materials),
                 "products": rules(&step.expected_products),
+                "github": step.github,
             })
         })
         .collect();
@@ -448,6 +466,25 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
         "steps": steps,
         "inspections": inspections,
     })
+}
+
+/// A step's GitHub constraints as `name = value` pairs, in the layout's
+/// field names.
+fn github_checks(github: &attest::layout::GitHubConstraints) -> String {
+    let serde_json::Value::Object(fields) = json!(github) else {
+        return String::new();
+    };
+    if fields.is_empty() {
+        return "none".into();
+    }
+    fields
+        .iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => format!("{name} = {text:?}"),
+            other => format!("{name} = {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
@@ -488,6 +525,9 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
             .map(|k| k.get(..8).unwrap_or(k))
             .collect();
         println!("    functionaries: {}", short.join(", "));
+        if let Some(github) = &step.github {
+            println!("    certificate checks (github): {}", github_checks(github));
+        }
         if !step.expected_command.is_empty() {
             println!("    expected command: {}", step.expected_command.join(" "));
         }

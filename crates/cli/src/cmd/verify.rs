@@ -82,6 +82,7 @@ impl attest::FunctionaryVerifier for Keyless {
         evidence: &[u8],
         identity: &str,
         issuer: &str,
+        github: Option<&attest::layout::GitHubConstraints>,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
             crate::verbosity::verbose!("keyless functionaries: loading the trusted root");
@@ -96,7 +97,7 @@ impl attest::FunctionaryVerifier for Keyless {
                 what: "trusted root",
                 reason: reason.clone(),
             })?;
-        let verified = verifier.verify_evidence(evidence, identity, issuer)?;
+        let verified = verifier.verify_evidence(evidence, identity, issuer, github)?;
         crate::verbosity::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
         Ok(verified)
     }

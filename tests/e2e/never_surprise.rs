@@ -721,3 +721,36 @@ fn sign_and_mock_report_in_json() {
     assert_eq!(report["exit_code"], 4);
     assert_eq!(report["materials"], 1);
 }
+
+#[test]
+fn envelope_sign_reports_in_json_beside_the_file_it_writes() {
+    let (dir, key) = tempdir_with_key();
+    let payload = write(&dir.path().join("note.txt"), "a note\n");
+    let envelope = dir.path().join("note.dsse.json");
+    let sign = |extra: &[&str]| {
+        toto()
+            .args(["envelope", "sign", "--payload-type", "text/plain", "-k"])
+            .arg(&key)
+            .args(extra)
+            .arg(&payload)
+            .output()
+            .unwrap()
+    };
+    let out = sign(&["-o", envelope.to_str().unwrap(), "--format", "json"]);
+    let report = json_of(&out, "envelope sign --format json");
+    assert_eq!(report["envelope"], envelope.display().to_string());
+    assert_eq!(report["payload_type"], "text/plain");
+    let keyids = report["keyids"].as_array().unwrap();
+    assert_eq!(keyids.len(), 1);
+    // The key id reported is the one the written envelope's signature names.
+    let written: Value = serde_json::from_slice(&std::fs::read(&envelope).unwrap()).unwrap();
+    assert_eq!(written["signatures"][0]["keyid"], keyids[0]);
+    // Without -o stdout is the envelope: JSON output there would mix the two.
+    let out = sign(&["--format", "json"]);
+    expect_error(
+        &out,
+        2,
+        "--output",
+        "envelope sign --format json without -o",
+    );
+}

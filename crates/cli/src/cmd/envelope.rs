@@ -40,6 +40,11 @@ pub struct SignArgs {
     /// Where to write the envelope (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Output: text (the envelope on stdout unless -o), or json (with -o:
+    /// one JSON object on stdout naming the file, payload type and key
+    /// ids).
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "output")]
+    format: Format,
     /// The payload file.
     payload: PathBuf,
 }
@@ -87,11 +92,22 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     let keys = args.signing.load()?;
     let signers: Vec<&dyn dsse::KeyedSigner> =
         keys.iter().map(|k| k as &dyn dsse::KeyedSigner).collect();
+    let keyids: Vec<String> = keys.iter().map(|k| k.keyid().to_string()).collect();
+    let payload_type = args.payload_type.clone();
     let envelope = dsse::Envelope::sign(args.payload_type, payload, &signers)?;
     let mut json = envelope.to_json();
     json.push(b'\n');
     match &args.output {
-        Some(path) => crate::files::write_atomic(path, &json, None)?,
+        Some(path) => {
+            crate::files::write_atomic(path, &json, None)?;
+            if args.format == Format::Json {
+                crate::verdict::print_json(&serde_json::json!({
+                    "envelope": path.display().to_string(),
+                    "payload_type": payload_type,
+                    "keyids": keyids,
+                }))?;
+            }
+        }
         None => std::io::stdout()
             .write_all(&json)
             .context("cannot write to stdout")?,

@@ -142,10 +142,18 @@ impl KeylessArgs {
 
     /// A signer: token, then a Fulcio certificate.
     pub fn signer(&self, token: &IdentityToken) -> Result<KeylessSigner> {
-        let config = self.trust_config()?;
+        self.signer_with(&self.trust_config()?, token)
+    }
+
+    /// A signer for the trust config already read (and checked).
+    pub fn signer_with(
+        &self,
+        config: &TrustConfig,
+        token: &IdentityToken,
+    ) -> Result<KeylessSigner> {
         let fulcio = format!("{}/api/v2/signingCert", config.services.fulcio);
         crate::verbosity::verbose!("Fulcio: POST {fulcio} (certificate for a fresh key)");
-        let signer = KeylessSigner::new(&config, token).map_err(cli_error)?;
+        let signer = KeylessSigner::new(config, token).map_err(cli_error)?;
         crate::verbosity::verbose!(
             "Fulcio: certificate for {} ({}); Rekor: {}/api/v{}/log/entries next{}",
             signer.identity(),

@@ -189,8 +189,14 @@ pub(crate) fn removed_credentials(pass_credentials: bool) -> &'static [&'static 
 pub(crate) enum Signing {
     /// A key file or gpg.
     Key(LinkSigner),
-    /// Sigstore, with this (checked) identity token.
-    Keyless(keyless::IdentityToken),
+    /// Sigstore, with this (checked) identity token and the trust config
+    /// the pre-flight checked (read once: signing uses the same services).
+    Keyless {
+        /// The identity token.
+        token: keyless::IdentityToken,
+        /// The trust config.
+        config: Box<keyless::TrustConfig>,
+    },
 }
 
 impl SigningArgs {
@@ -299,16 +305,18 @@ impl SigningArgs {
                              timeout); nothing was run or signed"
                         )
                     })?;
-                let signing = Signing::Keyless(token);
                 if no_products {
-                    check_keyless_products(self, &signing, 0)?;
+                    check_keyless_products(&config, 0)?;
                 }
                 config
                     .services
                     .preflight()
                     .map_err(crate::keyless_sign::cli_error)
                     .context("--keyless: a Sigstore service is not ready to sign; nothing was run or signed")?;
-                Ok(signing)
+                Ok(Signing::Keyless {
+                    token,
+                    config: Box::new(config),
+                })
             }
             None => Ok(Signing::Key(self.load_key()?)),
         }
@@ -332,7 +340,7 @@ impl Signing {
     /// not known yet).
     pub(crate) fn link_name(&self, name: &StepName) -> String {
         match self {
-            Signing::Keyless(_) => keyless::link_bundle_name(name, UNKNOWN_KEYID),
+            Signing::Keyless { .. } => keyless::link_bundle_name(name, UNKNOWN_KEYID),
             Signing::Key(LinkSigner::Key(key)) => name.link_file_name(key.keyid().as_str()),
             Signing::Key(LinkSigner::Gpg(_)) => name.link_file_name(UNKNOWN_KEYID),
         }
@@ -341,7 +349,7 @@ impl Signing {
     /// The key id part of the unfinished link's name (a stand-in for gpg).
     pub(crate) fn unfinished_id(&self) -> String {
         match self {
-            Signing::Keyless(_) => KEYLESS_UNFINISHED.to_owned(),
+            Signing::Keyless { .. } => KEYLESS_UNFINISHED.to_owned(),
             Signing::Key(LinkSigner::Key(key)) => key.keyid().to_string(),
             Signing::Key(LinkSigner::Gpg(_)) => UNKNOWN_KEYID.to_owned(),
         }
@@ -377,15 +385,8 @@ pub(crate) fn write_link(
 /// Without products it binds no artifact, and toto verifies such a bundle
 /// only from a Rekor v1 entry: with Rekor v2 it is refused here, before the
 /// step runs and before anything reaches Fulcio or Rekor.
-pub(crate) fn check_keyless_products(
-    signing_args: &SigningArgs,
-    signing: &Signing,
-    products: usize,
-) -> Result<()> {
-    if matches!(signing, Signing::Keyless(_))
-        && products == 0
-        && signing_args.keyless.trust_config()?.services.rekor_version == 2
-    {
+pub(crate) fn check_keyless_products(config: &keyless::TrustConfig, products: usize) -> Result<()> {
+    if products == 0 && config.services.rekor_version == 2 {
         bail!(
             "--keyless signs the link as a Statement whose subjects are the step's products, \
              and there are none: a link without products is logged to Rekor v1 only; pass \
@@ -457,9 +458,9 @@ pub(crate) fn sign_link(
     let dir = &signing_args.metadata_directory;
     crate::files::check_writable(dir, &[signing.link_name(name)])?;
     match signing {
-        Signing::Keyless(token) => {
-            check_keyless_products(signing_args, signing, link.products.len())?;
-            let signer = signing_args.keyless.signer(token)?;
+        Signing::Keyless { token, config } => {
+            check_keyless_products(config, link.products.len())?;
+            let signer = signing_args.keyless.signer_with(config, token)?;
             let path = crate::keyless_sign::write_link(link, &signer, name, dir)?;
             Ok(Written {
                 path,

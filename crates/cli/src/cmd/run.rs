@@ -298,7 +298,7 @@ fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
     // expire during a long step); it is signed at stop.
     let key = match &signing {
         Signing::Key(key) => Some(key),
-        Signing::Keyless(_) => None,
+        Signing::Keyless { .. } => None,
     };
     let (path, bytes, keyid) = write_link(&link, key, LinkFormat::Metablock, |id| {
         let id = if key.is_some() {
@@ -309,7 +309,7 @@ fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
         Ok(dir.join(crate::gpg_sign::unfinished_name(name.as_str(), id)))
     })?;
     let signer = match &signing {
-        Signing::Keyless(token) => Signer::keyless(token),
+        Signing::Keyless { token, .. } => Signer::keyless(token),
         Signing::Key(LinkSigner::Key(_)) => Signer::Key { keyid },
         Signing::Key(LinkSigner::Gpg(_)) => Signer::Gpg { keyid },
     };
@@ -339,7 +339,7 @@ fn record_start(mut args: RecordStartArgs) -> Result<ExitCode> {
 /// anything is signed or sent).
 fn check_signer(started: &Started, signing: &Signing, name: &StepName) -> Result<()> {
     let here = match signing {
-        Signing::Keyless(token) => Some(Signer::keyless(token)),
+        Signing::Keyless { token, .. } => Some(Signer::keyless(token)),
         Signing::Key(LinkSigner::Key(key)) => Some(Signer::Key {
             keyid: key.keyid().to_string(),
         }),

@@ -33,56 +33,9 @@ pub enum LayoutCommand {
     Show(ShowArgs),
 }
 
-const LAYOUT_FILE_HELP: &str = r#"The TOML file:
-
-  expires = "365d"                 # a duration (s, m, h, d, w) or YYYY-MM-DDTHH:MM:SSZ
-  readme = "How our release is built"
-
-  [[steps]]
-  name = "clone"
-  functionaries = ["bob.pub"]      # public key files, relative to the TOML file
-  gpg_keys = ["8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"]   # OpenPGP keys, exported from
-                                   # the keyring (--gpg-home DIR, else gpg's default)
-  identities = [{ identity = "https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main",
-                  issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
-  # github = { repo = "org/repo", deny_self_hosted_runners = true }   # gh's checks on the
-                                   # certificates, on a step with identities only
-  threshold = 1                    # default 1
-  expected_command = ["git", "clone", "https://example.org/project.git"]
-  materials = []
-  products = ["CREATE project/*", "DISALLOW *"]
-
-  [[steps]]
-  name = "package"
-  functionaries = ["bob.pub"]
-  materials = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW *"]
-  products = ["CREATE project.tar.gz", "DISALLOW *"]
-
-  [[inspections]]
-  name = "untar"
-  run = ["tar", "xzf", "project.tar.gz"]
-  materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "DISALLOW project.tar.gz", "ALLOW *"]
-  products = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW project/*", "ALLOW *"]
-
-Its first step in YAML (a file named *.yaml or *.yml):
-
-  expires: 365d
-  steps:
-    - name: clone
-      functionaries: [bob.pub]
-      products: ["CREATE project/*", "DISALLOW *"]
-
-Rules are written as in-toto writes them: CREATE, DELETE, MODIFY, ALLOW,
-DISALLOW, REQUIRE, and MATCH <pattern> [IN <prefix>] WITH (MATERIALS|PRODUCTS)
-[IN <prefix>] FROM <step>. Whatever no rule consumes is allowed: a MATCH
-protects only with a DISALLOW after it. Refused: a rule that does not parse,
-MATCH FROM an unknown step or the step itself, a rule after ALLOW * or
-DISALLOW *. Warned about: a step whose products nothing matches, a MATCH
-with no DISALLOW after it.
-
-Example:
-  toto layout new supply-chain.toml -o root.layout
-  toto layout sign --key alice.pem root.layout"#;
+/// `toto layout new --help`'s description of the TOML file (kept as text so
+/// it reads as the user sees it).
+const LAYOUT_FILE_HELP: &str = include_str!("layout_help.txt");
 
 /// Arguments of `toto layout new`.
 #[derive(Debug, Args)]

@@ -481,8 +481,8 @@ pub fn build(
         keys: functionaries,
         steps,
         inspect,
-        rootcas: serde_json::Map::new(),
-        intermediatecas: serde_json::Map::new(),
+        rootcas: Default::default(),
+        intermediatecas: Default::default(),
     };
     if let Some((step, first, second)) = layout.duplicate_functionary() {
         let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));

@@ -165,17 +165,15 @@ fn verify_chain(
             .warnings
             .push("layout has no expiry date; it never expires".into()),
     }
-    for step in layout
-        .steps
-        .iter()
-        .filter(|s| !s.cert_constraints.is_empty())
-    {
-        report.warnings.push(format!(
-            "step {}: X.509 functionaries (ITE-7 cert_constraints) are not supported; \
-             only its key functionaries count",
-            step.name
-        ));
-    }
+    // The layout's certificate authorities, prepared once (ITE-7).
+    let cert_trust = if layout.steps.iter().any(|s| !s.cert_constraints.is_empty()) {
+        Some(crate::x509::CertTrust::new(
+            &layout.rootcas,
+            &layout.intermediatecas,
+        )?)
+    } else {
+        None
+    };
     // Load, check signatures and thresholds, resolve sublayouts.
     let mut chain: BTreeMap<String, Vec<Accepted>> = BTreeMap::new();
     let base = report.steps.len();
@@ -194,6 +192,7 @@ fn verify_chain(
             report,
             &mut step_report,
             &mut prefetched,
+            cert_trust.as_ref(),
         )? {
             Ok(a) => a,
             Err(f) => return Ok(Err(f)),

@@ -855,3 +855,5 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
         assert_eq!(threshold::shown_digests(&theirs, &set(&[ours])), expected);
     }
 }
+
+mod x509;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{
-    copy_files, expect_code, expect_error, expect_refused, generate_key, python_bin_dir, repo_path,
-    tempdir, toto, toto_in, write,
+    copy_files, expect_code, expect_error, expect_refused, file_ending, generate_key,
+    python_bin_dir, repo_path, tempdir, toto, toto_in, write,
 };
 
 /// The Python of the in-toto 2.x venv (`TOTO_INTOTO2_PYTHON`, made by
@@ -112,6 +112,208 @@ fn in_toto_golang_ite7_layout_verifies_by_its_key_functionaries() {
     std::fs::remove_file(dir.path().join("write-code.b7d643de.link")).unwrap();
     let out = verify(dir.path(), "demo.layout", "alice.pub");
     expect_code(&out, 1, "no link for write-code");
+}
+
+/// Signs link `content` with `key` as the X.509 functionary of `cert`
+/// (`toto sign --cert`), into `dir`, named `write-code.<keyid8>.link` as
+/// in-toto-golang names it; returns the file name.
+fn sign_write_code_as(dir: &Path, content: &Path, key: &Path, cert: &Path) -> String {
+    let [content, key, cert] = [content, key, cert].map(|p| p.to_str().unwrap().to_owned());
+    let args = [
+        "sign",
+        "-f",
+        &content,
+        "-k",
+        &key,
+        "--cert",
+        &cert,
+        "-o",
+        "signing.tmp",
+    ];
+    expect_code(&toto_in(dir, &args), 0, &format!("sign --cert {cert}"));
+    let signed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("signing.tmp")).unwrap()).unwrap();
+    let keyid = signed["signatures"][0]["keyid"].as_str().unwrap();
+    let name = format!("write-code.{}.link", &keyid[..8]);
+    std::fs::rename(dir.join("signing.tmp"), dir.join(&name)).unwrap();
+    name
+}
+
+/// in-toto-golang's `demo.layout` performed by its X.509 functionary: the
+/// write-code link (the content of `write-code.b7d643de.link`) signed, as
+/// in-toto-golang's `in-toto run -c` signs it, by the key of its test
+/// certificate `example.com.write-code.cert.pem` (CN write-code.example.com,
+/// O example, URI spiffe://example.com/write-code, under its root
+/// `da6360ef…` through its intermediate): it meets the step's
+/// `cert_constraints`, so the layout verifies without the key functionary's
+/// link. A certificate of the same CA for another functionary does not.
+#[test]
+fn in_toto_golang_ite7_layout_verifies_by_its_certificate_functionary() {
+    let dir = golang_copy();
+    let d = dir.path();
+    let content = d.join("write-code.content");
+    std::fs::rename(d.join("write-code.b7d643de.link"), &content).unwrap();
+    let name = sign_write_code_as(
+        d,
+        &content,
+        &d.join("example.com.write-code.key.pem"),
+        &d.join("example.com.write-code.cert.pem"),
+    );
+    // in-toto-golang's id of the certificate's key (`keylib_test.go`).
+    assert_eq!(name, "write-code.4979dea7.link");
+    let out = verify(d, "demo.layout", "alice.pub");
+    expect_code(&out, 0, "demo.layout by the write-code certificate");
+
+    // The package functionary's certificate, same CA: CN and URI differ.
+    std::fs::remove_file(d.join(name)).unwrap();
+    let x509 = repo_path("testdata/x509");
+    sign_write_code_as(
+        d,
+        &content,
+        &x509.join("package.key.pem"),
+        &x509.join("package.cert.pem"),
+    );
+    let out = verify(d, "demo.layout", "alice.pub");
+    expect_error(
+        &out,
+        1,
+        r#"meets no cert_constraints entry of step "write-code": [0] common name: expected ["write-code.example.com"], found ["package.example.com"]; uri: expected ["spiffe://example.com/write-code"], found ["spiffe://example.com/package"]."#,
+        "the package certificate for write-code",
+    );
+}
+
+/// `toto layout new` authors X.509 functionaries (`rootcas`,
+/// `intermediatecas`, `cert_constraints`) from a description naming
+/// in-toto-golang's test CA files; a step recorded with `toto run` and
+/// signed with `toto sign --cert` by its write-code certificate verifies;
+/// signed by a certificate of another organization, it does not.
+#[test]
+fn layout_new_authors_x509_functionaries() {
+    let dir = golang_copy();
+    let d = dir.path();
+    generate_key(&d.join("owner"), &[]);
+    owner_signs_layout(
+        d,
+        r#"expires = "30d"
+rootcas = ["root.cert.pem"]
+intermediatecas = ["example.com.intermediate.cert.pem"]
+
+[[steps]]
+name = "write-code"
+products = ["CREATE foo.py", "DISALLOW *"]
+
+[[steps.cert_constraints]]
+common_name = "write-code.example.com"
+organizations = ["example"]
+roots = ["root.cert.pem"]
+uris = ["spiffe://example.com/write-code"]
+"#,
+    );
+    let layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("root.layout")).unwrap()).unwrap();
+    let root = "da6360ef818d52b11f891132609f34907bd48521b33fc96927979b7fce876136";
+    assert!(layout["signed"]["rootcas"].get(root).is_some());
+    assert_eq!(
+        layout["signed"]["steps"][0]["cert_constraints"][0]["roots"],
+        serde_json::json!([root])
+    );
+    let work = tempdir();
+    let w = work.path();
+    let key = d.join("example.com.write-code.key.pem");
+    let run = [
+        "run",
+        "-n",
+        "write-code",
+        "--encoding",
+        "metablock",
+        "-k",
+        key.to_str().unwrap(),
+    ];
+    let out = toto_in(
+        w,
+        &[
+            &run[..],
+            &[
+                "-p",
+                "foo.py",
+                "-x",
+                "--",
+                "sh",
+                "-c",
+                "echo hello > foo.py",
+            ],
+        ]
+        .concat(),
+    );
+    expect_code(&out, 0, "run write-code");
+    let recorded = file_ending(w, ".link");
+    let name = sign_write_code_as(
+        d,
+        &recorded,
+        &key,
+        &d.join("example.com.write-code.cert.pem"),
+    );
+    let out = verify(d, "root.layout", "owner.pub");
+    expect_code(&out, 0, "authored X.509 layout");
+
+    std::fs::remove_file(d.join(name)).unwrap();
+    let x509 = repo_path("testdata/x509");
+    sign_write_code_as(
+        d,
+        &recorded,
+        &x509.join("other-org.key.pem"),
+        &x509.join("other-org.cert.pem"),
+    );
+    let out = verify(d, "root.layout", "owner.pub");
+    expect_error(
+        &out,
+        1,
+        r#"organization: expected ["example"], found ["other"]"#,
+        "another organization",
+    );
+}
+
+/// `toto sign --cert` refuses a certificate of another key than the one
+/// signing, and a DSSE link (exit 2).
+#[test]
+fn sign_cert_needs_the_certificates_key_and_a_metablock() {
+    let dir = golang_copy();
+    let d = dir.path();
+    let out = toto_in(
+        d,
+        &[
+            "sign",
+            "-f",
+            "write-code.b7d643de.link",
+            "-k",
+            "dan",
+            "--cert",
+            "example.com.write-code.cert.pem",
+            "-o",
+            "x.link",
+        ],
+    );
+    expect_error(&out, 2, "not the signing key", "another key's certificate");
+    let out = toto_in(
+        d,
+        &[
+            "sign",
+            "-f",
+            "clone-dsse.776a00e2.link",
+            "-k",
+            "example.com.write-code.key.pem",
+            "--cert",
+            "example.com.write-code.cert.pem",
+            "-o",
+            "x.link",
+        ],
+    );
+    expect_error(
+        &out,
+        2,
+        "DSSE envelope carries no certificate",
+        "a DSSE link",
+    );
 }
 
 /// in-toto 2.3 signs a layout (RSA owner key) and one link per legacy key

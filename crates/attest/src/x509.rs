@@ -335,11 +335,7 @@ impl CaCertificate {
             .and_then(|k| k.get("certificate"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad("keyval.certificate missing".into()))?;
-        let certs = x509_cert::Certificate::load_pem_chain(pem.as_bytes())
-            .map_err(|e| bad(format!("keyval.certificate: {e}")))?;
-        if certs.is_empty() {
-            return Err(bad("keyval.certificate holds no certificate".into()));
-        }
+        let certs = pem_certificates(pem).map_err(|e| bad(format!("keyval.certificate: {e}")))?;
         let certs = certs
             .iter()
             .map(|c| {
@@ -378,6 +374,20 @@ impl CaCertificate {
     pub fn to_value(&self) -> Value {
         self.dict.clone()
     }
+}
+
+/// The PEM certificates of `text`, at least one. (x509-cert's
+/// `load_pem_chain` overflows on text of line breaks only: refused first.)
+fn pem_certificates(text: &str) -> Result<Vec<x509_cert::Certificate>, String> {
+    if text.trim_end_matches(['\r', '\n']).is_empty() {
+        return Err("no PEM certificate".into());
+    }
+    let certs =
+        x509_cert::Certificate::load_pem_chain(text.as_bytes()).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no PEM certificate".into());
+    }
+    Ok(certs)
 }
 
 /// A certificate a link's signature carries, with the attributes
@@ -432,8 +442,7 @@ impl LeafCert {
             what: "certificate",
             reason,
         };
-        let certs = x509_cert::Certificate::load_pem_chain(pem.as_bytes())
-            .map_err(|e| bad(e.to_string()))?;
+        let certs = pem_certificates(pem).map_err(bad)?;
         let [cert] = certs.as_slice() else {
             return Err(bad(format!(
                 "expected one PEM certificate, found {}",
@@ -1169,6 +1178,15 @@ pub(crate) mod tests {
         assert_eq!(leaf.common_name, "write-code.example.com");
         assert_eq!(leaf.organizations, ["example"]);
         assert_eq!(leaf.uris, ["spiffe://example.com/write-code"]);
+    }
+
+    /// Text of line breaks only, or nothing, is no certificate (and no
+    /// panic).
+    #[test]
+    fn an_empty_certificate_is_refused() {
+        for text in ["", "\n", "\r\n\n", " "] {
+            assert!(LeafCert::from_pem(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]

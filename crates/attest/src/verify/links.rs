@@ -116,10 +116,12 @@ pub(super) fn check_certificate_signed(
                 "no signature under a key id starting with {short_id:?} (the file name's)"
             )));
         };
+        // in-toto-golang writes `"cert": ""` beside a key's signature.
         let Some(pem) = signature
             .extra
             .get("cert")
             .and_then(serde_json::Value::as_str)
+            .filter(|pem| !pem.is_empty())
         else {
             return Ok(Err(format!(
                 "the signature of key {} carries no certificate (\"cert\"), and no key \

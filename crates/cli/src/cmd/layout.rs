@@ -189,6 +189,11 @@ impl KeySource for Keys<'_> {
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
         Ok(attest::gpg::export_key(keyid, self.gpg_home)?)
     }
+
+    fn certificate(&self, path: &Path) -> Result<String, SourceError> {
+        let bytes = crate::files::read_limited(&self.base.join(path), 1 << 20, "certificate")?;
+        Ok(String::from_utf8(bytes).map_err(|_| "the certificate file is not UTF-8 PEM")?)
+    }
 }
 
 impl LayoutCommand {

@@ -330,6 +330,13 @@ fn a_signature_without_a_certificate_does_not_count() {
     let link = cert_link(&fixture("step1.key.pem"), None, None);
     let report = verify_step1(vec![link]);
     refused(&report, &["carries no certificate"]);
+    // in-toto-golang's key signatures carry `"cert": ""`.
+    let link = cert_link(&fixture("step1.key.pem"), Some(""), None);
+    let report = verify_step1(vec![link]);
+    refused(&report, &["carries no certificate"]);
+    let link = cert_link(&fixture("step1.key.pem"), Some("\n"), None);
+    let report = verify_step1(vec![link]);
+    refused(&report, &["no PEM certificate"]);
 }
 
 /// in-toto-golang reads no certificate beside a DSSE signature.

@@ -273,6 +273,33 @@ uris = ["spiffe://example.com/write-code"]
     );
 }
 
+/// `toto layout show` lists in-toto-golang's `demo.layout` CAs and its
+/// step's certificate constraints, in text and JSON.
+#[test]
+fn layout_show_lists_x509_functionaries() {
+    let dir = golang_copy();
+    let root = "da6360ef818d52b11f891132609f34907bd48521b33fc96927979b7fce876136";
+    let out = toto_in(dir.path(), &["layout", "show", "demo.layout"]);
+    expect_code(&out, 0, "layout show");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("  root CAs (X.509 functionaries):\n    {root} ("))
+            && text.contains(r#"X.509 functionaries [0]: {"common_name":"write-code.example.com""#),
+        "{text}"
+    );
+    let out = toto_in(
+        dir.path(),
+        &["layout", "show", "--format", "json", "demo.layout"],
+    );
+    expect_code(&out, 0, "layout show --format json");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["rootcas"][0]["id"], root);
+    assert_eq!(
+        shown["steps"][0]["cert_constraints"][0]["roots"],
+        serde_json::json!([root])
+    );
+}
+
 /// `toto sign --cert` refuses a certificate of another key than the one
 /// signing, and a DSSE link (exit 2).
 #[test]

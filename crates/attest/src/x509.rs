@@ -294,6 +294,7 @@ impl fmt::Display for CertRefusal {
 pub struct CaCertificate {
     dict: Value,
     certs: Vec<Vec<u8>>,
+    subjects: Vec<String>,
 }
 
 impl CaCertificate {
@@ -336,6 +337,10 @@ impl CaCertificate {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("keyval.certificate missing".into()))?;
         let certs = pem_certificates(pem).map_err(|e| bad(format!("keyval.certificate: {e}")))?;
+        let subjects = certs
+            .iter()
+            .map(|c| c.tbs_certificate.subject.to_string())
+            .collect();
         let certs = certs
             .iter()
             .map(|c| {
@@ -347,7 +352,11 @@ impl CaCertificate {
             webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
                 .map_err(|e| bad(format!("keyval.certificate: {e}")))?;
         }
-        Ok(CaCertificate { dict, certs })
+        Ok(CaCertificate {
+            dict,
+            certs,
+            subjects,
+        })
     }
 
     /// A CA entry for a certificate PEM file (authoring): the dict
@@ -373,6 +382,11 @@ impl CaCertificate {
     /// The key dict as signed.
     pub fn to_value(&self) -> Value {
         self.dict.clone()
+    }
+
+    /// The subjects of its certificates (RFC 4514), for display.
+    pub fn subjects(&self) -> &[String] {
+        &self.subjects
     }
 }
 

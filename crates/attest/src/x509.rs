@@ -1194,6 +1194,21 @@ pub(crate) mod tests {
         assert_eq!(leaf.uris, ["spiffe://example.com/write-code"]);
     }
 
+    /// A layout without CAs lets no certificate through, whatever the
+    /// constraints (what the `x509` fuzz target asserts on any input).
+    #[test]
+    fn no_certificate_chains_without_cas() {
+        let trust = CertTrust::new(&BTreeMap::new(), &BTreeMap::new()).unwrap();
+        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
+        for pem in [
+            golang("example.com.write-code.cert.pem"),
+            golang("root.cert.pem"),
+        ] {
+            let cert = LeafCert::from_pem(&pem).unwrap();
+            assert!(trust.check("s", &any, &cert, NOW).is_err());
+        }
+    }
+
     /// Text of line breaks only, or nothing, is no certificate (and no
     /// panic).
     #[test]

@@ -485,13 +485,15 @@ fn in_toto_2x_verifies_what_toto_signs() {
     assert!(said.contains("No signature found for key"), "{said}");
 }
 
-/// A link as older attestation tools write it: DSSE around a Statement
-/// v0.1 with a link v0.2 predicate (in-toto/attestation
-/// `spec/predicates/link.md` v0.2: products in `subject`, `materials` a
-/// classic map), with fields toto does not know. It satisfies the step's
-/// rules from its `subject`; one more subject breaks `DISALLOW *`.
+/// Links in each older link predicate, as other tools wrote them: v0.2
+/// (products in `subject`, materials a classic map), and v0.1 and v1 (the
+/// predicate is the whole classic link; cosign's `attest --type link`
+/// writes v1 around a Statement v0.1 whose subject is the image), with
+/// fields toto does not know. Their materials and products both meet the
+/// step's rules: a material or a product outside them fails (exit 1; a v0.2
+/// link's materials were once not read at all).
 #[test]
-fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
+fn older_link_predicates_count_with_their_materials_and_products() {
     let dir = tempdir();
     let root = dir.path();
     generate_key(&root.join("owner"), &[]);
@@ -504,52 +506,69 @@ fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
     );
     let keyid = String::from_utf8(toto_in(root, &["key", "id", "bob.pub"]).stdout).unwrap();
     let link_file = format!("build.{}.link", &keyid.trim()[..8]);
-    let sha = |c: char| c.to_string().repeat(64);
-    let statement = |subjects: serde_json::Value| {
-        serde_json::json!({
-            "_type": "https://in-toto.io/Statement/v0.1",
-            "subject": subjects,
-            "predicateType": "https://in-toto.io/Link/v0.2",
-            "predicate": {
-                "name": "build",
-                "command": ["cc", "-o", "app", "src.c"],
-                "materials": {"src.c": {"sha256": sha('a')}},
-                "byproducts": {"return-value": 0},
-                "environment": {},
-                "builder": {"id": "https://example.com/other-tool"},
-            },
-        })
+    let sha = |c: char| serde_json::json!({"sha256": c.to_string().repeat(64)});
+    let statement = |predicate_type: &str, materials: &[&str], products: &[&str]| {
+        let map = |names: &[&str], c| -> serde_json::Map<String, serde_json::Value> {
+            names.iter().map(|n| ((*n).to_owned(), sha(c))).collect()
+        };
+        let (subject, predicate) = if predicate_type.ends_with("v0.2") {
+            let subject: Vec<_> = products
+                .iter()
+                .map(|n| serde_json::json!({"name": n, "digest": sha('b')}))
+                .collect();
+            let predicate = serde_json::json!({"name": "build", "command": ["cc"],
+                "materials": map(materials, 'a'), "byproducts": {}, "environment": {},
+                "builder": {"id": "https://example.com/other-tool"}});
+            (serde_json::json!(subject), predicate)
+        } else {
+            let image = serde_json::json!([{"name": "registry.example/app", "digest": sha('f')}]);
+            let predicate = serde_json::json!({"_type": "link", "name": "build",
+                "command": ["cc"], "materials": map(materials, 'a'),
+                "products": map(products, 'b'), "byproducts": {}, "environment": {},
+                "x-cosign": true});
+            (image, predicate)
+        };
+        serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "subject": subject,
+            "predicateType": predicate_type, "predicate": predicate})
     };
-    let sign = |value: serde_json::Value| {
+    let verify_signed = |value: serde_json::Value| {
         write(&root.join("statement.json"), &value.to_string());
-        let out = toto_in(
-            root,
-            &[
-                "envelope",
-                "sign",
-                "--key",
-                "bob",
-                "--payload-type",
-                "application/vnd.in-toto+json",
-                "statement.json",
-                "-o",
-                &link_file,
-            ],
-        );
-        expect_code(&out, 0, "envelope sign");
+        let sign = [
+            "envelope",
+            "sign",
+            "--key",
+            "bob",
+            "--payload-type",
+            "application/vnd.in-toto+json",
+            "statement.json",
+            "-o",
+            &link_file,
+        ];
+        expect_code(&toto_in(root, &sign), 0, "envelope sign");
+        verify(root, "root.layout", "owner.pub")
     };
-    sign(statement(
-        serde_json::json!([{"name": "app", "digest": {"sha256": sha('b')}}]),
-    ));
-    let out = verify(root, "root.layout", "owner.pub");
-    expect_code(&out, 0, "Statement v0.1 + link v0.2");
-
-    sign(statement(serde_json::json!([
-        {"name": "app", "digest": {"sha256": sha('b')}},
-        {"name": "backdoor", "digest": {"sha256": sha('c')}},
-    ])));
-    let out = verify(root, "root.layout", "owner.pub");
-    expect_code(&out, 1, "a product outside the rules, from the subject");
+    for predicate_type in [
+        "https://in-toto.io/Link/v0.2",
+        "https://in-toto.io/Link/v0.1",
+        "https://in-toto.io/Link/v1",
+    ] {
+        let out = verify_signed(statement(predicate_type, &["src.c"], &["app"]));
+        expect_code(&out, 0, predicate_type);
+        let out = verify_signed(statement(predicate_type, &["src.c", "evil.c"], &["app"]));
+        expect_error(
+            &out,
+            1,
+            "evil.c",
+            &format!("{predicate_type}: a material outside the rules"),
+        );
+        let out = verify_signed(statement(predicate_type, &["src.c"], &["app", "backdoor"]));
+        expect_error(
+            &out,
+            1,
+            "backdoor",
+            &format!("{predicate_type}: a product outside the rules"),
+        );
+    }
 }
 
 /// `toto key id --legacy` prints the ids in-toto-golang's `keylib_test.go`

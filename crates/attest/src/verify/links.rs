@@ -301,7 +301,9 @@ fn evidence_link(step: &Step, payload: dsse::json::Node<'_, '_>) -> Result<Link,
     let text = |key| payload.get(key).and_then(|n| n.as_str());
     let is_statement =
         text("_type").is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
-    if !is_statement || text("predicateType") == Some(crate::link::LINK_PREDICATE_V03) {
+    // Every link predicate version is a link, materials included; other
+    // predicates stand for one (their subjects as products).
+    if !is_statement || text("predicateType").is_some_and(crate::link::is_link_predicate) {
         return Link::from_node(payload);
     }
     let statement = crate::statement::Statement::decode(payload)?;

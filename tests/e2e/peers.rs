@@ -256,6 +256,42 @@ uris = ["spiffe://example.com/write-code"]
     let out = verify(d, "root.layout", "owner.pub");
     expect_code(&out, 0, "authored X.509 layout");
 
+    // Without intermediatecas, the intermediate comes from the command line
+    // (in-toto-golang's --intermediate-certs).
+    let toml = std::fs::read_to_string(d.join("layout.toml")).unwrap();
+    let toml = toml.replace(
+        "intermediatecas = [\"example.com.intermediate.cert.pem\"]\n",
+        "",
+    );
+    write(&d.join("bare.toml"), &toml);
+    expect_code(
+        &toto_in(d, &["layout", "new", "bare.toml", "-o", "bare.layout"]),
+        0,
+        "new",
+    );
+    let out = toto_in(d, &["layout", "sign", "--key", "owner", "bare.layout"]);
+    expect_code(&out, 0, "sign bare.layout");
+    let out = verify(d, "bare.layout", "owner.pub");
+    expect_error(&out, 1, "issuer unknown", "no intermediate");
+    let with = [
+        "verify",
+        "-l",
+        "bare.layout",
+        "-k",
+        "owner.pub",
+        "--link-dir",
+        ".",
+    ];
+    let out = toto_in(
+        d,
+        &[
+            &with[..],
+            &["--intermediate-cert", "example.com.intermediate.cert.pem"],
+        ]
+        .concat(),
+    );
+    expect_code(&out, 0, "--intermediate-cert");
+
     std::fs::remove_file(d.join(name)).unwrap();
     let x509 = repo_path("testdata/x509");
     sign_write_code_as(

@@ -585,6 +585,22 @@ impl CertTrust {
         })
     }
 
+    /// The same trust with more intermediates: PEM texts given beside the
+    /// layout (in-toto-golang's `verify --intermediate-certs`).
+    pub fn with_intermediates(mut self, pems: &[String]) -> Result<CertTrust, Error> {
+        let bad = |reason: String| Error::Malformed {
+            what: "intermediate certificate",
+            reason,
+        };
+        for pem in pems {
+            for cert in pem_certificates(pem).map_err(bad)? {
+                let der = x509_cert::der::Encode::to_der(&cert).map_err(|e| bad(e.to_string()))?;
+                self.intermediates.push(CertificateDer::from(der));
+            }
+        }
+        Ok(self)
+    }
+
     /// Checks `cert` against a step's constraints at `now`: its chain, then
     /// the constraints (one must hold).
     pub fn check(

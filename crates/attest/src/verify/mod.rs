@@ -101,6 +101,10 @@ pub struct Options {
     /// A link whose command failed (a `return-value` byproduct other than
     /// 0) fails verification; otherwise it is a warning.
     pub require_success: bool,
+    /// PEM certificates X.509 functionaries' chains may pass through beside
+    /// the layout's `intermediatecas` (in-toto-golang's `verify
+    /// --intermediate-certs`), at every sublayout too.
+    pub intermediate_certs: Vec<String>,
 }
 
 /// Verifies a signed layout: the signatures of `layout_keys` (every one must
@@ -167,10 +171,10 @@ fn verify_chain(
     }
     // The layout's certificate authorities, prepared once (ITE-7).
     let cert_trust = if layout.steps.iter().any(|s| !s.cert_constraints.is_empty()) {
-        Some(crate::x509::CertTrust::new(
-            &layout.rootcas,
-            &layout.intermediatecas,
-        )?)
+        Some(
+            crate::x509::CertTrust::new(&layout.rootcas, &layout.intermediatecas)?
+                .with_intermediates(&options.intermediate_certs)?,
+        )
     } else {
         None
     };

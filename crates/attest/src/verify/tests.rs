@@ -190,6 +190,7 @@ fn options() -> Options {
         limits: dsse::Limits::default(),
         keyless_layout: false,
         require_success: false,
+        intermediate_certs: Vec::new(),
     }
 }
 

@@ -304,6 +304,34 @@ fn without_the_intermediate_a_certificate_does_not_chain() {
     refused(&report, &["does not chain", "issuer unknown"]);
 }
 
+/// An intermediate given beside the layout (in-toto-golang's `verify
+/// --intermediate-certs`) completes the chain; an unreadable one is an
+/// input error.
+#[test]
+fn an_intermediate_may_be_given_beside_the_layout() {
+    let layout = cert_layout(json!([step1_constraint()]), false, 1);
+    let options = Options {
+        intermediate_certs: vec![golang("example.com.intermediate.cert.pem")],
+        ..at_now()
+    };
+    let report = verify_with(layout.clone(), &files(vec![step1_link()]), &options);
+    assert!(
+        report.verified,
+        "{:?}",
+        report.failure.map(|f| f.to_string())
+    );
+    let owner = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let mut document = SignedDocument::new(layout, Encoding::Metablock).unwrap();
+    document.add_signature(&owner).unwrap();
+    let options = Options {
+        intermediate_certs: vec!["not PEM".into()],
+        ..at_now()
+    };
+    let files = files(vec![step1_link()]);
+    let e = verify_layout(&document, &[owner.public_key().clone()], &files, &options).unwrap_err();
+    assert!(e.to_string().contains("intermediate certificate"), "{e}");
+}
+
 /// The certificate is step1's, the signature another key's: under the
 /// signer's key id, or under the certificate key's id.
 #[test]

@@ -23,7 +23,9 @@
 //!    the certificate's key).
 //!
 //! DSSE links carry no certificate (in-toto-golang drops it too), so only
-//! Metablock links can be signed by a certificate.
+//! Metablock links can be signed by a certificate. A file named for a key
+//! functionary of the step is that functionary's link only (in-toto-golang
+//! would also try its certificate when the key's signature fails).
 //!
 //! Stricter than in-toto-golang, and documented: an unknown field in a
 //! constraint (a misspelt `roots`, say) makes the layout malformed rather
@@ -650,7 +652,10 @@ impl CertTrust {
                 )
                 .map_err(|e| describe(&e))?;
             let anchor = path.anchor();
-            Ok(anchors.iter().position(|a| a == anchor).unwrap_or(0))
+            anchors
+                .iter()
+                .position(|a| a == anchor)
+                .ok_or_else(|| "the path ends at no root given".to_owned())
         };
         let valid: Vec<TrustAnchor<'_>> = self
             .anchors

@@ -31,9 +31,10 @@
 //! constraint (a misspelt `roots`, say) makes the layout malformed rather
 //! than being ignored; every PEM block of a CA entry must be a certificate
 //! that parses; a link's `cert` must be exactly one certificate; a URI is
-//! compared as the certificate spells it (Go re-serializes it first).
-//! Laxer: the root's own validity period and extended key usage are checked,
-//! but name constraints and path lengths are webpki's.
+//! compared as the certificate spells it (Go re-serializes it first); a CA
+//! certificate cannot be the leaf (webpki). As in Go, the root's own
+//! validity period and extended key usage are checked too; name constraints
+//! and path lengths are webpki's reading of RFC 5280.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -142,6 +142,11 @@ impl KeySource for Keys<'_> {
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
         Ok(attest::gpg::export_key(keyid, self.gpg_home)?)
     }
+
+    fn certificate(&self, path: &Path) -> Result<String, SourceError> {
+        let bytes = crate::files::read_limited(&self.base.join(path), 1 << 20, "certificate")?;
+        Ok(String::from_utf8(bytes).map_err(|_| "the certificate file is not UTF-8 PEM")?)
+    }
 }
 
 impl LayoutCommand {
@@ -394,6 +399,11 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
                 "materials": rules(&step.expected_materials),
                 "products": rules(&step.expected_products),
                 "github": step.github,
+                "cert_constraints": step
+                    .cert_constraints
+                    .iter()
+                    .map(attest::x509::CertConstraint::to_value)
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -416,6 +426,8 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
         "expires": layout.expires.as_ref().map(ToString::to_string),
         "readme": layout.readme,
         "keys": keys,
+        "rootcas": cas_json(&layout.rootcas),
+        "intermediatecas": cas_json(&layout.intermediatecas),
         "steps": steps,
         "inspections": inspections,
     })
@@ -423,6 +435,16 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
 
 /// A step's GitHub constraints as `name = value` pairs, in the layout's
 /// field names.
+/// A layout's `rootcas` or `intermediatecas` for `--format json`: each id
+/// with its certificates' subjects.
+fn cas_json(
+    cas: &std::collections::BTreeMap<String, attest::x509::CaCertificate>,
+) -> Vec<serde_json::Value> {
+    cas.iter()
+        .map(|(id, ca)| json!({"id": id, "subjects": ca.subjects()}))
+        .collect()
+}
+
 fn github_checks(github: &attest::layout::GitHubConstraints) -> String {
     let serde_json::Value::Object(fields) = json!(github) else {
         return String::new();
@@ -470,6 +492,17 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
             }
         }
     }
+    for (what, cas) in [
+        ("root CAs", &layout.rootcas),
+        ("intermediate CAs", &layout.intermediatecas),
+    ] {
+        if !cas.is_empty() {
+            println!("  {what} (X.509 functionaries):");
+        }
+        for (id, ca) in cas {
+            println!("    {id} ({})", ca.subjects().join("; "));
+        }
+    }
     for step in &layout.steps {
         println!("  step {} (threshold {}):", step.name, step.threshold);
         let short: Vec<&str> = step
@@ -480,6 +513,12 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         println!("    functionaries: {}", short.join(", "));
         if let Some(github) = &step.github {
             println!("    certificate checks (github): {}", github_checks(github));
+        }
+        for (index, constraint) in step.cert_constraints.iter().enumerate() {
+            println!(
+                "    X.509 functionaries [{index}]: {}",
+                constraint.to_value()
+            );
         }
         if !step.expected_command.is_empty() {
             println!("    expected command: {}", step.expected_command.join(" "));

@@ -756,57 +756,18 @@ impl webpki::ExtendedKeyUsageValidator for GoDefaultUsage {
 
 /// The signature algorithms of certificate chains, checked with the
 /// RustCrypto crates `dsse` builds (no other crypto provider in `attest`).
+#[rustfmt::skip]
 static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PKCS1_SHA256,
-        rsa_pkcs1::<sha2::Sha256>,
-    ),
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PKCS1_SHA384,
-        rsa_pkcs1::<sha2::Sha384>,
-    ),
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PKCS1_SHA512,
-        rsa_pkcs1::<sha2::Sha512>,
-    ),
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PSS_SHA256,
-        rsa_pss::<sha2::Sha256>,
-    ),
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PSS_SHA384,
-        rsa_pss::<sha2::Sha384>,
-    ),
-    &Alg(
-        alg_id::RSA_ENCRYPTION,
-        alg_id::RSA_PSS_SHA512,
-        rsa_pss::<sha2::Sha512>,
-    ),
-    &Alg(
-        alg_id::ECDSA_P256,
-        alg_id::ECDSA_SHA256,
-        p256_verify::<sha2::Sha256>,
-    ),
-    &Alg(
-        alg_id::ECDSA_P256,
-        alg_id::ECDSA_SHA384,
-        p256_verify::<sha2::Sha384>,
-    ),
-    &Alg(
-        alg_id::ECDSA_P384,
-        alg_id::ECDSA_SHA256,
-        p384_verify::<sha2::Sha256>,
-    ),
-    &Alg(
-        alg_id::ECDSA_P384,
-        alg_id::ECDSA_SHA384,
-        p384_verify::<sha2::Sha384>,
-    ),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA256, rsa_pkcs1::<sha2::Sha256>),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA384, rsa_pkcs1::<sha2::Sha384>),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA512, rsa_pkcs1::<sha2::Sha512>),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA256, rsa_pss::<sha2::Sha256>),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA384, rsa_pss::<sha2::Sha384>),
+    &Alg(alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA512, rsa_pss::<sha2::Sha512>),
+    &Alg(alg_id::ECDSA_P256, alg_id::ECDSA_SHA256, p256_verify::<sha2::Sha256>),
+    &Alg(alg_id::ECDSA_P256, alg_id::ECDSA_SHA384, p256_verify::<sha2::Sha384>),
+    &Alg(alg_id::ECDSA_P384, alg_id::ECDSA_SHA256, p384_verify::<sha2::Sha256>),
+    &Alg(alg_id::ECDSA_P384, alg_id::ECDSA_SHA384, p384_verify::<sha2::Sha384>),
     &Alg(alg_id::ECDSA_P521, alg_id::ECDSA_SHA512, p521_verify),
     &Alg(alg_id::ED25519, alg_id::ED25519, ed25519_verify),
 ];
@@ -848,34 +809,28 @@ fn rsa_pkcs1<D>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool
 where
     D: sha2::Digest + x509_cert::der::oid::AssociatedOid,
 {
-    use rsa::pkcs1::DecodeRsaPublicKey as _;
-    use signature::Verifier as _;
-    let (Ok(key), Ok(sig)) = (
-        rsa::RsaPublicKey::from_pkcs1_der(key),
-        rsa::pkcs1v15::Signature::try_from(sig),
-    ) else {
-        return false;
-    };
-    rsa::pkcs1v15::VerifyingKey::<D>::new(key)
-        .verify(msg, &sig)
-        .is_ok()
+    rsa_check::<rsa::pkcs1v15::Signature, _>(key, msg, sig, rsa::pkcs1v15::VerifyingKey::<D>::new)
 }
 
 fn rsa_pss<D>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool
 where
     D: sha2::Digest + sha2::digest::FixedOutputReset,
 {
+    rsa_check::<rsa::pss::Signature, _>(key, msg, sig, rsa::pss::VerifyingKey::<D>::new)
+}
+
+/// An RSA signature `S` over `msg` by the PKCS#1 `key`, checked by the
+/// verifier `make` builds from it (the padding and hash are its type's).
+fn rsa_check<S, V>(key: &[u8], msg: &[u8], sig: &[u8], make: fn(rsa::RsaPublicKey) -> V) -> bool
+where
+    S: for<'a> TryFrom<&'a [u8]>,
+    V: signature::Verifier<S>,
+{
     use rsa::pkcs1::DecodeRsaPublicKey as _;
-    use signature::Verifier as _;
-    let (Ok(key), Ok(sig)) = (
-        rsa::RsaPublicKey::from_pkcs1_der(key),
-        rsa::pss::Signature::try_from(sig),
-    ) else {
+    let (Ok(key), Ok(sig)) = (rsa::RsaPublicKey::from_pkcs1_der(key), S::try_from(sig)) else {
         return false;
     };
-    rsa::pss::VerifyingKey::<D>::new(key)
-        .verify(msg, &sig)
-        .is_ok()
+    make(key).verify(msg, &sig).is_ok()
 }
 
 fn p256_verify<D: sha2::Digest>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {

@@ -112,13 +112,21 @@ pub enum Error {
         /// The digest the signed payload names.
         found: String,
     },
+    /// A Statement's subjects do not name the manifest it is tied to.
+    #[error("the Statement's subjects do not name {expected}; they name {found}")]
+    SubjectMismatch {
+        /// The manifest digest it must name.
+        expected: Sha256Digest,
+        /// What its subjects name.
+        found: String,
+    },
     /// The bundle made from the layer did not verify.
     #[error(transparent)]
     Verification(#[from] keyless::Error),
     /// An error about one layer (the cause is its source).
     #[error("{kind} layer {layer}")]
     Layer {
-        /// `cosign attestation` or `cosign signature`.
+        /// `cosign attestation`, `cosign signature` or `BuildKit attestation`.
         kind: &'static str,
         /// The layer's digest.
         layer: Sha256Digest,
@@ -135,7 +143,9 @@ impl Error {
     /// be read (exit 2).
     pub fn is_verification_failure(&self) -> bool {
         match self {
-            Error::BlobMismatch { .. } | Error::ImageMismatch { .. } => true,
+            Error::BlobMismatch { .. }
+            | Error::ImageMismatch { .. }
+            | Error::SubjectMismatch { .. } => true,
             Error::Verification(e) => e.is_verification_failure(),
             Error::Layer { source, .. } => source.is_verification_failure(),
             Error::Malformed { .. } | Error::Unsupported { .. } => false,

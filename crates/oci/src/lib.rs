@@ -4,4 +4,5 @@
 //! place where an async runtime is allowed: `dsse` and `attest` stay free of
 //! tokio and HTTP, and the CLI calls in here for `oci://` references.
 
+pub mod buildkit;
 pub mod cosign;

@@ -9,8 +9,6 @@
 #![allow(dead_code, reason = "each test binary uses part of it")]
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -216,23 +214,12 @@ fn pem(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
 }
 
-/// `POST path` with a JSON body to the loopback service at `base`.
+/// `POST path` with a JSON body to the loopback service at `base`: the
+/// `201` answer's JSON.
 fn post_json(base: &str, path: &str, body: &Value) -> Value {
-    let host = base.trim_start_matches("http://");
-    let body = body.to_string();
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 201"), "{path}: {head}: {body}");
-    serde_json::from_str(body).unwrap()
+    let (status, answer) = testkit::post_json(base, path, body);
+    assert_eq!(status, 201, "{path}: {answer}");
+    answer
 }
 
 impl Cosign {

@@ -13,8 +13,9 @@
 //! logged body with the envelope or signature. With a key policy the layer is
 //! verified as a managed-key bundle.
 //!
-//! What cosign writes (sigstore/cosign `pkg/oci/static`, `pkg/cosign/bundle`,
-//! `pkg/types`; see `testdata/oci/README.md`):
+//! What cosign writes (its `specs/SIGNATURE_SPEC.md`; sigstore/cosign
+//! `pkg/oci/static`, `pkg/cosign/bundle`, `pkg/types`; see
+//! `testdata/oci/README.md`):
 //! - `.att` layers: media type [`DSSE_LAYER_MEDIA_TYPE`], the blob a DSSE
 //!   envelope around an in-toto Statement, the signature annotation empty;
 //! - `.sig` layers: media type [`SIMPLE_SIGNING_MEDIA_TYPE`], the blob a
@@ -29,8 +30,11 @@
 //!
 //! Deliberately unsupported, each refused with a message saying so: layers
 //! without a Rekor entry (`--tlog-upload=false`), Rekor `intoto` 0.0.1
-//! entries (cosign before 2.2 logged attestations so; the verifier checks
-//! `dsse` 0.0.1 and `intoto` 0.0.2), envelopes with more than one signature.
+//! entries (cosign before 2.2 logged attestations so) and `rekord` entries
+//! (cosign 1.x's signatures): the verifier checks `hashedrekord` 0.0.1,
+//! `dsse` 0.0.1 and `intoto` 0.0.2 bodies; envelopes with more than one
+//! signature; simple-signing keys in another case than cosign writes them
+//! (Go's decoder would accept `Docker-manifest-digest`).
 
 use std::collections::BTreeMap;
 
@@ -840,6 +844,16 @@ mod tests {
             "{found}"
         );
         assert_eq!(expected, "dsse 0.0.1 or intoto 0.0.2");
+        // cosign 1.x's rekord entries.
+        let rekor = rekor_bundle("rekord", "0.0.1");
+        let d = descriptor(
+            SIMPLE_SIGNING_MEDIA_TYPE,
+            b"{}",
+            &[(SIGNATURE_ANNOTATION, "AQID"), (BUNDLE_ANNOTATION, &rekor)],
+        );
+        let (found, expected) = unsupported(&d, b"{}", Material::PublicKey);
+        assert!(found.contains("rekord 0.0.1"), "{found}");
+        assert_eq!(expected, "hashedrekord 0.0.1");
         // Never logged.
         let d = descriptor(DSSE_LAYER_MEDIA_TYPE, ENVELOPE, &[]);
         let (found, _) = unsupported(&d, ENVELOPE, Material::PublicKey);

@@ -112,6 +112,38 @@ fn a_simple_signing_payload_naming_another_digest_fails_naming_both() {
     );
 }
 
+/// A validly signed payload that is not what cosign writes: the keys in
+/// another case (Go's decoder would read them), another `critical.type`.
+/// Refused as malformed, not verified.
+#[test]
+fn a_signed_payload_cosign_would_not_write_is_malformed() {
+    let cosign = Cosign::start();
+    let digest = image(1).to_string();
+    let payloads = [
+        (
+            serde_json::json!({"critical": {"identity": {"docker-reference": common::REPOSITORY},
+                "image": {"Docker-manifest-digest": digest}, "type": cosign::SIMPLE_SIGNING_TYPE},
+                "optional": null}),
+            "Docker-manifest-digest",
+        ),
+        (
+            serde_json::json!({"critical": {"identity": {"docker-reference": common::REPOSITORY},
+                "image": {"docker-manifest-digest": digest}, "type": "atomic container signature"},
+                "optional": null}),
+            "atomic container signature",
+        ),
+    ];
+    for (payload, why) in payloads {
+        let sig =
+            cosign.keyless_signature_of("alice@example.com", payload.to_string().into_bytes());
+        let err = cosign
+            .verify_signature(&sig, &image(1), &cosign.alice())
+            .unwrap_err();
+        assert!(!err.is_verification_failure(), "{err}");
+        assert!(chain(&err).contains(why), "{}", chain(&err));
+    }
+}
+
 #[test]
 fn an_attestation_about_another_image_fails() {
     let cosign = Cosign::start();

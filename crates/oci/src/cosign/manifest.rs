@@ -259,7 +259,10 @@ pub(crate) fn strict<T: serde::de::DeserializeOwned>(
     }
     dsse::json::from_slice_strict(json).map_err(|e| Error::Malformed {
         what,
-        reason: e.to_string(),
+        reason: match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
     })
 }
 

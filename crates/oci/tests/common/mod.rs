@@ -341,7 +341,11 @@ impl Cosign {
     /// `cosign sign` keyless as `identity`: a simple-signing payload naming
     /// `named` (Rekor `hashedrekord` 0.0.1).
     pub fn keyless_signature(&self, identity: &str, named: &Sha256Digest) -> Layer {
-        let payload = cosign::simple_signing_payload(REPOSITORY, named);
+        self.keyless_signature_of(identity, cosign::simple_signing_payload(REPOSITORY, named))
+    }
+
+    /// `cosign sign` keyless as `identity` over any `payload`.
+    pub fn keyless_signature_of(&self, identity: &str, payload: Vec<u8>) -> Layer {
         let signed = self.signer(identity).sign_blob(&payload).unwrap();
         let bundle: Value = serde_json::from_str(&signed.json).unwrap();
         let signature = bundle["messageSignature"]["signature"].as_str().unwrap();

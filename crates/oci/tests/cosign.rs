@@ -290,3 +290,73 @@ fn committed_fixtures_verify_as_documented() {
 fn regenerate_fixtures() {
     common::write_fixtures();
 }
+
+/// Interop: sigstore-js (`@sigstore/verify`, the peer script) verifies the
+/// bundles toto makes from cosign's layers (a keyless signature over its
+/// payload, a keyless attestation), against the testbed's trusted root, for
+/// the identity that signed, and refuses them for another identity.
+/// (sigstore-python cannot be the peer: it requires an inclusion proof,
+/// which cosign's layout never carries.)
+#[test]
+fn sigstore_js_verifies_the_bundles_made_from_cosign_layers() {
+    let Some(script) = testkit::peer(
+        "TOTO_NODE_PEER",
+        "the sigstore-js peer script",
+        "sigstore_js_verifies_the_bundles_made_from_cosign_layers",
+    ) else {
+        return;
+    };
+    let cosign = Cosign::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sig = cosign.keyless_signature("alice@example.com", &image(1));
+    let att = cosign.keyless_attestation("alice@example.com", &image(1));
+    // The signature's artifact is its payload; the attestation's, the image
+    // manifest whose digest image(1) is.
+    let payload = dir.path().join("payload.json");
+    std::fs::write(&payload, &sig.blob).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(&manifest, "image manifest 1").unwrap();
+    // And a forgery: the attestation's SET beside another logged body.
+    let other = cosign.keyless_attestation("alice@example.com", &image(1));
+    let mut forged_entry = att.rekor_bundle.clone();
+    forged_entry["Payload"]["body"] = other.rekor_bundle["Payload"]["body"].clone();
+    let forged = att.with_rekor_bundle(&forged_entry);
+    for (layer, artifact, name, genuine) in [
+        (&sig, &payload, "sig", true),
+        (&att, &manifest, "att", true),
+        (&forged, &manifest, "forged", false),
+    ] {
+        let bundle = cosign::layer_bundle(
+            &layer.descriptor,
+            &layer.blob,
+            cosign::Material::Certificate,
+        )
+        .unwrap();
+        let path = dir.path().join(format!("{name}.sigstore.json"));
+        std::fs::write(&path, bundle).unwrap();
+        for (identity, verifies) in [
+            ("alice@example.com", genuine),
+            ("mallory@example.com", false),
+        ] {
+            let out = std::process::Command::new("node")
+                .arg(&script)
+                .arg(cosign.tb.trusted_root_path())
+                .arg(&path)
+                .arg(artifact)
+                .args([identity, cosign.tb.issuer()])
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.success(),
+                verifies,
+                "{name} as {identity}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if name == "forged" {
+                let said = String::from_utf8_lossy(&out.stderr);
+                assert!(said.contains("inclusion promise"), "{said}");
+            }
+        }
+    }
+}

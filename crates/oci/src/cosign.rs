@@ -26,7 +26,8 @@
 //!   ([`CHAIN_ANNOTATION`]) as PEM, absent for a key; the Rekor entry
 //!   ([`BUNDLE_ANNOTATION`]): the SET and the payload it signs (`body`,
 //!   `integratedTime`, `logIndex`, `logID`); optionally an RFC 3161 timestamp
-//!   ([`RFC3161_ANNOTATION`]).
+//!   ([`RFC3161_ANNOTATION`]), which is not read: the SET gives the verified
+//!   time, and cosign stamps other bytes than a bundle's timestamp covers.
 //!
 //! Deliberately unsupported, each refused with a message saying so: layers
 //! without a Rekor entry (`--tlog-upload=false`), Rekor `intoto` 0.0.1
@@ -61,7 +62,7 @@ pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The Rekor entry: SET and the payload it signs.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
-/// An RFC 3161 timestamp over the signature.
+/// An RFC 3161 timestamp (not read; see the module documentation).
 pub const RFC3161_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 /// The `critical.type` of a cosign simple-signing payload.
 pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
@@ -257,14 +258,6 @@ struct WireBodyKind {
     api_version: String,
 }
 
-/// cosign's RFC 3161 annotation (`RFC3161Timestamp`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireTimestamp {
-    #[serde(rename = "SignedRFC3161Timestamp")]
-    signed: String,
-}
-
 fn annotation<'a>(descriptor: &'a Descriptor, key: &'static str) -> Result<Option<&'a str>, Error> {
     match descriptor.annotation(key) {
         Some(value) if value.len() > MAX_ANNOTATION_BYTES => Err(malformed(
@@ -422,15 +415,10 @@ fn verification_material(
             );
         }
     }
+    // The RFC 3161 annotation is not read: cosign stamps other bytes than
+    // a bundle's timestamp covers (an attestation's whole envelope), and the
+    // SET already gives the verified time.
     out.insert("tlogEntries".into(), json!([tlog_entry(descriptor, kind)?]));
-    if let Some(text) = annotation(descriptor, RFC3161_ANNOTATION)? {
-        let wire: WireTimestamp = manifest::strict(RFC3161_ANNOTATION, text.as_bytes())?;
-        let token = base64("RFC 3161 timestamp", &wire.signed)?;
-        out.insert(
-            "timestampVerificationData".into(),
-            json!({"rfc3161Timestamps": [{"signedTimestamp": B64.encode(token)}]}),
-        );
-    }
     Ok(Value::Object(out))
 }
 

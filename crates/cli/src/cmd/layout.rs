@@ -47,6 +47,11 @@ const LAYOUT_FILE_HELP: &str = r#"The TOML file:
                   issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
   # github = { repo = "org/repo", deny_self_hosted_runners = true }   # gh's checks on the
                                    # certificates, on a step with identities only
+  # slsa = { source_uri = "github.com/org/repo", source_versioned_tag = "v1",
+  #          builder_id = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml" }
+                                   # slsa-verifier's checks (--source-uri, --source-tag,
+                                   # --source-branch, --source-versioned-tag, --builder-id)
+                                   # on the provenance and certificates, identities only
   threshold = 1                    # default 1
   expected_command = ["git", "clone", "https://example.org/project.git"]
   materials = []
@@ -441,6 +446,7 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
                 "materials": rules(&step.expected_materials),
                 "products": rules(&step.expected_products),
                 "github": step.github,
+                "slsa": step.slsa,
             })
         })
         .collect();
@@ -468,10 +474,10 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
     })
 }
 
-/// A step's GitHub constraints as `name = value` pairs, in the layout's
-/// field names.
-fn github_checks(github: &attest::layout::GitHubConstraints) -> String {
-    let serde_json::Value::Object(fields) = json!(github) else {
+/// A step's certificate constraints (`x-toto-github`, `x-toto-slsa`) as
+/// `name = value` pairs, in the layout's field names.
+fn constraint_checks(constraints: &impl serde::Serialize) -> String {
+    let serde_json::Value::Object(fields) = json!(constraints) else {
         return String::new();
     };
     if fields.is_empty() {
@@ -526,7 +532,13 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
             .collect();
         println!("    functionaries: {}", short.join(", "));
         if let Some(github) = &step.github {
-            println!("    certificate checks (github): {}", github_checks(github));
+            println!(
+                "    certificate checks (github): {}",
+                constraint_checks(github)
+            );
+        }
+        if let Some(slsa) = &step.slsa {
+            println!("    provenance checks (slsa): {}", constraint_checks(slsa));
         }
         if !step.expected_command.is_empty() {
             println!("    expected command: {}", step.expected_command.join(" "));

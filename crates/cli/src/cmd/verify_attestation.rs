@@ -104,9 +104,10 @@ struct PolicyFile {
     /// gh's signer checks, as the flags of the same names.
     #[serde(default)]
     github: Option<GitHubTable>,
-    /// slsa-verifier's source and builder checks, as the flags.
+    /// slsa-verifier's source and builder checks, as the flags (the value
+    /// the flags and a layout step's `x-toto-slsa` build).
     #[serde(default)]
-    slsa: Option<SlsaTable>,
+    slsa: Option<keyless::provenance::SourcePolicy>,
 }
 
 /// `[github]`: `--owner`, `--repo`, … as keys.
@@ -122,17 +123,6 @@ struct GitHubTable {
     source_digest: Option<String>,
     #[serde(default)]
     deny_self_hosted_runners: bool,
-}
-
-/// `[slsa]`: `--source-uri`, `--builder-id`, … as keys.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SlsaTable {
-    source_uri: Option<String>,
-    source_tag: Option<String>,
-    source_branch: Option<String>,
-    source_versioned_tag: Option<String>,
-    builder_id: Option<String>,
 }
 
 /// What a policy file asks: predicate requirements, and the checks the
@@ -158,16 +148,7 @@ impl PolicyFile {
         if let Some(github) = &github {
             github.validate()?;
         }
-        let source = self
-            .slsa
-            .map(|s| keyless::provenance::SourcePolicy {
-                source_uri: s.source_uri,
-                source_tag: s.source_tag,
-                source_branch: s.source_branch,
-                source_versioned_tag: s.source_versioned_tag,
-                builder_id: s.builder_id,
-            })
-            .unwrap_or_default();
+        let source = self.slsa.unwrap_or_default();
         source.validate()?;
         Ok(FilePolicy {
             requirements: self.require,
@@ -486,13 +467,13 @@ fn check(
     // Everything below reads the Statement the verifier read and returned.
     let statement = verified_statement(&attestation)?;
     keyless::attestation::check_statement(&statement, subjects, predicate_type, requirements)?;
-    source.check(&attestation)?;
+    keyless::provenance::check(source, &attestation)?;
     if let Some((github, identity_given)) = file_github {
         github
             .check_verified(attestation.verified(), identity_given)
             .context("policy [github]")?;
     }
-    file_source.check(&attestation).context("policy [slsa]")?;
+    keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
     Ok((attestation, statement))
 }
 

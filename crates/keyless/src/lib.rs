@@ -43,6 +43,7 @@ mod http;
 pub mod pep740;
 pub mod policy;
 pub mod provenance;
+pub mod rego;
 pub mod sign;
 mod text;
 mod tls;

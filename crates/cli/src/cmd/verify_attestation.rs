@@ -29,7 +29,8 @@ pub struct VerifyAttestationArgs {
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
     #[arg(long, value_name = "ALG:HEX")]
     digest: Vec<String>,
-    /// Predicate checks (TOML; see below).
+    /// Checks on the verified Statement: TOML, or Rego when named *.rego
+    /// (see below).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// npm's registry key (PEM): with an npm attestations document, its
@@ -72,6 +73,19 @@ and the checks of gh's and slsa-verifier's flags, keys named as the flags:
   [slsa]
   source_uri = "github.com/my-org/app"
   source_versioned_tag = "v1"
+
+A policy named *.rego is a Rego module (as cosign's and witness's --policy),
+evaluated on the verified Statement and signer only after every other check
+passed: its package's `allow` must be true when declared, and its `deny`
+messages (when declared) must be none; each message is printed. The input is
+the Statement (_type, subject, predicateType, predicate) and `signer`
+({kind, identity, issuer, certificate: {sourceRepositoryURI, …}}):
+
+  package signature
+  import rego.v1
+  allow if input.predicate.buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1"
+  deny contains "built on a self-hosted runner" if
+      input.signer.certificate.runnerEnvironment != "github-hosted"
 
 --bundle also takes files holding several bundles: gh's JSON Lines (one bundle
 per line, as `gh attestation download` writes them) and npm's attestations
@@ -129,6 +143,8 @@ struct GitHubTable {
 /// flags also express.
 struct FilePolicy {
     requirements: Vec<PredicateRequirement>,
+    /// A Rego policy (`--policy FILE.rego`).
+    rego: Option<keyless::rego::RegoPolicy>,
     github: Option<keyless::policy::GitHubSigner>,
     source: keyless::provenance::SourcePolicy,
 }
@@ -152,6 +168,7 @@ impl PolicyFile {
         source.validate()?;
         Ok(FilePolicy {
             requirements: self.require,
+            rego: None,
             github,
             source,
         })
@@ -202,16 +219,30 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     let file = match &args.policy {
         None => FilePolicy {
             requirements: Vec::new(),
+            rego: None,
             github: None,
             source: keyless::provenance::SourcePolicy::default(),
         },
         Some(path) => {
-            let text = crate::files::read_limited(path, 1 << 20, "policy")?;
-            let text = String::from_utf8(text).context("the policy is not UTF-8")?;
-            let file: PolicyFile = toml::from_str(&text)
-                .with_context(|| format!("cannot read policy {}", path.display()))?;
-            file.into_checks()
-                .with_context(|| format!("cannot read policy {}", path.display()))?
+            let text = crate::files::read_limited(path, keyless::rego::MAX_POLICY_BYTES, "policy")?;
+            let text = String::from_utf8(text)
+                .with_context(|| format!("the policy {} is not UTF-8", path.display()))?;
+            if path.extension().is_some_and(|e| e == "rego") {
+                FilePolicy {
+                    requirements: Vec::new(),
+                    rego: Some(keyless::rego::RegoPolicy::parse(
+                        &path.display().to_string(),
+                        &text,
+                    )?),
+                    github: None,
+                    source: keyless::provenance::SourcePolicy::default(),
+                }
+            } else {
+                let file: PolicyFile = toml::from_str(&text)
+                    .with_context(|| format!("cannot read policy {}", path.display()))?;
+                file.into_checks()
+                    .with_context(|| format!("cannot read policy {}", path.display()))?
+            }
         }
     };
     let requirements = &file.requirements;
@@ -300,6 +331,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 source: &no_source,
                 file_github: None,
                 file_source: &no_source,
+                rego: None,
             },
             _ => Checks {
                 policy: &policy,
@@ -312,6 +344,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|g| (g, args.signer.names_signer_identity())),
                 file_source: &file.source,
+                rego: file.rego.as_ref(),
             },
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
@@ -419,6 +452,9 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     digests.join(" ")
                 );
             }
+            if let Some(rego) = &file.rego {
+                println!("  policy:         {} allows", rego.name());
+            }
             if !requirements.is_empty() {
                 println!(
                     "  policy:         {} requirement(s) hold",
@@ -444,6 +480,8 @@ struct Checks<'a> {
     /// signer's identity.
     file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
     file_source: &'a keyless::provenance::SourcePolicy,
+    /// Evaluated last, on what every other check accepted.
+    rego: Option<&'a keyless::rego::RegoPolicy>,
 }
 
 fn check(
@@ -460,6 +498,7 @@ fn check(
         source,
         file_github,
         file_source,
+        rego,
     } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
@@ -474,6 +513,9 @@ fn check(
             .context("policy [github]")?;
     }
     keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
+    if let Some(rego) = rego {
+        rego.evaluate(&attestation)?;
+    }
     Ok((attestation, statement))
 }
 

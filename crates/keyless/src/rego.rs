@@ -17,9 +17,10 @@
 //!
 //! The input ([`input`]) is built from what the verifier returned, never
 //! from the bundle's bytes: [`RegoPolicy::evaluate`] takes only a
-//! [`VerifiedAttestation`]. The engine has no network, clock, or file
-//! builtins here (regorus is built without its `http`, `time`, `uuid` and
-//! `opa-runtime` features). Rego's undefined is not false: a `deny` rule
+//! [`VerifiedAttestation`]. The engine has no network, clock, random or
+//! environment builtins here (regorus is built without its `std`, `http`,
+//! `time`, `rand`, `uuid` and `opa-runtime` features), so a verdict depends
+//! only on the policy and the input. Rego's undefined is not false: a `deny` rule
 //! whose body reads a field the Statement does not have never fires, so a
 //! deny policy should test for presence (`not input.predicate.x`), and an
 //! `allow` rule reading such a field leaves `allow` undefined (a denial).
@@ -356,5 +357,35 @@ mod tests {
         .unwrap();
         let got = reasons(policy.evaluate_input(json!({"a": true, "b": true})));
         assert!(got[0].starts_with("data.p.allow: "), "{got:?}");
+    }
+}
+
+#[cfg(test)]
+mod builtins {
+    use super::*;
+
+    /// The clock, the network, randomness and the environment are not
+    /// there: a policy calling them is never a pass.
+    #[test]
+    fn no_clock_network_random_or_environment() {
+        for call in [
+            "time.now_ns() > 0",
+            "http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1:9/\"}).status_code == 200",
+            "rand.intn(\"x\", 2) >= 0",
+            "opa.runtime().env != {}",
+        ] {
+            let text = format!("package p\nimport rego.v1\nallow if {call}\n");
+            match RegoPolicy::parse("p.rego", &text) {
+                Err(Error::Malformed { .. }) => {}
+                Ok(policy) => {
+                    let result = policy.evaluate_input(json!({}));
+                    assert!(
+                        matches!(result, Err(Error::PolicyDenied { .. })),
+                        "{call}: {result:?}"
+                    );
+                }
+                Err(other) => panic!("{call}: {other:?}"),
+            }
+        }
     }
 }

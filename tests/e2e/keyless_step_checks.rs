@@ -220,11 +220,11 @@ fn layout_new_writes_a_steps_github_checks_and_show_prints_them() {
 }
 
 /// What in-toto 3.1 makes of a layout whose keyless step carries `github`
-/// checks. As pinned (securesystemslib 1.6) it refuses every keyless
+/// and `slsa` checks. As pinned (securesystemslib 1.6) it refuses every keyless
 /// functionary ("Unsupported public key sigstore-oidc/Fulcio"), with or
 /// without checks. With securesystemslib's `SigstoreKey` registered, it
-/// reads a DSSE-signed layout and ignores the field (it stops at the
-/// missing link, as for a layout without the field); a Metablock-signed
+/// reads a DSSE-signed layout and ignores the fields (it stops at the
+/// missing link, as for a layout without them); a Metablock-signed
 /// one fails its signature check, because the reference re-serializes the
 /// step fields it knows before checking.
 #[test]
@@ -234,13 +234,15 @@ fn the_reference_reads_a_dsse_layout_with_github_checks() {
         return;
     };
     let (dir, _tb) = tempdir_testbed();
-    let signed_in = |name: &str, github: &str| {
+    let signed_in = |name: &str, toml: &str| {
         let sub = dir.path().join(name);
         std::fs::create_dir_all(&sub).unwrap();
-        layout_signed_in(&sub, &layout_toml(github))
+        layout_signed_in(&sub, toml)
     };
-    let (owner, metablock) = signed_in("with", "repo = \"org/app\"");
-    let (plain_owner, plain_metablock) = signed_in("without", "");
+    let both = slsa_layout_toml("source_uri = \"github.com/org/app\"")
+        .replace("slsa = ", "github = { repo = \"org/app\" }\nslsa = ");
+    let (owner, metablock) = signed_in("with", &both);
+    let (plain_owner, plain_metablock) = signed_in("without", &layout_toml(""));
     let dsse = dir.path().join("dsse.layout");
     let out = toto()
         .args(["layout", "sign", "--encoding", "dsse", "--key"])

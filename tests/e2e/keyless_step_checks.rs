@@ -1,7 +1,8 @@
-//! gh's signer checks in a layout step (#20): a keyless step's `github`
-//! table, written by `toto layout new`, shown by `toto layout show`, and
-//! applied by `toto verify` to each bundle's Fulcio certificate, on links
-//! recorded with the testbed's GitHub-shaped tokens.
+//! gh's signer checks and slsa-verifier's source and builder checks in a
+//! layout step (#20): a keyless step's `github` and `slsa` tables, written
+//! by `toto layout new`, shown by `toto layout show`, and applied by `toto
+//! verify` to each bundle's Fulcio certificate (and, for `slsa`, its
+//! provenance), on evidence signed with the testbed's GitHub-shaped tokens.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,23 @@ fn layout_toml(github: &str) -> String {
          identities = [{{ identity = \"https://github.com/{WORKFLOW}\", issuer = \"{GITHUB_ISSUER}\" }}]\n\
          {github}materials = [\"ALLOW src/*\", \"DISALLOW *\"]\n\
          products = [\"CREATE app\", \"DISALLOW *\"]\n"
+    )
+}
+
+/// `toto layout show LAYOUT`.
+fn layout_show(layout: &Path) -> std::process::Output {
+    toto()
+        .args(["layout", "show"])
+        .arg(layout)
+        .output()
+        .unwrap()
+}
+
+/// `toml` with the owner's key as a functionary of `build` too.
+fn with_key_functionary(toml: &str) -> String {
+    toml.replace(
+        "[[steps]]\nname = \"build\"\n",
+        "[[steps]]\nname = \"build\"\nfunctionaries = [\"owner.pub\"]\nthreshold = 1\n",
     )
 }
 
@@ -125,11 +143,7 @@ fn layout_new_writes_a_steps_github_checks_and_show_prints_them() {
     let (dir, _tb) = tempdir_testbed();
     let toml = layout_toml("repo = \"org/app\", deny_self_hosted_runners = true");
     let (_owner, layout) = layout_signed_in(dir.path(), &toml);
-    let out = toto()
-        .args(["layout", "show"])
-        .arg(&layout)
-        .output()
-        .unwrap();
+    let out = layout_show(&layout);
     expect_said(
         &out,
         0,
@@ -167,10 +181,7 @@ fn layout_new_writes_a_steps_github_checks_and_show_prints_them() {
         "{written}"
     );
 
-    let mixed = toml.replace(
-        "[[steps]]\nname = \"build\"\n",
-        "[[steps]]\nname = \"build\"\nfunctionaries = [\"owner.pub\"]\nthreshold = 1\n",
-    );
+    let mixed = with_key_functionary(&toml);
     let out = toto()
         .args(["layout", "new"])
         .arg(write(&dir.path().join("mixed.toml"), &mixed))
@@ -209,11 +220,11 @@ fn layout_new_writes_a_steps_github_checks_and_show_prints_them() {
 }
 
 /// What in-toto 3.1 makes of a layout whose keyless step carries `github`
-/// checks. As pinned (securesystemslib 1.6) it refuses every keyless
+/// and `slsa` checks. As pinned (securesystemslib 1.6) it refuses every keyless
 /// functionary ("Unsupported public key sigstore-oidc/Fulcio"), with or
 /// without checks. With securesystemslib's `SigstoreKey` registered, it
-/// reads a DSSE-signed layout and ignores the field (it stops at the
-/// missing link, as for a layout without the field); a Metablock-signed
+/// reads a DSSE-signed layout and ignores the fields (it stops at the
+/// missing link, as for a layout without them); a Metablock-signed
 /// one fails its signature check, because the reference re-serializes the
 /// step fields it knows before checking.
 #[test]
@@ -223,13 +234,15 @@ fn the_reference_reads_a_dsse_layout_with_github_checks() {
         return;
     };
     let (dir, _tb) = tempdir_testbed();
-    let signed_in = |name: &str, github: &str| {
+    let signed_in = |name: &str, toml: &str| {
         let sub = dir.path().join(name);
         std::fs::create_dir_all(&sub).unwrap();
-        layout_signed_in(&sub, &layout_toml(github))
+        layout_signed_in(&sub, toml)
     };
-    let (owner, metablock) = signed_in("with", "repo = \"org/app\"");
-    let (plain_owner, plain_metablock) = signed_in("without", "");
+    let both = slsa_layout_toml("source_uri = \"github.com/org/app\"")
+        .replace("slsa = ", "github = { repo = \"org/app\" }\nslsa = ");
+    let (owner, metablock) = signed_in("with", &both);
+    let (plain_owner, plain_metablock) = signed_in("without", &layout_toml(""));
     let dsse = dir.path().join("dsse.layout");
     let out = toto()
         .args(["layout", "sign", "--encoding", "dsse", "--key"])
@@ -275,5 +288,177 @@ fn the_reference_reads_a_dsse_layout_with_github_checks() {
     assert!(
         said.contains("SignatureVerificationError: Invalid signature for keyid"),
         "Metablock: {said}"
+    );
+}
+
+/// A layout of one keyless step `build` by the release workflow, with
+/// `slsa` as its provenance checks (a TOML inline table).
+fn slsa_layout_toml(slsa: &str) -> String {
+    layout_toml("").replace(
+        "materials = ",
+        &format!("slsa = {{ {slsa} }}\nmaterials = "),
+    )
+}
+
+/// In a new directory `name`: the product `app`, and as the step's
+/// evidence (the file name a keyless `build` link has) a SLSA v1
+/// provenance of `app` by the release workflow, naming `repository` at
+/// the tag v1.0.0 and built by the release workflow.
+fn record_provenance(tb: &testbed::Testbed, root: &Path, name: &str, repository: &str) -> PathBuf {
+    let work = record_build(tb, root, name, "github-hosted");
+    let evidence = file_ending(&work, ".link.sigstore.json");
+    let predicate = write(
+        &root.join(format!("{name}.predicate.json")),
+        &serde_json::json!({
+            "buildDefinition": {
+                "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                "externalParameters": {"workflow": {
+                    "repository": repository,
+                    "ref": "refs/tags/v1.0.0",
+                    "path": ".github/workflows/release.yml"}},
+                "resolvedDependencies": [{"uri": format!("git+{repository}@refs/tags/v1.0.0")}]},
+            "runDetails": {"builder": {
+                "id": "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0"}}
+        })
+        .to_string(),
+    );
+    let token = tb
+        .token(&testbed::TokenRequest {
+            github_workflow: Some(WORKFLOW.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let out = toto()
+        .current_dir(&work)
+        .arg("attest")
+        .args(crate::common::keyless(tb, &token))
+        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .arg("--predicate")
+        .arg(&predicate)
+        .args(["--subject", "app", "-o"])
+        .arg(&evidence)
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "toto attest --keyless (the step's provenance)");
+    work
+}
+
+/// slsa-verifier's checks in a layout step: on the provenance a keyless
+/// functionary signed (and its certificate), every check passes; each
+/// set to another value refuses the evidence for the threshold, naming
+/// the field, the expected and the found value. A provenance claiming
+/// another repository than the certificate's passes no `source_uri`.
+#[test]
+fn a_keyless_step_checks_the_source_and_builder_of_its_provenance() {
+    let (dir, tb) = tempdir_testbed();
+    let good = record_provenance(&tb, dir.path(), "good", "https://github.com/org/app");
+    let all = "source_uri = \"github.com/org/app\", source_tag = \"v1.0.0\", \
+               source_versioned_tag = \"v1\", \
+               builder_id = \"https://github.com/org/app/.github/workflows/release.yml@v1.0.0\"";
+    let verify = |n: usize, slsa: &str, work: &Path| {
+        let case = dir.path().join(format!("case{n}"));
+        std::fs::create_dir_all(&case).unwrap();
+        let (owner, layout) = layout_signed_in(&case, &slsa_layout_toml(slsa));
+        verify_chain(&layout, &owner, work, &tb)
+    };
+    expect_code(&verify(0, all, &good), 0, "every check passes");
+    let trigger = "provenance trigger (buildDefinition.externalParameters.workflow)";
+    let wrong = [
+        (
+            "source_uri = \"github.com/org/other\"".to_owned(),
+            format!(
+                "{trigger} is \"https://github.com/org/app@refs/tags/v1.0.0\", expected github.com/org/other"
+            ),
+        ),
+        (
+            "source_tag = \"v2.0.0\"".to_owned(),
+            format!("{trigger} ref is \"refs/tags/v1.0.0\", expected refs/tags/v2.0.0"),
+        ),
+        (
+            "source_branch = \"main\"".to_owned(),
+            format!("{trigger} ref is \"refs/tags/v1.0.0\", expected refs/heads/main"),
+        ),
+        (
+            "source_versioned_tag = \"v2\"".to_owned(),
+            format!(
+                "{trigger} ref is \"refs/tags/v1.0.0\", expected a tag of version v2 (semver, as slsa-verifier)"
+            ),
+        ),
+        (
+            "builder_id = \"https://github.com/org/app/.github/workflows/release.yml@v0.9.0\"".to_owned(),
+            "provenance runDetails.builder.id is \"https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0\", expected https://github.com/org/app/.github/workflows/release.yml@v0.9.0".to_owned(),
+        ),
+    ];
+    for (n, (slsa, said)) in wrong.iter().enumerate() {
+        expect_said(&verify(10 + n, slsa, &good), 1, said, slsa);
+    }
+    // The workflow of org/app wrote that it built victim/lib: the
+    // certificate (Fulcio's, from GitHub's token) says org/app.
+    let forged = record_provenance(&tb, dir.path(), "forged", "https://github.com/victim/lib");
+    expect_said(
+        &verify(20, "source_uri = \"github.com/victim/lib\"", &forged),
+        1,
+        "certificate Source Repository URI is \"https://github.com/org/app\", expected github.com/victim/lib",
+        "a predicate naming another source than the certificate",
+    );
+}
+
+/// `layout new` writes a step's `slsa` table as `x-toto-slsa`, `layout
+/// show` prints it; a malformed value, or a step with a key functionary,
+/// is refused when the layout is written.
+#[test]
+fn layout_new_writes_a_steps_slsa_checks_and_refuses_malformed_ones() {
+    let (dir, _tb) = tempdir_testbed();
+    let toml =
+        slsa_layout_toml("source_uri = \"github.com/org/app\", source_versioned_tag = \"v1\"");
+    let (_owner, layout) = layout_signed_in(dir.path(), &toml);
+    let out = layout_show(&layout);
+    expect_said(
+        &out,
+        0,
+        "provenance checks (slsa): source_uri = \"github.com/org/app\", source_versioned_tag = \"v1\"",
+        "layout show",
+    );
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&layout).unwrap()).unwrap();
+    let signed = written.get("signed").unwrap_or(&written);
+    assert_eq!(
+        signed["steps"][0]["x-toto-slsa"],
+        serde_json::json!({"source_uri": "github.com/org/app", "source_versioned_tag": "v1"}),
+        "{written}"
+    );
+    let new = |name: &str, toml: &str| {
+        toto()
+            .args(["layout", "new"])
+            .arg(write(&dir.path().join(format!("{name}.toml")), toml))
+            .arg("-o")
+            .arg(dir.path().join(format!("{name}.layout")))
+            .output()
+            .unwrap()
+    };
+    for (slsa, said) in [
+        (
+            "source_versioned_tag = \"1.x\"",
+            "\"1.x\" is not a semantic version",
+        ),
+        (
+            "source_uri = \"gitlab.com/org/app\"",
+            "is not a github.com repository",
+        ),
+        ("builder_id = \"a@b@c\"", "is not NAME or NAME@VERSION"),
+        (
+            "source_url = \"github.com/org/app\"",
+            "unknown field `source_url`",
+        ),
+    ] {
+        let out = new("bad", &slsa_layout_toml(slsa));
+        expect_said(&out, 2, said, slsa);
+    }
+    let mixed = with_key_functionary(&toml);
+    expect_said(
+        &new("mixed", &mixed),
+        2,
+        "x-toto-slsa checks certificates, but functionary",
+        "slsa checks on a step with a key functionary",
     );
 }

@@ -32,6 +32,7 @@ mod readme;
 mod real_world;
 mod record_binding;
 mod recording;
+mod rego_policies;
 mod rekor_v2;
 mod supply_chain;
 mod testbed_faults;

@@ -118,7 +118,12 @@ pub(crate) fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a 
 }
 
 /// A copy of a JSON file with one byte changed by `tamper`.
-fn tampered(dir: &Path, name: &str, original: &Path, tamper: impl FnOnce(&mut Value)) -> PathBuf {
+pub(crate) fn tampered(
+    dir: &Path,
+    name: &str,
+    original: &Path,
+    tamper: impl FnOnce(&mut Value),
+) -> PathBuf {
     let mut value: Value = serde_json::from_slice(&std::fs::read(original).unwrap()).unwrap();
     tamper(&mut value);
     let path = dir.join(name);
@@ -128,7 +133,7 @@ fn tampered(dir: &Path, name: &str, original: &Path, tamper: impl FnOnce(&mut Va
 
 /// The base64 string at `pointer`, decoded, with `edit` applied to the
 /// bytes, encoded again.
-fn edit_base64(value: &mut Value, pointer: &str, edit: impl FnOnce(&mut [u8])) {
+pub(crate) fn edit_base64(value: &mut Value, pointer: &str, edit: impl FnOnce(&mut [u8])) {
     let slot = value.pointer_mut(pointer).unwrap();
     let mut bytes = B64.decode(slot.as_str().unwrap()).unwrap();
     edit(&mut bytes);

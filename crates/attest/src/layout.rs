@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
+use crate::provenance::SourcePolicy;
 use crate::rules::Rule;
 use crate::time::{parse_rfc3339_utc, UnixTime};
 use crate::x509::{CaCertificate, CertConstraint};
@@ -84,7 +85,17 @@ pub struct Step {
     /// (`x-toto-github` in the layout JSON): a link counts for the
     /// threshold only when its certificate's claims pass them.
     pub github: Option<GitHubConstraints>,
+    /// slsa-verifier's source and builder checks on a keyless
+    /// functionary's bundle (`x-toto-slsa` in the layout JSON): its
+    /// provenance predicate and its certificate's claims must pass them for
+    /// the link to count. The same value `--source-uri`, `--builder-id`, …
+    /// build for `verify-attestation`, checked by the same code.
+    pub slsa: Option<SourcePolicy>,
 }
+
+/// The layout field of a step's [`SourcePolicy`]; the reference ignores it
+/// as it does [`GITHUB_CONSTRAINTS_FIELD`].
+pub const SLSA_CONSTRAINTS_FIELD: &str = "x-toto-slsa";
 
 /// The layout field of a step's [`GitHubConstraints`]. The reference
 /// (in-toto 3.1) reads a step with `Step(**fields)` and ignores it: with
@@ -350,6 +361,8 @@ struct WireStep {
     cert_constraints: Vec<Map<String, Value>>,
     #[serde(rename = "x-toto-github", default)]
     github: Option<GitHubConstraints>,
+    #[serde(rename = "x-toto-slsa", default)]
+    slsa: Option<SourcePolicy>,
 }
 
 fn one() -> i64 {
@@ -391,18 +404,39 @@ struct WireLayout {
     intermediatecas: Map<String, Value>,
 }
 
+/// A step's certificate constraints (`x-toto-github`, `x-toto-slsa`) are
+/// well-formed and its functionaries all keyless.
+pub(crate) fn certificate_constraints(
+    name: &StepName,
+    github: &Option<GitHubConstraints>,
+    slsa: &Option<SourcePolicy>,
+    pubkeys: &[String],
+    keys: &BTreeMap<String, Functionary>,
+) -> Result<(), Error> {
+    if github.is_some() {
+        keyless_only(name, GITHUB_CONSTRAINTS_FIELD, pubkeys, keys)?;
+    }
+    if let Some(slsa) = slsa {
+        keyless_only(name, SLSA_CONSTRAINTS_FIELD, pubkeys, keys)?;
+        slsa.validate()
+            .map_err(|e| malformed(format!("step {name}: {SLSA_CONSTRAINTS_FIELD}: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Certificate constraints need certificates: a step carrying them lists
 /// keyless functionaries only (a key-signed link could not be checked, and
 /// counting it would skip the constraints).
-pub(crate) fn keyless_only(
+fn keyless_only(
     name: &StepName,
+    field: &str,
     pubkeys: &[String],
     keys: &BTreeMap<String, Functionary>,
 ) -> Result<(), Error> {
     for keyid in pubkeys {
         if !matches!(keys.get(keyid), Some(Functionary::Sigstore { .. })) {
             return Err(malformed(format!(
-                "step {name}: {GITHUB_CONSTRAINTS_FIELD} checks certificates, but functionary \
+                "step {name}: {field} checks certificates, but functionary \
                  {keyid} is not a keyless identity"
             )));
         }
@@ -519,9 +553,7 @@ impl Layout {
                     )));
                 }
             }
-            if s.github.is_some() {
-                keyless_only(&name, &s.pubkeys, &keys)?;
-            }
+            certificate_constraints(&name, &s.github, &s.slsa, &s.pubkeys, &keys)?;
             let (expected_materials, expected_products) =
                 parse_item_rules(&name, &s.expected_materials, &s.expected_products)?;
             let cert_constraints = s
@@ -541,6 +573,7 @@ impl Layout {
                 threshold,
                 cert_constraints,
                 github: s.github,
+                slsa: s.slsa,
             });
         }
         let mut inspect = Vec::with_capacity(wire.inspect.len());
@@ -606,6 +639,9 @@ impl Layout {
                     }
                     if let Some(github) = &s.github {
                         obj.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
+                    }
+                    if let Some(slsa) = &s.slsa {
+                        obj.insert(SLSA_CONSTRAINTS_FIELD.into(), json!(slsa));
                     }
                 }
                 step

@@ -30,6 +30,7 @@ pub mod output;
 pub mod parallel;
 pub mod pattern;
 pub mod predicate;
+pub mod provenance;
 #[cfg(test)]
 mod python_reference;
 pub mod record;
@@ -48,4 +49,4 @@ pub use error::Error;
 pub use link::{Encoding, Link, LINK_PREDICATE_V03};
 pub use signed::{LinkDocument, Signable, SignedDocument};
 pub use statement::{ResourceDescriptor, Statement, PAYLOAD_TYPE, STATEMENT_V1};
-pub use verified::{FunctionaryVerifier, SignerIdentity, VerifiedPayload};
+pub use verified::{FunctionaryVerifier, SignerIdentity, StepConstraints, VerifiedPayload};

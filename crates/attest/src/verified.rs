@@ -9,6 +9,7 @@
 
 use crate::error::Error;
 use crate::layout::GitHubConstraints;
+use crate::provenance::SourcePolicy;
 
 /// Who signed, as a verifier established it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,15 +80,42 @@ impl VerifiedPayload {
 pub trait FunctionaryVerifier {
     /// Verifies `evidence` (a Sigstore bundle around a DSSE envelope) as
     /// signed by `identity`, vouched for by `issuer`, with a certificate
-    /// that passes the step's `github` constraints when it has some, and
-    /// returns the payload it signs. Refusals are errors whose message
-    /// says why; a failed constraint is [`Error::Constraint`]. A verifier
-    /// that cannot check constraints must refuse evidence when given some.
+    /// (and, for `slsa`, a signed Statement) that passes the step's
+    /// constraints, and returns the payload it signs. Refusals are errors
+    /// whose message says why; a failed constraint is
+    /// [`Error::Constraint`]. A verifier that cannot check constraints must
+    /// refuse evidence when given some.
     fn verify_evidence(
         &self,
         evidence: &[u8],
         identity: &str,
         issuer: &str,
-        github: Option<&GitHubConstraints>,
+        constraints: StepConstraints<'_>,
     ) -> Result<VerifiedPayload, Error>;
+}
+
+/// A step's checks on a keyless functionary's bundle, beyond its identity.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct StepConstraints<'a> {
+    /// gh's signer checks on the certificate (`x-toto-github`).
+    pub github: Option<&'a GitHubConstraints>,
+    /// slsa-verifier's source and builder checks (`x-toto-slsa`), by
+    /// [`SourcePolicy::check`] on the signed Statement and the certificate.
+    pub slsa: Option<&'a SourcePolicy>,
+}
+
+impl<'a> StepConstraints<'a> {
+    /// The constraints of `step`.
+    pub fn of(step: &'a crate::layout::Step) -> StepConstraints<'a> {
+        StepConstraints {
+            github: step.github.as_ref(),
+            slsa: step.slsa.as_ref(),
+        }
+    }
+
+    /// True when nothing beyond the identity is checked.
+    pub fn is_empty(&self) -> bool {
+        self.github.is_none() && self.slsa.is_none()
+    }
 }

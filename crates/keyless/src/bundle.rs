@@ -678,7 +678,7 @@ impl attest::FunctionaryVerifier for BundleVerifier {
         evidence: &[u8],
         identity: &str,
         issuer: &str,
-        github: Option<&attest::layout::GitHubConstraints>,
+        constraints: attest::StepConstraints<'_>,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let policy = Policy::Identity {
             identity: identity.to_owned(),
@@ -690,13 +690,21 @@ impl attest::FunctionaryVerifier for BundleVerifier {
                 what: "bundle",
                 reason: e.to_string(),
             })?;
+        if let Some(slsa) = constraints.slsa {
+            // The same check as `verify-attestation --source-uri …`, on the
+            // Statement this verifier read and the certificate it verified.
+            slsa.check(
+                attestation.statement(),
+                &crate::provenance::certificate_source(&attestation.verified().claims),
+            )?;
+        }
         let VerifiedAttestation {
             verified,
             payload_type,
             payload,
             ..
         } = attestation;
-        if let Some(github) = github {
+        if let Some(github) = constraints.github {
             // The functionary names the identity exactly: as with
             // `--cert-identity`, `repo`/`owner` add no identity requirement.
             GitHubSigner::from(github)

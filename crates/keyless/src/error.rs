@@ -40,6 +40,15 @@ pub enum Error {
     /// field): [`crate::attestation`].
     #[error("{0}")]
     Policy(String),
+    /// A Rego policy ([`crate::rego`]) denied the verified attestation, or
+    /// could not be evaluated on it (never a pass).
+    #[error("policy {policy} denies: {}", reasons.join("; "))]
+    PolicyDenied {
+        /// The policy file.
+        policy: String,
+        /// Its `deny` messages, and why `allow` is not true.
+        reasons: Vec<String>,
+    },
     /// A Sigstore service (OIDC, Fulcio, Rekor) failed or answered wrongly.
     /// The URL and reason may quote the service: they are [`ServiceText`]
     /// (bounded, escaped, tokens redacted).
@@ -121,6 +130,7 @@ impl Error {
             Error::Verification { .. }
                 | Error::Mismatch { .. }
                 | Error::Policy(_)
+                | Error::PolicyDenied { .. }
                 | Error::TufVerification { .. }
         )
     }

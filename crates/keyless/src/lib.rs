@@ -44,6 +44,7 @@ pub mod legacy;
 pub mod pep740;
 pub mod policy;
 pub mod provenance;
+pub mod rego;
 pub mod sign;
 mod text;
 mod tls;

@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::layout::{Functionary, GitHubConstraints, Inspection, Layout, Step, StepName};
+use crate::provenance::SourcePolicy;
 use crate::rules::{Rule, RuleError, SourceType};
 use crate::step::Artifacts;
 use crate::time::{format_rfc3339_utc, parse_rfc3339_utc, UnixTime};
@@ -102,6 +103,10 @@ struct StepDescription {
     /// these (ITE-7 `cert_constraints`).
     #[serde(default)]
     cert_constraints: Vec<CertConstraintDescription>,
+    /// slsa-verifier's source and builder checks on the keyless
+    /// functionaries' provenance and certificates.
+    #[serde(default)]
+    slsa: Option<SourcePolicy>,
 }
 
 /// An ITE-7 certificate constraint, field for field as the layout has it
@@ -495,9 +500,13 @@ pub fn build(
                 functionaries: pubkeys.len(),
             });
         }
-        if s.github.is_some() {
-            crate::layout::keyless_only(&name, &pubkeys, &functionaries)?;
-        }
+        crate::layout::certificate_constraints(
+            &name,
+            &s.github,
+            &s.slsa,
+            &pubkeys,
+            &functionaries,
+        )?;
         shown.push(named);
         steps.push(Step {
             expected_materials: parse_rules(
@@ -518,6 +527,7 @@ pub fn build(
             threshold: s.threshold,
             cert_constraints,
             github: s.github,
+            slsa: s.slsa,
         });
     }
     let mut inspect = Vec::new();

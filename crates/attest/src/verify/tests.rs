@@ -71,10 +71,10 @@ impl FunctionaryVerifier for FakeSigstore {
         bundle: &[u8],
         identity: &str,
         issuer: &str,
-        github: Option<&crate::layout::GitHubConstraints>,
+        constraints: crate::verified::StepConstraints<'_>,
     ) -> Result<crate::verified::VerifiedPayload, Error> {
         // The fake certificate's Source Repository is org/repo.
-        if let Some(repo) = github.and_then(|g| g.repo.as_deref()) {
+        if let Some(repo) = constraints.github.and_then(|g| g.repo.as_deref()) {
             if repo != "org/repo" {
                 return Err(Error::Constraint {
                     field: "certificate Source Repository URI".into(),
@@ -82,6 +82,17 @@ impl FunctionaryVerifier for FakeSigstore {
                     found: Some("https://github.com/org/repo".into()),
                 });
             }
+        }
+        // ... and its ref refs/heads/main; the payload is read as no Statement.
+        if let Some(slsa) = constraints.slsa {
+            slsa.check(
+                None,
+                &crate::provenance::CertificateSource {
+                    source_repository_uri: Some("https://github.com/org/repo"),
+                    source_repository_ref: Some("refs/heads/main"),
+                    build_signer_uri: None,
+                },
+            )?;
         }
         let text = std::str::from_utf8(bundle).unwrap();
         let mut parts = text.splitn(3, '\n');
@@ -370,6 +381,57 @@ fn github_checks_need_keyless_functionaries_and_known_fields() {
     let err = crate::layout::Layout::from_value(unknown).unwrap_err();
     assert!(
         err.to_string().contains("unknown field `repository`"),
+        "{err}"
+    );
+}
+
+/// A step's `x-toto-slsa` checks reach the keyless verifier too, with the
+/// same refusal for the threshold; the layout refuses them on a key
+/// functionary's step, malformed, or with an unknown field.
+#[test]
+fn a_keyless_link_failing_the_steps_slsa_checks_is_refused() {
+    let (id, dict, files) = keyless_bob();
+    let with_slsa = |slsa: Value| {
+        let mut layout = layout(&[(&id, dict.clone())], &[&id], 1);
+        layout["steps"][0]["x-toto-slsa"] = slsa;
+        layout
+    };
+    let report = verify(
+        with_slsa(json!({ "source_uri": "github.com/org/repo", "source_branch": "main" })),
+        &files,
+    );
+    assert!(report.verified, "{:?}", report.failure);
+    let report = verify(with_slsa(json!({ "source_branch": "release" })), &files);
+    let Some(Failure::Threshold { refused, .. }) = &report.failure else {
+        panic!("not a threshold failure: {:?}", report.failure);
+    };
+    assert!(
+        refused[0].ends_with(
+            "certificate Source Repository URI ref is \"refs/heads/main\", expected refs/heads/release"
+        ),
+        "{refused:?}"
+    );
+    for (slsa, said) in [
+        (
+            json!({ "source_versioned_tag": "1" }),
+            "x-toto-slsa: malformed --source-versioned-tag",
+        ),
+        (
+            json!({ "source_uri": "github.com/o/r", "tag": "v1" }),
+            "unknown field `tag`",
+        ),
+    ] {
+        let err = crate::layout::Layout::from_value(with_slsa(slsa)).unwrap_err();
+        assert!(err.to_string().contains(said), "{err}");
+    }
+    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let keyid = key.keyid().to_string();
+    let mut keyed = layout(&[(&keyid, key_dict(&key))], &[&keyid], 1);
+    keyed["steps"][0]["x-toto-slsa"] = json!({ "source_uri": "github.com/org/repo" });
+    let err = crate::layout::Layout::from_value(keyed).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("x-toto-slsa checks certificates, but functionary"),
         "{err}"
     );
 }

@@ -161,7 +161,12 @@ pub(super) fn load_step_links(
                     let verified = evidence
                         .keyless_verifier()
                         .and_then(|verifier| {
-                            verifier.verify_evidence(&bytes, identity, issuer, step.github.as_ref())
+                            verifier.verify_evidence(
+                                &bytes,
+                                identity,
+                                issuer,
+                                crate::verified::StepConstraints::of(step),
+                            )
                         })
                         .and_then(|verified| {
                             keyless_payload(&verified, identity, issuer)?;

@@ -404,6 +404,7 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
                     .iter()
                     .map(attest::x509::CertConstraint::to_value)
                     .collect::<Vec<_>>(),
+                "slsa": step.slsa,
             })
         })
         .collect();
@@ -433,8 +434,6 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
     })
 }
 
-/// A step's GitHub constraints as `name = value` pairs, in the layout's
-/// field names.
 /// A layout's `rootcas` or `intermediatecas` for `--format json`: each id
 /// with its certificates' subjects.
 fn cas_json(
@@ -445,8 +444,10 @@ fn cas_json(
         .collect()
 }
 
-fn github_checks(github: &attest::layout::GitHubConstraints) -> String {
-    let serde_json::Value::Object(fields) = json!(github) else {
+/// A step's certificate constraints (`x-toto-github`, `x-toto-slsa`) as
+/// `name = value` pairs, in the layout's field names.
+fn constraint_checks(constraints: &impl serde::Serialize) -> String {
+    let serde_json::Value::Object(fields) = json!(constraints) else {
         return String::new();
     };
     if fields.is_empty() {
@@ -512,7 +513,13 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
             .collect();
         println!("    functionaries: {}", short.join(", "));
         if let Some(github) = &step.github {
-            println!("    certificate checks (github): {}", github_checks(github));
+            println!(
+                "    certificate checks (github): {}",
+                constraint_checks(github)
+            );
+        }
+        if let Some(slsa) = &step.slsa {
+            println!("    provenance checks (slsa): {}", constraint_checks(slsa));
         }
         for (index, constraint) in step.cert_constraints.iter().enumerate() {
             println!(

@@ -91,7 +91,7 @@ impl attest::FunctionaryVerifier for Keyless {
         evidence: &[u8],
         identity: &str,
         issuer: &str,
-        github: Option<&attest::layout::GitHubConstraints>,
+        constraints: attest::StepConstraints<'_>,
     ) -> Result<attest::VerifiedPayload, attest::Error> {
         let verifier = self.verifier.get_or_init(|| {
             crate::verbosity::verbose!("keyless functionaries: loading the trusted root");
@@ -106,7 +106,7 @@ impl attest::FunctionaryVerifier for Keyless {
                 what: "trusted root",
                 reason: reason.clone(),
             })?;
-        let verified = verifier.verify_evidence(evidence, identity, issuer, github)?;
+        let verified = verifier.verify_evidence(evidence, identity, issuer, constraints)?;
         crate::verbosity::verbose!("verified a Sigstore bundle signed by {}", verified.signer());
         Ok(verified)
     }

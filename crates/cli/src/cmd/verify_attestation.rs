@@ -29,7 +29,8 @@ pub struct VerifyAttestationArgs {
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
     #[arg(long, value_name = "ALG:HEX")]
     digest: Vec<String>,
-    /// Predicate checks (TOML; see below).
+    /// Checks on the verified Statement: TOML, or Rego when named *.rego
+    /// (see below).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// npm's registry key (PEM): with an npm attestations document, its
@@ -78,6 +79,19 @@ and the checks of gh's and slsa-verifier's flags, keys named as the flags:
   source_uri = "github.com/my-org/app"
   source_versioned_tag = "v1"
 
+A policy named *.rego is a Rego module (as cosign's and witness's --policy),
+evaluated on the verified Statement and signer only after every other check
+passed: its package's `allow` must be true when declared, and its `deny`
+messages (when declared) must be none; each message is printed. The input is
+the Statement (_type, subject, predicateType, predicate) and `signer`
+({kind, identity, issuer, certificate: {sourceRepositoryURI, …}}):
+
+  package signature
+  import rego.v1
+  allow if input.predicate.buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1"
+  deny contains "built on a self-hosted runner" if
+      input.signer.certificate.runnerEnvironment != "github-hosted"
+
 --bundle also takes files holding several bundles: gh's JSON Lines (one bundle
 per line, as `gh attestation download` writes them) and npm's attestations
 document ({"attestations":[{"predicateType":…,"bundle":{…}}]}). The bundles that
@@ -114,9 +128,10 @@ struct PolicyFile {
     /// gh's signer checks, as the flags of the same names.
     #[serde(default)]
     github: Option<GitHubTable>,
-    /// slsa-verifier's source and builder checks, as the flags.
+    /// slsa-verifier's source and builder checks, as the flags (the value
+    /// the flags and a layout step's `x-toto-slsa` build).
     #[serde(default)]
-    slsa: Option<SlsaTable>,
+    slsa: Option<keyless::provenance::SourcePolicy>,
 }
 
 /// `[github]`: `--owner`, `--repo`, … as keys.
@@ -134,21 +149,12 @@ struct GitHubTable {
     deny_self_hosted_runners: bool,
 }
 
-/// `[slsa]`: `--source-uri`, `--builder-id`, … as keys.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SlsaTable {
-    source_uri: Option<String>,
-    source_tag: Option<String>,
-    source_branch: Option<String>,
-    source_versioned_tag: Option<String>,
-    builder_id: Option<String>,
-}
-
 /// What a policy file asks: predicate requirements, and the checks the
 /// flags also express.
 struct FilePolicy {
     requirements: Vec<PredicateRequirement>,
+    /// A Rego policy (`--policy FILE.rego`).
+    rego: Option<keyless::rego::RegoPolicy>,
     github: Option<keyless::policy::GitHubSigner>,
     source: keyless::provenance::SourcePolicy,
 }
@@ -168,19 +174,11 @@ impl PolicyFile {
         if let Some(github) = &github {
             github.validate()?;
         }
-        let source = self
-            .slsa
-            .map(|s| keyless::provenance::SourcePolicy {
-                source_uri: s.source_uri,
-                source_tag: s.source_tag,
-                source_branch: s.source_branch,
-                source_versioned_tag: s.source_versioned_tag,
-                builder_id: s.builder_id,
-            })
-            .unwrap_or_default();
+        let source = self.slsa.unwrap_or_default();
         source.validate()?;
         Ok(FilePolicy {
             requirements: self.require,
+            rego: None,
             github,
             source,
         })
@@ -236,16 +234,30 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     let file = match &args.policy {
         None => FilePolicy {
             requirements: Vec::new(),
+            rego: None,
             github: None,
             source: keyless::provenance::SourcePolicy::default(),
         },
         Some(path) => {
-            let text = crate::files::read_limited(path, 1 << 20, "policy")?;
-            let text = String::from_utf8(text).context("the policy is not UTF-8")?;
-            let file: PolicyFile = toml::from_str(&text)
-                .with_context(|| format!("cannot read policy {}", path.display()))?;
-            file.into_checks()
-                .with_context(|| format!("cannot read policy {}", path.display()))?
+            let text = crate::files::read_limited(path, keyless::rego::MAX_POLICY_BYTES, "policy")?;
+            let text = String::from_utf8(text)
+                .with_context(|| format!("the policy {} is not UTF-8", path.display()))?;
+            if path.extension().is_some_and(|e| e == "rego") {
+                FilePolicy {
+                    requirements: Vec::new(),
+                    rego: Some(keyless::rego::RegoPolicy::parse(
+                        &path.display().to_string(),
+                        &text,
+                    )?),
+                    github: None,
+                    source: keyless::provenance::SourcePolicy::default(),
+                }
+            } else {
+                let file: PolicyFile = toml::from_str(&text)
+                    .with_context(|| format!("cannot read policy {}", path.display()))?;
+                file.into_checks()
+                    .with_context(|| format!("cannot read policy {}", path.display()))?
+            }
         }
     };
     let requirements = &file.requirements;
@@ -349,6 +361,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 source: &no_source,
                 file_github: None,
                 file_source: &no_source,
+                rego: None,
             },
             _ => Checks {
                 policy: &policy,
@@ -361,6 +374,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|g| (g, args.signer.names_signer_identity())),
                 file_source: &file.source,
+                rego: file.rego.as_ref(),
             },
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
@@ -468,6 +482,9 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     digests.join(" ")
                 );
             }
+            if let Some(rego) = &file.rego {
+                println!("  policy:         {} allows", rego.name());
+            }
             if !requirements.is_empty() {
                 println!(
                     "  policy:         {} requirement(s) hold",
@@ -493,6 +510,8 @@ struct Checks<'a> {
     /// signer's identity.
     file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
     file_source: &'a keyless::provenance::SourcePolicy,
+    /// Evaluated last, on what every other check accepted.
+    rego: Option<&'a keyless::rego::RegoPolicy>,
 }
 
 fn check(
@@ -509,6 +528,7 @@ fn check(
         source,
         file_github,
         file_source,
+        rego,
     } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
@@ -516,13 +536,16 @@ fn check(
     // Everything below reads the Statement the verifier read and returned.
     let statement = verified_statement(&attestation)?;
     keyless::attestation::check_statement(&statement, subjects, predicate_type, requirements)?;
-    source.check(&attestation)?;
+    keyless::provenance::check(source, &attestation)?;
     if let Some((github, identity_given)) = file_github {
         github
             .check_verified(attestation.verified(), identity_given)
             .context("policy [github]")?;
     }
-    file_source.check(&attestation).context("policy [slsa]")?;
+    keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
+    if let Some(rego) = rego {
+        rego.evaluate(&attestation)?;
+    }
     Ok((attestation, statement))
 }
 

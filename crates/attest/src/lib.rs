@@ -5,7 +5,8 @@
 //! [`layout`] (layouts, and [`layout::describe`]: authoring one from a
 //! description), [`rules`] (artifact rules and the rule engine),
 //! [`pattern`] (fnmatch for rules, gitwildmatch for recording's excludes),
-//! [`verify`] (a layout against evidence, no I/O).
+//! [`verify`] (a layout against evidence, no I/O), [`vsa`] (SLSA verification
+//! summaries: written after a verification, checked by their consumers).
 //!
 //! The use cases, each one library call: [`step`] records a step (materials,
 //! command, products → an unsigned link), [`evidence`] reads a link
@@ -40,6 +41,7 @@ pub mod step;
 pub mod time;
 pub mod verified;
 pub mod verify;
+pub mod vsa;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};
 pub use error::Error;

@@ -37,4 +37,5 @@ mod testbed_faults;
 mod tls_roots;
 mod trust;
 mod verification;
+mod vsa;
 mod workflows;

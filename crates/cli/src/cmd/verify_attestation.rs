@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use attest::predicate::PredicateRequirement;
+use attest::vsa::VSA_PREDICATE_TYPE;
 use keyless::Artifact;
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use crate::bundle_args::BundleArgs;
 use crate::policy_args::ProvenanceArgs;
@@ -47,6 +49,10 @@ pub struct VerifyAttestationArgs {
     artifact: Option<String>,
     #[command(flatten)]
     provenance: ProvenanceArgs,
+    #[command(flatten)]
+    vsa_check: crate::vsa_args::VsaCheckArgs,
+    #[command(flatten)]
+    vsa: crate::vsa_args::VsaArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -210,6 +216,8 @@ fn positional(text: &str) -> Result<Positional> {
 
 /// `toto verify-attestation`.
 pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    args.vsa.check()?;
+    let vsa_expected = args.vsa_check.expectations()?;
     let artifact = args.artifact.as_deref().map(positional).transpose()?;
     let beside = match &artifact {
         Some(Positional::File(path)) => Some(path.as_path()),
@@ -218,6 +226,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     args.signer.default_bundle(beside)?;
     let policy = args.signer.policy()?;
     let source = args.provenance.source()?;
+    let mut policy_bytes = None;
     let file = match &args.policy {
         None => FilePolicy {
             requirements: Vec::new(),
@@ -225,8 +234,9 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             source: keyless::provenance::SourcePolicy::default(),
         },
         Some(path) => {
-            let text = crate::files::read_limited(path, 1 << 20, "policy")?;
-            let text = String::from_utf8(text).context("the policy is not UTF-8")?;
+            let bytes = crate::files::read_limited(path, 1 << 20, "policy")?;
+            let text = String::from_utf8(bytes.clone()).context("the policy is not UTF-8")?;
+            policy_bytes = Some(bytes);
             let file: PolicyFile = toml::from_str(&text)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
             file.into_checks()
@@ -242,8 +252,16 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         (None, None) if !args.signer.github_signer().is_empty() || file.github.is_some() => {
             Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
         }
+        (None, None) if !vsa_expected.is_empty() => Some(VSA_PREDICATE_TYPE.to_owned()),
         (None, None) => None,
     };
+    if !vsa_expected.is_empty() && predicate_type.as_deref() != Some(VSA_PREDICATE_TYPE) {
+        bail!(
+            "--verified-level, --resource-uri, --verifier-id, --policy-uri and --policy-digest \
+             check a verification summary (predicate type {VSA_PREDICATE_TYPE}), not {}",
+            predicate_type.as_deref().unwrap_or_default()
+        );
+    }
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
@@ -269,6 +287,12 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             subjects.push((args.artifact.clone().unwrap_or_default(), vec![*digest]));
         }
         None => {}
+    }
+    if subjects.is_empty() && args.vsa.vsa.is_some() {
+        bail!(
+            "--vsa summarizes the verification of an artifact: give the artifact, --subject \
+             or --digest"
+        );
     }
     if subjects.is_empty() && !args.provenance.no_subject && !crate::verbosity::quiet() {
         eprintln!(
@@ -319,6 +343,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 source: &no_source,
                 file_github: None,
                 file_source: &no_source,
+                vsa: None,
             },
             _ => Checks {
                 policy: &policy,
@@ -331,6 +356,8 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|g| (g, args.signer.names_signer_identity())),
                 file_source: &file.source,
+                vsa: (predicate_type.as_deref() == Some(VSA_PREDICATE_TYPE))
+                    .then_some(&vsa_expected),
             },
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
@@ -371,8 +398,50 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 many.join("; ")
             ),
         };
-        report_failure(&args, &why);
+        let vsa = match args.vsa.wanted(false) {
+            false => serde_json::Value::Null,
+            true => {
+                let summary = crate::vsa_args::Summary {
+                    subjects: vsa_subjects(&subjects),
+                    policy: vsa_policy(&args, policy_bytes.as_deref()),
+                    // What was examined: the file, as read.
+                    inputs: vec![crate::vsa_args::described(shown.clone(), &raw)],
+                    levels: Vec::new(),
+                    result: attest::vsa::VerificationResult::Failed,
+                };
+                args.vsa
+                    .write(summary, args.signer.trust().trust_config())?
+            }
+        };
+        report_failure(&args, &why, vsa);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
+    };
+    let vsa = match args.vsa.wanted(true) {
+        false => serde_json::Value::Null,
+        true => {
+            let single = document.format == keyless::document::Format::Bundle;
+            let inputs = accepted
+                .iter()
+                .map(|(entry, _)| {
+                    let uri = match single {
+                        true => shown.clone(),
+                        false => format!("{shown}#{}", entry.place),
+                    };
+                    crate::vsa_args::described(uri, &entry.bundle)
+                })
+                .collect();
+            let hosted = attestation.verified().claims.runner_environment.as_deref()
+                == Some("github-hosted");
+            let summary = crate::vsa_args::Summary {
+                subjects: vsa_subjects(&subjects),
+                policy: vsa_policy(&args, policy_bytes.as_deref()),
+                inputs,
+                levels: vec![attest::vsa::build_level(&statement.predicate_type, hosted).to_owned()],
+                result: attest::vsa::VerificationResult::Passed,
+            };
+            args.vsa
+                .write(summary, args.signer.trust().trust_config())?
+        }
     };
     let verified_places: Vec<&str> = accepted.iter().map(|(e, _)| e.place.as_str()).collect();
     match args.format {
@@ -392,6 +461,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .into_iter()
                     .collect::<std::collections::BTreeMap<_, _>>(),
                 "statement": statement.to_value(),
+                "vsa": vsa,
             })
         ),
         Format::Text if crate::verbosity::quiet() => {}
@@ -463,6 +533,8 @@ struct Checks<'a> {
     /// signer's identity.
     file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
     file_source: &'a keyless::provenance::SourcePolicy,
+    /// What a verification summary must show (with the VSA predicate type).
+    vsa: Option<&'a attest::vsa::VsaExpectations>,
 }
 
 fn check(
@@ -479,6 +551,7 @@ fn check(
         source,
         file_github,
         file_source,
+        vsa,
     } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
@@ -493,6 +566,11 @@ fn check(
             .context("policy [github]")?;
     }
     file_source.check(&attestation).context("policy [slsa]")?;
+    if let Some(expected) = vsa {
+        attest::vsa::VerificationSummary::from_statement(&statement)
+            .and_then(|summary| expected.check(&summary))
+            .map_err(|e| VerificationFailed(e.to_string()))?;
+    }
     Ok((attestation, statement))
 }
 
@@ -530,13 +608,51 @@ pub(crate) fn verified_statement(
     })
 }
 
-fn report_failure(args: &VerifyAttestationArgs, why: &str) {
+fn report_failure(args: &VerifyAttestationArgs, why: &str, vsa: serde_json::Value) {
     match args.format {
-        Format::Json => println!("{}", serde_json::json!({"verified": false, "error": why})),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"verified": false, "error": why, "vsa": vsa})
+        ),
         Format::Text => eprintln!(
             "{} {}: {why}",
             crate::style::bad("toto: verification failed:"),
             args.signer.bundle().display()
         ),
     }
+}
+
+/// The artifacts the command bound, as the VSA's subjects.
+fn vsa_subjects(subjects: &[(String, Vec<Artifact<'_>>)]) -> Vec<attest::ResourceDescriptor> {
+    let digest = |alg: &str, bytes: &[u8]| attest::DigestSet::single(alg, &hex::encode(bytes)).ok();
+    subjects
+        .iter()
+        .flat_map(|(_, artifacts)| artifacts)
+        .map(|artifact| match artifact {
+            Artifact::File { path, sha256 } => attest::ResourceDescriptor {
+                name: Some(path.display().to_string().replace('\\', "/")),
+                digest: digest("sha256", sha256),
+                ..Default::default()
+            },
+            Artifact::Sha256(d) => attest::ResourceDescriptor {
+                digest: digest("sha256", d),
+                ..Default::default()
+            },
+            Artifact::Sha512(d) => attest::ResourceDescriptor {
+                digest: digest("sha512", d),
+                ..Default::default()
+            },
+            Artifact::Bytes(bytes) => attest::ResourceDescriptor {
+                digest: digest("sha256", &sha2::Sha256::digest(bytes)),
+                ..Default::default()
+            },
+        })
+        .collect()
+}
+
+/// The policy the VSA names: the policy file (with its digest), else the
+/// command line.
+fn vsa_policy(args: &VerifyAttestationArgs, bytes: Option<&[u8]>) -> attest::ResourceDescriptor {
+    let file = args.policy.as_deref().zip(bytes);
+    args.vsa.policy(file, "urn:toto:verify-attestation")
 }

@@ -349,3 +349,148 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
         "sigstore-python: another artifact"
     );
 }
+
+/// `toto verify` of the reference demo in a fresh copy, with `extra`
+/// flags.
+fn verify_demo(dir: &Path, layout_key: &str, extra: &[String]) -> Output {
+    toto()
+        .current_dir(dir)
+        .args(["verify", "-l", "root.layout", "-k", layout_key])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// After `toto verify` of a layout: a key-signed and a keyless VSA whose
+/// subject is the last step's product as its verified link records it,
+/// whose policy is the layout (its digest) and whose inputs are the link
+/// files verified (their digests), with no Build level claimed; the
+/// consumer accepts it for that resource and policy and refuses a level.
+/// A failed verification writes none, or a FAILED one when asked.
+#[test]
+fn vsa_after_verify_of_a_layout() {
+    let w = World::new();
+    let demo = crate::common::demo_copy();
+    // VSAs are written outside the demo: its inspection records the
+    // directory it runs in.
+    let vsa = w.path("release.vsa.sigstore.json");
+    expect_code(
+        &verify_demo(demo.path(), "alice.pub", &w.key_signed(&vsa)),
+        0,
+        "verify --vsa --vsa-key",
+    );
+    let statement = statement_of(&vsa);
+    let tarball = demo.path().join("demo-project.tar.gz");
+    assert_eq!(
+        statement["subject"],
+        serde_json::json!([{"name": "demo-project.tar.gz", "digest": {"sha256": sha256_hex(&tarball)}}])
+    );
+    let predicate = &statement["predicate"];
+    let layout_digest = sha256_hex(&demo.path().join("root.layout"));
+    assert_eq!(
+        predicate["policy"],
+        serde_json::json!({"uri": "root.layout", "digest": {"sha256": layout_digest}})
+    );
+    let inputs = predicate["inputAttestations"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3, "{inputs:?}");
+    for input in inputs {
+        let file = input["uri"].as_str().unwrap();
+        assert_eq!(
+            input["digest"]["sha256"],
+            sha256_hex(&demo.path().join(file)),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        predicate["verifiedLevels"],
+        serde_json::json!(["SLSA_BUILD_LEVEL_UNEVALUATED"])
+    );
+    assert_eq!(predicate["resourceUri"], "demo-project.tar.gz");
+    let consume = |extra: &[&str]| {
+        toto()
+            .current_dir(demo.path())
+            .args(["verify-attestation", "--bundle"])
+            .arg(&vsa)
+            .arg("--key")
+            .arg(w.key.with_extension("pub"))
+            .trusted_root(w.tb.trusted_root_path())
+            .args(extra)
+            .arg("demo-project.tar.gz")
+            .output()
+            .unwrap()
+    };
+    let policy_digest = format!("sha256:{layout_digest}");
+    expect_code(
+        &consume(&[
+            "--resource-uri",
+            "demo-project.tar.gz",
+            "--policy-uri",
+            "root.layout",
+            "--policy-digest",
+            &policy_digest,
+            "--verified-level",
+            "SLSA_BUILD_LEVEL_UNEVALUATED",
+        ]),
+        0,
+        "the consumer of a layout's VSA",
+    );
+    expect_error(
+        &consume(&["--verified-level", "SLSA_BUILD_LEVEL_1"]),
+        1,
+        "expected SLSA_BUILD_LEVEL_1 or higher",
+        "no Build level from a layout",
+    );
+    expect_error(
+        &consume(&["--policy-digest", &format!("sha256:{}", "0".repeat(64))]),
+        1,
+        "VSA policy.digest is",
+        "another layout",
+    );
+
+    // Keyless, through the signer `toto attest --keyless` uses.
+    let keyless_vsa = w.path("keyless.vsa.sigstore.json");
+    let token = crate::common::token(&w.tb, "verifier@example.com");
+    let flags = [
+        "--vsa",
+        keyless_vsa.to_str().unwrap(),
+        "--vsa-keyless",
+        "--vsa-identity-token",
+        &token,
+        "--vsa-trust-config",
+        &w.trust_config(),
+    ]
+    .map(String::from);
+    let fresh = crate::common::demo_copy();
+    expect_code(
+        &verify_demo(fresh.path(), "alice.pub", &flags),
+        0,
+        "verify --vsa --vsa-keyless",
+    );
+    let out = toto()
+        .current_dir(demo.path())
+        .args(["verify-attestation", "--bundle"])
+        .arg(&keyless_vsa)
+        .testbed_signer(&w.tb, "verifier@example.com")
+        .args(["--resource-uri", "demo-project.tar.gz"])
+        .arg("demo-project.tar.gz")
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "the keyless layout VSA");
+
+    // The layout is not signed by bob: no VSA, or a FAILED one when asked.
+    let failed = w.path("failed.vsa.sigstore.json");
+    let flags = w.key_signed(&failed);
+    expect_code(&verify_demo(demo.path(), "bob.pub", &flags), 1, "bob's key");
+    assert!(!failed.exists(), "a failed verification wrote a VSA");
+    let mut on_failure = flags.clone();
+    on_failure
+        .extend(["--vsa-on-failure", "--vsa-subject", "demo-project.tar.gz"].map(String::from));
+    expect_code(
+        &verify_demo(demo.path(), "bob.pub", &on_failure),
+        1,
+        "bob's key, FAILED VSA",
+    );
+    let predicate = statement_of(&failed)["predicate"].clone();
+    assert_eq!(predicate["verificationResult"], "FAILED");
+    assert_eq!(predicate["verifiedLevels"], serde_json::json!(["FAILED"]));
+}

@@ -132,14 +132,21 @@ fn sha256_hex(path: &Path) -> String {
 fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
-    let out = w.verify(
-        "org",
-        &w.key_signed(&vsa)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+    let flags = w.key_signed(&vsa);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    expect_code(
+        &w.verify("org", &flags),
+        0,
+        "verify-attestation --vsa --vsa-key",
     );
-    expect_code(&out, 0, "verify-attestation --vsa --vsa-key");
+    let mut json_flags = flags.clone();
+    json_flags.extend(["--format", "json"]);
+    let out = w.verify("org", &json_flags);
+    expect_code(&out, 0, "verify-attestation --vsa --format json");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["vsa"]["file"], vsa.display().to_string());
+    assert_eq!(report["vsa"]["verification_result"], "PASSED");
+    assert_eq!(report["vsa"]["signer"]["kind"], "key");
     let bundle: Value = serde_json::from_slice(&std::fs::read(&vsa).unwrap()).unwrap();
     let keyid = toto()
         .args(["key", "id"])
@@ -221,6 +228,20 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "VSA policy.uri is \"urn:toto:verify-attestation\", expected \"policy.toml\"",
         "another policy",
     );
+    // slsa-verifier's verify-vsa spellings.
+    let out = toto()
+        .current_dir(w.dir.path())
+        .args(["verify-attestation", "--bundle"])
+        .arg(&vsa)
+        .arg("--public-key-path")
+        .arg(&public)
+        .trusted_root(w.tb.trusted_root_path())
+        .args(["--verified-levels", "SLSA_BUILD_LEVEL_1,SLSA_BUILD_LEVEL_2"])
+        .args(["--resource-uri", "app.tar.gz", "--subject-digest"])
+        .arg(format!("sha256:{}", sha256_hex(&w.artifact)))
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "verify-vsa's flag names");
     let stranger = w.path("stranger");
     generate_key(&stranger, &["--type", "ecdsa-p256"]);
     expect_code(

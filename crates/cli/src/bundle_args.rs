@@ -60,7 +60,7 @@ pub struct BundleArgs {
     #[arg(long, value_name = "SHA")]
     certificate_github_workflow_sha: Option<String>,
     /// A managed public key (PEM) instead of a certificate identity.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, visible_alias = "public-key-path", value_name = "KEY")]
     key: Option<PathBuf>,
     /// Accepted for cosign and sigstore-python command lines: toto verifies
     /// offline anyway (against the trusted root; no log lookups).

@@ -236,11 +236,17 @@ impl VsaArgs {
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Checking a verification summary (SLSA VSA)")]
 pub struct VsaCheckArgs {
-    /// A level the VSA must show (repeatable): SLSA_<TRACK>_LEVEL_<N> is met
-    /// by that track's level N or higher, anything else (e.g.
+    /// A level the VSA must show (repeatable, or comma-separated as
+    /// slsa-verifier's --verified-levels): SLSA_<TRACK>_LEVEL_<N> is met by
+    /// that track's level N or higher, anything else (e.g.
     /// SLSA_BUILD_LEVEL_UNEVALUATED) by an equal entry. Implies
     /// --predicate-type https://slsa.dev/verification_summary/v1.
-    #[arg(long, value_name = "LEVEL")]
+    #[arg(
+        long,
+        visible_alias = "verified-levels",
+        value_name = "LEVEL",
+        value_delimiter = ','
+    )]
     verified_level: Vec<String>,
     /// The VSA's resourceUri, exactly (implies the VSA predicate type).
     #[arg(long, value_name = "URI")]

@@ -30,7 +30,9 @@ mod queues;
     verify in a scratch copy of the release.\n\nExamples:\n  \
     toto verify --layout root.layout --layout-key alice.pub --link-dir links/\n  \
     toto verify -l root.layout -k alice.pub --format json > report.json\n  \
-    in-toto-verify --layout root.layout --verification-keys alice.pub"
+    in-toto-verify --layout root.layout --verification-keys alice.pub\n  \
+    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n\n\
+    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md)."
 )]
 pub struct VerifyArgs {
     /// The signed layout (Metablock or DSSE).

@@ -29,7 +29,7 @@ pub struct VerifyAttestationArgs {
     #[arg(long, value_name = "FILE")]
     subject: Vec<PathBuf>,
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
-    #[arg(long, value_name = "ALG:HEX")]
+    #[arg(long, visible_alias = "subject-digest", value_name = "ALG:HEX")]
     digest: Vec<String>,
     /// Predicate checks (TOML; see below).
     #[arg(long, value_name = "FILE")]
@@ -93,6 +93,12 @@ returns). Each attestation is verified as the Sigstore bundle v0.3 it stands
 for; a provenance object verifies when one of its attestations passes every
 check. Its "publisher" is not signed and is not used: require the signer with
 --certificate-identity and the GitHub claims flags.
+
+--vsa FILE writes a signed SLSA verification summary of a successful verification
+(docs/vsa.md); --verified-level, --resource-uri, --verifier-id, --policy-uri and
+--policy-digest check one, as slsa-verifier's verify-vsa:
+  toto verify-attestation app.tar.gz --bundle app.vsa.sigstore.json --key verifier.pub \
+    --verified-level SLSA_BUILD_LEVEL_2 --resource-uri app.tar.gz
 
 Exit codes: 0 verified, 1 verification or policy failed, 2 usage or input error.
 

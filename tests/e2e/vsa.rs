@@ -178,7 +178,11 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         sha256_hex(&w.provenance)
     );
     assert_eq!(predicate["policy"]["uri"], "urn:toto:verify-attestation");
-    assert!(predicate["verifier"]["id"].as_str().is_some());
+    let verifier = predicate["verifier"]["id"].as_str().unwrap();
+    assert!(
+        verifier.starts_with("https://"),
+        "the default verifier.id is toto's repository URI: {verifier:?}"
+    );
     assert!(predicate["verifier"]["version"]["toto"].as_str().is_some());
     assert!(predicate["timeVerified"].as_str().is_some());
     assert_eq!(predicate["slsaVersion"], "1.0");
@@ -199,7 +203,7 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     expect_error(
         &w.consume(&vsa, &public, &["--verified-level", "SLSA_BUILD_LEVEL_3"]),
         1,
-        "VSA verifiedLevels is \"[\\\"SLSA_BUILD_LEVEL_2\\\"]\", expected SLSA_BUILD_LEVEL_3 or higher",
+        "VSA verifiedLevels is \"[SLSA_BUILD_LEVEL_2]\", expected SLSA_BUILD_LEVEL_3 or higher",
         "a level above the VSA's",
     );
     expect_error(
@@ -336,6 +340,10 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
             &token,
             "--vsa-trust-config",
             &w.trust_config(),
+            "--vsa-verifier-id",
+            "https://verifier.example.com",
+            "--vsa-resource-uri",
+            "https://example.com/app.tar.gz",
         ],
     );
     expect_code(&out, 0, "verify-attestation --vsa --vsa-keyless");
@@ -349,13 +357,21 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
                 "--verified-level",
                 "SLSA_BUILD_LEVEL_2",
                 "--resource-uri",
-                "app.tar.gz",
+                "https://example.com/app.tar.gz",
+                "--verifier-id",
+                "https://verifier.example.com",
             ])
             .arg("app.tar.gz")
             .output()
             .unwrap()
     };
-    expect_code(&consume("verifier@example.com"), 0, "the verifier's VSA");
+    let out = consume("verifier@example.com");
+    expect_code(&out, 0, "the verifier's VSA");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("summary:        PASSED by https://verifier.example.com for https://example.com/app.tar.gz (SLSA_BUILD_LEVEL_2)"),
+        "{shown}"
+    );
     expect_code(&consume("eve@example.com"), 1, "as another's");
     let Some(py) = python("keyless_vsa_verified_by_toto_and_sigstore_python") else {
         return;

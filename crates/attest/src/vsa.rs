@@ -146,11 +146,26 @@ pub struct VerificationSummary {
 
 impl VerificationSummary {
     /// The summary as a Statement about `subjects` (each with a digest).
+    /// The required fields the spec asks a URI of (`verifier.id`,
+    /// `resourceUri`, `policy.uri`) must not be empty.
     pub fn statement(&self, subjects: Vec<ResourceDescriptor>) -> Result<Statement, Error> {
         if subjects.is_empty() || subjects.iter().any(|s| s.digest.is_none()) {
             return Err(Error::Malformed {
                 what: "VSA",
                 reason: "a VSA is about artifacts: each subject needs a digest".into(),
+            });
+        }
+        let empty = [
+            ("verifier.id", self.verifier.id.as_str()),
+            ("resourceUri", self.resource_uri.as_str()),
+            ("policy.uri", self.policy.uri.as_deref().unwrap_or_default()),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty());
+        if let Some((field, _)) = empty {
+            return Err(Error::Malformed {
+                what: "VSA",
+                reason: format!("{field} is empty: it must name a URI"),
             });
         }
         let predicate = serde_json::to_value(self).map_err(|e| Error::Malformed {
@@ -282,7 +297,7 @@ impl VsaExpectations {
                 return Err(mismatch(
                     "verifiedLevels",
                     expected,
-                    Some(format!("{:?}", summary.verified_levels)),
+                    Some(format!("[{}]", summary.verified_levels.join(", "))),
                 ));
             }
         }
@@ -368,6 +383,24 @@ mod tests {
             VerificationSummary::from_statement(&read).unwrap(),
             summary()
         );
+    }
+
+    #[test]
+    fn a_vsa_with_an_empty_verifier_resource_or_policy_is_not_written() {
+        let mut no_verifier = summary();
+        no_verifier.verifier.id = String::new();
+        let mut no_resource = summary();
+        no_resource.resource_uri = " ".into();
+        let mut no_policy = summary();
+        no_policy.policy.uri = None;
+        for (vsa, field) in [
+            (no_verifier, "verifier.id"),
+            (no_resource, "resourceUri"),
+            (no_policy, "policy.uri"),
+        ] {
+            let refused = vsa.statement(subject()).unwrap_err().to_string();
+            assert!(refused.contains(field), "{refused}");
+        }
     }
 
     #[test]

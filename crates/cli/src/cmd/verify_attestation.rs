@@ -502,6 +502,17 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 _ => println!("  signed by:      the managed key"),
             }
             println!("  predicate type: {}", statement.predicate_type);
+            if statement.predicate_type == VSA_PREDICATE_TYPE {
+                if let Ok(vsa) = attest::vsa::VerificationSummary::from_statement(statement) {
+                    println!(
+                        "  summary:        {} by {} for {} ({})",
+                        vsa.verification_result.as_str(),
+                        vsa.verifier.id,
+                        vsa.resource_uri,
+                        vsa.verified_levels.join(", ")
+                    );
+                }
+            }
             for s in &statement.subject {
                 let digests: Vec<String> = s
                     .digest

@@ -76,3 +76,22 @@ pub fn sign_dsse_with_key(
     )?;
     Ok(signed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A signing config whose Rekor is v2 is refused before anything is
+    /// signed or sent (the key's envelope is logged as a v1 `dsse` entry).
+    #[test]
+    fn a_rekor_v2_config_is_refused_before_anything_is_sent() {
+        let mut config = TrustConfig::public_good().unwrap();
+        config.services.rekor_version = 2;
+        // Nothing listens here: reaching the network would fail otherwise.
+        config.services.rekor = "http://127.0.0.1:9".into();
+        let key = dsse::PrivateKey::generate(dsse::KeyKind::EcdsaP256).unwrap();
+        let pem = key.public_key().to_pem().unwrap();
+        let refused = sign_dsse_with_key(&config, &key, &pem, "text/plain", b"x").unwrap_err();
+        assert!(refused.to_string().contains("Rekor v1"), "{refused}");
+    }
+}

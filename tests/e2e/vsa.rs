@@ -312,6 +312,35 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
         "VSA verificationResult is \"FAILED\", expected PASSED",
         "a FAILED VSA",
     );
+    // A keyless signer without a token fails before anything is verified.
+    let out = toto()
+        .current_dir(w.dir.path())
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .env_remove("SIGSTORE_IDENTITY_TOKEN")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .args(["verify-attestation", "--bundle"])
+        .arg(&w.provenance)
+        .trusted_root(w.tb.trusted_root_path())
+        .args([
+            "--owner",
+            "org",
+            "--vsa",
+            "x.json",
+            "--vsa-keyless",
+            "app.tar.gz",
+        ])
+        .output()
+        .unwrap();
+    expect_error(
+        &out,
+        2,
+        "cannot sign the VSA keylessly",
+        "--vsa-keyless, no token",
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "verified before the signer was ready"
+    );
     // Without a signer, --vsa is a usage error before anything is verified.
     expect_error(
         &w.verify("org", &["--vsa", "x.json"]),

@@ -68,6 +68,23 @@ pub struct VsaArgs {
     pub vsa_on_failure: bool,
 }
 
+/// The VSA's signer, ready before verification starts (a key read, a
+/// password asked for, an identity token found), so that a signer that
+/// cannot sign fails the command before the verification is spent.
+pub enum VsaSigner {
+    /// A managed key, and the Sigstore instance whose Rekor v1 logs it.
+    Key {
+        key: Box<dsse::PrivateKey>,
+        pem: String,
+        config: Box<keyless::TrustConfig>,
+    },
+    /// Keyless: the signing options and the identity token.
+    Keyless {
+        signing: KeylessArgs,
+        token: keyless::IdentityToken,
+    },
+}
+
 /// What was verified, for the summary.
 pub struct Summary {
     /// The artifacts verified (each with a digest).
@@ -120,14 +137,52 @@ impl VsaArgs {
         }
     }
 
-    /// Signs and writes the VSA of `summary`; `trust_config` is the
-    /// verifying command's (`--trust-config` / TOTO_TRUST_CONFIG). Returns
-    /// the JSON report of what was written.
-    pub fn write(
-        &self,
-        summary: Summary,
-        trust_config: Option<&Path>,
-    ) -> Result<serde_json::Value> {
+    /// Stage two, before verifying: the signer of the VSA (`None` without
+    /// `--vsa`); `trust_config` is the verifying command's
+    /// (`--trust-config` / TOTO_TRUST_CONFIG), the default instance to sign
+    /// with.
+    pub fn signer(&self, trust_config: Option<&Path>) -> Result<Option<VsaSigner>> {
+        if self.vsa.is_none() {
+            return Ok(None);
+        }
+        let signing = KeylessArgs {
+            keyless: true,
+            trust_config: self
+                .vsa_trust_config
+                .clone()
+                .or_else(|| trust_config.map(Path::to_path_buf)),
+            identity_token: self.vsa_identity_token.clone(),
+            oidc_device_flow: false,
+            oidc_issuer: None,
+            rekor_version: self.vsa_key.as_ref().map(|_| 1),
+        };
+        Ok(Some(match &self.vsa_key {
+            Some(path) => {
+                let key = crate::keys::load_private_key(path, None)?;
+                let pem = key
+                    .public_key()
+                    .to_pem()
+                    .with_context(|| format!("cannot read the public key of {}", path.display()))?;
+                let config = signing.trust_config()?;
+                VsaSigner::Key {
+                    key: Box::new(key),
+                    pem,
+                    config: Box::new(config),
+                }
+            }
+            None => {
+                let token = signing.token().context(
+                    "cannot sign the VSA keylessly (--vsa-keyless; the token: \
+                     --vsa-identity-token, or the environment)",
+                )?;
+                VsaSigner::Keyless { signing, token }
+            }
+        }))
+    }
+
+    /// Signs the VSA of `summary` with `signer` ([`Self::signer`]) and
+    /// writes it. Returns the JSON report of what was written.
+    pub fn write(&self, summary: Summary, signer: &VsaSigner) -> Result<serde_json::Value> {
         let Some(output) = &self.vsa else {
             return Ok(serde_json::Value::Null);
         };
@@ -172,35 +227,17 @@ impl VsaArgs {
             .context("cannot write the VSA")?;
         let payload =
             serde_json::to_vec(&statement.into_value()).context("cannot serialize the VSA")?;
-        let signing = KeylessArgs {
-            keyless: true,
-            trust_config: self
-                .vsa_trust_config
-                .clone()
-                .or_else(|| trust_config.map(Path::to_path_buf)),
-            identity_token: self.vsa_identity_token.clone(),
-            oidc_device_flow: false,
-            oidc_issuer: None,
-            rekor_version: self.vsa_key.as_ref().map(|_| 1),
-        };
-        let (bundle, signer) = match &self.vsa_key {
-            Some(path) => {
-                let key = crate::keys::load_private_key(path, None)?;
-                let pem = key
-                    .public_key()
-                    .to_pem()
-                    .with_context(|| format!("cannot read the public key of {}", path.display()))?;
-                let config = signing.trust_config()?;
+        let (bundle, signer) = match signer {
+            VsaSigner::Key { key, pem, config } => {
                 let bundle =
-                    keyless::sign_dsse_with_key(&config, &key, &pem, PAYLOAD_TYPE, &payload)
+                    keyless::sign_dsse_with_key(config, key.as_ref(), pem, PAYLOAD_TYPE, &payload)
                         .map_err(cli_error)
                         .context("cannot sign the VSA")?;
-                let keyid = dsse::KeyedSigner::keyid(&key);
+                let keyid = dsse::KeyedSigner::keyid(key.as_ref());
                 (bundle, serde_json::json!({"kind": "key", "keyid": keyid}))
             }
-            None => {
-                let token = signing.token()?;
-                let signer = signing.signer(&token)?;
+            VsaSigner::Keyless { signing, token } => {
+                let signer = signing.signer(token)?;
                 let bundle = signer
                     .sign_dsse(PAYLOAD_TYPE, &payload)
                     .map_err(cli_error)

@@ -165,6 +165,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
+    let vsa_signer = args.vsa.signer(args.trust.trust_config())?;
     let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
@@ -191,7 +192,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             warnings: Vec::new(),
             products: Default::default(),
         };
-        write_vsa(&args, &bytes, &report, &progress)?;
+        write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
         print_report(&args, &report);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
@@ -206,7 +207,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     progress.0.finish();
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
-    write_vsa(&args, &bytes, &report, &progress)?;
+    write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
     print_report(&args, &report);
     Ok(if report.verified {
         ExitCode::SUCCESS
@@ -323,10 +324,11 @@ fn write_vsa(
     layout_bytes: &[u8],
     report: &Report,
     progress: &Progress,
+    signer: Option<&crate::vsa_args::VsaSigner>,
 ) -> Result<()> {
-    if !args.vsa.wanted(report.verified) {
+    let Some(signer) = signer.filter(|_| args.vsa.wanted(report.verified)) else {
         return Ok(());
-    }
+    };
     let subjects = match report.verified {
         true if args.vsa_subject.is_empty() => report
             .products
@@ -396,6 +398,6 @@ fn write_vsa(
             false => attest::vsa::VerificationResult::Failed,
         },
     };
-    args.vsa.write(summary, args.trust.trust_config())?;
+    args.vsa.write(summary, signer)?;
     Ok(())
 }

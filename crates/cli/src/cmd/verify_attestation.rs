@@ -308,6 +308,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         );
     }
     let verifier = args.signer.verifier()?;
+    let vsa_signer = args.vsa.signer(args.signer.trust().trust_config())?;
     let npm_publish_key = match &args.npm_publish_key {
         None => None,
         Some(path) => {
@@ -416,7 +417,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     result: attest::vsa::VerificationResult::Failed,
                 };
                 args.vsa
-                    .write(summary, args.signer.trust().trust_config())?
+                    .write(summary, vsa_signer.as_ref().context("no VSA signer")?)?
             }
         };
         report_failure(&args, &why, vsa);
@@ -446,7 +447,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 result: attest::vsa::VerificationResult::Passed,
             };
             args.vsa
-                .write(summary, args.signer.trust().trust_config())?
+                .write(summary, vsa_signer.as_ref().context("no VSA signer")?)?
         }
     };
     let verified_places: Vec<&str> = accepted.iter().map(|(e, _)| e.place.as_str()).collect();

@@ -341,6 +341,21 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
         out.stdout.is_empty(),
         "verified before the signer was ready"
     );
+    // An output that cannot be written fails before anything is verified
+    // or logged.
+    let mut unwritable = flags.clone();
+    unwritable[1] = "no/such/dir/x.json";
+    let out = w.verify("org", &unwritable);
+    expect_error(
+        &out,
+        2,
+        "cannot write the VSA no/such/dir/x.json",
+        "--vsa in no directory",
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "verified before the output was checked"
+    );
     // Without a signer, --vsa is a usage error before anything is verified.
     expect_error(
         &w.verify("org", &["--vsa", "x.json"]),

@@ -142,9 +142,19 @@ impl VsaArgs {
     /// (`--trust-config` / TOTO_TRUST_CONFIG), the default instance to sign
     /// with.
     pub fn signer(&self, trust_config: Option<&Path>) -> Result<Option<VsaSigner>> {
-        if self.vsa.is_none() {
+        let Some(output) = &self.vsa else {
             return Ok(None);
-        }
+        };
+        // Nothing is logged in Rekor for a VSA that cannot be written.
+        let dir = match output.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = output
+            .file_name()
+            .with_context(|| format!("--vsa {} names no file", output.display()))?;
+        crate::files::check_writable(dir, &[name.to_string_lossy().into_owned()])
+            .with_context(|| format!("cannot write the VSA {}", output.display()))?;
         let signing = KeylessArgs {
             keyless: true,
             trust_config: self

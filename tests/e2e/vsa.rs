@@ -558,6 +558,19 @@ fn vsa_after_verify_of_a_layout() {
         .unwrap();
     expect_code(&out, 0, "the keyless layout VSA");
 
+    // A subject the verified chain does not produce: no VSA.
+    let nowhere = w.path("nowhere.vsa.sigstore.json");
+    let mut flags = w.key_signed(&nowhere);
+    flags.extend(["--vsa-subject", "demo-project/foo.py"].map(String::from));
+    let fresh = crate::common::demo_copy();
+    expect_error(
+        &verify_demo(fresh.path(), "alice.pub", &flags),
+        2,
+        "--vsa-subject \"demo-project/foo.py\" is not a product of the layout's last step",
+        "a subject that is no product",
+    );
+    assert!(!nowhere.exists(), "a VSA about what was not verified");
+
     // The layout is not signed by bob: no VSA, or a FAILED one when asked.
     let failed = w.path("failed.vsa.sigstore.json");
     let flags = w.key_signed(&failed);

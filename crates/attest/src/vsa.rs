@@ -193,6 +193,61 @@ impl VerificationSummary {
     }
 }
 
+/// What a verified layout's summary is about and what it used: the
+/// `subjects` (the products of the layout's last step named in `wanted`, or
+/// all of them, with the digests its verified link records) and the
+/// `inputs` (every link file the verification accepted, with the SHA-256
+/// of the bytes read, from `read`: location → hex digest). `Err` when a
+/// wanted name is no such product, when there is nothing to summarize, or
+/// when an accepted link has no digest (it was not read through the
+/// observer that digests).
+pub fn layout_subjects_and_inputs(
+    report: &crate::verify::Report,
+    wanted: &[String],
+    read: &BTreeMap<String, String>,
+) -> Result<(Vec<ResourceDescriptor>, Vec<ResourceDescriptor>), Error> {
+    let refused = |reason: String| Error::Malformed {
+        what: "VSA",
+        reason,
+    };
+    if !report.verified {
+        return Err(refused("the layout did not verify".into()));
+    }
+    let subjects = match wanted {
+        [] => report
+            .products
+            .iter()
+            .map(|(name, digest)| ResourceDescriptor::artifact(name, digest.clone()))
+            .collect(),
+        names => names
+            .iter()
+            .map(|name| match report.products.get(name) {
+                Some(digest) => Ok(ResourceDescriptor::artifact(name, digest.clone())),
+                None => Err(refused(format!(
+                    "--vsa-subject {name:?} is not a product of the layout's last step"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if subjects.is_empty() {
+        return Err(refused("the layout's last step has no products".into()));
+    }
+    let mut inputs = Vec::new();
+    for file in report.steps.iter().flat_map(|step| step.links.values()) {
+        let digest = read.get(file).ok_or_else(|| {
+            refused(format!(
+                "{file} was accepted but its bytes were not digested"
+            ))
+        })?;
+        inputs.push(ResourceDescriptor {
+            uri: Some(file.clone()),
+            digest: Some(DigestSet::single("sha256", digest).map_err(|e| refused(e.to_string()))?),
+            ..Default::default()
+        });
+    }
+    Ok((subjects, inputs))
+}
+
 /// What a consumer expects of a VSA (slsa-verifier's `verify-vsa` flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VsaExpectations {
@@ -556,6 +611,64 @@ mod tests {
             ..Default::default()
         };
         unevaluated.check(&vsa).unwrap();
+    }
+
+    fn verified_report() -> crate::verify::Report {
+        let mut step = crate::verify::StepReport {
+            name: "package".into(),
+            ..Default::default()
+        };
+        step.links
+            .insert("keyid".into(), "package.be06db20.link".into());
+        crate::verify::Report {
+            verified: true,
+            failure: None,
+            steps: vec![step],
+            warnings: Vec::new(),
+            products: crate::ArtifactMap::from([
+                (
+                    "a.tar.gz".to_owned(),
+                    DigestSet::single("sha256", &"ab".repeat(32)).unwrap(),
+                ),
+                (
+                    "b.tar.gz".to_owned(),
+                    DigestSet::single("sha256", &"cd".repeat(32)).unwrap(),
+                ),
+            ]),
+        }
+    }
+
+    /// Only what was verified: the last step's products (all, or those
+    /// named), each accepted link file with the digest of the bytes read.
+    #[test]
+    fn a_layouts_summary_names_only_what_was_verified() {
+        let report = verified_report();
+        let read = BTreeMap::from([("package.be06db20.link".to_owned(), "ef".repeat(32))]);
+        let (subjects, inputs) = layout_subjects_and_inputs(&report, &[], &read).unwrap();
+        assert_eq!(subjects.len(), 2);
+        assert_eq!(inputs[0].uri.as_deref(), Some("package.be06db20.link"));
+        assert_eq!(
+            inputs[0].digest.as_ref().and_then(|d| d.get("sha256")),
+            Some("ef".repeat(32).as_str())
+        );
+        let (one, _) =
+            layout_subjects_and_inputs(&report, &["b.tar.gz".to_owned()], &read).unwrap();
+        assert_eq!(one[0].name.as_deref(), Some("b.tar.gz"));
+        assert_eq!(one.len(), 1);
+        let refused = |report: &crate::verify::Report, wanted: &[String], read| {
+            layout_subjects_and_inputs(report, wanted, read)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&report, &["c.tar.gz".to_owned()], &read).contains("not a product"));
+        let unread = BTreeMap::new();
+        assert!(refused(&report, &[], &unread).contains("not digested"));
+        let mut failed = verified_report();
+        failed.verified = false;
+        assert!(refused(&failed, &[], &read).contains("did not verify"));
+        let mut no_products = verified_report();
+        no_products.products.clear();
+        assert!(refused(&no_products, &[], &read).contains("no products"));
     }
 
     #[test]

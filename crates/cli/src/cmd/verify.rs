@@ -329,63 +329,40 @@ fn write_vsa(
     let Some(signer) = signer.filter(|_| args.vsa.wanted(report.verified)) else {
         return Ok(());
     };
-    let subjects = match report.verified {
-        true if args.vsa_subject.is_empty() => report
-            .products
-            .iter()
-            .map(|(name, digest)| attest::ResourceDescriptor::artifact(name, digest.clone()))
-            .collect(),
-        true => args
-            .vsa_subject
-            .iter()
-            .map(|name| match report.products.get(name) {
-                Some(digest) => Ok(attest::ResourceDescriptor::artifact(name, digest.clone())),
-                None => bail!(
-                    "--vsa-subject {name:?} is not a product of the layout's last step; no VSA \
-                     was written"
-                ),
-            })
-            .collect::<Result<Vec<_>>>()?,
-        false => args
-            .vsa_subject
-            .iter()
-            .map(|name| {
-                let digest = crate::files::hash_artifact(
-                    std::path::Path::new(name),
-                    &[attest::record::HashAlgorithm::Sha256],
-                    "VSA subject",
-                )?;
-                Ok(attest::ResourceDescriptor::artifact(name, digest))
-            })
-            .collect::<Result<Vec<_>>>()?,
-    };
-    if subjects.is_empty() {
-        bail!(
-            "the VSA has no subject: {}; no VSA was written",
-            match report.verified {
-                true => "the layout's last step has no products",
-                false => "name the artifact that failed with --vsa-subject FILE",
-            }
-        );
-    }
-    let digests = progress
-        .1
-        .as_ref()
-        .and_then(|d| d.lock().ok().map(|d| d.clone()))
-        .unwrap_or_default();
-    let mut inputs = Vec::new();
-    for step in &report.steps {
-        for file in step.links.values() {
-            let digest = digests
-                .get(file)
-                .with_context(|| format!("{file} was verified but not read; no VSA was written"))?;
-            inputs.push(attest::ResourceDescriptor {
-                uri: Some(file.clone()),
-                digest: attest::DigestSet::single("sha256", digest).ok(),
-                ..Default::default()
-            });
+    let (subjects, inputs) = match report.verified {
+        true => {
+            let read = progress
+                .1
+                .as_ref()
+                .and_then(|d| d.lock().ok().map(|d| d.clone()))
+                .unwrap_or_default();
+            attest::vsa::layout_subjects_and_inputs(report, &args.vsa_subject, &read)
+                .context("no VSA was written")?
         }
-    }
+        // A failed chain verified no product: the artifact that failed is
+        // named, and hashed as it is.
+        false => {
+            if args.vsa_subject.is_empty() {
+                bail!(
+                    "the VSA has no subject: name the artifact that failed with --vsa-subject \
+                     FILE; no VSA was written"
+                );
+            }
+            let subjects = args
+                .vsa_subject
+                .iter()
+                .map(|name| {
+                    let digest = crate::files::hash_artifact(
+                        std::path::Path::new(name),
+                        &[attest::record::HashAlgorithm::Sha256],
+                        "VSA subject",
+                    )?;
+                    Ok(attest::ResourceDescriptor::artifact(name, digest))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            (subjects, Vec::new())
+        }
+    };
     let summary = crate::vsa_args::Summary {
         subjects,
         policy: args

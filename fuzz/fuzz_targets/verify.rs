@@ -35,7 +35,7 @@ impl Evidence for Fuzzed<'_> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let options = Options { now: 0, run_inspections: true, limits: Limits::default(), keyless_layout: false, require_success: false };
+    let options = Options { now: 0, run_inspections: true, limits: Limits::default(), keyless_layout: false, require_success: false, intermediate_certs: Vec::new() };
     if let Ok(document) = SignedDocument::from_json(data, &Limits::default()) {
         if let Ok(report) = verify_layout(&document, &[key().public_key().clone()], &Fuzzed(data), &options) {
             assert!(!report.verified, "a layout nobody trusted signed verified");

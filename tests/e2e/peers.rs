@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{
-    copy_files, expect_code, expect_error, expect_refused, generate_key, python_bin_dir, repo_path,
-    tempdir, toto, toto_in, write,
+    copy_files, expect_code, expect_error, expect_refused, file_ending, generate_key,
+    python_bin_dir, repo_path, tempdir, toto, toto_in, write,
 };
 
 /// The Python of the in-toto 2.x venv (`TOTO_INTOTO2_PYTHON`, made by
@@ -99,24 +99,284 @@ fn in_toto_golang_layouts_fail_with_the_wrong_key_or_a_changed_payload() {
 /// `TestInTotoVerifyPass` "metablock layout": in-toto-golang verifies
 /// `demo.layout`, whose step `write-code` also names ITE-7 X.509
 /// functionaries (`rootcas`, `intermediatecas`, `cert_constraints`). Its
-/// link is signed by the step's key, so toto verifies it too, and warns that
-/// certificate functionaries do not count; without that link it fails.
+/// link is signed by the step's key, so toto verifies it too; without that
+/// link (and no certificate-signed one) it fails.
 #[test]
 fn in_toto_golang_ite7_layout_verifies_by_its_key_functionaries() {
     let dir = golang_copy();
     let out = verify(dir.path(), "demo.layout", "alice.pub");
     expect_code(&out, 0, "demo.layout");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(
-            "step write-code: X.509 functionaries (ITE-7 cert_constraints) are not supported"
-        ),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("X.509"), "{stderr}");
 
     std::fs::remove_file(dir.path().join("write-code.b7d643de.link")).unwrap();
     let out = verify(dir.path(), "demo.layout", "alice.pub");
     expect_code(&out, 1, "no link for write-code");
+}
+
+/// Signs link `content` with `key` as the X.509 functionary of `cert`
+/// (`toto sign --cert`), into `dir`, named `write-code.<keyid8>.link` as
+/// in-toto-golang names it; returns the file name.
+fn sign_write_code_as(dir: &Path, content: &Path, key: &Path, cert: &Path) -> String {
+    let [content, key, cert] = [content, key, cert].map(|p| p.to_str().unwrap().to_owned());
+    let args = [
+        "sign",
+        "-f",
+        &content,
+        "-k",
+        &key,
+        "--cert",
+        &cert,
+        "-o",
+        "signing.tmp",
+    ];
+    expect_code(&toto_in(dir, &args), 0, &format!("sign --cert {cert}"));
+    let signed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("signing.tmp")).unwrap()).unwrap();
+    let keyid = signed["signatures"][0]["keyid"].as_str().unwrap();
+    let name = format!("write-code.{}.link", &keyid[..8]);
+    std::fs::rename(dir.join("signing.tmp"), dir.join(&name)).unwrap();
+    name
+}
+
+/// in-toto-golang's `demo.layout` performed by its X.509 functionary: the
+/// write-code link (the content of `write-code.b7d643de.link`) signed, as
+/// in-toto-golang's `in-toto run -c` signs it, by the key of its test
+/// certificate `example.com.write-code.cert.pem` (CN write-code.example.com,
+/// O example, URI spiffe://example.com/write-code, under its root
+/// `da6360ef…` through its intermediate): it meets the step's
+/// `cert_constraints`, so the layout verifies without the key functionary's
+/// link. A certificate of the same CA for another functionary does not.
+#[test]
+fn in_toto_golang_ite7_layout_verifies_by_its_certificate_functionary() {
+    let dir = golang_copy();
+    let d = dir.path();
+    let content = d.join("write-code.content");
+    std::fs::rename(d.join("write-code.b7d643de.link"), &content).unwrap();
+    let name = sign_write_code_as(
+        d,
+        &content,
+        &d.join("example.com.write-code.key.pem"),
+        &d.join("example.com.write-code.cert.pem"),
+    );
+    // in-toto-golang's id of the certificate's key (`keylib_test.go`).
+    assert_eq!(name, "write-code.4979dea7.link");
+    let out = verify(d, "demo.layout", "alice.pub");
+    expect_code(&out, 0, "demo.layout by the write-code certificate");
+
+    // The package functionary's certificate, same CA: CN and URI differ.
+    std::fs::remove_file(d.join(name)).unwrap();
+    let x509 = repo_path("testdata/x509");
+    sign_write_code_as(
+        d,
+        &content,
+        &x509.join("package.key.pem"),
+        &x509.join("package.cert.pem"),
+    );
+    let out = verify(d, "demo.layout", "alice.pub");
+    expect_error(
+        &out,
+        1,
+        r#"meets no cert_constraints entry of step "write-code": [0] common name: expected ["write-code.example.com"], found ["package.example.com"]; uri: expected ["spiffe://example.com/write-code"], found ["spiffe://example.com/package"]."#,
+        "the package certificate for write-code",
+    );
+}
+
+/// `toto layout new` authors X.509 functionaries (`rootcas`,
+/// `intermediatecas`, `cert_constraints`) from a description naming
+/// in-toto-golang's test CA files; a step recorded with `toto run` and
+/// signed with `toto sign --cert` by its write-code certificate verifies;
+/// signed by a certificate of another organization, it does not.
+#[test]
+fn layout_new_authors_x509_functionaries() {
+    let dir = golang_copy();
+    let d = dir.path();
+    generate_key(&d.join("owner"), &[]);
+    owner_signs_layout(
+        d,
+        r#"expires = "30d"
+rootcas = ["root.cert.pem"]
+intermediatecas = ["example.com.intermediate.cert.pem"]
+
+[[steps]]
+name = "write-code"
+products = ["CREATE foo.py", "DISALLOW *"]
+
+[[steps.cert_constraints]]
+common_name = "write-code.example.com"
+organizations = ["example"]
+roots = ["root.cert.pem"]
+uris = ["spiffe://example.com/write-code"]
+"#,
+    );
+    let layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("root.layout")).unwrap()).unwrap();
+    let root = "da6360ef818d52b11f891132609f34907bd48521b33fc96927979b7fce876136";
+    assert!(layout["signed"]["rootcas"].get(root).is_some());
+    assert_eq!(
+        layout["signed"]["steps"][0]["cert_constraints"][0]["roots"],
+        serde_json::json!([root])
+    );
+    let work = tempdir();
+    let w = work.path();
+    let key = d.join("example.com.write-code.key.pem");
+    let run = [
+        "run",
+        "-n",
+        "write-code",
+        "--encoding",
+        "metablock",
+        "-k",
+        key.to_str().unwrap(),
+    ];
+    let out = toto_in(
+        w,
+        &[
+            &run[..],
+            &[
+                "-p",
+                "foo.py",
+                "-x",
+                "--",
+                "sh",
+                "-c",
+                "echo hello > foo.py",
+            ],
+        ]
+        .concat(),
+    );
+    expect_code(&out, 0, "run write-code");
+    let recorded = file_ending(w, ".link");
+    let name = sign_write_code_as(
+        d,
+        &recorded,
+        &key,
+        &d.join("example.com.write-code.cert.pem"),
+    );
+    let out = verify(d, "root.layout", "owner.pub");
+    expect_code(&out, 0, "authored X.509 layout");
+
+    // Without intermediatecas, the intermediate comes from the command line
+    // (in-toto-golang's --intermediate-certs).
+    let toml = std::fs::read_to_string(d.join("layout.toml")).unwrap();
+    let toml = toml.replace(
+        "intermediatecas = [\"example.com.intermediate.cert.pem\"]\n",
+        "",
+    );
+    write(&d.join("bare.toml"), &toml);
+    expect_code(
+        &toto_in(d, &["layout", "new", "bare.toml", "-o", "bare.layout"]),
+        0,
+        "new",
+    );
+    let out = toto_in(d, &["layout", "sign", "--key", "owner", "bare.layout"]);
+    expect_code(&out, 0, "sign bare.layout");
+    let out = verify(d, "bare.layout", "owner.pub");
+    expect_error(&out, 1, "issuer unknown", "no intermediate");
+    let with = [
+        "verify",
+        "-l",
+        "bare.layout",
+        "-k",
+        "owner.pub",
+        "--link-dir",
+        ".",
+    ];
+    let out = toto_in(
+        d,
+        &[
+            &with[..],
+            &["--intermediate-cert", "example.com.intermediate.cert.pem"],
+        ]
+        .concat(),
+    );
+    expect_code(&out, 0, "--intermediate-cert");
+
+    std::fs::remove_file(d.join(name)).unwrap();
+    let x509 = repo_path("testdata/x509");
+    sign_write_code_as(
+        d,
+        &recorded,
+        &x509.join("other-org.key.pem"),
+        &x509.join("other-org.cert.pem"),
+    );
+    let out = verify(d, "root.layout", "owner.pub");
+    expect_error(
+        &out,
+        1,
+        r#"organization: expected ["example"], found ["other"]"#,
+        "another organization",
+    );
+}
+
+/// `toto layout show` lists in-toto-golang's `demo.layout` CAs and its
+/// step's certificate constraints, in text and JSON.
+#[test]
+fn layout_show_lists_x509_functionaries() {
+    let dir = golang_copy();
+    let root = "da6360ef818d52b11f891132609f34907bd48521b33fc96927979b7fce876136";
+    let out = toto_in(dir.path(), &["layout", "show", "demo.layout"]);
+    expect_code(&out, 0, "layout show");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("  root CAs (X.509 functionaries):\n    {root} ("))
+            && text.contains(r#"X.509 functionaries [0]: {"common_name":"write-code.example.com""#),
+        "{text}"
+    );
+    let out = toto_in(
+        dir.path(),
+        &["layout", "show", "--format", "json", "demo.layout"],
+    );
+    expect_code(&out, 0, "layout show --format json");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["rootcas"][0]["id"], root);
+    assert_eq!(
+        shown["steps"][0]["cert_constraints"][0]["roots"],
+        serde_json::json!([root])
+    );
+}
+
+/// `toto sign --cert` refuses a certificate of another key than the one
+/// signing, and a DSSE link (exit 2).
+#[test]
+fn sign_cert_needs_the_certificates_key_and_a_metablock() {
+    let dir = golang_copy();
+    let d = dir.path();
+    let out = toto_in(
+        d,
+        &[
+            "sign",
+            "-f",
+            "write-code.b7d643de.link",
+            "-k",
+            "dan",
+            "--cert",
+            "example.com.write-code.cert.pem",
+            "-o",
+            "x.link",
+        ],
+    );
+    expect_error(&out, 2, "not the signing key", "another key's certificate");
+    let out = toto_in(
+        d,
+        &[
+            "sign",
+            "-f",
+            "clone-dsse.776a00e2.link",
+            "-k",
+            "example.com.write-code.key.pem",
+            "--cert",
+            "example.com.write-code.cert.pem",
+            "-o",
+            "x.link",
+        ],
+    );
+    expect_error(
+        &out,
+        2,
+        "DSSE envelope carries no certificate",
+        "a DSSE link",
+    );
 }
 
 /// in-toto 2.3 signs a layout (RSA owner key) and one link per legacy key
@@ -261,13 +521,15 @@ fn in_toto_2x_verifies_what_toto_signs() {
     assert!(said.contains("No signature found for key"), "{said}");
 }
 
-/// A link as older attestation tools write it: DSSE around a Statement
-/// v0.1 with a link v0.2 predicate (in-toto/attestation
-/// `spec/predicates/link.md` v0.2: products in `subject`, `materials` a
-/// classic map), with fields toto does not know. It satisfies the step's
-/// rules from its `subject`; one more subject breaks `DISALLOW *`.
+/// Links in each older link predicate, as other tools wrote them: v0.2
+/// (products in `subject`, materials a classic map), and v0.1 and v1 (the
+/// predicate is the whole classic link; cosign's `attest --type link`
+/// writes v1 around a Statement v0.1 whose subject is the image), with
+/// fields toto does not know. Their materials and products both meet the
+/// step's rules: a material or a product outside them fails (exit 1; a v0.2
+/// link's materials were once not read at all).
 #[test]
-fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
+fn older_link_predicates_count_with_their_materials_and_products() {
     let dir = tempdir();
     let root = dir.path();
     generate_key(&root.join("owner"), &[]);
@@ -280,52 +542,69 @@ fn statement_v01_link_v02_written_elsewhere_counts_as_the_steps_link() {
     );
     let keyid = String::from_utf8(toto_in(root, &["key", "id", "bob.pub"]).stdout).unwrap();
     let link_file = format!("build.{}.link", &keyid.trim()[..8]);
-    let sha = |c: char| c.to_string().repeat(64);
-    let statement = |subjects: serde_json::Value| {
-        serde_json::json!({
-            "_type": "https://in-toto.io/Statement/v0.1",
-            "subject": subjects,
-            "predicateType": "https://in-toto.io/Link/v0.2",
-            "predicate": {
-                "name": "build",
-                "command": ["cc", "-o", "app", "src.c"],
-                "materials": {"src.c": {"sha256": sha('a')}},
-                "byproducts": {"return-value": 0},
-                "environment": {},
-                "builder": {"id": "https://example.com/other-tool"},
-            },
-        })
+    let sha = |c: char| serde_json::json!({"sha256": c.to_string().repeat(64)});
+    let statement = |predicate_type: &str, materials: &[&str], products: &[&str]| {
+        let map = |names: &[&str], c| -> serde_json::Map<String, serde_json::Value> {
+            names.iter().map(|n| ((*n).to_owned(), sha(c))).collect()
+        };
+        let (subject, predicate) = if predicate_type.ends_with("v0.2") {
+            let subject: Vec<_> = products
+                .iter()
+                .map(|n| serde_json::json!({"name": n, "digest": sha('b')}))
+                .collect();
+            let predicate = serde_json::json!({"name": "build", "command": ["cc"],
+                "materials": map(materials, 'a'), "byproducts": {}, "environment": {},
+                "builder": {"id": "https://example.com/other-tool"}});
+            (serde_json::json!(subject), predicate)
+        } else {
+            let image = serde_json::json!([{"name": "registry.example/app", "digest": sha('f')}]);
+            let predicate = serde_json::json!({"_type": "link", "name": "build",
+                "command": ["cc"], "materials": map(materials, 'a'),
+                "products": map(products, 'b'), "byproducts": {}, "environment": {},
+                "x-cosign": true});
+            (image, predicate)
+        };
+        serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "subject": subject,
+            "predicateType": predicate_type, "predicate": predicate})
     };
-    let sign = |value: serde_json::Value| {
+    let verify_signed = |value: serde_json::Value| {
         write(&root.join("statement.json"), &value.to_string());
-        let out = toto_in(
-            root,
-            &[
-                "envelope",
-                "sign",
-                "--key",
-                "bob",
-                "--payload-type",
-                "application/vnd.in-toto+json",
-                "statement.json",
-                "-o",
-                &link_file,
-            ],
-        );
-        expect_code(&out, 0, "envelope sign");
+        let sign = [
+            "envelope",
+            "sign",
+            "--key",
+            "bob",
+            "--payload-type",
+            "application/vnd.in-toto+json",
+            "statement.json",
+            "-o",
+            &link_file,
+        ];
+        expect_code(&toto_in(root, &sign), 0, "envelope sign");
+        verify(root, "root.layout", "owner.pub")
     };
-    sign(statement(
-        serde_json::json!([{"name": "app", "digest": {"sha256": sha('b')}}]),
-    ));
-    let out = verify(root, "root.layout", "owner.pub");
-    expect_code(&out, 0, "Statement v0.1 + link v0.2");
-
-    sign(statement(serde_json::json!([
-        {"name": "app", "digest": {"sha256": sha('b')}},
-        {"name": "backdoor", "digest": {"sha256": sha('c')}},
-    ])));
-    let out = verify(root, "root.layout", "owner.pub");
-    expect_code(&out, 1, "a product outside the rules, from the subject");
+    for predicate_type in [
+        "https://in-toto.io/Link/v0.2",
+        "https://in-toto.io/Link/v0.1",
+        "https://in-toto.io/Link/v1",
+    ] {
+        let out = verify_signed(statement(predicate_type, &["src.c"], &["app"]));
+        expect_code(&out, 0, predicate_type);
+        let out = verify_signed(statement(predicate_type, &["src.c", "evil.c"], &["app"]));
+        expect_error(
+            &out,
+            1,
+            "evil.c",
+            &format!("{predicate_type}: a material outside the rules"),
+        );
+        let out = verify_signed(statement(predicate_type, &["src.c"], &["app", "backdoor"]));
+        expect_error(
+            &out,
+            1,
+            "backdoor",
+            &format!("{predicate_type}: a product outside the rules"),
+        );
+    }
 }
 
 /// `toto key id --legacy` prints the ids in-toto-golang's `keylib_test.go`

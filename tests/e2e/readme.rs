@@ -91,6 +91,41 @@ fn layout_format_examples_build_the_same_layout() {
     assert_eq!(read("t.layout"), read("y.layout"));
 }
 
+/// docs/layout-format.md's X.509 functionaries example builds, with
+/// in-toto-golang's test CA as its `ca/` files, into a layout with its
+/// root, intermediate and constraint.
+#[test]
+fn layout_format_x509_example_builds() {
+    let doc = repo_text("docs/layout-format.md");
+    let section = &doc[doc.find("## X.509 functionaries").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let toml = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tempdir();
+    let golang = crate::common::repo_path("testdata/peers/in-toto-golang");
+    fs::create_dir_all(dir.path().join("ca")).unwrap();
+    for (from, to) in [
+        ("root.cert.pem", "ca/root.pem"),
+        ("example.com.intermediate.cert.pem", "ca/intermediate.pem"),
+    ] {
+        fs::copy(golang.join(from), dir.path().join(to)).unwrap();
+    }
+    fs::write(dir.path().join("x509.toml"), toml).unwrap();
+    let out = toto_in(
+        dir.path(),
+        &["layout", "new", "x509.toml", "-o", "x.layout"],
+    );
+    expect_code(&out, 0, "layout new x509.toml");
+    let layout: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("x.layout")).unwrap()).unwrap();
+    let signed = &layout["signed"];
+    assert_eq!(signed["rootcas"].as_object().unwrap().len(), 1);
+    assert_eq!(signed["intermediatecas"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        signed["steps"][0]["cert_constraints"][0]["uris"],
+        serde_json::json!(["spiffe://example.com/write-code"])
+    );
+}
+
 /// The README's `<!-- tour -->` blocks, in order.
 fn tour_blocks() -> Vec<String> {
     let readme = repo_text("README.md");

@@ -34,6 +34,7 @@
 //!     limits,
 //!     keyless_layout: false,
 //!     require_success: false,
+//!     intermediate_certs: Vec::new(),
 //! };
 //! let report = verify_layout(&layout, &[owner], &evidence, &options)?;
 //! match &report.failure {

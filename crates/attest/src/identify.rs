@@ -6,7 +6,6 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::link::LINK_PREDICATE_V03;
 use crate::statement::{PAYLOAD_TYPE, STATEMENT_V1};
 
 /// The kind of a document, as far as its bytes say.
@@ -151,7 +150,7 @@ fn of_payload(payload: &Value) -> Kind {
         _ => return Kind::OtherJson,
     }
     let predicate_type = str_at(payload, "predicateType").unwrap_or_default();
-    if predicate_type == LINK_PREDICATE_V03 {
+    if crate::link::is_link_predicate(predicate_type) {
         return Kind::Link {
             step: payload
                 .get("predicate")
@@ -181,6 +180,10 @@ mod tests {
         let link = r#"{"_type": "https://in-toto.io/Statement/v1", "subject": [],
             "predicateType": "https://in-toto.io/attestation/link/v0.3",
             "predicate": {"name": "build"}}"#;
+        // cosign's `attest --type link`: link v1 around a Statement v0.1.
+        let cosign_link = r#"{"_type": "https://in-toto.io/Statement/v0.1", "subject": [],
+            "predicateType": "https://in-toto.io/Link/v1",
+            "predicate": {"_type": "link", "name": "build"}}"#;
         let cases = [
             (r#"{"signed": {"_type": "layout"}, "signatures": []}"#.to_owned(), "a layout"),
             (
@@ -188,6 +191,7 @@ mod tests {
                 "a link of step \"clone\"",
             ),
             (envelope(PAYLOAD_TYPE, link), "a link of step \"build\""),
+            (envelope(PAYLOAD_TYPE, cosign_link), "a link of step \"build\""),
             (
                 envelope(PAYLOAD_TYPE, statement),
                 "an in-toto Statement with predicate type https://slsa.dev/provenance/v1",

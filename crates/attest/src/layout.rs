@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::error::Error;
 use crate::rules::Rule;
 use crate::time::{parse_rfc3339_utc, UnixTime};
+use crate::x509::{CaCertificate, CertConstraint};
 
 pub mod describe;
 
@@ -74,11 +75,11 @@ pub struct Step {
     pub expected_command: Vec<String>,
     /// Distinct functionaries that must agree.
     pub threshold: usize,
-    /// ITE-7 `cert_constraints` as signed (in-toto-golang's X.509
-    /// functionaries). Kept so the layout reads and writes back whole;
-    /// toto does not verify certificate functionaries, so a link signed
-    /// by a certificate never counts towards the threshold.
-    pub cert_constraints: Vec<Value>,
+    /// ITE-7 `cert_constraints` (in-toto-golang's X.509 functionaries): a
+    /// Metablock link signed by a certificate that chains to the layout's
+    /// `rootcas` and meets one of them counts towards the threshold (see
+    /// [`crate::x509`]).
+    pub cert_constraints: Vec<CertConstraint>,
     /// Checks on the Fulcio certificate of a keyless functionary's bundle
     /// (`x-toto-github` in the layout JSON): a link counts for the
     /// threshold only when its certificate's claims pass them.
@@ -288,6 +289,15 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// The signer behind a certificate functionary's link: its key (one
+    /// signer with a key functionary of the same key).
+    pub(crate) fn certificate(key: &dsse::PublicKey, subject: &str) -> Signer {
+        Signer {
+            names: vec![format!("key:{}", key.spki_sha256())],
+            shown: format!("certificate {subject:?} (key {})", key.keyid()),
+        }
+    }
+
     /// True when both stand for the same signer.
     pub fn same_as(&self, other: &Signer) -> bool {
         self.names.iter().any(|name| other.names.contains(name))
@@ -313,11 +323,11 @@ pub struct Layout {
     pub steps: Vec<Step>,
     /// The inspections, in order.
     pub inspect: Vec<Inspection>,
-    /// ITE-7 `rootcas` (key id to key dict with a certificate), as signed;
-    /// see [`Step::cert_constraints`].
-    pub rootcas: Map<String, Value>,
-    /// ITE-7 `intermediatecas`, as signed.
-    pub intermediatecas: Map<String, Value>,
+    /// ITE-7 `rootcas`: the roots certificate functionaries chain to, by
+    /// id; see [`Step::cert_constraints`].
+    pub rootcas: BTreeMap<String, CaCertificate>,
+    /// ITE-7 `intermediatecas`: certificates a chain may pass through.
+    pub intermediatecas: BTreeMap<String, CaCertificate>,
 }
 
 #[derive(Deserialize)]
@@ -398,6 +408,19 @@ pub(crate) fn keyless_only(
         }
     }
     Ok(())
+}
+
+/// A layout's `rootcas` or `intermediatecas`, each entry read.
+fn ca_certificates(
+    field: &str,
+    wire: Map<String, Value>,
+) -> Result<BTreeMap<String, CaCertificate>, Error> {
+    wire.into_iter()
+        .map(|(id, dict)| {
+            let ca = CaCertificate::from_key_dict(field, &id, dict)?;
+            Ok((id, ca))
+        })
+        .collect()
 }
 
 fn malformed(reason: String) -> Error {
@@ -501,6 +524,14 @@ impl Layout {
             }
             let (expected_materials, expected_products) =
                 parse_item_rules(&name, &s.expected_materials, &s.expected_products)?;
+            let cert_constraints = s
+                .cert_constraints
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    CertConstraint::from_map(c, &format!("step {name}: cert_constraints[{i}]"))
+                })
+                .collect::<Result<_, _>>()?;
             steps.push(Step {
                 expected_materials,
                 expected_products,
@@ -508,7 +539,7 @@ impl Layout {
                 pubkeys: s.pubkeys,
                 expected_command: s.expected_command,
                 threshold,
-                cert_constraints: s.cert_constraints.into_iter().map(Value::Object).collect(),
+                cert_constraints,
                 github: s.github,
             });
         }
@@ -530,8 +561,8 @@ impl Layout {
             keys,
             steps,
             inspect,
-            rootcas: wire.rootcas,
-            intermediatecas: wire.intermediatecas,
+            rootcas: ca_certificates("rootcas", wire.rootcas)?,
+            intermediatecas: ca_certificates("intermediatecas", wire.intermediatecas)?,
         })
     }
 
@@ -563,7 +594,15 @@ impl Layout {
                 });
                 if let Some(obj) = step.as_object_mut() {
                     if !s.cert_constraints.is_empty() {
-                        obj.insert("cert_constraints".into(), json!(s.cert_constraints));
+                        obj.insert(
+                            "cert_constraints".into(),
+                            Value::Array(
+                                s.cert_constraints
+                                    .iter()
+                                    .map(CertConstraint::to_value)
+                                    .collect(),
+                            ),
+                        );
                     }
                     if let Some(github) = &s.github {
                         obj.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
@@ -601,7 +640,11 @@ impl Layout {
                 ("intermediatecas", &self.intermediatecas),
             ] {
                 if !cas.is_empty() {
-                    obj.insert(field.into(), Value::Object(cas.clone()));
+                    let cas: Map<String, Value> = cas
+                        .iter()
+                        .map(|(id, ca)| (id.clone(), ca.to_value()))
+                        .collect();
+                    obj.insert(field.into(), Value::Object(cas));
                 }
             }
         }

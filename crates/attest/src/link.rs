@@ -2,7 +2,7 @@
 //!
 //! | [`Encoding`] | wire form |
 //! |---|---|
-//! | `Statement` | DSSE (`application/vnd.in-toto+json`) around a Statement v1 whose predicate is link v0.3: products are the `subject`, materials are `predicate.materials` (read too: Statement v0.1, and link v0.2, whose `predicate.materials` is a classic map) |
+//! | `Statement` | DSSE (`application/vnd.in-toto+json`) around a Statement v1 whose predicate is link v0.3: products are the `subject`, materials are `predicate.materials` (read too: Statement v0.1; link v0.2, whose `predicate.materials` is a classic map; link v0.1 and v1, whose predicate is the whole classic link) |
 //! | `DsseLink` | DSSE around a classic link (`_type: link`), as `in-toto-run --use-dsse` writes it |
 //! | `Metablock` | classic link inside `{"signed", "signatures"}` signed over canonical JSON, as `in-toto-run` writes it |
 //!
@@ -24,6 +24,31 @@ pub const LINK_PREDICATE_V03: &str = "https://in-toto.io/attestation/link/v0.3";
 /// classic link without `_type` and `products` (the `subject` holds them),
 /// `materials` a map of path to digests.
 pub const LINK_PREDICATE_V02: &str = "https://in-toto.io/Link/v0.2";
+
+/// Predicate type of in-toto link v0.1 (in-toto/attestation
+/// `spec/predicates/link.md`, May 2021), read but never written: the
+/// predicate is the whole classic link (`_type: link`, `materials` and
+/// `products` maps).
+pub const LINK_PREDICATE_V01: &str = "https://in-toto.io/Link/v0.1";
+
+/// Predicate type of the first link predicate (`spec/predicates/link.md`,
+/// April 2021, renamed v0.1 a fortnight later), read but never written: the
+/// same shape as v0.1. in-toto-golang (`PredicateLinkV1`) and cosign
+/// (`cosign attest --type link`, around a Statement v0.1 whose subject is
+/// the image) still write it.
+pub const LINK_PREDICATE_V1: &str = "https://in-toto.io/Link/v1";
+
+/// Whether `predicate_type` is a version of the link predicate toto reads
+/// as a link (v0.1, v1, v0.2, v0.3).
+pub fn is_link_predicate(predicate_type: &str) -> bool {
+    [
+        LINK_PREDICATE_V03,
+        LINK_PREDICATE_V02,
+        LINK_PREDICATE_V01,
+        LINK_PREDICATE_V1,
+    ]
+    .contains(&predicate_type)
+}
 
 /// Most artifacts one link may list in materials or products.
 pub const MAX_ARTIFACTS: usize = 1_000_000;
@@ -156,7 +181,7 @@ fn not_a_link_predicate(predicate_type: &str) -> Error {
         "link statement",
         format!(
             "predicateType is {predicate_type:?}, not {LINK_PREDICATE_V03} \
-             (or {LINK_PREDICATE_V02})"
+             (or {LINK_PREDICATE_V02}, {LINK_PREDICATE_V01}, {LINK_PREDICATE_V1})"
         ),
     )
 }
@@ -327,6 +352,15 @@ impl Link {
                     let predicate = predicate
                         .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
                     Link::from_parts_v02(statement.subject, predicate)
+                }
+                // The predicate is the classic link, products and all; the
+                // subject says what the Statement is about (cosign: the
+                // image), which the spec leaves to the writer: not read.
+                Some(LINK_PREDICATE_V01 | LINK_PREDICATE_V1) => {
+                    let (_, predicate) = crate::statement::decode_parts::<WireLink, _>(payload)?;
+                    let predicate = predicate
+                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    Link::from_wire(predicate)
                 }
                 other => Err(not_a_link_predicate(other.unwrap_or_default())),
             },
@@ -584,12 +618,52 @@ mod tests {
         let e = Link::from_payload(v02_as_v03).unwrap_err().to_string();
         assert!(e.contains("materials") || e.contains("sequence"), "{e}");
 
-        let mut v1 = link.to_statement().into_value();
-        v1["predicateType"] = json!("https://in-toto.io/Link/v1");
-        let e = Link::from_payload(v1).unwrap_err().to_string();
+        let mut other = link.to_statement().into_value();
+        other["predicateType"] = json!("https://in-toto.io/Link/v9");
+        let e = Link::from_payload(other).unwrap_err().to_string();
         assert!(
-            e.contains("Link/v1") && e.contains(LINK_PREDICATE_V02),
+            e.contains("Link/v9") && e.contains(LINK_PREDICATE_V1),
             "{e}"
         );
+    }
+
+    /// Link v0.1 and v1 (in-toto/attestation `spec/predicates/link.md`,
+    /// April and May 2021): the predicate is the classic link, read as it
+    /// is, materials and products; the subject (cosign: the image) is not
+    /// read. Its `_type` must be `link`; unknown fields are ignored.
+    #[test]
+    fn link_v01_and_v1_read_the_predicate_as_the_classic_link() {
+        let link = sample();
+        for (statement_type, predicate_type) in [
+            (crate::statement::STATEMENT_V01, LINK_PREDICATE_V1),
+            (crate::statement::STATEMENT_V01, LINK_PREDICATE_V01),
+            (crate::statement::STATEMENT_V1, LINK_PREDICATE_V1),
+        ] {
+            let mut predicate = link.to_classic();
+            predicate["x-unknown"] = json!({"ignored": true});
+            let statement = json!({
+                "_type": statement_type,
+                "subject": [{"name": "registry.example/app", "digest": {"sha256": "f".repeat(64)}}],
+                "predicateType": predicate_type,
+                "predicate": predicate,
+            });
+            assert_eq!(
+                Link::from_payload(statement.clone()).unwrap(),
+                link,
+                "{predicate_type}"
+            );
+            let bytes = serde_json::to_vec(&statement).unwrap();
+            let tree = dsse::json::Tree::parse(&bytes).unwrap();
+            assert_eq!(Link::from_node(tree.root()).unwrap(), link);
+
+            let mut not_a_link = statement.clone();
+            not_a_link["predicate"]["_type"] = json!("layout");
+            let e = Link::from_payload(not_a_link).unwrap_err().to_string();
+            assert!(e.contains("not \"link\""), "{e}");
+            let mut v03_shape = statement;
+            v03_shape["predicate"] = link.to_statement().into_value()["predicate"].clone();
+            assert!(Link::from_payload(v03_shape).is_err());
+        }
+        assert!(is_link_predicate(LINK_PREDICATE_V1) && is_link_predicate(LINK_PREDICATE_V01));
     }
 }

@@ -192,6 +192,44 @@ impl SignedDocument {
         self.signers().verify_gpg(key, now)
     }
 
+    /// Signs a Metablock as an ITE-7 X.509 functionary, as in-toto-golang
+    /// does (`Metablock.Sign` with a key loaded from a certificate): the
+    /// signature under the in-toto-golang id of the certificate's key,
+    /// `cert` beside it. `key` must be the certificate's key. Returns the
+    /// key id. DSSE envelopes carry no certificate.
+    pub fn add_certificate_signature(
+        &mut self,
+        key: &dsse::PrivateKey,
+        cert_pem: &str,
+    ) -> Result<String, Error> {
+        let Container::Metablock(m) = &mut self.container else {
+            return Err(Error::Malformed {
+                what: "certificate signature",
+                reason: "a DSSE envelope carries no certificate; X.509 functionaries sign \
+                         Metablocks (as in in-toto-golang)"
+                    .into(),
+            });
+        };
+        let cert = crate::x509::LeafCert::from_pem(cert_pem)?;
+        let cert_key = cert.public_key()?;
+        if cert_key.spki_sha256() != key.public_key().spki_sha256() {
+            return Err(Error::Malformed {
+                what: "certificate signature",
+                reason: format!(
+                    "certificate {:?} holds key {}, not the signing key {}",
+                    cert.subject,
+                    cert_key.keyid(),
+                    key.keyid()
+                ),
+            });
+        }
+        let keyid = cert_key.legacy_keyid().to_string();
+        let mut extra = serde_json::Map::new();
+        extra.insert("cert".into(), Value::String(cert_pem.to_owned()));
+        m.add_signature_as(key, keyid.clone(), extra)?;
+        Ok(keyid)
+    }
+
     /// Adds a signature (replacing one by the same key in a Metablock).
     pub fn add_signature(&mut self, signer: &dyn dsse::KeyedSigner) -> Result<(), Error> {
         match &mut self.container {

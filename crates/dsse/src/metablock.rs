@@ -65,15 +65,23 @@ impl Seal {
     }
 
     fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
+        self.add_signature_as(signer, signer.keyid(), Map::new())
+    }
+
+    fn add_signature_as(
+        &mut self,
+        signer: &dyn KeyedSigner,
+        keyid: String,
+        extra: Map<String, Value>,
+    ) -> Result<(), Error> {
         let sig = signer
             .try_sign(&self.canonical)
             .map_err(|_| Error::Signing)?;
-        let keyid = signer.keyid();
         self.signatures.retain(|s| s.keyid != keyid);
         self.signatures.push(MetablockSignature {
             keyid,
             sig: sig.0,
-            extra: Map::new(),
+            extra,
         });
         Ok(())
     }
@@ -299,6 +307,18 @@ impl Metablock {
     /// `create_signature` makes it (see [`crate::gpg::parse_signature_packet`]).
     pub fn add_gpg_signature(&mut self, signature: &crate::gpg::GpgSignature) {
         self.seal.add_gpg_signature(signature);
+    }
+
+    /// Adds (or, for the same key id, replaces) a signature by `signer`
+    /// under `keyid`, with `extra` fields beside it (in-toto-golang's `cert`
+    /// of an X.509 functionary, say).
+    pub fn add_signature_as(
+        &mut self,
+        signer: &dyn KeyedSigner,
+        keyid: String,
+        extra: Map<String, Value>,
+    ) -> Result<(), Error> {
+        self.seal.add_signature_as(signer, keyid, extra)
     }
 
     /// Verifies that at least `threshold` distinct trusted keys signed (see

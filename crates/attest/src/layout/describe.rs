@@ -49,6 +49,11 @@ pub trait KeySource {
     fn gpg_key(&self, keyid: &str) -> Result<Value, SourceError> {
         Err(format!("no OpenPGP key source for {keyid}").into())
     }
+    /// The PEM text of certificate file `path` (a root or intermediate CA
+    /// of X.509 functionaries).
+    fn certificate(&self, path: &Path) -> Result<String, SourceError> {
+        Err(format!("no certificate source for {}", path.display()).into())
+    }
 }
 
 /// A layout description. Unknown fields are refused.
@@ -63,6 +68,12 @@ pub struct Description {
     steps: Vec<StepDescription>,
     #[serde(default)]
     inspections: Vec<InspectionDescription>,
+    /// Root CA certificate files of X.509 functionaries (ITE-7 `rootcas`).
+    #[serde(default)]
+    rootcas: Vec<PathBuf>,
+    /// Intermediate CA certificate files (ITE-7 `intermediatecas`).
+    #[serde(default)]
+    intermediatecas: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +98,31 @@ struct StepDescription {
     /// Checks on the keyless functionaries' certificates.
     #[serde(default)]
     github: Option<GitHubConstraints>,
+    /// X.509 functionaries: certificates under `rootcas` meeting one of
+    /// these (ITE-7 `cert_constraints`).
+    #[serde(default)]
+    cert_constraints: Vec<CertConstraintDescription>,
+}
+
+/// An ITE-7 certificate constraint, field for field as the layout has it
+/// (see [`crate::x509`]): a field left out allows no value; `["*"]` (`"*"`
+/// for `common_name`) any. `roots` holds `"*"` or the `rootcas` files (all
+/// of them: in-toto-golang compares it with every root of the layout).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertConstraintDescription {
+    #[serde(default)]
+    common_name: String,
+    #[serde(default)]
+    dns_names: Vec<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+    #[serde(default)]
+    organizations: Vec<String>,
+    #[serde(default)]
+    roots: Vec<String>,
+    #[serde(default)]
+    uris: Vec<String>,
 }
 
 /// A keyless functionary: whoever holds a Fulcio certificate for `identity`
@@ -188,6 +224,27 @@ pub enum DescriptionError {
     /// An inspection without a command.
     #[error("inspection {0}: run is empty")]
     EmptyRun(StepName),
+    /// A CA certificate file could not be used.
+    #[error("{field} {}", path.display())]
+    Certificate {
+        /// `rootcas` or `intermediatecas`.
+        field: &'static str,
+        /// The file, as the description names it.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// A certificate constraint no certificate could meet.
+    #[error("step {step}: cert_constraints[{index}]: {reason}")]
+    CertConstraint {
+        /// The step.
+        step: StepName,
+        /// Which constraint.
+        index: usize,
+        /// Why it could never be met.
+        reason: String,
+    },
     /// A step lists one signer twice.
     #[error(
         "step {step}: {second} is the same signer as {first}{}; a threshold counts each \
@@ -369,6 +426,15 @@ pub fn build(
             },
         }),
     };
+    let rootcas = certificates("rootcas", &description.rootcas, keys)?;
+    let intermediatecas = certificates("intermediatecas", &description.intermediatecas, keys)?;
+    // The rootcas files as the description names them, with their ids.
+    let roots: Vec<(String, String)> = description
+        .rootcas
+        .iter()
+        .map(|p| p.display().to_string())
+        .zip(rootcas.values().map(|(id, _)| id.clone()))
+        .collect();
     let mut functionaries = BTreeMap::new();
     let mut steps = Vec::new();
     // Per step, what the description called each functionary, in order.
@@ -420,7 +486,9 @@ pub fn build(
             pubkeys.push(id.clone());
             functionaries.insert(id, functionary);
         }
-        if s.threshold == 0 || s.threshold > pubkeys.len() {
+        let cert_constraints = cert_constraints(&name, s.cert_constraints, &roots)?;
+        // Certificates are not counted ahead: any number may be issued.
+        if s.threshold == 0 || (cert_constraints.is_empty() && s.threshold > pubkeys.len()) {
             return Err(DescriptionError::Threshold {
                 step: name,
                 threshold: s.threshold,
@@ -448,7 +516,7 @@ pub fn build(
             pubkeys,
             expected_command: s.expected_command,
             threshold: s.threshold,
-            cert_constraints: Vec::new(),
+            cert_constraints,
             github: s.github,
         });
     }
@@ -481,8 +549,8 @@ pub fn build(
         keys: functionaries,
         steps,
         inspect,
-        rootcas: serde_json::Map::new(),
-        intermediatecas: serde_json::Map::new(),
+        rootcas: rootcas.into_values().collect(),
+        intermediatecas: intermediatecas.into_values().collect(),
     };
     if let Some((step, first, second)) = layout.duplicate_functionary() {
         let at = layout.steps.iter().position(|s| std::ptr::eq(s, step));
@@ -539,6 +607,90 @@ fn both<'l>(
         (kind, name, Artifacts::Materials, materials),
         (kind, name, Artifacts::Products, products),
     ]
+}
+
+/// The CA certificates of `files`, by the order of the files (each entry
+/// keyed by its key id, as in-toto-golang's `in-toto key layout` writes it).
+fn certificates(
+    field: &'static str,
+    files: &[PathBuf],
+    keys: &dyn KeySource,
+) -> Result<BTreeMap<usize, (String, crate::x509::CaCertificate)>, DescriptionError> {
+    let mut out = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, path) in files.iter().enumerate() {
+        let fail = |source: SourceError| DescriptionError::Certificate {
+            field,
+            path: path.clone(),
+            source,
+        };
+        let pem = keys.certificate(path).map_err(fail)?;
+        let (id, ca) = crate::x509::CaCertificate::from_pem(&pem).map_err(|e| fail(Box::new(e)))?;
+        if !seen.insert(id.clone()) {
+            return Err(fail(format!("listed twice (key id {id})").into()));
+        }
+        out.insert(index, (id, ca));
+    }
+    Ok(out)
+}
+
+/// A step's constraints, `roots` naming rootcas files (`roots`: as the
+/// description names them, with their ids) turned into ids. Refused: a
+/// constraint that could never be met (no `roots`, roots that are not all
+/// the layout's, no root at all).
+fn cert_constraints(
+    step: &StepName,
+    described: Vec<CertConstraintDescription>,
+    roots: &[(String, String)],
+) -> Result<Vec<crate::x509::CertConstraint>, DescriptionError> {
+    let mut out = Vec::new();
+    for (index, c) in described.into_iter().enumerate() {
+        let never = |reason: String| DescriptionError::CertConstraint {
+            step: step.clone(),
+            index,
+            reason,
+        };
+        if roots.is_empty() {
+            return Err(never(
+                "the layout has no rootcas, so no certificate can chain to one".into(),
+            ));
+        }
+        let ids = if c.roots == [crate::x509::ALLOW_ALL] {
+            c.roots
+        } else {
+            let mut ids = Vec::new();
+            for root in &c.roots {
+                let (_, id) = roots
+                    .iter()
+                    .find(|(file, id)| file == root || id == root)
+                    .ok_or_else(|| {
+                        never(format!(
+                            "roots: {root:?} is not \"*\" nor one of the rootcas files"
+                        ))
+                    })?;
+                ids.push(id.clone());
+            }
+            ids.sort();
+            ids.dedup();
+            if ids.len() != roots.len() {
+                return Err(never(
+                    "roots must list every rootcas file, or be [\"*\"]: in-toto-golang compares \
+                     it with all the layout's roots"
+                        .into(),
+                ));
+            }
+            ids
+        };
+        out.push(crate::x509::CertConstraint::new(
+            c.common_name,
+            c.dns_names,
+            c.emails,
+            c.organizations,
+            ids,
+            c.uris,
+        ));
+    }
+    Ok(out)
 }
 
 /// Refuses rules that parse but can never match: `MATCH … FROM` an unknown
@@ -809,5 +961,88 @@ mod tests {
         let error = build_json(r#"{"steps": [{"name": "build", "functionaries": ["bob.pub"]}]}"#)
             .unwrap_err();
         assert_eq!(error.to_string(), "step build: functionary bob.pub");
+    }
+
+    /// Certificates read from in-toto-golang's test data.
+    struct GolangCerts;
+    impl KeySource for GolangCerts {
+        fn certificate(&self, path: &Path) -> Result<String, SourceError> {
+            let dir =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/peers/in-toto-golang");
+            Ok(std::fs::read_to_string(dir.join(path))?)
+        }
+    }
+
+    fn build_certs(step: &str) -> Result<Layout, DescriptionError> {
+        let text = format!(
+            r#"{{"rootcas": ["root.cert.pem"], "intermediatecas": ["example.com.intermediate.cert.pem"],
+                "steps": [{step}]}}"#
+        );
+        build(serde_json::from_str(&text).unwrap(), 0, &GolangCerts)
+    }
+
+    /// The description's CA files become the layout's `rootcas` and
+    /// `intermediatecas` under in-toto-golang's ids (its `demo.layout`
+    /// lists its root as `da6360ef…`, its intermediate as `a6c9536b…`), a
+    /// root file in `roots` becomes its id, and every field is written.
+    #[test]
+    fn x509_functionaries_are_authored_with_in_toto_golangs_ids() {
+        let layout = build_certs(
+            r#"{"name": "write-code", "cert_constraints": [{"common_name": "write-code.example.com",
+                "organizations": ["example"], "roots": ["root.cert.pem"],
+                "uris": ["spiffe://example.com/write-code"]}]}"#,
+        )
+        .unwrap();
+        let root = "da6360ef818d52b11f891132609f34907bd48521b33fc96927979b7fce876136";
+        assert_eq!(layout.rootcas.keys().collect::<Vec<_>>(), [root]);
+        assert_eq!(
+            layout.intermediatecas.keys().collect::<Vec<_>>(),
+            ["a6c9536bc35adcd7fefde347b89a6c6d03da63d2955733eb15774b29c7fdb25f"]
+        );
+        let written = layout.to_value();
+        assert_eq!(
+            written["steps"][0]["cert_constraints"],
+            serde_json::json!([{"common_name": "write-code.example.com", "dns_names": [],
+                "emails": [], "organizations": ["example"], "roots": [root],
+                "uris": ["spiffe://example.com/write-code"]}])
+        );
+        // Read back as signed.
+        let read = Layout::from_value(written.clone()).unwrap();
+        assert_eq!(read.to_value(), written);
+    }
+
+    #[test]
+    fn a_certificate_constraint_that_can_never_be_met_is_refused() {
+        for (constraint, says) in [
+            (
+                r#"{"common_name": "*"}"#,
+                "roots must list every rootcas file",
+            ),
+            (
+                r#"{"roots": ["other.pem"]}"#,
+                "is not \"*\" nor one of the rootcas files",
+            ),
+        ] {
+            let error = build_certs(&format!(
+                r#"{{"name": "s", "cert_constraints": [{constraint}]}}"#
+            ))
+            .unwrap_err();
+            let shown = error.to_string();
+            assert!(
+                shown.starts_with("step s: cert_constraints[0]: ") && shown.contains(says),
+                "{shown}"
+            );
+        }
+        let error =
+            build_json(r#"{"steps": [{"name": "s", "cert_constraints": [{"roots": ["*"]}]}]}"#)
+                .unwrap_err();
+        assert!(error.to_string().contains("no rootcas"), "{error}");
+        let unknown = serde_json::from_str::<Description>(
+            r#"{"steps": [{"name": "s", "cert_constraints": [{"roles": ["*"]}]}]}"#,
+        );
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `roles`"));
     }
 }

@@ -84,6 +84,83 @@ pub(super) fn check_signed(
     }
 }
 
+/// A link of an X.509 functionary (ITE-7), as in-toto-golang reads it:
+/// the Metablock signature whose key id starts with `short_id` (from the
+/// file name) carries a certificate that `trust` accepts for `step` at
+/// `now`, and the signature under the certificate key's id verifies.
+/// Returns the payload and the certificate's key and subject, or why the
+/// file does not count.
+pub(super) fn check_certificate_signed(
+    step: &Step,
+    trust: &crate::x509::CertTrust,
+    bytes: &[u8],
+    short_id: &str,
+    shown: &str,
+    options: &Options,
+) -> Result<(Payload, dsse::PublicKey, String), String> {
+    let opened = crate::signed::open(bytes, &options.limits, |seal, payload| {
+        let Seal::Metablock(metablock) = &seal else {
+            return Ok(Err(
+                "a DSSE envelope carries no certificate: X.509 functionaries sign Metablock \
+                 links (as in in-toto-golang)"
+                    .to_owned(),
+            ));
+        };
+        let Some(signature) = metablock
+            .seal()
+            .signatures()
+            .iter()
+            .find(|s| s.keyid.starts_with(short_id))
+        else {
+            return Ok(Err(format!(
+                "no signature under a key id starting with {short_id:?} (the file name's)"
+            )));
+        };
+        // in-toto-golang writes `"cert": ""` beside a key's signature.
+        let Some(pem) = signature
+            .extra
+            .get("cert")
+            .and_then(serde_json::Value::as_str)
+            .filter(|pem| !pem.is_empty())
+        else {
+            return Ok(Err(format!(
+                "the signature of key {} carries no certificate (\"cert\"), and no key \
+                 functionary of step {:?} has that id",
+                shown_keyids(std::slice::from_ref(&signature.keyid)),
+                step.name.as_str()
+            )));
+        };
+        let cert = match crate::x509::LeafCert::from_pem(pem) {
+            Ok(cert) => cert,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if let Err(refusal) = trust.check(
+            step.name.as_str(),
+            &step.cert_constraints,
+            &cert,
+            options.now,
+        ) {
+            return Ok(Err(refusal.to_string()));
+        }
+        let key = cert.public_key()?;
+        let signers = seal.signers();
+        if signers.verify(&[&key], 1).is_err() {
+            return Ok(Err(format!(
+                "certificate {:?}: {}",
+                cert.subject,
+                unverified(&signers.keyids(), &key, key.legacy_keyid().as_str())
+            )));
+        }
+        drop(seal);
+        Ok(Ok((read_checked(step, true, payload), key, cert.subject)))
+    });
+    match opened {
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(Err(why)) => Err(format!("{shown}: {why}")),
+        Ok(Ok(found)) => Ok(found),
+    }
+}
+
 /// Why a document whose signatures name `keyids` is not signed by the
 /// functionary `key`: a signature under its key id (either style) that
 /// does not verify, or signatures naming other keys only. Key ids are
@@ -224,7 +301,9 @@ fn evidence_link(step: &Step, payload: dsse::json::Node<'_, '_>) -> Result<Link,
     let text = |key| payload.get(key).and_then(|n| n.as_str());
     let is_statement =
         text("_type").is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"));
-    if !is_statement || text("predicateType") == Some(crate::link::LINK_PREDICATE_V03) {
+    // Every link predicate version is a link, materials included; other
+    // predicates stand for one (their subjects as products).
+    if !is_statement || text("predicateType").is_some_and(crate::link::is_link_predicate) {
         return Link::from_node(payload);
     }
     let statement = crate::statement::Statement::decode(payload)?;

@@ -101,6 +101,10 @@ pub struct Options {
     /// A link whose command failed (a `return-value` byproduct other than
     /// 0) fails verification; otherwise it is a warning.
     pub require_success: bool,
+    /// PEM certificates X.509 functionaries' chains may pass through beside
+    /// the layout's `intermediatecas` (in-toto-golang's `verify
+    /// --intermediate-certs`), at every sublayout too.
+    pub intermediate_certs: Vec<String>,
 }
 
 /// Verifies a signed layout: the signatures of `layout_keys` (every one must
@@ -166,17 +170,15 @@ fn verify_chain(
             .warnings
             .push("layout has no expiry date; it never expires".into()),
     }
-    for step in layout
-        .steps
-        .iter()
-        .filter(|s| !s.cert_constraints.is_empty())
-    {
-        report.warnings.push(format!(
-            "step {}: X.509 functionaries (ITE-7 cert_constraints) are not supported; \
-             only its key functionaries count",
-            step.name
-        ));
-    }
+    // The layout's certificate authorities, prepared once (ITE-7).
+    let cert_trust = if layout.steps.iter().any(|s| !s.cert_constraints.is_empty()) {
+        Some(
+            crate::x509::CertTrust::new(&layout.rootcas, &layout.intermediatecas)?
+                .with_intermediates(&options.intermediate_certs)?,
+        )
+    } else {
+        None
+    };
     // Load, check signatures and thresholds, resolve sublayouts.
     let mut chain: BTreeMap<String, Vec<Accepted>> = BTreeMap::new();
     let base = report.steps.len();
@@ -195,6 +197,7 @@ fn verify_chain(
             report,
             &mut step_report,
             &mut prefetched,
+            cert_trust.as_ref(),
         )? {
             Ok(a) => a,
             Err(f) => return Ok(Err(f)),

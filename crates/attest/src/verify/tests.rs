@@ -190,6 +190,7 @@ fn options() -> Options {
         limits: dsse::Limits::default(),
         keyless_layout: false,
         require_success: false,
+        intermediate_certs: Vec::new(),
     }
 }
 
@@ -855,3 +856,5 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
         assert_eq!(threshold::shown_digests(&theirs, &set(&[ours])), expected);
     }
 }
+
+mod x509;

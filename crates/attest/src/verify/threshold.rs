@@ -3,7 +3,8 @@
 //! threshold counted in distinct signers.
 
 use super::links::{
-    check_signed, keyless_payload, read_payload, read_sealed, short, shown_keyids, Checked, Payload,
+    check_certificate_signed, check_signed, keyless_payload, read_payload, read_sealed, short,
+    shown_keyids, Checked, Payload,
 };
 use super::report::{Failure, Report, Searched, StepReport};
 use super::{verify_chain, Evidence, Options, Verdict, KEYLESS_LINK_SUFFIX, MAX_SUBLAYOUT_DEPTH};
@@ -86,6 +87,7 @@ pub(super) fn load_step_links(
     report: &mut Report,
     step_report: &mut StepReport,
     prefetched: &mut BTreeMap<(String, String), Checked>,
+    cert_trust: Option<&crate::x509::CertTrust>,
 ) -> Verdict<Vec<Accepted>> {
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut refused = Vec::new();
@@ -229,15 +231,13 @@ pub(super) fn load_step_links(
                     }
                 }
             }
-            Payload::Link(Ok(link)) if link.name == step.name.as_str() => link,
-            Payload::Link(Ok(link)) => {
-                refused.push(format!("{shown}: link is for step {:?}", link.name));
-                continue;
-            }
-            Payload::Link(Err(e)) => {
-                refused.push(format!("{shown}: {e}"));
-                continue;
-            }
+            Payload::Link(decoded) => match link_of_step(step, decoded, &shown) {
+                Ok(link) => link,
+                Err(why) => {
+                    refused.push(why);
+                    continue;
+                }
+            },
         };
         step_report.links.insert(keyid.clone(), shown.clone());
         accepted.push(Accepted {
@@ -246,6 +246,19 @@ pub(super) fn load_step_links(
             signer,
             sublayout,
         });
+    }
+    if let (Some(trust), false) = (cert_trust, step.cert_constraints.is_empty()) {
+        certificate_links(
+            step,
+            trust,
+            evidence,
+            options,
+            &mut examined,
+            &mut accepted,
+            &mut refused,
+            &mut duplicates,
+            step_report,
+        )?;
     }
     // Links that disagree with the first one accepted do not count (and,
     // when the threshold is met without them, fail as [`disagreement`]).
@@ -279,6 +292,105 @@ pub(super) fn load_step_links(
         }));
     }
     Ok(Ok(accepted))
+}
+
+/// The link of `step` a checked file (`shown`) holds, or why it does not
+/// count.
+fn link_of_step(step: &Step, decoded: Result<Link, Error>, shown: &str) -> Result<Link, String> {
+    match decoded {
+        Ok(link) if link.name == step.name.as_str() => Ok(link),
+        Ok(link) => Err(format!("{shown}: link is for step {:?}", link.name)),
+        Err(e) => Err(format!("{shown}: {e}")),
+    }
+}
+
+/// At most this many files are read as links of a step's X.509
+/// functionaries.
+pub const MAX_CERTIFICATE_LINKS: usize = 256;
+
+/// The links of `step`'s X.509 functionaries (ITE-7): as in-toto-golang,
+/// every `<step>.<id>.link` not read for a key functionary, counted when
+/// its certificate passes the step's constraints (see
+/// [`check_certificate_signed`]). Sublayouts signed by a certificate are not
+/// supported.
+#[allow(clippy::too_many_arguments)]
+fn certificate_links(
+    step: &Step,
+    trust: &crate::x509::CertTrust,
+    evidence: &dyn Evidence,
+    options: &Options,
+    examined: &mut Vec<String>,
+    accepted: &mut Vec<Accepted>,
+    refused: &mut Vec<String>,
+    duplicates: &mut Vec<String>,
+    step_report: &mut StepReport,
+) -> Result<(), Error> {
+    let wanted = |name: &str| {
+        could_be_link_of(step, name)
+            && !name.ends_with(KEYLESS_LINK_SUFFIX)
+            && !examined.iter().any(|e| e == name)
+    };
+    let names = evidence.file_names(&wanted)?;
+    for name in names.iter().take(MAX_CERTIFICATE_LINKS) {
+        examined.push(name.clone());
+        let Some(short_id) = name
+            .strip_prefix(step.name.as_str())
+            .and_then(|r| r.strip_prefix('.'))
+            .and_then(|r| r.strip_suffix(".link"))
+        else {
+            continue;
+        };
+        let shown = evidence.describe(name);
+        let Some(bytes) = evidence.read_link(name)? else {
+            continue;
+        };
+        let (payload, key, subject) =
+            match check_certificate_signed(step, trust, &bytes, short_id, &shown, options) {
+                Ok(found) => found,
+                Err(why) => {
+                    refused.push(why);
+                    continue;
+                }
+            };
+        let link = match payload {
+            Payload::Layout(_) => {
+                refused.push(format!(
+                    "{shown}: a sublayout signed by a certificate is not supported"
+                ));
+                continue;
+            }
+            Payload::Link(decoded) => match link_of_step(step, decoded, &shown) {
+                Ok(link) => link,
+                Err(why) => {
+                    refused.push(why);
+                    continue;
+                }
+            },
+        };
+        let signer = Signer::certificate(&key, &subject);
+        if let Some(why) = already_counted(accepted, &signer, &shown) {
+            duplicates.push(why);
+            continue;
+        }
+        step_report
+            .links
+            .insert(key.legacy_keyid().to_string(), shown.clone());
+        accepted.push(Accepted {
+            file: shown,
+            link,
+            signer,
+            sublayout: false,
+        });
+    }
+    if names.len() > MAX_CERTIFICATE_LINKS {
+        refused.push(format!(
+            "{}: {} more files named like links of step {:?} not read (at most {MAX_CERTIFICATE_LINKS} are)",
+            evidence.location(),
+            names.len().saturating_sub(MAX_CERTIFICATE_LINKS),
+            step.name.as_str(),
+        ));
+    }
+    Ok(())
 }
 
 /// The first artifact on which `other`'s link differs from `first`'s, said

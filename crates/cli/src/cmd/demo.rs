@@ -50,32 +50,8 @@ pub enum DemoTool {
     },
 }
 
-const CHAIN: &str = r#"expires = "30d"
-readme = "The in-toto demo: Bob clones and updates the project, Carl packages it (keyless)."
-
-[[steps]]
-name = "clone"
-functionaries = ["keys/bob.pub"]
-products = ["CREATE demo-project/foo.py", "DISALLOW *"]
-
-[[steps]]
-name = "update-version"
-functionaries = ["keys/bob.pub"]
-materials = ["MATCH demo-project/* WITH PRODUCTS FROM clone", "DISALLOW *"]
-products = ["MODIFY demo-project/foo.py", "DISALLOW *"]
-
-[[steps]]
-name = "package"
-identities = [{ identity = "carl@example.com", issuer = "ISSUER" }]
-materials = ["MATCH demo-project/* WITH PRODUCTS FROM update-version", "DISALLOW *"]
-products = ["CREATE demo-project.pkg", "DISALLOW *"]
-
-[[inspections]]
-name = "unpack"
-run = ["TOTO", "demo-tool", "unpack", "demo-project.pkg"]
-materials = ["MATCH demo-project.pkg WITH PRODUCTS FROM package", "MATCH demo-project/* WITH PRODUCTS FROM update-version", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
-products = ["MATCH demo-project/foo.py WITH PRODUCTS FROM update-version", "ALLOW demo-project.pkg", "ALLOW *.pub", "ALLOW root.layout", "ALLOW *.link", "ALLOW *.link.sigstore.json", "ALLOW trusted_root.json", "DISALLOW *"]
-"#;
+/// The demo's layout description (`ISSUER` is replaced by the testbed's issuer).
+const CHAIN: &str = include_str!("demo_chain.toml");
 
 /// How the client verifies (in `client/` and `client-tampered/`).
 const VERIFY: [&str; 7] = [

@@ -33,56 +33,9 @@ pub enum LayoutCommand {
     Show(ShowArgs),
 }
 
-const LAYOUT_FILE_HELP: &str = r#"The TOML file:
-
-  expires = "365d"                 # a duration (s, m, h, d, w) or YYYY-MM-DDTHH:MM:SSZ
-  readme = "How our release is built"
-
-  [[steps]]
-  name = "clone"
-  functionaries = ["bob.pub"]      # public key files, relative to the TOML file
-  gpg_keys = ["8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"]   # OpenPGP keys, exported from
-                                   # the keyring (--gpg-home DIR, else gpg's default)
-  identities = [{ identity = "https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main",
-                  issuer = "https://token.actions.githubusercontent.com" }]   # keyless (Sigstore)
-  # github = { repo = "org/repo", deny_self_hosted_runners = true }   # gh's checks on the
-                                   # certificates, on a step with identities only
-  threshold = 1                    # default 1
-  expected_command = ["git", "clone", "https://example.org/project.git"]
-  materials = []
-  products = ["CREATE project/*", "DISALLOW *"]
-
-  [[steps]]
-  name = "package"
-  functionaries = ["bob.pub"]
-  materials = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW *"]
-  products = ["CREATE project.tar.gz", "DISALLOW *"]
-
-  [[inspections]]
-  name = "untar"
-  run = ["tar", "xzf", "project.tar.gz"]
-  materials = ["MATCH project.tar.gz WITH PRODUCTS FROM package", "DISALLOW project.tar.gz", "ALLOW *"]
-  products = ["MATCH project/* WITH PRODUCTS FROM clone", "DISALLOW project/*", "ALLOW *"]
-
-Its first step in YAML (a file named *.yaml or *.yml):
-
-  expires: 365d
-  steps:
-    - name: clone
-      functionaries: [bob.pub]
-      products: ["CREATE project/*", "DISALLOW *"]
-
-Rules are written as in-toto writes them: CREATE, DELETE, MODIFY, ALLOW,
-DISALLOW, REQUIRE, and MATCH <pattern> [IN <prefix>] WITH (MATERIALS|PRODUCTS)
-[IN <prefix>] FROM <step>. Whatever no rule consumes is allowed: a MATCH
-protects only with a DISALLOW after it. Refused: a rule that does not parse,
-MATCH FROM an unknown step or the step itself, a rule after ALLOW * or
-DISALLOW *. Warned about: a step whose products nothing matches, a MATCH
-with no DISALLOW after it.
-
-Example:
-  toto layout new supply-chain.toml -o root.layout
-  toto layout sign --key alice.pem root.layout"#;
+/// `toto layout new --help`'s description of the TOML file (kept as text so
+/// it reads as the user sees it).
+const LAYOUT_FILE_HELP: &str = include_str!("layout_help.txt");
 
 /// Arguments of `toto layout new`.
 #[derive(Debug, Args)]
@@ -188,6 +141,11 @@ impl KeySource for Keys<'_> {
 
     fn gpg_key(&self, keyid: &str) -> Result<serde_json::Value, SourceError> {
         Ok(attest::gpg::export_key(keyid, self.gpg_home)?)
+    }
+
+    fn certificate(&self, path: &Path) -> Result<String, SourceError> {
+        let bytes = crate::files::read_limited(&self.base.join(path), 1 << 20, "certificate")?;
+        Ok(String::from_utf8(bytes).map_err(|_| "the certificate file is not UTF-8 PEM")?)
     }
 }
 
@@ -441,6 +399,11 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
                 "materials": rules(&step.expected_materials),
                 "products": rules(&step.expected_products),
                 "github": step.github,
+                "cert_constraints": step
+                    .cert_constraints
+                    .iter()
+                    .map(attest::x509::CertConstraint::to_value)
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -463,6 +426,8 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
         "expires": layout.expires.as_ref().map(ToString::to_string),
         "readme": layout.readme,
         "keys": keys,
+        "rootcas": cas_json(&layout.rootcas),
+        "intermediatecas": cas_json(&layout.intermediatecas),
         "steps": steps,
         "inspections": inspections,
     })
@@ -470,6 +435,16 @@ fn show_json(path: &Path, document: &SignedDocument, layout: &Layout) -> serde_j
 
 /// A step's GitHub constraints as `name = value` pairs, in the layout's
 /// field names.
+/// A layout's `rootcas` or `intermediatecas` for `--format json`: each id
+/// with its certificates' subjects.
+fn cas_json(
+    cas: &std::collections::BTreeMap<String, attest::x509::CaCertificate>,
+) -> Vec<serde_json::Value> {
+    cas.iter()
+        .map(|(id, ca)| json!({"id": id, "subjects": ca.subjects()}))
+        .collect()
+}
+
 fn github_checks(github: &attest::layout::GitHubConstraints) -> String {
     let serde_json::Value::Object(fields) = json!(github) else {
         return String::new();
@@ -517,6 +492,17 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
             }
         }
     }
+    for (what, cas) in [
+        ("root CAs", &layout.rootcas),
+        ("intermediate CAs", &layout.intermediatecas),
+    ] {
+        if !cas.is_empty() {
+            println!("  {what} (X.509 functionaries):");
+        }
+        for (id, ca) in cas {
+            println!("    {id} ({})", ca.subjects().join("; "));
+        }
+    }
     for step in &layout.steps {
         println!("  step {} (threshold {}):", step.name, step.threshold);
         let short: Vec<&str> = step
@@ -527,6 +513,12 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         println!("    functionaries: {}", short.join(", "));
         if let Some(github) = &step.github {
             println!("    certificate checks (github): {}", github_checks(github));
+        }
+        for (index, constraint) in step.cert_constraints.iter().enumerate() {
+            println!(
+                "    X.509 functionaries [{index}]: {}",
+                constraint.to_value()
+            );
         }
         if !step.expected_command.is_empty() {
             println!("    expected command: {}", step.expected_command.join(" "));

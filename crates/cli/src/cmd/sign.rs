@@ -40,6 +40,12 @@ pub struct SignArgs {
     /// Keep existing signatures and add the new ones.
     #[arg(long, short = 'a')]
     append: bool,
+    /// Sign as an X.509 functionary (in-toto-golang's ITE-7): the PEM
+    /// certificate of the one --key, written beside the signature of a
+    /// Metablock, which is made under the certificate key's in-toto-golang
+    /// key id.
+    #[arg(long, value_name = "CERT", conflicts_with_all = ["verify", "gpg"])]
+    cert: Option<PathBuf>,
     /// Check that every key signed instead of signing.
     #[arg(long)]
     verify: bool,
@@ -75,7 +81,24 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
         document.unsigned()?
     };
     let mut first_keyid = None;
-    for signer in &signers {
+    if let Some(cert) = &args.cert {
+        let [LinkSigner::Key(key)] = signers.as_slice() else {
+            anyhow::bail!("--cert signs with exactly one --key: the certificate's");
+        };
+        let pem = crate::files::read_limited(cert, 1 << 20, "certificate")?;
+        let pem = String::from_utf8(pem).context("the certificate is not PEM text")?;
+        let keyid = signed
+            .add_certificate_signature(key, &pem)
+            .with_context(|| {
+                format!(
+                    "cannot sign {} with {}",
+                    args.file.display(),
+                    cert.display()
+                )
+            })?;
+        first_keyid = Some(keyid);
+    }
+    for signer in signers.iter().filter(|_| args.cert.is_none()) {
         let keyid = signer.sign(&mut signed)?;
         first_keyid.get_or_insert(keyid);
     }

@@ -69,6 +69,15 @@ pub struct VerifyArgs {
     /// than 0); without it, such a link is only a warning.
     #[arg(long = "require-success")]
     require_success: bool,
+    /// PEM certificates the chains of X.509 functionaries (ITE-7) may pass
+    /// through beside the layout's intermediatecas (in-toto-golang's
+    /// --intermediate-certs); repeatable.
+    #[arg(
+        long = "intermediate-cert",
+        visible_alias = "intermediate-certs",
+        value_name = "FILE"
+    )]
+    intermediate_certs: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -202,6 +211,15 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         limits,
         keyless_layout: !args.layout_identity.is_empty(),
         require_success: args.require_success,
+        intermediate_certs: args
+            .intermediate_certs
+            .iter()
+            .map(|path| {
+                let pem = crate::files::read_limited(path, 1 << 20, "intermediate certificate")?;
+                String::from_utf8(pem)
+                    .with_context(|| format!("{} is not PEM text", path.display()))
+            })
+            .collect::<Result<_>>()?,
     };
     let report = verify::verify_layout(&document, &keys, &evidence, &options);
     progress.0.finish();

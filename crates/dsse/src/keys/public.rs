@@ -134,6 +134,12 @@ impl PublicKey {
         Self::from_material(public_material_from_spki(&der)?, scheme)
     }
 
+    /// Reads a DER SubjectPublicKeyInfo (the key of an X.509 certificate),
+    /// named as [`PublicKey::from_pem`] names the same key in PEM.
+    pub fn from_spki_der(der: &[u8], scheme: Option<Scheme>) -> Result<PublicKey, Error> {
+        Self::from_material(public_material_from_spki(der)?, scheme)
+    }
+
     /// Reads a securesystemslib key dict:
     /// `{"keytype", "scheme", "keyval": {"public"}, ["keyid_hash_algorithms"], ["keyid"]}`.
     /// A `keyid` in the dict must match the key in either style.

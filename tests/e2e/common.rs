@@ -155,6 +155,21 @@ pub fn write(path: &Path, text: &str) -> PathBuf {
     path.to_owned()
 }
 
+/// `der` as a PEM certificate (64-column lines, a final newline).
+pub fn certificate_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
 /// A loopback testbed keeping its state in `dir/testbed`.
 pub fn start_testbed(dir: &Path) -> testbed::Testbed {
     testbed::Testbed::start(&testbed::Config {

@@ -22,6 +22,7 @@ mod hostile_bundles;
 mod keyless;
 mod keyless_preflight;
 mod keyless_step_checks;
+mod legacy_envelope;
 mod never_surprise;
 mod peer_formats;
 mod peer_policies;

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use p256::pkcs8::EncodePrivateKey;
 
 use crate::common::*;
@@ -21,19 +20,6 @@ struct HttpsServer {
     url: String,
     ca_pem: PathBuf,
     answered: Arc<AtomicUsize>,
-}
-
-fn pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
 }
 
 fn https_server(dir: &Path, body: String) -> HttpsServer {
@@ -50,7 +36,7 @@ fn https_server(dir: &Path, body: String) -> HttpsServer {
     let leaf = ca
         .issue_tls_server(&key, "127.0.0.1".parse().unwrap(), now - 60, now + 3600)
         .unwrap();
-    let ca_pem = write(&dir.join("ca.pem"), &pem(ca.cert_der()));
+    let ca_pem = write(&dir.join("ca.pem"), &certificate_pem(ca.cert_der()));
 
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let key_der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();

@@ -588,3 +588,44 @@ fn vsa_after_verify_of_a_layout() {
     assert_eq!(predicate["verificationResult"], "FAILED");
     assert_eq!(predicate["verifiedLevels"], serde_json::json!(["FAILED"]));
 }
+
+/// gh's JSON Lines of two bundles, one by another repository: the VSA's
+/// inputs are only the line that passed, with the digest of its bytes.
+#[test]
+fn vsa_inputs_are_only_the_bundles_that_passed() {
+    let w = World::new();
+    let token =
+        w.tb.token(&testbed::TokenRequest {
+            github_workflow: Some("evil/app/.github/workflows/release.yml@refs/tags/v1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let predicate = write(&w.path("evil.json"), "{\"buildDefinition\":{}}");
+    let evil = w.path("evil.sigstore.json");
+    attest_provenance(&keyless(&w.tb, &token), &predicate, &w.artifact, &evil);
+    let good = std::fs::read_to_string(&w.provenance).unwrap();
+    let lines = format!("{}{}", std::fs::read_to_string(&evil).unwrap(), good);
+    let jsonl = write(&w.path("app.tar.gz.jsonl"), &lines);
+    let vsa = w.path("app.vsa.sigstore.json");
+    let out = toto()
+        .current_dir(w.dir.path())
+        .args(["verify-attestation", "--bundle"])
+        .arg(&jsonl)
+        .trusted_root(w.tb.trusted_root_path())
+        .args(["--owner", "org"])
+        .args(w.key_signed(&vsa))
+        .arg("app.tar.gz")
+        .output()
+        .unwrap();
+    expect_code(&out, 0, "JSON Lines, one bundle passes");
+    let inputs = statement_of(&vsa)["predicate"]["inputAttestations"].clone();
+    use sha2::Digest as _;
+    let line_digest = hex::encode(sha2::Sha256::digest(good.trim_end().as_bytes()));
+    assert_eq!(
+        inputs,
+        serde_json::json!([{
+            "uri": format!("{}#line 2", jsonl.display()),
+            "digest": {"sha256": line_digest},
+        }])
+    );
+}

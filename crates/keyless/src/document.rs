@@ -20,8 +20,9 @@
 //! What is recognised and refused with its name: a bare DSSE envelope (what
 //! slsa-github-generator's `.intoto.jsonl` holds: its signature carries a
 //! certificate, but the transparency log entry is only in Rekor, so the file
-//! alone cannot be verified offline). Anything else is refused naming what
-//! was found and what is expected.
+//! alone cannot be verified offline; [`crate::legacy`] looks the entry up
+//! when given a Rekor URL). Anything else is refused naming what was found
+//! and what is expected.
 //!
 //! Reading is strict: duplicate keys and trailing data are malformed, the
 //! npm document may hold no other fields, and at most [`MAX_ENTRIES`]
@@ -54,6 +55,10 @@ pub enum Format {
     Pep740Attestation,
     /// A PEP 740 provenance object.
     Pep740Provenance,
+    /// A bare DSSE envelope with a certificate (slsa-github-generator's
+    /// legacy `.intoto.jsonl`), its bundles made from its Rekor entries
+    /// ([`crate::legacy`]).
+    LegacyEnvelope,
 }
 
 impl Format {
@@ -65,6 +70,7 @@ impl Format {
             Format::NpmAttestations => "npm attestations document",
             Format::Pep740Attestation => "PEP 740 attestation object",
             Format::Pep740Provenance => "PEP 740 provenance object",
+            Format::LegacyEnvelope => "bare DSSE envelope with its Rekor entries",
         }
     }
 }
@@ -223,7 +229,8 @@ fn not_a_bundle(object: &Map<String, Value>) -> Error {
             "found a bare DSSE envelope, not a Sigstore bundle (what slsa-github-generator's \
              .intoto.jsonl holds): its signature carries a certificate, but its transparency \
              log entry is only in Rekor, not in the file, so it cannot be verified offline; \
-             verify it with slsa-verifier, or use a Sigstore bundle of the same attestation"
+             give --rekor-url URL (e.g. https://rekor.sigstore.dev) to look the entry up, or use \
+             a Sigstore bundle of the same attestation"
                 .into(),
         );
     }

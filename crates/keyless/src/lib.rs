@@ -40,6 +40,7 @@ pub mod bundle;
 pub mod document;
 mod error;
 mod http;
+pub mod legacy;
 pub mod pep740;
 pub mod policy;
 pub mod provenance;

@@ -1,6 +1,8 @@
 //! A loopback Sigstore for tests and the offline demo: an OIDC issuer that
 //! mints tokens for any identity, Fulcio (`POST /api/v2/signingCert`), Rekor
-//! v1 (`/api/v1/log…`) and a CT log that signs the SCT embedded in every
+//! v1 (`/api/v1/log…`, with the search endpoints clients look entries up
+//! by: `POST /api/v1/index/retrieve` by hash, `GET /api/v1/log/entries/UUID`,
+//! `POST /api/v1/log/entries/retrieve`) and a CT log that signs the SCT embedded in every
 //! leaf certificate. Real enough that sigstore-python signs against it and
 //! verifies its bundles with the trust config it writes.
 //!
@@ -64,7 +66,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use oidc::TokenRequest;
-pub use rekor::{canonical_body, canonical_body_v2, dsse_body_v001, pae};
+pub use rekor::{canonical_body, canonical_body_v2, dsse_body_v001, index_keys, pae, MAX_RETRIEVE};
 pub use server::{
     client_secret_from_dir, token_from_dir, Config, Faults, Options, Testbed, CLIENT_SECRET,
 };

@@ -94,6 +94,85 @@ impl Shared {
         }
     }
 
+    /// `POST /api/v1/index/retrieve` with `{"hash": "sha256:<hex>"}`: the
+    /// UUIDs of the entries indexed under that hash ([`index_keys`]), as
+    /// Rekor's search index answers (other searches are not supported).
+    pub(crate) fn search_index(&self, request: &http::Request) -> Result<http::Response, Error> {
+        let query = json_body(request)?;
+        let hash = query.get("hash").and_then(Value::as_str).ok_or_else(|| {
+            Error::BadRequest(
+                "only searches by hash ({\"hash\": \"sha256:<hex>\"}) are supported".into(),
+            )
+        })?;
+        let key = hash.to_ascii_lowercase();
+        let log = lock(&self.log);
+        let uuids: Vec<String> = log
+            .search(&key)
+            .into_iter()
+            .filter_map(|i| log.entry_json(i).map(|(uuid, _)| uuid))
+            .collect();
+        Ok(http::Response::json(200, &json!(uuids)))
+    }
+
+    /// `GET /api/v1/log/entries/{uuid}`.
+    pub(crate) fn get_entry_by_uuid(&self, uuid: &str) -> Result<http::Response, Error> {
+        let log = lock(&self.log);
+        match log.index_of_uuid(uuid).and_then(|i| log.entry_json(i)) {
+            Some((uuid, entry)) => Ok(http::Response::json(200, &json!({ uuid: entry }))),
+            None => Ok(http::Response::error(404, "no entry with that UUID")),
+        }
+    }
+
+    /// `POST /api/v1/log/entries/retrieve` with `entryUUIDs`, `logIndexes`
+    /// or proposed `entries` (at most [`MAX_RETRIEVE`] in all): the entries
+    /// found, each as `{uuid: entry}`, in request order.
+    pub(crate) fn retrieve_entries(
+        &self,
+        request: &http::Request,
+    ) -> Result<http::Response, Error> {
+        let query = json_body(request)?;
+        let list = |name: &str| {
+            query
+                .get(name)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (uuids, indexes, proposed) = (list("entryUUIDs"), list("logIndexes"), list("entries"));
+        if uuids.len() + indexes.len() + proposed.len() > MAX_RETRIEVE {
+            return Err(Error::BadRequest(format!(
+                "at most {MAX_RETRIEVE} entries may be retrieved at once"
+            )));
+        }
+        let log = lock(&self.log);
+        let mut found = Vec::new();
+        for uuid in &uuids {
+            let uuid = uuid
+                .as_str()
+                .ok_or_else(|| Error::BadRequest("entryUUIDs holds a non-string".into()))?;
+            found.extend(log.index_of_uuid(uuid));
+        }
+        for index in &indexes {
+            let index = index
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(|| Error::BadRequest("logIndexes holds a non-index".into()))?;
+            if index < log.size() {
+                found.push(index);
+            }
+        }
+        for entry in &proposed {
+            let body = canonical_body(entry)?;
+            found.extend((0..log.size()).find(|&i| log.entry(i).is_some_and(|e| e.body == body)));
+        }
+        let entries: Vec<Value> = found
+            .into_iter()
+            .filter_map(|i| log.entry_json(i))
+            .map(|(uuid, entry)| json!({ uuid: entry }))
+            .collect();
+        Ok(http::Response::json(200, &json!(entries)))
+    }
+
     pub(crate) fn consistency(&self, request: &http::Request) -> Result<http::Response, Error> {
         let size = |name: &str| {
             request
@@ -114,6 +193,34 @@ impl Shared {
             }),
         ))
     }
+}
+
+/// Most entries `POST /api/v1/log/entries/retrieve` returns at once
+/// (Rekor's limit).
+pub const MAX_RETRIEVE: usize = 10;
+
+/// The keys Rekor's search index files an entry under, from its canonical
+/// body: `sha256:<hex>` of the artifact (`hashedrekord`), of the payload
+/// and of the envelope (`dsse`). Rekor also indexes signers' keys and
+/// identities and in-toto subjects; the testbed does not.
+pub fn index_keys(body: &[u8]) -> Vec<String> {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let pointers: &[&str] = match body.get("kind").and_then(Value::as_str) {
+        Some("hashedrekord") => &["/spec/data/hash"],
+        Some("dsse") => &["/spec/payloadHash", "/spec/envelopeHash"],
+        _ => &[],
+    };
+    pointers
+        .iter()
+        .filter_map(|p| {
+            let hash = body.pointer(p)?;
+            let algorithm = hash.get("algorithm")?.as_str()?;
+            let value = hash.get("value")?.as_str()?;
+            Some(format!("{algorithm}:{value}").to_ascii_lowercase())
+        })
+        .collect()
 }
 
 /// DSSE's pre-authentication encoding (PAE) of a payload.
@@ -414,6 +521,51 @@ mod tests {
                 "keyDetails": "PKIX_ECDSA_P256_SHA_256",
             }},
         }})
+    }
+
+    #[test]
+    fn entries_are_indexed_by_artifact_payload_and_envelope_hash() {
+        let digest = "ab".repeat(32);
+        let hashedrekord = json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": digest}},
+        }});
+        assert_eq!(
+            index_keys(hashedrekord.to_string().as_bytes()),
+            [format!("sha256:{digest}")]
+        );
+        let body = dsse_body_v001("{\"envelope\":1}", b"payload", Vec::new());
+        assert_eq!(
+            index_keys(&body),
+            [
+                format!("sha256:{}", hex::encode(Sha256::digest(b"payload"))),
+                format!(
+                    "sha256:{}",
+                    hex::encode(Sha256::digest(b"{\"envelope\":1}"))
+                ),
+            ]
+        );
+        assert!(index_keys(b"not json").is_empty());
+        assert!(index_keys(br#"{"kind":"intoto"}"#).is_empty());
+
+        let mut log =
+            tlog::Log::open(SigningKey::from_slice(&[9u8; 32]).unwrap(), 7, None).unwrap();
+        log.append(hashedrekord.to_string().into_bytes(), 1)
+            .unwrap();
+        log.append(body.clone(), 2).unwrap();
+        log.append(body, 3).unwrap();
+        let payload_key = format!("sha256:{}", hex::encode(Sha256::digest(b"payload")));
+        assert_eq!(log.search(&payload_key), [1, 2]);
+        assert_eq!(log.search(&format!("sha256:{digest}")), [0]);
+        assert!(log.search("sha256:00").is_empty());
+        let (uuid, _) = log.entry_json(1).unwrap();
+        assert_eq!(log.index_of_uuid(&uuid), Some(1));
+        assert_eq!(
+            log.index_of_uuid(&format!("{:016x}{uuid}", 7)),
+            Some(1),
+            "entry ID"
+        );
+        assert_eq!(log.index_of_uuid(&uuid[1..]), None);
+        assert_eq!(log.index_of_uuid(&"00".repeat(32)), None);
     }
 
     #[test]

@@ -579,6 +579,11 @@ impl Shared {
                 }
             }
             ("GET", "/api/v1/log/entries") => to_response(self.get_entry(request)),
+            ("POST", "/api/v1/log/entries/retrieve") => to_response(self.retrieve_entries(request)),
+            ("GET", path) if path.starts_with("/api/v1/log/entries/") => {
+                to_response(self.get_entry_by_uuid(path.trim_start_matches("/api/v1/log/entries/")))
+            }
+            ("POST", "/api/v1/index/retrieve") => to_response(self.search_index(request)),
             ("GET", "/api/v1/log") => http::Response::json(200, &lock(&self.log).info()),
             ("GET", "/api/v1/log/proof") => to_response(self.consistency(request)),
             ("GET", "/api/v1/log/publicKey") => http::Response {
@@ -600,7 +605,9 @@ impl Shared {
                 | "/api/v2/signingCert"
                 | "/api/v1/log/entries"
                 | "/api/v1/log"
-                | "/api/v1/log/proof",
+                | "/api/v1/log/proof"
+                | "/api/v1/log/entries/retrieve"
+                | "/api/v1/index/retrieve",
             ) => http::Response::error(405, "method not allowed"),
             (_, "/api/v2/log/entries" | "/api/v1/timestamp") if self.v2.is_some() => {
                 http::Response::error(405, "method not allowed")

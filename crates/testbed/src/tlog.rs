@@ -271,6 +271,29 @@ impl Log {
         Ok(self.leaves.len() - 1)
     }
 
+    /// The index of the entry whose UUID is `uuid`: its leaf hash in hex,
+    /// alone or after a 16-hex-digit tree id (Rekor's entry ID).
+    pub fn index_of_uuid(&self, uuid: &str) -> Option<usize> {
+        let leaf = match uuid.len() {
+            64 => uuid,
+            80 => uuid.get(16..)?,
+            _ => return None,
+        };
+        let leaf: Hash = hex::decode(leaf).ok()?.try_into().ok()?;
+        self.leaves.iter().position(|l| *l == leaf)
+    }
+
+    /// The indices of the entries whose body Rekor indexes under `key`
+    /// ([`crate::rekor::index_keys`]), in log order.
+    pub fn search(&self, key: &str) -> Vec<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| crate::rekor::index_keys(&e.body).iter().any(|k| k == key))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// An entry.
     pub fn entry(&self, index: usize) -> Option<&Entry> {
         self.entries.get(index)

@@ -1,8 +1,8 @@
 //! **Test tooling, never shipped**: what toto's tests share. The reference
 //! material beside the repository ([`shared`], [`vectors`], [`vector`]),
 //! the sigstore-conformance cases ([`conformance`]), the forge of
-//! validly signed hostile Sigstore material ([`forge`]), a bare HTTP GET
-//! of a testbed's JSON ([`get_json`]), the Python peer ([`python`]) and a
+//! validly signed hostile Sigstore material ([`forge`]), bare HTTP GETs
+//! and POSTs of a testbed's JSON ([`get_json`], [`post_json`]), the Python peer ([`python`]) and a
 //! deterministic generator for differential tests ([`Rng`]).
 //!
 //! ```no_run
@@ -64,18 +64,24 @@ pub fn vector(rel: &str) -> PathBuf {
     vectors().join(rel)
 }
 
-/// `GET path` from the loopback service at `base` (`http://127.0.0.1:PORT`),
-/// over a bare connection (no HTTP client in between): the JSON body of its
-/// `200` answer.
-///
-/// Panics, naming the path, on any other answer.
-pub fn get_json(base: &str, path: &str) -> serde_json::Value {
+/// Sends `request` (method, path, headers and body, as HTTP/1.1 text with
+/// `Connection: close`) to the loopback service at `base` over a bare
+/// connection: the answer's status code and body text.
+fn exchange(base: &str, path: &str, method: &str, body: Option<&str>) -> (u16, String) {
     let host = base.trim_start_matches("http://");
     let mut stream =
         TcpStream::connect(host).unwrap_or_else(|e| panic!("{path}: cannot connect: {e}"));
+    let content = match body {
+        Some(body) => format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
+        None => String::new(),
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{content}Connection: close\r\n\r\n{}",
+        body.unwrap_or_default()
     )
     .unwrap_or_else(|e| panic!("{path}: cannot send: {e}"));
     let mut response = String::new();
@@ -85,10 +91,39 @@ pub fn get_json(base: &str, path: &str) -> serde_json::Value {
     let Some((head, body)) = response.split_once("\r\n\r\n") else {
         panic!("{path}: not an HTTP answer: {response}");
     };
-    if !head.starts_with("HTTP/1.1 200") {
-        panic!("{path}: {head}");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{path}: no status in {head}"));
+    (status, body.to_owned())
+}
+
+/// `GET path` from the loopback service at `base` (`http://127.0.0.1:PORT`),
+/// over a bare connection (no HTTP client in between): the JSON body of its
+/// `200` answer.
+///
+/// Panics, naming the path, on any other answer.
+pub fn get_json(base: &str, path: &str) -> serde_json::Value {
+    let (status, body) = exchange(base, path, "GET", None);
+    if status != 200 {
+        panic!("{path}: HTTP {status}: {body}");
     }
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: the body is not JSON: {e}"))
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: the body is not JSON: {e}"))
+}
+
+/// `POST path` of the JSON `body` to the loopback service at `base`
+/// (`http://127.0.0.1:PORT`), over a bare connection: the answer's status
+/// code and its body as JSON (`null` when it is not JSON).
+///
+/// Panics, naming the path, when the service cannot be reached or does not
+/// answer HTTP.
+pub fn post_json(base: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let (status, body) = exchange(base, path, "POST", Some(&body.to_string()));
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// A peer program named by the environment variable `var` (`what` it is,

@@ -39,6 +39,11 @@ pub struct VerifyAttestationArgs {
     /// attestation with the signer flags.
     #[arg(long, value_name = "KEY")]
     npm_publish_key: Option<PathBuf>,
+    /// Rekor to look up the log entry of a bare DSSE envelope whose
+    /// signature carries a certificate (slsa-github-generator's legacy
+    /// .intoto.jsonl), e.g. https://rekor.sigstore.dev.
+    #[arg(long, value_name = "URL")]
+    rekor_url: Option<String>,
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -85,6 +90,11 @@ document ({"attestations":[{"predicateType":…,"bundle":{…}}]}). The bundles 
 pass every check are selected and named (line N, attestation N). With
 --npm-publish-key, an npm document's publish attestation must verify with that
 key and every other attestation with the signer flags.
+
+--bundle also takes slsa-github-generator's legacy .intoto.jsonl (a bare DSSE
+envelope whose signature carries its certificate) with --rekor-url URL: its log
+entry is looked up in that Rekor (by the payload's SHA-256, then by UUID) and
+each entry that logged its signature is verified like a bundle.
 
 --bundle also takes PyPI's PEP 740 attestations, recognized by their fields:
 an attestation object (as pypi-attestations writes, e.g. *.publish.attestation)
@@ -224,6 +234,11 @@ fn positional(text: &str) -> Result<Positional> {
 pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     args.vsa.check()?;
     let vsa_expected = args.vsa_check.expectations()?;
+    if let Some(url) = &args.rekor_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("--rekor-url {url:?} is not an http(s):// URL");
+        }
+    }
     let artifact = args.artifact.as_deref().map(positional).transpose()?;
     let beside = match &artifact {
         Some(Positional::File(path)) => Some(path.as_path()),
@@ -324,7 +339,22 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     // A Sigstore bundle, JSON Lines of bundles (gh), npm's attestations
     // document or a PEP 740 object, read as the bundles it holds; each is
     // then verified like any other bundle.
-    let document = keyless::document::read(&raw).with_context(|| format!("cannot read {shown}"))?;
+    let document = match &args.rekor_url {
+        // slsa-github-generator's legacy envelope: its entry is in Rekor.
+        Some(rekor) => {
+            if !keyless::legacy::is_legacy_envelope(&raw) {
+                bail!(
+                    "--rekor-url looks up the log entry of a bare DSSE envelope \
+                     (slsa-github-generator's .intoto.jsonl); {shown} is not one"
+                );
+            }
+            let envelope =
+                keyless::legacy::read(&raw).with_context(|| format!("cannot read {shown}"))?;
+            keyless::legacy::lookup(rekor, &envelope)
+                .with_context(|| format!("cannot find the log entry of {shown}"))?
+        }
+        None => keyless::document::read(&raw).with_context(|| format!("cannot read {shown}"))?,
+    };
     // With --npm-publish-key, an npm document's publish attestation is
     // verified with that key and every attestation of the document must
     // verify; otherwise the bundles that satisfy every check are selected.
@@ -426,17 +456,24 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     let vsa = match args.vsa.wanted(true) {
         false => serde_json::Value::Null,
         true => {
-            let single = document.format == keyless::document::Format::Bundle;
-            let inputs = accepted
-                .iter()
-                .map(|(entry, _)| {
-                    let uri = match single {
-                        true => shown.clone(),
-                        false => format!("{shown}#{}", entry.place),
-                    };
-                    crate::vsa_args::described(uri, &entry.bundle)
-                })
-                .collect();
+            use keyless::document::Format as F;
+            let inputs = match document.format {
+                // The file is the bundle verified.
+                F::Bundle => vec![crate::vsa_args::described(shown.clone(), &raw)],
+                // Each bundle of the file that passed, by its place.
+                F::JsonLines | F::NpmAttestations => accepted
+                    .iter()
+                    .map(|(entry, _)| {
+                        crate::vsa_args::described(
+                            format!("{shown}#{}", entry.place),
+                            &entry.bundle,
+                        )
+                    })
+                    .collect(),
+                // The bundles were made from the file (a PEP 740 object, a
+                // legacy envelope and its log entry): the file is the input.
+                _ => vec![crate::vsa_args::described(shown.clone(), &raw)],
+            };
             let hosted = attestation.verified().claims.runner_environment.as_deref()
                 == Some("github-hosted");
             let summary = crate::vsa_args::Summary {

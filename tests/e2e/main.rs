@@ -39,4 +39,5 @@ mod testbed_faults;
 mod tls_roots;
 mod trust;
 mod verification;
+mod vsa;
 mod workflows;

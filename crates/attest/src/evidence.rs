@@ -61,9 +61,10 @@ use crate::verify::Evidence;
 /// Told what reading the evidence does (progress and logs live in the
 /// caller). Every method has an empty default; `()` observes nothing.
 pub trait EvidenceObserver {
-    /// Link file `file_name` was read: `bytes` bytes, at `location`
-    /// ([`Evidence::describe`]).
-    fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
+    /// Link file `file_name` was read at `location`
+    /// ([`Evidence::describe`]): its `bytes`, exactly those verified (a
+    /// verification summary digests them).
+    fn loaded(&self, file_name: &str, location: &str, bytes: &[u8]) {
         let _ = (file_name, location, bytes);
     }
     /// Runs inspection `name`: calls `run` with the observer of the step
@@ -223,7 +224,7 @@ impl Evidence for LinkDirectory<'_> {
             read => read?,
         };
         self.observer
-            .loaded(file_name, &self.describe(file_name), bytes.len());
+            .loaded(file_name, &self.describe(file_name), &bytes);
         Ok(Some(bytes))
     }
 
@@ -328,10 +329,10 @@ mod tests {
     struct Loaded(RefCell<Vec<(String, String, usize)>>);
 
     impl EvidenceObserver for Loaded {
-        fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
+        fn loaded(&self, file_name: &str, location: &str, bytes: &[u8]) {
             self.0
                 .borrow_mut()
-                .push((file_name.to_owned(), location.to_owned(), bytes));
+                .push((file_name.to_owned(), location.to_owned(), bytes.len()));
         }
     }
 

@@ -5,8 +5,9 @@
 //! [`layout`] (layouts, and [`layout::describe`]: authoring one from a
 //! description), [`rules`] (artifact rules and the rule engine),
 //! [`pattern`] (fnmatch for rules, gitwildmatch for recording's excludes),
-//! [`verify`] (a layout against evidence, no I/O), [`x509`] (ITE-7 X.509
-//! functionaries: certificate chains and constraints).
+//! [`verify`] (a layout against evidence, no I/O), [`vsa`] (SLSA verification
+//! summaries: written after a verification, checked by their consumers), [`x509`]
+//! (ITE-7 X.509 functionaries: certificate chains and constraints).
 //!
 //! The use cases, each one library call: [`step`] records a step (materials,
 //! command, products → an unsigned link), [`evidence`] reads a link
@@ -42,6 +43,7 @@ pub mod step;
 pub mod time;
 pub mod verified;
 pub mod verify;
+pub mod vsa;
 pub mod x509;
 
 pub use digest::{ArtifactMap, DigestError, DigestSet};

@@ -60,7 +60,7 @@ pub struct BundleArgs {
     #[arg(long, value_name = "SHA")]
     certificate_github_workflow_sha: Option<String>,
     /// A managed public key (PEM) instead of a certificate identity.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, visible_alias = "public-key-path", value_name = "KEY")]
     key: Option<PathBuf>,
     /// Accepted for cosign and sigstore-python command lines: toto verifies
     /// offline anyway (against the trusted root; no log lookups).
@@ -90,6 +90,12 @@ pub struct TrustRootArgs {
 }
 
 impl TrustRootArgs {
+    /// The trust config named (`--trust-config` or TOTO_TRUST_CONFIG), if
+    /// any: also where `--vsa` signs by default.
+    pub fn trust_config(&self) -> Option<&Path> {
+        self.trust_config.as_deref()
+    }
+
     /// The trusted root, by the precedence above.
     pub fn load(&self) -> Result<TrustRoot> {
         let Some(config) = self
@@ -204,6 +210,11 @@ impl BundleArgs {
             github_workflow_sha: self.certificate_github_workflow_sha.clone(),
             github: Box::new(github),
         }))
+    }
+
+    /// The trusted root's flags.
+    pub fn trust(&self) -> &TrustRootArgs {
+        &self.trust
     }
 
     /// A verifier for the trust root.

@@ -20,6 +20,7 @@ mod style;
 mod trust_roots;
 mod verbosity;
 mod verdict;
+mod vsa_args;
 
 use std::process::ExitCode;
 

@@ -56,7 +56,7 @@ pub use bundle::{
 };
 pub use error::Error;
 pub use sign::{
-    ambient_token, device_flow, link_bundle_name, DevicePrompt, IdentityToken, KeylessSigner,
-    Services, SignedBundle, TokenSource, TrustConfig,
+    ambient_token, device_flow, link_bundle_name, sign_dsse_with_key, DevicePrompt, IdentityToken,
+    KeylessSigner, Services, SignedBundle, TokenSource, TrustConfig,
 };
 pub use text::{untrusted_text, ServiceText, MAX_SHOWN_CHARS};

@@ -12,6 +12,7 @@
 
 mod config;
 mod fulcio;
+mod key;
 mod link;
 mod oidc;
 mod preflight;
@@ -21,6 +22,7 @@ mod tsa;
 
 pub(crate) use config::SIGNING_CONFIG;
 pub use config::{Services, TrustConfig};
+pub use key::sign_dsse_with_key;
 pub use link::link_bundle_name;
 pub use oidc::{ambient_token, device_flow, DevicePrompt, IdentityToken, TokenSource, AUDIENCE};
 

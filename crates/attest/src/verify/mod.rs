@@ -120,6 +120,7 @@ pub fn verify_layout(
         failure: None,
         steps: Vec::new(),
         warnings: Vec::new(),
+        products: Default::default(),
     };
     if layout_keys.is_empty() && !options.keyless_layout {
         return Err(Error::Malformed {
@@ -232,6 +233,15 @@ fn verify_chain(
     match inspections::inspect(layout, evidence, options, &reduced, report)? {
         Ok(()) => {}
         Err(f) => return Ok(Err(f)),
+    }
+    if depth == 0 {
+        if let Some(last) = layout
+            .steps
+            .last()
+            .and_then(|s| reduced.get(s.name.as_str()))
+        {
+            report.products = last.products.clone();
+        }
     }
     // Only a sublayout needs the link it stands for; the top level would
     // copy its first and last steps' artifact lists for nothing.

@@ -256,4 +256,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     /// Warnings about the layout as a whole.
     pub warnings: Vec<String>,
+    /// The products of the layout's last step, as its verified link
+    /// records them (empty unless verified): what a verification summary
+    /// may name as its subjects. Not serialized.
+    #[serde(skip)]
+    pub products: crate::ArtifactMap,
 }

@@ -206,6 +206,7 @@ pub(super) fn load_step_links(
                     failure: None,
                     steps: Vec::new(),
                     warnings: Vec::new(),
+                    products: Default::default(),
                 };
                 match verify_chain(
                     &sublayout,

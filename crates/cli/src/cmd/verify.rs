@@ -3,8 +3,10 @@
 //! accepted.
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -16,6 +18,7 @@ use attest::SignedDocument;
 use keyless::BundleVerifier;
 
 use crate::verdict::Format;
+use sha2::Digest as _;
 
 mod queues;
 
@@ -27,7 +30,9 @@ mod queues;
     verify in a scratch copy of the release.\n\nExamples:\n  \
     toto verify --layout root.layout --layout-key alice.pub --link-dir links/\n  \
     toto verify -l root.layout -k alice.pub --format json > report.json\n  \
-    in-toto-verify --layout root.layout --verification-keys alice.pub"
+    in-toto-verify --layout root.layout --verification-keys alice.pub\n  \
+    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n\n\
+    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md)."
 )]
 pub struct VerifyArgs {
     /// The signed layout (Metablock or DSSE).
@@ -76,6 +81,14 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// A product of the layout's last step the VSA is about (repeatable;
+    /// default: every product of that step, as its verified link records
+    /// it). For a FAILED VSA (--vsa-on-failure), the file is hashed as it
+    /// is here.
+    #[arg(long, value_name = "NAME", requires = "vsa")]
+    vsa_subject: Vec<String>,
+    #[command(flatten)]
+    vsa: crate::vsa_args::VsaArgs,
 }
 
 /// The keyless verifier, built on first use (only layouts with keyless
@@ -113,13 +126,23 @@ impl attest::FunctionaryVerifier for Keyless {
 }
 
 /// Counts the link files loaded on a terminal, says with `-v` what was
-/// loaded, and shows inspections' progress.
-struct Progress(crate::progress::Links);
+/// loaded, shows inspections' progress, and, for a VSA, keeps the SHA-256
+/// of each file as it was read and verified.
+struct Progress(
+    crate::progress::Links,
+    Option<Mutex<BTreeMap<String, String>>>,
+);
 
 impl EvidenceObserver for Progress {
-    fn loaded(&self, file_name: &str, location: &str, bytes: usize) {
+    fn loaded(&self, file_name: &str, location: &str, bytes: &[u8]) {
         self.0.loaded(file_name);
-        crate::verbosity::verbose!("loaded {location} ({bytes} bytes)");
+        crate::verbosity::verbose!("loaded {location} ({} bytes)", bytes.len());
+        if let Some(digests) = &self.1 {
+            let digest = hex::encode(sha2::Sha256::digest(bytes));
+            if let Ok(mut digests) = digests.lock() {
+                digests.insert(location.to_owned(), digest);
+            }
+        }
     }
 
     fn inspect(
@@ -134,6 +157,7 @@ impl EvidenceObserver for Progress {
 
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    args.vsa.check()?;
     let limits = crate::files::limits();
     let keys = args
         .layout_keys
@@ -150,12 +174,16 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
+    let vsa_signer = args.vsa.signer(args.trust.trust_config())?;
     let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
         verifier: OnceCell::new(),
     };
-    let progress = Progress(crate::progress::Links::new(args.format == Format::Json));
+    let progress = Progress(
+        crate::progress::Links::new(args.format == Format::Json),
+        args.vsa.vsa.is_some().then(|| Mutex::new(BTreeMap::new())),
+    );
     // An inspection gets none of the verifier's toto credentials.
     let evidence = LinkDirectory::new(&args.link_dir, limits)
         .limit_hint(crate::files::MAX_DOCUMENT_FLAG)
@@ -171,7 +199,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             failure: Some(failure),
             steps: Vec::new(),
             warnings: Vec::new(),
+            products: Default::default(),
         };
+        write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
         print_report(&args, &report);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
@@ -195,6 +225,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     progress.0.finish();
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
+    write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
     print_report(&args, &report);
     Ok(if report.verified {
         ExitCode::SUCCESS
@@ -298,4 +329,70 @@ fn print_report(args: &VerifyArgs, report: &Report) {
             }
         }
     }
+}
+
+/// With `--vsa`, the verification summary of `report`: its subjects the
+/// last step's products as the verified link records them (or, for a
+/// failure, the `--vsa-subject` files as they are), the layout (with the
+/// digest of `layout_bytes`) as its policy, the link files verified as its
+/// inputs (digested as they were read), no Build level (a layout is not
+/// SLSA provenance).
+fn write_vsa(
+    args: &VerifyArgs,
+    layout_bytes: &[u8],
+    report: &Report,
+    progress: &Progress,
+    signer: Option<&crate::vsa_args::VsaSigner>,
+) -> Result<()> {
+    let Some(signer) = signer.filter(|_| args.vsa.wanted(report.verified)) else {
+        return Ok(());
+    };
+    let (subjects, inputs) = match report.verified {
+        true => {
+            let read = progress
+                .1
+                .as_ref()
+                .and_then(|d| d.lock().ok().map(|d| d.clone()))
+                .unwrap_or_default();
+            attest::vsa::layout_subjects_and_inputs(report, &args.vsa_subject, &read)
+                .context("no VSA was written")?
+        }
+        // A failed chain verified no product: the artifact that failed is
+        // named, and hashed as it is.
+        false => {
+            if args.vsa_subject.is_empty() {
+                bail!(
+                    "the VSA has no subject: name the artifact that failed with --vsa-subject \
+                     FILE; no VSA was written"
+                );
+            }
+            let subjects = args
+                .vsa_subject
+                .iter()
+                .map(|name| {
+                    let digest = crate::files::hash_artifact(
+                        std::path::Path::new(name),
+                        &[attest::record::HashAlgorithm::Sha256],
+                        "VSA subject",
+                    )?;
+                    Ok(attest::ResourceDescriptor::artifact(name, digest))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            (subjects, Vec::new())
+        }
+    };
+    let summary = crate::vsa_args::Summary {
+        subjects,
+        policy: args
+            .vsa
+            .policy(Some((&args.layout, layout_bytes)), "urn:toto:verify"),
+        inputs,
+        levels: vec![attest::vsa::BUILD_LEVEL_UNEVALUATED.to_owned()],
+        result: match report.verified {
+            true => attest::vsa::VerificationResult::Passed,
+            false => attest::vsa::VerificationResult::Failed,
+        },
+    };
+    args.vsa.write(summary, signer)?;
+    Ok(())
 }

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use attest::predicate::PredicateRequirement;
+use attest::vsa::VSA_PREDICATE_TYPE;
 use keyless::Artifact;
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use crate::bundle_args::BundleArgs;
 use crate::policy_args::ProvenanceArgs;
@@ -27,7 +29,7 @@ pub struct VerifyAttestationArgs {
     #[arg(long, value_name = "FILE")]
     subject: Vec<PathBuf>,
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
-    #[arg(long, value_name = "ALG:HEX")]
+    #[arg(long, visible_alias = "subject-digest", value_name = "ALG:HEX")]
     digest: Vec<String>,
     /// Checks on the verified Statement: TOML, or Rego when named *.rego
     /// (see below).
@@ -53,6 +55,10 @@ pub struct VerifyAttestationArgs {
     artifact: Option<String>,
     #[command(flatten)]
     provenance: ProvenanceArgs,
+    #[command(flatten)]
+    vsa_check: crate::vsa_args::VsaCheckArgs,
+    #[command(flatten)]
+    vsa: crate::vsa_args::VsaArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -111,6 +117,12 @@ returns). Each attestation is verified as the Sigstore bundle v0.3 it stands
 for; a provenance object verifies when one of its attestations passes every
 check. Its "publisher" is not signed and is not used: require the signer with
 --certificate-identity and the GitHub claims flags.
+
+--vsa FILE writes a signed SLSA verification summary of a successful verification
+(docs/vsa.md); --verified-level, --resource-uri, --verifier-id, --policy-uri and
+--policy-digest check one, as slsa-verifier's verify-vsa:
+  toto verify-attestation app.tar.gz --bundle app.vsa.sigstore.json --key verifier.pub \
+    --verified-level SLSA_BUILD_LEVEL_2 --resource-uri app.tar.gz
 
 Exit codes: 0 verified, 1 verification or policy failed, 2 usage or input error.
 
@@ -218,6 +230,8 @@ fn positional(text: &str) -> Result<Positional> {
 
 /// `toto verify-attestation`.
 pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    args.vsa.check()?;
+    let vsa_expected = args.vsa_check.expectations()?;
     if let Some(url) = &args.rekor_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             bail!("--rekor-url {url:?} is not an http(s):// URL");
@@ -231,6 +245,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     args.signer.default_bundle(beside)?;
     let policy = args.signer.policy()?;
     let source = args.provenance.source()?;
+    let mut policy_bytes = None;
     let file = match &args.policy {
         None => FilePolicy {
             requirements: Vec::new(),
@@ -239,9 +254,11 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             source: keyless::provenance::SourcePolicy::default(),
         },
         Some(path) => {
-            let text = crate::files::read_limited(path, keyless::rego::MAX_POLICY_BYTES, "policy")?;
-            let text = String::from_utf8(text)
+            let bytes =
+                crate::files::read_limited(path, keyless::rego::MAX_POLICY_BYTES, "policy")?;
+            let text = String::from_utf8(bytes.clone())
                 .with_context(|| format!("the policy {} is not UTF-8", path.display()))?;
+            policy_bytes = Some(bytes);
             if path.extension().is_some_and(|e| e == "rego") {
                 FilePolicy {
                     requirements: Vec::new(),
@@ -269,8 +286,16 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         (None, None) if !args.signer.github_signer().is_empty() || file.github.is_some() => {
             Some(keyless::policy::GITHUB_DEFAULT_PREDICATE_TYPE.to_owned())
         }
+        (None, None) if !vsa_expected.is_empty() => Some(VSA_PREDICATE_TYPE.to_owned()),
         (None, None) => None,
     };
+    if !vsa_expected.is_empty() && predicate_type.as_deref() != Some(VSA_PREDICATE_TYPE) {
+        bail!(
+            "--verified-level, --resource-uri, --verifier-id, --policy-uri and --policy-digest \
+             check a verification summary (predicate type {VSA_PREDICATE_TYPE}), not {}",
+            predicate_type.as_deref().unwrap_or_default()
+        );
+    }
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
@@ -297,6 +322,12 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         }
         None => {}
     }
+    if subjects.is_empty() && args.vsa.vsa.is_some() {
+        bail!(
+            "--vsa summarizes the verification of an artifact: give the artifact, --subject \
+             or --digest"
+        );
+    }
     if subjects.is_empty() && !args.provenance.no_subject && !crate::verbosity::quiet() {
         eprintln!(
             "{} nothing binds the attestation to an artifact: give the artifact, --subject or \
@@ -305,6 +336,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         );
     }
     let verifier = args.signer.verifier()?;
+    let vsa_signer = args.vsa.signer(args.signer.trust().trust_config())?;
     let npm_publish_key = match &args.npm_publish_key {
         None => None,
         Some(path) => {
@@ -362,6 +394,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 file_github: None,
                 file_source: &no_source,
                 rego: None,
+                vsa: None,
             },
             _ => Checks {
                 policy: &policy,
@@ -375,6 +408,8 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .map(|g| (g, args.signer.names_signer_identity())),
                 file_source: &file.source,
                 rego: file.rego.as_ref(),
+                vsa: (predicate_type.as_deref() == Some(VSA_PREDICATE_TYPE))
+                    .then_some(&vsa_expected),
             },
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
@@ -415,8 +450,57 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 many.join("; ")
             ),
         };
-        report_failure(&args, &why);
+        let vsa = match args.vsa.wanted(false) {
+            false => serde_json::Value::Null,
+            true => {
+                let summary = crate::vsa_args::Summary {
+                    subjects: vsa_subjects(&subjects),
+                    policy: vsa_policy(&args, policy_bytes.as_deref()),
+                    // What was examined: the file, as read.
+                    inputs: vec![crate::vsa_args::described(shown.clone(), &raw)],
+                    levels: Vec::new(),
+                    result: attest::vsa::VerificationResult::Failed,
+                };
+                args.vsa
+                    .write(summary, vsa_signer.as_ref().context("no VSA signer")?)?
+            }
+        };
+        report_failure(&args, &why, vsa);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
+    };
+    let vsa = match args.vsa.wanted(true) {
+        false => serde_json::Value::Null,
+        true => {
+            use keyless::document::Format as F;
+            let inputs = match document.format {
+                // The file is the bundle verified.
+                F::Bundle => vec![crate::vsa_args::described(shown.clone(), &raw)],
+                // Each bundle of the file that passed, by its place.
+                F::JsonLines | F::NpmAttestations => accepted
+                    .iter()
+                    .map(|(entry, _)| {
+                        crate::vsa_args::described(
+                            format!("{shown}#{}", entry.place),
+                            &entry.bundle,
+                        )
+                    })
+                    .collect(),
+                // The bundles were made from the file (a PEP 740 object, a
+                // legacy envelope and its log entry): the file is the input.
+                _ => vec![crate::vsa_args::described(shown.clone(), &raw)],
+            };
+            let hosted = attestation.verified().claims.runner_environment.as_deref()
+                == Some("github-hosted");
+            let summary = crate::vsa_args::Summary {
+                subjects: vsa_subjects(&subjects),
+                policy: vsa_policy(&args, policy_bytes.as_deref()),
+                inputs,
+                levels: vec![attest::vsa::build_level(&statement.predicate_type, hosted).to_owned()],
+                result: attest::vsa::VerificationResult::Passed,
+            };
+            args.vsa
+                .write(summary, vsa_signer.as_ref().context("no VSA signer")?)?
+        }
     };
     let verified_places: Vec<&str> = accepted.iter().map(|(e, _)| e.place.as_str()).collect();
     match args.format {
@@ -436,6 +520,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                     .into_iter()
                     .collect::<std::collections::BTreeMap<_, _>>(),
                 "statement": statement.to_value(),
+                "vsa": vsa,
             })
         ),
         Format::Text if crate::verbosity::quiet() => {}
@@ -470,6 +555,17 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 _ => println!("  signed by:      the managed key"),
             }
             println!("  predicate type: {}", statement.predicate_type);
+            if statement.predicate_type == VSA_PREDICATE_TYPE {
+                if let Ok(vsa) = attest::vsa::VerificationSummary::from_statement(statement) {
+                    println!(
+                        "  summary:        {} by {} for {} ({})",
+                        vsa.verification_result.as_str(),
+                        vsa.verifier.id,
+                        vsa.resource_uri,
+                        vsa.verified_levels.join(", ")
+                    );
+                }
+            }
             for s in &statement.subject {
                 let digests: Vec<String> = s
                     .digest
@@ -512,6 +608,8 @@ struct Checks<'a> {
     file_source: &'a keyless::provenance::SourcePolicy,
     /// Evaluated last, on what every other check accepted.
     rego: Option<&'a keyless::rego::RegoPolicy>,
+    /// What a verification summary must show (with the VSA predicate type).
+    vsa: Option<&'a attest::vsa::VsaExpectations>,
 }
 
 fn check(
@@ -529,6 +627,7 @@ fn check(
         file_github,
         file_source,
         rego,
+        vsa,
     } = *checks;
     let attestation = verifier
         .verify_attestation(bundle, None, policy)
@@ -543,6 +642,11 @@ fn check(
             .context("policy [github]")?;
     }
     keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
+    if let Some(expected) = vsa {
+        attest::vsa::VerificationSummary::from_statement(&statement)
+            .and_then(|summary| expected.check(&summary))
+            .map_err(|e| VerificationFailed(e.to_string()))?;
+    }
     if let Some(rego) = rego {
         rego.evaluate(&attestation)?;
     }
@@ -583,13 +687,51 @@ pub(crate) fn verified_statement(
     })
 }
 
-fn report_failure(args: &VerifyAttestationArgs, why: &str) {
+fn report_failure(args: &VerifyAttestationArgs, why: &str, vsa: serde_json::Value) {
     match args.format {
-        Format::Json => println!("{}", serde_json::json!({"verified": false, "error": why})),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"verified": false, "error": why, "vsa": vsa})
+        ),
         Format::Text => eprintln!(
             "{} {}: {why}",
             crate::style::bad("toto: verification failed:"),
             args.signer.bundle().display()
         ),
     }
+}
+
+/// The artifacts the command bound, as the VSA's subjects.
+fn vsa_subjects(subjects: &[(String, Vec<Artifact<'_>>)]) -> Vec<attest::ResourceDescriptor> {
+    let digest = |alg: &str, bytes: &[u8]| attest::DigestSet::single(alg, &hex::encode(bytes)).ok();
+    subjects
+        .iter()
+        .flat_map(|(_, artifacts)| artifacts)
+        .map(|artifact| match artifact {
+            Artifact::File { path, sha256 } => attest::ResourceDescriptor {
+                name: Some(path.display().to_string().replace('\\', "/")),
+                digest: digest("sha256", sha256),
+                ..Default::default()
+            },
+            Artifact::Sha256(d) => attest::ResourceDescriptor {
+                digest: digest("sha256", d),
+                ..Default::default()
+            },
+            Artifact::Sha512(d) => attest::ResourceDescriptor {
+                digest: digest("sha512", d),
+                ..Default::default()
+            },
+            Artifact::Bytes(bytes) => attest::ResourceDescriptor {
+                digest: digest("sha256", &sha2::Sha256::digest(bytes)),
+                ..Default::default()
+            },
+        })
+        .collect()
+}
+
+/// The policy the VSA names: the policy file (with its digest), else the
+/// command line.
+fn vsa_policy(args: &VerifyAttestationArgs, bytes: Option<&[u8]>) -> attest::ResourceDescriptor {
+    let file = args.policy.as_deref().zip(bytes);
+    args.vsa.policy(file, "urn:toto:verify-attestation")
 }

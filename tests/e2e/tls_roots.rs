@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use p256::pkcs8::EncodePrivateKey;
 
 use crate::common::*;
@@ -23,34 +22,12 @@ struct HttpsServer {
     answered: Arc<AtomicUsize>,
 }
 
-fn pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
-
 fn https_server(dir: &Path, body: String) -> HttpsServer {
-    let now = testbed::now();
-    let ca = testbed::pki::Authority::new(
-        p256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
-        "toto test proxy CA",
-        None,
-        now - 60,
-        now + 3600,
-    )
-    .unwrap();
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let leaf = ca
-        .issue_tls_server(&key, "127.0.0.1".parse().unwrap(), now - 60, now + 3600)
-        .unwrap();
-    let ca_pem = write(&dir.join("ca.pem"), &pem(ca.cert_der()));
+    let LoopbackTls {
+        ca_pem,
+        leaf_der: leaf,
+        key,
+    } = loopback_tls(dir, "toto test proxy CA");
 
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let key_der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();

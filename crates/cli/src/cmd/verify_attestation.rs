@@ -19,16 +19,16 @@ use crate::verdict::{Format, VerificationFailed};
 #[command(after_help = POLICY_HELP)]
 pub struct VerifyAttestationArgs {
     #[command(flatten)]
-    signer: BundleArgs,
+    pub(super) signer: BundleArgs,
     /// Require this predicate type.
     #[arg(long, value_name = "URI")]
     predicate_type: Option<String>,
     /// An artifact that must be a subject (repeatable).
     #[arg(long, value_name = "FILE")]
-    subject: Vec<PathBuf>,
+    pub(super) subject: Vec<PathBuf>,
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
     #[arg(long, value_name = "ALG:HEX")]
-    digest: Vec<String>,
+    pub(super) digest: Vec<String>,
     /// Predicate checks (TOML; see below).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -39,14 +39,19 @@ pub struct VerifyAttestationArgs {
     npm_publish_key: Option<PathBuf>,
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    pub(super) format: Format,
     /// The artifact that must be a subject (as --subject; a `sha256:HEX` or
     /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
-    /// ARTIFACT.sigstore.json.
-    #[arg(value_name = "ARTIFACT")]
-    artifact: Option<String>,
+    /// ARTIFACT.sigstore.json. Or an image, `oci://REGISTRY/REPO:TAG` or
+    /// `@sha256:…`: its attestations are read from the registry (OCI 1.1
+    /// referrers, or the referrers tag schema) and each is verified; exit 0
+    /// when at least one passes every check (docs/oci.md).
+    #[arg(value_name = "ARTIFACT|oci://IMAGE")]
+    pub(super) artifact: Option<String>,
     #[command(flatten)]
-    provenance: ProvenanceArgs,
+    pub(super) provenance: ProvenanceArgs,
+    #[command(flatten)]
+    pub(super) registry: crate::registry_args::RegistryArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -137,10 +142,10 @@ struct SlsaTable {
 
 /// What a policy file asks: predicate requirements, and the checks the
 /// flags also express.
-struct FilePolicy {
-    requirements: Vec<PredicateRequirement>,
-    github: Option<keyless::policy::GitHubSigner>,
-    source: keyless::provenance::SourcePolicy,
+pub(super) struct FilePolicy {
+    pub(super) requirements: Vec<PredicateRequirement>,
+    pub(super) github: Option<keyless::policy::GitHubSigner>,
+    pub(super) source: keyless::provenance::SourcePolicy,
 }
 
 impl PolicyFile {
@@ -208,14 +213,18 @@ fn positional(text: &str) -> Result<Positional> {
     Ok(Positional::File(path))
 }
 
-/// `toto verify-attestation`.
-pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
-    let artifact = args.artifact.as_deref().map(positional).transpose()?;
-    let beside = match &artifact {
-        Some(Positional::File(path)) => Some(path.as_path()),
-        _ => None,
-    };
-    args.signer.default_bundle(beside)?;
+/// The checks every attestation is held to, from the flags and the policy
+/// file: the signer, slsa-verifier's source checks, the policy file's, and
+/// the predicate type.
+pub(super) struct Setup {
+    pub(super) policy: keyless::Policy,
+    pub(super) source: keyless::provenance::SourcePolicy,
+    pub(super) file: FilePolicy,
+    pub(super) predicate_type: Option<String>,
+}
+
+/// [`Setup`] from the arguments.
+pub(super) fn setup(args: &VerifyAttestationArgs) -> Result<Setup> {
     let policy = args.signer.policy()?;
     let source = args.provenance.source()?;
     let file = match &args.policy {
@@ -233,7 +242,6 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot read policy {}", path.display()))?
         }
     };
-    let requirements = &file.requirements;
     // --predicate-type, else cosign's --type, else gh's default when gh's
     // signer checks are asked for (by flags or the policy file).
     let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
@@ -244,6 +252,37 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         }
         (None, None) => None,
     };
+    Ok(Setup {
+        policy,
+        source,
+        file,
+        predicate_type,
+    })
+}
+
+/// `toto verify-attestation`.
+pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    if let Some(text) = args
+        .artifact
+        .as_deref()
+        .filter(|t| oci::Reference::is_image(t))
+    {
+        let image = oci::Reference::parse(text)?;
+        return super::verify_image::run(&args, &image);
+    }
+    let artifact = args.artifact.as_deref().map(positional).transpose()?;
+    let beside = match &artifact {
+        Some(Positional::File(path)) => Some(path.as_path()),
+        _ => None,
+    };
+    args.signer.default_bundle(beside)?;
+    let Setup {
+        policy,
+        source,
+        file,
+        predicate_type,
+    } = setup(&args)?;
+    let requirements = &file.requirements;
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
@@ -453,19 +492,19 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
 /// one bundle: the verified attestation and its Statement, or why not
 /// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
 /// What each bundle is checked for.
-struct Checks<'a> {
-    policy: &'a keyless::Policy,
-    subjects: &'a [(String, Vec<Artifact<'a>>)],
-    predicate_type: Option<&'a str>,
-    requirements: &'a [PredicateRequirement],
-    source: &'a keyless::provenance::SourcePolicy,
+pub(super) struct Checks<'a> {
+    pub(super) policy: &'a keyless::Policy,
+    pub(super) subjects: &'a [(String, Vec<Artifact<'a>>)],
+    pub(super) predicate_type: Option<&'a str>,
+    pub(super) requirements: &'a [PredicateRequirement],
+    pub(super) source: &'a keyless::provenance::SourcePolicy,
     /// The policy file's gh checks, and whether the command line named the
     /// signer's identity.
-    file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
-    file_source: &'a keyless::provenance::SourcePolicy,
+    pub(super) file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
+    pub(super) file_source: &'a keyless::provenance::SourcePolicy,
 }
 
-fn check(
+pub(super) fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
     checks: &Checks<'_>,

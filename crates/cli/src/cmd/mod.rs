@@ -21,7 +21,6 @@ mod trust;
 mod verify;
 mod verify_attestation;
 mod verify_bundle;
-mod verify_image;
 
 /// toto's subcommands.
 #[derive(Debug, Subcommand)]

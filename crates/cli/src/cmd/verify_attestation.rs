@@ -11,6 +11,9 @@ use keyless::Artifact;
 use serde::Deserialize;
 
 use crate::bundle_args::BundleArgs;
+
+/// `verify-attestation oci://…`.
+mod image;
 use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
 
@@ -268,7 +271,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         .filter(|t| oci::Reference::is_image(t))
     {
         let image = oci::Reference::parse(text)?;
-        return super::verify_image::run(&args, &image);
+        return image::run(&args, &image);
     }
     let artifact = args.artifact.as_deref().map(positional).transpose()?;
     let beside = match &artifact {

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use keyless::Artifact;
 
-use super::verify_attestation::{check, Checks, Setup, VerifyAttestationArgs};
+use super::{check, Checks, Setup, VerifyAttestationArgs};
 use crate::verdict::{Format, VerificationFailed};
 
 /// One attestation's outcome.
@@ -38,7 +38,7 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
         source,
         file,
         predicate_type,
-    } = super::verify_attestation::setup(args)?;
+    } = super::setup(args)?;
     let key = match &policy {
         keyless::Policy::Key { pem } => {
             Some(dsse::PublicKey::from_pem(pem.as_bytes(), None).context("cannot load the --key")?)

@@ -226,6 +226,31 @@ pub(super) struct Setup {
     pub(super) predicate_type: Option<String>,
 }
 
+impl Setup {
+    /// The checks of a bundle: `setup`'s (its policy, source policy, file
+    /// policy and predicate type) and `subjects`.
+    pub(super) fn checks<'a>(
+        (policy, source, file, predicate_type): (
+            &'a keyless::Policy,
+            &'a keyless::provenance::SourcePolicy,
+            &'a FilePolicy,
+            Option<&'a str>,
+        ),
+        subjects: &'a [(String, Vec<Artifact<'a>>)],
+        identity_given: bool,
+    ) -> Checks<'a> {
+        Checks {
+            policy,
+            subjects,
+            predicate_type,
+            requirements: &file.requirements,
+            source,
+            file_github: file.github.as_ref().map(|g| (g, identity_given)),
+            file_source: &file.source,
+        }
+    }
+}
+
 /// [`Setup`] from the arguments.
 pub(super) fn setup(args: &VerifyAttestationArgs) -> Result<Setup> {
     let policy = args.signer.policy()?;
@@ -362,18 +387,11 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 file_github: None,
                 file_source: &no_source,
             },
-            _ => Checks {
-                policy: &policy,
-                subjects: &subjects,
-                predicate_type: predicate_type.as_deref(),
-                requirements,
-                source: &source,
-                file_github: file
-                    .github
-                    .as_ref()
-                    .map(|g| (g, args.signer.names_signer_identity())),
-                file_source: &file.source,
-            },
+            _ => Setup::checks(
+                (&policy, &source, &file, predicate_type.as_deref()),
+                &subjects,
+                args.signer.names_signer_identity(),
+            ),
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
             .and_then(|checked| claimed_type_holds(entry, checked));

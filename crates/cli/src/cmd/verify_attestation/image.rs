@@ -64,18 +64,11 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
     let found = oci::referrers::bundles(&registry, &pinned, digest, &referrers);
     let subjects: Vec<(String, Vec<Artifact<'_>>)> =
         vec![(pinned.to_string(), vec![Artifact::Sha256(*digest.bytes())])];
-    let checks = Checks {
-        policy: &policy,
-        subjects: &subjects,
-        predicate_type: predicate_type.as_deref(),
-        requirements: &file.requirements,
-        source: &source,
-        file_github: file
-            .github
-            .as_ref()
-            .map(|g| (g, args.signer.names_signer_identity())),
-        file_source: &file.source,
-    };
+    let checks = Setup::checks(
+        (&policy, &source, &file, predicate_type.as_deref()),
+        &subjects,
+        args.signer.names_signer_identity(),
+    );
     let mut outcomes = Vec::new();
     for one in found {
         let shown = format!("{}@{}", image.name(), one.manifest);

@@ -91,6 +91,14 @@ pub struct Attached {
     pub listed_now: bool,
 }
 
+/// Checks that the registry lets us write to `image`'s repository, before
+/// anything is signed or published to a transparency log: uploads the
+/// empty config blob every attestation manifest names (a no-op when the
+/// registry has it).
+pub fn prepare(registry: &Registry, image: &Reference) -> Result<(), Error> {
+    registry.push_blob(image, model::EMPTY_CONTENT).map(|_| ())
+}
+
 /// Attaches `bundle` (a Sigstore bundle holding a DSSE envelope) to the
 /// image manifest `subject` in `image`'s repository.
 pub fn attach(

@@ -257,6 +257,10 @@ fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitC
         "{image} is {}@{digest}: attesting that manifest digest",
         image.name()
     );
+    // Write access is checked before anything is signed (and, keyless,
+    // published to Rekor).
+    oci::referrers::prepare(&registry, &image)
+        .with_context(|| format!("cannot write to {}", image.name()))?;
     let digests = attest::DigestSet::new(std::collections::BTreeMap::from([(
         "sha256".to_owned(),
         digest.hex(),

@@ -446,3 +446,57 @@ fn bad_image_references_are_input_errors_naming_them() {
         .unwrap();
     expect_error(&out, 2, "oci://ghcr.io/Org/App", "a bad reference");
 }
+
+#[test]
+fn tls_is_verified_against_the_system_roots_without_registry_ca() {
+    let Some(registry) = TestRegistry::start("oci tls roots", true) else {
+        return;
+    };
+    let flags = ["--registry-username", USER, "--registry-password", PASSWORD];
+    let out = verify_key_with(&registry, "app:v1", &flags);
+    expect_error(
+        &out,
+        2,
+        &format!("cannot reach registry {}", registry.host),
+        "a CA the system does not trust",
+    );
+}
+
+#[test]
+fn credentials_come_from_docker_config_auths() {
+    use base64::Engine as _;
+    let Some(registry) = TestRegistry::start("oci docker config", true) else {
+        return;
+    };
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    let docker = registry.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    write(
+        &docker.join("config.json"),
+        &serde_json::json!({"auths": {registry.host.clone(): {"auth": auth}}}).to_string(),
+    );
+    registry.push_image("app:v1", b"layer");
+    let key = registry.path().join("k.pem");
+    generate_key(&key, &[]);
+    let ca = registry.ca.as_ref().unwrap();
+    let verify_with_config = |dir: &Path| {
+        toto()
+            .env("DOCKER_CONFIG", dir)
+            .args(["verify-attestation", &registry.image("app:v1"), "--key"])
+            .arg(registry.path().join("k.pem.pub"))
+            .arg("--registry-ca")
+            .arg(ca)
+            .output()
+            .unwrap()
+    };
+    // Reached and read: the image has no attestation (exit 1), not refused (exit 2).
+    let out = verify_with_config(&docker);
+    expect_error(
+        &out,
+        1,
+        "no Sigstore bundle is attached",
+        "credentials from config.json",
+    );
+    let anonymous = verify_with_config(&registry.path().join("nowhere"));
+    expect_error(&anonymous, 2, "refused access", "no credentials at all");
+}

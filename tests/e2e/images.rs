@@ -196,11 +196,20 @@ fn predicate(dir: &Path) -> PathBuf {
 }
 
 fn attest_with_key(registry: &TestRegistry, key: &Path, image: &str) -> std::process::Output {
+    attest_predicate_with_key(registry, key, image, &predicate(registry.path()))
+}
+
+fn attest_predicate_with_key(
+    registry: &TestRegistry,
+    key: &Path,
+    image: &str,
+    predicate: &Path,
+) -> std::process::Output {
     toto()
         .args(["attest", "--key"])
         .arg(key)
         .args(["--predicate-type", PREDICATE_TYPE, "--predicate"])
-        .arg(predicate(registry.path()))
+        .arg(predicate)
         .args(["--subject", image, "--push"])
         .args(registry.flags())
         .output()
@@ -499,4 +508,39 @@ fn credentials_come_from_docker_config_auths() {
     );
     let anonymous = verify_with_config(&registry.path().join("nowhere"));
     expect_error(&anonymous, 2, "refused access", "no credentials at all");
+}
+
+#[test]
+fn twenty_attestations_are_listed_once_and_fetched_together() {
+    let Some(registry) = TestRegistry::start("oci twenty", false) else {
+        return;
+    };
+    let digest = registry.push_image("app:v1", b"layer");
+    let key = registry.path().join("k.pem");
+    generate_key(&key, &[]);
+    let image = registry.image("app:v1");
+    for i in 0..20 {
+        let predicate = write(&registry.path().join("p.json"), &format!(r#"{{"n":{i}}}"#));
+        let out = attest_predicate_with_key(&registry, &key, &image, &predicate);
+        expect_code(&out, 0, "attest --push");
+    }
+    assert_eq!(registry.tag_schema_entries("app", &digest), 20);
+    let out = verify_with_key(&registry, &registry.path().join("k.pem.pub"), &image);
+    expect_code(&out, 0, "verify 20 attestations");
+    let report = json_of(&out);
+    let attestations = report["attestations"].as_array().unwrap();
+    assert_eq!(attestations.len(), 20);
+    assert!(
+        attestations.iter().all(|a| a["verified"] == true),
+        "{report}"
+    );
+    // Round trips: the token check, the tag, the referrers API (404) and
+    // the tag-schema index, then one request per manifest and per bundle.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(
+        stderr.contains("read 20 referrer(s) (referrers tag schema) and 20 bundle(s)")
+            && stderr.contains(" in 44 HTTP request(s)"),
+        "{stderr}"
+    );
 }

@@ -53,6 +53,7 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
         None => Some(args.signer.verifier()?),
     };
     let registry = args.registry.connect(image)?;
+    let started = std::time::Instant::now();
     let resolved = registry
         .resolve(image)
         .with_context(|| format!("cannot resolve {image}"))?;
@@ -62,6 +63,15 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
     let (listed_by, referrers) = oci::referrers::list(&registry, &pinned, digest)
         .with_context(|| format!("cannot list the attestations of {pinned}"))?;
     let found = oci::referrers::bundles(&registry, &pinned, digest, &referrers);
+    crate::verbosity::info!(
+        "read {} referrer(s) ({}) and {} bundle(s) from {} in {} HTTP request(s), {} ms",
+        referrers.len(),
+        listed_by.name(),
+        found.iter().filter(|f| f.bundle.is_ok()).count(),
+        registry.host(),
+        registry.requests(),
+        started.elapsed().as_millis()
+    );
     let subjects: Vec<(String, Vec<Artifact<'_>>)> =
         vec![(pinned.to_string(), vec![Artifact::Sha256(*digest.bytes())])];
     let checks = Setup::checks(

@@ -544,3 +544,50 @@ fn twenty_attestations_are_listed_once_and_fetched_together() {
         "{stderr}"
     );
 }
+
+#[test]
+fn credentials_come_from_a_docker_credential_helper() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(registry) = TestRegistry::start("oci credential helper", true) else {
+        return;
+    };
+    let bin = registry.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // A helper in docker-credential-helpers' protocol: the server on stdin.
+    let helper = write(
+        &bin.join("docker-credential-toto-test"),
+        &format!(
+            "#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = {host} ] || exit 1\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+            host = registry.host
+        ),
+    );
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docker = registry.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    write(&docker.join("config.json"), r#"{"credsStore":"toto-test"}"#);
+    registry.push_image("app:v1", b"layer");
+    let key = registry.path().join("k.pem");
+    generate_key(&key, &[]);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = toto()
+        .env("DOCKER_CONFIG", &docker)
+        .env("PATH", path)
+        .args(["verify-attestation", &registry.image("app:v1"), "--key"])
+        .arg(registry.path().join("k.pem.pub"))
+        .arg("--registry-ca")
+        .arg(registry.ca.as_ref().unwrap())
+        .output()
+        .unwrap();
+    // Reached and read with the helper's credentials: no attestation (1), not refused (2).
+    expect_error(
+        &out,
+        1,
+        "no Sigstore bundle is attached",
+        "credentials from a helper",
+    );
+}

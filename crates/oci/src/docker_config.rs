@@ -1,7 +1,10 @@
-//! Credentials from a Docker `config.json` (`auths`: base64 `user:password`
-//! under the registry's host, or Docker Hub's `https://index.docker.io/v1/`).
-//! Credential helpers (`credsStore`, `credHelpers`) are not run: toto names
-//! them in the error so the user can pass the credentials another way.
+//! Credentials from a Docker `config.json`: `auths` (base64 `user:password`
+//! under the registry's host, or Docker Hub's `https://index.docker.io/v1/`),
+//! else the credential helper `credHelpers` names for the host or
+//! `credsStore` names for all, run as Docker runs it
+//! (`docker-credential-NAME get`, the server on stdin, JSON with `Username`
+//! and `Secret` on stdout; docker-credential-helpers' protocol). Identity
+//! tokens (`Username` `<token>`) are not supported.
 
 use std::path::Path;
 
@@ -83,18 +86,73 @@ pub fn credentials(path: &Path, host: &str) -> Result<Option<Credentials>, Error
             }));
         }
     }
-    if let Some(helper) = config
+    match config
         .cred_helpers
         .get(host)
         .or(config.creds_store.as_ref())
     {
-        return Err(bad(format!(
-            "credentials for {host} are kept by the credential helper docker-credential-{helper}, \
-             which toto does not run yet: pass --registry-username/--registry-password \
-             (or TOTO_REGISTRY_USERNAME/TOTO_REGISTRY_PASSWORD)"
-        )));
+        Some(helper) => from_helper(helper, keys.first().map_or(host, String::as_str)),
+        None => Ok(None),
     }
-    Ok(None)
+}
+
+/// Runs `docker-credential-<helper> get` for `server`. "Not found" (a
+/// failing helper) is no credentials; the helper's output is bounded and
+/// never shown (it may hold the secret).
+fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, Error> {
+    use std::io::{Read as _, Write as _};
+    let program = format!("docker-credential-{helper}");
+    let bad = |reason: String| Error::Config {
+        what: format!("credential helper {program}"),
+        reason,
+    };
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if helper.is_empty() || !helper.bytes().all(plain) {
+        return Err(bad("the helper's name is not a plain name".into()));
+    }
+    let mut child = std::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| bad(format!("cannot run it: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(server.as_bytes())
+            .map_err(|e| bad(format!("cannot write to it: {e}")))?;
+    }
+    let mut out = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        stdout
+            .take(64 << 10)
+            .read_to_end(&mut out)
+            .map_err(|e| bad(format!("cannot read its answer: {e}")))?;
+    }
+    let status = child.wait().map_err(|e| bad(e.to_string()))?;
+    if !status.success() {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username")]
+        username: String,
+        #[serde(rename = "Secret")]
+        secret: String,
+    }
+    let answer: Answer = serde_json::from_slice(&out)
+        .map_err(|_| bad("its answer is not JSON with Username and Secret".into()))?;
+    if answer.username == "<token>" {
+        return Err(bad(
+            "it holds an identity token, which toto does not exchange: pass \
+             --registry-username/--registry-password"
+                .into(),
+        ));
+    }
+    Ok(Some(Credentials {
+        username: answer.username,
+        password: answer.secret,
+    }))
 }
 
 #[cfg(test)]
@@ -128,10 +186,20 @@ mod tests {
     }
 
     #[test]
-    fn a_credential_helper_is_named_not_run() {
-        let (_d, path) = config(r#"{"credsStore":"desktop"}"#);
+    fn a_missing_credential_helper_is_named() {
+        let (_d, path) = config(r#"{"credsStore":"toto-absent-helper"}"#);
         let err = credentials(&path, "ghcr.io").unwrap_err().to_string();
-        assert!(err.contains("docker-credential-desktop"), "{err}");
+        assert!(
+            err.contains("docker-credential-toto-absent-helper"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_helper_name_with_a_path_is_refused() {
+        let (_d, path) = config(r#"{"credHelpers":{"ghcr.io":"../../bin/sh"}}"#);
+        let err = credentials(&path, "ghcr.io").unwrap_err().to_string();
+        assert!(err.contains("not a plain name"), "{err}");
     }
 
     #[test]

@@ -29,6 +29,10 @@ use crate::model::{Descriptor, MANIFEST_TYPES};
 use crate::reference::{Digest, Reference};
 use crate::Error;
 
+/// Requests in flight at once when fetching many manifests or blobs
+/// (as many as a registry's rate limits comfortably allow).
+pub const CONCURRENCY: usize = 8;
+
 /// Limits on what a registry may send.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -497,24 +501,31 @@ impl Registry {
         self.runtime.block_on(self.blob_async(image, descriptor))
     }
 
-    /// Several blobs, fetched concurrently (the answers in the order asked).
+    /// Several blobs, fetched [`CONCURRENCY`] at a time (the answers in the
+    /// order asked).
     pub fn blobs(
         &self,
         image: &Reference,
         descriptors: &[Descriptor],
     ) -> Vec<Result<Vec<u8>, Error>> {
         self.runtime.block_on(async {
-            let futures = descriptors.iter().map(|d| self.blob_async(image, d));
-            join_all(futures).await
+            let mut out = Vec::with_capacity(descriptors.len());
+            for chunk in descriptors.chunks(CONCURRENCY) {
+                out.extend(join_all(chunk.iter().map(|d| self.blob_async(image, d))).await);
+            }
+            out
         })
     }
 
-    /// Several manifests by digest, fetched concurrently.
+    /// Several manifests by digest, fetched [`CONCURRENCY`] at a time.
     pub fn manifests(&self, image: &Reference, digests: &[Digest]) -> Vec<Result<Resolved, Error>> {
         self.runtime.block_on(async {
             let references: Vec<Reference> = digests.iter().map(|d| image.at_digest(*d)).collect();
-            let futures = references.iter().map(|r| self.resolve_async(r));
-            join_all(futures).await
+            let mut out = Vec::with_capacity(references.len());
+            for chunk in references.chunks(CONCURRENCY) {
+                out.extend(join_all(chunk.iter().map(|r| self.resolve_async(r))).await);
+            }
+            out
         })
     }
 

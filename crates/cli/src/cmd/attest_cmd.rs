@@ -24,7 +24,9 @@ use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
     --predicate prov.json --subject oci://ghcr.io/org/app:v1 --push   # attaches it to the image\n\n\
     Verify with: toto envelope verify --key release.pub dist/app.intoto.jsonl\n\
     or, for bundles: toto verify-attestation --bundle dist/app.tar.gz.sigstore.json \\\n    \
-    --certificate-identity ID --certificate-oidc-issuer URL --subject dist/app.tar.gz")]
+    --certificate-identity ID --certificate-oidc-issuer URL --subject dist/app.tar.gz\n\
+    or, for images: toto verify-attestation oci://ghcr.io/org/app:v1 --key release.pub \\\n    \
+    --predicate-type https://slsa.dev/provenance/v1")]
 pub struct AttestArgs {
     /// The predicate type URI.
     #[arg(long, value_name = "URI")]

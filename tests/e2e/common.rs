@@ -809,3 +809,52 @@ pub fn readme_commands_pass(marker: &str, dir: &Path) -> usize {
     }
     commands.len()
 }
+
+/// DER as PEM under `label` (e.g. `CERTIFICATE`, `PRIVATE KEY`).
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A TLS server certificate for 127.0.0.1 from a throw-away CA named
+/// `ca_name`, valid for the next hour.
+pub struct LoopbackTls {
+    /// The CA certificate, written to `dir/ca.pem`.
+    pub ca_pem: PathBuf,
+    /// The server certificate (DER).
+    pub leaf_der: Vec<u8>,
+    /// The server's key.
+    pub key: p256::ecdsa::SigningKey,
+}
+
+/// A [`LoopbackTls`], its CA written to `dir/ca.pem`.
+pub fn loopback_tls(dir: &Path, ca_name: &str) -> LoopbackTls {
+    let now = testbed::now();
+    let ca = testbed::pki::Authority::new(
+        p256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
+        ca_name,
+        None,
+        now - 60,
+        now + 3600,
+    )
+    .unwrap();
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let leaf_der = ca
+        .issue_tls_server(&key, "127.0.0.1".parse().unwrap(), now - 60, now + 3600)
+        .unwrap();
+    let ca_pem = write(&dir.join("ca.pem"), &pem("CERTIFICATE", ca.cert_der()));
+    LoopbackTls {
+        ca_pem,
+        leaf_der,
+        key,
+    }
+}

@@ -23,20 +23,11 @@ struct HttpsServer {
 }
 
 fn https_server(dir: &Path, body: String) -> HttpsServer {
-    let now = testbed::now();
-    let ca = testbed::pki::Authority::new(
-        p256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
-        "toto test proxy CA",
-        None,
-        now - 60,
-        now + 3600,
-    )
-    .unwrap();
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let leaf = ca
-        .issue_tls_server(&key, "127.0.0.1".parse().unwrap(), now - 60, now + 3600)
-        .unwrap();
-    let ca_pem = write(&dir.join("ca.pem"), &certificate_pem(ca.cert_der()));
+    let LoopbackTls {
+        ca_pem,
+        leaf_der: leaf,
+        key,
+    } = loopback_tls(dir, "toto test proxy CA");
 
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let key_der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();

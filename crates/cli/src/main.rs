@@ -16,6 +16,7 @@ mod link_signing;
 mod policy_args;
 mod progress;
 mod record_state;
+mod registry_args;
 mod style;
 mod trust_roots;
 mod verbosity;

@@ -30,8 +30,39 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
                 return EXIT_FAILED;
             }
         }
+        // A registry that serves content not matching its digest, too
+        // large or malformed fails verification; an unreachable or refusing
+        // one is an input error.
+        if let Some(e) = cause.downcast_ref::<oci::Error>() {
+            if !e.is_input_error() {
+                return EXIT_FAILED;
+            }
+        }
     }
     EXIT_USAGE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_content_that_does_not_hold_up_fails_and_an_unreachable_registry_is_input() {
+        let served = anyhow::Error::new(oci::Error::DigestMismatch {
+            what: "manifest",
+            reference: "oci://r/app:v1".into(),
+            expected: "sha256:aa".into(),
+            found: "sha256:bb".into(),
+        })
+        .context("cannot resolve oci://r/app:v1");
+        assert_eq!(exit_code_for(&served), EXIT_FAILED);
+        let refused = anyhow::Error::new(oci::Error::Unauthorized {
+            registry: "r".into(),
+            repository: "app".into(),
+            status: 401,
+        });
+        assert_eq!(exit_code_for(&refused), EXIT_USAGE);
+    }
 }
 
 /// Output format of commands that report a verdict.

@@ -20,9 +20,13 @@ use attest::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
     --subject a.bin --subject b.bin --key alice.pem --append -o release.intoto.jsonl\n\n\
     toto attest --keyless --predicate-type https://slsa.dev/provenance/v1 --predicate prov.json \\\n    \
     --subject dist/app.tar.gz            # writes dist/app.tar.gz.sigstore.json\n\n\
+    toto attest --key release.pem --predicate-type https://slsa.dev/provenance/v1 \\\n    \
+    --predicate prov.json --subject oci://ghcr.io/org/app:v1 --push   # attaches it to the image\n\n\
     Verify with: toto envelope verify --key release.pub dist/app.intoto.jsonl\n\
     or, for bundles: toto verify-attestation --bundle dist/app.tar.gz.sigstore.json \\\n    \
-    --certificate-identity ID --certificate-oidc-issuer URL --subject dist/app.tar.gz")]
+    --certificate-identity ID --certificate-oidc-issuer URL --subject dist/app.tar.gz\n\
+    or, for images: toto verify-attestation oci://ghcr.io/org/app:v1 --key release.pub \\\n    \
+    --predicate-type https://slsa.dev/provenance/v1")]
 pub struct AttestArgs {
     /// The predicate type URI.
     #[arg(long, value_name = "URI")]
@@ -31,8 +35,17 @@ pub struct AttestArgs {
     #[arg(long, value_name = "FILE")]
     predicate: Option<PathBuf>,
     /// A subject file (repeatable): named by its path, digested with SHA-256.
-    #[arg(long, value_name = "FILE", required = true)]
+    /// Or one image, `oci://REGISTRY/REPO:TAG` (or `@sha256:…`), with --push:
+    /// the tag is resolved to its manifest digest once, the Statement names
+    /// `REGISTRY/REPO` with that digest, and the signed bundle is attached to
+    /// the image as an OCI 1.1 referrer (docs/oci.md).
+    #[arg(long, value_name = "FILE|oci://IMAGE", required = true)]
     subject: Vec<PathBuf>,
+    /// Attach the attestation to the image subject in its registry.
+    #[arg(long)]
+    push: bool,
+    #[command(flatten)]
+    registry: crate::registry_args::RegistryArgs,
     #[command(flatten)]
     signing: crate::keyless_sign::KeysOrKeyless,
     /// Where to write (default: stdout; with --keyless, `<subject>.sigstore.json`).
@@ -54,7 +67,7 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
         bail!("--predicate-type is empty");
     }
     let json_out = args.format == crate::verdict::Format::Json;
-    if json_out && args.output.is_none() && !args.signing.keyless.keyless {
+    if json_out && args.output.is_none() && !args.signing.keyless.keyless && !args.push {
         bail!(
             "--format json reports on stdout, where the envelope would go: name the \
              attestation file with -o FILE"
@@ -68,6 +81,16 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
                 .with_context(|| format!("predicate {} is not JSON", path.display()))?
         }
     };
+    if args
+        .subject
+        .iter()
+        .any(|s| s.to_str().is_some_and(oci::Reference::is_image))
+    {
+        return attest_image(&args, predicate);
+    }
+    if args.push {
+        bail!("--push attaches an attestation to an image: give --subject oci://REGISTRY/REPO:TAG");
+    }
     let mut subjects = Vec::new();
     let mut shown_subjects = Vec::new();
     for path in &args.subject {
@@ -176,6 +199,131 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
                 serde_json::json!({"kind": "key", "keyids": keyids}),
             ))?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A Sigstore bundle v0.3 around a key-signed DSSE envelope: the
+/// verification material is the key's hint (its key id), as cosign
+/// `--new-bundle-format --key` writes; no log entry (toto does not publish
+/// key signatures to Rekor). `toto verify-attestation oci://… --key PUB`
+/// verifies the envelope with the key.
+fn key_bundle(envelope: &dsse::Envelope, keyid: &str) -> Result<Vec<u8>> {
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&envelope.to_json()).context("cannot serialize the envelope")?;
+    let bundle = serde_json::json!({
+        "mediaType": oci::referrers::BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {"publicKey": {"hint": keyid}, "tlogEntries": []},
+        "dsseEnvelope": envelope,
+    });
+    serde_json::to_vec(&bundle).context("cannot serialize the bundle")
+}
+
+/// `toto attest --subject oci://… --push`: resolve, sign, attach.
+fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitCode> {
+    let [one] = args.subject.as_slice() else {
+        bail!("an image is attested on its own: give one --subject oci://REGISTRY/REPO:TAG");
+    };
+    let text = one.to_string_lossy();
+    let image = oci::Reference::parse(&text)?;
+    if !args.push {
+        bail!("--subject {text} is an image: add --push to attach the attestation to it");
+    }
+    if args.output.is_some() {
+        bail!("an image's attestation is attached in the registry (--push); drop -o");
+    }
+    let keyless = &args.signing.keyless;
+    if keyless.keyless && !args.signing.keys.is_empty() {
+        bail!("--keyless signs without a key: drop --key, or drop --keyless");
+    }
+    // Keys are loaded before anything is asked of the registry or signed.
+    let key = if keyless.keyless {
+        None
+    } else {
+        let mut keys = crate::keys::SigningKeys {
+            keys: args.signing.keys.clone(),
+            password: args.signing.password.clone(),
+        }
+        .load()?;
+        if keys.len() != 1 {
+            bail!("an image attestation is a bundle signed by one key: give one --key");
+        }
+        keys.pop()
+    };
+    let registry = args.registry.connect(&image)?;
+    let resolved = registry
+        .resolve(&image)
+        .with_context(|| format!("cannot resolve {image}"))?;
+    let digest = resolved.descriptor.sha256(&image.to_string())?;
+    crate::verbosity::info!(
+        "{image} is {}@{digest}: attesting that manifest digest",
+        image.name()
+    );
+    // Write access is checked before anything is signed (and, keyless,
+    // published to Rekor).
+    oci::referrers::prepare(&registry, &image)
+        .with_context(|| format!("cannot write to {}", image.name()))?;
+    let digests = attest::DigestSet::new(std::collections::BTreeMap::from([(
+        "sha256".to_owned(),
+        digest.hex(),
+    )]))?;
+    let subject = ResourceDescriptor::artifact(&image.name(), digests);
+    let statement = Statement::new(vec![subject], &args.predicate_type, predicate).into_value();
+    let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
+    let (bundle, signer) = match &key {
+        None => {
+            let token = keyless.token()?;
+            let signer = keyless.signer(&token)?;
+            let signed = signer
+                .sign_dsse(PAYLOAD_TYPE, &payload)
+                .map_err(crate::keyless_sign::cli_error)?;
+            let shown = serde_json::json!({
+                "kind": "keyless",
+                "identity": signer.identity(),
+                "issuer": signer.issuer(),
+                "log_index": signed.log_index,
+            });
+            (signed.json.into_bytes(), shown)
+        }
+        Some(key) => {
+            let envelope =
+                dsse::Envelope::sign(PAYLOAD_TYPE, payload, &[key as &dyn dsse::KeyedSigner])?;
+            let keyid = key.keyid().to_string();
+            (
+                key_bundle(&envelope, &keyid)?,
+                serde_json::json!({"kind": "key", "keyids": [keyid]}),
+            )
+        }
+    };
+    let attached = oci::referrers::attach(
+        &registry,
+        &image,
+        &resolved.descriptor,
+        &bundle,
+        &args.predicate_type,
+    )
+    .with_context(|| format!("cannot attach the attestation to {}@{digest}", image.name()))?;
+    crate::verbosity::info!(
+        "attached attestation {} to {}@{digest} ({}{})",
+        attached.descriptor.digest,
+        image.name(),
+        attached.source.name(),
+        if attached.listed_now {
+            ""
+        } else {
+            "; it was attached already"
+        }
+    );
+    if args.format == crate::verdict::Format::Json {
+        crate::verdict::print_json(&serde_json::json!({
+            "image": image.to_string(),
+            "subject": {"name": image.name(), "digest": {"sha256": digest.hex()}},
+            "attestation": attached.descriptor.digest,
+            "listed_by": attached.source.name(),
+            "already_attached": !attached.listed_now,
+            "predicate_type": args.predicate_type,
+            "signer": signer,
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use crate::bundle_args::BundleArgs;
+
+/// `verify-attestation oci://…`.
+mod image;
 use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
 
@@ -21,16 +24,16 @@ use crate::verdict::{Format, VerificationFailed};
 #[command(after_help = POLICY_HELP)]
 pub struct VerifyAttestationArgs {
     #[command(flatten)]
-    signer: BundleArgs,
+    pub(super) signer: BundleArgs,
     /// Require this predicate type.
     #[arg(long, value_name = "URI")]
     predicate_type: Option<String>,
     /// An artifact that must be a subject (repeatable).
     #[arg(long, value_name = "FILE")]
-    subject: Vec<PathBuf>,
+    pub(super) subject: Vec<PathBuf>,
     /// A digest that must be a subject, `sha256:HEX` or `sha512:HEX` (repeatable).
     #[arg(long, visible_alias = "subject-digest", value_name = "ALG:HEX")]
-    digest: Vec<String>,
+    pub(super) digest: Vec<String>,
     /// Checks on the verified Statement: TOML, or Rego when named *.rego
     /// (see below).
     #[arg(long, value_name = "FILE")]
@@ -47,18 +50,23 @@ pub struct VerifyAttestationArgs {
     rekor_url: Option<String>,
     /// Output: a summary, or the verified Statement and signer as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    pub(super) format: Format,
     /// The artifact that must be a subject (as --subject; a `sha256:HEX` or
     /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
-    /// ARTIFACT.sigstore.json.
-    #[arg(value_name = "ARTIFACT")]
-    artifact: Option<String>,
+    /// ARTIFACT.sigstore.json. Or an image, `oci://REGISTRY/REPO:TAG` or
+    /// `@sha256:…`: its attestations are read from the registry (OCI 1.1
+    /// referrers, or the referrers tag schema) and each is verified; exit 0
+    /// when at least one passes every check (docs/oci.md).
+    #[arg(value_name = "ARTIFACT|oci://IMAGE")]
+    pub(super) artifact: Option<String>,
     #[command(flatten)]
-    provenance: ProvenanceArgs,
+    pub(super) provenance: ProvenanceArgs,
     #[command(flatten)]
-    vsa_check: crate::vsa_args::VsaCheckArgs,
+    pub(super) vsa_check: crate::vsa_args::VsaCheckArgs,
     #[command(flatten)]
-    vsa: crate::vsa_args::VsaArgs,
+    pub(super) vsa: crate::vsa_args::VsaArgs,
+    #[command(flatten)]
+    pub(super) registry: crate::registry_args::RegistryArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -163,12 +171,12 @@ struct GitHubTable {
 
 /// What a policy file asks: predicate requirements, and the checks the
 /// flags also express.
-struct FilePolicy {
-    requirements: Vec<PredicateRequirement>,
+pub(super) struct FilePolicy {
+    pub(super) requirements: Vec<PredicateRequirement>,
     /// A Rego policy (`--policy FILE.rego`).
-    rego: Option<keyless::rego::RegoPolicy>,
-    github: Option<keyless::policy::GitHubSigner>,
-    source: keyless::provenance::SourcePolicy,
+    pub(super) rego: Option<keyless::rego::RegoPolicy>,
+    pub(super) github: Option<keyless::policy::GitHubSigner>,
+    pub(super) source: keyless::provenance::SourcePolicy,
 }
 
 impl PolicyFile {
@@ -228,21 +236,46 @@ fn positional(text: &str) -> Result<Positional> {
     Ok(Positional::File(path))
 }
 
-/// `toto verify-attestation`.
-pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
-    args.vsa.check()?;
-    let vsa_expected = args.vsa_check.expectations()?;
-    if let Some(url) = &args.rekor_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            bail!("--rekor-url {url:?} is not an http(s):// URL");
+/// The checks every attestation is held to, from the flags and the policy
+/// file: the signer, slsa-verifier's source checks, the policy file's, and
+/// the predicate type.
+pub(super) struct Setup {
+    pub(super) policy: keyless::Policy,
+    pub(super) source: keyless::provenance::SourcePolicy,
+    pub(super) file: FilePolicy,
+    pub(super) predicate_type: Option<String>,
+    /// What a verification summary must show (`--verified-level`, …).
+    pub(super) vsa_expected: attest::vsa::VsaExpectations,
+    /// The policy file's bytes, as read (a VSA names their digest).
+    pub(super) policy_bytes: Option<Vec<u8>>,
+}
+
+impl Setup {
+    /// The checks of a bundle: `setup`'s (its policy, source policy, file
+    /// policy and predicate type) and `subjects`.
+    pub(super) fn checks<'a>(
+        &'a self,
+        subjects: &'a [(String, Vec<Artifact<'a>>)],
+        identity_given: bool,
+    ) -> Checks<'a> {
+        let predicate_type = self.predicate_type.as_deref();
+        Checks {
+            policy: &self.policy,
+            subjects,
+            predicate_type,
+            requirements: &self.file.requirements,
+            source: &self.source,
+            file_github: self.file.github.as_ref().map(|g| (g, identity_given)),
+            file_source: &self.file.source,
+            rego: self.file.rego.as_ref(),
+            vsa: (predicate_type == Some(VSA_PREDICATE_TYPE)).then_some(&self.vsa_expected),
         }
     }
-    let artifact = args.artifact.as_deref().map(positional).transpose()?;
-    let beside = match &artifact {
-        Some(Positional::File(path)) => Some(path.as_path()),
-        _ => None,
-    };
-    args.signer.default_bundle(beside)?;
+}
+
+/// [`Setup`] from the arguments.
+pub(super) fn setup(args: &VerifyAttestationArgs) -> Result<Setup> {
+    let vsa_expected = args.vsa_check.expectations()?;
     let policy = args.signer.policy()?;
     let source = args.provenance.source()?;
     let mut policy_bytes = None;
@@ -277,7 +310,6 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             }
         }
     };
-    let requirements = &file.requirements;
     // --predicate-type, else cosign's --type, else gh's default when gh's
     // signer checks are asked for (by flags or the policy file).
     let predicate_type = match (&args.predicate_type, args.provenance.predicate_type()?) {
@@ -296,6 +328,42 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             predicate_type.as_deref().unwrap_or_default()
         );
     }
+    Ok(Setup {
+        policy,
+        source,
+        file,
+        predicate_type,
+        vsa_expected,
+        policy_bytes,
+    })
+}
+
+/// `toto verify-attestation`.
+pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
+    args.vsa.check()?;
+    if let Some(url) = &args.rekor_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("--rekor-url {url:?} is not an http(s):// URL");
+        }
+    }
+    if let Some(text) = args
+        .artifact
+        .as_deref()
+        .filter(|t| oci::Reference::is_image(t))
+    {
+        let image = oci::Reference::parse(text)?;
+        return image::run(&args, &image);
+    }
+    let artifact = args.artifact.as_deref().map(positional).transpose()?;
+    let beside = match &artifact {
+        Some(Positional::File(path)) => Some(path.as_path()),
+        _ => None,
+    };
+    args.signer.default_bundle(beside)?;
+    let setup = setup(&args)?;
+    let Setup {
+        file, policy_bytes, ..
+    } = &setup;
     // Each subject file hashed once, streaming: the verifier reads it again
     // only when the Statement names it by another digest (`Artifact::File`).
     let mut subjects: Vec<(String, Vec<Artifact<'_>>)> = Vec::new();
@@ -396,21 +464,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
                 rego: None,
                 vsa: None,
             },
-            _ => Checks {
-                policy: &policy,
-                subjects: &subjects,
-                predicate_type: predicate_type.as_deref(),
-                requirements,
-                source: &source,
-                file_github: file
-                    .github
-                    .as_ref()
-                    .map(|g| (g, args.signer.names_signer_identity())),
-                file_source: &file.source,
-                rego: file.rego.as_ref(),
-                vsa: (predicate_type.as_deref() == Some(VSA_PREDICATE_TYPE))
-                    .then_some(&vsa_expected),
-            },
+            _ => setup.checks(&subjects, args.signer.names_signer_identity()),
         };
         let outcome = check(&verifier, &entry.bundle, &checks, &shown)
             .and_then(|checked| claimed_type_holds(entry, checked));
@@ -581,10 +635,10 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
             if let Some(rego) = &file.rego {
                 println!("  policy:         {} allows", rego.name());
             }
-            if !requirements.is_empty() {
+            if !file.requirements.is_empty() {
                 println!(
                     "  policy:         {} requirement(s) hold",
-                    requirements.len()
+                    file.requirements.len()
                 );
             }
         }
@@ -596,23 +650,23 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
 /// one bundle: the verified attestation and its Statement, or why not
 /// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
 /// What each bundle is checked for.
-struct Checks<'a> {
-    policy: &'a keyless::Policy,
-    subjects: &'a [(String, Vec<Artifact<'a>>)],
-    predicate_type: Option<&'a str>,
-    requirements: &'a [PredicateRequirement],
-    source: &'a keyless::provenance::SourcePolicy,
+pub(super) struct Checks<'a> {
+    pub(super) policy: &'a keyless::Policy,
+    pub(super) subjects: &'a [(String, Vec<Artifact<'a>>)],
+    pub(super) predicate_type: Option<&'a str>,
+    pub(super) requirements: &'a [PredicateRequirement],
+    pub(super) source: &'a keyless::provenance::SourcePolicy,
     /// The policy file's gh checks, and whether the command line named the
     /// signer's identity.
-    file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
-    file_source: &'a keyless::provenance::SourcePolicy,
+    pub(super) file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
+    pub(super) file_source: &'a keyless::provenance::SourcePolicy,
     /// Evaluated last, on what every other check accepted.
-    rego: Option<&'a keyless::rego::RegoPolicy>,
+    pub(super) rego: Option<&'a keyless::rego::RegoPolicy>,
     /// What a verification summary must show (with the VSA predicate type).
-    vsa: Option<&'a attest::vsa::VsaExpectations>,
+    pub(super) vsa: Option<&'a attest::vsa::VsaExpectations>,
 }
 
-fn check(
+pub(super) fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
     checks: &Checks<'_>,

@@ -106,6 +106,19 @@ fn malformed(reason: String) -> Error {
     crate::error::malformed(WHAT, reason)
 }
 
+/// The object `key` of `object` (`at`), holding no field but `known`, and
+/// where it is (`at.key`).
+fn member<'a>(
+    object: &'a Map<String, Value>,
+    at: &str,
+    key: &str,
+    known: &[&str],
+) -> Result<(&'a Map<String, Value>, String), Error> {
+    let member_at = format!("{at}.{key}");
+    let member = known_object(WHAT, field(object, at, key)?, &member_at, known)?;
+    Ok((member, member_at))
+}
+
 fn field<'a>(object: &'a Map<String, Value>, at: &str, key: &str) -> Result<&'a Value, Error> {
     object
         .get(key)
@@ -202,11 +215,10 @@ fn attestation(top: &Map<String, Value>, at: &str) -> Result<Vec<u8>, Error> {
         &["version", "verification_material", "envelope"],
     )?;
     version_one(top, at)?;
-    let material_at = format!("{at}.verification_material");
-    let material = known_object(
-        WHAT,
-        field(top, at, "verification_material")?,
-        &material_at,
+    let (material, material_at) = member(
+        top,
+        at,
+        "verification_material",
         &["certificate", "transparency_entries"],
     )?;
     let certificate = base64_field(material, &material_at, "certificate")?;
@@ -224,13 +236,7 @@ fn attestation(top: &Map<String, Value>, at: &str) -> Result<Vec<u8>, Error> {
     let entry = entries
         .first()
         .ok_or_else(|| malformed(format!("{material_at}.transparency_entries is empty")))?;
-    let envelope_at = format!("{at}.envelope");
-    let envelope = known_object(
-        WHAT,
-        field(top, at, "envelope")?,
-        &envelope_at,
-        &["statement", "signature"],
-    )?;
+    let (envelope, envelope_at) = member(top, at, "envelope", &["statement", "signature"])?;
     let statement = base64_field(envelope, &envelope_at, "statement")?;
     let signature = base64_field(envelope, &envelope_at, "signature")?;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 /// `../shared` beside the repository (or `TOTO_SHARED`),
 /// `../shared/vectors/intoto/<rel>`, and the Python peers (`TOTO_PYTHON`).
-pub use testkit::{python, shared, vector};
+pub use testkit::{certificate_pem, python, shared, token, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {
@@ -155,28 +155,9 @@ pub fn write(path: &Path, text: &str) -> PathBuf {
     path.to_owned()
 }
 
-/// `der` as a PEM certificate (64-column lines, a final newline).
-pub fn certificate_pem(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
-
 /// A loopback testbed keeping its state in `dir/testbed`.
 pub fn start_testbed(dir: &Path) -> testbed::Testbed {
-    testbed::Testbed::start(&testbed::Config {
-        dir: dir.join("testbed"),
-        port: 0,
-    })
-    .unwrap()
+    testkit::testbed(&dir.join("testbed"))
 }
 
 /// A fresh temporary directory and a loopback testbed keeping its state
@@ -202,15 +183,6 @@ pub fn forge_testbed(
     let path = dir.path().join("app.tar.gz");
     std::fs::write(&path, artifact).unwrap();
     (dir, tb, forge, path)
-}
-
-/// An OIDC token of the testbed's issuer for `identity`.
-pub fn token(tb: &testbed::Testbed, identity: &str) -> String {
-    tb.token(&testbed::TokenRequest {
-        identity: identity.into(),
-        ..Default::default()
-    })
-    .unwrap()
 }
 
 /// The testbed's default faults (none) with `set` applied.

@@ -24,20 +24,7 @@ fn legacy_envelope(tb: &testbed::Testbed, identity: &str, subject: &Path, out: &
         &bundle_path,
     );
     let bundle: Value = serde_json::from_slice(&std::fs::read(&bundle_path).unwrap()).unwrap();
-    let leaf = base64::engine::general_purpose::STANDARD
-        .decode(
-            bundle["verificationMaterial"]["certificate"]["rawBytes"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
-    let pem = certificate_pem(&leaf);
-    let envelope = &bundle["dsseEnvelope"];
-    let legacy = json!({
-        "payloadType": envelope["payloadType"],
-        "payload": envelope["payload"],
-        "signatures": [{"keyid": "", "sig": envelope["signatures"][0]["sig"], "cert": pem}],
-    });
+    let legacy = testkit::legacy_envelope(&bundle);
     std::fs::write(out, format!("{legacy}\n")).unwrap();
     legacy
 }

@@ -833,27 +833,26 @@ where
     make(key).verify(msg, &sig).is_ok()
 }
 
-fn p256_verify<D: sha2::Digest>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    use signature::hazmat::PrehashVerifier as _;
-    let (Ok(key), Ok(sig)) = (
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(key),
-        p256::ecdsa::Signature::from_der(sig),
-    ) else {
-        return false;
+/// `$name::<D>`: a DER ECDSA signature by the SEC1 point `key` of the
+/// curve crate `$curve`, over `msg` hashed with `D` (X.509 pairs a curve
+/// with any SHA-2, so the digest is not the curve's own).
+macro_rules! ecdsa_prehash_verify {
+    ($name:ident, $curve:ident) => {
+        fn $name<D: sha2::Digest>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+            use signature::hazmat::PrehashVerifier as _;
+            let (Ok(key), Ok(sig)) = (
+                $curve::ecdsa::VerifyingKey::from_sec1_bytes(key),
+                $curve::ecdsa::Signature::from_der(sig),
+            ) else {
+                return false;
+            };
+            key.verify_prehash(&D::digest(msg), &sig).is_ok()
+        }
     };
-    key.verify_prehash(&D::digest(msg), &sig).is_ok()
 }
 
-fn p384_verify<D: sha2::Digest>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    use signature::hazmat::PrehashVerifier as _;
-    let (Ok(key), Ok(sig)) = (
-        p384::ecdsa::VerifyingKey::from_sec1_bytes(key),
-        p384::ecdsa::Signature::from_der(sig),
-    ) else {
-        return false;
-    };
-    key.verify_prehash(&D::digest(msg), &sig).is_ok()
-}
+ecdsa_prehash_verify!(p256_verify, p256);
+ecdsa_prehash_verify!(p384_verify, p384);
 
 fn p521_verify(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
     use signature::Verifier as _;
@@ -908,6 +907,18 @@ pub(crate) mod tests {
             &cas(&[golang("example.com.intermediate.cert.pem")]),
         )
         .unwrap()
+    }
+
+    /// A constraint any certificate meets: only its chain is checked.
+    fn any() -> [CertConstraint; 1] {
+        [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])]
+    }
+
+    /// Why in-toto-golang's test CAs refuse the fixture `leaf` (under
+    /// [`any`] constraint).
+    fn golang_refusal(leaf: &str) -> CertRefusal {
+        let leaf = LeafCert::from_pem(&fixture(leaf)).unwrap();
+        golang_trust().check("s", &any(), &leaf, NOW).unwrap_err()
     }
 
     fn strings(values: &[&str]) -> Vec<String> {
@@ -1066,7 +1077,7 @@ pub(crate) mod tests {
         let leaf = LeafCert::from_pem(&golang("example.com.write-code.cert.pem")).unwrap();
         let roots = cas(&[golang("root.cert.pem")]);
         let intermediates = cas(&[golang("example.com.intermediate.cert.pem")]);
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
+        let any = any();
         let check = |roots, intermediates| {
             CertTrust::new(roots, intermediates)
                 .unwrap()
@@ -1087,13 +1098,11 @@ pub(crate) mod tests {
 
     #[test]
     fn an_expired_certificate_does_not_chain() {
-        let leaf = LeafCert::from_pem(&fixture("expired.cert.pem")).unwrap();
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
-        let refusal = golang_trust().check("s", &any, &leaf, NOW).unwrap_err();
+        let refusal = golang_refusal("expired.cert.pem");
         assert!(refusal.to_string().contains("expired"), "{refusal}");
         // The same certificate the day it was issued.
         let issued = LeafCert::from_pem(&fixture("step1.cert.pem")).unwrap();
-        golang_trust().check("s", &any, &issued, NOW).unwrap();
+        golang_trust().check("s", &any(), &issued, NOW).unwrap();
     }
 
     /// A root expired while the certificates under it are still valid
@@ -1102,7 +1111,7 @@ pub(crate) mod tests {
     #[test]
     fn a_root_outside_its_validity_is_no_root() {
         let leaf = LeafCert::from_pem(&fixture("under-short-root.cert.pem")).unwrap();
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
+        let any = any();
         let trust =
             CertTrust::new(&cas(&[fixture("short-root.cert.pem")]), &BTreeMap::new()).unwrap();
         let refusal = trust.check("s", &any, &leaf, NOW).unwrap_err();
@@ -1113,9 +1122,7 @@ pub(crate) mod tests {
     /// does not chain.
     #[test]
     fn a_certificate_of_a_look_alike_root_does_not_chain() {
-        let leaf = LeafCert::from_pem(&fixture("untrusted.cert.pem")).unwrap();
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
-        let refusal = golang_trust().check("s", &any, &leaf, NOW).unwrap_err();
+        let refusal = golang_refusal("untrusted.cert.pem");
         assert!(
             matches!(refusal, CertRefusal::Chain { .. })
                 && refusal.to_string().contains("does not verify"),
@@ -1127,16 +1134,15 @@ pub(crate) mod tests {
             &BTreeMap::new(),
         )
         .unwrap();
-        trust.check("s", &any, &leaf, NOW).unwrap();
+        let leaf = LeafCert::from_pem(&fixture("untrusted.cert.pem")).unwrap();
+        trust.check("s", &any(), &leaf, NOW).unwrap();
     }
 
     /// Go's `x509.Verify` asks for server authentication by default: a
     /// code-signing-only certificate does not chain there, nor here.
     #[test]
     fn extended_key_usage_is_go_default() {
-        let leaf = LeafCert::from_pem(&fixture("codesign.cert.pem")).unwrap();
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
-        let refusal = golang_trust().check("s", &any, &leaf, NOW).unwrap_err();
+        let refusal = golang_refusal("codesign.cert.pem");
         assert!(
             refusal.to_string().contains("extended key usage"),
             "{refusal}"
@@ -1176,7 +1182,7 @@ pub(crate) mod tests {
     #[test]
     fn no_certificate_chains_without_cas() {
         let trust = CertTrust::new(&BTreeMap::new(), &BTreeMap::new()).unwrap();
-        let any = [constraint("*", &["*"], &["*"], &["*"], &["*"], &["*"])];
+        let any = any();
         for pem in [
             golang("example.com.write-code.cert.pem"),
             golang("root.cert.pem"),

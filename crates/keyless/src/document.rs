@@ -31,6 +31,7 @@
 use serde_json::{Map, Value};
 
 use crate::bundle::{Error, MAX_BUNDLE_BYTES};
+use crate::error::malformed;
 use crate::pep740;
 
 /// Most bundles read from one file (JSON Lines, npm document).
@@ -96,21 +97,41 @@ pub struct Document {
     pub entries: Vec<Entry>,
 }
 
-fn malformed(what: &'static str, reason: String) -> Error {
-    Error::Malformed { what, reason }
+/// `value` as a JSON object holding no field but `known`; `at` names it in
+/// the messages (the malformed `what`).
+pub(crate) fn known_object<'a>(
+    what: &'static str,
+    value: &'a Value,
+    at: &str,
+    known: &[&str],
+) -> Result<&'a Map<String, Value>, Error> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| malformed(what, format!("{at} is not an object")))?;
+    known_fields(what, object, at, known)?;
+    Ok(object)
+}
+
+/// Refuses a field of `object` (`at`, in the malformed `what`) not in
+/// `known`.
+pub(crate) fn known_fields(
+    what: &'static str,
+    object: &Map<String, Value>,
+    at: &str,
+    known: &[&str],
+) -> Result<(), Error> {
+    match object.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(malformed(
+            what,
+            format!("{at} has an unknown field {unknown:?}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads `bytes` as one of the formats above.
 pub fn read(bytes: &[u8]) -> Result<Document, Error> {
-    if bytes.len() > MAX_BUNDLE_BYTES {
-        return Err(malformed(
-            "bundle file",
-            format!(
-                "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
-                bytes.len()
-            ),
-        ));
-    }
+    crate::error::at_most("bundle file", bytes.len(), "bytes", MAX_BUNDLE_BYTES)?;
     match dsse::cjson::parse_strict(bytes) {
         Ok(value) => read_value(bytes, &value),
         Err(whole) => read_lines(bytes).map_err(|lines| match lines {
@@ -230,8 +251,7 @@ fn not_a_bundle(object: &Map<String, Value>) -> Error {
              .intoto.jsonl holds): its signature carries a certificate, but its transparency \
              log entry is only in Rekor, not in the file, so it cannot be verified offline; \
              give --rekor-url URL (e.g. https://rekor.sigstore.dev) to look the entry up, or use \
-             a Sigstore bundle of the same attestation"
-                .into(),
+             a Sigstore bundle of the same attestation",
         );
     }
     let keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
@@ -265,34 +285,15 @@ fn npm(object: &Map<String, Value>) -> Result<Document, Error> {
     let list = object
         .get("attestations")
         .and_then(Value::as_array)
-        .ok_or_else(|| malformed(WHAT, "attestations is not an array".into()))?;
+        .ok_or_else(|| malformed(WHAT, "attestations is not an array"))?;
     if list.is_empty() {
-        return Err(malformed(WHAT, "no attestations".into()));
+        return Err(malformed(WHAT, "no attestations"));
     }
-    if list.len() > MAX_ENTRIES {
-        return Err(malformed(
-            WHAT,
-            format!(
-                "{} attestations, over the limit of {MAX_ENTRIES}",
-                list.len()
-            ),
-        ));
-    }
+    crate::error::at_most(WHAT, list.len(), "attestations", MAX_ENTRIES)?;
     let mut entries = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let at = format!("attestation {}", i + 1);
-        let item = item
-            .as_object()
-            .ok_or_else(|| malformed(WHAT, format!("{at} is not an object")))?;
-        if let Some(unknown) = item
-            .keys()
-            .find(|k| *k != "predicateType" && *k != "bundle")
-        {
-            return Err(malformed(
-                WHAT,
-                format!("{at} has an unknown field {unknown:?}"),
-            ));
-        }
+        let item = known_object(WHAT, item, &at, &["predicateType", "bundle"])?;
         let predicate_type = item
             .get("predicateType")
             .and_then(Value::as_str)
@@ -497,7 +498,7 @@ mod tests {
 
     #[test]
     fn what_is_not_one_bundle_is_explained_by_its_format() {
-        let original = || malformed("bundle", "the reader's reason".into());
+        let original = || malformed("bundle", "the reader's reason");
         let said = |bytes: &[u8]| match explain(bytes, original()) {
             Error::Malformed { reason, .. } => reason,
             other => panic!("{other:?}"),

@@ -153,3 +153,20 @@ pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Error 
         reason: reason.into(),
     }
 }
+
+/// [`Error::Malformed`] when `what` holds `count` `items` (bytes,
+/// timestamps, attestations), more than `limit`.
+pub(crate) fn at_most(
+    what: &'static str,
+    count: usize,
+    items: &str,
+    limit: usize,
+) -> Result<(), Error> {
+    if count > limit {
+        return Err(malformed(
+            what,
+            format!("{count} {items}, over the limit of {limit}"),
+        ));
+    }
+    Ok(())
+}

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::document::{Document, Entry, Format};
+use crate::document::{known_object, Document, Entry, Format};
 use crate::error::{malformed, service_error, Error};
 use crate::http::Http;
 
@@ -68,23 +68,15 @@ fn b64_field(object: &Map<String, Value>, key: &str) -> Result<Vec<u8>, Error> {
 /// Reads a legacy envelope: one DSSE envelope (the file's one line) with
 /// exactly one signature, which carries a certificate.
 pub fn read(bytes: &[u8]) -> Result<LegacyEnvelope, Error> {
-    if bytes.len() > crate::MAX_BUNDLE_BYTES {
-        return Err(malformed(
-            WHAT,
-            format!("{} bytes, over the limit", bytes.len()),
-        ));
-    }
+    crate::error::at_most(WHAT, bytes.len(), "bytes", crate::MAX_BUNDLE_BYTES)?;
     let value = dsse::cjson::parse_strict(bytes.trim_ascii())
         .map_err(|e| malformed(WHAT, format!("not one JSON object: {e}")))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| malformed(WHAT, "not a JSON object"))?;
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !["payloadType", "payload", "signatures"].contains(&k.as_str()))
-    {
-        return Err(malformed(WHAT, format!("unknown field {unknown:?}")));
-    }
+    let object = known_object(
+        WHAT,
+        &value,
+        "the envelope",
+        &["payloadType", "payload", "signatures"],
+    )?;
     let payload_type = object
         .get("payloadType")
         .and_then(Value::as_str)
@@ -102,18 +94,7 @@ pub fn read(bytes: &[u8]) -> Result<LegacyEnvelope, Error> {
             "expected exactly one signature (a Sigstore bundle carries one)",
         ));
     };
-    let signature = signature
-        .as_object()
-        .ok_or_else(|| malformed(WHAT, "the signature is not an object"))?;
-    if let Some(unknown) = signature
-        .keys()
-        .find(|k| !["keyid", "sig", "cert"].contains(&k.as_str()))
-    {
-        return Err(malformed(
-            WHAT,
-            format!("the signature has an unknown field {unknown:?}"),
-        ));
-    }
+    let signature = known_object(WHAT, signature, "the signature", &["keyid", "sig", "cert"])?;
     let sig = b64_field(signature, "sig")?;
     let keyid = match signature.get("keyid") {
         None => None,

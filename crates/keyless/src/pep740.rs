@@ -37,6 +37,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::bundle::{Error, MAX_BUNDLE_BYTES};
+use crate::document::{known_fields, known_object};
 
 /// Most attestations read from one provenance object.
 pub const MAX_ATTESTATIONS: usize = 64;
@@ -82,12 +83,7 @@ pub fn detect(json: &[u8]) -> Option<Shape> {
 /// Converts a PEP 740 attestation object or provenance object into one
 /// Sigstore bundle v0.3 (JSON bytes) per attestation, in document order.
 pub fn to_bundles(json: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
-    if json.len() > MAX_BUNDLE_BYTES {
-        return Err(malformed(format!(
-            "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
-            json.len()
-        )));
-    }
+    crate::error::at_most(WHAT, json.len(), "bytes", MAX_BUNDLE_BYTES)?;
     let value = dsse::cjson::parse_strict(json).map_err(|e| {
         malformed(match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
@@ -104,31 +100,23 @@ pub fn to_bundles(json: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     }
 }
 
+const WHAT: &str = "PEP 740 attestation";
+
 fn malformed(reason: String) -> Error {
-    Error::Malformed {
-        what: "PEP 740 attestation",
-        reason,
-    }
+    crate::error::malformed(WHAT, reason)
 }
 
-/// `value` as an object holding only `allowed` keys.
-fn object<'a>(
-    value: &'a Value,
+/// The object `key` of `object` (`at`), holding no field but `known`, and
+/// where it is (`at.key`).
+fn member<'a>(
+    object: &'a Map<String, Value>,
     at: &str,
-    allowed: &[&str],
-) -> Result<&'a Map<String, Value>, Error> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| malformed(format!("{at} is not an object")))?;
-    check_keys(object, at, allowed)?;
-    Ok(object)
-}
-
-fn check_keys(object: &Map<String, Value>, at: &str, allowed: &[&str]) -> Result<(), Error> {
-    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(unknown) => Err(malformed(format!("{at} has an unknown field {unknown:?}"))),
-        None => Ok(()),
-    }
+    key: &str,
+    known: &[&str],
+) -> Result<(&'a Map<String, Value>, String), Error> {
+    let member_at = format!("{at}.{key}");
+    let member = known_object(WHAT, field(object, at, key)?, &member_at, known)?;
+    Ok((member, member_at))
 }
 
 fn field<'a>(object: &'a Map<String, Value>, at: &str, key: &str) -> Result<&'a Value, Error> {
@@ -186,13 +174,13 @@ fn array<'a>(
 
 fn provenance(top: &Map<String, Value>) -> Result<Vec<Vec<u8>>, Error> {
     let at = "provenance";
-    check_keys(top, at, &["version", "attestation_bundles"])?;
+    known_fields(WHAT, top, at, &["version", "attestation_bundles"])?;
     version_one(top, at)?;
     let groups = array(top, at, "attestation_bundles", MAX_ATTESTATIONS)?;
     let mut bundles = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         let at = format!("attestation_bundles[{i}]");
-        let group = object(group, &at, &["publisher", "attestations"])?;
+        let group = known_object(WHAT, group, &at, &["publisher", "attestations"])?;
         // PyPI's word about the Trusted Publisher: an object with a kind,
         // its other fields open (they vary by kind and grow); never evidence.
         let publisher = field(group, &at, "publisher")?
@@ -220,12 +208,17 @@ fn provenance(top: &Map<String, Value>) -> Result<Vec<Vec<u8>>, Error> {
 
 /// One attestation object as a bundle v0.3.
 fn attestation(top: &Map<String, Value>, at: &str) -> Result<Vec<u8>, Error> {
-    check_keys(top, at, &["version", "verification_material", "envelope"])?;
+    known_fields(
+        WHAT,
+        top,
+        at,
+        &["version", "verification_material", "envelope"],
+    )?;
     version_one(top, at)?;
-    let material_at = format!("{at}.verification_material");
-    let material = object(
-        field(top, at, "verification_material")?,
-        &material_at,
+    let (material, material_at) = member(
+        top,
+        at,
+        "verification_material",
         &["certificate", "transparency_entries"],
     )?;
     let certificate = base64_field(material, &material_at, "certificate")?;
@@ -243,12 +236,7 @@ fn attestation(top: &Map<String, Value>, at: &str) -> Result<Vec<u8>, Error> {
     let entry = entries
         .first()
         .ok_or_else(|| malformed(format!("{material_at}.transparency_entries is empty")))?;
-    let envelope_at = format!("{at}.envelope");
-    let envelope = object(
-        field(top, at, "envelope")?,
-        &envelope_at,
-        &["statement", "signature"],
-    )?;
+    let (envelope, envelope_at) = member(top, at, "envelope", &["statement", "signature"])?;
     let statement = base64_field(envelope, &envelope_at, "statement")?;
     let signature = base64_field(envelope, &envelope_at, "signature")?;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);

@@ -24,24 +24,14 @@ fn start(dir: &std::path::Path) -> testbed::Testbed {
 }
 
 fn token(tb: &testbed::Testbed) -> IdentityToken {
-    let raw = tb
-        .token(&testbed::TokenRequest {
-            identity: "v2@example.com".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    IdentityToken::parse(&raw, testbed::now()).unwrap()
-}
-
-fn trust_config_text(tb: &testbed::Testbed) -> String {
-    std::fs::read_to_string(tb.trust_config_path()).unwrap()
+    IdentityToken::parse(&testkit::token(tb, "v2@example.com"), testbed::now()).unwrap()
 }
 
 #[test]
 fn the_trust_config_selects_rekor_v2_and_its_timestamp_authority() {
     let dir = tempfile::tempdir().unwrap();
     let tb = start(dir.path());
-    let config = TrustConfig::from_json(&trust_config_text(&tb)).unwrap();
+    let config = TrustConfig::from_json(&testkit::trust_config(&tb)).unwrap();
     assert_eq!(config.services.rekor_version, 2);
     assert_eq!(
         config.services.tsa.as_deref(),
@@ -49,7 +39,7 @@ fn the_trust_config_selects_rekor_v2_and_its_timestamp_authority() {
     );
 
     // Rekor v2 without a TSA gives no signing time: refused up front.
-    let mut value: Value = serde_json::from_str(&trust_config_text(&tb)).unwrap();
+    let mut value: Value = serde_json::from_str(&testkit::trust_config(&tb)).unwrap();
     value["signingConfig"]["tsaUrls"] = Value::Array(Vec::new());
     let err = TrustConfig::from_json(&value.to_string()).unwrap_err();
     assert!(
@@ -57,7 +47,7 @@ fn the_trust_config_selects_rekor_v2_and_its_timestamp_authority() {
         "{err}"
     );
     // Only v1 offered: v1, still timestamped when a TSA is listed.
-    let mut value: Value = serde_json::from_str(&trust_config_text(&tb)).unwrap();
+    let mut value: Value = serde_json::from_str(&testkit::trust_config(&tb)).unwrap();
     value["signingConfig"]["rekorTlogUrls"]
         .as_array_mut()
         .unwrap()
@@ -71,7 +61,7 @@ fn the_trust_config_selects_rekor_v2_and_its_timestamp_authority() {
 fn a_rekor_version_can_be_asked_for_and_services_out_of_their_window_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let tb = start(dir.path());
-    let text = trust_config_text(&tb);
+    let text = testkit::trust_config(&tb);
     // Asked for: v1 from a config offering both; v2 explicitly; 3 refused.
     let v1 = TrustConfig::from_json_with(&text, Some(1)).unwrap();
     assert_eq!(v1.services.rekor_version, 1);
@@ -109,7 +99,7 @@ fn a_rekor_version_can_be_asked_for_and_services_out_of_their_window_are_dropped
 fn v2_bundles_verify_and_bad_answers_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let tb = start(dir.path());
-    let config = TrustConfig::from_json(&trust_config_text(&tb)).unwrap();
+    let config = TrustConfig::from_json(&testkit::trust_config(&tb)).unwrap();
     let signer = KeylessSigner::new(&config, &token(&tb)).unwrap();
     let verifier = BundleVerifier::new(&config.root).unwrap();
     let policy = Policy::Identity {
@@ -180,7 +170,7 @@ fn a_restarted_v2_testbed_keeps_its_log_and_timestamp_authority() {
     };
     let (first, policy, root_before) = {
         let tb = start(dir.path());
-        let config = TrustConfig::from_json(&trust_config_text(&tb)).unwrap();
+        let config = TrustConfig::from_json(&testkit::trust_config(&tb)).unwrap();
         let signer = KeylessSigner::new(&config, &token(&tb)).unwrap();
         let policy = Policy::Identity {
             identity: signer.identity().to_owned(),
@@ -200,7 +190,7 @@ fn a_restarted_v2_testbed_keeps_its_log_and_timestamp_authority() {
         root_after["tlogs"][1]["logId"]
     );
     assert_eq!(tb.log_v2_size(), 1, "the v2 log is replayed");
-    let config = TrustConfig::from_json(&trust_config_text(&tb)).unwrap();
+    let config = TrustConfig::from_json(&testkit::trust_config(&tb)).unwrap();
     let signer = KeylessSigner::new(&config, &token(&tb)).unwrap();
     assert_eq!(signer.sign_blob(b"second").unwrap().log_index, 1);
     // The bundle signed before the restart verifies against the new root.

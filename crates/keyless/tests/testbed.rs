@@ -20,17 +20,11 @@ use sigstore_types::Sha256Hash;
 use testkit::get_json;
 
 fn config(tb: &testbed::Testbed) -> TrustConfig {
-    TrustConfig::from_json(&std::fs::read_to_string(tb.trust_config_path()).unwrap()).unwrap()
+    TrustConfig::from_json(&testkit::trust_config(tb)).unwrap()
 }
 
 fn token(tb: &testbed::Testbed, identity: &str) -> IdentityToken {
-    let raw = tb
-        .token(&testbed::TokenRequest {
-            identity: identity.into(),
-            ..Default::default()
-        })
-        .unwrap();
-    IdentityToken::parse(&raw, testbed::now()).unwrap()
+    IdentityToken::parse(&testkit::token(tb, identity), testbed::now()).unwrap()
 }
 
 fn hash(hex: &str) -> Sha256Hash {

@@ -779,6 +779,17 @@ mod tests {
     const ENVELOPE: &[u8] =
         br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AQID"}]}"#;
 
+    /// [`ENVELOPE`]'s layer, its Rekor bundle annotation a `kind` `version`
+    /// entry.
+    fn logged_envelope(kind: &str, version: &str) -> Descriptor {
+        let rekor = rekor_bundle(kind, version);
+        descriptor(
+            DSSE_LAYER_MEDIA_TYPE,
+            ENVELOPE,
+            &[(BUNDLE_ANNOTATION, &rekor)],
+        )
+    }
+
     #[test]
     fn an_attestation_layer_becomes_a_v01_bundle_with_the_set_as_inclusion_promise() {
         let rekor = rekor_bundle("dsse", "0.0.1");
@@ -820,12 +831,7 @@ mod tests {
                 other => panic!("{other:?}"),
             };
         // cosign < 2.2's intoto 0.0.1 entries.
-        let rekor = rekor_bundle("intoto", "0.0.1");
-        let d = descriptor(
-            DSSE_LAYER_MEDIA_TYPE,
-            ENVELOPE,
-            &[(BUNDLE_ANNOTATION, &rekor)],
-        );
+        let d = logged_envelope("intoto", "0.0.1");
         let (found, expected) = unsupported(&d, ENVELOPE, Material::PublicKey);
         assert!(
             found.contains("intoto 0.0.1") && found.contains("cosign before 2.2"),
@@ -847,12 +853,7 @@ mod tests {
         let (found, _) = unsupported(&d, ENVELOPE, Material::PublicKey);
         assert!(found.contains("--tlog-upload=false"), "{found}");
         // A key-signed layer under an identity policy.
-        let rekor = rekor_bundle("dsse", "0.0.1");
-        let d = descriptor(
-            DSSE_LAYER_MEDIA_TYPE,
-            ENVELOPE,
-            &[(BUNDLE_ANNOTATION, &rekor)],
-        );
+        let d = logged_envelope("dsse", "0.0.1");
         let (found, expected) = unsupported(&d, ENVELOPE, Material::Certificate);
         assert!(found.contains("signed with a key"), "{found}");
         assert!(expected.contains("public key"), "{expected}");
@@ -866,12 +867,7 @@ mod tests {
 
     #[test]
     fn a_blob_other_than_the_descriptors_is_a_verification_failure() {
-        let rekor = rekor_bundle("dsse", "0.0.1");
-        let d = descriptor(
-            DSSE_LAYER_MEDIA_TYPE,
-            ENVELOPE,
-            &[(BUNDLE_ANNOTATION, &rekor)],
-        );
+        let d = logged_envelope("dsse", "0.0.1");
         let other = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AQIE"}]}"#;
         let err = layer_bundle(&d, other, Material::PublicKey).unwrap_err();
         assert!(err.is_verification_failure(), "{err}");

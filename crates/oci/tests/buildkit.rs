@@ -56,8 +56,15 @@ fn platform(os: &str, architecture: &str) -> Value {
     json!({"architecture": architecture, "os": os})
 }
 
-/// A Statement as BuildKit writes them (Statement v0.1), about `manifest`.
-fn statement(predicate_type: &str, platform: &str, manifest: &str, predicate: Value) -> Value {
+/// A Statement as BuildKit writes them (Statement v0.1), about the image
+/// manifest whose digest is `manifest` (`sha256:…`).
+fn statement(
+    predicate_type: &str,
+    platform: &str,
+    manifest: &impl std::fmt::Display,
+    predicate: Value,
+) -> Value {
+    let manifest = manifest.to_string();
     json!({
         "_type": "https://in-toto.io/Statement/v0.1",
         "predicateType": predicate_type,
@@ -290,8 +297,7 @@ fn a_statement_about_the_other_platform_is_refused_naming_both() {
 #[test]
 fn a_predicate_type_other_than_the_annotation_is_refused() {
     let (_, _, entries, _) = fresh();
-    let manifest = entries[0].describes.to_string();
-    let blob = statement(SBOM, "linux/amd64", &manifest, json!({})).to_string();
+    let blob = statement(SBOM, "linux/amd64", &entries[0].describes, json!({})).to_string();
     let err = read_as(&entries[0], &blob, PROVENANCE).unwrap_err();
     match source(err) {
         Error::Malformed { reason, .. } => {

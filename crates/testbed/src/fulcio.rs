@@ -8,15 +8,11 @@ use p256::ecdsa::SigningKey;
 use serde_json::{json, Value};
 
 use crate::pki::{self, Authority, Claim, ClaimValue, Identity, LeafRequest};
-use crate::server::{b64_field, json_body, pem_cert, str_field, Shared};
+use crate::server::{b64_field, json_body, pem_cert, str_field, Answer, Shared};
 use crate::{http, now, oidc, Error, Faults};
 
 impl Shared {
-    pub(crate) fn signing_cert(
-        &self,
-        request: &http::Request,
-        faults: &Faults,
-    ) -> Result<http::Response, Error> {
+    pub(crate) fn signing_cert(&self, request: &http::Request, faults: &Faults) -> Answer {
         let body = json_body(request)?;
         let token = match request.authorization.as_deref() {
             Some(a) if a.len() > 7 && a.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("bearer ")) => {

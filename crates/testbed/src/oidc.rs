@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use std::path::Path;
 
-use crate::server::{json_body, lock, str_field, to_response, Shared};
+use crate::server::{json_body, lock, str_field, to_response, Answer, Shared};
 use crate::{http, now, Error, CLIENT_SECRET};
 
 /// The issuer GitHub Actions tokens carry.
@@ -235,7 +235,7 @@ impl Shared {
     /// RFC 8628 §3.1–3.2: a device code for a terminal, a user code for the
     /// person (who approves it with `POST /oauth/device/approve`, the
     /// testbed's stand-in for a browser login).
-    pub(crate) fn device_code(&self) -> Result<http::Response, Error> {
+    pub(crate) fn device_code(&self) -> Answer {
         let mut random = [0u8; 20];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
         let device_code = hex::encode(random);
@@ -296,7 +296,7 @@ impl Shared {
     }
 
     /// The person at the browser logs in as `identity` and approves `user_code`.
-    pub(crate) fn device_approve(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn device_approve(&self, request: &http::Request) -> Answer {
         self.check_secret(request, "approving a device login")?;
         let body = json_body(request)?;
         let code = str_field(&body, "/user_code")?;
@@ -359,7 +359,7 @@ impl Shared {
         }
     }
 
-    pub(crate) fn mint(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn mint(&self, request: &http::Request) -> Answer {
         self.check_secret(request, "minting a token")?;
         let body = json_body(request)?;
         let token_request = TokenRequest {
@@ -393,7 +393,7 @@ impl Shared {
     /// GitHub Actions' ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`,
     /// with the client secret as `ACTIONS_ID_TOKEN_REQUEST_TOKEN`): the
     /// workflow comes from the `workflow` query parameter.
-    pub(crate) fn github_token(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn github_token(&self, request: &http::Request) -> Answer {
         // The runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN: here the client secret.
         self.check_secret(
             request,

@@ -9,15 +9,11 @@ use der::Decode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::server::{b64_field, json_body, lock, str_field, Shared};
+use crate::server::{b64_field, json_body, lock, str_field, Answer, Shared};
 use crate::{http, now, pki, Error, Faults};
 
 impl Shared {
-    pub(crate) fn log_entry(
-        &self,
-        request: &http::Request,
-        faults: &Faults,
-    ) -> Result<http::Response, Error> {
+    pub(crate) fn log_entry(&self, request: &http::Request, faults: &Faults) -> Answer {
         let proposed = json_body(request)?;
         let body = canonical_body(&proposed)?;
         let mut log = lock(&self.log);
@@ -42,11 +38,7 @@ impl Shared {
 
     /// `POST /api/v2/log/entries`: checks the request (its signature
     /// included), logs the canonical body, answers the `TransparencyLogEntry`.
-    pub(crate) fn log_entry_v2(
-        &self,
-        request: &http::Request,
-        faults: &Faults,
-    ) -> Result<http::Response, Error> {
+    pub(crate) fn log_entry_v2(&self, request: &http::Request, faults: &Faults) -> Answer {
         let (_, log) = self
             .v2
             .as_ref()
@@ -82,7 +74,7 @@ impl Shared {
         Ok(http::Response::json(201, &entry))
     }
 
-    pub(crate) fn get_entry(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn get_entry(&self, request: &http::Request) -> Answer {
         let index: usize = request
             .param("logIndex")
             .and_then(|i| i.parse().ok())
@@ -97,7 +89,7 @@ impl Shared {
     /// `POST /api/v1/index/retrieve` with `{"hash": "sha256:<hex>"}`: the
     /// UUIDs of the entries indexed under that hash ([`index_keys`]), as
     /// Rekor's search index answers (other searches are not supported).
-    pub(crate) fn search_index(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn search_index(&self, request: &http::Request) -> Answer {
         let query = json_body(request)?;
         let hash = query.get("hash").and_then(Value::as_str).ok_or_else(|| {
             Error::BadRequest(
@@ -115,7 +107,7 @@ impl Shared {
     }
 
     /// `GET /api/v1/log/entries/{uuid}`.
-    pub(crate) fn get_entry_by_uuid(&self, uuid: &str) -> Result<http::Response, Error> {
+    pub(crate) fn get_entry_by_uuid(&self, uuid: &str) -> Answer {
         let log = lock(&self.log);
         match log.index_of_uuid(uuid).and_then(|i| log.entry_json(i)) {
             Some((uuid, entry)) => Ok(http::Response::json(200, &json!({ uuid: entry }))),
@@ -126,10 +118,7 @@ impl Shared {
     /// `POST /api/v1/log/entries/retrieve` with `entryUUIDs`, `logIndexes`
     /// or proposed `entries` (at most [`MAX_RETRIEVE`] in all): the entries
     /// found, each as `{uuid: entry}`, in request order.
-    pub(crate) fn retrieve_entries(
-        &self,
-        request: &http::Request,
-    ) -> Result<http::Response, Error> {
+    pub(crate) fn retrieve_entries(&self, request: &http::Request) -> Answer {
         let query = json_body(request)?;
         let list = |name: &str| {
             query
@@ -173,7 +162,7 @@ impl Shared {
         Ok(http::Response::json(200, &json!(entries)))
     }
 
-    pub(crate) fn consistency(&self, request: &http::Request) -> Result<http::Response, Error> {
+    pub(crate) fn consistency(&self, request: &http::Request) -> Answer {
         let size = |name: &str| {
             request
                 .param(name)

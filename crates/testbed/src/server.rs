@@ -453,7 +453,11 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
     }
 }
 
-pub(crate) fn to_response(result: Result<http::Response, Error>) -> http::Response {
+/// What a handler answers: a response, or the error [`to_response`]
+/// turns into one (400, 401 or 500).
+pub(crate) type Answer = Result<http::Response, Error>;
+
+pub(crate) fn to_response(result: Answer) -> http::Response {
     match result {
         Ok(r) => r,
         Err(Error::BadRequest(m)) => http::Response::error(400, &m),

@@ -23,7 +23,7 @@ use p256::ecdsa::{DerSignature, SigningKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
-use crate::server::Shared;
+use crate::server::{Answer, Shared};
 use crate::{http, now, Error, Faults};
 
 /// The OIDs used here.
@@ -302,11 +302,7 @@ pub fn request_for(data: &[u8], nonce: &[u8]) -> Result<Vec<u8>, Error> {
 
 impl Shared {
     /// `POST /api/v1/timestamp`: an RFC 3161 answer for a DER request.
-    pub(crate) fn timestamp(
-        &self,
-        request: &http::Request,
-        faults: &Faults,
-    ) -> Result<http::Response, Error> {
+    pub(crate) fn timestamp(&self, request: &http::Request, faults: &Faults) -> Answer {
         let tsa = self
             .tsa
             .as_ref()

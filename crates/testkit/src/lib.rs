@@ -2,7 +2,10 @@
 //! material beside the repository ([`shared`], [`vectors`], [`vector`]),
 //! the sigstore-conformance cases ([`conformance`]), the forge of
 //! validly signed hostile Sigstore material ([`forge`]), bare HTTP GETs
-//! and POSTs of a testbed's JSON ([`get_json`], [`post_json`]), the Python peer ([`python`]) and a
+//! and POSTs of a testbed's JSON ([`get_json`], [`post_json`]), a loopback
+//! testbed and what clients take from it ([`testbed`], [`token`],
+//! [`trust_config`]), the pieces of a signed bundle other formats carry
+//! ([`leaf_pem`], [`legacy_envelope`]), the Python peer ([`python`]) and a
 //! deterministic generator for differential tests ([`Rng`]).
 //!
 //! ```no_run
@@ -25,7 +28,10 @@ pub mod forge;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
 
 /// `../shared` beside the repository, or `TOTO_SHARED`: the reference
 /// material (`vectors/intoto`, `vectors/sigstore-conformance`, …).
@@ -124,6 +130,66 @@ pub fn post_json(base: &str, path: &str, body: &serde_json::Value) -> (u16, serd
         status,
         serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A loopback testbed keeping its state in `dir`, on a free port.
+pub fn testbed(dir: &Path) -> testbed::Testbed {
+    testbed::Testbed::start(&testbed::Config {
+        dir: dir.to_owned(),
+        port: 0,
+    })
+    .unwrap_or_else(|e| panic!("testbed in {}: {e}", dir.display()))
+}
+
+/// An OIDC token of the testbed's issuer for `identity` (the raw JWT).
+pub fn token(tb: &testbed::Testbed, identity: &str) -> String {
+    tb.token(&testbed::TokenRequest {
+        identity: identity.into(),
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("token for {identity}: {e}"))
+}
+
+/// The trust config the testbed wrote (sigstore-python's `--trust-config`).
+pub fn trust_config(tb: &testbed::Testbed) -> String {
+    let path = tb.trust_config_path();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `der` as a PEM certificate (64-column lines, a final newline).
+pub fn certificate_pem(der: &[u8]) -> String {
+    use x509_cert::der::pem::{encode_string, LineEnding};
+    encode_string("CERTIFICATE", LineEnding::LF, der)
+        .unwrap_or_else(|e| panic!("PEM of a certificate: {e}"))
+}
+
+/// The leaf certificate of a v0.3 bundle's JSON
+/// (`verificationMaterial.certificate.rawBytes`), as PEM.
+pub fn leaf_pem(bundle: &Value) -> String {
+    let raw = bundle
+        .pointer("/verificationMaterial/certificate/rawBytes")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no leaf certificate in {bundle}"));
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .unwrap_or_else(|e| panic!("leaf certificate: {e}"));
+    certificate_pem(&der)
+}
+
+/// slsa-github-generator's legacy `.intoto.jsonl` envelope for a DSSE
+/// bundle's JSON: the bundle's envelope, its one signature carrying the
+/// leaf certificate (PEM) and an empty key id.
+pub fn legacy_envelope(bundle: &Value) -> Value {
+    let field = |pointer: &str| {
+        bundle
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("no {pointer} in {bundle}"))
+    };
+    json!({
+        "payloadType": field("/dsseEnvelope/payloadType"),
+        "payload": field("/dsseEnvelope/payload"),
+        "signatures": [{"keyid": "", "sig": field("/dsseEnvelope/signatures/0/sig"), "cert": leaf_pem(bundle)}],
+    })
 }
 
 /// A peer program named by the environment variable `var` (`what` it is,

@@ -9,7 +9,7 @@ use signature::hazmat::PrehashVerifier as _;
 use signature::Verifier as _;
 
 use super::keyid::{current_keyid, default_hash_algorithms, legacy_keyid, sha256_hex};
-use super::rsassa::{rsa_pkcs1_verify, rsa_pss_verify};
+use super::rsassa::rsa_verify;
 use super::spki::{
     default_scheme, key_dict_scheme_fits, pem_decode, public_material_from_spki, scheme_fits,
     spki_der, spki_pem, PublicMaterial,
@@ -321,9 +321,7 @@ impl PublicKey {
                 .or_else(|_| p521::ecdsa::Signature::from_slice(sig))
                 .ok()
                 .is_some_and(|s| k.verify(msg, &s).is_ok()),
-            (PublicMaterial::Rsa(k), Scheme::RsaPss(h)) => rsa_pss_verify(k, h, msg, sig),
-            (PublicMaterial::Rsa(k), Scheme::RsaPkcs1v15(h)) => rsa_pkcs1_verify(k, h, msg, sig),
-            _ => false,
+            (PublicMaterial::Rsa(k), scheme) => rsa_verify(k, scheme, msg, sig),
         };
         if ok {
             Ok(())

@@ -25,13 +25,14 @@ macro_rules! with_digest {
     };
 }
 
-pub(super) fn rsa_pss_verify(
-    key: &rsa::RsaPublicKey,
-    hash: RsaHash,
-    msg: &[u8],
-    sig: &[u8],
-) -> bool {
-    with_digest!(hash, pss_verify(key, msg, sig))
+/// Checks an RSA signature under `scheme`, RSASSA-PSS or -PKCS1-v1_5 (no
+/// other scheme is an RSA one: it does not verify).
+pub(super) fn rsa_verify(key: &rsa::RsaPublicKey, scheme: Scheme, msg: &[u8], sig: &[u8]) -> bool {
+    match scheme {
+        Scheme::RsaPss(hash) => with_digest!(hash, pss_verify(key, msg, sig)),
+        Scheme::RsaPkcs1v15(hash) => with_digest!(hash, pkcs1_verify(key, msg, sig)),
+        _ => false,
+    }
 }
 
 fn pss_verify<D: RsaDigest>(key: &rsa::RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
@@ -50,15 +51,6 @@ fn pss_verify<D: RsaDigest>(key: &rsa::RsaPublicKey, msg: &[u8], sig: &[u8]) -> 
         || em_len
             .checked_sub(h_len + 2)
             .is_some_and(|max| max != h_len && check(max))
-}
-
-pub(super) fn rsa_pkcs1_verify(
-    key: &rsa::RsaPublicKey,
-    hash: RsaHash,
-    msg: &[u8],
-    sig: &[u8],
-) -> bool {
-    with_digest!(hash, pkcs1_verify(key, msg, sig))
 }
 
 fn pkcs1_verify<D: RsaDigest>(key: &rsa::RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
@@ -84,27 +76,27 @@ fn rsa_sign_with(
     msg: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let result = match scheme {
-        Scheme::RsaPss(hash) => with_digest!(hash, pss_sign(rng, key, msg)),
-        Scheme::RsaPkcs1v15(hash) => with_digest!(hash, pkcs1_sign(rng, key, msg)),
+        Scheme::RsaPss(hash) | Scheme::RsaPkcs1v15(hash) => {
+            with_digest!(hash, sign_digest(rng, key, scheme, msg))
+        }
         _ => return Err(Error::Signing),
     };
     result.map_err(|_| Error::Signing)
 }
 
-fn pss_sign<D: RsaDigest>(
+/// Signs `msg` hashed with `D`, padded as the RSA `scheme` says (PSS with
+/// a digest-length salt, or PKCS#1 v1.5).
+fn sign_digest<D: RsaDigest>(
     rng: &mut impl rand_core::CryptoRngCore,
     key: &rsa::RsaPrivateKey,
+    scheme: Scheme,
     msg: &[u8],
 ) -> rsa::Result<Vec<u8>> {
-    key.sign_with_rng(rng, rsa::Pss::new::<D>(), &D::digest(msg))
-}
-
-fn pkcs1_sign<D: RsaDigest>(
-    rng: &mut impl rand_core::CryptoRngCore,
-    key: &rsa::RsaPrivateKey,
-    msg: &[u8],
-) -> rsa::Result<Vec<u8>> {
-    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<D>(), &D::digest(msg))
+    let digest = D::digest(msg);
+    match scheme {
+        Scheme::RsaPss(_) => key.sign_with_rng(rng, rsa::Pss::new::<D>(), &digest),
+        _ => key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<D>(), &digest),
+    }
 }
 
 #[cfg(test)]

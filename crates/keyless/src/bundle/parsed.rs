@@ -127,15 +127,7 @@ impl<'a> Parsed<'a> {
 /// Parses a bundle strictly: duplicate object keys and trailing data are
 /// malformed.
 fn strict_json(bundle_json: &[u8]) -> Result<dsse::json::Tree<'_>, Error> {
-    if bundle_json.len() > MAX_BUNDLE_BYTES {
-        return Err(Error::Malformed {
-            what: "bundle",
-            reason: format!(
-                "{} bytes, over the limit of {MAX_BUNDLE_BYTES}",
-                bundle_json.len()
-            ),
-        });
-    }
+    crate::error::at_most("bundle", bundle_json.len(), "bytes", MAX_BUNDLE_BYTES)?;
     parse_strictly(bundle_json, "bundle")
 }
 

@@ -35,15 +35,12 @@ pub(super) fn verified_only(
         .verification_material
         .timestamp_verification_data
         .rfc3161_timestamps;
-    if stamps.len() > MAX_TIMESTAMPS {
-        return Err(Error::Malformed {
-            what: "bundle",
-            reason: format!(
-                "{} RFC 3161 timestamps, over the limit of {MAX_TIMESTAMPS}",
-                stamps.len()
-            ),
-        });
-    }
+    crate::error::at_most(
+        "bundle",
+        stamps.len(),
+        "RFC 3161 timestamps",
+        MAX_TIMESTAMPS,
+    )?;
     if stamps.is_empty() {
         return Ok(None);
     }

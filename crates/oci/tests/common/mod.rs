@@ -83,24 +83,23 @@ impl Layer {
 
     /// The same layer with another Rekor bundle annotation.
     pub fn with_rekor_bundle(&self, rekor_bundle: &Value) -> Layer {
-        Layer::new(
-            &self.descriptor.media_type,
-            self.blob.clone(),
-            &self.signature,
-            self.certificate.clone(),
-            rekor_bundle.clone(),
-            self.predicate_type.as_deref(),
-        )
+        self.remade(self.blob.clone(), rekor_bundle.clone())
     }
 
     /// The same annotations on another blob (its descriptor names it).
     pub fn with_blob(&self, blob: &[u8]) -> Layer {
+        self.remade(blob.to_vec(), self.rekor_bundle.clone())
+    }
+
+    /// This layer's signature, certificate and predicate type beside `blob`
+    /// and `rekor_bundle`.
+    fn remade(&self, blob: Vec<u8>, rekor_bundle: Value) -> Layer {
         Layer::new(
             &self.descriptor.media_type,
-            blob.to_vec(),
+            blob,
             &self.signature,
             self.certificate.clone(),
-            self.rekor_bundle.clone(),
+            rekor_bundle,
             self.predicate_type.as_deref(),
         )
     }
@@ -210,29 +209,11 @@ fn rekor_bundle_of_answer(answer: &Value) -> Value {
     })
 }
 
-fn pem(der: &[u8]) -> String {
-    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
-}
-
-/// `POST path` with a JSON body to the loopback service at `base`: the
-/// `201` answer's JSON.
-fn post_json(base: &str, path: &str, body: &Value) -> Value {
-    let (status, answer) = testkit::post_json(base, path, body);
-    assert_eq!(status, 201, "{path}: {answer}");
-    answer
-}
-
 impl Cosign {
     pub fn start() -> Cosign {
         let dir = tempfile::tempdir().unwrap();
-        let tb = testbed::Testbed::start(&testbed::Config {
-            dir: dir.path().to_owned(),
-            port: 0,
-        })
-        .unwrap();
-        let config =
-            TrustConfig::from_json(&std::fs::read_to_string(tb.trust_config_path()).unwrap())
-                .unwrap();
+        let tb = testkit::testbed(dir.path());
+        let config = TrustConfig::from_json(&testkit::trust_config(&tb)).unwrap();
         let verifier = BundleVerifier::new(&config.root).unwrap();
         let chain = testkit::get_json(tb.url(), "/api/v2/trustBundle");
         let chain_pem = chain["chains"][0]["certificates"]
@@ -291,26 +272,13 @@ impl Cosign {
     }
 
     fn signer(&self, identity: &str) -> KeylessSigner {
-        let raw = self
-            .tb
-            .token(&testbed::TokenRequest {
-                identity: identity.into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let token = IdentityToken::parse(&raw, testbed::now()).unwrap();
+        let token =
+            IdentityToken::parse(&testkit::token(&self.tb, identity), testbed::now()).unwrap();
         KeylessSigner::new(&self.config, &token).unwrap()
     }
 
     fn certificate(&self, bundle: &Value) -> (String, String) {
-        let leaf = B64
-            .decode(
-                bundle["verificationMaterial"]["certificate"]["rawBytes"]
-                    .as_str()
-                    .unwrap(),
-            )
-            .unwrap();
-        (pem(&leaf), self.chain_pem.clone())
+        (testkit::leaf_pem(bundle), self.chain_pem.clone())
     }
 
     /// `cosign attest` of a Statement about `image`, keyless as `identity`
@@ -359,6 +327,16 @@ impl Cosign {
         )
     }
 
+    /// Logs a Rekor `kind` 0.0.1 entry of `spec` in the testbed's Rekor,
+    /// as `cosign --key` uploads one: cosign's Rekor bundle annotation of
+    /// the answer.
+    fn log(&self, kind: &str, spec: Value) -> Value {
+        let body = json!({"apiVersion": "0.0.1", "kind": kind, "spec": spec});
+        let (status, answer) = testkit::post_json(self.tb.url(), "/api/v1/log/entries", &body);
+        assert_eq!(status, 201, "{kind} entry: {answer}");
+        rekor_bundle_of_answer(&answer)
+    }
+
     /// `cosign attest --key`: the envelope logged as Rekor `dsse` 0.0.1 with
     /// the public key as verifier.
     pub fn key_attestation(&self, key: &Key, image: &Sha256Digest) -> Layer {
@@ -370,24 +348,19 @@ impl Cosign {
             "signatures": [{"keyid": "", "sig": B64.encode(&sig)}],
         })
         .to_string();
-        let answer = post_json(
-            self.tb.url(),
-            "/api/v1/log/entries",
-            &json!({
-                "apiVersion": "0.0.1",
-                "kind": "dsse",
-                "spec": {"proposedContent": {
-                    "envelope": blob,
-                    "verifiers": [B64.encode(key.pem())],
-                }},
-            }),
+        let rekor_bundle = self.log(
+            "dsse",
+            json!({"proposedContent": {
+                "envelope": blob,
+                "verifiers": [B64.encode(key.pem())],
+            }}),
         );
         Layer::new(
             cosign::DSSE_LAYER_MEDIA_TYPE,
             blob.into_bytes(),
             "",
             None,
-            rekor_bundle_of_answer(&answer),
+            rekor_bundle,
             Some(PREDICATE_TYPE),
         )
     }
@@ -397,16 +370,11 @@ impl Cosign {
     pub fn key_signature(&self, key: &Key, image: &Sha256Digest) -> Layer {
         let payload = cosign::simple_signing_payload(REPOSITORY, image);
         let sig = B64.encode(key.sign(&payload));
-        let answer = post_json(
-            self.tb.url(),
-            "/api/v1/log/entries",
-            &json!({
-                "apiVersion": "0.0.1",
-                "kind": "hashedrekord",
-                "spec": {
-                    "data": {"hash": {"algorithm": "sha256", "value": Sha256Digest::of(&payload).hex()}},
-                    "signature": {"content": sig, "publicKey": {"content": B64.encode(key.pem())}},
-                },
+        let rekor_bundle = self.log(
+            "hashedrekord",
+            json!({
+                "data": {"hash": {"algorithm": "sha256", "value": Sha256Digest::of(&payload).hex()}},
+                "signature": {"content": sig, "publicKey": {"content": B64.encode(key.pem())}},
             }),
         );
         Layer::new(
@@ -414,7 +382,7 @@ impl Cosign {
             payload,
             &sig,
             None,
-            rekor_bundle_of_answer(&answer),
+            rekor_bundle,
             None,
         )
     }
@@ -441,57 +409,23 @@ pub fn write_fixtures() {
     let (one, two) = (fixture_image(1), fixture_image(2));
     let identity = json!({"identity": "alice@example.com", "issuer": cosign.tb.issuer()});
     let key_policy = json!({"key": "key.pub"});
+    // Each verified against image one.
+    #[rustfmt::skip]
     let cases = [
-        (
-            "keyless-attestation",
-            cosign.keyless_attestation("alice@example.com", &one),
-            &identity,
-            one,
-            "verified",
-        ),
-        (
-            "keyless-signature",
-            cosign.keyless_signature("alice@example.com", &one),
-            &identity,
-            one,
-            "verified",
-        ),
-        (
-            "key-attestation",
-            cosign.key_attestation(&key, &one),
-            &key_policy,
-            one,
-            "verified",
-        ),
-        (
-            "key-signature",
-            cosign.key_signature(&key, &one),
-            &key_policy,
-            one,
-            "verified",
-        ),
-        (
-            "signature-of-another-image",
-            cosign.keyless_signature("alice@example.com", &two),
-            &identity,
-            one,
-            "fails: signs image",
-        ),
-        (
-            "attestation-of-another-identity",
-            cosign.keyless_attestation("mallory@example.com", &one),
-            &identity,
-            one,
-            "fails: mallory@example.com",
-        ),
+        ("keyless-attestation", cosign.keyless_attestation("alice@example.com", &one), &identity, "verified"),
+        ("keyless-signature", cosign.keyless_signature("alice@example.com", &one), &identity, "verified"),
+        ("key-attestation", cosign.key_attestation(&key, &one), &key_policy, "verified"),
+        ("key-signature", cosign.key_signature(&key, &one), &key_policy, "verified"),
+        ("signature-of-another-image", cosign.keyless_signature("alice@example.com", &two), &identity, "fails: signs image"),
+        ("attestation-of-another-identity", cosign.keyless_attestation("mallory@example.com", &one), &identity, "fails: mallory@example.com"),
     ];
     let mut listed = Vec::new();
-    for (name, layer, policy, image, expect) in cases {
+    for (name, layer, policy, expect) in cases {
         std::fs::write(dir.join(format!("{name}.manifest.json")), layer.manifest()).unwrap();
         std::fs::write(dir.join(format!("{name}.layer")), &layer.blob).unwrap();
         listed.push(json!({
             "name": name,
-            "image": image.to_string(),
+            "image": one.to_string(),
             "policy": policy,
             "expect": expect,
         }));

@@ -348,6 +348,18 @@ impl Link {
         Link::from_node(node)
     }
 
+    /// Reads a classic link from the canonical bytes a Metablock's
+    /// signatures cover ([`dsse::Seal::read_sorted`]) in one pass, with no
+    /// tree of them, held to in-toto's fixed schema as
+    /// [`Link::from_metablock_node`] holds it. It accepts only what that
+    /// accepts, with the same result; its refusals are terse (anything but
+    /// a classic link is refused): read the bytes with
+    /// [`dsse::json::Tree::parse_canonical`] and
+    /// [`Link::from_metablock_node`] to learn why.
+    pub fn from_canonical_metablock(canonical: &[u8]) -> Result<Link, Error> {
+        Link::from_wire(dsse::json::decode_canonical::<WireLink>(canonical, true)?)
+    }
+
     /// The return value of the step's command, when recorded.
     pub fn return_value(&self) -> Option<i64> {
         self.byproducts.get("return-value").and_then(Value::as_i64)

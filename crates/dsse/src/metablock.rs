@@ -45,6 +45,12 @@ impl Seal {
         &self.signatures
     }
 
+    /// The canonical JSON bytes every signature covers, the signatures
+    /// dropped.
+    pub fn into_canonical_bytes(self) -> Vec<u8> {
+        self.canonical
+    }
+
     /// Verifies that at least `threshold` distinct trusted keys signed; a
     /// signature is tried only against the verifiers its key id names, and
     /// every signature under a trusted key's id must verify (see

@@ -84,12 +84,11 @@ pub(super) fn check_signed(
             unverified(&signers.keyids(), key, keyid)
         ));
     }
-    let canonical = seal.canonical_bytes();
-    match Link::from_canonical_metablock(canonical) {
-        Ok(link) => Ok(Payload::Link(Ok(link))),
-        // Not a classic link (a sublayout, a Statement), or a refused one:
-        // read as a tree, for the payload or for why.
-        Err(_) => match dsse::json::Tree::parse_canonical(canonical) {
+    match Link::from_canonical_metablock(seal.into_canonical_bytes()) {
+        Ok(decoded) => Ok(Payload::Link(decoded)),
+        // Not a classic link (a sublayout, a Statement), or one with a
+        // field outside the schema: read as a tree, for the payload or why.
+        Err(canonical) => match dsse::json::Tree::parse_canonical(&canonical) {
             Ok(tree) => Ok(read_checked(step, true, tree.root())),
             Err(e) => Err(format!("{shown}: {e}")),
         },

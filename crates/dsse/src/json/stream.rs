@@ -335,6 +335,49 @@ impl<'de> de::MapAccess<'de> for Members<'_, 'de> {
     ) -> Result<V::Value, Self::Error> {
         seed.deserialize(&mut *self.r)
     }
+
+    /// Counted when asked (an artifact list asks once, so it is allocated
+    /// once, at its size): the members left before the object closes.
+    fn size_hint(&self) -> Option<usize> {
+        if self.progress.done {
+            return Some(0);
+        }
+        let commas = members_left(self.r.c.bytes.get(self.r.c.at..).unwrap_or_default());
+        Some(if self.progress.first {
+            commas + 1
+        } else {
+            commas
+        })
+    }
+}
+
+/// The commas between the members of the object `rest` lies in, from the
+/// start of `rest` to where the object closes (strings and nested values
+/// skipped).
+fn members_left(rest: &[u8]) -> usize {
+    let (mut depth, mut commas) = (0usize, 0usize);
+    let mut bytes = rest.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'"' => {
+                while let Some(&b) = bytes.next() {
+                    match b {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth == 0 => break,
+            b'}' | b']' => depth -= 1,
+            b',' if depth == 0 => commas += 1,
+            _ => {}
+        }
+    }
+    commas
 }
 
 impl<'a> ContainerAccess<'a> for Members<'_, 'a> {
@@ -532,6 +575,43 @@ mod tests {
         // The tree reads canonical bytes the same way.
         let tree = Tree::parse_canonical(bytes).unwrap();
         assert_eq!(tree.root().decode::<Doc>().unwrap(), doc);
+    }
+
+    /// An object's members are counted for a visitor that asks.
+    #[test]
+    fn the_size_hint_of_an_object_is_its_members_left() {
+        struct Counts(Vec<Option<usize>>);
+        impl<'de> de::Deserialize<'de> for Counts {
+            fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Counts;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a map")
+                    }
+                    fn visit_map<A: de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Counts, A::Error> {
+                        let mut counts = vec![map.size_hint()];
+                        while map
+                            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                            .is_some()
+                        {
+                            counts.push(map.size_hint());
+                        }
+                        Ok(Counts(counts))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        let counts = |bytes: &[u8]| decode_canonical::<Counts>(bytes, false).unwrap().0;
+        assert_eq!(counts(b"{}"), [Some(0)]);
+        assert_eq!(
+            counts(br#"{"a":{"x":1,"y":[1,2]},"b":"\",}\"","c":[{}]}"#),
+            [Some(3), Some(2), Some(1), Some(0)]
+        );
     }
 
     #[test]

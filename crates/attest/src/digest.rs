@@ -305,24 +305,37 @@ impl<'de> Deserialize<'de> for DigestSet {
 /// Artifacts of a step: path (always `/`-separated) → digests.
 pub type ArtifactMap = BTreeMap<String, DigestSet>;
 
-/// Reads an [`ArtifactMap`] of at most `limit` entries: collected in input
-/// order and built in bulk (in-toto writes paths sorted, so building is
-/// linear), refusing a path listed twice.
-pub(crate) fn artifact_map<'de, D: Deserializer<'de>>(
+/// Artifacts as read, in input order: at most the limit, not yet checked
+/// for a path listed twice ([`ArtifactList::into_map`]). A decoder builds
+/// the map once it no longer needs the bytes it read them from.
+#[derive(Debug, Default)]
+pub(crate) struct ArtifactList(Vec<(String, DigestSet)>);
+
+impl ArtifactList {
+    /// The map, built in bulk (linear for sorted input); `which` names the
+    /// list in the refusal of a path listed twice.
+    pub(crate) fn into_map(self, which: &str) -> Result<ArtifactMap, String> {
+        build_artifact_map(self.0).map_err(|path| format!("{which} lists {path:?} twice"))
+    }
+}
+
+/// Reads an [`ArtifactList`] of at most `limit` entries, collected in input
+/// order.
+pub(crate) fn artifact_list<'de, D: Deserializer<'de>>(
     d: D,
     limit: usize,
     which: &'static str,
-) -> Result<ArtifactMap, D::Error> {
+) -> Result<ArtifactList, D::Error> {
     struct V {
         limit: usize,
         which: &'static str,
     }
     impl<'de> Visitor<'de> for V {
-        type Value = ArtifactMap;
+        type Value = ArtifactList;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "a map of {} paths to digest sets", self.which)
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ArtifactMap, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ArtifactList, A::Error> {
             let mut entries: Vec<(String, DigestSet)> =
                 Vec::with_capacity(map.size_hint().unwrap_or(0).min(self.limit));
             while let Some(path) = map.next_key::<String>()? {
@@ -334,12 +347,23 @@ pub(crate) fn artifact_map<'de, D: Deserializer<'de>>(
                 }
                 entries.push((path, map.next_value()?));
             }
-            build_artifact_map(entries).map_err(|path| {
-                de::Error::custom(format_args!("{} lists {path:?} twice", self.which))
-            })
+            Ok(ArtifactList(entries))
         }
     }
     d.deserialize_map(V { limit, which })
+}
+
+/// Reads an [`ArtifactMap`] of at most `limit` entries: collected in input
+/// order and built in bulk (in-toto writes paths sorted, so building is
+/// linear), refusing a path listed twice.
+pub(crate) fn artifact_map<'de, D: Deserializer<'de>>(
+    d: D,
+    limit: usize,
+    which: &'static str,
+) -> Result<ArtifactMap, D::Error> {
+    artifact_list(d, limit, which)?
+        .into_map(which)
+        .map_err(de::Error::custom)
 }
 
 /// An [`ArtifactMap`] of `entries`, built in bulk (linear for sorted

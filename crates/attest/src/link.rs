@@ -12,7 +12,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
-use crate::digest::ArtifactMap;
+use crate::digest::{ArtifactList, ArtifactMap};
 use crate::error::Error;
 use crate::statement::{ResourceDescriptor, Statement};
 
@@ -92,10 +92,11 @@ struct WireLink {
     name: String,
     #[serde(default)]
     command: Vec<String>,
-    #[serde(default, deserialize_with = "materials")]
-    materials: ArtifactMap,
-    #[serde(default, deserialize_with = "products")]
-    products: ArtifactMap,
+    /// Built into maps by [`Link::from_wire`], once the bytes are dropped.
+    #[serde(default, deserialize_with = "material_list")]
+    materials: ArtifactList,
+    #[serde(default, deserialize_with = "product_list")]
+    products: ArtifactList,
     #[serde(default)]
     byproducts: Map<String, Value>,
     #[serde(default)]
@@ -137,8 +138,12 @@ fn materials<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::E
     crate::digest::artifact_map(d, MAX_ARTIFACTS, "materials")
 }
 
-fn products<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
-    crate::digest::artifact_map(d, MAX_ARTIFACTS, "products")
+fn material_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactList, D::Error> {
+    crate::digest::artifact_list(d, MAX_ARTIFACTS, "materials")
+}
+
+fn product_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactList, D::Error> {
+    crate::digest::artifact_list(d, MAX_ARTIFACTS, "products")
 }
 
 /// The fields of a classic link (in-toto's `Link`).
@@ -241,8 +246,14 @@ impl Link {
         let link = Link {
             name: wire.name,
             command: wire.command,
-            materials: wire.materials,
-            products: wire.products,
+            materials: wire
+                .materials
+                .into_map("materials")
+                .map_err(|why| malformed("link", why))?,
+            products: wire
+                .products
+                .into_map("products")
+                .map_err(|why| malformed("link", why))?,
             byproducts: wire.byproducts,
             environment: wire.environment,
         };
@@ -380,6 +391,25 @@ impl Link {
             node.members().map(|(field, _)| field),
         )?;
         Link::from_node(node)
+    }
+
+    /// Reads a classic link from the canonical bytes a Metablock's
+    /// signatures cover ([`dsse::Seal::read_sorted`]) in one pass, with no
+    /// tree of them, held to in-toto's fixed schema as
+    /// [`Link::from_metablock_node`] holds it, with the same result: the
+    /// bytes are dropped before the artifact maps are built. `Err` hands
+    /// the bytes back when this reader leaves them to the tree (anything
+    /// but a classic link, a field outside the schema, anything it refuses
+    /// tersely): read them with [`dsse::json::Tree::parse_canonical`] and
+    /// [`Link::from_metablock_node`] then.
+    #[allow(clippy::result_large_err, reason = "the Err is the bytes handed back")]
+    pub fn from_canonical_metablock(canonical: Vec<u8>) -> Result<Result<Link, Error>, Vec<u8>> {
+        let wire = match dsse::json::decode_canonical::<WireLink>(&canonical, true) {
+            Ok(wire) if wire.type_ == "link" => wire,
+            _ => return Err(canonical),
+        };
+        drop(canonical);
+        Ok(Link::from_wire(wire))
     }
 
     /// The return value of the step's command, when recorded.

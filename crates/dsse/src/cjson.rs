@@ -19,7 +19,7 @@
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::json::{Item, Node};
+use crate::json::{write_string, Item, Node};
 
 pub use crate::json::{from_slice_strict, parse_strict};
 
@@ -117,17 +117,6 @@ fn write_object<'k, T>(
     }
     out.push(b'}');
     Ok(())
-}
-
-fn write_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
 }
 
 impl Node<'_, '_> {

@@ -45,6 +45,12 @@ impl Seal {
         &self.signatures
     }
 
+    /// The canonical JSON bytes every signature covers, the signatures
+    /// dropped.
+    pub fn into_canonical_bytes(self) -> Vec<u8> {
+        self.canonical
+    }
+
     /// Verifies that at least `threshold` distinct trusted keys signed; a
     /// signature is tried only against the verifiers its key id names, and
     /// every signature under a trusted key's id must verify (see
@@ -62,6 +68,46 @@ impl Seal {
             verifiers,
             threshold,
         )
+    }
+
+    /// Reads a Metablock in one pass with no tree of it, when every object
+    /// of it lists its keys in code point order (as in-toto and toto write
+    /// them) and it holds no float: the signatures and the canonical bytes
+    /// of `signed`, the same [`Seal`] [`MetablockRef::from_node`] reads.
+    /// `None` for any other document: read it with
+    /// [`MetablockRef::from_node`] then, which says what is wrong with it.
+    /// Limits as [`Metablock::from_json`].
+    pub fn read_sorted(bytes: &[u8], limits: &Limits) -> Option<Seal> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return None;
+        }
+        let read = crate::json::canonicalize_sorted(bytes).ok()?;
+        let [(first, sigs), (second, signed)] = read.members.as_slice() else {
+            return None;
+        };
+        if first != "signatures" || second != "signed" {
+            return None;
+        }
+        let (sigs, signed) = (sigs.clone(), signed.clone());
+        let mut canonical = read.bytes;
+        if canonical.get(signed.start) != Some(&b'{') {
+            return None;
+        }
+        let signatures = {
+            let tree = Tree::parse_canonical(canonical.get(sigs)?).ok()?;
+            let list = tree.root();
+            if !list.is_array() {
+                return None;
+            }
+            read_signatures(list, limits).ok()?
+        };
+        // In place: the signed part is most of the document.
+        canonical.truncate(signed.end);
+        canonical.drain(..signed.start);
+        Some(Seal {
+            canonical,
+            signatures,
+        })
     }
 
     fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
@@ -150,6 +196,43 @@ impl Seal {
     }
 }
 
+/// The signatures of a Metablock, from its `signatures` list.
+fn read_signatures(
+    raw_sigs: Node<'_, '_>,
+    limits: &Limits,
+) -> Result<Vec<MetablockSignature>, Error> {
+    if raw_sigs.len() > limits.max_signatures {
+        return Err(Error::TooMany {
+            what: "metablock signatures",
+            limit: limits.max_signatures,
+            actual: raw_sigs.len(),
+        });
+    }
+    raw_sigs
+        .elements()
+        .map(|s| {
+            let Value::Object(mut obj) = s.to_value() else {
+                return Err(Error::malformed("metablock", "signature is not an object"));
+            };
+            let keyid = match obj.remove("keyid") {
+                Some(Value::String(k)) => k,
+                _ => return Err(Error::malformed("metablock", "signature without keyid")),
+            };
+            let sig = match obj.remove("sig").or_else(|| obj.remove("signature")) {
+                Some(Value::String(h)) => {
+                    hex::decode(&h).map_err(|_| Error::Hex { field: "sig" })?
+                }
+                _ => return Err(Error::malformed("metablock", "signature without sig")),
+            };
+            Ok(MetablockSignature {
+                keyid,
+                sig,
+                extra: obj,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()
+}
+
 /// A Metablock read from a [`Tree`] without building a
 /// [`serde_json::Value`] of `signed`: how large links are verified.
 #[derive(Debug, Clone)]
@@ -180,36 +263,7 @@ impl<'t, 'a> MetablockRef<'t, 'a> {
             Some(list) if list.is_array() => list,
             _ => return Err(Error::malformed("metablock", "missing \"signatures\" list")),
         };
-        if raw_sigs.len() > limits.max_signatures {
-            return Err(Error::TooMany {
-                what: "metablock signatures",
-                limit: limits.max_signatures,
-                actual: raw_sigs.len(),
-            });
-        }
-        let signatures = raw_sigs
-            .elements()
-            .map(|s| {
-                let Value::Object(mut obj) = s.to_value() else {
-                    return Err(Error::malformed("metablock", "signature is not an object"));
-                };
-                let keyid = match obj.remove("keyid") {
-                    Some(Value::String(k)) => k,
-                    _ => return Err(Error::malformed("metablock", "signature without keyid")),
-                };
-                let sig = match obj.remove("sig").or_else(|| obj.remove("signature")) {
-                    Some(Value::String(h)) => {
-                        hex::decode(&h).map_err(|_| Error::Hex { field: "sig" })?
-                    }
-                    _ => return Err(Error::malformed("metablock", "signature without sig")),
-                };
-                Ok(MetablockSignature {
-                    keyid,
-                    sig,
-                    extra: obj,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let signatures = read_signatures(raw_sigs, limits)?;
         // Canonical bytes are never longer than the document they come from.
         let mut canonical = Vec::with_capacity(root.document_len());
         signed.write_canonical(&mut canonical)?;
@@ -413,4 +467,70 @@ impl<'s, T: serde::Serialize + ?Sized> MetablockWriter<'s, T> {
 struct Parts<'a, T: ?Sized> {
     signatures: crate::Sorted<'a>,
     signed: &'a T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KeyKind, PrivateKey};
+
+    fn signed_metablock() -> (Metablock, PrivateKey) {
+        let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+        let mut block = Metablock::new(json!({
+            "_type": "link",
+            "byproducts": {"stdout": "line\n\"quoted\" \\ \u{1}"},
+            "name": "build",
+            "products": {"a": {"sha256": "ab"}},
+        }))
+        .unwrap();
+        block.add_signature(&key).unwrap();
+        (block, key)
+    }
+
+    /// The one-pass reader reads the same seal as the tree, from the
+    /// pretty-printed file toto writes.
+    #[test]
+    fn a_sorted_metablock_is_read_in_one_pass_to_the_same_seal() {
+        let (block, key) = signed_metablock();
+        let bytes = block.to_json();
+        let limits = Limits::default();
+        let seal = Seal::read_sorted(&bytes, &limits).expect("toto's Metablocks are sorted");
+        let tree = Tree::parse(&bytes).unwrap();
+        let by_tree = MetablockRef::from_node(tree.root(), &limits).unwrap();
+        assert_eq!(&seal, by_tree.seal());
+        assert_eq!(seal.canonical_bytes(), block.canonical_bytes());
+        assert!(seal.verify(&[key.public_key()], 1).is_ok());
+    }
+
+    /// Anything else is left to the tree: keys out of order, other
+    /// top-level fields, a `signed` that is no object, oversized input,
+    /// floats.
+    #[test]
+    fn other_metablocks_are_left_to_the_tree() {
+        let (block, _) = signed_metablock();
+        let text = String::from_utf8(block.to_json()).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let limits = Limits::default();
+        let signed = serde_json::to_string(&value["signed"]).unwrap();
+        let sigs = serde_json::to_string(&value["signatures"]).unwrap();
+        for doc in [
+            format!(r#"{{"signed":{signed},"signatures":{sigs}}}"#),
+            format!(r#"{{"a":1,"signatures":{sigs},"signed":{signed}}}"#),
+            format!(r#"{{"signatures":{sigs},"signed":[]}}"#),
+            format!(r#"{{"signatures":{{}},"signed":{signed}}}"#),
+            format!(r#"{{"signatures":{sigs},"signed":{{"f":1.5}}}}"#),
+            format!(r#"{{"signatures":{sigs}}}"#),
+        ] {
+            assert!(
+                Seal::read_sorted(doc.as_bytes(), &limits).is_none(),
+                "{doc}"
+            );
+        }
+        let small = Limits {
+            max_envelope_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(Seal::read_sorted(text.as_bytes(), &small).is_none());
+        assert!(Seal::read_sorted(text.as_bytes(), &limits).is_some());
+    }
 }

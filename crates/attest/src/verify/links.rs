@@ -58,7 +58,45 @@ fn read_checked(step: &Step, metablock: bool, payload: dsse::json::Node<'_, '_>)
 
 /// Parses a signed link and checks it is signed by `key`; returns its
 /// payload, or why it is refused.
+///
+/// A Metablock in the sorted form in-toto and toto write is read in one
+/// pass with no tree of it ([`dsse::Seal::read_sorted`]); its bytes are
+/// dropped once its canonical JSON is written, and its link is decoded
+/// from the canonical bytes the signature covers. Any other document, or
+/// one that pass refuses, is read through the tree as before, which
+/// accepts it or says why not.
 pub(super) fn check_signed(
+    step: &Step,
+    bytes: Vec<u8>,
+    key: &dsse::PublicKey,
+    keyid: &str,
+    shown: &str,
+    limits: &dsse::Limits,
+) -> Result<Payload, String> {
+    let Some(seal) = dsse::Seal::read_sorted(&bytes, limits) else {
+        return check_signed_tree(step, &bytes, key, keyid, shown, limits);
+    };
+    drop(bytes);
+    let signers = crate::signed::Signers::Metablock(&seal);
+    if signers.verify(&[key], 1).is_err() {
+        return Err(format!(
+            "{shown}: {}",
+            unverified(&signers.keyids(), key, keyid)
+        ));
+    }
+    match Link::from_canonical_metablock(seal.into_canonical_bytes()) {
+        Ok(decoded) => Ok(Payload::Link(decoded)),
+        // Not a classic link (a sublayout, a Statement), or one with a
+        // field outside the schema: read as a tree, for the payload or why.
+        Err(canonical) => match dsse::json::Tree::parse_canonical(&canonical) {
+            Ok(tree) => Ok(read_checked(step, true, tree.root())),
+            Err(e) => Err(format!("{shown}: {e}")),
+        },
+    }
+}
+
+/// [`check_signed`] through a tree of the whole document.
+fn check_signed_tree(
     step: &Step,
     bytes: &[u8],
     key: &dsse::PublicKey,
@@ -234,7 +272,7 @@ pub(super) fn prefetch(
         || (),
         |(), (step, keyid, key, shown, bytes)| match check_signed(
             step,
-            &bytes
+            bytes
                 .lock()
                 .map(|mut b| std::mem::take(&mut *b))
                 .unwrap_or_default(),

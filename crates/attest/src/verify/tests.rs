@@ -920,3 +920,87 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
 }
 
 mod x509;
+
+/// A Metablock link in the sorted form toto and in-toto write is read in
+/// one pass from the canonical bytes its signature covers; the same
+/// document with its keys in another order is read through the tree. Both
+/// give the same link, the same refusal of a wrong key, and the same
+/// sublayout.
+#[test]
+fn a_sorted_metablock_link_reads_as_the_tree_reads_it() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let carol = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
+    let step = &parsed.steps[0];
+    let keyid = bob.keyid().to_string();
+    // Reversed key order at the top and in `signed`: not sorted.
+    let unsorted = |sorted: &[u8]| -> Vec<u8> {
+        let value: Value = serde_json::from_slice(sorted).unwrap();
+        let reversed = |v: &Value| -> String {
+            let members: Vec<String> = v
+                .as_object()
+                .unwrap()
+                .iter()
+                .rev()
+                .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        };
+        format!(
+            r#"{{"signed":{},"signatures":{}}}"#,
+            reversed(&value["signed"]),
+            value["signatures"]
+        )
+        .into_bytes()
+    };
+    let check = |bytes: Vec<u8>, key: &PrivateKey| {
+        links::check_signed(
+            step,
+            bytes,
+            key.public_key(),
+            &keyid,
+            "build.link",
+            &dsse::Limits::default(),
+        )
+    };
+    let limits = dsse::Limits::default();
+    // A link whose stdout holds what canonical JSON writes raw or escapes.
+    let link = signed_edited_link(Encoding::Metablock, &[&bob], |v| {
+        v["byproducts"] = json!({"stdout": "a\nb\t\"c\" \\ \u{1}é", "return-value": 0});
+    });
+    assert!(dsse::Seal::read_sorted(&link, &limits).is_some());
+    assert!(dsse::Seal::read_sorted(&unsorted(&link), &limits).is_none());
+    let read = |bytes: Vec<u8>| match check(bytes, &bob) {
+        Ok(links::Payload::Link(Ok(link))) => link,
+        _ => panic!("not read as a link"),
+    };
+    let fast = read(link.clone());
+    assert_eq!(fast, read(unsorted(&link)));
+    assert_eq!(fast.byproducts["stdout"], "a\nb\t\"c\" \\ \u{1}é");
+    // The wrong key: the same refusal either way.
+    let refused = |bytes: Vec<u8>| match check(bytes, &carol) {
+        Err(why) => why,
+        Ok(_) => panic!("accepted under the wrong key"),
+    };
+    assert_eq!(refused(link.clone()), refused(unsorted(&link)));
+    // A field outside the fixed schema: the tree's refusal either way.
+    let extended = signed_edited_link(Encoding::Metablock, &[&bob], |v| {
+        v["extension"] = json!(1);
+    });
+    let why = |bytes: Vec<u8>| match check(bytes, &bob) {
+        Ok(links::Payload::Link(Err(e))) => e.to_string(),
+        _ => panic!("not refused as a link"),
+    };
+    assert_eq!(why(extended.clone()), why(unsorted(&extended)));
+    assert!(why(extended).contains("unknown field \"extension\""));
+    // A sublayout in a Metablock: the same layout value either way.
+    let mut sub = SignedDocument::new(layout(&[], &[], 1), Encoding::Metablock).unwrap();
+    sub.add_signature(&bob).unwrap();
+    let sub = sub.to_json();
+    assert!(dsse::Seal::read_sorted(&sub, &limits).is_some());
+    let sublayout = |bytes: Vec<u8>| match check(bytes, &bob) {
+        Ok(links::Payload::Layout(value)) => value,
+        _ => panic!("not read as a sublayout"),
+    };
+    assert_eq!(sublayout(sub.clone()), sublayout(unsorted(&sub)));
+}

@@ -126,7 +126,7 @@ pub(super) fn load_step_links(
             (None, None) => continue,
             (None, Some(bytes)) => match functionary {
                 Functionary::Key(key) => {
-                    match check_signed(step, &bytes, key, keyid, &shown, &options.limits) {
+                    match check_signed(step, bytes, key, keyid, &shown, &options.limits) {
                         Ok(payload) => payload,
                         Err(why) => {
                             refused.push(why);

@@ -12,6 +12,13 @@
 //!   [`serde_json::Value`];
 //! - [`parse_strict`] (in `strict`) reads into a [`serde_json::Value`].
 //!
+//! The one-pass readers in `stream` ([`canonicalize_sorted`],
+//! [`decode_canonical`]) build no tree: they accept a subset of those
+//! documents (object keys in strictly increasing code point order, no
+//! floats) with the same result, and a caller falls back to the tree for
+//! the rest and for the exact error. The fuzz target `canonical_stream`
+//! checks both.
+//!
 //! Numbers are read the way serde_json reads them. The fuzz target `cjson`
 //! checks that both readers agree on every input.
 //!
@@ -22,11 +29,27 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+mod cursor;
 mod de;
 mod parse;
+mod stream;
 mod strict;
 
+pub use stream::{canonicalize_sorted, decode_canonical, Canonical};
 pub use strict::{from_slice_strict, parse_strict};
+
+/// Writes `s` as a canonical JSON string (see [`crate::cjson`]): only `"`
+/// and `\\` escaped, every other character raw.
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for b in s.bytes() {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
 
 /// Deepest nesting of arrays and objects, as serde_json bounds it.
 const MAX_DEPTH: usize = 128;

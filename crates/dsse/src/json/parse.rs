@@ -1,26 +1,15 @@
-//! The byte-level reader behind [`Tree::parse`]: one pass over the input,
-//! containers pushed after their contents, strings borrowed unless an escape
-//! had to be decoded.
+//! The reader behind [`Tree::parse`]: one pass over the input, containers
+//! pushed after their contents, strings borrowed unless an escape had to be
+//! decoded.
 
 use std::borrow::Cow;
 
-use serde::de;
-
+use super::cursor::{syntax, Cursor};
 use super::{Item, Tree, MAX_DEPTH};
 use crate::error::Error;
 
-fn syntax(reason: impl std::fmt::Display, bytes: &[u8], at: usize) -> Error {
-    let before = bytes.get(..at).unwrap_or(bytes);
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-    Error::Json {
-        source: de::Error::custom(format_args!("{reason} at line {line} column {column}")),
-    }
-}
-
 struct Parser<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    c: Cursor<'a>,
     tree: Tree<'a>,
     /// Elements and members of the arrays and objects being read; moved to
     /// the tree when their container closes, so each container's entries end
@@ -32,9 +21,21 @@ struct Parser<'a> {
 impl<'a> Tree<'a> {
     /// Parses `bytes` strictly (see the module documentation).
     pub fn parse(bytes: &'a [u8]) -> Result<Tree<'a>, Error> {
+        Tree::read(Cursor::new(bytes, false))
+    }
+
+    /// Parses canonical JSON as [`crate::cjson`] writes it (strings may hold
+    /// raw control characters and escape only `"` and `\\`), otherwise as
+    /// strictly as [`Tree::parse`]: the bytes a Metablock's signatures
+    /// cover, read back.
+    pub fn parse_canonical(bytes: &'a [u8]) -> Result<Tree<'a>, Error> {
+        Tree::read(Cursor::new(bytes, true))
+    }
+
+    fn read(c: Cursor<'a>) -> Result<Tree<'a>, Error> {
+        let bytes = c.bytes;
         let mut p = Parser {
-            bytes,
-            at: 0,
+            c,
             tree: Tree {
                 len: bytes.len(),
                 items: Vec::new(),
@@ -44,30 +45,20 @@ impl<'a> Tree<'a> {
             open_elements: Vec::new(),
             open_members: Vec::new(),
         };
-        p.skip_ws();
+        p.c.skip_ws();
         p.value(MAX_DEPTH)?;
-        p.skip_ws();
-        if p.at != bytes.len() {
-            return Err(syntax("trailing characters", bytes, p.at));
+        p.c.skip_ws();
+        if p.c.at != bytes.len() {
+            return Err(syntax("trailing characters", bytes, p.c.at));
         }
         Ok(p.tree)
     }
 }
 
 impl<'a> Parser<'a> {
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
-            self.at += 1;
-        }
-    }
-
-    fn fail<T>(&self, reason: &str) -> Result<T, Error> {
-        Err(syntax(reason, self.bytes, self.at))
-    }
-
     fn push(&mut self, item: Item<'a>) -> Result<u32, Error> {
         let index = u32::try_from(self.tree.items.len())
-            .or_else(|_| self.fail("document has too many values"))?;
+            .or_else(|_| self.c.fail("document has too many values"))?;
         self.tree.items.push(item);
         Ok(index)
     }
@@ -75,80 +66,42 @@ impl<'a> Parser<'a> {
     /// Reads one value (whitespace before it already skipped); returns its
     /// item index.
     fn value(&mut self, depth: usize) -> Result<u32, Error> {
-        match self.bytes.get(self.at) {
-            None => self.fail("EOF while parsing a value"),
+        match self.c.peek() {
+            None => self.c.fail("EOF while parsing a value"),
             Some(b'n') => self.literal(b"null", Item::Null),
             Some(b't') => self.literal(b"true", Item::Bool(true)),
             Some(b'f') => self.literal(b"false", Item::Bool(false)),
             Some(b'"') => {
-                let s = self.string()?;
+                let s = self.c.string()?;
                 self.push(Item::Str(s))
             }
             Some(b'[') => self.array(depth),
             Some(b'{') => self.object(depth),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => self.fail("expected value"),
+            Some(b'-' | b'0'..=b'9') => {
+                let n = self.c.number()?;
+                self.push(n)
+            }
+            Some(_) => self.c.fail("expected value"),
         }
     }
 
     fn literal(&mut self, word: &[u8], item: Item<'a>) -> Result<u32, Error> {
-        for &expected in word {
-            match self.bytes.get(self.at) {
-                Some(&b) if b == expected => self.at += 1,
-                None => return self.fail("EOF while parsing a value"),
-                Some(_) => return self.fail("expected value"),
-            }
-        }
+        self.c.literal(word)?;
         self.push(item)
-    }
-
-    /// After an array element or an object member: a `,` not followed by
-    /// `close` (false: another one comes), or `close` (true: the container
-    /// ends). `at_eof` and `unexpected` are the refusals otherwise.
-    fn comma_or_close(&mut self, close: u8, at_eof: &str, unexpected: &str) -> Result<bool, Error> {
-        match self.bytes.get(self.at) {
-            Some(b',') => {
-                self.at += 1;
-                self.skip_ws();
-                if self.bytes.get(self.at) == Some(&close) {
-                    return self.fail("trailing comma");
-                }
-                Ok(false)
-            }
-            Some(&byte) if byte == close => {
-                self.at += 1;
-                Ok(true)
-            }
-            None => self.fail(at_eof),
-            Some(_) => self.fail(unexpected),
-        }
-    }
-
-    /// Enters an array or object at its opening bracket: one level of
-    /// `depth` is used up; true when `close` follows at once (it is empty).
-    fn open(&mut self, depth: usize, close: u8) -> Result<(usize, bool), Error> {
-        let depth = match depth.checked_sub(1) {
-            Some(d) if d > 0 => d,
-            _ => return self.fail("recursion limit exceeded"),
-        };
-        self.at += 1;
-        self.skip_ws();
-        let empty = self.bytes.get(self.at) == Some(&close);
-        if empty {
-            self.at += 1;
-        }
-        Ok((depth, empty))
     }
 
     fn array(&mut self, depth: usize) -> Result<u32, Error> {
         let mark = self.open_elements.len();
-        let (depth, empty) = self.open(depth, b']')?;
+        let (depth, empty) = self.c.open(depth, b']')?;
         if !empty {
             loop {
                 let item = self.value(depth)?;
                 self.open_elements.push(item);
-                self.skip_ws();
-                if self.comma_or_close(b']', "EOF while parsing a list", "expected `,` or `]`")? {
+                self.c.skip_ws();
+                if self
+                    .c
+                    .comma_or_close(b']', "EOF while parsing a list", "expected `,` or `]`")?
+                {
                     break;
                 }
             }
@@ -160,28 +113,16 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Result<u32, Error> {
-        let opened_at = self.at;
+        let opened_at = self.c.at;
         let mark = self.open_members.len();
-        let (depth, empty) = self.open(depth, b'}')?;
+        let (depth, empty) = self.c.open(depth, b'}')?;
         if !empty {
             loop {
-                match self.bytes.get(self.at) {
-                    Some(b'"') => {}
-                    None => return self.fail("EOF while parsing an object"),
-                    Some(_) => return self.fail("key must be a string"),
-                }
-                let key = self.string()?;
-                self.skip_ws();
-                match self.bytes.get(self.at) {
-                    Some(b':') => self.at += 1,
-                    None => return self.fail("EOF while parsing an object"),
-                    Some(_) => return self.fail("expected `:`"),
-                }
-                self.skip_ws();
+                let key = self.c.member_key()?;
                 let item = self.value(depth)?;
                 self.open_members.push((key, item));
-                self.skip_ws();
-                if self.comma_or_close(
+                self.c.skip_ws();
+                if self.c.comma_or_close(
                     b'}',
                     "EOF while parsing an object",
                     "expected `,` or `}`",
@@ -199,7 +140,7 @@ impl<'a> Parser<'a> {
                 let shown: String = key.chars().take(100).collect();
                 return Err(syntax(
                     format_args!("duplicate object key {shown:?}"),
-                    self.bytes,
+                    self.c.bytes,
                     opened_at,
                 ));
             }
@@ -213,212 +154,8 @@ impl<'a> Parser<'a> {
     fn range(&self, start: usize, end: usize) -> Result<(u32, u32), Error> {
         match (u32::try_from(start), u32::try_from(end - start)) {
             (Ok(s), Ok(l)) => Ok((s, l)),
-            _ => self.fail("document has too many values"),
+            _ => self.c.fail("document has too many values"),
         }
-    }
-
-    /// Reads a string (at its opening quote).
-    fn string(&mut self) -> Result<Cow<'a, str>, Error> {
-        self.at += 1;
-        let start = self.at;
-        // Fast path: no escape before the closing quote. Skip eight bytes
-        // at a time while none is a quote, a backslash or a control
-        // character (these word tests have no false negatives; a false
-        // positive only hands the bytes to the loop below).
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
-        let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
-        while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            let quote = below(x ^ (ONES * u64::from(b'"')), 1);
-            let backslash = below(x ^ (ONES * u64::from(b'\\')), 1);
-            if quote | backslash | below(x, 0x20) != 0 {
-                break;
-            }
-            self.at += 8;
-        }
-        loop {
-            match self.bytes.get(self.at) {
-                Some(b'"') => {
-                    let raw = self.bytes.get(start..self.at).unwrap_or_default();
-                    let s = std::str::from_utf8(raw).or_else(|e| {
-                        self.at = start + e.valid_up_to();
-                        self.fail("invalid unicode code point")
-                    })?;
-                    self.at += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => {
-                    return self
-                        .fail("control character (\\u0000-\\u001F) found while parsing a string")
-                }
-                Some(_) => self.at += 1,
-                None => return self.fail("EOF while parsing a string"),
-            }
-        }
-        // Slow path: decode escapes into a buffer.
-        let mut out: Vec<u8> = self.bytes.get(start..self.at).unwrap_or_default().to_vec();
-        loop {
-            match self.bytes.get(self.at) {
-                Some(b'"') => {
-                    self.at += 1;
-                    return match String::from_utf8(out) {
-                        Ok(s) => Ok(Cow::Owned(s)),
-                        Err(_) => self.fail("invalid unicode code point"),
-                    };
-                }
-                Some(b'\\') => {
-                    self.at += 1;
-                    let escaped = match self.bytes.get(self.at) {
-                        None => return self.fail("EOF while parsing a string"),
-                        Some(&b) => b,
-                    };
-                    self.at += 1;
-                    match escaped {
-                        b'"' => out.push(b'"'),
-                        b'\\' => out.push(b'\\'),
-                        b'/' => out.push(b'/'),
-                        b'b' => out.push(0x08),
-                        b'f' => out.push(0x0c),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let c = self.unicode_escape()?;
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                        }
-                        _ => {
-                            self.at -= 1;
-                            return self.fail("invalid escape");
-                        }
-                    }
-                }
-                Some(&b) if b < 0x20 => {
-                    return self
-                        .fail("control character (\\u0000-\\u001F) found while parsing a string")
-                }
-                Some(&b) => {
-                    out.push(b);
-                    self.at += 1;
-                }
-                None => return self.fail("EOF while parsing a string"),
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u16, Error> {
-        let mut n: u16 = 0;
-        for _ in 0..4 {
-            let digit = match self.bytes.get(self.at) {
-                None => return self.fail("EOF while parsing a string"),
-                Some(&b) => match (b as char).to_digit(16) {
-                    Some(d) => d as u16,
-                    None => return self.fail("invalid escape"),
-                },
-            };
-            n = (n << 4) | digit;
-            self.at += 1;
-        }
-        Ok(n)
-    }
-
-    /// After `\u`: one character, from one escape or a surrogate pair.
-    fn unicode_escape(&mut self) -> Result<char, Error> {
-        let first = self.hex4()?;
-        let code = match first {
-            0xDC00..=0xDFFF => return self.fail("lone leading surrogate in hex escape"),
-            0xD800..=0xDBFF => {
-                if self.bytes.get(self.at..self.at + 2) != Some(b"\\u") {
-                    return self.fail("unexpected end of hex escape");
-                }
-                self.at += 2;
-                let second = self.hex4()?;
-                if !(0xDC00..=0xDFFF).contains(&second) {
-                    return self.fail("lone leading surrogate in hex escape");
-                }
-                0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00)
-            }
-            n => u32::from(n),
-        };
-        match char::from_u32(code) {
-            Some(c) => Ok(c),
-            None => self.fail("invalid unicode code point"),
-        }
-    }
-
-    fn number(&mut self) -> Result<u32, Error> {
-        let start = self.at;
-        let negative = self.bytes.get(self.at) == Some(&b'-');
-        if negative {
-            self.at += 1;
-        }
-        let digits_start = self.at;
-        match self.bytes.get(self.at) {
-            Some(b'0') => {
-                self.at += 1;
-                if let Some(b'0'..=b'9') = self.bytes.get(self.at) {
-                    return self.fail("invalid number");
-                }
-            }
-            Some(b'1'..=b'9') => {
-                while let Some(b'0'..=b'9') = self.bytes.get(self.at) {
-                    self.at += 1;
-                }
-            }
-            None => return self.fail("EOF while parsing a value"),
-            Some(_) => return self.fail("invalid number"),
-        }
-        let digits_end = self.at;
-        let mut integer = true;
-        if self.bytes.get(self.at) == Some(&b'.') {
-            integer = false;
-            self.at += 1;
-            self.digits()?;
-        }
-        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
-            integer = false;
-            self.at += 1;
-            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
-                self.at += 1;
-            }
-            self.digits()?;
-        }
-        let text = std::str::from_utf8(self.bytes.get(start..self.at).unwrap_or_default())
-            .unwrap_or_default();
-        let digits = text
-            .get(digits_start - start..digits_end - start)
-            .unwrap_or_default();
-        // serde_json's reading: integers fitting u64 (or, negative, i64)
-        // stay integers; `-0`, larger integers and everything with a
-        // fraction or exponent become f64.
-        let item = match digits.parse::<u64>() {
-            Ok(n) if integer && !negative => Item::U64(n),
-            Ok(n) if integer && (n as i64).wrapping_neg() < 0 => {
-                Item::I64((n as i64).wrapping_neg())
-            }
-            _ => match serde_json::from_str::<f64>(text) {
-                Ok(f) => Item::F64(f),
-                Err(_) => {
-                    self.at = start;
-                    return self.fail("number out of range");
-                }
-            },
-        };
-        self.push(item)
-    }
-
-    fn digits(&mut self) -> Result<(), Error> {
-        match self.bytes.get(self.at) {
-            Some(b'0'..=b'9') => {}
-            None => return self.fail("EOF while parsing a value"),
-            Some(_) => return self.fail("invalid number"),
-        }
-        while let Some(b'0'..=b'9') = self.bytes.get(self.at) {
-            self.at += 1;
-        }
-        Ok(())
     }
 }
 

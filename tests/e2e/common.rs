@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 /// `../shared` beside the repository (or `TOTO_SHARED`),
 /// `../shared/vectors/intoto/<rel>`, and the Python peers (`TOTO_PYTHON`).
-pub use testkit::{certificate_pem, python, shared, token, vector};
+pub use testkit::{python, shared, token, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {

@@ -106,32 +106,38 @@ struct WireLink {
 /// A link v0.3 predicate as read; unknown (signed) fields are ignored, as
 /// the attestation framework requires.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct WirePredicate {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     command: Vec<String>,
-    #[serde(default)]
     materials: Vec<ResourceDescriptor>,
-    #[serde(default)]
     byproducts: Map<String, Value>,
-    #[serde(default)]
     environment: Map<String, Value>,
 }
 
 /// A link v0.2 predicate as read; unknown (signed) fields are ignored.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct WirePredicateV02 {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     command: Vec<String>,
-    #[serde(default, deserialize_with = "materials")]
+    #[serde(deserialize_with = "materials")]
     materials: ArtifactMap,
-    #[serde(default)]
     byproducts: Map<String, Value>,
-    #[serde(default)]
     environment: Map<String, Value>,
+}
+
+/// A Statement read from `payload` with its link predicate, which it must
+/// have, decoded as `P`.
+fn statement_with_predicate<'de, P, D>(payload: D) -> Result<(crate::Statement, P), Error>
+where
+    P: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    let (statement, predicate) = crate::statement::decode_parts::<P, _>(payload)?;
+    let predicate =
+        predicate.ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+    Ok((statement, predicate))
 }
 
 fn materials<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArtifactMap, D::Error> {
@@ -351,26 +357,18 @@ impl Link {
             ),
             Some(t) if t.starts_with(STATEMENT_PREFIX) => match predicate_type {
                 Some(LINK_PREDICATE_V03) => {
-                    let (statement, predicate) =
-                        crate::statement::decode_parts::<WirePredicate, _>(payload)?;
-                    let predicate = predicate
-                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    let (statement, predicate) = statement_with_predicate(payload)?;
                     Link::from_parts(statement.subject, predicate)
                 }
                 Some(LINK_PREDICATE_V02) => {
-                    let (statement, predicate) =
-                        crate::statement::decode_parts::<WirePredicateV02, _>(payload)?;
-                    let predicate = predicate
-                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    let (statement, predicate) = statement_with_predicate(payload)?;
                     Link::from_parts_v02(statement.subject, predicate)
                 }
                 // The predicate is the classic link, products and all; the
                 // subject says what the Statement is about (cosign: the
                 // image), which the spec leaves to the writer: not read.
                 Some(LINK_PREDICATE_V01 | LINK_PREDICATE_V1) => {
-                    let (_, predicate) = crate::statement::decode_parts::<WireLink, _>(payload)?;
-                    let predicate = predicate
-                        .ok_or_else(|| malformed("link predicate", "the predicate is missing"))?;
+                    let (_, predicate) = statement_with_predicate(payload)?;
                     Link::from_wire(predicate)
                 }
                 other => Err(not_a_link_predicate(other.unwrap_or_default())),

@@ -530,62 +530,47 @@ mod tests {
                 other => panic!("expected a mismatch, got {other:?}"),
             }
         };
-        let msg = refused(
-            VsaExpectations {
-                verified_levels: vec!["SLSA_BUILD_LEVEL_3".into()],
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(
-            msg.contains("VSA verifiedLevels")
-                && msg.contains("SLSA_BUILD_LEVEL_3 or higher")
-                && msg.contains("SLSA_BUILD_LEVEL_2"),
-            "{msg}"
-        );
-        let msg = refused(
-            VsaExpectations {
-                verified_levels: vec!["SLSA_SOURCE_LEVEL_1".into()],
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(msg.contains("SLSA_SOURCE_LEVEL_1"), "{msg}");
-        let msg = refused(
-            VsaExpectations {
-                resource_uri: Some("other.tar.gz".into()),
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(
-            msg.contains("VSA resourceUri") && msg.contains("other.tar.gz"),
-            "{msg}"
-        );
-        let msg = refused(
-            VsaExpectations {
-                verifier_id: Some("https://example.com/other".into()),
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(msg.contains("VSA verifier.id"), "{msg}");
-        let msg = refused(
-            VsaExpectations {
-                policy_uri: Some("other.toml".into()),
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(msg.contains("VSA policy.uri"), "{msg}");
-        let msg = refused(
-            VsaExpectations {
-                policy_digest: Some(DigestSet::single("sha256", &"00".repeat(32)).unwrap()),
-                ..all.clone()
-            },
-            &good,
-        );
-        assert!(msg.contains("VSA policy.digest"), "{msg}");
+        // Each expectation changed to what the VSA does not say, and what
+        // the refusal must name.
+        type Mismatch = (fn(&mut VsaExpectations), &'static [&'static str]);
+        let mismatches: [Mismatch; 6] = [
+            (
+                |e| e.verified_levels = vec!["SLSA_BUILD_LEVEL_3".into()],
+                &[
+                    "VSA verifiedLevels",
+                    "SLSA_BUILD_LEVEL_3 or higher",
+                    "SLSA_BUILD_LEVEL_2",
+                ],
+            ),
+            (
+                |e| e.verified_levels = vec!["SLSA_SOURCE_LEVEL_1".into()],
+                &["SLSA_SOURCE_LEVEL_1"],
+            ),
+            (
+                |e| e.resource_uri = Some("other.tar.gz".into()),
+                &["VSA resourceUri", "other.tar.gz"],
+            ),
+            (
+                |e| e.verifier_id = Some("https://example.com/other".into()),
+                &["VSA verifier.id"],
+            ),
+            (
+                |e| e.policy_uri = Some("other.toml".into()),
+                &["VSA policy.uri"],
+            ),
+            (
+                |e| e.policy_digest = Some(DigestSet::single("sha256", &"00".repeat(32)).unwrap()),
+                &["VSA policy.digest"],
+            ),
+        ];
+        for (change, needles) in mismatches {
+            let mut expect = all.clone();
+            change(&mut expect);
+            let msg = refused(expect, &good);
+            for needle in needles {
+                assert!(msg.contains(needle), "{needle:?} not in: {msg}");
+            }
+        }
         let mut failed = good.clone();
         failed.verification_result = VerificationResult::Failed;
         failed.verified_levels = vec!["FAILED".into()];

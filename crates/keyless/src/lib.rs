@@ -59,4 +59,4 @@ pub use sign::{
     ambient_token, device_flow, link_bundle_name, sign_dsse_with_key, DevicePrompt, IdentityToken,
     KeylessSigner, Services, SignedBundle, TokenSource, TrustConfig,
 };
-pub use text::{untrusted_text, ServiceText, MAX_SHOWN_CHARS};
+pub use text::{error_chain, untrusted_text, ServiceText, MAX_SHOWN_CHARS};

@@ -260,6 +260,11 @@ mod tests {
         })
     }
 
+    /// The policy of `source`, as file `p.rego`.
+    fn parsed(source: &str) -> RegoPolicy {
+        RegoPolicy::parse("p.rego", source).unwrap()
+    }
+
     fn reasons(result: Result<(), Error>) -> Vec<String> {
         match result {
             Err(Error::PolicyDenied { reasons, .. }) => reasons,
@@ -269,11 +274,7 @@ mod tests {
 
     #[test]
     fn allow_must_be_true() {
-        let policy = RegoPolicy::parse(
-            "p.rego",
-            "package signature\nallow if input.predicateType == \"https://slsa.dev/provenance/v1\"\n",
-        )
-        .unwrap();
+        let policy = parsed("package signature\nallow if input.predicateType == \"https://slsa.dev/provenance/v1\"\n");
         policy.evaluate_input(statement(json!({}))).unwrap();
         let mut other = statement(json!({}));
         other["predicateType"] = json!("https://spdx.dev/Document");
@@ -281,8 +282,7 @@ mod tests {
             reasons(policy.evaluate_input(other)),
             ["data.signature.allow is undefined (no allow rule held)"]
         );
-        let falsy =
-            RegoPolicy::parse("p.rego", "package signature\ndefault allow := false\n").unwrap();
+        let falsy = parsed("package signature\ndefault allow := false\n");
         assert_eq!(
             reasons(falsy.evaluate_input(statement(json!({})))),
             ["data.signature.allow is false, not true"]
@@ -292,11 +292,7 @@ mod tests {
     #[test]
     fn deny_messages_are_the_reasons_and_v0_reads() {
         // witness's form, Rego v0.
-        let policy = RegoPolicy::parse(
-            "p.rego",
-            "package slsa\ndeny[msg] {\n  input.predicate.buildType != \"x\"\n  msg := \"wrong build type\"\n}\n",
-        )
-        .unwrap();
+        let policy = parsed("package slsa\ndeny[msg] {\n  input.predicate.buildType != \"x\"\n  msg := \"wrong build type\"\n}\n");
         assert_eq!(
             reasons(policy.evaluate_input(statement(json!({"buildType": "y"})))),
             ["wrong build type"]
@@ -310,11 +306,7 @@ mod tests {
 
     #[test]
     fn the_signer_is_in_the_input() {
-        let policy = RegoPolicy::parse(
-            "p.rego",
-            "package p\ndeny contains \"not from org\" if not startswith(input.signer.identity, \"https://github.com/org/\")\n",
-        )
-        .unwrap();
+        let policy = parsed("package p\ndeny contains \"not from org\" if not startswith(input.signer.identity, \"https://github.com/org/\")\n");
         policy.evaluate_input(statement(json!({}))).unwrap();
         let mut other = statement(json!({}));
         other["signer"]["identity"] = json!("https://github.com/evil/app/x@refs/heads/main");
@@ -350,11 +342,7 @@ mod tests {
 
     #[test]
     fn evaluation_errors_deny() {
-        let policy = RegoPolicy::parse(
-            "p.rego",
-            "package p\nallow := true if input.a\nallow := false if input.b\n",
-        )
-        .unwrap();
+        let policy = parsed("package p\nallow := true if input.a\nallow := false if input.b\n");
         let got = reasons(policy.evaluate_input(json!({"a": true, "b": true})));
         assert!(got[0].starts_with("data.p.allow: "), "{got:?}");
     }

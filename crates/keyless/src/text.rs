@@ -166,6 +166,19 @@ pub fn untrusted_text(text: &str) -> String {
     out
 }
 
+/// An error and its causes, `a: b: c`, as given (not made safe to print:
+/// see [`ServiceText::of_error`] for that).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
 /// Text that came from a service (or quotes it), made safe to print by
 /// [`untrusted_text`]: the only way to build one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,14 +192,7 @@ impl ServiceText {
 
     /// An error and its causes (`a: b: c`), through [`untrusted_text`].
     pub fn of_error(error: &dyn std::error::Error) -> ServiceText {
-        let mut chain = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        ServiceText::new(&chain)
+        ServiceText::new(&error_chain(error))
     }
 
     /// The text as shown.

@@ -241,13 +241,7 @@ impl Registry {
     /// The transport error, told apart: a TLS handshake with a plain-HTTP
     /// server is named as such.
     fn unreachable(&self, error: &dyn std::error::Error) -> Error {
-        let mut reason = error.to_string();
-        let mut source = error.source();
-        while let Some(e) = source {
-            reason.push_str(": ");
-            reason.push_str(&e.to_string());
-            source = e.source();
-        }
+        let reason = keyless::error_chain(error);
         if self.scheme == "https"
             && (reason.contains("InvalidContentType") || reason.contains("CorruptMessage"))
         {

@@ -11,23 +11,11 @@
 mod common;
 
 use common::Cosign;
-use keyless::Policy;
+use keyless::{error_chain, Policy};
 use oci::cosign::{self, Error, Sha256Digest};
 
 fn image(n: u8) -> Sha256Digest {
     Sha256Digest::of(format!("image manifest {n}").as_bytes())
-}
-
-/// `err` and its sources, as the CLI prints them.
-fn chain(err: &Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `result` must be a verification failure (exit 1) whose message, with
@@ -35,7 +23,7 @@ fn chain(err: &Error) -> String {
 fn fails_with<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
     let err = result.expect_err("verified");
     assert!(err.is_verification_failure(), "not a failure: {err}");
-    let text = chain(&err);
+    let text = error_chain(&err);
     for needle in needles {
         assert!(text.contains(needle), "{needle:?} not in: {text}");
     }
@@ -109,7 +97,7 @@ fn a_simple_signing_payload_naming_another_digest_fails_naming_both() {
         }
         other => panic!("{other}"),
     }
-    let text = chain(&err);
+    let text = error_chain(&err);
     assert!(
         text.contains(&image(1).to_string()) && text.contains(&image(2).to_string()),
         "{text}"
@@ -144,7 +132,7 @@ fn a_signed_payload_cosign_would_not_write_is_malformed() {
             .verify_signature(&sig, &image(1), &cosign.alice())
             .unwrap_err();
         assert!(!err.is_verification_failure(), "{err}");
-        assert!(chain(&err).contains(why), "{}", chain(&err));
+        assert!(error_chain(&err).contains(why), "{}", error_chain(&err));
     }
 }
 
@@ -260,7 +248,7 @@ fn key_signed_layers_verify_with_their_key_only() {
         .verify_attestation(&att, &image(1), &cosign.alice())
         .unwrap_err();
     assert!(!err.is_verification_failure(), "{err}");
-    assert!(chain(&err).contains("signed with a key"), "{err}");
+    assert!(error_chain(&err).contains("signed with a key"), "{err}");
 }
 
 #[test]

@@ -100,15 +100,21 @@ fn manifest_answer(body: Vec<u8>) -> Answer {
     )
 }
 
-#[test]
-fn the_referrers_api_is_read_when_the_registry_has_one() {
+/// Where the image's referrers were found, and how many, when the registry
+/// serves an index of `entries` referrers at `path` (of the image's digest)
+/// and answers 404 to everything else.
+fn referrers_served_at(
+    path: fn(&Digest) -> String,
+    entries: usize,
+) -> (oci::referrers::Source, usize) {
     let subject = Digest::of(&image_manifest());
-    let host = serve(move |path| {
-        if path == format!("/v2/app/referrers/{subject}") {
+    let served = path(&subject);
+    let host = serve(move |asked| {
+        if asked == served {
             (
                 200,
                 vec![("Content-Type", INDEX_MEDIA_TYPE.into())],
-                index_of(2),
+                index_of(entries),
             )
         } else {
             (404, Vec::new(), Vec::new())
@@ -117,29 +123,26 @@ fn the_referrers_api_is_read_when_the_registry_has_one() {
     let registry = client(&host, oci::Limits::default());
     let image = Reference::parse(&format!("oci://{host}/app@{subject}")).unwrap();
     let (source, listed) = oci::referrers::list(&registry, &image, subject).unwrap();
-    assert_eq!(source, oci::referrers::Source::Api);
-    assert_eq!(listed.len(), 2);
+    (source, listed.len())
+}
+
+#[test]
+fn the_referrers_api_is_read_when_the_registry_has_one() {
+    assert_eq!(
+        referrers_served_at(|subject| format!("/v2/app/referrers/{subject}"), 2),
+        (oci::referrers::Source::Api, 2)
+    );
 }
 
 #[test]
 fn without_a_referrers_api_the_tag_schema_index_is_read() {
-    let subject = Digest::of(&image_manifest());
-    let host = serve(move |path| {
-        if path == format!("/v2/app/manifests/{}", subject.referrers_tag()) {
-            (
-                200,
-                vec![("Content-Type", INDEX_MEDIA_TYPE.into())],
-                index_of(3),
-            )
-        } else {
-            (404, Vec::new(), Vec::new())
-        }
-    });
-    let registry = client(&host, oci::Limits::default());
-    let image = Reference::parse(&format!("oci://{host}/app@{subject}")).unwrap();
-    let (source, listed) = oci::referrers::list(&registry, &image, subject).unwrap();
-    assert_eq!(source, oci::referrers::Source::TagSchema);
-    assert_eq!(listed.len(), 3);
+    assert_eq!(
+        referrers_served_at(
+            |subject| format!("/v2/app/manifests/{}", subject.referrers_tag()),
+            3
+        ),
+        (oci::referrers::Source::TagSchema, 3)
+    );
 }
 
 #[test]

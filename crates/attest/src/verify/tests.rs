@@ -361,20 +361,26 @@ fn a_keyless_link_failing_the_steps_github_checks_is_refused() {
     );
 }
 
+/// A layout whose step, performed by a key functionary, carries `checks`
+/// on certificates under `field` is refused.
+fn refused_on_a_key_functionarys_step(field: &str, checks: Value) {
+    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let keyid = key.keyid().to_string();
+    let mut keyed = layout(&[(&keyid, key_dict(&key))], &[&keyid], 1);
+    keyed["steps"][0][field] = checks;
+    let err = crate::layout::Layout::from_value(keyed).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("{field} checks certificates, but functionary")),
+        "{err}"
+    );
+}
+
 /// `x-toto-github` checks certificates: a step listing a key functionary
 /// cannot carry it, and a check toto does not know is refused.
 #[test]
 fn github_checks_need_keyless_functionaries_and_known_fields() {
-    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
-    let keyid = key.keyid().to_string();
-    let mut keyed = layout(&[(&keyid, key_dict(&key))], &[&keyid], 1);
-    keyed["steps"][0]["x-toto-github"] = json!({ "repo": "org/repo" });
-    let err = crate::layout::Layout::from_value(keyed).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("x-toto-github checks certificates, but functionary"),
-        "{err}"
-    );
+    refused_on_a_key_functionarys_step("x-toto-github", json!({ "repo": "org/repo" }));
     let (id, dict, _) = keyless_bob();
     let mut unknown = layout(&[(&id, dict)], &[&id], 1);
     unknown["steps"][0]["x-toto-github"] = json!({ "repository": "org/repo" });
@@ -424,15 +430,9 @@ fn a_keyless_link_failing_the_steps_slsa_checks_is_refused() {
         let err = crate::layout::Layout::from_value(with_slsa(slsa)).unwrap_err();
         assert!(err.to_string().contains(said), "{err}");
     }
-    let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
-    let keyid = key.keyid().to_string();
-    let mut keyed = layout(&[(&keyid, key_dict(&key))], &[&keyid], 1);
-    keyed["steps"][0]["x-toto-slsa"] = json!({ "source_uri": "github.com/org/repo" });
-    let err = crate::layout::Layout::from_value(keyed).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("x-toto-slsa checks certificates, but functionary"),
-        "{err}"
+    refused_on_a_key_functionarys_step(
+        "x-toto-slsa",
+        json!({ "source_uri": "github.com/org/repo" }),
     );
 }
 

@@ -387,14 +387,13 @@ fn certificate_links(
             sublayout: false,
         });
     }
-    if names.len() > MAX_CERTIFICATE_LINKS {
-        refused.push(format!(
-            "{}: {} more files named like links of step {:?} not read (at most {MAX_CERTIFICATE_LINKS} are)",
-            evidence.location(),
-            names.len().saturating_sub(MAX_CERTIFICATE_LINKS),
-            step.name.as_str(),
-        ));
-    }
+    refused.extend(files_left_over(
+        evidence,
+        step,
+        names.len(),
+        MAX_CERTIFICATE_LINKS,
+        "read",
+    ));
     Ok(())
 }
 
@@ -546,15 +545,34 @@ fn other_candidates(
             Err(e) => format!("{shown}: {e}"),
         });
     }
-    if names.len() > MAX_OTHER_CANDIDATES {
-        out.push(format!(
-            "{}: {} more files named like links of step {:?} not examined (at most {MAX_OTHER_CANDIDATES} are)",
-            evidence.location(),
-            names.len().saturating_sub(MAX_OTHER_CANDIDATES),
-            step.name.as_str(),
-        ));
-    }
+    out.extend(files_left_over(
+        evidence,
+        step,
+        names.len(),
+        MAX_OTHER_CANDIDATES,
+        "examined",
+    ));
     out
+}
+
+/// The note that of the `found` files named like links of `step`, those
+/// beyond the first `limit` were not `done` (`read`, `examined`); `None`
+/// when there were no more than `limit`.
+fn files_left_over(
+    evidence: &dyn Evidence,
+    step: &Step,
+    found: usize,
+    limit: usize,
+    done: &str,
+) -> Option<String> {
+    (found > limit).then(|| {
+        format!(
+            "{}: {} more files named like links of step {:?} not {done} (at most {limit} are)",
+            evidence.location(),
+            found.saturating_sub(limit),
+            step.name.as_str(),
+        )
+    })
 }
 
 /// Why a document whose signatures name `keyids` (none verifying with a

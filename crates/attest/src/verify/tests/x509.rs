@@ -64,6 +64,16 @@ fn cert_link(key_pem: &str, cert_pem: Option<&str>, keyid: Option<&str>) -> (Str
     (file, bytes)
 }
 
+/// A [`cert_link`] signed with `NAME.key.pem` and carrying `NAME.cert.pem`,
+/// both read with `read` ([`fixture`], [`golang`]).
+fn signed_by(read: fn(&str) -> String, name: &str) -> (String, Vec<u8>) {
+    cert_link(
+        &read(&format!("{name}.key.pem")),
+        Some(&read(&format!("{name}.cert.pem"))),
+        None,
+    )
+}
+
 fn files(links: Vec<(String, Vec<u8>)>) -> Files {
     let mut files = Files::default();
     files.0.extend(links);
@@ -77,6 +87,13 @@ fn at_now() -> Options {
     }
 }
 
+/// The report verified.
+#[track_caller]
+fn verified(report: &Report) {
+    let failure = report.failure.as_ref().map(ToString::to_string);
+    assert!(report.verified, "{failure:?}");
+}
+
 /// The report did not verify, and its failure says each of `says`.
 #[track_caller]
 fn refused(report: &Report, says: &[&str]) {
@@ -88,11 +105,7 @@ fn refused(report: &Report, says: &[&str]) {
 }
 
 fn golang_write_code() -> (String, Vec<u8>) {
-    cert_link(
-        &golang("example.com.write-code.key.pem"),
-        Some(&golang("example.com.write-code.cert.pem")),
-        None,
-    )
+    signed_by(golang, "example.com.write-code")
 }
 
 /// in-toto-golang's integration test (`Makefile` `test-verify`): its
@@ -105,11 +118,7 @@ fn in_toto_golangs_write_code_certificate_performs_the_step() {
         1,
     );
     let report = verify_with(layout, &files(vec![golang_write_code()]), &at_now());
-    assert!(
-        report.verified,
-        "{:?}",
-        report.failure.map(|f| f.to_string())
-    );
+    verified(&report);
     assert_eq!(
         report
             .warnings
@@ -127,11 +136,7 @@ fn a_certificate_of_another_uri_does_not_count() {
         true,
         1,
     );
-    let link = cert_link(
-        &fixture("package.key.pem"),
-        Some(&fixture("package.cert.pem")),
-        None,
-    );
+    let link = signed_by(fixture, "package");
     let report = verify_with(layout, &files(vec![link]), &at_now());
     refused(
         &report,
@@ -165,21 +170,22 @@ fn verify_step1(links: Vec<(String, Vec<u8>)>) -> Report {
 }
 
 fn step1_link() -> (String, Vec<u8>) {
-    cert_link(
-        &fixture("step1.key.pem"),
-        Some(&fixture("step1.cert.pem")),
-        None,
+    signed_by(fixture, "step1")
+}
+
+/// Verifies [`step1_link`] against a layout of `constraint` alone.
+fn verify_step1_under(constraint: Value) -> Report {
+    verify_with(
+        cert_layout(json!([constraint]), true, 1),
+        &files(vec![step1_link()]),
+        &at_now(),
     )
 }
 
 #[test]
 fn each_attribute_of_a_constraint_is_checked() {
     let report = verify_step1(vec![step1_link()]);
-    assert!(
-        report.verified,
-        "{:?}",
-        report.failure.map(|f| f.to_string())
-    );
+    verified(&report);
     for (field, value, says) in [
         (
             "common_name",
@@ -202,12 +208,7 @@ fn each_attribute_of_a_constraint_is_checked() {
     ] {
         let mut constraint = step1_constraint();
         constraint[field] = value;
-        let report = verify_with(
-            cert_layout(json!([constraint]), true, 1),
-            &files(vec![step1_link()]),
-            &at_now(),
-        );
-        refused(&report, &[says]);
+        refused(&verify_step1_under(constraint), &[says]);
     }
 }
 
@@ -216,16 +217,7 @@ fn each_attribute_of_a_constraint_is_checked() {
 fn roots_names_the_layouts_root_ids() {
     let mut constraint = step1_constraint();
     constraint["roots"] = json!([root_id()]);
-    let report = verify_with(
-        cert_layout(json!([constraint]), true, 1),
-        &files(vec![step1_link()]),
-        &at_now(),
-    );
-    assert!(
-        report.verified,
-        "{:?}",
-        report.failure.map(|f| f.to_string())
-    );
+    verified(&verify_step1_under(constraint));
 }
 
 /// One constraint met is enough; a wildcard allows any common name.
@@ -242,11 +234,7 @@ fn one_constraint_met_is_enough() {
         1,
     );
     let report = verify_with(layout, &files(vec![step1_link()]), &at_now());
-    assert!(
-        report.verified,
-        "{:?}",
-        report.failure.map(|f| f.to_string())
-    );
+    verified(&report);
 }
 
 #[test]
@@ -258,13 +246,12 @@ fn a_certificate_of_another_organization_does_not_count() {
         "uris": ["spiffe://example.com/write-code"],
     });
     let layout = cert_layout(json!([constraint]), true, 1);
-    let ok = verify_with(layout.clone(), &files(vec![golang_write_code()]), &at_now());
-    assert!(ok.verified, "{:?}", ok.failure.map(|f| f.to_string()));
-    let link = cert_link(
-        &fixture("other-org.key.pem"),
-        Some(&fixture("other-org.cert.pem")),
-        None,
-    );
+    verified(&verify_with(
+        layout.clone(),
+        &files(vec![golang_write_code()]),
+        &at_now(),
+    ));
+    let link = signed_by(fixture, "other-org");
     let report = verify_with(layout, &files(vec![link]), &at_now());
     refused(
         &report,
@@ -274,22 +261,14 @@ fn a_certificate_of_another_organization_does_not_count() {
 
 #[test]
 fn a_certificate_of_an_untrusted_root_does_not_count() {
-    let link = cert_link(
-        &fixture("untrusted.key.pem"),
-        Some(&fixture("untrusted.cert.pem")),
-        None,
-    );
+    let link = signed_by(fixture, "untrusted");
     let report = verify_step1(vec![link]);
     refused(&report, &["does not chain to a root of the layout"]);
 }
 
 #[test]
 fn an_expired_certificate_does_not_count() {
-    let link = cert_link(
-        &fixture("expired.key.pem"),
-        Some(&fixture("expired.cert.pem")),
-        None,
-    );
+    let link = signed_by(fixture, "expired");
     let report = verify_step1(vec![link]);
     refused(&report, &["does not chain", "expired at"]);
 }
@@ -315,11 +294,7 @@ fn an_intermediate_may_be_given_beside_the_layout() {
         ..at_now()
     };
     let report = verify_with(layout.clone(), &files(vec![step1_link()]), &options);
-    assert!(
-        report.verified,
-        "{:?}",
-        report.failure.map(|f| f.to_string())
-    );
+    verified(&report);
     let owner = PrivateKey::generate(KeyKind::Ed25519).unwrap();
     let mut document = SignedDocument::new(layout, Encoding::Metablock).unwrap();
     document.add_signature(&owner).unwrap();

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 /// `../shared` beside the repository (or `TOTO_SHARED`),
 /// `../shared/vectors/intoto/<rel>`, and the Python peers (`TOTO_PYTHON`).
-pub use testkit::{certificate_pem, python, shared, token, vector};
+pub use testkit::{python, shared, token, vector};
 
 /// A command running the toto binary.
 pub fn toto() -> Command {
@@ -190,6 +190,17 @@ pub fn faults(set: fn(&mut testbed::Faults)) -> testbed::Faults {
     let mut faults = testbed::Faults::default();
     set(&mut faults);
     faults
+}
+
+/// A testbed token for a GitHub Actions `workflow` run on `runner`
+/// (`github-hosted` or `self-hosted`).
+pub fn github_actions_token(tb: &testbed::Testbed, workflow: &str, runner: &str) -> String {
+    tb.token(&testbed::TokenRequest {
+        github_workflow: Some(workflow.into()),
+        runner_environment: Some(runner.into()),
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// `--keyless --trust-config TESTBED --identity-token TOKEN`.

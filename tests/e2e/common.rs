@@ -16,6 +16,19 @@ pub fn toto() -> Command {
     c
 }
 
+/// `toto` with no identity token in its environment.
+pub fn tokenless() -> Command {
+    let mut c = toto();
+    for name in [
+        "SIGSTORE_ID_TOKEN",
+        "SIGSTORE_IDENTITY_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ] {
+        c.env_remove(name);
+    }
+    c
+}
+
 /// `toto ARGS` run in `dir`, to its end.
 pub fn toto_in(dir: &Path, args: &[&str]) -> Output {
     toto().current_dir(dir).args(args).output().unwrap()

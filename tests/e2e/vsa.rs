@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::common::{
     attest_provenance, expect_code, expect_error, generate_key, keyless, python, python_verify,
-    start_testbed, tempdir, toto, write, VerifyFlags,
+    start_testbed, tempdir, tokenless, toto, verify_attestation, write, VerifyFlags,
 };
 
 const VSA: &str = "https://slsa.dev/verification_summary/v1";
@@ -66,10 +66,8 @@ impl World {
     /// `verify-attestation` of the provenance for the artifact, signed by
     /// the workflow's repository `owner`, with `extra` flags.
     fn verify(&self, owner: &str, extra: &[&str]) -> Output {
-        toto()
+        verify_attestation(&self.provenance)
             .current_dir(self.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&self.provenance)
             .trusted_root(self.tb.trusted_root_path())
             .args(["--owner", owner])
             .args(extra)
@@ -93,10 +91,8 @@ impl World {
     /// The consumer: `verify-attestation` of the VSA `vsa` for the
     /// artifact, signed with `key` (a public key), with `extra` flags.
     fn consume(&self, vsa: &Path, key: &Path, extra: &[&str]) -> Output {
-        toto()
+        verify_attestation(vsa)
             .current_dir(self.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(vsa)
             .arg("--key")
             .arg(key)
             .trusted_root(self.tb.trusted_root_path())
@@ -233,10 +229,8 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "another policy",
     );
     // slsa-verifier's verify-vsa spellings.
-    let out = toto()
+    let out = verify_attestation(&vsa)
         .current_dir(w.dir.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&vsa)
         .arg("--public-key-path")
         .arg(&public)
         .trusted_root(w.tb.trusted_root_path())
@@ -254,9 +248,7 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "a VSA signed by another key",
     );
     let other = write(&w.path("other.tar.gz"), "another app\n");
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(&vsa)
+    let out = verify_attestation(&vsa)
         .arg("--key")
         .arg(&public)
         .trusted_root(w.tb.trusted_root_path())
@@ -313,11 +305,8 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
         "a FAILED VSA",
     );
     // A keyless signer without a token fails before anything is verified.
-    let out = toto()
+    let out = tokenless()
         .current_dir(w.dir.path())
-        .env_remove("SIGSTORE_ID_TOKEN")
-        .env_remove("SIGSTORE_IDENTITY_TOKEN")
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
         .args(["verify-attestation", "--bundle"])
         .arg(&w.provenance)
         .trusted_root(w.tb.trusted_root_path())
@@ -392,10 +381,8 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     );
     expect_code(&out, 0, "verify-attestation --vsa --vsa-keyless");
     let consume = |identity: &str| {
-        toto()
+        verify_attestation(&vsa)
             .current_dir(w.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&vsa)
             .testbed_signer(&w.tb, identity)
             .args([
                 "--verified-level",
@@ -488,10 +475,8 @@ fn vsa_after_verify_of_a_layout() {
     );
     assert_eq!(predicate["resourceUri"], "demo-project.tar.gz");
     let consume = |extra: &[&str]| {
-        toto()
+        verify_attestation(&vsa)
             .current_dir(demo.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&vsa)
             .arg("--key")
             .arg(w.key.with_extension("pub"))
             .trusted_root(w.tb.trusted_root_path())
@@ -547,10 +532,8 @@ fn vsa_after_verify_of_a_layout() {
         0,
         "verify --vsa --vsa-keyless",
     );
-    let out = toto()
+    let out = verify_attestation(&keyless_vsa)
         .current_dir(demo.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&keyless_vsa)
         .testbed_signer(&w.tb, "verifier@example.com")
         .args(["--resource-uri", "demo-project.tar.gz"])
         .arg("demo-project.tar.gz")
@@ -607,10 +590,8 @@ fn vsa_inputs_are_only_the_bundles_that_passed() {
     let lines = format!("{}{}", std::fs::read_to_string(&evil).unwrap(), good);
     let jsonl = write(&w.path("app.tar.gz.jsonl"), &lines);
     let vsa = w.path("app.vsa.sigstore.json");
-    let out = toto()
+    let out = verify_attestation(&jsonl)
         .current_dir(w.dir.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&jsonl)
         .trusted_root(w.tb.trusted_root_path())
         .args(["--owner", "org"])
         .args(w.key_signed(&vsa))

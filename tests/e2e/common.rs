@@ -182,20 +182,33 @@ pub fn tempdir_testbed() -> (tempfile::TempDir, testbed::Testbed) {
 }
 
 /// A loopback testbed in a fresh temporary directory, a forge holding the
-/// testbed's keys, and `artifact` written there as `app.tar.gz` (its path).
-pub fn forge_testbed(
-    artifact: &[u8],
-) -> (
-    tempfile::TempDir,
-    testbed::Testbed,
-    testkit::forge::Forge,
-    PathBuf,
-) {
-    let (dir, tb) = tempdir_testbed();
-    let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
-    let path = dir.path().join("app.tar.gz");
-    std::fs::write(&path, artifact).unwrap();
-    (dir, tb, forge, path)
+/// testbed's keys ([`testkit::forge`]), and the artifact `app.tar.gz`.
+pub struct Forged {
+    pub dir: tempfile::TempDir,
+    pub tb: testbed::Testbed,
+    pub forge: testkit::forge::Forge,
+    pub artifact: PathBuf,
+}
+
+impl Forged {
+    /// The fixture, with `artifact` as the artifact's bytes.
+    pub fn new(artifact: &[u8]) -> Forged {
+        let (dir, tb) = tempdir_testbed();
+        let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
+        let path = dir.path().join("app.tar.gz");
+        std::fs::write(&path, artifact).unwrap();
+        Forged {
+            dir,
+            tb,
+            forge,
+            artifact: path,
+        }
+    }
+
+    /// `name` in the fixture's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
 }
 
 /// The testbed's default faults (none) with `set` applied.

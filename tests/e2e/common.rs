@@ -44,6 +44,16 @@ pub fn python_bin_dir(python: &Path) -> PathBuf {
     python.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// The reference implementation's `tool` (`in-toto-verify`, `in-toto-run`,
+/// …) from the venv of `python`, run in `dir` with `args`, to its end.
+pub fn reference_tool(python: &Path, tool: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(python_bin_dir(python).join(tool))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Runs `tests/peer/peer.py ARGS` with `python`.
 pub fn peer(python: &Path, args: &[&str]) -> Output {
     Command::new(python)

@@ -93,11 +93,7 @@ fn compat_names_write_what_the_reference_writes() {
             .output()
             .unwrap();
         expect_code(&ours, 0, &format!("toto as {command} {args:?}"));
-        let theirs = Command::new(python_bin_dir(&py).join(command))
-            .current_dir(root.join("theirs"))
-            .args(*args)
-            .output()
-            .unwrap();
+        let theirs = reference_tool(&py, command, &root.join("theirs"), args);
         expect_code(&theirs, 0, &format!("{command} {args:?}"));
         if !file.ends_with("-unfinished") {
             let a = fs::read(root.join("ours").join(file)).unwrap();

@@ -65,7 +65,7 @@ impl World {
 
     /// `verify-attestation` of the provenance for the artifact, signed by
     /// the workflow's repository `owner`, with `extra` flags.
-    fn verify(&self, owner: &str, extra: &[&str]) -> Output {
+    fn verify(&self, owner: &str, extra: &[impl AsRef<std::ffi::OsStr>]) -> Output {
         verify_attestation(&self.provenance)
             .current_dir(self.dir.path())
             .trusted_root(self.tb.trusted_root_path())
@@ -83,6 +83,20 @@ impl World {
             vsa.display().to_string(),
             "--vsa-key".into(),
             self.key.display().to_string(),
+            "--vsa-trust-config".into(),
+            self.trust_config(),
+        ]
+    }
+
+    /// The flags that sign the VSA `vsa` keylessly, as verifier@example.com
+    /// on the testbed.
+    fn keyless_signed(&self, vsa: &Path) -> Vec<String> {
+        vec![
+            "--vsa".into(),
+            vsa.display().to_string(),
+            "--vsa-keyless".into(),
+            "--vsa-identity-token".into(),
+            crate::common::token(&self.tb, "verifier@example.com"),
             "--vsa-trust-config".into(),
             self.trust_config(),
         ]
@@ -129,14 +143,13 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
     let flags = w.key_signed(&vsa);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     expect_code(
         &w.verify("org", &flags),
         0,
         "verify-attestation --vsa --vsa-key",
     );
     let mut json_flags = flags.clone();
-    json_flags.extend(["--format", "json"]);
+    json_flags.extend(["--format", "json"].map(String::from));
     let out = w.verify("org", &json_flags);
     expect_code(&out, 0, "verify-attestation --vsa --format json");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -281,11 +294,10 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
     let flags = w.key_signed(&vsa);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     expect_code(&w.verify("evil", &flags), 1, "another owner");
     assert!(!vsa.exists(), "a failed verification wrote a VSA");
     let mut on_failure = flags.clone();
-    on_failure.push("--vsa-on-failure");
+    on_failure.push("--vsa-on-failure".into());
     expect_code(
         &w.verify("evil", &on_failure),
         1,
@@ -333,7 +345,7 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
     // An output that cannot be written fails before anything is verified
     // or logged.
     let mut unwritable = flags.clone();
-    unwritable[1] = "no/such/dir/x.json";
+    unwritable[1] = "no/such/dir/x.json".into();
     let out = w.verify("org", &unwritable);
     expect_error(
         &out,
@@ -362,23 +374,17 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
 fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
-    let token = crate::common::token(&w.tb, "verifier@example.com");
-    let out = w.verify(
-        "org",
-        &[
-            "--vsa",
-            vsa.to_str().unwrap(),
-            "--vsa-keyless",
-            "--vsa-identity-token",
-            &token,
-            "--vsa-trust-config",
-            &w.trust_config(),
+    let mut flags = w.keyless_signed(&vsa);
+    flags.extend(
+        [
             "--vsa-verifier-id",
             "https://verifier.example.com",
             "--vsa-resource-uri",
             "https://example.com/app.tar.gz",
-        ],
+        ]
+        .map(String::from),
     );
+    let out = w.verify("org", &flags);
     expect_code(&out, 0, "verify-attestation --vsa --vsa-keyless");
     let consume = |identity: &str| {
         verify_attestation(&vsa)
@@ -515,17 +521,7 @@ fn vsa_after_verify_of_a_layout() {
 
     // Keyless, through the signer `toto attest --keyless` uses.
     let keyless_vsa = w.path("keyless.vsa.sigstore.json");
-    let token = crate::common::token(&w.tb, "verifier@example.com");
-    let flags = [
-        "--vsa",
-        keyless_vsa.to_str().unwrap(),
-        "--vsa-keyless",
-        "--vsa-identity-token",
-        &token,
-        "--vsa-trust-config",
-        &w.trust_config(),
-    ]
-    .map(String::from);
+    let flags = w.keyless_signed(&keyless_vsa);
     let fresh = crate::common::demo_copy();
     expect_code(
         &verify_demo(fresh.path(), "alice.pub", &flags),

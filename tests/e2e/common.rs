@@ -16,6 +16,19 @@ pub fn toto() -> Command {
     c
 }
 
+/// `toto` with no identity token in its environment.
+pub fn tokenless() -> Command {
+    let mut c = toto();
+    for name in [
+        "SIGSTORE_ID_TOKEN",
+        "SIGSTORE_IDENTITY_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ] {
+        c.env_remove(name);
+    }
+    c
+}
+
 /// `toto ARGS` run in `dir`, to its end.
 pub fn toto_in(dir: &Path, args: &[&str]) -> Output {
     toto().current_dir(dir).args(args).output().unwrap()
@@ -29,6 +42,16 @@ pub fn node_peer(test: &str) -> Option<PathBuf> {
 /// The directory holding the Python venv's scripts (in-toto-run, …).
 pub fn python_bin_dir(python: &Path) -> PathBuf {
     python.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The reference implementation's `tool` (`in-toto-verify`, `in-toto-run`,
+/// …) from the venv of `python`, run in `dir` with `args`, to its end.
+pub fn reference_tool(python: &Path, tool: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(python_bin_dir(python).join(tool))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Runs `tests/peer/peer.py ARGS` with `python`.
@@ -169,20 +192,33 @@ pub fn tempdir_testbed() -> (tempfile::TempDir, testbed::Testbed) {
 }
 
 /// A loopback testbed in a fresh temporary directory, a forge holding the
-/// testbed's keys, and `artifact` written there as `app.tar.gz` (its path).
-pub fn forge_testbed(
-    artifact: &[u8],
-) -> (
-    tempfile::TempDir,
-    testbed::Testbed,
-    testkit::forge::Forge,
-    PathBuf,
-) {
-    let (dir, tb) = tempdir_testbed();
-    let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
-    let path = dir.path().join("app.tar.gz");
-    std::fs::write(&path, artifact).unwrap();
-    (dir, tb, forge, path)
+/// testbed's keys ([`testkit::forge`]), and the artifact `app.tar.gz`.
+pub struct Forged {
+    pub dir: tempfile::TempDir,
+    pub tb: testbed::Testbed,
+    pub forge: testkit::forge::Forge,
+    pub artifact: PathBuf,
+}
+
+impl Forged {
+    /// The fixture, with `artifact` as the artifact's bytes.
+    pub fn new(artifact: &[u8]) -> Forged {
+        let (dir, tb) = tempdir_testbed();
+        let forge = testkit::forge::Forge::open(tb.dir()).unwrap();
+        let path = dir.path().join("app.tar.gz");
+        std::fs::write(&path, artifact).unwrap();
+        Forged {
+            dir,
+            tb,
+            forge,
+            artifact: path,
+        }
+    }
+
+    /// `name` in the fixture's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
 }
 
 /// The testbed's default faults (none) with `set` applied.
@@ -190,6 +226,17 @@ pub fn faults(set: fn(&mut testbed::Faults)) -> testbed::Faults {
     let mut faults = testbed::Faults::default();
     set(&mut faults);
     faults
+}
+
+/// A testbed token for a GitHub Actions `workflow` run on `runner`
+/// (`github-hosted` or `self-hosted`).
+pub fn github_actions_token(tb: &testbed::Testbed, workflow: &str, runner: &str) -> String {
+    tb.token(&testbed::TokenRequest {
+        github_workflow: Some(workflow.into()),
+        runner_environment: Some(runner.into()),
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// `--keyless --trust-config TESTBED --identity-token TOKEN`.

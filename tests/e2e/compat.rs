@@ -28,6 +28,15 @@ fn install_compat(root: &Path) -> Output {
         .unwrap()
 }
 
+/// toto's compat name `ROOT/bin/COMMAND` run in `ROOT/DIR` with `args`.
+fn compat(root: &Path, command: &str, dir: &str, args: &[&str]) -> Output {
+    Command::new(root.join("bin").join(command))
+        .current_dir(root.join(dir))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn compat_names_write_what_the_reference_writes() {
     let Some((py, dir)) = python_tempdir("compat_names_write_what_the_reference_writes") else {
@@ -87,17 +96,9 @@ fn compat_names_write_what_the_reference_writes() {
         ),
     ];
     for (command, args, file) in cases {
-        let ours = Command::new(root.join("bin").join(command))
-            .current_dir(root.join("ours"))
-            .args(*args)
-            .output()
-            .unwrap();
+        let ours = compat(root, command, "ours", args);
         expect_code(&ours, 0, &format!("toto as {command} {args:?}"));
-        let theirs = Command::new(python_bin_dir(&py).join(command))
-            .current_dir(root.join("theirs"))
-            .args(*args)
-            .output()
-            .unwrap();
+        let theirs = reference_tool(&py, command, &root.join("theirs"), args);
         expect_code(&theirs, 0, &format!("{command} {args:?}"));
         if !file.ends_with("-unfinished") {
             let a = fs::read(root.join("ours").join(file)).unwrap();
@@ -111,18 +112,18 @@ fn compat_names_write_what_the_reference_writes() {
         }
     }
     // The reference's verify and sign flags work through the compat names.
-    let out = Command::new(root.join("bin/in-toto-sign"))
-        .current_dir(root.join("ours"))
-        .args(["-f", "build.6f2fb44c.link", "--verify", "-k"])
-        .arg(vector("keys/ed25519.pub"))
-        .output()
-        .unwrap();
+    let public = vector("keys/ed25519.pub");
+    let verify = [
+        "-f",
+        "build.6f2fb44c.link",
+        "--verify",
+        "-k",
+        public.to_str().unwrap(),
+    ];
+    let out = compat(root, "in-toto-sign", "ours", &verify);
     expect_code(&out, 0, "in-toto-sign --verify");
-    let out = Command::new(root.join("bin/in-toto-match-products"))
-        .current_dir(root.join("ours"))
-        .args(["-l", "build.6f2fb44c.link", "-p", "src"])
-        .output()
-        .unwrap();
+    let match_products = ["-l", "build.6f2fb44c.link", "-p", "src"];
+    let out = compat(root, "in-toto-match-products", "ours", &match_products);
     expect_code(&out, 0, "in-toto-match-products");
 }
 
@@ -134,17 +135,14 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
     // The demo's inspection refuses unknown files: verify in a directory of its own.
     fs::create_dir_all(root.join("demo")).unwrap();
     copy_files(&vector("demo_metablock_good"), &root.join("demo"));
-    let out = Command::new(root.join("bin/in-toto-verify"))
-        .current_dir(root.join("demo"))
-        .args([
-            "--layout",
-            "root.layout",
-            "--verification-keys",
-            "alice.pub",
-            "-v",
-        ])
-        .output()
-        .unwrap();
+    let verify = [
+        "--layout",
+        "root.layout",
+        "--verification-keys",
+        "alice.pub",
+        "-v",
+    ];
+    let out = compat(root, "in-toto-verify", "demo", &verify);
     expect_code(&out, 0, "in-toto-verify on the demo");
     expect_code(
         &install_compat(root),

@@ -234,14 +234,15 @@ fn verdicts(chain: &Chain, layout_key: &str, py: Option<&Path>) -> (i32, Option<
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let theirs = py.map(|py| {
         let ref_dir = copy("verify-ref");
-        Command::new(python_bin_dir(py).join("in-toto-verify"))
-            .current_dir(&ref_dir)
-            .args(["--layout", "root.layout", "--verification-keys", layout_key])
-            .output()
-            .unwrap()
-            .status
-            .code()
-            .unwrap()
+        reference_tool(
+            py,
+            "in-toto-verify",
+            &ref_dir,
+            &["--layout", "root.layout", "--verification-keys", layout_key],
+        )
+        .status
+        .code()
+        .unwrap()
     });
     (ours, theirs, stderr)
 }

@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Output;
 
 use sha2::Digest as _;
 
@@ -25,26 +26,31 @@ fn envelope_cli_verifies_reference_envelopes_with_exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.json"));
 }
 
+/// `toto envelope sign` of `payload` into `envelope` with the encrypted
+/// test key, unlocked by `password`.
+fn sign_with_encrypted_key(
+    password: &str,
+    payload_type: &str,
+    envelope: &Path,
+    payload: &Path,
+) -> Output {
+    toto()
+        .args(["envelope", "sign", "--key"])
+        .arg(vector("keys/ed25519_enc.pem"))
+        .args(["--password", password, "--payload-type", payload_type, "-o"])
+        .arg(envelope)
+        .arg(payload)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn envelope_sign_verify_round_trip_and_payload_out() {
     let dir = tempdir();
     let payload = dir.path().join("p.json");
     fs::write(&payload, br#"{"hello": "world"}"#).unwrap();
     let env = dir.path().join("p.dsse.json");
-    let out = toto()
-        .args(["envelope", "sign", "--key"])
-        .arg(vector("keys/ed25519_enc.pem"))
-        .args([
-            "--password",
-            "hunter2",
-            "--payload-type",
-            "application/json",
-            "-o",
-        ])
-        .arg(&env)
-        .arg(&payload)
-        .output()
-        .unwrap();
+    let out = sign_with_encrypted_key("hunter2", "application/json", &env, &payload);
     expect_code(&out, 0, "sign with encrypted key");
     let back = dir.path().join("back.json");
     let out = toto()
@@ -59,14 +65,7 @@ fn envelope_sign_verify_round_trip_and_payload_out() {
     assert_eq!(fs::read(&back).unwrap(), fs::read(&payload).unwrap());
     // Wrong password: input error, no envelope written.
     let env2 = dir.path().join("p2.dsse.json");
-    let out = toto()
-        .args(["envelope", "sign", "--key"])
-        .arg(vector("keys/ed25519_enc.pem"))
-        .args(["--password", "wrong", "--payload-type", "x", "-o"])
-        .arg(&env2)
-        .arg(&payload)
-        .output()
-        .unwrap();
+    let out = sign_with_encrypted_key("wrong", "x", &env2, &payload);
     expect_code(&out, 2, "wrong password");
     assert!(!env2.exists());
     // Threshold of 2 with one signature fails verification.

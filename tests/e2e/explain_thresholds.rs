@@ -11,7 +11,7 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::common::{
-    expect_code, expect_error, generate_key, python, python_bin_dir, tempdir, toto_in,
+    expect_code, expect_error, generate_key, python, reference_tool, tempdir, toto_in,
 };
 
 /// A new key pair `name`(.pub) in `dir`; returns its full key id.
@@ -283,12 +283,19 @@ fn a_failed_command_warns_and_fails_with_require_success() {
         );
 
         if let (Some(py), "metablock") = (&py, encoding) {
-            let theirs = std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
-                .current_dir(root)
-                .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
-                .args(["--link-dir", "links"])
-                .output()
-                .unwrap();
+            let theirs = reference_tool(
+                py,
+                "in-toto-verify",
+                root,
+                &[
+                    "-l",
+                    "root.layout",
+                    "--verification-keys",
+                    "alice.pub",
+                    "--link-dir",
+                    "links",
+                ],
+            );
             expect_code(&theirs, 0, "in-toto-verify of a failed command");
         }
     }

@@ -110,11 +110,12 @@ fn verdicts(py: &Path, dir: &Path) -> (i32, i32) {
         .args(["verify", "-l", "root.layout", "-k", "owner.pub"])
         .output()
         .unwrap();
-    let theirs = Command::new(python_bin_dir(py).join("in-toto-verify"))
-        .current_dir(dir)
-        .args(["-l", "root.layout", "--verification-keys", "owner.pub"])
-        .output()
-        .unwrap();
+    let theirs = reference_tool(
+        py,
+        "in-toto-verify",
+        dir,
+        &["-l", "root.layout", "--verification-keys", "owner.pub"],
+    );
     (ours.status.code().unwrap(), theirs.status.code().unwrap())
 }
 

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use testkit::forge::{self, Forge, LeafSpec, Signer};
 
 use crate::common::{
-    attest_provenance, expect_code, expect_refused, forge_testbed, keyless, python, python_verify,
-    sign_blob, token, verify_attestation, verify_bundle, VerifyFlags,
+    attest_provenance, expect_code, expect_refused, keyless, python, python_verify, sign_blob,
+    token, verify_attestation, verify_bundle, Forged, VerifyFlags,
 };
 
 const IDENTITY: &str = "alice@example.com";
@@ -51,7 +51,12 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let (dir, tb, forge, artifact) = forge_testbed(ARTIFACT);
+        let Forged {
+            dir,
+            tb,
+            forge,
+            artifact,
+        } = Forged::new(ARTIFACT);
         let (trusted_root, trust_config) = (tb.trusted_root_path(), tb.trust_config_path());
         Fixture {
             now: testbed::now(),

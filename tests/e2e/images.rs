@@ -189,6 +189,14 @@ impl TestRegistry {
     fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Generates the key pair `name` (and `name.pub`) in the registry's
+    /// directory; the private key's path.
+    fn generate_key(&self, name: &str) -> PathBuf {
+        let key = self.path().join(name);
+        generate_key(&key, &[]);
+        key
+    }
 }
 
 fn predicate(dir: &Path) -> PathBuf {
@@ -242,8 +250,7 @@ fn a_key_attestation_attached_over_tls_with_auth_verifies_and_attaching_again_ad
         return;
     };
     let digest = registry.push_image("team/app:v1", b"layer one");
-    let key = registry.path().join("release.pem");
-    generate_key(&key, &[]);
+    let key = registry.generate_key("release.pem");
     let public = registry.path().join("release.pem.pub");
     let image = registry.image("team/app:v1");
 
@@ -306,8 +313,7 @@ fn verify_key_with(
     flags: &[&str],
 ) -> std::process::Output {
     registry.push_image(reference, b"layer");
-    let key = registry.path().join("k.pem");
-    generate_key(&key, &[]);
+    registry.generate_key("k.pem");
     toto()
         .args(["verify-attestation", &registry.image(reference), "--key"])
         .arg(registry.path().join("k.pem.pub"))
@@ -485,8 +491,7 @@ fn credentials_come_from_docker_config_auths() {
         &serde_json::json!({"auths": {registry.host.clone(): {"auth": auth}}}).to_string(),
     );
     registry.push_image("app:v1", b"layer");
-    let key = registry.path().join("k.pem");
-    generate_key(&key, &[]);
+    registry.generate_key("k.pem");
     let ca = registry.ca.as_ref().unwrap();
     let verify_with_config = |dir: &Path| {
         toto()
@@ -516,8 +521,7 @@ fn twenty_attestations_are_listed_once_and_fetched_together() {
         return;
     };
     let digest = registry.push_image("app:v1", b"layer");
-    let key = registry.path().join("k.pem");
-    generate_key(&key, &[]);
+    let key = registry.generate_key("k.pem");
     let image = registry.image("app:v1");
     for i in 0..20 {
         let predicate = write(&registry.path().join("p.json"), &format!(r#"{{"n":{i}}}"#));
@@ -567,8 +571,7 @@ fn credentials_come_from_a_docker_credential_helper() {
     std::fs::create_dir_all(&docker).unwrap();
     write(&docker.join("config.json"), r#"{"credsStore":"toto-test"}"#);
     registry.push_image("app:v1", b"layer");
-    let key = registry.path().join("k.pem");
-    generate_key(&key, &[]);
+    registry.generate_key("k.pem");
     let path = format!(
         "{}:{}",
         bin.display(),

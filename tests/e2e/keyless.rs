@@ -11,27 +11,14 @@ use crate::common::{
     generate_key, js_verifies_toto_bundles, keyless, keyless_build, keyless_step, layout_signed_in,
     owner_signed_layout, python, python_attest, python_sign, python_verify, sign_blob,
     start_testbed, tempdir, tempdir_testbed, testbed_verify_attestation, testbed_verify_bundle,
-    token, toto, toto_in, verify_attestation, verify_bundle, verify_chain, write, Signing,
-    VerifyFlags, PROVENANCE,
+    token, tokenless, toto, toto_in, verify_attestation, verify_bundle, verify_chain, write,
+    Signing, VerifyFlags, PROVENANCE,
 };
 
 use crate::evidence::FULCIO;
 const REKOR: &str = "/api/v1/log/entries";
 const WORKFLOW: &str = "org/repo/.github/workflows/release.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-/// `toto` with no identity token in its environment.
-fn tokenless() -> Command {
-    let mut c = toto();
-    for name in [
-        "SIGSTORE_ID_TOKEN",
-        "SIGSTORE_IDENTITY_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-    ] {
-        c.env_remove(name);
-    }
-    c
-}
 
 #[test]
 fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {

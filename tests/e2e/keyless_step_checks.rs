@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{
-    expect_code, expect_said, file_ending, keyless_build, layout_signed_in, tempdir_testbed, toto,
-    verify_chain, write,
+    expect_code, expect_said, file_ending, github_actions_token, keyless_build, layout_signed_in,
+    tempdir_testbed, toto, verify_chain, write,
 };
 
 const WORKFLOW: &str = "org/app/.github/workflows/release.yml@refs/tags/v1.0.0";
@@ -30,13 +30,30 @@ fn layout_toml(github: &str) -> String {
     )
 }
 
-/// `toto layout show LAYOUT`.
-fn layout_show(layout: &Path) -> std::process::Output {
-    toto()
+/// `toto layout show LAYOUT` succeeds and prints `needle`.
+#[track_caller]
+fn expect_layout_show_says(layout: &Path, needle: &str) {
+    let out = toto()
         .args(["layout", "show"])
         .arg(layout)
         .output()
-        .unwrap()
+        .unwrap();
+    expect_said(&out, 0, needle, "layout show");
+}
+
+/// The layout `toml`, signed in a new directory `case{n}` of `root`,
+/// verified against the links in `work`.
+fn verify_case(
+    tb: &testbed::Testbed,
+    root: &Path,
+    n: usize,
+    toml: &str,
+    work: &Path,
+) -> std::process::Output {
+    let case = root.join(format!("case{n}"));
+    std::fs::create_dir_all(&case).unwrap();
+    let (owner, layout) = layout_signed_in(&case, toml);
+    verify_chain(&layout, &owner, work, tb)
 }
 
 /// `toml` with the owner's key as a functionary of `build` too.
@@ -53,13 +70,7 @@ fn record_build(tb: &testbed::Testbed, root: &Path, name: &str, runner: &str) ->
     let work = root.join(name);
     std::fs::create_dir_all(work.join("src")).unwrap();
     write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
-    let token = tb
-        .token(&testbed::TokenRequest {
-            github_workflow: Some(WORKFLOW.into()),
-            runner_environment: Some(runner.into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let token = github_actions_token(tb, WORKFLOW, runner);
     let out = keyless_build(tb, &token, &work);
     expect_code(&out, 0, &format!("toto run --keyless on a {runner} runner"));
     file_ending(&work, ".link.sigstore.json");
@@ -74,17 +85,14 @@ fn record_build(tb: &testbed::Testbed, root: &Path, name: &str, runner: &str) ->
 #[test]
 fn a_keyless_step_checks_each_github_claim_of_its_links() {
     let (dir, tb) = tempdir_testbed();
+    let verify = |n: usize, github: &str, work: &Path| {
+        verify_case(&tb, dir.path(), n, &layout_toml(github), work)
+    };
     let hosted = record_build(&tb, dir.path(), "hosted", "github-hosted");
     let self_hosted = record_build(&tb, dir.path(), "self-hosted", "self-hosted");
     let all = "owner = \"org\", repo = \"org/app\", signer_repo = \"org/app\", \
                signer_workflow = \"org/app/.github/workflows/release.yml\", \
                source_ref = \"refs/tags/v1.0.0\", deny_self_hosted_runners = true";
-    let verify = |n: usize, github: &str, work: &Path| {
-        let case = dir.path().join(format!("case{n}"));
-        std::fs::create_dir_all(&case).unwrap();
-        let (owner, layout) = layout_signed_in(&case, &layout_toml(github));
-        verify_chain(&layout, &owner, work, &tb)
-    };
     expect_code(&verify(0, "", &self_hosted), 0, "no checks");
     expect_code(&verify(1, all, &hosted), 0, "every check passes");
     let without_runner_check = all.replace(", deny_self_hosted_runners = true", "");
@@ -143,12 +151,9 @@ fn layout_new_writes_a_steps_github_checks_and_show_prints_them() {
     let (dir, _tb) = tempdir_testbed();
     let toml = layout_toml("repo = \"org/app\", deny_self_hosted_runners = true");
     let (_owner, layout) = layout_signed_in(dir.path(), &toml);
-    let out = layout_show(&layout);
-    expect_said(
-        &out,
-        0,
+    expect_layout_show_says(
+        &layout,
         "certificate checks (github): deny_self_hosted_runners = true, repo = \"org/app\"",
-        "layout show",
     );
     let out = toto()
         .args(["layout", "show", "--format", "json"])
@@ -356,10 +361,7 @@ fn a_keyless_step_checks_the_source_and_builder_of_its_provenance() {
                source_versioned_tag = \"v1\", \
                builder_id = \"https://github.com/org/app/.github/workflows/release.yml@v1.0.0\"";
     let verify = |n: usize, slsa: &str, work: &Path| {
-        let case = dir.path().join(format!("case{n}"));
-        std::fs::create_dir_all(&case).unwrap();
-        let (owner, layout) = layout_signed_in(&case, &slsa_layout_toml(slsa));
-        verify_chain(&layout, &owner, work, &tb)
+        verify_case(&tb, dir.path(), n, &slsa_layout_toml(slsa), work)
     };
     expect_code(&verify(0, all, &good), 0, "every check passes");
     let trigger = "provenance trigger (buildDefinition.externalParameters.workflow)";
@@ -412,12 +414,9 @@ fn layout_new_writes_a_steps_slsa_checks_and_refuses_malformed_ones() {
     let toml =
         slsa_layout_toml("source_uri = \"github.com/org/app\", source_versioned_tag = \"v1\"");
     let (_owner, layout) = layout_signed_in(dir.path(), &toml);
-    let out = layout_show(&layout);
-    expect_said(
-        &out,
-        0,
+    expect_layout_show_says(
+        &layout,
         "provenance checks (slsa): source_uri = \"github.com/org/app\", source_versioned_tag = \"v1\"",
-        "layout show",
     );
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&layout).unwrap()).unwrap();

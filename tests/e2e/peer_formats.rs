@@ -8,38 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use testbed::pki::Identity;
-use testkit::forge::{self, Forge, LeafSpec};
+use testkit::forge::{self, LeafSpec};
 
 use crate::common::{
-    expect_code, expect_error, forge_testbed, verify_attestation, verify_bundle, VerifyFlags,
+    expect_code, expect_error, verify_attestation, verify_bundle, Forged, VerifyFlags,
 };
 
 const ARTIFACT: &[u8] = b"release bytes\n";
 const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
-/// A testbed, its forge, and the artifact.
-struct Fixture {
-    dir: tempfile::TempDir,
-    tb: testbed::Testbed,
-    forge: Forge,
-    artifact: PathBuf,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let (dir, tb, forge, artifact) = forge_testbed(ARTIFACT);
-        Fixture {
-            dir,
-            tb,
-            forge,
-            artifact,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+/// This file's bundles and checks on the shared fixture.
+impl Forged {
     /// A leaf the testbed's Fulcio would issue, with `san` as its SAN.
     fn signer(&self, san: Identity) -> forge::Signer {
         let mut spec = LeafSpec::fulcio(
@@ -118,7 +97,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// Before, toto said "expected …, got none" for the username identity.
 #[test]
 fn identities_in_every_san_form_fulcio_issues() {
-    let f = Fixture::new();
+    let f = Forged::new(ARTIFACT);
     let forms = [
         ("email", Identity::Email("alice@example.com".into())),
         (

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::common::{
-    expect_code, expect_error, python_tempdir, repo_text, shell_words, start_testbed, tempdir,
-    toto, VerifyFlags as _,
+    expect_code, expect_error, github_actions_token, python_tempdir, repo_text, shell_words,
+    start_testbed, tempdir, toto, VerifyFlags as _,
 };
 use crate::real_world::{
     data, refused, refused_each, sigstore_python, toto_in_data, verified, verify, with, GITHUB,
@@ -669,13 +669,7 @@ fn testbed_github_tokens_runner_and_signer_checks() {
     std::fs::write(&predicate, b"{\"buildDefinition\":{}}").unwrap();
     let workflow = "org/app/.github/workflows/release.yml@refs/tags/v1.0.0";
     let sign = |runner: &str| {
-        let token = tb
-            .token(&testbed::TokenRequest {
-                github_workflow: Some(workflow.into()),
-                runner_environment: Some(runner.into()),
-                ..Default::default()
-            })
-            .unwrap();
+        let token = github_actions_token(&tb, workflow, runner);
         let bundle = tmp.path().join(format!("{runner}.sigstore.json"));
         crate::common::attest_provenance(
             &crate::common::keyless(&tb, &token),

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use crate::common::{
     copy_files, expect_code, expect_error, expect_refused, file_ending, generate_key,
-    python_bin_dir, repo_path, tempdir, toto, toto_in, write,
+    reference_tool, repo_path, tempdir, toto, toto_in, write,
 };
 
 /// The Python of the in-toto 2.x venv (`TOTO_INTOTO2_PYTHON`, made by
@@ -17,11 +17,7 @@ fn intoto2(test: &str) -> Option<PathBuf> {
 
 /// in-toto 2.x's `in-toto-verify ARGS` in `dir`.
 fn intoto2_verify(python: &Path, dir: &Path, args: &[&str]) -> Output {
-    Command::new(python_bin_dir(python).join("in-toto-verify"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
+    reference_tool(python, "in-toto-verify", dir, args)
 }
 
 /// in-toto-golang's `test/data`, copied into a fresh directory (the demo

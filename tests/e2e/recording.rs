@@ -327,11 +327,12 @@ fn reference_verifies_toto_links_and_layouts() {
             expect_code(&out, 0, "toto run");
             let ours = toto_in(root, &["verify", "-l", "root.layout", "-k", "owner.pub"]);
             expect_code(&ours, 0, &format!("toto verify ({kind}, {format})"));
-            let theirs = Command::new(python_bin_dir(&py).join("in-toto-verify"))
-                .current_dir(root)
-                .args(["-l", "root.layout", "--verification-keys", "owner.pub"])
-                .output()
-                .unwrap();
+            let theirs = reference_tool(
+                &py,
+                "in-toto-verify",
+                root,
+                &["-l", "root.layout", "--verification-keys", "owner.pub"],
+            );
             expect_code(&theirs, 0, &format!("in-toto-verify ({kind}, {format})"));
         }
     }
@@ -411,11 +412,12 @@ fn match_products_agrees_with_the_reference() {
         );
         expect_code(&ours, expected, what);
         if let Some(py) = &py {
-            let theirs = Command::new(python_bin_dir(py).join("in-toto-match-products"))
-                .current_dir(root)
-                .args(["--link", "pkg.6f2fb44c.link", "--paths", "dist"])
-                .output()
-                .unwrap();
+            let theirs = reference_tool(
+                py,
+                "in-toto-match-products",
+                root,
+                &["--link", "pkg.6f2fb44c.link", "--paths", "dist"],
+            );
             expect_code(&theirs, expected, &format!("reference: {what}"));
         }
         String::from_utf8(ours.stdout).unwrap()

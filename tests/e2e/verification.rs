@@ -113,11 +113,12 @@ fn bob_runs_build(root: &Path, format: &str) {
 
 /// `in-toto-verify -l root.layout --verification-keys alice.pub` in `root`.
 fn in_toto_verify(py: &Path, root: &Path) -> Output {
-    std::process::Command::new(python_bin_dir(py).join("in-toto-verify"))
-        .current_dir(root)
-        .args(["-l", "root.layout", "--verification-keys", "alice.pub"])
-        .output()
-        .unwrap()
+    reference_tool(
+        py,
+        "in-toto-verify",
+        root,
+        &["-l", "root.layout", "--verification-keys", "alice.pub"],
+    )
 }
 
 /// A step performed under a sublayout: the functionary's link is itself a

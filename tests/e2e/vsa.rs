@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::common::{
     attest_provenance, expect_code, expect_error, generate_key, keyless, python, python_verify,
-    start_testbed, tempdir, toto, write, VerifyFlags,
+    start_testbed, tempdir, tokenless, toto, verify_attestation, write, VerifyFlags,
 };
 
 const VSA: &str = "https://slsa.dev/verification_summary/v1";
@@ -65,11 +65,9 @@ impl World {
 
     /// `verify-attestation` of the provenance for the artifact, signed by
     /// the workflow's repository `owner`, with `extra` flags.
-    fn verify(&self, owner: &str, extra: &[&str]) -> Output {
-        toto()
+    fn verify(&self, owner: &str, extra: &[impl AsRef<std::ffi::OsStr>]) -> Output {
+        verify_attestation(&self.provenance)
             .current_dir(self.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&self.provenance)
             .trusted_root(self.tb.trusted_root_path())
             .args(["--owner", owner])
             .args(extra)
@@ -90,13 +88,25 @@ impl World {
         ]
     }
 
+    /// The flags that sign the VSA `vsa` keylessly, as verifier@example.com
+    /// on the testbed.
+    fn keyless_signed(&self, vsa: &Path) -> Vec<String> {
+        vec![
+            "--vsa".into(),
+            vsa.display().to_string(),
+            "--vsa-keyless".into(),
+            "--vsa-identity-token".into(),
+            crate::common::token(&self.tb, "verifier@example.com"),
+            "--vsa-trust-config".into(),
+            self.trust_config(),
+        ]
+    }
+
     /// The consumer: `verify-attestation` of the VSA `vsa` for the
     /// artifact, signed with `key` (a public key), with `extra` flags.
     fn consume(&self, vsa: &Path, key: &Path, extra: &[&str]) -> Output {
-        toto()
+        verify_attestation(vsa)
             .current_dir(self.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(vsa)
             .arg("--key")
             .arg(key)
             .trusted_root(self.tb.trusted_root_path())
@@ -133,14 +143,13 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
     let flags = w.key_signed(&vsa);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     expect_code(
         &w.verify("org", &flags),
         0,
         "verify-attestation --vsa --vsa-key",
     );
     let mut json_flags = flags.clone();
-    json_flags.extend(["--format", "json"]);
+    json_flags.extend(["--format", "json"].map(String::from));
     let out = w.verify("org", &json_flags);
     expect_code(&out, 0, "verify-attestation --vsa --format json");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -233,10 +242,8 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "another policy",
     );
     // slsa-verifier's verify-vsa spellings.
-    let out = toto()
+    let out = verify_attestation(&vsa)
         .current_dir(w.dir.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&vsa)
         .arg("--public-key-path")
         .arg(&public)
         .trusted_root(w.tb.trusted_root_path())
@@ -254,9 +261,7 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "a VSA signed by another key",
     );
     let other = write(&w.path("other.tar.gz"), "another app\n");
-    let out = toto()
-        .args(["verify-attestation", "--bundle"])
-        .arg(&vsa)
+    let out = verify_attestation(&vsa)
         .arg("--key")
         .arg(&public)
         .trusted_root(w.tb.trusted_root_path())
@@ -289,11 +294,10 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
     let flags = w.key_signed(&vsa);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     expect_code(&w.verify("evil", &flags), 1, "another owner");
     assert!(!vsa.exists(), "a failed verification wrote a VSA");
     let mut on_failure = flags.clone();
-    on_failure.push("--vsa-on-failure");
+    on_failure.push("--vsa-on-failure".into());
     expect_code(
         &w.verify("evil", &on_failure),
         1,
@@ -313,11 +317,8 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
         "a FAILED VSA",
     );
     // A keyless signer without a token fails before anything is verified.
-    let out = toto()
+    let out = tokenless()
         .current_dir(w.dir.path())
-        .env_remove("SIGSTORE_ID_TOKEN")
-        .env_remove("SIGSTORE_IDENTITY_TOKEN")
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
         .args(["verify-attestation", "--bundle"])
         .arg(&w.provenance)
         .trusted_root(w.tb.trusted_root_path())
@@ -344,7 +345,7 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
     // An output that cannot be written fails before anything is verified
     // or logged.
     let mut unwritable = flags.clone();
-    unwritable[1] = "no/such/dir/x.json";
+    unwritable[1] = "no/such/dir/x.json".into();
     let out = w.verify("org", &unwritable);
     expect_error(
         &out,
@@ -373,29 +374,21 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
 fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     let w = World::new();
     let vsa = w.path("app.vsa.sigstore.json");
-    let token = crate::common::token(&w.tb, "verifier@example.com");
-    let out = w.verify(
-        "org",
-        &[
-            "--vsa",
-            vsa.to_str().unwrap(),
-            "--vsa-keyless",
-            "--vsa-identity-token",
-            &token,
-            "--vsa-trust-config",
-            &w.trust_config(),
+    let mut flags = w.keyless_signed(&vsa);
+    flags.extend(
+        [
             "--vsa-verifier-id",
             "https://verifier.example.com",
             "--vsa-resource-uri",
             "https://example.com/app.tar.gz",
-        ],
+        ]
+        .map(String::from),
     );
+    let out = w.verify("org", &flags);
     expect_code(&out, 0, "verify-attestation --vsa --vsa-keyless");
     let consume = |identity: &str| {
-        toto()
+        verify_attestation(&vsa)
             .current_dir(w.dir.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&vsa)
             .testbed_signer(&w.tb, identity)
             .args([
                 "--verified-level",
@@ -488,10 +481,8 @@ fn vsa_after_verify_of_a_layout() {
     );
     assert_eq!(predicate["resourceUri"], "demo-project.tar.gz");
     let consume = |extra: &[&str]| {
-        toto()
+        verify_attestation(&vsa)
             .current_dir(demo.path())
-            .args(["verify-attestation", "--bundle"])
-            .arg(&vsa)
             .arg("--key")
             .arg(w.key.with_extension("pub"))
             .trusted_root(w.tb.trusted_root_path())
@@ -530,27 +521,15 @@ fn vsa_after_verify_of_a_layout() {
 
     // Keyless, through the signer `toto attest --keyless` uses.
     let keyless_vsa = w.path("keyless.vsa.sigstore.json");
-    let token = crate::common::token(&w.tb, "verifier@example.com");
-    let flags = [
-        "--vsa",
-        keyless_vsa.to_str().unwrap(),
-        "--vsa-keyless",
-        "--vsa-identity-token",
-        &token,
-        "--vsa-trust-config",
-        &w.trust_config(),
-    ]
-    .map(String::from);
+    let flags = w.keyless_signed(&keyless_vsa);
     let fresh = crate::common::demo_copy();
     expect_code(
         &verify_demo(fresh.path(), "alice.pub", &flags),
         0,
         "verify --vsa --vsa-keyless",
     );
-    let out = toto()
+    let out = verify_attestation(&keyless_vsa)
         .current_dir(demo.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&keyless_vsa)
         .testbed_signer(&w.tb, "verifier@example.com")
         .args(["--resource-uri", "demo-project.tar.gz"])
         .arg("demo-project.tar.gz")
@@ -607,10 +586,8 @@ fn vsa_inputs_are_only_the_bundles_that_passed() {
     let lines = format!("{}{}", std::fs::read_to_string(&evil).unwrap(), good);
     let jsonl = write(&w.path("app.tar.gz.jsonl"), &lines);
     let vsa = w.path("app.vsa.sigstore.json");
-    let out = toto()
+    let out = verify_attestation(&jsonl)
         .current_dir(w.dir.path())
-        .args(["verify-attestation", "--bundle"])
-        .arg(&jsonl)
         .trusted_root(w.tb.trusted_root_path())
         .args(["--owner", "org"])
         .args(w.key_signed(&vsa))

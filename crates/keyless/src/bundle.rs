@@ -452,16 +452,13 @@ impl BundleVerifier {
         self.fast_path(&parsed, artifact, policy)
     }
 
-    /// The general path alone (`sigstore-verify`), for the same tests.
+    /// The same verifier without its fast path: [`BundleVerifier::verify`]
+    /// then always takes the general path (`sigstore-verify`). For the
+    /// differential tests and fuzz target.
     #[doc(hidden)]
-    pub fn verify_general(
-        &self,
-        bundle_json: &[u8],
-        artifact: Artifact<'_>,
-        policy: &Policy,
-    ) -> Result<Verified, Error> {
-        let parsed = self.read(bundle_json)?;
-        self.general(&parsed.typed()?, artifact, policy)
+    pub fn without_fast_path(mut self) -> BundleVerifier {
+        self.fast = None;
+        self
     }
 
     /// A bundle read strictly ([`Parsed`]) whose log entries name logs of

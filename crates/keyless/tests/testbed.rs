@@ -177,6 +177,7 @@ fn the_log_and_its_keys_survive_a_restart() {
     let root =
         TrustRoot::from_json(&std::fs::read_to_string(tb.trusted_root_path()).unwrap()).unwrap();
     let verifier = BundleVerifier::new(&root).unwrap();
+    let general = BundleVerifier::new(&root).unwrap().without_fast_path();
     for (n, bundle) in bundles.iter().enumerate() {
         let policy = Policy::Identity {
             identity: "alice@example.com".into(),
@@ -191,8 +192,8 @@ fn the_log_and_its_keys_survive_a_restart() {
         // both paths report the same.
         let fast = verifier.verify_fast_path(bundle.json.as_bytes(), artifact, &policy);
         assert_eq!(fast, Ok(verified.clone()));
-        let general = verifier.verify_general(bundle.json.as_bytes(), artifact, &policy);
-        assert_eq!(general.unwrap(), verified);
+        let by_general = general.verify(bundle.json.as_bytes(), artifact, &policy);
+        assert_eq!(by_general.unwrap(), verified);
     }
     let proof = get_json(tb.url(), "/api/v1/log/proof?firstSize=3&lastSize=4");
     sigstore_merkle::verify_consistency_proof(

@@ -666,6 +666,20 @@ pub(super) struct Checks<'a> {
     pub(super) vsa: Option<&'a attest::vsa::VsaExpectations>,
 }
 
+/// A verification summary's result and the expectations asked of it
+/// (`--verified-level`, …), when the predicate type is the VSA's.
+pub(super) fn vsa_holds(
+    expected: Option<&attest::vsa::VsaExpectations>,
+    statement: &attest::Statement,
+) -> Result<()> {
+    if let Some(expected) = expected {
+        attest::vsa::VerificationSummary::from_statement(statement)
+            .and_then(|summary| expected.check(&summary))
+            .map_err(|e| VerificationFailed(e.to_string()))?;
+    }
+    Ok(())
+}
+
 pub(super) fn check(
     verifier: &keyless::BundleVerifier,
     bundle: &[u8],
@@ -696,11 +710,7 @@ pub(super) fn check(
             .context("policy [github]")?;
     }
     keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
-    if let Some(expected) = vsa {
-        attest::vsa::VerificationSummary::from_statement(&statement)
-            .and_then(|summary| expected.check(&summary))
-            .map_err(|e| VerificationFailed(e.to_string()))?;
-    }
+    vsa_holds(vsa, &statement)?;
     if let Some(rego) = rego {
         rego.evaluate(&attestation)?;
     }

@@ -232,11 +232,7 @@ fn check_with_key(
         checks.predicate_type,
         checks.requirements,
     )?;
-    if let Some(expected) = checks.vsa {
-        attest::vsa::VerificationSummary::from_statement(&statement)
-            .and_then(|summary| expected.check(&summary))
-            .map_err(|e| VerificationFailed(e.to_string()))?;
-    }
+    super::vsa_holds(checks.vsa, &statement)?;
     Ok((
         statement.predicate_type,
         serde_json::json!({"keyids": verified.identities}),

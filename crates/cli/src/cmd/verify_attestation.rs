@@ -289,10 +289,9 @@ pub(super) fn setup(args: &VerifyAttestationArgs) -> Result<Setup> {
         Some(path) => {
             let bytes =
                 crate::files::read_limited(path, keyless::rego::MAX_POLICY_BYTES, "policy")?;
-            let text = String::from_utf8(bytes.clone())
+            let text = String::from_utf8(bytes)
                 .with_context(|| format!("the policy {} is not UTF-8", path.display()))?;
-            policy_bytes = Some(bytes);
-            if path.extension().is_some_and(|e| e == "rego") {
+            let read = if path.extension().is_some_and(|e| e == "rego") {
                 FilePolicy {
                     requirements: Vec::new(),
                     rego: Some(keyless::rego::RegoPolicy::parse(
@@ -307,7 +306,10 @@ pub(super) fn setup(args: &VerifyAttestationArgs) -> Result<Setup> {
                     .with_context(|| format!("cannot read policy {}", path.display()))?;
                 file.into_checks()
                     .with_context(|| format!("cannot read policy {}", path.display()))?
-            }
+            };
+            // The bytes read, unchanged (a VSA names their digest).
+            policy_bytes = Some(text.into_bytes());
+            read
         }
     };
     // --predicate-type, else cosign's --type, else gh's default when gh's

@@ -1,0 +1,315 @@
+//! A layout's JSON: read strictly (unknown fields refused) into the typed
+//! [`Layout`], and written back in the reference's shape.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::provenance::SourcePolicy;
+use crate::rules::Rule;
+use crate::time::parse_rfc3339_utc;
+use crate::x509::{CaCertificate, CertConstraint};
+
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStep {
+    #[serde(rename = "_type", default)]
+    type_: Option<String>,
+    name: String,
+    #[serde(default)]
+    expected_materials: Vec<Vec<String>>,
+    #[serde(default)]
+    expected_products: Vec<Vec<String>>,
+    #[serde(default)]
+    pubkeys: Vec<String>,
+    #[serde(default)]
+    expected_command: Vec<String>,
+    #[serde(default = "one")]
+    threshold: i64,
+    #[serde(default)]
+    cert_constraints: Vec<Map<String, Value>>,
+    #[serde(rename = "x-toto-github", default)]
+    github: Option<GitHubConstraints>,
+    #[serde(rename = "x-toto-slsa", default)]
+    slsa: Option<SourcePolicy>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireInspection {
+    #[serde(rename = "_type", default)]
+    type_: Option<String>,
+    name: String,
+    #[serde(default)]
+    expected_materials: Vec<Vec<String>>,
+    #[serde(default)]
+    expected_products: Vec<Vec<String>>,
+    #[serde(default)]
+    run: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireLayout {
+    #[serde(rename = "_type")]
+    type_: String,
+    #[serde(default)]
+    expires: Option<String>,
+    #[serde(default)]
+    readme: String,
+    #[serde(default)]
+    keys: Map<String, Value>,
+    #[serde(default)]
+    steps: Vec<WireStep>,
+    #[serde(default)]
+    inspect: Vec<WireInspection>,
+    #[serde(default)]
+    rootcas: Map<String, Value>,
+    #[serde(default)]
+    intermediatecas: Map<String, Value>,
+}
+
+/// A layout's `rootcas` or `intermediatecas`, each entry read.
+fn ca_certificates(
+    field: &str,
+    wire: Map<String, Value>,
+) -> Result<BTreeMap<String, CaCertificate>, Error> {
+    wire.into_iter()
+        .map(|(id, dict)| {
+            let ca = CaCertificate::from_key_dict(field, &id, dict)?;
+            Ok((id, ca))
+        })
+        .collect()
+}
+
+fn parse_rules(item: &str, which: &str, raw: &[Vec<String>]) -> Result<Vec<Rule>, Error> {
+    raw.iter()
+        .map(|r| Rule::from_list(r).map_err(|e| malformed(format!("{item:?} {which}: {e}"))))
+        .collect()
+}
+
+/// Validates a step or inspection name: its `_type`, its form, and that no
+/// other item of the layout has it.
+fn item_name(
+    seen: &mut std::collections::BTreeSet<StepName>,
+    kind: &str,
+    type_: Option<&str>,
+    name: &str,
+) -> Result<StepName, Error> {
+    if type_.is_some_and(|t| t != kind) {
+        return Err(malformed(format!("{kind} {name:?} has _type {type_:?}")));
+    }
+    let name = StepName::parse(name)?;
+    if !seen.insert(name.clone()) {
+        return Err(malformed(format!("name {name} is used twice")));
+    }
+    Ok(name)
+}
+
+type RulePair = (Vec<Rule>, Vec<Rule>);
+
+fn parse_item_rules(
+    name: &StepName,
+    materials: &[Vec<String>],
+    products: &[Vec<String>],
+) -> Result<RulePair, Error> {
+    Ok((
+        parse_rules(name.as_str(), "expected_materials", materials)?,
+        parse_rules(name.as_str(), "expected_products", products)?,
+    ))
+}
+
+fn rules_value(rules: &[Rule]) -> Value {
+    Value::Array(rules.iter().map(|r| json!(r.to_list())).collect())
+}
+
+impl Layout {
+    /// Reads a layout from its (strictly parsed) JSON payload.
+    pub fn from_value(value: Value) -> Result<Layout, Error> {
+        Layout::from_wire(serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?)
+    }
+
+    /// Reads a layout from any serde deserializer over a strictly parsed
+    /// payload (a [`dsse::json::Node`], a borrowed [`Value`]), with no copy
+    /// of the whole layout on the way.
+    pub fn decode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, Error> {
+        Layout::from_wire(WireLayout::deserialize(d).map_err(|e| malformed(e.to_string()))?)
+    }
+
+    fn from_wire(wire: WireLayout) -> Result<Layout, Error> {
+        if wire.type_ != "layout" {
+            return Err(malformed(format!(
+                "_type is {:?}, not \"layout\"",
+                wire.type_
+            )));
+        }
+        if let Some(expires) = &wire.expires {
+            parse_rfc3339_utc(expires)?;
+        }
+        let mut keys = BTreeMap::new();
+        for (keyid, dict) in wire.keys {
+            let functionary = Functionary::from_key_dict(&keyid, &dict)?;
+            keys.insert(keyid, functionary);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut steps = Vec::with_capacity(wire.steps.len());
+        for s in wire.steps {
+            let name = item_name(&mut names, "step", s.type_.as_deref(), &s.name)?;
+            let threshold = usize::try_from(s.threshold)
+                .ok()
+                .filter(|t| *t >= 1)
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "step {name}: threshold {} is not >= 1",
+                        s.threshold
+                    ))
+                })?;
+            for keyid in &s.pubkeys {
+                if !keys.contains_key(keyid) {
+                    return Err(malformed(format!(
+                        "step {name}: functionary key {keyid} is not in the layout's keys"
+                    )));
+                }
+            }
+            certificate_constraints(&name, &s.github, &s.slsa, &s.pubkeys, &keys)?;
+            let (expected_materials, expected_products) =
+                parse_item_rules(&name, &s.expected_materials, &s.expected_products)?;
+            let cert_constraints = s
+                .cert_constraints
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    CertConstraint::from_map(c, &format!("step {name}: cert_constraints[{i}]"))
+                })
+                .collect::<Result<_, _>>()?;
+            steps.push(Step {
+                expected_materials,
+                expected_products,
+                name,
+                pubkeys: s.pubkeys,
+                expected_command: s.expected_command,
+                threshold,
+                cert_constraints,
+                github: s.github,
+                slsa: s.slsa,
+            });
+        }
+        let mut inspect = Vec::with_capacity(wire.inspect.len());
+        for i in wire.inspect {
+            let name = item_name(&mut names, "inspection", i.type_.as_deref(), &i.name)?;
+            let (expected_materials, expected_products) =
+                parse_item_rules(&name, &i.expected_materials, &i.expected_products)?;
+            inspect.push(Inspection {
+                expected_materials,
+                expected_products,
+                name,
+                run: i.run,
+            });
+        }
+        Ok(Layout {
+            expires: wire.expires,
+            readme: wire.readme,
+            keys,
+            steps,
+            inspect,
+            rootcas: ca_certificates("rootcas", wire.rootcas)?,
+            intermediatecas: ca_certificates("intermediatecas", wire.intermediatecas)?,
+        })
+    }
+
+    /// The layout as JSON, in the reference's shape.
+    pub fn to_value(&self) -> Value {
+        let keys: Map<String, Value> = self
+            .keys
+            .iter()
+            .map(|(id, key)| {
+                let mut dict = key.to_key_dict();
+                if let Some(obj) = dict.as_object_mut() {
+                    obj.insert("keyid".into(), json!(id));
+                }
+                (id.clone(), dict)
+            })
+            .collect();
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let mut step = json!({
+                    "_type": "step",
+                    "name": s.name.as_str(),
+                    "expected_materials": rules_value(&s.expected_materials),
+                    "expected_products": rules_value(&s.expected_products),
+                    "pubkeys": s.pubkeys,
+                    "expected_command": s.expected_command,
+                    "threshold": s.threshold,
+                });
+                if let Some(obj) = step.as_object_mut() {
+                    if !s.cert_constraints.is_empty() {
+                        obj.insert(
+                            "cert_constraints".into(),
+                            Value::Array(
+                                s.cert_constraints
+                                    .iter()
+                                    .map(CertConstraint::to_value)
+                                    .collect(),
+                            ),
+                        );
+                    }
+                    if let Some(github) = &s.github {
+                        obj.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
+                    }
+                    if let Some(slsa) = &s.slsa {
+                        obj.insert(SLSA_CONSTRAINTS_FIELD.into(), json!(slsa));
+                    }
+                }
+                step
+            })
+            .collect();
+        let inspect: Vec<Value> = self
+            .inspect
+            .iter()
+            .map(|i| {
+                json!({
+                    "_type": "inspection",
+                    "name": i.name.as_str(),
+                    "expected_materials": rules_value(&i.expected_materials),
+                    "expected_products": rules_value(&i.expected_products),
+                    "run": i.run,
+                })
+            })
+            .collect();
+        let mut out = json!({
+            "_type": "layout",
+            "readme": self.readme,
+            "keys": keys,
+            "steps": steps,
+            "inspect": inspect,
+        });
+        if let Some(obj) = out.as_object_mut() {
+            if let Some(expires) = &self.expires {
+                obj.insert("expires".into(), json!(expires));
+            }
+            for (field, cas) in [
+                ("rootcas", &self.rootcas),
+                ("intermediatecas", &self.intermediatecas),
+            ] {
+                if !cas.is_empty() {
+                    let cas: Map<String, Value> = cas
+                        .iter()
+                        .map(|(id, ca)| (id.clone(), ca.to_value()))
+                        .collect();
+                    obj.insert(field.into(), Value::Object(cas));
+                }
+            }
+        }
+        out
+    }
+}

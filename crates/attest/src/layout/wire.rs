@@ -14,6 +14,10 @@ use crate::x509::{CaCertificate, CertConstraint};
 
 use super::*;
 
+// A step and an inspection each spell out the fields they share (the
+// reference's `SupplyChainItem`): serde does not refuse unknown fields
+// through `#[serde(flatten)]`, and refusing them is the point. Reading
+// (`item_name`, `parse_item_rules`) and writing (`item_value`) are shared.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireStep {
@@ -127,8 +131,22 @@ fn parse_item_rules(
     ))
 }
 
-fn rules_value(rules: &[Rule]) -> Value {
-    Value::Array(rules.iter().map(|r| json!(r.to_list())).collect())
+/// What a step and an inspection share (the reference's
+/// `SupplyChainItem`: `_type`, name and the two rule lists), as both write
+/// it; each adds its own fields.
+fn item_value(
+    kind: &str,
+    name: &StepName,
+    materials: &[Rule],
+    products: &[Rule],
+) -> Map<String, Value> {
+    let rules = |rules: &[Rule]| -> Value { rules.iter().map(|r| json!(r.to_list())).collect() };
+    Map::from_iter([
+        ("_type".into(), json!(kind)),
+        ("name".into(), json!(name.as_str())),
+        ("expected_materials".into(), rules(materials)),
+        ("expected_products".into(), rules(products)),
+    ])
 }
 
 impl Layout {
@@ -242,48 +260,36 @@ impl Layout {
             .steps
             .iter()
             .map(|s| {
-                let mut step = json!({
-                    "_type": "step",
-                    "name": s.name.as_str(),
-                    "expected_materials": rules_value(&s.expected_materials),
-                    "expected_products": rules_value(&s.expected_products),
-                    "pubkeys": s.pubkeys,
-                    "expected_command": s.expected_command,
-                    "threshold": s.threshold,
-                });
-                if let Some(obj) = step.as_object_mut() {
-                    if !s.cert_constraints.is_empty() {
-                        obj.insert(
-                            "cert_constraints".into(),
-                            Value::Array(
-                                s.cert_constraints
-                                    .iter()
-                                    .map(CertConstraint::to_value)
-                                    .collect(),
-                            ),
-                        );
-                    }
-                    if let Some(github) = &s.github {
-                        obj.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
-                    }
-                    if let Some(slsa) = &s.slsa {
-                        obj.insert(SLSA_CONSTRAINTS_FIELD.into(), json!(slsa));
-                    }
+                let mut step =
+                    item_value("step", &s.name, &s.expected_materials, &s.expected_products);
+                step.insert("pubkeys".into(), json!(s.pubkeys));
+                step.insert("expected_command".into(), json!(s.expected_command));
+                step.insert("threshold".into(), json!(s.threshold));
+                if !s.cert_constraints.is_empty() {
+                    let constraints = s.cert_constraints.iter().map(CertConstraint::to_value);
+                    step.insert("cert_constraints".into(), constraints.collect());
                 }
-                step
+                if let Some(github) = &s.github {
+                    step.insert(GITHUB_CONSTRAINTS_FIELD.into(), json!(github));
+                }
+                if let Some(slsa) = &s.slsa {
+                    step.insert(SLSA_CONSTRAINTS_FIELD.into(), json!(slsa));
+                }
+                Value::Object(step)
             })
             .collect();
         let inspect: Vec<Value> = self
             .inspect
             .iter()
             .map(|i| {
-                json!({
-                    "_type": "inspection",
-                    "name": i.name.as_str(),
-                    "expected_materials": rules_value(&i.expected_materials),
-                    "expected_products": rules_value(&i.expected_products),
-                    "run": i.run,
-                })
+                let mut inspection = item_value(
+                    "inspection",
+                    &i.name,
+                    &i.expected_materials,
+                    &i.expected_products,
+                );
+                inspection.insert("run".into(), json!(i.run));
+                Value::Object(inspection)
             })
             .collect();
         let mut out = json!({

@@ -319,3 +319,53 @@ impl Layout {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A layout using every field a step and an inspection can carry is
+    /// written back exactly as it was read: the fields they share
+    /// (`item_value`) and each one's own.
+    #[test]
+    fn every_field_of_a_step_and_an_inspection_is_written_back_as_read() {
+        let keyless = Functionary::Sigstore {
+            identity: "ci@example.org".into(),
+            issuer: "https://issuer.example".into(),
+        };
+        let keyid = keyless.keyid().unwrap();
+        let mut dict = keyless.to_key_dict();
+        dict["keyid"] = json!(keyid);
+        let constraint = json!({
+            "common_name": "*", "dns_names": [""], "emails": ["*"],
+            "organizations": ["*"], "roots": ["*"], "uris": ["*"],
+        });
+        let value = json!({
+            "_type": "layout",
+            "expires": "2030-01-01T00:00:00Z",
+            "readme": "every field",
+            "keys": Map::from_iter([(keyid.clone(), dict)]),
+            "steps": [{
+                "_type": "step",
+                "name": "build",
+                "expected_materials": [["ALLOW", "src/*"]],
+                "expected_products": [["CREATE", "dist/*"], ["DISALLOW", "*"]],
+                "pubkeys": [keyid],
+                "expected_command": ["make", "dist"],
+                "threshold": 1,
+                "cert_constraints": [constraint],
+                "x-toto-github": {"repo": "org/repo", "deny_self_hosted_runners": true},
+                "x-toto-slsa": {"source_uri": "github.com/org/repo", "builder_id": "b"},
+            }],
+            "inspect": [{
+                "_type": "inspection",
+                "name": "untar",
+                "expected_materials": [["MATCH", "dist/*", "WITH", "PRODUCTS", "FROM", "build"]],
+                "expected_products": [],
+                "run": ["tar", "xf", "dist/app.tar"],
+            }],
+        });
+        let layout = Layout::from_value(value.clone()).unwrap();
+        assert_eq!(layout.to_value(), value);
+    }
+}

@@ -594,3 +594,159 @@ fn credentials_come_from_a_docker_credential_helper() {
         "credentials from a helper",
     );
 }
+
+/// cosign's layouts built as the oci crate's fixtures build them (through
+/// this test's own testbed).
+#[path = "../../crates/oci/tests/common/mod.rs"]
+mod cosign_layout;
+
+/// Pushes `layers` as cosign lays out a `.att` / `.sig` manifest at `tag`
+/// of `repo` (an OCI manifest, one layer per signature or attestation, each
+/// with its annotations); the manifest's digest.
+fn push_cosign_tag(
+    registry: &TestRegistry,
+    repo: &str,
+    tag: &str,
+    layers: &[&cosign_layout::Layer],
+) -> String {
+    let image = oci::Reference::parse(&registry.image(&format!("{repo}:{tag}"))).unwrap();
+    let client = registry.client();
+    let config =
+        br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+    client.push_blob(&image, config).unwrap();
+    for layer in layers {
+        client.push_blob(&image, &layer.blob).unwrap();
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::model::MANIFEST_MEDIA_TYPE,
+        "config": oci::model::Descriptor::of("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers.iter().map(|l| serde_json::json!({
+            "mediaType": l.descriptor.media_type,
+            "size": l.descriptor.size,
+            "digest": l.descriptor.digest.to_string(),
+            "annotations": l.descriptor.annotations,
+        })).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    client
+        .push_manifest(&image, &bytes, oci::model::MANIFEST_MEDIA_TYPE)
+        .unwrap();
+    oci::Digest::of(&bytes).to_string()
+}
+
+/// The entries of a report whose source is `source`.
+fn from_source<'a>(report: &'a serde_json::Value, source: &str) -> Vec<&'a serde_json::Value> {
+    report["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == source)
+        .collect()
+}
+
+#[test]
+fn cosign_att_tags_are_discovered_and_verified_keyless_and_with_a_key() {
+    let Some(registry) = TestRegistry::start("oci cosign att", false) else {
+        return;
+    };
+    let cosign = cosign_layout::Cosign::start();
+    let key = cosign_layout::Key::random();
+    let public = write(&registry.path().join("cosign.pub"), &key.pem());
+    let digest = registry.push_image("app:v1", b"layer one");
+    let image_digest: oci::cosign::Sha256Digest = digest.parse().unwrap();
+    let keyless_layer = cosign.keyless_attestation("alice@example.com", &image_digest);
+    let key_layer = cosign.key_attestation(&key, &image_digest);
+    let tag = oci::cosign::attestation_tag(&image_digest);
+    let att = push_cosign_tag(&registry, "app", &tag, &[&keyless_layer, &key_layer]);
+    let image = registry.image("app:v1");
+    let verify = |image: &str, signer: &[&str]| {
+        toto()
+            .args(["verify-attestation", image, "--format", "json"])
+            .args(["--predicate-type", cosign_layout::PREDICATE_TYPE])
+            .args(signer)
+            .trusted_root(cosign.tb.trusted_root_path())
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+    let identity = [
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        cosign.tb.issuer(),
+    ];
+
+    // Keyless: alice's layer passes; the key-signed layer is listed and
+    // refused for what it is.
+    let verified = verify(&image, &identity);
+    expect_code(&verified, 0, "a keyless cosign .att layer");
+    let report = json_of(&verified);
+    let att_entries = from_source(&report, "cosign .att");
+    assert_eq!(att_entries.len(), 2, "{report}");
+    assert_eq!(att_entries[0]["manifest"], att);
+    assert_eq!(
+        att_entries[0]["layer"],
+        keyless_layer.descriptor.digest.to_string()
+    );
+    assert_eq!(att_entries[0]["verified"], true, "{report}");
+    assert_eq!(att_entries[0]["signer"]["identity"], "alice@example.com");
+    assert_eq!(
+        att_entries[0]["predicate_type"],
+        cosign_layout::PREDICATE_TYPE
+    );
+    assert_eq!(att_entries[1]["verified"], false);
+    let why = att_entries[1]["error"].as_str().unwrap();
+    assert!(why.contains("signed with a key"), "{why}");
+
+    // With the key: the key-signed layer passes (its log entry too).
+    let public = public.display().to_string();
+    let by_key = verify(&image, &["--key", &public]);
+    expect_code(&by_key, 0, "a key-signed cosign .att layer");
+    let report = json_of(&by_key);
+    let att_entries = from_source(&report, "cosign .att");
+    assert_eq!(att_entries[1]["verified"], true, "{report}");
+    assert_eq!(att_entries[1]["signer"]["key"], "--key");
+
+    // Another identity: every layer listed, none passes.
+    let mallory = verify(
+        &image,
+        &[
+            "--certificate-identity",
+            "mallory@example.com",
+            "--certificate-oidc-issuer",
+            cosign.tb.issuer(),
+        ],
+    );
+    expect_code(&mallory, 1, "another identity");
+
+    // Another predicate type: the policy flags apply to .att layers too.
+    let other_type = toto()
+        .args(["verify-attestation", &image, "--format", "json"])
+        .args(["--predicate-type", "https://example.com/other/v1"])
+        .args(identity)
+        .trusted_root(cosign.tb.trusted_root_path())
+        .args(registry.flags())
+        .output()
+        .unwrap();
+    expect_code(&other_type, 1, "another predicate type");
+
+    // A .att for another image, put at this image's tag, fails naming the
+    // digest it should have named.
+    let second = registry.push_image("second:v1", b"second layer");
+    let second_digest: oci::cosign::Sha256Digest = second.parse().unwrap();
+    push_cosign_tag(
+        &registry,
+        "second",
+        &oci::cosign::attestation_tag(&second_digest),
+        &[&keyless_layer],
+    );
+    let misplaced = verify(&registry.image("second:v1"), &identity);
+    expect_code(&misplaced, 1, "a .att layer about another image");
+    let report = json_of(&misplaced);
+    let why = from_source(&report, "cosign .att")[0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(why.contains(&second), "{why}");
+}

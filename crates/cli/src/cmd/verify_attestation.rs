@@ -70,6 +70,8 @@ pub struct VerifyAttestationArgs {
     pub(super) vsa: crate::vsa_args::VsaArgs,
     #[command(flatten)]
     pub(super) registry: crate::registry_args::RegistryArgs,
+    #[command(flatten)]
+    pub(super) image: image::ImageArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -359,6 +361,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         let image = oci::Reference::parse(text)?;
         return image::run(&args, &image);
     }
+    args.image.only_for_images()?;
     let artifact = args.artifact.as_deref().map(positional).transpose()?;
     let beside = match &artifact {
         Some(Positional::File(path)) => Some(path.as_path()),

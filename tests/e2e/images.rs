@@ -750,3 +750,239 @@ fn cosign_att_tags_are_discovered_and_verified_keyless_and_with_a_key() {
         .to_owned();
     assert!(why.contains(&second), "{why}");
 }
+
+const BUILDKIT_PREDICATE: &str = "https://slsa.dev/provenance/v0.2";
+
+/// Pushes a two-platform index at `repo:tag` as BuildKit writes one: the
+/// linux/amd64 and linux/arm64/v8 images, and an attestation manifest
+/// (platform unknown/unknown) whose one in-toto layer is an unsigned
+/// Statement about the amd64 image. The digests of the index, the amd64
+/// and the arm64 image.
+fn push_buildkit_index(registry: &TestRegistry, repo: &str, tag: &str) -> [String; 3] {
+    use oci::buildkit;
+    let client = registry.client();
+    let descriptor_of = |reference: &str| {
+        let resolved = client
+            .resolve(&oci::Reference::parse(&registry.image(reference)).unwrap())
+            .unwrap();
+        resolved.descriptor
+    };
+    let amd64 = registry.push_image(&format!("{repo}:amd64"), b"amd64 layer");
+    let arm64 = registry.push_image(&format!("{repo}:arm64"), b"arm64 layer");
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": "pkg:docker/app", "digest": {"sha256": amd64.trim_start_matches("sha256:")}}],
+        "predicateType": BUILDKIT_PREDICATE,
+        "predicate": {"builder": {"id": "https://mobyproject.org/buildkit@v1"}},
+    })
+    .to_string();
+    let at_tag = oci::Reference::parse(&registry.image(&format!("{repo}:attestation"))).unwrap();
+    let config = b"{}";
+    client.push_blob(&at_tag, config).unwrap();
+    client.push_blob(&at_tag, statement.as_bytes()).unwrap();
+    let mut layer = oci::model::Descriptor::of(buildkit::IN_TOTO_LAYER, statement.as_bytes());
+    layer.annotations.insert(
+        buildkit::PREDICATE_TYPE_ANNOTATION.into(),
+        BUILDKIT_PREDICATE.into(),
+    );
+    let attestation = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::model::MANIFEST_MEDIA_TYPE,
+        "config": oci::model::Descriptor::of("application/vnd.oci.image.config.v1+json", config),
+        "layers": [layer],
+    }))
+    .unwrap();
+    client
+        .push_manifest(&at_tag, &attestation, oci::model::MANIFEST_MEDIA_TYPE)
+        .unwrap();
+    let with = |mut d: oci::model::Descriptor, platform: serde_json::Value| {
+        d.annotations.clear();
+        let mut v = serde_json::to_value(d).unwrap();
+        v["platform"] = platform;
+        v
+    };
+    let mut attestation_entry = with(
+        oci::model::Descriptor::of(oci::model::MANIFEST_MEDIA_TYPE, &attestation),
+        serde_json::json!({"os": "unknown", "architecture": "unknown"}),
+    );
+    attestation_entry["annotations"] = serde_json::json!({
+        buildkit::REFERENCE_TYPE: buildkit::ATTESTATION_MANIFEST,
+        buildkit::REFERENCE_DIGEST: amd64,
+    });
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::model::INDEX_MEDIA_TYPE,
+        "manifests": [
+            with(descriptor_of(&format!("{repo}:amd64")), serde_json::json!({"os": "linux", "architecture": "amd64"})),
+            with(descriptor_of(&format!("{repo}:arm64")), serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"})),
+            attestation_entry,
+        ],
+    }))
+    .unwrap();
+    let at = oci::Reference::parse(&registry.image(&format!("{repo}:{tag}"))).unwrap();
+    client
+        .push_manifest(&at, &index, oci::model::INDEX_MEDIA_TYPE)
+        .unwrap();
+    [oci::Digest::of(&index).to_string(), amd64, arm64]
+}
+
+#[test]
+fn buildkit_attestations_are_unsigned_evidence_never_verified() {
+    let Some(registry) = TestRegistry::start("oci buildkit", false) else {
+        return;
+    };
+    let [index, amd64, _] = push_buildkit_index(&registry, "multi", "v1");
+    registry.generate_key("k.pem");
+    let public = registry.path().join("k.pem.pub");
+    let image = registry.image("multi:v1");
+    let verify = |predicate_type: &str, extra: &[&str]| {
+        toto()
+            .args(["verify-attestation", &image, "--key"])
+            .arg(&public)
+            .args(["--predicate-type", predicate_type])
+            .args(extra)
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+
+    // Listed, not inspected, never verified: exit 1.
+    let listed = verify(BUILDKIT_PREDICATE, &["--format", "json"]);
+    expect_code(&listed, 1, "only BuildKit's unsigned attestations");
+    let report = json_of(&listed);
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["digest"], index);
+    let unsigned = from_source(&report, "BuildKit attestation manifest");
+    assert_eq!(unsigned.len(), 1, "{report}");
+    assert_eq!(unsigned[0]["signed"], false);
+    assert_eq!(unsigned[0]["verified"], false);
+    assert_eq!(unsigned[0]["describes"], amd64);
+    assert_eq!(unsigned[0]["platform"], "linux/amd64");
+    assert_eq!(unsigned[0]["predicate_type"], BUILDKIT_PREDICATE);
+    assert!(
+        unsigned[0]["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("not inspected"),
+        "{report}"
+    );
+    let text = verify(BUILDKIT_PREDICATE, &[]);
+    expect_error(
+        &text,
+        1,
+        "1 unsigned BuildKit attestation(s) are evidence only, never verified",
+        "the text names the unsigned evidence",
+    );
+
+    // --allow-unsigned: the policy inspects it; still exit 1.
+    let inspected = verify(
+        BUILDKIT_PREDICATE,
+        &["--allow-unsigned", "--format", "json"],
+    );
+    expect_code(&inspected, 1, "inspected unsigned evidence");
+    let report = json_of(&inspected);
+    assert_eq!(report["verified"], false);
+    assert_eq!(
+        from_source(&report, "BuildKit attestation manifest")[0]["policy"],
+        "holds"
+    );
+    let other = verify(
+        "https://example.com/other/v1",
+        &["--allow-unsigned", "--format", "json"],
+    );
+    expect_code(&other, 1, "unsigned evidence of another predicate type");
+    let policy = json_of(&other)["attestations"][0]["policy"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.starts_with("fails:") && policy.contains("https://example.com/other/v1"),
+        "{policy}"
+    );
+
+    // Files have no unsigned evidence to allow.
+    let file = toto()
+        .args([
+            "verify-attestation",
+            "app.tar.gz",
+            "--allow-unsigned",
+            "--key",
+        ])
+        .arg(&public)
+        .output()
+        .unwrap();
+    expect_error(&file, 2, "apply to images", "--allow-unsigned on a file");
+}
+
+#[test]
+fn platform_picks_the_index_manifest_attestations_must_name() {
+    let Some(registry) = TestRegistry::start("oci platform", false) else {
+        return;
+    };
+    let [index, amd64, arm64] = push_buildkit_index(&registry, "multi", "v1");
+    let key = registry.generate_key("k.pem");
+    let public = registry.path().join("k.pem.pub");
+    let image = registry.image("multi:v1");
+    // The amd64 image is attested, by its digest.
+    let amd64_image = format!("{}@{amd64}", registry.image("multi"));
+    expect_code(
+        &attest_with_key(&registry, &key, &amd64_image),
+        0,
+        "attest the amd64 image",
+    );
+    let verify = |platform: Option<&str>| {
+        let mut command = toto();
+        command
+            .args(["verify-attestation", &image, "--key"])
+            .arg(&public)
+            .args(["--predicate-type", PREDICATE_TYPE, "--format", "json"])
+            .args(registry.flags());
+        if let Some(platform) = platform {
+            command.args(["--platform", platform]);
+        }
+        command.output().unwrap()
+    };
+
+    // Without --platform the index's own digest is the subject: not attested.
+    let whole = verify(None);
+    expect_code(&whole, 1, "the index digest, not attested");
+    assert_eq!(json_of(&whole)["digest"], index);
+
+    // With it, that platform's manifest; BuildKit's evidence about it only.
+    let picks = |platform: &str, code: i32, digest: &str, unsigned: usize| {
+        let out = verify(Some(platform));
+        expect_code(&out, code, platform);
+        let report = json_of(&out);
+        assert_eq!(report["digest"], digest);
+        let listed = from_source(&report, "BuildKit attestation manifest").len();
+        assert_eq!(listed, unsigned, "{report}");
+    };
+    picks("linux/amd64", 0, &amd64, 1);
+    picks("linux/arm64/v8", 1, &arm64, 0);
+
+    let none = verify(Some("windows/amd64"));
+    expect_error(
+        &none,
+        2,
+        "no manifest for platform windows/amd64",
+        "a platform the index lacks",
+    );
+    expect_error(
+        &none,
+        2,
+        "linux/amd64, linux/arm64/v8",
+        "the platforms it has",
+    );
+
+    let single = toto()
+        .args(["verify-attestation", &amd64_image, "--key"])
+        .arg(&public)
+        .args(["--platform", "linux/amd64"])
+        .args(registry.flags())
+        .output()
+        .unwrap();
+    expect_error(&single, 2, "not an index", "--platform on a single image");
+
+    let bad = verify(Some("linux"));
+    expect_error(&bad, 2, "is not os/arch", "a malformed --platform");
+}

@@ -986,3 +986,153 @@ fn platform_picks_the_index_manifest_attestations_must_name() {
     let bad = verify(Some("linux"));
     expect_error(&bad, 2, "is not os/arch", "a malformed --platform");
 }
+
+#[test]
+fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
+    let Some(registry) = TestRegistry::start("oci verify-bundle", false) else {
+        return;
+    };
+    let cosign = cosign_layout::Cosign::start();
+    let key = cosign_layout::Key::random();
+    let public = write(&registry.path().join("cosign.pub"), &key.pem());
+    let public = public.display().to_string();
+    let alice = [
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        cosign.tb.issuer(),
+    ];
+    let verify = |image: &str, signer: &[&str]| {
+        toto()
+            .args(["verify-bundle", image, "--format", "json"])
+            .args(signer)
+            .trusted_root(cosign.tb.trusted_root_path())
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+
+    // cosign's .sig tag: a keyless and a key-signed layer.
+    let digest = registry.push_image("app:v1", b"layer one");
+    let app: oci::cosign::Sha256Digest = digest.parse().unwrap();
+    push_cosign_tag(
+        &registry,
+        "app",
+        &oci::cosign::signature_tag(&app),
+        &[
+            &cosign.keyless_signature("alice@example.com", &app),
+            &cosign.key_signature(&key, &app),
+        ],
+    );
+    let image = registry.image("app:v1");
+    let keyless_sig = verify(&image, &alice);
+    expect_code(&keyless_sig, 0, "a keyless .sig layer");
+    let report = json_of(&keyless_sig);
+    assert_eq!(report["digest"], digest);
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures[0]["source"], "cosign .sig");
+    assert_eq!(signatures[0]["verified"], true, "{report}");
+    assert_eq!(signatures[0]["identity"], "alice@example.com");
+    assert_eq!(signatures[1]["verified"], false);
+    let by_key = verify(&image, &["--key", &public]);
+    expect_code(&by_key, 0, "a key-signed .sig layer");
+    assert_eq!(json_of(&by_key)["signatures"][1]["verified"], true);
+
+    // A signature of another digest, at this image's tag: both named.
+    let second = registry.push_image("second:v1", b"second layer");
+    let second_digest: oci::cosign::Sha256Digest = second.parse().unwrap();
+    push_cosign_tag(
+        &registry,
+        "second",
+        &oci::cosign::signature_tag(&second_digest),
+        &[&cosign.keyless_signature("alice@example.com", &app)],
+    );
+    let other = verify(&registry.image("second:v1"), &alice);
+    expect_code(&other, 1, "a signature of another image");
+    let why = json_of(&other)["signatures"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(why.contains(&second) && why.contains(&digest), "{why}");
+
+    // Referrers: cosign --new-bundle-format's signature Statement, as toto
+    // attest writes it.
+    let token = token(&cosign.tb, "alice@example.com");
+    registry.push_image("third:v1", b"third layer");
+    let empty = write(&registry.path().join("empty.json"), "{}");
+    let attest = |image: &str, predicate_type: &str, predicate: &Path| {
+        toto()
+            .arg("attest")
+            .args(keyless(&cosign.tb, &token))
+            .args(["--predicate-type", predicate_type, "--predicate"])
+            .arg(predicate)
+            .args(["--subject", image, "--push"])
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+    let third = registry.image("third:v1");
+    expect_code(
+        &attest(&third, "https://sigstore.dev/cosign/sign/v1", &empty),
+        0,
+        "attest cosign/sign/v1",
+    );
+    let signed = verify(&third, &alice);
+    expect_code(&signed, 0, "a cosign/sign/v1 referrer");
+    assert_eq!(
+        json_of(&signed)["signatures"][0]["source"],
+        "referrers tag schema"
+    );
+
+    // A provenance attestation is not a signature; a message signature over
+    // the manifest is.
+    registry.push_image("fourth:v1", b"fourth layer");
+    let fourth = registry.image("fourth:v1");
+    expect_code(
+        &attest(&fourth, PREDICATE_TYPE, &predicate(registry.path())),
+        0,
+        "attest a review",
+    );
+    let only_review = verify(&fourth, &alice);
+    expect_code(&only_review, 1, "only an attestation");
+    let why = json_of(&only_review)["signatures"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(why.contains("not an image signature"), "{why}");
+    let client = registry.client();
+    let target = oci::Reference::parse(&fourth).unwrap();
+    let resolved = client.resolve(&target).unwrap();
+    let manifest = write(
+        &registry.path().join("fourth.manifest.json"),
+        std::str::from_utf8(&resolved.bytes).unwrap(),
+    );
+    let bundle = registry.path().join("fourth.sigstore.json");
+    let signed_blob = toto()
+        .arg("sign-blob")
+        .args(keyless(&cosign.tb, &token))
+        .arg(&manifest)
+        .arg("--bundle")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    expect_code(&signed_blob, 0, "sign-blob the manifest");
+    oci::referrers::attach(
+        &client,
+        &target,
+        &resolved.descriptor,
+        &std::fs::read(&bundle).unwrap(),
+        "",
+    )
+    .unwrap();
+    let both = verify(&fourth, &alice);
+    expect_code(&both, 0, "a message signature over the manifest");
+    let report = json_of(&both);
+    let verified: Vec<_> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["verified"] == true)
+        .collect();
+    assert_eq!(verified.len(), 1, "{report}");
+}

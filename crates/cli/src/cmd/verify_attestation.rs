@@ -16,8 +16,8 @@ use crate::bundle_args::BundleArgs;
 
 /// The checks every attestation is held to.
 mod checks;
-/// `verify-attestation oci://…`.
-mod image;
+/// `verify-attestation oci://…` (and what `verify-bundle oci://…` shares).
+pub(super) mod image;
 use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
 use checks::{check, vsa_holds, Checks};

@@ -56,15 +56,20 @@ impl ImageArgs {
 
     /// `--platform` as given, when it is `os/arch[/variant]` (no I/O).
     pub(crate) fn platform(&self) -> Result<Option<&str>> {
-        let Some(platform) = self.platform.as_deref() else {
-            return Ok(None);
-        };
-        let parts: Vec<&str> = platform.split('/').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
-            bail!("--platform {platform:?} is not os/arch or os/arch/variant (e.g. linux/amd64)");
-        }
-        Ok(Some(platform))
+        platform(self.platform.as_deref())
     }
+}
+
+/// A `--platform` as given, when it is `os/arch[/variant]` (no I/O).
+pub(crate) fn platform(given: Option<&str>) -> Result<Option<&str>> {
+    let Some(platform) = given else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = platform.split('/').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
+        bail!("--platform {platform:?} is not os/arch or os/arch/variant (e.g. linux/amd64)");
+    }
+    Ok(Some(platform))
 }
 
 /// The image being verified: the digest attestations must name.
@@ -320,7 +325,7 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
         args,
         image,
         (&pinned, digest),
-        listed_by.name(),
+        (listed_by.name(), referrers.len()),
         &outcomes,
         &evidence,
     )?;
@@ -404,7 +409,7 @@ fn report(
     args: &VerifyAttestationArgs,
     image: &oci::Reference,
     (pinned, digest): (&oci::Reference, oci::Digest),
-    listed_by: &str,
+    (listed_by, referrers): (&str, usize),
     outcomes: &[Outcome],
     evidence: &[Evidence],
 ) -> Result<()> {
@@ -466,29 +471,21 @@ fn report(
                 "digest": digest.to_string(),
                 "pinned": pinned.to_string(),
                 "listed_by": listed_by,
+                "referrers": referrers,
                 "attestations": listed,
             }))?;
         }
         Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             for o in outcomes {
-                let at = match &o.layer {
-                    Some(layer) => format!("{}@{} layer {layer}", image.name(), o.manifest),
-                    None => format!("{}@{}", image.name(), o.manifest),
-                };
-                match &o.result {
-                    Ok((predicate_type, signer)) => println!(
-                        "{} {at} ({}): {predicate_type}, signed by {}",
-                        crate::style::good("Verified"),
-                        o.source,
+                let what = match &o.result {
+                    Ok((predicate_type, signer)) => Ok(format!(
+                        "{predicate_type}, signed by {}",
                         signer_text(signer)
-                    ),
-                    Err(e) => eprintln!(
-                        "{} {at} ({}): {e:#}",
-                        crate::style::bad("not verified:"),
-                        o.source
-                    ),
-                }
+                    )),
+                    Err(e) => Err(e),
+                };
+                print_outcome(image, (o.source, &o.manifest, o.layer.as_deref()), what);
             }
             for e in evidence {
                 let what = match (&e.read, &e.inspected) {
@@ -510,6 +507,26 @@ fn report(
         }
     }
     Ok(())
+}
+
+/// Prints what was found at `manifest` (and `layer`) of `image` by
+/// `source`: verified, on stdout, or why not, on stderr.
+pub(crate) fn print_outcome(
+    image: &oci::Reference,
+    (source, manifest, layer): (&str, &str, Option<&str>),
+    result: Result<String, &anyhow::Error>,
+) {
+    let at = match layer {
+        Some(layer) => format!("{}@{manifest} layer {layer}", image.name()),
+        None => format!("{}@{manifest}", image.name()),
+    };
+    match result {
+        Ok(what) => println!("{} {at} ({source}): {what}", crate::style::good("Verified")),
+        Err(e) => eprintln!(
+            "{} {at} ({source}): {e:#}",
+            crate::style::bad("not verified:")
+        ),
+    }
 }
 
 fn signer_text(signer: &serde_json::Value) -> String {

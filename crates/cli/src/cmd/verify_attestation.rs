@@ -58,8 +58,10 @@ pub struct VerifyAttestationArgs {
     /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
     /// ARTIFACT.sigstore.json. Or an image, `oci://REGISTRY/REPO:TAG` or
     /// `@sha256:…`: its attestations are read from the registry (OCI 1.1
-    /// referrers, or the referrers tag schema) and each is verified; exit 0
-    /// when at least one passes every check (docs/oci.md).
+    /// referrers or the referrers tag schema, and cosign's sha256-<hex>.att
+    /// tag) and each is verified; exit 0 when at least one passes every
+    /// check. BuildKit's attestation manifests in an index are listed as
+    /// unsigned evidence, never verified (see --allow-unsigned; docs/oci.md).
     #[arg(value_name = "ARTIFACT|oci://IMAGE")]
     pub(super) artifact: Option<String>,
     #[command(flatten)]

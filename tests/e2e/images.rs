@@ -1100,31 +1100,32 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
         .unwrap()
         .to_owned();
     assert!(why.contains("not an image signature"), "{why}");
-    let client = registry.client();
-    let target = oci::Reference::parse(&fourth).unwrap();
-    let resolved = client.resolve(&target).unwrap();
-    let manifest = write(
-        &registry.path().join("fourth.manifest.json"),
-        std::str::from_utf8(&resolved.bytes).unwrap(),
-    );
-    let bundle = registry.path().join("fourth.sigstore.json");
-    let signed_blob = toto()
-        .arg("sign-blob")
-        .args(keyless(&cosign.tb, &token))
-        .arg(&manifest)
-        .arg("--bundle")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    expect_code(&signed_blob, 0, "sign-blob the manifest");
-    oci::referrers::attach(
-        &client,
-        &target,
-        &resolved.descriptor,
-        &std::fs::read(&bundle).unwrap(),
-        "",
-    )
-    .unwrap();
+    // `toto sign-blob` of the manifest `signed` is, attached to `to`.
+    let attach_message_signature = |signed: &str, to: &str| {
+        let client = registry.client();
+        let manifest = client
+            .resolve(&oci::Reference::parse(signed).unwrap())
+            .unwrap();
+        let file = write(
+            &registry.path().join("manifest.json"),
+            std::str::from_utf8(&manifest.bytes).unwrap(),
+        );
+        let bundle = registry.path().join("manifest.sigstore.json");
+        let out = toto()
+            .arg("sign-blob")
+            .args(keyless(&cosign.tb, &token))
+            .arg(&file)
+            .arg("--bundle")
+            .arg(&bundle)
+            .output()
+            .unwrap();
+        expect_code(&out, 0, "sign-blob a manifest");
+        let target = oci::Reference::parse(to).unwrap();
+        let descriptor = client.resolve(&target).unwrap().descriptor;
+        let bundle = std::fs::read(&bundle).unwrap();
+        oci::referrers::attach(&client, &target, &descriptor, &bundle, "").unwrap();
+    };
+    attach_message_signature(&fourth, &fourth);
     let both = verify(&fourth, &alice);
     expect_code(&both, 0, "a message signature over the manifest");
     let report = json_of(&both);
@@ -1135,4 +1136,56 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
         .filter(|s| s["verified"] == true)
         .collect();
     assert_eq!(verified.len(), 1, "{report}");
+
+    // A message signature over another manifest (app's), attached to a
+    // fifth image: refused, naming the digest verified and the one signed.
+    let fifth = registry.push_image("fifth:v1", b"fifth layer");
+    attach_message_signature(&image, &registry.image("fifth:v1"));
+    let misattached = verify(&registry.image("fifth:v1"), &alice);
+    expect_code(&misattached, 1, "a message signature of another manifest");
+    let why = json_of(&misattached)["signatures"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(why.contains(&fifth) && why.contains(&digest), "{why}");
+}
+
+#[test]
+fn verify_bundle_takes_a_platform_for_indexes_only() {
+    let Some(registry) = TestRegistry::start("oci verify-bundle platform", false) else {
+        return;
+    };
+    push_buildkit_index(&registry, "multi", "v1");
+    registry.generate_key("k.pem");
+    let public = registry.path().join("k.pem.pub");
+    let verify = |target: &str, platform: &str| {
+        toto()
+            .args(["verify-bundle", target, "--platform", platform, "--key"])
+            .arg(&public)
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+    // Resolved to the amd64 image, which nobody signed.
+    let unsigned = verify(&registry.image("multi:v1"), "linux/amd64");
+    expect_error(
+        &unsigned,
+        1,
+        "no signature: no sha256-",
+        "an unsigned platform image",
+    );
+    let absent = verify(&registry.image("multi:v1"), "linux/s390x");
+    expect_error(
+        &absent,
+        2,
+        "it has: linux/amd64, linux/arm64/v8",
+        "a platform the index lacks",
+    );
+    let file = verify("app.tar.gz", "linux/amd64");
+    expect_error(
+        &file,
+        2,
+        "--platform applies to images",
+        "--platform on a file",
+    );
 }

@@ -153,3 +153,60 @@ pub fn platform_manifest(
     }
     Ok(Err(listed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        digest: &Sha256Digest,
+        platform: &str,
+        attestation_of: Option<&Sha256Digest>,
+    ) -> String {
+        let mut parts = platform.split('/');
+        let (os, arch, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+        let platform = match variant {
+            Some(v) => format!(r#"{{"os":"{os}","architecture":"{arch}","variant":"{v}"}}"#),
+            None => format!(r#"{{"os":"{os}","architecture":"{arch}"}}"#),
+        };
+        let annotations = attestation_of.map_or(String::new(), |d| {
+            format!(
+                r#","annotations":{{"{}":"{}","{}":"{d}"}}"#,
+                buildkit::REFERENCE_TYPE,
+                buildkit::ATTESTATION_MANIFEST,
+                buildkit::REFERENCE_DIGEST
+            )
+        });
+        format!(
+            r#"{{"mediaType":"{}","digest":"{digest}","size":2,"platform":{platform}{annotations}}}"#,
+            model::MANIFEST_MEDIA_TYPE
+        )
+    }
+
+    #[test]
+    fn a_platform_is_picked_among_the_images_and_the_others_are_named() {
+        let (amd64, arm64, att) = (
+            Sha256Digest::of(b"amd64"),
+            Sha256Digest::of(b"arm64"),
+            Sha256Digest::of(b"attestation"),
+        );
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{},{},{}]}}"#,
+            model::INDEX_MEDIA_TYPE,
+            entry(&amd64, "linux/amd64", None),
+            entry(&arm64, "linux/arm64/v8", None),
+            entry(&att, "unknown/unknown", Some(&amd64)),
+        );
+        let pick = |p: &str| platform_manifest(index.as_bytes(), p).unwrap();
+        assert_eq!(pick("linux/amd64"), Ok(amd64));
+        assert_eq!(pick("linux/arm64/v8"), Ok(arm64));
+        // The variant is part of the platform; an attestation manifest is
+        // no image.
+        assert_eq!(
+            pick("linux/arm64"),
+            Err(vec!["linux/amd64".to_owned(), "linux/arm64/v8".to_owned()])
+        );
+        assert!(pick("unknown/unknown").is_err());
+        assert!(platform_manifest(b"{}", "linux/amd64").is_err());
+    }
+}

@@ -50,7 +50,10 @@ pub mod manifest;
 mod signature;
 
 pub use manifest::{read_index, read_manifest, Descriptor, Index, Manifest, Sha256Digest};
-pub use signature::{simple_signing_payload, verify_signature_layer, VerifiedSignature};
+pub use signature::{
+    claimed_message_digest, simple_signing_payload, verify_signature_bundle,
+    verify_signature_layer, VerifiedSignature, COSIGN_SIGN_PREDICATE_TYPE,
+};
 
 /// Layer media type of an attestation (a DSSE envelope).
 pub const DSSE_LAYER_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";

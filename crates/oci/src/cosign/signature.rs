@@ -1,7 +1,11 @@
-//! cosign's image signatures (`.sig` layers): the simple-signing payload
+//! Image signatures: cosign's `.sig` layers (the simple-signing payload
 //! read strictly after its signature verified, and the image it names held
-//! to the one being verified.
+//! to the one being verified), and Sigstore bundles attached to an image as
+//! its signature (`cosign sign --new-bundle-format`'s Statement, or a
+//! message signature over the manifest).
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -147,4 +151,70 @@ pub fn simple_signing_payload(repository: &str, image: &Sha256Digest) -> Vec<u8>
     })
     .to_string()
     .into_bytes()
+}
+
+/// The predicate type of an image signature in the bundle format: `cosign
+/// sign --new-bundle-format` signs an in-toto Statement of this type, the
+/// image digest its subject and its predicate empty, as a DSSE bundle
+/// attached like an attestation (sigstore/cosign `pkg/types/predicate.go`,
+/// `cmd/cosign/cli/sign/sign.go`).
+pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// Verifies a Sigstore bundle attached to an image (an OCI referrer) as a
+/// signature of `image`: a DSSE bundle whose verified Statement names
+/// `image` and has predicate type [`COSIGN_SIGN_PREDICATE_TYPE`] (any other
+/// type is an attestation, not a signature: [`Error::Unsupported`]), or a
+/// message-signature bundle whose message digest is `image` (a signature of
+/// the manifest's bytes). Returns the signer.
+pub fn verify_signature_bundle(
+    verifier: &BundleVerifier,
+    image: &Sha256Digest,
+    bundle: &[u8],
+    policy: &Policy,
+) -> Result<keyless::Verified, Error> {
+    let artifact = Artifact::Sha256(image.bytes());
+    let is_dsse =
+        dsse::json::Tree::parse(bundle).is_ok_and(|tree| tree.root().get("dsseEnvelope").is_some());
+    if !is_dsse {
+        return Ok(verifier.verify(bundle, artifact, policy)?);
+    }
+    let attestation = verifier.verify_attestation(bundle, Some(artifact), policy)?;
+    match attestation.statement() {
+        Some(statement) if statement.predicate_type == COSIGN_SIGN_PREDICATE_TYPE => {
+            Ok(attestation.verified().clone())
+        }
+        Some(statement) => Err(Error::Unsupported {
+            what: "image signature bundle",
+            found: format!(
+                "an attestation of predicate type {}, not an image signature",
+                keyless::untrusted_text(&statement.predicate_type)
+            ),
+            expected: format!(
+                "a {COSIGN_SIGN_PREDICATE_TYPE} Statement or a message signature \
+                 (verify attestations with verify-attestation)"
+            ),
+        }),
+        None => Err(Error::Unsupported {
+            what: "image signature bundle",
+            found: format!(
+                "a DSSE payload of type {}",
+                keyless::untrusted_text(attestation.payload_type())
+            ),
+            expected: "an in-toto Statement".into(),
+        }),
+    }
+}
+
+/// The message digest a message-signature bundle says it signs, unverified:
+/// for messages only (a refused signature names what it signs).
+pub fn claimed_message_digest(bundle: &[u8]) -> Option<Sha256Digest> {
+    let tree = dsse::json::Tree::parse(bundle).ok()?;
+    let b64 = tree
+        .root()
+        .get("messageSignature")?
+        .get("messageDigest")?
+        .get("digest")?
+        .as_str()?;
+    let bytes = B64.decode(b64).ok()?;
+    Some(Sha256Digest::from_bytes(bytes.try_into().ok()?))
 }

@@ -118,11 +118,7 @@ pub(crate) fn resolve(
                 Err(listed) => bail!(
                     "the index {}@{top} has no manifest for platform {platform}; it has: {}",
                     image.name(),
-                    if listed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        listed.join(", ")
-                    }
+                    shown_platforms(&listed)
                 ),
             }
         }
@@ -132,6 +128,24 @@ pub(crate) fn resolve(
         pinned: image.at_digest(digest),
         index: is_index.then_some(resolved.bytes),
     })
+}
+
+/// The platforms an index lists, as read from it (escaped, at most 16).
+fn shown_platforms(listed: &[String]) -> String {
+    const SHOWN: usize = 16;
+    let mut shown: Vec<String> = listed
+        .iter()
+        .take(SHOWN)
+        .map(|p| keyless::untrusted_text(p))
+        .collect();
+    if listed.len() > SHOWN {
+        shown.push(format!("… ({} in all)", listed.len()));
+    }
+    if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join(", ")
+    }
 }
 
 /// Where an attestation was found.
@@ -497,7 +511,10 @@ fn report(
                 print_outcome(image, (o.source, &o.manifest, o.layer.as_deref()), what);
             }
             for e in evidence {
-                let what = match (&e.read, &e.inspected) {
+                let what = match (
+                    e.read.as_ref().map(|t| keyless::untrusted_text(t)),
+                    &e.inspected,
+                ) {
                     (Err(err), _) => format!("unreadable: {err:#}"),
                     (Ok(t), None) => {
                         format!("{t}, not inspected (--allow-unsigned lets the policy inspect it)")

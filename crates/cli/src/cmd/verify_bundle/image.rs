@@ -10,11 +10,12 @@
 //!   key, the log entry's SET);
 //! - Sigstore bundles attached as referrers (the referrers API or the tag
 //!   schema). `cosign sign --new-bundle-format` attaches a DSSE bundle whose
-//!   in-toto Statement has predicate type [`COSIGN_SIGN`], an empty
+//!   in-toto Statement has predicate type `https://sigstore.dev/cosign/sign/v1`, an empty
 //!   predicate and the image digest as subject (sigstore/cosign
 //!   `cmd/cosign/cli/sign/sign.go`, `signDigestBundle`); a message-signature
 //!   bundle signs the manifest's bytes, so its message digest is the image
-//!   digest. Either verifies with the same verifier as `verify-bundle FILE`.
+//!   digest. Either verifies with the same verifier as `verify-bundle FILE`
+//!   ([`oci::cosign::verify_signature_bundle`]).
 //!   Other attestations (another predicate type) are listed and refused: a
 //!   provenance attestation is not a signature of the image (cosign's
 //!   verify takes one for a signature; toto does not).
@@ -22,15 +23,11 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use keyless::Artifact;
 use serde_json::{json, Value};
 
 use super::VerifyBundleArgs;
 use crate::cmd::verify_attestation::image::{platform, print_outcome, resolve, Subject};
 use crate::verdict::Format;
-
-/// The predicate type of cosign's image signatures in the bundle format.
-pub(crate) const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
 
 /// Where a signature was found.
 const COSIGN_SIG: &str = "cosign .sig";
@@ -93,10 +90,15 @@ pub(super) fn run(args: &VerifyBundleArgs, image: &oci::Reference) -> Result<Exi
     let (listed_by, referrers) = oci::referrers::list(&registry, &pinned, digest)
         .with_context(|| format!("cannot list the referrers of {pinned}"))?;
     for found in oci::referrers::bundles(&registry, &pinned, digest, &referrers) {
-        let result = found
-            .bundle
-            .map_err(anyhow::Error::new)
-            .and_then(|bundle| referrer_signature(&verifier, &bundle, digest, &policy));
+        let result = found.bundle.map_err(anyhow::Error::new).and_then(|bundle| {
+            oci::cosign::verify_signature_bundle(&verifier, &image_digest, &bundle, &policy)
+                .with_context(|| {
+                    let claimed = oci::cosign::claimed_message_digest(&bundle)
+                        .map(|d| format!(" (the bundle signs {d})"))
+                        .unwrap_or_default();
+                    format!("not a signature of {digest}{claimed}")
+                })
+        });
         outcomes.push(Outcome {
             source: listed_by.name(),
             manifest: found.manifest,
@@ -133,60 +135,6 @@ pub(super) fn run(args: &VerifyBundleArgs, image: &oci::Reference) -> Result<Exi
         );
     }
     Ok(ExitCode::from(crate::verdict::EXIT_FAILED))
-}
-
-/// A referrer bundle verified as a signature of the image `digest`: a
-/// message signature over the manifest (its digest the image's), or
-/// cosign's DSSE signature Statement ([`COSIGN_SIGN`]) naming the image.
-fn referrer_signature(
-    verifier: &keyless::BundleVerifier,
-    bundle: &[u8],
-    digest: oci::Digest,
-    policy: &keyless::Policy,
-) -> Result<keyless::Verified> {
-    let artifact = Artifact::Sha256(*digest.bytes());
-    if !super::is_attestation(bundle) {
-        return verifier
-            .verify(bundle, artifact, policy)
-            .with_context(|| format!("not a signature of {digest}{}", signed_digest(bundle)));
-    }
-    let attestation = verifier
-        .verify_attestation(bundle, Some(artifact), policy)
-        .with_context(|| format!("not a signature of {digest}"))?;
-    match attestation.statement() {
-        Some(statement) if statement.predicate_type == COSIGN_SIGN => {
-            Ok(attestation.verified().clone())
-        }
-        Some(statement) => Err(crate::verdict::VerificationFailed(format!(
-            "an attestation of predicate type {:?}, not an image signature ({COSIGN_SIGN}); \
-             verify it with verify-attestation",
-            keyless::untrusted_text(&statement.predicate_type)
-        ))
-        .into()),
-        None => Err(crate::verdict::VerificationFailed(format!(
-            "its DSSE payload is of type {:?}, not an in-toto Statement",
-            keyless::untrusted_text(attestation.payload_type())
-        ))
-        .into()),
-    }
-}
-
-/// `" (the bundle signs sha256:…)"`: the message digest a message-signature
-/// bundle claims (unverified, for the message only), when it has one.
-fn signed_digest(bundle: &[u8]) -> String {
-    use base64::Engine as _;
-    let Ok(tree) = dsse::json::Tree::parse(bundle) else {
-        return String::new();
-    };
-    tree.root()
-        .get("messageSignature")
-        .and_then(|m| m.get("messageDigest"))
-        .and_then(|d| d.get("digest"))
-        .and_then(|d| d.as_str())
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-        .filter(|bytes| bytes.len() == 32)
-        .map(|bytes| format!(" (the bundle signs sha256:{})", hex::encode(bytes)))
-        .unwrap_or_default()
 }
 
 /// Prints each signature's outcome.

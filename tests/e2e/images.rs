@@ -900,6 +900,36 @@ fn buildkit_attestations_are_unsigned_evidence_never_verified() {
         "{policy}"
     );
 
+    // A policy that reads the signer has nothing to read in unsigned evidence.
+    let (_tb_dir, tb) = tempdir_testbed();
+    let policy = write(
+        &registry.path().join("gh.toml"),
+        "[github]\nrepo = \"org/app\"\n",
+    );
+    let signer_policy = toto()
+        .args([
+            "verify-attestation",
+            &image,
+            "--allow-unsigned",
+            "--format",
+            "json",
+        ])
+        .args(["--predicate-type", BUILDKIT_PREDICATE, "--policy"])
+        .arg(&policy)
+        .testbed_signer(&tb, "alice@example.com")
+        .args(registry.flags())
+        .output()
+        .unwrap();
+    expect_code(&signer_policy, 1, "a signer policy on unsigned evidence");
+    let said = json_of(&signer_policy)["attestations"][0]["policy"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        said.contains("checks a signer; this Statement has none"),
+        "{said}"
+    );
+
     // Files have no unsigned evidence to allow.
     let file = toto()
         .args([

@@ -47,8 +47,13 @@ use serde_json::{json, Value};
 use keyless::{Artifact, BundleVerifier, Policy, VerifiedAttestation};
 
 pub mod manifest;
+mod signature;
 
 pub use manifest::{read_index, read_manifest, Descriptor, Index, Manifest, Sha256Digest};
+pub use signature::{
+    claimed_message_digest, simple_signing_payload, verify_signature_bundle,
+    verify_signature_layer, VerifiedSignature, COSIGN_SIGN_PREDICATE_TYPE,
+};
 
 /// Layer media type of an attestation (a DSSE envelope).
 pub const DSSE_LAYER_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -554,7 +559,7 @@ fn expect_kind(descriptor: &Descriptor, wanted: LayerKind) -> Result<(), Error> 
 
 /// `verify` on the bundle a layer of `kind` amounts to, for `policy`;
 /// errors name the layer.
-fn verify_layer<T>(
+pub(crate) fn verify_layer<T>(
     descriptor: &Descriptor,
     blob: &[u8],
     kind: LayerKind,
@@ -587,144 +592,6 @@ pub fn verify_attestation_layer(
     verify_layer(descriptor, blob, LayerKind::Attestation, policy, |bundle| {
         Ok(verifier.verify_attestation(bundle, Some(Artifact::Sha256(image.bytes())), policy)?)
     })
-}
-
-/// A verified cosign image signature: the simple-signing payload, its
-/// signer, and the image it names (which is the one asked for). Only
-/// [`verify_signature_layer`] makes one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifiedSignature {
-    verified: keyless::Verified,
-    image: Sha256Digest,
-    docker_reference: String,
-    optional: Value,
-    payload: Vec<u8>,
-}
-
-impl VerifiedSignature {
-    /// Who signed, and what the verification established.
-    pub fn verified(&self) -> &keyless::Verified {
-        &self.verified
-    }
-
-    /// The image's manifest digest the payload names.
-    pub fn image(&self) -> &Sha256Digest {
-        &self.image
-    }
-
-    /// `critical.identity.docker-reference`: the repository signed for.
-    pub fn docker_reference(&self) -> &str {
-        &self.docker_reference
-    }
-
-    /// The payload's `optional` claims (annotations given to `cosign sign -a`).
-    pub fn optional(&self) -> &Value {
-        &self.optional
-    }
-
-    /// The simple-signing payload, as signed.
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-}
-
-/// A simple-signing payload as cosign writes it (sigstore/sigstore
-/// `pkg/signature/payload`): `critical` is required and closed.
-#[derive(Deserialize)]
-struct WireSimpleSigning {
-    critical: WireCritical,
-    #[serde(default)]
-    optional: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireCritical {
-    identity: WireIdentity,
-    image: WireImage,
-    #[serde(rename = "type")]
-    type_: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireIdentity {
-    #[serde(rename = "docker-reference")]
-    docker_reference: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireImage {
-    #[serde(rename = "docker-manifest-digest")]
-    docker_manifest_digest: String,
-}
-
-/// Verifies one layer of an image's `.sig` manifest: the signature over the
-/// payload by the signer `policy` names, the SET over the logged
-/// `hashedrekord` body and its agreement with the signature and payload;
-/// then that the verified payload is a cosign image signature naming
-/// `image` (another digest is [`Error::ImageMismatch`], naming both).
-pub fn verify_signature_layer(
-    verifier: &BundleVerifier,
-    image: &Sha256Digest,
-    descriptor: &Descriptor,
-    blob: &[u8],
-    policy: &Policy,
-) -> Result<VerifiedSignature, Error> {
-    verify_layer(descriptor, blob, LayerKind::Signature, policy, |bundle| {
-        let verified = verifier.verify(bundle, Artifact::Bytes(blob), policy)?;
-        // `blob` is what the signature was verified over.
-        let wire: WireSimpleSigning = manifest::strict("simple-signing payload", blob)?;
-        if wire.critical.type_ != SIMPLE_SIGNING_TYPE {
-            return Err(Error::Unsupported {
-                what: "simple-signing payload",
-                found: format!(
-                    "critical.type {}",
-                    keyless::untrusted_text(&wire.critical.type_)
-                ),
-                expected: SIMPLE_SIGNING_TYPE.into(),
-            });
-        }
-        let named = wire.critical.image.docker_manifest_digest;
-        match named.parse::<Sha256Digest>() {
-            Ok(digest) if digest == *image => {}
-            Ok(digest) => {
-                return Err(Error::ImageMismatch {
-                    expected: *image,
-                    found: digest.to_string(),
-                })
-            }
-            Err(_) => {
-                return Err(Error::ImageMismatch {
-                    expected: *image,
-                    found: keyless::untrusted_text(&named),
-                })
-            }
-        }
-        Ok(VerifiedSignature {
-            verified,
-            image: *image,
-            docker_reference: wire.critical.identity.docker_reference,
-            optional: wire.optional,
-            payload: blob.to_vec(),
-        })
-    })
-}
-
-/// A simple-signing payload for `image` in `repository`, as `cosign sign`
-/// writes it (for tests and fixtures; `optional` null).
-pub fn simple_signing_payload(repository: &str, image: &Sha256Digest) -> Vec<u8> {
-    json!({
-        "critical": {
-            "identity": {"docker-reference": repository},
-            "image": {"docker-manifest-digest": image.to_string()},
-            "type": SIMPLE_SIGNING_TYPE,
-        },
-        "optional": null,
-    })
-    .to_string()
-    .into_bytes()
 }
 
 /// The annotations of a layer as cosign writes them, for fixtures and

@@ -12,7 +12,8 @@
 //!   referrers API, or the referrers tag schema).
 //! - [`cosign`], cosign's older `.att`/`.sig` tag layouts, each layer made
 //!   into a Sigstore bundle that `keyless` verifies; [`buildkit`], BuildKit's
-//!   attestation manifests, read as unsigned Statements (never verified).
+//!   attestation manifests, read as unsigned Statements (never verified);
+//!   [`discover`] fetches both from a registry.
 //!
 //! The registry side verifies no signature: [`referrers::bundles`] hands
 //! out the bytes the registry served under checked digests, and the caller
@@ -35,6 +36,7 @@
 
 pub mod buildkit;
 pub mod cosign;
+pub mod discover;
 mod docker_config;
 mod error;
 pub mod model;

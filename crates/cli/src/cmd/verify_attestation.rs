@@ -14,10 +14,13 @@ use sha2::Digest as _;
 
 use crate::bundle_args::BundleArgs;
 
-/// `verify-attestation oci://…`.
-mod image;
+/// The checks every attestation is held to.
+mod checks;
+/// `verify-attestation oci://…` (and what `verify-bundle oci://…` shares).
+pub(super) mod image;
 use crate::policy_args::ProvenanceArgs;
 use crate::verdict::{Format, VerificationFailed};
+use checks::{check, vsa_holds, Checks};
 
 /// Arguments of `toto verify-attestation`.
 #[derive(Debug, clap::Args)]
@@ -55,8 +58,10 @@ pub struct VerifyAttestationArgs {
     /// `sha512:HEX` digest when no such file exists). Its bundle defaults to
     /// ARTIFACT.sigstore.json. Or an image, `oci://REGISTRY/REPO:TAG` or
     /// `@sha256:…`: its attestations are read from the registry (OCI 1.1
-    /// referrers, or the referrers tag schema) and each is verified; exit 0
-    /// when at least one passes every check (docs/oci.md).
+    /// referrers or the referrers tag schema, and cosign's sha256-<hex>.att
+    /// tag) and each is verified; exit 0 when at least one passes every
+    /// check. BuildKit's attestation manifests in an index are listed as
+    /// unsigned evidence, never verified (see --allow-unsigned; docs/oci.md).
     #[arg(value_name = "ARTIFACT|oci://IMAGE")]
     pub(super) artifact: Option<String>,
     #[command(flatten)]
@@ -67,6 +72,8 @@ pub struct VerifyAttestationArgs {
     pub(super) vsa: crate::vsa_args::VsaArgs,
     #[command(flatten)]
     pub(super) registry: crate::registry_args::RegistryArgs,
+    #[command(flatten)]
+    pub(super) image: image::ImageArgs,
 }
 
 const POLICY_HELP: &str = r#"A policy file holds checks on the predicate, by dotted path:
@@ -356,6 +363,7 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
         let image = oci::Reference::parse(text)?;
         return image::run(&args, &image);
     }
+    args.image.only_for_images()?;
     let artifact = args.artifact.as_deref().map(positional).transpose()?;
     let beside = match &artifact {
         Some(Positional::File(path)) => Some(path.as_path()),
@@ -648,77 +656,6 @@ pub fn run(mut args: VerifyAttestationArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The signature, signer, subjects, predicate type and predicate checks of
-/// one bundle: the verified attestation and its Statement, or why not
-/// (a [`VerificationFailed`] or [`keyless::Error`] in the chain for exit 1).
-/// What each bundle is checked for.
-pub(super) struct Checks<'a> {
-    pub(super) policy: &'a keyless::Policy,
-    pub(super) subjects: &'a [(String, Vec<Artifact<'a>>)],
-    pub(super) predicate_type: Option<&'a str>,
-    pub(super) requirements: &'a [PredicateRequirement],
-    pub(super) source: &'a keyless::provenance::SourcePolicy,
-    /// The policy file's gh checks, and whether the command line named the
-    /// signer's identity.
-    pub(super) file_github: Option<(&'a keyless::policy::GitHubSigner, bool)>,
-    pub(super) file_source: &'a keyless::provenance::SourcePolicy,
-    /// Evaluated last, on what every other check accepted.
-    pub(super) rego: Option<&'a keyless::rego::RegoPolicy>,
-    /// What a verification summary must show (with the VSA predicate type).
-    pub(super) vsa: Option<&'a attest::vsa::VsaExpectations>,
-}
-
-/// A verification summary's result and the expectations asked of it
-/// (`--verified-level`, …), when the predicate type is the VSA's.
-pub(super) fn vsa_holds(
-    expected: Option<&attest::vsa::VsaExpectations>,
-    statement: &attest::Statement,
-) -> Result<()> {
-    if let Some(expected) = expected {
-        attest::vsa::VerificationSummary::from_statement(statement)
-            .and_then(|summary| expected.check(&summary))
-            .map_err(|e| VerificationFailed(e.to_string()))?;
-    }
-    Ok(())
-}
-
-pub(super) fn check(
-    verifier: &keyless::BundleVerifier,
-    bundle: &[u8],
-    checks: &Checks<'_>,
-    shown: &str,
-) -> Result<(keyless::VerifiedAttestation, attest::Statement)> {
-    let Checks {
-        policy,
-        subjects,
-        predicate_type,
-        requirements,
-        source,
-        file_github,
-        file_source,
-        rego,
-        vsa,
-    } = *checks;
-    let attestation = verifier
-        .verify_attestation(bundle, None, policy)
-        .with_context(|| format!("cannot verify {shown}"))?;
-    // Everything below reads the Statement the verifier read and returned.
-    let statement = verified_statement(&attestation)?;
-    keyless::attestation::check_statement(&statement, subjects, predicate_type, requirements)?;
-    keyless::provenance::check(source, &attestation)?;
-    if let Some((github, identity_given)) = file_github {
-        github
-            .check_verified(attestation.verified(), identity_given)
-            .context("policy [github]")?;
-    }
-    keyless::provenance::check(file_source, &attestation).context("policy [slsa]")?;
-    vsa_holds(vsa, &statement)?;
-    if let Some(rego) = rego {
-        rego.evaluate(&attestation)?;
-    }
-    Ok((attestation, statement))
-}
-
 /// npm's publish attestation predicate type.
 const NPM_PUBLISH: &str = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1";
 
@@ -736,21 +673,6 @@ fn claimed_type_holds(
         .into()),
         _ => Ok(checked),
     }
-}
-
-/// The Statement a verified attestation signs, as the verifier read it
-/// (strictly, by [`attest::Statement`]'s rules: every subject digest
-/// lower-case hex, of the algorithm's length when the algorithm is known).
-pub(crate) fn verified_statement(
-    attestation: &keyless::VerifiedAttestation,
-) -> Result<attest::Statement> {
-    attestation.statement().cloned().ok_or_else(|| {
-        anyhow::anyhow!(
-            "the signed payload is of type {:?}, not an in-toto Statement ({})",
-            attestation.payload_type(),
-            attest::PAYLOAD_TYPE
-        )
-    })
 }
 
 fn report_failure(args: &VerifyAttestationArgs, why: &str, vsa: serde_json::Value) {

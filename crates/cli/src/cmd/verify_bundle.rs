@@ -14,11 +14,19 @@ use sha2::{Digest, Sha256};
 use crate::bundle_args::BundleArgs;
 use crate::verdict::Format;
 
+/// `verify-bundle oci://…`: an image's signatures.
+mod image;
+
 /// Arguments of `toto verify-bundle`.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "FILE_OR_DIGEST is a digest only when it is sha256: followed by 64 hex \
     digits and no such file exists.\n\nExit codes: 0 verified, 1 verification failed, 2 usage or input error.\n\n\
+    FILE_OR_DIGEST may also be an image, oci://REGISTRY/REPO[:TAG|@sha256:…]: its signatures are \
+    read from the registry (cosign's sha256-<hex>.sig tag, whose simple-signing payload must name \
+    the image's digest; Sigstore bundles attached as referrers: a message signature over the \
+    manifest, or cosign --new-bundle-format's https://sigstore.dev/cosign/sign/v1 Statement) and \
+    each is verified; exit 0 when at least one verifies (docs/oci.md).\n\n\
     Examples:\n  toto verify-bundle --bundle app.sigstore.json \\\n    \
     --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\\n    \
     --certificate-oidc-issuer https://token.actions.githubusercontent.com app.tar.gz\n  \
@@ -30,9 +38,17 @@ pub struct VerifyBundleArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// The artifact, or its digest `sha256:<64 hex>`.
-    #[arg(value_name = "FILE_OR_DIGEST")]
+    /// The artifact, or its digest `sha256:<64 hex>`, or an image
+    /// `oci://REGISTRY/REPO[:TAG|@DIGEST]`.
+    #[arg(value_name = "FILE_OR_DIGEST|oci://IMAGE")]
     artifact: String,
+    /// For an image index: verify the signatures of the index's manifest
+    /// for this platform, `os/arch[/variant]` (e.g. linux/amd64). Without
+    /// it, the index's own.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    #[command(flatten)]
+    registry: crate::registry_args::RegistryArgs,
 }
 
 /// Reads a `sha256:<hex>` digest when `text` is one and names no file.
@@ -47,6 +63,13 @@ fn as_digest(text: &str) -> Option<[u8; 32]> {
 
 /// `toto verify-bundle`.
 pub fn run(mut args: VerifyBundleArgs) -> Result<ExitCode> {
+    if oci::Reference::is_image(&args.artifact) {
+        let image = oci::Reference::parse(&args.artifact)?;
+        return image::run(&args, &image);
+    }
+    if args.platform.is_some() {
+        anyhow::bail!("--platform applies to images (oci://REGISTRY/REPO…)");
+    }
     if as_digest(&args.artifact).is_none() {
         args.signer
             .default_bundle(Some(Path::new(&args.artifact)))?;

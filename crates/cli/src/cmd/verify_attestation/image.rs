@@ -3,26 +3,177 @@
 //! least one passes every check.
 //!
 //! The image is resolved once, to the manifest digest every attestation's
-//! Statement must name; the referrers are listed for that digest, each
-//! referrer manifest and bundle fetched by digest (checked). With a
-//! certificate identity, a bundle goes through the same verifier and checks
-//! as `--bundle FILE`; with `--key`, its DSSE envelope must verify with the
-//! key (toto's key-signed bundles carry no log entry), and the Statement is
+//! Statement must name (an index's own digest, or with `--platform` the
+//! digest of the index's manifest for that platform). Attestations are
+//! read from three places, each named in the output: the referrers (the
+//! referrers API, or the referrers tag schema), each referrer manifest and
+//! bundle fetched by digest (checked); and cosign's older `sha256-<hex>.att`
+//! tag, each layer made into a bundle and verified by
+//! [`oci::cosign::verify_attestation_layer`]. With a certificate identity,
+//! a bundle goes through the same verifier and checks as `--bundle FILE`;
+//! with `--key`, a referrer bundle's DSSE envelope must verify with the key
+//! (toto's key-signed bundles carry no log entry), a cosign layer's also its
+//! log entry (cosign logs key-signed attestations), and the Statement is
 //! held to the same subject, predicate-type and policy checks.
+//!
+//! BuildKit's attestation manifests in an index are listed as unsigned
+//! evidence: never verified, never counted; with `--allow-unsigned` the
+//! policy's Statement checks inspect them.
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use keyless::Artifact;
+use serde_json::{json, Value};
 
-use super::{check, Checks, Setup, VerifyAttestationArgs};
+use super::{check, checks::check_verified, Checks, Setup, VerifyAttestationArgs};
 use crate::verdict::{Format, VerificationFailed};
 
-/// One attestation's outcome.
+/// The image flags of `verify-attestation oci://…` and `verify-bundle oci://…`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ImageArgs {
+    /// For an image index: verify the index's manifest for this platform,
+    /// `os/arch[/variant]` (e.g. linux/amd64, linux/arm64/v8), whose digest
+    /// the attestations must then name. Without it, the index's own digest.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Option<String>,
+    /// Let the policy inspect unsigned evidence: the in-toto Statements of
+    /// BuildKit's attestation manifests in an image index. Nobody signed
+    /// them, so they are never counted as verified (the exit code stays 1
+    /// when only they exist); without this flag they are only listed.
+    #[arg(long)]
+    pub(crate) allow_unsigned: bool,
+}
+
+impl ImageArgs {
+    /// Refuses the flags for anything but an image (no I/O).
+    pub(crate) fn only_for_images(&self) -> Result<()> {
+        if self.platform.is_some() || self.allow_unsigned {
+            bail!("--platform and --allow-unsigned apply to images (oci://REGISTRY/REPO…)");
+        }
+        Ok(())
+    }
+
+    /// `--platform` as given, when it is `os/arch[/variant]` (no I/O).
+    pub(crate) fn platform(&self) -> Result<Option<&str>> {
+        platform(self.platform.as_deref())
+    }
+}
+
+/// A `--platform` as given, when it is `os/arch[/variant]` (no I/O).
+pub(crate) fn platform(given: Option<&str>) -> Result<Option<&str>> {
+    let Some(platform) = given else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = platform.split('/').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
+        bail!("--platform {platform:?} is not os/arch or os/arch/variant (e.g. linux/amd64)");
+    }
+    Ok(Some(platform))
+}
+
+/// The image being verified: the digest attestations must name.
+pub(crate) struct Subject {
+    /// That digest.
+    pub(crate) digest: oci::Digest,
+    /// The image at that digest.
+    pub(crate) pinned: oci::Reference,
+    /// The index, as fetched, when the reference names one.
+    pub(crate) index: Option<Vec<u8>>,
+}
+
+/// Resolves `image` once; for an index with `platform`, to the index's
+/// manifest for that platform (an input error naming the platforms it has
+/// when none is that one, or when the image is no index).
+pub(crate) fn resolve(
+    registry: &oci::Registry,
+    image: &oci::Reference,
+    platform: Option<&str>,
+) -> Result<Subject> {
+    let resolved = registry
+        .resolve(image)
+        .with_context(|| format!("cannot resolve {image}"))?;
+    let top = resolved.descriptor.sha256(&image.to_string())?;
+    crate::verbosity::info!("{image} is {}@{top}", image.name());
+    let is_index = [
+        oci::model::INDEX_MEDIA_TYPE,
+        oci::model::DOCKER_LIST_MEDIA_TYPE,
+    ]
+    .contains(&resolved.descriptor.media_type.as_str());
+    let digest = match (platform, is_index) {
+        (None, _) => top,
+        (Some(platform), false) => bail!(
+            "--platform {platform}: {image} is a single image ({}), not an index; drop --platform",
+            resolved.descriptor.media_type
+        ),
+        (Some(platform), true) => {
+            match oci::discover::platform_manifest(&resolved.bytes, platform)
+                .with_context(|| format!("cannot read the index {}@{top}", image.name()))?
+            {
+                Ok(chosen) => {
+                    let chosen: oci::Digest = chosen.to_string().parse()?;
+                    crate::verbosity::info!("{platform} in {}@{top} is {chosen}", image.name());
+                    chosen
+                }
+                Err(listed) => bail!(
+                    "the index {}@{top} has no manifest for platform {platform}; it has: {}",
+                    image.name(),
+                    shown_platforms(&listed)
+                ),
+            }
+        }
+    };
+    Ok(Subject {
+        digest,
+        pinned: image.at_digest(digest),
+        index: is_index.then_some(resolved.bytes),
+    })
+}
+
+/// The platforms an index lists, as read from it (escaped, at most 16).
+fn shown_platforms(listed: &[String]) -> String {
+    const SHOWN: usize = 16;
+    let mut shown: Vec<String> = listed
+        .iter()
+        .take(SHOWN)
+        .map(|p| keyless::untrusted_text(p))
+        .collect();
+    if listed.len() > SHOWN {
+        shown.push(format!("… ({} in all)", listed.len()));
+    }
+    if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Where an attestation was found.
+const COSIGN_ATT: &str = "cosign .att";
+const BUILDKIT: &str = "BuildKit attestation manifest";
+
+/// One signed attestation's outcome.
 struct Outcome {
+    /// The referrers API, the referrers tag schema, or cosign's `.att` tag.
+    source: &'static str,
+    /// The manifest it was found in.
     manifest: String,
+    /// The layer, for a cosign `.att` manifest (one attestation a layer).
+    layer: Option<String>,
     /// The verified Statement's predicate type and signer, or why not.
-    result: Result<(String, serde_json::Value)>,
+    result: Result<(String, Value)>,
+}
+
+/// One unsigned Statement of a BuildKit attestation manifest.
+struct Evidence {
+    manifest: String,
+    layer: Option<String>,
+    describes: String,
+    platform: Option<String>,
+    /// The Statement's predicate type, or why it was not read.
+    read: Result<String>,
+    /// What the policy said, when it was allowed to look.
+    inspected: Option<Result<()>>,
 }
 
 /// `toto verify-attestation oci://…`.
@@ -36,6 +187,7 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
     if args.vsa.vsa.is_some() {
         bail!("--vsa summarizes a verified file or layout; for {image} it is not supported yet");
     }
+    let platform = args.image.platform()?;
     let setup = super::setup(args)?;
     let Setup {
         policy,
@@ -61,12 +213,11 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
     };
     let registry = args.registry.connect(image)?;
     let started = std::time::Instant::now();
-    let resolved = registry
-        .resolve(image)
-        .with_context(|| format!("cannot resolve {image}"))?;
-    let digest = resolved.descriptor.sha256(&image.to_string())?;
-    crate::verbosity::info!("{image} is {}@{digest}", image.name());
-    let pinned = image.at_digest(digest);
+    let Subject {
+        digest,
+        pinned,
+        index,
+    } = resolve(&registry, image, platform)?;
     let (listed_by, referrers) = oci::referrers::list(&registry, &pinned, digest)
         .with_context(|| format!("cannot list the attestations of {pinned}"))?;
     let found = oci::referrers::bundles(&registry, &pinned, digest, &referrers);
@@ -79,6 +230,23 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
         registry.requests(),
         started.elapsed().as_millis()
     );
+    let image_digest = oci::cosign::Sha256Digest::from_bytes(*digest.bytes());
+    let att_tag = oci::cosign::attestation_tag(&image_digest);
+    let tagged = oci::discover::cosign_layers(&registry, &pinned, &att_tag);
+    // Unsigned evidence never decides the exit code: an index whose
+    // BuildKit entries cannot be read is said, and verification goes on.
+    let unsigned = match index.map(|i| oci::discover::buildkit_statements(&registry, &pinned, &i)) {
+        None => Vec::new(),
+        Some(Ok(found)) => found,
+        Some(Err(e)) => {
+            eprintln!(
+                "{} cannot read the BuildKit attestations of {image} (unsigned evidence, not \
+                 listed): {e}",
+                crate::style::warn("toto: warning:")
+            );
+            Vec::new()
+        }
+    };
     let subjects: Vec<(String, Vec<Artifact<'_>>)> =
         vec![(pinned.to_string(), vec![Artifact::Sha256(*digest.bytes())])];
     let checks = setup.checks(&subjects, args.signer.names_signer_identity());
@@ -91,84 +259,123 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
                 (Some(key), _) => check_with_key(key, &bundle, &checks),
                 (None, Some(verifier)) => {
                     check(verifier, &bundle, &checks, &shown).map(|(attestation, statement)| {
-                        let verified = attestation.verified();
-                        (
-                            statement.predicate_type,
-                            serde_json::json!({
-                                "identity": verified.identity,
-                                "issuer": verified.issuer,
-                            }),
-                        )
+                        (statement.predicate_type, signer_of(&attestation))
                     })
                 }
                 (None, None) => Err(anyhow::anyhow!("no verifier")),
             },
         };
         outcomes.push(Outcome {
+            source: listed_by.name(),
             manifest: one.manifest,
+            layer: None,
             result,
         });
     }
-    let passed = outcomes.iter().filter(|o| o.result.is_ok()).count();
-    match args.format {
-        Format::Json => crate::verdict::print_json(&serde_json::json!({
-            "verified": passed > 0,
-            "image": image.to_string(),
-            "digest": digest.to_string(),
-            "listed_by": listed_by.name(),
-            "referrers": referrers.len(),
-            "attestations": outcomes.iter().map(|o| match &o.result {
-                Ok((predicate_type, signer)) => serde_json::json!({
-                    "manifest": o.manifest,
-                    "verified": true,
-                    "predicate_type": predicate_type,
-                    "signer": signer,
-                }),
-                Err(e) => serde_json::json!({
-                    "manifest": o.manifest,
-                    "verified": false,
-                    "error": format!("{e:#}"),
-                }),
-            }).collect::<Vec<_>>(),
-        }))?,
-        Format::Text if crate::verbosity::quiet() => {}
-        Format::Text => {
-            for o in &outcomes {
-                match &o.result {
-                    Ok((predicate_type, signer)) => println!(
-                        "{} {}@{}: {predicate_type}, signed by {}",
-                        crate::style::good("Verified"),
-                        image.name(),
-                        o.manifest,
-                        signer_text(signer)
-                    ),
-                    Err(e) => eprintln!(
-                        "{} {}@{}: {e:#}",
-                        crate::style::bad("not verified:"),
-                        image.name(),
-                        o.manifest
-                    ),
+    match tagged {
+        Ok(None) => {}
+        Err(e) => outcomes.push(Outcome {
+            source: COSIGN_ATT,
+            manifest: format!("{}:{att_tag}", image.name()),
+            layer: None,
+            result: Err(anyhow::Error::new(e)),
+        }),
+        Ok(Some(tagged)) => {
+            // cosign logs key-signed attestations too: a key's layer is
+            // checked against the trusted root's log as well.
+            let owned;
+            let cosign_verifier = match &verifier {
+                Some(v) => v,
+                None => {
+                    owned = args.signer.verifier()?;
+                    &owned
                 }
+            };
+            for (layer, blob) in tagged.layers {
+                let result = blob.map_err(anyhow::Error::new).and_then(|blob| {
+                    let attestation = oci::cosign::verify_attestation_layer(
+                        cosign_verifier,
+                        &image_digest,
+                        &layer,
+                        &blob,
+                        checks.policy,
+                    )
+                    .with_context(|| {
+                        format!(
+                            "cannot verify {}:{att_tag} layer {} as an attestation about {digest}",
+                            image.name(),
+                            layer.digest
+                        )
+                    })?;
+                    let statement = check_verified(&attestation, &checks)?;
+                    Ok((statement.predicate_type, signer_of(&attestation)))
+                });
+                outcomes.push(Outcome {
+                    source: COSIGN_ATT,
+                    manifest: tagged.manifest.to_string(),
+                    layer: Some(layer.digest.to_string()),
+                    result,
+                });
             }
         }
     }
+    let evidence: Vec<Evidence> = unsigned
+        .into_iter()
+        .filter(|u| platform.is_none() || u.entry.describes == image_digest)
+        .map(|u| {
+            let (read, inspected) = match u.statement {
+                Err(e) => (Err(anyhow::Error::new(e)), None),
+                Ok(statement) => {
+                    let inspected = args
+                        .image
+                        .allow_unsigned
+                        .then(|| inspect_unsigned(&statement, &checks));
+                    (Ok(statement.statement().predicate_type.clone()), inspected)
+                }
+            };
+            Evidence {
+                manifest: u.entry.descriptor.digest.to_string(),
+                layer: u.layer.map(|l| l.to_string()),
+                describes: u.entry.describes.to_string(),
+                platform: u.entry.platform,
+                read,
+                inspected,
+            }
+        })
+        .collect();
+    let passed = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    report(
+        args,
+        image,
+        (&pinned, digest),
+        (listed_by.name(), referrers.len()),
+        &outcomes,
+        &evidence,
+    )?;
     if passed > 0 {
         if args.format == Format::Text && !crate::verbosity::quiet() {
             println!(
-                "{pinned}: {passed} of {} attestation(s) verified ({})",
+                "{pinned}: {passed} of {} signed attestation(s) verified",
                 outcomes.len(),
-                listed_by.name()
             );
         }
         return Ok(ExitCode::SUCCESS);
     }
     if args.format == Format::Text {
+        let unsigned = if evidence.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} unsigned BuildKit attestation(s) are evidence only, never verified",
+                evidence.len()
+            )
+        };
         eprintln!(
-            "{} {pinned}: {}",
+            "{} {pinned}: {}{unsigned}",
             crate::style::bad("toto: verification failed:"),
             if outcomes.is_empty() {
                 format!(
-                    "no Sigstore bundle is attached ({} referrer(s) by the {})",
+                    "no Sigstore bundle is attached ({} referrer(s) by the {}, no {att_tag} tag)",
                     referrers.len(),
                     listed_by.name()
                 )
@@ -183,6 +390,171 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
     Ok(ExitCode::from(crate::verdict::EXIT_FAILED))
 }
 
+/// The policy's Statement checks (predicate type, `[[require]]`, a
+/// verification summary's expectations) on an unsigned Statement. The
+/// checks that read a signer (identity, gh's and slsa-verifier's, Rego's
+/// input) have nothing to read and refuse it.
+fn inspect_unsigned(
+    statement: &oci::buildkit::UnsignedStatement,
+    checks: &Checks<'_>,
+) -> Result<()> {
+    if checks.rego.is_some()
+        || checks.file_github.is_some()
+        || !checks.source.is_empty()
+        || !checks.file_source.is_empty()
+    {
+        bail!("the policy checks a signer; this Statement has none");
+    }
+    let describes = [(
+        statement.describes().to_string(),
+        vec![Artifact::Sha256(statement.describes().bytes())],
+    )];
+    keyless::attestation::check_statement(
+        statement.statement(),
+        &describes,
+        checks.predicate_type,
+        checks.requirements,
+    )?;
+    super::vsa_holds(checks.vsa, statement.statement())
+}
+
+/// The signer of a verified attestation, as listed.
+fn signer_of(attestation: &keyless::VerifiedAttestation) -> Value {
+    let verified = attestation.verified();
+    match &verified.identity {
+        Some(identity) => json!({"identity": identity, "issuer": verified.issuer}),
+        None => json!({"key": "--key"}),
+    }
+}
+
+/// Prints each attestation's outcome and each unsigned Statement.
+fn report(
+    args: &VerifyAttestationArgs,
+    image: &oci::Reference,
+    (pinned, digest): (&oci::Reference, oci::Digest),
+    (listed_by, referrers): (&str, usize),
+    outcomes: &[Outcome],
+    evidence: &[Evidence],
+) -> Result<()> {
+    let passed = outcomes.iter().any(|o| o.result.is_ok());
+    match args.format {
+        Format::Json => {
+            let mut listed: Vec<Value> = outcomes
+                .iter()
+                .map(|o| {
+                    let mut entry = serde_json::Map::new();
+                    entry.insert("source".into(), json!(o.source));
+                    entry.insert("manifest".into(), json!(o.manifest));
+                    entry.insert("signed".into(), json!(true));
+                    entry.insert("verified".into(), json!(o.result.is_ok()));
+                    if let Some(layer) = &o.layer {
+                        entry.insert("layer".into(), json!(layer));
+                    }
+                    match &o.result {
+                        Ok((predicate_type, signer)) => {
+                            entry.insert("predicate_type".into(), json!(predicate_type));
+                            entry.insert("signer".into(), signer.clone());
+                        }
+                        Err(e) => {
+                            entry.insert("error".into(), json!(format!("{e:#}")));
+                        }
+                    }
+                    Value::Object(entry)
+                })
+                .collect();
+            listed.extend(evidence.iter().map(|e| {
+                let mut entry = serde_json::Map::new();
+                entry.insert("source".into(), json!(BUILDKIT));
+                entry.insert("manifest".into(), json!(e.manifest));
+                entry.insert("layer".into(), json!(e.layer));
+                entry.insert("describes".into(), json!(e.describes));
+                entry.insert("platform".into(), json!(e.platform));
+                entry.insert("signed".into(), json!(false));
+                entry.insert("verified".into(), json!(false));
+                match &e.read {
+                    Ok(predicate_type) => {
+                        entry.insert("predicate_type".into(), json!(predicate_type))
+                    }
+                    Err(err) => entry.insert("error".into(), json!(format!("{err:#}"))),
+                };
+                let policy = match &e.inspected {
+                    None if e.read.is_ok() => json!(
+                        "not inspected (unsigned; --allow-unsigned lets the policy inspect it)"
+                    ),
+                    None => Value::Null,
+                    Some(Ok(())) => json!("holds"),
+                    Some(Err(err)) => json!(format!("fails: {err:#}")),
+                };
+                entry.insert("policy".into(), policy);
+                Value::Object(entry)
+            }));
+            crate::verdict::print_json(&json!({
+                "verified": passed,
+                "image": image.to_string(),
+                "digest": digest.to_string(),
+                "pinned": pinned.to_string(),
+                "listed_by": listed_by,
+                "referrers": referrers,
+                "attestations": listed,
+            }))?;
+        }
+        Format::Text if crate::verbosity::quiet() => {}
+        Format::Text => {
+            for o in outcomes {
+                let what = match &o.result {
+                    Ok((predicate_type, signer)) => Ok(format!(
+                        "{predicate_type}, signed by {}",
+                        signer_text(signer)
+                    )),
+                    Err(e) => Err(e),
+                };
+                print_outcome(image, (o.source, &o.manifest, o.layer.as_deref()), what);
+            }
+            for e in evidence {
+                let what = match (
+                    e.read.as_ref().map(|t| keyless::untrusted_text(t)),
+                    &e.inspected,
+                ) {
+                    (Err(err), _) => format!("unreadable: {err:#}"),
+                    (Ok(t), None) => {
+                        format!("{t}, not inspected (--allow-unsigned lets the policy inspect it)")
+                    }
+                    (Ok(t), Some(Ok(()))) => format!("{t}, the policy holds"),
+                    (Ok(t), Some(Err(err))) => format!("{t}, the policy fails: {err:#}"),
+                };
+                eprintln!(
+                    "{} {}@{} ({BUILDKIT}, about {}): {what}",
+                    crate::style::bad("unsigned, not verified:"),
+                    image.name(),
+                    e.manifest,
+                    e.describes
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints what was found at `manifest` (and `layer`) of `image` by
+/// `source`: verified, on stdout, or why not, on stderr.
+pub(crate) fn print_outcome(
+    image: &oci::Reference,
+    (source, manifest, layer): (&str, &str, Option<&str>),
+    result: Result<String, &anyhow::Error>,
+) {
+    let at = match layer {
+        Some(layer) => format!("{}@{manifest} layer {layer}", image.name()),
+        None => format!("{}@{manifest}", image.name()),
+    };
+    match result {
+        Ok(what) => println!("{} {at} ({source}): {what}", crate::style::good("Verified")),
+        Err(e) => eprintln!(
+            "{} {at} ({source}): {e:#}",
+            crate::style::bad("not verified:")
+        ),
+    }
+}
+
 fn signer_text(signer: &serde_json::Value) -> String {
     match (
         signer.get("identity").and_then(|v| v.as_str()),
@@ -193,6 +565,7 @@ fn signer_text(signer: &serde_json::Value) -> String {
             signer.get("issuer").and_then(|v| v.as_str()).unwrap_or("?")
         ),
         (None, Some(keyids)) => format!("key {keyids}"),
+        (None, None) if signer.get("key").is_some() => "the --key".into(),
         _ => "?".into(),
     }
 }

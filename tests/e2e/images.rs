@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::registry::{TestRegistry, PASSWORD, USER};
+use crate::registry::{json_of, TestRegistry, PASSWORD, USER};
 
 const PREDICATE_TYPE: &str = "https://example.com/review/v1";
 
@@ -45,16 +45,6 @@ fn verify_with_key(registry: &TestRegistry, public: &Path, image: &str) -> std::
         .args(registry.flags())
         .output()
         .unwrap()
-}
-
-fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 #[test]

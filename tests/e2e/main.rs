@@ -19,6 +19,7 @@ mod explain_thresholds;
 mod forgery;
 mod gpg;
 mod hostile_bundles;
+mod image_layouts;
 mod images;
 mod keyless;
 mod keyless_preflight;

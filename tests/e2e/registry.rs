@@ -197,3 +197,14 @@ impl TestRegistry {
         key
     }
 }
+
+/// The JSON a command printed on stdout (`--format json`).
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}

@@ -31,8 +31,11 @@ mod queues;
     toto verify --layout root.layout --layout-key alice.pub --link-dir links/\n  \
     toto verify -l root.layout -k alice.pub --format json > report.json\n  \
     in-toto-verify --layout root.layout --verification-keys alice.pub\n  \
-    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n\n\
-    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md)."
+    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n  \
+    toto verify -l root.layout -k alice.pub --image oci://ghcr.io/org/app:v1\n\n\
+    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md).\n\
+    --image resolves the image once and requires the verified links' product \
+    oci://REGISTRY/REPO to be exactly its manifest digest (docs/oci.md)."
 )]
 pub struct VerifyArgs {
     /// The signed layout (Metablock or DSSE).
@@ -89,6 +92,14 @@ pub struct VerifyArgs {
     vsa_subject: Vec<String>,
     #[command(flatten)]
     vsa: crate::vsa_args::VsaArgs,
+    /// An image the chain must have produced, `oci://REGISTRY/REPO:TAG` or
+    /// `@sha256:…` (repeatable): resolved once to its manifest digest;
+    /// every verified step whose link records the product
+    /// `oci://REGISTRY/REPO` must record exactly that digest, and one must.
+    #[arg(long, value_name = "oci://IMAGE")]
+    image: Vec<String>,
+    #[command(flatten)]
+    registry: crate::registry_args::RegistryArgs,
 }
 
 /// The keyless verifier, built on first use (only layouts with keyless
@@ -158,6 +169,7 @@ impl EvidenceObserver for Progress {
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     args.vsa.check()?;
+    let images = crate::images::parse(&args.image, "--image", &args.registry)?;
     let limits = crate::files::limits();
     let keys = args
         .layout_keys
@@ -175,6 +187,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
     let vsa_signer = args.vsa.signer(args.trust.trust_config())?;
+    let pinned = pin_images(images)?;
     let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
@@ -221,7 +234,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?,
     };
-    let report = verify::verify_layout(&document, &keys, &evidence, &options);
+    let report = verify::verify_layout_pinned(&document, &keys, &evidence, &options, &pinned);
     progress.0.finish();
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
@@ -232,6 +245,26 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(crate::verdict::EXIT_FAILED)
     })
+}
+
+/// Each --image resolved once: the artifact `oci://REGISTRY/REPO` pinned
+/// to its manifest digest.
+fn pin_images(images: Vec<crate::images::Image>) -> Result<Vec<verify::Pinned>> {
+    images
+        .into_iter()
+        .map(|image| {
+            let name = crate::images::artifact_name(&image.reference);
+            let resolved = crate::images::resolve(
+                image,
+                &format!("the verified links must produce {name} with that digest"),
+            )?;
+            Ok(verify::Pinned {
+                digest: resolved.digest_set()?,
+                origin: resolved.image.reference.to_string(),
+                name,
+            })
+        })
+        .collect()
 }
 
 /// Checks the layout's keyless signatures: each --layout-identity's bundle

@@ -329,3 +329,72 @@ fn the_reference_verifies_a_layout_over_an_image_product() {
         "in-toto-verify of a chain over an oci:// product",
     );
 }
+
+/// Keyless: `run --keyless --subject … --push` attaches the link's Sigstore
+/// bundle, `verify-attestation` finds it by identity, and a layout whose
+/// keyless build step must produce the image verifies with `--image`.
+#[test]
+fn a_keyless_build_step_pushes_its_link_and_verifies_over_the_image() {
+    let Some(chain) = Chain::start("image layout keyless") else {
+        return;
+    };
+    let (_dir, tb) = tempdir_testbed();
+    let identity = "builder@example.com";
+    let digest = chain.registry.push_image("team/app:v1", b"layer one");
+    let image = format!("{}:v1", chain.repo);
+    let built = toto()
+        .current_dir(&chain.work)
+        .args(["run", "-n", "build", "-d", "links"])
+        .args(keyless(&tb, &token(&tb, identity)))
+        .args(["--subject", &image, "--push", "--format", "json"])
+        .args(chain.registry.flags())
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    expect_code(&built, 0, "run --keyless --subject --push");
+    let report = json_of(&built);
+    assert_eq!(report["encoding"], "sigstore-bundle", "{report}");
+    assert_eq!(report["images"][0]["digest"], digest, "{report}");
+    assert_eq!(chain.registry.tag_schema_entries("team/app", &digest), 1);
+
+    let found = toto()
+        .args([
+            "verify-attestation",
+            &image,
+            "--predicate-type",
+            LINK_PREDICATE,
+        ])
+        .testbed_signer(&tb, identity)
+        .args(chain.registry.flags())
+        .output()
+        .unwrap();
+    expect_code(&found, 0, "verify-attestation of the keyless link");
+
+    let repo = &chain.repo;
+    let (_, layout) = layout_signed_in(
+        &chain.work,
+        &format!(
+            "expires = \"30d\"\n{}",
+            keyless_step(
+                "build",
+                identity,
+                tb.issuer(),
+                &format!("products = [\"CREATE {repo}\", \"DISALLOW *\"]\n"),
+            )
+        ),
+    );
+    let root = tb.trusted_root_path().display().to_string();
+    let trusted = ["--trusted-root", root.as_str()];
+    expect_code(
+        &chain.verify(&layout, &[&image], &trusted),
+        0,
+        "verify --image of a keyless chain",
+    );
+    let swapped = chain.registry.push_image("team/app:v1", b"another build");
+    expect_error(
+        &chain.verify(&layout, &[&image], &trusted),
+        1,
+        &swapped,
+        "a re-pointed tag, keyless",
+    );
+}

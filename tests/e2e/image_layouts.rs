@@ -173,6 +173,12 @@ fn a_retagged_image_fails_naming_step_artifact_and_both_digests() {
         expect_error(&refused, 1, needle, "a re-pointed tag");
     }
     let report = json_of(&chain.verify(&layout, &[&image], &["--format", "json"]));
+    assert_eq!(report["images"][0]["image"], image, "{report}");
+    assert_eq!(
+        report["images"][0]["digest"]["sha256"],
+        swapped.trim_start_matches("sha256:"),
+        "{report}"
+    );
     let failure = &report["failure"];
     assert_eq!(failure["kind"], "pinned_digest", "{report}");
     assert_eq!(failure["expected"], swapped, "{report}");

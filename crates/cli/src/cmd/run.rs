@@ -291,7 +291,8 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     let mut resolved = Vec::new();
     for image in images {
         let product = crate::images::artifact_name(&image.reference);
-        let one = crate::images::resolve(image, &format!("recording product {product}"))?;
+        let one = crate::images::resolve(image, &format!("recording product {product}"))
+            .context("the step ran, but no link was written")?;
         recorded.add_product(&product, one.digest_set()?)?;
         resolved.push(one);
     }

@@ -215,7 +215,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             products: Default::default(),
         };
         write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
-        print_report(&args, &report);
+        print_report(&args, &report, &pinned);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
     let options = Options {
@@ -239,7 +239,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
     write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
-    print_report(&args, &report);
+    print_report(&args, &report, &pinned);
     Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
@@ -323,10 +323,25 @@ fn verify_layout_bundles(
     Ok(None)
 }
 
-fn print_report(args: &VerifyArgs, report: &Report) {
+/// The report on stdout; in JSON with `images`, each `--image` and the
+/// digest it resolved to, when there are any.
+fn print_report(args: &VerifyArgs, report: &Report, pinned: &[verify::Pinned]) {
     match args.format {
         Format::Json => {
-            let value = serde_json::to_value(report).unwrap_or_default();
+            let mut value = serde_json::to_value(report).unwrap_or_default();
+            if let (Some(fields), false) = (value.as_object_mut(), pinned.is_empty()) {
+                let images = pinned
+                    .iter()
+                    .map(|pin| {
+                        serde_json::json!({
+                            "image": pin.origin,
+                            "artifact": pin.name,
+                            "digest": pin.digest,
+                        })
+                    })
+                    .collect();
+                fields.insert("images".into(), serde_json::Value::Array(images));
+            }
             println!("{value}");
         }
         Format::Text => {

@@ -72,12 +72,20 @@ impl Chain {
     /// `toto verify` of the links against `layout` with `--image` for each
     /// of `images`.
     fn verify(&self, layout: &Path, images: &[&str], extra: &[&str]) -> Output {
+        let mut with_dir = vec!["--link-dir", "links"];
+        with_dir.extend_from_slice(extra);
+        self.verify_with(layout, images, &with_dir)
+    }
+
+    /// `toto verify` against `layout` with `--image` for each of `images`
+    /// and `extra` flags (no link directory).
+    fn verify_with(&self, layout: &Path, images: &[&str], extra: &[&str]) -> Output {
         let mut verify = toto();
         verify
             .current_dir(&self.work)
             .args(["verify", "--layout"])
             .arg(layout)
-            .args(["--layout-key", "owner.pub", "--link-dir", "links"])
+            .args(["--layout-key", "owner.pub"])
             .args(self.registry.flags())
             .args(extra);
         for image in images {
@@ -396,11 +404,62 @@ fn a_keyless_build_step_pushes_its_link_and_verifies_over_the_image() {
         0,
         "verify --image of a keyless chain",
     );
+    // The link attached to the image is the evidence: no link directory.
+    let mut from_image = vec!["--links-from-image"];
+    from_image.extend_from_slice(&trusted);
+    expect_said(
+        &chain.verify_with(&layout, &[&image], &from_image),
+        0,
+        "read 1 link(s)",
+        "verify --links-from-image, keyless",
+    );
     let swapped = chain.registry.push_image("team/app:v1", b"another build");
     expect_error(
         &chain.verify(&layout, &[&image], &trusted),
         1,
         &swapped,
         "a re-pointed tag, keyless",
+    );
+}
+
+/// `--links-from-image`: the links `run --push` attached are the evidence;
+/// a step whose link was not attached fails its threshold, and a re-pointed
+/// tag has no links at all.
+#[test]
+fn links_attached_to_the_image_verify_without_a_link_directory() {
+    let Some(chain) = Chain::start("image layout links from image") else {
+        return;
+    };
+    chain.registry.push_image("team/app:v1", b"layer one");
+    let image = format!("{}:v1", chain.repo);
+    let layout = chain.layout();
+    let pushed = chain.run("build", "alice", &image, &["--push"]);
+    expect_code(&pushed, 0, "run build --push");
+    // release is recorded but not attached: the image holds build's link only.
+    expect_code(&chain.run("release", "bob", &image, &[]), 0, "run release");
+    let from_image = ["--links-from-image"];
+    expect_error(
+        &chain.verify_with(&layout, &[&image], &from_image),
+        1,
+        "step \"release\" requires links from 1 distinct functionaries, found 0",
+        "a step whose link is not attached",
+    );
+    expect_code(
+        &chain.run("release", "bob", &image, &["--push"]),
+        0,
+        "run release --push",
+    );
+    let verified = chain.verify_with(&layout, &[&image], &from_image);
+    expect_said(&verified, 0, "read 2 link(s)", "verify --links-from-image");
+    // With a link directory too is a usage error.
+    let both = chain.verify(&layout, &[&image], &from_image);
+    expect_code(&both, 2, "--link-dir and --links-from-image");
+    // The tag re-pointed: the new image has no links.
+    chain.registry.push_image("team/app:v1", b"another build");
+    expect_error(
+        &chain.verify_with(&layout, &[&image], &from_image),
+        1,
+        "step \"build\"",
+        "a re-pointed tag has no links",
     );
 }

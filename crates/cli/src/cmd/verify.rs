@@ -20,6 +20,7 @@ use keyless::BundleVerifier;
 use crate::verdict::Format;
 use sha2::Digest as _;
 
+mod image_links;
 mod queues;
 
 /// Arguments of `toto verify`.
@@ -98,6 +99,10 @@ pub struct VerifyArgs {
     /// `oci://REGISTRY/REPO` must record exactly that digest, and one must.
     #[arg(long, value_name = "oci://IMAGE")]
     image: Vec<String>,
+    /// Read the step links from the --image images' referrers (as `toto
+    /// run --push` attaches them) instead of a link directory.
+    #[arg(long, requires = "image", conflicts_with = "link_dir")]
+    links_from_image: bool,
     #[command(flatten)]
     registry: crate::registry_args::RegistryArgs,
 }
@@ -183,11 +188,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let bytes = crate::files::read_document(&args.layout, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
-    if !args.link_dir.is_dir() {
+    if !args.links_from_image && !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
     let vsa_signer = args.vsa.signer(args.trust.trust_config())?;
-    let pinned = pin_images(images)?;
+    let resolved = resolve_images(images)?;
+    let pinned = resolved.iter().map(pin).collect::<Result<Vec<_>>>()?;
     let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
@@ -197,8 +203,27 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         crate::progress::Links::new(args.format == Format::Json),
         args.vsa.vsa.is_some().then(|| Mutex::new(BTreeMap::new())),
     );
+    // With --links-from-image, the links attached to the images, written
+    // into a private directory that is removed on return.
+    let fetched = match args.links_from_image {
+        true => Some(tempfile::tempdir().context("cannot make a directory for the links")?),
+        false => None,
+    };
+    let link_dir = match &fetched {
+        Some(dir) => {
+            let layout = document
+                .layout()
+                .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
+            let count = image_links::fetch(&resolved, &layout, &keyless, dir.path())?;
+            crate::verbosity::info!(
+                "read {count} link(s) of the layout's functionaries from the images' referrers"
+            );
+            dir.path()
+        }
+        None => args.link_dir.as_path(),
+    };
     // An inspection gets none of the verifier's toto credentials.
-    let evidence = LinkDirectory::new(&args.link_dir, limits)
+    let evidence = LinkDirectory::new(link_dir, limits)
         .limit_hint(crate::files::MAX_DOCUMENT_FLAG)
         .inspection_timeout(
             (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
@@ -247,24 +272,27 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     })
 }
 
-/// Each --image resolved once: the artifact `oci://REGISTRY/REPO` pinned
-/// to its manifest digest.
-fn pin_images(images: Vec<crate::images::Image>) -> Result<Vec<verify::Pinned>> {
+/// Each --image resolved once.
+fn resolve_images(images: Vec<crate::images::Image>) -> Result<Vec<crate::images::ResolvedImage>> {
     images
         .into_iter()
         .map(|image| {
             let name = crate::images::artifact_name(&image.reference);
-            let resolved = crate::images::resolve(
+            crate::images::resolve(
                 image,
                 &format!("the verified links must produce {name} with that digest"),
-            )?;
-            Ok(verify::Pinned {
-                digest: resolved.digest_set()?,
-                origin: resolved.image.reference.to_string(),
-                name,
-            })
+            )
         })
         .collect()
+}
+
+/// The artifact `oci://REGISTRY/REPO` pinned to the manifest digest.
+fn pin(resolved: &crate::images::ResolvedImage) -> Result<verify::Pinned> {
+    Ok(verify::Pinned {
+        name: crate::images::artifact_name(&resolved.image.reference),
+        digest: resolved.digest_set()?,
+        origin: resolved.image.reference.to_string(),
+    })
 }
 
 /// Checks the layout's keyless signatures: each --layout-identity's bundle

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::digest::ArtifactMap;
+use crate::digest::{ArtifactMap, DigestSet};
 use crate::error::Error;
 use crate::exec::{self, ExecError, Outcome};
 use crate::layout::StepName;
@@ -172,6 +172,41 @@ pub struct Step {
     /// The command's exit code (a signal `n` is `-n`); `None` without a
     /// command.
     pub return_value: Option<i64>,
+}
+
+impl Step {
+    /// Adds a product that is not a file: `name` is a URI (`scheme://…`,
+    /// e.g. `oci://REGISTRY/REPO` for a container image) and `digest` what
+    /// the caller found it to be after the command ended (an image's
+    /// manifest digest, resolved in its registry). No file is ever
+    /// recorded under such a name (recorded paths never hold `//`), and a
+    /// name already recorded is refused: a link names each artifact once.
+    pub fn add_product(&mut self, name: &str, digest: DigestSet) -> Result<(), Error> {
+        let refused = |reason: String| Error::Malformed {
+            what: "product",
+            reason,
+        };
+        let uri = name.split_once("://").filter(|(scheme, rest)| {
+            scheme
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase())
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'+')
+                && !rest.is_empty()
+        });
+        if uri.is_none() {
+            return Err(refused(format!(
+                "{name:?} is not a URI (scheme://…): only files are recorded by path"
+            )));
+        }
+        if self.link.products.contains_key(name) {
+            return Err(refused(format!("{name} is recorded twice")));
+        }
+        self.link.products.insert(name.to_owned(), digest);
+        Ok(())
+    }
 }
 
 /// Records `paths` as `what`, reporting to `observer`. Nothing to record
@@ -361,6 +396,29 @@ mod tests {
         assert_eq!(step.link.byproducts["stdout"], json!("done\n"));
         assert!(!step.link.byproducts.contains_key("toto-redacted"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_image_product_is_added_by_uri_once_and_a_path_is_refused() {
+        let name = StepName::parse("build").unwrap();
+        let options = RecordOptions::default();
+        let mut step = run(&Request::new(&name, &options)).unwrap();
+        let digest = DigestSet::single("sha256", &"a".repeat(64)).unwrap();
+        step.add_product("oci://127.0.0.1:5000/app", digest.clone())
+            .unwrap();
+        assert_eq!(step.link.products["oci://127.0.0.1:5000/app"], digest);
+        let twice = step
+            .add_product("oci://127.0.0.1:5000/app", digest.clone())
+            .unwrap_err();
+        assert!(twice.to_string().contains("recorded twice"), "{twice}");
+        for not_uri in ["dist/app", "://app", "oci://", "OCI://x/app"] {
+            let error = step.add_product(not_uri, digest.clone()).unwrap_err();
+            assert!(
+                error.to_string().contains("not a URI"),
+                "{not_uri}: {error}"
+            );
+        }
+        assert_eq!(step.link.products.len(), 1);
     }
 
     const SECRET: &str = "hunter2-very-secret-value";

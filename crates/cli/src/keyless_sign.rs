@@ -172,18 +172,18 @@ impl KeylessArgs {
 }
 
 /// Signs `link` keylessly ([`KeylessSigner::sign_link`]) and writes its
-/// bundle into `dir`.
+/// bundle into `dir`: the file, and the bundle's JSON.
 pub fn write_link(
     link: &Link,
     signer: &KeylessSigner,
     step: &StepName,
     dir: &Path,
-) -> Result<PathBuf> {
+) -> Result<(PathBuf, Vec<u8>)> {
     let (name, bundle) = signer.sign_link(link, step).map_err(cli_error)?;
     crate::verbosity::verbose!("Rekor: entry logged; bundle verified against the trusted root");
     let path = dir.join(name);
     write_bundle(&path, &bundle)?;
-    Ok(path)
+    Ok((path, bundle.json.into_bytes()))
 }
 
 /// Where a layout's keyless signature goes: `<layout>.sigstore.json`.

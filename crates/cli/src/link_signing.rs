@@ -404,6 +404,11 @@ pub(crate) struct Written {
     pub(crate) encoding: &'static str,
     /// Who signed it (see [`signer_json`]).
     pub(crate) signer: serde_json::Value,
+    /// What it holds, ready to attach to an image (`toto run --push`): the
+    /// Sigstore bundle (keyless), or a bundle around the key-signed DSSE
+    /// envelope of a Statement; `None` for Metablocks and DSSE-wrapped
+    /// classic links, which are not Statements.
+    pub(crate) bundle: Option<Vec<u8>>,
 }
 
 /// A signer as `--format json` reports it: `{"kind": "key"|"gpg", "keyid"}`
@@ -461,9 +466,10 @@ pub(crate) fn sign_link(
         Signing::Keyless { token, config } => {
             check_keyless_products(config, link.products.len())?;
             let signer = signing_args.keyless.signer_with(config, token)?;
-            let path = crate::keyless_sign::write_link(link, &signer, name, dir)?;
+            let (path, bundle) = crate::keyless_sign::write_link(link, &signer, name, dir)?;
             Ok(Written {
                 path,
+                bundle: Some(bundle),
                 encoding: "sigstore-bundle",
                 signer: serde_json::json!({
                     "kind": "keyless",
@@ -474,16 +480,21 @@ pub(crate) fn sign_link(
         }
         Signing::Key(key) => {
             let format = signing_args.format();
-            let (path, _, keyid) = write_link(link, Some(key), format, |id| {
+            let (path, bytes, keyid) = write_link(link, Some(key), format, |id| {
                 check_keyid(id)?;
                 Ok(dir.join(name.link_file_name(id)))
             })?;
+            let bundle = match format {
+                LinkFormat::Statement => Some(crate::images::key_bundle(&bytes, &keyid)?),
+                LinkFormat::DsseLink | LinkFormat::Metablock => None,
+            };
             let signer = match key {
                 LinkSigner::Key(_) => Signer::Key { keyid },
                 LinkSigner::Gpg(_) => Signer::Gpg { keyid },
             };
             Ok(Written {
                 path,
+                bundle,
                 encoding: format.name(),
                 signer: signer_json(&signer),
             })

@@ -10,6 +10,7 @@ mod clock;
 mod cmd;
 mod files;
 mod gpg_sign;
+mod images;
 mod keyless_sign;
 mod keys;
 mod link_signing;

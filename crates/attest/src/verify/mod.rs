@@ -14,7 +14,9 @@
 //!    the reference does not look at it; with
 //!    [`Options::require_success`] it fails;
 //! 8. every step's artifact rules hold;
-//! 9. inspections run, and their rules hold.
+//! 9. artifacts the verifier pinned ([`Pinned`], `toto verify --image`)
+//!    are produced by a verified step with exactly the pinned digest;
+//! 10. inspections run, and their rules hold.
 //!
 //! A step whose threshold is not met is reported with every candidate file
 //! and why it did not count, and the file names looked for and absent.
@@ -37,12 +39,13 @@ use crate::verified::FunctionaryVerifier;
 
 mod inspections;
 mod links;
+mod pinned;
 mod report;
 mod steps;
 mod threshold;
 
 use links::prefetch;
-pub use report::{Failure, Report, Searched, StepReport};
+pub use report::{Failure, PinnedShown, Report, Searched, StepReport};
 use threshold::{load_step_links, Accepted};
 
 // Which item a report entry is, and its rule queues (`toto verify -v`).
@@ -107,6 +110,23 @@ pub struct Options {
     pub intermediate_certs: Vec<String>,
 }
 
+/// An artifact the verifier looked at itself: `toto verify --image`
+/// resolves an image in its registry to its manifest digest. Once the step
+/// rules hold, every verified step that produces an artifact named `name`
+/// must record exactly `digest` ([`Failure::PinnedDigest`]), and at least
+/// one must produce it ([`Failure::PinnedNotProduced`]). The digest
+/// compared is the one in the verified link; the pinned one is the
+/// caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The artifact name, e.g. `oci://ghcr.io/org/app`.
+    pub name: String,
+    /// What the verifier found it to be.
+    pub digest: crate::DigestSet,
+    /// Where that came from, for messages, e.g. `oci://ghcr.io/org/app:v1`.
+    pub origin: String,
+}
+
 /// Verifies a signed layout: the signatures of `layout_keys` (every one must
 /// have signed), then the evidence.
 pub fn verify_layout(
@@ -114,6 +134,18 @@ pub fn verify_layout(
     layout_keys: &[dsse::PublicKey],
     evidence: &dyn Evidence,
     options: &Options,
+) -> Result<Report, Error> {
+    verify_layout_pinned(document, layout_keys, evidence, options, &[])
+}
+
+/// [`verify_layout`], with artifacts the verifier pinned: the verified
+/// chain must produce each with exactly its pinned digest.
+pub fn verify_layout_pinned(
+    document: &SignedDocument,
+    layout_keys: &[dsse::PublicKey],
+    evidence: &dyn Evidence,
+    options: &Options,
+    pinned: &[Pinned],
 ) -> Result<Report, Error> {
     let mut report = Report {
         verified: false,
@@ -143,7 +175,7 @@ pub fn verify_layout(
         });
     }
     let layout = document.layout()?;
-    match verify_chain(&layout, evidence, options, 0, &mut report)? {
+    match verify_chain(&layout, evidence, options, 0, pinned, &mut report)? {
         Ok(_) => report.verified = true,
         Err(failure) => report.failure = Some(failure),
     }
@@ -157,6 +189,7 @@ fn verify_chain(
     evidence: &dyn Evidence,
     options: &Options,
     depth: usize,
+    pinned: &[Pinned],
     report: &mut Report,
 ) -> Verdict<Option<Link>> {
     match layout.expires_at()? {
@@ -229,6 +262,9 @@ fn verify_chain(
     match steps::check_step_rules(layout, &reduced, &files, base, report)? {
         Ok(()) => {}
         Err(f) => return Ok(Err(f)),
+    }
+    if let Some(f) = pinned::check(layout, &reduced, &files, pinned) {
+        return Ok(Err(f));
     }
     match inspections::inspect(layout, evidence, options, &reduced, report)? {
         Ok(()) => {}

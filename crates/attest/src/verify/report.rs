@@ -97,6 +97,27 @@ pub enum Failure {
         /// What happened.
         reason: String,
     },
+    /// A verified step's link records an artifact the verifier pinned
+    /// ([`super::Pinned`], e.g. an image resolved in its registry) with
+    /// another digest.
+    PinnedDigest {
+        /// Step name.
+        step: String,
+        /// The link file that records it.
+        link: String,
+        /// The digest the link records.
+        found: String,
+        /// The artifact and its pinned digest (in the report: `artifact`,
+        /// `origin` and `expected`).
+        #[serde(flatten)]
+        pinned: Box<PinnedShown>,
+    },
+    /// No verified step produced an artifact the verifier pinned.
+    PinnedNotProduced {
+        /// The artifact and its pinned digest.
+        #[serde(flatten)]
+        pinned: Box<PinnedShown>,
+    },
     /// A sublayout failed.
     Sublayout {
         /// Step name.
@@ -104,6 +125,24 @@ pub enum Failure {
         /// The failure inside.
         inner: Box<Failure>,
     },
+}
+
+/// An artifact the verifier pinned, as a [`Failure`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinnedShown {
+    /// The artifact, e.g. `oci://ghcr.io/org/app`.
+    pub artifact: String,
+    /// Where the pinned digest came from, e.g. `oci://ghcr.io/org/app:v1`.
+    pub origin: String,
+    /// The pinned digest, `sha256:<hex>`.
+    pub expected: String,
+}
+
+impl std::fmt::Display for PinnedShown {
+    /// `oci://ghcr.io/org/app:v1 is sha256:…`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is {}", self.origin, self.expected)
+    }
 }
 
 /// Where a step's links were looked for: the fields `missing` and
@@ -205,6 +244,23 @@ impl std::fmt::Display for Failure {
                 }
             }
             Failure::Inspection { name, reason } => write!(f, "inspection {name:?}: {reason}"),
+            Failure::PinnedDigest {
+                step,
+                link,
+                found,
+                pinned,
+            } => write!(
+                f,
+                "step {step:?}: product {:?} has digest {found} in link {link}, but {pinned}: \
+                 the artifact is not the one the step produced",
+                pinned.artifact
+            ),
+            Failure::PinnedNotProduced { pinned } => write!(
+                f,
+                "no verified step produced {:?} ({pinned}): no link records a product of that \
+                 name",
+                pinned.artifact
+            ),
             Failure::Sublayout { step, inner } => write!(f, "sublayout {step:?}: {inner}"),
         }
     }

@@ -919,6 +919,7 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
     }
 }
 
+mod pinned;
 mod x509;
 
 /// A Metablock link in the sorted form toto and in-toto write is read in

@@ -213,6 +213,7 @@ pub(super) fn load_step_links(
                     sub_evidence.as_ref(),
                     options,
                     depth + 1,
+                    &[],
                     &mut sub_report,
                 )? {
                     Ok(Some(mut summary)) => {

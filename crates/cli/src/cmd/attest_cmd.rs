@@ -203,22 +203,6 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A Sigstore bundle v0.3 around a key-signed DSSE envelope: the
-/// verification material is the key's hint (its key id), as cosign
-/// `--new-bundle-format --key` writes; no log entry (toto does not publish
-/// key signatures to Rekor). `toto verify-attestation oci://… --key PUB`
-/// verifies the envelope with the key.
-fn key_bundle(envelope: &dsse::Envelope, keyid: &str) -> Result<Vec<u8>> {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(&envelope.to_json()).context("cannot serialize the envelope")?;
-    let bundle = serde_json::json!({
-        "mediaType": oci::referrers::BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": keyid}, "tlogEntries": []},
-        "dsseEnvelope": envelope,
-    });
-    serde_json::to_vec(&bundle).context("cannot serialize the bundle")
-}
-
 /// `toto attest --subject oci://… --push`: resolve, sign, attach.
 fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitCode> {
     let [one] = args.subject.as_slice() else {
@@ -290,7 +274,7 @@ fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitC
                 dsse::Envelope::sign(PAYLOAD_TYPE, payload, &[key as &dyn dsse::KeyedSigner])?;
             let keyid = key.keyid().to_string();
             (
-                key_bundle(&envelope, &keyid)?,
+                crate::images::key_bundle(&envelope.to_json(), &keyid)?,
                 serde_json::json!({"kind": "key", "keyids": [keyid]}),
             )
         }

@@ -29,7 +29,11 @@ use crate::record_state::{Signer, Started, Store};
     cannot run or times out; 2 for usage or input errors.\n\nExamples:\n  \
     toto run -n build -k alice.pem -m src -p dist -- make dist\n  \
     toto run -n package --encoding metablock -k bob.pem -m dist -p pkg.tar.gz -- tar czf pkg.tar.gz dist\n  \
-    in-toto-run --step-name build --signing-key alice.pem --materials src --products dist -- make"
+    toto run -n build -k alice.pem -m src --subject oci://ghcr.io/org/app:v1 --push -- ./build-and-push.sh\n  \
+    in-toto-run --step-name build --signing-key alice.pem --materials src --products dist -- make\n\n\
+    --subject records an image the command pushed as the product oci://REGISTRY/REPO with its \
+    manifest digest (the tag resolved once, after the command); a layout rule names it so: \
+    MATCH oci://ghcr.io/org/app WITH PRODUCTS FROM build (docs/oci.md)."
 )]
 pub struct RunArgs {
     /// Step name (as in the layout).
@@ -77,6 +81,20 @@ pub struct RunArgs {
     /// for the step.
     #[arg(long)]
     pass_credentials: bool,
+    /// An image the step produced, `oci://REGISTRY/REPO:TAG` (or
+    /// `@sha256:…`; repeatable): after the command, the tag is resolved
+    /// once to its manifest digest, recorded as the product
+    /// `oci://REGISTRY/REPO` (no tag) with that sha256 digest.
+    #[arg(long, value_name = "oci://IMAGE")]
+    subject: Vec<String>,
+    /// Attach the signed link to each --subject image as an OCI 1.1
+    /// referrer (or in the referrers tag schema), as `toto attest --push`
+    /// does; attaching the same link again adds nothing. Needs a Statement
+    /// link (the default encoding, or --keyless).
+    #[arg(long, requires = "subject")]
+    push: bool,
+    #[command(flatten)]
+    registry: crate::registry_args::RegistryArgs,
     #[command(flatten)]
     artifacts: ArtifactArgs,
     #[command(flatten)]
@@ -227,7 +245,29 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     // now, before the step runs.
     let timeout = args.timeout.filter(|&seconds| seconds > 0);
     let step = args.signing.step_seconds(timeout);
-    let signing = args.signing.prepare(step, args.products.is_empty())?;
+    let images = crate::images::parse(&args.subject, "--subject", &args.registry)?;
+    if args.push && !args.signing.keyless.keyless && args.signing.format() != LinkFormat::Statement
+    {
+        bail!(
+            "--push attaches the link as a Sigstore bundle of a Statement: drop --encoding, \
+             --use-dsse and --gpg (or sign with --keyless)"
+        );
+    }
+    let signing = args
+        .signing
+        .prepare(step, args.products.is_empty() && images.is_empty())?;
+    if args.push {
+        // Write access is checked before the step runs and anything is
+        // signed (or, keyless, published to Rekor).
+        for image in &images {
+            oci::referrers::prepare(&image.registry, &image.reference).with_context(|| {
+                format!(
+                    "cannot write to {}; nothing was run",
+                    image.reference.name()
+                )
+            })?;
+        }
+    }
     crate::files::check_writable(
         &args.signing.metadata_directory,
         &[signing.link_name(&name)],
@@ -247,13 +287,42 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     // stdout carries the JSON report alone.
     request.stdout_to_stderr = args.signing.json();
     request.observer = &progress;
+    let mut recorded = record_step(&request)?;
+    let mut resolved = Vec::new();
+    for image in images {
+        let product = crate::images::artifact_name(&image.reference);
+        let one = crate::images::resolve(image, &format!("recording product {product}"))
+            .context("the step ran, but no link was written")?;
+        recorded.add_product(&product, one.digest_set()?)?;
+        resolved.push(one);
+    }
     let step::Step {
         link, return_value, ..
-    } = record_step(&request)?;
+    } = recorded;
     let written = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
     crate::verbosity::info!("wrote {}", written.path.display());
+    let mut shown_images = Vec::new();
+    for one in &resolved {
+        let attached = match (&written.bundle, args.push) {
+            (_, false) => serde_json::Value::Null,
+            (Some(bundle), true) => crate::images::attach(one, bundle, attest::LINK_PREDICATE_V03)?,
+            (None, true) => {
+                bail!("the link written is not a Statement bundle; it cannot be attached")
+            }
+        };
+        shown_images.push(serde_json::json!({
+            "image": one.image.reference.to_string(),
+            "product": crate::images::artifact_name(&one.image.reference),
+            "digest": one.digest.to_string(),
+            "attached": attached,
+        }));
+    }
     if args.signing.json() {
-        crate::verdict::print_json(&link_report(&written, &name, &link, return_value))?;
+        let mut report = link_report(&written, &name, &link, return_value);
+        if let (Some(fields), false) = (report.as_object_mut(), shown_images.is_empty()) {
+            fields.insert("images".into(), serde_json::Value::Array(shown_images));
+        }
+        crate::verdict::print_json(&report)?;
     }
     let code = return_value.unwrap_or(0);
     Ok(ExitCode::from(
@@ -459,6 +528,7 @@ pub fn mock(args: MockArgs) -> Result<ExitCode> {
     if json_out {
         let written = Written {
             path,
+            bundle: None,
             encoding: LinkFormat::Metablock.name(),
             signer: serde_json::Value::Null,
         };

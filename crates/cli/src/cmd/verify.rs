@@ -20,6 +20,7 @@ use keyless::BundleVerifier;
 use crate::verdict::Format;
 use sha2::Digest as _;
 
+mod image_links;
 mod queues;
 
 /// Arguments of `toto verify`.
@@ -31,8 +32,11 @@ mod queues;
     toto verify --layout root.layout --layout-key alice.pub --link-dir links/\n  \
     toto verify -l root.layout -k alice.pub --format json > report.json\n  \
     in-toto-verify --layout root.layout --verification-keys alice.pub\n  \
-    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n\n\
-    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md)."
+    toto verify -l root.layout -k alice.pub --vsa release.vsa.sigstore.json --vsa-keyless\n  \
+    toto verify -l root.layout -k alice.pub --image oci://ghcr.io/org/app:v1\n\n\
+    --vsa writes a signed SLSA verification summary of the verified chain (docs/vsa.md).\n\
+    --image resolves the image once and requires the verified links' product \
+    oci://REGISTRY/REPO to be exactly its manifest digest (docs/oci.md)."
 )]
 pub struct VerifyArgs {
     /// The signed layout (Metablock or DSSE).
@@ -89,6 +93,18 @@ pub struct VerifyArgs {
     vsa_subject: Vec<String>,
     #[command(flatten)]
     vsa: crate::vsa_args::VsaArgs,
+    /// An image the chain must have produced, `oci://REGISTRY/REPO:TAG` or
+    /// `@sha256:…` (repeatable): resolved once to its manifest digest;
+    /// every verified step whose link records the product
+    /// `oci://REGISTRY/REPO` must record exactly that digest, and one must.
+    #[arg(long, value_name = "oci://IMAGE")]
+    image: Vec<String>,
+    /// Read the step links from the --image images' referrers (as `toto
+    /// run --push` attaches them) instead of a link directory.
+    #[arg(long, requires = "image", conflicts_with = "link_dir")]
+    links_from_image: bool,
+    #[command(flatten)]
+    registry: crate::registry_args::RegistryArgs,
 }
 
 /// The keyless verifier, built on first use (only layouts with keyless
@@ -158,6 +174,7 @@ impl EvidenceObserver for Progress {
 /// `toto verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     args.vsa.check()?;
+    let images = crate::images::parse(&args.image, "--image", &args.registry)?;
     let limits = crate::files::limits();
     let keys = args
         .layout_keys
@@ -171,10 +188,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let bytes = crate::files::read_document(&args.layout, "layout")?;
     let document = SignedDocument::from_json(&bytes, &limits)
         .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
-    if !args.link_dir.is_dir() {
+    if !args.links_from_image && !args.link_dir.is_dir() {
         bail!("link directory {} does not exist", args.link_dir.display());
     }
     let vsa_signer = args.vsa.signer(args.trust.trust_config())?;
+    let resolved = resolve_images(images)?;
+    let pinned = resolved.iter().map(pin).collect::<Result<Vec<_>>>()?;
     let now = crate::clock::unix_now();
     let keyless = Keyless {
         trust: args.trust.clone(),
@@ -184,8 +203,27 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         crate::progress::Links::new(args.format == Format::Json),
         args.vsa.vsa.is_some().then(|| Mutex::new(BTreeMap::new())),
     );
+    // With --links-from-image, the links attached to the images, written
+    // into a private directory that is removed on return.
+    let fetched = match args.links_from_image {
+        true => Some(tempfile::tempdir().context("cannot make a directory for the links")?),
+        false => None,
+    };
+    let link_dir = match &fetched {
+        Some(dir) => {
+            let layout = document
+                .layout()
+                .with_context(|| format!("cannot read layout {}", args.layout.display()))?;
+            let count = image_links::fetch(&resolved, &layout, &keyless, dir.path())?;
+            crate::verbosity::info!(
+                "read {count} link(s) of the layout's functionaries from the images' referrers"
+            );
+            dir.path()
+        }
+        None => args.link_dir.as_path(),
+    };
     // An inspection gets none of the verifier's toto credentials.
-    let evidence = LinkDirectory::new(&args.link_dir, limits)
+    let evidence = LinkDirectory::new(link_dir, limits)
         .limit_hint(crate::files::MAX_DOCUMENT_FLAG)
         .inspection_timeout(
             (args.inspection_timeout > 0).then(|| Duration::from_secs(args.inspection_timeout)),
@@ -202,7 +240,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             products: Default::default(),
         };
         write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
-        print_report(&args, &report);
+        print_report(&args, &report, &pinned);
         return Ok(ExitCode::from(crate::verdict::EXIT_FAILED));
     }
     let options = Options {
@@ -221,16 +259,39 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?,
     };
-    let report = verify::verify_layout(&document, &keys, &evidence, &options);
+    let report = verify::verify_layout_pinned(&document, &keys, &evidence, &options, &pinned);
     progress.0.finish();
     let report =
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
     write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
-    print_report(&args, &report);
+    print_report(&args, &report, &pinned);
     Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::verdict::EXIT_FAILED)
+    })
+}
+
+/// Each --image resolved once.
+fn resolve_images(images: Vec<crate::images::Image>) -> Result<Vec<crate::images::ResolvedImage>> {
+    images
+        .into_iter()
+        .map(|image| {
+            let name = crate::images::artifact_name(&image.reference);
+            crate::images::resolve(
+                image,
+                &format!("the verified links must produce {name} with that digest"),
+            )
+        })
+        .collect()
+}
+
+/// The artifact `oci://REGISTRY/REPO` pinned to the manifest digest.
+fn pin(resolved: &crate::images::ResolvedImage) -> Result<verify::Pinned> {
+    Ok(verify::Pinned {
+        name: crate::images::artifact_name(&resolved.image.reference),
+        digest: resolved.digest_set()?,
+        origin: resolved.image.reference.to_string(),
     })
 }
 
@@ -290,10 +351,25 @@ fn verify_layout_bundles(
     Ok(None)
 }
 
-fn print_report(args: &VerifyArgs, report: &Report) {
+/// The report on stdout; in JSON with `images`, each `--image` and the
+/// digest it resolved to, when there are any.
+fn print_report(args: &VerifyArgs, report: &Report, pinned: &[verify::Pinned]) {
     match args.format {
         Format::Json => {
-            let value = serde_json::to_value(report).unwrap_or_default();
+            let mut value = serde_json::to_value(report).unwrap_or_default();
+            if let (Some(fields), false) = (value.as_object_mut(), pinned.is_empty()) {
+                let images = pinned
+                    .iter()
+                    .map(|pin| {
+                        serde_json::json!({
+                            "image": pin.origin,
+                            "artifact": pin.name,
+                            "digest": pin.digest,
+                        })
+                    })
+                    .collect();
+                fields.insert("images".into(), serde_json::Value::Array(images));
+            }
             println!("{value}");
         }
         Format::Text => {

@@ -121,7 +121,9 @@ fn a_policy_that_does_not_parse_is_exit_2_naming_file_and_line() {
 
 /// A field the Statement does not have: an `allow` reading it is undefined
 /// (a denial); a `deny` that tests for presence fires on it (PyPI's
-/// publish attestation has a null predicate).
+/// publish attestation has a null predicate). A managed key's signer is
+/// `{"kind": "key"}`: the certificate fields are absent there, and a
+/// policy can say so.
 #[test]
 fn a_policy_reading_an_absent_field_never_passes_by_accident() {
     let tmp = tempdir();
@@ -162,13 +164,7 @@ fn a_policy_reading_an_absent_field_never_passes_by_accident() {
         "denies: the provenance names no source ref",
         "a publish attestation has no workflow ref",
     );
-}
 
-/// A managed key's signer is `{"kind": "key"}`; certificate fields are
-/// absent there.
-#[test]
-fn a_key_signer_is_kind_key_in_the_input() {
-    let tmp = tempdir();
     let policy = write(
         &tmp.path().join("key.rego"),
         "package npm\nimport rego.v1\n\

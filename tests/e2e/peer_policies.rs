@@ -42,7 +42,6 @@ const SOURCE_DIGEST: &str = "95baf27389e83e6a5c48f42e190d48d7abcea19e";
 /// argument and its bundle found beside it.
 #[test]
 fn gh_signer_checks_on_a_github_artifact_attestation() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = [
         "--owner",
@@ -60,7 +59,7 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         "--deny-self-hosted-runners",
         "reusable-workflow-artifact",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], REUSABLE);
     // gh's default predicate type was required (and is this one's).
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
@@ -68,9 +67,7 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         shown["certificate"]["sourceRepositoryURI"],
         "https://github.com/malancas/attest-demo"
     );
-    refused_each(
-        tmp.path(),
-        &bundle,
+    refused_each(&bundle,
         &args,
         &[
             (
@@ -105,17 +102,10 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
     let mut other = args.to_vec();
     other.pop();
     other.push("sigstore-2.1.0.tgz");
-    refused(
-        tmp.path(),
-        &bundle,
-        &other,
-        "is not a subject of the attestation",
-    );
+    refused(&bundle, &other, "is not a subject of the attestation");
     // --repo names the owner: a different --owner is beside the point, but
     // the owner claim is checked against the repository's owner.
-    refused(
-        tmp.path(),
-        &bundle,
+    refused(&bundle,
         &["--owner", "github", "--signer-repo", "github/artifact-attestations-workflows", "reusable-workflow-artifact"],
         "certificate Source Repository Owner URI is \"https://github.com/malancas\", expected https://github.com/github",
     );
@@ -126,7 +116,6 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         "github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@",
     ] {
         verified(
-            tmp.path(),
             &bundle,
             &[
                 "--owner",
@@ -138,7 +127,6 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         );
     }
     refused(
-        tmp.path(),
         &bundle,
         &[
             "--owner",
@@ -156,16 +144,13 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
 /// --signer-repo, --signer-workflow or --cert-identity.
 #[test]
 fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     refused(
-        tmp.path(),
         &bundle,
         &["--owner", "malancas", "reusable-workflow-artifact"],
         "expected a workflow under https://github.com/malancas/",
     );
     refused(
-        tmp.path(),
         &bundle,
         &[
             "--repo",
@@ -176,7 +161,6 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
     );
     // Naming the signer lifts it; the owner is still checked.
     verified(
-        tmp.path(),
         &bundle,
         &[
             "--owner",
@@ -189,7 +173,6 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
     // The npm provenance was signed in the owner's own repository.
     let npm = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
     verified(
-        tmp.path(),
         &npm,
         &[
             "--owner",
@@ -200,23 +183,14 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
         ],
     );
     // Owner and repository compare without case, as gh.
-    verified(
-        tmp.path(),
-        &npm,
-        &["--owner", "SigStore", "sigstore-2.1.0.tgz"],
-    );
+    verified(&npm, &["--owner", "SigStore", "sigstore-2.1.0.tgz"]);
     refused(
-        tmp.path(),
         &npm,
         &["--owner", "sigstore-evil", "sigstore-2.1.0.tgz"],
         "certificate Source Repository Owner URI is \"https://github.com/sigstore\"",
     );
     // gh's repositories are OWNER/REPO: anything else is an input error.
-    let out = verify(
-        tmp.path(),
-        &npm,
-        &["--repo", "sigstore", "sigstore-2.1.0.tgz"],
-    );
+    let out = verify(&npm, &["--repo", "sigstore", "sigstore-2.1.0.tgz"]);
     expect_error(&out, 2, "is not OWNER/REPO", "--repo without an owner");
 }
 
@@ -225,21 +199,19 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
 /// named.
 #[test]
 fn gh_default_predicate_type_is_slsa_provenance_v1() {
-    let tmp = tempdir();
     let provenance = data("pypi_attestations-0.0.19.tar.gz.provenance");
     let args = ["--owner", "trailofbits", "pypi_attestations-0.0.19.tar.gz"];
     refused(
-        tmp.path(),
         &provenance,
         &args,
         "expected \"https://slsa.dev/provenance/v1\"",
     );
     let mut named = args.to_vec();
     named.extend(["--predicate-type", PYPI_PUBLISH]);
-    verified(tmp.path(), &provenance, &named);
+    verified(&provenance, &named);
     // The SLSA attestation of the same release has the default type.
     let slsa = data("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
-    verified(tmp.path(), &slsa, &args);
+    verified(&slsa, &args);
 }
 
 /// slsa-verifier's checks on npm provenance: SLSA v0.2 (invocation's
@@ -247,7 +219,6 @@ fn gh_default_predicate_type_is_slsa_provenance_v1() {
 /// workflow, resolvedDependencies, runDetails.builder.id).
 #[test]
 fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
-    let tmp = tempdir();
     let v02 = data("sigstore-1.3.0.tgz.provenance.sigstore.json");
     let args = [
         "--cert-identity",
@@ -264,9 +235,8 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
         "https://github.com/actions/runner",
         SIGSTORE_1_3_0_SHA512,
     ];
-    verified(tmp.path(), &v02, &args);
+    verified(&v02, &args);
     refused_each(
-        tmp.path(),
         &v02,
         &args,
         &[
@@ -299,7 +269,6 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
     let mut tagged = args.to_vec();
     tagged.extend(["--source-tag", "v1.3.0"]);
     refused(
-        tmp.path(),
         &v02,
         &tagged,
         "ref is \"refs/heads/main\", expected refs/tags/v1.3.0",
@@ -321,9 +290,8 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
         "https://github.com/actions/runner/github-hosted",
         "sigstore-2.1.0.tgz",
     ];
-    verified(tmp.path(), &v1, &args);
+    verified(&v1, &args);
     refused_each(
-        tmp.path(),
         &v1,
         &args,
         &[
@@ -343,11 +311,7 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
         ],
     );
     // A source elsewhere than github.com is an input error, as slsa-verifier.
-    let out = verify(
-        tmp.path(),
-        &v1,
-        &with(&args, "--source-uri", "gitlab.com/o/r"),
-    );
+    let out = verify(&v1, &with(&args, "--source-uri", "gitlab.com/o/r"));
     expect_error(
         &out,
         2,
@@ -362,7 +326,6 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
 /// predicate, checked by the certificate's claims.
 #[test]
 fn slsa_source_and_builder_on_pypi_attestations() {
-    let tmp = tempdir();
     let slsa = data("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
     let workflow = "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml";
     let builder = format!("{workflow}@v0.0.19");
@@ -381,21 +344,16 @@ fn slsa_source_and_builder_on_pypi_attestations() {
         builder.as_str(),
         "pypi_attestations-0.0.19.tar.gz",
     ];
-    verified(tmp.path(), &slsa, &args);
+    verified(&slsa, &args);
     // The builder without a version, with the full ref, and at the tag.
     for id in [workflow.to_owned(), format!("{workflow}@refs/tags/v0.0.19")] {
-        verified(tmp.path(), &slsa, &with(&args, "--builder-id", &id));
+        verified(&slsa, &with(&args, "--builder-id", &id));
     }
     for tag in ["v0", "v0.0.19"] {
-        verified(
-            tmp.path(),
-            &slsa,
-            &with(&args, "--source-versioned-tag", tag),
-        );
+        verified(&slsa, &with(&args, "--source-versioned-tag", tag));
     }
     let older = format!("{workflow}@v0.0.18");
     refused_each(
-        tmp.path(),
         &slsa,
         &args,
         &[
@@ -426,11 +384,7 @@ fn slsa_source_and_builder_on_pypi_attestations() {
             ),
         ],
     );
-    let out = verify(
-        tmp.path(),
-        &slsa,
-        &with(&args, "--source-versioned-tag", "0.0.19"),
-    );
+    let out = verify(&slsa, &with(&args, "--source-versioned-tag", "0.0.19"));
     expect_error(
         &out,
         2,
@@ -454,9 +408,8 @@ fn slsa_source_and_builder_on_pypi_attestations() {
         builder.as_str(),
         "pypi_attestations-0.0.19.tar.gz",
     ];
-    verified(tmp.path(), &provenance, &args);
+    verified(&provenance, &args);
     refused_each(
-        tmp.path(),
         &provenance,
         &args,
         &[
@@ -484,7 +437,6 @@ fn slsa_source_and_builder_on_pypi_attestations() {
 /// certificate (which agree).
 #[test]
 fn slsa_source_on_a_github_artifact_attestation() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = [
         "--cert-identity",
@@ -497,9 +449,8 @@ fn slsa_source_on_a_github_artifact_attestation() {
         "main",
         "reusable-workflow-artifact",
     ];
-    verified(tmp.path(), &bundle, &args);
+    verified(&bundle, &args);
     refused_each(
-        tmp.path(),
         &bundle,
         &args,
         &[
@@ -518,8 +469,7 @@ fn slsa_source_on_a_github_artifact_attestation() {
 /// --cert-identity/--cert-oidc-issuer and --offline.
 #[test]
 fn cosign_and_sigstore_python_flag_names() {
-    let tmp = tempdir();
-    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
+    let run = |args: &[&str]| toto_in_data(args);
     let out = run(&[
         "verify-blob",
         "--bundle",
@@ -629,28 +579,27 @@ fn bundle_beside_the_artifact_is_the_default() {
 /// warns, unless --no-subject says it is intended.
 #[test]
 fn no_subject_warns_unless_said() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = ["--cert-identity", REUSABLE, "--cert-oidc-issuer", GITHUB];
     let warning = "nothing binds the attestation to an artifact";
-    let out = verify(tmp.path(), &bundle, &args);
+    let out = verify(&bundle, &args);
     expect_code(&out, 0, "no subject");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(warning), "{stderr}");
     let mut intended = args.to_vec();
     intended.push("--no-subject");
-    let out = verify(tmp.path(), &bundle, &intended);
+    let out = verify(&bundle, &intended);
     expect_code(&out, 0, "--no-subject");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains(warning), "{stderr}");
     let mut with_subject = args.to_vec();
     with_subject.push("reusable-workflow-artifact");
-    let out = verify(tmp.path(), &bundle, &with_subject);
+    let out = verify(&bundle, &with_subject);
     assert!(!String::from_utf8_lossy(&out.stderr).contains(warning));
     // --no-subject with a subject is a contradiction.
     with_subject.push("--no-subject");
     expect_code(
-        &verify(tmp.path(), &bundle, &with_subject),
+        &verify(&bundle, &with_subject),
         2,
         "--no-subject with a subject",
     );
@@ -751,7 +700,6 @@ fn block_commands(text: &str, marker: &str) -> Vec<String> {
 /// README's example of the peers' flags.
 #[test]
 fn coming_from_pages_commands_give_their_verdicts() {
-    let tmp = tempdir();
     let pages = ["gh", "slsa-verifier", "cosign", "sigstore-python"]
         .map(|page| (page, repo_text(&format!("docs/coming-from-{page}.md"))));
     let readme = [("README", repo_text("README.md"))];
@@ -771,7 +719,7 @@ fn coming_from_pages_commands_give_their_verdicts() {
         assert!(!commands.is_empty(), "{page} {marker}");
         for command in commands {
             let words = shell_words(&command);
-            let out = toto_in_data(tmp.path(), &words[1..]);
+            let out = toto_in_data(&words[1..]);
             expect_code(&out, code, &format!("{page}: {command}"));
             run += 1;
         }
@@ -839,8 +787,7 @@ fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri()
 /// a signature without the claims gets: "absent".
 #[test]
 fn checks_on_verify_bundle_and_absent_claims() {
-    let tmp = tempdir();
-    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
+    let run = |args: &[&str]| toto_in_data(args);
     let reusable = [
         "verify-bundle",
         "reusable-workflow-artifact",
@@ -958,7 +905,7 @@ fn sigstore_python_verify_github_and_toto_agree() {
             &format!("sigstore verify github, wrong {changed:?}"),
         );
         expect_code(
-            &toto_in_data(tmp.path(), &ours),
+            &toto_in_data(&ours),
             code,
             &format!("toto, wrong {changed:?}"),
         );
@@ -1070,14 +1017,12 @@ fn policy_file_github_and_slsa_tables() {
         good.as_str(),
         "pypi_attestations-0.0.19.tar.gz",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     // The file's [github] brings gh's default predicate type.
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
     let other_repo = write("repo.toml", "[github]\nrepo = \"trailofbits/other\"\n");
     let other_tag = write("tag.toml", "[slsa]\nsource_tag = \"v0.0.18\"\n");
-    refused_each(
-        tmp.path(),
-        &bundle,
+    refused_each(&bundle,
         &args,
         &[
             (
@@ -1097,7 +1042,6 @@ fn policy_file_github_and_slsa_tables() {
     let owner = write("owner.toml", "[github]\nowner = \"malancas\"\n");
     let reusable = data("reusable-workflow-artifact.sigstore.json");
     refused(
-        tmp.path(),
         &reusable,
         &[
             "--source-ref",
@@ -1109,7 +1053,6 @@ fn policy_file_github_and_slsa_tables() {
         "policy [github]: certificate identity (signing workflow) is",
     );
     verified(
-        tmp.path(),
         &reusable,
         &[
             "--signer-repo",
@@ -1122,7 +1065,6 @@ fn policy_file_github_and_slsa_tables() {
     let npm = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
     let typo = write("typo.toml", "[github]\nowners = \"sigstore\"\n");
     let out = verify(
-        tmp.path(),
         &npm,
         &[
             "--owner",

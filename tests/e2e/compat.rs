@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 
 use crate::common::*;
 
-fn setup(root: &Path) {
+/// A temporary directory with toto's compat names installed in `bin/`
+/// and a `src/main.c` in `ours/` and `theirs/`.
+fn setup() -> tempfile::TempDir {
+    let dir = tempdir();
+    let root = dir.path();
     for side in ["ours", "theirs"] {
         fs::create_dir_all(root.join(side).join("src")).unwrap();
         fs::write(
@@ -17,6 +21,7 @@ fn setup(root: &Path) {
         .unwrap();
     }
     expect_code(&install_compat(root), 0, "install-compat");
+    dir
 }
 
 /// `toto install-compat ROOT/bin`.
@@ -39,11 +44,11 @@ fn compat(root: &Path, command: &str, dir: &str, args: &[&str]) -> Output {
 
 #[test]
 fn compat_names_write_what_the_reference_writes() {
-    let Some((py, dir)) = python_tempdir("compat_names_write_what_the_reference_writes") else {
+    let Some(py) = python("compat_names_write_what_the_reference_writes") else {
         return;
     };
+    let dir = setup();
     let root = dir.path();
-    setup(root);
     let key = vector("keys/ed25519.pem");
     let key = key.to_str().unwrap();
     // Ed25519 signatures are deterministic: the files must be identical.
@@ -129,9 +134,8 @@ fn compat_names_write_what_the_reference_writes() {
 
 #[test]
 fn compat_verify_runs_the_demo_with_reference_flags() {
-    let dir = tempdir();
+    let dir = setup();
     let root = dir.path();
-    setup(root);
     // The demo's inspection refuses unknown files: verify in a directory of its own.
     fs::create_dir_all(root.join("demo")).unwrap();
     copy_files(&vector("demo_metablock_good"), &root.join("demo"));

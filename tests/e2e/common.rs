@@ -441,7 +441,7 @@ impl VerifyFlags for Command {
 }
 
 /// One test's testbed, with the artifact `signer` signs and another file
-/// beside it, in a temporary directory.
+/// beside it (`other`, not the artifact's bytes), in a temporary directory.
 pub struct Signing {
     pub dir: tempfile::TempDir,
     pub tb: testbed::Testbed,
@@ -452,18 +452,17 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// A testbed from `start` (given the directory); `artifact` and
-    /// `other` are (file name, contents).
+    /// A testbed from `start` (given the directory); `artifact` is (file
+    /// name, contents).
     pub fn new(
         start: fn(&Path) -> testbed::Testbed,
         signer: &'static str,
         artifact: (&str, &str),
-        other: (&str, &str),
     ) -> Signing {
         let dir = tempdir();
         let tb = start(dir.path());
         let artifact = write(&dir.path().join(artifact.0), artifact.1);
-        let other = write(&dir.path().join(other.0), other.1);
+        let other = write(&dir.path().join("other"), "not the artifact\n");
         let token = token(&tb, signer);
         Signing {
             dir,
@@ -586,19 +585,17 @@ impl Signing {
 }
 
 /// For `test`: `dana@example.com` signs a blob bundle and an attestation
-/// of the artifact with toto on the testbed `start` makes, and sigstore-js
-/// accepts both as hers and refuses them as another's, and the blob over
-/// the other file ([`Signing::expect_js_verdicts`]). Returns sigstore-js,
-/// the signing and the blob bundle, or `None` without sigstore-js (outside
-/// CI only).
+/// of the artifact `pkg.tgz` with toto on the testbed `start` makes, and
+/// sigstore-js accepts both as hers and refuses them as another's, and the
+/// blob over the other file ([`Signing::expect_js_verdicts`]). Returns
+/// sigstore-js, the signing and the blob bundle, or `None` without
+/// sigstore-js (outside CI only).
 pub fn js_verifies_toto_bundles(
     test: &str,
     start: fn(&Path) -> testbed::Testbed,
-    artifact: (&str, &str),
-    other: (&str, &str),
 ) -> Option<(PathBuf, Signing, PathBuf)> {
     let script = node_peer(test)?;
-    let signing = Signing::new(start, "dana@example.com", artifact, other);
+    let signing = Signing::new(start, "dana@example.com", ("pkg.tgz", "package\n"));
     let (blob, attestation) = signing.sign_both("pkg");
     signing.expect_js_verdicts(&script, &blob, &attestation);
     Some((script, signing, blob))

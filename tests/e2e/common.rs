@@ -250,23 +250,26 @@ pub fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
     ]
 }
 
-/// `toto run -n build --keyless` in `work` with `token`: `src/main.c`
-/// copied to the product `app`.
+/// The build step's materials, products and command after `toto run -n
+/// build`'s other flags: `src/main.c` copied to the product `app`.
+pub const BUILD_STEP: [&str; 8] = [
+    "-m",
+    "src",
+    "-p",
+    "app",
+    "--",
+    "sh",
+    "-c",
+    "cp src/main.c app",
+];
+
+/// `toto run -n build --keyless` in `work` with `token`: [`BUILD_STEP`].
 pub fn keyless_build(tb: &testbed::Testbed, token: &str, work: &Path) -> Output {
     toto()
         .current_dir(work)
         .args(["run", "-n", "build"])
         .args(keyless(tb, token))
-        .args([
-            "-m",
-            "src",
-            "-p",
-            "app",
-            "--",
-            "sh",
-            "-c",
-            "cp src/main.c app",
-        ])
+        .args(BUILD_STEP)
         .output()
         .unwrap()
 }
@@ -452,16 +455,19 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// A testbed from `start` (given the directory); `artifact` is (file
-    /// name, contents).
+    /// A testbed from `start` (given the directory); the artifact is the
+    /// file `artifact` (its bytes name it).
     pub fn new(
         start: fn(&Path) -> testbed::Testbed,
         signer: &'static str,
-        artifact: (&str, &str),
+        artifact: &str,
     ) -> Signing {
         let dir = tempdir();
         let tb = start(dir.path());
-        let artifact = write(&dir.path().join(artifact.0), artifact.1);
+        let artifact = write(
+            &dir.path().join(artifact),
+            &format!("the bytes of {artifact}\n"),
+        );
         let other = write(&dir.path().join("other"), "not the artifact\n");
         let token = token(&tb, signer);
         Signing {
@@ -595,7 +601,7 @@ pub fn js_verifies_toto_bundles(
     start: fn(&Path) -> testbed::Testbed,
 ) -> Option<(PathBuf, Signing, PathBuf)> {
     let script = node_peer(test)?;
-    let signing = Signing::new(start, "dana@example.com", ("pkg.tgz", "package\n"));
+    let signing = Signing::new(start, "dana@example.com", "pkg.tgz");
     let (blob, attestation) = signing.sign_both("pkg");
     signing.expect_js_verdicts(&script, &blob, &attestation);
     Some((script, signing, blob))

@@ -310,10 +310,29 @@ pub fn help_of(command: &[&str]) -> String {
 /// --predicate PREDICATE --subject SUBJECT -o BUNDLE`, which must succeed.
 #[track_caller]
 pub fn attest_provenance(keyless: &[String], predicate: &Path, subject: &Path, bundle: &Path) {
+    attest_predicate(
+        keyless,
+        "https://slsa.dev/provenance/v1",
+        predicate,
+        subject,
+        bundle,
+    );
+}
+
+/// `toto attest KEYLESS… --predicate-type TYPE --predicate PREDICATE
+/// --subject SUBJECT -o BUNDLE`, which must succeed.
+#[track_caller]
+pub fn attest_predicate(
+    keyless: &[String],
+    predicate_type: &str,
+    predicate: &Path,
+    subject: &Path,
+    bundle: &Path,
+) {
     let out = toto()
         .arg("attest")
         .args(keyless)
-        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .args(["--predicate-type", predicate_type])
         .arg("--predicate")
         .arg(predicate)
         .arg("--subject")
@@ -322,7 +341,7 @@ pub fn attest_provenance(keyless: &[String], predicate: &Path, subject: &Path, b
         .arg(bundle)
         .output()
         .unwrap();
-    expect_code(&out, 0, "toto attest --keyless");
+    expect_code(&out, 0, &format!("toto attest --keyless, {predicate_type}"));
 }
 
 /// A new key pair `owner`(.pub), and the layout `toml` describes written

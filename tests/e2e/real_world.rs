@@ -116,6 +116,14 @@ pub(crate) fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a 
     out
 }
 
+/// `args` without `flag` and its value.
+pub(crate) fn without<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    let at = out.iter().position(|a| *a == flag).unwrap();
+    out.drain(at..at + 2);
+    out
+}
+
 /// A copy of a JSON file with one byte changed by `tamper`.
 pub(crate) fn tampered(
     dir: &Path,
@@ -302,9 +310,7 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
     );
     // The same by digest.
     let digest = format!("sha512:{SIGSTORE_2_1_0_SHA512}");
-    let mut by_digest = with(&args, "--subject", "unused");
-    let at = by_digest.iter().position(|a| *a == "--subject").unwrap();
-    by_digest.drain(at..at + 2);
+    let mut by_digest = without(&args, "--subject");
     by_digest.extend(["--digest", digest.as_str()]);
     verified(&bundle, &by_digest);
 

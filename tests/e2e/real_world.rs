@@ -169,6 +169,16 @@ fn refused_with_changed_statement(dir: &Path, bundle: &Path, args: &[&str]) {
     refused(&payload, args, "signature");
 }
 
+/// `bundle` with the last byte of its DSSE signature changed is refused
+/// for its signature.
+#[track_caller]
+fn refused_with_changed_signature(dir: &Path, bundle: &Path, args: &[&str]) {
+    let signature = tampered(dir, "signature.json", bundle, |b| {
+        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
+    });
+    refused(&signature, args, "signature");
+}
+
 /// The last byte of an ECDSA signature (inside `s`): still DER, no longer
 /// the signature.
 fn flip_last_byte(signature: &mut [u8]) {
@@ -363,10 +373,7 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
 
     // One byte of the signed Statement, one byte of the signature.
     refused_with_changed_statement(tmp.path(), &bundle, &by_digest);
-    let signature = tampered(tmp.path(), "signature.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
-    });
-    refused(&signature, &by_digest, "signature");
+    refused_with_changed_signature(tmp.path(), &bundle, &by_digest);
 }
 
 #[test]
@@ -394,10 +401,7 @@ fn npm_publish_attestation_by_the_registry_key() {
     expect_code(&out, 0, "key generate");
     let other = other_key.to_str().unwrap().to_owned();
     refused(&bundle, &with(&args, "--key", &other), "signature");
-    let signature = tampered(tmp.path(), "signature.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
-    });
-    refused(&signature, &args, "signature");
+    refused_with_changed_signature(tmp.path(), &bundle, &args);
 }
 
 #[test]

@@ -250,23 +250,26 @@ pub fn keyless(tb: &testbed::Testbed, token: &str) -> Vec<String> {
     ]
 }
 
-/// `toto run -n build --keyless` in `work` with `token`: `src/main.c`
-/// copied to the product `app`.
+/// The build step's materials, products and command after `toto run -n
+/// build`'s other flags: `src/main.c` copied to the product `app`.
+pub const BUILD_STEP: [&str; 8] = [
+    "-m",
+    "src",
+    "-p",
+    "app",
+    "--",
+    "sh",
+    "-c",
+    "cp src/main.c app",
+];
+
+/// `toto run -n build --keyless` in `work` with `token`: [`BUILD_STEP`].
 pub fn keyless_build(tb: &testbed::Testbed, token: &str, work: &Path) -> Output {
     toto()
         .current_dir(work)
         .args(["run", "-n", "build"])
         .args(keyless(tb, token))
-        .args([
-            "-m",
-            "src",
-            "-p",
-            "app",
-            "--",
-            "sh",
-            "-c",
-            "cp src/main.c app",
-        ])
+        .args(BUILD_STEP)
         .output()
         .unwrap()
 }
@@ -307,10 +310,29 @@ pub fn help_of(command: &[&str]) -> String {
 /// --predicate PREDICATE --subject SUBJECT -o BUNDLE`, which must succeed.
 #[track_caller]
 pub fn attest_provenance(keyless: &[String], predicate: &Path, subject: &Path, bundle: &Path) {
+    attest_predicate(
+        keyless,
+        "https://slsa.dev/provenance/v1",
+        predicate,
+        subject,
+        bundle,
+    );
+}
+
+/// `toto attest KEYLESS… --predicate-type TYPE --predicate PREDICATE
+/// --subject SUBJECT -o BUNDLE`, which must succeed.
+#[track_caller]
+pub fn attest_predicate(
+    keyless: &[String],
+    predicate_type: &str,
+    predicate: &Path,
+    subject: &Path,
+    bundle: &Path,
+) {
     let out = toto()
         .arg("attest")
         .args(keyless)
-        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .args(["--predicate-type", predicate_type])
         .arg("--predicate")
         .arg(predicate)
         .arg("--subject")
@@ -319,7 +341,7 @@ pub fn attest_provenance(keyless: &[String], predicate: &Path, subject: &Path, b
         .arg(bundle)
         .output()
         .unwrap();
-    expect_code(&out, 0, "toto attest --keyless");
+    expect_code(&out, 0, &format!("toto attest --keyless, {predicate_type}"));
 }
 
 /// A new key pair `owner`(.pub), and the layout `toml` describes written
@@ -441,7 +463,7 @@ impl VerifyFlags for Command {
 }
 
 /// One test's testbed, with the artifact `signer` signs and another file
-/// beside it, in a temporary directory.
+/// beside it (`other`, not the artifact's bytes), in a temporary directory.
 pub struct Signing {
     pub dir: tempfile::TempDir,
     pub tb: testbed::Testbed,
@@ -452,18 +474,20 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// A testbed from `start` (given the directory); `artifact` and
-    /// `other` are (file name, contents).
+    /// A testbed from `start` (given the directory); the artifact is the
+    /// file `artifact` (its bytes name it).
     pub fn new(
         start: fn(&Path) -> testbed::Testbed,
         signer: &'static str,
-        artifact: (&str, &str),
-        other: (&str, &str),
+        artifact: &str,
     ) -> Signing {
         let dir = tempdir();
         let tb = start(dir.path());
-        let artifact = write(&dir.path().join(artifact.0), artifact.1);
-        let other = write(&dir.path().join(other.0), other.1);
+        let artifact = write(
+            &dir.path().join(artifact),
+            &format!("the bytes of {artifact}\n"),
+        );
+        let other = write(&dir.path().join("other"), "not the artifact\n");
         let token = token(&tb, signer);
         Signing {
             dir,
@@ -586,19 +610,17 @@ impl Signing {
 }
 
 /// For `test`: `dana@example.com` signs a blob bundle and an attestation
-/// of the artifact with toto on the testbed `start` makes, and sigstore-js
-/// accepts both as hers and refuses them as another's, and the blob over
-/// the other file ([`Signing::expect_js_verdicts`]). Returns sigstore-js,
-/// the signing and the blob bundle, or `None` without sigstore-js (outside
-/// CI only).
+/// of the artifact `pkg.tgz` with toto on the testbed `start` makes, and
+/// sigstore-js accepts both as hers and refuses them as another's, and the
+/// blob over the other file ([`Signing::expect_js_verdicts`]). Returns
+/// sigstore-js, the signing and the blob bundle, or `None` without
+/// sigstore-js (outside CI only).
 pub fn js_verifies_toto_bundles(
     test: &str,
     start: fn(&Path) -> testbed::Testbed,
-    artifact: (&str, &str),
-    other: (&str, &str),
 ) -> Option<(PathBuf, Signing, PathBuf)> {
     let script = node_peer(test)?;
-    let signing = Signing::new(start, "dana@example.com", artifact, other);
+    let signing = Signing::new(start, "dana@example.com", "pkg.tgz");
     let (blob, attestation) = signing.sign_both("pkg");
     signing.expect_js_verdicts(&script, &blob, &attestation);
     Some((script, signing, blob))

@@ -2,12 +2,16 @@
 //! same files, byte for byte, as the reference writes.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::*;
 
-fn setup(root: &Path) {
+/// A temporary directory with toto's compat names installed in `bin/`
+/// and a `src/main.c` in `ours/` and `theirs/`; and its path.
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let root = dir.path().to_owned();
     for side in ["ours", "theirs"] {
         fs::create_dir_all(root.join(side).join("src")).unwrap();
         fs::write(
@@ -16,7 +20,8 @@ fn setup(root: &Path) {
         )
         .unwrap();
     }
-    expect_code(&install_compat(root), 0, "install-compat");
+    expect_code(&install_compat(&root), 0, "install-compat");
+    (dir, root)
 }
 
 /// `toto install-compat ROOT/bin`.
@@ -39,11 +44,10 @@ fn compat(root: &Path, command: &str, dir: &str, args: &[&str]) -> Output {
 
 #[test]
 fn compat_names_write_what_the_reference_writes() {
-    let Some((py, dir)) = python_tempdir("compat_names_write_what_the_reference_writes") else {
+    let Some(py) = python("compat_names_write_what_the_reference_writes") else {
         return;
     };
-    let root = dir.path();
-    setup(root);
+    let (_dir, root) = setup();
     let key = vector("keys/ed25519.pem");
     let key = key.to_str().unwrap();
     // Ed25519 signatures are deterministic: the files must be identical.
@@ -96,7 +100,7 @@ fn compat_names_write_what_the_reference_writes() {
         ),
     ];
     for (command, args, file) in cases {
-        let ours = compat(root, command, "ours", args);
+        let ours = compat(&root, command, "ours", args);
         expect_code(&ours, 0, &format!("toto as {command} {args:?}"));
         let theirs = reference_tool(&py, command, &root.join("theirs"), args);
         expect_code(&theirs, 0, &format!("{command} {args:?}"));
@@ -120,18 +124,16 @@ fn compat_names_write_what_the_reference_writes() {
         "-k",
         public.to_str().unwrap(),
     ];
-    let out = compat(root, "in-toto-sign", "ours", &verify);
+    let out = compat(&root, "in-toto-sign", "ours", &verify);
     expect_code(&out, 0, "in-toto-sign --verify");
     let match_products = ["-l", "build.6f2fb44c.link", "-p", "src"];
-    let out = compat(root, "in-toto-match-products", "ours", &match_products);
+    let out = compat(&root, "in-toto-match-products", "ours", &match_products);
     expect_code(&out, 0, "in-toto-match-products");
 }
 
 #[test]
 fn compat_verify_runs_the_demo_with_reference_flags() {
-    let dir = tempdir();
-    let root = dir.path();
-    setup(root);
+    let (_dir, root) = setup();
     // The demo's inspection refuses unknown files: verify in a directory of its own.
     fs::create_dir_all(root.join("demo")).unwrap();
     copy_files(&vector("demo_metablock_good"), &root.join("demo"));
@@ -142,10 +144,10 @@ fn compat_verify_runs_the_demo_with_reference_flags() {
         "alice.pub",
         "-v",
     ];
-    let out = compat(root, "in-toto-verify", "demo", &verify);
+    let out = compat(&root, "in-toto-verify", "demo", &verify);
     expect_code(&out, 0, "in-toto-verify on the demo");
     expect_code(
-        &install_compat(root),
+        &install_compat(&root),
         2,
         "existing links are not replaced without --force",
     );

@@ -3,16 +3,15 @@
 //! by toto, a `toto run --keyless` chain verified against a layout, and the
 //! client's behaviour when Fulcio or Rekor misbehave.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use crate::common::{
     attest_provenance, expect_code, expect_error, expect_refused, expect_said, faults, file_ending,
     generate_key, js_verifies_toto_bundles, keyless, keyless_build, keyless_step, layout_signed_in,
-    owner_signed_layout, python, python_attest, python_sign, python_verify, sign_blob,
-    start_testbed, tempdir, tempdir_testbed, testbed_verify_attestation, testbed_verify_bundle,
-    token, tokenless, toto, toto_in, verify_attestation, verify_bundle, verify_chain, write,
-    Signing, VerifyFlags, PROVENANCE,
+    owner_signed_layout, python, python_attest, python_sign, sign_blob, start_testbed, tempdir,
+    tempdir_testbed, testbed_verify_attestation, testbed_verify_bundle, token, tokenless, toto,
+    toto_in, verify_attestation, verify_bundle, verify_chain, write, Signing, VerifyFlags,
+    BUILD_STEP, PROVENANCE,
 };
 
 use crate::evidence::FULCIO;
@@ -25,46 +24,35 @@ fn toto_blob_and_attestation_bundles_verify_with_sigstore_python() {
     let Some(py) = python("toto_blob_and_attestation_bundles_verify_with_sigstore_python") else {
         return;
     };
-    let k = Signing::new(
-        start_testbed,
-        "alice@example.com",
-        ("app.tar.gz", "release bytes\n"),
-        ("other", "other bytes\n"),
-    );
+    let k = Signing::new(start_testbed, "alice@example.com", "app.tar.gz");
 
     let out = sign_blob(&k.tb, &k.token, &k.artifact);
     expect_code(&out, 0, "toto sign-blob --keyless");
     let bundle = k.path("app.tar.gz.sigstore.json");
-    expect_code(
-        &python_verify(&py, &k.tb, &bundle, "alice@example.com", &k.artifact),
-        0,
-        "sigstore-python verifies toto's blob bundle",
-    );
-
-    // The same bundle for another artifact, or under another identity, is refused.
-    expect_refused(
-        &python_verify(&py, &k.tb, &bundle, "alice@example.com", &k.other),
-        "sigstore-python accepted the wrong artifact",
-    );
-    expect_refused(
-        &python_verify(&py, &k.tb, &bundle, "mallory@example.com", &k.artifact),
-        "sigstore-python accepted the wrong identity",
-    );
-
     // An attestation (DSSE, Rekor dsse 0.0.1 entry) over the same artifact.
     let predicate = write(&k.path("provenance.json"), PROVENANCE);
     let attestation = k.path("app.attestation.sigstore.json");
     let keyless_args = keyless(&k.tb, &k.token);
     attest_provenance(&keyless_args, &predicate, &k.artifact, &attestation);
-    expect_code(
-        &python_verify(&py, &k.tb, &attestation, "alice@example.com", &k.artifact),
-        0,
-        "sigstore-python verifies toto's attestation",
-    );
-    expect_refused(
-        &python_verify(&py, &k.tb, &attestation, "alice@example.com", &k.other),
-        "sigstore-python accepted an attestation for another subject",
-    );
+
+    // sigstore-python verifies each as alice's over the artifact, and
+    // refuses it for another artifact or under another identity.
+    for (signed, what) in [(&bundle, "blob bundle"), (&attestation, "attestation")] {
+        let verdict = |identity: &str, file: &Path| k.python_verify(&py, signed, identity, file);
+        expect_code(
+            &verdict(k.signer, &k.artifact),
+            0,
+            &format!("sigstore-python verifies toto's {what}"),
+        );
+        expect_refused(
+            &verdict(k.signer, &k.other),
+            &format!("sigstore-python accepted the {what} for another artifact"),
+        );
+        expect_refused(
+            &verdict("mallory@example.com", &k.artifact),
+            &format!("sigstore-python accepted the {what} under another identity"),
+        );
+    }
 
     // toto verifies both, too.
     let out = testbed_verify_bundle(&k.tb, &bundle, "alice@example.com", &k.artifact);
@@ -83,12 +71,7 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
     let Some(py) = python("sigstore_python_bundles_from_the_testbed_verify_with_toto") else {
         return;
     };
-    let k = Signing::new(
-        start_testbed,
-        "bob@example.com",
-        ("wheel.whl", "wheel bytes\n"),
-        ("other", "x\n"),
-    );
+    let k = Signing::new(start_testbed, "bob@example.com", "wheel.whl");
     let bundle = k.path("wheel.sigstore.json");
     let out = python_sign(&py, &k.tb, &k.token, &[], &bundle, &k.artifact);
     expect_code(&out, 0, "sigstore sign against the testbed");
@@ -119,6 +102,14 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
     expect_code(&out, 1, "an attestation for another subject");
 }
 
+/// `DIR/work`, where a step finds `src/main.c`.
+fn work_dir(dir: &Path) -> PathBuf {
+    let work = dir.join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
+    work
+}
+
 /// A GitHub Actions-shaped run: the token comes from the ambient endpoint
 /// (`ACTIONS_ID_TOKEN_REQUEST_URL`), two steps are recorded with
 /// `toto run --keyless` and `toto record --keyless`, and the chain verifies
@@ -126,79 +117,33 @@ fn sigstore_python_bundles_from_the_testbed_verify_with_toto() {
 #[test]
 fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
     let (dir, tb) = tempdir_testbed();
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(work.join("src")).unwrap();
-    write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
-    let ambient = |c: &mut Command| {
-        c.current_dir(&work)
+    let work = work_dir(dir.path());
+    let tc = tb.trust_config_path().display().to_string();
+    // `toto COMMAND… --keyless --trust-config TESTBED ARGS…` in `work`, the
+    // token from the ambient endpoint.
+    let ambient = |command: &[&str], args: &[&str]| {
+        toto()
+            .current_dir(&work)
             .env_remove("SIGSTORE_ID_TOKEN")
             .env_remove("SIGSTORE_IDENTITY_TOKEN")
             .env(
                 "ACTIONS_ID_TOKEN_REQUEST_URL",
                 format!("{}/github-actions/token?workflow={WORKFLOW}", tb.url()),
             )
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", tb.client_secret());
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", tb.client_secret())
+            .args(command)
+            .args(["--keyless", "--trust-config", &tc])
+            .args(args)
+            .output()
+            .unwrap()
     };
-    let tc = tb.trust_config_path().display().to_string();
-    let mut c = toto();
-    ambient(&mut c);
-    let out = c
-        .args([
-            "run",
-            "-n",
-            "build",
-            "--keyless",
-            "--trust-config",
-            &tc,
-            "-m",
-            "src",
-            "-p",
-            "app",
-            "--",
-        ])
-        .args(["sh", "-c", "cp src/main.c app"])
-        .output()
-        .unwrap();
+    let out = ambient(&["run", "-n", "build"], &BUILD_STEP);
     expect_code(&out, 0, "toto run --keyless with an ambient GitHub token");
-    let mut c = toto();
-    ambient(&mut c);
-    expect_code(
-        &c.args([
-            "record",
-            "start",
-            "-n",
-            "package",
-            "--keyless",
-            "--trust-config",
-            &tc,
-            "-m",
-            "app",
-        ])
-        .output()
-        .unwrap(),
-        0,
-        "record start --keyless",
-    );
+    let out = ambient(&["record", "start", "-n", "package"], &["-m", "app"]);
+    expect_code(&out, 0, "record start --keyless");
     std::fs::write(work.join("app.tar"), "packed app\n").unwrap();
-    let mut c = toto();
-    ambient(&mut c);
-    expect_code(
-        &c.args([
-            "record",
-            "stop",
-            "-n",
-            "package",
-            "--keyless",
-            "--trust-config",
-            &tc,
-            "-p",
-            "app.tar",
-        ])
-        .output()
-        .unwrap(),
-        0,
-        "record stop --keyless",
-    );
+    let out = ambient(&["record", "stop", "-n", "package"], &["-p", "app.tar"]);
+    expect_code(&out, 0, "record stop --keyless");
     let bundles: Vec<String> = std::fs::read_dir(&work)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -252,25 +197,19 @@ fn a_keyless_chain_from_ambient_github_tokens_verifies_against_its_layout() {
     // The build's product is modified before packaging: package's
     // materials no longer match build's products.
     std::fs::write(work.join("app"), "int main(void) { return 1; }\n").unwrap();
-    let mut c = toto();
-    ambient(&mut c);
-    let out = c
-        .args([
-            "run",
-            "-n",
-            "package",
-            "--keyless",
-            "--trust-config",
-            &tc,
+    let out = ambient(
+        &["run", "-n", "package"],
+        &[
             "-m",
             "app",
             "-p",
             "app.tar",
             "--",
-        ])
-        .args(["sh", "-c", "cp app app.tar"])
-        .output()
-        .unwrap();
+            "sh",
+            "-c",
+            "cp app app.tar",
+        ],
+    );
     expect_code(&out, 0, "package after the modification");
     let out = verify();
     expect_code(&out, 1, "a modified artifact fails the chain");
@@ -294,18 +233,20 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
     let bundle = dir.path().join("a.bin.sigstore.json");
     let t = token(&tb, "alice@example.com");
     let sign = |token: &str| sign_blob(&tb, token, &artifact);
+    // The requests each fault draws from (Fulcio, Rekor): retried only
+    // where the service cannot have acted, on 503s.
     #[rustfmt::skip]
-    let cases: [(&str, testbed::Faults, i32, &str); 8] = [
-        ("Fulcio down", faults(|f| f.fulcio_down = true), 2, "Fulcio"),
-        ("Fulcio garbage", faults(|f| f.fulcio_garbage = true), 2, "not JSON"),
-        ("certificate for another identity", faults(|f| f.fulcio_other_identity = true), 2, "mallory@example.com"),
-        ("certificate without SCT", faults(|f| f.fulcio_without_sct = true), 2, "SCT"),
-        ("Rekor down", faults(|f| f.rekor_down = true), 2, "Rekor"),
-        ("Rekor garbage", faults(|f| f.rekor_garbage = true), 2, "not JSON"),
-        ("inclusion proof for another root", faults(|f| f.rekor_bad_proof = true), 1, "verification failed"),
-        ("Rekor body differs", faults(|f| f.rekor_other_body = true), 1, "not the entry sent"),
+    let cases = [
+        ("Fulcio down", faults(|f| f.fulcio_down = true), (3, 0), 2, "Fulcio"),
+        ("Fulcio garbage", faults(|f| f.fulcio_garbage = true), (1, 0), 2, "not JSON"),
+        ("certificate for another identity", faults(|f| f.fulcio_other_identity = true), (1, 0), 2, "mallory@example.com"),
+        ("certificate without SCT", faults(|f| f.fulcio_without_sct = true), (1, 0), 2, "SCT"),
+        ("Rekor down", faults(|f| f.rekor_down = true), (1, 3), 2, "Rekor"),
+        ("Rekor garbage", faults(|f| f.rekor_garbage = true), (1, 1), 2, "not JSON"),
+        ("inclusion proof for another root", faults(|f| f.rekor_bad_proof = true), (1, 1), 1, "verification failed"),
+        ("Rekor body differs", faults(|f| f.rekor_other_body = true), (1, 1), 1, "not the entry sent"),
     ];
-    for (what, faults, code, needle) in cases {
+    for (what, faults, expected, code, needle) in cases {
         tb.set_faults(faults);
         let before = (tb.requests(FULCIO), tb.requests(REKOR));
         let out = sign(&t);
@@ -313,13 +254,6 @@ fn misbehaving_services_and_bad_tokens_give_clear_errors_and_no_bundle() {
             tb.requests(FULCIO) - before.0,
             tb.requests(REKOR) - before.1,
         );
-        // Retried only where the service cannot have acted: 503s.
-        let expected = match what {
-            "Fulcio down" => (3, 0),
-            "Rekor down" => (1, 3),
-            w if w.starts_with("Fulcio") || w.starts_with("certificate") => (1, 0),
-            _ => (1, 1),
-        };
         assert_eq!(sent, expected, "{what}: requests to (Fulcio, Rekor)");
         expect_error(&out, code, needle, what);
         assert!(!bundle.exists(), "{what}: a bundle was written");
@@ -468,12 +402,7 @@ fn a_service_error_cannot_inject_ci_commands_or_leak_the_token() {
 /// second verifier of toto's blob and attestation bundles.
 #[test]
 fn toto_bundles_verify_with_sigstore_js() {
-    js_verifies_toto_bundles(
-        "toto_bundles_verify_with_sigstore_js",
-        start_testbed,
-        ("pkg.tgz", "package bytes\n"),
-        ("other.tgz", "other bytes\n"),
-    );
+    js_verifies_toto_bundles("toto_bundles_verify_with_sigstore_js", start_testbed);
 }
 
 /// A layout signed keylessly by its owner: `toto layout sign --keyless`
@@ -560,9 +489,7 @@ fn a_keylessly_signed_layout_verifies_and_edits_or_other_owners_fail() {
 #[test]
 fn a_keyless_step_without_products_is_recorded_and_verifies() {
     let (dir, tb) = tempdir_testbed();
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(work.join("src")).unwrap();
-    write(&work.join("src/main.c"), "int main(void) { return 0; }\n");
+    let work = work_dir(dir.path());
     let out = toto()
         .current_dir(&work)
         .args(["run", "-n", "test"])

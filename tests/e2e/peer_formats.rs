@@ -436,12 +436,8 @@ fn readme_peer_commands_pass() {
 #[test]
 fn several_timestamps_count_those_that_verify_each_authority_once() {
     use serde_json::Value;
-    let v2 = crate::common::Signing::new(
-        crate::rekor_v2::start_v2,
-        "alice@example.com",
-        ("app.tar.gz", "release bytes\n"),
-        ("other", "other bytes\n"),
-    );
+    let v2 =
+        crate::common::Signing::new(crate::rekor_v2::start_v2, "alice@example.com", "app.tar.gz");
     let (blob, attestation) = v2.sign_both("app");
     let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
     const STAMPS: &str = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps";

@@ -7,16 +7,18 @@
 //! and a wrong value, and on testbed signatures made with GitHub-shaped
 //! tokens where a claim needs another value than the real ones have.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use serde_json::json;
+
 use crate::common::{
-    expect_code, expect_error, github_actions_token, python_tempdir, repo_text, shell_words,
-    start_testbed, tempdir, toto, VerifyFlags as _,
+    attest_predicate, expect_code, expect_error, github_actions_token, python_tempdir, repo_text,
+    shell_words, start_testbed, tempdir, toto, write, VerifyFlags as _,
 };
 use crate::real_world::{
-    data, refused, refused_each, sigstore_python, toto_in_data, verified, verify, with, GITHUB,
-    PYPI_ATTESTATIONS, PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
+    data, refused, refused_each, sigstore_python, toto_in_data, verified, verify, with, without,
+    GITHUB, PYPI_ATTESTATIONS, PYPI_PUBLISH, REUSABLE, SIGSTORE_1_3_0_SHA512, SIGSTORE_JS, SLSA_V1,
 };
 
 /// `toto verify-attestation --bundle BUNDLE ARGS… ARTIFACT` against the
@@ -33,6 +35,54 @@ fn verify_on(tb: &testbed::Testbed, bundle: &Path, args: &[&str], artifact: &Pat
         .unwrap()
 }
 
+/// A testbed, an artifact and a provenance predicate in a temporary
+/// directory: what the GitHub-shaped signatures below are made of.
+struct Provenance {
+    tmp: tempfile::TempDir,
+    tb: testbed::Testbed,
+    artifact: PathBuf,
+    predicate: PathBuf,
+}
+
+impl Provenance {
+    /// The artifact `name` holding `bytes`, and `predicate`.
+    fn new(name: &str, bytes: &str, predicate: &serde_json::Value) -> Provenance {
+        let tmp = tempdir();
+        let tb = start_testbed(&tmp.path().join("testbed"));
+        let artifact = write(&tmp.path().join(name), bytes);
+        let predicate = write(&tmp.path().join("predicate.json"), &predicate.to_string());
+        Provenance {
+            tmp,
+            tb,
+            artifact,
+            predicate,
+        }
+    }
+
+    /// The predicate, of `predicate_type`, over the artifact: `toto attest
+    /// --keyless` with a GitHub Actions token of `workflow` run on
+    /// `runner`, into `bundle` in the directory.
+    fn attest(&self, predicate_type: &str, workflow: &str, runner: &str, bundle: &str) -> PathBuf {
+        let token = github_actions_token(&self.tb, workflow, runner);
+        let bundle = self.tmp.path().join(bundle);
+        let keyless = crate::common::keyless(&self.tb, &token);
+        attest_predicate(
+            &keyless,
+            predicate_type,
+            &self.predicate,
+            &self.artifact,
+            &bundle,
+        );
+        bundle
+    }
+
+    /// `toto verify-attestation --bundle BUNDLE ARGS… ARTIFACT` against the
+    /// testbed's trusted root.
+    fn verify(&self, bundle: &Path, args: &[&str]) -> Output {
+        verify_on(&self.tb, bundle, args, &self.artifact)
+    }
+}
+
 const SIGNER_DIGEST: &str = "09b495c3f12c7881b3cc17209a327792065c1a1d";
 const SOURCE_DIGEST: &str = "95baf27389e83e6a5c48f42e190d48d7abcea19e";
 
@@ -42,7 +92,6 @@ const SOURCE_DIGEST: &str = "95baf27389e83e6a5c48f42e190d48d7abcea19e";
 /// argument and its bundle found beside it.
 #[test]
 fn gh_signer_checks_on_a_github_artifact_attestation() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = [
         "--owner",
@@ -60,7 +109,7 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         "--deny-self-hosted-runners",
         "reusable-workflow-artifact",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], REUSABLE);
     // gh's default predicate type was required (and is this one's).
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
@@ -68,9 +117,7 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         shown["certificate"]["sourceRepositoryURI"],
         "https://github.com/malancas/attest-demo"
     );
-    refused_each(
-        tmp.path(),
-        &bundle,
+    refused_each(&bundle,
         &args,
         &[
             (
@@ -105,17 +152,10 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
     let mut other = args.to_vec();
     other.pop();
     other.push("sigstore-2.1.0.tgz");
-    refused(
-        tmp.path(),
-        &bundle,
-        &other,
-        "is not a subject of the attestation",
-    );
+    refused(&bundle, &other, "is not a subject of the attestation");
     // --repo names the owner: a different --owner is beside the point, but
     // the owner claim is checked against the repository's owner.
-    refused(
-        tmp.path(),
-        &bundle,
+    refused(&bundle,
         &["--owner", "github", "--signer-repo", "github/artifact-attestations-workflows", "reusable-workflow-artifact"],
         "certificate Source Repository Owner URI is \"https://github.com/malancas\", expected https://github.com/github",
     );
@@ -126,7 +166,6 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         "github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@",
     ] {
         verified(
-            tmp.path(),
             &bundle,
             &[
                 "--owner",
@@ -138,7 +177,6 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
         );
     }
     refused(
-        tmp.path(),
         &bundle,
         &[
             "--owner",
@@ -156,16 +194,13 @@ fn gh_signer_checks_on_a_github_artifact_attestation() {
 /// --signer-repo, --signer-workflow or --cert-identity.
 #[test]
 fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     refused(
-        tmp.path(),
         &bundle,
         &["--owner", "malancas", "reusable-workflow-artifact"],
         "expected a workflow under https://github.com/malancas/",
     );
     refused(
-        tmp.path(),
         &bundle,
         &[
             "--repo",
@@ -176,7 +211,6 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
     );
     // Naming the signer lifts it; the owner is still checked.
     verified(
-        tmp.path(),
         &bundle,
         &[
             "--owner",
@@ -189,7 +223,6 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
     // The npm provenance was signed in the owner's own repository.
     let npm = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
     verified(
-        tmp.path(),
         &npm,
         &[
             "--owner",
@@ -200,23 +233,14 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
         ],
     );
     // Owner and repository compare without case, as gh.
-    verified(
-        tmp.path(),
-        &npm,
-        &["--owner", "SigStore", "sigstore-2.1.0.tgz"],
-    );
+    verified(&npm, &["--owner", "SigStore", "sigstore-2.1.0.tgz"]);
     refused(
-        tmp.path(),
         &npm,
         &["--owner", "sigstore-evil", "sigstore-2.1.0.tgz"],
         "certificate Source Repository Owner URI is \"https://github.com/sigstore\"",
     );
     // gh's repositories are OWNER/REPO: anything else is an input error.
-    let out = verify(
-        tmp.path(),
-        &npm,
-        &["--repo", "sigstore", "sigstore-2.1.0.tgz"],
-    );
+    let out = verify(&npm, &["--repo", "sigstore", "sigstore-2.1.0.tgz"]);
     expect_error(&out, 2, "is not OWNER/REPO", "--repo without an owner");
 }
 
@@ -225,21 +249,19 @@ fn gh_owner_alone_requires_the_signing_workflow_under_the_owner() {
 /// named.
 #[test]
 fn gh_default_predicate_type_is_slsa_provenance_v1() {
-    let tmp = tempdir();
     let provenance = data("pypi_attestations-0.0.19.tar.gz.provenance");
     let args = ["--owner", "trailofbits", "pypi_attestations-0.0.19.tar.gz"];
     refused(
-        tmp.path(),
         &provenance,
         &args,
         "expected \"https://slsa.dev/provenance/v1\"",
     );
     let mut named = args.to_vec();
     named.extend(["--predicate-type", PYPI_PUBLISH]);
-    verified(tmp.path(), &provenance, &named);
+    verified(&provenance, &named);
     // The SLSA attestation of the same release has the default type.
     let slsa = data("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
-    verified(tmp.path(), &slsa, &args);
+    verified(&slsa, &args);
 }
 
 /// slsa-verifier's checks on npm provenance: SLSA v0.2 (invocation's
@@ -247,26 +269,33 @@ fn gh_default_predicate_type_is_slsa_provenance_v1() {
 /// workflow, resolvedDependencies, runDetails.builder.id).
 #[test]
 fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
-    let tmp = tempdir();
+    // slsa-verifier's flags for sigstore-js's provenance: the signer, the
+    // SLSA `--type`, the source on main, the `--builder-id`, the artifact.
+    let npm_args = |slsa_type, builder, artifact| {
+        [
+            "--cert-identity",
+            SIGSTORE_JS,
+            "--cert-oidc-issuer",
+            GITHUB,
+            "--type",
+            slsa_type,
+            "--source-uri",
+            "github.com/sigstore/sigstore-js",
+            "--source-branch",
+            "main",
+            "--builder-id",
+            builder,
+            artifact,
+        ]
+    };
     let v02 = data("sigstore-1.3.0.tgz.provenance.sigstore.json");
-    let args = [
-        "--cert-identity",
-        SIGSTORE_JS,
-        "--cert-oidc-issuer",
-        GITHUB,
-        "--type",
+    let args = npm_args(
         "slsaprovenance",
-        "--source-uri",
-        "github.com/sigstore/sigstore-js",
-        "--source-branch",
-        "main",
-        "--builder-id",
         "https://github.com/actions/runner",
         SIGSTORE_1_3_0_SHA512,
-    ];
-    verified(tmp.path(), &v02, &args);
+    );
+    verified(&v02, &args);
     refused_each(
-        tmp.path(),
         &v02,
         &args,
         &[
@@ -299,31 +328,19 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
     let mut tagged = args.to_vec();
     tagged.extend(["--source-tag", "v1.3.0"]);
     refused(
-        tmp.path(),
         &v02,
         &tagged,
         "ref is \"refs/heads/main\", expected refs/tags/v1.3.0",
     );
 
     let v1 = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
-    let args = [
-        "--cert-identity",
-        SIGSTORE_JS,
-        "--cert-oidc-issuer",
-        GITHUB,
-        "--type",
+    let args = npm_args(
         "slsaprovenance1",
-        "--source-uri",
-        "github.com/sigstore/sigstore-js",
-        "--source-branch",
-        "main",
-        "--builder-id",
         "https://github.com/actions/runner/github-hosted",
         "sigstore-2.1.0.tgz",
-    ];
-    verified(tmp.path(), &v1, &args);
+    );
+    verified(&v1, &args);
     refused_each(
-        tmp.path(),
         &v1,
         &args,
         &[
@@ -343,11 +360,7 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
         ],
     );
     // A source elsewhere than github.com is an input error, as slsa-verifier.
-    let out = verify(
-        tmp.path(),
-        &v1,
-        &with(&args, "--source-uri", "gitlab.com/o/r"),
-    );
+    let out = verify(&v1, &with(&args, "--source-uri", "gitlab.com/o/r"));
     expect_error(
         &out,
         2,
@@ -362,7 +375,6 @@ fn slsa_source_and_builder_on_npm_provenance_v02_and_v1() {
 /// predicate, checked by the certificate's claims.
 #[test]
 fn slsa_source_and_builder_on_pypi_attestations() {
-    let tmp = tempdir();
     let slsa = data("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
     let workflow = "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml";
     let builder = format!("{workflow}@v0.0.19");
@@ -381,21 +393,16 @@ fn slsa_source_and_builder_on_pypi_attestations() {
         builder.as_str(),
         "pypi_attestations-0.0.19.tar.gz",
     ];
-    verified(tmp.path(), &slsa, &args);
+    verified(&slsa, &args);
     // The builder without a version, with the full ref, and at the tag.
     for id in [workflow.to_owned(), format!("{workflow}@refs/tags/v0.0.19")] {
-        verified(tmp.path(), &slsa, &with(&args, "--builder-id", &id));
+        verified(&slsa, &with(&args, "--builder-id", &id));
     }
     for tag in ["v0", "v0.0.19"] {
-        verified(
-            tmp.path(),
-            &slsa,
-            &with(&args, "--source-versioned-tag", tag),
-        );
+        verified(&slsa, &with(&args, "--source-versioned-tag", tag));
     }
     let older = format!("{workflow}@v0.0.18");
     refused_each(
-        tmp.path(),
         &slsa,
         &args,
         &[
@@ -426,11 +433,7 @@ fn slsa_source_and_builder_on_pypi_attestations() {
             ),
         ],
     );
-    let out = verify(
-        tmp.path(),
-        &slsa,
-        &with(&args, "--source-versioned-tag", "0.0.19"),
-    );
+    let out = verify(&slsa, &with(&args, "--source-versioned-tag", "0.0.19"));
     expect_error(
         &out,
         2,
@@ -441,22 +444,9 @@ fn slsa_source_and_builder_on_pypi_attestations() {
     // The publish attestation says nothing of its source: the
     // certificate's claims answer (repository, ref, signing workflow).
     let provenance = data("pypi_attestations-0.0.19.tar.gz.provenance");
-    let args = [
-        "--cert-identity",
-        PYPI_ATTESTATIONS,
-        "--cert-oidc-issuer",
-        GITHUB,
-        "--source-uri",
-        "github.com/trailofbits/pypi-attestations",
-        "--source-tag",
-        "v0.0.19",
-        "--builder-id",
-        builder.as_str(),
-        "pypi_attestations-0.0.19.tar.gz",
-    ];
-    verified(tmp.path(), &provenance, &args);
+    let args = without(&args, "--source-versioned-tag");
+    verified(&provenance, &args);
     refused_each(
-        tmp.path(),
         &provenance,
         &args,
         &[
@@ -484,7 +474,6 @@ fn slsa_source_and_builder_on_pypi_attestations() {
 /// certificate (which agree).
 #[test]
 fn slsa_source_on_a_github_artifact_attestation() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = [
         "--cert-identity",
@@ -497,9 +486,8 @@ fn slsa_source_on_a_github_artifact_attestation() {
         "main",
         "reusable-workflow-artifact",
     ];
-    verified(tmp.path(), &bundle, &args);
+    verified(&bundle, &args);
     refused_each(
-        tmp.path(),
         &bundle,
         &args,
         &[
@@ -518,9 +506,7 @@ fn slsa_source_on_a_github_artifact_attestation() {
 /// --cert-identity/--cert-oidc-issuer and --offline.
 #[test]
 fn cosign_and_sigstore_python_flag_names() {
-    let tmp = tempdir();
-    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
-    let out = run(&[
+    let blob = [
         "verify-blob",
         "--bundle",
         "cosign-v3-blob.sigstore.json",
@@ -530,20 +516,11 @@ fn cosign_and_sigstore_python_flag_names() {
         r"https://github\.com/login/.*",
         "--offline",
         "cosign-v3-blob.txt",
-    ]);
-    expect_code(&out, 0, "cosign verify-blob");
-    let out = run(&[
-        "verify-blob",
-        "--bundle",
-        "cosign-v3-blob.sigstore.json",
-        "--certificate-identity",
-        "w.vollprecht@gmail.com",
-        "--certificate-oidc-issuer-regexp",
-        r"https://accounts\.google\.com",
-        "cosign-v3-blob.txt",
-    ]);
+    ];
+    expect_code(&toto_in_data(&blob), 0, "cosign verify-blob");
+    let google = r"https://accounts\.google\.com";
     expect_error(
-        &out,
+        &toto_in_data(&with(&blob, "--certificate-oidc-issuer-regexp", google)),
         1,
         "certificate OIDC issuer \"https://github.com/login/oauth\" does not match",
         "an issuer regexp that does not match",
@@ -560,19 +537,28 @@ fn cosign_and_sigstore_python_flag_names() {
         "slsaprovenance1",
         "sigstore-2.1.0.tgz",
     ];
-    expect_code(&run(&attestation), 0, "cosign verify-blob-attestation");
+    expect_code(
+        &toto_in_data(&attestation),
+        0,
+        "cosign verify-blob-attestation",
+    );
     let mut spdx = attestation.to_vec();
     spdx[8] = "spdx";
     expect_error(
-        &run(&spdx),
+        &toto_in_data(&spdx),
         1,
         "expected \"https://spdx.dev/Document\"",
         "--type spdx on provenance",
     );
     spdx[8] = "nonsense";
-    expect_error(&run(&spdx), 2, "one of cosign's names", "an unknown --type");
+    expect_error(
+        &toto_in_data(&spdx),
+        2,
+        "one of cosign's names",
+        "an unknown --type",
+    );
     // sigstore-python's spelling, and its --offline.
-    let out = run(&[
+    let out = toto_in_data(&[
         "verify-bundle",
         "--bundle",
         "reusable-workflow-artifact.sigstore.json",
@@ -629,28 +615,27 @@ fn bundle_beside_the_artifact_is_the_default() {
 /// warns, unless --no-subject says it is intended.
 #[test]
 fn no_subject_warns_unless_said() {
-    let tmp = tempdir();
     let bundle = data("reusable-workflow-artifact.sigstore.json");
     let args = ["--cert-identity", REUSABLE, "--cert-oidc-issuer", GITHUB];
     let warning = "nothing binds the attestation to an artifact";
-    let out = verify(tmp.path(), &bundle, &args);
+    let out = verify(&bundle, &args);
     expect_code(&out, 0, "no subject");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(warning), "{stderr}");
     let mut intended = args.to_vec();
     intended.push("--no-subject");
-    let out = verify(tmp.path(), &bundle, &intended);
+    let out = verify(&bundle, &intended);
     expect_code(&out, 0, "--no-subject");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains(warning), "{stderr}");
     let mut with_subject = args.to_vec();
     with_subject.push("reusable-workflow-artifact");
-    let out = verify(tmp.path(), &bundle, &with_subject);
+    let out = verify(&bundle, &with_subject);
     assert!(!String::from_utf8_lossy(&out.stderr).contains(warning));
     // --no-subject with a subject is a contradiction.
     with_subject.push("--no-subject");
     expect_code(
-        &verify(tmp.path(), &bundle, &with_subject),
+        &verify(&bundle, &with_subject),
         2,
         "--no-subject with a subject",
     );
@@ -661,25 +646,17 @@ fn no_subject_warns_unless_said() {
 /// digest checks read the testbed certificate's claims.
 #[test]
 fn testbed_github_tokens_runner_and_signer_checks() {
-    let tmp = tempdir();
-    let tb = start_testbed(&tmp.path().join("testbed"));
-    let artifact = tmp.path().join("app.tar");
-    std::fs::write(&artifact, b"the app\n").unwrap();
-    let predicate = tmp.path().join("predicate.json");
-    std::fs::write(&predicate, b"{\"buildDefinition\":{}}").unwrap();
+    let p = Provenance::new("app.tar", "the app\n", &json!({"buildDefinition": {}}));
     let workflow = "org/app/.github/workflows/release.yml@refs/tags/v1.0.0";
     let sign = |runner: &str| {
-        let token = github_actions_token(&tb, workflow, runner);
-        let bundle = tmp.path().join(format!("{runner}.sigstore.json"));
-        crate::common::attest_provenance(
-            &crate::common::keyless(&tb, &token),
-            &predicate,
-            &artifact,
-            &bundle,
-        );
-        bundle
+        p.attest(
+            SLSA_V1,
+            workflow,
+            runner,
+            &format!("{runner}.sigstore.json"),
+        )
     };
-    let verify = |bundle: &Path, extra: &[&str]| verify_on(&tb, bundle, extra, &artifact);
+    let verify = |bundle: &Path, extra: &[&str]| p.verify(bundle, extra);
     let hosted = sign("github-hosted");
     let self_hosted = sign("self-hosted");
     expect_code(
@@ -751,7 +728,6 @@ fn block_commands(text: &str, marker: &str) -> Vec<String> {
 /// README's example of the peers' flags.
 #[test]
 fn coming_from_pages_commands_give_their_verdicts() {
-    let tmp = tempdir();
     let pages = ["gh", "slsa-verifier", "cosign", "sigstore-python"]
         .map(|page| (page, repo_text(&format!("docs/coming-from-{page}.md"))));
     let readme = [("README", repo_text("README.md"))];
@@ -771,7 +747,7 @@ fn coming_from_pages_commands_give_their_verdicts() {
         assert!(!commands.is_empty(), "{page} {marker}");
         for command in commands {
             let words = shell_words(&command);
-            let out = toto_in_data(tmp.path(), &words[1..]);
+            let out = toto_in_data(&words[1..]);
             expect_code(&out, code, &format!("{page}: {command}"));
             run += 1;
         }
@@ -784,41 +760,24 @@ fn coming_from_pages_commands_give_their_verdicts() {
 /// claims Fulcio took from GitHub's token) names org/app.
 #[test]
 fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri() {
-    let tmp = tempdir();
-    let tb = start_testbed(&tmp.path().join("testbed"));
-    let artifact = tmp.path().join("lib.tar");
-    std::fs::write(&artifact, b"not victim's lib\n").unwrap();
-    let predicate = tmp.path().join("predicate.json");
-    std::fs::write(
-        &predicate,
-        serde_json::json!({"buildDefinition": {
+    let p = Provenance::new(
+        "lib.tar",
+        "not victim's lib\n",
+        &json!({"buildDefinition": {
             "buildType": "https://actions.github.io/buildtypes/workflow/v1",
             "externalParameters": {"workflow": {
                 "repository": "https://github.com/victim/lib",
                 "ref": "refs/tags/v1.0.0",
                 "path": ".github/workflows/release.yml"}},
             "resolvedDependencies": [{"uri": "git+https://github.com/victim/lib@refs/tags/v1.0.0"}]},
-          "runDetails": {"builder": {"id": "https://github.com/victim/lib/.github/workflows/release.yml@refs/tags/v1.0.0"}}})
-        .to_string(),
-    )
-    .unwrap();
-    let token = tb
-        .token(&testbed::TokenRequest {
-            github_workflow: Some("org/app/.github/workflows/release.yml@refs/tags/v1.0.0".into()),
-            ..Default::default()
-        })
-        .unwrap();
-    let bundle = tmp.path().join("forged.sigstore.json");
-    crate::common::attest_provenance(
-        &crate::common::keyless(&tb, &token),
-        &predicate,
-        &artifact,
-        &bundle,
+          "runDetails": {"builder": {"id": "https://github.com/victim/lib/.github/workflows/release.yml@refs/tags/v1.0.0"}}}),
     );
+    let workflow = "org/app/.github/workflows/release.yml@refs/tags/v1.0.0";
+    let bundle = p.attest(SLSA_V1, workflow, "github-hosted", "forged.sigstore.json");
     let verify = |extra: &[&str]| {
         let mut args = vec!["--owner", "org"];
         args.extend(extra);
-        verify_on(&tb, &bundle, &args, &artifact)
+        p.verify(&bundle, &args)
     };
     expect_code(&verify(&["--source-tag", "v1.0.0"]), 0, "the tag both name");
     expect_error(
@@ -839,8 +798,6 @@ fn a_predicate_naming_another_source_than_the_certificate_passes_no_source_uri()
 /// a signature without the claims gets: "absent".
 #[test]
 fn checks_on_verify_bundle_and_absent_claims() {
-    let tmp = tempdir();
-    let run = |args: &[&str]| toto_in_data(tmp.path(), args);
     let reusable = [
         "verify-bundle",
         "reusable-workflow-artifact",
@@ -849,11 +806,11 @@ fn checks_on_verify_bundle_and_absent_claims() {
         "--signer-repo",
         "github/artifact-attestations-workflows",
     ];
-    expect_code(&run(&reusable), 0, "gh's flags on verify-bundle");
+    expect_code(&toto_in_data(&reusable), 0, "gh's flags on verify-bundle");
     let mut wrong = reusable.to_vec();
     wrong.extend(["--source-ref", "refs/tags/v1"]);
     expect_error(
-        &run(&wrong),
+        &toto_in_data(&wrong),
         1,
         "certificate Source Repository Ref is \"refs/heads/main\", expected refs/tags/v1",
         "a wrong --source-ref on verify-bundle",
@@ -872,13 +829,13 @@ fn checks_on_verify_bundle_and_absent_claims() {
         "wolfv",
     ];
     expect_error(
-        &run(&blob),
+        &toto_in_data(&blob),
         1,
         "certificate Source Repository Owner URI is absent, expected https://github.com/wolfv",
         "gh's --owner on a person's signature",
     );
     // A key-signed attestation names no source anywhere.
-    let out = run(&[
+    let out = toto_in_data(&[
         "verify-attestation",
         "--bundle",
         "sigstore-1.3.0.tgz.publish.sigstore.json",
@@ -958,7 +915,7 @@ fn sigstore_python_verify_github_and_toto_agree() {
             &format!("sigstore verify github, wrong {changed:?}"),
         );
         expect_code(
-            &toto_in_data(tmp.path(), &ours),
+            &toto_in_data(&ours),
             code,
             &format!("toto, wrong {changed:?}"),
         );
@@ -970,43 +927,23 @@ fn sigstore_python_verify_github_and_toto_agree() {
 /// afresh on the testbed by a GitHub-shaped token of a tag build.
 #[test]
 fn slsa_github_generator_v02_shape_on_the_testbed() {
-    let tmp = tempdir();
-    let tb = start_testbed(&tmp.path().join("testbed"));
-    let artifact = tmp.path().join("app.tar");
-    std::fs::write(&artifact, b"the app\n").unwrap();
     let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml";
     let source = "git+https://github.com/org/app@refs/tags/v1.2.3";
-    let predicate = tmp.path().join("predicate.json");
-    std::fs::write(
-        &predicate,
-        serde_json::json!({
+    let p = Provenance::new(
+        "app.tar",
+        "the app\n",
+        &json!({
             "builder": {"id": format!("{generator}@refs/tags/v1.9.0")},
             "buildType": "https://github.com/slsa-framework/slsa-github-generator/generic@v1",
             "invocation": {"configSource": {"uri": source, "entryPoint": ".github/workflows/release.yml"}},
-            "materials": [{"uri": source}]})
-        .to_string(),
-    )
-    .unwrap();
-    let token = tb
-        .token(&testbed::TokenRequest {
-            github_workflow: Some("org/app/.github/workflows/release.yml@refs/tags/v1.2.3".into()),
-            ..Default::default()
-        })
-        .unwrap();
-    let bundle = tmp.path().join("provenance.sigstore.json");
-    let out = toto()
-        .arg("attest")
-        .args(crate::common::keyless(&tb, &token))
-        .args(["--predicate-type", "https://slsa.dev/provenance/v0.2"])
-        .arg("--predicate")
-        .arg(&predicate)
-        .arg("--subject")
-        .arg(&artifact)
-        .arg("-o")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    expect_code(&out, 0, "toto attest, SLSA v0.2");
+            "materials": [{"uri": source}]}),
+    );
+    let bundle = p.attest(
+        "https://slsa.dev/provenance/v0.2",
+        "org/app/.github/workflows/release.yml@refs/tags/v1.2.3",
+        "github-hosted",
+        "provenance.sigstore.json",
+    );
     let builder = format!("{generator}@v1.9.0");
     let args = [
         "--repo",
@@ -1022,7 +959,7 @@ fn slsa_github_generator_v02_shape_on_the_testbed() {
         "--builder-id",
         builder.as_str(),
     ];
-    let verify = |args: &[&str]| verify_on(&tb, &bundle, args, &artifact);
+    let verify = |args: &[&str]| p.verify(&bundle, args);
     expect_code(&verify(&args), 0, "slsa-github-generator v0.2");
     let older = format!("{generator}@v1.8.0");
     for (flag, value, why) in [
@@ -1070,14 +1007,12 @@ fn policy_file_github_and_slsa_tables() {
         good.as_str(),
         "pypi_attestations-0.0.19.tar.gz",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     // The file's [github] brings gh's default predicate type.
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
     let other_repo = write("repo.toml", "[github]\nrepo = \"trailofbits/other\"\n");
     let other_tag = write("tag.toml", "[slsa]\nsource_tag = \"v0.0.18\"\n");
-    refused_each(
-        tmp.path(),
-        &bundle,
+    refused_each(&bundle,
         &args,
         &[
             (
@@ -1097,7 +1032,6 @@ fn policy_file_github_and_slsa_tables() {
     let owner = write("owner.toml", "[github]\nowner = \"malancas\"\n");
     let reusable = data("reusable-workflow-artifact.sigstore.json");
     refused(
-        tmp.path(),
         &reusable,
         &[
             "--source-ref",
@@ -1109,7 +1043,6 @@ fn policy_file_github_and_slsa_tables() {
         "policy [github]: certificate identity (signing workflow) is",
     );
     verified(
-        tmp.path(),
         &reusable,
         &[
             "--signer-repo",
@@ -1122,7 +1055,6 @@ fn policy_file_github_and_slsa_tables() {
     let npm = data("sigstore-2.1.0.tgz.provenance.sigstore.json");
     let typo = write("typo.toml", "[github]\nowners = \"sigstore\"\n");
     let out = verify(
-        tmp.path(),
         &npm,
         &[
             "--owner",

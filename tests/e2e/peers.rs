@@ -135,6 +135,20 @@ fn sign_write_code_as(dir: &Path, content: &Path, key: &Path, cert: &Path) -> St
     name
 }
 
+/// Replaces the write-code link `name` in `dir` by `content` signed as
+/// the X.509 functionary `who` of `testdata/x509` (`WHO.key.pem`,
+/// `WHO.cert.pem`).
+fn resign_write_code_as(dir: &Path, name: &str, content: &Path, who: &str) {
+    std::fs::remove_file(dir.join(name)).unwrap();
+    let x509 = repo_path("testdata/x509");
+    sign_write_code_as(
+        dir,
+        content,
+        &x509.join(format!("{who}.key.pem")),
+        &x509.join(format!("{who}.cert.pem")),
+    );
+}
+
 /// in-toto-golang's `demo.layout` performed by its X.509 functionary: the
 /// write-code link (the content of `write-code.b7d643de.link`) signed, as
 /// in-toto-golang's `in-toto run -c` signs it, by the key of its test
@@ -161,14 +175,7 @@ fn in_toto_golang_ite7_layout_verifies_by_its_certificate_functionary() {
     expect_code(&out, 0, "demo.layout by the write-code certificate");
 
     // The package functionary's certificate, same CA: CN and URI differ.
-    std::fs::remove_file(d.join(name)).unwrap();
-    let x509 = repo_path("testdata/x509");
-    sign_write_code_as(
-        d,
-        &content,
-        &x509.join("package.key.pem"),
-        &x509.join("package.cert.pem"),
-    );
+    resign_write_code_as(d, &name, &content, "package");
     let out = verify(d, "demo.layout", "alice.pub");
     expect_error(
         &out,
@@ -288,14 +295,7 @@ uris = ["spiffe://example.com/write-code"]
     );
     expect_code(&out, 0, "--intermediate-cert");
 
-    std::fs::remove_file(d.join(name)).unwrap();
-    let x509 = repo_path("testdata/x509");
-    sign_write_code_as(
-        d,
-        &recorded,
-        &x509.join("other-org.key.pem"),
-        &x509.join("other-org.cert.pem"),
-    );
+    resign_write_code_as(d, &name, &recorded, "other-org");
     let out = verify(d, "root.layout", "owner.pub");
     expect_error(
         &out,

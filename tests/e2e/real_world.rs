@@ -46,32 +46,36 @@ pub(crate) fn data(name: &str) -> PathBuf {
 }
 
 /// `toto ARGS…` in `testdata/real-world/`, with no fetched trust root in
-/// reach (`cache` is its XDG cache).
-pub(crate) fn toto_in_data(cache: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Output {
-    toto()
+/// reach (an empty XDG cache of its own).
+pub(crate) fn toto_in_data(args: &[impl AsRef<std::ffi::OsStr>]) -> Output {
+    in_data(toto().args(args))
+}
+
+/// `command` run in `testdata/real-world/` with no fetched trust root in
+/// reach: the embedded public-good root decides.
+fn in_data(command: &mut Command) -> Output {
+    let cache = tempdir();
+    command
         .current_dir(data(""))
-        .env("XDG_CACHE_HOME", cache)
-        .args(args)
+        .env("XDG_CACHE_HOME", cache.path())
         .output()
         .unwrap()
 }
 
 /// `toto verify-attestation --format json --bundle BUNDLE ARGS…` with no
 /// fetched trust root in reach: the embedded public-good root decides.
-pub(crate) fn verify(cache: &Path, bundle: &Path, args: &[&str]) -> Output {
-    verify_attestation(bundle)
-        .current_dir(data(""))
-        .env("XDG_CACHE_HOME", cache)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap()
+pub(crate) fn verify(bundle: &Path, args: &[&str]) -> Output {
+    in_data(
+        verify_attestation(bundle)
+            .args(["--format", "json"])
+            .args(args),
+    )
 }
 
 /// Verifies and returns the Statement shown.
 #[track_caller]
-pub(crate) fn verified(cache: &Path, bundle: &Path, args: &[&str]) -> Value {
-    let out = verify(cache, bundle, args);
+pub(crate) fn verified(bundle: &Path, args: &[&str]) -> Value {
+    let out = verify(bundle, args);
     expect_code(&out, 0, &format!("{} {args:?}", bundle.display()));
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["verified"], true, "{shown}");
@@ -80,8 +84,8 @@ pub(crate) fn verified(cache: &Path, bundle: &Path, args: &[&str]) -> Value {
 
 /// Exit 1, with `why` in the reported error.
 #[track_caller]
-pub(crate) fn refused(cache: &Path, bundle: &Path, args: &[&str], why: &str) {
-    let out = verify(cache, bundle, args);
+pub(crate) fn refused(bundle: &Path, args: &[&str], why: &str) {
+    let out = verify(bundle, args);
     expect_code(&out, 1, &format!("{} {args:?} must fail", bundle.display()));
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["verified"], false, "{shown}");
@@ -98,14 +102,9 @@ fn policy(dir: &Path, name: &str, toml: &str) -> String {
 /// For each (flag, value, why): exit 1 with `why` for `args` with the value
 /// after `flag` replaced.
 #[track_caller]
-pub(crate) fn refused_each(
-    cache: &Path,
-    bundle: &Path,
-    args: &[&str],
-    changes: &[(&str, &str, &str)],
-) {
+pub(crate) fn refused_each(bundle: &Path, args: &[&str], changes: &[(&str, &str, &str)]) {
     for (flag, value, why) in changes {
-        refused(cache, bundle, &with(args, flag, value), why);
+        refused(bundle, &with(args, flag, value), why);
     }
 }
 
@@ -114,6 +113,14 @@ pub(crate) fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a 
     let mut out = args.to_vec();
     let at = out.iter().position(|a| *a == flag).unwrap();
     out[at + 1] = value;
+    out
+}
+
+/// `args` without `flag` and its value.
+pub(crate) fn without<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    let at = out.iter().position(|a| *a == flag).unwrap();
+    out.drain(at..at + 2);
     out
 }
 
@@ -159,7 +166,17 @@ fn refused_with_changed_statement(dir: &Path, bundle: &Path, args: &[&str]) {
     let payload = tampered(dir, "payload.json", bundle, |b| {
         edit_base64(b, "/dsseEnvelope/payload", flip_subject_name)
     });
-    refused(dir, &payload, args, "signature");
+    refused(&payload, args, "signature");
+}
+
+/// `bundle` with the last byte of its DSSE signature changed is refused
+/// for its signature.
+#[track_caller]
+fn refused_with_changed_signature(dir: &Path, bundle: &Path, args: &[&str]) {
+    let signature = tampered(dir, "signature.json", bundle, |b| {
+        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
+    });
+    refused(&signature, args, "signature");
 }
 
 /// The last byte of an ECDSA signature (inside `s`): still DER, no longer
@@ -200,7 +217,7 @@ equals = ".github/workflows/release.yml"
         "--policy",
         &good,
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], SIGSTORE_JS);
     assert_eq!(shown["issuer"], GITHUB);
     let statement = &shown["statement"];
@@ -228,7 +245,6 @@ equals = ".github/workflows/release.yml"
         "[[require]]\npath = \"invocation.configSource.uri\"\nprefix = \"git+https://github.com/evil/\"\n",
     );
     refused_each(
-        tmp.path(),
         &bundle,
         &args,
         &[
@@ -293,7 +309,7 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
         "--policy",
         &good,
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], SIGSTORE_JS);
     let statement = &shown["statement"];
     assert_eq!(statement["predicateType"], SLSA_V1);
@@ -304,11 +320,9 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
     );
     // The same by digest.
     let digest = format!("sha512:{SIGSTORE_2_1_0_SHA512}");
-    let mut by_digest = with(&args, "--subject", "unused");
-    let at = by_digest.iter().position(|a| *a == "--subject").unwrap();
-    by_digest.drain(at..at + 2);
+    let mut by_digest = without(&args, "--subject");
     by_digest.extend(["--digest", digest.as_str()]);
-    verified(tmp.path(), &bundle, &by_digest);
+    verified(&bundle, &by_digest);
 
     let other_builder = policy(
         tmp.path(),
@@ -321,7 +335,6 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
         "[[require]]\npath = \"buildDefinition.externalParameters.workflow.ref\"\nprefix = \"refs/tags/\"\n",
     );
     refused_each(
-        tmp.path(),
         &bundle,
         &args,
         &[
@@ -360,10 +373,7 @@ one_of = ["https://github.com/actions/runner/github-hosted"]
 
     // One byte of the signed Statement, one byte of the signature.
     refused_with_changed_statement(tmp.path(), &bundle, &by_digest);
-    let signature = tampered(tmp.path(), "signature.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
-    });
-    refused(tmp.path(), &signature, &by_digest, "signature");
+    refused_with_changed_signature(tmp.path(), &bundle, &by_digest);
 }
 
 #[test]
@@ -378,7 +388,7 @@ fn npm_publish_attestation_by_the_registry_key() {
         "--digest",
         SIGSTORE_1_3_0_SHA512,
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], Value::Null);
     assert_eq!(shown["statement"]["predicate"]["name"], "sigstore");
     assert_eq!(shown["statement"]["predicate"]["version"], "1.3.0");
@@ -390,16 +400,8 @@ fn npm_publish_attestation_by_the_registry_key() {
     );
     expect_code(&out, 0, "key generate");
     let other = other_key.to_str().unwrap().to_owned();
-    refused(
-        tmp.path(),
-        &bundle,
-        &with(&args, "--key", &other),
-        "signature",
-    );
-    let signature = tampered(tmp.path(), "signature.json", &bundle, |b| {
-        edit_base64(b, "/dsseEnvelope/signatures/0/sig", flip_last_byte)
-    });
-    refused(tmp.path(), &signature, &args, "signature");
+    refused(&bundle, &with(&args, "--key", &other), "signature");
+    refused_with_changed_signature(tmp.path(), &bundle, &args);
 }
 
 #[test]
@@ -421,7 +423,7 @@ fn github_artifact_attestation_from_a_reusable_workflow() {
         "--subject",
         "reusable-workflow-artifact",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(shown["identity"], REUSABLE);
     assert_eq!(
         shown["statement"]["predicate"]["buildDefinition"]["externalParameters"]["workflow"]
@@ -429,7 +431,6 @@ fn github_artifact_attestation_from_a_reusable_workflow() {
         "https://github.com/malancas/attest-demo"
     );
     refused_each(
-        tmp.path(),
         &bundle,
         &args,
         &[
@@ -461,13 +462,11 @@ fn cosign_v3_blob_bundle_with_a_set_and_a_timestamp() {
     let tmp = tempdir();
     let bundle = data("cosign-v3-blob.sigstore.json");
     let run = |bundle: &Path, identity: &str, issuer: &str, artifact: &str| {
-        verify_bundle(bundle)
-            .current_dir(data(""))
-            .env("XDG_CACHE_HOME", tmp.path())
-            .signer(identity, issuer)
-            .args(["--format", "json", artifact])
-            .output()
-            .unwrap()
+        in_data(
+            verify_bundle(bundle)
+                .signer(identity, issuer)
+                .args(["--format", "json", artifact]),
+        )
     };
     let out = run(&bundle, COSIGN_SIGNER, GITHUB_OAUTH, "cosign-v3-blob.txt");
     expect_code(&out, 0, "cosign v3 blob bundle");
@@ -564,7 +563,7 @@ fn conda_publish_attestation() {
         "--subject",
         "signed-package-2.1.0-hb0f4dca_0.conda",
     ];
-    let shown = verified(tmp.path(), &bundle, &args);
+    let shown = verified(&bundle, &args);
     assert_eq!(
         shown["statement"]["predicate"]["targetChannel"],
         "https://prefix.dev/sigstore-example"
@@ -574,9 +573,7 @@ fn conda_publish_attestation() {
         "channel.toml",
         "[[require]]\npath = \"targetChannel\"\nequals = \"https://prefix.dev/other\"\n",
     );
-    refused_each(
-        tmp.path(),
-        &bundle,
+    refused_each(&bundle,
         &args,
         &[
             (
@@ -593,7 +590,6 @@ fn conda_publish_attestation() {
         ],
     );
     refused(
-        tmp.path(),
         &bundle,
         &[&args[..], &["--policy", &channel]].concat(),
         "targetChannel",
@@ -620,7 +616,7 @@ fn pypi_provenance_object_and_pep740_attestations() {
         "--predicate-type",
         PYPI_PUBLISH,
     ];
-    let shown = verified(tmp.path(), &provenance, &base);
+    let shown = verified(&provenance, &base);
     let statement = &shown["statement"];
     assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
     assert_eq!(statement["predicateType"], PYPI_PUBLISH);
@@ -651,7 +647,7 @@ equals = "github-hosted"
     );
     let mut slsa_args = with(&base, "--predicate-type", SLSA_V1);
     slsa_args.extend(["--policy", good.as_str()]);
-    let shown = verified(tmp.path(), &slsa, &slsa_args);
+    let shown = verified(&slsa, &slsa_args);
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
     assert_eq!(
         shown["statement"]["subject"][0]["digest"]["sha256"],
@@ -666,7 +662,6 @@ equals = "github-hosted"
         };
         let fork = "https://github.com/evil/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19";
         refused_each(
-            tmp.path(),
             file,
             args,
             &[
@@ -690,7 +685,6 @@ equals = "github-hosted"
         );
     }
     refused(
-        tmp.path(),
         &provenance,
         &with(&base, "--predicate-type", SLSA_V1),
         "predicate type is \"https://docs.pypi.org/attestations/publish/v1\"",
@@ -701,7 +695,6 @@ equals = "github-hosted"
         "[[require]]\npath = \"buildDefinition.externalParameters.workflow.ref\"\nequals = \"refs/heads/main\"\n",
     );
     refused(
-        tmp.path(),
         &slsa,
         &with(&slsa_args, "--policy", &other_ref),
         "policy: predicate buildDefinition.externalParameters.workflow.ref",
@@ -715,11 +708,11 @@ equals = "github-hosted"
             flip_subject_name,
         )
     });
-    refused(tmp.path(), &statement, &base[..8], "signature");
+    refused(&statement, &base[..8], "signature");
     let signature = tampered(tmp.path(), "signature.attestation", &slsa, |a| {
         edit_base64(a, "/envelope/signature", flip_last_byte)
     });
-    refused(tmp.path(), &signature, &slsa_args, "signature");
+    refused(&signature, &slsa_args, "signature");
 
     // A provenance object with two attestations (the SLSA one first): the
     // one that passes every check is the one shown; when none does, each
@@ -731,13 +724,11 @@ equals = "github-hosted"
             .unwrap();
         list.insert(0, slsa_object);
     });
-    let shown = verified(tmp.path(), &two, &base);
+    let shown = verified(&two, &base);
     assert_eq!(shown["statement"]["predicateType"], PYPI_PUBLISH);
-    let shown = verified(tmp.path(), &two, &slsa_args);
+    let shown = verified(&two, &slsa_args);
     assert_eq!(shown["statement"]["predicateType"], SLSA_V1);
-    refused(
-        tmp.path(),
-        &two,
+    refused(&two,
         &with(&base, "--predicate-type", "https://example.com/other/v1"),
         "none of the 2 bundles in the file (PEP 740 provenance object) satisfies every check; attestation 1: predicate type is \"https://slsa.dev/provenance/v1\"",
     );
@@ -746,7 +737,7 @@ equals = "github-hosted"
     let unknown = tampered(tmp.path(), "unknown.attestation", &slsa, |a| {
         a["envelope"]["payload_type"] = Value::String("text/plain".into())
     });
-    let out = verify(tmp.path(), &unknown, &slsa_args);
+    let out = verify(&unknown, &slsa_args);
     let what = "an unknown field in a PEP 740 attestation";
     expect_error(&out, 2, "PEP 740", what);
     expect_error(&out, 2, "unknown field \"payload_type\"", what);
@@ -754,7 +745,6 @@ equals = "github-hosted"
 
 #[test]
 fn pep740_attestation_from_a_gitlab_trusted_publisher() {
-    let tmp = tempdir();
     let attestation = data("gitlab_oidc_project-0.0.3.tar.gz.publish.attestation");
     let args = [
         "--certificate-identity",
@@ -766,14 +756,13 @@ fn pep740_attestation_from_a_gitlab_trusted_publisher() {
         "--subject",
         "gitlab_oidc_project-0.0.3.tar.gz",
     ];
-    let shown = verified(tmp.path(), &attestation, &args);
+    let shown = verified(&attestation, &args);
     assert_eq!(shown["issuer"], "https://gitlab.com");
     assert_eq!(
         shown["statement"]["subject"][0]["name"],
         "gitlab_oidc_project-0.0.3.tar.gz"
     );
     refused_each(
-        tmp.path(),
         &attestation,
         &args,
         &[
@@ -790,14 +779,11 @@ fn pep740_attestation_from_a_gitlab_trusted_publisher() {
 /// The text output names the PEP 740 reading and the signer.
 #[test]
 fn text_output_shows_the_verified_statement_summary() {
-    let tmp = tempdir();
-    let out = verify_attestation("pypi_attestations-0.0.19.tar.gz.provenance")
-        .current_dir(data(""))
-        .env("XDG_CACHE_HOME", tmp.path())
-        .signer(PYPI_ATTESTATIONS, GITHUB)
-        .subject("pypi_attestations-0.0.19.tar.gz")
-        .output()
-        .unwrap();
+    let out = in_data(
+        verify_attestation("pypi_attestations-0.0.19.tar.gz.provenance")
+            .signer(PYPI_ATTESTATIONS, GITHUB)
+            .subject("pypi_attestations-0.0.19.tar.gz"),
+    );
     let subject = "pypi_attestations-0.0.19.tar.gz";
     expect_stdout(
         &out,
@@ -822,11 +808,10 @@ fn readme_real_world_commands_pass() {
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("cd "))
         .collect();
     assert!(commands.len() >= 4, "{commands:?}");
-    let tmp = tempdir();
     for command in commands {
         let words = shell_words(command);
         assert_eq!(words[0], "toto", "{command}");
-        expect_code(&toto_in_data(tmp.path(), &words[1..]), 0, command);
+        expect_code(&toto_in_data(&words[1..]), 0, command);
     }
 }
 
@@ -917,7 +902,6 @@ fn sigstore_python_agrees_on_the_real_world_inputs() {
             &format!("sigstore-python verifies {}", input.display()),
         );
         let ours = verify(
-            tmp.path(),
             input,
             &[
                 "--certificate-identity",

@@ -16,7 +16,7 @@ use crate::real_world::{
 
 /// `toto verify-attestation` of sigstore@2.1.0's npm provenance (`bundle`,
 /// the real one unless forged) by its signer, with `--policy POLICY`.
-fn verify_sigstore_js(cache: &Path, bundle: &Path, policy: &Path, extra: &[&str]) -> Output {
+fn verify_sigstore_js(bundle: &Path, policy: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<std::ffi::OsString> = vec![
         "verify-attestation".into(),
         "sigstore-2.1.0.tgz".into(),
@@ -30,7 +30,7 @@ fn verify_sigstore_js(cache: &Path, bundle: &Path, policy: &Path, extra: &[&str]
         policy.into(),
     ];
     args.extend(extra.iter().map(Into::into));
-    toto_in_data(cache, &args)
+    toto_in_data(&args)
 }
 
 fn provenance() -> std::path::PathBuf {
@@ -42,12 +42,7 @@ fn provenance() -> std::path::PathBuf {
 #[test]
 fn an_allow_policy_passes_the_provenance_it_describes() {
     let tmp = tempdir();
-    let out = verify_sigstore_js(
-        tmp.path(),
-        &provenance(),
-        &data("sigstore-js.allow.rego"),
-        &[],
-    );
+    let out = verify_sigstore_js(&provenance(), &data("sigstore-js.allow.rego"), &[]);
     expect_code(&out, 0, "sigstore-js.allow.rego");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -60,7 +55,7 @@ fn an_allow_policy_passes_the_provenance_it_describes() {
         .unwrap()
         .replace("== \"github-hosted\"", "== \"self-hosted\"");
     let policy = write(&tmp.path().join("self-hosted.rego"), &text);
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &policy, &[]);
+    let out = verify_sigstore_js(&provenance(), &policy, &[]);
     expect_error(
         &out,
         1,
@@ -72,16 +67,15 @@ fn an_allow_policy_passes_the_provenance_it_describes() {
 /// witness's form: each `deny` message is printed, in text and JSON.
 #[test]
 fn a_deny_policy_fails_with_its_message() {
-    let tmp = tempdir();
     let policy = data("sigstore-js.release-tag.rego");
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &policy, &[]);
+    let out = verify_sigstore_js(&provenance(), &policy, &[]);
     expect_error(
         &out,
         1,
         "sigstore-js.release-tag.rego denies: built from refs/heads/main, not from a release tag",
         "built from a branch",
     );
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &policy, &["--format", "json"]);
+    let out = verify_sigstore_js(&provenance(), &policy, &["--format", "json"]);
     expect_code(&out, 1, "--format json");
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["verified"], false);
@@ -103,7 +97,7 @@ fn a_policy_that_does_not_parse_is_exit_2_naming_file_and_line() {
         &tmp.path().join("broken.rego"),
         "package signature\n\nallow if {\n\tinput.predicateType ==\n}\n",
     );
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &broken, &[]);
+    let out = verify_sigstore_js(&provenance(), &broken, &[]);
     expect_code(&out, 2, "syntax error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let named = format!("{}:", broken.display());
@@ -115,13 +109,15 @@ fn a_policy_that_does_not_parse_is_exit_2_naming_file_and_line() {
         &tmp.path().join("neither.rego"),
         "package signature\n\nok := true\n",
     );
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &neither, &[]);
+    let out = verify_sigstore_js(&provenance(), &neither, &[]);
     expect_error(&out, 2, "declares neither `allow` nor `deny`", "no rule");
 }
 
 /// A field the Statement does not have: an `allow` reading it is undefined
 /// (a denial); a `deny` that tests for presence fires on it (PyPI's
-/// publish attestation has a null predicate).
+/// publish attestation has a null predicate). A managed key's signer is
+/// `{"kind": "key"}`: the certificate fields are absent there, and a
+/// policy can say so.
 #[test]
 fn a_policy_reading_an_absent_field_never_passes_by_accident() {
     let tmp = tempdir();
@@ -130,7 +126,7 @@ fn a_policy_reading_an_absent_field_never_passes_by_accident() {
         "package signature\nimport rego.v1\n\
          allow if input.predicate.buildDefinition.noSuchField == \"x\"\n",
     );
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &policy, &[]);
+    let out = verify_sigstore_js(&provenance(), &policy, &[]);
     expect_error(
         &out,
         1,
@@ -139,55 +135,43 @@ fn a_policy_reading_an_absent_field_never_passes_by_accident() {
     );
 
     let release_tag = data("sigstore-js.release-tag.rego");
-    let out = toto_in_data(
-        tmp.path(),
-        &[
-            "verify-attestation",
-            "pypi_attestations-0.0.19.tar.gz",
-            "--bundle",
-            "pypi_attestations-0.0.19.tar.gz.provenance",
-            "--certificate-identity",
-            PYPI_ATTESTATIONS,
-            "--certificate-oidc-issuer",
-            GITHUB,
-            "--predicate-type",
-            PYPI_PUBLISH,
-            "--policy",
-            release_tag.to_str().unwrap(),
-        ],
-    );
+    let out = toto_in_data(&[
+        "verify-attestation",
+        "pypi_attestations-0.0.19.tar.gz",
+        "--bundle",
+        "pypi_attestations-0.0.19.tar.gz.provenance",
+        "--certificate-identity",
+        PYPI_ATTESTATIONS,
+        "--certificate-oidc-issuer",
+        GITHUB,
+        "--predicate-type",
+        PYPI_PUBLISH,
+        "--policy",
+        release_tag.to_str().unwrap(),
+    ]);
     expect_error(
         &out,
         1,
         "denies: the provenance names no source ref",
         "a publish attestation has no workflow ref",
     );
-}
 
-/// A managed key's signer is `{"kind": "key"}`; certificate fields are
-/// absent there.
-#[test]
-fn a_key_signer_is_kind_key_in_the_input() {
-    let tmp = tempdir();
     let policy = write(
         &tmp.path().join("key.rego"),
         "package npm\nimport rego.v1\n\
          allow if {\n\tinput.signer.kind == \"key\"\n\tnot input.signer.identity\n\
          \tinput.subject[0].name == \"pkg:npm/sigstore@1.3.0\"\n}\n",
     );
-    let out = toto_in_data(
-        tmp.path(),
-        &[
-            "verify-attestation",
-            SIGSTORE_1_3_0_SHA512,
-            "--bundle",
-            "sigstore-1.3.0.tgz.publish.sigstore.json",
-            "--key",
-            "npm-publish-key.pub",
-            "--policy",
-            policy.to_str().unwrap(),
-        ],
-    );
+    let out = toto_in_data(&[
+        "verify-attestation",
+        SIGSTORE_1_3_0_SHA512,
+        "--bundle",
+        "sigstore-1.3.0.tgz.publish.sigstore.json",
+        "--key",
+        "npm-publish-key.pub",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
     expect_code(&out, 0, "a key-signed publish attestation");
 }
 
@@ -207,14 +191,14 @@ fn a_forged_statement_fails_before_any_policy_is_evaluated() {
         })
     });
     let release_tag = data("sigstore-js.release-tag.rego");
-    let out = verify_sigstore_js(tmp.path(), &provenance(), &release_tag, &[]);
+    let out = verify_sigstore_js(&provenance(), &release_tag, &[]);
     expect_code(&out, 1, "the real provenance is denied");
     let everything = write(
         &tmp.path().join("everything.rego"),
         "package signature\nallow := true\n",
     );
     for policy in [&release_tag, &everything] {
-        let out = verify_sigstore_js(tmp.path(), &forged, policy, &[]);
+        let out = verify_sigstore_js(&forged, policy, &[]);
         expect_code(&out, 1, &format!("forged, {}", policy.display()));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("denies"), "{stderr}");

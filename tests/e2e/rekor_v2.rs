@@ -99,12 +99,7 @@ fn spoil_proof(bundle: &mut Value) {
 
 #[test]
 fn toto_signs_blobs_and_attestations_through_rekor_v2_and_verifies_them() {
-    let v2 = Signing::new(
-        start_v2,
-        "alice@example.com",
-        ("app.tar.gz", "release bytes\n"),
-        ("other", "other bytes\n"),
-    );
+    let v2 = Signing::new(start_v2, "alice@example.com", "app.tar.gz");
     let tb = &v2.tb;
     // The signing config offers both Rekor versions and the TSA; clients
     // pick v2, the highest.
@@ -181,12 +176,7 @@ fn toto_signs_blobs_and_attestations_through_rekor_v2_and_verifies_them() {
 /// services), which then writes no bundle.
 #[test]
 fn tampered_timestamps_and_bad_v2_proofs_are_refused() {
-    let v2 = Signing::new(
-        start_v2,
-        "carol@example.com",
-        ("a.txt", "a\n"),
-        ("other", "b\n"),
-    );
+    let v2 = Signing::new(start_v2, "carol@example.com", "a.txt");
     let good = v2.path("good.sigstore.json");
     expect_code(&v2.sign_blob(&good), 0, "sign-blob");
     // Grow the log so the good entry's audit path is not empty.
@@ -249,12 +239,7 @@ fn toto_v2_bundles_verify_with_sigstore_python() {
     let Some(py) = python("toto_v2_bundles_verify_with_sigstore_python") else {
         return;
     };
-    let v2 = Signing::new(
-        start_v2,
-        "dana@example.com",
-        ("pkg.whl", "wheel\n"),
-        ("other", "other\n"),
-    );
+    let v2 = Signing::new(start_v2, "dana@example.com", "pkg.whl");
     let (blob, attestation) = v2.sign_both("pkg");
     for bundle in [&blob, &attestation] {
         expect_code(
@@ -280,12 +265,7 @@ fn sigstore_python_v2_bundles_verify_with_toto() {
     let Some(py) = python("sigstore_python_v2_bundles_verify_with_toto") else {
         return;
     };
-    let v2 = Signing::new(
-        start_v2,
-        "bob@example.com",
-        ("wheel.whl", "wheel bytes\n"),
-        ("other", "x\n"),
-    );
+    let v2 = Signing::new(start_v2, "bob@example.com", "wheel.whl");
     let tb = &v2.tb;
     let python_sign = |extra: &[&str], bundle: &Path| {
         python_sign(&py, tb, &v2.token, extra, bundle, &v2.artifact)
@@ -346,12 +326,9 @@ fn sigstore_python_v2_bundles_verify_with_toto() {
 
 #[test]
 fn toto_v2_bundles_verify_with_sigstore_js() {
-    let Some((script, v2, blob)) = js_verifies_toto_bundles(
-        "toto_v2_bundles_verify_with_sigstore_js",
-        start_v2,
-        ("pkg.tgz", "package\n"),
-        ("other", "other\n"),
-    ) else {
+    let Some((script, v2, blob)) =
+        js_verifies_toto_bundles("toto_v2_bundles_verify_with_sigstore_js", start_v2)
+    else {
         return;
     };
     let tampered = edited(&blob, &v2.path("tsa.json"), tamper_timestamp);
@@ -367,12 +344,7 @@ fn toto_v2_bundles_verify_with_sigstore_js() {
 /// `--rekor-version 2` without a trust config offering it is a usage error.
 #[test]
 fn rekor_version_1_can_be_asked_for() {
-    let v2 = Signing::new(
-        start_v2,
-        "erin@example.com",
-        ("app.zip", "zip bytes\n"),
-        ("other", "other\n"),
-    );
+    let v2 = Signing::new(start_v2, "erin@example.com", "app.zip");
     let tb = &v2.tb;
     let bundle = v2.dir.path().join("v1.sigstore.json");
     let out = crate::common::toto()
@@ -419,12 +391,7 @@ fn rekor_version_1_can_be_asked_for() {
 /// timestamped though the trust config offers a TSA, and it verifies.
 #[test]
 fn a_step_without_products_is_refused_before_rekor_v2_and_recorded_with_v1() {
-    let s = Signing::new(
-        start_v2,
-        "alice@example.com",
-        ("a.txt", "a\n"),
-        ("b.txt", "b\n"),
-    );
+    let s = Signing::new(start_v2, "alice@example.com", "a.txt");
     let run = |extra: &[&str]| {
         crate::common::toto()
             .current_dir(s.dir.path())

@@ -25,6 +25,8 @@ struct World {
     artifact: PathBuf,
     provenance: PathBuf,
     key: PathBuf,
+    /// Where the tests have `--vsa` write (`app.vsa.sigstore.json`).
+    vsa: PathBuf,
 }
 
 impl World {
@@ -46,7 +48,9 @@ impl World {
         attest_provenance(&keyless(&tb, &token), &predicate, &artifact, &provenance);
         let key = dir.path().join("verifier");
         generate_key(&key, &["--type", "ecdsa-p256"]);
+        let vsa = dir.path().join("app.vsa.sigstore.json");
         World {
+            vsa,
             dir,
             tb,
             artifact,
@@ -141,8 +145,7 @@ fn sha256_hex(path: &Path) -> String {
 #[test]
 fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let w = World::new();
-    let vsa = w.path("app.vsa.sigstore.json");
-    let flags = w.key_signed(&vsa);
+    let flags = w.key_signed(&w.vsa);
     expect_code(
         &w.verify("org", &flags),
         0,
@@ -153,10 +156,10 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let out = w.verify("org", &json_flags);
     expect_code(&out, 0, "verify-attestation --vsa --format json");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["vsa"]["file"], vsa.display().to_string());
+    assert_eq!(report["vsa"]["file"], w.vsa.display().to_string());
     assert_eq!(report["vsa"]["verification_result"], "PASSED");
     assert_eq!(report["vsa"]["signer"]["kind"], "key");
-    let bundle: Value = serde_json::from_slice(&std::fs::read(&vsa).unwrap()).unwrap();
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&w.vsa).unwrap()).unwrap();
     let keyid = toto()
         .args(["key", "id"])
         .arg(w.key.with_extension("pub"))
@@ -169,7 +172,7 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         String::from_utf8_lossy(&keyid.stdout).contains(hint) && !hint.is_empty(),
         "the hint {hint:?} is the key id"
     );
-    let statement = statement_of(&vsa);
+    let statement = statement_of(&w.vsa);
     assert_eq!(statement["predicateType"], VSA);
     assert_eq!(
         statement["subject"],
@@ -203,21 +206,25 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "--resource-uri",
         "app.tar.gz",
     ];
-    expect_code(&w.consume(&vsa, &public, &good), 0, "the consumer accepts");
     expect_code(
-        &w.consume(&vsa, &public, &["--verified-level", "SLSA_BUILD_LEVEL_1"]),
+        &w.consume(&w.vsa, &public, &good),
+        0,
+        "the consumer accepts",
+    );
+    expect_code(
+        &w.consume(&w.vsa, &public, &["--verified-level", "SLSA_BUILD_LEVEL_1"]),
         0,
         "level 2 meets level 1",
     );
     expect_error(
-        &w.consume(&vsa, &public, &["--verified-level", "SLSA_BUILD_LEVEL_3"]),
+        &w.consume(&w.vsa, &public, &["--verified-level", "SLSA_BUILD_LEVEL_3"]),
         1,
         "VSA verifiedLevels is \"[SLSA_BUILD_LEVEL_2]\", expected SLSA_BUILD_LEVEL_3 or higher",
         "a level above the VSA's",
     );
     expect_error(
         &w.consume(
-            &vsa,
+            &w.vsa,
             &public,
             &["--resource-uri", "https://example.com/app.tar.gz"],
         ),
@@ -227,7 +234,7 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     );
     expect_error(
         &w.consume(
-            &vsa,
+            &w.vsa,
             &public,
             &["--verifier-id", "https://example.com/other"],
         ),
@@ -236,13 +243,13 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
         "another verifier",
     );
     expect_error(
-        &w.consume(&vsa, &public, &["--policy-uri", "policy.toml"]),
+        &w.consume(&w.vsa, &public, &["--policy-uri", "policy.toml"]),
         1,
         "VSA policy.uri is \"urn:toto:verify-attestation\", expected \"policy.toml\"",
         "another policy",
     );
     // slsa-verifier's verify-vsa spellings.
-    let out = verify_attestation(&vsa)
+    let out = verify_attestation(&w.vsa)
         .current_dir(w.dir.path())
         .arg("--public-key-path")
         .arg(&public)
@@ -256,12 +263,12 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
     let stranger = w.path("stranger");
     generate_key(&stranger, &["--type", "ecdsa-p256"]);
     expect_code(
-        &w.consume(&vsa, &stranger.with_extension("pub"), &good),
+        &w.consume(&w.vsa, &stranger.with_extension("pub"), &good),
         1,
         "a VSA signed by another key",
     );
     let other = write(&w.path("other.tar.gz"), "another app\n");
-    let out = verify_attestation(&vsa)
+    let out = verify_attestation(&w.vsa)
         .arg("--key")
         .arg(&public)
         .trusted_root(w.tb.trusted_root_path())
@@ -292,10 +299,9 @@ fn key_signed_vsa_after_verify_attestation_and_its_consumer() {
 #[test]
 fn a_failed_verification_writes_no_vsa_unless_asked() {
     let w = World::new();
-    let vsa = w.path("app.vsa.sigstore.json");
-    let flags = w.key_signed(&vsa);
+    let flags = w.key_signed(&w.vsa);
     expect_code(&w.verify("evil", &flags), 1, "another owner");
-    assert!(!vsa.exists(), "a failed verification wrote a VSA");
+    assert!(!w.vsa.exists(), "a failed verification wrote a VSA");
     let mut on_failure = flags.clone();
     on_failure.push("--vsa-on-failure".into());
     expect_code(
@@ -303,12 +309,12 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
         1,
         "another owner, FAILED VSA",
     );
-    let predicate = statement_of(&vsa)["predicate"].clone();
+    let predicate = statement_of(&w.vsa)["predicate"].clone();
     assert_eq!(predicate["verificationResult"], "FAILED");
     assert_eq!(predicate["verifiedLevels"], serde_json::json!(["FAILED"]));
     expect_error(
         &w.consume(
-            &vsa,
+            &w.vsa,
             &w.key.with_extension("pub"),
             &["--predicate-type", VSA],
         ),
@@ -373,8 +379,7 @@ fn a_failed_verification_writes_no_vsa_unless_asked() {
 #[test]
 fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     let w = World::new();
-    let vsa = w.path("app.vsa.sigstore.json");
-    let mut flags = w.keyless_signed(&vsa);
+    let mut flags = w.keyless_signed(&w.vsa);
     flags.extend(
         [
             "--vsa-verifier-id",
@@ -387,7 +392,7 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     let out = w.verify("org", &flags);
     expect_code(&out, 0, "verify-attestation --vsa --vsa-keyless");
     let consume = |identity: &str| {
-        verify_attestation(&vsa)
+        verify_attestation(&w.vsa)
             .current_dir(w.dir.path())
             .testbed_signer(&w.tb, identity)
             .args([
@@ -413,10 +418,10 @@ fn keyless_vsa_verified_by_toto_and_sigstore_python() {
     let Some(py) = python("keyless_vsa_verified_by_toto_and_sigstore_python") else {
         return;
     };
-    let out = python_verify(&py, &w.tb, &vsa, "verifier@example.com", &w.artifact);
+    let out = python_verify(&py, &w.tb, &w.vsa, "verifier@example.com", &w.artifact);
     expect_code(&out, 0, "sigstore-python verifies the keyless VSA");
     let other = write(&w.path("other.tar.gz"), "another app\n");
-    let out = python_verify(&py, &w.tb, &vsa, "verifier@example.com", &other);
+    let out = python_verify(&py, &w.tb, &w.vsa, "verifier@example.com", &other);
     assert_ne!(
         out.status.code(),
         Some(0),
@@ -585,17 +590,16 @@ fn vsa_inputs_are_only_the_bundles_that_passed() {
     let good = std::fs::read_to_string(&w.provenance).unwrap();
     let lines = format!("{}{}", std::fs::read_to_string(&evil).unwrap(), good);
     let jsonl = write(&w.path("app.tar.gz.jsonl"), &lines);
-    let vsa = w.path("app.vsa.sigstore.json");
     let out = verify_attestation(&jsonl)
         .current_dir(w.dir.path())
         .trusted_root(w.tb.trusted_root_path())
         .args(["--owner", "org"])
-        .args(w.key_signed(&vsa))
+        .args(w.key_signed(&w.vsa))
         .arg("app.tar.gz")
         .output()
         .unwrap();
     expect_code(&out, 0, "JSON Lines, one bundle passes");
-    let inputs = statement_of(&vsa)["predicate"]["inputAttestations"].clone();
+    let inputs = statement_of(&w.vsa)["predicate"]["inputAttestations"].clone();
     use sha2::Digest as _;
     let line_digest = hex::encode(sha2::Sha256::digest(good.trim_end().as_bytes()));
     assert_eq!(

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::Cosign;
+use common::{Cosign, Layer};
 use keyless::{error_chain, Policy};
 use oci::cosign::{self, Error, Sha256Digest};
 
@@ -18,36 +18,48 @@ fn image(n: u8) -> Sha256Digest {
     Sha256Digest::of(format!("image manifest {n}").as_bytes())
 }
 
-/// `result` must be a verification failure (exit 1) whose message, with
-/// its sources, names each of `needles`.
-fn fails_with<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
-    let err = result.expect_err("verified");
-    assert!(err.is_verification_failure(), "not a failure: {err}");
+/// The signer of the fixtures.
+const ALICE: &str = "alice@example.com";
+
+/// `result` (of `case`) must be a verification failure (exit 1) whose
+/// message, with its sources, names each of `needles`.
+#[track_caller]
+fn fails_with<T: std::fmt::Debug>(case: &str, result: Result<T, Error>, needles: &[&str]) {
+    let err = result.expect_err(case);
+    assert!(
+        err.is_verification_failure(),
+        "{case}: not a failure: {err}"
+    );
     let text = error_chain(&err);
     for needle in needles {
-        assert!(text.contains(needle), "{needle:?} not in: {text}");
+        assert!(text.contains(needle), "{case}: {needle:?} not in: {text}");
     }
 }
 
+/// `layer` as the registry serves it: its descriptor read back from its
+/// manifest.
+fn served(layer: &Layer) -> Layer {
+    let manifest = cosign::read_manifest(&layer.manifest()).unwrap();
+    let [descriptor] = &manifest.layers[..] else {
+        panic!("one layer: {:?}", manifest.layers);
+    };
+    let mut served = layer.clone();
+    served.descriptor = descriptor.clone();
+    served
+}
+
+/// Keyless layers, through their manifests as the registry serves them:
+/// an attestation layer verifies and returns its Statement (and read as a
+/// signature is refused as unsupported); a signature layer verifies for the
+/// image it names.
 #[test]
-fn a_keyless_attestation_layer_verifies_and_returns_its_statement() {
+fn keyless_layers_verify_through_their_manifests() {
     let cosign = Cosign::start();
-    let att = cosign.keyless_attestation("alice@example.com", &image(1));
-    // Through the manifest as the registry serves it.
-    let manifest = cosign::read_manifest(&att.manifest()).unwrap();
-    assert_eq!(manifest.layers.len(), 1);
-    let verified = cosign::verify_attestation_layer(
-        &cosign.verifier,
-        &image(1),
-        &manifest.layers[0],
-        &att.blob,
-        &cosign.alice(),
-    )
-    .unwrap();
-    assert_eq!(
-        verified.verified().identity.as_deref(),
-        Some("alice@example.com")
-    );
+    let att = served(&cosign.keyless_attestation(ALICE, &image(1)));
+    let verified = cosign
+        .verify_attestation(&att, &image(1), &cosign.alice())
+        .unwrap();
+    assert_eq!(verified.verified().identity.as_deref(), Some(ALICE));
     assert!(verified.verified().tlog_verified);
     let statement = verified.statement().unwrap();
     assert_eq!(statement.predicate_type, common::PREDICATE_TYPE);
@@ -55,34 +67,25 @@ fn a_keyless_attestation_layer_verifies_and_returns_its_statement() {
         statement.subject[0].digest.as_ref().unwrap().get("sha256"),
         Some(image(1).hex().as_str())
     );
-}
+    let err = cosign
+        .verify_signature(&att, &image(1), &cosign.alice())
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
 
-#[test]
-fn a_keyless_signature_layer_verifies_for_the_image_it_names() {
-    let cosign = Cosign::start();
-    let sig = cosign.keyless_signature("alice@example.com", &image(1));
-    let manifest = cosign::read_manifest(&sig.manifest()).unwrap();
-    let verified = cosign::verify_signature_layer(
-        &cosign.verifier,
-        &image(1),
-        &manifest.layers[0],
-        &sig.blob,
-        &cosign.alice(),
-    )
-    .unwrap();
+    let sig = served(&cosign.keyless_signature(ALICE, &image(1)));
+    let verified = cosign
+        .verify_signature(&sig, &image(1), &cosign.alice())
+        .unwrap();
     assert_eq!(verified.image(), &image(1));
     assert_eq!(verified.docker_reference(), common::REPOSITORY);
-    assert_eq!(
-        verified.verified().identity.as_deref(),
-        Some("alice@example.com")
-    );
+    assert_eq!(verified.verified().identity.as_deref(), Some(ALICE));
 }
 
 #[test]
 fn a_simple_signing_payload_naming_another_digest_fails_naming_both() {
     let cosign = Cosign::start();
     // A valid signature, logged, over a payload for image 2.
-    let sig = cosign.keyless_signature("alice@example.com", &image(2));
+    let sig = cosign.keyless_signature(ALICE, &image(2));
     let err = cosign
         .verify_signature(&sig, &image(1), &cosign.alice())
         .unwrap_err();
@@ -126,98 +129,13 @@ fn a_signed_payload_cosign_would_not_write_is_malformed() {
         ),
     ];
     for (payload, why) in payloads {
-        let sig =
-            cosign.keyless_signature_of("alice@example.com", payload.to_string().into_bytes());
+        let sig = cosign.keyless_signature_of(ALICE, payload.to_string().into_bytes());
         let err = cosign
             .verify_signature(&sig, &image(1), &cosign.alice())
             .unwrap_err();
         assert!(!err.is_verification_failure(), "{err}");
         assert!(error_chain(&err).contains(why), "{}", error_chain(&err));
     }
-}
-
-#[test]
-fn an_attestation_about_another_image_fails() {
-    let cosign = Cosign::start();
-    let att = cosign.keyless_attestation("alice@example.com", &image(2));
-    fails_with(
-        cosign.verify_attestation(&att, &image(1), &cosign.alice()),
-        &["does not match any subject"],
-    );
-}
-
-#[test]
-fn a_certificate_of_another_identity_fails_the_identity_policy() {
-    let cosign = Cosign::start();
-    let att = cosign.keyless_attestation("mallory@example.com", &image(1));
-    fails_with(
-        cosign.verify_attestation(&att, &image(1), &cosign.alice()),
-        &["identity mismatch", "mallory@example.com"],
-    );
-    let sig = cosign.keyless_signature("mallory@example.com", &image(1));
-    fails_with(
-        cosign.verify_signature(&sig, &image(1), &cosign.alice()),
-        &["identity mismatch"],
-    );
-}
-
-#[test]
-fn a_set_over_another_body_fails() {
-    let cosign = Cosign::start();
-    let a = cosign.keyless_attestation("alice@example.com", &image(1));
-    let b = cosign.keyless_attestation("alice@example.com", &image(1));
-    // A's SET beside B's (logged, valid) body: the SET does not verify.
-    let mut set_a_body_b = a.rekor_bundle.clone();
-    set_a_body_b["Payload"]["body"] = b.rekor_bundle["Payload"]["body"].clone();
-    let forged = a.with_rekor_bundle(&set_a_body_b);
-    fails_with(
-        cosign.verify_attestation(&forged, &image(1), &cosign.alice()),
-        &["SET verification failed"],
-    );
-    // B's whole entry (a valid SET over B's body) beside A's envelope and
-    // certificate: the logged body is not A's.
-    let forged = a.with_rekor_bundle(&b.rekor_bundle);
-    fails_with(
-        cosign.verify_attestation(&forged, &image(1), &cosign.alice()),
-        &["log entry does not match the bundle"],
-    );
-    // The same for signatures: B's logged hashedrekord beside A's signature.
-    let a = cosign.keyless_signature("alice@example.com", &image(1));
-    let b = cosign.keyless_signature("alice@example.com", &image(1));
-    let forged = a.with_rekor_bundle(&b.rekor_bundle);
-    fails_with(
-        cosign.verify_signature(&forged, &image(1), &cosign.alice()),
-        &["log entry does not match the bundle"],
-    );
-}
-
-#[test]
-fn a_swapped_envelope_fails() {
-    let cosign = Cosign::start();
-    let a = cosign.keyless_attestation("alice@example.com", &image(1));
-    let b = cosign.keyless_attestation("alice@example.com", &image(1));
-    // B's envelope (validly signed, by B's key) under A's annotations, the
-    // descriptor naming B's blob so that the blob check passes.
-    let swapped = a.with_blob(&b.blob);
-    fails_with(
-        cosign.verify_attestation(&swapped, &image(1), &cosign.alice()),
-        &["DSSE signature verification failed"],
-    );
-    // B's envelope under A's descriptor: the blob is not the descriptor's.
-    let mut mislabelled = b.clone();
-    mislabelled.descriptor = a.descriptor.clone();
-    fails_with(
-        cosign.verify_attestation(&mislabelled, &image(1), &cosign.alice()),
-        &["blob mismatch"],
-    );
-    // A signature payload swapped for another image's, validly signed.
-    let a = cosign.keyless_signature("alice@example.com", &image(1));
-    let b = cosign.keyless_signature("alice@example.com", &image(2));
-    let swapped = a.with_blob(&b.blob);
-    fails_with(
-        cosign.verify_signature(&swapped, &image(2), &cosign.alice()),
-        &["invalid signature"],
-    );
 }
 
 #[test]
@@ -236,10 +154,12 @@ fn key_signed_layers_verify_with_their_key_only() {
         pem: common::Key::random().pem(),
     };
     fails_with(
+        "the attestation under another key",
         cosign.verify_attestation(&att, &image(1), &other),
         &["DSSE signature verification failed"],
     );
     fails_with(
+        "the signature under another key",
         cosign.verify_signature(&sig, &image(1), &other),
         &["invalid signature"],
     );
@@ -251,27 +171,88 @@ fn key_signed_layers_verify_with_their_key_only() {
     assert!(error_chain(&err).contains("signed with a key"), "{err}");
 }
 
+/// Validly signed layers that must fail, each for the check its row names:
+/// the subject, the identity, the log entry's SET and body, the envelope
+/// and blob under the descriptor, the key. Each failure is a verification
+/// failure (exit 1) whose message names each of the row's needles.
 #[test]
-fn a_keyless_layer_verified_with_a_key_policy_needs_that_key() {
+fn each_check_refuses_a_validly_signed_forgery() {
     let cosign = Cosign::start();
-    let att = cosign.keyless_attestation("alice@example.com", &image(1));
-    let policy = Policy::Key {
+    let alice = cosign.alice();
+    let another_key = Policy::Key {
         pem: common::Key::random().pem(),
     };
-    fails_with(
-        cosign.verify_attestation(&att, &image(1), &policy),
-        &["DSSE signature verification failed"],
-    );
-}
-
-#[test]
-fn a_layer_read_as_the_other_kind_is_refused() {
-    let cosign = Cosign::start();
-    let att = cosign.keyless_attestation("alice@example.com", &image(1));
-    let err = cosign
-        .verify_signature(&att, &image(1), &cosign.alice())
-        .unwrap_err();
-    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    let attestation = |by: &str, n: u8| cosign.keyless_attestation(by, &image(n));
+    let signature = |by: &str, n: u8| cosign.keyless_signature(by, &image(n));
+    // Attestations are verified for image 1, signatures for the image named.
+    let as_attestation = |layer: &Layer, policy: &Policy| {
+        cosign
+            .verify_attestation(layer, &image(1), policy)
+            .map(drop)
+    };
+    let as_signature =
+        |layer: &Layer, n: u8| cosign.verify_signature(layer, &image(n), &alice).map(drop);
+    let (a, b) = (attestation(ALICE, 1), attestation(ALICE, 1));
+    let (sig_a, sig_b) = (signature(ALICE, 1), signature(ALICE, 1));
+    let mut set_a_body_b = a.rekor_bundle.clone();
+    set_a_body_b["Payload"]["body"] = b.rekor_bundle["Payload"]["body"].clone();
+    let mut b_under_a = b.clone();
+    b_under_a.descriptor = a.descriptor.clone();
+    let cases: [(&str, Result<(), Error>, &[&str]); 10] = [
+        (
+            "an attestation about another image",
+            as_attestation(&attestation(ALICE, 2), &alice),
+            &["does not match any subject"],
+        ),
+        (
+            "another identity's attestation",
+            as_attestation(&attestation("mallory@example.com", 1), &alice),
+            &["identity mismatch", "mallory@example.com"],
+        ),
+        (
+            "another identity's signature",
+            as_signature(&signature("mallory@example.com", 1), 1),
+            &["identity mismatch"],
+        ),
+        (
+            "A's SET beside B's (logged, valid) body",
+            as_attestation(&a.with_rekor_bundle(&set_a_body_b), &alice),
+            &["SET verification failed"],
+        ),
+        (
+            "B's whole log entry beside A's envelope and certificate",
+            as_attestation(&a.with_rekor_bundle(&b.rekor_bundle), &alice),
+            &["log entry does not match the bundle"],
+        ),
+        (
+            "B's logged hashedrekord beside A's signature",
+            as_signature(&sig_a.with_rekor_bundle(&sig_b.rekor_bundle), 1),
+            &["log entry does not match the bundle"],
+        ),
+        (
+            "B's envelope under A's annotations, the descriptor naming B's blob",
+            as_attestation(&a.with_blob(&b.blob), &alice),
+            &["DSSE signature verification failed"],
+        ),
+        (
+            "B's envelope under A's descriptor",
+            as_attestation(&b_under_a, &alice),
+            &["blob mismatch"],
+        ),
+        (
+            "a signature payload swapped for another image's",
+            as_signature(&sig_a.with_blob(&signature(ALICE, 2).blob), 2),
+            &["invalid signature"],
+        ),
+        (
+            "a keyless attestation under a key policy",
+            as_attestation(&a, &another_key),
+            &["DSSE signature verification failed"],
+        ),
+    ];
+    for (case, result, needles) in cases {
+        fails_with(case, result, needles);
+    }
 }
 
 /// The committed fixtures (`testdata/oci/cosign/`) verify against their
@@ -306,8 +287,8 @@ fn sigstore_js_verifies_the_bundles_made_from_cosign_layers() {
     };
     let cosign = Cosign::start();
     let dir = tempfile::tempdir().unwrap();
-    let sig = cosign.keyless_signature("alice@example.com", &image(1));
-    let att = cosign.keyless_attestation("alice@example.com", &image(1));
+    let sig = cosign.keyless_signature(ALICE, &image(1));
+    let att = cosign.keyless_attestation(ALICE, &image(1));
     // The signature's artifact is its payload; the attestation's, the image
     // manifest whose digest image(1) is.
     let payload = dir.path().join("payload.json");
@@ -315,7 +296,7 @@ fn sigstore_js_verifies_the_bundles_made_from_cosign_layers() {
     let manifest = dir.path().join("manifest.json");
     std::fs::write(&manifest, "image manifest 1").unwrap();
     // And a forgery: the attestation's SET beside another logged body.
-    let other = cosign.keyless_attestation("alice@example.com", &image(1));
+    let other = cosign.keyless_attestation(ALICE, &image(1));
     let mut forged_entry = att.rekor_bundle.clone();
     forged_entry["Payload"]["body"] = other.rekor_bundle["Payload"]["body"].clone();
     let forged = att.with_rekor_bundle(&forged_entry);

@@ -151,26 +151,22 @@ pub fn trace_item_rules<'a>(
             }
         };
         let consumed: Vec<&'a str> = match rule {
-            // Products that are not materials: on materials, nothing.
-            Rule::Create(p) => match source {
-                SourceType::Materials => Vec::new(),
-                SourceType::Products => {
+            // CREATE: products that are not materials; DELETE: materials
+            // that are not products. On the other side, nothing.
+            Rule::Create(p) | Rule::Delete(p) => {
+                let side = match rule {
+                    Rule::Create(_) => SourceType::Products,
+                    _ => SourceType::Materials,
+                };
+                if source == side {
                     let pattern = Pattern::new(p);
                     take(&mut queue, |a, _| {
                         pattern.matches(a) && !other.contains_key(a)
                     })
+                } else {
+                    Vec::new()
                 }
-            },
-            // Materials that are not products: on products, nothing.
-            Rule::Delete(p) => match source {
-                SourceType::Products => Vec::new(),
-                SourceType::Materials => {
-                    let pattern = Pattern::new(p);
-                    take(&mut queue, |a, _| {
-                        pattern.matches(a) && !other.contains_key(a)
-                    })
-                }
-            },
+            }
             Rule::Modify(p) => {
                 let pattern = Pattern::new(p);
                 take(&mut queue, |a, mine| {
@@ -408,8 +404,24 @@ mod tests {
         verify_item_rules(&rules(rule_texts), source, materials, products, &lookup)
     }
 
+    /// Applies `rule_texts` to the materials of `steps["item"]`.
+    fn on_materials(steps: &Steps, rule_texts: &[&str]) -> Result<Vec<RuleTrace>, RuleFailure> {
+        run(steps, SourceType::Materials, rule_texts)
+    }
+
     fn item(materials: ArtifactMap, products: ArtifactMap) -> Steps {
         [("item", (materials, products))].into_iter().collect()
+    }
+
+    /// `item` with `materials` (no products) and `other` with `products`
+    /// (no materials): what a MATCH … FROM other compares.
+    fn item_and_other(materials: ArtifactMap, products: ArtifactMap) -> Steps {
+        [
+            ("item", (materials, ArtifactMap::new())),
+            ("other", (ArtifactMap::new(), products)),
+        ]
+        .into_iter()
+        .collect()
     }
 
     fn consumed(traces: &[RuleTrace]) -> Vec<Vec<&str>> {
@@ -612,29 +624,16 @@ mod tests {
         let mut both = BTreeMap::new();
         both.insert("sha256".to_owned(), "a".repeat(64));
         both.insert("sha512".to_owned(), "a".repeat(128));
-        let steps: Steps = [
-            ("item", (map(&[("x", 'a'), ("y", 'a')]), ArtifactMap::new())),
-            (
-                "other",
-                (
-                    ArtifactMap::new(),
-                    [
-                        ("x".to_owned(), DigestSet::new(both).unwrap()),
-                        ("y".to_owned(), d('a')),
-                    ]
-                    .into_iter()
-                    .collect(),
-                ),
-            ),
-        ]
-        .into_iter()
-        .collect();
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * WITH PRODUCTS FROM other"],
-        )
-        .unwrap();
+        let steps = item_and_other(
+            map(&[("x", 'a'), ("y", 'a')]),
+            [
+                ("x".to_owned(), DigestSet::new(both).unwrap()),
+                ("y".to_owned(), d('a')),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let t = on_materials(&steps, &["MATCH * WITH PRODUCTS FROM other"]).unwrap();
         // x agrees on sha256 but the sets differ: not consumed.
         assert_eq!(consumed(&t), [vec!["y"]]);
     }
@@ -642,16 +641,10 @@ mod tests {
     #[test]
     fn match_from_a_step_without_link_consumes_nothing() {
         let steps = match_steps();
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * WITH PRODUCTS FROM nowhere", "ALLOW *"],
-        )
-        .unwrap();
+        let t = on_materials(&steps, &["MATCH * WITH PRODUCTS FROM nowhere", "ALLOW *"]).unwrap();
         assert_eq!(consumed(&t)[0], Vec::<&str>::new());
-        let e = run(
+        let e = on_materials(
             &steps,
-            SourceType::Materials,
             &["MATCH * WITH PRODUCTS FROM nowhere", "DISALLOW *"],
         )
         .unwrap_err();
@@ -661,48 +654,21 @@ mod tests {
     #[test]
     fn match_only_consumes_queued_artifacts() {
         let steps = match_steps();
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &["ALLOW src/a.py", "MATCH * IN src WITH PRODUCTS FROM build"],
-        )
-        .unwrap();
+        let rules = ["ALLOW src/a.py", "MATCH * IN src WITH PRODUCTS FROM build"];
+        let t = on_materials(&steps, &rules).unwrap();
         assert_eq!(consumed(&t), [vec!["src/a.py"], vec![]]);
     }
 
     #[test]
     fn match_source_prefix_backslash_quirks() {
         // The prefix's backslashes count as slashes.
-        let steps: Steps = [
-            ("item", (map(&[("a/b/x", 'a')]), ArtifactMap::new())),
-            (
-                "other",
-                (ArtifactMap::new(), map(&[("x", 'a'), ("/y", 'a')])),
-            ),
-        ]
-        .into_iter()
-        .collect();
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * IN a\\b WITH PRODUCTS FROM other"],
-        )
-        .unwrap();
+        let steps = item_and_other(map(&[("a/b/x", 'a')]), map(&[("x", 'a'), ("/y", 'a')]));
+        let t = on_materials(&steps, &["MATCH * IN a\\b WITH PRODUCTS FROM other"]).unwrap();
         assert_eq!(consumed(&t), [vec!["a/b/x"]]);
         // A rest with a backslash is rebuilt with a slash: the reference
         // raises KeyError when the item has no such artifact.
-        let steps: Steps = [
-            ("item", (map(&[("src/a\\b", 'a')]), ArtifactMap::new())),
-            ("other", (ArtifactMap::new(), map(&[("a\\b", 'a')]))),
-        ]
-        .into_iter()
-        .collect();
-        let e = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * IN src WITH PRODUCTS FROM other"],
-        )
-        .unwrap_err();
+        let steps = item_and_other(map(&[("src/a\\b", 'a')]), map(&[("a\\b", 'a')]));
+        let e = on_materials(&steps, &["MATCH * IN src WITH PRODUCTS FROM other"]).unwrap_err();
         assert_eq!(e.artifact, "src/a\\b");
         assert_eq!(
             e.kind,
@@ -711,33 +677,16 @@ mod tests {
             }
         );
         // Without a source prefix, the path is used as is.
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &[
-                "MATCH src/* WITH PRODUCTS FROM nowhere",
-                "MATCH * WITH PRODUCTS IN src FROM other",
-            ],
-        )
-        .unwrap();
+        let rules = [
+            "MATCH src/* WITH PRODUCTS FROM nowhere",
+            "MATCH * WITH PRODUCTS IN src FROM other",
+        ];
+        let t = on_materials(&steps, &rules).unwrap();
         assert_eq!(consumed(&t), [Vec::<&str>::new(), vec![]]);
         // ... and when the rebuilt path exists, it is what gets compared
         // and consumed.
-        let steps: Steps = [
-            (
-                "item",
-                (map(&[("src//y", 'b'), ("/y", 'a')]), ArtifactMap::new()),
-            ),
-            ("other", (ArtifactMap::new(), map(&[("/y", 'a')]))),
-        ]
-        .into_iter()
-        .collect();
-        let t = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * IN src WITH PRODUCTS FROM other"],
-        )
-        .unwrap();
+        let steps = item_and_other(map(&[("src//y", 'b'), ("/y", 'a')]), map(&[("/y", 'a')]));
+        let t = on_materials(&steps, &["MATCH * IN src WITH PRODUCTS FROM other"]).unwrap();
         assert_eq!(consumed(&t), [vec!["/y"]]);
     }
 
@@ -1035,18 +984,9 @@ mod tests {
                 "a".repeat(16)
             )
         );
-        let steps: Steps = [
-            ("item", (map(&[("src/a\\b", 'a')]), ArtifactMap::new())),
-            ("other", (ArtifactMap::new(), map(&[("a\\b", 'a')]))),
-        ]
-        .into_iter()
-        .collect();
-        let failure = run(
-            &steps,
-            SourceType::Materials,
-            &["MATCH * IN src WITH PRODUCTS FROM other"],
-        )
-        .unwrap_err();
+        let steps = item_and_other(map(&[("src/a\\b", 'a')]), map(&[("a\\b", 'a')]));
+        let failure =
+            on_materials(&steps, &["MATCH * IN src WITH PRODUCTS FROM other"]).unwrap_err();
         assert_eq!(failure.cause.kind, CauseKind::UnresolvedMatch);
         assert_eq!(failure.cause.source_path.as_deref(), Some("src/a/b"));
         assert_eq!(

@@ -5,6 +5,7 @@
 //! HTTP. Images are pushed by the distribution API; toto attests, attaches,
 //! discovers and verifies.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
@@ -26,10 +27,22 @@ fn attest_predicate_with_key(
     image: &str,
     predicate: &Path,
 ) -> std::process::Output {
+    let signer = [OsStr::new("--key"), key.as_os_str()];
+    attest_pushed(registry, signer, (PREDICATE_TYPE, predicate), image)
+}
+
+/// `attest --predicate-type TYPE --predicate FILE --subject IMAGE --push`,
+/// signed as `signer` says (`--key FILE`, or keyless flags).
+fn attest_pushed<S: AsRef<OsStr>>(
+    registry: &TestRegistry,
+    signer: impl IntoIterator<Item = S>,
+    (predicate_type, predicate): (&str, &Path),
+    image: &str,
+) -> std::process::Output {
     toto()
-        .args(["attest", "--key"])
-        .arg(key)
-        .args(["--predicate-type", PREDICATE_TYPE, "--predicate"])
+        .arg("attest")
+        .args(signer)
+        .args(["--predicate-type", predicate_type, "--predicate"])
         .arg(predicate)
         .args(["--subject", image, "--push"])
         .args(registry.flags())
@@ -37,14 +50,25 @@ fn attest_predicate_with_key(
         .unwrap()
 }
 
-fn verify_with_key(registry: &TestRegistry, public: &Path, image: &str) -> std::process::Output {
+/// `verify-attestation IMAGE --key PUBLIC FLAGS…`.
+fn verify_key<S: AsRef<OsStr>>(
+    image: &str,
+    public: &Path,
+    flags: impl IntoIterator<Item = S>,
+) -> std::process::Output {
     toto()
         .args(["verify-attestation", image, "--key"])
         .arg(public)
-        .args(["--predicate-type", PREDICATE_TYPE, "--format", "json"])
-        .args(registry.flags())
+        .args(flags)
         .output()
         .unwrap()
+}
+
+/// `verify-attestation` of `image` in `registry` with `public`, for
+/// [`PREDICATE_TYPE`], in JSON.
+fn verify_with_key(registry: &TestRegistry, public: &Path, image: &str) -> std::process::Output {
+    let checks = ["--predicate-type", PREDICATE_TYPE, "--format", "json"].map(String::from);
+    verify_key(image, public, checks.into_iter().chain(registry.flags()))
 }
 
 #[test]
@@ -117,12 +141,8 @@ fn verify_key_with(
 ) -> std::process::Output {
     registry.push_image(reference, b"layer");
     registry.generate_key("k.pem");
-    toto()
-        .args(["verify-attestation", &registry.image(reference), "--key"])
-        .arg(registry.path().join("k.pem.pub"))
-        .args(flags)
-        .output()
-        .unwrap()
+    let public = registry.path().join("k.pem.pub");
+    verify_key(&registry.image(reference), &public, flags)
 }
 
 #[test]
@@ -253,15 +273,11 @@ fn keyless_over_http_verifies_and_the_failures_fail() {
 
 #[test]
 fn bad_image_references_are_input_errors_naming_them() {
-    let out = toto()
-        .args([
-            "verify-attestation",
-            "oci://ghcr.io/Org/App",
-            "--key",
-            "k.pub",
-        ])
-        .output()
-        .unwrap();
+    let out = verify_key(
+        "oci://ghcr.io/Org/App",
+        Path::new("k.pub"),
+        std::iter::empty::<&str>(),
+    );
     expect_error(&out, 2, "oci://ghcr.io/Org/App", "a bad reference");
 }
 
@@ -403,6 +419,23 @@ fn credentials_come_from_a_docker_credential_helper() {
 #[path = "../../crates/oci/tests/common/mod.rs"]
 mod cosign_layout;
 
+/// A plain-HTTP registry for `test`, a cosign signer (keyless through its
+/// testbed) and a random key, its public PEM written as `cosign.pub`.
+fn start_with_cosign(
+    test: &str,
+) -> Option<(
+    TestRegistry,
+    cosign_layout::Cosign,
+    cosign_layout::Key,
+    PathBuf,
+)> {
+    let registry = TestRegistry::start(test, false)?;
+    let cosign = cosign_layout::Cosign::start();
+    let key = cosign_layout::Key::random();
+    let public = write(&registry.path().join("cosign.pub"), &key.pem());
+    Some((registry, cosign, key, public))
+}
+
 /// Pushes `layers` as cosign lays out a `.att` / `.sig` manifest at `tag`
 /// of `repo` (an OCI manifest, one layer per signature or attestation, each
 /// with its annotations); the manifest's digest.
@@ -438,6 +471,24 @@ fn push_cosign_tag(
     oci::Digest::of(&bytes).to_string()
 }
 
+/// Field `field` (text) of the first entry of `list` in the JSON report `out`.
+fn first_entry(out: &std::process::Output, list: &str, field: &str) -> String {
+    json_of(out)[list][0][field].as_str().unwrap().to_owned()
+}
+
+/// Pushes the image `second:v1` and puts `layer` (made for another image)
+/// at its cosign tag (`tag_of` its digest); the image's digest.
+fn second_image_tagged_with(
+    registry: &TestRegistry,
+    tag_of: fn(&oci::cosign::Sha256Digest) -> String,
+    layer: &cosign_layout::Layer,
+) -> String {
+    let second = registry.push_image("second:v1", b"second layer");
+    let second_digest: oci::cosign::Sha256Digest = second.parse().unwrap();
+    push_cosign_tag(registry, "second", &tag_of(&second_digest), &[layer]);
+    second
+}
+
 /// The entries of a report whose source is `source`.
 fn from_source<'a>(report: &'a serde_json::Value, source: &str) -> Vec<&'a serde_json::Value> {
     report["attestations"]
@@ -450,12 +501,9 @@ fn from_source<'a>(report: &'a serde_json::Value, source: &str) -> Vec<&'a serde
 
 #[test]
 fn cosign_att_tags_are_discovered_and_verified_keyless_and_with_a_key() {
-    let Some(registry) = TestRegistry::start("oci cosign att", false) else {
+    let Some((registry, cosign, key, public)) = start_with_cosign("oci cosign att") else {
         return;
     };
-    let cosign = cosign_layout::Cosign::start();
-    let key = cosign_layout::Key::random();
-    let public = write(&registry.path().join("cosign.pub"), &key.pem());
     let digest = registry.push_image("app:v1", b"layer one");
     let image_digest: oci::cosign::Sha256Digest = digest.parse().unwrap();
     let keyless_layer = cosign.keyless_attestation("alice@example.com", &image_digest);
@@ -536,14 +584,7 @@ fn cosign_att_tags_are_discovered_and_verified_keyless_and_with_a_key() {
 
     // A .att for another image, put at this image's tag, fails naming the
     // digest it should have named.
-    let second = registry.push_image("second:v1", b"second layer");
-    let second_digest: oci::cosign::Sha256Digest = second.parse().unwrap();
-    push_cosign_tag(
-        &registry,
-        "second",
-        &oci::cosign::attestation_tag(&second_digest),
-        &[&keyless_layer],
-    );
+    let second = second_image_tagged_with(&registry, oci::cosign::attestation_tag, &keyless_layer);
     let misplaced = verify(&registry.image("second:v1"), &identity);
     expect_code(&misplaced, 1, "a .att layer about another image");
     let report = json_of(&misplaced);
@@ -694,10 +735,7 @@ fn buildkit_attestations_are_unsigned_evidence_never_verified() {
         &["--allow-unsigned", "--format", "json"],
     );
     expect_code(&other, 1, "unsigned evidence of another predicate type");
-    let policy = json_of(&other)["attestations"][0]["policy"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let policy = first_entry(&other, "attestations", "policy");
     assert!(
         policy.starts_with("fails:") && policy.contains("https://example.com/other/v1"),
         "{policy}"
@@ -724,26 +762,14 @@ fn buildkit_attestations_are_unsigned_evidence_never_verified() {
         .output()
         .unwrap();
     expect_code(&signer_policy, 1, "a signer policy on unsigned evidence");
-    let said = json_of(&signer_policy)["attestations"][0]["policy"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let said = first_entry(&signer_policy, "attestations", "policy");
     assert!(
         said.contains("checks a signer; this Statement has none"),
         "{said}"
     );
 
     // Files have no unsigned evidence to allow.
-    let file = toto()
-        .args([
-            "verify-attestation",
-            "app.tar.gz",
-            "--allow-unsigned",
-            "--key",
-        ])
-        .arg(&public)
-        .output()
-        .unwrap();
+    let file = verify_key("app.tar.gz", &public, ["--allow-unsigned"]);
     expect_error(&file, 2, "apply to images", "--allow-unsigned on a file");
 }
 
@@ -822,12 +848,9 @@ fn platform_picks_the_index_manifest_attestations_must_name() {
 
 #[test]
 fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
-    let Some(registry) = TestRegistry::start("oci verify-bundle", false) else {
+    let Some((registry, cosign, key, public)) = start_with_cosign("oci verify-bundle") else {
         return;
     };
-    let cosign = cosign_layout::Cosign::start();
-    let key = cosign_layout::Key::random();
-    let public = write(&registry.path().join("cosign.pub"), &key.pem());
     let public = public.display().to_string();
     let alice = [
         "--certificate-identity",
@@ -872,20 +895,14 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
     assert_eq!(json_of(&by_key)["signatures"][1]["verified"], true);
 
     // A signature of another digest, at this image's tag: both named.
-    let second = registry.push_image("second:v1", b"second layer");
-    let second_digest: oci::cosign::Sha256Digest = second.parse().unwrap();
-    push_cosign_tag(
+    let second = second_image_tagged_with(
         &registry,
-        "second",
-        &oci::cosign::signature_tag(&second_digest),
-        &[&cosign.keyless_signature("alice@example.com", &app)],
+        oci::cosign::signature_tag,
+        &cosign.keyless_signature("alice@example.com", &app),
     );
     let other = verify(&registry.image("second:v1"), &alice);
     expect_code(&other, 1, "a signature of another image");
-    let why = json_of(&other)["signatures"][0]["error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let why = first_entry(&other, "signatures", "error");
     assert!(why.contains(&second) && why.contains(&digest), "{why}");
 
     // Referrers: cosign --new-bundle-format's signature Statement, as toto
@@ -894,15 +911,8 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
     registry.push_image("third:v1", b"third layer");
     let empty = write(&registry.path().join("empty.json"), "{}");
     let attest = |image: &str, predicate_type: &str, predicate: &Path| {
-        toto()
-            .arg("attest")
-            .args(keyless(&cosign.tb, &token))
-            .args(["--predicate-type", predicate_type, "--predicate"])
-            .arg(predicate)
-            .args(["--subject", image, "--push"])
-            .args(registry.flags())
-            .output()
-            .unwrap()
+        let signer = keyless(&cosign.tb, &token);
+        attest_pushed(&registry, signer, (predicate_type, predicate), image)
     };
     let third = registry.image("third:v1");
     expect_code(
@@ -928,10 +938,7 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
     );
     let only_review = verify(&fourth, &alice);
     expect_code(&only_review, 1, "only an attestation");
-    let why = json_of(&only_review)["signatures"][0]["error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let why = first_entry(&only_review, "signatures", "error");
     assert!(why.contains("not an image signature"), "{why}");
     // `toto sign-blob` of the manifest `signed` is, attached to `to`.
     let attach_message_signature = |signed: &str, to: &str| {
@@ -976,10 +983,7 @@ fn verify_bundle_verifies_image_signatures_from_sig_tags_and_referrers() {
     attach_message_signature(&image, &registry.image("fifth:v1"));
     let misattached = verify(&registry.image("fifth:v1"), &alice);
     expect_code(&misattached, 1, "a message signature of another manifest");
-    let why = json_of(&misattached)["signatures"][0]["error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let why = first_entry(&misattached, "signatures", "error");
     assert!(why.contains(&fifth) && why.contains(&digest), "{why}");
 }
 

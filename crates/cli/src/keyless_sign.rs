@@ -145,6 +145,18 @@ impl KeylessArgs {
         self.signer_with(&self.trust_config()?, token)
     }
 
+    /// Signs once with a fresh certificate for the identity token: `sign`
+    /// is given the signer; the signer (who signed) and the bundle.
+    pub fn sign(
+        &self,
+        sign: impl FnOnce(&KeylessSigner) -> Result<SignedBundle, keyless::Error>,
+    ) -> Result<(KeylessSigner, SignedBundle)> {
+        let token = self.token()?;
+        let signer = self.signer(&token)?;
+        let bundle = sign(&signer).map_err(cli_error)?;
+        Ok((signer, bundle))
+    }
+
     /// A signer for the trust config already read (and checked).
     pub fn signer_with(
         &self,
@@ -224,4 +236,22 @@ pub fn write_bundle(path: &Path, bundle: &SignedBundle) -> Result<()> {
     let mut text = bundle.json.clone();
     text.push('\n');
     crate::files::write_atomic(path, text.as_bytes(), None)
+}
+
+/// Writes the bundle `signer` signed, saying so (`-v`): who signed, and
+/// the Rekor entry.
+pub fn write_signed_bundle(
+    path: &Path,
+    signer: &KeylessSigner,
+    bundle: &SignedBundle,
+) -> Result<()> {
+    write_bundle(path, bundle)?;
+    crate::verbosity::info!(
+        "wrote {} (signed by {}, {}; Rekor log index {})",
+        path.display(),
+        signer.identity(),
+        signer.issuer(),
+        bundle.log_index
+    );
+    Ok(())
 }

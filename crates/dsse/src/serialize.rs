@@ -55,6 +55,20 @@ impl Writer {
         }
     }
 
+    /// A bracket or the end of a value: in Python's indented layout what
+    /// the pretty formatter writes (`indent`), else just `plain`.
+    fn bracket<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        plain: &[u8],
+        indent: impl FnOnce(&mut PrettyFormatter<'static>, &mut W) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match &mut self.form {
+            Form::Python(Layout::Indent, pretty) => indent(pretty, writer),
+            _ => writer.write_all(plain),
+        }
+    }
+
     /// What goes before an array value or an object key: the indenting
     /// formatter's `indent`, else `", "` (Python's line) or `","`
     /// (canonical) after the first.
@@ -143,17 +157,11 @@ impl Formatter for Writer {
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.begin_array(writer),
-            _ => writer.write_all(b"["),
-        }
+        self.bracket(writer, b"[", |pretty, writer| pretty.begin_array(writer))
     }
 
     fn end_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.end_array(writer),
-            _ => writer.write_all(b"]"),
-        }
+        self.bracket(writer, b"]", |pretty, writer| pretty.end_array(writer))
     }
 
     fn begin_array_value<W: ?Sized + io::Write>(
@@ -167,26 +175,17 @@ impl Formatter for Writer {
     }
 
     fn end_array_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.end_array_value(writer),
-            _ => Ok(()),
-        }
+        self.bracket(writer, b"", |pretty, writer| pretty.end_array_value(writer))
     }
 
     fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.keys.push(None);
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.begin_object(writer),
-            _ => writer.write_all(b"{"),
-        }
+        self.bracket(writer, b"{", |pretty, writer| pretty.begin_object(writer))
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.keys.pop();
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.end_object(writer),
-            _ => writer.write_all(b"}"),
-        }
+        self.bracket(writer, b"}", |pretty, writer| pretty.end_object(writer))
     }
 
     fn begin_object_key<W: ?Sized + io::Write>(
@@ -220,10 +219,9 @@ impl Formatter for Writer {
     }
 
     fn end_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        match &mut self.form {
-            Form::Python(Layout::Indent, pretty) => pretty.end_object_value(writer),
-            _ => Ok(()),
-        }
+        self.bracket(writer, b"", |pretty, writer| {
+            pretty.end_object_value(writer)
+        })
     }
 }
 

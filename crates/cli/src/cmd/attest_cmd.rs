@@ -128,19 +128,8 @@ pub fn run(args: AttestArgs) -> Result<ExitCode> {
             }
             (None, _) => bail!("several subjects: name the bundle with -o FILE"),
         };
-        let token = keyless.token()?;
-        let signer = keyless.signer(&token)?;
-        let bundle = signer
-            .sign_dsse(PAYLOAD_TYPE, &payload)
-            .map_err(crate::keyless_sign::cli_error)?;
-        crate::keyless_sign::write_bundle(&output, &bundle)?;
-        crate::verbosity::info!(
-            "wrote {} (signed by {}, {}; Rekor log index {})",
-            output.display(),
-            signer.identity(),
-            signer.issuer(),
-            bundle.log_index
-        );
+        let (signer, bundle) = keyless.sign(|s| s.sign_dsse(PAYLOAD_TYPE, &payload))?;
+        crate::keyless_sign::write_signed_bundle(&output, &signer, &bundle)?;
         if json_out {
             crate::verdict::print_json(&report(
                 &output,
@@ -256,11 +245,7 @@ fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitC
     let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
     let (bundle, signer) = match &key {
         None => {
-            let token = keyless.token()?;
-            let signer = keyless.signer(&token)?;
-            let signed = signer
-                .sign_dsse(PAYLOAD_TYPE, &payload)
-                .map_err(crate::keyless_sign::cli_error)?;
+            let (signer, signed) = keyless.sign(|s| s.sign_dsse(PAYLOAD_TYPE, &payload))?;
             let shown = serde_json::json!({
                 "kind": "keyless",
                 "identity": signer.identity(),

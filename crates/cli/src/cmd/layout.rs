@@ -306,11 +306,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     if keyless.keyless {
         // The bundle covers the exact bytes written; sign before writing so
         // a failed signing leaves the layout as it was.
-        let token = keyless.token()?;
-        let signer = keyless.signer(&token)?;
-        let bundle = signer
-            .sign_blob(&bytes)
-            .map_err(crate::keyless_sign::cli_error)?;
+        let (signer, bundle) = keyless.sign(|s| s.sign_blob(&bytes))?;
         crate::files::write_atomic(&output, &bytes, None)?;
         let bundle_path = crate::keyless_sign::layout_bundle_path(&output);
         crate::keyless_sign::write_bundle(&bundle_path, &bundle)?;

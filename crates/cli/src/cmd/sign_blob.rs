@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::keyless_sign::{cli_error, write_bundle, KeylessArgs};
+use crate::keyless_sign::{cli_error, write_signed_bundle, KeylessArgs};
 use crate::verdict::Format;
 
 /// Arguments of `toto sign-blob`.
@@ -55,14 +55,7 @@ pub fn run(args: SignBlobArgs) -> Result<ExitCode> {
             name.push(".sigstore.json");
             PathBuf::from(name)
         });
-        write_bundle(&path, &bundle)?;
-        crate::verbosity::info!(
-            "wrote {} (signed by {}, {}; Rekor log index {})",
-            path.display(),
-            signer.identity(),
-            signer.issuer(),
-            bundle.log_index
-        );
+        write_signed_bundle(&path, &signer, &bundle)?;
         written.push(serde_json::json!({
             "file": file.display().to_string(),
             "bundle": path.display().to_string(),

@@ -30,23 +30,17 @@ pub trait KeySource {
     }
 }
 
-/// A layout description. Unknown fields are refused.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A layout description: every field optional, unknown fields refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Description {
-    #[serde(default)]
     pub(super) expires: Option<String>,
-    #[serde(default)]
     pub(super) readme: String,
-    #[serde(default)]
     pub(super) steps: Vec<StepDescription>,
-    #[serde(default)]
     pub(super) inspections: Vec<InspectionDescription>,
     /// Root CA certificate files of X.509 functionaries (ITE-7 `rootcas`).
-    #[serde(default)]
     pub(super) rootcas: Vec<PathBuf>,
     /// Intermediate CA certificate files (ITE-7 `intermediatecas`).
-    #[serde(default)]
     pub(super) intermediatecas: Vec<PathBuf>,
 }
 
@@ -86,20 +80,14 @@ pub(super) struct StepDescription {
 /// (see [`crate::x509`]): a field left out allows no value; `["*"]` (`"*"`
 /// for `common_name`) any. `roots` holds `"*"` or the `rootcas` files (all
 /// of them: in-toto-golang compares it with every root of the layout).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub(super) struct CertConstraintDescription {
-    #[serde(default)]
     pub(super) common_name: String,
-    #[serde(default)]
     pub(super) dns_names: Vec<String>,
-    #[serde(default)]
     pub(super) emails: Vec<String>,
-    #[serde(default)]
     pub(super) organizations: Vec<String>,
-    #[serde(default)]
     pub(super) roots: Vec<String>,
-    #[serde(default)]
     pub(super) uris: Vec<String>,
 }
 

@@ -152,16 +152,69 @@ fn shown_platforms(listed: &[String]) -> String {
 const COSIGN_ATT: &str = "cosign .att";
 const BUILDKIT: &str = "BuildKit attestation manifest";
 
-/// One signed attestation's outcome.
-struct Outcome {
-    /// The referrers API, the referrers tag schema, or cosign's `.att` tag.
-    source: &'static str,
+/// One signed attestation or signature of an image, and what verified:
+/// `T` is the verified Statement's predicate type and signer
+/// (`verify-attestation`), or the signer (`verify-bundle`).
+pub(crate) struct Outcome<T> {
+    /// The referrers API, the referrers tag schema, or cosign's tag.
+    pub(crate) source: &'static str,
     /// The manifest it was found in.
-    manifest: String,
-    /// The layer, for a cosign `.att` manifest (one attestation a layer).
-    layer: Option<String>,
-    /// The verified Statement's predicate type and signer, or why not.
-    result: Result<(String, Value)>,
+    pub(crate) manifest: String,
+    /// The layer, for a cosign tag's manifest (one attestation a layer).
+    pub(crate) layer: Option<String>,
+    /// What verified, or why not.
+    pub(crate) result: Result<T>,
+}
+
+impl<T> Outcome<T> {
+    /// The layers of the manifest at cosign's `tag` (`source` names the
+    /// kind of tag), each verified by `verify`: none when there is no such
+    /// tag, one failure when it cannot be read.
+    pub(crate) fn of_cosign_tag(
+        image: &oci::Reference,
+        (source, tag): (&'static str, &str),
+        tagged: Result<Option<oci::discover::TaggedLayers>, oci::discover::Error>,
+        mut verify: impl FnMut(&oci::cosign::Descriptor, Vec<u8>) -> Result<T>,
+    ) -> Vec<Outcome<T>> {
+        match tagged {
+            Ok(None) => Vec::new(),
+            Err(e) => vec![Outcome {
+                source,
+                manifest: format!("{}:{tag}", image.name()),
+                layer: None,
+                result: Err(anyhow::Error::new(e)),
+            }],
+            Ok(Some(tagged)) => tagged
+                .layers
+                .into_iter()
+                .map(|(layer, blob)| Outcome {
+                    source,
+                    manifest: tagged.manifest.to_string(),
+                    layer: Some(layer.digest.to_string()),
+                    result: blob
+                        .map_err(anyhow::Error::new)
+                        .and_then(|blob| verify(&layer, blob)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Prints where the outcome was found in `image` and what verified
+    /// (as `describe` says it), on stdout, or why not, on stderr.
+    pub(crate) fn print(&self, image: &oci::Reference, describe: impl FnOnce(&T) -> String) {
+        let at = match &self.layer {
+            Some(layer) => format!("{}@{} layer {layer}", image.name(), self.manifest),
+            None => format!("{}@{}", image.name(), self.manifest),
+        };
+        let source = self.source;
+        match self.result.as_ref().map(describe) {
+            Ok(what) => println!("{} {at} ({source}): {what}", crate::style::good("Verified")),
+            Err(e) => eprintln!(
+                "{} {at} ({source}): {e:#}",
+                crate::style::bad("not verified:")
+            ),
+        }
+    }
 }
 
 /// One unsigned Statement of a BuildKit attestation manifest.
@@ -272,53 +325,38 @@ pub(super) fn run(args: &VerifyAttestationArgs, image: &oci::Reference) -> Resul
             result,
         });
     }
-    match tagged {
-        Ok(None) => {}
-        Err(e) => outcomes.push(Outcome {
-            source: COSIGN_ATT,
-            manifest: format!("{}:{att_tag}", image.name()),
-            layer: None,
-            result: Err(anyhow::Error::new(e)),
-        }),
-        Ok(Some(tagged)) => {
-            // cosign logs key-signed attestations too: a key's layer is
-            // checked against the trusted root's log as well.
-            let owned;
-            let cosign_verifier = match &verifier {
-                Some(v) => v,
-                None => {
-                    owned = args.signer.verifier()?;
-                    &owned
-                }
-            };
-            for (layer, blob) in tagged.layers {
-                let result = blob.map_err(anyhow::Error::new).and_then(|blob| {
-                    let attestation = oci::cosign::verify_attestation_layer(
-                        cosign_verifier,
-                        &image_digest,
-                        &layer,
-                        &blob,
-                        checks.policy,
-                    )
-                    .with_context(|| {
-                        format!(
-                            "cannot verify {}:{att_tag} layer {} as an attestation about {digest}",
-                            image.name(),
-                            layer.digest
-                        )
-                    })?;
-                    let statement = check_verified(&attestation, &checks)?;
-                    Ok((statement.predicate_type, signer_of(&attestation)))
-                });
-                outcomes.push(Outcome {
-                    source: COSIGN_ATT,
-                    manifest: tagged.manifest.to_string(),
-                    layer: Some(layer.digest.to_string()),
-                    result,
-                });
-            }
+    // cosign logs key-signed attestations too: a key's layer is checked
+    // against the trusted root's log as well (the root loaded only when
+    // there are layers to check).
+    let owned;
+    let cosign_verifier = match (&verifier, &tagged) {
+        (Some(v), _) => Some(v),
+        (None, Ok(Some(_))) => {
+            owned = args.signer.verifier()?;
+            Some(&owned)
         }
-    }
+        (None, _) => None,
+    };
+    let att = (COSIGN_ATT, att_tag.as_str());
+    outcomes.extend(Outcome::of_cosign_tag(image, att, tagged, |layer, blob| {
+        let verifier = cosign_verifier.context("no verifier")?;
+        let attestation = oci::cosign::verify_attestation_layer(
+            verifier,
+            &image_digest,
+            layer,
+            &blob,
+            checks.policy,
+        )
+        .with_context(|| {
+            format!(
+                "cannot verify {}:{att_tag} layer {} as an attestation about {digest}",
+                image.name(),
+                layer.digest
+            )
+        })?;
+        let statement = check_verified(&attestation, &checks)?;
+        Ok((statement.predicate_type, signer_of(&attestation)))
+    }));
     let evidence: Vec<Evidence> = unsigned
         .into_iter()
         .filter(|u| platform.is_none() || u.entry.describes == image_digest)
@@ -433,7 +471,7 @@ fn report(
     image: &oci::Reference,
     (pinned, digest): (&oci::Reference, oci::Digest),
     (listed_by, referrers): (&str, usize),
-    outcomes: &[Outcome],
+    outcomes: &[Outcome<(String, Value)>],
     evidence: &[Evidence],
 ) -> Result<()> {
     let passed = outcomes.iter().any(|o| o.result.is_ok());
@@ -501,14 +539,9 @@ fn report(
         Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             for o in outcomes {
-                let what = match &o.result {
-                    Ok((predicate_type, signer)) => Ok(format!(
-                        "{predicate_type}, signed by {}",
-                        signer_text(signer)
-                    )),
-                    Err(e) => Err(e),
-                };
-                print_outcome(image, (o.source, &o.manifest, o.layer.as_deref()), what);
+                o.print(image, |(predicate_type, signer)| {
+                    format!("{predicate_type}, signed by {}", signer_text(signer))
+                });
             }
             for e in evidence {
                 let what = match (
@@ -533,26 +566,6 @@ fn report(
         }
     }
     Ok(())
-}
-
-/// Prints what was found at `manifest` (and `layer`) of `image` by
-/// `source`: verified, on stdout, or why not, on stderr.
-pub(crate) fn print_outcome(
-    image: &oci::Reference,
-    (source, manifest, layer): (&str, &str, Option<&str>),
-    result: Result<String, &anyhow::Error>,
-) {
-    let at = match layer {
-        Some(layer) => format!("{}@{manifest} layer {layer}", image.name()),
-        None => format!("{}@{manifest}", image.name()),
-    };
-    match result {
-        Ok(what) => println!("{} {at} ({source}): {what}", crate::style::good("Verified")),
-        Err(e) => eprintln!(
-            "{} {at} ({source}): {e:#}",
-            crate::style::bad("not verified:")
-        ),
-    }
 }
 
 fn signer_text(signer: &serde_json::Value) -> String {

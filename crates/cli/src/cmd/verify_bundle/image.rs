@@ -26,20 +26,11 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use super::VerifyBundleArgs;
-use crate::cmd::verify_attestation::image::{platform, print_outcome, resolve, Subject};
+use crate::cmd::verify_attestation::image::{platform, resolve, Outcome, Subject};
 use crate::verdict::Format;
 
 /// Where a signature was found.
 const COSIGN_SIG: &str = "cosign .sig";
-
-/// One signature's outcome.
-struct Outcome {
-    source: &'static str,
-    manifest: String,
-    layer: Option<String>,
-    /// The signer, or why not.
-    result: Result<keyless::Verified>,
-}
 
 /// `toto verify-bundle oci://…`.
 pub(super) fn run(args: &VerifyBundleArgs, image: &oci::Reference) -> Result<ExitCode> {
@@ -52,39 +43,21 @@ pub(super) fn run(args: &VerifyBundleArgs, image: &oci::Reference) -> Result<Exi
     let registry = args.registry.connect(image)?;
     let Subject { digest, pinned, .. } = resolve(&registry, image, platform)?;
     let image_digest = oci::cosign::Sha256Digest::from_bytes(*digest.bytes());
-    let mut outcomes = Vec::new();
 
     // cosign's .sig tag.
     let sig_tag = oci::cosign::signature_tag(&image_digest);
-    match oci::discover::cosign_layers(&registry, &pinned, &sig_tag) {
-        Ok(None) => {}
-        Err(e) => outcomes.push(Outcome {
-            source: COSIGN_SIG,
-            manifest: format!("{}:{sig_tag}", image.name()),
-            layer: None,
-            result: Err(anyhow::Error::new(e)),
-        }),
-        Ok(Some(tagged)) => {
-            for (layer, blob) in tagged.layers {
-                let result = blob.map_err(anyhow::Error::new).and_then(|blob| {
-                    let signature = oci::cosign::verify_signature_layer(
-                        &verifier,
-                        &image_digest,
-                        &layer,
-                        &blob,
-                        &policy,
-                    )?;
-                    Ok(signature.verified().clone())
-                });
-                outcomes.push(Outcome {
-                    source: COSIGN_SIG,
-                    manifest: tagged.manifest.to_string(),
-                    layer: Some(layer.digest.to_string()),
-                    result,
-                });
-            }
-        }
-    }
+    let tagged = oci::discover::cosign_layers(&registry, &pinned, &sig_tag);
+    let mut outcomes =
+        Outcome::of_cosign_tag(image, (COSIGN_SIG, &sig_tag), tagged, |layer, blob| {
+            let signature = oci::cosign::verify_signature_layer(
+                &verifier,
+                &image_digest,
+                layer,
+                &blob,
+                &policy,
+            )?;
+            Ok(signature.verified().clone())
+        });
 
     // Bundles attached as referrers.
     let (listed_by, referrers) = oci::referrers::list(&registry, &pinned, digest)
@@ -142,7 +115,7 @@ fn report(
     args: &VerifyBundleArgs,
     image: &oci::Reference,
     digest: oci::Digest,
-    outcomes: &[Outcome],
+    outcomes: &[Outcome<keyless::Verified>],
 ) -> Result<()> {
     match args.format {
         Format::Json => {
@@ -176,14 +149,12 @@ fn report(
         Format::Text if crate::verbosity::quiet() => {}
         Format::Text => {
             for o in outcomes {
-                let what = match &o.result {
-                    Ok(verified) => Ok(match (&verified.identity, &verified.issuer) {
+                o.print(image, |verified| {
+                    match (&verified.identity, &verified.issuer) {
                         (Some(id), Some(iss)) => format!("signed by {id} ({iss})"),
                         _ => "signed by the --key".into(),
-                    }),
-                    Err(e) => Err(e),
-                };
-                print_outcome(image, (o.source, &o.manifest, o.layer.as_deref()), what);
+                    }
+                });
             }
         }
     }

@@ -33,6 +33,7 @@ mod readme;
 mod real_world;
 mod record_binding;
 mod recording;
+mod registry;
 mod rego_policies;
 mod rekor_v2;
 mod supply_chain;

@@ -274,3 +274,60 @@ fn a_bundle_pushed_by_oras_is_found_and_verified_by_toto() {
         )
     });
 }
+
+#[test]
+fn a_keyless_bundle_attached_by_sigstore_oci_as_gh_does_verifies_by_identity() {
+    let test = "oci peers: keyless, @sigstore/oci → toto";
+    let Some(verify_js) = node_peer(test) else {
+        return;
+    };
+    let Some(registry) = TestRegistry::start(test, false) else {
+        return;
+    };
+    let (_dir, tb) = tempdir_testbed();
+    let identity = "alice@example.com";
+    let digest = registry.push_image("app:v1", b"layer");
+    assert_eq!(registry.push_image("mirror:v1", b"layer"), digest);
+    let attested = toto()
+        .arg("attest")
+        .args(keyless(&tb, &token(&tb, identity)))
+        .args(["--predicate-type", PREDICATE_TYPE, "--predicate"])
+        .arg(predicate(registry.path()))
+        .args(["--subject", &registry.image("app:v1"), "--push"])
+        .args(registry.flags())
+        .output()
+        .unwrap();
+    expect_code(&attested, 0, "attest --keyless --push");
+    let [bundle] = toto_reads(&registry, "app", &digest).try_into().unwrap();
+    let file = write(
+        &registry.path().join("bundle.json"),
+        std::str::from_utf8(&bundle).unwrap(),
+    );
+    let name = format!("{}/mirror", registry.host);
+    let attached = node(
+        &verify_js,
+        "oci-attach.js",
+        &[&name, &digest, file.to_str().unwrap(), PREDICATE_TYPE],
+    );
+    let theirs = ok_json(&attached, "oci-attach.js")["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let verify = |who: &str| {
+        toto()
+            .args(["verify-attestation", &registry.image("mirror:v1")])
+            .args(["--predicate-type", PREDICATE_TYPE, "--format", "json"])
+            .testbed_signer(&tb, who)
+            .args(registry.flags())
+            .output()
+            .unwrap()
+    };
+    let report = ok_json(
+        &verify(identity),
+        "verify-attestation --certificate-identity",
+    );
+    assert_eq!(verified_manifests(&report), vec![theirs]);
+    assert_eq!(report["attestations"][0]["signer"]["identity"], identity);
+    expect_code(&verify("mallory@example.com"), 1, "another identity");
+}

@@ -5,71 +5,10 @@
 //! HTTP. Images are pushed by the distribution API; toto attests, attaches,
 //! discovers and verifies.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::registry::{json_of, TestRegistry, PASSWORD, USER};
-
-const PREDICATE_TYPE: &str = "https://example.com/review/v1";
-
-fn predicate(dir: &Path) -> PathBuf {
-    write(&dir.join("review.json"), r#"{"reviewed":true}"#)
-}
-
-fn attest_with_key(registry: &TestRegistry, key: &Path, image: &str) -> std::process::Output {
-    attest_predicate_with_key(registry, key, image, &predicate(registry.path()))
-}
-
-fn attest_predicate_with_key(
-    registry: &TestRegistry,
-    key: &Path,
-    image: &str,
-    predicate: &Path,
-) -> std::process::Output {
-    let signer = [OsStr::new("--key"), key.as_os_str()];
-    attest_pushed(registry, signer, (PREDICATE_TYPE, predicate), image)
-}
-
-/// `attest --predicate-type TYPE --predicate FILE --subject IMAGE --push`,
-/// signed as `signer` says (`--key FILE`, or keyless flags).
-fn attest_pushed<S: AsRef<OsStr>>(
-    registry: &TestRegistry,
-    signer: impl IntoIterator<Item = S>,
-    (predicate_type, predicate): (&str, &Path),
-    image: &str,
-) -> std::process::Output {
-    toto()
-        .arg("attest")
-        .args(signer)
-        .args(["--predicate-type", predicate_type, "--predicate"])
-        .arg(predicate)
-        .args(["--subject", image, "--push"])
-        .args(registry.flags())
-        .output()
-        .unwrap()
-}
-
-/// `verify-attestation IMAGE --key PUBLIC FLAGS…`.
-fn verify_key<S: AsRef<OsStr>>(
-    image: &str,
-    public: &Path,
-    flags: impl IntoIterator<Item = S>,
-) -> std::process::Output {
-    toto()
-        .args(["verify-attestation", image, "--key"])
-        .arg(public)
-        .args(flags)
-        .output()
-        .unwrap()
-}
-
-/// `verify-attestation` of `image` in `registry` with `public`, for
-/// [`PREDICATE_TYPE`], in JSON.
-fn verify_with_key(registry: &TestRegistry, public: &Path, image: &str) -> std::process::Output {
-    let checks = ["--predicate-type", PREDICATE_TYPE, "--format", "json"].map(String::from);
-    verify_key(image, public, checks.into_iter().chain(registry.flags()))
-}
+use crate::registry::*;
 
 #[test]
 fn a_key_attestation_attached_over_tls_with_auth_verifies_and_attaching_again_adds_nothing() {

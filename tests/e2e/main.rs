@@ -26,6 +26,7 @@ mod keyless_preflight;
 mod keyless_step_checks;
 mod legacy_envelope;
 mod never_surprise;
+mod oci_peers;
 mod peer_formats;
 mod peer_policies;
 mod peers;

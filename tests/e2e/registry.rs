@@ -1,8 +1,9 @@
 //! A real registry for end-to-end tests: Debian's `docker-registry` (the
 //! CNCF distribution registry 2.8) on 127.0.0.1, with basic auth over TLS
 //! under a throw-away CA or over plain HTTP, and images pushed to it by the
-//! distribution API. Shared by the image tests (`images`, `image_layouts`).
+//! distribution API. Shared by the image tests (`images`, `image_layouts`, `oci_peers`).
 
+use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -207,4 +208,68 @@ pub fn json_of(output: &std::process::Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+pub const PREDICATE_TYPE: &str = "https://example.com/review/v1";
+
+pub fn predicate(dir: &Path) -> PathBuf {
+    write(&dir.join("review.json"), r#"{"reviewed":true}"#)
+}
+
+pub fn attest_with_key(registry: &TestRegistry, key: &Path, image: &str) -> std::process::Output {
+    attest_predicate_with_key(registry, key, image, &predicate(registry.path()))
+}
+
+pub fn attest_predicate_with_key(
+    registry: &TestRegistry,
+    key: &Path,
+    image: &str,
+    predicate: &Path,
+) -> std::process::Output {
+    let signer = [OsStr::new("--key"), key.as_os_str()];
+    attest_pushed(registry, signer, (PREDICATE_TYPE, predicate), image)
+}
+
+/// `attest --predicate-type TYPE --predicate FILE --subject IMAGE --push`,
+/// signed as `signer` says (`--key FILE`, or keyless flags).
+pub fn attest_pushed<S: AsRef<OsStr>>(
+    registry: &TestRegistry,
+    signer: impl IntoIterator<Item = S>,
+    (predicate_type, predicate): (&str, &Path),
+    image: &str,
+) -> std::process::Output {
+    toto()
+        .arg("attest")
+        .args(signer)
+        .args(["--predicate-type", predicate_type, "--predicate"])
+        .arg(predicate)
+        .args(["--subject", image, "--push"])
+        .args(registry.flags())
+        .output()
+        .unwrap()
+}
+
+/// `verify-attestation IMAGE --key PUBLIC FLAGS…`.
+pub fn verify_key<S: AsRef<OsStr>>(
+    image: &str,
+    public: &Path,
+    flags: impl IntoIterator<Item = S>,
+) -> std::process::Output {
+    toto()
+        .args(["verify-attestation", image, "--key"])
+        .arg(public)
+        .args(flags)
+        .output()
+        .unwrap()
+}
+
+/// `verify-attestation` of `image` in `registry` with `public`, for
+/// [`PREDICATE_TYPE`], in JSON.
+pub fn verify_with_key(
+    registry: &TestRegistry,
+    public: &Path,
+    image: &str,
+) -> std::process::Output {
+    let checks = ["--predicate-type", PREDICATE_TYPE, "--format", "json"].map(String::from);
+    verify_key(image, public, checks.into_iter().chain(registry.flags()))
 }

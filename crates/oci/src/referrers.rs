@@ -174,28 +174,41 @@ pub fn list(
     subject: Digest,
 ) -> Result<(Source, Vec<Descriptor>), Error> {
     let place = format!("referrers of {}@{subject}", image.name());
-    let (source, index) = match registry.referrers_api(image, subject)? {
-        Some(body) => (
-            Source::Api,
-            model::parse::<Index>(&body, "referrers listing", &place)?,
-        ),
-        None => match registry.manifest_at_tag(image, &subject.referrers_tag())? {
-            Some(found) => (
-                Source::TagSchema,
-                model::parse::<Index>(&found.bytes, "referrers index", &place)?,
-            ),
-            None => (Source::TagSchema, Index::empty()),
-        },
-    };
     let max = registry.limits().max_referrers;
+    match registry.referrers_api(image, subject)? {
+        Some(body) => Ok((Source::Api, read_listing(&body, Source::Api, &place, max)?)),
+        None => match registry.manifest_at_tag(image, &subject.referrers_tag())? {
+            Some(found) => Ok((
+                Source::TagSchema,
+                read_listing(&found.bytes, Source::TagSchema, &place, max)?,
+            )),
+            None => Ok((Source::TagSchema, Vec::new())),
+        },
+    }
+}
+
+/// Reads a referrers listing as `source` serves it (the referrers API's
+/// answer or the tag schema's index, both an OCI image index), strictly,
+/// with at most `max` entries. `place` names it in errors.
+pub fn read_listing(
+    bytes: &[u8],
+    source: Source,
+    place: &str,
+    max: usize,
+) -> Result<Vec<Descriptor>, Error> {
+    let what = match source {
+        Source::Api => "referrers listing",
+        Source::TagSchema => "referrers index",
+    };
+    let index = model::parse::<Index>(bytes, what, place)?;
     if index.manifests.len() > max {
         return Err(Error::TooLarge {
             what: "referrers listing",
-            reference: place,
+            reference: place.to_owned(),
             limit: max as u64,
         });
     }
-    Ok((source, index.manifests))
+    Ok(index.manifests)
 }
 
 /// One Sigstore bundle found among an image's referrers, or why the
@@ -244,10 +257,7 @@ pub fn bundles(
     let mut layers = Vec::new();
     for (digest, fetched) in digests.iter().zip(manifests) {
         let place = format!("{}@{digest}", image.name());
-        let layer = fetched.and_then(|resolved| {
-            let manifest: Manifest = model::parse(&resolved.bytes, "referrer manifest", &place)?;
-            bundle_layer(&manifest, subject, &place)
-        });
+        let layer = fetched.and_then(|resolved| read_referrer(&resolved.bytes, subject, &place));
         match layer {
             Ok(layer) => layers.push((digest, layer)),
             Err(e) => found.push(Found {
@@ -264,6 +274,15 @@ pub fn bundles(
         });
     }
     found
+}
+
+/// Reads a referrer's artifact manifest: strictly parsed, its `subject`
+/// `subject`, exactly one layer and that a Sigstore bundle; the layer's
+/// descriptor (to fetch, size bounded and digest checked). `place` names it
+/// in errors.
+pub fn read_referrer(bytes: &[u8], subject: Digest, place: &str) -> Result<Descriptor, Error> {
+    let manifest: Manifest = model::parse(bytes, "referrer manifest", place)?;
+    bundle_layer(&manifest, subject, place)
 }
 
 /// The bundle layer of a referrer manifest whose subject is `subject`.

@@ -67,22 +67,63 @@ fn ok_json(output: &Output, what: &str) -> serde_json::Value {
     json_of(output)
 }
 
-/// `node tests/peer/js/SCRIPT ARGS` (beside `TOTO_NODE_PEER`).
-fn node(verify_js: &Path, script: &str, args: &[&str]) -> Output {
-    Command::new("node")
-        .arg(verify_js.parent().unwrap().join(script))
-        .args(args)
-        .output()
-        .unwrap()
+/// A peer's side of the registry: `@sigstore/oci` through the node scripts
+/// beside `TOTO_NODE_PEER`, or the ORAS Python SDK through
+/// `tests/peer/oras_peer.py` with the peers' Python.
+enum Peer {
+    SigstoreOci(PathBuf),
+    Oras(PathBuf),
 }
 
-/// `python tests/peer/oras_peer.py ARGS` with the peers' Python.
-fn oras(python: &Path, args: &[&str]) -> Output {
-    Command::new(python)
-        .arg(repo_path("tests/peer/oras_peer.py"))
-        .args(args)
-        .output()
-        .unwrap()
+impl Peer {
+    /// `@sigstore/oci`, or `None` (said) where the node peer is missing.
+    fn sigstore_oci(test: &str) -> Option<Peer> {
+        node_peer(test).map(Peer::SigstoreOci)
+    }
+
+    /// oras-py, or `None` (said) where the Python peers are missing.
+    fn oras(test: &str) -> Option<Peer> {
+        python(test).map(Peer::Oras)
+    }
+
+    /// Lists `repo@digest`'s referrers and fetches their bundles into `out`.
+    fn read(&self, registry: &TestRegistry, repo: &str, digest: &str, out: &Path) -> Output {
+        self.command(registry, "oci-referrers.js", "discover", repo)
+            .args([digest, out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    }
+
+    /// Attaches the bundle in `file` to `repo@digest` as a referrer.
+    fn attach(&self, registry: &TestRegistry, repo: &str, digest: &str, file: &Path) -> Output {
+        self.command(registry, "oci-attach.js", "attach", repo)
+            .args([digest, file.to_str().unwrap(), PREDICATE_TYPE])
+            .output()
+            .unwrap()
+    }
+
+    /// The peer's command for `repo` in `registry`: the node `script`
+    /// (which takes `HOST/REPO`) or `oras_peer.py VERB HOST REPO`.
+    fn command(&self, registry: &TestRegistry, script: &str, verb: &str, repo: &str) -> Command {
+        match self {
+            Peer::SigstoreOci(verify_js) => {
+                let mut command = Command::new("node");
+                command
+                    .arg(verify_js.parent().unwrap().join(script))
+                    .arg(format!("{}/{repo}", registry.host));
+                command
+            }
+            Peer::Oras(python) => {
+                let mut command = Command::new(python);
+                command.arg(repo_path("tests/peer/oras_peer.py")).args([
+                    verb,
+                    &registry.host,
+                    repo,
+                ]);
+                command
+            }
+        }
+    }
 }
 
 /// What a peer listed: one referrer, a Sigstore bundle v0.3 with gh's
@@ -134,17 +175,14 @@ fn verified_manifests(report: &serde_json::Value) -> Vec<String> {
     digests
 }
 
-/// toto attaches to `app`; `read` (a peer, given the registry, the digest
-/// and a directory to write into) lists and fetches: one bundle, toto's bytes.
-fn peer_reads(
-    test: &str,
-    what: &str,
-    read: impl Fn(&TestRegistry, &str, &Path) -> Output,
-) -> Option<()> {
+/// toto attaches to `app`; the peer lists and fetches: one bundle, toto's
+/// bytes.
+fn peer_reads(test: &str, what: &str, peer: fn(&str) -> Option<Peer>) -> Option<()> {
+    let peer = peer(test)?;
     let a = attested(test, &[])?;
     let out_dir = a.registry.path().join("peer-out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let listed = read(&a.registry, &a.digest, &out_dir);
+    let listed = peer.read(&a.registry, "app", &a.digest, &out_dir);
     let (_, bytes) = one_bundle_listed(&ok_json(&listed, what));
     assert_eq!(
         bytes, a.bundle,
@@ -153,21 +191,25 @@ fn peer_reads(
     Some(())
 }
 
-/// toto signs for `app`; `attach` (a peer, given the registry, the digest
-/// and the bundle file) alone attaches it to the same image in `mirror`;
+/// toto signs for `app`; the peer alone attaches it to the same image in
+/// `mirror`;
 /// toto lists exactly that referrer there and verifies it, and refuses it
 /// under another key. The registry and the peer's manifest digest.
 fn peer_attaches(
     test: &str,
     what: &str,
-    attach: impl Fn(&TestRegistry, &str, &Path) -> Output,
+    peer: fn(&str) -> Option<Peer>,
 ) -> Option<(Attested, String)> {
+    let peer = peer(test)?;
     let a = attested(test, &["mirror"])?;
     let bundle = write(
         &a.registry.path().join("bundle.json"),
         std::str::from_utf8(&a.bundle).unwrap(),
     );
-    let descriptor = ok_json(&attach(&a.registry, &a.digest, &bundle), what);
+    let descriptor = ok_json(
+        &peer.attach(&a.registry, "mirror", &a.digest, &bundle),
+        what,
+    );
     let theirs = descriptor["digest"].as_str().unwrap().to_owned();
     assert_eq!(
         toto_reads(&a.registry, "mirror", &a.digest),
@@ -187,35 +229,17 @@ fn peer_attaches(
 
 #[test]
 fn sigstore_oci_finds_and_fetches_the_bundle_toto_attached_byte_for_byte() {
-    let test = "oci peers: toto → @sigstore/oci";
-    let Some(verify_js) = node_peer(test) else {
-        return;
-    };
-    peer_reads(test, "oci-referrers.js", |registry, digest, out| {
-        let name = format!("{}/app", registry.host);
-        node(
-            &verify_js,
-            "oci-referrers.js",
-            &[&name, digest, out.to_str().unwrap()],
-        )
-    });
+    peer_reads(
+        "oci peers: toto → @sigstore/oci",
+        "oci-referrers.js",
+        Peer::sigstore_oci,
+    );
 }
 
 #[test]
 fn a_bundle_attached_by_sigstore_oci_is_found_and_verified_by_toto() {
     let test = "oci peers: @sigstore/oci → toto";
-    let Some(verify_js) = node_peer(test) else {
-        return;
-    };
-    let attached = peer_attaches(test, "oci-attach.js", |registry, digest, bundle| {
-        let name = format!("{}/mirror", registry.host);
-        node(
-            &verify_js,
-            "oci-attach.js",
-            &[&name, digest, bundle.to_str().unwrap(), PREDICATE_TYPE],
-        )
-    });
-    let Some((a, theirs)) = attached else {
+    let Some((a, theirs)) = peer_attaches(test, "oci-attach.js", Peer::sigstore_oci) else {
         return;
     };
     // toto appends to the index @sigstore/oci wrote (its entry kept).
@@ -236,49 +260,22 @@ fn a_bundle_attached_by_sigstore_oci_is_found_and_verified_by_toto() {
 
 #[test]
 fn oras_discovers_and_pulls_the_bundle_toto_attached() {
-    let test = "oci peers: toto → oras";
-    let Some(python) = python(test) else {
-        return;
-    };
-    peer_reads(test, "oras_peer.py discover", |registry, digest, out| {
-        oras(
-            &python,
-            &[
-                "discover",
-                &registry.host,
-                "app",
-                digest,
-                out.to_str().unwrap(),
-            ],
-        )
-    });
+    peer_reads(
+        "oci peers: toto → oras",
+        "oras_peer.py discover",
+        Peer::oras,
+    );
 }
 
 #[test]
 fn a_bundle_pushed_by_oras_is_found_and_verified_by_toto() {
-    let test = "oci peers: oras → toto";
-    let Some(python) = python(test) else {
-        return;
-    };
-    peer_attaches(test, "oras_peer.py attach", |registry, digest, bundle| {
-        oras(
-            &python,
-            &[
-                "attach",
-                &registry.host,
-                "mirror",
-                digest,
-                bundle.to_str().unwrap(),
-                PREDICATE_TYPE,
-            ],
-        )
-    });
+    peer_attaches("oci peers: oras → toto", "oras_peer.py attach", Peer::oras);
 }
 
 #[test]
 fn a_keyless_bundle_attached_by_sigstore_oci_as_gh_does_verifies_by_identity() {
     let test = "oci peers: keyless, @sigstore/oci → toto";
-    let Some(verify_js) = node_peer(test) else {
+    let Some(peer) = Peer::sigstore_oci(test) else {
         return;
     };
     let Some(registry) = TestRegistry::start(test, false) else {
@@ -288,27 +285,19 @@ fn a_keyless_bundle_attached_by_sigstore_oci_as_gh_does_verifies_by_identity() {
     let identity = "alice@example.com";
     let digest = registry.push_image("app:v1", b"layer");
     assert_eq!(registry.push_image("mirror:v1", b"layer"), digest);
-    let attested = toto()
-        .arg("attest")
-        .args(keyless(&tb, &token(&tb, identity)))
-        .args(["--predicate-type", PREDICATE_TYPE, "--predicate"])
-        .arg(predicate(registry.path()))
-        .args(["--subject", &registry.image("app:v1"), "--push"])
-        .args(registry.flags())
-        .output()
-        .unwrap();
+    let attested = attest_pushed(
+        &registry,
+        keyless(&tb, &token(&tb, identity)),
+        (PREDICATE_TYPE, &predicate(registry.path())),
+        &registry.image("app:v1"),
+    );
     expect_code(&attested, 0, "attest --keyless --push");
     let [bundle] = toto_reads(&registry, "app", &digest).try_into().unwrap();
     let file = write(
         &registry.path().join("bundle.json"),
         std::str::from_utf8(&bundle).unwrap(),
     );
-    let name = format!("{}/mirror", registry.host);
-    let attached = node(
-        &verify_js,
-        "oci-attach.js",
-        &[&name, &digest, file.to_str().unwrap(), PREDICATE_TYPE],
-    );
+    let attached = peer.attach(&registry, "mirror", &digest, &file);
     let theirs = ok_json(&attached, "oci-attach.js")["digest"]
         .as_str()
         .unwrap()

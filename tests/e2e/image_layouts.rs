@@ -463,3 +463,72 @@ fn links_attached_to_the_image_verify_without_a_link_directory() {
         "a re-pointed tag has no links",
     );
 }
+
+/// `--links-from-image` writes a key-signed bundle's envelope exactly as
+/// received and verifies those bytes: an envelope with a repeated key
+/// (a decoy payload before the signed one) is refused, not normalized into
+/// the signed one; the same bundle without the decoy verifies.
+#[test]
+fn an_attached_envelope_with_a_repeated_key_is_refused_not_normalized() {
+    let Some(chain) = Chain::start("image layout repeated key") else {
+        return;
+    };
+    chain.registry.push_image("team/app:v1", b"layer one");
+    let image = format!("{}:v1", chain.repo);
+    let layout = chain.layout();
+    expect_code(&chain.run("build", "alice", &image, &[]), 0, "run build");
+    let pushed = chain.run("release", "bob", &image, &["--push"]);
+    expect_code(&pushed, 0, "run release --push");
+
+    // build's link as a bundle with alice's key hint, attached by hand.
+    let link = std::fs::read_dir(&chain.links)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("build.")
+        })
+        .unwrap();
+    let envelope = std::fs::read_to_string(&link).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&envelope).unwrap();
+    let hint = parsed["signatures"][0]["keyid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = chain.registry.client();
+    let reference = oci::Reference::parse(&image).unwrap();
+    let subject = client.resolve(&reference).unwrap().descriptor;
+    let attach = |envelope: &str| {
+        let bundle = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"{hint}"}},"tlogEntries":[]}},"dsseEnvelope":{envelope}}}"#
+        );
+        oci::referrers::attach(
+            &client,
+            &reference,
+            &subject,
+            bundle.as_bytes(),
+            "https://in-toto.io/attestation/link/v0.3",
+        )
+        .unwrap();
+    };
+    let decoy = envelope.replacen('{', r#"{"payload":"e30=","#, 1);
+    assert_ne!(decoy, envelope);
+    attach(&decoy);
+    let from_image = ["--links-from-image", "-v"];
+    expect_error(
+        &chain.verify_with(&layout, &[&image], &from_image),
+        1,
+        "step \"build\" requires links from 1 distinct functionaries, found 0",
+        "an envelope with a repeated payload key",
+    );
+    attach(&envelope);
+    expect_said(
+        &chain.verify_with(&layout, &[&image], &from_image),
+        0,
+        "read 2 link(s)",
+        "the same envelope without the decoy",
+    );
+}

@@ -135,8 +135,10 @@ pub(crate) fn attach(
 /// key signatures to Rekor). `toto verify-attestation oci://… --key PUB`
 /// verifies the envelope with the key.
 pub(crate) fn key_bundle(envelope: &[u8], keyid: &str) -> Result<Vec<u8>> {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(envelope).context("the envelope is not JSON")?;
+    // The envelope goes in as signed, byte for byte (no re-encoding).
+    let text = String::from_utf8(envelope.to_vec()).context("the envelope is not UTF-8")?;
+    let envelope =
+        serde_json::value::RawValue::from_string(text).context("the envelope is not JSON")?;
     let bundle = serde_json::json!({
         "mediaType": oci::referrers::BUNDLE_MEDIA_TYPE,
         "verificationMaterial": {"publicKey": {"hint": keyid}, "tlogEntries": []},

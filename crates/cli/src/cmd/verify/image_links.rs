@@ -18,12 +18,13 @@ use attest::StepConstraints;
 
 use crate::images::ResolvedImage;
 
-/// A Sigstore bundle as attached: its DSSE envelope and, for a key-signed
-/// one, the key's hint.
+/// A Sigstore bundle as attached: its DSSE envelope (the bytes as received,
+/// which are what is written and verified) and, for a key-signed one, the
+/// key's hint.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire {
-    dsse_envelope: serde_json::Value,
+    dsse_envelope: Box<serde_json::value::RawValue>,
     verification_material: Material,
 }
 
@@ -102,7 +103,7 @@ fn link_file(
     limits: &dsse::Limits,
 ) -> Result<Option<(String, Vec<u8>)>> {
     let wire: Wire = serde_json::from_slice(bundle).context("not a Sigstore bundle")?;
-    let envelope_json = serde_json::to_vec(&wire.dsse_envelope).context("no DSSE envelope")?;
+    let envelope_json = wire.dsse_envelope.get().as_bytes().to_vec();
     let envelope = dsse::Envelope::from_json(&envelope_json, limits)?;
     let statement: serde_json::Value =
         serde_json::from_slice(envelope.payload()).context("the payload is not JSON")?;

@@ -28,16 +28,21 @@ pub fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// [`decode`], appending to `out` (on error, `out` may hold part of it).
+/// [`decode`], appending to `out` (on error, `out` is as it was).
+///
+/// One alphabet, with no scan for it first: the standard one is tried
+/// first and refuses `-` and `_`; then the URL-safe one, which refuses `+`
+/// and `/`. Text mixing both is refused by both.
 pub fn decode_append(field: &'static str, text: &str, out: &mut Vec<u8>) -> Result<(), Error> {
-    let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
-    let standard = text.bytes().any(|b| b == b'+' || b == b'/');
-    let result = match (url_safe, standard) {
-        (true, true) => return Err(Error::Base64 { field }),
-        (true, false) => URL_SAFE_ANY_PAD.decode_vec(text, out),
-        (false, _) => STANDARD_ANY_PAD.decode_vec(text, out),
-    };
-    result.map_err(|_| Error::Base64 { field })
+    let start = out.len();
+    if STANDARD_ANY_PAD.decode_vec(text, out).is_ok() {
+        return Ok(());
+    }
+    out.truncate(start);
+    URL_SAFE_ANY_PAD.decode_vec(text, out).map_err(|_| {
+        out.truncate(start);
+        Error::Base64 { field }
+    })
 }
 
 /// The length [`decode`] yields for `text` when it is valid base64 (for
@@ -78,8 +83,11 @@ mod tests {
 
     #[test]
     fn rejects_mixed_alphabets_garbage_and_noncanonical_bits() {
-        for text in ["+_AA", "ab$d", "aGVsbG8gd29ybGQ=\n", "QR==", "a"] {
+        for text in ["+_AA", "-/AA", "ab$d", "aGVsbG8gd29ybGQ=\n", "QR==", "a"] {
             assert!(decode("t", text).is_err(), "{text:?} should be rejected");
+            let mut out = vec![7];
+            assert!(decode_append("t", text, &mut out).is_err());
+            assert_eq!(out, [7], "{text:?} left output behind");
         }
     }
 

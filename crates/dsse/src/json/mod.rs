@@ -36,7 +36,8 @@ mod stream;
 mod strict;
 
 pub use stream::{
-    canonicalize_sorted, decode_canonical, decode_sorted, first_string_member, Canonical,
+    canonicalize_sorted, decode_canonical, decode_sorted, first_member_key, first_string_member,
+    Canonical,
 };
 pub use strict::{from_slice_strict, parse_strict};
 

@@ -211,17 +211,30 @@ pub fn decode_sorted<'a, T: de::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, E
 /// `None` when the text does not open that way.
 pub fn first_string_member(bytes: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let mut c = Cursor::new(bytes, false);
+    let key = first_key(&mut c)?;
+    if c.peek() != Some(b'"') {
+        return None;
+    }
+    Some((key, c.string().ok()?))
+}
+
+/// The first key of the object `bytes` holds, read without reading
+/// further: which reader a document is for (a sorted Metablock opens with
+/// `signatures`, a sorted envelope with `payload`), known before reading
+/// it whole.
+pub fn first_member_key(bytes: &[u8]) -> Option<Cow<'_, str>> {
+    first_key(&mut Cursor::new(bytes, false))
+}
+
+/// Reads up to the first member's value.
+fn first_key<'a>(c: &mut Cursor<'a>) -> Option<Cow<'a, str>> {
     c.skip_ws();
     if c.peek() != Some(b'{') {
         return None;
     }
     c.at += 1;
     c.skip_ws();
-    let key = c.member_key().ok()?;
-    if c.peek() != Some(b'"') {
-        return None;
-    }
-    Some((key, c.string().ok()?))
+    c.member_key().ok()
 }
 
 fn decode<'a, T: de::Deserialize<'a>>(c: Cursor<'a>, fixed_fields: bool) -> Result<T, Error> {
@@ -717,5 +730,10 @@ mod tests {
         for text in [&br#"{"_type":1}"#[..], b"[]", b"{}", b"", br#"{"_type":"x"#] {
             assert_eq!(first(text), None, "{text:?}");
         }
+        assert_eq!(
+            first_member_key(br#" {"signatures": [], "#).as_deref(),
+            Some("signatures")
+        );
+        assert_eq!(first_member_key(b"[]"), None);
     }
 }

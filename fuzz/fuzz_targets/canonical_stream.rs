@@ -1,9 +1,12 @@
 //! The streaming readers `toto verify` reads Metablock links with
 //! (`dsse::json::canonicalize_sorted`, `decode_canonical`,
-//! `dsse::Seal::read_sorted`, `attest::Link::from_canonical_metablock`):
+//! `dsse::Seal::read_sorted`, `attest::Link::from_canonical_metablock`)
+//! and DSSE links with (`dsse::json::decode_sorted`,
+//! `dsse::Envelope::read_sorted`, `attest::Link::from_sorted_payload`):
 //! never panic, and accept only what the tree readers accept, with the same
-//! result: the same canonical bytes, value, seal and link. (They may refuse
-//! more: keys out of order, floats; the tree then says why.)
+//! result: the same canonical bytes, value, seal, envelope and link. (They
+//! may refuse more: keys out of order, floats for the canonical writer; the
+//! tree then says why.)
 #![no_main]
 
 use dsse::json::Tree;
@@ -44,6 +47,29 @@ fuzz_target!(|data: &[u8]| {
             link.map_err(|e| e.to_string()),
             same.map_err(|e| e.to_string()),
             "links or refusals differ"
+        );
+    }
+    // Sorted JSON text: the value the tree reads.
+    if let Ok(decoded) = dsse::json::decode_sorted::<serde_json::Value>(data) {
+        let tree = Tree::parse(data).expect("the tree accepts sorted text");
+        assert_eq!(decoded, tree.root().to_value(), "sorted readers disagree");
+    }
+    if let Some(envelope) = dsse::Envelope::read_sorted(data, &limits) {
+        let same = dsse::Envelope::from_json(data, &limits).expect("the tree reads the envelope");
+        assert_eq!(envelope, same, "envelopes differ");
+        assert_eq!(
+            envelope.pae(),
+            dsse::pae::pae(same.payload_type(), same.payload()),
+            "PAE differs"
+        );
+    }
+    // A DSSE payload: the link (or refusal) of its tree.
+    if let Some(link) = attest::Link::from_sorted_payload(data) {
+        let tree = Tree::parse(data).expect("the tree accepts the payload");
+        assert_eq!(
+            link.map_err(|e| e.to_string()),
+            attest::Link::from_node(tree.root()).map_err(|e| e.to_string()),
+            "links or refusals from the payload differ"
         );
     }
     if let Some(seal) = dsse::Seal::read_sorted(data, &limits) {

@@ -12,6 +12,10 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
+mod sorted;
+
+pub(crate) use sorted::SortedPayload;
+
 use crate::digest::{ArtifactList, ArtifactMap};
 use crate::error::Error;
 use crate::statement::{ResourceDescriptor, Statement};
@@ -104,15 +108,30 @@ struct WireLink {
 }
 
 /// A link v0.3 predicate as read; unknown (signed) fields are ignored, as
-/// the attestation framework requires.
+/// the attestation framework requires. Its materials are resource
+/// descriptors, or (read in one pass, `link::sorted`) their names and
+/// digests.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct WirePredicate {
+struct WirePredicate<M = Vec<ResourceDescriptor>> {
     name: String,
     command: Vec<String>,
-    materials: Vec<ResourceDescriptor>,
+    materials: M,
     byproducts: Map<String, Value>,
     environment: Map<String, Value>,
+}
+
+/// A Statement's list of artifacts (subjects, a v0.3 predicate's
+/// materials), as read.
+trait DescriptorList {
+    /// The artifacts as a map; `which` names the list in a refusal.
+    fn into_map(self, which: &str) -> Result<ArtifactMap, Error>;
+}
+
+impl DescriptorList for Vec<ResourceDescriptor> {
+    fn into_map(self, which: &str) -> Result<ArtifactMap, Error> {
+        descriptors_to_map(self, which)
+    }
 }
 
 /// A link v0.2 predicate as read; unknown (signed) fields are ignored.
@@ -231,6 +250,15 @@ fn descriptors_to_map(list: Vec<ResourceDescriptor>, which: &str) -> Result<Arti
         };
         entries.push((name, digest));
     }
+    named_entries_to_map(entries, which)
+}
+
+/// The map of a Statement's artifacts, each named once; `which` names the
+/// list in the refusal.
+fn named_entries_to_map(
+    entries: Vec<(String, crate::digest::DigestSet)>,
+    which: &str,
+) -> Result<ArtifactMap, Error> {
     crate::digest::build_artifact_map(entries)
         .map_err(|name| malformed("link statement", format!("{which} lists {name:?} twice")))
 }
@@ -281,15 +309,17 @@ impl Link {
         })
     }
 
-    fn from_parts(
-        subject: Vec<ResourceDescriptor>,
-        predicate: WirePredicate,
+    /// The link of a Statement with a link v0.3 predicate: materials
+    /// built first, so a refusal names the same list however it was read.
+    fn from_parts<S: DescriptorList, M: DescriptorList>(
+        subject: S,
+        predicate: WirePredicate<M>,
     ) -> Result<Link, Error> {
         Ok(Link {
             name: predicate.name,
             command: predicate.command,
-            materials: descriptors_to_map(predicate.materials, "materials")?,
-            products: descriptors_to_map(subject, "subjects")?,
+            materials: predicate.materials.into_map("materials")?,
+            products: subject.into_map("subjects")?,
             byproducts: predicate.byproducts,
             environment: predicate.environment,
         })
@@ -357,7 +387,8 @@ impl Link {
             ),
             Some(t) if t.starts_with(STATEMENT_PREFIX) => match predicate_type {
                 Some(LINK_PREDICATE_V03) => {
-                    let (statement, predicate) = statement_with_predicate(payload)?;
+                    let (statement, predicate) =
+                        statement_with_predicate::<WirePredicate, _>(payload)?;
                     Link::from_parts(statement.subject, predicate)
                 }
                 Some(LINK_PREDICATE_V02) => {

@@ -462,15 +462,8 @@ pub fn open<R>(
                 ),
             });
         }
-        let payload_tree = dsse::json::Tree::parse(envelope.payload())?;
-        let payload = payload_tree.root();
-        if !payload.is_object() {
-            return Err(Error::Malformed {
-                what: "envelope payload",
-                reason: "not a JSON object".into(),
-            });
-        }
-        return read(Seal::Envelope(&envelope), payload);
+        let payload_tree = payload_tree(&envelope)?;
+        return read(Seal::Envelope(&envelope), payload_tree.root());
     }
     if root.get("signed").is_some() {
         let metablock = dsse::MetablockRef::from_node(root, limits)?;
@@ -481,6 +474,19 @@ pub fn open<R>(
         what: "document",
         reason: "neither a DSSE envelope (payloadType) nor a Metablock (signed)".into(),
     })
+}
+
+/// The payload of an in-toto envelope, parsed strictly: it must be a JSON
+/// object.
+pub(crate) fn payload_tree(envelope: &dsse::Envelope) -> Result<dsse::json::Tree<'_>, Error> {
+    let tree = dsse::json::Tree::parse(envelope.payload())?;
+    if !tree.root().is_object() {
+        return Err(Error::Malformed {
+            what: "envelope payload",
+            reason: "not a JSON object".into(),
+        });
+    }
+    Ok(tree)
 }
 
 #[cfg(test)]

@@ -23,14 +23,33 @@ const URL_SAFE_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE
 ///
 /// `field` names what is being decoded, for the error.
 pub fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, Error> {
-    let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
-    let standard = text.bytes().any(|b| b == b'+' || b == b'/');
-    let result = match (url_safe, standard) {
-        (true, true) => return Err(Error::Base64 { field }),
-        (true, false) => URL_SAFE_ANY_PAD.decode(text),
-        (false, _) => STANDARD_ANY_PAD.decode(text),
-    };
-    result.map_err(|_| Error::Base64 { field })
+    let mut out = Vec::new();
+    decode_append(field, text, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode`], appending to `out` (on error, `out` is as it was).
+///
+/// One alphabet, with no scan for it first: the standard one is tried
+/// first and refuses `-` and `_`; then the URL-safe one, which refuses `+`
+/// and `/`. Text mixing both is refused by both.
+pub fn decode_append(field: &'static str, text: &str, out: &mut Vec<u8>) -> Result<(), Error> {
+    let start = out.len();
+    if STANDARD_ANY_PAD.decode_vec(text, out).is_ok() {
+        return Ok(());
+    }
+    out.truncate(start);
+    URL_SAFE_ANY_PAD.decode_vec(text, out).map_err(|_| {
+        out.truncate(start);
+        Error::Base64 { field }
+    })
+}
+
+/// The length [`decode`] yields for `text` when it is valid base64 (for
+/// other text, a number it will not yield).
+pub fn decoded_len(text: &str) -> usize {
+    let digits = text.trim_end_matches('=').len();
+    digits / 4 * 3 + [0, 0, 1, 2].get(digits % 4).copied().unwrap_or(0)
 }
 
 /// Encodes as standard, padded base64.
@@ -64,8 +83,25 @@ mod tests {
 
     #[test]
     fn rejects_mixed_alphabets_garbage_and_noncanonical_bits() {
-        for text in ["+_AA", "ab$d", "aGVsbG8gd29ybGQ=\n", "QR==", "a"] {
+        for text in ["+_AA", "-/AA", "ab$d", "aGVsbG8gd29ybGQ=\n", "QR==", "a"] {
             assert!(decode("t", text).is_err(), "{text:?} should be rejected");
+            let mut out = vec![7];
+            assert!(decode_append("t", text, &mut out).is_err());
+            assert_eq!(out, [7], "{text:?} left output behind");
+        }
+    }
+
+    #[test]
+    fn decoded_len_is_what_decode_yields() {
+        for len in 0..12 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37) as u8).collect();
+            let padded = encode(&bytes);
+            for text in [padded.as_str(), padded.trim_end_matches('=')] {
+                assert_eq!(decoded_len(text), len, "{text}");
+                let mut out = vec![9];
+                decode_append("t", text, &mut out).unwrap();
+                assert_eq!(out[1..], bytes[..]);
+            }
         }
     }
 }

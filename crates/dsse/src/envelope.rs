@@ -1,9 +1,11 @@
 //! DSSE envelopes (`envelope.md`, `protocol.md` of secure-systems-lab/dsse).
 //!
 //! An [`Envelope`] is parsed from JSON into typed values; its payload is kept
-//! as the exact bytes decoded from the wire, and every signature is checked
-//! over `PAE(payloadType, payload)` built from those bytes.
+//! as the exact bytes decoded from the wire, decoded straight into
+//! `PAE(payloadType, payload)`, the bytes every signature is checked over
+//! (no second copy of a large payload to verify it).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
@@ -26,7 +28,10 @@ pub struct Signature {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     payload_type: String,
-    payload: Vec<u8>,
+    /// `PAE(payload_type, payload)`: the payload is its tail, from
+    /// `payload_at`.
+    pae: Vec<u8>,
+    payload_at: usize,
     signatures: Vec<Signature>,
 }
 
@@ -38,10 +43,12 @@ struct WireSignature {
     sig: String,
 }
 
+/// The payload's base64 is borrowed from the document, never copied.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WireEnvelope {
-    payload: String,
+struct WireEnvelope<'a> {
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
     #[serde(rename = "payloadType")]
     payload_type: String,
     signatures: Vec<WireSignature>,
@@ -66,7 +73,23 @@ impl Envelope {
     /// Reads an envelope from an already strictly parsed document (see
     /// [`crate::json::Tree`]); the caller has checked its size.
     pub fn from_node(root: crate::json::Node<'_, '_>, limits: &Limits) -> Result<Envelope, Error> {
-        let wire: WireEnvelope = root.decode()?;
+        Envelope::from_wire(root.decode()?, limits)
+    }
+
+    /// Reads an envelope in one pass with no tree of it
+    /// ([`crate::json::decode_sorted`]) when its keys come in code point
+    /// order, as toto and in-toto write them: the same [`Envelope`]
+    /// [`Envelope::from_json`] reads. `None` for any other document, or one
+    /// it refuses: read it with [`Envelope::from_json`] then, which says
+    /// what is wrong with it.
+    pub fn read_sorted(bytes: &[u8], limits: &Limits) -> Option<Envelope> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return None;
+        }
+        Envelope::from_wire(crate::json::decode_sorted(bytes).ok()?, limits).ok()
+    }
+
+    fn from_wire(wire: WireEnvelope<'_>, limits: &Limits) -> Result<Envelope, Error> {
         if wire.signatures.len() > limits.max_signatures {
             return Err(Error::TooMany {
                 what: "envelope signatures",
@@ -81,8 +104,21 @@ impl Envelope {
                 actual: b64::decoded_len_upper_bound(wire.payload.len()),
             });
         }
-        let payload = b64::decode("payload", &wire.payload)?;
-        crate::limits::at_most("envelope payload", payload.len(), limits.max_payload_bytes)?;
+        // Decoded straight after the PAE header, whose length field is the
+        // exact decoded length of valid base64.
+        let mut pae = pae::header(
+            &wire.payload_type,
+            b64::decoded_len(&wire.payload),
+            b64::decoded_len_upper_bound(wire.payload.len()),
+        );
+        let payload_at = pae.len();
+        b64::decode_append("payload", &wire.payload, &mut pae)?;
+        let payload_len = pae.len() - payload_at;
+        if payload_len != b64::decoded_len(&wire.payload) {
+            return Err(Error::Base64 { field: "payload" });
+        }
+        drop(wire.payload);
+        crate::limits::at_most("envelope payload", payload_len, limits.max_payload_bytes)?;
         if wire.payload_type.is_empty() {
             return Err(Error::malformed("envelope", "payloadType is empty"));
         }
@@ -98,16 +134,22 @@ impl Envelope {
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(Envelope {
             payload_type: wire.payload_type,
-            payload,
+            pae,
+            payload_at,
             signatures,
         })
     }
 
     /// An unsigned envelope.
     pub fn new(payload_type: impl Into<String>, payload: Vec<u8>) -> Envelope {
+        let payload_type = payload_type.into();
+        let mut pae = pae::header(&payload_type, payload.len(), payload.len());
+        let payload_at = pae.len();
+        pae.extend_from_slice(&payload);
         Envelope {
-            payload_type: payload_type.into(),
-            payload,
+            payload_type,
+            pae,
+            payload_at,
             signatures: Vec::new(),
         }
     }
@@ -127,7 +169,7 @@ impl Envelope {
 
     /// Adds a signature by `signer` over this envelope's PAE.
     pub fn add_signature(&mut self, signer: &dyn KeyedSigner) -> Result<(), Error> {
-        let sig = signer.try_sign(&self.pae()).map_err(|_| Error::Signing)?;
+        let sig = signer.try_sign(&self.pae).map_err(|_| Error::Signing)?;
         let keyid = signer.keyid();
         self.signatures.push(Signature {
             keyid: (!keyid.is_empty()).then_some(keyid),
@@ -144,7 +186,7 @@ impl Envelope {
     /// The payload bytes exactly as received. Only trust them after
     /// [`Envelope::verify`] succeeded.
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        self.pae.get(self.payload_at..).unwrap_or_default()
     }
 
     /// The signatures.
@@ -153,8 +195,8 @@ impl Envelope {
     }
 
     /// `PAE(payloadType, payload)`: the bytes every signature covers.
-    pub fn pae(&self) -> Vec<u8> {
-        pae::pae(&self.payload_type, &self.payload)
+    pub fn pae(&self) -> &[u8] {
+        &self.pae
     }
 
     /// Verifies that at least `threshold` distinct trusted keys signed.
@@ -169,12 +211,11 @@ impl Envelope {
         verifiers: &[&dyn KeyedVerifier],
         threshold: usize,
     ) -> Result<Verified, Error> {
-        let pae = self.pae();
         count_trusted(
             self.signatures
                 .iter()
                 .map(|s| (s.keyid.as_deref(), s.sig.as_slice())),
-            &pae,
+            &self.pae,
             verifiers,
             threshold,
         )
@@ -204,15 +245,16 @@ impl Envelope {
             "payloadType": self.payload_type,
             "signatures": signatures,
         }));
+        let payload = self.payload();
         let mut out = String::with_capacity(
-            self.payload
+            payload
                 .len()
                 .div_ceil(3)
                 .saturating_mul(4)
                 .saturating_add(rest.len() + 16),
         );
         out.push_str("{\"payload\": \"");
-        b64::encode_into(&self.payload, &mut out);
+        b64::encode_into(payload, &mut out);
         out.push_str("\", ");
         let mut out = out.into_bytes();
         out.extend_from_slice(rest.get(1..).unwrap_or_default());
@@ -314,5 +356,53 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The one-pass reader reads what the tree reads (payload decoded into
+    /// the PAE, any base64 form DSSE allows), and leaves to it a document
+    /// with keys out of order, an unknown field, or bad base64.
+    #[test]
+    fn read_sorted_reads_what_from_json_reads_or_leaves_it() {
+        let limits = Limits::default();
+        let key = crate::PrivateKey::generate(crate::KeyKind::Ed25519).unwrap();
+        for payload in [&b""[..], b"x", b"xy", b"xyz", b"\xfb\xff\xbf\x01"] {
+            let signed = Envelope::sign("t", payload.to_vec(), &[&key]).unwrap();
+            let text = String::from_utf8(signed.to_json()).unwrap();
+            let encoded = b64::encode(payload);
+            let url_safe = encoded.replace('+', "-").replace('/', "_");
+            for form in [&encoded, &url_safe, url_safe.trim_end_matches('=')] {
+                let text = text.replace(&format!("\"{encoded}\""), &format!("\"{form}\""));
+                let read = Envelope::read_sorted(text.as_bytes(), &limits).unwrap();
+                assert_eq!(read, Envelope::from_json(text.as_bytes(), &limits).unwrap());
+                assert_eq!(read.payload(), payload);
+                assert_eq!(read.pae(), pae::pae("t", payload));
+                read.verify(&[key.public_key()], 1).unwrap();
+            }
+        }
+        let sig = b64::encode(&[1u8, 2]);
+        let with_sig = format!(
+            r#"{{"payload":"eA==","payloadType":"t","signatures":[{{"sig":"{sig}","keyid":"k"}}]}}"#
+        );
+        for text in [
+            r#"{"payloadType":"t","payload":"eA==","signatures":[]}"#,
+            r#"{"payload":"eA==","payloadType":"t","signatures":[],"x":1}"#,
+            &with_sig,
+            r#"{"payload":"eA","payload":"eA","payloadType":"t","signatures":[]}"#,
+            r#"{"payload":"eB==","payloadType":"t","signatures":[]}"#,
+            r#"{"payload":"e+-=","payloadType":"t","signatures":[]}"#,
+            r#"{"payload":"eA==","payloadType":"","signatures":[]}"#,
+        ] {
+            assert!(
+                Envelope::read_sorted(text.as_bytes(), &limits).is_none(),
+                "{text}"
+            );
+        }
+        let small = Limits {
+            max_envelope_bytes: 10,
+            ..Limits::default()
+        };
+        let ok = r#"{"payload":"eA==","payloadType":"t","signatures":[]}"#;
+        assert!(Envelope::read_sorted(ok.as_bytes(), &limits).is_some());
+        assert!(Envelope::read_sorted(ok.as_bytes(), &small).is_none());
     }
 }

@@ -78,7 +78,10 @@ impl Seal {
     /// [`MetablockRef::from_node`] then, which says what is wrong with it.
     /// Limits as [`Metablock::from_json`].
     pub fn read_sorted(bytes: &[u8], limits: &Limits) -> Option<Seal> {
-        if bytes.len() > limits.max_envelope_bytes {
+        // Anything else (a DSSE envelope) is not canonicalized whole first.
+        if bytes.len() > limits.max_envelope_bytes
+            || crate::json::first_member_key(bytes).as_deref() != Some("signatures")
+        {
             return None;
         }
         let read = crate::json::canonicalize_sorted(bytes).ok()?;

@@ -7,10 +7,18 @@
 
 /// Builds the PAE of `payload_type` and `payload`.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = header(payload_type, payload.len(), payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The PAE up to the body, for a body of `body_len` bytes, with room for
+/// `room` more bytes (the body, appended by the caller).
+pub(crate) fn header(payload_type: &str, body_len: usize, room: usize) -> Vec<u8> {
     let type_len = payload_type.len().to_string();
-    let body_len = payload.len().to_string();
+    let body_len = body_len.to_string();
     let mut out = Vec::with_capacity(
-        10 + type_len.len() + payload_type.len() + body_len.len() + payload.len(),
+        (10 + type_len.len() + payload_type.len() + body_len.len()).saturating_add(room),
     );
     out.extend_from_slice(b"DSSEv1 ");
     out.extend_from_slice(type_len.as_bytes());
@@ -19,7 +27,6 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out.push(b' ');
     out.extend_from_slice(body_len.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(payload);
     out
 }
 

@@ -62,9 +62,10 @@ fn read_checked(step: &Step, metablock: bool, payload: dsse::json::Node<'_, '_>)
 /// A Metablock in the sorted form in-toto and toto write is read in one
 /// pass with no tree of it ([`dsse::Seal::read_sorted`]); its bytes are
 /// dropped once its canonical JSON is written, and its link is decoded
-/// from the canonical bytes the signature covers. Any other document, or
-/// one that pass refuses, is read through the tree as before, which
-/// accepts it or says why not.
+/// from the canonical bytes the signature covers. A DSSE envelope in that
+/// form is read the same way ([`dsse::Envelope::read_sorted`], then
+/// [`check_envelope`]). Any other document, or one those passes refuse, is
+/// read through the tree as before, which accepts it or says why not.
 pub(super) fn check_signed(
     step: &Step,
     bytes: Vec<u8>,
@@ -74,7 +75,13 @@ pub(super) fn check_signed(
     limits: &dsse::Limits,
 ) -> Result<Payload, String> {
     let Some(seal) = dsse::Seal::read_sorted(&bytes, limits) else {
-        return check_signed_tree(step, &bytes, key, keyid, shown, limits);
+        return match dsse::Envelope::read_sorted(&bytes, limits) {
+            Some(envelope) if envelope.payload_type() == crate::statement::PAYLOAD_TYPE => {
+                drop(bytes);
+                check_envelope(step, envelope, key, keyid, shown)
+            }
+            _ => check_signed_tree(step, &bytes, key, keyid, shown, limits),
+        };
     };
     drop(bytes);
     let signers = crate::signed::Signers::Metablock(&seal);
@@ -92,6 +99,39 @@ pub(super) fn check_signed(
             Ok(tree) => Ok(read_checked(step, true, tree.root())),
             Err(e) => Err(format!("{shown}: {e}")),
         },
+    }
+}
+
+/// [`check_signed`] for an in-toto envelope read in one pass, the file's
+/// bytes gone: the signature checked over the PAE its payload was decoded
+/// into, then the link decoded from those very bytes in one pass
+/// ([`crate::link::SortedPayload`]) and the envelope dropped before the
+/// artifact maps are built. A payload that pass leaves alone is read as a
+/// tree. Verdicts and refusals are the tree path's, in its order: a
+/// payload that is not a JSON object is named before a signature that does
+/// not verify.
+fn check_envelope(
+    step: &Step,
+    envelope: dsse::Envelope,
+    key: &dsse::PublicKey,
+    keyid: &str,
+    shown: &str,
+) -> Result<Payload, String> {
+    let signers = crate::signed::Signers::Envelope(&envelope);
+    if signers.verify(&[key], 1).is_err() {
+        let why = match crate::signed::payload_tree(&envelope) {
+            Err(e) => e.to_string(),
+            Ok(_) => unverified(&signers.keyids(), key, keyid),
+        };
+        return Err(format!("{shown}: {why}"));
+    }
+    if let Some(sorted) = crate::link::SortedPayload::read(envelope.payload()) {
+        drop(envelope);
+        return Ok(Payload::Link(sorted.into_link()));
+    }
+    match crate::signed::payload_tree(&envelope) {
+        Ok(tree) => Ok(read_checked(step, false, tree.root())),
+        Err(e) => Err(format!("{shown}: {e}")),
     }
 }
 

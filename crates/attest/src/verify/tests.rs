@@ -1005,3 +1005,125 @@ fn a_sorted_metablock_link_reads_as_the_tree_reads_it() {
     };
     assert_eq!(sublayout(sub.clone()), sublayout(unsorted(&sub)));
 }
+
+/// What [`links::check_signed`] made of a document, for comparing paths.
+fn outcome(checked: Result<links::Payload, String>) -> String {
+    match checked {
+        Err(why) => format!("refused: {why}"),
+        Ok(links::Payload::Link(Ok(link))) => format!("link: {link:?}"),
+        Ok(links::Payload::Link(Err(e))) => format!("not a link: {e}"),
+        Ok(links::Payload::Layout(value)) => format!("sublayout: {value}"),
+    }
+}
+
+/// A DSSE envelope read in one pass and its payload decoded in one pass
+/// give what the tree gives: the same link, and the same refusal, in the
+/// tree's order. Each payload is signed three ways: all keys sorted (both
+/// one-pass readers), the payload's top-level keys reversed (the envelope
+/// in one pass, the payload as a tree) and the envelope's keys reversed
+/// (all as a tree).
+#[test]
+fn a_sorted_dsse_link_reads_as_the_tree_reads_it() {
+    let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let carol = PrivateKey::generate(KeyKind::Ed25519).unwrap();
+    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
+    let step = &parsed.steps[0];
+    let keyid = bob.keyid().to_string();
+    let limits = dsse::Limits::default();
+    let reversed = |v: &Value| -> Vec<u8> {
+        let Some(members) = v.as_object() else {
+            return serde_json::to_vec(v).unwrap();
+        };
+        let members: Vec<String> = members
+            .iter()
+            .rev()
+            .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+            .collect();
+        format!("{{{}}}", members.join(",")).into_bytes()
+    };
+    let variants = |payload: &Value| -> [Vec<u8>; 3] {
+        let sign = |bytes: Vec<u8>| {
+            dsse::Envelope::sign(crate::statement::PAYLOAD_TYPE, bytes, &[&bob])
+                .unwrap()
+                .to_json()
+        };
+        let sorted = sign(serde_json::to_vec(payload).unwrap());
+        let envelope: Value = serde_json::from_slice(&sorted).unwrap();
+        let unsorted_envelope = format!(
+            r#"{{"signatures":{},"payloadType":{},"payload":{}}}"#,
+            envelope["signatures"], envelope["payloadType"], envelope["payload"]
+        );
+        [
+            sorted,
+            sign(reversed(payload)),
+            unsorted_envelope.into_bytes(),
+        ]
+    };
+    // Every variant read with `key`: one outcome for all three.
+    let same = |payload: &Value, key: &PrivateKey| -> String {
+        let [sorted, payload_unsorted, envelope_unsorted] = variants(payload);
+        assert!(dsse::Envelope::read_sorted(&sorted, &limits).is_some());
+        assert!(dsse::Envelope::read_sorted(&payload_unsorted, &limits).is_some());
+        assert!(dsse::Envelope::read_sorted(&envelope_unsorted, &limits).is_none());
+        let check = |bytes: Vec<u8>| {
+            outcome(links::check_signed(
+                step,
+                bytes,
+                key.public_key(),
+                &keyid,
+                "build.link",
+                &limits,
+            ))
+        };
+        let fast = check(sorted);
+        assert_eq!(fast, check(payload_unsorted), "{payload}");
+        assert_eq!(fast, check(envelope_unsorted), "{payload}");
+        fast
+    };
+    let link = build_link();
+    let mut statement = link.to_statement().to_value();
+    statement["predicate"]["byproducts"] =
+        json!({"stdout": "a\nb\t\"c\" \\ \u{1}é", "return-value": 0});
+    statement["predicate"]["materials"] = json!([
+        {"name": "src/a", "digest": {"sha256": "cd".repeat(32)}, "annotations": {"x": [1.5]}},
+    ]);
+    let classic = link.to_classic();
+    for payload in [&statement, &classic] {
+        let bytes = serde_json::to_vec(payload).unwrap();
+        assert!(Link::from_sorted_payload(&bytes).is_some());
+        assert!(same(payload, &bob).starts_with("link: "));
+        assert!(same(payload, &carol).contains("not signed by functionary"));
+    }
+    let fast = Link::from_sorted_payload(&serde_json::to_vec(&statement).unwrap());
+    assert_eq!(
+        fast.unwrap().unwrap().byproducts["stdout"],
+        "a\nb\t\"c\" \\ \u{1}é"
+    );
+    // Refused links: the same refusal, one pass or not.
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut payload = statement.clone();
+        edit(&mut payload);
+        payload
+    };
+    let twice = edited(&|v| {
+        let first = v["subject"][0].clone();
+        v["subject"].as_array_mut().unwrap().push(first);
+    });
+    assert!(Link::from_sorted_payload(&serde_json::to_vec(&twice).unwrap()).is_some());
+    assert!(same(&twice, &bob).contains("subjects lists \"app\" twice"));
+    let nameless = edited(&|v| {
+        v["subject"][0]["name"].take();
+    });
+    assert!(Link::from_sorted_payload(&serde_json::to_vec(&nameless).unwrap()).is_none());
+    assert!(same(&nameless, &bob).contains("needs a name and a digest"));
+    // Left to the tree: another predicate (its subjects are the products),
+    // a sublayout, a payload that is not an object (named before a
+    // signature that does not verify).
+    let provenance = edited(&|v| v["predicateType"] = json!("https://slsa.dev/provenance/v1"));
+    assert!(Link::from_sorted_payload(&serde_json::to_vec(&provenance).unwrap()).is_none());
+    assert!(same(&provenance, &bob).starts_with("link: "));
+    assert!(same(&layout(&[], &[], 1), &bob).starts_with("sublayout: "));
+    for key in [&bob, &carol] {
+        assert!(same(&json!([1]), key).contains("not a JSON object"));
+    }
+}

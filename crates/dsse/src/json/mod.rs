@@ -13,11 +13,11 @@
 //! - [`parse_strict`] (in `strict`) reads into a [`serde_json::Value`].
 //!
 //! The one-pass readers in `stream` ([`canonicalize_sorted`],
-//! [`decode_canonical`]) build no tree: they accept a subset of those
-//! documents (object keys in strictly increasing code point order, no
-//! floats) with the same result, and a caller falls back to the tree for
-//! the rest and for the exact error. The fuzz target `canonical_stream`
-//! checks both.
+//! [`decode_canonical`], [`decode_sorted`]) build no tree: they accept a
+//! subset of those documents (object keys in strictly increasing code point
+//! order; for the canonical writer, no floats) with the same result, and a
+//! caller falls back to the tree for the rest and for the exact error. The
+//! fuzz target `canonical_stream` checks them.
 //!
 //! Numbers are read the way serde_json reads them. The fuzz target `cjson`
 //! checks that both readers agree on every input.
@@ -35,7 +35,10 @@ mod parse;
 mod stream;
 mod strict;
 
-pub use stream::{canonicalize_sorted, decode_canonical, Canonical};
+pub use stream::{
+    canonicalize_sorted, decode_canonical, decode_sorted, first_member_key, first_string_member,
+    Canonical,
+};
 pub use strict::{from_slice_strict, parse_strict};
 
 /// Writes `s` as a canonical JSON string (see [`crate::cjson`]): only `"`

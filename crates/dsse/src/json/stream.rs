@@ -7,12 +7,15 @@
 //! - [`decode_canonical`] decodes typed values (serde) straight from
 //!   canonical bytes, strings borrowed: the value of a Metablock read from
 //!   the very bytes its signatures cover.
+//! - [`decode_sorted`] decodes typed values the same way from ordinary JSON
+//!   text whose keys are sorted: a DSSE envelope, and its payload once the
+//!   signature over it checked out, each read once with no tree.
 //!
-//! Both refuse, as [`Tree::parse`](super::Tree::parse) does, duplicate keys
+//! All refuse, as [`Tree::parse`](super::Tree::parse) does, duplicate keys
 //! (an object's keys must come in strictly increasing order, so a key seen
 //! twice is a key out of order), trailing data and nesting deeper than 128;
-//! they refuse more than it (keys out of order; floats, which canonical
-//! JSON cannot hold), and their errors are terse: a caller falls back to
+//! they refuse more than it (keys out of order; [`canonicalize_sorted`]
+//! floats too, which canonical JSON cannot hold), and their errors are terse: a caller falls back to
 //! the tree, which accepts what they accept and says exactly what is wrong
 //! with the rest.
 
@@ -186,8 +189,58 @@ pub fn decode_canonical<'a, T: de::Deserialize<'a>>(
     bytes: &'a [u8],
     fixed_fields: bool,
 ) -> Result<T, Error> {
+    decode(Cursor::new(bytes, true), fixed_fields)
+}
+
+/// Decodes `T` (serde) in one pass straight from JSON text (RFC 8259,
+/// whitespace and escapes as [`Tree::parse`](super::Tree::parse) reads
+/// them) whose objects list their keys in strictly increasing code point
+/// order, as toto, in-toto and `json.dumps(sort_keys=True)` write them;
+/// strings borrowed where no escape had to be decoded. Accepts only what
+/// the tree accepts, with the same value; refuses keys out of order (hence
+/// duplicates) besides: a caller falls back to the tree for those and for
+/// the exact error. Unknown struct fields are read past (serde's default),
+/// unless the type refuses them.
+pub fn decode_sorted<'a, T: de::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+    decode(Cursor::new(bytes, false), false)
+}
+
+/// The first member of the object `bytes` holds, its value a string: a
+/// payload's `_type`, read without reading further (the rest of `bytes` is
+/// not looked at, so it says nothing about whether they are valid JSON).
+/// `None` when the text does not open that way.
+pub fn first_string_member(bytes: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let mut c = Cursor::new(bytes, false);
+    let key = first_key(&mut c)?;
+    if c.peek() != Some(b'"') {
+        return None;
+    }
+    Some((key, c.string().ok()?))
+}
+
+/// The first key of the object `bytes` holds, read without reading
+/// further: which reader a document is for (a sorted Metablock opens with
+/// `signatures`, a sorted envelope with `payload`), known before reading
+/// it whole.
+pub fn first_member_key(bytes: &[u8]) -> Option<Cow<'_, str>> {
+    first_key(&mut Cursor::new(bytes, false))
+}
+
+/// Reads up to the first member's value.
+fn first_key<'a>(c: &mut Cursor<'a>) -> Option<Cow<'a, str>> {
+    c.skip_ws();
+    if c.peek() != Some(b'{') {
+        return None;
+    }
+    c.at += 1;
+    c.skip_ws();
+    c.member_key().ok()
+}
+
+fn decode<'a, T: de::Deserialize<'a>>(c: Cursor<'a>, fixed_fields: bool) -> Result<T, Error> {
+    let bytes = c.bytes;
     let mut reader = Reader {
-        c: Cursor::new(bytes, true),
+        c,
         depth: MAX_DEPTH,
         fixed_fields,
     };
@@ -201,7 +254,7 @@ pub fn decode_canonical<'a, T: de::Deserialize<'a>>(
     Ok(value)
 }
 
-/// The serde deserializer of [`decode_canonical`].
+/// The serde deserializer of [`decode_canonical`] and [`decode_sorted`].
 struct Reader<'a> {
     c: Cursor<'a>,
     depth: usize,
@@ -635,5 +688,52 @@ mod tests {
         ));
         // Trailing data.
         assert!(refused(br#"{"list":[],"name":"a"} {}"#, false));
+    }
+
+    /// JSON text with whitespace and every escape, keys sorted: the value
+    /// the tree reads; keys out of order are left to it.
+    #[test]
+    fn sorted_text_decodes_as_the_tree_decodes_it() {
+        let text = br#" { "a" : [1, -2, 1.5e3, true, null, "x\ny\"z\\\u00e9\/\ud83d\ude00"],
+            "b" : {"c": {}, "d": []}, "e": "" } "#;
+        let value: serde_json::Value = decode_sorted(text).unwrap();
+        assert_eq!(value, Tree::parse(text).unwrap().root().to_value());
+        let doc: Doc =
+            decode_sorted(br#"{"list": [1], "name": "plain", "zz": [{"q": 1}]}"#).unwrap();
+        assert!(matches!(doc.name, Cow::Borrowed("plain")));
+        for text in [
+            &br#"{"b":1,"a":2}"#[..],
+            br#"{"a":1,"a":1}"#,
+            br#"[{"x":1,"w":2}]"#,
+            b"[1] x",
+            b"{\"a\":\"\x01\"}",
+        ] {
+            assert!(
+                decode_sorted::<serde_json::Value>(text).is_err(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_string_member_is_read_alone() {
+        let first =
+            |text: &[u8]| first_string_member(text).map(|(k, v)| (k.into_owned(), v.into_owned()));
+        assert_eq!(
+            first(br#" { "_type" : "link", "broken": "#),
+            Some(("_type".into(), "link".into()))
+        );
+        assert_eq!(
+            first(br#"{"_t\u0079pe":"a\"b"}"#),
+            Some(("_type".into(), "a\"b".into()))
+        );
+        for text in [&br#"{"_type":1}"#[..], b"[]", b"{}", b"", br#"{"_type":"x"#] {
+            assert_eq!(first(text), None, "{text:?}");
+        }
+        assert_eq!(
+            first_member_key(br#" {"signatures": [], "#).as_deref(),
+            Some("signatures")
+        );
+        assert_eq!(first_member_key(b"[]"), None);
     }
 }

@@ -220,6 +220,43 @@ fn bad_image_references_are_input_errors_naming_them() {
     expect_error(&out, 2, "oci://ghcr.io/Org/App", "a bad reference");
 }
 
+/// `TOTO_REGISTRY_USERNAME` and `TOTO_REGISTRY_PASSWORD` stand for the
+/// flags; a wrong password from the environment is refused as the flag's is.
+#[test]
+fn credentials_come_from_the_environment() {
+    let Some(registry) = TestRegistry::start("oci env credentials", true) else {
+        return;
+    };
+    registry.push_image("app:v1", b"layer");
+    let key = registry.generate_key("k.pem");
+    let public = registry.path().join("k.pem.pub");
+    let image = registry.image("app:v1");
+    expect_code(
+        &attest_with_key(&registry, &key, &image),
+        0,
+        "attest --push",
+    );
+    let ca = registry.ca.as_ref().unwrap().display().to_string();
+    let verify = |password: &str| {
+        toto()
+            .args(["verify-attestation", &image, "--key"])
+            .arg(&public)
+            .args(["--predicate-type", PREDICATE_TYPE, "--registry-ca", &ca])
+            .env("TOTO_REGISTRY_USERNAME", USER)
+            .env("TOTO_REGISTRY_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    expect_code(&verify(PASSWORD), 0, "credentials from the environment");
+    let wrong = verify("wrong");
+    expect_error(
+        &wrong,
+        2,
+        "refused access",
+        "a wrong password from the environment",
+    );
+}
+
 #[test]
 fn tls_is_verified_against_the_system_roots_without_registry_ca() {
     let Some(registry) = TestRegistry::start("oci tls roots", true) else {

@@ -19,11 +19,31 @@ use oci::{Digest, Error, Options, Reference, Registry};
 /// An answer: status, extra headers, body.
 type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
 
+/// What the scripted registry is asked: the path (with its query) and the
+/// `Authorization` header, if any.
+struct Request {
+    path: String,
+    authorization: Option<String>,
+}
+
 /// Serves `answer(path)` for every request (GET /v2/ answers 200), on a
 /// thread that lives as long as the test process.
 fn serve(answer: impl Fn(&str) -> Answer + Send + 'static) -> String {
+    serve_requests(move |request, _| {
+        if request.path == "/v2/" {
+            (200, Vec::new(), b"{}".to_vec())
+        } else {
+            answer(&request.path)
+        }
+    })
+}
+
+/// Serves `answer(request, host)` for every request, on a thread that lives
+/// as long as the test process.
+fn serve_requests(answer: impl Fn(&Request, &str) -> Answer + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
+    let own = host.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -32,18 +52,26 @@ fn serve(answer: impl Fn(&str) -> Answer + Send + 'static) -> String {
             if reader.read_line(&mut request_line).is_err() {
                 continue;
             }
+            let mut authorization = None;
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        authorization = Some(value.trim().to_owned());
+                    }
+                }
             }
             let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
-            let (status, headers, body) = if path == "/v2/" {
-                (200, Vec::new(), b"{}".to_vec())
-            } else {
-                answer(&path)
-            };
+            let (status, headers, body) = answer(
+                &Request {
+                    path,
+                    authorization,
+                },
+                &own,
+            );
             let mut head = format!(
                 "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                 body.len()
@@ -289,4 +317,83 @@ fn busy_answers_are_retried_and_refusals_are_not() {
     );
     assert!(err.to_string().contains(&host), "{err}");
     assert!(err.is_input_error(), "a refusal is an input error (exit 2)");
+}
+
+/// Anonymous pulls as ghcr.io and Docker Hub answer them: every request
+/// without a token is a 401 with a Bearer challenge naming the token
+/// service; the client fetches an anonymous token for the repository's pull
+/// scope and sends it; nothing is read without it.
+#[test]
+fn an_anonymous_pull_answers_the_bearer_challenge_with_a_token() {
+    const TOKEN: &str = "anonymous-pull-token";
+    let token_requests = Arc::new(AtomicUsize::new(0));
+    let unauthorized = Arc::new(AtomicUsize::new(0));
+    let (tokens, refused) = (token_requests.clone(), unauthorized.clone());
+    let manifest = image_manifest();
+    let host = serve_requests(move |request, host| {
+        let challenge = format!(
+            r#"Bearer realm="http://{host}/token",service="fake-registry",scope="repository:team/app:pull""#
+        );
+        if request.path.starts_with("/token") {
+            tokens.fetch_add(1, Ordering::SeqCst);
+            assert!(
+                request
+                    .path
+                    .contains("scope=repository%3Ateam%2Fapp%3Apull")
+                    || request.path.contains("scope=repository:team/app:pull"),
+                "the token is asked for the repository's pull scope: {}",
+                request.path
+            );
+            assert_eq!(
+                request.authorization, None,
+                "anonymous: no credentials sent"
+            );
+            let body = format!(r#"{{"token":"{TOKEN}","access_token":"{TOKEN}"}}"#);
+            return (
+                200,
+                vec![("Content-Type", "application/json".into())],
+                body.into_bytes(),
+            );
+        }
+        if request.authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+            refused.fetch_add(1, Ordering::SeqCst);
+            return (401, vec![("WWW-Authenticate", challenge)], Vec::new());
+        }
+        if request.path == "/v2/" {
+            (200, Vec::new(), b"{}".to_vec())
+        } else {
+            manifest_answer(manifest.clone())
+        }
+    });
+    let registry = client(&host, oci::Limits::default());
+    let reference = Reference::parse(&format!("oci://{host}/team/app:v1")).unwrap();
+    let resolved = registry.resolve(&reference).unwrap();
+    assert_eq!(
+        resolved.descriptor.digest,
+        Digest::of(&image_manifest()).to_string()
+    );
+    assert!(
+        token_requests.load(Ordering::SeqCst) >= 1,
+        "a token was fetched"
+    );
+    // Only the challenge itself went without the token: the manifest was
+    // asked for with it.
+    assert!(
+        unauthorized.load(Ordering::SeqCst) >= 1,
+        "the challenge was met"
+    );
+
+    // A registry whose token service refuses: an error naming the registry,
+    // not a panic and not an anonymous read.
+    let host = serve_requests(|request, host| {
+        if request.path.starts_with("/token") {
+            return (403, Vec::new(), b"denied".to_vec());
+        }
+        let challenge = format!(r#"Bearer realm="http://{host}/token",service="fake-registry""#);
+        (401, vec![("WWW-Authenticate", challenge)], Vec::new())
+    });
+    let registry = client(&host, oci::Limits::default());
+    let reference = Reference::parse(&format!("oci://{host}/team/app:v1")).unwrap();
+    let err = registry.resolve(&reference).unwrap_err();
+    assert!(err.to_string().contains(&host), "{err}");
 }

@@ -96,6 +96,13 @@ fn client(host: &str, limits: oci::Limits) -> Registry {
     Registry::connect(host, &options).unwrap()
 }
 
+/// The error `registry` (serving `host`) answers when asked to resolve
+/// `oci://HOST/NAME`; the test fails if it resolves.
+fn resolve_refused(registry: &Registry, host: &str, name: &str) -> Error {
+    let reference = Reference::parse(&format!("oci://{host}/{name}")).unwrap();
+    registry.resolve(&reference).unwrap_err()
+}
+
 fn image_manifest() -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
@@ -195,9 +202,7 @@ fn a_manifest_beyond_the_size_limit_is_refused() {
         ..oci::Limits::default()
     };
     let registry = client(&host, limits);
-    let err = registry
-        .resolve(&Reference::parse(&format!("oci://{host}/app:v1")).unwrap())
-        .unwrap_err();
+    let err = resolve_refused(&registry, &host, "app:v1");
     assert!(
         matches!(
             err,
@@ -216,9 +221,7 @@ fn a_manifest_that_is_not_the_digest_asked_for_is_refused() {
     let host = serve(|_| manifest_answer(image_manifest()));
     let registry = client(&host, oci::Limits::default());
     let asked = Digest::of(b"another manifest");
-    let err = registry
-        .resolve(&Reference::parse(&format!("oci://{host}/app@{asked}")).unwrap())
-        .unwrap_err();
+    let err = resolve_refused(&registry, &host, &format!("app@{asked}"));
     assert!(
         matches!(
             err,
@@ -240,9 +243,7 @@ fn a_tag_whose_announced_digest_is_not_the_content_s_is_refused() {
         (status, headers, body)
     });
     let registry = client(&host, oci::Limits::default());
-    let err = registry
-        .resolve(&Reference::parse(&format!("oci://{host}/app:v1")).unwrap())
-        .unwrap_err();
+    let err = resolve_refused(&registry, &host, "app:v1");
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
 }
 
@@ -308,9 +309,7 @@ fn busy_answers_are_retried_and_refusals_are_not() {
         "two 503s, then the manifest"
     );
 
-    let err = registry
-        .resolve(&Reference::parse(&format!("oci://{host}/locked:v1")).unwrap())
-        .unwrap_err();
+    let err = resolve_refused(&registry, &host, "locked:v1");
     assert!(
         matches!(err, Error::Unauthorized { status: 401, .. }),
         "{err}"
@@ -393,7 +392,6 @@ fn an_anonymous_pull_answers_the_bearer_challenge_with_a_token() {
         (401, vec![("WWW-Authenticate", challenge)], Vec::new())
     });
     let registry = client(&host, oci::Limits::default());
-    let reference = Reference::parse(&format!("oci://{host}/team/app:v1")).unwrap();
-    let err = registry.resolve(&reference).unwrap_err();
+    let err = resolve_refused(&registry, &host, "team/app:v1");
     assert!(err.to_string().contains(&host), "{err}");
 }

@@ -39,3 +39,25 @@ pub(crate) fn at_most(what: &'static str, actual: usize, limit: usize) -> Result
     }
     Ok(())
 }
+
+/// What every one-pass reader (`read_sorted`) is held to: each of `left` is
+/// left to the tree (`None`), and `read` is read under the default limits but
+/// left to the tree under a `max_envelope_bytes` it exceeds.
+#[cfg(test)]
+pub(crate) fn assert_read_sorted<T, S: AsRef<str>>(
+    read_sorted: fn(&[u8], &Limits) -> Option<T>,
+    left: impl IntoIterator<Item = S>,
+    read: &str,
+) {
+    let limits = Limits::default();
+    for text in left {
+        let text = text.as_ref();
+        assert!(read_sorted(text.as_bytes(), &limits).is_none(), "{text}");
+    }
+    let small = Limits {
+        max_envelope_bytes: 10,
+        ..Limits::default()
+    };
+    assert!(read_sorted(read.as_bytes(), &limits).is_some(), "{read}");
+    assert!(read_sorted(read.as_bytes(), &small).is_none(), "{read}");
+}

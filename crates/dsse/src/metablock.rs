@@ -513,27 +513,16 @@ mod tests {
         let (block, _) = signed_metablock();
         let text = String::from_utf8(block.to_json()).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
-        let limits = Limits::default();
         let signed = serde_json::to_string(&value["signed"]).unwrap();
         let sigs = serde_json::to_string(&value["signatures"]).unwrap();
-        for doc in [
+        let left = [
             format!(r#"{{"signed":{signed},"signatures":{sigs}}}"#),
             format!(r#"{{"a":1,"signatures":{sigs},"signed":{signed}}}"#),
             format!(r#"{{"signatures":{sigs},"signed":[]}}"#),
             format!(r#"{{"signatures":{{}},"signed":{signed}}}"#),
             format!(r#"{{"signatures":{sigs},"signed":{{"f":1.5}}}}"#),
             format!(r#"{{"signatures":{sigs}}}"#),
-        ] {
-            assert!(
-                Seal::read_sorted(doc.as_bytes(), &limits).is_none(),
-                "{doc}"
-            );
-        }
-        let small = Limits {
-            max_envelope_bytes: 10,
-            ..Limits::default()
-        };
-        assert!(Seal::read_sorted(text.as_bytes(), &small).is_none());
-        assert!(Seal::read_sorted(text.as_bytes(), &limits).is_some());
+        ];
+        crate::limits::assert_read_sorted(Seal::read_sorted, left, &text);
     }
 }

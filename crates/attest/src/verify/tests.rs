@@ -922,6 +922,24 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
 mod pinned;
 mod x509;
 
+/// [`links::check_signed`] of `bytes` shown as `build.link`, named for
+/// `keyid`, against the one step of `layout(&[], &[], 1)`, with `key`.
+fn check_build_link(
+    bytes: Vec<u8>,
+    key: &PrivateKey,
+    keyid: &str,
+) -> Result<links::Payload, String> {
+    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
+    links::check_signed(
+        &parsed.steps[0],
+        bytes,
+        key.public_key(),
+        keyid,
+        "build.link",
+        &dsse::Limits::default(),
+    )
+}
+
 /// A Metablock link in the sorted form toto and in-toto write is read in
 /// one pass from the canonical bytes its signature covers; the same
 /// document with its keys in another order is read through the tree. Both
@@ -931,8 +949,6 @@ mod x509;
 fn a_sorted_metablock_link_reads_as_the_tree_reads_it() {
     let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
     let carol = PrivateKey::generate(KeyKind::Ed25519).unwrap();
-    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
-    let step = &parsed.steps[0];
     let keyid = bob.keyid().to_string();
     // Reversed key order at the top and in `signed`: not sorted.
     let unsorted = |sorted: &[u8]| -> Vec<u8> {
@@ -954,16 +970,7 @@ fn a_sorted_metablock_link_reads_as_the_tree_reads_it() {
         )
         .into_bytes()
     };
-    let check = |bytes: Vec<u8>, key: &PrivateKey| {
-        links::check_signed(
-            step,
-            bytes,
-            key.public_key(),
-            &keyid,
-            "build.link",
-            &dsse::Limits::default(),
-        )
-    };
+    let check = |bytes: Vec<u8>, key: &PrivateKey| check_build_link(bytes, key, &keyid);
     let limits = dsse::Limits::default();
     // A link whose stdout holds what canonical JSON writes raw or escapes.
     let link = signed_edited_link(Encoding::Metablock, &[&bob], |v| {
@@ -1026,8 +1033,6 @@ fn outcome(checked: Result<links::Payload, String>) -> String {
 fn a_sorted_dsse_link_reads_as_the_tree_reads_it() {
     let bob = PrivateKey::generate(KeyKind::Ed25519).unwrap();
     let carol = PrivateKey::generate(KeyKind::Ed25519).unwrap();
-    let parsed = Layout::from_value(layout(&[], &[], 1)).unwrap();
-    let step = &parsed.steps[0];
     let keyid = bob.keyid().to_string();
     let limits = dsse::Limits::default();
     let reversed = |v: &Value| -> Vec<u8> {
@@ -1065,16 +1070,7 @@ fn a_sorted_dsse_link_reads_as_the_tree_reads_it() {
         assert!(dsse::Envelope::read_sorted(&sorted, &limits).is_some());
         assert!(dsse::Envelope::read_sorted(&payload_unsorted, &limits).is_some());
         assert!(dsse::Envelope::read_sorted(&envelope_unsorted, &limits).is_none());
-        let check = |bytes: Vec<u8>| {
-            outcome(links::check_signed(
-                step,
-                bytes,
-                key.public_key(),
-                &keyid,
-                "build.link",
-                &limits,
-            ))
-        };
+        let check = |bytes: Vec<u8>| outcome(check_build_link(bytes, key, &keyid));
         let fast = check(sorted);
         assert_eq!(fast, check(payload_unsorted), "{payload}");
         assert_eq!(fast, check(envelope_unsorted), "{payload}");

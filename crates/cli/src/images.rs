@@ -94,13 +94,15 @@ pub(crate) fn resolve(image: Image, what: &str) -> Result<ResolvedImage> {
 }
 
 /// Attaches `bundle` (a Sigstore bundle of a Statement whose predicate is
-/// `predicate_type`) to `resolved` as an OCI 1.1 referrer (or in the
-/// referrers tag schema); attaching the same bundle again adds nothing.
-/// What `--format json` reports about it.
+/// `predicate_type`; `what` it is, for messages: a link, an attestation)
+/// to `resolved` as an OCI 1.1 referrer (or in the referrers tag schema);
+/// attaching the same bundle again adds nothing. What `--format json`
+/// reports about it.
 pub(crate) fn attach(
     resolved: &ResolvedImage,
     bundle: &[u8],
     predicate_type: &str,
+    what: &str,
 ) -> Result<serde_json::Value> {
     let image = &resolved.image.reference;
     let pinned = format!("{}@{}", image.name(), resolved.digest);
@@ -111,9 +113,9 @@ pub(crate) fn attach(
         bundle,
         predicate_type,
     )
-    .with_context(|| format!("cannot attach the link to {pinned}"))?;
+    .with_context(|| format!("cannot attach the {what} to {pinned}"))?;
     crate::verbosity::info!(
-        "attached the link {} to {pinned} ({}{})",
+        "attached the {what} {} to {pinned} ({}{})",
         attached.descriptor.digest,
         attached.source.name(),
         if attached.listed_now {

@@ -224,23 +224,17 @@ fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitC
         keys.pop()
     };
     let registry = args.registry.connect(&image)?;
-    let resolved = registry
-        .resolve(&image)
-        .with_context(|| format!("cannot resolve {image}"))?;
-    let digest = resolved.descriptor.sha256(&image.to_string())?;
-    crate::verbosity::info!(
-        "{image} is {}@{digest}: attesting that manifest digest",
-        image.name()
-    );
+    let image = crate::images::Image {
+        reference: image,
+        registry,
+    };
+    let resolved = crate::images::resolve(image, "attesting that manifest digest")?;
+    let (image, digest) = (&resolved.image.reference, resolved.digest);
     // Write access is checked before anything is signed (and, keyless,
     // published to Rekor).
-    oci::referrers::prepare(&registry, &image)
+    oci::referrers::prepare(&resolved.image.registry, image)
         .with_context(|| format!("cannot write to {}", image.name()))?;
-    let digests = attest::DigestSet::new(std::collections::BTreeMap::from([(
-        "sha256".to_owned(),
-        digest.hex(),
-    )]))?;
-    let subject = ResourceDescriptor::artifact(&image.name(), digests);
+    let subject = ResourceDescriptor::artifact(&image.name(), resolved.digest_set()?);
     let statement = Statement::new(vec![subject], &args.predicate_type, predicate).into_value();
     let payload = serde_json::to_vec(&statement).context("cannot serialize the Statement")?;
     let (bundle, signer) = match &key {
@@ -264,35 +258,20 @@ fn attest_image(args: &AttestArgs, predicate: serde_json::Value) -> Result<ExitC
             )
         }
     };
-    let attached = oci::referrers::attach(
-        &registry,
-        &image,
-        &resolved.descriptor,
-        &bundle,
-        &args.predicate_type,
-    )
-    .with_context(|| format!("cannot attach the attestation to {}@{digest}", image.name()))?;
-    crate::verbosity::info!(
-        "attached attestation {} to {}@{digest} ({}{})",
-        attached.descriptor.digest,
-        image.name(),
-        attached.source.name(),
-        if attached.listed_now {
-            ""
-        } else {
-            "; it was attached already"
-        }
-    );
+    let attached = crate::images::attach(&resolved, &bundle, &args.predicate_type, "attestation")?;
     if args.format == crate::verdict::Format::Json {
-        crate::verdict::print_json(&serde_json::json!({
+        let mut report = serde_json::json!({
             "image": image.to_string(),
             "subject": {"name": image.name(), "digest": {"sha256": digest.hex()}},
-            "attestation": attached.descriptor.digest,
-            "listed_by": attached.source.name(),
-            "already_attached": !attached.listed_now,
             "predicate_type": args.predicate_type,
             "signer": signer,
-        }))?;
+        });
+        // `attestation`, `listed_by`, `already_attached`, as `run --push`.
+        if let (Some(fields), serde_json::Value::Object(more)) = (report.as_object_mut(), attached)
+        {
+            fields.extend(more);
+        }
+        crate::verdict::print_json(&report)?;
     }
     Ok(ExitCode::SUCCESS)
 }

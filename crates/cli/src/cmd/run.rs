@@ -305,7 +305,9 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     for one in &resolved {
         let attached = match (&written.bundle, args.push) {
             (_, false) => serde_json::Value::Null,
-            (Some(bundle), true) => crate::images::attach(one, bundle, attest::LINK_PREDICATE_V03)?,
+            (Some(bundle), true) => {
+                crate::images::attach(one, bundle, attest::LINK_PREDICATE_V03, "link")?
+            }
             (None, true) => {
                 bail!("the link written is not a Statement bundle; it cannot be attached")
             }

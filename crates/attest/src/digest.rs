@@ -98,7 +98,11 @@ impl Default for Entries {
 
 impl PartialEq for DigestSet {
     fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
+        match (&self.0, &other.0) {
+            // The common case, compared as bytes.
+            (Entries::Sha256(mine), Entries::Sha256(theirs)) => mine == theirs,
+            _ => self.iter().eq(other.iter()),
+        }
     }
 }
 
@@ -276,6 +280,31 @@ impl<'de> Deserialize<'de> for Algorithm {
     }
 }
 
+/// A string as read, borrowed from the document when it can be.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for DigestSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -285,15 +314,30 @@ impl<'de> Deserialize<'de> for DigestSet {
                 f.write_str("a map of digest algorithm to hex digest")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DigestSet, A::Error> {
-                let mut entries = Vec::with_capacity(1);
-                while let Some(Algorithm(name)) = map.next_key()? {
+                let mut entries: Vec<(Cow<'static, str>, Box<str>)> = Vec::new();
+                let mut pending = map.next_key::<Algorithm>()?;
+                // Nearly every set is one SHA-256, its hex borrowed from the
+                // document: checked and held inline, nothing allocated.
+                if let Some(Algorithm(name)) = pending.take() {
+                    let Text(value) = map.next_value()?;
+                    pending = map.next_key()?;
+                    if pending.is_none() && name == "sha256" {
+                        if let Ok(hex) = <[u8; 64]>::try_from(value.as_bytes()) {
+                            check_digest(&name, &value).map_err(de::Error::custom)?;
+                            return Ok(DigestSet(Entries::Sha256(hex)));
+                        }
+                    }
+                    entries.push((name, Box::from(value.as_ref())));
+                }
+                while let Some(Algorithm(name)) = pending.take() {
                     if entries.len() == MAX_ALGORITHMS {
                         return Err(de::Error::custom(format_args!(
                             "digest set names more than {MAX_ALGORITHMS} algorithms"
                         )));
                     }
-                    let value: String = map.next_value()?;
-                    entries.push((name, value.into_boxed_str()));
+                    let Text(value) = map.next_value()?;
+                    entries.push((name, Box::from(value.as_ref())));
+                    pending = map.next_key()?;
                 }
                 DigestSet::from_entries(entries).map_err(de::Error::custom)
             }
@@ -429,6 +473,71 @@ mod tests {
             serde_json::to_string(&inline).unwrap(),
             format!("{{\"sha256\":\"{hex}\"}}")
         );
+    }
+
+    /// Read from JSON (a lone SHA-256 taken without allocating, anything
+    /// else as a list) a set is what [`DigestSet::new`] builds from the
+    /// same entries, and a refusal is its refusal.
+    #[test]
+    fn reading_builds_what_new_builds() {
+        let (low, up) = ("ab".repeat(32), "AB".repeat(32));
+        let many: Vec<(String, String)> = (0..=MAX_ALGORITHMS)
+            .map(|i| (format!("alg{i:03}"), "ab".to_owned()))
+            .collect();
+        let cases: Vec<Vec<(String, String)>> = vec![
+            vec![],
+            vec![("sha256".into(), low.clone())],
+            vec![("sha256".into(), up.clone())],
+            vec![("sha256".into(), "abcd".into())],
+            vec![
+                ("sha256".into(), low.clone()),
+                ("sha512".into(), "cd".repeat(64)),
+            ],
+            vec![
+                ("sha512".into(), "cd".repeat(64)),
+                ("sha256".into(), low.clone()),
+            ],
+            vec![
+                ("sha256".into(), low.clone()),
+                ("sha512".into(), up.clone()),
+            ],
+            vec![("sha512".into(), "cd".repeat(64))],
+            vec![("gitCommit".into(), "ab".repeat(20))],
+            many.get(..MAX_ALGORITHMS).unwrap().to_vec(),
+            many.clone(),
+        ];
+        for entries in cases {
+            let json = serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            );
+            let read = serde_json::from_value::<DigestSet>(json.clone()).map_err(|e| e.to_string());
+            // The borrowing reader too.
+            let text = json.to_string();
+            let borrowed = dsse::json::decode_sorted::<DigestSet>(text.as_bytes());
+            let built =
+                DigestSet::new(entries.iter().cloned().collect()).map_err(|e| e.to_string());
+            if entries.len() > MAX_ALGORITHMS {
+                assert!(read.is_err() && borrowed.is_err(), "{text}");
+                continue;
+            }
+            assert_eq!(read, built, "{text}");
+            match (&borrowed, &built) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("{text}: {:?} vs {built:?}", borrowed.is_ok()),
+            }
+            if let Ok(set) = &read {
+                let inline = matches!(set.0, Entries::Sha256(_));
+                assert_eq!(
+                    inline,
+                    entries.len() == 1 && entries[0].0 == "sha256",
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

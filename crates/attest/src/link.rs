@@ -433,12 +433,11 @@ impl Link {
     /// [`Link::from_metablock_node`] then.
     #[allow(clippy::result_large_err, reason = "the Err is the bytes handed back")]
     pub fn from_canonical_metablock(canonical: Vec<u8>) -> Result<Result<Link, Error>, Vec<u8>> {
-        let wire = match dsse::json::decode_canonical::<WireLink>(&canonical, true) {
-            Ok(wire) if wire.type_ == "link" => wire,
-            _ => return Err(canonical),
+        let Some(decoded) = SortedPayload::read_canonical_metablock(&canonical) else {
+            return Err(canonical);
         };
         drop(canonical);
-        Ok(Link::from_wire(wire))
+        Ok(decoded.into_link())
     }
 
     /// The return value of the step's command, when recorded.

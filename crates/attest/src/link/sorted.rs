@@ -120,6 +120,16 @@ impl SortedPayload {
         }))
     }
 
+    /// Decodes the canonical JSON a Metablock's signatures cover in one
+    /// pass when it is a classic link within the schema; `None` leaves it
+    /// to the tree.
+    pub(crate) fn read_canonical_metablock(canonical: &[u8]) -> Option<SortedPayload> {
+        match dsse::json::decode_canonical::<WireLink>(canonical, true) {
+            Ok(wire) if wire.type_ == "link" => Some(SortedPayload(Decoded::Link(wire))),
+            _ => None,
+        }
+    }
+
     /// The link, its artifact maps built as [`Link::from_node`] builds
     /// them.
     pub(crate) fn into_link(self) -> Result<Link, Error> {

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::explain::{Cause, Explanation, Failed};
 use super::model::{Rule, SourceType};
+use super::walk::Walk;
 use crate::digest::{ArtifactMap, DigestSet};
-use crate::pattern::Pattern;
+use crate::pattern::{strip_literal, Pattern};
 
 /// What one rule consumed, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -160,8 +161,9 @@ pub fn trace_item_rules<'a>(
                 };
                 if source == side {
                     let pattern = Pattern::new(p);
+                    let mut other = Walk::new(other);
                     take(&mut queue, |a, _| {
-                        pattern.matches(a) && !other.contains_key(a)
+                        pattern.matches(a) && other.get(a).is_none()
                     })
                 } else {
                     Vec::new()
@@ -169,6 +171,7 @@ pub fn trace_item_rules<'a>(
             }
             Rule::Modify(p) => {
                 let pattern = Pattern::new(p);
+                let mut other = Walk::new(other);
                 take(&mut queue, |a, mine| {
                     pattern.matches(a) && other.get(a).is_some_and(|theirs| theirs != mine)
                 })
@@ -328,11 +331,10 @@ fn match_rule(
             .enumerate()
             .skip(start)
             .map_while(|(index, (queued, digests))| {
-                queued
-                    .strip_prefix(normalized.as_str())
-                    .map(|rest| (index, *queued, rest, *digests))
+                strip_literal(queued, &normalized, "").map(|rest| (index, *queued, rest, *digests))
             });
     let (mut rebuilt, mut dest_path) = (String::new(), String::new());
+    let mut dest = Walk::new(dest);
     for (index, queued, relative, digests) in candidates {
         if !pattern.matches(relative) {
             continue;

@@ -70,6 +70,7 @@
 mod engine;
 mod explain;
 mod model;
+mod walk;
 
 pub use engine::{
     trace_item_rules, verify_item_rules, FailureKind, ItemTrace, RuleFailure, RuleTrace, StepLookup,

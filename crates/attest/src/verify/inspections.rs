@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::report::{Failure, ItemKind, Report, StepReport};
-use super::steps::check_item_rules;
+use super::steps::{check_items, record, ItemRules};
 use super::{Evidence, Options, Verdict};
 use crate::layout::Layout;
 use crate::link::Link;
@@ -52,21 +52,24 @@ pub(super) fn inspect(
         for (inspection, link) in &inspection_links {
             with_inspections.insert(inspection.name.to_string(), link);
         }
-        for (inspection, link) in &inspection_links {
+        let items: Vec<ItemRules<'_>> = inspection_links
+            .iter()
+            .map(|(inspection, link)| ItemRules {
+                kind: ItemKind::Inspection,
+                name: inspection.name.as_str(),
+                materials: &inspection.expected_materials,
+                products: &inspection.expected_products,
+                link,
+                file: format!("inspection {}", inspection.name),
+            })
+            .collect();
+        for (item, outcome) in items.iter().zip(check_items(&items, &with_inspections)) {
             let mut traced = StepReport {
-                name: inspection.name.to_string(),
+                name: item.name.to_owned(),
                 kind: ItemKind::Inspection,
                 ..Default::default()
             };
-            let outcome = check_item_rules(
-                (ItemKind::Inspection, inspection.name.as_str()),
-                &inspection.expected_materials,
-                &inspection.expected_products,
-                link,
-                &with_inspections,
-                &format!("inspection {}", inspection.name),
-                &mut traced,
-            );
+            let outcome = record(item, outcome, &mut traced);
             report.steps.push(traced);
             if let Err(f) = outcome {
                 return Ok(Err(f));

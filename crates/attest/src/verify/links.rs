@@ -10,6 +10,7 @@ use super::{Evidence, Options};
 use crate::error::Error;
 use crate::layout::{Functionary, Layout, Step};
 use crate::link::Link;
+use crate::link::SortedPayload;
 use crate::signed::Seal;
 use crate::verified::SignerIdentity;
 
@@ -85,21 +86,62 @@ pub(super) fn check_signed(
     };
     drop(bytes);
     let signers = crate::signed::Signers::Metablock(&seal);
-    if signers.verify(&[key], 1).is_err() {
+    let canonical = seal.canonical_bytes();
+    let Some(decoded) = verified(
+        canonical.len(),
+        || signers.verify(&[key], 1).is_ok(),
+        || SortedPayload::read_canonical_metablock(canonical),
+    ) else {
         return Err(format!(
             "{shown}: {}",
             unverified(&signers.keyids(), key, keyid)
         ));
-    }
-    match Link::from_canonical_metablock(seal.into_canonical_bytes()) {
-        Ok(decoded) => Ok(Payload::Link(decoded)),
+    };
+    match decoded {
+        Some(decoded) => {
+            drop(seal);
+            Ok(Payload::Link(decoded.into_link()))
+        }
         // Not a classic link (a sublayout, a Statement), or one with a
         // field outside the schema: read as a tree, for the payload or why.
-        Err(canonical) => match dsse::json::Tree::parse_canonical(&canonical) {
+        None => match dsse::json::Tree::parse_canonical(seal.canonical_bytes()) {
             Ok(tree) => Ok(read_checked(step, true, tree.root())),
             Err(e) => Err(format!("{shown}: {e}")),
         },
     }
+}
+
+/// Signed documents this large have their signature checked on a thread
+/// of its own while the link is decoded from the same bytes: each is a
+/// pass over them (the signature's hash, the JSON), and the one link of a
+/// big step would otherwise hold up the whole verification.
+const CONCURRENT_FROM: usize = 1 << 20;
+
+/// What `decode` returns, once `verify` has passed; `None` when it does
+/// not. Both read the same signed bytes (`len` of them); from
+/// [`CONCURRENT_FROM`] bytes on they run at once, and what was decoded is
+/// dropped unless the signature verified.
+fn verified<T>(
+    len: usize,
+    verify: impl Fn() -> bool + Sync,
+    decode: impl FnOnce() -> T,
+) -> Option<T> {
+    if len < CONCURRENT_FROM {
+        return verify().then(decode);
+    }
+    std::thread::scope(
+        |scope| match std::thread::Builder::new().spawn_scoped(scope, &verify) {
+            Ok(check) => {
+                let decoded = decode();
+                let passed = check
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                passed.then_some(decoded)
+            }
+            // No thread to be had: one after the other.
+            Err(_) => verify().then(decode),
+        },
+    )
 }
 
 /// [`check_signed`] for an in-toto envelope read in one pass, the file's
@@ -118,14 +160,18 @@ fn check_envelope(
     shown: &str,
 ) -> Result<Payload, String> {
     let signers = crate::signed::Signers::Envelope(&envelope);
-    if signers.verify(&[key], 1).is_err() {
+    let Some(sorted) = verified(
+        envelope.payload().len(),
+        || signers.verify(&[key], 1).is_ok(),
+        || SortedPayload::read(envelope.payload()),
+    ) else {
         let why = match crate::signed::payload_tree(&envelope) {
             Err(e) => e.to_string(),
             Ok(_) => unverified(&signers.keyids(), key, keyid),
         };
         return Err(format!("{shown}: {why}"));
-    }
-    if let Some(sorted) = crate::link::SortedPayload::read(envelope.payload()) {
+    };
+    if let Some(sorted) = sorted {
         drop(envelope);
         return Ok(Payload::Link(sorted.into_link()));
     }

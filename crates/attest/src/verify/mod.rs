@@ -270,22 +270,38 @@ fn verify_chain(
         Ok(()) => {}
         Err(f) => return Ok(Err(f)),
     }
-    if depth == 0 {
-        if let Some(last) = layout
-            .steps
-            .last()
-            .and_then(|s| reduced.get(s.name.as_str()))
-        {
-            report.products = last.products.clone();
-        }
-    }
     // Only a sublayout needs the link it stands for; the top level would
     // copy its first and last steps' artifact lists for nothing.
-    Ok(Ok(if depth > 0 {
-        summary_link(layout, &reduced)
-    } else {
-        None
-    }))
+    if depth > 0 {
+        return Ok(Ok(summary_link(layout, &reduced)));
+    }
+    drop(reduced);
+    // The top level hands its last step's products to the report, moved.
+    if let Some(last) = layout
+        .steps
+        .last()
+        .and_then(|s| chain.get_mut(s.name.as_str()))
+        .and_then(|links| links.first_mut())
+    {
+        report.products = std::mem::take(&mut last.link.products);
+    }
+    drop_aside(chain);
+    Ok(Ok(None))
+}
+
+/// Drops the verified links on a thread of their own: freeing a few
+/// hundred thousand artifact entries takes as long as checking their rules,
+/// and nothing waits for it.
+fn drop_aside(chain: BTreeMap<String, Vec<Accepted>>) {
+    let entries: usize = chain
+        .values()
+        .flatten()
+        .map(|a| a.link.materials.len() + a.link.products.len())
+        .sum();
+    if entries >= 10_000 {
+        // Without a thread to be had, the failed spawn drops them here.
+        let _ = std::thread::Builder::new().spawn(move || drop(chain));
+    }
 }
 
 /// The link a verified sublayout stands for: materials of its first step,

@@ -1,4 +1,8 @@
-//! Artifact rules of each step, against the other steps' links.
+//! Artifact rules of each step (and inspection), against the other steps'
+//! links. The two queues of every item are independent (a rule only
+//! consumes from its own), so with many artifacts they are checked on all
+//! cores at once; the outcomes are then taken in the order the reference
+//! checks them, so the failure reported is the one it reports.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +10,25 @@ use super::report::{Failure, ItemKind, Report, StepReport};
 use super::Verdict;
 use crate::layout::Layout;
 use crate::link::Link;
-use crate::rules::{self, Rule, SourceType};
+use crate::rules::{self, ItemTrace, Rule, RuleFailure, SourceType};
+
+/// Fewer queued artifacts than this (over all items) are checked on one
+/// thread: starting threads would cost more than it saves.
+const PARALLEL_FROM: usize = 4096;
+
+/// The rules of one step or inspection, and its link.
+pub(super) struct ItemRules<'a> {
+    pub(super) kind: ItemKind,
+    pub(super) name: &'a str,
+    pub(super) materials: &'a [Rule],
+    pub(super) products: &'a [Rule],
+    pub(super) link: &'a Link,
+    /// Where the link was read, for failures.
+    pub(super) file: String,
+}
+
+/// What one item's material rules and product rules did.
+pub(super) type Outcome = [Result<ItemTrace, RuleFailure>; 2];
 
 /// Checks every step's artifact rules; their traces go to the step's report
 /// (at `base` + the step's index).
@@ -17,60 +39,88 @@ pub(super) fn check_step_rules(
     base: usize,
     report: &mut Report,
 ) -> Verdict<()> {
-    // Step rules.
+    let mut items = Vec::new();
+    let mut slots = Vec::new();
     for (index, step) in layout.steps.iter().enumerate() {
         let Some(link) = reduced.get(step.name.as_str()) else {
             continue;
         };
-        let file = files.get(step.name.as_str()).cloned().unwrap_or_default();
-        let mut scratch = StepReport::default();
-        let traced = report.steps.get_mut(base + index).unwrap_or(&mut scratch);
-        let outcome = check_item_rules(
-            (ItemKind::Step, step.name.as_str()),
-            &step.expected_materials,
-            &step.expected_products,
+        items.push(ItemRules {
+            kind: ItemKind::Step,
+            name: step.name.as_str(),
+            materials: &step.expected_materials,
+            products: &step.expected_products,
             link,
-            reduced,
-            &file,
-            traced,
-        );
-        if let Err(f) = outcome {
+            file: files.get(step.name.as_str()).cloned().unwrap_or_default(),
+        });
+        slots.push(base + index);
+    }
+    for ((item, outcome), slot) in items.iter().zip(check_items(&items, reduced)).zip(slots) {
+        let mut scratch = StepReport::default();
+        let traced = report.steps.get_mut(slot).unwrap_or(&mut scratch);
+        if let Err(f) = record(item, outcome, traced) {
             return Ok(Err(f));
         }
     }
     Ok(Ok(()))
 }
 
-/// Checks an item's material rules, then its product rules, against `link`
-/// (and `links` for MATCH); records what each rule consumed and what was
-/// left in `traced`, up to the rule that failed, if one did.
-pub(super) fn check_item_rules(
-    (item_kind, item): (ItemKind, &str),
-    material_rules: &[Rule],
-    product_rules: &[Rule],
-    link: &Link,
+/// The outcome of every item's rules against its link (and `links` for
+/// MATCH), in item order.
+pub(super) fn check_items(
+    items: &[ItemRules<'_>],
     links: &BTreeMap<String, &Link>,
-    file: &str,
+) -> Vec<Outcome> {
+    let jobs: Vec<(&ItemRules<'_>, SourceType)> = items
+        .iter()
+        .flat_map(|item| [(item, SourceType::Materials), (item, SourceType::Products)])
+        .collect();
+    let queued: usize = items
+        .iter()
+        .map(|item| item.link.materials.len() + item.link.products.len())
+        .sum();
+    let check = |&(item, source): &(&ItemRules<'_>, SourceType)| {
+        let rules = match source {
+            SourceType::Materials => item.materials,
+            SourceType::Products => item.products,
+        };
+        rules::trace_item_rules(
+            rules,
+            source,
+            &item.link.materials,
+            &item.link.products,
+            &|step: &str| links.get(step).map(|l| (&l.materials, &l.products)),
+        )
+    };
+    let threads = if queued < PARALLEL_FROM { 1 } else { 0 };
+    let outcomes = crate::parallel::map(&jobs, threads, || (), |(), job| check(job));
+    let mut outcomes = jobs.iter().zip(outcomes).map(|(job, outcome)| {
+        // A worker that panicked: checked again here, to panic as it would
+        // have on one thread.
+        outcome.unwrap_or_else(|| check(job))
+    });
+    let mut pairs = Vec::with_capacity(items.len());
+    while let (Some(materials), Some(products)) = (outcomes.next(), outcomes.next()) {
+        pairs.push([materials, products]);
+    }
+    pairs
+}
+
+/// Records an item's outcome in `traced` as the reference checks it:
+/// materials, then products; what each rule consumed and what was left, up
+/// to the rule that failed, if one did.
+pub(super) fn record(
+    item: &ItemRules<'_>,
+    outcome: Outcome,
     traced: &mut StepReport,
 ) -> Result<(), Failure> {
-    for (source, rules_list) in [
-        (SourceType::Materials, material_rules),
-        (SourceType::Products, product_rules),
-    ] {
-        let outcome = rules::trace_item_rules(
-            rules_list,
-            source,
-            &link.materials,
-            &link.products,
-            &|step: &str| links.get(step).map(|l| (&l.materials, &l.products)),
-        );
+    for (source, outcome) in [SourceType::Materials, SourceType::Products]
+        .into_iter()
+        .zip(outcome)
+    {
         let (trace, failure) = match outcome {
             Ok(trace) => (trace, None),
-            Err(failure) => {
-                let mut failure = failure;
-                let trace = std::mem::take(&mut failure.trace);
-                (trace, Some(failure))
-            }
+            Err(mut failure) => (std::mem::take(&mut failure.trace), Some(failure)),
         };
         let (traces, left) = match source {
             SourceType::Materials => (&mut traced.materials, &mut traced.queues.materials),
@@ -82,12 +132,12 @@ pub(super) fn check_item_rules(
             let rule = failure.rule.to_string();
             traced.queues.failed = Some((source, rule.clone()));
             return Err(Failure::Rule {
-                item: item.to_owned(),
-                item_kind,
+                item: item.name.to_owned(),
+                item_kind: item.kind,
                 rule,
                 source,
                 artifact: failure.artifact,
-                link: file.to_owned(),
+                link: item.file.clone(),
                 cause: failure.cause,
             });
         }

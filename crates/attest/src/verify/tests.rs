@@ -919,6 +919,7 @@ fn disagreeing_digests_are_shown_under_a_common_algorithm() {
     }
 }
 
+mod big;
 mod pinned;
 mod x509;
 

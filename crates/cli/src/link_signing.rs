@@ -404,11 +404,32 @@ pub(crate) struct Written {
     pub(crate) encoding: &'static str,
     /// Who signed it (see [`signer_json`]).
     pub(crate) signer: serde_json::Value,
-    /// What it holds, ready to attach to an image (`toto run --push`): the
-    /// Sigstore bundle (keyless), or a bundle around the key-signed DSSE
-    /// envelope of a Statement; `None` for Metablocks and DSSE-wrapped
-    /// classic links, which are not Statements.
-    pub(crate) bundle: Option<Vec<u8>>,
+    /// What it holds that can be attached to an image (`toto run --push`);
+    /// `None` for Metablocks and DSSE-wrapped classic links, which are not
+    /// Statements.
+    pub(crate) bundle: Option<Attachable>,
+}
+
+/// A written link that can be attached to an image.
+pub(crate) enum Attachable {
+    /// The Sigstore bundle of a keyless link.
+    Bundle(Vec<u8>),
+    /// The key-signed DSSE envelope of a Statement, as written; put in a
+    /// bundle only when it is attached (most runs never push, and a big
+    /// link's bundle is a copy of it).
+    Envelope { envelope: Vec<u8>, keyid: String },
+}
+
+impl Attachable {
+    /// The bundle to attach.
+    pub(crate) fn bundle(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
+        Ok(match self {
+            Attachable::Bundle(bundle) => bundle.into(),
+            Attachable::Envelope { envelope, keyid } => {
+                crate::images::key_bundle(envelope, keyid)?.into()
+            }
+        })
+    }
 }
 
 /// A signer as `--format json` reports it: `{"kind": "key"|"gpg", "keyid"}`
@@ -469,7 +490,7 @@ pub(crate) fn sign_link(
             let (path, bundle) = crate::keyless_sign::write_link(link, &signer, name, dir)?;
             Ok(Written {
                 path,
-                bundle: Some(bundle),
+                bundle: Some(Attachable::Bundle(bundle)),
                 encoding: "sigstore-bundle",
                 signer: serde_json::json!({
                     "kind": "keyless",
@@ -484,13 +505,20 @@ pub(crate) fn sign_link(
                 check_keyid(id)?;
                 Ok(dir.join(name.link_file_name(id)))
             })?;
-            let bundle = match format {
-                LinkFormat::Statement => Some(crate::images::key_bundle(&bytes, &keyid)?),
-                LinkFormat::DsseLink | LinkFormat::Metablock => None,
-            };
             let signer = match key {
-                LinkSigner::Key(_) => Signer::Key { keyid },
-                LinkSigner::Gpg(_) => Signer::Gpg { keyid },
+                LinkSigner::Key(_) => Signer::Key {
+                    keyid: keyid.clone(),
+                },
+                LinkSigner::Gpg(_) => Signer::Gpg {
+                    keyid: keyid.clone(),
+                },
+            };
+            let bundle = match format {
+                LinkFormat::Statement => Some(Attachable::Envelope {
+                    envelope: bytes,
+                    keyid,
+                }),
+                LinkFormat::DsseLink | LinkFormat::Metablock => None,
             };
             Ok(Written {
                 path,

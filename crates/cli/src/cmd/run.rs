@@ -302,15 +302,17 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     let written = sign_link(&link, &args.signing, &signing, &name, &|_| Ok(()))?;
     crate::verbosity::info!("wrote {}", written.path.display());
     let mut shown_images = Vec::new();
+    let bundle = match (&written.bundle, args.push && !resolved.is_empty()) {
+        (_, false) => None,
+        (Some(attachable), true) => Some(attachable.bundle()?),
+        (None, true) => {
+            bail!("the link written is not a Statement bundle; it cannot be attached")
+        }
+    };
     for one in &resolved {
-        let attached = match (&written.bundle, args.push) {
-            (_, false) => serde_json::Value::Null,
-            (Some(bundle), true) => {
-                crate::images::attach(one, bundle, attest::LINK_PREDICATE_V03, "link")?
-            }
-            (None, true) => {
-                bail!("the link written is not a Statement bundle; it cannot be attached")
-            }
+        let attached = match &bundle {
+            None => serde_json::Value::Null,
+            Some(bundle) => crate::images::attach(one, bundle, attest::LINK_PREDICATE_V03, "link")?,
         };
         shown_images.push(serde_json::json!({
             "image": one.image.reference.to_string(),

@@ -265,11 +265,16 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         report.with_context(|| format!("cannot verify with layout {}", args.layout.display()))?;
     write_vsa(&args, &bytes, &report, &progress, vsa_signer.as_ref())?;
     print_report(&args, &report, &pinned);
-    Ok(if report.verified {
+    let code = if report.verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::verdict::EXIT_FAILED)
-    })
+    };
+    // The process ends here: the report of a big chain (every rule's
+    // consumed paths, the last step's products) is left to the operating
+    // system rather than freed entry by entry.
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// Each --image resolved once.

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use super::{Evidence, Options};
 use crate::error::Error;
 use crate::layout::{Functionary, Layout, Step};
-use crate::link::Link;
-use crate::link::SortedPayload;
+use crate::link::{Link, SortedPayload};
 use crate::signed::Seal;
 use crate::verified::SignerIdentity;
 

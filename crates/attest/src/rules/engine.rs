@@ -286,7 +286,7 @@ pub(super) fn match_view<'m>(
     if !source_prefix.is_empty() {
         join_like_python(&mut normalized, source_prefix, "");
     }
-    let relative = artifact.strip_prefix(normalized.as_str())?;
+    let relative = strip_literal(artifact, &normalized, "")?;
     if !pattern.matches(relative) {
         return None;
     }

@@ -156,7 +156,17 @@ fn signed_edited_link(
     signers: &[&dyn KeyedSigner],
     edit: impl Fn(&mut Value),
 ) -> Vec<u8> {
-    let link = build_link();
+    sign_link_as(&build_link(), encoding, signers, edit)
+}
+
+/// `link` in `encoding`, its payload changed by `edit`, signed by every
+/// signer.
+fn sign_link_as(
+    link: &Link,
+    encoding: Encoding,
+    signers: &[&dyn KeyedSigner],
+    edit: impl Fn(&mut Value),
+) -> Vec<u8> {
     let mut payload = match encoding {
         Encoding::Statement => link.to_statement().to_value(),
         _ => link.to_classic(),

@@ -39,13 +39,7 @@ fn step_link(
         byproducts: Default::default(),
         environment: Default::default(),
     };
-    let payload = match encoding {
-        Encoding::Statement => link.to_statement().to_value(),
-        _ => link.to_classic(),
-    };
-    let mut document = SignedDocument::new(payload, encoding).unwrap();
-    document.add_signature(signer).unwrap();
-    document.to_json()
+    sign_link_as(&link, encoding, &[signer], |_| {})
 }
 
 /// Verifies produce (`produce_rules` on its products) then consume
